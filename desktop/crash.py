@@ -1,0 +1,77 @@
+"""Unexpected errors are logged to a file and shown as a friendly dialog; the app keeps running."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from inference.errors import ErrorReport, describe
+from inference.runtime.paths import log_dir
+
+log = logging.getLogger("matlens")
+
+
+def setup_logging() -> Path:
+    path = log_dir() / "matlens.log"
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, RotatingFileHandler)]:
+        if Path(old.baseFilename) == path.resolve():
+            return path
+        root.removeHandler(old)
+        old.close()
+    handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+class CrashHandler(QObject):
+    """Installed as sys.excepthook and threading.excepthook; shows errors on the GUI thread."""
+
+    report = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.log_path = setup_logging()
+        self.last: ErrorReport | None = None
+        self.show_dialogs = True
+        self.report.connect(self._show, Qt.ConnectionType.QueuedConnection)
+
+    def install(self) -> None:
+        sys.excepthook = self._excepthook
+        threading.excepthook = lambda args: self._excepthook(
+            args.exc_type, args.exc_value, args.exc_traceback
+        )
+
+    def _excepthook(self, exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        if exc is None:
+            exc = exc_type()
+        exc.__traceback__ = tb
+        report = describe(exc)
+        log.error("unexpected error: %s\n%s", report.message, report.details)
+        self.last = report
+        self.report.emit(report)
+
+    @Slot(object)
+    def _show(self, report: ErrorReport) -> None:
+        if not self.show_dialogs:
+            return
+        box = QMessageBox(QApplication.activeWindow())
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("MatLens hit a problem")
+        box.setText(report.message)
+        box.setInformativeText(
+            f"Your work is safe and MatLens keeps running.\nDetails were saved to {self.log_path}"
+        )
+        box.setDetailedText(report.details)
+        box.open()

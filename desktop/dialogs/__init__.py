@@ -1,0 +1,1 @@
+"""Dialogs: About and the model manager."""

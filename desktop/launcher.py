@@ -1,0 +1,25 @@
+"""The `matlens` command: a subcommand runs the CLI; none opens the window.
+
+This lives in `desktop` because `inference` must never depend on the Qt layer.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    from inference.cli import SUBCOMMANDS
+
+    if args and (args[0] in SUBCOMMANDS or args[0] in ("-h", "--help", "--version")):
+        from inference.cli import main as cli_main
+
+        return cli_main(args)
+    from desktop.app import main as gui_main
+
+    return gui_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

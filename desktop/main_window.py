@@ -1,0 +1,251 @@
+"""The MatLens window: panes in tabs, menus, recent files, drag-and-drop and the device label."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.banner import MessageBanner
+from desktop.panes import pane_types
+from desktop.panes.base import AppContext, Pane
+from desktop.settings import RecentFiles, app_settings
+from desktop.workers import JobRunner
+from inference.errors import ErrorReport
+from inference.runtime.paths import log_dir
+from inference.runtime.sessions import DeviceReport, device_report
+
+log = logging.getLogger(__name__)
+
+WELCOME = (
+    "<h2>Welcome to MatLens</h2>"
+    "<p>Open a file with <b>File ▸ Open</b> or drop it onto this window.</p>"
+)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, pane_classes: list[type[Pane]] | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("MatLens")
+        self.resize(1280, 820)
+        self.setAcceptDrops(True)
+        self.settings = app_settings()
+        self.recent = RecentFiles(self.settings)
+        self.jobs = JobRunner(self)
+        self.undo_group = QUndoGroup(self)
+        self.device: DeviceReport | None = None
+
+        self.banner = MessageBanner(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.currentChanged.connect(self._pane_changed)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        context = AppContext(
+            jobs=self.jobs, show_error=self.show_error, show_status=self.show_status
+        )
+        self.panes: list[Pane] = []
+        for cls in pane_types() if pane_classes is None else pane_classes:
+            self.add_pane(cls(context, self))
+        if not self.panes:
+            welcome = QLabel(WELCOME, self)
+            welcome.setWordWrap(True)
+            self.tabs.addTab(welcome, "Start")
+
+        self.device_label = QLabel("Compute device: checking…", self)
+        self.statusBar().addPermanentWidget(self.device_label)
+        self._build_menus()
+        # Bound methods of this window: Qt drops them if the window goes before the probe ends.
+        self.jobs.start(
+            device_report,
+            on_result=self._set_device,
+            on_error=self._device_failed,
+            name="device probe",
+        )
+
+    # panes -------------------------------------------------------------------------------------
+    def add_pane(self, pane: Pane) -> None:
+        self.panes.append(pane)
+        self.tabs.addTab(pane, pane.title)
+        self.undo_group.addStack(pane.undo_stack)
+        pane.file_opened.connect(self._file_opened)
+        if len(self.panes) == 1:
+            self.undo_group.setActiveStack(pane.undo_stack)
+
+    def current_pane(self) -> Pane | None:
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, Pane) else None
+
+    def _pane_changed(self, _index: int) -> None:
+        pane = self.current_pane()
+        self.undo_group.setActiveStack(pane.undo_stack if pane else None)
+
+    def pane_for(self, path: Path) -> Pane | None:
+        current = self.current_pane()
+        if current and current.can_open(path):
+            return current
+        return next((p for p in self.panes if p.can_open(path)), None)
+
+    # opening files ----------------------------------------------------------------------------
+    def open_path(self, path: Path | str) -> bool:
+        """Route a file to the pane for its type; unknown types get a one-line message."""
+        path = Path(path)
+        if not path.exists():
+            self.show_error(f"File not found: {path}")
+            return False
+        pane = self.pane_for(path)
+        if pane is None:
+            known = sorted({e for p in self.panes for e in p.extensions})
+            hint = f" (MatLens opens {', '.join(known)})" if known else ""
+            self.show_error(f"MatLens cannot open '{path.suffix or path.name}' files{hint}.")
+            return False
+        self.tabs.setCurrentWidget(pane)
+        pane.open_path(path)
+        return True
+
+    def _file_opened(self, path: Path) -> None:
+        self.recent.add(path)
+        self._refresh_recent()
+        self.setWindowTitle(f"{Path(path).name} — MatLens")
+
+    def _open_dialog(self) -> None:
+        filters = [p.file_filter for p in self.panes if p.file_filter]
+        pane = self.current_pane()
+        if pane and pane.file_filter in filters:
+            filters.remove(pane.file_filter)
+            filters.insert(0, pane.file_filter)
+        filters.append("All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open", "", ";;".join(filters))
+        if path:
+            self.open_path(path)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if any(
+            self.pane_for(Path(u.toLocalFile())) for u in event.mimeData().urls() if u.isLocalFile()
+        ):
+            event.acceptProposedAction()
+        elif event.mimeData().hasUrls():
+            event.acceptProposedAction()  # accepted so the drop can explain why it is refused
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+        event.acceptProposedAction()
+
+    # messages ---------------------------------------------------------------------------------
+    def show_error(self, report: ErrorReport | str) -> None:
+        text = report.message if isinstance(report, ErrorReport) else str(report)
+        log.warning("shown to user: %s", text)
+        self.banner.show_message(text, "error")
+        self.statusBar().showMessage(text, 10000)
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _set_device(self, report: DeviceReport) -> None:
+        self.device = report
+        self.device_label.setText(report.label)
+        self.device_label.setToolTip(
+            "Models run on the GPU." if report.is_gpu else f"Models run on the CPU: {report.reason}"
+        )
+
+    def _device_failed(self, report: ErrorReport) -> None:
+        self._set_device(DeviceReport("CPUExecutionProvider", False, "CPU", report.message))
+
+    # menus ------------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open…", self._open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = QMenu("Open &Recent", self)
+        file_menu.addMenu(self.recent_menu)
+        self._refresh_recent()
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        undo = self.undo_group.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.undo_group.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        edit.addActions([undo, redo])
+        self.undo_action, self.redo_action = undo, redo
+
+        view = bar.addMenu("&View")
+        for i, pane in enumerate(self.panes):
+            self._action(
+                view, pane.title, lambda p=pane: self.tabs.setCurrentWidget(p), f"Ctrl+{i + 1}"
+            )
+        view.addSeparator()
+        self._action(view, "Full screen", self._toggle_full_screen, "F11")
+
+        models = bar.addMenu("&Models")
+        self._action(models, "Model &manager…", self.show_model_manager)
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&About MatLens", self.show_about)
+        self._action(help_menu, "Open &log folder", self._open_logs)
+
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        menu.addAction(action)
+        return action
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent.paths()
+        for path in paths:
+            self._action(self.recent_menu, str(path), lambda _=False, p=path: self.open_path(p))
+        if paths:
+            self.recent_menu.addSeparator()
+            self._action(self.recent_menu, "Clear list", self._clear_recent)
+        self.recent_menu.setEnabled(bool(paths))
+
+    def _clear_recent(self) -> None:
+        self.recent.clear()
+        self._refresh_recent()
+
+    def _toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def _open_logs(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(log_dir())))
+
+    def show_about(self) -> None:
+        from desktop.dialogs.about import AboutDialog
+
+        AboutDialog(self).open()
+
+    def show_model_manager(self) -> None:
+        from desktop.dialogs.models import ModelManager
+
+        dialog = ModelManager(self.jobs, self.device, self)
+        dialog.open()
+
+    # shutdown ---------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        for pane in self.panes:
+            pane.shutdown()
+        self.jobs.cancel_all()
+        self.jobs.wait(5000)
+        super().closeEvent(event)

@@ -1,0 +1,8 @@
+"""The panes of the main window. Each pane issue adds its class to `pane_types()`."""
+
+from __future__ import annotations
+
+
+def pane_types() -> list[type]:
+    """Pane classes in tab order; imported here so the main window needs no pane knowledge."""
+    return []

@@ -1,0 +1,50 @@
+"""What the main window expects of a pane: a title, the files it opens, and an undo stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QWidget
+
+from desktop.workers import JobRunner
+from inference.errors import ErrorReport
+
+
+@dataclass
+class AppContext:
+    """Services the main window lends to every pane."""
+
+    jobs: JobRunner
+    show_error: object  # Callable[[ErrorReport], None]
+    show_status: object  # Callable[[str], None]
+
+
+class Pane(QWidget):
+    """Base class: subclasses set `title` and `extensions` and implement `open_path`."""
+
+    title = "Pane"
+    extensions: frozenset[str] = frozenset()
+    file_filter = ""  # e.g. "Micrographs (*.tif *.png)"
+
+    file_opened = Signal(Path)  # the main window adds it to recent files
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.undo_stack = QUndoStack(self)
+
+    @classmethod
+    def can_open(cls, path: Path) -> bool:
+        return Path(path).suffix.lower() in cls.extensions
+
+    def open_path(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def report_error(self, report: ErrorReport) -> None:
+        self.context.show_error(report)
+
+    def shutdown(self) -> None:
+        """Cancel jobs and flush unsaved state; called when the window closes."""

@@ -1,0 +1,64 @@
+"""`matlens SUBCOMMAND ...`: the command-line twin of the GUI.
+
+Each subcommand lives in `inference/commands/<name>.py` with `register(subparsers)`; its handler
+returns an exit code. Every error is one line on stderr with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+import inference
+from inference.errors import describe
+
+# name -> module in inference.commands (imported only when used, so `matlens doctor` stays fast)
+SUBCOMMANDS = {
+    "doctor": "doctor",
+    "models": "models",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage otherwise)
+        print(f"matlens: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="matlens", description="MatLens: run with no subcommand to open the window."
+    )
+    parser.add_argument("--version", action="version", version=f"MatLens {inference.__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name, module in SUBCOMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"inference.commands.{module}").register(sub)
+    return parser
+
+
+def print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    only = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    args = build_parser(only).parse_args(argv)
+    if not getattr(args, "handler", None):
+        build_parser().print_help()
+        return 0
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("matlens: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback
+        print(f"matlens: {describe(exc).message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""`matlens doctor`: versions, ONNX providers, the device used and each model's state."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+
+from inference import __version__
+from inference.runtime.paths import models_dir
+from inference.runtime.registry import file_path, file_status, load_cards
+from inference.runtime.sessions import device_report, versions
+
+PACKAGES = (
+    "PySide6-Essentials",
+    "pyqtgraph",
+    "vtk",
+    "pymatgen",
+    "onnxruntime-gpu",
+    "numpy",
+    "tifffile",
+    "rosettasciio",
+    "scikit-image",
+)
+
+
+@dataclass
+class ModelState:
+    id: str
+    name: str
+    licence: str
+    source: str
+    files: dict[str, str] = field(default_factory=dict)  # file name -> ok / missing / mismatch
+
+    @property
+    def ok(self) -> bool:
+        return all(v == "ok" for v in self.files.values()) and bool(self.files)
+
+
+@dataclass
+class DoctorReport:
+    matlens: str
+    python: str
+    platform: str
+    packages: dict[str, str]
+    providers_available: list[str]
+    device: dict
+    offline: bool
+    models_dir: str
+    models: list[ModelState]
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for m, state in zip(data["models"], self.models, strict=True):
+            m["ok"] = state.ok
+        return data
+
+
+def _version(pkg: str) -> str:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def collect() -> DoctorReport:
+    device = device_report()
+    models = [
+        ModelState(
+            c.id,
+            c.name,
+            c.licence,
+            f"{c.source_package} {c.source_version}".strip(),
+            {f.name: file_status(f).value for f in c.files},
+        )
+        for c in load_cards()
+    ]
+    return DoctorReport(
+        matlens=__version__,
+        python=sys.version.split()[0],
+        platform=f"{platform.system()} {platform.machine()}",
+        packages={p: _version(p) for p in PACKAGES},
+        providers_available=versions()["providers_available"].split(", "),
+        device={
+            "label": device.label,
+            "provider": device.provider,
+            "is_gpu": device.is_gpu,
+            "name": device.device_name,
+            "why_not_gpu": device.reason,
+        },
+        offline=os.environ.get("HF_HUB_OFFLINE") == "1",
+        models_dir=str(models_dir()),
+        models=models,
+    )
+
+
+def render_text(report: DoctorReport) -> str:
+    lines = [
+        f"MatLens {report.matlens} on Python {report.python} ({report.platform})",
+        f"Device: {report.device['label']}",
+        f"ONNX providers available: {', '.join(report.providers_available)}",
+        f"Offline mode: {'on' if report.offline else 'OFF'}",
+        f"Models folder: {report.models_dir}",
+        "Models:",
+    ]
+    for m in report.models:
+        state = "ok" if m.ok else "; ".join(f"{k}: {v}" for k, v in m.files.items() if v != "ok")
+        lines.append(f"  {'✓' if m.ok else '✗'} {m.name} [{m.licence}] — {state or 'no files'}")
+    if not all(m.ok for m in report.models):
+        lines.append("Fix missing models with `make models` or Models ▸ Model manager ▸ Install.")
+    lines.append("Packages: " + ", ".join(f"{k} {v}" for k, v in report.packages.items()))
+    return "\n".join(lines)
+
+
+def model_paths() -> dict[str, str]:
+    return {f.name: str(file_path(f)) for c in load_cards() for f in c.files}

@@ -1,0 +1,1 @@
+"""Micrographs: reading vendor files, calibration, display contrast."""

@@ -1,0 +1,89 @@
+"""Physical pixel size of a micrograph, from metadata or drawn over the scale bar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Lengths MatLens understands, in metres; "px" means uncalibrated.
+_METRES = {
+    "pm": 1e-12,
+    "Å": 1e-10,
+    "A": 1e-10,
+    "nm": 1e-9,
+    "µm": 1e-6,
+    "um": 1e-6,
+    "mm": 1e-3,
+    "cm": 1e-2,
+    "m": 1.0,
+}
+
+
+def normalise_unit(unit: str) -> str:
+    u = unit.strip().replace("μ", "µ")  # Greek mu -> micro sign
+    return {
+        "um": "µm",
+        "micron": "µm",
+        "microns": "µm",
+        "A": "Å",
+        "angstrom": "Å",
+        "nanometer": "nm",
+    }.get(u, u)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Size of one pixel. Without metadata or a drawn scale, `unit` is "px" and `pixel_size` is 1."""
+
+    pixel_size: float = 1.0
+    unit: str = "px"
+    source: str = "none"  # e.g. "FEI tags", "Zeiss tags", "ImageJ", "DM", "EMD", "manual"
+
+    @property
+    def calibrated(self) -> bool:
+        return self.unit != "px"
+
+    def length(self, pixels: float) -> float:
+        return pixels * self.pixel_size
+
+    def area(self, pixel_count: float) -> float:
+        return pixel_count * self.pixel_size**2
+
+    @property
+    def area_unit(self) -> str:
+        return f"{self.unit}²" if self.calibrated else "px²"
+
+    def to(self, unit: str) -> Calibration:
+        """The same calibration expressed in another length unit."""
+        unit = normalise_unit(unit)
+        if not self.calibrated:
+            return self
+        factor = _METRES[self.unit] / _METRES[unit]
+        return Calibration(self.pixel_size * factor, unit, self.source)
+
+    def readable(self) -> Calibration:
+        """Pick the unit that keeps the pixel size between 0.1 and 1000 (nm for TEM, µm for SEM)."""
+        if not self.calibrated:
+            return self
+        metres = self.pixel_size * _METRES[self.unit]
+        for unit in ("pm", "nm", "µm", "mm", "m"):
+            if metres / _METRES[unit] < 1000:
+                return self.to(unit)
+        return self.to("m")
+
+    @classmethod
+    def from_scale_bar(cls, line_pixels: float, length: float, unit: str) -> Calibration:
+        """Calibration drawn by hand: a line of `line_pixels` over a bar of `length` `unit`."""
+        if line_pixels <= 0 or length <= 0:
+            raise ValueError("the scale bar line and its length must both be positive")
+        unit = normalise_unit(unit)
+        if unit not in _METRES:
+            raise ValueError(f"unknown length unit '{unit}'")
+        return cls(length / line_pixels, unit, "manual")
+
+    @classmethod
+    def from_metres(cls, metres_per_pixel: float, source: str) -> Calibration:
+        return cls(metres_per_pixel, "m", source).readable()
+
+    @staticmethod
+    def known_unit(unit: str) -> bool:
+        return normalise_unit(unit) in _METRES

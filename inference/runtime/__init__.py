@@ -1,0 +1,1 @@
+"""ONNX sessions, model cards and where files live."""

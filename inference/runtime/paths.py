@@ -1,0 +1,50 @@
+"""Where MatLens keeps resources, models, caches and logs (overridable for tests and bundles)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "MatLens"
+
+
+def resources_dir() -> Path:
+    """The read-only resources shipped with the app (repo checkout or PyInstaller bundle)."""
+    override = os.environ.get("MATLENS_RESOURCES")
+    if override:
+        return Path(override)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+def _user_dir(env: str, default: Path) -> Path:
+    path = Path(os.environ[env]) if os.environ.get(env) else default
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def user_data_dir() -> Path:
+    return _user_dir("MATLENS_DATA", platformdirs.user_data_path(APP_NAME, appauthor=False))
+
+
+def models_dir() -> Path:
+    """Exported and imported ONNX models; `MATLENS_MODELS` overrides it."""
+    return _user_dir("MATLENS_MODELS", user_data_dir() / "models")
+
+
+def cache_dir() -> Path:
+    """Recomputable data, such as image embeddings."""
+    return _user_dir("MATLENS_CACHE", platformdirs.user_cache_path(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    return _user_dir("MATLENS_LOGS", platformdirs.user_log_path(APP_NAME, appauthor=False))
+
+
+def samples_dir() -> Path:
+    return resources_dir() / "samples"

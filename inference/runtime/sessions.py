@@ -1,0 +1,191 @@
+"""The one place that builds onnxruntime sessions: CUDA first, the CPU otherwise, and it says which.
+
+onnxruntime-gpu lists CUDA among its providers even on a machine without a GPU, so the only
+honest answer to "what runs?" is `session.get_providers()` on a real session (see facts.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+def _import_ort():
+    import onnxruntime as ort
+
+    # The CUDA provider's failure to load is expected on CPU machines; we report it ourselves.
+    ort.set_default_logger_severity(4)
+    return ort
+
+
+@dataclass(frozen=True)
+class DeviceReport:
+    """What actually runs the models, in words a person can read."""
+
+    provider: str
+    is_gpu: bool
+    device_name: str
+    reason: str = ""  # why the GPU is not used, when it is not
+
+    @property
+    def label(self) -> str:
+        if self.is_gpu:
+            return f"GPU: {self.device_name}, CUDA"
+        return f"CPU — {self.reason}" if self.reason else "CPU"
+
+
+def cpu_threads() -> int:
+    """Threads for one session: every core, but at least one (MATLENS_THREADS overrides)."""
+    override = os.environ.get("MATLENS_THREADS")
+    if override and override.isdigit() and int(override) > 0:
+        return int(override)
+    return max(1, os.cpu_count() or 1)
+
+
+def _gpu_name() -> str:
+    try:
+        import subprocess
+
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        name = out.stdout.strip().splitlines()
+        return name[0] if name else "NVIDIA GPU"
+    except (OSError, ValueError):
+        return "NVIDIA GPU"
+
+
+def gpu_unavailable_reason() -> str:
+    """Why CUDA cannot run here, in plain words; empty when nothing is missing."""
+    if os.environ.get("MATLENS_FORCE_CPU"):
+        return "GPU disabled by MATLENS_FORCE_CPU"
+    for lib in ("libcuda.so.1", "nvcuda.dll"):
+        try:
+            ctypes.CDLL(lib)
+            break
+        except OSError:
+            continue
+    else:
+        return "no CUDA GPU found (no NVIDIA driver)"
+    ort = _import_ort()
+    if CUDA not in ort.get_available_providers():
+        return "this onnxruntime build has no CUDA support (install onnxruntime-gpu)"
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is not None:
+        with contextlib.suppress(Exception):  # diagnosis only: loads CUDA libs from nvidia wheels
+            preload()
+    for lib, words in (
+        (
+            ("libcudart.so.13", "cudart64_13.dll"),
+            "CUDA 13 runtime not found (install the GPU pack)",
+        ),
+        (
+            ("libcublasLt.so.13", "cublasLt64_13.dll"),
+            "cuBLAS for CUDA 13 not found (install the GPU pack)",
+        ),
+        (("libcudnn.so.9", "cudnn64_9.dll"), "cuDNN 9 not found (install the GPU pack)"),
+    ):
+        if not any(_loadable(name) for name in lib):
+            return words
+    return ""
+
+
+def _loadable(name: str) -> bool:
+    try:
+        ctypes.CDLL(name)
+        return True
+    except OSError:
+        return False
+
+
+def _options(threads: int | None):
+    ort = _import_ort()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or cpu_threads()
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return opts
+
+
+def build_session(path: Path | str | bytes, *, prefer_gpu: bool = True, threads: int | None = None):
+    """An onnxruntime session on CUDA when it really works, else on the CPU, with its report."""
+    ort = _import_ort()
+    source = path if isinstance(path, bytes) else str(path)
+    reason = gpu_unavailable_reason() if prefer_gpu else "GPU not requested"
+    if prefer_gpu and not reason:
+        try:
+            session = ort.InferenceSession(source, _options(threads), providers=[CUDA, CPU])
+            if session.get_providers()[0] == CUDA:
+                return session, DeviceReport(CUDA, True, _gpu_name())
+            reason = "the CUDA provider failed to start (driver too old or CUDA/cuDNN mismatch)"
+        except Exception as exc:  # noqa: BLE001 - any CUDA failure means: use the CPU
+            reason = f"the CUDA provider failed: {str(exc).splitlines()[0][:120]}"
+    session = ort.InferenceSession(source, _options(threads), providers=[CPU])
+    return session, DeviceReport(CPU, False, "CPU", reason)
+
+
+def _is_gpu_failure(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(w in text for w in ("out of memory", "cuda", "cudnn", "cublas"))
+
+
+class OnnxModel:
+    """A session that can be run from any thread and falls back to the CPU if the GPU fails mid-run."""
+
+    def __init__(self, path: Path | str, *, prefer_gpu: bool = True, threads: int | None = None):
+        self.path = Path(path)
+        self._threads = threads
+        self._lock = threading.Lock()
+        self.session, self.device = build_session(self.path, prefer_gpu=prefer_gpu, threads=threads)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def run(
+        self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
+    ) -> list[np.ndarray]:
+        try:
+            return self.session.run(outputs, feeds)
+        except Exception as exc:
+            if not (self.device.is_gpu and _is_gpu_failure(exc)):
+                raise
+            with self._lock:  # out of GPU memory: rebuild on the CPU once and say so
+                if self.device.is_gpu:
+                    self.session, _ = build_session(
+                        self.path, prefer_gpu=False, threads=self._threads
+                    )
+                    self.device = DeviceReport(CPU, False, "CPU", "the GPU ran out of memory")
+            return self.session.run(outputs, feeds)
+
+
+@functools.cache
+def device_report() -> DeviceReport:
+    """Which device models will use, probed once on the tiny bundled probe model."""
+    from inference.runtime.paths import resources_dir
+
+    probe = resources_dir() / "models" / "probe.onnx"
+    _, report = build_session(probe)
+    return report
+
+
+def versions() -> dict[str, str]:
+    ort = _import_ort()
+    return {
+        "onnxruntime": ort.__version__,
+        "providers_available": ", ".join(ort.get_available_providers()),
+        "numpy": np.__version__,
+    }

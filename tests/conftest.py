@@ -1,0 +1,50 @@
+"""Shared test set-up: a headless Qt platform, private settings, and the shared data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("MATLENS_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# Where `make models` exported the models, read before any test redirects the user folders.
+from inference.runtime.paths import models_dir  # noqa: E402
+
+MODELS_DIR = str(models_dir())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    # Without a display, Qt renders offscreen and VTK through OSMesa (facts.md: other mixes segfault).
+    if not os.environ.get("DISPLAY") and os.name != "nt":
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow")
+
+
+@pytest.fixture(autouse=True)
+def _private_user_dirs(tmp_path_factory, monkeypatch):
+    """Settings, caches and logs go to a temp folder; models stay where `make models` put them."""
+    base = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("MATLENS_DATA", str(base / "data"))
+    monkeypatch.setenv("MATLENS_CACHE", str(base / "cache"))
+    monkeypatch.setenv("MATLENS_LOGS", str(base / "logs"))
+    monkeypatch.setenv("MATLENS_SETTINGS", str(base / "settings.ini"))
+    monkeypatch.setenv("MATLENS_MODELS", MODELS_DIR)
+
+
+def shared(*parts: str) -> Path:
+    """A file in ../shared/data, or a skip that says why."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not found: {path} (clone with ../shared beside the checkout)")
+    return path
+
+
+@pytest.fixture
+def shared_data():
+    return shared

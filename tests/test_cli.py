@@ -1,0 +1,48 @@
+"""`matlens` on the command line: JSON that scripts can read, errors in one line with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def matlens(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "desktop.launcher", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_doctor_json_reports_device_and_models():
+    out = matlens("doctor", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["offline"] is True
+    assert "CPUExecutionProvider" in report["providers_available"]
+    assert report["device"]["provider"] in ("CPUExecutionProvider", "CUDAExecutionProvider")
+    if not report["device"]["is_gpu"]:
+        assert report["device"]["why_not_gpu"]
+    assert (
+        {"id", "name", "licence", "files", "ok"} <= set(report["models"][0])
+        if report["models"]
+        else True
+    )
+
+
+def test_models_list_json_is_machine_readable():
+    out = matlens("models", "list", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert all({"id", "status", "licence", "source"} <= set(r) for r in rows)
+
+
+def test_bad_usage_is_one_line_exit_2():
+    for args in (["doctor", "--frobnicate"], ["models"], ["models", "import", "/nope/ckpt.pth"]):
+        out = matlens(*args)
+        assert out.returncode == 2, (args, out)
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("matlens: "), (args, out.stderr)
+        assert "Traceback" not in out.stderr

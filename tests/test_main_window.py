@@ -1,0 +1,135 @@
+"""The main window as a person meets it: menus, messages, recent files, drops, crashes, device."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from desktop.crash import CrashHandler
+from desktop.main_window import MainWindow
+
+
+def _window(qtbot, **kwargs):
+    window = MainWindow(**kwargs)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def test_menus_and_device_label(qtbot):
+    window = _window(qtbot)
+    titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert titles == ["File", "Edit", "View", "Models", "Help"]
+    qtbot.waitUntil(lambda: window.device is not None, timeout=10000)
+    label = window.device_label.text()
+    assert label.startswith("GPU: ") or label.startswith("CPU — ")
+    assert window.undo_action.text().replace("&", "") == "Undo"
+
+
+def test_unknown_file_type_gets_a_one_line_message(qtbot, tmp_path):
+    window = _window(qtbot)
+    odd = tmp_path / "notes.xyz123"
+    odd.write_text("hello")
+    assert window.open_path(odd) is False
+    assert "cannot open '.xyz123' files" in window.banner.text
+    assert "\n" not in window.banner.text
+    assert window.open_path(tmp_path / "gone.tif") is False
+    assert "File not found" in window.banner.text
+
+
+def test_drop_of_unknown_file_explains_instead_of_failing(qtbot, tmp_path):
+    window = _window(qtbot)
+    odd = tmp_path / "data.weird"
+    odd.write_text("x")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(odd))])
+    event = QDropEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    assert "cannot open '.weird' files" in window.banner.text
+
+
+def test_recent_files_survive_a_restart(qtbot, tmp_path):
+    window = _window(qtbot)
+    a, b = tmp_path / "a.tif", tmp_path / "b.tif"
+    a.write_bytes(b"1")
+    b.write_bytes(b"2")
+    window._file_opened(a)
+    window._file_opened(b)
+    window._file_opened(a)
+    again = _window(qtbot)
+    assert again.recent.paths() == [a.resolve(), b.resolve()]
+    assert [x.text() for x in again.recent_menu.actions()][:2] == [
+        str(a.resolve()),
+        str(b.resolve()),
+    ]
+
+
+def test_crash_handler_logs_and_keeps_running(qtbot):
+    window = _window(qtbot)
+    handler = CrashHandler()
+    handler.show_dialogs = False
+    try:
+        raise ZeroDivisionError("division by zero in a slot")
+    except ZeroDivisionError:
+        handler._excepthook(*sys.exc_info())
+    assert (
+        handler.last.message == "Unexpected error (ZeroDivisionError): division by zero in a slot"
+    )
+    qtbot.waitUntil(lambda: "ZeroDivisionError" in handler.log_path.read_text(), timeout=3000)
+    assert window.isVisible()
+
+
+def test_about_lists_bundled_models_with_licences(qtbot):
+    from desktop.dialogs.about import AboutDialog
+    from inference.runtime.registry import load_cards
+
+    window = _window(qtbot)
+    dialog = AboutDialog(window)
+    qtbot.addWidget(dialog)
+    text = dialog.label.text()
+    for card in (c for c in load_cards() if c.bundled):
+        assert card.name in text and card.licence in text and card.source_package in text
+
+
+def test_model_manager_shows_models_and_device(qtbot):
+    from desktop.dialogs.models import ModelManager
+    from inference.runtime.registry import load_cards
+
+    window = _window(qtbot)
+    qtbot.waitUntil(lambda: window.device is not None, timeout=10000)
+    dialog = ModelManager(window.jobs, window.device, window)
+    qtbot.addWidget(dialog)
+    assert dialog.table.rowCount() == len(load_cards())
+    assert window.device.label in dialog.device_label.text()
+
+
+def test_running_app_never_imports_torch_or_transformers(tmp_path):
+    """Checked in a fresh process: the window opens, and neither module is loaded."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from PySide6.QtWidgets import QApplication
+        from PySide6.QtCore import QTimer
+        app = QApplication([])
+        from desktop.main_window import MainWindow
+        w = MainWindow(); w.show()
+        QTimer.singleShot(1500, app.quit); app.exec()
+        heavy = sorted(m for m in ("torch", "transformers", "segment_anything") if m in sys.modules)
+        print("HEAVY", heavy)
+        w.close(); w.deleteLater(); app.processEvents()
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr

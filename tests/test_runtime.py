@@ -1,0 +1,102 @@
+"""The ONNX runtime layer: sessions report the device that really runs; model cards catch bad files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from inference.errors import ModelUnavailable
+from inference.runtime import registry
+from inference.runtime.paths import resources_dir
+from inference.runtime.sessions import CPU, OnnxModel, build_session, device_report
+
+PROBE = resources_dir() / "models" / "probe.onnx"
+
+
+def test_session_reports_the_provider_that_actually_runs():
+    session, report = build_session(PROBE)
+    assert session.get_providers()[0] == report.provider
+    if not report.is_gpu:
+        assert report.provider == CPU
+        assert report.reason, "a CPU fallback must say why the GPU is not used"
+        assert report.label.startswith("CPU — ")
+
+
+def test_forced_cpu_is_reported(monkeypatch):
+    monkeypatch.setenv("MATLENS_FORCE_CPU", "1")
+    _, report = build_session(PROBE)
+    assert report.provider == CPU and "MATLENS_FORCE_CPU" in report.reason
+
+
+def test_onnx_model_runs_and_uses_all_cores_by_default(monkeypatch):
+    model = OnnxModel(PROBE)
+    x = np.array([3.5], dtype=np.float32)
+    (y,) = model.run({"x": x})
+    np.testing.assert_array_equal(y, x)
+    assert device_report().provider in ("CPUExecutionProvider", "CUDAExecutionProvider")
+
+
+def _write_card(folder, name, sha):
+    card = {
+        "id": "toy",
+        "name": "Toy model",
+        "task": "test",
+        "licence": "MIT",
+        "source_package": "matlens",
+        "source_version": "0",
+        "files": [{"role": "main", "name": name, "sha256": sha, "location": "models"}],
+    }
+    (folder / "cards").mkdir(parents=True, exist_ok=True)
+    (folder / "cards" / "toy.json").write_text(json.dumps(card))
+
+
+def test_missing_model_gives_one_line_that_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATLENS_MODELS", str(tmp_path))
+    _write_card(tmp_path, "toy.onnx", "0" * 64)
+    with pytest.raises(ModelUnavailable) as err:
+        registry.require("toy")
+    message = str(err.value)
+    assert "\n" not in message and "missing" in message and "Model manager" in message
+
+
+def test_corrupt_model_is_detected_by_checksum(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATLENS_MODELS", str(tmp_path))
+    good = PROBE.read_bytes()
+    (tmp_path / "toy.onnx").write_bytes(good)
+    _write_card(tmp_path, "toy.onnx", registry.sha256_of(PROBE))
+    card = registry.require("toy")
+    assert OnnxModel(card.path("main")).run({"x": np.ones(1, np.float32)})[0][0] == 1.0
+
+    (tmp_path / "toy.onnx").write_bytes(good[:-5] + b"xxxxx")
+    with pytest.raises(ModelUnavailable, match="checksum mismatch"):
+        registry.require("toy")
+
+
+def test_unknown_model_and_broken_user_card(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATLENS_MODELS", str(tmp_path))
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "broken.json").write_text("{not json")
+    cards = registry.load_cards()  # a broken user card must not stop the app
+    assert any(c.id == "broken" and "unreadable" in c.description for c in cards)
+    with pytest.raises(ModelUnavailable, match="Unknown model 'nope'"):
+        registry.require("nope")
+
+
+def test_card_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATLENS_MODELS", str(tmp_path))
+    card = registry.ModelCard(
+        id="user_x",
+        name="X",
+        task="segmentation/sam",
+        licence="Apache-2.0",
+        source_package="user",
+        source_version="",
+        input_size=(1024, 1024),
+        files=(registry.ModelFile("encoder", "x_enc.onnx", "ab" * 32),),
+        bundled=False,
+    )
+    registry.save_user_card(card)
+    loaded = registry.get_card("user_x")
+    assert loaded == card
