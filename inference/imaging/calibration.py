@@ -70,6 +70,12 @@ class Calibration:
                 return self.to(unit)
         return self.to("m")
 
+    def tidy(self) -> Calibration:
+        """Keep the file's own unit unless the number is awkward (below 0.1 or from 1000 up)."""
+        if not self.calibrated or 0.1 <= self.pixel_size < 1000:
+            return self
+        return self.readable()
+
     @classmethod
     def from_scale_bar(cls, line_pixels: float, length: float, unit: str) -> Calibration:
         """Calibration drawn by hand: a line of `line_pixels` over a bar of `length` `unit`."""

@@ -1,0 +1,135 @@
+"""TIFF micrographs through tifffile: 8/16/32-bit, float, RGB, stacks, vendor calibration.
+
+Only the requested frame is read: tifffile reads an uncompressed page straight into the
+result array, so an 8192 × 8192 16-bit frame costs its own 128 MB and nothing more.
+Compressed TIFFs that tifffile cannot decode without `imagecodecs` (LZW, JPEG, PackBits)
+are handed to Pillow, which decodes them for 8/16-bit grey and 8-bit RGB.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import tifffile
+
+from inference.errors import UnreadableFile
+from inference.imaging._pixels import as_image, check_frame
+from inference.imaging.formats import broken
+from inference.imaging.micrograph import Micrograph
+from inference.imaging.tiff_metadata import read_tiff_info
+
+_IMAGE_AXES = "YXS"
+
+
+def _open(path: Path) -> tifffile.TiffFile:
+    try:
+        tif = tifffile.TiffFile(path)
+    except (tifffile.TiffFileError, ValueError, EOFError, OSError) as exc:
+        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
+        raise broken(path, "TIFF") from exc
+    if not tif.pages or not tif.series:
+        tif.close()
+        raise broken(path, "TIFF")
+    return tif
+
+
+def _main_series(tif: tifffile.TiffFile) -> tifffile.TiffPageSeries:
+    """The data, not the preview: Olympus SIS stores an RGB thumbnail before the raw image."""
+    for series in tif.series:
+        if series.keyframe.is_sis:
+            return series
+    return tif.series[0]
+
+
+def _n_frames(series: tifffile.TiffPageSeries) -> int:
+    """Every axis that is not Y, X or samples is flattened into the frame index."""
+    return math.prod(
+        n for n, ax in zip(series.shape, series.axes, strict=True) if ax not in _IMAGE_AXES
+    )
+
+
+def count_frames(path: Path) -> int:
+    with _open(path) as tif:
+        return _n_frames(_main_series(tif))
+
+
+def _read_pixels(tif: tifffile.TiffFile, series: tifffile.TiffPageSeries, frame: int, path: Path):
+    """The frame's page as an array, and the page it came from."""
+    index = tif.series.index(series)
+    one_page_per_frame = len(series.pages) == _n_frames(series)
+    page = series.pages[frame] if one_page_per_frame else series.keyframe
+    if page is None or not hasattr(page, "photometric"):
+        page = series.keyframe
+    try:
+        if one_page_per_frame:
+            data = tif.asarray(series=index, key=frame)
+        else:  # a single page holding a volume (tiled depth, odd writers): small files only
+            data = series.asarray().reshape(-1, *series.keyframe.shape)[frame]
+    except ValueError as exc:
+        if "imagecodecs" not in str(exc):
+            raise broken(path, "TIFF") from exc
+        data = _read_with_pillow(path, page)
+    return data, page
+
+
+def _read_with_pillow(path: Path, page: tifffile.TiffPage) -> np.ndarray:
+    compression = getattr(page.compression, "name", str(page.compression))
+    try:
+        return iio.imread(path, plugin="pillow", index=page.index)
+    except Exception as pil_exc:
+        raise UnreadableFile(
+            f"{compression}-compressed TIFF needs the 'imagecodecs' package: {path.name}"
+        ) from pil_exc
+
+
+def _palette(data: np.ndarray, colormap: np.ndarray, meta: dict[str, str]) -> np.ndarray:
+    """SEM palettes are a grey ramp, sometimes with overlay colours: keep the grey indices."""
+    eight_bit = colormap >> 8 if colormap.max() > 255 else colormap
+    grey = (colormap[0] == colormap[1]) & (colormap[1] == colormap[2])
+    ramp = grey & (eight_bit[0] == np.arange(colormap.shape[1]))
+    if ramp.mean() >= 0.75:
+        if not ramp.all():
+            meta["palette"] = f"grey ramp with {int((~ramp).sum())} overlay colours (kept grey)"
+        return data
+    meta["palette"] = "colour palette applied"
+    return eight_bit.T.astype(np.uint8)[data]
+
+
+def read(path: Path, frame: int = 0) -> Micrograph:
+    with _open(path) as tif:
+        series = _main_series(tif)
+        n_frames = _n_frames(series)
+        check_frame(frame, n_frames)
+        if 0 in series.keyframe.shape:
+            raise UnreadableFile(f"image has zero pixels: {path.name}")
+        data, page = _read_pixels(tif, series, frame, path)
+        info = read_tiff_info(tif, series.keyframe)
+        meta = dict(info.metadata)
+        photometric = page.photometric
+        palette = photometric == tifffile.PHOTOMETRIC.PALETTE and page.colormap is not None
+        if palette and data.ndim == 2:
+            data = _palette(data, page.colormap, meta)
+        elif photometric == tifffile.PHOTOMETRIC.MINISWHITE and data.dtype.kind == "u":
+            data = np.iinfo(data.dtype).max - data
+            meta["photometric"] = "min-is-white (inverted to min-is-black)"
+        as_stored = data.ndim == 3 and data.shape == page.shape and "S" in page.axes
+        samples_axis = page.axes.find("S") if as_stored else None
+        data = as_image(data, samples_axis)
+        others = [f"{s.shape} {s.dtype}" for s in tif.series if s is not series]
+        if others:
+            meta["other images in file"] = "; ".join(others)
+        vendor = f" ({info.vendor})" if info.vendor else ""
+        meta = {"format": f"TIFF{vendor}", "data type": str(data.dtype), **meta}
+        return Micrograph(
+            data=data,
+            calibration=info.calibration,
+            path=path,
+            frame=frame,
+            n_frames=n_frames,
+            metadata=meta,
+            title=path.stem,
+        )

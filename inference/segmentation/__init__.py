@@ -1,0 +1,1 @@
+"""Micrograph segmentation: annotations, measurements and their exports."""

@@ -1,0 +1,183 @@
+"""Object measurements (scikit-image regionprops) and per-class summaries, in calibrated units.
+
+Conventions:
+- Sizes use each object's own mask; phase fractions use `class_image()`, so where objects
+  overlap the one on top counts (the overlap rule in `annotations`), and fractions add up to <= 1.
+- centroid_x / centroid_y are in pixels (column, row of the pixel centre), whatever the
+  calibration, so they can be found in the image.
+- orientation follows ImageJ: degrees in [0, 180) between the major axis and the image x axis,
+  counter-clockwise as seen on screen.
+- aspect_ratio is major / minor axis length; NaN when the minor axis is 0 (a one-pixel line).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from skimage.measure import regionprops
+
+from inference.imaging.calibration import Calibration
+from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
+
+
+@dataclass(frozen=True)
+class ObjectMeasurement:
+    """One object's size and shape; lengths in `unit`, areas in `unit`²."""
+
+    label: int  # 1-based position in the set, the value in the exported label image
+    id: int
+    class_name: str
+    area_px: int
+    area: float
+    unit: str
+    centroid_x: float
+    centroid_y: float
+    equivalent_diameter: float
+    perimeter: float
+    aspect_ratio: float
+    orientation: float
+    score: float | None
+    touches_border: bool  # excluded from unbiased size statistics by convention
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """Per class: how many objects, and what share of the image they cover."""
+
+    class_name: str
+    count: int
+    area_px: int  # pixels of this class after the overlap rule
+    area: float
+    area_fraction: float  # phase fraction of the whole image
+    number_density: float  # objects per calibrated unit² of image
+    unit: str
+
+
+def measure_object(
+    obj: AnnotatedObject, calibration: Calibration, shape: tuple[int, int], label: int = 0
+) -> ObjectMeasurement:
+    """Works on the cropped mask, so it costs the object's size, not the image's."""
+    props = regionprops(obj.mask.astype(np.uint8))[0]
+    y0, x0 = obj.offset
+    cy, cx = props.centroid
+    major, minor = props.axis_major_length, props.axis_minor_length
+    x_0, y_0, x_1, y_1 = obj.bbox
+    return ObjectMeasurement(
+        label=label,
+        id=obj.id,
+        class_name=obj.class_name,
+        area_px=int(props.area),
+        area=calibration.area(float(props.area)),
+        unit=calibration.unit,
+        centroid_x=float(cx + x0),
+        centroid_y=float(cy + y0),
+        equivalent_diameter=calibration.length(float(props.equivalent_diameter_area)),
+        perimeter=calibration.length(float(props.perimeter)),
+        aspect_ratio=float(major / minor) if minor > 0 else math.nan,
+        orientation=float((math.degrees(props.orientation) + 90.0) % 180.0),
+        score=obj.score,
+        touches_border=x_0 == 0 or y_0 == 0 or x_1 == shape[1] or y_1 == shape[0],
+    )
+
+
+def measure(annotations: AnnotationSet) -> list[ObjectMeasurement]:
+    """Every object, in drawing order (hidden objects included: hiding is only a view)."""
+    return [
+        measure_object(obj, annotations.calibration, annotations.shape, label)
+        for label, obj in enumerate(annotations.objects, start=1)
+    ]
+
+
+def summarise(annotations: AnnotationSet) -> list[ClassSummary]:
+    """One row per class, in the set's class order (classes without objects included)."""
+    cal = annotations.calibration
+    classes = annotations.class_image()
+    pixels = np.bincount(classes.ravel(), minlength=len(annotations.classes) + 1)
+    total_px = annotations.shape[0] * annotations.shape[1]
+    image_area = cal.area(float(total_px))
+    summaries = []
+    for k, cls in enumerate(annotations.classes, start=1):
+        count = sum(1 for o in annotations.objects if o.class_name == cls.name)
+        summaries.append(
+            ClassSummary(
+                class_name=cls.name,
+                count=count,
+                area_px=int(pixels[k]),
+                area=cal.area(float(pixels[k])),
+                area_fraction=float(pixels[k]) / total_px,
+                number_density=count / image_area,
+                unit=cal.unit,
+            )
+        )
+    return summaries
+
+
+def _unit(calibration: Calibration) -> str:
+    return calibration.unit if calibration.calibrated else "px"
+
+
+OBJECT_FIELDS = (
+    "label",
+    "id",
+    "class",
+    "area_px",
+    "area_{a}",
+    "centroid_x_px",
+    "centroid_y_px",
+    "equivalent_diameter_{u}",
+    "perimeter_{u}",
+    "aspect_ratio",
+    "orientation_deg",
+    "score",
+    "touches_border",
+)
+
+SUMMARY_FIELDS = (
+    "class",
+    "count",
+    "area_px",
+    "area_{a}",
+    "area_fraction",
+    "number_density_per_{a}",
+)
+
+
+def _header(fields: Sequence[str], calibration: Calibration) -> list[str]:
+    u = _unit(calibration)
+    return [f.format(u=u, a=f"{u}²") for f in fields]
+
+
+def to_rows(
+    measurements: Sequence[ObjectMeasurement], calibration: Calibration
+) -> list[list[object]]:
+    """A header (units in the column names, e.g. "area_µm²") followed by one row per object."""
+    rows: list[list[object]] = [_header(OBJECT_FIELDS, calibration)]
+    for m in measurements:
+        rows.append(
+            [
+                m.label,
+                m.id,
+                m.class_name,
+                m.area_px,
+                m.area,
+                m.centroid_x,
+                m.centroid_y,
+                m.equivalent_diameter,
+                m.perimeter,
+                m.aspect_ratio,
+                m.orientation,
+                m.score,
+                int(m.touches_border),
+            ]
+        )
+    return rows
+
+
+def summary_rows(summaries: Sequence[ClassSummary], calibration: Calibration) -> list[list[object]]:
+    rows: list[list[object]] = [_header(SUMMARY_FIELDS, calibration)]
+    for s in summaries:
+        rows.append([s.class_name, s.count, s.area_px, s.area, s.area_fraction, s.number_density])
+    return rows
