@@ -19,8 +19,13 @@ def one_run(extra: list[str]) -> tuple[float, float]:
     if not env.get("DISPLAY"):
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "desktop.app", "--quit-after-paint", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "desktop.app", "--quit-after-paint", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.startswith("first_paint_s"):
@@ -39,7 +44,9 @@ def main() -> None:
     for i in range(args.runs):
         wall, inside = one_run(args.files)
         walls.append(wall)
-        print(f"run {i + 1}: {wall:.3f} s to first paint ({inside:.3f} s after desktop.app was imported)")
+        print(
+            f"run {i + 1}: {wall:.3f} s to first paint ({inside:.3f} s after desktop.app was imported)"
+        )
     print(f"startup_first_paint_median_s {statistics.median(walls):.3f}  (goal <= 2.0)")
 
 

@@ -22,8 +22,13 @@ def _no_network_namespace() -> list[str]:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*_no_network_namespace(), sys.executable, GUARD, *args],
-                          capture_output=True, text=True, timeout=180, env=ENV)
+    return subprocess.run(
+        [*_no_network_namespace(), sys.executable, GUARD, *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=ENV,
+    )
 
 
 def test_doctor_works_offline_and_sets_hub_flags():
