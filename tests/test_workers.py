@@ -72,3 +72,35 @@ def test_cancel_stops_a_long_job(qtbot):
         worker.cancel()
     assert results == []
     qtbot.waitUntil(lambda: not runner.busy, timeout=3000)
+
+
+STORM = """
+import time
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from desktop.workers import JobRunner
+runner, done = JobRunner(), []
+def job(progress, cancel):
+    for i in range(200):
+        progress(i / 200, "step")
+    return None
+for _ in range(150):
+    runner.start(job, on_result=done.append, on_progress=lambda f, m: None)
+end = time.time() + 60
+while len(done) < 150 and time.time() < end:
+    app.processEvents()
+print("survived", len(done))
+"""
+
+
+def test_many_jobs_reporting_at_once_do_not_crash_the_app():
+    """PySide6 6.12.0 aborted here (refcount bug on cross-thread signals); the pin must hold."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [sys.executable, "-c", STORM], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert out.returncode == 0 and "survived 150" in out.stdout, out.stderr[-500:]

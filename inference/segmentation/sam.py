@@ -1,0 +1,318 @@
+"""Segment Anything at run time: embed an image once, then turn clicks and boxes into masks.
+
+onnxruntime and numpy only. The graphs come from `inference.export.sam`: the encoder takes the
+resized uint8 image (normalising and padding inside), the decoder returns SAM's four low-res
+logit maps, and numpy upscales only the chosen map and only where it can be true.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from inference.errors import MatLensError
+from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.runtime.paths import cache_dir
+from inference.runtime.registry import ModelCard, require
+from inference.runtime.sessions import DeviceReport, OnnxModel
+from inference.segmentation._sam_image import (
+    LOW_RES,
+    MaskMapper,
+    as_uint8,
+    encoder_input,
+    preprocess_shape,
+)
+
+EMBEDDING_SHAPE = (1, 64, 64, 256)  # channels-last, as the decoder reads it
+_CACHE_VERSION = b"matlens-sam-embedding-v1"
+_NO_MASK = np.zeros((1, 1, 4, 4), np.float32)  # a tiny dummy: the graph skips the mask path
+
+
+@dataclass(frozen=True, eq=False)
+class ImageEmbedding:
+    """What the encoder saw: its features and the sizes needed to map prompts and masks."""
+
+    features: np.ndarray  # float32 EMBEDDING_SHAPE
+    original_size: tuple[int, int]  # (height, width) of the image
+    input_size: tuple[int, int]  # (height, width) after resizing the longest side to 1024
+    model_id: str
+    image_hash: str
+    from_cache: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class MaskCandidate:
+    """One of SAM's answers. `mask` (bool, image size) is computed on first use."""
+
+    score: float  # SAM's predicted IoU, clipped to [0, 1]
+    logits_lowres: np.ndarray  # float32 256x256; pass back as `mask_input` to refine
+    index: int  # which of SAM's four outputs (0: single-mask, 1-3: multimask)
+    mapper: MaskMapper = field(repr=False)
+
+    @cached_property
+    def region(self) -> tuple[slice, slice]:
+        """Rows and columns outside which the mask is certainly empty."""
+        return self.mapper.region(self.logits_lowres)
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        return self.mapper.mask(self.logits_lowres, self.region)
+
+    def mask_crop(self) -> tuple[np.ndarray, tuple[int, int]]:
+        """The mask inside `region` and its (y0, x0): cheap to overlay without a full image."""
+        rows, cols = self.region
+        if "mask" in self.__dict__:  # already computed
+            return self.mask[rows, cols], (rows.start, cols.start)
+        return self.mapper.crop(self.logits_lowres, self.region), (rows.start, cols.start)
+
+
+def image_key(image: np.ndarray, salt: str = "") -> str:
+    """sha256 of the uint8 pixels, their shape and the encoder they are meant for."""
+    digest = hashlib.sha256(_CACHE_VERSION + salt.encode())
+    digest.update(str(image.shape).encode())
+    digest.update(np.ascontiguousarray(image).data)
+    return digest.hexdigest()
+
+
+class SamModel:
+    """A SAM encoder/decoder pair from the model registry; sessions open on first use."""
+
+    def __init__(
+        self,
+        card_id: str = "mobile_sam",
+        *,
+        prefer_gpu: bool = True,
+        threads: int | None = None,
+        use_cache: bool = True,
+    ) -> None:
+        self.card_id = card_id
+        self.use_cache = use_cache
+        self._prefer_gpu, self._threads = prefer_gpu, threads
+        self._lock = threading.Lock()
+        self._card: ModelCard | None = None
+        self._encoder: OnnxModel | None = None
+        self._decoder: OnnxModel | None = None
+        self._mappers: dict[tuple, MaskMapper] = {}
+
+    # --- loading ----------------------------------------------------------------------------
+
+    @property
+    def card(self) -> ModelCard:
+        if self._card is None:
+            self._card = require(self.card_id)  # ModelUnavailable names the fix
+        return self._card
+
+    def _session(self, role: str) -> OnnxModel:
+        attr = f"_{role}"
+        with self._lock:
+            if getattr(self, attr) is None:
+                model = OnnxModel(
+                    self.card.path(role), prefer_gpu=self._prefer_gpu, threads=self._threads
+                )
+                setattr(self, attr, model)
+                if role == "decoder":
+                    self._warm_up(model)
+        return getattr(self, attr)
+
+    def _warm_up(self, decoder: OnnxModel) -> None:
+        """One throw-away run so the first real click does not pay for allocations."""
+        decoder.run(
+            self._feeds(
+                np.zeros(EMBEDDING_SHAPE, np.float32),
+                np.zeros((1, 2, 2), np.float32),
+                np.array([[1, -1]], np.float32),
+                None,
+            )
+        )
+
+    @property
+    def device(self) -> DeviceReport:
+        """Where the decoder (and, built the same way, the encoder) runs."""
+        return self._session("decoder").device
+
+    def _cache_path(self, key: str) -> Path:
+        return cache_dir() / "embeddings" / self.card_id / f"{key}.npy"
+
+    # --- embedding --------------------------------------------------------------------------
+
+    def embed(
+        self,
+        image: np.ndarray,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> ImageEmbedding:
+        """The image embedding, from the disk cache when this image was embedded before."""
+        pixels = as_uint8(image)
+        original = (int(pixels.shape[0]), int(pixels.shape[1]))
+        resized = preprocess_shape(*original)
+        encoder_sha = next((f.sha256 for f in self.card.files if f.role == "encoder"), "")
+        key = image_key(pixels, salt=self.card.id + encoder_sha)
+        path = self._cache_path(key)
+        cached = self._read_cache(path) if self.use_cache else None
+        # The decoder session and the mask mapper are made here, in the worker thread, so the
+        # first click costs no more than the next ones.
+        self._session("decoder")
+        self.mapper_for(original, resized)
+        if cached is not None:
+            progress(1.0, "embedding from cache")
+            return ImageEmbedding(cached, original, resized, self.card_id, key, from_cache=True)
+        progress(0.0, "preparing the image")
+        x = encoder_input(pixels)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        encoder = self._session("encoder")
+        progress(0.1, f"computing the SAM embedding ({encoder.device.label})")
+        features = encoder.run({"image": x})[0].astype(np.float32, copy=False)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        if self.use_cache:
+            progress(0.95, "saving the embedding")
+            self._write_cache(path, features)
+        progress(1.0, "embedding ready")
+        return ImageEmbedding(features, original, resized, self.card_id, key)
+
+    @staticmethod
+    def _read_cache(path: Path) -> np.ndarray | None:
+        try:
+            features = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if features.shape != EMBEDDING_SHAPE or features.dtype != np.float32:
+            return None
+        return features
+
+    @staticmethod
+    def _write_cache(path: Path, features: np.ndarray) -> None:
+        """Write to a private name, then rename: readers never see half a file."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
+            with tmp.open("wb") as fh:
+                np.save(fh, features, allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a full or read-only cache only costs speed
+
+    # --- prompts → masks --------------------------------------------------------------------
+
+    def predict(
+        self,
+        embedding: ImageEmbedding,
+        points: Sequence[tuple[float, float, int]] = (),
+        box: tuple[float, float, float, float] | None = None,
+        multimask: bool = True,
+        mask_input: np.ndarray | None = None,
+    ) -> list[MaskCandidate]:
+        """Masks for points (x, y, 1 object / 0 background) and/or a box (x0, y0, x1, y1), all
+        in original image pixels. `multimask` gives SAM's three answers for an ambiguous
+        prompt (one click), else its single answer. `mask_input` is a previous candidate's
+        `logits_lowres`, for iterative refinement. Best score first."""
+        tiles, iou = self.decode(embedding, points, box, mask_input)
+        mapper = self.mapper(embedding)
+        chosen = (1, 2, 3) if multimask else (0,)
+        candidates = [
+            MaskCandidate(float(np.clip(iou[0, k], 0.0, 1.0)), raster(tiles, k), k, mapper)
+            for k in chosen
+        ]
+        return sorted(candidates, key=lambda c: -c.score)
+
+    def decode(
+        self,
+        embedding: ImageEmbedding,
+        points: Sequence[tuple[float, float, int]] = (),
+        box: tuple[float, float, float, float] | None = None,
+        mask_input: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The decoder's raw output: low-res logits as [64, 64, 2, 2, 2, 2, 4] tiles (see
+        `raster`) and the four predicted IoUs [1, 4]."""
+        if embedding.model_id != self.card_id:
+            raise MatLensError(
+                f"This embedding was made by {embedding.model_id}, not {self.card_id}; embed again."
+            )
+        coords, labels = prompt_arrays(embedding, points, box)
+        if mask_input is not None:
+            mask_input = np.asarray(mask_input, np.float32)
+            if mask_input.size != LOW_RES * LOW_RES:
+                raise MatLensError("mask_input must be a candidate's 256x256 logits_lowres.")
+            mask_input = mask_input.reshape(1, 1, LOW_RES, LOW_RES)
+        decoder = self._session("decoder")
+        tiles, iou = decoder.run(self._feeds(embedding.features, coords, labels, mask_input))
+        return tiles, iou
+
+    @staticmethod
+    def _feeds(features, coords, labels, mask_input) -> dict[str, np.ndarray]:
+        has = mask_input is not None
+        return {
+            "image_embeddings": features,
+            "point_coords": coords,
+            "point_labels": labels,
+            "mask_input": mask_input if has else _NO_MASK,
+            "has_mask_input": np.array([1.0 if has else 0.0], np.float32),
+        }
+
+    def mapper(self, embedding: ImageEmbedding) -> MaskMapper:
+        """Low-res logits → full-size mask for this embedding's image size (kept per size)."""
+        return self.mapper_for(embedding.original_size, embedding.input_size)
+
+    def mapper_for(self, original_size: tuple[int, int], input_size: tuple[int, int]) -> MaskMapper:
+        key = (original_size, input_size)
+        mapper = self._mappers.get(key)
+        if mapper is None:
+            if len(self._mappers) > 8:
+                self._mappers.clear()
+            mapper = self._mappers[key] = MaskMapper(*key)
+        return mapper
+
+
+def raster(tiles: np.ndarray, k: int) -> np.ndarray:
+    """Map k of the decoder's [64, 64, 2, 2, 2, 2, 4] output as a 256x256 raster image."""
+    return np.ascontiguousarray(tiles[..., k].transpose(0, 2, 4, 1, 3, 5)).reshape(LOW_RES, LOW_RES)
+
+
+def prompt_arrays(
+    embedding: ImageEmbedding,
+    points: Sequence[tuple[float, float, int]],
+    box: tuple[float, float, float, float] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """SAM's point_coords/point_labels in the 1024 frame: points, then the box corners (labels
+    2, 3), or SAM's padding point (label -1) when there is no box."""
+    h, w = embedding.original_size
+    coords, labels = [], []
+    for point in points:
+        try:
+            x, y, label = float(point[0]), float(point[1]), int(point[2])
+        except (TypeError, ValueError, IndexError):
+            raise MatLensError(f"A point is (x, y, label), not {point!r}.") from None
+        if not (0 <= x < w and 0 <= y < h):
+            raise MatLensError(f"Click inside the image: ({x:.0f}, {y:.0f}) is outside {w}×{h}.")
+        if label not in (0, 1):
+            raise MatLensError(f"A point's label is 1 (object) or 0 (background), not {label}.")
+        coords.append((x, y))
+        labels.append(label)
+    if box is not None:
+        x0, x1 = sorted((float(box[0]), float(box[2])))
+        y0, y1 = sorted((float(box[1]), float(box[3])))
+        if not all(np.isfinite((x0, y0, x1, y1))) or x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h:
+            raise MatLensError(
+                f"The box ({x0:.0f}, {y0:.0f}, {x1:.0f}, {y1:.0f}) is outside {w}×{h}."
+            )
+        x0, x1 = max(x0, 0.0), min(x1, float(w))
+        y0, y1 = max(y0, 0.0), min(y1, float(h))
+        coords += [(x0, y0), (x1, y1)]
+        labels += [2, 3]
+    elif coords:
+        coords.append((0.0, 0.0))
+        labels.append(-1)
+    if not coords:
+        raise MatLensError("Give SAM at least one point or a box.")
+    new_h, new_w = embedding.input_size
+    scale = np.array([new_w / w, new_h / h])
+    xy = (np.array(coords, dtype=np.float64) * scale).astype(np.float32)
+    return xy[None], np.array([labels], np.float32)
