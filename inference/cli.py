@@ -18,6 +18,7 @@ from inference.errors import describe
 SUBCOMMANDS = {
     "doctor": "doctor",
     "models": "models",
+    "segment": "segment",
 }
 
 

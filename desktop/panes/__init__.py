@@ -5,4 +5,6 @@ from __future__ import annotations
 
 def pane_types() -> list[type]:
     """Pane classes in tab order; imported here so the main window needs no pane knowledge."""
-    return []
+    from desktop.panes.micrograph.pane import MicrographPane
+
+    return [MicrographPane]

@@ -1,0 +1,1 @@
+"""The Micrographs pane: open, click, segment, fix, measure, export."""

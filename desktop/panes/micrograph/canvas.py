@@ -1,0 +1,195 @@
+"""The image view: zoom, pan, contrast, overlays, and clicks turned into image coordinates.
+
+Left click adds a positive point, right click (or Shift+click) a negative one, Ctrl+drag draws a
+box. In brush or eraser mode a left drag paints. Plain drags pan and the wheel zooms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+PROMPT, BRUSH, ERASER = "prompt", "brush", "eraser"
+
+
+class _PromptViewBox(pg.ViewBox):
+    """A ViewBox that reports clicks and modifier-drags instead of panning on them."""
+
+    def __init__(self, canvas: MicrographCanvas) -> None:
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False)
+        self.canvas = canvas
+        self._drag_start: QPointF | None = None
+        self._stroke: list[tuple[float, float]] = []
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
+        pos = self.mapSceneToView(ev.scenePos())
+        canvas = self.canvas
+        if canvas.mode != PROMPT:
+            if ev.button() == Qt.MouseButton.LeftButton:
+                ev.accept()
+                canvas.brush_stroke.emit([(pos.x(), pos.y())], canvas.mode == ERASER)
+            return
+        if ev.button() == Qt.MouseButton.LeftButton:
+            shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            ev.accept()
+            canvas.clicked.emit(pos.x(), pos.y(), 0 if shift else 1)
+        elif ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            canvas.clicked.emit(pos.x(), pos.y(), 0)
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph API
+        canvas = self.canvas
+        painting = canvas.mode in (BRUSH, ERASER) and ev.button() == Qt.MouseButton.LeftButton
+        boxing = (
+            canvas.mode == PROMPT
+            and ev.button() == Qt.MouseButton.LeftButton
+            and bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        )
+        if not (painting or boxing):
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        pos = self.mapSceneToView(ev.scenePos())
+        if ev.isStart():
+            self._drag_start = self.mapSceneToView(ev.buttonDownScenePos())
+            self._stroke = [(self._drag_start.x(), self._drag_start.y())]
+        if painting:
+            self._stroke.append((pos.x(), pos.y()))
+            canvas.show_brush_cursor(pos.x(), pos.y())
+            if ev.isFinish():
+                canvas.brush_stroke.emit(list(self._stroke), canvas.mode == ERASER)
+                self._stroke = []
+            return
+        start = self._drag_start or pos
+        rect = QRectF(start, pos).normalized()
+        canvas.show_box(rect.left(), rect.top(), rect.right(), rect.bottom())
+        if ev.isFinish():
+            canvas.box_drawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
+
+
+class MicrographCanvas(pg.GraphicsLayoutWidget):
+    clicked = Signal(float, float, int)  # x, y in image pixels; label 1 positive / 0 negative
+    box_drawn = Signal(tuple)  # (x0, y0, x1, y1)
+    brush_stroke = Signal(list, bool)  # [(x, y), ...], erase
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.mode = PROMPT
+        self.brush_radius = 8.0
+        self.view = _PromptViewBox(self)
+        self.addItem(self.view, row=0, col=0)
+        self.image_item = pg.ImageItem()
+        self.objects_item = pg.ImageItem()
+        self.candidate_item = pg.ImageItem()
+        self.selection_item = pg.ImageItem()
+        layers = (self.image_item, self.objects_item, self.candidate_item, self.selection_item)
+        for z, item in enumerate(layers):
+            item.setZValue(z)
+            self.view.addItem(item)
+        self.objects_item.setOpacity(0.45)
+        self.candidate_item.setOpacity(0.55)
+        self.points_item = pg.ScatterPlotItem(pxMode=True)
+        self.points_item.setZValue(10)
+        self.view.addItem(self.points_item)
+        self.box_item = QGraphicsRectItem()
+        self.box_item.setPen(pg.mkPen("#ffd400", width=2, cosmetic=True))
+        self.box_item.setZValue(11)
+        self.box_item.hide()
+        self.view.addItem(self.box_item)
+        self.brush_item = QGraphicsEllipseItem()
+        pen = QPen(QColor("#ffffff"))
+        pen.setCosmetic(True)
+        self.brush_item.setPen(pen)
+        self.brush_item.setZValue(12)
+        self.brush_item.hide()
+        self.view.addItem(self.brush_item)
+        self.histogram = pg.HistogramLUTItem(image=self.image_item)
+        self.addItem(self.histogram, row=0, col=1)
+        self.image_shape: tuple[int, int] | None = None
+
+    # image and overlays ---------------------------------------------------------------------------
+    def set_image(self, display: np.ndarray) -> None:
+        """Show a display image (uint8, HxW or HxWx3) and fit it in the view."""
+        self.image_item.setImage(display, autoLevels=False, levels=(0, 255))
+        self.image_shape = display.shape[:2]
+        self.objects_item.clear()
+        self.candidate_item.clear()
+        self.selection_item.clear()
+        self.clear_prompts()
+        self.view.autoRange(padding=0.02)
+
+    def set_objects_overlay(self, rgba: np.ndarray | None) -> None:
+        if rgba is None:
+            self.objects_item.clear()
+        else:
+            self.objects_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+
+    def set_candidate(self, rgba_crop: np.ndarray | None, offset: tuple[int, int] = (0, 0)) -> None:
+        """Show the current candidate mask; only its bounding box is uploaded (fast clicks)."""
+        if rgba_crop is None or rgba_crop.size == 0:
+            self.candidate_item.clear()
+            return
+        y0, x0 = offset
+        h, w = rgba_crop.shape[:2]
+        self.candidate_item.setImage(rgba_crop, autoLevels=False, levels=(0, 255))
+        self.candidate_item.setRect(QRectF(x0, y0, w, h))
+
+    def set_selection(self, rgba_crop: np.ndarray | None, offset: tuple[int, int] = (0, 0)) -> None:
+        if rgba_crop is None or rgba_crop.size == 0:
+            self.selection_item.clear()
+            return
+        y0, x0 = offset
+        h, w = rgba_crop.shape[:2]
+        self.selection_item.setImage(rgba_crop, autoLevels=False, levels=(0, 255))
+        self.selection_item.setRect(QRectF(x0, y0, w, h))
+
+    def set_points(self, points: list[tuple[float, float, int]]) -> None:
+        spots = [
+            {
+                "pos": (x + 0.5, y + 0.5),
+                "symbol": "+" if label else "x",
+                "size": 16,
+                "brush": pg.mkBrush("#2ecc40" if label else "#ff4136"),
+                "pen": pg.mkPen("#000000", width=1),
+            }
+            for x, y, label in points
+        ]
+        self.points_item.setData(spots)
+
+    def show_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        self.box_item.setRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)))
+        self.box_item.show()
+
+    def clear_prompts(self) -> None:
+        self.points_item.setData([])
+        self.box_item.hide()
+        self.candidate_item.clear()
+
+    def show_brush_cursor(self, x: float, y: float) -> None:
+        r = self.brush_radius
+        self.brush_item.setRect(QRectF(x - r, y - r, 2 * r, 2 * r))
+        self.brush_item.show()
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        if mode == PROMPT:
+            self.brush_item.hide()
+
+    # coordinates for tests and tools ------------------------------------------------------------
+    def scene_pos_of(self, x: float, y: float):
+        """Where image point (x, y) is in viewport pixels (QPoint), for clicks in tests."""
+        scene = self.view.mapViewToScene(QPointF(x, y))
+        return self.mapFromScene(scene)
+
+    def shutdown(self) -> None:
+        """pyqtgraph items left alive at exit can abort PySide6 6.12 (facts.md): clear them."""
+        self.clear()
+        self.close()
+        self.deleteLater()

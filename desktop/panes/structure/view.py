@@ -1,0 +1,180 @@
+"""The 3D view: a QVTKRenderWindowInteractor that draws a `Scene` and reports clicked atoms.
+
+Clicks are picked by a ray–sphere test in numpy (`inference.structures.picking`), which is exact
+for impostor spheres and works the same offscreen. Heavy scenes hide bonds and polyhedra while
+rotating (level of detail) and turn the pies of partly occupied sites to the camera afterwards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import vtkmodules.qt
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+vtkmodules.qt.PyQtImpl = "PySide6"  # noqa: E402 - must be chosen before the widget is imported
+import vtkmodules.vtkRenderingOpenGL2  # noqa: E402, F401 - registers the OpenGL back end
+from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
+from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera  # noqa: E402
+from vtkmodules.vtkRenderingCore import vtkRenderer  # noqa: E402
+
+from desktop.panes.structure.actors import SceneProps, highlight_props  # noqa: E402
+from desktop.panes.structure.camera import place_camera, setup_renderer  # noqa: E402
+from desktop.panes.structure.offscreen import write_png  # noqa: E402
+from inference.structures.picking import pick_atom  # noqa: E402
+from inference.structures.rendering import Projection  # noqa: E402
+from inference.structures.scene import Scene  # noqa: E402
+
+CLICK_SLOP = 4  # pixels the mouse may move between press and release for a click
+
+
+class StructureView(QWidget):
+    atom_clicked = Signal(int, bool)  # atom index (-1: empty space), add to the selection
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.vtk_widget = QVTKRenderWindowInteractor(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.vtk_widget)
+        self.renderer = vtkRenderer()
+        setup_renderer(self.renderer)
+        self.window = self.vtk_widget.GetRenderWindow()
+        self.window.AddRenderer(self.renderer)
+        self.interactor = self.window.GetInteractor()
+        self.interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
+        self.scene: Scene | None = None
+        self.props: SceneProps | None = None
+        self._highlight: list = []
+        self._press: tuple[int, int] | None = None
+        self.projection: Projection = "orthographic"
+        self.view_direction: tuple[float, float, float] | None = None
+        self._finalized = False
+        for event, handler in (
+            ("LeftButtonPressEvent", self._on_press),
+            ("LeftButtonReleaseEvent", self._on_release),
+            ("StartInteractionEvent", self._on_start_interaction),
+            ("EndInteractionEvent", self._on_end_interaction),
+        ):
+            self.interactor.AddObserver(event, handler)
+        self.interactor.Initialize()
+
+    # scene -------------------------------------------------------------------------------------
+    def set_scene(self, scene: Scene | None, reset_camera: bool = True, labels: bool = False):
+        for prop in self._all_props():
+            self.renderer.RemoveViewProp(prop)
+        self._highlight = []
+        self.scene = scene
+        self.props = SceneProps(scene, labels=labels) if scene is not None else None
+        if self.props is not None:
+            for prop in self.props.props:
+                self.renderer.AddViewProp(prop)
+            if reset_camera:
+                place_camera(self.renderer, scene, self.view_direction, self.projection)
+            self._face_wedges()
+        self.render()
+        return self.props.notices if self.props else []
+
+    def _all_props(self) -> list:
+        return [*(self.props.props if self.props else []), *self._highlight]
+
+    def set_labels(self, visible: bool) -> list[str]:
+        if self.props is None:
+            return []
+        before = len(self.props.notices)
+        self.props.set_labels(visible)
+        if self.props.labels is not None and not self.renderer.HasViewProp(self.props.labels):
+            self.renderer.AddViewProp(self.props.labels)
+        self.render()
+        return self.props.notices[before:]
+
+    def set_highlight(self, picked: list[int]) -> None:
+        for prop in self._highlight:
+            self.renderer.RemoveViewProp(prop)
+        self._highlight = highlight_props(self.scene, picked) if self.scene is not None else []
+        for prop in self._highlight:
+            self.renderer.AddViewProp(prop)
+        self.render()
+
+    # camera ------------------------------------------------------------------------------------
+    def set_projection(self, projection: Projection) -> None:
+        self.projection = projection
+        self.reset_view(self.view_direction)
+
+    def reset_view(self, direction: tuple[float, float, float] | None = None) -> None:
+        """Look along [uvw] (None: the default overview), fitted to the scene."""
+        self.view_direction = direction
+        if self.scene is not None:
+            place_camera(self.renderer, self.scene, direction, self.projection)
+            self._face_wedges()
+        self.render()
+
+    def render(self) -> None:
+        if not self._finalized:
+            self.window.Render()
+
+    # picking -----------------------------------------------------------------------------------
+    def pick_at(self, x: float, y: float) -> int | None:
+        """The atom under display pixel (x, y), VTK convention (origin bottom left)."""
+        if self.scene is None or len(self.scene.atoms) == 0:
+            return None
+        near = self._world(x, y, 0.0)
+        far = self._world(x, y, 1.0)
+        atoms = self.scene.atoms
+        return pick_atom(near, far - near, atoms.positions, atoms.radii)
+
+    def _world(self, x: float, y: float, depth: float) -> np.ndarray:
+        self.renderer.SetDisplayPoint(x, y, depth)
+        self.renderer.DisplayToWorld()
+        point = np.array(self.renderer.GetWorldPoint(), float)
+        return point[:3] / (point[3] if point[3] else 1.0)
+
+    def _on_press(self, caller, _event) -> None:
+        self._press = caller.GetEventPosition()
+
+    def _on_release(self, caller, _event) -> None:
+        start, self._press = self._press, None
+        x, y = caller.GetEventPosition()
+        if start is None or abs(x - start[0]) + abs(y - start[1]) > CLICK_SLOP:
+            return
+        index = self.pick_at(x, y)
+        add = bool(caller.GetShiftKey() or caller.GetControlKey())
+        self.atom_clicked.emit(-1 if index is None else index, add)
+
+    # level of detail ---------------------------------------------------------------------------
+    def _on_start_interaction(self, *_args) -> None:
+        if self.props is not None and self.props.heavy:
+            self.props.set_detail(False)
+
+    def _on_end_interaction(self, *_args) -> None:
+        if self.props is not None:
+            self.props.set_detail(True)
+            self._face_wedges()
+            self.render()
+
+    def _face_wedges(self) -> None:
+        if self.props is not None and self.props.has_wedges:
+            camera = self.renderer.GetActiveCamera()
+            self.props.face_wedges(np.subtract(camera.GetPosition(), camera.GetFocalPoint()))
+
+    # output and clean-up -----------------------------------------------------------------------
+    def export_png(self, path: str | Path, scale: int = 2) -> Path:
+        """The current view at `scale` times the window size (vtkWindowToImageFilter)."""
+        self.render()
+        return write_png(self.window, path, scale=scale)
+
+    def finalize(self) -> None:
+        """Release the OpenGL context before Qt destroys the widget (avoids crashes at exit)."""
+        if self._finalized:
+            return
+        self._finalized = True
+        for prop in self._all_props():
+            self.renderer.RemoveViewProp(prop)
+        self.props = None
+        self.vtk_widget.Finalize()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.finalize()
+        super().closeEvent(event)

@@ -1,0 +1,278 @@
+"""The Micrographs pane as a microscopist uses it: open, click, accept, fix, undo, save, export.
+
+Real model (MobileSAM as ONNX), real image (the bundled superalloy sample), real Qt widgets.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+import roifile
+import tifffile
+from PySide6.QtCore import Qt, QTimer
+from scipy import ndimage
+from skimage import measure as skmeasure
+
+from desktop.main_window import MainWindow
+from inference.errors import ModelUnavailable
+from inference.runtime.paths import samples_dir
+from inference.runtime.registry import require
+from inference.segmentation import sidecar
+
+SAMPLE = samples_dir() / "superalloy_precipitates.tif"
+GT = ("segmentation", "nasa_micronet", "Super1", "test_annot", "spot2_0d_0_mask.tif")
+
+
+@pytest.fixture
+def sample(tmp_path):
+    path = tmp_path / SAMPLE.name
+    shutil.copy(SAMPLE, path)
+    return path
+
+
+@pytest.fixture
+def precipitates(shared_data):
+    """Connected components of the annotated (red) precipitates, largest first."""
+    rgba = tifffile.imread(shared_data(*GT))
+    red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
+    labels = skmeasure.label(red)
+    regions = sorted(skmeasure.regionprops(labels), key=lambda r: -r.area)
+    return [labels == r.label for r in regions]
+
+
+def interior_point(mask: np.ndarray) -> tuple[int, int]:
+    dist = ndimage.distance_transform_edt(mask)
+    y, x = np.unravel_index(np.argmax(dist), dist.shape)
+    return int(x), int(y)
+
+
+@pytest.fixture
+def window(qtbot):
+    try:
+        require("mobile_sam")
+    except ModelUnavailable as exc:
+        pytest.skip(f"{exc}")
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    yield win
+    win.close()
+
+
+def open_image(qtbot, window, path):
+    pane = window.panes[0]
+    window.open_path(path)
+    qtbot.waitUntil(lambda: pane.ready, timeout=60000)
+    view = pane.canvas.view
+    qtbot.waitUntil(lambda: view.viewRect().width() > 10, timeout=5000)
+    return pane
+
+
+def click(
+    qtbot, pane, x, y, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier
+):
+    pos = pane.canvas.scene_pos_of(x + 0.5, y + 0.5)
+    qtbot.mouseClick(pane.canvas.viewport(), button, modifier, pos)
+
+
+def wait_mask(qtbot, pane, before=None):
+    qtbot.waitUntil(
+        lambda: (
+            pane.prompts.current is not None
+            and pane.prompts.current is not before
+            and not pane._predicting
+        ),
+        timeout=10000,
+    )
+    return pane.prompts.current
+
+
+def iou(a, b):
+    return (a & b).sum() / max((a | b).sum(), 1)
+
+
+def test_click_segments_a_precipitate_and_enter_accepts_it(qtbot, window, sample, precipitates):
+    pane = open_image(qtbot, window, sample)
+    target = precipitates[0]
+    x, y = interior_point(target)
+    click(qtbot, pane, x, y)
+    cand = wait_mask(qtbot, pane)
+    assert cand.mask.shape == target.shape
+    assert cand.mask[y, x], "the mask must contain the clicked pixel"
+    assert iou(cand.mask, target) > 0.7
+    assert "Mask 1 of" in pane.candidate_label.text()
+
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)
+    assert pane.object_list.topLevelItemCount() == 1
+    assert pane.object_list.topLevelItem(0).text(1) == "precipitate"
+    assert pane.prompts.empty and pane.canvas.points_item.data.size == 0
+
+    window.undo_action.trigger()
+    assert pane.object_list.topLevelItemCount() == 0
+    window.redo_action.trigger()
+    assert pane.object_list.topLevelItemCount() == 1
+
+
+def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipitates):
+    pane = open_image(qtbot, window, sample)
+    x, y = interior_point(precipitates[0])
+    click(qtbot, pane, x, y)
+    first = wait_mask(qtbot, pane)
+    assert len(pane.prompts.candidates) == 3  # one click is ambiguous: three candidates
+
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
+    assert pane.prompts.selected == 1 and "Mask 2 of 3" in pane.candidate_label.text()
+
+    # the user tabs to the largest candidate (it spills into the matrix) and removes the spill
+    largest = max(range(3), key=lambda i: pane.prompts.candidates[i].mask.sum())
+    while pane.prompts.selected != largest:
+        qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
+    spill = pane.prompts.current.mask
+    ys, xs = np.nonzero(spill & ~ndimage.binary_dilation(precipitates[0], iterations=3))
+    far = np.argmax((xs - x) ** 2 + (ys - y) ** 2)
+    nx, ny = int(xs[far]), int(ys[far])
+    click(qtbot, pane, nx, ny, Qt.MouseButton.RightButton)
+    fixed = wait_mask(qtbot, pane, before=pane.prompts.current)
+    assert pane.prompts.points[-1][2] == 0
+    assert len(pane.prompts.candidates) == 1  # several prompts: SAM gives one mask
+    assert fixed.mask[y, x] and not fixed.mask[ny, nx]
+    assert fixed.mask.sum() < spill.sum()
+
+
+def test_click_outside_the_image_is_refused_in_one_line(qtbot, window, sample):
+    pane = open_image(qtbot, window, sample)
+    pane.add_point(-5, 20, 1)
+    assert pane.prompts.empty
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Click inside the image") and "\n" not in message
+
+
+def test_annotations_autosave_and_come_back_on_reopen(qtbot, window, sample, precipitates):
+    pane = open_image(qtbot, window, sample)
+    for target in precipitates[:2]:
+        click(qtbot, pane, *interior_point(target))
+        wait_mask(qtbot, pane)
+        pane.accept_object()
+    path = sample.with_name(sample.name + ".matlens.json")
+    qtbot.waitUntil(lambda: path.exists() and len(sidecar.load(path)) == 2, timeout=5000)
+
+    # a second window, as after a restart (or a crash: the file was written at each edit)
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    pane2 = open_image(qtbot, again, sample)
+    assert pane2.object_list.topLevelItemCount() == 2
+    saved = [o.area for o in pane.annotations.objects]
+    assert [o.area for o in pane2.annotations.objects] == saved
+
+
+def test_brush_and_eraser_edit_an_object_with_undo(qtbot, window, sample, precipitates):
+    pane = open_image(qtbot, window, sample)
+    click(qtbot, pane, *interior_point(precipitates[0]))
+    wait_mask(qtbot, pane)
+    pane.accept_object()
+    obj = pane.annotations.objects[0]
+    area = obj.area
+    x0, y0, x1, y1 = obj.bbox
+    pane.object_list.topLevelItem(0).setSelected(True)
+
+    pane.set_mode("brush")
+    pane.apply_stroke([(x1 + 4, y0), (x1 + 4, y1)], erase=False)
+    grown = pane.annotations.objects[0].area
+    assert grown > area
+
+    pane.set_mode("eraser")
+    pane.apply_stroke([((x0 + x1) / 2, (y0 + y1) / 2)], erase=True)
+    assert pane.annotations.objects[0].area < grown
+
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    assert pane.annotations.objects[0].area == area
+
+
+def test_reclass_hide_and_delete(qtbot, window, sample, precipitates):
+    pane = open_image(qtbot, window, sample)
+    click(qtbot, pane, *interior_point(precipitates[0]))
+    wait_mask(qtbot, pane)
+    pane.accept_object()
+    assert pane.add_class("gamma prime")
+    pane.object_list.topLevelItem(0).setSelected(True)
+    pane.reclass_selected()
+    assert pane.annotations.objects[0].class_name == "gamma prime"
+
+    pane.object_list.topLevelItem(0).setCheckState(0, Qt.CheckState.Unchecked)
+    qtbot.waitUntil(lambda: not pane.annotations.objects[0].visible, timeout=2000)
+
+    pane.object_list.topLevelItem(0).setSelected(True)
+    pane.delete_selected()
+    assert len(pane.annotations) == 0
+    window.undo_action.trigger()
+    assert len(pane.annotations) == 1
+
+
+def test_exports_are_readable_by_other_tools(qtbot, window, sample, precipitates, tmp_path):
+    pane = open_image(qtbot, window, sample)
+    for target in precipitates[:3]:
+        click(qtbot, pane, *interior_point(target))
+        wait_mask(qtbot, pane)
+        pane.accept_object()
+    out = tmp_path / "out"
+    out.mkdir()
+    targets = {
+        "labels": out / "labels.png",
+        "coco": out / "coco.json",
+        "rois": out / "rois.zip",
+        "csv": out / "objects.csv",
+        "masks": out / "masks",
+    }
+    for kind, path in targets.items():
+        pane.export_to(kind, path)
+    qtbot.waitUntil(lambda: all(p.exists() for p in targets.values()), timeout=20000)
+    window.jobs.wait(10000)
+    rois = roifile.roiread(targets["rois"])
+    assert len(rois) == 3
+    rows = targets["csv"].read_text(encoding="utf-8-sig").strip().splitlines()
+    assert len(rows) == 4 and "area" in rows[0]
+    import imageio.v3 as iio
+
+    labels = iio.imread(targets["labels"])
+    assert labels.dtype == np.uint16 and set(np.unique(labels)) == {0, 1, 2, 3}
+
+
+def test_a_bad_file_gets_one_line_and_the_work_is_kept(
+    qtbot, window, sample, precipitates, tmp_path
+):
+    pane = open_image(qtbot, window, sample)
+    click(qtbot, pane, *interior_point(precipitates[0]))
+    wait_mask(qtbot, pane)
+    pane.accept_object()
+    for name, content in (("empty.tif", b""), ("broken.dm3", b"\x00\x00\x00\x03garbage")):
+        bad = tmp_path / name
+        bad.write_bytes(content)
+        window.open_path(bad)
+        qtbot.waitUntil(lambda: window.banner.text != "", timeout=10000)
+        assert "\n" not in window.banner.text and name in window.banner.text
+        window.banner.hide()
+    assert pane.loaded.path == sample and len(pane.annotations) == 1
+
+
+def test_a_big_16_bit_image_opens_while_the_window_stays_responsive(qtbot, window, tmp_path):
+    big = tmp_path / "big16.tif"
+    rng = np.random.default_rng(0)
+    image = (rng.random((8192, 8192), dtype=np.float32) * 4000 + 1000).astype(np.uint16)
+    tifffile.imwrite(big, image)
+    del image
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(20)
+    pane = open_image(qtbot, window, big)
+    timer.stop()
+    assert pane.loaded.micrograph.shape == (8192, 8192)
+    assert pane.loaded.micrograph.data.dtype == np.uint16  # raw values kept
+    assert pane.loaded.display.dtype == np.uint8
+    assert len(ticks) > 5, "the event loop kept running while the image loaded"
