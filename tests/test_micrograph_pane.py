@@ -121,7 +121,7 @@ def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipita
     pane = open_image(qtbot, window, sample)
     x, y = interior_point(precipitates[0])
     click(qtbot, pane, x, y)
-    first = wait_mask(qtbot, pane)
+    wait_mask(qtbot, pane)
     assert len(pane.prompts.candidates) == 3  # one click is ambiguous: three candidates
 
     qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)

@@ -127,7 +127,7 @@ def stick_actor(
 def line_actor(
     segments: np.ndarray, rgb=CELL_COLOR, width: float = 1.5, colors: np.ndarray | None = None
 ) -> vtkActor:
-    """Straight lines, (k, 2, 3); `colors` (k, 3) uint8 colours each line."""
+    """Straight lines, (k, 2, 3); `colors` (k, 3) colours each line, (k, 2, 3) each end."""
     poly = vtkPolyData()
     poly.SetPoints(_points(segments.reshape(-1, 3)))
     k = len(segments)
@@ -135,7 +135,8 @@ def line_actor(
     mapper = vtkPolyDataMapper()
     mapper.SetInputData(poly)
     if colors is not None:
-        per_point = np.repeat(np.asarray(colors, np.uint8).reshape(-1, 3), 2, axis=0)
+        colors = np.asarray(colors, np.uint8)
+        per_point = colors.reshape(-1, 3) if colors.ndim == 3 else np.repeat(colors, 2, axis=0)
         poly.GetPointData().SetScalars(_array(per_point, "colors"))
         mapper.SetColorModeToDirectScalars()
         mapper.ScalarVisibilityOn()
@@ -307,17 +308,17 @@ class SceneProps:
         if len(bonds) == 0 or bonds.radius <= 0:
             return
         pa, pb = atoms.positions[bonds.a], atoms.positions[bonds.b]
+        if len(bonds) > LINE_BONDS:  # one line per bond, shaded from one atom's colour to the other
+            ends = np.stack([atoms.colors[bonds.a], atoms.colors[bonds.b]], axis=1)
+            self.bonds = line_actor(np.stack([pa, pb], axis=1), width=2.0, colors=ends)
+            self.notices.append(f"{len(bonds):,} bonds drawn as lines")
+            return
         middle = 0.5 * (pa + pb)
         # Two half-sticks per bond, each in the colour of its own atom.
         starts = np.concatenate([pa, middle])
         ends = np.concatenate([middle, pb])
         colors = np.concatenate([atoms.colors[bonds.a], atoms.colors[bonds.b]])
-        if len(bonds) > LINE_BONDS:
-            segments = np.stack([starts, ends], axis=1)
-            self.bonds = line_actor(segments, width=2.0, colors=colors)
-            self.notices.append(f"{len(bonds):,} bonds drawn as lines")
-        else:
-            self.bonds = stick_actor(starts, ends, bonds.radius, colors)
+        self.bonds = stick_actor(starts, ends, bonds.radius, colors)
 
     # polyhedra ---------------------------------------------------------------------------------
     def _build_polyhedra(self) -> None:
