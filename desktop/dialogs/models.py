@@ -109,7 +109,6 @@ class ModelManager(QDialog):
         self.worker = self.jobs.start(
             run_export,
             *args,
-            "--json",
             on_progress=self._on_progress,
             on_result=self._on_done,
             on_error=self._on_error,

@@ -52,13 +52,16 @@ def run_list(args) -> int:
 
 
 def _progress(fraction: float, message: str = "") -> None:
+    """Progress for a person at a terminal; scripts get only the result (and one-line errors)."""
+    if not sys.stderr.isatty():
+        return
     print(f"  {fraction * 100:5.1f}%  {message}", file=sys.stderr, flush=True)
 
 
 def run_export(args) -> int:
     from inference.runtime.exporting import run_export as export
 
-    result = export(*(["--all"] if args.all else []), "--json", progress=_progress)
+    result = export(*(["--all"] if args.all else []), progress=_progress)
     for item in result.get("exported", []):
         print(f"exported {item['id']} in {item['seconds']} s")
     for item in result.get("already_present", []):
@@ -76,7 +79,6 @@ def run_import(args) -> int:
         args.type,
         "--name",
         args.name or "",
-        "--json",
         progress=_progress,
     )
     print(f"imported {result['name']} as {result['id']}")

@@ -20,13 +20,13 @@ def export_command(*args: str) -> list[str]:
             "Exporting models needs the MatLens set-up environment (with torch); "
             "the installed app ships its models ready-made."
         )
-    return [sys.executable, "-m", "inference.export", *args]
+    return [sys.executable, "-m", "inference.export", "--json", *args]
 
 
 def run_export(
     *args: str, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
 ) -> dict:
-    """Run the exporter with `args` and return its result; cancel kills the child."""
+    """Run the exporter with `args` (JSON-lines progress) and return its result; cancel kills it."""
     proc = subprocess.Popen(
         export_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
     )
