@@ -240,7 +240,12 @@ class MainWindow(QMainWindow):
         from desktop.dialogs.models import ModelManager
 
         dialog = ModelManager(self.jobs, self.device, self)
+        dialog.models_changed.connect(self._models_changed)
         dialog.open()
+
+    def _models_changed(self) -> None:
+        for pane in self.panes:
+            pane.models_changed()
 
     # shutdown ---------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API

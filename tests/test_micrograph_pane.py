@@ -143,6 +143,18 @@ def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipita
     assert fixed.mask.sum() < spill.sum()
 
 
+def test_a_box_alone_segments_the_object(qtbot, window, sample, precipitates):
+    pane = open_image(qtbot, window, sample)
+    target = precipitates[0]
+    ys, xs = np.nonzero(target)
+    pane.set_box((xs.min() - 3, ys.min() - 3, xs.max() + 3, ys.max() + 3))
+    cand = wait_mask(qtbot, pane)
+    assert iou(cand.mask, target) > 0.7
+    assert pane.canvas.box_item.isVisible()
+    pane.accept_object()
+    assert pane.annotations.objects[0].box is not None
+
+
 def test_click_outside_the_image_is_refused_in_one_line(qtbot, window, sample):
     pane = open_image(qtbot, window, sample)
     pane.add_point(-5, 20, 1)

@@ -46,5 +46,8 @@ class Pane(QWidget):
     def report_error(self, report: ErrorReport) -> None:
         self.context.show_error(report)
 
+    def models_changed(self) -> None:
+        """A model was installed or imported: refresh model choosers."""
+
     def shutdown(self) -> None:
         """Cancel jobs and flush unsaved state; called when the window closes."""

@@ -277,6 +277,9 @@ class MicrographPane(Pane):
         self.model_combo.setCurrentIndex(max(index, 0))
         self.model_combo.blockSignals(False)
 
+    def models_changed(self) -> None:
+        self.refresh_models()
+
     @property
     def model_id(self) -> str:
         return self.model_combo.currentData() or "mobile_sam"

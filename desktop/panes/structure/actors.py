@@ -26,6 +26,7 @@ LINE_BONDS = 60_000  # more bonds than this are drawn as 2-pixel lines: at that 
 # is a few pixels long, and lines cost software OpenGL a tenth of what stick impostors do
 MAX_WEDGE_ATOMS = 5000  # more partly occupied atoms than this are drawn as plain spheres
 MAX_LABELS = 3000
+LABEL_SIZE = 13  # points
 HEAVY_SCENE = 40_000  # bonds + atoms above which bonds hide while the view rotates
 CELL_COLOR = (0.15, 0.15, 0.15)
 POLYHEDRA_OPACITY = 0.55
@@ -189,7 +190,7 @@ def label_actor(points: np.ndarray, texts: list[str]) -> vtkActor2D:
     mapper.SetFieldDataName("label")
     text = mapper.GetLabelTextProperty()
     text.SetColor(0.05, 0.05, 0.05)
-    text.SetFontSize(13)
+    text.SetFontSize(LABEL_SIZE)
     text.BoldOn()
     text.ItalicOff()
     text.ShadowOff()
@@ -310,6 +311,7 @@ class SceneProps:
         pa, pb = atoms.positions[bonds.a], atoms.positions[bonds.b]
         if len(bonds) > LINE_BONDS:  # one line per bond, shaded from one atom's colour to the other
             ends = np.stack([atoms.colors[bonds.a], atoms.colors[bonds.b]], axis=1)
+            ends = (ends * 0.7).astype(np.uint8)  # unlit lines look brighter than shaded atoms
             self.bonds = line_actor(np.stack([pa, pb], axis=1), width=2.0, colors=ends)
             self.notices.append(f"{len(bonds):,} bonds drawn as lines")
             return
@@ -354,6 +356,11 @@ class SceneProps:
             texts = [_label_text(self.scene, int(i)) for i in shown]
             self.labels = label_actor(atoms.positions[shown], texts)
         self.labels.SetVisibility(True)
+
+    def scale_labels(self, factor: float) -> None:
+        """Grow the label font for a picture rendered at `factor` times the window size."""
+        if self.labels is not None:
+            self.labels.GetMapper().GetLabelTextProperty().SetFontSize(round(LABEL_SIZE * factor))
 
     def set_detail(self, full: bool) -> None:
         """Hide bonds and polyhedra while a heavy scene rotates (level of detail)."""

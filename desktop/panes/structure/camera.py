@@ -25,9 +25,16 @@ def place_camera(
     view: tuple[float, float, float] | None = None,
     projection: Projection = "orthographic",
     margin: float = 1.05,
+    keep_orientation: bool = False,
 ) -> None:
-    """Look at the whole scene along [uvw] (or from the overview direction), fitted to the view."""
-    if view is None:
+    """Look at the whole scene along [uvw] (or from the overview direction), fitted to the view.
+    With `keep_orientation`, only recentre and refit: the way the person turned it stays."""
+    camera = renderer.GetActiveCamera()
+    if keep_orientation:
+        direction = np.subtract(camera.GetFocalPoint(), camera.GetPosition())
+        direction /= np.linalg.norm(direction)
+        up = np.asarray(camera.GetViewUp(), float)
+    elif view is None:
         eye = _OVERVIEW_EYE / np.linalg.norm(_OVERVIEW_EYE)
         direction = -eye
         up = np.array([0.0, 0.0, 1.0])
@@ -39,7 +46,6 @@ def place_camera(
     bounds = scene.bounds
     center = scene.center if len(scene.atoms) else bounds.mean(axis=0)
     size = float(np.linalg.norm(bounds[1] - bounds[0])) or 10.0
-    camera = renderer.GetActiveCamera()
     camera.SetFocalPoint(*center)
     camera.SetPosition(*(center - direction * size * 3))
     camera.SetViewUp(*up)

@@ -72,8 +72,9 @@ class StructurePane(Pane):
         self.picked: list[int] = []
         self.pick_text = ""
         self._gen = {"load": 0, "prepare": 0, "scene": 0, "xrd": 0, "export": 0}
-        self._fresh_camera = True
+        self._camera = "reset"
         self._running = 0
+        self._workers: dict[str, object] = {}
         self._rebuild_timer = QTimer(self, singleShot=True, interval=REBUILD_DELAY_MS)
         self._rebuild_timer.timeout.connect(self.rebuild_scene)
         self._build()
@@ -87,7 +88,7 @@ class StructurePane(Pane):
         self.view = StructureView(self)
         self.view.atom_clicked.connect(self._atom_clicked)
         self.info = InfoPanel(self)
-        self.info.variant_changed.connect(lambda _v: self._prepare_current())
+        self.info.variant_changed.connect(self._variant_changed)
         self.info.symprec_changed.connect(lambda _v: self._prepare_current())
         self.xrd = XrdPanel(self)
         self.xrd.radiation_changed.connect(lambda _r: self._compute_xrd())
@@ -213,10 +214,13 @@ class StructurePane(Pane):
             if self._gen[kind] == gen:
                 self.report_error(report)
 
+        previous = self._workers.get(kind)
+        if previous is not None and kind != "export":
+            previous.cancel()  # e.g. a file still parsing (or hung) when another is opened
         self._running += 1
         self.progress.setRange(0, 0)
         self.progress.show()
-        self.context.jobs.start(
+        self._workers[kind] = self.context.jobs.start(
             fn,
             *args,
             on_result=result,
@@ -269,12 +273,12 @@ class StructurePane(Pane):
             else ""
         )
         self.context.show_status(f"Opened {loaded.path.name}{several}{skipped}")
-        self._fresh_camera = True
+        self._camera = "reset"
         self.select_block(0)
 
     def _block_chosen(self, index: int) -> None:
         if index >= 0:
-            self._fresh_camera = True
+            self._camera = "reset"
             self.select_block(index)
 
     def select_block(self, index: int) -> None:
@@ -283,6 +287,10 @@ class StructurePane(Pane):
         if self.block_combo.currentIndex() != index:
             self.block_combo.setCurrentIndex(index)  # comes back through _block_chosen
             return
+        self._prepare_current()
+
+    def _variant_changed(self, _variant: str) -> None:
+        self._camera = "reset"  # another cell: frame it anew
         self._prepare_current()
 
     def _prepare_current(self) -> None:
@@ -320,6 +328,7 @@ class StructurePane(Pane):
 
     # scene -------------------------------------------------------------------------------------
     def _schedule_rebuild(self) -> None:
+        self._camera = "refit"  # a new supercell size: keep the direction, frame it all
         self._rebuild_timer.start()
 
     def _current_options(self) -> SceneOptions:
@@ -345,9 +354,9 @@ class StructurePane(Pane):
         self.scene = scene
         self.clear_picks()
         notices = self.view.set_scene(
-            scene, reset_camera=self._fresh_camera, labels=self.labels_check.isChecked()
+            scene, camera=self._camera, labels=self.labels_check.isChecked()
         )
-        self._fresh_camera = False
+        self._camera = "keep"
         messages = [*scene.notices, *notices]
         self.context.show_status(
             "; ".join(messages)
@@ -369,7 +378,7 @@ class StructurePane(Pane):
             spin.blockSignals(True)
             spin.setValue(int(value))
             spin.blockSignals(False)
-        self._fresh_camera = True
+        self._camera = "refit"
         self.rebuild_scene()
 
     def set_element_visible(self, element: str, visible: bool) -> None:
@@ -494,5 +503,7 @@ class StructurePane(Pane):
     def shutdown(self) -> None:
         for kind in self._gen:
             self._gen[kind] += 1  # late results are ignored
+        for worker in self._workers.values():
+            worker.cancel()
         self._rebuild_timer.stop()
         self.view.finalize()

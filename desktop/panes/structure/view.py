@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import vtkmodules.qt
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 vtkmodules.qt.PyQtImpl = "PySide6"  # noqa: E402 - must be chosen before the widget is imported
 import vtkmodules.vtkRenderingOpenGL2  # noqa: E402, F401 - registers the OpenGL back end
@@ -60,9 +60,14 @@ class StructureView(QWidget):
         ):
             self.interactor.AddObserver(event, handler)
         self.interactor.Initialize()
+        app = QApplication.instance()
+        if app is not None:  # a window closed without shutdown() still releases OpenGL first
+            app.aboutToQuit.connect(self.finalize)
 
     # scene -------------------------------------------------------------------------------------
-    def set_scene(self, scene: Scene | None, reset_camera: bool = True, labels: bool = False):
+    def set_scene(self, scene: Scene | None, camera: str = "reset", labels: bool = False):
+        """Draw `scene`. camera: "reset" (default direction, framed), "refit" (keep the
+        direction, frame the new scene: a bigger supercell) or "keep" (a style change)."""
         for prop in self._all_props():
             self.renderer.RemoveViewProp(prop)
         self._highlight = []
@@ -71,8 +76,14 @@ class StructureView(QWidget):
         if self.props is not None:
             for prop in self.props.props:
                 self.renderer.AddViewProp(prop)
-            if reset_camera:
-                place_camera(self.renderer, scene, self.view_direction, self.projection)
+            if camera != "keep":
+                place_camera(
+                    self.renderer,
+                    scene,
+                    self.view_direction,
+                    self.projection,
+                    keep_orientation=camera == "refit",
+                )
             self._face_wedges()
         self.render()
         return self.props.notices if self.props else []
@@ -162,8 +173,15 @@ class StructureView(QWidget):
     # output and clean-up -----------------------------------------------------------------------
     def export_png(self, path: str | Path, scale: int = 2) -> Path:
         """The current view at `scale` times the window size (vtkWindowToImageFilter)."""
-        self.render()
-        return write_png(self.window, path, scale=scale)
+        if self.props is not None:
+            self.props.scale_labels(scale)
+        try:
+            self.render()
+            return write_png(self.window, path, scale=scale)
+        finally:
+            if self.props is not None:
+                self.props.scale_labels(1)
+                self.render()
 
     def finalize(self) -> None:
         """Release the OpenGL context before Qt destroys the widget (avoids crashes at exit)."""
