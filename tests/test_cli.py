@@ -46,3 +46,18 @@ def test_bad_usage_is_one_line_exit_2():
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("matlens: "), (args, out.stderr)
         assert "Traceback" not in out.stderr
+
+
+def test_installed_matlens_command_routes_files_to_the_window_and_subcommands_to_the_cli():
+    import shutil
+    from pathlib import Path
+
+    exe = shutil.which("matlens", path=str(Path(sys.executable).parent))
+    assert exe, "the `matlens` entry point is not installed in this environment"
+    out = subprocess.run([exe, "doctor", "--json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and json.loads(out.stdout)["matlens"]
+    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"}
+    gui = subprocess.run(
+        [exe, "--quit-after-paint"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert gui.returncode == 0 and "first_paint_s" in gui.stdout, gui.stderr
