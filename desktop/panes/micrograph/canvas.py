@@ -133,22 +133,11 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
 
     def set_candidate(self, rgba_crop: np.ndarray | None, offset: tuple[int, int] = (0, 0)) -> None:
         """Show the current candidate mask; only its bounding box is uploaded (fast clicks)."""
-        if rgba_crop is None or rgba_crop.size == 0:
-            self.candidate_item.clear()
-            return
-        y0, x0 = offset
-        h, w = rgba_crop.shape[:2]
-        self.candidate_item.setImage(rgba_crop, autoLevels=False, levels=(0, 255))
-        self.candidate_item.setRect(QRectF(x0, y0, w, h))
+        _place_crop(self.candidate_item, rgba_crop, offset)
 
     def set_selection(self, rgba_crop: np.ndarray | None, offset: tuple[int, int] = (0, 0)) -> None:
-        if rgba_crop is None or rgba_crop.size == 0:
-            self.selection_item.clear()
-            return
-        y0, x0 = offset
-        h, w = rgba_crop.shape[:2]
-        self.selection_item.setImage(rgba_crop, autoLevels=False, levels=(0, 255))
-        self.selection_item.setRect(QRectF(x0, y0, w, h))
+        """Outline the selected objects (a crop around them, like the candidate)."""
+        _place_crop(self.selection_item, rgba_crop, offset)
 
     def set_points(self, points: list[tuple[float, float, int]]) -> None:
         spots = [
@@ -193,3 +182,14 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.clear()
         self.close()
         self.deleteLater()
+
+
+def _place_crop(item: pg.ImageItem, rgba_crop: np.ndarray | None, offset: tuple[int, int]) -> None:
+    """Show an RGBA crop at its (y0, x0) offset in image coordinates, or clear the item."""
+    if rgba_crop is None or rgba_crop.size == 0:
+        item.clear()
+        return
+    y0, x0 = offset
+    h, w = rgba_crop.shape[:2]
+    item.setImage(rgba_crop, autoLevels=False, levels=(0, 255))
+    item.setRect(QRectF(x0, y0, w, h))
