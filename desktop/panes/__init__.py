@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def pane_types() -> list[type]:
     """Pane classes in tab order; imported here so the main window needs no pane knowledge."""
+    from desktop.panes.literature.pane import LiteraturePane
     from desktop.panes.micrograph.pane import MicrographPane
 
-    return [MicrographPane]
+    return [MicrographPane, LiteraturePane]

@@ -41,9 +41,8 @@ from desktop.workers import Worker
 from inference.errors import ErrorReport, MatLensError
 from inference.imaging.io import SUPPORTED_EXTENSIONS
 from inference.runtime.registry import FileStatus, card_status, load_cards
-from inference.segmentation import export, sidecar
+from inference.segmentation import sidecar
 from inference.segmentation.annotations import AnnotatedObject, AnnotationSet, paint_stroke
-from inference.segmentation.measure import measure
 from inference.segmentation.overlay import SELECTION_COLOUR, crop_rgba, objects_rgba, outline
 from inference.segmentation.prompts import PromptState
 
@@ -709,6 +708,8 @@ class MicrographPane(Pane):
             self.export_to(kind, Path(path))
 
     def export_to(self, kind: str, path: Path) -> Worker:
+        from inference.segmentation import export  # skimage/scipy.signal: slow to import at start-up
+
         snapshot = self._snapshot()
         writers = {
             "labels": lambda: export.write_label_image(snapshot, path),
@@ -725,6 +726,8 @@ class MicrographPane(Pane):
         )
 
     def measurements(self):
+        from inference.segmentation.measure import measure
+
         return measure(self.annotations) if self.annotations else []
 
     # job feedback ------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The Literature pane: read PDFs, see extracted records highlighted, search a library."""

@@ -1,0 +1,442 @@
+"""Literature pane: a PDF page with extracted values highlighted, the records, library search.
+
+Every file read (parsing, rendering a page, indexing a folder, embedding a query) runs in a
+worker; the GUI thread only shows results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.panes.base import AppContext, Pane
+from desktop.panes.literature.page_view import PageView
+from desktop.panes.literature.records_table import RecordsTable
+from inference.errors import ErrorReport
+from inference.literature.export import write_csv, write_json
+from inference.literature.extract import Extraction, PropertyRecord, extract_pdf
+from inference.literature.model import Paper
+from inference.literature.render import render_page
+
+ALL = "All"
+RENDER_SCALE = 2.0
+
+
+def _index_library(root: Path, progress=None, cancel=None):
+    from inference.literature.search import Library
+
+    library = Library(root)
+    report = library.update(progress=progress, cancel=cancel)
+    return library, report
+
+
+class LiteraturePane(Pane):
+    title = "Literature"
+    extensions = frozenset({".pdf"})
+    file_filter = "PDF papers (*.pdf)"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.paper: Paper | None = None
+        self.extraction: Extraction | None = None
+        self.library = None
+        self.selected: PropertyRecord | None = None
+        self._pending_focus: tuple[int, int] | None = None  # span to show once the page is drawn
+        self._render_request = 0
+        self._jobs: list = []
+        self._build()
+
+    # layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        bar = QHBoxLayout()
+        self.open_button = QPushButton("Open PDF…")
+        self.folder_button = QPushButton("Open folder…")
+        self.prev_button = QToolButton(text="◀")
+        self.next_button = QToolButton(text="▶")
+        self.page_spin = QSpinBox()
+        self.page_spin.setMinimum(1)
+        self.page_label = QLabel("of 0")
+        self.property_filter = QComboBox()
+        self.material_filter = QComboBox()
+        self.ner_check = QCheckBox("Learned tagger")
+        self.ner_check.setToolTip(
+            "Also find material names with the MiniLM tagger (slower; needs the minilm model)"
+        )
+        self.csv_button = QPushButton("Export CSV…")
+        self.json_button = QPushButton("Export JSON…")
+        for w in (self.open_button, self.folder_button, QLabel("Page"), self.prev_button):
+            bar.addWidget(w)
+        for w in (self.page_spin, self.page_label, self.next_button):
+            bar.addWidget(w)
+        bar.addSpacing(12)
+        for w in (
+            QLabel("Property"),
+            self.property_filter,
+            QLabel("Material"),
+            self.material_filter,
+        ):
+            bar.addWidget(w)
+        bar.addWidget(self.ner_check)
+        bar.addStretch(1)
+        bar.addWidget(self.csv_button)
+        bar.addWidget(self.json_button)
+
+        search_bar = QHBoxLayout()
+        self.search_edit = QLineEdit(
+            placeholderText="Search the library, e.g. sintering temperature of LLZO"
+        )
+        self.search_button = QPushButton("Search")
+        search_bar.addWidget(self.search_edit, 1)
+        search_bar.addWidget(self.search_button)
+
+        self.library_list = QListWidget()
+        self.results_list = QListWidget()
+        self.results_list.setWordWrap(True)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(QLabel("Library"))
+        left_layout.addWidget(self.library_list, 1)
+        left_layout.addWidget(QLabel("Search results"))
+        left_layout.addWidget(self.results_list, 2)
+
+        self.view = PageView()
+        self.table = RecordsTable()
+        self.sentence_label = QLabel()
+        self.sentence_label.setWordWrap(True)
+        self.sentence_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        self.summary_label = QLabel("Open a PDF paper or a folder of papers.")
+        self.summary_label.setWordWrap(True)
+        right_layout.addWidget(self.summary_label)
+        right_layout.addWidget(self.table, 1)
+        right_layout.addWidget(self.sentence_label)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.view)
+        splitter.addWidget(right)
+        splitter.setSizes([220, 620, 520])
+        self.splitter = splitter
+
+        status = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        self.progress_label = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        status.addWidget(self.progress_label, 1)
+        status.addWidget(self.progress)
+        status.addWidget(self.cancel_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addLayout(search_bar)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(status)
+
+        self.open_button.clicked.connect(self._choose_pdf)
+        self.folder_button.clicked.connect(self._choose_folder)
+        self.prev_button.clicked.connect(lambda: self.show_page(self.view.page - 1))
+        self.next_button.clicked.connect(lambda: self.show_page(self.view.page + 1))
+        self.page_spin.editingFinished.connect(lambda: self.show_page(self.page_spin.value() - 1))
+        self.property_filter.currentTextChanged.connect(self._apply_filters)
+        self.material_filter.currentTextChanged.connect(self._apply_filters)
+        self.csv_button.clicked.connect(lambda: self._export_dialog("csv"))
+        self.json_button.clicked.connect(lambda: self._export_dialog("json"))
+        self.table.record_activated.connect(self.focus_record)
+        self.search_button.clicked.connect(self.search)
+        self.search_edit.returnPressed.connect(self.search)
+        self.library_list.itemActivated.connect(self._open_library_item)
+        self.library_list.itemClicked.connect(self._open_library_item)
+        self.results_list.itemClicked.connect(self._open_result)
+        self.cancel_button.clicked.connect(self.cancel)
+        self._set_paper_actions(False)
+
+    def _set_paper_actions(self, enabled: bool) -> None:
+        for w in (
+            self.csv_button,
+            self.json_button,
+            self.prev_button,
+            self.next_button,
+            self.page_spin,
+        ):
+            w.setEnabled(enabled)
+
+    # jobs -------------------------------------------------------------------------------
+    def _start(self, fn, *args, on_result, message: str, cancellable: bool = True, **kwargs):
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.progress_label.setText(message)
+        self.cancel_button.setVisible(cancellable)
+        worker = self.context.jobs.start(
+            fn,
+            *args,
+            on_result=on_result,
+            on_error=self._failed,
+            on_progress=self._progress,
+            on_cancelled=lambda: self.context.show_status("Cancelled"),
+            on_finished=lambda: self._finished(worker),
+            **kwargs,
+        )
+        self._jobs.append(worker)
+        return worker
+
+    def _progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(100 * fraction))
+        if message:
+            self.progress_label.setText(message)
+
+    def _finished(self, worker) -> None:
+        if worker in self._jobs:
+            self._jobs.remove(worker)
+        if not self._jobs:
+            self.progress.setVisible(False)
+            self.cancel_button.setVisible(False)
+            self.progress_label.setText("")
+
+    def _failed(self, report: ErrorReport) -> None:
+        self.summary_label.setText(report.message)
+        self.report_error(report)
+
+    def cancel(self) -> None:
+        for worker in list(self._jobs):
+            worker.cancel()
+
+    def shutdown(self) -> None:
+        self.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    # opening ----------------------------------------------------------------------------
+    def _choose_pdf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a paper", "", self.file_filter)
+        if path:
+            self.open_path(Path(path))
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of papers")
+        if path:
+            self.open_path(Path(path))
+
+    @classmethod
+    def can_open(cls, path: Path) -> bool:
+        return Path(path).is_dir() or super().can_open(path)
+
+    def open_path(self, path: Path) -> None:
+        path = Path(path)
+        if path.is_dir():
+            self.open_library(path)
+        else:
+            self.open_paper(path)
+
+    def open_paper(self, path: Path, page: int = 0, focus: tuple[int, int] | None = None) -> None:
+        self._pending_focus = (page, *focus) if focus else None
+        self._start(
+            extract_pdf,
+            Path(path),
+            ner=self.ner_check.isChecked(),
+            on_result=lambda result: self._paper_ready(Path(path), result, page),
+            message=f"Reading {Path(path).name}",
+        )
+
+    def _paper_ready(self, path: Path, result, page: int) -> None:
+        self.paper, self.extraction = result
+        self.selected = None
+        ex = self.extraction
+        self.page_spin.setMaximum(self.paper.n_pages)
+        self.page_label.setText(f"of {self.paper.n_pages}")
+        self._fill_filters()
+        self._apply_filters()
+        formulas = sorted({m.name or m.formula for m in ex.materials})
+        self.summary_label.setText(
+            f"<b>{self.paper.title or path.name}</b><br>{self.paper.n_pages} pages · "
+            f"{len(ex.records)} values · {len(formulas)} materials · "
+            f"{len(ex.synthesis)} synthesis steps · {len(self.paper.tables)} tables"
+        )
+        self._set_paper_actions(True)
+        self.file_opened.emit(path)
+        self.show_page(page)
+
+    def open_library(self, root: Path) -> None:
+        self._start(
+            _index_library, Path(root), on_result=self._library_ready, message=f"Indexing {root}"
+        )
+
+    def _library_ready(self, result) -> None:
+        self.library, report = result
+        self.library_list.clear()
+        for pdf in self.library.pdfs():
+            item = QListWidgetItem(pdf.name)
+            item.setData(Qt.ItemDataRole.UserRole, str(pdf))
+            self.library_list.addItem(item)
+        failed = f", {len(report.failed)} unreadable" if report.failed else ""
+        notice = f" ({self.library.notice})" if self.library.notice else ""
+        self.context.show_status(
+            f"Library: {self.library_list.count()} papers, {len(report.added) + len(report.updated)} "
+            f"indexed now{failed}{notice}"
+        )
+
+    def _open_library_item(self, item: QListWidgetItem) -> None:
+        self.open_paper(Path(item.data(Qt.ItemDataRole.UserRole)))
+
+    # pages and highlights ---------------------------------------------------------------
+    def show_page(self, index: int) -> None:
+        if self.paper is None or not (0 <= index < self.paper.n_pages):
+            return
+        self._render_request += 1
+        request = self._render_request
+        self.page_spin.setValue(index + 1)
+        self._start(
+            render_page,
+            self.paper.path,
+            index,
+            RENDER_SCALE,
+            on_result=lambda image: self._page_ready(request, index, image),
+            message=f"Drawing page {index + 1}",
+            cancellable=False,
+        )
+
+    def _page_ready(self, request: int, index: int, image) -> None:
+        if request != self._render_request:
+            return  # the user has moved on to another page
+        self.view.show_image(index, image, RENDER_SCALE)
+        self.view.fit_width()
+        self._draw_highlights()
+        if self._pending_focus and self._pending_focus[0] == index:
+            _, start, end = self._pending_focus
+            self._pending_focus = None
+            for page, box in self.paper.boxes(start, end):
+                if page == index:
+                    self.view.add_highlight(box, "passage", selected=True)
+        if self.view.selected_item is not None:
+            self.view.centerOn(self.view.selected_item)
+
+    def _draw_highlights(self) -> None:
+        if self.paper is None or self.extraction is None:
+            return
+        page = self.view.page
+        self.view.clear_highlights()
+        for m in self.extraction.materials:
+            if m.page - 1 == page:
+                for p, box in self.paper.boxes(m.start, m.end):
+                    if p == page:
+                        self.view.add_highlight(box, "mention")
+        for r in self.table.records:
+            selected = r is self.selected
+            for p, box in self.paper.boxes(r.start, r.end):
+                if p == page:
+                    self.view.add_highlight(box, "value", selected)
+            if r.material_span and selected:
+                for p, box in self.paper.boxes(*r.material_span):
+                    if p == page:
+                        self.view.add_highlight(box, "material", False)
+
+    def focus_record(self, record: PropertyRecord) -> None:
+        """Jump to the record's page and centre its highlight."""
+        self.selected = record
+        self.sentence_label.setText(record.sentence)
+        if self.view.page == record.page - 1:
+            self._draw_highlights()
+            if self.view.selected_item is not None:
+                self.view.centerOn(self.view.selected_item)
+        else:
+            self.show_page(record.page - 1)
+
+    # filters and export -----------------------------------------------------------------
+    def _fill_filters(self) -> None:
+        records = self.extraction.records if self.extraction else []
+        for combo, values in (
+            (self.property_filter, sorted({r.property for r in records})),
+            (self.material_filter, sorted({r.material or "?" for r in records})),
+        ):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems([ALL, *values])
+            combo.blockSignals(False)
+
+    def filtered_records(self) -> list[PropertyRecord]:
+        if self.extraction is None:
+            return []
+        prop, mat = self.property_filter.currentText(), self.material_filter.currentText()
+        return [
+            r
+            for r in self.extraction.records
+            if (prop in ("", ALL) or r.property == prop)
+            and (mat in ("", ALL) or (r.material or "?") == mat)
+        ]
+
+    def _apply_filters(self) -> None:
+        self.table.set_records(self.filtered_records())
+        if self.view.page >= 0:
+            self._draw_highlights()
+
+    def export_records(self, path: Path) -> Path:
+        """Write the records shown (after filters) as CSV or JSON, by extension."""
+        path = Path(path)
+        records = self.filtered_records()
+        if path.suffix.lower() == ".json":
+            return write_json(self.extraction, path, records)
+        return write_csv(records, path)
+
+    def _export_dialog(self, kind: str) -> None:
+        if self.extraction is None:
+            return
+        stem = self.paper.path.with_suffix("").name + "_records"
+        filt = "CSV (*.csv)" if kind == "csv" else "JSON (*.json)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export records", f"{stem}.{kind}", filt)
+        if path:
+            self.export_records(Path(path))
+            self.context.show_status(f"Saved {path}")
+
+    # search -----------------------------------------------------------------------------
+    def search(self) -> None:
+        query = self.search_edit.text().strip()
+        if not query:
+            return
+        if self.library is None:
+            self.context.show_status("Open a folder of papers first: search runs over a library.")
+            return
+        self._start(self.library.search, query, on_result=self._search_ready, message="Searching")
+
+    def _search_ready(self, hits) -> None:
+        self.results_list.clear()
+        for hit in hits:
+            item = QListWidgetItem(f"{Path(hit.paper).name} · p{hit.page}\n{hit.text[:180]}")
+            item.setData(Qt.ItemDataRole.UserRole, hit)
+            item.setToolTip(hit.text)
+            self.results_list.addItem(item)
+        mode = self.library.last_mode
+        self.context.show_status(f"{len(hits)} passages ({mode} search)")
+
+    def _open_result(self, item: QListWidgetItem) -> None:
+        hit = item.data(Qt.ItemDataRole.UserRole)
+        path = self.library.root / hit.paper
+        if self.paper is not None and self.paper.path == path:
+            self._pending_focus = (hit.page - 1, hit.start, hit.end)
+            self.show_page(hit.page - 1)
+        else:
+            self.open_paper(path, hit.page - 1, (hit.start, hit.end))

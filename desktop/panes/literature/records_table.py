@@ -1,0 +1,57 @@
+"""The records table: one row per extracted property value, filterable by property/material."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from inference.literature.extract import PropertyRecord
+
+COLUMNS = ("Material", "Property", "Value", "Unit", "SI", "Conditions", "Page")
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+class RecordsTable(QTableWidget):
+    record_activated = Signal(object)  # PropertyRecord
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().setVisible(False)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COLUMNS.index("Conditions"), QHeaderView.ResizeMode.Stretch)
+        self.records: list[PropertyRecord] = []
+        self.itemSelectionChanged.connect(self._selected)
+
+    def set_records(self, records: list[PropertyRecord]) -> None:
+        self.blockSignals(True)
+        self.records = list(records)
+        self.setRowCount(len(self.records))
+        for row, r in enumerate(self.records):
+            value = r.text if r.modifier != "=" else _fmt(r.value)
+            if r.uncertainty is not None and r.modifier == "=":
+                value = f"{_fmt(r.value)} ± {_fmt(r.uncertainty)}"
+            si = f"{_fmt(r.value_si)} {r.unit_si}".strip()
+            cond = "; ".join(f"{k} {v}" for k, v in r.conditions.items())
+            cells = (r.material or "?", r.property, value, r.unit, si, cond, str(r.page))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(r.sentence)
+                if col == 6:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                self.setItem(row, col, item)
+        self.blockSignals(False)
+
+    def _selected(self) -> None:
+        rows = {i.row() for i in self.selectedIndexes()}
+        if rows:
+            self.record_activated.emit(self.records[min(rows)])

@@ -1,0 +1,52 @@
+"""`matlens extract PAPER.pdf [--json] [--csv OUT.csv] [--property Tc]`: materials and properties.
+
+JSON: {"records": [{"material", "property", "value", "unit", "value_si", "unit_si", "page",
+"sentence", ...}], "materials": [{"formula", "name", "page"}], "synthesis": [...]}; pages are
+1-based.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("extract", help="materials and properties (with units) from a PDF paper")
+    p.add_argument("paper", help="a PDF file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--csv", metavar="OUT.csv", help="also write the records as CSV")
+    p.add_argument("--property", action="append", default=[], help="keep only this property")
+    p.add_argument("--material", help="keep only records about this material")
+    p.add_argument(
+        "--ner", action="store_true", help="add material names found by the learned tagger"
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from inference.cli import print_json
+    from inference.literature.export import write_csv
+    from inference.literature.extract import extract_pdf
+
+    _, result = extract_pdf(Path(args.paper), ner=args.ner)
+    if args.property:
+        result.records = [r for r in result.records if r.property in args.property]
+    if args.material:
+        result.records = [r for r in result.records if r.material == args.material]
+    if args.csv:
+        write_csv(result.records, Path(args.csv))
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    print(f"{result.title or Path(args.paper).name} ({result.n_pages} pages)")
+    formulas = sorted({m.name or m.formula for m in result.materials})
+    print(f"materials: {', '.join(formulas) if formulas else '(none)'}")
+    for r in result.records:
+        cond = ", ".join(f"{k} {v}" for k, v in r.conditions.items())
+        print(
+            f"p{r.page:<3} {r.material or '?':24s} {r.property:18s} {r.text}"
+            + (f"  [{cond}]" if cond else ""),
+            file=sys.stdout,
+        )
+    return 0

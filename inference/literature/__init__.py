@@ -1,0 +1,1 @@
+"""Literature: PDF text with positions, materials and properties with units, library search."""

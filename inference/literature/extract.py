@@ -1,0 +1,358 @@
+"""Rules that turn a `Paper` into records: material, property, value with unit, conditions, where.
+
+Each property value is linked to the material named nearest to it in its sentence, or else to
+the last material named earlier in the paragraph. References and acknowledgements are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.literature.materials import MaterialSpan, find_materials
+from inference.literature.model import Paper
+from inference.literature.properties import ATMOSPHERE, METHODS, PROPERTIES, method_name
+from inference.literature.quantities import Quantity, find_quantities, normalise
+from inference.literature.sections import EXCLUDED
+from inference.literature.sentences import split_sentences
+
+
+@dataclass(frozen=True)
+class MaterialMention:
+    formula: str
+    name: str
+    page: int  # 1-based
+    start: int  # offsets in Paper.text
+    end: int
+    section: str
+    source: str = "rules"  # rules | ner (the learned tagger)
+
+
+@dataclass(frozen=True)
+class PropertyRecord:
+    material: str | None
+    property: str
+    value: float
+    unit: str
+    value_si: float
+    unit_si: str
+    page: int  # 1-based
+    sentence: str
+    start: int  # span of the value in Paper.text
+    end: int
+    text: str  # the value as written ("up to 48 K")
+    low: float | None = None
+    high: float | None = None
+    uncertainty: float | None = None
+    modifier: str = "="
+    conditions: dict[str, str] = field(default_factory=dict)
+    material_span: tuple[int, int] | None = None
+    link: str = "sentence"  # sentence | paragraph | paper (the paper's main material) | none
+    section: str = ""
+
+
+@dataclass(frozen=True)
+class SynthesisStep:
+    method: str
+    material: str | None
+    temperature: str
+    time: str
+    atmosphere: str
+    pressure: str
+    page: int
+    sentence: str
+    start: int
+    end: int
+
+
+@dataclass
+class Extraction:
+    path: Path
+    title: str
+    n_pages: int
+    records: list[PropertyRecord]
+    materials: list[MaterialMention]
+    synthesis: list[SynthesisStep]
+
+    def to_json(self) -> dict:
+        """The stable CLI/JSON shape (see README: `matlens extract --json`)."""
+        records = []
+        for r in self.records:
+            item = {
+                "material": r.material,
+                "property": r.property,
+                "value": r.value,
+                "unit": r.unit,
+                "value_si": r.value_si,
+                "unit_si": r.unit_si,
+                "page": r.page,
+                "sentence": r.sentence,
+                "text": r.text,
+                "modifier": r.modifier,
+                "low": r.low,
+                "high": r.high,
+                "uncertainty": r.uncertainty,
+                "conditions": r.conditions,
+                "link": r.link,
+                "span": [r.start, r.end],
+            }
+            records.append(item)
+        seen: set[tuple[str, int]] = set()
+        materials = []
+        for m in self.materials:
+            if (m.formula, m.page) not in seen:
+                seen.add((m.formula, m.page))
+                item = {"formula": m.formula, "name": m.name, "page": m.page}
+                if m.source != "rules":
+                    item["source"] = m.source
+                materials.append(item)
+        return {
+            "paper": str(self.path),
+            "title": self.title,
+            "pages": self.n_pages,
+            "records": records,
+            "materials": materials,
+            "synthesis": [asdict(s) for s in self.synthesis],
+        }
+
+
+_NOT_MATERIALS = frozenset({"sample", "samples", "the", "film", "films", "powder", "powders"})
+_AFFILIATION = re.compile(r"Universit|Institut|Laborator|[Aa]ddress|E-mail|@|Department")
+_AT_BEFORE = re.compile(r"(?:\bat|\bto|\bdown to|T ?=|\bfrom|\bbetween|\bwith)\s*$", re.I)
+
+
+def _property_for(q: Quantity, sentence: str, kinds) -> tuple[str, int] | None:
+    """The property a value belongs to: the nearest announcing word before it (or just after)."""
+    best: tuple[int, str, int] | None = None
+    for kind, spans in kinds:
+        if q.dimension not in kind.dimensions:
+            continue
+        for s, e in spans:
+            if e <= q.start:
+                distance = q.start - e
+                if distance > 150:
+                    continue
+                if kind.name == "Tc" and distance > 25 and _AT_BEFORE.search(sentence[: q.start]):
+                    continue  # "Tc ... measured at 2 K": a measurement temperature
+            elif s >= q.end and s - q.end <= 12:
+                distance = s - q.end + 40
+            else:
+                continue
+            if best is None or distance < best[0]:
+                best = (distance, kind.name, s)
+    return (best[1], best[2]) if best else None
+
+
+def _nearest_material(mats: list[MaterialSpan], anchor: int) -> MaterialSpan | None:
+    before = [m for m in mats if m.end <= anchor]
+    if before:
+        return before[-1]
+    return mats[0] if mats else None
+
+
+def _conditions(qs: list[Quantity], used: set[int], q: Quantity, prop: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, other in enumerate(qs):
+        if other is q or i in used:
+            continue
+        if other.dimension == "pressure" and prop not in (
+            "yield_strength",
+            "tensile_strength",
+            "hardness",
+        ):
+            out.setdefault("pressure", other.text)
+        elif other.dimension == "temperature" and prop != "Tc":
+            out.setdefault("temperature", other.text)
+        elif other.dimension == "field" and prop != "critical_field":
+            out.setdefault("field", other.text)
+    return out
+
+
+def extract(
+    paper: Paper,
+    *,
+    ner: bool = False,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> Extraction:
+    """Materials, property records and synthesis steps of a parsed paper.
+
+    With `ner`, material names found by the learned tagger (see `inference.literature.ner`)
+    are added where the formula rules found nothing.
+    """
+    records: list[PropertyRecord] = []
+    mentions: list[MaterialMention] = []
+    steps: list[SynthesisStep] = []
+    text = paper.text
+    units = []  # (block, [(s0, s1, sentence)])
+    for block in paper.blocks:
+        if block.section in EXCLUDED or block.heading:
+            continue
+        if block.page == 0 and _AFFILIATION.search(text[block.start : block.end]):
+            continue
+        spans = split_sentences(text[block.start : block.end], block.start)
+        units.append((block, [(s0, s1, text[s0:s1].replace("\n", " ")) for s0, s1 in spans]))
+    tagged: dict[int, list] = {}
+    if ner:
+        from inference.literature.ner import tagger
+
+        flat = [(s0, sentence) for _, sents in units for s0, _, sentence in sents]
+        progress(0.0, "tagging materials")
+        results = tagger().tag([sentence for _, sentence in flat])
+        tagged = {s0: spans for (s0, _), spans in zip(flat, results, strict=True)}
+    n = max(1, len(units))
+    for bi, (block, sents) in enumerate(units):
+        if bi % 50 == 0:
+            if cancel:
+                cancel.raise_if_cancelled()
+            progress(bi / n, "extracting")
+        last_material: MaterialSpan | None = None
+        last_offset = 0
+        for s0, _s1, sentence in sents:
+            mats = find_materials(sentence)
+            learned = _learned(tagged.get(s0, ()), mats)
+            for m in mats + learned:
+                page = paper.page_of(s0 + m.start) + 1
+                source = "ner" if m in learned else "rules"
+                mentions.append(
+                    MaterialMention(
+                        m.formula, m.name, page, s0 + m.start, s0 + m.end, block.section, source
+                    )
+                )
+            mats = sorted(mats + learned, key=lambda m: m.start)
+            qs = find_quantities(sentence)
+            if qs:
+                records.extend(
+                    _sentence_records(
+                        paper, sentence, s0, mats, qs, last_material, last_offset, block.section
+                    )
+                )
+                steps.extend(_synthesis(paper, sentence, s0, mats, qs, last_material))
+            if mats:
+                last_material, last_offset = mats[-1], s0
+    records = _link_to_main_material(records, mentions)
+    progress(1.0, "")
+    return Extraction(paper.path, paper.title, paper.n_pages, records, mentions, steps)
+
+
+def _learned(spans, mats: list[MaterialSpan]) -> list[MaterialSpan]:
+    """Tagger material spans that the rules missed (named materials, not formulas)."""
+    out = []
+    for s in spans:
+        if s.label != "MAT" or any(m.start < s.end and s.start < m.end for m in mats):
+            continue
+        name = s.text.strip(" ,.;:()")
+        if len(name) < 3 or not re.search(r"[A-Za-z]{2}", name) or name.lower() in _NOT_MATERIALS:
+            continue
+        out.append(MaterialSpan("", name, s.start, s.end))
+    return out
+
+
+def _link_to_main_material(records, mentions):
+    """Values with no material in their paragraph go to the paper's most-named material."""
+    if not mentions:
+        return records
+    counts = Counter(m.name or m.formula for m in mentions)
+    main = counts.most_common(1)[0][0]
+    return [
+        dataclasses.replace(r, material=main, link="paper") if r.link == "none" else r
+        for r in records
+    ]
+
+
+def _sentence_records(paper, sentence, s0, mats, qs, last_material, last_offset, section):
+    norm = normalise(sentence)
+    kinds = [(k, [(m.start(), m.end()) for m in k.pattern.finditer(norm)]) for k in PROPERTIES]
+    kinds = [(k, spans) for k, spans in kinds if spans]
+    if not kinds:
+        return []
+    out = []
+    assigned: list[tuple[Quantity, str, int]] = []
+    for q in qs:
+        found = _property_for(q, norm, kinds)
+        if found:
+            assigned.append((q, *found))
+    used = {i for i, q in enumerate(qs) if any(q is a[0] for a in assigned)}
+    for q, prop, kw_start in assigned:
+        mat = _nearest_material(mats, kw_start) if mats else None
+        link = "sentence"
+        mat_span = None
+        if mat is not None:
+            mat_span = (s0 + mat.start, s0 + mat.end)
+        elif last_material is not None:
+            mat, link = last_material, "paragraph"
+            mat_span = (last_offset + mat.start, last_offset + mat.end)
+        else:
+            link = "none"
+        out.append(
+            PropertyRecord(
+                material=(mat.name or mat.formula) if mat else None,
+                property=prop,
+                value=q.value,
+                unit=q.unit,
+                value_si=q.value_si,
+                unit_si=q.unit_si,
+                page=paper.page_of(s0 + q.start) + 1,
+                sentence=sentence,
+                start=s0 + q.start,
+                end=s0 + q.end,
+                text=q.text,
+                low=q.low,
+                high=q.high,
+                uncertainty=q.uncertainty,
+                modifier=q.modifier,
+                conditions=_conditions(qs, used, q, prop),
+                material_span=mat_span,
+                link=link,
+                section=section,
+            )
+        )
+    return out
+
+
+def _synthesis(paper, sentence, s0, mats, qs, last_material) -> list[SynthesisStep]:
+    method = METHODS.search(sentence)
+    if not method:
+        return []
+    temps = [q for q in qs if q.dimension == "temperature" and q.value_si > 320]
+    times = [q for q in qs if q.dimension == "time"]
+    if not temps and not times:
+        return []
+    atm = ATMOSPHERE.search(sentence)
+    pressure = next((q.text for q in qs if q.dimension == "pressure"), "")
+    mat = mats[0] if mats else last_material
+    return [
+        SynthesisStep(
+            method=method_name(method.group(1)),
+            material=(mat.name or mat.formula) if mat else None,
+            temperature=temps[0].text if temps else "",
+            time=times[0].text if times else "",
+            atmosphere=atm.group(1) if atm else "",
+            pressure=pressure,
+            page=paper.page_of(s0 + method.start()) + 1,
+            sentence=sentence,
+            start=s0 + method.start(),
+            end=s0 + method.end(),
+        )
+    ]
+
+
+def extract_pdf(
+    path: Path,
+    *,
+    ner: bool = False,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> tuple[Paper, Extraction]:
+    """Parse then extract, with one progress bar (parsing 0–80 %, extraction 80–100 %)."""
+    from inference.literature.pdf import parse_pdf
+
+    paper = parse_pdf(path, progress=lambda f, m="": progress(0.8 * f, m), cancel=cancel)
+    result = extract(
+        paper, ner=ner, progress=lambda f, m="": progress(0.8 + 0.2 * f, m), cancel=cancel
+    )
+    return paper, result

@@ -1,0 +1,229 @@
+"""Characters with boxes → lines → reading order, with sub/superscripts put back in place.
+
+Plain text extraction breaks formulas: subscripts sit on their own baseline ("Cu Bi Se" over
+"x 2 3") and two columns run together. Here small characters are merged into the line they
+belong to by position and size, and a page with a gutter is read column by column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Char:
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    baseline: float
+    size: float  # font size in points (not the box height, which depends on the font's metrics)
+
+
+@dataclass
+class Line:
+    chars: list[Char]
+    size: float  # median font size of the line's main text
+    baseline: float = 0.0
+    column: int = 0  # -1 left, 1 right, 0 spanning/single
+    text: str = ""
+    boxes: list[tuple[float, float, float, float] | None] = field(default_factory=list)
+
+    @property
+    def x0(self) -> float:
+        return min(c.x0 for c in self.chars)
+
+    @property
+    def x1(self) -> float:
+        return max(c.x1 for c in self.chars)
+
+    @property
+    def top(self) -> float:
+        return min(c.top for c in self.chars)
+
+    @property
+    def bottom(self) -> float:
+        return max(c.bottom for c in self.chars)
+
+
+def _runs(chars: list[Char]) -> list[list[Char]]:
+    """Group characters sharing a baseline, split where a gap is wider than ~1.3 em."""
+    chars = sorted(chars, key=lambda c: (round(c.baseline, 0), c.x0))
+    rows: list[list[Char]] = []
+    for c in chars:
+        if rows and abs(rows[-1][-1].baseline - c.baseline) <= 1.0:
+            rows[-1].append(c)
+        else:
+            rows.append([c])
+    runs: list[list[Char]] = []
+    for row in rows:
+        row.sort(key=lambda c: c.x0)
+        run = [row[0]]
+        for prev, c in zip(row, row[1:], strict=False):
+            if c.x0 - prev.x1 > 1.3 * max(prev.size, c.size):
+                runs.append(run)
+                run = []
+            run.append(c)
+        runs.append(run)
+    return runs
+
+
+def _median_size(run: list[Char]) -> float:
+    return float(np.median([c.size for c in run]))
+
+
+def _merge_scripts(runs: list[list[Char]]) -> list[list[Char]]:
+    """Attach runs of smaller characters (sub/superscripts) to the line whose band they touch."""
+    sizes = [_median_size(r) for r in runs]
+    order = sorted(range(len(runs)), key=lambda i: -sizes[i])
+    hosts: list[tuple[float, float, float, float, list[Char]]] = []
+    for i in order:
+        run, size = runs[i], sizes[i]
+        x0, x1 = run[0].x0, run[-1].x1
+        host, best = None, None
+        base = float(np.median([c.baseline for c in run]))
+        for hx0, hx1, hbase, hs, chars in hosts:
+            if size > 0.85 * hs or abs(base - hbase) > 0.6 * hs:
+                continue
+            distance = max(0.0, hx0 - x1, x0 - hx1)
+            if distance <= 0.5 * hs and (best is None or distance < best):
+                host, best = chars, distance
+        if host is None:
+            hosts.append((x0, x1, base, size, list(run)))
+        else:
+            host.extend(run)
+            host.sort(key=lambda c: c.x0)
+    return [h[4] for h in hosts]
+
+
+def _gutter(runs: list[list[Char]], width: float) -> float | None:
+    """x of the gap between two columns, or None for a single-column page."""
+    spans = [(r[0].x0, r[-1].x1) for r in runs if len(r) > 3]
+    if len(spans) < 12:
+        return None
+    best, best_x = None, None
+    for x in np.arange(0.35 * width, 0.65 * width, 2.0):
+        crossing = sum(1 for a, b in spans if a < x < b)
+        if best is None or crossing < best:
+            best, best_x = crossing, float(x)
+    left = sum(1 for a, b in spans if b <= best_x)
+    right = sum(1 for a, b in spans if a >= best_x)
+    if left < 5 or right < 5 or best > left + right:
+        return None
+    return best_x
+
+
+def _split_at(run: list[Char], gutter: float) -> list[list[Char]]:
+    for k in range(1, len(run)):
+        a, b = run[k - 1], run[k]
+        if a.x1 <= gutter + 1 and b.x0 >= gutter - 1 and b.x0 - a.x1 > 0.9 * a.size:
+            return [run[:k], *_split_at(run[k:], gutter)]
+    return [run]
+
+
+def build_lines(chars: list[Char], width: float) -> list[Line]:
+    """Lines of one page in reading order (columns left then right between spanning lines)."""
+    if not chars:
+        return []
+    runs = _runs(chars)
+    gutter = _gutter(runs, width)
+    if gutter is not None:
+        runs = [piece for run in runs for piece in _split_at(run, gutter)]
+    lines = [
+        Line(run, _main_size(run), baseline=_base(run))
+        for run in _rejoin(_merge_scripts(runs), gutter)
+    ]
+    for line in lines:
+        if gutter is not None:
+            if line.x1 <= gutter + 2:
+                line.column = -1
+            elif line.x0 >= gutter - 2:
+                line.column = 1
+        _compose(line)
+    return _reading_order(lines)
+
+
+def _rejoin(runs: list[list[Char]], gutter: float | None) -> list[list[Char]]:
+    """Join pieces of one line split at wide gaps (justified text, long subscripts)."""
+    keyed = sorted(runs, key=lambda r: (_base(r), r[0].x0))
+    out: list[list[Char]] = []
+    for run in keyed:
+        if out:
+            prev = out[-1]
+            size = max(_median_size(prev), _median_size(run))
+            gap = run[0].x0 - prev[-1].x1
+            across = gutter is not None and prev[-1].x1 <= gutter + 1 and run[0].x0 >= gutter - 1
+            if abs(_base(prev) - _base(run)) <= 1.0 and -1 < gap <= 3 * size and not across:
+                prev.extend(run)
+                continue
+        out.append(run)
+    return out
+
+
+def _base(run: list[Char]) -> float:
+    top = max(c.size for c in run)
+    return float(np.median([c.baseline for c in run if c.size >= 0.85 * top]))
+
+
+def _main_size(run: list[Char]) -> float:
+    return float(max(np.median([c.size for c in run]), 1.0))
+
+
+def _compose(line: Line) -> None:
+    """Text of a line with spaces where gaps are wide; scripts join their base character."""
+    parts: list[str] = []
+    boxes: list[tuple[float, float, float, float] | None] = []
+    prev: Char | None = None
+    for c in line.chars:
+        if prev is not None:
+            gap = c.x0 - prev.x1
+            small = min(prev.size, c.size) < 0.85 * line.size
+            limit = 0.12 * line.size if not small else 0.18 * line.size
+            if gap > limit:
+                parts.append(" ")
+                boxes.append(None)
+        parts.append(c.text)
+        boxes.extend([(c.x0, c.top, c.x1, c.bottom)] * len(c.text))
+        prev = c
+    line.text = "".join(parts)
+    line.boxes = boxes
+
+
+def _reading_order(lines: list[Line]) -> list[Line]:
+    lines.sort(key=lambda ln: (ln.top, ln.x0))
+    out: list[Line] = []
+    left: list[Line] = []
+    right: list[Line] = []
+    for line in lines:
+        if line.column == 0 and (left or right) and _spans_both(line, left, right):
+            out.extend(left)
+            out.extend(right)
+            left, right = [], []
+        if line.column == -1:
+            left.append(line)
+        elif line.column == 1:
+            right.append(line)
+        elif left or right:
+            # a short centred line inside a column region (an equation): keep with the left
+            (left if line.x0 < _mid(left, right) else right).append(line)
+        else:
+            out.append(line)
+    out.extend(left)
+    out.extend(right)
+    return out
+
+
+def _mid(left: list[Line], right: list[Line]) -> float:
+    if left and right:
+        return (max(ln.x1 for ln in left) + min(ln.x0 for ln in right)) / 2
+    return 1e9 if left else -1e9
+
+
+def _spans_both(line: Line, left: list[Line], right: list[Line]) -> bool:
+    """A line crossing the gutter that is wide (a title, a full-width figure caption)."""
+    if not (left and right):
+        return True
+    return line.x0 < min(ln.x1 for ln in left) and line.x1 > max(ln.x0 for ln in right)

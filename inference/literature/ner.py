@@ -1,0 +1,103 @@
+"""Learned material/value tagger: MiniLM token states (ONNX) → a linear BIO head (ONNX).
+
+The head was trained by `inference/export/ner_train.py` on SOFC-Exp (CC-BY) and MSPT (MIT)
+with the encoder frozen. Its spans complement the formula rules (names such as "nickel oxide"
+or "yttria-stabilised zirconia" that no formula pattern sees).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.runtime.registry import require
+
+LABELS = ("O", "B-MAT", "I-MAT", "B-VAL", "I-VAL")
+MODEL_ID = "materials_ner"
+MAX_TOKENS = 128
+
+
+@dataclass(frozen=True)
+class TaggedSpan:
+    label: str  # MAT or VAL
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+class Tagger:
+    def __init__(self) -> None:
+        from tokenizers import Tokenizer
+
+        from inference.runtime.sessions import OnnxModel
+
+        encoder = require("minilm")
+        head = require(MODEL_ID)
+        self.encoder = OnnxModel(encoder.path("encoder"))
+        self.head = OnnxModel(head.path("head"))
+        self.tokenizer = Tokenizer.from_file(str(encoder.path("tokenizer")))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def states(self, encodings) -> np.ndarray:
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return self.encoder.run(feeds, ["token_states"])[0]
+
+    def tag(self, sentences: list[str], batch: int = 32) -> list[list[TaggedSpan]]:
+        out: list[list[TaggedSpan]] = []
+        for i in range(0, len(sentences), batch):
+            chunk = sentences[i : i + batch]
+            enc = self.tokenizer.encode_batch(chunk)
+            logits = self.head.run({"token_states": self.states(enc)})[0]
+            for sentence, e, lg in zip(chunk, enc, logits, strict=True):
+                out.append(decode(sentence, e.offsets, e.special_tokens_mask, lg))
+        return out
+
+
+def decode(sentence: str, offsets, special, logits: np.ndarray) -> list[TaggedSpan]:
+    """BIO labels per word piece → character spans (an I without a B starts a span)."""
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    labels = probs.argmax(-1)
+    spans: list[TaggedSpan] = []
+    cur: list | None = None
+    for k, ((s, e), sp) in enumerate(zip(offsets, special, strict=True)):
+        if sp or e <= s:
+            continue
+        tag = LABELS[labels[k]]
+        kind = tag[2:]
+        continues = cur is not None and tag.startswith("I-") and cur[0] == kind
+        # word pieces of one word share the word's label
+        inside_word = cur is not None and s == cur[2] and sentence[s - 1 : s].isalnum()
+        if continues or (inside_word and tag != "O") or (inside_word and cur is not None):
+            cur[2] = e
+            cur[3].append(probs[k].max())
+            continue
+        if cur is not None:
+            spans.append(_span(sentence, cur))
+            cur = None
+        if tag != "O":
+            cur = [kind, s, e, [probs[k].max()]]
+    if cur is not None:
+        spans.append(_span(sentence, cur))
+    return spans
+
+
+def _span(sentence: str, cur) -> TaggedSpan:
+    """A span widened to whole words ("SCF" inside "LSCF" becomes "LSCF")."""
+    kind, s, e, scores = cur
+    while s > 0 and sentence[s - 1].isalnum():
+        s -= 1
+    while e < len(sentence) and sentence[e].isalnum():
+        e += 1
+    return TaggedSpan(kind, s, e, sentence[s:e], float(np.mean(scores)))
+
+
+@functools.lru_cache(maxsize=1)
+def tagger() -> Tagger:
+    return Tagger()

@@ -1,0 +1,256 @@
+"""Numbers with units in sentences → values normalised with pint (ranges, ±, comparisons, lists).
+
+Text is matched after a same-length normalisation (Unicode minus → "-", the "¼" that some
+publisher fonts emit for "=" → "="), so spans still index the original sentence.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+# surface form → (pint expression, dimension name)
+_UNITS: dict[str, tuple[str, str]] = {
+    "K": ("kelvin", "temperature"),
+    "°C": ("degC", "temperature"),
+    "° C": ("degC", "temperature"),
+    "℃": ("degC", "temperature"),
+    "oC": ("degC", "temperature"),
+    "eV": ("eV", "energy"),
+    "meV": ("meV", "energy"),
+    "keV": ("keV", "energy"),
+    "kJ/mol": ("kJ/mol", "molar_energy"),
+    "kJ mol-1": ("kJ/mol", "molar_energy"),
+    "Pa": ("Pa", "pressure"),
+    "kPa": ("kPa", "pressure"),
+    "MPa": ("MPa", "pressure"),
+    "GPa": ("GPa", "pressure"),
+    "bar": ("bar", "pressure"),
+    "mbar": ("mbar", "pressure"),
+    "atm": ("atm", "pressure"),
+    "Torr": ("torr", "pressure"),
+    "mTorr": ("millitorr", "pressure"),
+    "psi": ("psi", "pressure"),
+    "ksi": ("kpsi", "pressure"),
+    "HV": ("vickers", "pressure"),
+    "S/cm": ("S/cm", "conductivity"),
+    "S cm-1": ("S/cm", "conductivity"),
+    "mS/cm": ("mS/cm", "conductivity"),
+    "mS cm-1": ("mS/cm", "conductivity"),
+    "S/m": ("S/m", "conductivity"),
+    "S m-1": ("S/m", "conductivity"),
+    "mAh/g": ("mA*h/g", "capacity"),
+    "mAh g-1": ("mA*h/g", "capacity"),
+    "mA h g-1": ("mA*h/g", "capacity"),
+    "g/cm3": ("g/cm**3", "density"),
+    "g cm-3": ("g/cm**3", "density"),
+    "g/cc": ("g/cm**3", "density"),
+    "kg/m3": ("kg/m**3", "density"),
+    "Å": ("angstrom", "length"),
+    "pm": ("pm", "length"),
+    "nm": ("nm", "length"),
+    "µm": ("um", "length"),
+    "μm": ("um", "length"),
+    "um": ("um", "length"),
+    "mm": ("mm", "length"),
+    "h": ("hour", "time"),
+    "hr": ("hour", "time"),
+    "hrs": ("hour", "time"),
+    "hours": ("hour", "time"),
+    "min": ("minute", "time"),
+    "minutes": ("minute", "time"),
+    "s": ("second", "time"),
+    "days": ("day", "time"),
+    "T": ("tesla", "field"),
+    "Oe": ("oe_field", "field"),
+    "kOe": ("koe_field", "field"),
+    "V": ("volt", "voltage"),
+    "mV": ("millivolt", "voltage"),
+    "W/cm2": ("W/cm**2", "power_density"),
+    "W cm-2": ("W/cm**2", "power_density"),
+    "mW/cm2": ("mW/cm**2", "power_density"),
+    "mW cm-2": ("mW/cm**2", "power_density"),
+    "A/cm2": ("A/cm**2", "current_density"),
+    "A cm-2": ("A/cm**2", "current_density"),
+    "mA/cm2": ("mA/cm**2", "current_density"),
+    "mA cm-2": ("mA/cm**2", "current_density"),
+    "Ω cm2": ("ohm*cm**2", "area_resistance"),
+    "Ω·cm2": ("ohm*cm**2", "area_resistance"),
+    "Ωcm2": ("ohm*cm**2", "area_resistance"),
+    "Ω": ("ohm", "resistance"),
+    "%": ("percent", "fraction"),
+    "wt%": ("percent", "fraction"),
+    "wt.%": ("percent", "fraction"),
+    "at%": ("percent", "fraction"),
+    "at.%": ("percent", "fraction"),
+    "mol%": ("percent", "fraction"),
+}
+SI_UNITS = {
+    "temperature": "kelvin",
+    "energy": "joule",
+    "molar_energy": "joule/mol",
+    "pressure": "pascal",
+    "conductivity": "siemens/meter",
+    "capacity": "coulomb/kilogram",
+    "density": "kilogram/meter**3",
+    "length": "meter",
+    "time": "second",
+    "field": "tesla",
+    "fraction": "dimensionless",
+    "voltage": "volt",
+    "power_density": "watt/meter**2",
+    "current_density": "ampere/meter**2",
+    "area_resistance": "ohm*meter**2",
+    "resistance": "ohm",
+}
+SI_SYMBOLS = {
+    "temperature": "K",
+    "energy": "J",
+    "molar_energy": "J/mol",
+    "pressure": "Pa",
+    "conductivity": "S/m",
+    "capacity": "C/kg",
+    "density": "kg/m3",
+    "length": "m",
+    "time": "s",
+    "field": "T",
+    "fraction": "",
+    "voltage": "V",
+    "power_density": "W/m2",
+    "current_density": "A/m2",
+    "area_resistance": "Ω·m2",
+    "resistance": "Ω",
+}
+
+_NUM = r"\d+(?:\.\d+)?(?:\s?[×x]\s?10\s?-?\d+)?"
+_UNIT = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
+_MOD = (
+    r"~|∼|≈|≃|>|<|≥|≤|⩾|⩽|up to|above|below|over|exceeds|exceeding|exceed|almost|about|"
+    r"around|approximately|nearly|as high as|as low as|at least|at most|higher than|lower than"
+)
+_QUANTITY = re.compile(
+    rf"(?:(?P<from>from|between)\s+)?(?:(?P<mod>{_MOD})\s*)?"
+    rf"(?<![A-Za-z0-9.])(?P<n1>-?{_NUM})"
+    rf"(?:\s*(?P<u1>{_UNIT})(?![A-Za-z0-9]))?"
+    rf"(?:\s*(?:±|\+/-|\+-)\s*(?P<err>{_NUM}))?"
+    rf"(?:\s*(?P<sep>-|–|to|and)\s*(?P<n2>{_NUM}))?"
+    rf"\s*(?P<unit>{_UNIT})(?![A-Za-z0-9])"
+)
+_LIST = re.compile(
+    rf"(?<![A-Za-z0-9.])((?:{_NUM}\s*,\s*)+(?:and\s+)?{_NUM}\s*,?\s*(?:and\s+)?{_NUM})"
+    rf"\s*(?P<unit>{_UNIT})(?![A-Za-z0-9])"
+)
+_MODIFIERS = {
+    "~": "~", "∼": "~", "≈": "~", "≃": "~", "about": "~", "around": "~", "approximately": "~",
+    "nearly": "~", "almost": "~", ">": ">", "above": ">", "over": ">", "exceeds": ">",
+    "exceeding": ">", "exceed": ">", "higher than": ">", "at least": ">=", "≥": ">=",
+    "⩾": ">=", "<": "<", "below": "<", "lower than": "<", "≤": "<=", "⩽": "<=",
+    "at most": "<=", "up to": "<=", "as high as": "~", "as low as": "~",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A measured value as written (value/low/high in `unit`) and in SI (`value_si`)."""
+
+    value: float
+    unit: str
+    dimension: str
+    value_si: float
+    unit_si: str
+    low: float | None = None
+    high: float | None = None
+    uncertainty: float | None = None
+    modifier: str = "="  # =, ~, >, <, >=, <=, range
+    start: int = 0  # span inside the sentence
+    end: int = 0
+    text: str = ""
+
+
+def normalise(text: str) -> str:
+    """Same-length clean-up so regexes see "-" and "=" (offsets stay valid)."""
+    return (
+        text.replace("−", "-")
+        .replace("–", "-")
+        .replace("‐", "-")
+        .replace(" ¼ ", " = ")
+        .replace("\u2009", " ")
+        .replace("\u00a0", " ")
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def registry():
+    import pint
+
+    ureg = pint.UnitRegistry()
+    ureg.define("vickers = 9.80665 * megapascal = HV_")
+    ureg.define("oe_field = 1e-4 * tesla")  # µ0·H in a paper's "Oe" field: B in tesla
+    ureg.define("koe_field = 0.1 * tesla")
+    return ureg
+
+
+def _number(text: str) -> float:
+    text = text.replace(" ", "")
+    m = re.fullmatch(r"(-?\d+(?:\.\d+)?)(?:[×x]10(-?\d+))?", text)
+    if not m:
+        return float("nan")
+    value = float(m.group(1))
+    return value * 10 ** int(m.group(2)) if m.group(2) else value
+
+
+def to_si(value: float, unit: str) -> tuple[float, str, str]:
+    """(value in SI, SI symbol, dimension) for a unit surface form."""
+    expr, dim = _UNITS[unit]
+    if dim == "fraction":
+        return value / 100.0, "", dim
+    ureg = registry()
+    q = ureg.Quantity(value, expr).to(SI_UNITS[dim])
+    return float(q.magnitude), SI_SYMBOLS[dim], dim
+
+
+def find_quantities(sentence: str) -> list[Quantity]:
+    """Every number-with-unit in a sentence, with ranges, ± and comparisons resolved."""
+    text = normalise(sentence)
+    found: list[Quantity] = []
+    taken: list[tuple[int, int]] = []
+    for m in _LIST.finditer(text):
+        unit = m.group("unit")
+        for n in re.finditer(_NUM, m.group(1)):
+            v = _number(n.group())
+            si, sym, dim = to_si(v, unit)
+            s, e = m.start(1) + n.start(), m.start(1) + n.end()
+            found.append(Quantity(v, unit, dim, si, sym, start=s, end=e, text=sentence[s:e]))
+        taken.append((m.start(), m.end()))
+    for m in _QUANTITY.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        unit = m.group("unit")
+        if m.group("u1") and m.group("u1") != unit and not m.group("n2"):
+            continue
+        v1 = _number(m.group("n1"))
+        mod = _MODIFIERS.get((m.group("mod") or "").lower(), "=")
+        low = high = err = None
+        value = v1
+        if m.group("n2") and (m.group("sep") != "and" or m.group("from")):
+            v2 = _number(m.group("n2"))
+            low, high = min(v1, v2), max(v1, v2)
+            value, mod = (low + high) / 2, "range"
+        elif m.group("n2"):  # "5 and 6 K" without "between": a list of two
+            v2 = _number(m.group("n2"))
+            for v, grp in ((v1, "n1"), (v2, "n2")):
+                si, sym, dim = to_si(v, unit)
+                s, e = m.start(grp), m.end(grp)
+                found.append(Quantity(v, unit, dim, si, sym, start=s, end=e, text=sentence[s:e]))
+            continue
+        if m.group("err"):
+            err = _number(m.group("err"))
+        si, sym, dim = to_si(value, unit)
+        s = m.start("mod") if m.group("mod") else m.start("n1")
+        e = m.end()
+        found.append(
+            Quantity(value, unit, dim, si, sym, low, high, err, mod, s, e, sentence[s:e].strip())
+        )
+    found.sort(key=lambda q: q.start)
+    return found

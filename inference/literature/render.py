@@ -1,0 +1,31 @@
+"""Page images for the viewer (pypdfium2; QtPdf is not available with PySide6 6.11)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inference.jobs import CancelToken
+from inference.literature.pdf import open_document
+
+
+def render_page(
+    path: Path, index: int, scale: float = 2.0, cancel: CancelToken | None = None
+) -> np.ndarray:
+    """RGB uint8 image of page `index` (0-based) at `scale` pixels per PDF point."""
+    doc = open_document(Path(path))
+    try:
+        if cancel:
+            cancel.raise_if_cancelled()
+        page = doc[index]
+        try:
+            bitmap = page.render(scale=scale)
+            image = np.ascontiguousarray(bitmap.to_numpy()[..., :3])
+        finally:
+            page.close()
+    finally:
+        doc.close()
+    if bitmap.mode in ("BGRA", "BGRX", "BGR"):
+        image = np.ascontiguousarray(image[..., ::-1])
+    return image

@@ -1,0 +1,252 @@
+"""Library search over a folder of PDFs: MiniLM passage embeddings plus BM25 keywords.
+
+The index is kept per library in the cache folder, one entry per PDF keyed by size and mtime,
+so `update()` parses and embeds only new or changed files and drops deleted ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inference.errors import MatLensError
+from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.literature.sentences import split_sentences
+from inference.runtime.paths import cache_dir
+
+INDEX_VERSION = 1
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*[A-Za-z0-9]|\d+(?:\.\d+)?|[A-Za-z]")
+
+
+@dataclass(frozen=True)
+class Passage:
+    paper: str  # path relative to the library
+    title: str
+    page: int  # 1-based
+    start: int  # offsets in the paper's text
+    end: int
+    text: str
+    section: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    paper: str
+    title: str
+    page: int
+    text: str
+    score: float
+    start: int
+    end: int
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class UpdateReport:
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    unchanged: int
+    failed: dict[str, str]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def tokens(text: str) -> list[str]:
+    return [t.lower() for t in _TOKEN.findall(text)]
+
+
+def passages_of(paper, rel: str) -> list[Passage]:
+    """~3-sentence passages of a paper's body (references and headings left out)."""
+    from inference.literature.sections import EXCLUDED
+
+    out: list[Passage] = []
+    for block in paper.blocks:
+        if block.section in EXCLUDED or block.heading or block.end - block.start < 40:
+            continue
+        spans = split_sentences(paper.text[block.start : block.end], block.start)
+        group: list[tuple[int, int]] = []
+        for span in spans:
+            group.append(span)
+            if group[-1][1] - group[0][0] > 450 or len(group) == 3:
+                out.append(_passage(paper, rel, group, block.section))
+                group = []
+        if group:
+            out.append(_passage(paper, rel, group, block.section))
+    return out
+
+
+def _passage(paper, rel, group, section) -> Passage:
+    start, end = group[0][0], group[-1][1]
+    text = " ".join(paper.text[start:end].split())
+    return Passage(rel, paper.title, paper.page_of(start) + 1, start, end, text, section)
+
+
+class Library:
+    """A folder of PDFs and its index (passages.json + embeddings.npy in the cache folder)."""
+
+    def __init__(self, root: Path, index_dir: Path | None = None) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise MatLensError(f"{self.root}: not a folder")
+        key = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:16]
+        self.index_dir = index_dir or cache_dir() / "literature" / key
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.notice = ""
+        self.last_mode = ""
+        self._entries: dict[str, dict] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+        self._load()
+
+    # index on disk -------------------------------------------------------------------------
+    def _load(self) -> None:
+        meta = self.index_dir / "index.json"
+        if not meta.is_file():
+            return
+        try:
+            data = json.loads(meta.read_text(encoding="utf-8"))
+        except ValueError:
+            return  # a broken index is rebuilt
+        if data.get("version") != INDEX_VERSION:
+            return
+        self._entries = data["papers"]
+        for rel, entry in self._entries.items():
+            vec = self.index_dir / f"{entry['id']}.npy"
+            if vec.is_file():
+                self._vectors[rel] = np.load(vec)
+
+    def _save(self) -> None:
+        tmp = self.index_dir / "index.json.tmp"
+        data = {"version": INDEX_VERSION, "papers": self._entries}
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.index_dir / "index.json")
+
+    def pdfs(self) -> list[Path]:
+        return sorted(p for p in self.root.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file())
+
+    def update(
+        self,
+        *,
+        embed: bool = True,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> UpdateReport:
+        """Index new and changed PDFs, forget deleted ones; each paper is saved as it is done."""
+        from inference.literature.pdf import parse_pdf
+
+        files = {str(p.relative_to(self.root)): p for p in self.pdfs()}
+        report = UpdateReport([], [], [], 0, {})
+        for rel in [r for r in self._entries if r not in files]:
+            entry = self._entries.pop(rel)
+            (self.index_dir / f"{entry['id']}.npy").unlink(missing_ok=True)
+            self._vectors.pop(rel, None)
+            report.removed.append(rel)
+        todo = []
+        for rel, path in files.items():
+            st = path.stat()
+            stamp = [st.st_size, st.st_mtime_ns]
+            entry = self._entries.get(rel)
+            if entry and entry["stamp"] == stamp and (rel in self._vectors or not embed):
+                report.unchanged += 1
+                continue
+            todo.append((rel, path, stamp, entry is not None))
+        model = self._embedder() if embed and todo else None
+        for i, (rel, path, stamp, existed) in enumerate(todo):
+            if cancel:
+                cancel.raise_if_cancelled()
+            progress(i / max(1, len(todo)), f"indexing {path.name}")
+            try:
+                paper = parse_pdf(path, tables=False, cancel=cancel)
+            except MatLensError as exc:
+                report.failed[rel] = str(exc)
+                continue
+            passages = passages_of(paper, rel)
+            entry_id = hashlib.sha1(rel.encode()).hexdigest()[:16]
+            self._entries[rel] = {
+                "id": entry_id,
+                "stamp": stamp,
+                "title": paper.title,
+                "passages": [asdict(p) for p in passages],
+            }
+            if model is not None:
+                vectors = model.embed([p.text for p in passages], cancel=cancel)
+                np.save(self.index_dir / f"{entry_id}.npy", vectors.astype(np.float16))
+                self._vectors[rel] = vectors.astype(np.float16)
+            (report.updated if existed else report.added).append(rel)
+            self._save()
+        self._save()
+        progress(1.0, "")
+        return report
+
+    def _embedder(self):
+        from inference.literature.embed import embedder
+
+        try:
+            return embedder()
+        except MatLensError as exc:
+            self.notice = f"keyword search only: {exc}"
+            return None
+
+    # search -------------------------------------------------------------------------------
+    def _all(self) -> list[Passage]:
+        return [Passage(**p) for e in self._entries.values() for p in e["passages"]]
+
+    def search(self, query: str, top: int = 10, mode: str = "hybrid") -> list[Hit]:
+        passages = self._all()
+        if not passages or not query.strip():
+            return []
+        keyword = _bm25(query, passages)
+        semantic = None
+        if mode in ("hybrid", "semantic"):
+            semantic = self._semantic(query)
+        if semantic is None:
+            scores, self.last_mode = keyword, "keyword"
+        elif mode == "semantic":
+            scores, self.last_mode = semantic, "semantic"
+        else:
+            peak = keyword.max() if keyword.max() > 0 else 1.0
+            scores, self.last_mode = semantic + 0.3 * keyword / peak, "hybrid"
+        order = np.argsort(-scores)[:top]
+        return [
+            Hit(p.paper, p.title, p.page, p.text, float(scores[i]), p.start, p.end)
+            for i in order
+            if scores[i] > 0
+            for p in [passages[i]]
+        ]
+
+    def _semantic(self, query: str) -> np.ndarray | None:
+        model = self._embedder()
+        if model is None:
+            return None
+        vectors = [
+            self._vectors.get(rel, np.zeros((len(e["passages"]), 384), np.float16))
+            for rel, e in self._entries.items()
+        ]
+        matrix = np.concatenate(vectors).astype(np.float32)
+        q = model.embed([query])[0]
+        return matrix @ q
+
+
+def _bm25(query: str, passages: list[Passage], k1: float = 1.5, b: float = 0.75) -> np.ndarray:
+    docs = [Counter(tokens(p.text)) for p in passages]
+    lengths = np.array([sum(d.values()) for d in docs], dtype=np.float64)
+    avg = lengths.mean() if len(lengths) else 1.0
+    scores = np.zeros(len(docs))
+    for term in set(tokens(query)):
+        df = sum(1 for d in docs if term in d)
+        if not df:
+            continue
+        idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+        tf = np.array([d.get(term, 0) for d in docs], dtype=np.float64)
+        scores += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths / avg))
+    return scores

@@ -1,0 +1,75 @@
+"""PDFs made in tmp_path for the Literature tests (bad files, synthetic papers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import shared
+
+
+def paper(name: str) -> Path:
+    """A SuperMat PDF; the CC-BY sample in resources/samples stands in for 1609.04957."""
+    from inference.runtime.paths import samples_dir
+
+    sample = samples_dir() / "LaFeAsO1-xHx_NMR_1609.04957.pdf"
+    if name == "1609.04957-CC.pdf" and sample.is_file():
+        return sample
+    return shared("papers", "supermat", "pdf", name)
+
+
+def encrypted_pdf(path: Path) -> Path:
+    """A PDF whose /Encrypt dictionary needs a password (no pypdf needed)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        b"<< /Filter /Standard /V 1 /R 2 /O <"
+        + b"11" * 32
+        + b"> /U <"
+        + b"22" * 32
+        + b"> /P -4 >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    for off in offsets:
+        out += f"{off:010d} 00000 n \n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Encrypt 4 0 R "
+        f"/ID [<{'ab' * 16}> <{'ab' * 16}>] >>\nstartxref\n{xref}\n%%EOF\n"
+    ).encode()
+    path.write_bytes(bytes(out))
+    return path
+
+
+def image_only_pdf(path: Path) -> Path:
+    """One page holding a picture and no text layer, like a scan."""
+    import numpy as np
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    doc = pdfium.PdfDocument.new()
+    page = doc.new_page(300, 300)
+    image = pdfium.PdfImage.new(doc)
+    pixels = (np.random.default_rng(0).random((120, 120, 3)) * 255).astype(np.uint8)
+    image.set_bitmap(pdfium.PdfBitmap.from_pil(Image.fromarray(pixels)))
+    image.set_matrix(pdfium.PdfMatrix().scale(200, 200).translate(50, 50))
+    page.insert_obj(image)
+    page.gen_content()
+    doc.save(str(path))
+    return path
+
+
+def many_pages_pdf(source: Path, path: Path, copies: int) -> Path:
+    import pypdfium2 as pdfium
+
+    src = pdfium.PdfDocument(str(source))
+    dst = pdfium.PdfDocument.new()
+    for _ in range(copies):
+        dst.import_pages(src)
+    dst.save(str(path))
+    return path

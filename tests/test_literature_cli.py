@@ -1,0 +1,97 @@
+"""`matlens extract` and `matlens search`: stable JSON, one-line errors, incremental index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from literature_helpers import paper
+
+from inference import cli
+from inference.runtime.registry import FileStatus, card_status, get_card
+
+
+@pytest.fixture(autouse=True)
+def _wired(monkeypatch):
+    """Run the commands whether or not the lead has added them to SUBCOMMANDS yet."""
+    monkeypatch.setitem(cli.SUBCOMMANDS, "extract", "extract")
+    monkeypatch.setitem(cli.SUBCOMMANDS, "search", "search")
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_extract_json(capsys):
+    code, out, _ = run(capsys, "extract", paper("Suzuki_etal_2015-CC.pdf"), "--json")
+    assert code == 0
+    data = json.loads(out)
+    record = next(r for r in data["records"] if r["property"] == "Tc" and r["value"] == 8.6)
+    assert {"material", "property", "value", "unit", "value_si", "page", "sentence"} <= set(record)
+    assert record["material"] == "EuFBiS2" and record["unit"] == "K" and record["page"] >= 1
+    assert {"formula": "EuFBiS2", "name": "", "page": 1} in data["materials"]
+
+
+def test_extract_csv_and_filter(capsys, tmp_path):
+    out_csv = tmp_path / "tc.csv"
+    code, _, _ = run(
+        capsys, "extract", paper("1609.04957-CC.pdf"), "--property", "Tc", "--csv", out_csv
+    )
+    assert code == 0
+    lines = out_csv.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("material,property,value,unit")
+    assert len(lines) > 3 and all(",Tc," in line for line in lines[1:])
+
+
+def test_extract_bad_file_is_one_line(capsys, tmp_path):
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.4 nonsense")
+    code, out, err = run(capsys, "extract", bad, "--json")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "broken.pdf" in err and "Traceback" not in err
+
+
+def test_search_keyword_and_incremental_index(capsys, tmp_path):
+    library = tmp_path / "library"
+    library.mkdir()
+    first = paper("1609.04957-CC.pdf")
+    shutil.copy(first, library)
+    query = "NMR under pressure"
+    code, out, _ = run(capsys, "search", library, query, "--json", "--mode", "keyword")
+    assert code == 0
+    data = json.loads(out)
+    assert data["indexed"]["added"] == [first.name]
+    hit = data["results"][0]
+    assert hit["paper"] == first.name and hit["page"] >= 1 and "NMR" in hit["text"]
+    # nothing changed: nothing is parsed again; a new paper is the only one indexed
+    shutil.copy(paper("1903.04321-CC.pdf"), library)
+    code, out, _ = run(capsys, "search", library, "PdTe2", "--json", "--mode", "keyword")
+    data = json.loads(out)
+    assert data["indexed"]["added"] == ["1903.04321-CC.pdf"] and data["indexed"]["unchanged"] == 1
+    assert data["results"][0]["paper"] == "1903.04321-CC.pdf"
+    (library / first.name).unlink()
+    code, out, _ = run(capsys, "search", library, "PdTe2", "--json", "--mode", "keyword")
+    assert json.loads(out)["indexed"]["removed"] == [first.name]
+
+
+def test_semantic_search_finds_paraphrase(capsys, tmp_path):
+    if card_status(get_card("minilm")) is not FileStatus.OK:
+        pytest.skip("MiniLM not exported: run `make models`")
+    library = tmp_path / "library"
+    library.mkdir()
+    shutil.copy(paper("Suzuki_etal_2015-CC.pdf"), library)
+    code, out, _ = run(
+        capsys, "search", library, "how was the resistance measured under high pressure", "--json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["mode"] == "hybrid" and data["notice"] == ""
+    assert any("pressure" in r["text"].lower() for r in data["results"][:3])
+
+
+def test_search_missing_folder(capsys, tmp_path):
+    code, _, err = run(capsys, "search", tmp_path / "nope", "x")
+    assert code == 2 and "not a folder" in err

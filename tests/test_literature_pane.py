@@ -1,0 +1,109 @@
+"""Literature pane: open a PDF, records appear, a click jumps to the highlight, export, search."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from literature_helpers import paper
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def pane(qtbot):
+    from desktop.panes.base import AppContext
+    from desktop.panes.literature.pane import LiteraturePane
+    from desktop.workers import JobRunner
+
+    errors: list[str] = []
+    statuses: list[str] = []
+    jobs = JobRunner()
+    context = AppContext(
+        jobs=jobs,
+        show_error=lambda r: errors.append(getattr(r, "message", str(r))),
+        show_status=statuses.append,
+    )
+    widget = LiteraturePane(context)
+    widget.errors, widget.statuses = errors, statuses
+    qtbot.addWidget(widget)
+    widget.resize(1300, 800)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.shutdown()
+    jobs.wait(10000)
+    widget.close()
+
+
+def _idle(qtbot, pane, timeout=60000):
+    qtbot.waitUntil(lambda: not pane.busy, timeout=timeout)
+
+
+def _open(qtbot, pane, path):
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        pane.open_path(path)
+    _idle(qtbot, pane)
+
+
+def test_open_pdf_records_and_jump_to_highlight(qtbot, pane, tmp_path):
+    from PySide6.QtCore import Qt
+
+    _open(qtbot, pane, paper("Suzuki_etal_2015-CC.pdf"))
+    assert pane.view.page == 0 and pane.table.rowCount() >= 5
+    assert pane.table.item(0, 0).text() == "EuFBiS2"
+    target = next(i for i, r in enumerate(pane.table.records) if r.page == 3)
+    rect = pane.table.visualItemRect(pane.table.item(target, 1))
+    qtbot.mouseClick(pane.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: pane.view.page == 2, timeout=30000)
+    _idle(qtbot, pane)
+    record = pane.table.records[target]
+    assert pane.selected is record and pane.view.selected_item is not None
+    # the selected highlight sits where the value is on the page, and is in view
+    box = pane.paper.boxes(record.start, record.end)[0][1]
+    centre = pane.view.selected_item.rect().center()
+    assert abs(centre.x() / pane.view.scale_factor - (box.x0 + box.x1) / 2) < 2
+    visible = pane.view.mapToScene(pane.view.viewport().rect()).boundingRect()
+    assert visible.contains(centre)
+    assert pane.errors == []
+
+
+def test_filters_and_export(qtbot, pane, tmp_path):
+    _open(qtbot, pane, paper("Suzuki_etal_2015-CC.pdf"))
+    pane.property_filter.setCurrentText("critical_field")
+    assert {r.property for r in pane.table.records} == {"critical_field"}
+    pane.export_records(tmp_path / "out.csv")
+    rows = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + pane.table.rowCount()
+    pane.property_filter.setCurrentText("All")
+    pane.material_filter.setCurrentText("EuFBiS2")
+    pane.export_records(tmp_path / "out.json")
+    data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert data["records"] and {r["material"] for r in data["records"]} == {"EuFBiS2"}
+
+
+def test_bad_pdf_shows_one_line_error(qtbot, pane, tmp_path):
+    bad = tmp_path / "empty.pdf"
+    bad.write_bytes(b"")
+    pane.open_path(bad)
+    qtbot.waitUntil(lambda: bool(pane.errors), timeout=30000)
+    assert "empty" in pane.errors[0] and pane.paper is None
+
+
+def test_library_search_opens_the_passage(qtbot, pane, tmp_path):
+    library = tmp_path / "lib"
+    library.mkdir()
+    shutil.copy(paper("1903.04321-CC.pdf"), library)
+    pane.open_path(library)
+    qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=60000)
+    _idle(qtbot, pane)
+    pane.search_edit.setText("Cu intercalation PdTe2 tunneling spectroscopy")
+    pane.search()
+    qtbot.waitUntil(lambda: pane.results_list.count() > 0, timeout=30000)
+    _idle(qtbot, pane)
+    hit = pane.results_list.item(0).data(0x0100)
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        pane._open_result(pane.results_list.item(0))
+    qtbot.waitUntil(lambda: pane.view.page == hit.page - 1 and not pane.busy, timeout=30000)
+    assert pane.view.selected_item is not None
