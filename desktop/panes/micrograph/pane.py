@@ -708,7 +708,9 @@ class MicrographPane(Pane):
             self.export_to(kind, Path(path))
 
     def export_to(self, kind: str, path: Path) -> Worker:
-        from inference.segmentation import export  # skimage/scipy.signal: slow to import at start-up
+        from inference.segmentation import (
+            export,  # skimage/scipy.signal: slow to import at start-up
+        )
 
         snapshot = self._snapshot()
         writers = {

@@ -14,9 +14,18 @@ _OVERVIEW_EYE = np.array([0.42, -1.0, 0.38])
 
 
 def setup_renderer(renderer: vtkRenderer, background=(1.0, 1.0, 1.0)) -> None:
-    """White background and VTK's single headlight: each extra light multiplies the per-pixel
-    cost of the impostor shaders, which software OpenGL feels (a light kit cost ~30% per frame)."""
+    """White background, VTK's single headlight and FXAA. Each extra light multiplies the
+    per-pixel cost of the impostor shaders, which software OpenGL feels (a light kit cost ~30%
+    per frame); FXAA smooths edges in one cheap pass instead of multisampling."""
     renderer.SetBackground(*background)
+    renderer.UseFXAAOn()
+
+
+def setup_window(window) -> None:
+    """No multisampling, set before the window first renders. VTK asks for 8× MSAA by default,
+    which in software OpenGL costs up to 8× per pixel: an empty 1000×800 frame took 61 ms
+    with it and 1 ms without (OSMesa, 2 cores)."""
+    window.SetMultiSamples(0)
 
 
 def place_camera(

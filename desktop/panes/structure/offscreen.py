@@ -58,7 +58,7 @@ def render_request(request: RenderRequest) -> Path:
     from vtkmodules.vtkRenderingCore import vtkRenderer, vtkRenderWindow
 
     from desktop.panes.structure.actors import SceneProps
-    from desktop.panes.structure.camera import place_camera, setup_renderer
+    from desktop.panes.structure.camera import place_camera, setup_renderer, setup_window
 
     out = Path(request.out)
     if out.parent and not out.parent.exists():
@@ -67,6 +67,7 @@ def render_request(request: RenderRequest) -> Path:
     setup_renderer(renderer, request.background)
     window = vtkRenderWindow()
     window.SetOffScreenRendering(1)
+    setup_window(window)
     window.SetSize(*request.size)
     window.AddRenderer(renderer)
     props = SceneProps(request.scene, labels=request.labels)

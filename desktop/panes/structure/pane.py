@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -32,9 +32,10 @@ from PySide6.QtWidgets import (
 
 from desktop.panes.base import AppContext, Pane
 from desktop.panes.structure.info_panel import InfoPanel
-from desktop.panes.structure.view import StructureView
 from desktop.panes.structure.xrd_panel import XrdPanel
 from inference.errors import ErrorReport, MatLensError
+from inference.structures.bonds import majority_symbols
+from inference.structures.elements import COLOR_SCHEMES, RADIUS_MODES
 from inference.structures.export import EXPORT_FORMATS, export_structure
 from inference.structures.io import (
     FILE_DIALOG_FILTER,
@@ -53,6 +54,12 @@ _STYLE_TEXT = {
     "space-filling": "Space filling",
     "sticks": "Sticks",
     "polyhedral": "Polyhedral",
+}
+_RADIUS_TEXT = {
+    "atomic": "Atomic",
+    "ionic": "Ionic",
+    "covalent": "Covalent",
+    "vdw": "van der Waals",
 }
 REBUILD_DELAY_MS = 150  # spin boxes fire on every step: wait for the last one
 
@@ -85,8 +92,18 @@ class StructurePane(Pane):
 
     # layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.view = StructureView(self)
-        self.view.atom_clicked.connect(self._atom_clicked)
+        self.view = None  # StructureView, made on the first scene: VTK loads only when needed
+        self.view_holder = QWidget(self)
+        holder = QVBoxLayout(self.view_holder)
+        holder.setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel(
+            "Open a crystal structure: CIF, mCIF, POSCAR/CONTCAR, XYZ, XSF, CSSR, RES, "
+            "vasprun.xml (File ▸ Open, drag and drop, or the Open button).",
+            self.view_holder,
+        )
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        holder.addWidget(self.placeholder)
         self.info = InfoPanel(self)
         self.info.variant_changed.connect(self._variant_changed)
         self.info.symprec_changed.connect(lambda _v: self._prepare_current())
@@ -103,7 +120,7 @@ class StructurePane(Pane):
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(self._toolbar())
         column.addLayout(self._view_bar())
-        column.addWidget(self.view, 1)
+        column.addWidget(self.view_holder, 1)
         column.addLayout(self._status_bar())
 
         splitter = QSplitter(self)
@@ -183,10 +200,23 @@ class StructurePane(Pane):
         self.projection_combo = QComboBox(self)
         self.projection_combo.addItem("Orthographic", "orthographic")
         self.projection_combo.addItem("Perspective", "perspective")
-        self.projection_combo.currentIndexChanged.connect(
-            lambda _i: self.view.set_projection(self.projection_combo.currentData())
-        )
+        self.projection_combo.currentIndexChanged.connect(self._projection_changed)
         bar.addWidget(self.projection_combo)
+        bar.addSpacing(12)
+        self.radius_combo = QComboBox(self)
+        for mode in RADIUS_MODES:
+            self.radius_combo.addItem(f"{_RADIUS_TEXT[mode]} radii", mode)
+        self.radius_combo.currentIndexChanged.connect(
+            lambda _i: self._set_option(radius_mode=self.radius_combo.currentData())
+        )
+        self.color_combo = QComboBox(self)
+        for scheme in COLOR_SCHEMES:
+            self.color_combo.addItem(f"{scheme} colours", scheme)
+        self.color_combo.currentIndexChanged.connect(
+            lambda _i: self._set_option(color_scheme=self.color_combo.currentData())
+        )
+        bar.addWidget(self.radius_combo)
+        bar.addWidget(self.color_combo)
         bar.addStretch(1)
         return bar
 
@@ -262,17 +292,13 @@ class StructurePane(Pane):
         self.block_combo.setCurrentIndex(0)
         self.block_combo.blockSignals(False)
         self.block_combo.setVisible(len(loaded.blocks) > 1)
-        skipped = (
-            f"; {len(loaded.skipped)} block(s) without a structure skipped"
-            if (loaded.skipped)
-            else ""
-        )
-        several = (
-            f": {len(loaded.blocks)} structures, choose one in the list"
-            if (len(loaded.blocks) > 1)
-            else ""
-        )
-        self.context.show_status(f"Opened {loaded.path.name}{several}{skipped}")
+        parts = [f"Opened {loaded.path.name}"]
+        if len(loaded.blocks) > 1:
+            parts.append(f"{len(loaded.blocks)} structures: choose one in the list")
+        if loaded.skipped:
+            parts.append(f"{len(loaded.skipped)} block(s) without a structure skipped")
+        self.options = replace(self.options, hidden_elements=frozenset())
+        self.context.show_status("; ".join(parts))
         self._camera = "reset"
         self.select_block(0)
 
@@ -318,9 +344,7 @@ class StructurePane(Pane):
 
     def _fill_elements(self, prepared: PreparedStructure) -> None:
         self.elements_menu.clear()
-        symbols = sorted({s for s in prepared.structure.composition.element_composition})
-        for el in symbols:
-            name = str(el)
+        for name in sorted(set(majority_symbols(prepared.structure))):  # what the scene draws
             action = QAction(name, self.elements_menu, checkable=True)
             action.setChecked(name not in self.options.hidden_elements)
             action.toggled.connect(lambda on, n=name: self.set_element_visible(n, on))
@@ -350,7 +374,23 @@ class StructurePane(Pane):
             on_result=self._scene_ready,
         )
 
+    def _ensure_view(self):
+        if self.view is None:
+            from desktop.panes.structure.view import StructureView
+
+            self.view = StructureView(self.view_holder)
+            self.view.projection = self.projection_combo.currentData()
+            self.view.atom_clicked.connect(self._atom_clicked)
+            self.placeholder.hide()
+            self.view_holder.layout().addWidget(self.view)
+        return self.view
+
+    def _projection_changed(self, _index: int) -> None:
+        if self.view is not None:
+            self.view.set_projection(self.projection_combo.currentData())
+
     def _scene_ready(self, scene: Scene) -> None:
+        self._ensure_view()
         self.scene = scene
         self.clear_picks()
         notices = self.view.set_scene(
@@ -373,6 +413,10 @@ class StructurePane(Pane):
         self.options = replace(self.options, style=style)
         self.rebuild_scene()
 
+    def _set_option(self, **changes) -> None:
+        self.options = replace(self.options, **changes)
+        self.rebuild_scene()
+
     def set_supercell(self, repeats: tuple[int, int, int]) -> None:
         for spin, value in zip(self.repeat_spins, repeats, strict=True):
             spin.blockSignals(True)
@@ -388,11 +432,14 @@ class StructurePane(Pane):
         self.rebuild_scene()
 
     def _labels_toggled(self, on: bool) -> None:
+        if self.view is None:
+            return
         for notice in self.view.set_labels(on):
             self.context.show_status(notice)
 
     def view_along(self, uvw: tuple[float, float, float] | None) -> None:
-        self.view.reset_view(uvw)
+        if self.view is not None:
+            self.view.reset_view(uvw)
 
     def _uvw_entered(self) -> None:
         try:
@@ -430,7 +477,8 @@ class StructurePane(Pane):
     def clear_picks(self) -> None:
         self.picked = []
         self.pick_text = ""
-        self.view.set_highlight([])
+        if self.view is not None:
+            self.view.set_highlight([])
         self.pick_label.setText("Click an atom; Shift+click two or three for a distance or angle.")
 
     # XRD ---------------------------------------------------------------------------------------
@@ -472,6 +520,9 @@ class StructurePane(Pane):
     def export(self, kind: str, path: Path) -> None:
         """Write the view (PNG, on this thread: it is OpenGL), the XRD peaks or the structure."""
         if kind == "png":
+            if self.view is None:
+                self.context.show_error("Nothing drawn yet to save as a picture.")
+                return
             try:
                 self.view.export_png(path, scale=3)
             except MatLensError as exc:
@@ -506,4 +557,5 @@ class StructurePane(Pane):
         for worker in self._workers.values():
             worker.cancel()
         self._rebuild_timer.stop()
-        self.view.finalize()
+        if self.view is not None:
+            self.view.finalize()

@@ -21,7 +21,11 @@ from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera  # 
 from vtkmodules.vtkRenderingCore import vtkRenderer  # noqa: E402
 
 from desktop.panes.structure.actors import SceneProps, highlight_props  # noqa: E402
-from desktop.panes.structure.camera import place_camera, setup_renderer  # noqa: E402
+from desktop.panes.structure.camera import (  # noqa: E402
+    place_camera,
+    setup_renderer,
+    setup_window,
+)
 from desktop.panes.structure.offscreen import write_png  # noqa: E402
 from inference.structures.picking import pick_atom  # noqa: E402
 from inference.structures.rendering import Projection  # noqa: E402
@@ -42,6 +46,7 @@ class StructureView(QWidget):
         self.renderer = vtkRenderer()
         setup_renderer(self.renderer)
         self.window = self.vtk_widget.GetRenderWindow()
+        setup_window(self.window)
         self.window.AddRenderer(self.renderer)
         self.interactor = self.window.GetInteractor()
         self.interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
