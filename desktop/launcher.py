@@ -9,12 +9,19 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # frozen Windows builds: the CIF parser's child process
     args = sys.argv[1:] if argv is None else argv
     from inference.cli import SUBCOMMANDS
 
     if args and (args[0] in SUBCOMMANDS or args[0] in ("-h", "--help", "--version")):
         from inference.cli import main as cli_main
 
+        if args[0] == "structure":
+            from desktop.panes.structure.offscreen import register
+
+            register()  # `structure render` draws with VTK, which only desktop may import
         return cli_main(args)
     from desktop.app import main as gui_main
 

@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "doctor": "doctor",
     "models": "models",
     "segment": "segment",
+    "structure": "structure",
     "extract": "extract",
     "search": "search",
 }

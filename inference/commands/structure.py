@@ -1,0 +1,272 @@
+"""`matlens structure info|render|xrd|export FILE ...`: the Structures pane from the shell.
+
+    matlens structure info FILE [--json] [--symprec 0.01] [--cell as-read|primitive|conventional]
+    matlens structure render FILE --out VIEW.png [--supercell 2,2,2] [--style polyhedral]
+    matlens structure xrd FILE --out PEAKS.csv [--radiation CuKa | --wavelength 1.5406]
+    matlens structure export FILE --out OUT.cif [--format cif-symmetrized|cif-p1|poscar|xyz]
+
+A CIF with several data blocks gives a JSON list for `info`; the other actions take the first
+block unless `--block NAME` (or a 1-based number) says otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inference.errors import MatLensError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("structure", help="crystal structures: info, render, XRD, export")
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+
+    info = actions.add_parser("info", help="formula, space group, cell, density, sites")
+    _common(info)
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.add_argument("--sites", action="store_true", help="include the site table")
+    info.set_defaults(handler=run_info)
+
+    render = actions.add_parser("render", help="draw the structure offscreen into a PNG")
+    _common(render)
+    render.add_argument("--out", required=True, help="PNG file to write")
+    render.add_argument("--supercell", default="1,1,1", metavar="A,B,C")
+    render.add_argument(
+        "--style",
+        default="ball-and-stick",
+        choices=["ball-and-stick", "space-filling", "sticks", "polyhedral"],
+    )
+    render.add_argument("--size", default="1600x1200", metavar="WxH", help="pixels")
+    render.add_argument("--view", metavar="a|b|c|UVW", help="look along an axis or [uvw]")
+    render.add_argument("--perspective", action="store_true", help="default: orthographic")
+    render.add_argument("--labels", action="store_true", help="label the atoms")
+    render.add_argument("--hide", default="", metavar="EL,EL", help="elements not to draw")
+    render.set_defaults(handler=run_render)
+
+    xrd = actions.add_parser("xrd", help="powder XRD peaks as CSV (or JSON)")
+    _common(xrd)
+    xrd.add_argument("--out", help="CSV file (default: print JSON)")
+    xrd.add_argument("--radiation", default="CuKa", help="CuKa, MoKa, CoKa, CuKa1...")
+    xrd.add_argument("--wavelength", type=float, metavar="Å", help="custom wavelength")
+    xrd.add_argument("--range", default="5,90", metavar="MIN,MAX", help="2θ range in degrees")
+    xrd.set_defaults(handler=run_xrd)
+
+    export = actions.add_parser("export", help="write CIF (symmetrised or P1), POSCAR or XYZ")
+    _common(export)
+    export.add_argument("--out", required=True)
+    export.add_argument(
+        "--format",
+        choices=["cif-symmetrized", "cif-p1", "poscar", "xyz"],
+        help="default: from the extension (.cif → symmetrised CIF, .vasp/POSCAR, .xyz)",
+    )
+    export.set_defaults(handler=run_export)
+
+
+def _common(p) -> None:
+    p.add_argument("file")
+    p.add_argument("--block", help="data block name or 1-based number (multi-block CIF)")
+    p.add_argument("--cell", default="as-read", choices=["as-read", "primitive", "conventional"])
+    p.add_argument("--symprec", type=float, default=0.01, help="symmetry tolerance in Å")
+    p.add_argument(
+        "--occupancy-tolerance",
+        type=float,
+        default=1.05,
+        help="scale site occupancies up to this sum to 1",
+    )
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds before parsing stops")
+
+
+# loading ---------------------------------------------------------------------------------------
+def _load(args):
+    from inference.structures.io import ReadOptions, load_structures
+
+    options = ReadOptions(occupancy_tolerance=args.occupancy_tolerance, timeout_s=args.timeout)
+    return load_structures(Path(args.file), options)
+
+
+def _pick_block(loaded, choice: str | None):
+    if choice is None:
+        return loaded.blocks[0]
+    if choice.isdigit() and 1 <= int(choice) <= len(loaded.blocks):
+        return loaded.blocks[int(choice) - 1]
+    for block in loaded.blocks:
+        if block.name == choice:
+            return block
+    names = ", ".join(loaded.block_names)
+    raise MatLensError(f"no block '{choice}' in {loaded.path.name} (blocks: {names})")
+
+
+def _structure(args, block):
+    from inference.structures.analysis import cell_variant
+
+    if not block.periodic or args.cell == "as-read":
+        return block.structure, []
+    structure, notice = cell_variant(block.structure, args.cell, args.symprec)
+    return structure, [notice] if notice else []
+
+
+def _ints(text: str, what: str, count: int) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != count or min(values, default=0) < 1:
+        raise MatLensError(f"bad {what} '{text}': expected {count} positive whole numbers")
+    return values
+
+
+# actions ---------------------------------------------------------------------------------------
+def run_info(args) -> int:
+    from inference.cli import print_json
+    from inference.structures.analysis import analyze
+
+    loaded = _load(args)
+    blocks = loaded.blocks if args.block is None else [_pick_block(loaded, args.block)]
+    records = []
+    for block in blocks:
+        structure, notices = _structure(args, block)
+        info = analyze(structure, symprec=args.symprec, periodic=block.periodic)
+        record = {"block": block.name, **info.to_json()}
+        record["notices"] = [*block.notices, *notices, *record["notices"]]
+        if args.sites:
+            record["sites"] = [
+                {
+                    "label": s.label,
+                    "species": s.species,
+                    "occupancy": round(s.occupancy, 6),
+                    "frac": [round(v, 6) for v in s.frac],
+                    "wyckoff": s.wyckoff,
+                }
+                for s in info.sites
+            ]
+        records.append((record, info))
+    if args.json:
+        data = [r for r, _ in records]
+        print_json(data if len(data) > 1 else data[0])
+        return 0
+    for n, (record, info) in enumerate(records):
+        if n:
+            print()
+        print(_text(record, info, loaded.path.name, len(records) > 1))
+    return 0
+
+
+def _text(record: dict, info, name: str, several: bool) -> str:
+    lines = [f"{name} [{record['block']}]" if several else name]
+    lines.append(f"  formula        {record['formula']} ({record['reduced_formula']})")
+    if info.spacegroup_symbol:
+        lines.append(
+            f"  space group    {info.spacegroup_symbol} (No. {info.spacegroup_number}), "
+            f"{info.crystal_system}"
+        )
+    if info.lattice:
+        lat = info.lattice
+        lines.append(f"  a, b, c        {lat.a:.4f}, {lat.b:.4f}, {lat.c:.4f} Å")
+        lines.append(f"  α, β, γ        {lat.alpha:.3f}, {lat.beta:.3f}, {lat.gamma:.3f}°")
+        lines.append(f"  volume         {lat.volume:.3f} Å³")
+        lines.append(f"  density        {info.density:.4f} g/cm³")
+    elif info.point_group:
+        lines.append(f"  point group    {info.point_group} (molecule)")
+    lines.append(f"  sites          {info.nsites}")
+    lines.extend(f"  note: {n}" for n in record["notices"])
+    return "\n".join(lines)
+
+
+def run_render(args) -> int:
+    from inference.structures.bonds import find_bonds
+    from inference.structures.rendering import RenderRequest, render
+    from inference.structures.scene import SceneOptions, build_scene
+    from inference.structures.views import AXES, parse_uvw
+
+    supercell = _ints(args.supercell, "--supercell", 3)
+    size = _ints(args.size, "--size", 2)
+    view = None
+    if args.view:
+        view = AXES.get(args.view.lower()) or parse_uvw(args.view)
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise MatLensError(f"--out must be a .png file, not '{out.name}'")
+    block = _pick_block(_load(args), args.block)
+    structure, _ = _structure(args, block)
+    hidden = frozenset(e.strip() for e in args.hide.split(",") if e.strip())
+    options = SceneOptions(style=args.style, supercell=supercell, hidden_elements=hidden)
+    scene = build_scene(
+        structure, find_bonds(structure, periodic=block.periodic), options, block.periodic
+    )
+    path = render(
+        RenderRequest(
+            scene=scene,
+            out=out,
+            size=(size[0], size[1]),
+            view=view,
+            projection="perspective" if args.perspective else "orthographic",
+            labels=args.labels,
+        )
+    )
+    print(f"wrote {path} ({len(scene.atoms):,} atoms, {len(scene.bonds):,} bonds)")
+    return 0
+
+
+def run_xrd(args) -> int:
+    from inference.cli import print_json
+    from inference.structures.xrd import compute_xrd, write_csv
+
+    lo, hi = _floats(args.range, "--range")
+    block = _pick_block(_load(args), args.block)
+    if not block.periodic:
+        raise MatLensError("a molecule has no powder pattern: the file has no unit cell")
+    structure, _ = _structure(args, block)
+    radiation = args.wavelength if args.wavelength is not None else args.radiation
+    pattern = compute_xrd(structure, radiation, (lo, hi))
+    if args.out:
+        write_csv(pattern, args.out)
+        print(f"wrote {args.out} ({len(pattern.peaks)} peaks, λ = {pattern.wavelength:.5f} Å)")
+        return 0
+    print_json(
+        {
+            "wavelength": pattern.wavelength,
+            "radiation": pattern.radiation,
+            "peaks": [
+                {
+                    "two_theta": round(p.two_theta, 4),
+                    "intensity": round(p.intensity, 3),
+                    "d_spacing": round(p.d_spacing, 5),
+                    "hkl": [list(h) for h in p.hkls],
+                    "multiplicity": list(p.multiplicities),
+                }
+                for p in pattern.peaks
+            ],
+        }
+    )
+    return 0
+
+
+def _floats(text: str, what: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise MatLensError(f"bad {what} '{text}': expected MIN,MAX") from None
+    return lo, hi
+
+
+def run_export(args) -> int:
+    from inference.structures.export import export_structure
+
+    out = Path(args.out)
+    fmt = args.format or _format_for(out)
+    block = _pick_block(_load(args), args.block)
+    structure, _ = _structure(args, block)
+    path, notice = export_structure(structure, out, fmt, symprec=args.symprec)
+    print(f"wrote {path}" + (f" ({notice})" if notice else ""))
+    return 0
+
+
+def _format_for(out: Path) -> str:
+    name = out.name.lower()
+    if name.endswith(".cif"):
+        return "cif-symmetrized"
+    if name.endswith(".vasp") or "poscar" in name or "contcar" in name:
+        return "poscar"
+    if name.endswith(".xyz"):
+        return "xyz"
+    raise MatLensError(f"cannot tell the format from '{out.name}': add --format")

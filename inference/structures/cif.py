@@ -1,0 +1,303 @@
+"""Tolerant CIF reading: every data block becomes a structure or a one-line reason.
+
+pymatgen's CifParser does the crystallography. Around it this module (1) fills in the CIF
+"unknown" values it trips over where the CIF standard gives a default (an occupancy of '?' is 1),
+(2) checks each block for a cell and atom sites first, so a bad block gets a plain reason instead
+of a KeyError, and (3) retries a block whose atoms overlap with occupancy scaling, with a notice.
+It relies on two private CifParser members (`_get_structure`, `_sanitize_data`), checked against
+the pymatgen version pinned in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections import Counter
+from pathlib import Path
+
+from monty.io import zopen
+from pymatgen.io.cif import CifBlock, CifParser
+
+from inference.errors import UnreadableFile
+from inference.structures.model import ReadOptions, SkippedBlock, StructureBlock
+
+UNKNOWN = ("?", ".")
+CELL_KEYS = tuple(f"_cell_length_{x}" for x in "abc") + tuple(
+    f"_cell_angle_{x}" for x in ("alpha", "beta", "gamma")
+)
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ"}
+
+# pymatgen's warnings, reworded for people; the rest (rounded coordinates...) is noise here.
+_NOTICES = (
+    (re.compile(r"Defaulting to P1", re.I), "no space group or symmetry operations: read as P1"),
+    (re.compile(r"implicit hydrogens", re.I), "some hydrogen atoms are implicit (not in the file)"),
+    (
+        re.compile(r"occupancies .* sum to > 1", re.I),
+        "occupancies slightly above 1 were scaled to 1",
+    ),
+    (
+        re.compile(r"(?:stoichiometr|composition).*(?:not match|differ)", re.I),
+        "the formula in the file does not match its atoms",
+    ),
+    (re.compile(r"incommensurate", re.I), "incommensurate magnetic structure: read its basic cell"),
+)
+
+
+class _TolerantCifParser(CifParser):
+    """CifParser that first replaces CIF unknowns ('?', '.') where the standard has a default."""
+
+    def _sanitize_data(self, data: CifBlock) -> CifBlock:
+        fixes = self.__dict__.setdefault("matlens_fixes", {})
+        fixes[data.header] = _fill_defaults(data)
+        return super()._sanitize_data(data)
+
+
+def _column(data: CifBlock, key: str) -> list[str] | None:
+    value = data.data.get(key)
+    if value is None:
+        return None
+    return value if isinstance(value, list) else [value]
+
+
+def _fill_defaults(data: CifBlock) -> list[str]:
+    """Fix what pymatgen cannot read but the CIF standard defines; returns notices."""
+    notices = []
+    occupancy = _column(data, "_atom_site_occupancy")
+    if occupancy is not None and any(v.strip() in UNKNOWN for v in occupancy):
+        data.data["_atom_site_occupancy"] = ["1" if v.strip() in UNKNOWN else v for v in occupancy]
+        notices.append("unknown occupancies ('?') were read as 1")
+    hydrogens = _column(data, "_atom_site_attached_hydrogens")
+    if hydrogens is not None and any(v.strip() in UNKNOWN for v in hydrogens):
+        data.data["_atom_site_attached_hydrogens"] = [
+            "0" if v.strip() in UNKNOWN else v for v in hydrogens
+        ]
+    symbols = _column(data, "_atom_site_type_symbol")
+    if symbols is not None and "_atom_site_label" not in data.data:
+        # A label is optional in practice; pymatgen needs one. The symbol is a fair stand-in.
+        data.data["_atom_site_label"] = list(symbols)
+        for loop in data.loops:
+            if "_atom_site_type_symbol" in loop:
+                loop.append("_atom_site_label")
+        notices.append("the atom sites have no labels: element symbols used")
+    notices.extend(_fill_symmetry_angles(data))
+    return notices
+
+
+def _fill_symmetry_angles(data: CifBlock) -> list[str]:
+    """Cell angles that the crystal system fixes at 90° but the file leaves unknown."""
+    system = ""
+    for key in ("_symmetry_cell_setting", "_space_group_crystal_system"):
+        value = data.data.get(key)
+        if isinstance(value, str) and value.strip() not in UNKNOWN:
+            system = value.strip().lower()
+    right = (
+        {"alpha", "beta", "gamma"} if system in ("cubic", "tetragonal", "orthorhombic") else set()
+    )
+    gamma = data.data.get("_cell_angle_gamma")
+    if system in ("hexagonal", "trigonal") and isinstance(gamma, str):
+        try:
+            if abs(float(gamma.split("(")[0]) - 120) < 1e-3:
+                right = {"alpha", "beta"}
+        except ValueError:
+            pass
+    filled = []
+    for angle in sorted(right):
+        key = f"_cell_angle_{angle}"
+        value = data.data.get(key)
+        if value is None or (isinstance(value, str) and value.strip() in UNKNOWN):
+            data.data[key] = "90"
+            filled.append(_GREEK[angle])
+    if not filled:
+        return []
+    return [f"unknown cell angle {', '.join(filled)} set to 90° as the {system} system requires"]
+
+
+def read_text(path: Path) -> str:
+    """CIF text; gz/bz2 are fine, bytes that are not UTF-8 become replacement characters."""
+    with zopen(str(path), mode="rt", encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+def read_cif(path: Path, options: ReadOptions) -> tuple[list[StructureBlock], list[SkippedBlock]]:
+    text = read_text(path)
+    file_notices = []
+    if not re.search(r"^\s*data_", text, re.MULTILINE | re.IGNORECASE):
+        if not re.search(r"^\s*_", text, re.MULTILINE):
+            raise UnreadableFile(f"{path.name}: not a CIF (no data_ block and no CIF items)")
+        text = f"data_{_safe_name(path.stem)}\n{text}"
+        file_notices.append("the file has no data_ heading: read as one block")
+    parser = _make_parser(text, path, options)
+    blocks: list[StructureBlock] = []
+    skipped: list[SkippedBlock] = []
+    for name, data in parser._cif.data.items():
+        fixes = parser.__dict__.get("matlens_fixes", {}).get(data.header, [])
+        try:
+            block = _read_block(parser, name, data, options)
+        except UnreadableFile as exc:
+            skipped.append(SkippedBlock(name, str(exc)))
+            continue
+        notices = tuple(dict.fromkeys([*file_notices, *fixes, *block.notices]))
+        blocks.append(StructureBlock(block.name, block.structure, notices))
+    if not parser._cif.data:
+        raise UnreadableFile(f"{path.name}: no data blocks in this CIF")
+    return blocks, skipped
+
+
+def _safe_name(stem: str) -> str:
+    return re.sub(r"\s+", "_", stem) or "unnamed"
+
+
+def _make_parser(text: str, path: Path, options: ReadOptions) -> CifParser:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _TolerantCifParser.from_str(
+                text,
+                occupancy_tolerance=options.occupancy_tolerance,
+                site_tolerance=options.site_tolerance,
+                frac_tolerance=options.frac_tolerance,
+            )
+    except Exception as exc:  # noqa: BLE001 - pymatgen raises anything on a broken file
+        raise UnreadableFile(f"{path.name}: not a readable CIF ({_first_line(exc)})") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    message = text[0] if text else ""
+    if isinstance(exc, KeyError):
+        message = f"missing item {message}"
+    return (message or type(exc).__name__)[:160]
+
+
+NO_STRUCTURE = "no crystal structure in this block (no cell and no atom sites)"
+
+
+def _read_block(parser: CifParser, name: str, data: CifBlock, options: ReadOptions):
+    if not any(k in data.data for k in CELL_KEYS) and not _has_sites(data):
+        raise UnreadableFile(NO_STRUCTURE)
+    _check_cell(parser, data)
+    _check_sites(data)
+    before = len(parser.warnings)
+    notices: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            structure = parser._get_structure(data, False, False, check_occu=True)
+        except ValueError as exc:
+            match = re.search(r"Occupancy ([\d.]+) exceeded tolerance", str(exc))
+            if not (match and options.lenient_occupancy):
+                raise UnreadableFile(_block_reason(exc)) from exc
+            structure = _retry_scaled(parser, data)
+            notices.append(
+                f"atoms overlap (total occupancy up to {float(match.group(1)):g} on one site): "
+                "scaled to 1; the file may list symmetry copies twice"
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad block must not stop the others
+            raise UnreadableFile(_block_reason(exc)) from exc
+    if structure is None or len(structure) == 0:
+        raise UnreadableFile("no atoms with usable coordinates and elements")
+    messages = [str(w.message) for w in caught] + parser.warnings[before:]
+    found = _notices(messages)
+    if notices:  # the overlap notice already says occupancies were scaled
+        found = [n for n in found if "scaled" not in n]
+    notices.extend(found)
+    duplicates = _duplicate_labels(data)
+    if duplicates:
+        notices.append(f"duplicate atom labels in the file: {', '.join(duplicates)}")
+    return StructureBlock(name, structure, tuple(dict.fromkeys(notices)))
+
+
+def _retry_scaled(parser: CifParser, data: CifBlock):
+    saved = parser._occupancy_tolerance
+    parser._occupancy_tolerance = 1e6  # every overlap is scaled down to occupancy 1
+    try:
+        return parser._get_structure(data, False, False, check_occu=True)
+    except Exception as exc:  # noqa: BLE001
+        raise UnreadableFile(_block_reason(exc)) from exc
+    finally:
+        parser._occupancy_tolerance = saved
+
+
+def _check_cell(parser: CifParser, data: CifBlock) -> None:
+    present = {k: data.data.get(k) for k in CELL_KEYS}
+    if all(v is None for v in present.values()):
+        raise UnreadableFile("no unit cell in this CIF")
+    bad = []
+    for key, value in present.items():
+        if value is None or (isinstance(value, str) and value.strip() in UNKNOWN):
+            bad.append(key)
+    if bad:
+        # pymatgen can still build a cell from the crystal system; only a failure is reported.
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lattice = parser.get_lattice(data)
+        except Exception:  # noqa: BLE001
+            lattice = None
+        if lattice is None:
+            raise UnreadableFile(f"incomplete unit cell: {_describe_cell(present, bad)}")
+
+
+def _describe_cell(present: dict[str, object], bad: list[str]) -> str:
+    parts = []
+    for key in bad:
+        short = key.rsplit("_", 1)[-1]
+        label = _GREEK.get(short, short)
+        parts.append(f"{label} is missing" if present[key] is None else f"{label} is '?'")
+    return ", ".join(parts)
+
+
+def _has_sites(data: CifBlock) -> bool:
+    return any(
+        k.startswith("_atom_site_") and not k.startswith("_atom_site_aniso") for k in data.data
+    )
+
+
+def _check_sites(data: CifBlock) -> None:
+    keys = data.data.keys()
+    fract = [f"_atom_site_fract_{x}" for x in "xyz"]
+    if not _has_sites(data):
+        raise UnreadableFile("no atom sites in this block")
+    if not any(k in keys for k in fract):
+        if "_atom_site_cartn_x" in {k.lower() for k in keys}:
+            raise UnreadableFile(
+                "atom positions are given only as Cartesian coordinates (_atom_site_Cartn_x)"
+            )
+        raise UnreadableFile("no fractional coordinates (_atom_site_fract_x/y/z) for the atoms")
+    missing = [k for k in fract if k not in keys]
+    if missing:
+        raise UnreadableFile(f"missing {', '.join(missing)} for the atoms")
+    if "_atom_site_label" not in keys and "_atom_site_type_symbol" not in keys:
+        raise UnreadableFile(
+            "the atom sites have no element (no _atom_site_label or _atom_site_type_symbol)"
+        )
+
+
+def _block_reason(exc: BaseException) -> str:
+    text = _first_line(exc)
+    if "could not convert string to float: '?'" in text:
+        return "a number the structure needs is unknown ('?') in the file"
+    if "could not convert string to float" in text:
+        return f"a number in the file cannot be read ({text.split(':', 1)[-1].strip()})"
+    if "exceeded tolerance" in text:
+        return f"atoms overlap: {text}"
+    if "below threshold" in text:
+        return "the unit cell is flat or empty (a cell length is about zero)"
+    if "symmetry operation" in text.lower() or "symop" in text.lower():
+        return f"bad symmetry operations ({text})"
+    return text
+
+
+def _notices(messages: list[str]) -> list[str]:
+    found = []
+    for message in messages:
+        for pattern, notice in _NOTICES:
+            if pattern.search(message):
+                found.append(notice)
+    return found
+
+
+def _duplicate_labels(data: CifBlock) -> list[str]:
+    labels = _column(data, "_atom_site_label") or []
+    counts = Counter(labels)
+    return sorted(label for label, n in counts.items() if n > 1)[:8]

@@ -1,0 +1,86 @@
+"""Write a structure as CIF (with its space group, or P1), POSCAR or extended XYZ."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from inference.errors import MatLensError
+from inference.structures.analysis import DEFAULT_SYMPREC, compact_formula
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+ExportFormat = Literal["cif-symmetrized", "cif-p1", "poscar", "xyz"]
+EXPORT_FORMATS: dict[ExportFormat, tuple[str, str]] = {
+    "cif-symmetrized": ("CIF with space group", "*.cif"),
+    "cif-p1": ("CIF in P1 (every atom listed)", "*.cif"),
+    "poscar": ("VASP POSCAR", "*.vasp"),
+    "xyz": ("Extended XYZ", "*.xyz"),
+}
+
+
+def export_structure(
+    structure: Structure,
+    path: str | Path,
+    fmt: ExportFormat,
+    symprec: float = DEFAULT_SYMPREC,
+) -> tuple[Path, str | None]:
+    """Write the file; returns the path and a notice (e.g. symmetry not found, written as P1)."""
+    path = Path(path)
+    notice = None
+    if fmt in ("cif-symmetrized", "cif-p1"):
+        text, notice = _cif(structure, fmt == "cif-symmetrized", symprec)
+    elif fmt == "poscar":
+        text = _poscar(structure)
+    elif fmt == "xyz":
+        text = extended_xyz(structure)
+    else:
+        raise MatLensError(f"unknown export format '{fmt}'")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MatLensError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path, notice
+
+
+def _cif(structure: Structure, symmetrized: bool, symprec: float) -> tuple[str, str | None]:
+    from pymatgen.io.cif import CifWriter
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if symmetrized:
+            try:
+                return str(CifWriter(structure, symprec=symprec)), None
+            except Exception:  # noqa: BLE001 - spglib can fail; P1 is always possible
+                return str(CifWriter(structure)), "no space group found: written in P1"
+        return str(CifWriter(structure)), None
+
+
+def _poscar(structure: Structure) -> str:
+    from pymatgen.io.vasp import Poscar
+
+    if not structure.is_ordered:
+        raise MatLensError(
+            "POSCAR cannot hold partial occupancies or mixed sites: export a CIF instead"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Poscar(structure, comment=compact_formula(structure)).get_str()
+
+
+def extended_xyz(structure: Structure) -> str:
+    """XYZ whose comment line carries the cell (read by ASE, OVITO and pymatgen alike)."""
+    if not structure.is_ordered:
+        raise MatLensError("XYZ cannot hold partial occupancies or mixed sites: export a CIF")
+    m = structure.lattice.matrix
+    lattice = " ".join(f"{v:.8f}" for v in m.reshape(-1))
+    lines = [
+        str(len(structure)),
+        f'Lattice="{lattice}" Properties=species:S:1:pos:R:3 pbc="T T T"',
+    ]
+    for site in structure:
+        x, y, z = site.coords
+        lines.append(f"{site.specie.symbol:<3} {x:16.8f} {y:16.8f} {z:16.8f}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,120 @@
+"""Read any structure format pymatgen knows, in this process (`io.load_structures` adds the
+time limit by running this in a child process).
+
+Every failure leaves as `UnreadableFile` with one line that names the file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from pymatgen.core import Lattice, Molecule, Structure
+
+from inference.errors import UnreadableFile
+from inference.structures.cif import NO_STRUCTURE, read_cif
+from inference.structures.formats import MOLECULE_FORMATS, detect_format
+from inference.structures.model import ReadOptions, StructureBlock, StructureFile
+
+_BOX_PADDING = 8.0  # Å of empty space around a molecule, more than any bond cutoff
+
+
+def read_structures(path: str | Path, options: ReadOptions | None = None) -> StructureFile:
+    """All structures in the file (several for multi-block CIFs and multi-frame XYZ)."""
+    path = Path(path)
+    options = options or ReadOptions()
+    if not path.exists():
+        raise UnreadableFile(f"File not found: {path}")
+    if path.is_dir():
+        raise UnreadableFile(f"{path.name} is a folder, not a structure file")
+    if path.stat().st_size == 0:
+        raise UnreadableFile(f"{path.name} is empty")
+    fmt = detect_format(path)
+    if fmt is None:
+        raise UnreadableFile(
+            f"{path.name}: MatLens cannot tell the structure format from the name "
+            "(CIF, POSCAR/CONTCAR, *.vasp, XYZ, XSF, CSSR, RES, vasprun.xml, pymatgen JSON)"
+        )
+    if fmt == "CIF":
+        blocks, skipped = read_cif(path, options)
+        if not blocks:
+            raise UnreadableFile(_no_structure_message(path, skipped))
+        return StructureFile(path, fmt, tuple(blocks), tuple(skipped))
+    if fmt in MOLECULE_FORMATS:
+        return StructureFile(path, fmt, tuple(_read_molecules(path, fmt, options)))
+    return StructureFile(path, fmt, (_read_periodic(path, fmt),))
+
+
+def _no_structure_message(path: Path, skipped) -> str:
+    if len(skipped) == 1:
+        return f"{path.name}: {skipped[0].reason}"
+    # The block that looks most like a structure gives the reason; publication blocks say little.
+    informative = [s for s in skipped if s.reason != NO_STRUCTURE] or skipped
+    first = informative[0]
+    more = f" (+{len(skipped) - 1} more)" if len(skipped) > 1 else ""
+    return (
+        f"{path.name}: no data block holds a structure; block '{first.name}': {first.reason}{more}"
+    )
+
+
+def _fail(path: Path, fmt: str, exc: BaseException) -> UnreadableFile:
+    lines = str(exc).strip().splitlines()
+    text = lines[0][:200] if lines else type(exc).__name__
+    return UnreadableFile(f"{path.name}: not a readable {fmt} file ({text})")
+
+
+def _read_periodic(path: Path, fmt: str) -> StructureBlock:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            structure = Structure.from_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - pymatgen raises anything on a broken file
+        raise _fail(path, fmt, exc) from exc
+    if len(structure) == 0:
+        raise UnreadableFile(f"{path.name}: the file has no atoms")
+    if abs(structure.volume) < 1e-6:
+        raise UnreadableFile(f"{path.name}: the unit cell has no volume")
+    return StructureBlock(path.name, structure)
+
+
+def _read_molecules(path: Path, fmt: str, options: ReadOptions) -> list[StructureBlock]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if fmt == "XYZ":
+                from pymatgen.io.xyz import XYZ
+
+                molecules = list(XYZ.from_file(str(path)).all_molecules)
+            else:
+                molecules = [Molecule.from_file(str(path))]
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(path, fmt, exc) from exc
+    molecules = [m for m in molecules if len(m)]
+    if not molecules:
+        raise UnreadableFile(f"{path.name}: the file has no atoms")
+    notices = ()
+    if len(molecules) > options.max_frames:
+        notices = (f"only the first {options.max_frames} of {len(molecules)} frames were read",)
+        molecules = molecules[: options.max_frames]
+    if len(molecules) == 1:
+        return [StructureBlock(path.name, boxed(molecules[0]), notices, periodic=False)]
+    return [
+        StructureBlock(f"frame {i + 1}", boxed(m), notices, periodic=False)
+        for i, m in enumerate(molecules)
+    ]
+
+
+def boxed(molecule: Molecule) -> Structure:
+    """A molecule in an orthorhombic box with empty space around it (drawn without the box)."""
+    coords = np.asarray(molecule.cart_coords, dtype=float)
+    low, high = coords.min(axis=0), coords.max(axis=0)
+    size = np.maximum(high - low + 2 * _BOX_PADDING, 1.0)
+    shifted = coords - low + _BOX_PADDING
+    return Structure(
+        Lattice.orthorhombic(*size),
+        molecule.species_and_occu,
+        shifted,
+        coords_are_cartesian=True,
+        labels=molecule.labels if hasattr(molecule, "labels") else None,
+    )

@@ -1,0 +1,196 @@
+"""The Structures pane as a crystallographer uses it: open a CIF, change style and supercell,
+pick atoms, measure, export a picture and files. Real Qt widgets, real VTK rendering (OSMesa
+offscreen when there is no display; see conftest)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from inference.runtime.paths import samples_dir
+
+pytest.importorskip("vtkmodules.vtkRenderingOpenGL2")
+
+SAMPLES = samples_dir()
+
+
+def _vtk_can_render() -> str | None:
+    """Why VTK cannot draw here, or None (OSMesa must exist when Qt runs offscreen)."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        import ctypes.util
+
+        if os.environ.get("VTK_DEFAULT_OPENGL_WINDOW") != "vtkOSOpenGLRenderWindow":
+            return "no display and VTK is not set to OSMesa (VTK_DEFAULT_OPENGL_WINDOW)"
+        if not ctypes.util.find_library("OSMesa"):
+            return "no display and no libOSMesa (apt install libosmesa6)"
+    return None
+
+
+@pytest.fixture
+def pane(qtbot):
+    reason = _vtk_can_render()
+    if reason:
+        pytest.skip(f"VTK cannot render in this environment: {reason}")
+    from desktop.panes.base import AppContext
+    from desktop.panes.structure.pane import StructurePane
+    from desktop.workers import JobRunner
+
+    errors: list[str] = []
+    statuses: list[str] = []
+    jobs = JobRunner()
+    context = AppContext(
+        jobs=jobs,
+        show_error=lambda r: errors.append(getattr(r, "message", str(r))),
+        show_status=statuses.append,
+    )
+    widget = StructurePane(context)
+    widget.errors, widget.statuses = errors, statuses
+    qtbot.addWidget(widget)
+    widget.resize(1100, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.shutdown()
+    jobs.wait(10000)
+    widget.close()
+
+
+def _wait_idle(qtbot, pane, timeout=60000):
+    qtbot.waitUntil(lambda: not pane.busy, timeout=timeout)
+    assert not pane.errors, pane.errors
+
+
+def _open(qtbot, pane, name):
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        pane.open_path(SAMPLES / name)
+    _wait_idle(qtbot, pane)
+    assert pane.scene is not None
+
+
+def _png_pixels(path):
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
+    assert not image.isNull()
+    ptr = image.constBits()
+    data = np.frombuffer(ptr, np.uint8, image.sizeInBytes())
+    return image, data
+
+
+def test_open_style_supercell_pick_export(qtbot, pane, tmp_path):
+    _open(qtbot, pane, "NaCl.cif")
+    info = pane.prepared.info
+    assert info.spacegroup_symbol == "Fm-3m" and info.spacegroup_number == 225
+    assert len(pane.scene.atoms) == 27 and len(pane.scene.bonds) == 54
+    assert pane.info.fields["spacegroup"].text().startswith("Fm-3m")
+    assert pane.info.table.rowCount() == 8
+
+    for style in ("space-filling", "sticks", "polyhedral", "ball-and-stick"):
+        pane.set_style(style)
+        _wait_idle(qtbot, pane)
+        assert pane.scene.options.style == style
+    pane.radius_combo.setCurrentIndex(pane.radius_combo.findData("ionic"))
+    pane.color_combo.setCurrentIndex(pane.color_combo.findData("Jmol"))
+    _wait_idle(qtbot, pane)
+    na_color = pane.scene.atoms.colors[pane.scene.atoms.elements == "Na"][0]
+    assert tuple(na_color) == (171, 92, 242)  # Jmol's sodium violet
+    pane.set_supercell((2, 2, 2))
+    _wait_idle(qtbot, pane)
+    assert len(pane.scene.atoms) == 125  # (2·2+1)³ fcc-on-rocksalt points
+
+    # Picking: a real click on the atom nearest the middle of the view hits an atom ...
+    view = pane.view
+    w, h = view.window.GetSize()
+    assert view.pick_at(w / 2, h / 2) is not None
+    # ... and the handler describes it, then measures distance and angle.
+    atoms = pane.scene.atoms
+    na = int(np.nonzero((atoms.elements == "Na") & np.all(atoms.cell == 0, axis=1))[0][0])
+    d = np.linalg.norm(atoms.positions - atoms.positions[na], axis=1)
+    cl = [int(i) for i in np.argsort(d) if atoms.elements[i] == "Cl"][:2]
+    text = pane.pick_atom(na)
+    assert "Na" in text and "4a" in text and "(0.0000, 0.0000, 0.0000)" in text
+    pane.pick_atom(cl[0])  # a plain click starts a new selection
+    assert pane.pick_atom(na, add=True).endswith("2.8201 Å")
+    assert pane.pick_atom(cl[1], add=True).endswith("90.00°")  # the angle at the middle atom
+    pane.pick_atom(None)
+    assert pane.picked == []
+
+    pane.set_element_visible("Cl", False)
+    _wait_idle(qtbot, pane)
+    assert set(pane.scene.atoms.elements) == {"Na"}
+    pane.set_element_visible("Cl", True)
+    _wait_idle(qtbot, pane)
+
+    pane.labels_check.setChecked(True)
+    pane.view_along((1, 1, 0))
+    png = tmp_path / "nacl.png"
+    pane.export("png", png)
+    image, pixels = _png_pixels(png)
+    w, h = pane.view.window.GetSize()
+    assert (image.width(), image.height()) == (3 * w, 3 * h)
+    assert pixels.std() > 20, "the exported picture is blank"
+
+    for kind, name in (("cif-symmetrized", "out.cif"), ("poscar", "out.vasp"), ("xyz", "o.xyz")):
+        pane.export(kind, tmp_path / name)
+    pane.export("xrd", tmp_path / "xrd.csv")
+    _wait_idle(qtbot, pane)
+    assert "Fm-3m" in (tmp_path / "out.cif").read_text()
+    assert (tmp_path / "xrd.csv").read_text().count("\n") > 5
+
+
+def test_blocks_partial_occupancy_and_xrd(qtbot, pane):
+    _open(qtbot, pane, "NaCl_KCl_two_blocks.cif")
+    assert pane.block_combo.count() == 2 and pane.block_combo.isVisibleTo(pane)
+    pane.select_block(1)
+    _wait_idle(qtbot, pane)
+    assert pane.prepared.info.reduced_formula == "KCl"
+    assert pane.pattern is not None and pane.pattern.peaks
+    strongest = pane.xrd.peak_near(28.4, 0.3)  # KCl (200) with Cu Kα
+    assert strongest is not None and "(2 0 0)" in pane.xrd.describe_peak(strongest)
+
+    _open(qtbot, pane, "CuAu_disordered.cif")
+    assert pane.scene.atoms.partial.all()
+    assert pane.view.props.has_wedges
+    assert "Cu0.75Au0.25" in pane.pick_atom(0)
+    pane.info.variant.setCurrentIndex(pane.info.variant.findData("primitive"))
+    _wait_idle(qtbot, pane)
+    assert pane.prepared.structure.num_sites == 1
+
+
+def test_bad_file_gives_one_line(qtbot, pane, tmp_path):
+    bad = tmp_path / "broken.cif"
+    bad.write_text("data_x\n_cell_length_a 5\n")
+    pane.open_path(bad)
+    qtbot.waitUntil(lambda: bool(pane.errors), timeout=60000)
+    assert len(pane.errors) == 1 and "\n" not in pane.errors[0]
+    assert "broken.cif" in pane.errors[0]
+
+
+def test_main_window_routes_structure_files(qtbot, tmp_path):
+    reason = _vtk_can_render()
+    if reason:
+        pytest.skip(f"VTK cannot render in this environment: {reason}")
+    import shutil
+
+    from desktop.main_window import MainWindow
+    from desktop.panes.structure.pane import StructurePane
+
+    window = MainWindow(pane_classes=[StructurePane])
+    qtbot.addWidget(window)
+    window.show()
+    pane = window.panes[0]
+    poscar = tmp_path / "POSCAR"  # no extension: routed by name
+    shutil.copy(SAMPLES / "NaCl.cif", tmp_path / "NaCl.cif")
+    from inference.structures.export import export_structure
+    from inference.structures.reader import read_structures
+
+    structure = read_structures(tmp_path / "NaCl.cif").blocks[0].structure
+    export_structure(structure, poscar, "poscar")
+    assert window.open_path(poscar)
+    qtbot.waitUntil(lambda: pane.scene is not None and not pane.busy, timeout=60000)
+    assert pane.prepared.info.reduced_formula == "NaCl"
+    window.close()  # shutdown() finalizes the VTK window before Qt deletes it
+    assert pane.view._finalized
