@@ -1,1 +1,0 @@
-"""Property prediction pane (CHGNet ONNX and composition models)."""
