@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.panes: list[Pane] = []
         for cls in pane_types() if pane_classes is None else pane_classes:
             self.add_pane(cls(context, self))
+        self._link_panes()
         if not self.panes:
             welcome = QLabel(WELCOME, self)
             welcome.setWordWrap(True)
@@ -87,6 +88,21 @@ class MainWindow(QMainWindow):
         pane.file_opened.connect(self._file_opened)
         if len(self.panes) == 1:
             self.undo_group.setActiveStack(pane.undo_stack)
+
+    def _link_panes(self) -> None:
+        """Cross-pane actions: "Predict" in Structures opens the structure in Prediction."""
+        prediction = next((p for p in self.panes if hasattr(p, "predict_structure_file")), None)
+        if prediction is None:
+            return
+        for pane in self.panes:
+            if hasattr(pane, "predict_requested"):
+                pane.predict_requested.connect(
+                    lambda path, target=prediction: self._predict_in(target, path)
+                )
+
+    def _predict_in(self, pane: Pane, path: Path) -> None:
+        self.tabs.setCurrentWidget(pane)
+        pane.predict_structure_file(path)
 
     def current_pane(self) -> Pane | None:
         widget = self.tabs.currentWidget()

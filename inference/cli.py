@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "structure": "structure",
     "extract": "extract",
     "search": "search",
+    "predict": "predict",
 }
 
 

@@ -7,6 +7,7 @@ def pane_types() -> list[type]:
     """Pane classes in tab order; imported here so the main window needs no pane knowledge."""
     from desktop.panes.literature.pane import LiteraturePane
     from desktop.panes.micrograph.pane import MicrographPane
+    from desktop.panes.prediction.pane import PredictionPane
     from desktop.panes.structure.pane import StructurePane
 
-    return [MicrographPane, StructurePane, LiteraturePane]
+    return [MicrographPane, StructurePane, LiteraturePane, PredictionPane]

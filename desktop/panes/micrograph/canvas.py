@@ -177,12 +177,6 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         scene = self.view.mapViewToScene(QPointF(x, y))
         return self.mapFromScene(scene)
 
-    def shutdown(self) -> None:
-        """pyqtgraph items left alive at exit can abort PySide6 6.12 (facts.md): clear them."""
-        self.clear()
-        self.close()
-        self.deleteLater()
-
 
 def _place_crop(item: pg.ImageItem, rgba_crop: np.ndarray | None, offset: tuple[int, int]) -> None:
     """Show an RGBA crop at its (y0, x0) offset in image coordinates, or clear the item."""

@@ -763,4 +763,3 @@ class MicrographPane(Pane):
     def shutdown(self) -> None:
         self._cancel_jobs()
         self._flush_save()
-        self.canvas.shutdown()

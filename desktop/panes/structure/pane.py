@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -68,6 +68,7 @@ class StructurePane(Pane):
     title = "Structures"
     extensions = frozenset({".cif", ".mcif", ".vasp", ".xyz", ".xsf", ".cssr", ".res", ".gjf"})
     file_filter = FILE_DIALOG_FILTER
+    predict_requested = Signal(Path)  # the main window hands it to the Prediction pane
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -177,9 +178,19 @@ class StructurePane(Pane):
         bar.addLayout(repeats)
         bar.addWidget(self.elements_button)
         bar.addWidget(self.labels_check)
+        self.predict_button = QPushButton("Predict properties", self)
+        self.predict_button.setToolTip("Energy, forces, stress and magnetic moments (CHGNet)")
+        self.predict_button.clicked.connect(self._predict)
         bar.addStretch(1)
+        bar.addWidget(self.predict_button)
         bar.addWidget(self.export_button)
         return bar
+
+    def _predict(self) -> None:
+        if self.file is None:
+            self.context.show_error("Open a structure first.")
+            return
+        self.predict_requested.emit(Path(self.file.path))
 
     def _view_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()

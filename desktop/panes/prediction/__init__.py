@@ -1,0 +1,1 @@
+"""Property prediction pane (CHGNet ONNX and composition models)."""

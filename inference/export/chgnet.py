@@ -1,0 +1,273 @@
+"""CHGNet 0.3.0 → ONNX with forces and stress inside the graph (set-up time only).
+
+ONNX has no autograd, so the exported function *contains* the backward pass: it computes the
+energy, calls `torch.autograd.grad` w.r.t. positions and strain (create_graph=False), and
+`torch.export` records both passes as plain aten ops. The crystal graph itself is built in
+numpy (inference/prediction/graph.py); CHGNet's bincount-based `aggregate` is swapped for an
+`index_add` with an explicit row count so every size stays symbolic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from inference.jobs import no_progress
+
+FILE_NAME = "chgnet_0.3.0_efsm.onnx"
+OPSET = 18
+EV_A3_TO_GPA = 160.21766208
+INPUTS = (
+    "atomic_numbers",
+    "positions",
+    "lattices",
+    "strains",
+    "atom_owner",
+    "atom_graph",
+    "image",
+    "directed2undirected",
+    "undirected2directed",
+    "bond_graph",
+)
+OUTPUTS = ("energy_per_atom", "forces", "stress", "magmoms")
+
+
+def _sum_rows(data, owners, n_rows):
+    """Sum rows by owner into `n_rows` rows (CHGNet's aggregate without bincount or len())."""
+    return data.new_zeros([n_rows, data.shape[1]]).index_add(0, owners, data)
+
+
+def _atom_conv(layer, atom_feas, bond_feas, bond_weights, atom_graph, d2u):
+    """chgnet AtomConv.forward with the atom count kept symbolic."""
+    import torch
+
+    center = torch.index_select(atom_feas, 0, atom_graph[:, 0])
+    nbr = torch.index_select(atom_feas, 0, atom_graph[:, 1])
+    bonds = torch.index_select(bond_feas, 0, d2u)
+    messages = layer.twoBody_atom(torch.cat([center, bonds, nbr], dim=1))
+    messages = messages * torch.index_select(bond_weights, 0, d2u)
+    new = _sum_rows(messages, atom_graph[:, 0], atom_feas.shape[0])
+    if layer.use_mlp_out:
+        new = layer.mlp_out(new)
+    if layer.resnet:
+        new = new + atom_feas
+    if layer.atom_norm is not None:
+        new = layer.atom_norm(new)
+    return new
+
+
+def _bond_conv(layer, atom_feas, bond_feas, bond_weights, angle_feas, bond_graph):
+    """chgnet BondConv.forward with the bond count kept symbolic."""
+    import torch
+
+    center = torch.index_select(atom_feas, 0, bond_graph[:, 0])
+    bond_i = torch.index_select(bond_feas, 0, bond_graph[:, 1])
+    bond_j = torch.index_select(bond_feas, 0, bond_graph[:, 2])
+    update = layer.twoBody_bond(torch.cat([bond_i, bond_j, angle_feas, center], dim=1))
+    update = update * torch.index_select(bond_weights, 0, bond_graph[:, 1])
+    update = update * torch.index_select(bond_weights, 0, bond_graph[:, 2])
+    new = _sum_rows(update, bond_graph[:, 1], bond_feas.shape[0])
+    if layer.use_mlp_out:
+        new = layer.mlp_out(new)
+    if layer.resnet:
+        new = new + bond_feas
+    if layer.bond_norm is not None:
+        new = layer.bond_norm(new)
+    return new
+
+
+def _angle_basis(encoder, bond_i, bond_j):
+    """chgnet AngleEncoder + Fourier without the `torch.tensor([2])` constant made in forward."""
+    import math
+
+    import torch
+
+    fourier = encoder.fourier_expansion
+    # CHGNet scales cos by (1 - 1e-6) before acos. Written as `cos - 1e-6 cos`: the ONNX
+    # optimiser drops a multiplication by 0.999999 as "times one", forward and backward,
+    # which gave NaN for antiparallel bonds and wrong forces.
+    # The clamp keeps float32 rounding (|cos| = 1.00000006) out of acos; inside [-1, 1] it is
+    # CHGNet's formula exactly.
+    cos = torch.clamp(torch.sum(bond_i * bond_j, dim=1), -1.0, 1.0)
+    angle = torch.acos(cos - 1e-6 * cos)
+    tmp = torch.outer(angle, fourier.frequencies)
+    first = torch.full_like(angle, 1 / math.sqrt(2))[:, None]
+    return torch.cat([first, torch.sin(tmp), torch.cos(tmp)], dim=1) / math.sqrt(math.pi)
+
+
+def load_chgnet():
+    """The pretrained CHGNet 0.3.0, in eval mode, on the CPU."""
+    from chgnet.model import CHGNet
+
+    model = CHGNet.load(model_name="0.3.0", use_device="cpu", verbose=False)
+    return model.eval()
+
+
+def wrapper(model):
+    """An nn.Module computing energy/atom, forces, stress (GPa) and magmoms from batched arrays."""
+    import torch
+
+    class EFSM(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+            ref = m.composition_model.fc.weight.detach().reshape(-1)  # AtomRef per element
+            self.register_buffer("atom_ref", ref.clone())
+
+        def forward(self, z, pos, lat, strain, owner, ag, image, d2u, u2d, bg):
+            m = self.m
+            n_graph = lat.shape[0]
+            n_atom = z.shape[0]
+            pos = pos.detach().requires_grad_(True)
+            strain = strain.detach().requires_grad_(True)
+            eye = torch.eye(3, dtype=lat.dtype).expand_as(strain)
+            deform = eye + strain  # [G,3,3]
+            lat_s = torch.bmm(lat, deform)
+            pos_s = torch.einsum("ai,aij->aj", pos, deform[owner])
+            bond_owner = owner[ag[:, 0]]
+            nbr = pos_s[ag[:, 1]] + torch.einsum("bi,bij->bj", image, lat_s[bond_owner])
+            vec = pos_s[ag[:, 0]] - nbr
+            length = torch.sqrt(torch.sum(vec * vec, dim=1))
+            unit = vec / length[:, None]
+            und = length[u2d]
+            enc = m.bond_basis_expansion
+            basis_ag = enc.rbf_expansion_ag(und)
+            basis_bg = enc.rbf_expansion_bg(und)
+            angle_bases = _angle_basis(m.angle_basis_expansion, unit[bg[:, 2]], unit[bg[:, 4]])
+            bond_graph = torch.stack([bg[:, 0], bg[:, 1], bg[:, 3]], dim=1)
+
+            atom_feas = m.atom_embedding(z - 1)
+            bond_feas = m.bond_embedding(basis_ag)
+            w_ag = m.bond_weights_ag(basis_ag)
+            w_bg = m.bond_weights_bg(basis_bg)
+            angle_feas = m.angle_embedding(angle_bases)
+            magmom = None
+            for idx, (atom_layer, bond_layer, angle_layer) in enumerate(
+                zip(m.atom_conv_layers[:-1], m.bond_conv_layers, m.angle_layers, strict=False)
+            ):
+                atom_feas = _atom_conv(atom_layer, atom_feas, bond_feas, w_ag, ag, d2u)
+                if bond_layer is not None:
+                    bond_feas = _bond_conv(
+                        bond_layer, atom_feas, bond_feas, w_bg, angle_feas, bond_graph
+                    )
+                    if angle_layer is not None:
+                        angle_feas = angle_layer(
+                            atom_feas=atom_feas,
+                            bond_feas=bond_feas,
+                            angle_feas=angle_feas,
+                            bond_graph=bond_graph,
+                        )
+                if idx == m.n_conv - 2:
+                    magmom = torch.abs(m.site_wise(atom_feas)).reshape(-1)
+            atom_feas = _atom_conv(m.atom_conv_layers[-1], atom_feas, bond_feas, w_ag, ag, d2u)
+            if m.readout_norm is not None:
+                atom_feas = m.readout_norm(atom_feas)
+            site_e = m.mlp(atom_feas).reshape(-1)
+            energy = torch.zeros(n_graph, dtype=site_e.dtype).index_add(0, owner, site_e)
+            d_pos, d_strain = torch.autograd.grad(energy.sum(), [pos, strain])
+            a, b, c = lat_s[:, 0], lat_s[:, 1], lat_s[:, 2]
+            volume = (a * torch.linalg.cross(b, c)).sum(dim=1)
+            stress = d_strain * (EV_A3_TO_GPA / volume)[:, None, None]
+            ones = torch.ones(n_atom, dtype=site_e.dtype)
+            count = torch.zeros(n_graph, dtype=site_e.dtype).index_add(0, owner, ones)
+            ref = torch.zeros(n_graph, dtype=site_e.dtype).index_add(0, owner, self.atom_ref[z - 1])
+            e_atom = (energy.detach() + ref) / count
+            return e_atom, -d_pos, stress, magmom
+
+    for param in model.parameters():  # only positions and strain need gradients
+        param.requires_grad_(False)
+    return EFSM(model).eval()
+
+
+def example_inputs():
+    """A real two-structure batch (Si and a rattled NaCl supercell) to trace with."""
+    import numpy as np
+    import torch
+    from pymatgen.core import Lattice, Structure
+
+    from inference.prediction.graph import batch_graphs, build_graph
+
+    si = Structure.from_spacegroup("Fd-3m", Lattice.cubic(5.43), ["Si"], [[0, 0, 0]])
+    nacl = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(5.69), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]
+    )
+    rng = np.random.default_rng(0)
+    coords = nacl.cart_coords + rng.normal(0, 0.03, size=(len(nacl), 3))
+    nacl = Structure(nacl.lattice, nacl.species, coords, coords_are_cartesian=True)
+    batch = batch_graphs([build_graph(si), build_graph(nacl)])
+    return tuple(torch.from_numpy(batch.feeds[name]) for name in INPUTS)
+
+
+def _dynamic_shapes():
+    from torch.export import Dim
+
+    atoms, graphs = Dim("atoms", min=1), Dim("graphs", min=1)
+    bonds, und, angles = Dim("bonds", min=2), Dim("und", min=1), Dim("angles", min=0)
+    return (
+        {0: atoms},
+        {0: atoms},
+        {0: graphs},
+        {0: graphs},
+        {0: atoms},
+        {0: bonds},
+        {0: bonds},
+        {0: bonds},
+        {0: und},
+        {0: angles},
+    )
+
+
+def trace(model, args):
+    """Forward + backward as one aten graph with symbolic sizes, then a torch.export program.
+
+    make_fx runs autograd.grad on symbolic tensors and records the backward ops; exporting the
+    module directly instead leaves saved parameters as fake "lifted" constants (torch 2.13).
+    torch.export then checks that no size was specialised.
+    """
+    import torch
+    from torch._decomp import decomposition_table
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    # Backward kernels (silu_backward, native_layer_norm_backward...) have no ONNX function:
+    # decompose just those into forward ops.
+    backward = {op: fn for op, fn in decomposition_table.items() if "backward" in str(op)}
+    graph = make_fx(
+        model, decomposition_table=backward, tracing_mode="symbolic", _allow_non_fake_inputs=True
+    )(*args)
+    return torch.export.export(graph, args, dynamic_shapes=_dynamic_shapes(), strict=False)
+
+
+def export(out_dir: Path, progress=no_progress, cancel=None) -> Path:
+    """Write the CHGNet ONNX file into `out_dir` (deterministic bytes, so the sha256 holds)."""
+    import torch
+
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    torch.manual_seed(0)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress(0.05, "loading CHGNet 0.3.0")
+    model = wrapper(load_chgnet())
+    args = example_inputs()
+    progress(0.2, "tracing energy, forces and stress")
+    program = trace(model, args)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    progress(0.6, "writing ONNX")
+    target = out_dir / FILE_NAME
+    tmp = target.with_suffix(".tmp.onnx")
+    onnx_program = torch.onnx.export(
+        program,
+        args,
+        input_names=list(INPUTS),
+        output_names=list(OUTPUTS),
+        dynamo=True,
+        opset_version=OPSET,
+        optimize=True,
+        external_data=False,
+        verbose=False,
+    )
+    onnx_program.save(str(tmp))
+    tmp.replace(target)
+    progress(1.0, f"CHGNet ONNX sha256 {hashlib.sha256(target.read_bytes()).hexdigest()[:12]}")
+    return target
