@@ -680,8 +680,11 @@ class MicrographPane(Pane):
         self.context.show_error(f"Could not save annotations: {report.message}")
 
     def _flush_save(self) -> None:
-        """Write the current annotations now (closing, or opening another image)."""
-        if self.annotations is None or self.loaded is None:
+        """Write the current annotations now (closing, or opening another image).
+
+        An image that was only looked at gets no sidecar: nothing is written beside it.
+        """
+        if self.annotations is None or self.loaded is None or self.undo_stack.count() == 0:
             return
         self.context.jobs.wait(10000)
         try:
