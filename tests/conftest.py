@@ -48,3 +48,40 @@ def shared(*parts: str) -> Path:
 @pytest.fixture
 def shared_data():
     return shared
+
+
+@pytest.fixture
+def open_pane(qtbot):
+    """Build a real pane outside the main window, collecting its messages as a person sees them.
+
+    Usage: `pane = open_pane(LiteraturePane, size=(1300, 800))`; `pane.errors` and
+    `pane.statuses` hold the one-line messages it showed.
+    """
+    from desktop.panes.base import AppContext
+    from desktop.workers import JobRunner
+
+    made = []
+
+    def make(pane_class, size=(1100, 700)):
+        errors: list[str] = []
+        statuses: list[str] = []
+        jobs = JobRunner()
+        context = AppContext(
+            jobs=jobs,
+            show_error=lambda r: errors.append(getattr(r, "message", str(r))),
+            show_status=statuses.append,
+        )
+        widget = pane_class(context)
+        widget.errors, widget.statuses = errors, statuses
+        qtbot.addWidget(widget)
+        widget.resize(*size)
+        widget.show()
+        qtbot.waitExposed(widget)
+        made.append((widget, jobs))
+        return widget
+
+    yield make
+    for widget, jobs in made:
+        widget.shutdown()
+        jobs.wait(10000)
+        widget.close()

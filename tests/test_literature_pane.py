@@ -12,29 +12,10 @@ pytest.importorskip("pytestqt")
 
 
 @pytest.fixture
-def pane(qtbot):
-    from desktop.panes.base import AppContext
+def pane(open_pane):
     from desktop.panes.literature.pane import LiteraturePane
-    from desktop.workers import JobRunner
 
-    errors: list[str] = []
-    statuses: list[str] = []
-    jobs = JobRunner()
-    context = AppContext(
-        jobs=jobs,
-        show_error=lambda r: errors.append(getattr(r, "message", str(r))),
-        show_status=statuses.append,
-    )
-    widget = LiteraturePane(context)
-    widget.errors, widget.statuses = errors, statuses
-    qtbot.addWidget(widget)
-    widget.resize(1300, 800)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
-    jobs.wait(10000)
-    widget.close()
+    return open_pane(LiteraturePane, size=(1300, 800))
 
 
 def _idle(qtbot, pane, timeout=60000):

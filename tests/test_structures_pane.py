@@ -30,32 +30,13 @@ def _vtk_can_render() -> str | None:
 
 
 @pytest.fixture
-def pane(qtbot):
+def pane(open_pane):
     reason = _vtk_can_render()
     if reason:
         pytest.skip(f"VTK cannot render in this environment: {reason}")
-    from desktop.panes.base import AppContext
     from desktop.panes.structure.pane import StructurePane
-    from desktop.workers import JobRunner
 
-    errors: list[str] = []
-    statuses: list[str] = []
-    jobs = JobRunner()
-    context = AppContext(
-        jobs=jobs,
-        show_error=lambda r: errors.append(getattr(r, "message", str(r))),
-        show_status=statuses.append,
-    )
-    widget = StructurePane(context)
-    widget.errors, widget.statuses = errors, statuses
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
-    jobs.wait(10000)
-    widget.close()
+    return open_pane(StructurePane, size=(1100, 700))
 
 
 def _wait_idle(qtbot, pane, timeout=60000):
