@@ -71,7 +71,8 @@ class PromptState:
         return PromptRequest(tuple(self.points), self.box, multimask)
 
     def set_candidates(self, candidates: list) -> None:
-        self.candidates = sorted(candidates, key=lambda c: -c.score)
+        """Candidates best first, in the order given (refine.ClickSession decides what is best)."""
+        self.candidates = list(candidates)
         self.selected = 0
 
     def cycle(self) -> int:
