@@ -66,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
 
         def shoot() -> None:
-            window.grab().save(args.screenshot)
+            # The screen's pixels include the OpenGL (VTK) view, which widget.grab() leaves black.
+            if app.platformName() == "offscreen":
+                image = window.grab()
+            else:
+                image = window.screen().grabWindow(window.winId())
+            image.save(args.screenshot)
             print(f"saved {args.screenshot}", flush=True)
             window.close()
 
