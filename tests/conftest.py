@@ -85,3 +85,17 @@ def open_pane(qtbot):
         widget.shutdown()
         jobs.wait(10000)
         widget.close()
+
+
+@pytest.fixture(scope="session")
+def sam_model():
+    """MobileSAM over ONNX without the disk cache, or a skip naming the fix when not exported."""
+    from inference.errors import ModelUnavailable
+    from inference.segmentation.sam import SamModel
+
+    sam = SamModel(use_cache=False)
+    try:
+        sam.card  # noqa: B018 - raises ModelUnavailable when the files are not exported
+    except ModelUnavailable as exc:
+        pytest.skip(f"MobileSAM is not exported: {exc}")
+    return sam

@@ -32,13 +32,8 @@ def image() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def model() -> SamModel:
-    sam = SamModel(use_cache=False)
-    try:
-        sam.card  # noqa: B018 - raises ModelUnavailable when the files are not exported
-    except ModelUnavailable as exc:
-        pytest.skip(f"MobileSAM is not exported: {exc}")
-    return sam
+def model(sam_model) -> SamModel:
+    return sam_model
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import pytest
 from conftest import shared
 from scipy import ndimage as ndi
 
-from inference.errors import ModelUnavailable
 from inference.segmentation._sam_image import MaskMapper
 from inference.segmentation.refine import (
     DEFAULT,
@@ -78,13 +77,8 @@ def test_postprocess_keeps_the_clicked_part_fills_holes_and_drops_islands():
 
 
 @pytest.fixture(scope="module")
-def model() -> SamModel:
-    sam = SamModel(use_cache=False)
-    try:
-        sam.card  # noqa: B018 - raises ModelUnavailable when the files are not exported
-    except ModelUnavailable as exc:
-        pytest.skip(f"MobileSAM is not exported: {exc}")
-    return sam
+def model(sam_model) -> SamModel:
+    return sam_model
 
 
 @pytest.fixture(scope="module")
