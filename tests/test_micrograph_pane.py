@@ -288,3 +288,18 @@ def test_a_big_16_bit_image_opens_while_the_window_stays_responsive(qtbot, windo
     assert pane.loaded.micrograph.data.dtype == np.uint16  # raw values kept
     assert pane.loaded.display.dtype == np.uint8
     assert len(ticks) > 5, "the event loop kept running while the image loaded"
+
+
+def test_switching_images_right_after_an_edit_keeps_it(qtbot, window, sample, precipitates):
+    pane = open_image(qtbot, window, sample)
+    click(qtbot, pane, *interior_point(precipitates[0]))
+    wait_mask(qtbot, pane)
+    pane.accept_object()
+    other = sample.with_name("other.tif")
+    shutil.copy(sample, other)
+    window.open_path(other)  # at once: the autosave of the first image may still be running
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.path == other, timeout=30000)
+    window.jobs.wait(10000)
+    saved = sidecar.load(sample.with_name(sample.name + ".matlens.json"))
+    assert len(saved) == 1
+    assert not other.with_name(other.name + ".matlens.json").exists()  # only viewed: no sidecar

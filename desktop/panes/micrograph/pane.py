@@ -609,7 +609,8 @@ class MicrographPane(Pane):
         self._refresh_objects()
 
     def _after_edit(self, _index: int) -> None:
-        self._schedule_save()
+        if self.undo_stack.count():  # clearing the stack for a new image is not an edit
+            self._schedule_save()
 
     def _refresh_classes(self, select: str | None = None) -> None:
         keep = select or self.class_combo.currentText() or "precipitate"
