@@ -81,3 +81,21 @@ class AddClass(_Edit):
     def undo(self) -> None:
         self.annotations.classes.remove(self.cls)
         self.changed()
+
+
+class AddObjects(_Edit):
+    """Many objects in one step (segment everything, a map, phases): one undo, one refresh."""
+
+    def __init__(self, annotations, changed, objs: list[AnnotatedObject], text: str) -> None:
+        super().__init__(annotations, changed, text)
+        self.objs = list(objs)
+
+    def redo(self) -> None:
+        for obj in self.objs:
+            self.annotations.add(obj)
+        self.changed()
+
+    def undo(self) -> None:
+        for obj in reversed(self.objs):
+            self.annotations.remove(obj.id)
+        self.changed()

@@ -7,6 +7,7 @@ the pane's QUndoStack and each one is saved at once to the image's sidecar file.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,14 @@ class SamSession:
         return clicks.predict(request.points, box=request.box)
 
 
+def _save_then_signal(snapshot: AnnotationSet, path: Path, idle: threading.Event) -> None:
+    """Autosave in a worker; `idle` tells a closing pane the write has finished."""
+    try:
+        sidecar.save(snapshot, path)
+    finally:
+        idle.set()
+
+
 class MicrographPane(Pane):
     title = "Micrographs"
     extensions = frozenset(SUPPORTED_EXTENSIONS)
@@ -119,6 +128,8 @@ class MicrographPane(Pane):
         self._load_worker: Worker | None = None
         self._saving = False
         self._save_again = False
+        self._save_idle = threading.Event()  # clear while an autosave writes
+        self._save_idle.set()
         self._visible_jobs = 0  # jobs shown in the progress bar
         self._build()
         self.undo_stack.indexChanged.connect(self._after_edit)
@@ -677,10 +688,12 @@ class MicrographPane(Pane):
         self._saving = True
         snapshot = self._snapshot()
         path = sidecar.sidecar_path(self.loaded.sidecar_key)
+        self._save_idle.clear()
         self.context.jobs.start(
-            sidecar.save,
+            _save_then_signal,
             snapshot,
             path,
+            self._save_idle,
             on_error=self._save_failed,
             on_finished=self._save_done,
             name="autosave",
@@ -705,7 +718,7 @@ class MicrographPane(Pane):
         """
         if self.annotations is None or self.loaded is None or self.undo_stack.count() == 0:
             return
-        self.context.jobs.wait(10000)
+        self._save_idle.wait(10)  # only the autosave, not a long segmentation job
         try:
             sidecar.save(self._snapshot(), sidecar.sidecar_path(self.loaded.sidecar_key))
         except MatLensError as exc:
