@@ -13,7 +13,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test setup system-deps models lint format bench clean
+.PHONY: run test setup system-deps models lint format bench clean \
+	bundle bundle-test tarball gpu-pack wheelhouse
 
 run: models
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname -s)" != "Linux" ]; then \
@@ -61,6 +62,31 @@ bench: models
 	$(BIN)/python benchmarks/sam_latency.py
 	$(BIN)/python benchmarks/literature_extraction.py
 	$(BIN)/python benchmarks/prediction.py
+
+# Installers (README "Install on a lab workstation"). PyInstaller is a build tool only: it is
+# installed here, never a run-time dependency.
+PYINSTALLER ?= pyinstaller==6.22.3
+BUNDLE      := dist/matlens
+
+bundle: models
+	$(BIN)/python -m pip install -q "$(PYINSTALLER)"
+	nice -n 10 $(BIN)/pyinstaller --noconfirm --log-level WARN --workpath build/pyinstaller \
+		--distpath dist installers/pyinstaller/matlens.spec
+	@du -sh $(BUNDLE)
+
+bundle-test:
+	@test -x $(BUNDLE)/matlens || $(MAKE) bundle
+	bash installers/linux/smoke_test.sh $(BUNDLE)
+
+tarball:
+	@test -x $(BUNDLE)/matlens || $(MAKE) bundle
+	bash installers/linux/build_tarball.sh $(BUNDLE) dist
+
+gpu-pack: setup
+	bash installers/linux/build_gpu_pack.sh build/gpu-wheels dist
+
+wheelhouse: setup
+	bash installers/wheelhouse.sh $(BIN)/python dist/wheelhouse
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -37,6 +37,19 @@ def models_dir() -> Path:
     return _user_dir("MATLENS_MODELS", user_data_dir() / "models")
 
 
+def bundled_models_dir() -> Path | None:
+    """Read-only models shipped inside an installed bundle (`models/` beside the resources).
+
+    Files here are used when the user's models folder lacks them, so an installed MatLens
+    works with nothing exported; `MATLENS_BUNDLED_MODELS` overrides it (tests, shared installs).
+    """
+    override = os.environ.get("MATLENS_BUNDLED_MODELS")
+    if override:
+        return Path(override)
+    bundle = getattr(sys, "_MEIPASS", None)
+    return Path(bundle) / "models" if bundle else None
+
+
 def cache_dir() -> Path:
     """Recomputable data, such as image embeddings."""
     return _user_dir("MATLENS_CACHE", platformdirs.user_cache_path(APP_NAME, appauthor=False))

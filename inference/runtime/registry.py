@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from inference.errors import ModelUnavailable
-from inference.runtime.paths import models_dir, resources_dir
+from inference.runtime.paths import bundled_models_dir, models_dir, resources_dir
 
 
 class FileStatus(StrEnum):
@@ -67,8 +67,14 @@ class ModelCard:
 
 
 def file_path(f: ModelFile) -> Path:
-    base = resources_dir() / "models" if f.location == "resources" else models_dir()
-    return base / f.name
+    """Where `f` is: the user's models folder first, then the bundle's read-only copy."""
+    if f.location == "resources":
+        return resources_dir() / "models" / f.name
+    user = models_dir() / f.name
+    shipped = bundled_models_dir()
+    if not user.exists() and shipped is not None and (shipped / f.name).is_file():
+        return shipped / f.name
+    return user
 
 
 _hash_cache: dict[tuple[str, int, int], str] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import io
 import os
 import threading
 from dataclasses import dataclass
@@ -69,24 +70,64 @@ def _gpu_name() -> str:
         return "NVIDIA GPU"
 
 
+NEEDED_CUDA_MAJOR = 13  # onnxruntime-gpu 1.31 is built for CUDA 13.0 and cuDNN 9
+_DRIVER_FOR_CUDA = {12: "525", 13: "580"}  # the first NVIDIA driver branch of each CUDA major
+_CUDA_PROVIDER_LIBS = ("libonnxruntime_providers_cuda.so", "onnxruntime_providers_cuda.dll")
+
+
+def _driver_state() -> tuple[int, int] | None:
+    """(newest CUDA the driver supports, e.g. 12080 for 12.8; GPUs it sees), None without a driver."""
+    for name in ("libcuda.so.1", "nvcuda.dll"):
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        version, count = ctypes.c_int(0), ctypes.c_int(0)
+        if lib.cuDriverGetVersion(ctypes.byref(version)) != 0:
+            version.value = 0
+        if lib.cuInit(0) != 0 or lib.cuDeviceGetCount(ctypes.byref(count)) != 0:
+            count.value = 0
+        return version.value, count.value
+    return None
+
+
+def driver_problem(driver_cuda: int, gpus: int, needed_major: int = NEEDED_CUDA_MAJOR) -> str:
+    """Plain words when the driver cannot run CUDA `needed_major` or sees no GPU; else empty."""
+    if driver_cuda and driver_cuda // 1000 < needed_major:
+        have = f"{driver_cuda // 1000}.{driver_cuda % 1000 // 10}"
+        driver = _DRIVER_FOR_CUDA.get(needed_major)
+        update = f"update it to version {driver} or newer" if driver else "update it"
+        return f"NVIDIA driver too old: it supports CUDA {have}, MatLens needs CUDA {needed_major} ({update})"
+    if gpus == 0:
+        return "the NVIDIA driver is installed but sees no GPU (check `nvidia-smi`)"
+    return ""
+
+
+def cuda_provider_installed(capi_dir: Path) -> bool:
+    """Whether onnxruntime's CUDA provider library is there (the installed app ships it in the GPU pack)."""
+    return any((capi_dir / name).is_file() for name in _CUDA_PROVIDER_LIBS)
+
+
 def gpu_unavailable_reason() -> str:
     """Why CUDA cannot run here, in plain words; empty when nothing is missing."""
     if os.environ.get("MATLENS_FORCE_CPU"):
         return "GPU disabled by MATLENS_FORCE_CPU"
-    for lib in ("libcuda.so.1", "nvcuda.dll"):
-        try:
-            ctypes.CDLL(lib)
-            break
-        except OSError:
-            continue
-    else:
+    driver = _driver_state()
+    if driver is None:
         return "no CUDA GPU found (no NVIDIA driver)"
+    problem = driver_problem(*driver)
+    if problem:
+        return problem
     ort = _import_ort()
     if CUDA not in ort.get_available_providers():
         return "this onnxruntime build has no CUDA support (install onnxruntime-gpu)"
+    if not cuda_provider_installed(Path(ort.__file__).parent / "capi"):
+        return "the GPU pack is not installed (no CUDA provider library in this MatLens)"
     preload = getattr(ort, "preload_dlls", None)
     if preload is not None:
-        with contextlib.suppress(Exception):  # diagnosis only: loads CUDA libs from nvidia wheels
+        # Diagnosis only: loads CUDA libs from nvidia wheels or the GPU pack. It prints its
+        # failures to stdout, which would break `matlens doctor --json`; we report them below.
+        with contextlib.suppress(Exception), contextlib.redirect_stdout(io.StringIO()):
             preload()
     for lib, words in (
         (

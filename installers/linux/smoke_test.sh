@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Smoke test of a built bundle, as a workstation would run it: network off, an empty HOME (so the
+# models must come from the bundle), `matlens doctor --json`, a CLI segmentation of the sample
+# micrograph, a CIF through the time-limited parser (a child process of the frozen app), and the
+# window opened offscreen and closed. Prints the bundle size and the start-up times.
+# Usage: installers/linux/smoke_test.sh [BUNDLE_DIR]   (default dist/matlens)
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUNDLE="$(cd "${1:-$ROOT/dist/matlens}" 2>/dev/null && pwd)" || {
+  echo "smoke: no bundle at ${1:-$ROOT/dist/matlens} (run make bundle)" >&2; exit 1; }
+EXE="$BUNDLE/matlens"
+SAMPLES="$BUNDLE/_internal/resources/samples"
+PY="${PYTHON:-$ROOT/.venv/bin/python}"
+[ -x "$PY" ] || PY=python3
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/matlens-smoke.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+FAILED=0
+fail() { echo "smoke: FAIL $*" >&2; FAILED=1; }
+ok() { echo "smoke: ok   $*"; }
+
+# Network off: a new network namespace (as root `unshare -n`, otherwise a user namespace).
+NET=()
+if unshare -n true 2>/dev/null; then NET=(unshare -n)
+elif unshare -rn true 2>/dev/null; then NET=(unshare -rn)
+else echo "smoke: cannot cut the network here (unshare refused); running with it on"; fi
+[ ${#NET[@]} -gt 0 ] && ok "network off (${NET[*]})"
+
+# A fresh user: empty HOME and no MatLens overrides, so nothing comes from the build machine.
+run() {
+  env -i PATH=/usr/bin:/bin HOME="$WORK/home" LANG=C.UTF-8 TMPDIR="$WORK" \
+    QT_QPA_PLATFORM=offscreen VTK_DEFAULT_OPENGL_WINDOW=vtkOSOpenGLRenderWindow \
+    "${NET[@]}" "$@"
+}
+mkdir -p "$WORK/home"
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# 1. doctor: every model present and intact (from the bundle), the device named.
+t0="$(now)"
+if run "$EXE" doctor --json >"$WORK/doctor.json" 2>"$WORK/doctor.err"; then
+  doctor_s="$(elapsed "$t0")"
+  if "$PY" - "$WORK/doctor.json" <<'EOF'; then ok "doctor --json (${doctor_s} s, first run)"; else fail "doctor --json"; fi
+import json, sys
+report = json.load(open(sys.argv[1]))
+bad = [m["id"] for m in report["models"] if not m["ok"]]
+assert not bad, f"models not ok: {bad}"
+assert report["device"]["provider"], report["device"]
+print(f"       device: {report['device']['label']}; {len(report['models'])} models ok")
+EOF
+else
+  fail "doctor exited non-zero: $(tail -1 "$WORK/doctor.err")"
+fi
+
+# 2. segment the sample micrograph from the CLI and check the mask: at (200,200) as the README's
+# example (SAM takes the matrix network there) and on one precipitate, which must come out small.
+check_mask() { # check_mask X Y MAX_FRACTION
+  "$PY" - "$WORK/segment.json" "$WORK/mask.png" "$1" "$2" "$3" <<'EOF'
+import json, sys
+out = json.load(open(sys.argv[1]))
+x, y, most = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+area = out["objects"][0]["area_px"]
+assert 0 < area <= most * out["width"] * out["height"], f"implausible area {area}"
+try:
+    import numpy as np
+    from PIL import Image
+except ImportError:
+    print("       (no numpy/PIL here: mask pixels not counted)")
+else:
+    mask = np.asarray(Image.open(sys.argv[2]))
+    assert mask.shape == (out["height"], out["width"]), mask.shape
+    assert set(np.unique(mask).tolist()) <= {0, 255}
+    assert mask[y, x] == 255, "the clicked pixel is not in the mask"
+    assert int((mask == 255).sum()) == area, "mask pixels differ from area_px"
+print(f"       click ({x},{y}): object of {area} px")
+EOF
+}
+for click in "200 200 1.0" "335 262 0.02"; do
+  set -- $click
+  if run "$EXE" segment "$SAMPLES/superalloy_precipitates.tif" --point "$1,$2" \
+    --out "$WORK/mask.png" --json >"$WORK/segment.json" 2>"$WORK/segment.err"; then
+    if check_mask "$1" "$2" "$3"; then ok "segment --point $1,$2 (mask checked)"; else fail "segment --point $1,$2 output"; fi
+  else
+    fail "segment exited non-zero: $(tail -1 "$WORK/segment.err")"
+  fi
+done
+
+# 3. a CIF through the time-limited parser (spawned child process of the frozen executable).
+if run "$EXE" structure info "$SAMPLES/NaCl.cif" --json >"$WORK/structure.json" 2>"$WORK/structure.err" \
+  && grep -q '"spacegroup_number": 225' "$WORK/structure.json"; then
+  ok "structure info NaCl.cif (Fm-3m, parsed in a child process)"
+else
+  fail "structure info: $(tail -1 "$WORK/structure.err")"
+fi
+
+# 4. the window: first paint (cold start), then a screenshot and a clean exit.
+t0="$(now)"
+if run "$EXE" --quit-after-paint >"$WORK/paint.txt" 2>"$WORK/paint.err"; then
+  ok "window first paint: $(awk '/first_paint_s/ {print $2}' "$WORK/paint.txt") s inside the app, $(elapsed "$t0") s wall"
+else
+  fail "window did not paint: $(tail -1 "$WORK/paint.err")"
+fi
+if run "$EXE" "$SAMPLES/superalloy_precipitates.tif" --screenshot "$WORK/window.png" \
+  --screenshot-delay 4 >"$WORK/gui.txt" 2>"$WORK/gui.err" && [ -s "$WORK/window.png" ]; then
+  ok "window opened offscreen with the sample, screenshot saved, closed (exit 0)"
+  [ -n "${SMOKE_KEEP:-}" ] && cp "$WORK/window.png" "$SMOKE_KEEP"
+else
+  fail "window: $(tail -1 "$WORK/gui.err")"
+fi
+
+# 5. nothing of the set-up environment leaked in.
+leaked="$(find "$BUNDLE/_internal" -maxdepth 1 \( -name 'torch*' -o -name 'transformers*' -o -name 'chgnet*' -o -name 'segment_anything*' \) | head -3)"
+[ -z "$leaked" ] && ok "no torch/transformers/chgnet/segment_anything inside" || fail "bundle contains: $leaked"
+
+total="$(du -sm "$BUNDLE" | cut -f1)"
+cuda="$(find "$BUNDLE" -name 'libonnxruntime_providers_*.so' -not -name '*shared*' -print0 | du -cm --files0-from=- 2>/dev/null | tail -1 | cut -f1)"
+echo "smoke: bundle $total MB (CUDA provider libraries inside: ${cuda:-0} MB)"
+[ "$FAILED" = 0 ] && echo "smoke: all checks passed" || echo "smoke: some checks FAILED" >&2
+exit "$FAILED"
