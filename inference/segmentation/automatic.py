@@ -1,0 +1,458 @@
+"""Segment everything: SAM prompted by a grid of points, as SAM's automatic mask generator (AMG)
+does, with the decoder run in batches and every step sized for a 2-core CPU.
+
+1. A grid of points (SAM's `build_point_grid`), one prompt each (the point plus SAM's padding
+   point), decoded by the batch decoder (`decoder_batch` in the model card): SAM's three
+   multimask answers per point, their predicted IoUs, and their stability scores computed in
+   the graph on the 256x256 low-res logits. Cards without a batch decoder (older imports) loop
+   the click decoder instead: same answers, slower.
+2. Filtering on the low-res logits, before any upscaling: predicted IoU ≥ `pred_iou_thresh`,
+   stability ≥ `stability_thresh`, and not (nearly) the whole image.
+3. Non-maximum suppression on the low-res masks (mask IoU, with boxes and areas as a quick
+   reject), best predicted IoU first.
+4. Only the survivors are upscaled to the image, and only where they can be true (MaskMapper).
+   Holes and islands smaller than `min_area_px` are removed as AMG does (the island holding the
+   grid point is always kept), masks smaller than that are dropped, and NMS runs once more.
+
+With `skip_covered`, a grid point that lies inside an already accepted small, very stable mask
+is not decoded at all (points are visited coarse to fine, so early masks cover the most).
+`benchmarks/auto_segment.py` measures the speed and what skipping costs in masks.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Protocol
+
+import numpy as np
+
+from inference.errors import MatLensError
+from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.runtime.sessions import OnnxModel, cpu_threads
+from inference.segmentation._sam_image import LOW_RES, MaskMapper
+from inference.segmentation.annotations import AnnotatedObject
+from inference.segmentation.refine import postprocess
+from inference.segmentation.sam import ImageEmbedding, SamModel, raster
+
+MAPS = 3  # SAM's multimask answers (maps 1-3 of the decoder)
+_MARGIN = 2  # low-res pixels kept around a mask: the upscale reads at most this far out
+_SUB_BATCH = 4  # prompts per CPU run: what one core keeps in its cache
+
+
+@dataclass(frozen=True)
+class AutoParams:
+    """Settings of segment-everything. Defaults are tuned on SEM micrographs (NASA MicroNet
+    Super1 and EBC1, `benchmarks/auto_segment.py --tune`): MobileSAM rates its masks lower than
+    SAM ViT-H, for which AMG's 0.88 / 0.95 were chosen, and those drop most precipitates there."""
+
+    points_per_side: int = 32
+    points_per_batch: int = 64
+    pred_iou_thresh: float = 0.8
+    stability_thresh: float = 0.9
+    nms_iou_thresh: float = 0.7
+    min_area_px: int = 50
+    stability_offset: float = 1.0  # logit margin of the stability score (AMG's default)
+    max_area_fraction: float = 0.95  # larger masks are "the whole image", not an object
+    skip_covered: bool = True  # do not decode points inside accepted small, stable masks
+    cover_stability: float = 0.97  # ... stable at least this much
+    cover_area_fraction: float = 0.05  # ... and at most this part of the image
+
+    def check(self) -> None:
+        if not 1 <= self.points_per_side <= 256:
+            raise MatLensError(f"Points per side must be 1..256, not {self.points_per_side}.")
+        if self.points_per_batch < 1:
+            raise MatLensError("Points per batch must be at least 1.")
+        for name in ("pred_iou_thresh", "stability_thresh", "nms_iou_thresh"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise MatLensError(f"{name} must lie in 0..1, not {value}.")
+        if self.min_area_px < 0:
+            raise MatLensError(f"The minimum area must be ≥ 0 px, not {self.min_area_px}.")
+
+
+@dataclass(frozen=True, eq=False)
+class AutoMask:
+    """One automatic mask: boolean, cropped to its bounding box at `offset` = (y0, x0)."""
+
+    mask: np.ndarray
+    offset: tuple[int, int]
+    score: float  # SAM's predicted IoU
+    stability: float
+    point: tuple[float, float]  # the grid point (x, y) that produced it, image pixels
+
+    @property
+    def area(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+    @property
+    def bbox(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1), half-open."""
+        y0, x0 = self.offset
+        return x0, y0, x0 + self.mask.shape[1], y0 + self.mask.shape[0]
+
+
+class _Masked(Protocol):
+    mask: np.ndarray
+    offset: tuple[int, int]
+    score: float
+
+
+# --- geometry -------------------------------------------------------------------------------
+
+
+def grid_points(shape: tuple[int, int], per_side: int) -> np.ndarray:
+    """SAM's point grid over an image of `shape` (h, w): (per_side², 2) as (x, y) pixels."""
+    h, w = shape
+    side = (np.arange(per_side) + 0.5) / per_side
+    xs, ys = np.meshgrid(side * w, side * h)
+    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+
+
+def coarse_to_fine(per_side: int) -> np.ndarray:
+    """Grid indices ordered so that every 8th point comes first, then every 4th, 2nd, the rest:
+    with `skip_covered`, the first masks found are then spread over the image."""
+    index = np.arange(per_side)
+    level = np.full(per_side, 3)
+    for lvl, step in ((2, 2), (1, 4), (0, 8)):
+        level[index % step == step // 2] = lvl
+    rows, cols = np.divmod(np.arange(per_side * per_side), per_side)
+    return np.lexsort((np.arange(per_side * per_side), np.maximum(level[rows], level[cols])))
+
+
+def _tight(mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], (int(rows[0]), int(cols[0]))
+
+
+def _mask_iou(a: _Masked, b: _Masked, area_a: int, area_b: int) -> float:
+    (ay, ax), (by, bx) = a.offset, b.offset
+    y0, x0 = max(ay, by), max(ax, bx)
+    y1 = min(ay + a.mask.shape[0], by + b.mask.shape[0])
+    x1 = min(ax + a.mask.shape[1], bx + b.mask.shape[1])
+    if y0 >= y1 or x0 >= x1:
+        return 0.0
+    inter = np.count_nonzero(
+        a.mask[y0 - ay : y1 - ay, x0 - ax : x1 - ax] & b.mask[y0 - by : y1 - by, x0 - bx : x1 - bx]
+    )
+    return inter / float(area_a + area_b - inter)
+
+
+def non_max_suppression(masks: Sequence[_Masked], iou_thresh: float) -> list:
+    """Greedy NMS by mask IoU, best score first (ties keep their order): no two masks that are
+    kept overlap by more than `iou_thresh`. Boxes and the area ratio (IoU ≤ small/large) reject
+    most pairs before any pixel is compared."""
+    order = sorted(range(len(masks)), key=lambda i: -masks[i].score)
+    areas = [int(np.count_nonzero(m.mask)) for m in masks]
+    kept: list[int] = []
+    boxes = np.empty((len(masks), 4), np.int64)  # y0, x0, y1, x1 of the kept masks
+    for i in order:
+        m, area = masks[i], areas[i]
+        if area == 0:
+            continue
+        y0, x0 = m.offset
+        y1, x1 = y0 + m.mask.shape[0], x0 + m.mask.shape[1]
+        n = len(kept)
+        if n:
+            k = boxes[:n]
+            near = (k[:, 0] < y1) & (k[:, 2] > y0) & (k[:, 1] < x1) & (k[:, 3] > x0)
+            kept_areas = np.array([areas[j] for j in kept])
+            near &= np.minimum(kept_areas, area) > iou_thresh * np.maximum(kept_areas, area)
+            if any(
+                _mask_iou(m, masks[kept[j]], area, areas[kept[j]]) > iou_thresh
+                for j in np.flatnonzero(near)
+            ):
+                continue
+        boxes[n] = (y0, x0, y1, x1)
+        kept.append(i)
+    return [masks[i] for i in kept]
+
+
+# --- the decoder ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    tiles: np.ndarray  # [n, 65536, 3] low-res logits of maps 1-3, tile order
+    iou: np.ndarray  # [n, 3]
+    stability: np.ndarray  # [n, 3]
+
+
+class _BatchDecoder:
+    """The batch decoder of one SamModel: per-image inputs once, then prompts in small runs
+    spread over the cores (each run on one thread keeps its data in that core's cache)."""
+
+    def __init__(self, model: SamModel) -> None:
+        card = model.card
+        gpu = model.device.is_gpu
+        threads = None if gpu else 1
+        self.decoder = OnnxModel(card.path("decoder_batch"), prefer_gpu=gpu, threads=threads)
+        self.image = OnnxModel(card.path("decoder_batch_image"), prefer_gpu=gpu, threads=None)
+        self.workers = 1 if self.decoder.device.is_gpu else cpu_threads()
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sam-batch")
+
+    def image_inputs(self, embedding: ImageEmbedding) -> dict[str, np.ndarray]:
+        outputs = self.image.run({"image_embeddings": embedding.features})
+        return dict(zip(self.image.output_names, outputs, strict=True))
+
+    def decode(self, image: dict, coords: np.ndarray, offset: float) -> list[_Decoded]:
+        n = len(coords)
+        size = n if self.workers == 1 else _SUB_BATCH
+        pad = np.zeros((n, 1, 2), np.float32)
+        feeds = dict(image, stability_offset=np.array([offset], np.float32))
+        points = np.concatenate([coords[:, None].astype(np.float32), pad], axis=1)
+        labels = np.tile(np.array([[1.0, -1.0]], np.float32), (n, 1))
+
+        def run(start: int) -> _Decoded:
+            part = slice(start, start + size)
+            tiles, iou, stability = self.decoder.run(
+                dict(feeds, point_coords=points[part], point_labels=labels[part])
+            )
+            return _Decoded(tiles, iou[:, 1:], stability)
+
+        return list(self.pool.map(run, range(0, n, size)))
+
+
+class _LoopDecoder:
+    """Fallback for models without a batch decoder: the click decoder, one point at a time."""
+
+    def __init__(self, model: SamModel, embedding: ImageEmbedding) -> None:
+        self.model, self.embedding = model, embedding
+
+    def decode(self, image: dict, coords: np.ndarray, offset: float) -> list[_Decoded]:
+        frame_h, frame_w = self.embedding.input_size
+        h, w = self.embedding.original_size
+        tiles, ious = [], []
+        for x, y in coords:  # back to image pixels: decode() maps them to the 1024 frame
+            t, iou = self.model.decode(self.embedding, [(x * w / frame_w, y * h / frame_h, 1)])
+            tiles.append(t.reshape(-1, 4)[:, 1:])
+            ious.append(iou[0, 1:])
+        tiles = np.stack(tiles)
+        inner = np.count_nonzero(tiles > offset, axis=1)
+        outer = np.count_nonzero(tiles > -offset, axis=1)
+        return [_Decoded(tiles, np.stack(ious), inner / np.maximum(outer, 1))]
+
+
+_decoders: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_decoders_lock = threading.Lock()
+
+
+def has_batch_decoder(model: SamModel) -> bool:
+    return {"decoder_batch", "decoder_batch_image"} <= {f.role for f in model.card.files}
+
+
+def _batch_decoder(model: SamModel) -> _BatchDecoder:
+    with _decoders_lock:
+        decoder = _decoders.get(model)
+        if decoder is None:
+            decoder = _decoders[model] = _BatchDecoder(model)
+        return decoder
+
+
+# --- candidates -----------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Candidate:
+    """A mask that passed the filters, in the 256x256 low-res frame."""
+
+    mask: np.ndarray  # bool crop
+    offset: tuple[int, int]
+    score: float
+    stability: float
+    point: tuple[float, float]
+    logits: np.ndarray = field(repr=False)  # float32 crop, _MARGIN wider than the mask
+    logits_offset: tuple[int, int] = (0, 0)
+
+    def full_logits(self) -> np.ndarray:
+        out = np.full((LOW_RES, LOW_RES), -1e4, np.float32)
+        y0, x0 = self.logits_offset
+        out[y0 : y0 + self.logits.shape[0], x0 : x0 + self.logits.shape[1]] = self.logits
+        return out
+
+
+@dataclass
+class _Run:
+    """State of one segment_everything call."""
+
+    params: AutoParams
+    valid: tuple[int, int]  # low-res rows and columns that show the image
+    candidates: list[_Candidate] = field(default_factory=list)
+    decoded: int = 0  # points decoded (fewer than the grid with skip_covered)
+
+    @cached_property
+    def covered(self) -> np.ndarray:
+        return np.zeros((LOW_RES, LOW_RES), bool)
+
+    def add(self, decoded: _Decoded, points: np.ndarray) -> None:
+        p = self.params
+        vh, vw = self.valid
+        max_area = p.max_area_fraction * vh * vw
+        cover_area = p.cover_area_fraction * vh * vw
+        keep = (decoded.iou >= p.pred_iou_thresh) & (decoded.stability >= p.stability_thresh)
+        for i, k in zip(*np.nonzero(keep), strict=True):
+            logits = raster(decoded.tiles[i].reshape(64, 64, 2, 2, 2, 2, MAPS), k)
+            found = _tight(logits[:vh, :vw] > 0)
+            if found is None:
+                continue
+            mask, (y0, x0) = found
+            area = int(np.count_nonzero(mask))
+            if area > max_area:
+                continue
+            ly0, lx0 = max(y0 - _MARGIN, 0), max(x0 - _MARGIN, 0)
+            ly1 = min(y0 + mask.shape[0] + _MARGIN, LOW_RES)
+            lx1 = min(x0 + mask.shape[1] + _MARGIN, LOW_RES)
+            stability = float(decoded.stability[i, k])
+            self.candidates.append(
+                _Candidate(
+                    mask,
+                    (y0, x0),
+                    float(decoded.iou[i, k]),
+                    stability,
+                    (float(points[i, 0]), float(points[i, 1])),
+                    logits[ly0:ly1, lx0:lx1].copy(),
+                    (ly0, lx0),
+                )
+            )
+            if p.skip_covered and stability >= p.cover_stability and area <= cover_area:
+                self.covered[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]] |= mask
+
+
+def _upscale(candidate: _Candidate, mapper: MaskMapper, min_area: int) -> AutoMask | None:
+    """The candidate at image resolution, holes and islands below min_area removed."""
+    logits = candidate.full_logits()
+    region = mapper.region(logits)
+    crop = mapper.crop(logits, region)
+    y0, x0 = region[0].start, region[1].start
+    if min_area:
+        px, py = candidate.point
+        crop = postprocess(
+            crop,
+            [(px - x0, py - y0, 1)],
+            keep_clicked=False,
+            fill_holes_px=min_area - 1,
+            min_island_px=min_area,
+        )
+    found = _tight(crop)
+    if found is None:
+        return None
+    mask, (dy, dx) = found
+    if np.count_nonzero(mask) < max(min_area, 1):
+        return None
+    mask.flags.writeable = False
+    return AutoMask(mask, (y0 + dy, x0 + dx), candidate.score, candidate.stability, candidate.point)
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridResult:
+    candidates: list[_Candidate]  # low-res masks that passed the filters
+    decoded: int  # points decoded (fewer than the grid with skip_covered)
+
+
+def grid_candidates(
+    model: SamModel,
+    embedding: ImageEmbedding,
+    params: AutoParams = AutoParams(),  # noqa: B008 - frozen, so sharing it is safe
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> GridResult:
+    """Steps 1-2: decode the grid, keep what passes the filters (low-res, not upscaled)."""
+    params.check()
+    if embedding.model_id != model.card_id:
+        raise MatLensError(
+            f"This embedding was made by {embedding.model_id}, not {model.card_id}; embed again."
+        )
+    h, w = embedding.original_size
+    frame_h, frame_w = embedding.input_size
+    points = grid_points((h, w), params.points_per_side)
+    if params.skip_covered:
+        points = points[coarse_to_fine(params.points_per_side)]
+    frame = points * (frame_w / w, frame_h / h)  # the decoder's 1024 frame
+    low = np.clip(frame * LOW_RES / 1024, 0, LOW_RES - 1).astype(int)  # x, y at low res
+    if has_batch_decoder(model):
+        decoder = _batch_decoder(model)
+        image = decoder.image_inputs(embedding)
+    else:
+        decoder, image = _LoopDecoder(model, embedding), {}
+    run = _Run(params, (-(-frame_h // 4), -(-frame_w // 4)))
+    total, done = len(points), 0
+    progress(0.0, f"segment everything: {total} points")
+    while done < total:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        batch = np.arange(done, min(done + params.points_per_batch, total))
+        done = int(batch[-1]) + 1
+        if params.skip_covered:
+            batch = batch[~run.covered[low[batch, 1], low[batch, 0]]]
+        if batch.size:
+            start = 0
+            for part in decoder.decode(image, frame[batch], params.stability_offset):
+                run.add(part, points[batch[start : start + len(part.iou)]])
+                start += len(part.iou)
+            run.decoded += int(batch.size)
+        progress(done / total, f"segment everything: {done} of {total} points")
+    return GridResult(run.candidates, run.decoded)
+
+
+def masks_from_candidates(
+    candidates: Sequence[_Candidate],
+    mapper: MaskMapper,
+    params: AutoParams = AutoParams(),  # noqa: B008
+) -> list[AutoMask]:
+    """Steps 2-4 on grid_candidates' output: filter (again: the thresholds may be stricter
+    now), NMS at low res, upscale the survivors, clean them, NMS again."""
+    kept = [
+        c
+        for c in candidates
+        if c.score >= params.pred_iou_thresh and c.stability >= params.stability_thresh
+    ]
+    survivors = non_max_suppression(kept, params.nms_iou_thresh)
+    masks = [_upscale(c, mapper, params.min_area_px) for c in survivors]
+    return non_max_suppression([m for m in masks if m is not None], params.nms_iou_thresh)
+
+
+def segment_everything(
+    model: SamModel,
+    embedding: ImageEmbedding,
+    params: AutoParams = AutoParams(),  # noqa: B008 - frozen, so sharing it is safe
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> list[AutoMask]:
+    """Every object SAM finds from a grid of point prompts, best predicted IoU first.
+    Progress per batch of points; `cancel` is checked between batches."""
+
+    def decoding(fraction: float, message: str = "") -> None:
+        progress(0.9 * fraction, message)
+
+    found = grid_candidates(model, embedding, params, decoding, cancel)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    progress(0.9, f"{len(found.candidates)} candidate masks; removing duplicates")
+    masks = masks_from_candidates(found.candidates, model.mapper(embedding), params)
+    progress(1.0, f"{len(masks)} masks")
+    return masks
+
+
+def to_objects(masks: Sequence[AutoMask], class_name: str, first_id: int) -> list[AnnotatedObject]:
+    """Editable objects (source "auto"), ids from `first_id`, in the order given."""
+    return [
+        AnnotatedObject(
+            first_id + i,
+            class_name,
+            m.mask,
+            m.offset,
+            score=min(max(m.score, 0.0), 1.0),  # SAM's IoU head can overshoot 1 slightly
+            points=((m.point[0], m.point[1], 1),),
+            source="auto",
+        )
+        for i, m in enumerate(masks)
+    ]
