@@ -1,0 +1,214 @@
+"""What the user gave as examples of each phase, turned into training pixels on the grid.
+
+A click is the disk of `radius` px around it, and it also grows into SAM's smallest mask for it
+(one decoder call, cached on the features per click): a click on a precipitate teaches the whole
+precipitate, not 13 pixels of it. A mask is dropped when it covers more than half the image or
+reaches another class's example (SAM then took several phases for one object). Painted strokes
+are used as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from inference.errors import MatLensError
+from inference.jobs import CancelToken
+from inference.segmentation.features import PhaseFeatures
+
+MAX_SAM_FRACTION = 0.5  # a click's SAM mask larger than this part of the image is not used
+MAX_PAINTED = 5000  # painted pixels per class used for training (a random subset beyond)
+
+
+@dataclass(frozen=True, eq=False)
+class PhaseExample:
+    """Examples of one class: clicked points (x, y) in image pixels and/or a painted mask
+    (bool, image-sized). Several examples may name the same class; they are merged."""
+
+    class_name: str
+    points: tuple[tuple[float, float], ...] = ()
+    mask: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ClassExamples:
+    """All examples of one class, checked against the image."""
+
+    name: str
+    points: tuple[tuple[float, float], ...]
+    masks: tuple[np.ndarray, ...]
+
+
+def merge_examples(examples: Sequence[PhaseExample], shape: tuple[int, int]) -> list[ClassExamples]:
+    """Examples grouped by class in order of first appearance, checked against the image."""
+    h, w = shape
+    order: dict[str, tuple[list, list]] = {}
+    for ex in examples:
+        name = str(ex.class_name).strip()
+        if not name:
+            raise MatLensError("Every example needs a class name.")
+        points, masks = order.setdefault(name, ([], []))
+        for point in ex.points:
+            x, y = float(point[0]), float(point[1])
+            if not (math.isfinite(x) and math.isfinite(y) and 0 <= x < w and 0 <= y < h):
+                raise MatLensError(
+                    f"The example point ({x:g}, {y:g}) of '{name}' is outside the {w}×{h} image."
+                )
+            points.append((x, y))
+        if ex.mask is not None:
+            mask = np.asarray(ex.mask, bool)
+            if mask.shape != (h, w):
+                raise MatLensError(
+                    f"The painted examples of '{name}' are {mask.shape[1]}×{mask.shape[0]}, "
+                    f"not {w}×{h} like the image."
+                )
+            masks.append(mask)
+    merged = [ClassExamples(n, tuple(p), tuple(m)) for n, (p, m) in order.items()]
+    empty = [c.name for c in merged if not c.points and not any(m.any() for m in c.masks)]
+    if empty:
+        raise MatLensError(f"The class '{empty[0]}' has no example: click or paint some of it.")
+    if len(merged) < 2:
+        raise MatLensError("Give examples of at least two classes (each pixel gets one of them).")
+    if len(merged) > 255:
+        raise MatLensError(f"At most 255 classes, not {len(merged)}.")
+    return merged
+
+
+def _disk(radius: float) -> tuple[np.ndarray, np.ndarray]:
+    r = int(math.floor(radius))
+    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+    inside = dy * dy + dx * dx <= radius * radius
+    return dy[inside], dx[inside]
+
+
+def _sam_mask(features: PhaseFeatures, x: float, y: float) -> np.ndarray:
+    """SAM's smallest mask for a click, on the grid (cached on the features: one decoder call
+    per click, however often the map is updated)."""
+    key = (round(x, 2), round(y, 2))
+    if key not in features.mask_cache:
+        assert features.model is not None and features.embedding is not None
+        candidates = features.model.predict(features.embedding, [(x, y, 1)], multimask=True)
+        smallest = min(candidates, key=lambda c: int(np.count_nonzero(c.logits_lowres > 0)))
+        features.mask_cache[key] = features.lowres_to_grid(smallest.logits_lowres) > 0
+    return features.mask_cache[key]
+
+
+def training_pixels(
+    features: PhaseFeatures,
+    merged: list[ClassExamples],
+    radius: float,
+    mask_samples: int,
+    seed: int = 0,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat grid indices of the training pixels and their class numbers (0-based), sorted by
+    pixel: click disks, painted pixels and, when `mask_samples` > 0, that many pixels per class
+    drawn from its clicks' SAM masks. Random draws are seeded per click and per class name, so
+    the answer depends on the examples, not on the order in which they came."""
+    gh, gw = features.grid_shape
+    s = features.stride
+    dy, dx = _disk(radius / s)
+    cells = [
+        np.array([[int(y) // s, int(x) // s] for x, y in c.points], np.intp).reshape(-1, 2)
+        for c in merged
+    ]
+    painted = [_painted_grid(features, c.masks) for c in merged]
+    use_sam = mask_samples > 0 and features.model is not None and features.embedding is not None
+    index, target = [], []
+    for k, c in enumerate(merged):
+        chosen = []
+        if len(cells[k]):
+            rows = np.clip(cells[k][:, :1] + dy, 0, gh - 1)
+            cols = np.clip(cells[k][:, 1:] + dx, 0, gw - 1)
+            chosen.append((rows * gw + cols).ravel())
+        if painted[k] is not None:
+            flat = np.flatnonzero(painted[k])
+            if flat.size > MAX_PAINTED:
+                rng = np.random.default_rng([seed, zlib.crc32(c.name.encode())])
+                flat = rng.choice(flat, MAX_PAINTED, replace=False)
+            chosen.append(flat)
+        if use_sam and c.points:
+            per_click = max(1, mask_samples // len(c.points))
+            others = [j for j in range(len(merged)) if j != k]
+            for x, y in c.points:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                mask = _sam_mask(features, x, y)
+                if _usable(mask, [cells[j] for j in others], [painted[j] for j in others]):
+                    inner = np.flatnonzero(ndi.binary_erosion(mask))
+                    if inner.size:
+                        rng = np.random.default_rng([seed, int(64 * x), int(64 * y)])
+                        chosen.append(rng.choice(inner, min(per_click, inner.size), replace=False))
+        flat = np.unique(np.concatenate(chosen))
+        index.append(flat)
+        target.append(np.full(flat.size, k, np.intp))
+    index, target = np.concatenate(index), np.concatenate(target)
+    order = np.lexsort((target, index))
+    return index[order], target[order]
+
+
+def _painted_grid(features: PhaseFeatures, masks: tuple[np.ndarray, ...]) -> np.ndarray | None:
+    """The painted pixels on the grid: sampled at grid centres, or, for strokes so thin that
+    they miss every centre, each grid pixel they touch."""
+    if not masks:
+        return None
+    union = np.logical_or.reduce(masks)
+    grid = features.to_grid(union)
+    if not grid.any() and union.any():
+        rows, cols = np.nonzero(union)
+        grid[rows // features.stride, cols // features.stride] = True
+    return grid
+
+
+def _usable(mask: np.ndarray, other_cells: list[np.ndarray], other_paint: list) -> bool:
+    """A click's SAM mask teaches its class unless it is most of the image or holds another
+    class's example (then SAM took a group of phases for one object)."""
+    if np.count_nonzero(mask) > MAX_SAM_FRACTION * mask.size:
+        return False
+    if any(cells.size and mask[cells[:, 0], cells[:, 1]].any() for cells in other_cells):
+        return False
+    return not any(p is not None and (mask & p).any() for p in other_paint)
+
+
+_FORMAT = '{"examples": [{"class": "matrix", "points": [[x, y], ...]}, ...]}'
+
+
+def read_examples(path: str | Path) -> list[PhaseExample]:
+    """Examples from a JSON file: {"examples": [{"class": "matrix", "points": [[x, y]]}]}.
+    Points are image pixels, x to the right and y down."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MatLensError(f"Examples file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MatLensError(f"Cannot read the examples file {path}: {exc}") from None
+    except ValueError as exc:
+        raise MatLensError(f"{path.name} is not valid JSON ({exc}); expected {_FORMAT}") from None
+    entries = data.get("examples") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise MatLensError(f"{path.name} has no examples; expected {_FORMAT}")
+    examples = []
+    for i, entry in enumerate(entries, start=1):
+        name = entry.get("class") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise MatLensError(f'{path.name}: example {i} has no "class" name.')
+        points = entry.get("points", [])
+        try:
+            parsed = tuple((float(p[0]), float(p[1])) for p in points if len(p) == 2)
+            ok = isinstance(points, list) and len(parsed) == len(points)
+        except (TypeError, ValueError, KeyError):
+            ok = False
+        if not ok or not all(math.isfinite(v) for p in parsed for v in p):
+            raise MatLensError(
+                f'{path.name}: the points of example {i} ("{name}") must be [[x, y], ...].'
+            )
+        examples.append(PhaseExample(name.strip(), parsed))
+    return examples
