@@ -19,10 +19,14 @@ SUBCOMMANDS = {
     "doctor": "doctor",
     "models": "models",
     "segment": "segment",
+    "auto": "auto",
     "structure": "structure",
     "extract": "extract",
     "search": "search",
     "predict": "predict",
+    "measure": "measure",
+    "batch": "batch",
+    "phases": "phases",
 }
 
 

@@ -30,7 +30,13 @@ from skimage.measure import approximate_polygon, find_contours
 from inference import __version__
 from inference.errors import MatLensError
 from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
-from inference.segmentation.measure import measure, summarise, summary_rows, to_rows
+from inference.segmentation.measure import (
+    ObjectMeasurement,
+    measure,
+    summarise,
+    summary_rows,
+    to_rows,
+)
 
 # Excel on Windows reads a CSV without a BOM in the ANSI code page (µ becomes "Âµ"); with a
 # UTF-8 BOM it reads UTF-8. pandas, R and Python's csv read "utf-8-sig" files fine.
@@ -231,13 +237,26 @@ def write_imagej_rois(annotations: AnnotationSet, path: str | Path) -> Path:
 
 
 # --- tables -----------------------------------------------------------------------------------
-def write_csv(annotations: AnnotationSet, path: str | Path, delimiter: str = ",") -> Path:
+def write_csv(
+    annotations: AnnotationSet,
+    path: str | Path,
+    delimiter: str = ",",
+    measurements: Sequence[ObjectMeasurement] | None = None,
+) -> Path:
     """One row per object, units in the header ("area_µm²", or "area_px²" when uncalibrated).
 
     UTF-8 with a BOM so that Excel on Windows shows µ and ² (see CSV_ENCODING). Numbers use a
-    decimal point; pass delimiter=";" for Excel in locales with a decimal comma.
+    decimal point; pass delimiter=";" for Excel in locales with a decimal comma. Pass
+    `measurements` when they are already computed.
     """
-    return _write_rows(to_rows(measure(annotations), annotations.calibration), path, delimiter)
+    if measurements is None:
+        measurements = measure(annotations)
+    return _write_rows(to_rows(measurements, annotations.calibration), path, delimiter)
+
+
+def write_table(rows: Sequence[Sequence[object]], path: str | Path, delimiter: str = ",") -> Path:
+    """Any table (header row first) with the conventions of these CSVs: BOM, blanks for NaN."""
+    return _write_rows(rows, path, delimiter)
 
 
 def write_summary_csv(annotations: AnnotationSet, path: str | Path, delimiter: str = ",") -> Path:

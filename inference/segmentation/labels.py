@@ -1,0 +1,118 @@
+"""Label images read back into annotations, so any segmentation can be measured.
+
+Two readings of the pixel values:
+- instances (the default): each value > 0 is one object, its id the value itself, so CSV rows
+  can be matched with the label image (what `matlens segment --prompts` and the exports write);
+- classes (`class_names` given): value k is the k-th class (what `matlens phases` writes), and
+  each 8-connected region of a class becomes one object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from inference.errors import MatLensError, UnreadableFile
+from inference.imaging.calibration import Calibration
+from inference.segmentation.annotations import (
+    DEFAULT_CLASSES,
+    AnnotatedObject,
+    AnnotationSet,
+    ImageIdentity,
+    ObjectClass,
+    next_colour,
+)
+
+_EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def read_label_image(path: str | Path) -> np.ndarray:
+    """A single-channel integer image (PNG or TIFF, 8 or 16 bit), or one UnreadableFile line."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnreadableFile(f"label image not found: {path}")
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            labels = tifffile.imread(path)
+        else:
+            import imageio.v3 as iio
+
+            labels = iio.imread(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is one line for the user
+        raise UnreadableFile(f"cannot read label image {path.name}: {exc}") from exc
+    labels = np.squeeze(labels)
+    if labels.ndim != 2 or labels.dtype.kind not in "ui":
+        raise UnreadableFile(
+            f"{path.name} is not a label image (one channel of integers, 0 = background); "
+            f"it is {labels.dtype} with shape {labels.shape}"
+        )
+    return labels
+
+
+def classes_for(names: Sequence[str]) -> list[ObjectClass]:
+    """ObjectClasses for names: the default colour of a known class, else a free palette colour."""
+    known = {c.name: c for c in DEFAULT_CLASSES}
+    classes: list[ObjectClass] = []
+    for name in dict.fromkeys(names):
+        colour = known[name].colour if name in known else next_colour(c.colour for c in classes)
+        classes.append(ObjectClass(name, colour))
+    return classes
+
+
+def annotations_from_labels(
+    labels: np.ndarray,
+    image: ImageIdentity,
+    calibration: Calibration | None = None,
+    class_name: str = "object",
+    class_names: Sequence[str] | None = None,
+) -> AnnotationSet:
+    """Annotations from a label image: instances of `class_name`, or classes (`class_names`)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.dtype.kind not in "ui":
+        raise MatLensError(f"a label image is 2-D integers, not {labels.dtype} {labels.shape}")
+    if class_names is None:
+        objects = _instances(labels, class_name)
+        classes = classes_for([class_name])
+    else:
+        if not class_names:
+            raise MatLensError("give at least one class name")
+        top = int(labels.max())
+        if top > len(class_names):
+            raise MatLensError(
+                f"the label image has class values up to {top} but only "
+                f"{len(class_names)} class names were given"
+            )
+        objects = _regions(labels, class_names)
+        classes = classes_for(class_names)
+    return AnnotationSet(labels.shape, image, calibration, classes, objects)
+
+
+def _instances(labels: np.ndarray, class_name: str) -> list[AnnotatedObject]:
+    """One object per value, id = value (cropped, no full-size masks)."""
+    objects = []
+    for value, found in enumerate(ndimage.find_objects(labels), start=1):
+        if found is not None:
+            crop = labels[found] == value
+            offset = (found[0].start, found[1].start)
+            objects.append(AnnotatedObject(value, class_name, crop, offset, source="import"))
+    return objects
+
+
+def _regions(labels: np.ndarray, class_names: Sequence[str]) -> list[AnnotatedObject]:
+    """Each 8-connected region of each class value becomes an object; ids run 1..N."""
+    objects: list[AnnotatedObject] = []
+    for k, name in enumerate(class_names, start=1):
+        regions, _ = ndimage.label(labels == k, structure=_EIGHT)
+        for value, found in enumerate(ndimage.find_objects(regions), start=1):
+            if found is not None:
+                crop = regions[found] == value
+                offset = (found[0].start, found[1].start)
+                objects.append(
+                    AnnotatedObject(len(objects) + 1, name, crop, offset, source="import")
+                )
+    return objects
