@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -79,6 +79,13 @@ class MainWindow(QMainWindow):
             on_error=self._device_failed,
             name="device probe",
         )
+        # After the first paint: heavy imports in the background, not in a user's first job.
+        QTimer.singleShot(800, self, self._warm_up)
+
+    def _warm_up(self) -> None:
+        from inference.warmup import import_heavy_modules
+
+        self.jobs.start(import_heavy_modules, name="warm-up imports")
 
     # panes -------------------------------------------------------------------------------------
     def add_pane(self, pane: Pane) -> None:

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 PROMPT, BRUSH, ERASER = "prompt", "brush", "eraser"
+EXAMPLES = "examples"  # phases by example: strokes paint examples of the current class
+CALIBRATE = "calibrate"  # a drag draws a line over the scale bar
 
 
 class _PromptViewBox(pg.ViewBox):
@@ -29,10 +31,16 @@ class _PromptViewBox(pg.ViewBox):
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
         pos = self.mapSceneToView(ev.scenePos())
         canvas = self.canvas
+        if canvas.mode == CALIBRATE:  # only a drag draws the scale line
+            super().mouseClickEvent(ev)
+            return
         if canvas.mode != PROMPT:
             if ev.button() == Qt.MouseButton.LeftButton:
                 ev.accept()
                 canvas.brush_stroke.emit([(pos.x(), pos.y())], canvas.mode == ERASER)
+            elif canvas.mode == EXAMPLES and ev.button() == Qt.MouseButton.RightButton:
+                ev.accept()  # right click removes the examples under the cursor
+                canvas.brush_stroke.emit([(pos.x(), pos.y())], True)
             return
         if ev.button() == Qt.MouseButton.LeftButton:
             shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
@@ -46,13 +54,16 @@ class _PromptViewBox(pg.ViewBox):
 
     def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph API
         canvas = self.canvas
-        painting = canvas.mode in (BRUSH, ERASER) and ev.button() == Qt.MouseButton.LeftButton
+        painting = (
+            canvas.mode in (BRUSH, ERASER, EXAMPLES) and ev.button() == Qt.MouseButton.LeftButton
+        )
         boxing = (
             canvas.mode == PROMPT
             and ev.button() == Qt.MouseButton.LeftButton
             and bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
         )
-        if not (painting or boxing):
+        measuring = canvas.mode == CALIBRATE and ev.button() == Qt.MouseButton.LeftButton
+        if not (painting or boxing or measuring):
             super().mouseDragEvent(ev, axis)
             return
         ev.accept()
@@ -60,6 +71,10 @@ class _PromptViewBox(pg.ViewBox):
         if ev.isStart():
             self._drag_start = self.mapSceneToView(ev.buttonDownScenePos())
             self._stroke = [(self._drag_start.x(), self._drag_start.y())]
+        if measuring:
+            start = self._drag_start or pos
+            canvas.line_dragged.emit(start.x(), start.y(), pos.x(), pos.y(), ev.isFinish())
+            return
         if painting:
             self._stroke.append((pos.x(), pos.y()))
             canvas.show_brush_cursor(pos.x(), pos.y())
@@ -78,6 +93,7 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
     clicked = Signal(float, float, int)  # x, y in image pixels; label 1 positive / 0 negative
     box_drawn = Signal(tuple)  # (x0, y0, x1, y1)
     brush_stroke = Signal(list, bool)  # [(x, y), ...], erase
+    line_dragged = Signal(float, float, float, float, bool)  # x0, y0, x1, y1, finished
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -93,6 +109,13 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         for z, item in enumerate(layers):
             item.setZValue(z)
             self.view.addItem(item)
+        self.preview_item = pg.ImageItem()  # a live result not yet accepted (phases)
+        self.preview_item.setZValue(1.5)
+        self.view.addItem(self.preview_item)
+        self.preview_item.setOpacity(0.5)
+        self.examples_item = pg.ScatterPlotItem(pxMode=True)
+        self.examples_item.setZValue(9)
+        self.view.addItem(self.examples_item)
         self.objects_item.setOpacity(0.45)
         self.candidate_item.setOpacity(0.55)
         self.points_item = pg.ScatterPlotItem(pxMode=True)
@@ -122,6 +145,8 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.objects_item.clear()
         self.candidate_item.clear()
         self.selection_item.clear()
+        self.preview_item.clear()
+        self.examples_item.setData([])
         self.clear_prompts()
         self.view.autoRange(padding=0.02)
 
@@ -151,6 +176,25 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
             for x, y, label in points
         ]
         self.points_item.setData(spots)
+
+    def set_preview(self, rgba: np.ndarray | None) -> None:
+        if rgba is None:
+            self.preview_item.clear()
+        else:
+            self.preview_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+
+    def set_examples(self, examples: list[tuple[float, float, tuple[int, int, int]]]) -> None:
+        """Example points of phases by example, each in its class colour."""
+        spots = [
+            {
+                "pos": (x + 0.5, y + 0.5),
+                "size": 7,
+                "brush": pg.mkBrush(*colour),
+                "pen": pg.mkPen("#ffffff", width=1),
+            }
+            for x, y, colour in examples
+        ]
+        self.examples_item.setData(spots)
 
     def show_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
         self.box_item.setRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)))

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QTabWidget,
     QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -35,9 +36,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.panes.base import AppContext, Pane
-from desktop.panes.micrograph.canvas import BRUSH, ERASER, PROMPT, MicrographCanvas
+from desktop.panes.micrograph.automatic import AutomaticPanel
+from desktop.panes.micrograph.calibration import CalibrationBar, SetCalibration
+from desktop.panes.micrograph.canvas import BRUSH, ERASER, EXAMPLES, PROMPT, MicrographCanvas
 from desktop.panes.micrograph.commands import AddClass, AddObject, RemoveObject, ReplaceObject
 from desktop.panes.micrograph.loading import LoadedImage, load_image
+from desktop.panes.micrograph.measurements import MeasurementsPanel
 from desktop.workers import Worker
 from inference.errors import ErrorReport, MatLensError
 from inference.imaging.io import SUPPORTED_EXTENSIONS
@@ -83,12 +87,12 @@ class SamSession:
         return self.model
 
     def embed(self, model_id: str, rgb, progress, cancel):
-        from inference.segmentation.refine import ClickSession
+        """The click session; images above 2048 px are embedded in native-resolution tiles."""
+        from inference.segmentation.tiling import click_session
 
         model = self.model_for(model_id)
-        embedding = model.embed(rgb, progress=progress, cancel=cancel)
-        self.clicks = ClickSession(model, embedding)
-        return embedding, model.device
+        self.clicks = click_session(model, rgb, progress=progress, cancel=cancel)
+        return self.clicks.embedding, model.device
 
     def predict(self, model_id: str, embedding, request, shown=None):
         from inference.segmentation.refine import ClickSession, RefinedCandidate
@@ -237,7 +241,10 @@ class MicrographPane(Pane):
         self.info_label = QLabel("Open a micrograph (File ▸ Open, or drop it here).", panel)
         self.info_label.setWordWrap(True)
         info_box = QGroupBox("Image", panel)
-        QVBoxLayout(info_box).addWidget(self.info_label)
+        info_layout = QVBoxLayout(info_box)
+        info_layout.addWidget(self.info_label)
+        self.calibration_bar = CalibrationBar(self)  # Calibrate… and Reset
+        info_layout.addWidget(self.calibration_bar)
 
         current = QGroupBox("Current object", panel)
         self.class_combo = QComboBox(current)
@@ -286,9 +293,19 @@ class MicrographPane(Pane):
         obj_layout.addWidget(self.object_list, 1)
         obj_layout.addLayout(obj_buttons)
 
+        automatic = QGroupBox("Automatic", panel)
+        self.auto_panel = AutomaticPanel(self)
+        QVBoxLayout(automatic).addWidget(self.auto_panel)
+
         layout.addWidget(info_box)
         layout.addWidget(current)
-        layout.addWidget(objects, 1)
+        layout.addWidget(automatic)
+        self.measure_panel = MeasurementsPanel(self)  # summary, histogram, report, batch
+        self.measure_panel.export_requested.connect(self._ask_export)
+        self.side_tabs = QTabWidget(panel)
+        self.side_tabs.addTab(objects, "Objects")
+        self.side_tabs.addTab(self.measure_panel, "Measure")
+        layout.addWidget(self.side_tabs, 1)
         return panel
 
     # models ------------------------------------------------------------------------------------
@@ -350,6 +367,7 @@ class MicrographPane(Pane):
         self.prompts = PromptState(loaded.micrograph.shape)
         self.embedding = None
         self.undo_stack.clear()
+        self.auto_panel.image_changed()
         self.canvas.set_image(loaded.display)
         m = loaded.micrograph
         self.frame_spin.blockSignals(True)
@@ -367,16 +385,10 @@ class MicrographPane(Pane):
 
     def _show_info(self) -> None:
         m = self.loaded.micrograph
-        cal = self.annotations.calibration
-        scale = (
-            f"{cal.pixel_size:.4g} {cal.unit}/px ({cal.source})"
-            if cal.calibrated
-            else "uncalibrated: sizes in pixels"
-        )
         frames = f", frame {m.frame + 1} of {m.n_frames}" if m.n_frames > 1 else ""
-        self.info_label.setText(
+        self.info_label.setText(  # the calibration is on the line below (calibration_bar)
             f"<b>{self.loaded.path.name}</b><br>{m.shape[1]} × {m.shape[0]} px, "
-            f"{m.data.dtype}{frames}<br>Pixel size: {scale}"
+            f"{m.data.dtype}{frames}"
         )
 
     # embedding and prediction -----------------------------------------------------------------
@@ -556,12 +568,18 @@ class MicrographPane(Pane):
         self.canvas.set_mode(mode)
         for button in self.mode_group.buttons():
             button.setChecked(button.property("mode") == mode)
+        self.auto_panel.examples_button.blockSignals(True)
+        self.auto_panel.examples_button.setChecked(mode == EXAMPLES)
+        self.auto_panel.examples_button.blockSignals(False)
         if mode != PROMPT:
             self.clear_prompts()
 
     def apply_stroke(self, path: list, erase: bool) -> None:
         """Brush/eraser: edit the selected object, else the one under the stroke (or a new one)."""
         if self.annotations is None:
+            return
+        if self.canvas.mode == EXAMPLES:
+            self.auto_panel.stroke(path, erase)
             return
         ids = self.selected_ids()
         target = self.annotations.get(ids[0]) if ids else None
@@ -593,6 +611,10 @@ class MicrographPane(Pane):
         elif new is not target:
             text = f"{'Erase' if erase else 'Brush'} #{target.id}"
             self.undo_stack.push(ReplaceObject(self.annotations, self._changed, new, text))
+
+    def set_calibration(self, calibration, text: str = "") -> None:
+        """Undoable; the object list, measurements and exports use it from now on."""
+        self.undo_stack.push(SetCalibration(self.annotations, self._changed, calibration, text))
 
     def _ask_new_class(self) -> None:
         if self.annotations is None:
@@ -794,6 +816,7 @@ class MicrographPane(Pane):
         for worker in (self._embed_worker, self._load_worker):
             if worker is not None:
                 worker.cancel()
+        self.auto_panel.cancel()
 
     def shutdown(self) -> None:
         self._cancel_jobs()

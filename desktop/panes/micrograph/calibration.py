@@ -1,0 +1,280 @@
+"""Calibration in the Micrographs pane: shown beside the image, drawn over the scale bar by hand.
+
+The user drags a line over the scale bar (the canvas's CALIBRATE mode), types its length and
+unit, and the pixel size becomes part of the annotations through an undoable command, so the
+sidecar autosave keeps it and every measurement uses it. "Reset" goes back to the metadata.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pyqtgraph as pg
+from PySide6.QtCore import QLineF, QObject, Qt
+from PySide6.QtGui import QUndoCommand
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QGraphicsLineItem,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.panes.micrograph.canvas import CALIBRATE, PROMPT
+from inference.errors import MatLensError
+from inference.imaging.calibration import Calibration
+from inference.segmentation.annotations import AnnotationSet
+
+UNITS = ("nm", "µm", "mm")
+MIN_LINE_PX = 2.0  # shorter lines are slips of the mouse, not scale bars
+LINE_COLOUR = "#ffd400"
+
+
+def calibration_text(calibration: Calibration) -> str:
+    """One line for the info panel: the pixel size and where it came from."""
+    if not calibration.calibrated:
+        return "uncalibrated (pixels)"
+    origin = (
+        "drawn by hand"
+        if calibration.source == "manual"
+        else f"from the metadata: {calibration.source}"
+    )
+    return f"{calibration.pixel_size:.4g} {calibration.unit}/px ({origin})"
+
+
+def parse_length(text: str) -> float:
+    """The typed scale-bar length; a decimal comma is accepted, anything else is one line."""
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise MatLensError(f"Type the scale bar's length as a positive number, not '{text}'.")
+    return value
+
+
+class SetCalibration(QUndoCommand):
+    """Swap the annotations' calibration; undo restores the previous one exactly."""
+
+    def __init__(
+        self,
+        annotations: AnnotationSet,
+        changed: Callable[[], None],
+        calibration: Calibration,
+        text: str = "",
+    ) -> None:
+        super().__init__(text or f"Calibrate: {calibration_text(calibration)}")
+        self.annotations = annotations
+        self.changed = changed
+        self.new = calibration
+        self.old: Calibration | None = None
+
+    def redo(self) -> None:
+        self.old = self.annotations.calibration
+        self.annotations.calibration = self.new
+        self.changed()
+
+    def undo(self) -> None:
+        self.annotations.calibration = self.old
+        self.changed()
+
+
+class CalibrationDialog(QDialog):
+    """Asks for the length of the line just drawn; refuses bad input in one line, stays open."""
+
+    def __init__(self, line_px: float, unit: str = "µm", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Calibrate from the scale bar")
+        self.line_px = float(line_px)
+        self.length_edit = QLineEdit(self)
+        self.length_edit.setPlaceholderText("e.g. 10")
+        self.unit_combo = QComboBox(self)
+        self.unit_combo.addItems(UNITS)
+        self.unit_combo.setCurrentText(unit if unit in UNITS else "µm")
+        self.error_label = QLabel("", self)
+        self.error_label.setStyleSheet("color: #c0392b")
+        self.error_label.hide()
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Length of the scale bar:", self))
+        row.addWidget(self.length_edit, 1)
+        row.addWidget(self.unit_combo)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"The line you drew is {self.line_px:.1f} px long.", self))
+        layout.addLayout(row)
+        layout.addWidget(self.error_label)
+        layout.addWidget(buttons)
+        self.length_edit.setFocus()
+        self.result_calibration: Calibration | None = None
+
+    def accept(self) -> None:
+        try:
+            length = parse_length(self.length_edit.text())
+            calibration = Calibration.from_scale_bar(
+                self.line_px, length, self.unit_combo.currentText()
+            )
+        except (MatLensError, ValueError) as exc:
+            self.error_label.setText(str(exc))
+            self.error_label.show()
+            return
+        self.result_calibration = calibration
+        super().accept()
+
+
+class ScaleLine:
+    """The line being drawn over the scale bar, with its length in pixels beside it."""
+
+    def __init__(self, view: pg.ViewBox) -> None:
+        self.line = QGraphicsLineItem()
+        self.line.setPen(pg.mkPen(LINE_COLOUR, width=3, cosmetic=True))
+        self.line.setZValue(20)
+        self.label = pg.TextItem(
+            "", color=LINE_COLOUR, fill=pg.mkBrush(0, 0, 0, 160), anchor=(0.5, 1.2)
+        )
+        self.label.setZValue(21)
+        for item in (self.line, self.label):
+            view.addItem(item)
+            item.hide()
+
+    def show(self, x0: float, y0: float, x1: float, y1: float) -> float:
+        """Draw the line and return its length in pixels."""
+        length = math.hypot(x1 - x0, y1 - y0)
+        self.line.setLine(QLineF(x0, y0, x1, y1))
+        self.label.setText(f"{length:.1f} px")
+        self.label.setPos((x0 + x1) / 2, min(y0, y1))
+        self.line.show()
+        self.label.show()
+        return length
+
+    def hide(self) -> None:
+        self.line.hide()
+        self.label.hide()
+
+
+class CalibrationTool(QObject):
+    """Calibrate…: a line-drawing mode on the canvas, then the dialog, then an undoable edit."""
+
+    def __init__(self, pane) -> None:  # a MicrographPane (not imported: it imports this module)
+        super().__init__(pane)
+        self.pane = pane
+        self.scale_line = ScaleLine(pane.canvas.view)
+        self.dialog: CalibrationDialog | None = None
+        self._previous_mode = PROMPT
+        self._generation = -1
+        pane.canvas.line_dragged.connect(self._dragged)
+        pane.mode_group.buttonClicked.connect(self._left)  # Click/Brush/Eraser end the tool
+
+    def _left(self, *_args) -> None:
+        self.scale_line.hide()
+        self.pane.canvas.unsetCursor()
+
+    @property
+    def active(self) -> bool:
+        return self.pane.canvas.mode == CALIBRATE
+
+    def start(self) -> None:
+        if self.pane.annotations is None:
+            self.pane.context.show_error("Open a micrograph first.")
+            return
+        if not self.active:
+            self._previous_mode = self.pane.canvas.mode
+        self.pane.set_mode(CALIBRATE)
+        self.pane.canvas.setCursor(Qt.CursorShape.CrossCursor)
+        self.pane.context.show_status("Drag a line along the scale bar, end to end.")
+
+    def stop(self) -> None:
+        self._left()
+        if self.active:
+            self.pane.set_mode(self._previous_mode)
+
+    def _dragged(self, x0: float, y0: float, x1: float, y1: float, finished: bool) -> None:
+        if not self.active:
+            return
+        length = self.scale_line.show(x0, y0, x1, y1)
+        if not finished:
+            return
+        if length < MIN_LINE_PX:
+            self.scale_line.hide()
+            self.pane.context.show_status("That line is too short: drag along the scale bar.")
+            return
+        self.ask_length(length)
+
+    def ask_length(self, line_px: float) -> CalibrationDialog:
+        """Open the dialog (window-modal, not blocking) for a line of `line_px` pixels."""
+        unit = self.pane.annotations.calibration.unit
+        self._generation = self.pane._generation  # the line belongs to this image
+        self.dialog = CalibrationDialog(line_px, unit, self.pane)
+        self.dialog.accepted.connect(self._accepted)
+        self.dialog.finished.connect(lambda _: self.stop())
+        self.dialog.open()
+        return self.dialog
+
+    def _accepted(self) -> None:
+        calibration = self.dialog.result_calibration
+        if calibration is None or self.pane.annotations is None:
+            return
+        if self._generation != self.pane._generation:
+            self.pane.context.show_status("Another image was opened: calibrate it anew.")
+            return
+        self.pane.set_calibration(calibration)
+
+    def reset(self) -> None:
+        """Back to the calibration in the file's metadata (or to pixels when it has none)."""
+        if self.pane.loaded is None:
+            return
+        metadata = self.pane.loaded.micrograph.calibration
+        if metadata != self.pane.annotations.calibration:
+            self.pane.set_calibration(metadata, "Reset calibration to the metadata")
+
+
+class CalibrationBar(QWidget):
+    """The calibration line of the info panel, with Calibrate… and Reset."""
+
+    def __init__(self, pane) -> None:
+        super().__init__(pane)
+        self.pane = pane
+        self.tool = CalibrationTool(pane)
+        self.label = QLabel("", self)
+        self.label.setWordWrap(True)
+        self.calibrate_button = QPushButton("Calibrate…", self)
+        self.calibrate_button.setToolTip(
+            "Drag a line over the scale bar, then type its length and unit"
+        )
+        self.calibrate_button.clicked.connect(self.tool.start)
+        self.reset_button = QPushButton("Reset", self)
+        self.reset_button.setToolTip("Back to the pixel size in the file's metadata")
+        self.reset_button.clicked.connect(self.tool.reset)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.calibrate_button)
+        row.addWidget(self.reset_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addLayout(row)
+        pane.undo_stack.indexChanged.connect(self.refresh)
+        pane.file_opened.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, *_args) -> None:
+        annotations, loaded = self.pane.annotations, self.pane.loaded
+        has_image = annotations is not None and loaded is not None
+        self.calibrate_button.setEnabled(has_image)
+        self.reset_button.setEnabled(
+            has_image and annotations.calibration != loaded.micrograph.calibration
+        )
+        text = calibration_text(annotations.calibration) if has_image else "—"
+        self.label.setText(f"Calibration: {text}")

@@ -1,0 +1,132 @@
+"""Automatic tools in the Micrographs pane: segment everything, the microstructure map, and
+phases by example, with the real MobileSAM on real micrographs through real Qt widgets."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import tifffile
+from PySide6.QtCore import Qt
+
+from desktop.panes.micrograph.pane import MicrographPane
+from inference.errors import ModelUnavailable
+from inference.runtime.paths import samples_dir
+from inference.runtime.registry import require
+
+SAMPLE = samples_dir() / "superalloy_precipitates.tif"
+SUPER1 = ("segmentation", "nasa_micronet", "Super1")
+
+
+@pytest.fixture
+def pane(open_pane, tmp_path, qtbot):
+    try:
+        require("mobile_sam")
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+    widget = open_pane(MicrographPane, size=(1300, 850))
+    path = tmp_path / SAMPLE.name
+    shutil.copy(SAMPLE, path)
+    widget.open_path(path)
+    qtbot.waitUntil(lambda: widget.ready, timeout=60000)
+    return widget
+
+
+def run_and_wait(qtbot, pane, start) -> None:
+    before = pane.undo_stack.count()
+    start()
+    qtbot.waitUntil(
+        lambda: pane.undo_stack.count() > before or pane.errors or not pane.auto_panel.workers,
+        timeout=120000,
+    )
+    assert not pane.errors
+
+
+def test_segment_everything_gives_editable_objects_in_one_undo_step(qtbot, pane):
+    pane.auto_panel.points_spin.setValue(16)
+    pane.class_combo.setCurrentText("precipitate")
+    qtbot.mouseClick(pane.auto_panel.everything_button, Qt.MouseButton.LeftButton)
+    run_and_wait(qtbot, pane, lambda: None)
+    objects = pane.annotations.objects
+    assert len(objects) >= 10, "the sample holds dozens of precipitates"
+    assert {o.class_name for o in objects} == {"precipitate"}
+    assert {o.source for o in objects} == {"auto"}
+    assert pane.object_list.topLevelItemCount() == len(objects)
+    # They are objects like clicked ones: reclass one, then one undo step per action.
+    first = objects[0].id
+    pane.object_list.topLevelItem(0).setSelected(True)
+    pane.class_combo.setCurrentText("pore")
+    pane.reclass_selected()
+    assert pane.annotations.get(first).class_name == "pore"
+    pane.undo_stack.undo()
+    pane.undo_stack.undo()
+    assert len(pane.annotations) == 0
+    pane.undo_stack.redo()
+    assert len(pane.annotations) == len(objects)
+
+
+def test_cancel_stops_segment_everything_and_adds_nothing(qtbot, pane):
+    worker = pane.auto_panel.segment_everything()
+    assert pane.cancel_button.isVisible()
+    qtbot.mouseClick(pane.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not pane.auto_panel.workers, timeout=60000)
+    assert worker.is_cancelled
+    assert len(pane.annotations) == 0
+    assert pane.auto_panel.everything_button.isEnabled()
+    assert not pane.cancel_button.isVisible()
+
+
+def test_phase_map_covers_the_precipitates_not_the_matrix(qtbot, pane):
+    pane.auto_panel.points_spin.setValue(16)
+    pane.auto_panel.map_kind.setCurrentIndex(pane.auto_panel.map_kind.findData("phase"))
+    pane.class_combo.setCurrentText("precipitate")
+    run_and_wait(qtbot, pane, pane.auto_panel.build_map)
+    fraction = pane.annotations.class_image().astype(bool).mean()
+    # The sample's precipitates cover a minority of the image; a map of everything would not.
+    assert 0.03 < fraction < 0.6
+    pane.undo_stack.undo()
+    assert len(pane.annotations) == 0
+
+
+def test_phases_by_example_previews_live_and_applies_as_classes(qtbot, open_pane, shared_data):
+    try:
+        require("mobile_sam")
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+    image = shared_data(*SUPER1, "test", "spot2_0d_0.tif")
+    rgba = tifffile.imread(shared_data(*SUPER1, "test_annot", "spot2_0d_0_mask.tif"))
+    red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
+    pane = open_pane(MicrographPane, size=(1300, 850))
+    pane.open_path(image)
+    qtbot.waitUntil(lambda: pane.ready, timeout=60000)
+    panel = pane.auto_panel
+    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
+    assert pane.canvas.mode == "examples"
+    ys, xs = np.nonzero(red)
+    rng = np.random.default_rng(1)
+    pick = rng.choice(len(xs), 3, replace=False)
+    pane.class_combo.setCurrentText("precipitate")
+    panel.stroke([(float(xs[i]), float(ys[i])) for i in pick], False)
+    ys, xs = np.nonzero(~red & (rgba[..., 2] != 255))
+    pick = rng.choice(len(xs), 3, replace=False)
+    pane.class_combo.setCurrentText("matrix")
+    panel.stroke([(float(xs[i]), float(ys[i])) for i in pick], False)
+    qtbot.waitUntil(lambda: panel.phase_result is not None, timeout=120000)
+    assert pane.canvas.preview_item.image is not None
+    result = panel.phase_result
+    predicted = result.labels == 1 + result.classes.index("precipitate")
+    iou = (predicted & red).sum() / (predicted | red).sum()
+    assert iou > 0.4, f"precipitate IoU {iou:.2f} from 3 clicks per class"
+    # More examples where it was wrong change the preview.
+    wrong = np.argwhere(predicted & ~red)
+    if len(wrong):
+        y, x = wrong[len(wrong) // 2]
+        panel.stroke([(float(x), float(y))], False)
+        qtbot.waitUntil(lambda: panel.phase_result is not result, timeout=60000)
+    qtbot.mouseClick(panel.apply_phases_button, Qt.MouseButton.LeftButton)
+    classes = {o.class_name for o in pane.annotations.objects}
+    assert classes == {"precipitate", "matrix"}
+    assert pane.canvas.mode != "examples"
+    pane.undo_stack.undo()
+    assert len(pane.annotations) == 0

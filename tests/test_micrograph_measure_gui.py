@@ -1,0 +1,327 @@
+"""Calibration, the Measure tab and the batch dialog of the Micrographs pane, used as a person would.
+
+Real widgets, the bundled superalloy sample (512 × 512, no pixel size in its metadata), real
+mouse drags on the canvas; objects are painted with the brush so no model is needed.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from desktop.panes.micrograph.pane import MicrographPane
+from inference.errors import ModelUnavailable
+from inference.imaging.calibration import Calibration
+from inference.runtime.paths import samples_dir
+from inference.runtime.registry import require
+from inference.segmentation import sidecar
+
+SAMPLE = samples_dir() / "superalloy_precipitates.tif"
+
+
+@pytest.fixture
+def sample(tmp_path):
+    path = tmp_path / SAMPLE.name
+    shutil.copy(SAMPLE, path)
+    return path
+
+
+@pytest.fixture
+def pane(qtbot, open_pane, sample):
+    pane = open_pane(MicrographPane, size=(1300, 800))
+    open_image(qtbot, pane, sample)
+    return pane
+
+
+def open_image(qtbot, pane, path):
+    pane.open_path(path)
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.path == path, timeout=30000)
+    qtbot.waitUntil(lambda: pane.canvas.view.viewRect().width() > 10, timeout=5000)
+
+
+def drag(qtbot, pane, start, end, steps=10):
+    """A left-button drag on the canvas between two image points."""
+    viewport = pane.canvas.viewport()
+    p0 = pane.canvas.scene_pos_of(*start)
+    p1 = pane.canvas.scene_pos_of(*end)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p0)
+    for k in range(1, steps + 1):
+        QTest.mouseMove(viewport, p0 + (p1 - p0) * (k / steps))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p1)
+
+
+def calibrate(qtbot, pane, length_text, unit="µm", line=((100, 450), (300, 450))):
+    """Calibrate… button, a drag over the 'scale bar', the length typed in the dialog."""
+    qtbot.mouseClick(pane.calibration_bar.calibrate_button, Qt.MouseButton.LeftButton)
+    drag(qtbot, pane, *line)
+    tool = pane.calibration_bar.tool
+    qtbot.waitUntil(lambda: tool.dialog is not None and tool.dialog.isVisible(), timeout=5000)
+    dialog = tool.dialog
+    qtbot.keyClicks(dialog.length_edit, length_text)
+    dialog.unit_combo.setCurrentText(unit)
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    return dialog
+
+
+def paint_objects(pane, centres, radius=10):
+    """Brush strokes on empty image areas: each starts a new object of the current class."""
+    pane.set_mode("brush")
+    pane.canvas.brush_radius = radius
+    for x, y in centres:
+        pane.object_list.clearSelection()
+        pane.apply_stroke([(x, y), (x + 4, y + 2)], erase=False)
+    pane.set_mode("prompt")
+
+
+def show_measure_tab(qtbot, pane):
+    pane.side_tabs.setCurrentWidget(pane.measure_panel)
+    panel = pane.measure_panel
+    qtbot.waitUntil(lambda: not panel._dirty and not panel._running, timeout=10000)
+    return panel
+
+
+def wait_measured(qtbot, panel, n_objects):
+    qtbot.waitUntil(
+        lambda: (
+            not panel.busy
+            and panel.result is not None
+            and len(panel.result.measurements) == n_objects
+        ),
+        timeout=10000,
+    )
+
+
+COUNT, FRACTION, DENSITY, ECD, AREA = range(5)  # rows of the summary table
+
+
+def drawn_counts(panel):
+    """Counts per bar as the plot holds them."""
+    _, counts = panel.bars.getOriginalDataset()
+    return np.asarray(counts)
+
+
+def row_labels(panel):
+    table = panel.table
+    return [table.verticalHeaderItem(r).text() for r in range(table.rowCount())]
+
+
+def test_a_drawn_scale_bar_calibrates_the_list_panel_and_csv_and_undo_restores_pixels(
+    qtbot, pane, tmp_path
+):
+    assert "uncalibrated (pixels)" in pane.calibration_bar.label.text()
+    paint_objects(pane, [(60, 60)])
+    panel = show_measure_tab(qtbot, pane)
+    wait_measured(qtbot, panel, 1)
+    assert "Mean area (px²)" in row_labels(panel)
+    assert pane.object_list.topLevelItem(0).text(2).endswith("px²")
+
+    calibrate(qtbot, pane, "10", "µm")
+    cal = pane.annotations.calibration
+    line_px = pane.calibration_bar.tool.dialog.line_px
+    assert cal.unit == "µm" and cal.source == "manual"
+    assert line_px == pytest.approx(200, abs=2)
+    assert cal.pixel_size == pytest.approx(10 / line_px)
+    assert "µm/px (drawn by hand)" in pane.calibration_bar.label.text()
+    assert pane.object_list.topLevelItem(0).text(2).endswith("µm²")
+    qtbot.waitUntil(lambda: "Mean area (µm²)" in row_labels(panel), timeout=10000)
+    area_um2 = float(panel.cell(AREA, "precipitate"))
+    assert area_um2 == pytest.approx(pane.annotations.objects[0].area * cal.pixel_size**2, 1e-3)
+    assert not pane.calibration_bar.tool.scale_line.line.isVisible()  # the line goes with it
+
+    csv_path = tmp_path / "objects.csv"
+    pane.export_to("csv", csv_path)
+    qtbot.waitUntil(csv_path.exists, timeout=10000)
+    pane.context.jobs.wait(10000)
+    head = csv_path.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert "area_µm²" in head and "equivalent_diameter_µm" in head
+
+    pane.undo_stack.undo()
+    assert not pane.annotations.calibration.calibrated
+    assert "uncalibrated (pixels)" in pane.calibration_bar.label.text()
+    assert pane.object_list.topLevelItem(0).text(2).endswith("px²")
+    qtbot.waitUntil(lambda: "Mean area (px²)" in row_labels(panel), timeout=10000)
+
+
+def test_a_bad_length_is_refused_in_one_line_and_the_dialog_stays(qtbot, pane):
+    dialog = calibrate(qtbot, pane, "ten")
+    assert dialog.isVisible()
+    message = dialog.error_label.text()
+    assert dialog.error_label.isVisible() and "positive number" in message and "\n" not in message
+    assert not pane.annotations.calibration.calibrated
+    dialog.length_edit.setText("-3")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and not pane.annotations.calibration.calibrated
+    dialog.length_edit.setText("250")
+    dialog.unit_combo.setCurrentText("nm")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    assert pane.annotations.calibration.unit == "nm"
+    assert pane.canvas.mode == "prompt"  # back to clicking once calibrated
+
+
+def test_the_calibration_comes_back_with_the_image_and_reset_returns_to_metadata(
+    qtbot, pane, sample
+):
+    calibrate(qtbot, pane, "5", "mm")
+    pixel_size = pane.annotations.calibration.pixel_size
+    path = sidecar.sidecar_path(sample)
+    qtbot.waitUntil(
+        lambda: path.exists() and sidecar.load(path).calibration.unit == "mm", timeout=10000
+    )
+
+    other = sample.with_name("other.tif")
+    shutil.copy(sample, other)
+    open_image(qtbot, pane, other)
+    assert "uncalibrated (pixels)" in pane.calibration_bar.label.text()
+    open_image(qtbot, pane, sample)
+    cal = pane.annotations.calibration
+    assert (cal.unit, cal.source) == ("mm", "manual")
+    assert cal.pixel_size == pytest.approx(pixel_size)
+    assert "mm/px (drawn by hand)" in pane.calibration_bar.label.text()
+
+    assert pane.calibration_bar.reset_button.isEnabled()
+    qtbot.mouseClick(pane.calibration_bar.reset_button, Qt.MouseButton.LeftButton)
+    assert not pane.annotations.calibration.calibrated
+    assert not pane.calibration_bar.reset_button.isEnabled()
+    pane.undo_stack.undo()
+    assert pane.annotations.calibration.unit == "mm"
+
+
+def test_the_measure_tab_counts_new_objects_and_draws_their_size_histogram(qtbot, pane):
+    panel = show_measure_tab(qtbot, pane)
+    assert panel.table.columnCount() == 0
+    paint_objects(pane, [(40, 40), (120, 60), (200, 300)], radius=8)
+    wait_measured(qtbot, panel, 3)
+    assert panel.cell(COUNT, "precipitate") == "3"
+    assert float(panel.cell(FRACTION, "precipitate").rstrip("%")) > 0
+    assert drawn_counts(panel).sum() == 3
+
+    paint_objects(pane, [(400, 400)], radius=20)  # one bigger object: the sizes now span more
+    wait_measured(qtbot, panel, 4)
+    assert panel.cell(COUNT, "precipitate") == "4"
+    assert drawn_counts(panel).sum() == 4
+    panel.scale_combo.setCurrentText("Log bins")
+    assert panel.plot.getPlotItem().ctrl.logXCheck.isChecked()
+    edges, _ = panel.bars.getOriginalDataset()
+    assert np.allclose(edges[1:] / edges[:-1], edges[1] / edges[0])  # evenly spaced in log
+    assert drawn_counts(panel).sum() == 4
+    panel.bins_spin.setValue(8)
+    assert len(drawn_counts(panel)) == 8 and drawn_counts(panel).sum() == 4
+    panel.quantity_combo.setCurrentText("Diameter (ECD)")
+    assert drawn_counts(panel).sum() == 4
+    assert panel.plot.getPlotItem().getAxis("bottom").labelText.endswith("(px)")
+
+    pane.undo_stack.undo()
+    wait_measured(qtbot, panel, 3)
+    assert panel.cell(COUNT, "precipitate") == "3"
+    assert drawn_counts(panel).sum() == 3
+    assert np.all(drawn_counts(panel) >= 0)
+
+
+def test_grain_size_crack_length_and_the_report_follow_the_classes(qtbot, pane, tmp_path):
+    panel = show_measure_tab(qtbot, pane)
+    pane.class_combo.setCurrentText("grain")
+    paint_objects(pane, [(100, 100), (200, 100), (300, 100)], radius=30)
+    pane.class_combo.setCurrentText("crack")
+    pane.set_mode("brush")
+    pane.canvas.brush_radius = 2
+    pane.object_list.clearSelection()
+    pane.apply_stroke([(100, 300), (300, 300)], erase=False)  # a 200 px straight crack
+    wait_measured(qtbot, panel, 4)
+    text = panel.extras_label.text()
+    assert panel.extras_label.isVisible()
+    assert "Grain size" in text and "G needs a calibration" in text
+    assert "Cracks" in text and "1, total length" in text
+    total_px = panel.result.summary.cracks.total_length
+    assert total_px == pytest.approx(200, rel=0.05)
+
+    pane.set_calibration(Calibration.from_scale_bar(100, 1, "mm"))  # 10 µm per pixel
+    wait_measured(qtbot, panel, 4)
+    grains = panel.result.summary.grain_size
+    assert grains.calibrated and f"G = {grains.planimetric.g:.2f} planimetric" in (
+        panel.extras_label.text()
+    )
+    assert panel.result.summary.cracks.unit == "mm"
+    assert panel.result.summary.cracks.total_length == pytest.approx(total_px / 100)
+
+    report = tmp_path / "report.html"
+    panel.write_report(report)
+    qtbot.waitUntil(report.exists, timeout=20000)
+    pane.context.jobs.wait(10000)
+    page = report.read_text(encoding="utf-8")
+    assert "data:image/png;base64" in page and "ASTM E112" in page and "crack" in page
+
+
+def test_the_batch_recipe_comes_from_the_pane_and_saves_and_loads(qtbot, pane, tmp_path):
+    pytest.importorskip("inference.segmentation.automatic", reason="segment everything not built")
+    pane.auto_panel.points_spin.setValue(12)
+    calibrate(qtbot, pane, "10", "µm")
+    qtbot.mouseClick(pane.measure_panel.batch_button, Qt.MouseButton.LeftButton)
+    dialog = pane.measure_panel.batch_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    recipe = dialog.recipe()
+    assert recipe.mode == "auto" and recipe.model == pane.model_id
+    assert recipe.params("auto")["points_per_side"] == 12
+    assert recipe.classes[0].name == pane.current_class()
+    assert recipe.calibration.rule == "fixed"  # drawn by hand: the same for the whole folder
+    assert recipe.calibration.pixel_size == pytest.approx(pane.annotations.calibration.pixel_size)
+    assert recipe.unit == "µm"
+    assert dialog.input_edit.text() == str(pane.loaded.path.parent)
+
+    saved = dialog.save_recipe(tmp_path / "recipe.json")
+    dialog.unit_combo.setCurrentText("nm")
+    dialog.calibration_combo.setCurrentIndex(dialog.calibration_combo.count() - 1)
+    assert dialog.recipe().calibration.rule == "none"
+    dialog.load_recipe(saved)
+    assert dialog.recipe() == recipe
+    assert "Recipe loaded" in dialog.summary_label.text()
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    assert dialog.load_recipe(bad) is None
+    assert "not valid JSON" in dialog.summary_label.text()
+    assert "\n" not in dialog.summary_label.text()
+
+    dialog.input_edit.setText(str(tmp_path / "missing"))
+    assert dialog.start() is None
+    assert dialog.summary_label.text().startswith("Choose an input folder that exists")
+
+
+def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, pane, tmp_path):
+    pytest.importorskip("inference.segmentation.automatic", reason="segment everything not built")
+    try:
+        require("mobile_sam")
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+    folder = tmp_path / "micrographs"
+    folder.mkdir()
+    for name in ("a.tif", "b.tif"):
+        shutil.copy(SAMPLE, folder / name)
+    (folder / "broken.tif").write_bytes(b"this is not a TIFF")
+    out = tmp_path / "measured"
+    pane.auto_panel.points_spin.setValue(8)  # a coarse grid keeps the test short
+    pane.set_calibration(Calibration.from_scale_bar(100, 5, "µm"))
+    dialog = pane.measure_panel.open_batch()
+    dialog.input_edit.setText(str(folder))
+    dialog.output_edit.setText(str(out))
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.running and not dialog.start_button.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=180000)
+    summary = dialog.summary_label.text()
+    assert "3 images: 2 done" in summary and "1 failed" in summary and "\n" not in summary
+    assert dialog.failures_list.isVisible() and dialog.failures_list.count() == 1
+    assert dialog.failures_list.item(0).text().startswith("broken.tif: ")
+    assert dialog.progress.value() == dialog.progress.maximum()
+    assert (out / "a.csv").exists() and (out / "b.overlay.png").exists()
+    head = (out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(head) == 3 and "pixel_size_µm" in head[0]
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)  # again: resumes
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60000)
+    assert "2 already done" in dialog.summary_label.text()
+    assert dialog.report.done == ()
