@@ -77,14 +77,20 @@ def test_cancel_stops_segment_everything_and_adds_nothing(qtbot, pane):
     assert not pane.cancel_button.isVisible()
 
 
-def test_phase_map_covers_the_precipitates_not_the_matrix(qtbot, pane):
+def test_phase_map_matches_the_annotated_precipitates(qtbot, pane, shared_data):
+    rgba = tifffile.imread(shared_data(*SUPER1, "test_annot", "spot2_0d_0_mask.tif"))
+    # The sample is Super1 spot2_0d_0; pure red and pure blue are the two precipitate classes.
+    red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
+    blue = (rgba[..., 0] == 0) & (rgba[..., 1] == 0) & (rgba[..., 2] == 255)
+    truth = red | blue
     pane.auto_panel.points_spin.setValue(16)
     pane.auto_panel.map_kind.setCurrentIndex(pane.auto_panel.map_kind.findData("phase"))
     pane.class_combo.setCurrentText("precipitate")
     run_and_wait(qtbot, pane, pane.auto_panel.build_map)
-    fraction = pane.annotations.class_image().astype(bool).mean()
-    # The sample's precipitates cover a minority of the image; a map of everything would not.
-    assert 0.03 < fraction < 0.6
+    mapped = pane.annotations.class_image() > 0
+    iou = (mapped & truth).sum() / (mapped | truth).sum()
+    assert iou > 0.7, f"map vs annotated precipitates: IoU {iou:.2f}"
+    assert abs(mapped.mean() - truth.mean()) < 0.08, "phase fraction off"
     pane.undo_stack.undo()
     assert len(pane.annotations) == 0
 
@@ -97,6 +103,7 @@ def test_phases_by_example_previews_live_and_applies_as_classes(qtbot, open_pane
     image = shared_data(*SUPER1, "test", "spot2_0d_0.tif")
     rgba = tifffile.imread(shared_data(*SUPER1, "test_annot", "spot2_0d_0_mask.tif"))
     red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
+    blue = (rgba[..., 0] == 0) & (rgba[..., 1] == 0) & (rgba[..., 2] == 255)
     pane = open_pane(MicrographPane, size=(1300, 850))
     pane.open_path(image)
     qtbot.waitUntil(lambda: pane.ready, timeout=60000)
@@ -108,7 +115,7 @@ def test_phases_by_example_previews_live_and_applies_as_classes(qtbot, open_pane
     pick = rng.choice(len(xs), 3, replace=False)
     pane.class_combo.setCurrentText("precipitate")
     panel.stroke([(float(xs[i]), float(ys[i])) for i in pick], False)
-    ys, xs = np.nonzero(~red & (rgba[..., 2] != 255))
+    ys, xs = np.nonzero(~red & ~blue)  # matrix: neither precipitate class
     pick = rng.choice(len(xs), 3, replace=False)
     pane.class_combo.setCurrentText("matrix")
     panel.stroke([(float(xs[i]), float(ys[i])) for i in pick], False)
