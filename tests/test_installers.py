@@ -37,13 +37,32 @@ MIME_NS = "{http://www.freedesktop.org/standards/shared-mime-info}"
 
 @functools.cache
 def _bundle_config():
-    """installers/pyinstaller/bundle_config.py, imported as the spec imports it (not a package)."""
-    path = REPO / "installers" / "pyinstaller" / "bundle_config.py"
-    spec = importlib.util.spec_from_file_location("bundle_config", path)
+    """installers/pyinstaller/bundle_config.py, imported as the spec imports it (not a package:
+    its folder goes on the path, as matlens.spec puts it, for bundle_elf)."""
+    folder = REPO / "installers" / "pyinstaller"
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
+    spec = importlib.util.spec_from_file_location("bundle_config", folder / "bundle_config.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["bundle_config"] = module  # dataclasses look their module up while defining
     spec.loader.exec_module(module)
     return module
+
+
+def _site_packages() -> Path:
+    import numpy
+
+    return Path(numpy.__file__).parents[1]
+
+
+def _one(folder: Path, pattern: str) -> Path:
+    (path,) = folder.glob(pattern)
+    return path
+
+
+def _readelf_needed(path: Path) -> tuple[str, ...]:
+    out = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True, check=True)
+    return tuple(re.findall(r"\(NEEDED\).*\[(.*)\]", out.stdout))
 
 
 def _desktop_entry(path: Path) -> dict[str, str]:
@@ -120,6 +139,113 @@ def test_only_libraries_patchelf_left_alone_are_stripped():
     vtk_core = Path(vtkmodules.__file__).parent / "libvtkCommonCore.so"
     assert cfg.strippable(vtk_core, site)
     assert cfg.load_segments(REPO / "resources" / "icons" / "matlens.png") is None
+
+
+def test_tiff_codecs_stay_and_what_matlens_never_loads_is_left_out():
+    cfg = _bundle_config()
+    for kept in ("_imcd", "_zlib", "_zstd", "_jpeg8", "_jpeg2k", "_lzma", "_webp"):
+        assert not cfg.left_out(f"imagecodecs/{kept}.abi3.so")
+    for dropped in ("_avif", "_blosc2", "_sz3", "_pcodec"):
+        assert cfg.left_out(f"imagecodecs/{dropped}.abi3.so")
+    assert cfg.left_out("PySide6/Qt/translations/qtbase_de.qm")
+    assert cfg.left_out("PySide6/Qt/plugins/platforms/libqvnc.so")
+    for platform in ("libqxcb.so", "libqwayland.so", "libqoffscreen.so"):
+        assert not cfg.left_out(f"PySide6/Qt/plugins/platforms/{platform}")
+    assert cfg.left_out("sklearn/tree/_tree.pyx") and cfg.left_out("numpy-2.4.6.dist-info/RECORD")
+    assert not cfg.left_out("numpy-2.4.6.dist-info/METADATA")  # `matlens doctor` reads versions
+    cuda = "onnxruntime/capi/libonnxruntime_providers_cuda.so"
+    assert cfg.left_out(cuda) and not cfg.left_out(cuda, keep_cuda=True)
+    # What phases, XYZ files and the DM3/MRC readers import must not be excluded.
+    for needed in ("sklearn.ensemble", "pandas", "narwhals", "rsciio.utils", "scipy.io"):
+        assert cfg.is_runtime_module(needed), needed
+    assert not cfg.is_runtime_module("plotly.graph_objs")
+    assert not cfg.is_runtime_module("rsciio.utils._tests")
+
+
+def test_structure_formats_pymatgen_loads_by_name_are_bundled():
+    modules = _bundle_config().structure_format_modules()
+    for name in ("pymatgen.io.xcrysden", "pymatgen.io.cssr", "pymatgen.io.res", "pymatgen.io.xyz"):
+        assert name in modules
+
+
+@pytest.mark.skipif(not shutil.which("readelf"), reason="needs binutils' readelf")
+def test_needed_libraries_are_read_as_readelf_reads_them():
+    cfg = _bundle_config()
+    site = _site_packages()
+    for lib in (
+        _one(site / "numpy.libs", "libscipy_openblas*.so"),
+        _one(site / "numpy" / "_core", "_multiarray_umath.*.so"),
+        _one(site / "PySide6" / "Qt" / "plugins" / "platforms", "libqxcb.so"),
+    ):
+        assert cfg.needed_libraries(lib) == _readelf_needed(lib), lib
+    assert cfg.needed_libraries(ICONS / "matlens.png") == ()
+
+
+def test_a_codec_left_out_takes_the_libraries_only_it_needed(tmp_path):
+    cfg = _bundle_config()
+    site = _site_packages()
+    libs = site / "imagecodecs.libs"
+    avif = _one(site / "imagecodecs", "_avif.*.so")
+    jpeg = _one(site / "imagecodecs", "_jpeg8.*.so")
+    binaries = [
+        (f"imagecodecs/{avif.name}", str(avif), "EXTENSION"),
+        (f"imagecodecs/{jpeg.name}", str(jpeg), "EXTENSION"),
+    ]
+    for path in sorted(libs.iterdir()):
+        binaries.append((f"imagecodecs.libs/{path.name}", str(path), "BINARY"))
+    libavif = _one(libs, "libavif-*.so*").name
+    libjpeg = _one(libs, "libjpeg-*.so*").name
+    datas = [(libavif, f"imagecodecs.libs/{libavif}", "SYMLINK")]
+    kept, kept_datas, orphans = cfg.prune_binaries(binaries, datas)
+    names = {Path(dest).name for dest, _, _ in kept}
+    assert avif.name not in names and libavif not in names
+    assert f"imagecodecs.libs/{libavif}" in orphans
+    assert _one(libs, "libaom-*.so*").name not in names  # AV1 encoder: only libavif needed it
+    assert jpeg.name in names and libjpeg in names  # still needed by the JPEG codec
+    assert kept_datas == []  # the symlink to a dropped library goes too
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux shared libraries")
+def test_debug_sections_are_cut_from_a_patchelf_library_and_it_still_loads(tmp_path):
+    import ctypes
+
+    _bundle_config()  # puts bundle_elf on the path
+    from bundle_elf import cut_debug_sections, load_segments, sections, segments
+
+    site = _site_packages()
+    original = _one(site / "imagecodecs", "_deflate.*.so")  # the TIFF deflate codec
+    assert load_segments(original) > 4  # repaired by auditwheel: `strip` would break it
+    (tmp_path / "imagecodecs").mkdir()
+    (tmp_path / "imagecodecs.libs").symlink_to(site / "imagecodecs.libs")  # its RPATH
+    lib = tmp_path / "imagecodecs" / original.name
+    shutil.copy2(original, lib)
+    before = lib.read_bytes()
+    assert any(s.name.startswith(".debug") for s in sections(before))
+    saved = cut_debug_sections(lib)
+    after = lib.read_bytes()
+    assert saved > 0 and len(after) == len(before) - saved
+    assert not any(s.name.startswith(".debug") and s.size for s in sections(after))
+    for old, new in zip(segments(before), segments(after), strict=True):
+        assert (old.vaddr, old.filesz) == (new.vaddr, new.filesz)
+        assert (new.offset - new.vaddr) % 4096 == (old.offset - old.vaddr) % 4096
+    handle = ctypes.CDLL(str(lib))  # the loader maps it and resolves libdeflate through RPATH
+    assert handle.PyInit__deflate
+    assert cut_debug_sections(lib) == 0  # nothing left to cut
+
+
+def test_identical_copies_become_links(tmp_path):
+    cfg = _bundle_config()
+    (tmp_path / "numpy.libs").mkdir()
+    (tmp_path / "scipy.libs").mkdir()
+    payload = os.urandom(1 << 17)
+    (tmp_path / "numpy.libs" / "libgfortran.so").write_bytes(payload)
+    (tmp_path / "scipy.libs" / "libgfortran.so").write_bytes(payload)
+    (tmp_path / "scipy.libs" / "other.so").write_bytes(os.urandom(1 << 17))
+    saved = cfg.link_duplicates(tmp_path)
+    copy = tmp_path / "scipy.libs" / "libgfortran.so"
+    assert saved == len(payload) and copy.is_symlink()
+    assert os.readlink(copy) == "../numpy.libs/libgfortran.so" and copy.read_bytes() == payload
+    assert not (tmp_path / "scipy.libs" / "other.so").is_symlink()
 
 
 # --- bundled models are found read-only when the user's folder lacks them ----------------------
@@ -347,3 +473,26 @@ def test_built_bundle_passes_its_smoke_test():
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "smoke: all checks passed" in out.stdout
+
+
+@pytest.mark.slow
+def test_microscope_files_open_with_the_bundles_own_modules():
+    """tests/test_imaging_io.py and the structure readers, importing MatLens and its libraries
+    from the built bundle (installers/pyinstaller/bundle_modules.py): catches what the bundle
+    recipe left out that a reader imports lazily (rosettasciio's DM3/MRC path, pymatgen's
+    format registry)."""
+    if not (BUNDLE / "matlens").is_file():
+        pytest.skip("no bundle in dist/matlens: run `make bundle` first (takes minutes)")
+    folder = REPO / "installers" / "pyinstaller"
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "bundle_modules", "-p", "no:cacheprovider"]
+        + ["tests/test_imaging_io.py", "tests/test_structures_io.py"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(folder), "MATLENS_BUNDLE": str(BUNDLE)},
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "bundle_modules: imported from the bundle:" in out.stdout
+    assert "rsciio" in out.stdout and "failed" not in out.stdout

@@ -2,7 +2,9 @@
 # Smoke test of a built bundle, as a workstation would run it: network off, an empty HOME (so the
 # models must come from the bundle), `matlens doctor --json`, a CLI segmentation of the sample
 # micrograph, a CIF through the time-limited parser (a child process of the frozen app), and the
-# window opened offscreen and closed. Prints the bundle size and the start-up times.
+# window opened offscreen and closed; then a structure drawn offscreen with VTK, an XYZ file,
+# phases by example (scikit-learn), values from the sample paper and a composition prediction:
+# each needs libraries the bundle recipe could leave out. Prints the bundle size and start-up times.
 # Usage: installers/linux/smoke_test.sh [BUNDLE_DIR]   (default dist/matlens)
 set -uo pipefail
 
@@ -91,6 +93,83 @@ if run "$EXE" structure info "$SAMPLES/NaCl.cif" --json >"$WORK/structure.json" 
   ok "structure info NaCl.cif (Fm-3m, parsed in a child process)"
 else
   fail "structure info: $(tail -1 "$WORK/structure.err")"
+fi
+
+# 3b. the same child-process parser on an XYZ molecule (pymatgen's XYZ reader needs pandas), and
+# a structure drawn offscreen with VTK.
+printf '3\nwater\nO 0 0 0\nH 0.757 0.586 0\nH -0.757 0.586 0\n' >"$WORK/water.xyz"
+if run "$EXE" structure info "$WORK/water.xyz" --json >"$WORK/xyz.json" 2>"$WORK/xyz.err" \
+  && grep -q '"reduced_formula": "H2O"' "$WORK/xyz.json"; then
+  ok "structure info water.xyz (H2O)"
+else
+  fail "structure info water.xyz: $(tail -1 "$WORK/xyz.err")"
+fi
+if run "$EXE" structure render "$SAMPLES/SrTiO3.cif" --out "$WORK/srtio3.png" --size 400x300 \
+  >"$WORK/render.txt" 2>"$WORK/render.err" && "$PY" - "$WORK/srtio3.png" <<'EOF'; then
+import sys
+with open(sys.argv[1], "rb") as fh:
+    head = fh.read(24)
+assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+assert (width, height) == (400, 300), (width, height)
+try:
+    import numpy as np
+    from PIL import Image
+except ImportError:
+    print("       (no numpy/PIL here: pixels not checked)")
+else:
+    rgb = np.asarray(Image.open(sys.argv[1]).convert("RGB")).reshape(-1, 3)
+    colours = len(np.unique(rgb, axis=0))
+    assert colours > 50, f"only {colours} colours: nothing drawn"
+    print(f"       {width}x{height} PNG, {colours} colours")
+EOF
+  ok "structure render SrTiO3.cif (VTK offscreen)"
+else
+  fail "structure render: $(tail -1 "$WORK/render.err")"
+fi
+
+# 3c. phases by example on the sample (SAM features and scikit-learn's random forest).
+printf '%s' '{"examples": [{"class": "matrix", "points": [[200, 200]]},
+  {"class": "precipitate", "points": [[335, 262], [100, 100]]}]}' >"$WORK/examples.json"
+if run "$EXE" phases "$SAMPLES/superalloy_precipitates.tif" --examples "$WORK/examples.json" \
+  --out "$WORK/phases.png" --json >"$WORK/phases.json" 2>"$WORK/phases.err" \
+  && "$PY" - "$WORK/phases.json" <<'EOF'; then
+import json, sys
+out = json.load(open(sys.argv[1]))
+fractions = {c["class"]: c["fraction"] for c in out["classes"]}
+assert set(fractions) == {"matrix", "precipitate"}, fractions
+assert all(0.05 < f < 0.95 for f in fractions.values()), fractions
+print("       " + ", ".join(f"{k} {v:.0%}" for k, v in fractions.items()))
+EOF
+  ok "phases by example on the sample"
+else
+  fail "phases: $(tail -1 "$WORK/phases.err")"
+fi
+
+# 3d. values from the sample paper, and a prediction from a composition.
+if run "$EXE" extract "$SAMPLES/LaFeAsO1-xHx_NMR_1609.04957.pdf" --json >"$WORK/extract.json" \
+  2>"$WORK/extract.err" && "$PY" - "$WORK/extract.json" <<'EOF'; then
+import json, sys
+out = json.load(open(sys.argv[1]))
+assert out["pages"] == 5 and out["records"], "no records"
+assert any(r["property"] == "Tc" and r["unit"] == "K" for r in out["records"]), "no Tc in K"
+print(f"       {len(out['records'])} records from {out['pages']} pages")
+EOF
+  ok "extract the sample paper"
+else
+  fail "extract: $(tail -1 "$WORK/extract.err")"
+fi
+if run "$EXE" predict Fe2O3 --json >"$WORK/predict.json" 2>"$WORK/predict.err" \
+  && "$PY" - "$WORK/predict.json" <<'EOF'; then
+import json, sys
+out = json.load(open(sys.argv[1]))
+assert out["reduced_formula"] == "Fe2O3"
+assert out["formation_energy"] < 0 and out["band_gap"] >= 0, out
+print(f"       formation energy {out['formation_energy']:.2f} eV/atom, band gap {out['band_gap']:.2f} eV")
+EOF
+  ok "predict Fe2O3"
+else
+  fail "predict: $(tail -1 "$WORK/predict.err")"
 fi
 
 # 4. the window: first paint (cold start), then a screenshot and a clean exit.
