@@ -4,6 +4,9 @@ a traceback or a hang)."""
 
 from __future__ import annotations
 
+import gzip
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -59,6 +62,46 @@ def test_other_formats(tmp_path):
     assert not xyz.blocks[0].periodic
     assert is_structure_file("CONTCAR") and is_structure_file("x.cif")
     assert not is_structure_file("image.tif")
+
+
+def test_xyz_frames_read_without_pandas(tmp_path):
+    """Plain XYZ frames are boxed molecules, an extended XYZ with a cell stays a crystal, and
+    reading either (or a CIF) imports no pandas: the installed app leaves pandas out."""
+    water = tmp_path / "water.xyz.gz"
+    with gzip.open(water, "wt") as fh:
+        fh.write("3\nwater\nO 0 0 0\nH 0.757 0.586 0\nH -0.757 0.586 0\n")
+    salt = tmp_path / "salt.xyz"
+    salt.write_text(
+        '2\nLattice="5.64 0 0 0 5.64 0 0 0 5.64" Properties=species:S:1:pos:R:3 pbc="T T T"\n'
+        "Na 0 0 0\nCl 2.82 2.82 2.82\n"
+    )
+    (tmp_path / "broken.xyz").write_text("3\nshort\nO 0 0 0\nH 0.757 0.586 0\n")
+    script = f"""
+import sys
+from inference.errors import UnreadableFile
+from inference.structures.model import ReadOptions
+from inference.structures.reader import read_structures
+options = ReadOptions(timeout_s=0)
+water = read_structures({str(water)!r}, options).blocks[0]
+salt = read_structures({str(salt)!r}, options).blocks[0]
+read_structures({str(SAMPLES / "NaCl.cif")!r}, options)
+try:
+    read_structures({str(tmp_path / "broken.xyz")!r}, options)
+except UnreadableFile as exc:
+    broken = str(exc)
+print(water.periodic, water.structure.composition.reduced_formula)
+print(salt.periodic, salt.structure.composition.reduced_formula, salt.structure.lattice.a)
+print(broken)
+print("pandas" in sys.modules)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "False H2O"
+    assert lines[1] == "True NaCl 5.64"
+    assert lines[2].startswith("broken.xyz: not a readable XYZ file (") and "2 atoms" in lines[2]
+    assert lines[3] == "False", "reading structures imported pandas"
 
 
 def test_magnetic_cif_keeps_moments(tmp_path):

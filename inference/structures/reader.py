@@ -82,26 +82,49 @@ def _read_molecules(path: Path, fmt: str, options: ReadOptions) -> list[Structur
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if fmt == "XYZ":
-                from pymatgen.io.xyz import XYZ
-
-                molecules = list(XYZ.from_file(str(path)).all_molecules)
-            else:
-                molecules = [Molecule.from_file(str(path))]
+            frames = _read_xyz(path) if fmt == "XYZ" else [Molecule.from_file(str(path))]
     except Exception as exc:  # noqa: BLE001
         raise _fail(path, fmt, exc) from exc
-    molecules = [m for m in molecules if len(m)]
-    if not molecules:
+    frames = [f for f in frames if len(f)]
+    if not frames:
         raise UnreadableFile(f"{path.name}: the file has no atoms")
     notices = ()
-    if len(molecules) > options.max_frames:
-        notices = (f"only the first {options.max_frames} of {len(molecules)} frames were read",)
-        molecules = molecules[: options.max_frames]
-    if len(molecules) == 1:
-        return [StructureBlock(path.name, boxed(molecules[0]), notices, periodic=False)]
+    if len(frames) > options.max_frames:
+        notices = (f"only the first {options.max_frames} of {len(frames)} frames were read",)
+        frames = frames[: options.max_frames]
+    names = [path.name] if len(frames) == 1 else [f"frame {i + 1}" for i in range(len(frames))]
+    return [_frame_block(name, frame, notices) for name, frame in zip(names, frames, strict=True)]
+
+
+def _frame_block(
+    name: str, frame: Molecule | Structure, notices: tuple[str, ...]
+) -> StructureBlock:
+    if isinstance(frame, Structure):  # extended XYZ with a cell: kept periodic
+        return StructureBlock(name, frame, notices)
+    return StructureBlock(name, boxed(frame), notices, periodic=False)
+
+
+def _read_xyz(path: Path) -> list[Molecule | Structure]:
+    """Every frame of a plain or extended XYZ file (gzip too), read by ASE: a Structure where
+    the frame has a cell periodic in all three directions, a Molecule otherwise.
+
+    Not pymatgen.io.xyz: it imports pandas, which the installed app then has to carry (21 MB).
+    """
+    from ase.io import read
+    from ase.io.extxyz import XYZError
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    try:
+        frames = read(str(path), index=":", format="extxyz")
+    except KeyError as exc:  # ASE looks the symbol up in its table of elements
+        raise ValueError(f"unknown element {exc}") from exc
+    except XYZError as exc:
+        raise ValueError(str(exc).removeprefix("ase.io.extxyz: ")) from exc
     return [
-        StructureBlock(f"frame {i + 1}", boxed(m), notices, periodic=False)
-        for i, m in enumerate(molecules)
+        AseAtomsAdaptor.get_structure(atoms)
+        if atoms.pbc.all() and atoms.cell.rank == 3
+        else AseAtomsAdaptor.get_molecule(atoms)
+        for atoms in frames
     ]
 
 

@@ -95,7 +95,7 @@ else
   fail "structure info: $(tail -1 "$WORK/structure.err")"
 fi
 
-# 3b. the same child-process parser on an XYZ molecule (pymatgen's XYZ reader needs pandas), and
+# 3b. the same child-process parser on an XYZ molecule (read through ASE, without pandas), and
 # a structure drawn offscreen with VTK.
 printf '3\nwater\nO 0 0 0\nH 0.757 0.586 0\nH -0.757 0.586 0\n' >"$WORK/water.xyz"
 if run "$EXE" structure info "$WORK/water.xyz" --json >"$WORK/xyz.json" 2>"$WORK/xyz.err" \

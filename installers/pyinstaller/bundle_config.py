@@ -74,6 +74,9 @@ NOT_IMPORTED_AT_RUN_TIME = (
     "plotly",  # 18 MB: pymatgen's interactive plots
     "sympy",  # pymatgen's and ase's symbolic helpers
     "mpmath",
+    # 21 MB: scikit-learn imports it only if present (try/except ImportError); XYZ files are
+    # read through ASE, not pymatgen.io.xyz, which imports it (inference/structures/reader.py).
+    "pandas",
     "PySide6.QtNetwork",  # Qt's network stack (and Kerberos): MatLens never goes online
     "PySide6.QtDBus",  # the Python binding only; Qt's own D-Bus library stays
     "skimage.feature",  # 3 MB; MatLens uses filters, measure, morphology and segmentation
