@@ -282,11 +282,19 @@ def test_a_big_16_bit_image_opens_while_the_window_stays_responsive(qtbot, windo
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     timer.start(20)
-    pane = open_image(qtbot, window, big)
-    timer.stop()
+    pane = window.panes[0]
+    window.open_path(big)
+    qtbot.waitUntil(lambda: pane.loaded is not None, timeout=60000)
     assert pane.loaded.micrograph.shape == (8192, 8192)
     assert pane.loaded.micrograph.data.dtype == np.uint16  # raw values kept
     assert pane.loaded.display.dtype == np.uint8
+    # An image this big is embedded in native-resolution tiles: shown tile by tile, cancellable.
+    qtbot.waitUntil(lambda: "tile" in pane.job_label.text(), timeout=60000)
+    assert pane.cancel_button.isVisible()
+    qtbot.mouseClick(pane.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not pane.progress.isVisible(), timeout=60000)
+    timer.stop()
+    assert not pane.ready
     assert len(ticks) > 5, "the event loop kept running while the image loaded"
 
 

@@ -346,7 +346,8 @@ def _upscale(candidate: _Candidate, mapper: MaskMapper, min_area: int) -> AutoMa
     if np.count_nonzero(mask) < max(min_area, 1):
         return None
     mask.flags.writeable = False
-    return AutoMask(mask, (y0 + dy, x0 + dx), candidate.score, candidate.stability, candidate.point)
+    score = min(max(candidate.score, 0.0), 1.0)  # SAM's IoU head overshoots 1 slightly
+    return AutoMask(mask, (y0 + dy, x0 + dx), score, candidate.stability, candidate.point)
 
 
 # --- the pipeline ---------------------------------------------------------------------------
@@ -450,7 +451,7 @@ def to_objects(masks: Sequence[AutoMask], class_name: str, first_id: int) -> lis
             class_name,
             m.mask,
             m.offset,
-            score=min(max(m.score, 0.0), 1.0),  # SAM's IoU head can overshoot 1 slightly
+            score=m.score,
             points=((m.point[0], m.point[1], 1),),
             source="auto",
         )
