@@ -48,18 +48,10 @@ def _everything(model, rgb, params):
 
 
 def write_image(path: Path, image: np.ndarray) -> None:
-    suffix = path.suffix.lower()
+    from inference.segmentation.export import write_raster
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".png":
-        import imageio.v3 as iio
-
-        iio.imwrite(path, image)
-    elif suffix in (".tif", ".tiff"):
-        import tifffile
-
-        tifffile.imwrite(path, image, compression="zlib", photometric="minisblack")
-    else:
-        raise MatLensError(f"--out must end in .png or .tif, not '{path.suffix}'")
+    write_raster(path, image)
 
 
 def _uint16(labels: np.ndarray, what: str) -> np.ndarray:

@@ -99,8 +99,32 @@ class ImageIdentity:
         return cls(file_name, digest.hexdigest())
 
 
+class CroppedMask:
+    """Geometry of a boolean `mask` cropped to its box and placed at `offset` = (y0, x0)."""
+
+    mask: np.ndarray
+    offset: tuple[int, int]
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """Where the cropped mask sits in the image: `image[obj.slices][obj.mask]`."""
+        y0, x0 = self.offset
+        return slice(y0, y0 + self.mask.shape[0]), slice(x0, x0 + self.mask.shape[1])
+
+    @property
+    def area(self) -> int:
+        """Number of pixels."""
+        return int(np.count_nonzero(self.mask))
+
+    @property
+    def bbox(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1), half-open pixel bounds: x1 - x0 is the width in pixels."""
+        y0, x0 = self.offset
+        return x0, y0, x0 + self.mask.shape[1], y0 + self.mask.shape[0]
+
+
 @dataclass(frozen=True, eq=False)
-class AnnotatedObject:
+class AnnotatedObject(CroppedMask):
     """One object: a boolean mask cropped to its bounding box, placed at `offset` = (y0, x0).
 
     The mask is trimmed to its tight bounding box and made read-only, so objects can be shared
@@ -161,23 +185,6 @@ class AnnotatedObject:
         out = np.zeros(shape, dtype=bool)
         out[self.slices] |= self.mask
         return out
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        """Where the cropped mask sits in the image: `image[obj.slices][obj.mask]`."""
-        y0, x0 = self.offset
-        return slice(y0, y0 + self.mask.shape[0]), slice(x0, x0 + self.mask.shape[1])
-
-    @property
-    def area(self) -> int:
-        """Number of pixels."""
-        return int(np.count_nonzero(self.mask))
-
-    @property
-    def bbox(self) -> tuple[int, int, int, int]:
-        """(x0, y0, x1, y1), half-open pixel bounds: x1 - x0 is the width in pixels."""
-        y0, x0 = self.offset
-        return x0, y0, x0 + self.mask.shape[1], y0 + self.mask.shape[0]
 
     def contains(self, x: int, y: int) -> bool:
         y0, x0 = self.offset

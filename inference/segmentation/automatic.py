@@ -35,7 +35,7 @@ from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.runtime.sessions import OnnxModel, cpu_threads
 from inference.segmentation._sam_image import LOW_RES, MaskMapper
-from inference.segmentation.annotations import AnnotatedObject
+from inference.segmentation.annotations import AnnotatedObject, CroppedMask
 from inference.segmentation.refine import postprocess
 from inference.segmentation.sam import ImageEmbedding, SamModel, raster
 
@@ -76,7 +76,7 @@ class AutoParams:
 
 
 @dataclass(frozen=True, eq=False)
-class AutoMask:
+class AutoMask(CroppedMask):
     """One automatic mask: boolean, cropped to its bounding box at `offset` = (y0, x0)."""
 
     mask: np.ndarray
@@ -84,16 +84,6 @@ class AutoMask:
     score: float  # SAM's predicted IoU
     stability: float
     point: tuple[float, float]  # the grid point (x, y) that produced it, image pixels
-
-    @property
-    def area(self) -> int:
-        return int(np.count_nonzero(self.mask))
-
-    @property
-    def bbox(self) -> tuple[int, int, int, int]:
-        """(x0, y0, x1, y1), half-open."""
-        y0, x0 = self.offset
-        return x0, y0, x0 + self.mask.shape[1], y0 + self.mask.shape[0]
 
 
 class _Masked(Protocol):

@@ -44,22 +44,26 @@ CSV_ENCODING = "utf-8-sig"
 
 
 # --- rasters ----------------------------------------------------------------------------------
-def write_label_image(annotations: AnnotationSet, path: str | Path) -> Path:
-    """uint16 label image; object i (1-based position) has value i. PNG or TIFF by extension."""
+def write_raster(path: str | Path, image: np.ndarray) -> Path:
+    """A label or mask image as PNG or (zlib-compressed) TIFF, chosen by the extension."""
     path = Path(path)
-    labels = annotations.label_image(values="position")
     suffix = path.suffix.lower()
     if suffix == ".png":
         import imageio.v3 as iio
 
-        iio.imwrite(path, labels)
+        iio.imwrite(path, image)
     elif suffix in (".tif", ".tiff"):
         import tifffile
 
-        tifffile.imwrite(path, labels, compression="zlib", photometric="minisblack")
+        tifffile.imwrite(path, image, compression="zlib", photometric="minisblack")
     else:
         raise MatLensError(f"Label images are saved as .png or .tif, not '{path.suffix}'")
     return path
+
+
+def write_label_image(annotations: AnnotationSet, path: str | Path) -> Path:
+    """uint16 label image; object i (1-based position) has value i. PNG or TIFF by extension."""
+    return write_raster(path, annotations.label_image(values="position"))
 
 
 def write_class_masks(
