@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QFileDialog,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTabWidget,
@@ -214,7 +216,15 @@ class MicrographPane(Pane):
 
         splitter = QSplitter(self)
         splitter.addWidget(left)
-        splitter.addWidget(self._side_panel())
+        side = QScrollArea(self)  # small screens scroll the side panel instead of squeezing it
+        panel = self._side_panel()
+        side.setWidget(panel)
+        side.setWidgetResizable(True)
+        side.setFrameShape(QFrame.Shape.NoFrame)
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scrollbar = side.verticalScrollBar().sizeHint().width()
+        side.setMinimumWidth(panel.minimumSizeHint().width() + scrollbar)
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 1)
         splitter.setSizes([900, 340])
         layout = QVBoxLayout(self)
