@@ -60,6 +60,9 @@ format: setup
 bench: models
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/sam_latency.py
+	$(BIN)/python benchmarks/auto_segment.py --runs 3
+	$(BIN)/python benchmarks/phase_fraction.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/ui_responsiveness.py
 	$(BIN)/python benchmarks/literature_extraction.py
 	$(BIN)/python benchmarks/prediction.py
 

@@ -188,9 +188,9 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         spots = [
             {
                 "pos": (x + 0.5, y + 0.5),
-                "size": 7,
+                "size": 10,
                 "brush": pg.mkBrush(*colour),
-                "pen": pg.mkPen("#ffffff", width=1),
+                "pen": pg.mkPen("#000000", width=1.5),
             }
             for x, y, colour in examples
         ]
