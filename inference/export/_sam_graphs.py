@@ -32,6 +32,22 @@ IMG_SIZE = 1024
 EMBED_HW = 64
 
 
+def _register_mask_head(graph: nn.Module, md, mlps: list) -> None:
+    """SAM's mask head as buffers: the hypernetwork MLPs batched ([masks, in, out] weights per
+    layer) and each ConvTranspose2d(k=2, s=2) as a GEMM whose columns are ordered (a, b, c_out)."""
+    for j in range(mlps[0].num_layers):
+        graph.register_buffer(f"hyper_w{j}", torch.stack([m.layers[j].weight.t() for m in mlps]))
+        graph.register_buffer(f"hyper_b{j}", torch.stack([m.layers[j].bias for m in mlps])[:, None])
+    graph.hyper_layers = mlps[0].num_layers
+    up1, norm, _, up2, _ = md.output_upscaling
+    graph.register_buffer("w1", up1.weight.permute(0, 2, 3, 1).reshape(up1.in_channels, -1))
+    graph.register_buffer("b1", up1.bias.repeat(4))
+    graph.register_buffer("w2", up2.weight.permute(0, 2, 3, 1).reshape(up2.in_channels, -1))
+    graph.register_buffer("b2", up2.bias.repeat(4))
+    graph.norm, graph.up_c1, graph.up_c2 = norm, up1.out_channels, up2.out_channels
+    graph.act = md.output_upscaling[2]
+
+
 class EncoderGraph(nn.Module):
     """uint8 resized image → image embedding (normalise and pad as Sam.preprocess does)."""
 
@@ -118,22 +134,7 @@ class DecoderGraph(nn.Module):
             "output_tokens", torch.cat([md.iou_token.weight, md.mask_tokens.weight], dim=0)
         )
         # The four hypernetwork MLPs as one batched MLP: [masks, in, out] weights per layer.
-        mlps = md.output_hypernetworks_mlps
-        for j in range(mlps[0].num_layers):
-            w = torch.stack([m.layers[j].weight.transpose(0, 1) for m in mlps])
-            self.register_buffer(f"hyper_w{j}", w)
-            self.register_buffer(
-                f"hyper_b{j}", torch.stack([m.layers[j].bias for m in mlps])[:, None]
-            )
-        self.hyper_layers = mlps[0].num_layers
-        up1, norm, _, up2, _ = md.output_upscaling
-        # ConvTranspose2d(k=2, s=2) as a GEMM whose columns are ordered (a, b, c_out).
-        self.register_buffer("w1", up1.weight.permute(0, 2, 3, 1).reshape(up1.in_channels, -1))
-        self.register_buffer("b1", up1.bias.repeat(4))
-        self.register_buffer("w2", up2.weight.permute(0, 2, 3, 1).reshape(up2.in_channels, -1))
-        self.register_buffer("b2", up2.bias.repeat(4))
-        self.norm, self.up_c1, self.up_c2 = norm, up1.out_channels, up2.out_channels
-        self.act = md.output_upscaling[2]
+        _register_mask_head(self, md, list(md.output_hypernetworks_mlps))
 
     def _embed_points(self, coords: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """SamOnnxModel._embed_points with one table look-up instead of five masked adds."""
@@ -392,21 +393,7 @@ class BatchDecoderGraph(nn.Module):
                 self.register_buffer(f"pe_q{i}", heads_t(pe @ wq.t()))
             self.register_buffer("pe_k_final", heads_t(pe @ cross.k_proj.weight.t()))
         # The hypernetwork MLPs of maps 1-3 as one batched MLP.
-        mlps = list(md.output_hypernetworks_mlps)[1:]
-        for j in range(mlps[0].num_layers):
-            self.register_buffer(f"hyper_w{j}", torch.stack([m.layers[j].weight.t() for m in mlps]))
-            self.register_buffer(
-                f"hyper_b{j}", torch.stack([m.layers[j].bias for m in mlps])[:, None]
-            )
-        self.hyper_layers = mlps[0].num_layers
-        up1, norm, _, up2, _ = md.output_upscaling
-        # ConvTranspose2d(k=2, s=2) as a GEMM whose columns are ordered (a, b, c_out).
-        self.register_buffer("w1", up1.weight.permute(0, 2, 3, 1).reshape(up1.in_channels, -1))
-        self.register_buffer("b1", up1.bias.repeat(4))
-        self.register_buffer("w2", up2.weight.permute(0, 2, 3, 1).reshape(up2.in_channels, -1))
-        self.register_buffer("b2", up2.bias.repeat(4))
-        self.norm, self.up_c1, self.up_c2 = norm, up1.out_channels, up2.out_channels
-        self.act = md.output_upscaling[2]
+        _register_mask_head(self, md, list(md.output_hypernetworks_mlps)[1:])
 
     def forward(self, point_coords, point_labels, stability_offset, *image_inputs):
         shared = _Shared(list(image_inputs))
