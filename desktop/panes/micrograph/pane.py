@@ -284,7 +284,7 @@ class MicrographPane(Pane):
         cur_layout.addWidget(self.candidate_label)
         cur_layout.addLayout(buttons)
 
-        objects = QGroupBox("Objects", panel)
+        objects = QWidget(panel)  # shown as the "Objects" tab
         self.object_list = QTreeWidget(objects)
         self.object_list.setHeaderLabels(["#", "Class", "Area", "Score"])
         self.object_list.setRootIsDecorated(False)
