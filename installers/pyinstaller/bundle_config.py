@@ -20,6 +20,8 @@ from pathlib import Path
 
 from bundle_elf import cut_debug_sections, load_segments, needed_libraries
 
+from inference.doctor import PACKAGES as DOCTOR_PACKAGES
+
 # A PyInstaller TOC entry: (path inside the bundle, source path or symlink target, type code).
 TocEntry = tuple[str, str, str]
 
@@ -182,15 +184,7 @@ DLOPENED = ("onnxruntime/capi/*",)
 # Distributions whose metadata the app reads at run time (`matlens doctor` versions,
 # onnxruntime's own version checks, pint's version probe).
 METADATA = (
-    "PySide6-Essentials",
-    "pyqtgraph",
-    "vtk",
-    "pymatgen",
-    "onnxruntime-gpu",
-    "numpy",
-    "tifffile",
-    "rosettasciio",
-    "scikit-image",
+    *DOCTOR_PACKAGES,
     "imageio",
     "pint",
     "pdfplumber",
