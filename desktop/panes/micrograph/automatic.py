@@ -41,11 +41,29 @@ MAP_KINDS = {
 
 
 # --- worker functions (no Qt; they run on pool threads) ------------------------------------------
+def embedded_clicks(session, model_id: str, rgb: np.ndarray):
+    """The pane's click session when it holds this image's embedding (or tiles) for this model,
+    so automatic tools reuse it instead of embedding again; else None."""
+    model = session.model_for(model_id)
+    clicks = session.clicks
+    if clicks is None or clicks.model is not model or clicks.shape != tuple(rgb.shape[:2]):
+        return None
+    return clicks
+
+
 def segment_everything_job(session, model_id: str, rgb: np.ndarray, params, progress, cancel):
     """Automatic masks for the whole image, tiled when it is larger than the model input."""
-    from inference.segmentation.tiling import segment_image
+    from inference.segmentation import automatic, tiling
 
-    return segment_image(session.model_for(model_id), rgb, params, progress=progress, cancel=cancel)
+    model = session.model_for(model_id)
+    clicks = embedded_clicks(session, model_id, rgb)
+    if clicks is not None and clicks.tiles is not None:
+        return tiling.segment_everything_tiled(
+            model, rgb, params, progress, cancel, tiles=clicks.tiles
+        )
+    if clicks is not None:
+        return automatic.segment_everything(model, clicks.embedding, params, progress, cancel)
+    return tiling.segment_image(model, rgb, params, progress=progress, cancel=cancel)
 
 
 def map_job(session, model_id, rgb, display, auto_params, map_params, masks, progress, cancel):
@@ -64,7 +82,9 @@ def phase_features_job(session, model_id: str, rgb: np.ndarray, progress, cancel
     from inference.segmentation.phases import compute_features
 
     model = session.model_for(model_id)
-    return compute_features(model, rgb, progress=progress, cancel=cancel)
+    clicks = embedded_clicks(session, model_id, rgb)
+    embedding = clicks.embedding if clicks is not None else None  # tiled: the whole image's
+    return compute_features(model, rgb, embedding, progress=progress, cancel=cancel)
 
 
 def phase_classify_job(features, examples, params, cancel):
