@@ -87,10 +87,16 @@ def phase_features_job(session, model_id: str, rgb: np.ndarray, progress, cancel
     return compute_features(model, rgb, embedding, progress=progress, cancel=cancel)
 
 
-def phase_classify_job(features, examples, params, cancel):
+def phase_classify_job(features, examples, params, colours: dict, cancel):
+    """The phase map and its RGBA preview in the classes' colours (built here, not on the GUI
+    thread: an image-sized look-up)."""
     from inference.segmentation.phases import classify
 
-    return classify(features, examples, params, cancel=cancel)
+    result = classify(features, examples, params, cancel=cancel)
+    lut = np.zeros((len(result.classes) + 1, 4), np.uint8)
+    for k, name in enumerate(result.classes, start=1):
+        lut[k] = (*colours.get(name, (255, 255, 255)), 255)
+    return result, lut[result.labels]
 
 
 def renumber(objs: list[AnnotatedObject], first_id: int) -> list[AnnotatedObject]:
@@ -386,7 +392,8 @@ class AutomaticPanel(QTabWidget):
             self._features[1],
             self.example_list(),
             PhaseParams(),
-            on_result=lambda r, g=generation: self._classified(r, g),
+            {c.name: c.colour for c in self.pane.annotations.classes},
+            on_result=lambda r, g=generation: self._classified(*r, g),
             on_error=self._failed,
             on_finished=self._classify_finished,
             name="classify phases",
@@ -398,20 +405,12 @@ class AutomaticPanel(QTabWidget):
             self._classify_again = False
             self._request_classification()
 
-    def _classified(self, result, generation: int) -> None:
+    def _classified(self, result, preview: np.ndarray, generation: int) -> None:
         if generation != self.pane._generation or self._classify_again:
             return
         self.phase_result = result
-        colours = {c.name: c.colour for c in self.pane.annotations.classes}
-        lut = np.zeros((len(result.classes) + 1, 4), np.uint8)
-        for k, name in enumerate(result.classes, start=1):
-            lut[k] = (*colours.get(name, (255, 255, 255)), 255)
-        self.pane.canvas.set_preview(lut[result.labels])
-        counts = np.bincount(result.labels.ravel(), minlength=len(result.classes) + 1)
-        total = max(int(counts[1:].sum()), 1)
-        shares = ", ".join(
-            f"{name} {counts[k] / total:.1%}" for k, name in enumerate(result.classes, start=1)
-        )
+        self.pane.canvas.set_preview(preview)
+        shares = ", ".join(f"{name} {share:.1%}" for name, share in result.fractions().items())
         self.phases_label.setText(f"Preview: {shares}. Apply to keep it as objects.")
 
     def apply_phases(self) -> None:
