@@ -97,19 +97,27 @@ class MainWindow(QMainWindow):
             self.undo_group.setActiveStack(pane.undo_stack)
 
     def _link_panes(self) -> None:
-        """Cross-pane actions: "Predict" in Structures opens the structure in Prediction."""
+        """Cross-pane actions: "Predict" in Structures (a structure) and Literature (a formula)."""
         prediction = next((p for p in self.panes if hasattr(p, "predict_structure_file")), None)
         if prediction is None:
             return
         for pane in self.panes:
             if hasattr(pane, "predict_requested"):
                 pane.predict_requested.connect(
-                    lambda path, target=prediction: self._predict_in(target, path)
+                    lambda path, target=prediction: self._predict_in(
+                        target, target.predict_structure_file, path
+                    )
+                )
+            if hasattr(pane, "predict_formula_requested"):
+                pane.predict_formula_requested.connect(
+                    lambda formula, target=prediction: self._predict_in(
+                        target, target.predict_formula, formula
+                    )
                 )
 
-    def _predict_in(self, pane: Pane, path: Path) -> None:
+    def _predict_in(self, pane: Pane, entry, argument) -> None:
         self.tabs.setCurrentWidget(pane)
-        pane.predict_structure_file(path)
+        entry(argument)
 
     def current_pane(self) -> Pane | None:
         widget = self.tabs.currentWidget()

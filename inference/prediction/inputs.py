@@ -47,6 +47,20 @@ def classify(text: str) -> PredictionInput:
     return PredictionInput("formula", formula=text)
 
 
+def fixed_formula(text: str) -> str | None:
+    """`text` if it is a composition the composition models can take, else None.
+
+    Variable or doped formulas (Ba1-xKxFe2As2, O3-δ) and names without a formula are None.
+    """
+    from inference.prediction.featurize import parse_formula
+
+    try:
+        parse_formula(text)
+    except MatLensError:
+        return None
+    return text.strip()
+
+
 def read_structure(path: Path):
     """One periodic structure from a file (the first one in a multi-block CIF)."""
     from pymatgen.core import Structure

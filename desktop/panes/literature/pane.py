@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,6 +35,7 @@ from inference.literature.export import write_csv, write_json
 from inference.literature.extract import Extraction, PropertyRecord, extract_pdf
 from inference.literature.model import Paper
 from inference.literature.render import render_page
+from inference.prediction.inputs import fixed_formula
 
 ALL = "All"
 RENDER_SCALE = 2.0
@@ -52,6 +53,8 @@ class LiteraturePane(Pane):
     title = "Literature"
     extensions = frozenset({".pdf"})
     file_filter = "PDF papers (*.pdf)"
+    # a fixed composition from the selected record, for the composition models (Prediction pane)
+    predict_formula_requested = Signal(str)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -131,6 +134,12 @@ class LiteraturePane(Pane):
         right_layout.addWidget(self.summary_label)
         right_layout.addWidget(self.table, 1)
         right_layout.addWidget(self.sentence_label)
+        self.predict_button = QPushButton("Predict properties")
+        self.predict_button.setToolTip(
+            "Open the selected record's material in the Prediction pane (composition models)"
+        )
+        self.predict_button.setEnabled(False)
+        right_layout.addWidget(self.predict_button, 0, Qt.AlignmentFlag.AlignLeft)
 
         splitter = QSplitter()
         splitter.addWidget(left)
@@ -172,6 +181,7 @@ class LiteraturePane(Pane):
         self.library_list.itemClicked.connect(self._open_library_item)
         self.results_list.itemClicked.connect(self._open_result)
         self.cancel_button.clicked.connect(self.cancel)
+        self.predict_button.clicked.connect(self._request_prediction)
         self._set_paper_actions(False)
 
     def _set_paper_actions(self, enabled: bool) -> None:
@@ -266,6 +276,7 @@ class LiteraturePane(Pane):
     def _paper_ready(self, path: Path, result, page: int) -> None:
         self.paper, self.extraction = result
         self.selected = None
+        self._update_predict_button()
         ex = self.extraction
         self.page_spin.setMaximum(self.paper.n_pages)
         self.page_label.setText(f"of {self.paper.n_pages}")
@@ -359,12 +370,40 @@ class LiteraturePane(Pane):
         """Jump to the record's page and centre its highlight."""
         self.selected = record
         self.sentence_label.setText(record.sentence)
+        self._update_predict_button()
         if self.view.page == record.page - 1:
             self._draw_highlights()
             if self.view.selected_item is not None:
                 self.view.centerOn(self.view.selected_item)
         else:
             self.show_page(record.page - 1)
+
+    # prediction link ---------------------------------------------------------------------
+    def selected_formula(self) -> str | None:
+        """The selected record's material as a fixed formula (names map to their formula)."""
+        record, ex = self.selected, self.extraction
+        if record is None or ex is None or not record.material:
+            return None
+        formulas = [m.formula for m in ex.materials if record.material in (m.name, m.formula)]
+        return next(filter(None, map(fixed_formula, [*formulas, record.material])), None)
+
+    def _update_predict_button(self) -> None:
+        formula = self.selected_formula()
+        self.predict_button.setEnabled(formula is not None)
+        if formula is not None:
+            self.predict_button.setText(f"Predict properties of {formula}")
+        else:
+            self.predict_button.setText("Predict properties")
+            if self.selected is not None:
+                self.predict_button.setToolTip(
+                    f"{self.selected.material or 'This record'} is not a fixed composition "
+                    "(variable or doped formulas and names cannot be predicted)"
+                )
+
+    def _request_prediction(self) -> None:
+        formula = self.selected_formula()
+        if formula is not None:
+            self.predict_formula_requested.emit(formula)
 
     # filters and export -----------------------------------------------------------------
     def _fill_filters(self) -> None:

@@ -139,6 +139,11 @@ class PredictionPane(Pane):
         """Entry point for other panes (Structures ▸ Predict properties)."""
         self.open_path(path)
 
+    def predict_formula(self, formula: str) -> None:
+        """Entry point for other panes (Literature ▸ Predict properties of a material)."""
+        self.input.setText(formula)
+        self.predict()
+
     def _pick_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Structure file", "", self.file_filter)
         if path:

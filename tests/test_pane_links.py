@@ -1,0 +1,65 @@
+"""Cross-pane actions in the main window: Literature and Structures hand work to Prediction."""
+
+from __future__ import annotations
+
+import pytest
+from literature_helpers import paper
+from PySide6.QtCore import Qt
+
+from desktop.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1300, 850)
+    window.show()
+    yield window
+    window.close()
+
+
+def _pane(window, title):
+    return next(p for p in window.panes if p.title == title)
+
+
+def test_predict_a_material_found_in_a_paper(qtbot, window):
+    from inference.prediction.composition import composition_cards
+
+    if not composition_cards():
+        pytest.skip("composition models not trained")
+    literature, prediction = _pane(window, "Literature"), _pane(window, "Prediction")
+    window.tabs.setCurrentWidget(literature)
+    with qtbot.waitSignal(literature.file_opened, timeout=60000):
+        literature.open_path(paper("Suzuki_etal_2015-CC.pdf"))
+    qtbot.waitUntil(lambda: not literature.busy, timeout=60000)
+    assert not literature.predict_button.isEnabled()  # nothing selected yet
+
+    row = next(i for i, r in enumerate(literature.table.records) if r.material == "EuFBiS2")
+    rect = literature.table.visualItemRect(literature.table.item(row, 0))
+    qtbot.mouseClick(literature.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert literature.predict_button.isEnabled()
+    assert literature.predict_button.text() == "Predict properties of EuFBiS2"
+
+    qtbot.mouseClick(literature.predict_button, Qt.MouseButton.LeftButton)
+    assert window.tabs.currentWidget() is prediction
+    assert prediction.input.text() == "EuFBiS2"
+    qtbot.waitUntil(lambda: prediction.table.rowCount() > 0, timeout=30000)
+    assert prediction.table.item(0, 0).text() == "EuFBiS2"
+    quantities = {prediction.table.item(r, 1).text() for r in range(prediction.table.rowCount())}
+    assert any("band gap" in q for q in quantities), quantities
+    qtbot.waitUntil(lambda: not literature.busy, timeout=60000)
+
+
+def test_variable_formula_cannot_be_predicted(qtbot, window):
+    literature = _pane(window, "Literature")
+    with qtbot.waitSignal(literature.file_opened, timeout=60000):
+        literature.open_path(paper("1609.04957-CC.pdf"))
+    qtbot.waitUntil(lambda: not literature.busy, timeout=60000)
+    variable = [r for r in literature.table.records if r.material and "x" in r.material]
+    if not variable:
+        pytest.skip("no record with a variable formula in this paper")
+    literature.focus_record(variable[0])
+    assert not literature.predict_button.isEnabled()
+    assert "not a fixed composition" in literature.predict_button.toolTip()
+    qtbot.waitUntil(lambda: not literature.busy, timeout=60000)
