@@ -116,3 +116,161 @@ def test_learned_tagger_adds_material_names():
     learned = {m.name for m in result.materials if m.source == "ner"}
     assert "nickel oxide" in learned  # no formula rule sees this name
     assert "zirconia" in {m.name for m in result.materials}  # the curated list already does
+
+
+@pytest.mark.parametrize(
+    ("sentence", "formula", "role"),
+    [
+        ("The pressure was applied with NiCrAl-CuBe hybrid piston-cylinder-type cells.",
+         "NiCrAl-CuBe", "apparatus"),
+        ("PtIr STM tips were cleaned on Au(111).", "PtIr", "apparatus"),
+        ("The pellet was sealed in an Al2O3 crucible.", "Al2O3", "apparatus"),
+        ("Carriers are doped into the BiS2 superconducting layers.", "BiS2", "unit"),
+        ("Holes sit in the CuO2 planes.", "CuO2", "unit"),
+        ("Powders of EuS, BiF3 and Bi2S3 were weighed with the nominal composition of EuFBiS2.",
+         "BiF3", "precursor"),
+        ("Powders of EuS, BiF3 and Bi2S3 were weighed with the nominal composition of EuFBiS2.",
+         "EuFBiS2", "sample"),
+        ("Then 0.03 mol of Na2CO3 was added to the solution.", "Na2CO3", "precursor"),
+        ("NaGaO2 powder was prepared from a stoichiometric mixture of oxides.", "NaGaO2", "sample"),
+        ("The MgO layer is 5 nm thick.", "MgO", "sample"),
+    ],
+)  # fmt: skip
+def test_material_roles(sentence, formula, role):
+    roles = {m.formula: m.role for m in find_materials(sentence)}
+    assert roles[formula] == role
+
+
+def test_precursors_do_not_take_the_samples_values():
+    text = (
+        "EuFBiS2 was synthesized from EuS, BiF3 and Bi2S3 powders. "
+        "The superconducting transition appears at Tc = 0.3 K."
+    )
+    result = extract(text_paper(text))
+    (record,) = [r for r in result.records if r.property == "Tc"]
+    assert record.material == "EuFBiS2" and record.link == "paragraph"
+    materials = {m["formula"]: m for m in result.to_json()["materials"]}
+    assert materials["Bi2S3"]["role"] == "precursor" and "role" not in materials["EuFBiS2"]
+
+
+def test_supermat_paper_keeps_apparatus_and_layers_apart():
+    from inference.literature.pdf import parse_pdf
+
+    result = extract(parse_pdf(paper("Suzuki_etal_2015-CC.pdf")))
+    roles: dict[str, set[str]] = {}
+    for m in result.materials:
+        roles.setdefault(m.formula, set()).add(m.role)
+    assert roles["EuFBiS2"] == {"sample"} and roles["BiS2"] == {"unit"}
+    assert roles["Bi2S3"] == {"precursor"}
+    assert all(r.material != "Bi2S3" for r in result.records)
+
+
+def table_pdf(path: Path) -> Path:
+    """A one-page paper with a ruled table, drawn with matplotlib (already a dependency)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [
+        ["Compound", "Tc (K)", "Band gap (eV)", "σ (S cm−1)", "a (Å)"],
+        ["EuFBiS2", "0.3", "0.45 ± 0.02", "1.2 × 10−3", "4.0512(3)"],
+        ["LaOBiS2", "10.6", "0.8", "35", "4.06"],
+        ["x = 0.5", "4.5–5.0", "–", "–", "3.96"],
+    ]
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        fig = plt.figure(figsize=(8.27, 11.69))
+        fig.text(0.1, 0.9, "We report EuFBiS2 and LaOBiS2 in Table 1.", fontsize=10)
+        fig.text(0.1, 0.8, "Table 1. Properties of the samples.", fontsize=10)
+        ax = fig.add_axes((0.1, 0.6, 0.8, 0.18))
+        ax.axis("off")
+        ax.table(cellText=rows, loc="center", cellLoc="center")
+        fig.savefig(path)
+        plt.close(fig)
+    return path
+
+
+def test_table_cells_become_records(tmp_path):
+    from inference.literature.pdf import parse_pdf
+
+    paper_ = parse_pdf(table_pdf(tmp_path / "table.pdf"))
+    result = extract(paper_)
+    by = {(r.material, r.property): r for r in result.records if r.link == "table"}
+    tc = by[("LaOBiS2", "Tc")]
+    assert (tc.value, tc.unit, tc.value_si, tc.page, tc.link) == (10.6, "K", 10.6, 1, "table")
+    assert paper_.text[tc.start : tc.end] == "10.6" and "Tc (K)" in tc.sentence
+    assert paper_.text[slice(*tc.material_span)] == "LaOBiS2"
+    gap = by[("EuFBiS2", "band_gap")]
+    assert gap.value == 0.45 and gap.uncertainty == 0.02
+    assert gap.value_si == pytest.approx(0.45 * 1.602176634e-19)
+    sigma = by[("EuFBiS2", "conductivity")]
+    assert sigma.value_si == pytest.approx(0.12)  # 1.2e-3 S/cm in S/m
+    a = by[("EuFBiS2", "lattice_parameter")]
+    assert a.value == pytest.approx(4.0512) and a.uncertainty == pytest.approx(0.0003)
+    # a row label that names no material: the value goes to the paper, the label is kept
+    ranged = next(r for r in result.records if r.conditions.get("row") == "x = 0.5")
+    assert (ranged.property, ranged.low, ranged.high) == ("Tc", 4.5, 5.0)
+    assert not any(r.property == "band_gap" and r.text == "–" for r in result.records)
+    assert {"source": "table", "property": "Tc", "value": 10.6}.items() <= next(
+        d for d in result.to_json()["records"] if d["value"] == 10.6
+    ).items()
+
+
+def test_transposed_table_is_read_down_the_side():
+    from inference.literature.model import Table
+    from inference.literature.tables import table_values
+
+    table = Table(
+        0,
+        Box(0, 0, 100, 100),
+        [["", "LiFePO4", "LiCoO2"], ["Capacity (mAh g−1)", "160", "140"], ["Note", "a", "b"]],
+    )
+    values = {(v.material, v.property): v.quantity for v in table_values(table)}
+    assert set(values) == {("LiFePO4", "capacity"), ("LiCoO2", "capacity")}
+    assert values[("LiCoO2", "capacity")].value_si == pytest.approx(140 * 3.6e3)  # C/kg
+
+
+def rules_only_table_pdf(path: Path) -> Path:
+    """Two text columns around a journal-style table: three horizontal rules, no borders."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    rows = [
+        ["Sample", "a (Å)", "c (Å)", "Tc (K)"],
+        ["LaO0.5F0.5BiS2", "4.05", "13.3", "10.6"],
+        ["NdO0.5F0.5BiS2", "3.99", "13.5", "5.2"],
+    ]
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        fig = plt.figure(figsize=(8.27, 11.69))
+        for k in range(10):
+            fig.text(0.08, 0.95 - 0.015 * k, "The doped samples were measured at low", fontsize=9)
+            fig.text(0.52, 0.95 - 0.015 * k, "temperature; TABLE I lists the results.", fontsize=9)
+        fig.text(0.08, 0.76, "TABLE I. Lattice parameters and Tc.", fontsize=9)
+        y = 0.73
+        for i, row in enumerate(rows):
+            if i < 2:
+                fig.add_artist(Line2D([0.07, 0.62], [y + 0.014, y + 0.014], lw=0.6, color="k"))
+            for x, cell in zip((0.08, 0.30, 0.42, 0.54), row, strict=True):
+                fig.text(x, y, cell, fontsize=9)
+            y -= 0.02
+        fig.add_artist(Line2D([0.07, 0.62], [y + 0.014, y + 0.014], lw=0.6, color="k"))
+        fig.savefig(path)
+        plt.close(fig)
+    return path
+
+
+def test_journal_table_with_rules_only(tmp_path):
+    from inference.literature.pdf import parse_pdf
+
+    paper_ = parse_pdf(rules_only_table_pdf(tmp_path / "rules.pdf"))
+    (table,) = paper_.tables
+    assert table.rows[0] == ["Sample", "a (Å)", "c (Å)", "Tc (K)"]
+    records = [r for r in extract(paper_).records if r.source == "table"]
+    tcs = {(r.material, r.value) for r in records if r.property == "Tc"}
+    assert tcs == {("LaO0.5F0.5BiS2", 10.6), ("NdO0.5F0.5BiS2", 5.2)}
+    lattice = sorted(r.value for r in records if r.property == "lattice_parameter")
+    assert lattice == [3.99, 4.05, 13.3, 13.5]
+    assert all(paper_.text[r.start : r.end] == r.text for r in records)

@@ -1,7 +1,9 @@
 """Rules that turn a `Paper` into records: material, property, value with unit, conditions, where.
 
-Each property value is linked to the material named nearest to it in its sentence, or else to
-the last material named earlier in the paragraph. References and acknowledgements are skipped.
+Each property value is linked to the sample named nearest to it in its sentence, or else to
+the last sample named earlier in the paragraph (precursors, apparatus and structural units are
+kept as mentions but never carry values). Table cells give records too (source="table"), with
+the row label as their material. References and acknowledgements are skipped.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.materials import MaterialSpan, find_materials
-from inference.literature.model import Paper
+from inference.literature.model import Box, Paper
 from inference.literature.properties import ATMOSPHERE, METHODS, PROPERTIES, method_name
 from inference.literature.quantities import Quantity, find_quantities, normalise
 from inference.literature.sections import EXCLUDED
 from inference.literature.sentences import split_sentences
+from inference.literature.tables import table_values
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class MaterialMention:
     end: int
     section: str
     source: str = "rules"  # rules | ner (the learned tagger)
+    role: str = "sample"  # sample | precursor | apparatus | unit (materials.material_role)
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,9 @@ class PropertyRecord:
     modifier: str = "="
     conditions: dict[str, str] = field(default_factory=dict)
     material_span: tuple[int, int] | None = None
-    link: str = "sentence"  # sentence | paragraph | paper (the paper's main material) | none
+    link: str = "sentence"  # sentence | paragraph | table | paper (the main material) | none
     section: str = ""
+    source: str = "text"  # text | table (read from a table cell: `sentence` names the cell)
 
 
 @dataclass(frozen=True)
@@ -98,18 +105,26 @@ class Extraction:
                 "uncertainty": r.uncertainty,
                 "conditions": r.conditions,
                 "link": r.link,
+                "source": r.source,
                 "span": [r.start, r.end],
             }
             records.append(item)
-        seen: set[tuple[str, int]] = set()
-        materials = []
+        by_key: dict[tuple[str, int], dict] = {}  # one entry per formula and page
         for m in self.materials:
-            if (m.formula, m.page) not in seen:
-                seen.add((m.formula, m.page))
-                item = {"formula": m.formula, "name": m.name, "page": m.page}
+            item = by_key.get((m.formula, m.page))
+            if item is None:
+                item = by_key[m.formula, m.page] = {
+                    "formula": m.formula,
+                    "name": m.name,
+                    "page": m.page,
+                }
                 if m.source != "rules":
                     item["source"] = m.source
-                materials.append(item)
+                if m.role != "sample":
+                    item["role"] = m.role
+            elif m.role == "sample":
+                item.pop("role", None)  # a sample somewhere on the page is a sample
+        materials = list(by_key.values())
         return {
             "paper": str(self.path),
             "title": self.title,
@@ -220,10 +235,18 @@ def extract(
                 source = "ner" if m in learned else "rules"
                 mentions.append(
                     MaterialMention(
-                        m.formula, m.name, page, s0 + m.start, s0 + m.end, block.section, source
+                        m.formula,
+                        m.name,
+                        page,
+                        s0 + m.start,
+                        s0 + m.end,
+                        block.section,
+                        source,
+                        m.role,
                     )
                 )
-            mats = sorted(mats + learned, key=lambda m: m.start)
+            # precursors, apparatus and structural units never carry the paper's values
+            mats = sorted((m for m in mats + learned if m.role == "sample"), key=lambda m: m.start)
             qs = find_quantities(sentence)
             if qs:
                 records.extend(
@@ -234,9 +257,75 @@ def extract(
                 steps.extend(_synthesis(paper, sentence, s0, mats, qs, last_material))
             if mats:
                 last_material, last_offset = mats[-1], s0
+    if paper.tables:
+        records = [r for r in records if not _in_table(paper, r.start)] + _table_records(paper)
     records = _link_to_main_material(records, mentions)
     progress(1.0, "")
     return Extraction(paper.path, paper.title, paper.n_pages, records, mentions, steps)
+
+
+def _cell_span(paper: Paper, page: int, box: Box | None) -> tuple[int, int] | None:
+    """The stretch of `Paper.text` whose characters sit inside a table cell's box."""
+    if box is None or not len(paper.char_box):
+        return None
+    cx = (paper.char_box[:, 0] + paper.char_box[:, 2]) / 2
+    cy = (paper.char_box[:, 1] + paper.char_box[:, 3]) / 2
+    inside = (
+        (paper.char_page == page)
+        & (cx >= box.x0)
+        & (cx <= box.x1)
+        & (cy >= box.top)
+        & (cy <= box.bottom)
+    )
+    hits = np.flatnonzero(inside)
+    return (int(hits[0]), int(hits[-1]) + 1) if len(hits) else None
+
+
+def _in_table(paper: Paper, offset: int) -> bool:
+    """A text value inside a table: the table reader gives it with its row and column."""
+    if not 0 <= offset < len(paper.char_box):
+        return False
+    x0, top, x1, bottom = paper.char_box[offset].tolist()
+    page = int(paper.char_page[offset])
+    return any(
+        t.page == page and t.box.x0 <= x0 and x1 <= t.box.x1 and t.box.top <= top <= t.box.bottom
+        for t in paper.tables
+    )
+
+
+def _table_records(paper: Paper) -> list[PropertyRecord]:
+    """Records from table cells: header → property and unit, row label → material."""
+    out = []
+    for table in paper.tables:
+        for v in table_values(table):
+            q = v.quantity
+            span = _cell_span(paper, v.page, v.cell_box) or (0, 0)
+            label_span = _cell_span(paper, v.page, v.label_box) if v.material else None
+            out.append(
+                PropertyRecord(
+                    material=v.material,
+                    property=v.property,
+                    value=q.value,
+                    unit=q.unit,
+                    value_si=q.value_si,
+                    unit_si=q.unit_si,
+                    page=v.page + 1,
+                    sentence=f"{v.label} | {v.header}: {v.cell}",
+                    start=span[0],
+                    end=span[1],
+                    text=v.cell,
+                    low=q.low,
+                    high=q.high,
+                    uncertainty=q.uncertainty,
+                    modifier=q.modifier,
+                    conditions={} if v.material else {"row": v.label},
+                    material_span=label_span,
+                    link="table" if v.material else "none",
+                    section="table",
+                    source="table",
+                )
+            )
+    return out
 
 
 def _learned(spans, mats: list[MaterialSpan]) -> list[MaterialSpan]:
@@ -256,7 +345,9 @@ def _link_to_main_material(records, mentions):
     """Values with no material in their paragraph go to the paper's most-named material."""
     if not mentions:
         return records
-    counts = Counter(m.name or m.formula for m in mentions)
+    counts = Counter(m.name or m.formula for m in mentions if m.role == "sample")
+    if not counts:
+        return records
     main = counts.most_common(1)[0][0]
     return [
         dataclasses.replace(r, material=main, link="paper") if r.link == "none" else r

@@ -6,6 +6,7 @@ small number in place of each variable; the formula is reported as written.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class MaterialSpan:
     name: str  # a named material ("LLZO"), else ""
     start: int  # inside the sentence
     end: int
+    role: str = "sample"  # sample | precursor | apparatus | unit (see `material_role`)
 
 
 @functools.lru_cache(maxsize=1)
@@ -163,4 +165,64 @@ def find_materials(sentence: str) -> list[MaterialSpan]:
         name = m.group(1)
         out.append(MaterialSpan(NAMED[name] or name, name, m.start(), m.end()))
     out.sort(key=lambda s: s.start)
-    return out
+    return [dataclasses.replace(s, role=material_role(text, s.start, s.end)) for s in out]
+
+
+# What a formula names is often said by the words around it: "PtIr tips", "CuO2 planes",
+# "powders of EuS, BiF3 and Bi2S3 were mixed". Only samples are linked to property values.
+_APPARATUS_AFTER = re.compile(
+    r"\s*(?:(?!(?:in|into|on|onto|at|with|from|inside|within|a|an|the|and|or|to|by|of|was|"
+    r"were|is|are)\b)[A-Za-z()-]+\s+){0,3}?(?:tips?|crucibles?|ampoules?|ampules?|anvils?|gaskets?|"
+    r"thermocouples?|capsules?|boats?|holders?|containers?|piston\b|(?:pressure|clamp) cells?)\b",
+    re.IGNORECASE,
+)
+_UNIT_AFTER = re.compile(
+    r"\s*(?:(?:super)?conducting\s+|blocking\s+|spacer\s+|charge[- ]reservoir\s+)?"
+    r"(?:layers|planes?|octahedra|octahedron|tetrahedra|tetrahedron|chains)\b"
+    r"|\s*(?:(?:super)?conducting|blocking|spacer|charge[- ]reservoir)\s+layer\b",
+    re.IGNORECASE,
+)
+_PRECURSOR_CUE = re.compile(
+    r"\b(?:starting (?:materials?|powders?|reagents?)|raw materials?|precursors?|reagents?|"
+    r"powders of|were (?:weighed|mixed|ground|dissolved)|stoichiometric (?:amounts?|"
+    r"quantities|ratios?|mixtures?) of|(?:synthesi[sz]ed|prepared|made|grown) from)\b",
+    re.IGNORECASE,
+)
+_TARGET_BEFORE = re.compile(
+    r"(?:(?:nominal )?compositions? (?:of|as)|formulated as|to (?:obtain|form|synthesi[sz]e|"
+    r"prepare|produce|yield|give)(?: the)?(?: final)?(?: products?)?|synthesis of|targets?"
+    r"(?: compounds?| compositions?| phases?)?|samples?(?: of)?|crystals? of|films? of|into)"
+    r"\s*:?\s*$",
+    re.IGNORECASE,
+)
+_TARGET_AFTER = re.compile(
+    r"\s*(?:\([^)]{0,30}\)\s*)?(?:[A-Za-z-]+\s+){0,3}?(?:was|were|is|are)\s+(?:\w+\s+)?"
+    r"(?:synthesi[sz]ed|prepared|grown|obtained|fabricated|made|formed)\b",
+    re.IGNORECASE,
+)
+_AMOUNT_BEFORE = re.compile(
+    r"\d\s*(?:g|mg|kg|mmol|mol|µmol|μmol|mL|ml|L|M)\s+(?:of\s+)?(?:the\s+)?$"
+)
+_REAGENT_AFTER = re.compile(r"\s*(?:powders?\s*)?\([^()]{0,60}(?:\d\s?%|\dN\b|\d N\b|[Pp]urity)")
+
+
+def material_role(text: str, start: int, end: int) -> str:
+    """What the formula at text[start:end] stands for in its sentence.
+
+    "apparatus" (PtIr tips, NiCrAl-CuBe pressure cells, Al2O3 crucibles), "unit" (a structural
+    fragment: BiS2 layers, CuO2 planes), "precursor" (weighed out, "0.03 mol of Na2CO3"; with
+    a purity, "Bi (99.99%)"; or in a sentence about starting powders, unless it is the target
+    there), else "sample".
+    """
+    after = text[end : end + 60]
+    if _APPARATUS_AFTER.match(after):
+        return "apparatus"
+    if _UNIT_AFTER.match(after):
+        return "unit"
+    if _AMOUNT_BEFORE.search(text[max(0, start - 20) : start]) or _REAGENT_AFTER.match(after):
+        return "precursor"  # "0.03 mol of Na2CO3", "Bi2S3 (99.9%, Kojundo)"
+    if _PRECURSOR_CUE.search(text):
+        if _TARGET_BEFORE.search(text[max(0, start - 40) : start]) or _TARGET_AFTER.match(after):
+            return "sample"
+        return "precursor"
+    return "sample"

@@ -35,6 +35,7 @@ class Table:
     page: int
     box: Box
     rows: list[list[str]]
+    cells: list[list[Box | None]] = field(default_factory=list)  # boxes of `rows`' cells
 
 
 @dataclass

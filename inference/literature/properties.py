@@ -56,6 +56,31 @@ PROPERTIES: tuple[PropertyKind, ...] = (
     _kind("thickness", r"thickness", "length"),
 )
 
+# Symbols that name a property only in a table header, where the unit settles the meaning
+# ("σ (S cm−1)" is a conductivity, "a (Å)" a lattice parameter).
+_HEADER_SYMBOLS: dict[str, str] = {
+    "σ": "conductivity",
+    "ρ": "density",
+    "a": "lattice_parameter",
+    "b": "lattice_parameter",
+    "c": "lattice_parameter",
+    "HV": "hardness",
+    "Hv": "hardness",
+    "d": "grain_size",
+    "t": "thickness",
+}
+
+
+def header_property(name: str, dimension: str) -> str | None:
+    """The property a table column header names, given its unit's dimension."""
+    name = name.strip()
+    symbol = _HEADER_SYMBOLS.get(name) or _HEADER_SYMBOLS.get(name.split("_")[0])
+    for kind in PROPERTIES:
+        if dimension in kind.dimensions and (kind.name == symbol or kind.pattern.search(name)):
+            return kind.name
+    return None
+
+
 METHODS = re.compile(
     r"\b(spark plasma sinter\w*|sinter\w*|anneal\w*|calcin\w*|hydrothermal\w*|solvothermal\w*|"
     r"sol-gel|solid[- ]state reaction|ball[- ]mill\w*|arc[- ]melt\w*|hot[- ]press\w*|quench\w*|"

@@ -131,11 +131,11 @@ _MOD = (
 )
 _QUANTITY = re.compile(
     rf"(?:(?P<from>from|between)\s+)?(?:(?P<mod>{_MOD})\s*)?"
-    rf"(?<![A-Za-z0-9.])(?P<n1>-?{_NUM})"
+    rf"(?<![A-Za-z0-9.])(?<![A-Za-z]-)(?P<n1>-?{_NUM})"  # not the 1 of "s-1K-1"
     rf"(?:\s*(?P<u1>{_UNIT})(?![A-Za-z0-9]))?"
     rf"(?:\s*(?:±|\+/-|\+-)\s*(?P<err>{_NUM}))?"
     rf"(?:\s*(?P<sep>-|–|to|and)\s*(?P<n2>{_NUM}))?"
-    rf"\s*(?P<unit>{_UNIT})(?![A-Za-z0-9])"
+    rf"\s*(?P<unit>{_UNIT})(?![A-Za-z0-9])(?!-[1-4](?![\d.]))"  # "K-1" is per kelvin
 )
 _LIST = re.compile(
     rf"(?<![A-Za-z0-9.])((?:{_NUM}\s*,\s*)+(?:and\s+)?{_NUM}\s*,?\s*(?:and\s+)?{_NUM})"
@@ -198,6 +198,13 @@ def _number(text: str) -> float:
         return float("nan")
     value = float(m.group(1))
     return value * 10 ** int(m.group(2)) if m.group(2) else value
+
+
+def unit_dimension(unit: str) -> str | None:
+    """The dimension of a unit as written in a table header ("S cm−1" → "conductivity")."""
+    key = " ".join(normalise(unit).replace("·", " ").replace("⋅", " ").split())
+    found = _UNITS.get(key) or _UNITS.get(key.replace(" ", ""))
+    return found[1] if found else None
 
 
 def to_si(value: float, unit: str) -> tuple[float, str, str]:
