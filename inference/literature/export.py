@@ -23,6 +23,7 @@ CSV_COLUMNS = (
     "conditions",
     "page",
     "sentence",
+    "source",  # text | table
 )
 
 
