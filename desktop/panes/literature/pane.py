@@ -282,7 +282,7 @@ class LiteraturePane(Pane):
         self.page_label.setText(f"of {self.paper.n_pages}")
         self._fill_filters()
         self._apply_filters()
-        formulas = sorted({m.name or m.formula for m in ex.materials})
+        formulas = sorted({m.name or m.formula for m in ex.materials if m.role == "sample"})
         self.summary_label.setText(
             f"<b>{self.paper.title or path.name}</b><br>{self.paper.n_pages} pages · "
             f"{len(ex.records)} values · {len(formulas)} materials · "
