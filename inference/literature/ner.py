@@ -1,8 +1,11 @@
-"""Learned material/value tagger: MiniLM token states (ONNX) → a linear BIO head (ONNX).
+"""Learned material/value tagger: MiniLM's lower layers (the search graph) → fine-tuned top
+layers + a BIO head (a small ONNX file).
 
-The head was trained by `inference/export/ner_train.py` on SOFC-Exp (CC-BY) and MSPT (MIT)
-with the encoder frozen. Its spans complement the formula rules (names such as "nickel oxide"
-or "yttria-stabilised zirconia" that no formula pattern sees).
+The shared MiniLM graph outputs the states entering its top layers (the card's
+`encoder_output`, e.g. `hidden_4`); the tagger file holds copies of those top layers fine-tuned
+by `inference/export/ner_finetune.py` on SOFC-Exp (CC-BY) and MSPT (MIT), so no second encoder
+ships. Its spans complement the formula rules (names such as "nickel oxide" or
+"yttria-stabilised zirconia" that no formula pattern sees).
 """
 
 from __future__ import annotations
@@ -38,24 +41,28 @@ class Tagger:
         head = require(MODEL_ID)
         self.encoder = OnnxModel(encoder.path("encoder"))
         self.head = OnnxModel(head.path("head"))
+        self.encoder_output = head.extra["encoder_output"]
         self.tokenizer = Tokenizer.from_file(str(encoder.path("tokenizer")))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
 
-    def states(self, encodings) -> np.ndarray:
+    def logits(self, encodings) -> np.ndarray:
+        """(batch, word pieces, labels) for a padded batch of encodings."""
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        return self.encoder.run(feeds, ["token_states"])[0]
+        states = self.encoder.run(feeds, [self.encoder_output])[0]
+        return self.head.run({"hidden_states": states, "attention_mask": mask})[0]
 
     def tag(self, sentences: list[str], batch: int = 32) -> list[list[TaggedSpan]]:
-        out: list[list[TaggedSpan]] = []
-        for i in range(0, len(sentences), batch):
-            chunk = sentences[i : i + batch]
-            enc = self.tokenizer.encode_batch(chunk)
-            logits = self.head.run({"token_states": self.states(enc)})[0]
-            for sentence, e, lg in zip(chunk, enc, logits, strict=True):
-                out.append(decode(sentence, e.offsets, e.special_tokens_mask, lg))
+        """Spans per sentence; sentences of similar length share a batch (less padding)."""
+        out: list[list[TaggedSpan]] = [[] for _ in sentences]
+        order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
+        for i in range(0, len(order), batch):
+            chunk = order[i : i + batch]
+            enc = self.tokenizer.encode_batch([sentences[k] for k in chunk])
+            for k, e, lg in zip(chunk, enc, self.logits(enc), strict=True):
+                out[k] = decode(sentences[k], e.offsets, e.special_tokens_mask, lg)
         return out
 
 

@@ -1,0 +1,76 @@
+"""The shipped materials/value tagger (MiniLM lower layers + fine-tuned top layers), run for real."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import shared
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    from inference.runtime.registry import FileStatus, card_status, get_card
+
+    for model in ("minilm", "materials_ner"):
+        if card_status(get_card(model)) is not FileStatus.OK:
+            pytest.skip(f"{model} not exported or out of date: run `make models`")
+    from inference.literature.ner import Tagger
+
+    return Tagger()
+
+
+def test_finds_gold_materials_and_values_in_sofc_exp_test_sentences(tagger):
+    from inference.export.ner_train import Overlap, sofc
+
+    shared("papers", "sofc_exp", "SOFC-Exp-Metadata.csv")
+    data = [(s, spans) for s, spans in sofc(shared("papers"), "test") if spans][:60]
+    tagged = tagger.tag([s for s, _ in data])
+    for kind, least_precision, least_recall in (("MAT", 0.6, 0.75), ("VAL", 0.75, 0.75)):
+        acc = Overlap()
+        for (_, spans), found in zip(data, tagged, strict=True):
+            acc.add(
+                [(t.start, t.end) for t in found if t.label == kind],
+                [(b, e) for b, e, k in spans if k == kind],
+            )
+        scores = acc.scores()
+        assert scores["precision"] >= least_precision and scores["recall"] >= least_recall, (
+            kind,
+            scores,
+        )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("A durability study was performed on LSCF/CGO/LSCF symmetrical cells infiltrated in an "
+         "identical manner.", {"CGO"}),
+        ("The cathodic Rp values of the PBMCo-LSGM were 0.033, 0.073, and 0.189 Ω cm2 at 800, "
+         "750, and 700 °C, respectively.", {"PBMCo-LSGM"}),
+        ("The anode was made of nickel oxide and yttria-stabilized zirconia powders.",
+         {"nickel oxide", "yttria-stabilized zirconia"}),
+    ],
+)  # fmt: skip
+def test_names_no_formula_rule_sees(tagger, sentence, expected):
+    from inference.literature.materials import find_materials
+
+    [spans] = tagger.tag([sentence])
+    mats = [s for s in spans if s.label == "MAT"]
+    for name in expected:
+        start = sentence.index(name)
+        assert any(s.start < start + len(name) and start < s.end for s in mats), (name, mats)
+    rules = {sentence[m.start : m.end] for m in find_materials(sentence)}
+    assert not any(name in rules for name in expected - {"yttria-stabilized zirconia"})
+
+
+def test_values_with_units_are_tagged(tagger):
+    sentence = "The pellets were sintered at 1400 °C for 4 h and showed 4.7 mS cm−1 at 600 °C."
+    [spans] = tagger.tag([sentence])
+    values = {s.text for s in spans if s.label == "VAL"}
+    assert any("1400" in v for v in values) and any("4.7" in v for v in values), values
+    assert not any(s.label == "MAT" and "1400" in s.text for s in spans)
+
+
+def test_empty_and_long_inputs(tagger):
+    long = "The LSCF cathode was sintered at 1100 °C. " * 60  # past the 128 word pieces
+    empty, tagged = tagger.tag(["", long])
+    assert empty == []
+    assert any(s.label == "MAT" and s.text == "LSCF" for s in tagged)
