@@ -43,12 +43,39 @@ def test_onnx_matches_torch_chgnet(potential, shared_data):
     model = chgnet.CHGNet.load(model_name="0.3.0", use_device="cpu", verbose=False)
     ref = model.predict_structure(structures, task="efsm", batch_size=16)
     for r, q in zip(ours, ref, strict=True):
-        # Measured max 1.26e-5 (Ba4TeSe): onnxruntime's float32 kernels, not the export (the
-        # same graph in torch float32 is 1e-8 from float64). The brief's goal was 1e-5.
-        assert abs(r.energy_per_atom - float(q["e"])) <= 2e-5
+        # Over all 70 alignn POSCARs: max 2.9e-6 eV/atom, 1.9e-4 eV/Å, 3.6e-4 GPa. Torch float32
+        # itself is 6.2e-6 eV/atom and 1.3e-4 eV/Å from float64: the rest is float32 noise.
+        assert abs(r.energy_per_atom - float(q["e"])) <= 1e-5
         np.testing.assert_allclose(r.forces, q["f"], atol=2e-4)
-        np.testing.assert_allclose(r.stress, q["s"], atol=2e-3)  # GPa
+        np.testing.assert_allclose(r.stress, q["s"], atol=1e-3)  # GPa
         np.testing.assert_allclose(r.magmoms, q["m"].reshape(-1), atol=1e-4)
+
+
+def test_batched_runs_on_two_cores_are_bit_identical(shared_data):
+    if card_status(get_card("chgnet")) is not FileStatus.OK:
+        pytest.skip("CHGNet ONNX not exported: run `make models`")
+    from inference.prediction.potential import Potential
+
+    structures = [
+        Structure.from_file(shared_data("structures", "alignn_poscar", name))
+        for name in PARITY_FILES
+    ]
+    pot = Potential(workers=2)
+    first, second = pot.predict(structures, batch_atoms=16), pot.predict(structures, batch_atoms=16)
+    for a, b in zip(first, second, strict=True):
+        assert a.energy_per_atom == b.energy_per_atom
+        assert np.array_equal(a.forces, b.forces) and np.array_equal(a.stress, b.stress)
+
+
+def test_cell_with_bonds_to_its_own_images_matches_its_supercell(potential):
+    # One-atom fcc Cu: every neighbour is a periodic image of the atom itself.
+    cu = Structure.from_spacegroup("Fm-3m", Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]])
+    primitive = cu.get_primitive_structure()
+    one, four = potential.predict([primitive, cu])
+    assert len(primitive) == 1 and len(cu) == 4
+    assert one.energy_per_atom == pytest.approx(four.energy_per_atom, abs=1e-5)
+    assert one.max_force < 1e-4 and four.max_force < 1e-4
+    np.testing.assert_allclose(one.stress, four.stress, atol=1e-3)
 
 
 def test_silicon_energy_and_symmetric_forces(potential):

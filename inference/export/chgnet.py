@@ -5,7 +5,11 @@ energy, calls `torch.autograd.grad` w.r.t. positions and strain (create_graph=Fa
 `torch.export` records both passes as plain aten ops. The crystal graph itself is built in
 numpy (inference/prediction/graph.py); CHGNet's bincount-based `aggregate` is swapped for an
 `index_add` with an explicit row count so every size stays symbolic.
-"""
+
+The maths is CHGNet's, rearranged for onnxruntime's CPU: first MLP layers applied per atom or
+bond before the gathers (`_gated_mlp`), hand-written SiLU/LayerNorm backward (`_GatedNorm`),
+and an exact sigmoid (`_sigmoid`). Measured on the alignn POSCARs: 1.2× less CPU time than
+the plain port at equal batch size, energies 2.9e-6 eV/atom from torch CHGNet (was 1.26e-5)."""
 
 from __future__ import annotations
 
@@ -38,16 +42,151 @@ def _sum_rows(data, owners, n_rows):
     return data.new_zeros([n_rows, data.shape[1]]).index_add(0, owners, data)
 
 
+def _gated_mlp(gated, parts):
+    """A CHGNet GatedMLP on cat(parts) without building the concatenation.
+
+    The first Linear of cat([x₁[i₁], x₂[i₂], ...]) is Σ (xₖ Wₖ)[iₖ]: each part is projected on
+    the rows it owns (atoms, undirected bonds) *before* the gather. Same maths as CHGNet with
+    2–3× fewer multiply-adds, forward and backward, and no [edges, 192–256] concat. `parts` is
+    a list of (features, index or None); the weight slices come from `_split_first_layer`.
+    The core and gate branches are kept apart: slicing one stacked projection made the
+    exporter write the slice's backward as Transpose + ScatterND on [128, edges].
+    """
+    import torch
+
+    branches = []
+    for name in ("core", "gate"):
+        pre = None
+        for k, (feas, index) in enumerate(parts):
+            proj = feas @ getattr(gated, f"{name}_w{k}")
+            if pre is None:  # the bias joins the first part, on its (fewer) rows
+                proj = proj + getattr(gated, f"{name}_b")
+            term = proj if index is None else torch.index_select(proj, 0, index)
+            pre = term if pre is None else pre + term
+        branches.append(pre)
+    core, gate = branches
+    if gated.second is not None:  # Linear → SiLU → Linear in each branch
+        core = gated.second[0](_SiLU.apply(core))
+        gate = gated.second[1](_SiLU.apply(gate))
+    if gated.norm is None:
+        return _SiLU.apply(core) * _sigmoid(gate)
+    norms = (gated.bn1.weight, gated.bn1.bias, gated.bn2.weight, gated.bn2.bias)
+    return _GatedNorm.apply(core, gate, *norms, gated.bn1.eps)
+
+
+def _sigmoid(x):
+    """eˣ / (1 + eˣ), spelled out: onnxruntime's CPU Sigmoid is a fast approximation.
+
+    Its absolute error (1.4e-7, against 9e-8 correctly rounded) adds up through CHGNet's
+    sigmoids to ~1e-5 eV/atom (9.2e-6 on Xe); spelled out, 6e-7. The clamp (σ(−30) = 9e-14,
+    σ(30) rounds to 1) keeps eˣ and its products out of float32's subnormal range, where
+    the CPU is ~20× slower.
+    """
+    import torch
+
+    e = torch.exp(torch.clamp(x, -30.0, 30.0))
+    return e / (e + 1.0)
+
+
+def _readout(mlp, x):
+    """CHGNet's readout MLP with the exact SiLU (see `_sigmoid`)."""
+    import torch
+
+    for layer in mlp.layers:
+        if isinstance(layer, torch.nn.Linear):
+            x = layer(x)
+        elif isinstance(layer, torch.nn.SiLU):
+            x = _SiLU.apply(x)
+        elif not isinstance(layer, torch.nn.Dropout):
+            raise TypeError(f"unexpected layer in CHGNet's readout: {layer}")
+    return x
+
+
+def _autograd_function():
+    """torch.autograd.Function, imported lazily: torch is needed at set-up time only."""
+    import torch
+
+    return torch.autograd.Function
+
+
+class _SiLU(_autograd_function()):
+    """x·σ(x) whose backward reuses σ(x): σ + y − y·σ (autograd's recomputes σ, 6 ops)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        sig = _sigmoid(x)
+        y = x * sig
+        ctx.save_for_backward(sig, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        sig, y = ctx.saved_tensors
+        return grad * (sig + y - y * sig)
+
+
+class _GatedNorm(_autograd_function()):
+    """silu(LN₁(core))·σ(LN₂(gate)), CHGNet's gated output, with a hand-written backward.
+
+    Forces are a backward pass, and there elementwise ops on [edges, 64] dominate the run
+    time; autograd's decomposed layer-norm and SiLU backward take about twice as many.
+    """
+
+    @staticmethod
+    def forward(ctx, core, gate, w1, b1, w2, b2, eps):
+        import torch
+
+        width = [core.shape[-1]]
+        a, mean1, rstd1 = torch.native_layer_norm(core, width, w1, b1, eps)
+        b, mean2, rstd2 = torch.native_layer_norm(gate, width, w2, b2, eps)
+        sig1, sig2 = _sigmoid(a), _sigmoid(b)
+        u = a * sig1
+        ctx.save_for_backward(core, gate, mean1, rstd1, mean2, rstd2, w1, w2, sig1, sig2, u)
+        return u * sig2
+
+    @staticmethod
+    def backward(ctx, grad):
+        core, gate, mean1, rstd1, mean2, rstd2, w1, w2, sig1, sig2, u = ctx.saved_tensors
+        d_a = grad * sig2 * (sig1 + u - u * sig1)
+        d_b = grad * u * (sig2 - sig2 * sig2)
+        d_core = _layer_norm_backward(d_a, core, mean1, rstd1, w1)
+        d_gate = _layer_norm_backward(d_b, gate, mean2, rstd2, w2)
+        return d_core, d_gate, None, None, None, None, None
+
+
+def _layer_norm_backward(d_out, x, mean, rstd, weight):
+    """d/dx of LayerNorm for the input only (the weights are frozen)."""
+    x_hat = (x - mean) * rstd
+    d_hat = d_out * weight
+    m1 = d_hat.mean(dim=-1, keepdim=True)
+    m2 = (d_hat * x_hat).mean(dim=-1, keepdim=True)
+    return (d_hat - m1 - x_hat * m2) * rstd
+
+
+def _split_first_layer(gated, dims) -> None:
+    """Store the first-layer weights of the core and gate branches of `gated`, split by part."""
+    import torch
+
+    second = []
+    for name, mlp in (("core", gated.mlp_core), ("gate", gated.mlp_gate)):
+        linears = [layer for layer in mlp.layers if isinstance(layer, torch.nn.Linear)]
+        weight = linears[0].weight.detach()  # [hidden, sum(dims)]
+        for k, part in enumerate(weight.split(dims, dim=1)):
+            gated.register_buffer(f"{name}_w{k}", part.t().contiguous())  # buffers follow .to()
+        gated.register_buffer(f"{name}_b", linears[0].bias.detach().clone())
+        second.append(linears[1] if len(linears) == 2 else None)
+    gated.second = None if second[0] is None else tuple(second)
+
+
 def _atom_conv(layer, atom_feas, bond_feas, bond_weights, atom_graph, d2u):
     """chgnet AtomConv.forward with the atom count kept symbolic."""
     import torch
 
-    center = torch.index_select(atom_feas, 0, atom_graph[:, 0])
-    nbr = torch.index_select(atom_feas, 0, atom_graph[:, 1])
-    bonds = torch.index_select(bond_feas, 0, d2u)
-    messages = layer.twoBody_atom(torch.cat([center, bonds, nbr], dim=1))
+    center, nbr = atom_graph[:, 0], atom_graph[:, 1]
+    parts = [(atom_feas, center), (bond_feas, d2u), (atom_feas, nbr)]
+    messages = _gated_mlp(layer.twoBody_atom, parts)
     messages = messages * torch.index_select(bond_weights, 0, d2u)
-    new = _sum_rows(messages, atom_graph[:, 0], atom_feas.shape[0])
+    new = _sum_rows(messages, center, atom_feas.shape[0])
     if layer.use_mlp_out:
         new = layer.mlp_out(new)
     if layer.resnet:
@@ -57,14 +196,22 @@ def _atom_conv(layer, atom_feas, bond_feas, bond_weights, atom_graph, d2u):
     return new
 
 
+def _angle_parts(atom_feas, bond_feas, angle_feas, bond_graph):
+    """The inputs of CHGNet's three-body MLPs: cat([bond_i, bond_j, angle, center])."""
+    return [
+        (bond_feas, bond_graph[:, 1]),
+        (bond_feas, bond_graph[:, 2]),
+        (angle_feas, None),
+        (atom_feas, bond_graph[:, 0]),
+    ]
+
+
 def _bond_conv(layer, atom_feas, bond_feas, bond_weights, angle_feas, bond_graph):
     """chgnet BondConv.forward with the bond count kept symbolic."""
     import torch
 
-    center = torch.index_select(atom_feas, 0, bond_graph[:, 0])
-    bond_i = torch.index_select(bond_feas, 0, bond_graph[:, 1])
-    bond_j = torch.index_select(bond_feas, 0, bond_graph[:, 2])
-    update = layer.twoBody_bond(torch.cat([bond_i, bond_j, angle_feas, center], dim=1))
+    parts = _angle_parts(atom_feas, bond_feas, angle_feas, bond_graph)
+    update = _gated_mlp(layer.twoBody_bond, parts)
     update = update * torch.index_select(bond_weights, 0, bond_graph[:, 1])
     update = update * torch.index_select(bond_weights, 0, bond_graph[:, 2])
     new = _sum_rows(update, bond_graph[:, 1], bond_feas.shape[0])
@@ -74,6 +221,17 @@ def _bond_conv(layer, atom_feas, bond_feas, bond_weights, angle_feas, bond_graph
         new = new + bond_feas
     if layer.bond_norm is not None:
         new = layer.bond_norm(new)
+    return new
+
+
+def _angle_update(layer, atom_feas, bond_feas, angle_feas, bond_graph):
+    """chgnet AngleUpdate.forward."""
+    parts = _angle_parts(atom_feas, bond_feas, angle_feas, bond_graph)
+    new = _gated_mlp(layer.twoBody_bond, parts)
+    if layer.resnet:
+        new = new + angle_feas
+    if layer.angle_norm is not None:
+        new = layer.angle_norm(new)
     return new
 
 
@@ -152,18 +310,15 @@ def wrapper(model):
                         bond_layer, atom_feas, bond_feas, w_bg, angle_feas, bond_graph
                     )
                     if angle_layer is not None:
-                        angle_feas = angle_layer(
-                            atom_feas=atom_feas,
-                            bond_feas=bond_feas,
-                            angle_feas=angle_feas,
-                            bond_graph=bond_graph,
+                        angle_feas = _angle_update(
+                            angle_layer, atom_feas, bond_feas, angle_feas, bond_graph
                         )
                 if idx == m.n_conv - 2:
                     magmom = torch.abs(m.site_wise(atom_feas)).reshape(-1)
             atom_feas = _atom_conv(m.atom_conv_layers[-1], atom_feas, bond_feas, w_ag, ag, d2u)
             if m.readout_norm is not None:
                 atom_feas = m.readout_norm(atom_feas)
-            site_e = m.mlp(atom_feas).reshape(-1)
+            site_e = _readout(m.mlp, atom_feas).reshape(-1)
             energy = torch.zeros(n_graph, dtype=site_e.dtype).index_add(0, owner, site_e)
             d_pos, d_strain = torch.autograd.grad(energy.sum(), [pos, strain])
             a, b, c = lat_s[:, 0], lat_s[:, 1], lat_s[:, 2]
@@ -177,6 +332,13 @@ def wrapper(model):
 
     for param in model.parameters():  # only positions and strain need gradients
         param.requires_grad_(False)
+    atom = model.atom_embedding.embedding.embedding_dim
+    bond, angle = model.bond_embedding.out_features, model.angle_embedding.out_features
+    for layer in model.atom_conv_layers:
+        _split_first_layer(layer.twoBody_atom, [atom, bond, atom])
+    for layer in [*model.bond_conv_layers, *model.angle_layers]:
+        if layer is not None:
+            _split_first_layer(layer.twoBody_bond, [bond, bond, angle, atom])
     return EFSM(model).eval()
 
 

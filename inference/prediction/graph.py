@@ -82,45 +82,57 @@ def build_graph(structure) -> CrystalGraph:
 
 
 def _pair_bonds(center, neighbor, image) -> tuple[np.ndarray, np.ndarray]:
-    """Match each directed bond i→j (image t) with its reverse j→i (image −t)."""
-    keys = {
-        (int(c), int(nb), *map(int, t)): k
-        for k, (c, nb, t) in enumerate(zip(center, neighbor, image, strict=True))
-    }
-    d2u = np.full(len(center), -1, dtype=np.int64)
-    u2d: list[int] = []
-    for k, (c, nb, t) in enumerate(zip(center, neighbor, image, strict=True)):
-        if d2u[k] >= 0:
-            continue
-        rev = keys.get((int(nb), int(c), *(-int(v) for v in t)))
-        if rev is None:
-            raise MatLensError("the neighbour list is not symmetric; check the structure")
-        d2u[k] = d2u[rev] = len(u2d)
-        u2d.append(k)
-    return d2u, np.asarray(u2d, dtype=np.int64)
+    """Match each directed bond i→j (image t) with its reverse j→i (image −t).
+
+    A bond's id is the lower of its two directed indices, numbered in order (vectorised: an
+    integer key per directed bond, its reverse found by binary search).
+    """
+    reverse = _reverse_bonds(center, neighbor, image)
+    k = np.arange(len(center))
+    u2d = np.flatnonzero(k < reverse)
+    d2u = np.searchsorted(u2d, np.minimum(k, reverse))
+    return d2u.astype(np.int64), u2d.astype(np.int64)
+
+
+def _reverse_bonds(center, neighbor, image) -> np.ndarray:
+    """The index of j→i (image −t) for each directed bond i→j (image t)."""
+    n = int(max(center.max(initial=0), neighbor.max(initial=0))) + 1
+    span = int(np.abs(image).max(initial=0))
+    base = 2 * span + 1
+
+    def key(c, nb, t):
+        cell = ((t[:, 0] + span) * base + (t[:, 1] + span)) * base + (t[:, 2] + span)
+        return (c * n + nb) * base**3 + cell
+
+    keys = key(center, neighbor, image)
+    order = np.argsort(keys, kind="stable")
+    wanted = key(neighbor, center, -image)
+    pos = np.minimum(np.searchsorted(keys, wanted, sorter=order), len(keys) - 1)
+    reverse = order[pos]
+    if len(keys) and not np.array_equal(keys[reverse], wanted):
+        raise MatLensError("the neighbour list is not symmetric; check the structure")
+    return reverse
 
 
 def _line_graph(center, distance, d2u) -> np.ndarray:
-    """Every ordered pair of distinct short bonds that share their center atom."""
+    """Every ordered pair of distinct short bonds that share their center atom.
+
+    Rows come grouped by center atom, then by first bond, then by second bond (CHGNet's order),
+    built without a Python loop: bond a at offset o of a group of s takes the other s − 1.
+    """
     short = np.flatnonzero(distance < BOND_CUTOFF)
-    if len(short) == 0:
-        return np.zeros((0, 5), dtype=np.int64)
     order = short[np.argsort(center[short], kind="stable")]
     centers = center[order]
-    starts = np.flatnonzero(np.r_[True, centers[1:] != centers[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    rows = []
-    for s, e in zip(starts, ends, strict=True):
-        group = order[s:e]
-        if len(group) < 2:
-            continue
-        a, b = np.meshgrid(group, group, indexing="ij")
-        keep = a != b
-        a, b = a[keep], b[keep]
-        rows.append(np.stack([center[a], d2u[a], a, d2u[b], b], axis=1))
-    if not rows:
-        return np.zeros((0, 5), dtype=np.int64)
-    return np.concatenate(rows).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, centers[1:] != centers[:-1]]) if len(order) else order
+    sizes = np.diff(np.r_[starts, len(order)])
+    group_start = np.repeat(starts, sizes)  # per short bond: where its group starts
+    offset = np.arange(len(order)) - group_start
+    partners = np.repeat(sizes, sizes) - 1  # per short bond: s − 1
+    a_pos = np.repeat(np.arange(len(order)), partners)
+    j = np.arange(len(a_pos)) - np.repeat(np.cumsum(partners) - partners, partners)
+    b_pos = np.repeat(group_start, partners) + j + (j >= np.repeat(offset, partners))
+    a, b = order[a_pos], order[b_pos]
+    return np.stack([center[a], d2u[a], a, d2u[b], b], axis=1).astype(np.int64).reshape(-1, 5)
 
 
 @dataclass(frozen=True)
