@@ -1,7 +1,8 @@
 """Composition models at run time: formula → property ± ensemble spread, via onnxruntime.
 
 Each model is a 5-member MLP ensemble (one member per cross-validation fold) in one ONNX file;
-the mean is the prediction and the standard deviation across members the uncertainty.
+the mean is the prediction and the standard deviation across members the uncertainty. For the
+metal/non-metal classifier the members give P(metal), so the value is a probability.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.prediction.featurize import default_tables, featurize, parse_formula
+from inference.prediction.featurize import BASE_BLOCKS, default_tables, featurize, parse_formula
 from inference.runtime.registry import ModelCard, load_cards
 
 
@@ -60,6 +61,7 @@ class CompositionModel:
         self.transform = card.extra.get("transform", "")
         # e.g. {"Fe": 0.5}: the steels model says nothing about SiC
         self.min_fraction = card.extra.get("domain", {}).get("min_fraction", {})
+        self.features = tuple(card.extra.get("features", BASE_BLOCKS))  # the network's input
         self.model = OnnxModel(card.path("model"), prefer_gpu=False)  # tiny: the CPU is faster
 
     def applies_to(self, fractions: dict[str, float]) -> bool:
@@ -85,9 +87,12 @@ def predict_formulas(
 
     parsed = [parse_formula(f) for f in formulas]  # formula errors first, before any file
     tables = default_tables()
-    x = np.stack([featurize(p, tables) for p in parsed])
     models = [m for m in _models() if props is None or m.prop in props]
-    per_model = [m.predict(x) for m in models]
+    x = {
+        blocks: np.stack([featurize(p, tables, blocks) for p in parsed])
+        for blocks in {m.features for m in models}
+    }
+    per_model = [m.predict(x[m.features]) for m in models]
     results = []
     for i, text in enumerate(formulas):
         preds = [

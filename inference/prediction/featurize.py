@@ -1,8 +1,11 @@
 """Composition → feature vector: fraction-weighted element descriptors (mat2vec + Magpie).
 
 mat2vec (200-d word embeddings) gives the weighted mean; Magpie's 22 properties give weighted
-mean, mean absolute deviation, min and max. The tables come from crabnet's data files at
-training time and ship as `resources/models/composition_elements.npz` for run time.
+mean, mean absolute deviation, min and max; the "fractions" block is the raw 118-element
+atomic-fraction vector (ElemNet-style), which lets a network learn per-element corrections that
+smooth descriptors average away. A model card names the blocks its network was trained on
+(`extra.features`), so older models keep their 288-wide input. The tables come from crabnet's
+data files at training time and ship as `resources/models/composition_elements.npz`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import numpy as np
 from inference.errors import MatLensError
 
 TABLES_FILE = "composition_elements.npz"
+BASE_BLOCKS: tuple[str, ...] = ("mat2vec", "magpie")  # what models without `features` used
+BLOCKS = ("mat2vec", "magpie", "fractions")
 _FORMULA_OK = re.compile(r"^[A-Za-z0-9().\[\]{}\s·*-]+$")
 
 
@@ -32,7 +37,15 @@ class ElementTables:
 
     @property
     def n_features(self) -> int:
-        return self.mat2vec.shape[1] + 4 * self.magpie.shape[1]
+        return self.width(BASE_BLOCKS)
+
+    def width(self, blocks: tuple[str, ...]) -> int:
+        sizes = {
+            "mat2vec": self.mat2vec.shape[1],
+            "magpie": 4 * self.magpie.shape[1],
+            "fractions": len(self.symbols),
+        }
+        return sum(sizes[b] for b in blocks)
 
 
 def load_tables(path: Path | None = None) -> ElementTables:
@@ -66,8 +79,13 @@ def parse_formula(text: str) -> dict[str, float]:
     return {str(el): float(f) for el, f in comp.fractional_composition.get_el_amt_dict().items()}
 
 
-def featurize(fractions: dict[str, float], tables: ElementTables) -> np.ndarray:
+def featurize(
+    fractions: dict[str, float], tables: ElementTables, blocks: tuple[str, ...] = BASE_BLOCKS
+) -> np.ndarray:
     """The feature vector of one composition (raises for elements without descriptors)."""
+    unknown = set(blocks) - set(BLOCKS)
+    if unknown:
+        raise ValueError(f"unknown feature blocks {sorted(unknown)}; known: {BLOCKS}")
     idx = []
     for el in fractions:
         i = tables.index.get(el)
@@ -81,9 +99,17 @@ def featurize(fractions: dict[str, float], tables: ElementTables) -> np.ndarray:
     m2v = tables.mat2vec[idx].astype(np.float64)
     mag = tables.magpie[idx].astype(np.float64)
     mean = w @ mag
-    dev = w @ np.abs(mag - mean)
-    return np.concatenate([w @ m2v, mean, dev, mag.min(axis=0), mag.max(axis=0)]).astype(np.float32)
+    parts = {
+        "mat2vec": lambda: w @ m2v,
+        "magpie": lambda: np.concatenate(
+            [mean, w @ np.abs(mag - mean), mag.min(axis=0), mag.max(axis=0)]
+        ),
+        "fractions": lambda: np.bincount(idx, weights=w, minlength=len(tables.symbols)),
+    }
+    return np.concatenate([parts[b]() for b in blocks]).astype(np.float32)
 
 
-def featurize_many(formulas: list[str], tables: ElementTables) -> np.ndarray:
-    return np.stack([featurize(parse_formula(f), tables) for f in formulas])
+def featurize_many(
+    formulas: list[str], tables: ElementTables, blocks: tuple[str, ...] = BASE_BLOCKS
+) -> np.ndarray:
+    return np.stack([featurize(parse_formula(f), tables, blocks) for f in formulas])
