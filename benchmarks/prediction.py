@@ -139,31 +139,11 @@ def chgnet_section(repeats: int, limit: int) -> None:
 
 
 def composition_section() -> None:
-    from inference.prediction.composition import composition_cards
+    """The 5-fold table from the model cards (benchmarks/composition_models.py)."""
+    import composition_models
 
-    cards = composition_cards()
-    if not cards:
-        print("composition models: none trained")
-        return
-    print(
-        "\nComposition models, 5-fold MAE on crabnet 2.0.8's matbench_cv splits "
-        "(matbench columns: official leaderboard folds)"
-    )
-    print(f"  {'task':28s} {'ours':>16s} {'CrabNet':>9s} {'RF-Magpie':>10s} {'Dummy':>8s}  unit")
-    for c in cards:
-        x = c.extra
-        ours = f"{x['mae']:.4g} ± {np.std(x['fold_mae']):.2g}"
-        print(
-            f"  {x['splits'].split('/')[-1].split(' ')[0]:28s} {ours:>16s} "
-            f"{x.get('crabnet_mae_matbench') or '-'!s:>9s} "
-            f"{x.get('rf_magpie_mae_matbench') or '-'!s:>10s} "
-            f"{x.get('dummy_mae_matbench') or '-'!s:>8s}  {x['unit']}"
-            + (
-                f"  (train subsample {x['train_subsample']}/fold)"
-                if x.get("train_subsample")
-                else ""
-            )
-        )
+    print()
+    composition_models.main()
 
 
 def main() -> int:
