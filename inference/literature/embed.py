@@ -1,4 +1,8 @@
-"""Sentence embeddings with MiniLM as ONNX (tokenizer from `tokenizers`): no torch at run time."""
+"""Sentence embeddings with MiniLM as ONNX (tokenizer from `tokenizers`): no torch at run time.
+
+MiniLM ships as two graphs (inference/export/minilm.py): the lower layers, which the materials
+tagger shares, and the upper layers with the pooling; an embedding runs one after the other.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,10 @@ class Embedder:
         from inference.runtime.sessions import OnnxModel
 
         card = require(MODEL_ID)
-        self.model = OnnxModel(card.path("encoder"))
+        # run back to back: neither pool may spin while the other works (sessions.build_session)
+        self.lower = OnnxModel(card.path("encoder_lower"), spin=False)
+        self.upper = OnnxModel(card.path("encoder_upper"), spin=False)
+        self.states = self.lower.output_names[0]  # e.g. hidden_4, input of the upper graph
         self.tokenizer = Tokenizer.from_file(str(card.path("tokenizer")))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -30,7 +37,7 @@ class Embedder:
 
     @property
     def device(self) -> str:
-        return self.model.device.label
+        return self.lower.device.label
 
     def embed(self, texts: list[str], batch: int = 32, cancel=None) -> np.ndarray:
         out = []
@@ -42,7 +49,9 @@ class Embedder:
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            out.append(self.model.run(feeds, ["embedding"])[0].astype(np.float32))
+            (states,) = self.lower.run(feeds)
+            upper = {self.states: states, "attention_mask": mask}
+            out.append(self.upper.run(upper, ["embedding"])[0].astype(np.float32))
         return np.concatenate(out) if out else np.zeros((0, 384), np.float32)
 
 

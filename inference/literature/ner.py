@@ -1,11 +1,12 @@
-"""Learned material/value tagger: MiniLM's lower layers (the search graph) → fine-tuned top
+"""Learned material/value tagger: MiniLM's lower layers (shared with search) → fine-tuned top
 layers + a BIO head (a small ONNX file).
 
-The shared MiniLM graph outputs the states entering its top layers (the card's
-`encoder_output`, e.g. `hidden_4`); the tagger file holds copies of those top layers fine-tuned
-by `inference/export/ner_finetune.py` on SOFC-Exp (CC-BY) and MSPT (MIT), so no second encoder
-ships. Its spans complement the formula rules (names such as "nickel oxide" or
-"yttria-stabilised zirconia" that no formula pattern sees).
+MiniLM's `encoder_lower` graph outputs the states entering its top layers (the card's
+`encoder_output`, e.g. `hidden_4`), so the tagger never computes search's own top layers; the
+tagger file holds copies of those top layers fine-tuned by `inference/export/ner_finetune.py`
+on SOFC-Exp (CC-BY) and MSPT (MIT), so no second encoder ships. Its spans complement the
+formula rules (names such as "nickel oxide" or "yttria-stabilised zirconia" that no formula
+pattern sees).
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ class Tagger:
 
         encoder = require("minilm")
         head = require(MODEL_ID)
-        self.encoder = OnnxModel(encoder.path("encoder"))
-        self.head = OnnxModel(head.path("head"))
+        # run back to back: neither pool may spin while the other works (sessions.build_session)
+        self.encoder = OnnxModel(encoder.path("encoder_lower"), spin=False)
+        self.head = OnnxModel(head.path("head"), spin=False)
         self.encoder_output = head.extra["encoder_output"]
         self.tokenizer = Tokenizer.from_file(str(encoder.path("tokenizer")))
         self.tokenizer.enable_truncation(MAX_TOKENS)

@@ -153,30 +153,42 @@ def _loadable(name: str) -> bool:
         return False
 
 
-def _options(threads: int | None):
+def _options(threads: int | None, spin: bool = True):
     ort = _import_ort()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or cpu_threads()
+    if not spin:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
     return opts
 
 
-def build_session(path: Path | str | bytes, *, prefer_gpu: bool = True, threads: int | None = None):
-    """An onnxruntime session on CUDA when it really works, else on the CPU, with its report."""
+def build_session(
+    path: Path | str | bytes,
+    *,
+    prefer_gpu: bool = True,
+    threads: int | None = None,
+    spin: bool = True,
+):
+    """An onnxruntime session on CUDA when it really works, else on the CPU, with its report.
+
+    `spin=False` for sessions run back to back with others (MiniLM lower → upper or → tagger
+    head): idle threads of one pool that keep spinning take the cores from the next session.
+    """
     ort = _import_ort()
     source = path if isinstance(path, bytes) else str(path)
     reason = gpu_unavailable_reason() if prefer_gpu else "GPU not requested"
     if prefer_gpu and not reason:
         try:
-            session = ort.InferenceSession(source, _options(threads), providers=[CUDA, CPU])
+            session = ort.InferenceSession(source, _options(threads, spin), providers=[CUDA, CPU])
             if session.get_providers()[0] == CUDA:
                 return session, DeviceReport(CUDA, True, _gpu_name())
             reason = "the CUDA provider failed to start (driver too old or CUDA/cuDNN mismatch)"
         except Exception as exc:  # noqa: BLE001 - any CUDA failure means: use the CPU
             reason = f"the CUDA provider failed: {str(exc).splitlines()[0][:120]}"
-    session = ort.InferenceSession(source, _options(threads), providers=[CPU])
+    session = ort.InferenceSession(source, _options(threads, spin), providers=[CPU])
     return session, DeviceReport(CPU, False, "CPU", reason)
 
 
@@ -188,11 +200,21 @@ def _is_gpu_failure(exc: Exception) -> bool:
 class OnnxModel:
     """A session that can be run from any thread and falls back to the CPU if the GPU fails mid-run."""
 
-    def __init__(self, path: Path | str, *, prefer_gpu: bool = True, threads: int | None = None):
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        prefer_gpu: bool = True,
+        threads: int | None = None,
+        spin: bool = True,
+    ):
         self.path = Path(path)
         self._threads = threads
+        self._spin = spin
         self._lock = threading.Lock()
-        self.session, self.device = build_session(self.path, prefer_gpu=prefer_gpu, threads=threads)
+        self.session, self.device = build_session(
+            self.path, prefer_gpu=prefer_gpu, threads=threads, spin=spin
+        )
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
 
@@ -207,7 +229,7 @@ class OnnxModel:
             with self._lock:  # out of GPU memory: rebuild on the CPU once and say so
                 if self.device.is_gpu:
                     self.session, _ = build_session(
-                        self.path, prefer_gpu=False, threads=self._threads
+                        self.path, prefer_gpu=False, threads=self._threads, spin=self._spin
                     )
                     self.device = DeviceReport(CPU, False, "CPU", "the GPU ran out of memory")
             return self.session.run(outputs, feeds)
