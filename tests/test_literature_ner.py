@@ -95,3 +95,22 @@ def test_minilm_split_repeats_the_whole_encoder_exactly():
         split_embedding, split_last = upper(states, mask)
     assert torch.equal(states, tapped)
     assert torch.equal(split_embedding, embedding) and torch.equal(split_last, last)
+
+
+def test_cancel_stops_tagging_a_long_paper(tagger):
+    """Cancel in the pane must stop the tagger between batches, not after the whole paper."""
+    from inference.errors import JobCancelled
+    from inference.jobs import CancelToken
+
+    sentences = [f"Sample {i} of NiO was sintered at {1000 + i} °C." for i in range(200)]
+    token = CancelToken()
+    seen: list[float] = []
+
+    def progress(fraction, message=""):
+        seen.append(fraction)
+        if len(seen) == 2:
+            token.cancel()
+
+    with pytest.raises(JobCancelled):
+        tagger.tag(sentences, progress=progress, cancel=token)
+    assert len(seen) == 2 and seen[0] == 0.0 < seen[1] < 1.0

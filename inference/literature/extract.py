@@ -216,15 +216,19 @@ def extract(
         from inference.literature.ner import tagger
 
         flat = [(s0, sentence) for _, sents in units for s0, _, sentence in sents]
-        progress(0.0, "tagging materials")
-        results = tagger().tag([sentence for _, sentence in flat])
+        results = tagger().tag(
+            [sentence for _, sentence in flat],
+            progress=lambda f, m="": progress(0.8 * f, m),
+            cancel=cancel,
+        )
         tagged = {s0: spans for (s0, _), spans in zip(flat, results, strict=True)}
+    start = 0.8 if ner else 0.0  # the tagger is most of the work when it runs
     n = max(1, len(units))
     for bi, (block, sents) in enumerate(units):
         if bi % 50 == 0:
             if cancel:
                 cancel.raise_if_cancelled()
-            progress(bi / n, "extracting")
+            progress(start + (1 - start) * bi / n, "extracting")
         last_material: MaterialSpan | None = None
         last_offset = 0
         for s0, _s1, sentence in sents:
@@ -439,11 +443,15 @@ def extract_pdf(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> tuple[Paper, Extraction]:
-    """Parse then extract, with one progress bar (parsing 0–80 %, extraction 80–100 %)."""
+    """Parse then extract, with one progress bar (the tagger, when on, takes most of the time)."""
     from inference.literature.pdf import parse_pdf
 
-    paper = parse_pdf(path, progress=lambda f, m="": progress(0.8 * f, m), cancel=cancel)
+    split = 0.3 if ner else 0.8  # share of the bar for parsing
+    paper = parse_pdf(path, progress=lambda f, m="": progress(split * f, m), cancel=cancel)
     result = extract(
-        paper, ner=ner, progress=lambda f, m="": progress(0.8 + 0.2 * f, m), cancel=cancel
+        paper,
+        ner=ner,
+        progress=lambda f, m="": progress(split + (1 - split) * f, m),
+        cancel=cancel,
     )
     return paper, result

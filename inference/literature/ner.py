@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.runtime.registry import require
+from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.runtime.registry import file_path, get_card, require
 
 LABELS = ("O", "B-MAT", "I-MAT", "B-VAL", "I-VAL")
 MODEL_ID = "materials_ner"
@@ -56,11 +57,21 @@ class Tagger:
         states = self.encoder.run(feeds, [self.encoder_output])[0]
         return self.head.run({"hidden_states": states, "attention_mask": mask})[0]
 
-    def tag(self, sentences: list[str], batch: int = 32) -> list[list[TaggedSpan]]:
+    def tag(
+        self,
+        sentences: list[str],
+        batch: int = 32,
+        *,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> list[list[TaggedSpan]]:
         """Spans per sentence; sentences of similar length share a batch (less padding)."""
         out: list[list[TaggedSpan]] = [[] for _ in sentences]
         order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
         for i in range(0, len(order), batch):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            progress(i / max(1, len(order)), "tagging materials")
             chunk = order[i : i + batch]
             enc = self.tokenizer.encode_batch([sentences[k] for k in chunk])
             for k, e, lg in zip(chunk, enc, self.logits(enc), strict=True):
@@ -105,6 +116,15 @@ def _span(sentence: str, cur) -> TaggedSpan:
     while e < len(sentence) and sentence[e].isalnum():
         e += 1
     return TaggedSpan(kind, s, e, sentence[s:e], float(np.mean(scores)))
+
+
+def installed() -> bool:
+    """Whether the tagger's files are present (a cheap check: no hashing, no session)."""
+    try:
+        cards = [get_card("minilm"), get_card(MODEL_ID)]
+    except Exception:  # noqa: BLE001 - an unknown or broken card means: not installed
+        return False
+    return all(file_path(f).is_file() for card in cards for f in card.files)
 
 
 @functools.lru_cache(maxsize=1)
