@@ -118,6 +118,20 @@ def test_learned_tagger_adds_material_names():
     assert "zirconia" in {m.name for m in result.materials}  # the curated list already does
 
 
+def test_learned_names_do_not_take_values_from_the_compound():
+    """With the tagger on, "Tconset" or "Hc2" must not become the material of a Tc or Hc2 value."""
+    from inference.literature.extract import extract_pdf
+    from inference.runtime.registry import FileStatus, card_status, get_card
+
+    if card_status(get_card("materials_ner")) is not FileStatus.OK:
+        pytest.skip("the learned tagger is not exported: run `make models`")
+    _, result = extract_pdf(paper("Suzuki_etal_2015-CC.pdf"), ner=True)
+    assert {r.property for r in result.records} >= {"Tc", "critical_field"}
+    assert {r.material for r in result.records} == {"EuFBiS2"}
+    learned = {m.name for m in result.materials if m.source == "ner"}
+    assert not learned & {"Tconset", "Tczero", "Hc2"}
+
+
 @pytest.mark.parametrize(
     ("sentence", "formula", "role"),
     [

@@ -249,8 +249,11 @@ def extract(
                         m.role,
                     )
                 )
-            # precursors, apparatus and structural units never carry the paper's values
-            mats = sorted((m for m in mats + learned if m.role == "sample"), key=lambda m: m.start)
+            # precursors, apparatus and structural units never carry the paper's values; a
+            # learned name carries them only where no formula is at hand (it may be a symbol)
+            mats = [m for m in mats if m.role == "sample"]
+            if not mats and last_material is None:
+                mats = learned
             qs = find_quantities(sentence)
             if qs:
                 records.extend(
@@ -341,6 +344,8 @@ def _learned(spans, mats: list[MaterialSpan]) -> list[MaterialSpan]:
         name = s.text.strip(" ,.;:()")
         if len(name) < 3 or not re.search(r"[A-Za-z]{2}", name) or name.lower() in _NOT_MATERIALS:
             continue
+        if any(kind.pattern.fullmatch(name) for kind in PROPERTIES):
+            continue  # "Tconset", "Hc2": a property's symbol, not a material
         out.append(MaterialSpan("", name, s.start, s.end))
     return out
 
