@@ -64,7 +64,7 @@ def default_tables() -> ElementTables:
 
 def parse_formula(text: str) -> dict[str, float]:
     """Element → atomic fraction, or a one-line error for a malformed formula."""
-    from pymatgen.core import Composition
+    from pymatgen.core import Composition, Element
 
     text = text.strip()
     if not text or not _FORMULA_OK.match(text):
@@ -76,6 +76,10 @@ def parse_formula(text: str) -> dict[str, float]:
         raise MatLensError(f"'{text}' is not a valid formula: {first}") from None
     if comp.num_atoms <= 0:
         raise MatLensError(f"'{text}' has no atoms")
+    symbols = [getattr(el, "symbol", str(el)) for el in comp.elements]
+    unknown = [s for s in symbols if not Element.is_valid_symbol(s)]
+    if unknown:
+        raise MatLensError(f"'{text}': {', '.join(unknown)} is not a chemical element")
     return {str(el): float(f) for el, f in comp.fractional_composition.get_el_amt_dict().items()}
 
 
