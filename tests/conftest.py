@@ -87,6 +87,30 @@ def open_pane(qtbot):
         widget.close()
 
 
+@pytest.fixture
+def main_window(qtbot):
+    """The real main window with its four panes, shown (offscreen) and closed afterwards."""
+    from desktop.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1300, 850)
+    window.show()
+    yield window
+    window.close()
+
+
+@pytest.fixture
+def micrograph_sample(tmp_path):
+    """A copy of the bundled superalloy micrograph, so sidecars never land in resources/."""
+    import shutil
+
+    from inference.runtime.paths import samples_dir
+
+    source = samples_dir() / "superalloy_precipitates.tif"
+    return Path(shutil.copy(source, tmp_path / source.name))
+
+
 @pytest.fixture(scope="session")
 def sam_model():
     """MobileSAM over ONNX without the disk cache, or a skip naming the fix when not exported."""

@@ -24,10 +24,8 @@ SAMPLE = samples_dir() / "superalloy_precipitates.tif"
 
 
 @pytest.fixture
-def sample(tmp_path):
-    path = tmp_path / SAMPLE.name
-    shutil.copy(SAMPLE, path)
-    return path
+def sample(micrograph_sample):
+    return micrograph_sample
 
 
 @pytest.fixture

@@ -18,19 +18,15 @@ from skimage import measure as skmeasure
 
 from desktop.main_window import MainWindow
 from inference.errors import ModelUnavailable
-from inference.runtime.paths import samples_dir
 from inference.runtime.registry import require
 from inference.segmentation import sidecar
 
-SAMPLE = samples_dir() / "superalloy_precipitates.tif"
 GT = ("segmentation", "nasa_micronet", "Super1", "test_annot", "spot2_0d_0_mask.tif")
 
 
 @pytest.fixture
-def sample(tmp_path):
-    path = tmp_path / SAMPLE.name
-    shutil.copy(SAMPLE, path)
-    return path
+def sample(micrograph_sample):
+    return micrograph_sample
 
 
 @pytest.fixture
@@ -50,17 +46,12 @@ def interior_point(mask: np.ndarray) -> tuple[int, int]:
 
 
 @pytest.fixture
-def window(qtbot):
+def window(main_window):
     try:
         require("mobile_sam")
     except ModelUnavailable as exc:
         pytest.skip(f"{exc}")
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    yield win
-    win.close()
+    return main_window
 
 
 def open_image(qtbot, window, path):

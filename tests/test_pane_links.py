@@ -6,30 +6,18 @@ import pytest
 from literature_helpers import paper
 from PySide6.QtCore import Qt
 
-from desktop.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.resize(1300, 850)
-    window.show()
-    yield window
-    window.close()
-
 
 def _pane(window, title):
     return next(p for p in window.panes if p.title == title)
 
 
-def test_predict_a_material_found_in_a_paper(qtbot, window):
+def test_predict_a_material_found_in_a_paper(qtbot, main_window):
     from inference.prediction.composition import composition_cards
 
     if not composition_cards():
         pytest.skip("composition models not trained")
-    literature, prediction = _pane(window, "Literature"), _pane(window, "Prediction")
-    window.tabs.setCurrentWidget(literature)
+    literature, prediction = _pane(main_window, "Literature"), _pane(main_window, "Prediction")
+    main_window.tabs.setCurrentWidget(literature)
     with qtbot.waitSignal(literature.file_opened, timeout=60000):
         literature.open_path(paper("Suzuki_etal_2015-CC.pdf"))
     qtbot.waitUntil(lambda: not literature.busy, timeout=60000)
@@ -42,7 +30,7 @@ def test_predict_a_material_found_in_a_paper(qtbot, window):
     assert literature.predict_button.text() == "Predict properties of EuFBiS2"
 
     qtbot.mouseClick(literature.predict_button, Qt.MouseButton.LeftButton)
-    assert window.tabs.currentWidget() is prediction
+    assert main_window.tabs.currentWidget() is prediction
     assert prediction.input.text() == "EuFBiS2"
     qtbot.waitUntil(lambda: prediction.table.rowCount() > 0, timeout=30000)
     assert prediction.table.item(0, 0).text() == "EuFBiS2"
@@ -51,8 +39,8 @@ def test_predict_a_material_found_in_a_paper(qtbot, window):
     qtbot.waitUntil(lambda: not literature.busy, timeout=60000)
 
 
-def test_variable_formula_cannot_be_predicted(qtbot, window):
-    literature = _pane(window, "Literature")
+def test_variable_formula_cannot_be_predicted(qtbot, main_window):
+    literature = _pane(main_window, "Literature")
     with qtbot.waitSignal(literature.file_opened, timeout=60000):
         literature.open_path(paper("1609.04957-CC.pdf"))
     qtbot.waitUntil(lambda: not literature.busy, timeout=60000)
@@ -63,3 +51,23 @@ def test_variable_formula_cannot_be_predicted(qtbot, window):
     assert not literature.predict_button.isEnabled()
     assert "not a fixed composition" in literature.predict_button.toolTip()
     qtbot.waitUntil(lambda: not literature.busy, timeout=60000)
+
+
+def test_predict_the_structure_open_in_structures(qtbot, main_window):
+    from inference.runtime.paths import samples_dir
+
+    structures, prediction = _pane(main_window, "Structures"), _pane(main_window, "Prediction")
+    main_window.tabs.setCurrentWidget(structures)
+    with qtbot.waitSignal(structures.file_opened, timeout=60000):
+        structures.open_path(samples_dir() / "SrTiO3.cif")
+    qtbot.waitUntil(lambda: not structures.busy, timeout=60000)
+
+    qtbot.mouseClick(structures.predict_button, Qt.MouseButton.LeftButton)
+    assert main_window.tabs.currentWidget() is prediction
+    qtbot.waitUntil(lambda: prediction.table.rowCount() > 0, timeout=60000)
+    rows = {
+        prediction.table.item(r, 1).text(): prediction.table.item(r, 2).text()
+        for r in range(prediction.table.rowCount())
+    }
+    assert -9.0 < float(rows["energy"]) < -8.0  # CHGNet: about -8.42 eV/atom for SrTiO3
+    assert "SrTiO3.cif" in prediction.input.text()
