@@ -25,8 +25,8 @@ class RecordsTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.verticalHeader().setVisible(False)
         header = self.horizontalHeader()
+        # Every column as wide as its text (a narrow pane scrolls instead of cutting "Conditions")
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("Conditions"), QHeaderView.ResizeMode.Stretch)
         self.records: list[PropertyRecord] = []
         self.itemSelectionChanged.connect(self._selected)
 
