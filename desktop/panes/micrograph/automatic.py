@@ -224,8 +224,6 @@ class AutomaticPanel(QTabWidget):
             pane.loaded.rgb,
             params,
             on_result=lambda m, g=generation: self._everything_done(m, params, class_name, g),
-            on_error=self._failed,
-            on_progress=pane._job_progress,
             on_cancelled=lambda: pane.context.show_status("Segment everything cancelled"),
             on_finished=lambda: self._finished(self.everything_button),
             name="segment everything",
@@ -266,8 +264,6 @@ class AutomaticPanel(QTabWidget):
             params,
             masks,
             on_result=lambda r, g=generation: self._map_done(r, auto, params, g),
-            on_error=self._failed,
-            on_progress=pane._job_progress,
             on_cancelled=lambda: pane.context.show_status("Map cancelled"),
             on_finished=lambda: self._finished(self.map_button),
             name="microstructure map",
@@ -311,8 +307,6 @@ class AutomaticPanel(QTabWidget):
             pane.model_id,
             pane.loaded.rgb,
             on_result=lambda f, g=generation: self._features_ready(f, g),
-            on_error=self._failed,
-            on_progress=pane._job_progress,
             on_finished=self._features_finished,
             name="phase features",
         )
@@ -449,7 +443,10 @@ class AutomaticPanel(QTabWidget):
         self.pane._hide_job()
 
     def _start(self, fn, *args, on_finished, **kwargs):
-        """A cancellable job: the pane's Cancel button and a new image stop it."""
+        """A cancellable job: the pane's Cancel button and a new image stop it; its errors and
+        progress go to the panel's message and the pane's progress bar."""
+        kwargs.setdefault("on_error", self._failed)
+        kwargs.setdefault("on_progress", self.pane._job_progress)
         holder: list = []
 
         def finished() -> None:
