@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop.crash import CrashHandler
+    from desktop.gc_guard import collect_on_gui_thread
     from desktop.main_window import MainWindow
     from inference.runtime.paths import resources_dir
 
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         app.setWindowIcon(QIcon(str(icon)))
     crash = CrashHandler(app)
     crash.install()
+    collect_on_gui_thread()
 
     window = MainWindow()
 

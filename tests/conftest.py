@@ -26,6 +26,14 @@ def pytest_configure(config):
         os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _gc_on_the_gui_thread(qapp):
+    """As in the app: a collection in a worker thread can delete old widgets there and hang."""
+    from desktop.gc_guard import collect_on_gui_thread
+
+    collect_on_gui_thread()
+
+
 @pytest.fixture(autouse=True)
 def _private_user_dirs(tmp_path_factory, monkeypatch):
     """Settings, caches and logs go to a temp folder; models stay where `make models` put them."""
