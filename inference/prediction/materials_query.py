@@ -1,0 +1,217 @@
+"""Search the shipped property tables: element filters and property ranges, offline.
+
+    query_materials(MaterialsQuery(all_of=("Ca", "Ti", "O"), ranges={"band_gap": (2, None)}))
+
+gives every value that matches, one row per table row (a composition with several Materials
+Project polymorphs has several rows), with its source. A composition matches when it holds all
+of `all_of`, at least one of `any_of` and none of `none_of`, and, for each property range, at
+least one of its values of that property lies in the range; the rows shown are those values.
+The same function serves the pane's "Materials data" search and `matlens data query`.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inference.errors import MatLensError
+from inference.prediction.materials_store import DATASET_BY_NAME, open_store
+
+PROPERTIES = {
+    "band_gap": "eV",
+    "formation_energy": "eV/atom",
+    "bulk_modulus": "GPa",
+    "shear_modulus": "GPa",
+    "yield_strength": "MPa",
+    "is_metal": "",
+}
+
+
+@dataclass(frozen=True)
+class MaterialsQuery:
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    method: str = ""  # "", "experiment" or "DFT": which tables
+    limit: int = 2000
+
+
+@dataclass(frozen=True)
+class MaterialRow:
+    formula: str  # the composition, reduced ("CaTiO3")
+    table_formula: str  # as written in the table ("Ca4Ti4O12": the cell of that entry)
+    prop: str
+    value: float
+    unit: str
+    method: str  # "experiment" or "DFT, PBE (GGA/GGA+U)"
+    dataset: str
+    source: str
+
+    def to_json(self) -> dict:
+        return {
+            "formula": self.formula,
+            "table_formula": self.table_formula,
+            "property": self.prop,
+            "value": round(self.value, 6),
+            "unit": self.unit,
+            "method": self.method,
+            "dataset": self.dataset,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    rows: tuple[MaterialRow, ...]
+    total: int  # rows matching before the limit
+    compounds: int  # distinct compositions among them
+    seconds: float
+
+    def to_json(self) -> dict:
+        return {
+            "total": self.total,
+            "shown": len(self.rows),
+            "compositions": self.compounds,
+            "seconds": round(self.seconds, 4),
+            "rows": [r.to_json() for r in self.rows],
+        }
+
+
+def _elements(values) -> tuple[str, ...]:
+    from pymatgen.core import Element
+
+    out = []
+    for v in values:
+        symbol = v.strip()
+        if not symbol:
+            continue
+        symbol = symbol[:1].upper() + symbol[1:].lower()
+        if not Element.is_valid_symbol(symbol):
+            raise MatLensError(f"'{v.strip()}' is not a chemical element symbol")
+        out.append(symbol)
+    return tuple(dict.fromkeys(out))
+
+
+def parse_elements(text: str) -> tuple[str, ...]:
+    """'Ca, Ti O' → ('Ca', 'Ti', 'O'), with a one-line error for a non-element."""
+    return _elements(text.replace(",", " ").split())
+
+
+def query_materials(query: MaterialsQuery) -> QueryResult:
+    start = time.perf_counter()
+    all_of, any_of, none_of = (_elements(q) for q in (query.all_of, query.any_of, query.none_of))
+    clash = set(all_of) & set(none_of)
+    if clash:
+        raise MatLensError(f"{', '.join(sorted(clash))} is both required and excluded")
+    for prop, (lo, hi) in query.ranges.items():
+        if prop not in PROPERTIES:
+            raise MatLensError(f"unknown property '{prop}'; known: {', '.join(PROPERTIES)}")
+        if lo is not None and hi is not None and lo > hi:
+            raise MatLensError(f"{prop}: the minimum {lo:g} is above the maximum {hi:g}")
+    datasets = [
+        d.name
+        for d in DATASET_BY_NAME.values()
+        if not query.method or d.method.lower().startswith(query.method.lower())
+    ]
+    if not datasets:
+        raise MatLensError(f"no table is of the kind '{query.method}' (experiment or DFT)")
+    ds_marks = ",".join("?" * len(datasets))
+    db = open_store()
+    try:
+        # Sets of compound ids from the element index, then the property index: each step is
+        # one indexed lookup, so the search stays well under a second on the 270k rows.
+        ids: set[int] | None = None
+
+        def having(elements) -> set[int]:
+            marks = ",".join("?" * len(elements))
+            sql = f"SELECT compound_id FROM compound_elements WHERE element IN ({marks})"
+            return {r[0] for r in db.execute(sql, elements)}
+
+        for el in all_of:
+            found = having((el,))
+            ids = found if ids is None else ids & found
+        if any_of:
+            found = having(any_of)
+            ids = found if ids is None else ids & found
+        entry_filters, entry_params = [], []
+        for prop, (lo, hi) in query.ranges.items():
+            cond, cp = _range_condition("e", prop, lo, hi)
+            sql = f"SELECT compound_id FROM entries e WHERE {cond} AND e.dataset IN ({ds_marks})"
+            found = {r[0] for r in db.execute(sql, cp + datasets)}
+            ids = found if ids is None else ids & found
+            entry_filters.append(f"({cond})")
+            entry_params.extend(cp)
+        if none_of:
+            excluded = having(none_of)
+            if ids is None:
+                ids = {r[0] for r in db.execute("SELECT id FROM compounds")}
+            ids -= excluded
+        sql = (
+            "SELECT c.formula, e.formula, e.property, e.value, e.dataset FROM entries e "
+            f"JOIN compounds c ON c.id = e.compound_id WHERE e.dataset IN ({ds_marks})"
+        )
+        params: list = list(datasets)
+        if ids is not None:
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id INTEGER PRIMARY KEY)")
+            db.execute("DELETE FROM wanted")
+            db.executemany("INSERT INTO wanted VALUES (?)", ((i,) for i in ids))
+            sql += " AND e.compound_id IN (SELECT id FROM wanted)"
+        if entry_filters:
+            sql += " AND (" + " OR ".join(entry_filters) + ")"
+            params += entry_params
+        total, compounds = db.execute(
+            sql.replace(
+                "c.formula, e.formula, e.property, e.value, e.dataset",
+                "COUNT(*), COUNT(DISTINCT e.compound_id)",
+            ),
+            params,
+        ).fetchone()
+        found_rows = db.execute(
+            sql + " ORDER BY c.n_elements, c.formula, e.property, e.dataset, e.value LIMIT ?",
+            [*params, max(0, int(query.limit))],
+        ).fetchall()
+    finally:
+        db.close()
+    rows = []
+    for formula, table_formula, prop, value, dataset in found_rows:
+        ds = DATASET_BY_NAME[dataset]
+        rows.append(
+            MaterialRow(formula, table_formula, prop, value, ds.unit, ds.method, dataset, ds.source)
+        )
+    return QueryResult(tuple(rows), total, compounds, time.perf_counter() - start)
+
+
+def _range_condition(alias: str, prop: str, lo, hi) -> tuple[str, list]:
+    cond, params = f"{alias}.property = ?", [prop]
+    if lo is not None:
+        cond += f" AND {alias}.value >= ?"
+        params.append(float(lo))
+    if hi is not None:
+        cond += f" AND {alias}.value <= ?"
+        params.append(float(hi))
+    return cond, params
+
+
+CSV_COLUMNS = [
+    "formula",
+    "table_formula",
+    "property",
+    "value",
+    "unit",
+    "method",
+    "dataset",
+    "source",
+]
+
+
+def rows_to_csv(rows, path: Path) -> None:
+    """UTF-8 with BOM (Excel), one row per value, units in their own column."""
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for r in rows:
+            j = r.to_json()
+            writer.writerow([j[c] for c in CSV_COLUMNS])
