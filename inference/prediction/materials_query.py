@@ -80,16 +80,22 @@ class QueryResult:
         }
 
 
-def _elements(values) -> tuple[str, ...]:
-    from pymatgen.core import Element
+ELEMENTS = frozenset(
+    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As "
+    "Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd "
+    "Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am "
+    "Cm Bk Cf Es Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og".split()
+)
 
+
+def _elements(values) -> tuple[str, ...]:
     out = []
     for v in values:
         symbol = v.strip()
         if not symbol:
             continue
         symbol = symbol[:1].upper() + symbol[1:].lower()
-        if not Element.is_valid_symbol(symbol):
+        if symbol not in ELEMENTS:
             raise MatLensError(f"'{v.strip()}' is not a chemical element symbol")
         out.append(symbol)
     return tuple(dict.fromkeys(out))

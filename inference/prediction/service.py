@@ -58,7 +58,7 @@ def run_prediction(
 def _interval(low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return ""
-    return f"{_num(low)} – {_num(high)}"
+    return f"{_num(low)} to {_num(high)}"
 
 
 def _num(x: float) -> str:
@@ -91,10 +91,10 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
                     item,
                     v.label if v.prop != "is_metal" else "metal or not",
                     v.text if v.count == 1 or v.prop == "is_metal" else _num(v.value),
-                    "" if v.count == 1 else f"{_num(v.low)} – {_num(v.high)}",
+                    "" if v.count == 1 else f"{_num(v.low)} to {_num(v.high)}",
                     v.unit,
                     v.source,
-                    kind=f"known ({v.method})",
+                    kind=f"known: {v.method}",
                     note="" if v.count == 1 else f"median of {v.count} table rows (polymorphs)",
                 )
             )
