@@ -37,7 +37,8 @@ def _need_composition_models():
         pytest.skip("composition models not trained")
 
 
-def test_known_experimental_value_comes_before_the_prediction(capsys, materials_db):
+@pytest.mark.usefixtures("materials_db")
+def test_known_experimental_value_comes_before_the_prediction(capsys):
     _need_composition_models()
     data = _json(capsys, "Ti1O2")
     keys = list(data)
@@ -55,7 +56,8 @@ def test_known_experimental_value_comes_before_the_prediction(capsys, materials_
     assert data["nearest_known"] and data["nearest_known"][0]["distance"] > 0
 
 
-def test_alloy_in_weight_percent_shows_the_conversion(capsys, materials_db):
+@pytest.mark.usefixtures("materials_db")
+def test_alloy_in_weight_percent_shows_the_conversion(capsys):
     _need_composition_models()
     data = _json(capsys, "Ti-6Al-4V")
     fractions = data["atomic_fractions"]
@@ -68,7 +70,8 @@ def test_alloy_in_weight_percent_shows_the_conversion(capsys, materials_db):
     assert moduli["bulk_modulus"]["unit"] == "GPa" and 50 < moduli["bulk_modulus"]["value"] < 300
 
 
-def test_stainless_steel_yield_is_flagged_out_of_range(capsys, materials_db):
+@pytest.mark.usefixtures("materials_db")
+def test_stainless_steel_yield_is_flagged_out_of_range(capsys):
     _need_composition_models()
     data = _json(capsys, "AISI 304")
     assert "ASTM A240" in data["composition_source"]

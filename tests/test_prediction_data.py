@@ -18,7 +18,8 @@ def _query(capsys, *argv):
     return json.loads(out.out)
 
 
-def test_calcium_titanium_oxides_with_wide_gaps(capsys, materials_db):
+@pytest.mark.usefixtures("materials_db")
+def test_calcium_titanium_oxides_with_wide_gaps(capsys):
     data = _query(capsys, "--all", "Ca,Ti,O", "--band-gap-min", "2")
     formulas = {r["formula"] for r in data["rows"]}
     assert "CaTiO3" in formulas and data["compositions"] >= 10
@@ -28,7 +29,8 @@ def test_calcium_titanium_oxides_with_wide_gaps(capsys, materials_db):
         assert row["source"] and row["method"]
 
 
-def test_none_of_and_any_of_and_ranges(capsys, materials_db):
+@pytest.mark.usefixtures("materials_db")
+def test_none_of_and_any_of_and_ranges(capsys):
     data = _query(
         capsys, "--any", "Sr,Ba", "--all", "Ti,O", "--none", "Ca", "--formation-energy-max", "-3"
     )
@@ -38,7 +40,8 @@ def test_none_of_and_any_of_and_ranges(capsys, materials_db):
         assert row["property"] == "formation_energy" and row["value"] <= -3
 
 
-def test_experimental_only_and_csv_export(capsys, materials_db, tmp_path):
+@pytest.mark.usefixtures("materials_db")
+def test_experimental_only_and_csv_export(capsys, tmp_path):
     out = tmp_path / "gaps.csv"
     data = _query(
         capsys,
@@ -66,13 +69,15 @@ def test_experimental_only_and_csv_export(capsys, materials_db, tmp_path):
         (["--all", "O", "--none", "O"], "both required and excluded"),
     ],
 )
-def test_bad_queries_are_one_line(capsys, materials_db, argv, words):
+@pytest.mark.usefixtures("materials_db")
+def test_bad_queries_are_one_line(capsys, argv, words):
     rc = cli.main(["data", "query", *argv])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and words in err and "\n" not in err
 
 
-def test_formulas_are_normalised(materials_db):
+@pytest.mark.usefixtures("materials_db")
+def test_formulas_are_normalised():
     from inference.prediction.known_values import known_values
     from inference.prediction.notation import parse_composition
 

@@ -11,7 +11,8 @@ from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F4
 
 
 @pytest.fixture
-def pane(open_pane, materials_db):
+def pane(open_pane, request):
+    request.getfixturevalue("materials_db")  # the store, built once per session
     from desktop.panes.prediction.pane import PredictionPane
     from inference.prediction.composition import composition_cards
 
