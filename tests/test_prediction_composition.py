@@ -115,7 +115,7 @@ def test_features_are_fraction_weighted():
         ("", "formula"),
         ("Og", "Og"),
         ("Fe1e400O", "scientific notation"),
-        ("Fe-2O", "balance"),
+        ("Fe-2", "not an amount and an element"),
     ],
 )
 def test_bad_formulas_one_line(text, words):

@@ -13,6 +13,7 @@ Every failure is one `MatLensError` line that says what is wrong with the text.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 from inference.errors import MatLensError
@@ -87,7 +88,10 @@ def _formula(text: str) -> ParsedComposition:
             f"'{_short(text)}' is not a chemical formula (e.g. Fe2O3, Al0.5CoCrFeNi, Ti-6Al-4V)"
         )
     try:
-        comp = Composition(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pymatgen's notes on noble gases' electronegativity
+            comp = Composition(text)
+            _ = comp.reduced_formula
     except (ValueError, KeyError, AttributeError, IndexError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise MatLensError(f"'{_short(text)}' is not a valid formula: {first}") from None
@@ -103,7 +107,9 @@ def _formula(text: str) -> ParsedComposition:
 
 
 def _reduced(comp) -> str:
-    reduced = comp.reduced_formula
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reduced = comp.reduced_formula
     if len(reduced) <= 40:
         return reduced
     return "".join(f"{el}{amt:.3g}" for el, amt in comp.fractional_composition.items())

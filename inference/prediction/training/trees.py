@@ -120,3 +120,95 @@ def tree_node(model, name: str, inputs: str, output: str, feature_offset: int = 
         post_transform="NONE",
         **attrs,
     )
+
+
+def export_two_stage(
+    path,
+    n_features: int,
+    folds: list,
+    side_models: list,
+    side_onnx: list[tuple] | None = None,
+    blend_onnx=None,
+) -> None:
+    """One ONNX graph: features → side features → per fold P(gap > 0) and gap → [N, folds].
+
+    `side_models` are HistGradientBoosting regressors on the raw features (their outputs are
+    appended as extra columns, in order); `side_onnx` are (ONNX file, input width) of other composition
+    models whose ensemble mean is appended after them (input "features", output [N, K]). Each fold is
+    (classifier, [regressors]): the member's gap is max(mean of the regressors, 0) where the
+    classifier says P(non-metal) > 0.5, and 0 otherwise. `blend_onnx` (an ensemble with the
+    same [N, folds] output, member k trained on the same rows) is averaged in, member by member.
+    """
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes, inits = [], []
+    side_outputs = []
+    for i, model in enumerate(side_models):
+        nodes.append(tree_node(model, f"side{i}", "features", f"side{i}"))
+        side_outputs.append(f"side{i}")
+    for j, (onnx_path, width) in enumerate(side_onnx or []):
+        prefix = f"m{j}_"
+        sub = onnx.compose.add_prefix(onnx.load(str(onnx_path)), prefix)
+        source = "features"
+        if width < n_features:  # older models read the first `width` columns only
+            inits.append(helper.make_tensor(f"{prefix}start", TensorProto.INT64, [1], [0]))
+            inits.append(helper.make_tensor(f"{prefix}end", TensorProto.INT64, [1], [width]))
+            nodes.append(
+                helper.make_node(
+                    "Slice",
+                    ["features", f"{prefix}start", f"{prefix}end", "axes1"],
+                    [f"{prefix}input"],
+                )
+            )
+            source = f"{prefix}input"
+        inits.extend(sub.graph.initializer)
+        for node in sub.graph.node:
+            node.input[:] = [source if n == prefix + "features" else n for n in node.input]
+            nodes.append(node)
+        out = sub.graph.output[0].name
+        nodes.append(helper.make_node("ReduceMean", [out], [f"sidem{j}"], axes=[1], keepdims=1))
+        side_outputs.append(f"sidem{j}")
+    inits.append(helper.make_tensor("axes1", TensorProto.INT64, [1], [1]))
+    nodes.append(helper.make_node("Concat", ["features", *side_outputs], ["wide"], axis=1))
+    inits.append(helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]))
+    inits.append(helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]))
+    members = []
+    for k, (classifier, regressors) in enumerate(folds):
+        nodes.append(tree_node(classifier, f"cls{k}", "wide", f"raw{k}"))
+        nodes.append(helper.make_node("Sigmoid", [f"raw{k}"], [f"p{k}"]))
+        nodes.append(helper.make_node("Greater", [f"p{k}", "half"], [f"nonmetal{k}"]))
+        outs = []
+        for j, regressor in enumerate(regressors):
+            nodes.append(tree_node(regressor, f"reg{k}_{j}", "wide", f"reg{k}_{j}"))
+            outs.append(f"reg{k}_{j}")
+        nodes.append(helper.make_node("Mean", outs, [f"reg{k}"]))
+        nodes.append(helper.make_node("Max", [f"reg{k}", "zero"], [f"pos{k}"]))
+        nodes.append(helper.make_node("Where", [f"nonmetal{k}", f"pos{k}", "zero"], [f"gap{k}"]))
+        members.append(f"gap{k}")
+    trees_out = "trees" if blend_onnx is not None else "members"
+    nodes.append(helper.make_node("Concat", members, [trees_out], axis=1))
+    if blend_onnx is not None:
+        sub = onnx.compose.add_prefix(onnx.load(str(blend_onnx)), "blend_")
+        inits.extend(sub.graph.initializer)
+        for node in sub.graph.node:
+            node.input[:] = ["features" if n == "blend_features" else n for n in node.input]
+            nodes.append(node)
+        nodes.append(
+            helper.make_node("Max", [sub.graph.output[0].name, "zero"], ["blend_clipped"])
+        )
+        nodes.append(helper.make_node("Mean", ["trees", "blend_clipped"], ["members"]))
+    graph = helper.make_graph(
+        nodes,
+        "two_stage_gap",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", n_features])],
+        [helper.make_tensor_value_info("members", TensorProto.FLOAT, ["n", len(folds)])],
+        inits,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)],
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
