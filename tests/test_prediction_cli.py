@@ -127,14 +127,21 @@ def test_unknown_element_in_a_cif_is_refused_before_the_model(capsys, tmp_path):
 
 def test_huge_cell_is_refused_up_front_within_4_gb(tmp_path):
     _need_chgnet()
-    from pymatgen.core import Lattice, Structure
+    import numpy as np
 
-    nacl = Structure.from_spacegroup(
-        "Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0] * 3, [0.5] * 3]
-    )
-    big = nacl * (14, 14, 13)  # 20,384 atoms
+    # NaCl, 14 x 14 x 13 conventional cells: 20,384 atoms, written directly (pymatgen is slow
+    # at building and writing a cell this size).
+    a, reps = 5.64, np.array([14, 14, 13])
+    basis = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    grid = np.stack(np.meshgrid(*[np.arange(r) for r in reps], indexing="ij"), -1).reshape(-1, 3)
+    na = ((grid[:, None, :] + basis[None]) / reps).reshape(-1, 3)
+    cl = ((grid[:, None, :] + basis[None] + 0.5) / reps % 1).reshape(-1, 3)
+    lines = ["NaCl supercell", "1.0"]
+    lines += [" ".join(f"{v:.6f}" for v in row) for row in np.diag(a * reps)]
+    lines += ["Na Cl", f"{len(na)} {len(cl)}", "Direct"]
+    lines += [f"{x:.6f} {y:.6f} {z:.6f}" for x, y, z in np.vstack([na, cl])]
     path = tmp_path / "POSCAR_big.vasp"
-    big.to(filename=str(path), fmt="poscar")
+    path.write_text("\n".join(lines) + "\n")
     run = run_matlens("predict", path, timeout=300)
     assert run.returncode == 2 and not run.timed_out, run.stderr
     err = run.stderr.strip()

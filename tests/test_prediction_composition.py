@@ -7,6 +7,7 @@ import pytest
 from inference.errors import MatLensError
 from inference.prediction.composition import composition_cards, predict_formulas
 from inference.prediction.featurize import BLOCKS, default_tables, featurize, parse_formula
+from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,22 +67,15 @@ def test_metal_probability_separates_metals_from_insulators():
         assert results[f] > 0.6, (f, results[f])
 
 
+@pytest.mark.usefixtures("materials_db")
 def test_panel_goals_wide_gaps_and_metals():
     """No wide-gap insulator (> 2 eV) predicted under 1 eV; no metal over 0.5 eV."""
     from inference.prediction.panel import PANEL, run_panel
 
-    if not _store_available():
-        pytest.skip("crabnet's tables are not installed")
     rows = run_panel()
     assert len(rows) == len(PANEL) >= 40
     failures = [(r.entry.formula, r.failure) for r in rows if r.failure]
     assert not failures, failures
-
-
-def _store_available() -> bool:
-    from inference.prediction.materials_store import source_folder, store_path
-
-    return store_path().exists() or source_folder() is not None
 
 
 def test_out_of_domain_composition_is_flagged():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def training_set_from_rows(symbols: tuple[str, ...], rows: list[dict[str, float]
 def save_training_sets(path: Path, symbols: tuple[str, ...], sets: dict[str, list]) -> None:
     """model id → list of fraction dicts, as CSR arrays (float16 fractions: ±0.05 % rounding)."""
     index = {s: i for i, s in enumerate(symbols)}
-    arrays: dict[str, np.ndarray] = {"symbols": np.array(symbols)}
+    arrays: dict[str, Any] = {"symbols": np.array(symbols)}
     for model_id, rows in sets.items():
         indptr, indices, data = [0], [], []
         for fractions in rows:

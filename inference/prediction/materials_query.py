@@ -275,7 +275,7 @@ def query_materials(query: MaterialsQuery) -> QueryResult:
             "SELECT c.formula, e.formula, e.property, e.value, e.dataset FROM entries e "
             f"JOIN compounds c ON c.id = e.compound_id WHERE e.dataset IN ({ds_marks})"
         )
-        params: list = list(datasets)
+        params: list[object] = [*datasets]
         if ids is not None:
             db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id INTEGER PRIMARY KEY)")
             db.execute("DELETE FROM wanted")
@@ -307,7 +307,8 @@ def query_materials(query: MaterialsQuery) -> QueryResult:
 
 
 def _range_condition(alias: str, prop: str, lo, hi) -> tuple[str, list]:
-    cond, params = f"{alias}.property = ?", [prop]
+    cond = f"{alias}.property = ?"
+    params: list[object] = [prop]
     if lo is not None:
         cond += f" AND {alias}.value >= ?"
         params.append(float(lo))

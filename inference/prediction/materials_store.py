@@ -142,7 +142,8 @@ def _electronegativity() -> dict[str, float]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # noble gases have no Pauling value: they go last
-        return {el.symbol: float(el.X) if el.X == el.X else 99.0 for el in Element}
+        elements = [Element.from_Z(z) for z in range(1, 119)]
+        return {el.symbol: float(el.X) if el.X == el.X else 99.0 for el in elements}
 
 
 def display_formula(amounts: dict[str, float]) -> str:

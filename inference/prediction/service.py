@@ -134,8 +134,8 @@ def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
         progress(0.2 * k / len(what.paths), f"reading {path.name}")
         try:
             read = read_structure(path, cancel=cancel)
-            check_structure(read.structure)  # e.g. an "Xx" atom, before any model runs
             check_memory(read.structure)  # a huge cell is refused before its graph is built
+            check_structure(read.structure)  # e.g. an "Xx" atom, before any model runs
             structures.append(read.structure)
             names.append(path.name)
             notices[path.name] = list(read.notices)

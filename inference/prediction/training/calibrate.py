@@ -67,7 +67,7 @@ def held_out(card: dict, models: Path) -> list[tuple[list[str], np.ndarray, np.n
     for fold in range(5):
         formulas, y = read_split(task, "test", fold)
         x = features_for(formulas, blocks).astype(np.float32)
-        members = session.run(None, {"features": x})[0]
+        members = np.asarray(session.run(None, {"features": x})[0])
         pred = members[:, fold]
         if card["extra"].get("transform") == "clip0":
             pred = np.clip(pred, 0, None)

@@ -38,7 +38,7 @@ def fit_regressor(
         min_samples_leaf=params.min_samples_leaf,
         l2_regularization=params.l2_regularization,
         max_features=params.max_features,
-        early_stopping=False,
+        early_stopping=False,  # pyright: ignore[reportArgumentType]
         random_state=seed,
     )
     return model.fit(x, y)
@@ -54,7 +54,7 @@ def fit_classifier(x: np.ndarray, y: np.ndarray, params: TreeParams, seed: int):
         min_samples_leaf=params.min_samples_leaf,
         l2_regularization=params.l2_regularization,
         max_features=params.max_features,
-        early_stopping=False,
+        early_stopping=False,  # pyright: ignore[reportArgumentType]
         random_state=seed,
     )
     return model.fit(x, y.astype(int))
@@ -118,7 +118,7 @@ def tree_node(model, name: str, inputs: str, output: str, feature_offset: int = 
         aggregate_function="SUM",
         base_values=[baseline],
         post_transform="NONE",
-        **attrs,
+        **attrs,  # pyright: ignore[reportArgumentType]
     )
 
 
@@ -194,9 +194,7 @@ def export_two_stage(
         for node in sub.graph.node:
             node.input[:] = ["features" if n == "blend_features" else n for n in node.input]
             nodes.append(node)
-        nodes.append(
-            helper.make_node("Max", [sub.graph.output[0].name, "zero"], ["blend_clipped"])
-        )
+        nodes.append(helper.make_node("Max", [sub.graph.output[0].name, "zero"], ["blend_clipped"]))
         nodes.append(helper.make_node("Mean", ["trees", "blend_clipped"], ["members"]))
     graph = helper.make_graph(
         nodes,
