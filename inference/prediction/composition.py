@@ -90,8 +90,18 @@ class CompositionModel:
                 return f"{self.label}: only for compositions with at least {f:.0%} {el}"
         return ""
 
-    def members(self, features: np.ndarray) -> np.ndarray:
-        members = self.model.run({"features": features.astype(np.float32)})[0]
+    @property
+    def side_inputs(self) -> dict[str, str]:
+        """Graph input → id of the composition model whose ensemble mean feeds it."""
+        return self.card.extra.get("side_inputs", {})
+
+    def members(
+        self, features: np.ndarray, side: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        feeds = {"features": features.astype(np.float32)}
+        for name, model_id in self.side_inputs.items():
+            feeds[name] = np.asarray(side[model_id], dtype=np.float32)[:, None] if side else None
+        members = self.model.run(feeds)[0]
         if self.transform == "clip0":  # band gaps are not negative
             members = np.clip(members, 0, None)
         return members
@@ -159,12 +169,17 @@ def predict_fractions(
 ) -> list[CompositionResult]:
     """Every composition model on each (text, reduced formula, atomic fractions)."""
     tables = default_tables()
-    models = [m for m in _models() if props is None or m.prop in props]
+    everything = _models()
+    models = [m for m in everything if props is None or m.prop in props]
+    needed = {i for m in models for i in m.side_inputs.values()}
+    feeders = [m for m in everything if m.card.id in needed]
     x = {
         blocks: np.stack([featurize(fr, tables, blocks) for _, _, fr in compositions])
-        for blocks in {m.features for m in models}
+        for blocks in {m.features for m in [*models, *feeders]}
     }
-    per_model = [m.members(x[m.features]) for m in models]
+    # Models that feed another one (its side inputs) run first; their ensemble means go in.
+    side = {m.card.id: m.members(x[m.features]).mean(axis=1) for m in feeders}
+    per_model = [m.members(x[m.features], side) for m in models]
     results = []
     for i, (text, reduced, fractions) in enumerate(compositions):
         preds, skipped = [], []

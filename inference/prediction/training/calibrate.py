@@ -67,7 +67,16 @@ def held_out(card: dict, models: Path) -> list[tuple[list[str], np.ndarray, np.n
     for fold in range(5):
         formulas, y = read_split(task, "test", fold)
         x = features_for(formulas, blocks).astype(np.float32)
-        members = np.asarray(session.run(None, {"features": x})[0])
+        feeds = {"features": x}
+        for name, model_id in card["extra"].get("side_inputs", {}).items():
+            side = json.loads((models / f"{model_id}.json").read_text())
+            side_blocks = tuple(side["extra"].get("features", ("mat2vec", "magpie")))
+            side_session = ort.InferenceSession(str(models / side["files"][0]["name"]))
+            side_x = features_for(formulas, side_blocks).astype(np.float32)
+            feeds[name] = np.asarray(side_session.run(None, {"features": side_x})[0]).mean(
+                axis=1, keepdims=True
+            )
+        members = np.asarray(session.run(None, feeds)[0])
         pred = members[:, fold]
         if card["extra"].get("transform") == "clip0":
             pred = np.clip(pred, 0, None)

@@ -43,11 +43,11 @@ SIDE_PARAMS = TreeParams(
 )
 SIDE_ROWS = 30000
 FOLD_PARAMS = TreeParams(max_iter=300, max_features=0.3)
-# Other shipped models whose ensemble mean is a side feature, with the feature blocks they read.
+# Other shipped models whose ensemble mean is a side feature (graph input → model, blocks read).
 SIDE_ONNX = (
-    ("comp_mp_e_form.onnx", BLOCKS),
-    ("comp_log10_k.onnx", BASE_BLOCKS),
-    ("comp_log10_g.onnx", BASE_BLOCKS),
+    ("sidem0", "comp_mp_e_form", BLOCKS),
+    ("sidem1", "comp_log10_k", BASE_BLOCKS),
+    ("sidem2", "comp_log10_g", BASE_BLOCKS),
 )
 
 
@@ -79,8 +79,8 @@ def side_features(x: np.ndarray, side, models: Path) -> np.ndarray:
     import onnxruntime as ort
 
     cols = [side.predict(x)]
-    for name, blocks in SIDE_ONNX:
-        session = ort.InferenceSession(str(models / name))
+    for _, model_id, blocks in SIDE_ONNX:
+        session = ort.InferenceSession(str(models / f"{model_id}.onnx"))
         inp = x[:, : _width(blocks)].astype(np.float32)
         cols.append(np.asarray(session.run(None, {"features": inp})[0]).mean(1))
     return np.stack(cols, 1)
@@ -138,15 +138,20 @@ def main(argv: list[str] | None = None) -> int:
         _width(BLOCKS),
         folds,
         [side],
-        [(out / name, _width(blocks)) for name, blocks in SIDE_ONNX],
+        [name for name, _, _ in SIDE_ONNX],
         blend_onnx=mlp if args.blend else None,
     )
     f_te, y_te = read_split(task, "test", 4)
-    check = np.asarray(
-        ort.InferenceSession(str(onnx_path)).run(
-            None, {"features": features_for(f_te).astype(np.float32)}
-        )[0]
-    )[:, 4]
+    x_te = features_for(f_te)
+    side_te = side_features(x_te, side, out)
+    feeds = {"features": x_te.astype(np.float32)}
+    feeds.update(
+        {
+            name: side_te[:, 1 + i : 2 + i].astype(np.float32)
+            for i, (name, _, _) in enumerate(SIDE_ONNX)
+        }
+    )
+    check = np.asarray(ort.InferenceSession(str(onnx_path)).run(None, feeds)[0])[:, 4]
     assert abs(float(np.abs(check - y_te).mean()) - fold_mae[-1]) < 1e-3, "export mismatch"
     metrics = {
         "task": task.name,
@@ -172,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "matbench v0.1 leaderboard (official folds, not the same splits): CrabNet 0.3463."
     )
     card["extra"]["parts_fold_mae"] = {k: [round(v, 5) for v in vs] for k, vs in parts.items()}
+    card["extra"]["side_inputs"] = {name: model_id for name, model_id, _ in SIDE_ONNX}
     card["extra"]["architecture"] = "two-stage trees" + (" + MLP blend" if args.blend else "")
     card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps({k: metrics[k] for k in ("task", "mae", "mae_std")}), flush=True)

@@ -127,14 +127,14 @@ def export_two_stage(
     n_features: int,
     folds: list,
     side_models: list,
-    side_onnx: list[tuple] | None = None,
+    side_inputs: list[str] | None = None,
     blend_onnx=None,
 ) -> None:
     """One ONNX graph: features → side features → per fold P(gap > 0) and gap → [N, folds].
 
     `side_models` are HistGradientBoosting regressors on the raw features (their outputs are
-    appended as extra columns, in order); `side_onnx` are (ONNX file, input width) of other composition
-    models whose ensemble mean is appended after them (input "features", output [N, K]). Each fold is
+    appended as extra columns, in order); `side_inputs` name further graph inputs [N, 1]
+    appended after them: the run time feeds the ensemble means of other composition models. Each fold is
     (classifier, [regressors]): the member's gap is max(mean of the regressors, 0) where the
     classifier says P(non-metal) > 0.5, and 0 otherwise. `blend_onnx` (an ensemble with the
     same [N, folds] output, member k trained on the same rows) is averaged in, member by member.
@@ -147,29 +147,8 @@ def export_two_stage(
     for i, model in enumerate(side_models):
         nodes.append(tree_node(model, f"side{i}", "features", f"side{i}"))
         side_outputs.append(f"side{i}")
-    for j, (onnx_path, width) in enumerate(side_onnx or []):
-        prefix = f"m{j}_"
-        sub = onnx.compose.add_prefix(onnx.load(str(onnx_path)), prefix)
-        source = "features"
-        if width < n_features:  # older models read the first `width` columns only
-            inits.append(helper.make_tensor(f"{prefix}start", TensorProto.INT64, [1], [0]))
-            inits.append(helper.make_tensor(f"{prefix}end", TensorProto.INT64, [1], [width]))
-            nodes.append(
-                helper.make_node(
-                    "Slice",
-                    ["features", f"{prefix}start", f"{prefix}end", "axes1"],
-                    [f"{prefix}input"],
-                )
-            )
-            source = f"{prefix}input"
-        inits.extend(sub.graph.initializer)
-        for node in sub.graph.node:
-            node.input[:] = [source if n == prefix + "features" else n for n in node.input]
-            nodes.append(node)
-        out = sub.graph.output[0].name
-        nodes.append(helper.make_node("ReduceMean", [out], [f"sidem{j}"], axes=[1], keepdims=1))
-        side_outputs.append(f"sidem{j}")
-    inits.append(helper.make_tensor("axes1", TensorProto.INT64, [1], [1]))
+    side_inputs = list(side_inputs or [])
+    side_outputs.extend(side_inputs)
     nodes.append(helper.make_node("Concat", ["features", *side_outputs], ["wide"], axis=1))
     inits.append(helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]))
     inits.append(helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]))
@@ -199,7 +178,10 @@ def export_two_stage(
     graph = helper.make_graph(
         nodes,
         "two_stage_gap",
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", n_features])],
+        [
+            helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", n_features]),
+            *(helper.make_tensor_value_info(n, TensorProto.FLOAT, ["n", 1]) for n in side_inputs),
+        ],
         [helper.make_tensor_value_info("members", TensorProto.FLOAT, ["n", len(folds)])],
         inits,
     )
