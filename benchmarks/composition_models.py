@@ -29,7 +29,9 @@ def _fmt(v) -> str:
 def scores() -> None:
     cards = sorted(composition_cards(), key=lambda c: c.id)
     print("Regression: MAE on crabnet's matbench_cv test folds 0-4 (mean ± sd over folds)")
-    print(f"{'task':26s} {'ours':>8s} {'± sd':>7s} {'CrabNet':>8s} {'RF':>8s} {'Dummy':>8s}  verdict")
+    print(
+        f"{'task':26s} {'ours':>8s} {'± sd':>7s} {'CrabNet':>8s} {'RF':>8s} {'Dummy':>8s}  verdict"
+    )
     for c in cards:
         e = c.extra
         if "rocauc" in e:
@@ -76,7 +78,9 @@ def panel() -> None:
     rows = run_panel()
     print("\nPanel: textbook band gaps (eV). T = in the model's training table (not scored),")
     print("D = in the Materials Project PBE table its side model learned from (DFT, not expt.)")
-    print(f"{'compound':8s} {'category':14s} {'known':>6s} {'predicted':>9s} {'90 % interval':>15s}  flags  result")
+    print(
+        f"{'compound':8s} {'category':14s} {'known':>6s} {'predicted':>9s} {'90 % interval':>15s}  flags  result"
+    )
     scored = [r for r in rows if not r.in_training]
     for r in rows:
         interval = "" if r.low is None else f"{r.low:.2f} to {r.high:.2f}"
@@ -98,7 +102,50 @@ def panel() -> None:
         print(f"  - {source}")
 
 
+def materials_data() -> None:
+    """The classic query (Ca, Ti and O, band gap > 2 eV): indexed store vs a full scan."""
+    import json
+    import time
+
+    from inference.prediction.materials_query import MaterialsQuery, query_materials
+    from inference.prediction.materials_store import open_store
+
+    query = MaterialsQuery(all_of=("Ca", "Ti", "O"), ranges={"band_gap": (2.0, None)})
+    query_materials(query)  # the store is built (or opened) outside the timing
+
+    def scan() -> int:
+        db = open_store()
+        rows = db.execute(
+            "SELECT c.fractions, e.property, e.value FROM entries e "
+            "JOIN compounds c ON c.id = e.compound_id"
+        ).fetchall()
+        db.close()
+        return sum(
+            1
+            for fractions, prop, value in rows
+            if prop == "band_gap" and value >= 2 and {"Ca", "Ti", "O"} <= set(json.loads(fractions))
+        )
+
+    def best(fn, repeats=5) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    indexed = best(lambda: query_materials(query))
+    full = best(scan, repeats=2)
+    result = query_materials(query)
+    print(
+        f"\nMaterials data: Ca+Ti+O, band gap > 2 eV: {result.total} values, "
+        f"{result.compounds} compositions; indexed query {1000 * indexed:.0f} ms (best of 5), "
+        f"full scan of the same store {1000 * full:.0f} ms: {full / indexed:.0f}x"
+    )
+
+
 if __name__ == "__main__":
     scores()
     if "--no-panel" not in sys.argv:
         panel()
+    materials_data()

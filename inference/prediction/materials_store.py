@@ -147,14 +147,18 @@ def _electronegativity() -> dict[str, float]:
 
 
 def display_formula(amounts: dict[str, float]) -> str:
-    """A short readable formula in pymatgen's order (cations first): "CaTiO3", "Fe0.62Co0.146"."""
+    """A short readable formula: pymatgen's order for compounds ("CaTiO3"; "AgGe2Pb3.5S8" is
+    Ag2Ge4Pb7S16), the main elements first for alloys ("Fe0.62Ni0.192Co0.146 (+4 traces)")."""
     from math import gcd
 
     x = _electronegativity()
     amounts = dict(sorted(amounts.items(), key=lambda kv: (x.get(kv[0], 99.0), kv[0])))
     values = list(amounts.values())
-    if all(abs(v - round(v)) < 1e-6 for v in values):
-        ints = [round(v) for v in values]
+    scale = next(
+        (k for k in range(1, 21) if all(abs(k * v - round(k * v)) < 1e-4 for v in values)), None
+    )
+    if scale is not None:
+        ints = [round(scale * v) for v in values]
         g = 0
         for v in ints:
             g = gcd(g, v)
@@ -162,8 +166,13 @@ def display_formula(amounts: dict[str, float]) -> str:
         return "".join(
             f"{el}{'' if v // g == 1 else v // g}" for el, v in zip(amounts, ints, strict=True)
         )
+    # Alloys: the main elements first, as metallurgists read them; traces below 0.1 at% counted.
     total = sum(values)
-    return "".join(f"{el}{a / total:.3g}" for el, a in amounts.items())
+    ranked = sorted(amounts.items(), key=lambda kv: -kv[1])
+    major = [(el, a / total) for el, a in ranked if a / total >= 0.001]
+    minor = len(ranked) - len(major)
+    text = "".join(f"{el}{f:.3g}" for el, f in major)
+    return text + (f" (+{minor} traces)" if minor else "")
 
 
 # the store --------------------------------------------------------------------------------------
