@@ -17,7 +17,9 @@ def materials_db_file(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    return build_store(tmp_path_factory.mktemp("materials") / "materials.sqlite")
+    # One file per test session, whichever module asks first (each module imports the fixture).
+    path = tmp_path_factory.getbasetemp() / "materials-store" / "materials.sqlite"
+    return path if path.exists() else build_store(path)
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ def test_materials_data_search_and_send_to_prediction(qtbot, pane, tmp_path):
     assert min(values) >= 2
     out = tmp_path / "catio.csv"
     search.export_to(out)
-    qtbot.waitUntil(lambda: out.exists() and not pane.export_slot.busy, timeout=20000)
+    qtbot.waitUntil(lambda: any(s.startswith("Saved") for s in pane.statuses), timeout=20000)
     with open(out, encoding="utf-8-sig", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == len(formulas)
     row = formulas.index("CaTiO3")
