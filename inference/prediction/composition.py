@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from inference.errors import MatLensError
 from inference.prediction.domain import DOMAIN_FILE, DomainCheck, check_domain, load_training_set
 from inference.prediction.featurize import BASE_BLOCKS, default_tables, featurize
 from inference.runtime.registry import ModelCard, load_cards
@@ -100,7 +101,9 @@ class CompositionModel:
     ) -> np.ndarray:
         feeds = {"features": features.astype(np.float32)}
         for name, model_id in self.side_inputs.items():
-            feeds[name] = np.asarray(side[model_id], dtype=np.float32)[:, None] if side else None
+            if side is None or model_id not in side:
+                raise MatLensError(f"{self.name} needs the {model_id} model, which is missing")
+            feeds[name] = np.asarray(side[model_id], dtype=np.float32)[:, None]
         members = self.model.run(feeds)[0]
         if self.transform == "clip0":  # band gaps are not negative
             members = np.clip(members, 0, None)

@@ -243,44 +243,42 @@ def query_materials(query: MaterialsQuery) -> QueryResult:
     ds_marks = ",".join("?" * len(datasets))
     db = open_store()
     try:
-        # Sets of compound ids from the element index, then the property index: each step is
-        # one indexed lookup, so the search stays well under a second on the 270k rows.
-        ids: set[int] | None = None
-
-        def having(elements) -> set[int]:
-            marks = ",".join("?" * len(elements))
-            sql = f"SELECT compound_id FROM compound_elements WHERE element IN ({marks})"
-            return {r[0] for r in db.execute(sql, elements)}
-
+        # The matching compositions as one compound SELECT (INTERSECT / EXCEPT over the element
+        # and property indexes), run inside SQLite: no Python sets, and the GIL stays free for
+        # the GUI thread while the search runs.
+        parts: list[str] = []
+        id_params: list[object] = []
         for el in all_of:
-            found = having((el,))
-            ids = found if ids is None else ids & found
+            parts.append("SELECT compound_id FROM compound_elements WHERE element = ?")
+            id_params.append(el)
         if any_of:
-            found = having(any_of)
-            ids = found if ids is None else ids & found
+            marks = ",".join("?" * len(any_of))
+            parts.append(f"SELECT compound_id FROM compound_elements WHERE element IN ({marks})")
+            id_params.extend(any_of)
         entry_filters, entry_params = [], []
         for prop, (lo, hi) in query.ranges.items():
             cond, cp = _range_condition("e", prop, lo, hi)
-            sql = f"SELECT compound_id FROM entries e WHERE {cond} AND e.dataset IN ({ds_marks})"
-            found = {r[0] for r in db.execute(sql, cp + datasets)}
-            ids = found if ids is None else ids & found
+            parts.append(
+                f"SELECT compound_id FROM entries e WHERE {cond} AND e.dataset IN ({ds_marks})"
+            )
+            id_params.extend([*cp, *datasets])
             entry_filters.append(f"({cond})")
             entry_params.extend(cp)
+        id_sql = " INTERSECT ".join(parts)
         if none_of:
-            excluded = having(none_of)
-            if ids is None:
-                ids = {r[0] for r in db.execute("SELECT id FROM compounds")}
-            ids -= excluded
+            marks = ",".join("?" * len(none_of))
+            id_sql = (id_sql or "SELECT id FROM compounds") + (
+                f" EXCEPT SELECT compound_id FROM compound_elements WHERE element IN ({marks})"
+            )
+            id_params.extend(none_of)
         sql = (
             "SELECT c.formula, e.formula, e.property, e.value, e.dataset FROM entries e "
             f"JOIN compounds c ON c.id = e.compound_id WHERE e.dataset IN ({ds_marks})"
         )
         params: list[object] = [*datasets]
-        if ids is not None:
-            db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id INTEGER PRIMARY KEY)")
-            db.execute("DELETE FROM wanted")
-            db.executemany("INSERT INTO wanted VALUES (?)", ((i,) for i in ids))
-            sql += " AND e.compound_id IN (SELECT id FROM wanted)"
+        if id_sql:
+            sql += f" AND e.compound_id IN ({id_sql})"
+            params.extend(id_params)
         if entry_filters:
             sql += " AND (" + " OR ".join(entry_filters) + ")"
             params += entry_params

@@ -148,7 +148,7 @@ class PredictionPane(Pane):
         predict_layout.addWidget(split, 1)
         self.search = MaterialsSearch(self.search_slot, self.export_slot)
         self.search.predict_requested.connect(self._predict_from_search)
-        self.search.status.connect(self.context.show_status)
+        self.search.status.connect(self._status)
         self.tabs = QTabWidget()
         self.tabs.addTab(predict_tab, "Predict")
         self.tabs.addTab(self.search, "Materials data")
@@ -195,9 +195,14 @@ class PredictionPane(Pane):
             label=f"Predicting {text.strip()[:40]}",
             on_result=self._show,
             on_error=self._failed,
-            on_cancelled=lambda: self.context.show_status("Prediction cancelled"),
+            on_cancelled=lambda: self._status("Prediction cancelled"),
             name="prediction",
         )
+
+    def _status(self, text: str) -> None:
+        show = self.context.show_status
+        if callable(show):
+            show(text)
 
     def cancel(self) -> None:
         self.predict_slot.cancel()
@@ -221,7 +226,7 @@ class PredictionPane(Pane):
         """A bad formula or file: the old results go, one line says why."""
         self._clear()
         self.message.setText(f"<span style='color:#b00020'>{report.message}</span>")
-        self.context.show_status(report.message)
+        self._status(report.message)
 
     # results --------------------------------------------------------------------------------
     def _show(self, report: PredictionReport) -> None:
@@ -267,7 +272,7 @@ class PredictionPane(Pane):
                 self.table.setItem(i, j, item)
         self.export_button.setEnabled(bool(report.rows))
         self._plot(report)
-        self.context.show_status(f"{len(report.rows)} values ({report.device})")
+        self._status(f"{len(report.rows)} values ({report.device})")
 
     def _plot(self, report: PredictionReport) -> None:
         self.relax_plot.clear()
@@ -322,14 +327,14 @@ class PredictionPane(Pane):
             self.report.rows,
             path,
             label=f"Saving {path.name}",
-            on_result=lambda _r: self.context.show_status(f"Saved {path}"),
+            on_result=lambda _r: self._status(f"Saved {path}"),
             on_error=self._export_failed,
             name="prediction export",
         )
 
     def _export_failed(self, report: ErrorReport) -> None:
         self.message.setText(f"<span style='color:#b00020'>{report.message}</span>")
-        self.context.show_status(report.message)
+        self._status(report.message)
 
     def shutdown(self) -> None:
         for slot in (self.predict_slot, self.search_slot, self.export_slot):
