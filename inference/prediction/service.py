@@ -81,7 +81,7 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
     except MatLensError as exc:  # the tables are built at set-up time; without them, say so
         known = None
         report.warnings.append(f"known values unavailable: {exc}")
-    item = parsed.reduced_formula if parsed.notation == "formula" else parsed.text
+    item = parsed.text  # what the person typed (the JSON also has the reduced formula)
     if known is not None:
         record.update(known.to_json())
         report.nearest = record["nearest_known"]
