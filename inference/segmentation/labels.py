@@ -44,7 +44,8 @@ def read_label_image(path: str | Path) -> np.ndarray:
             labels = iio.imread(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is one line for the user
         raise UnreadableFile(f"cannot read label image {path.name}: {exc}") from exc
-    labels = np.squeeze(labels)
+    while labels.ndim > 2 and 1 in labels.shape:  # a 1 × H × W page, H × W × 1; keep 1 × 1
+        labels = labels.squeeze(axis=labels.shape.index(1))
     if labels.ndim != 2 or labels.dtype.kind not in "ui":
         raise UnreadableFile(
             f"{path.name} is not a label image (one channel of integers, 0 = background); "

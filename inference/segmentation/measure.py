@@ -11,6 +11,7 @@ Conventions:
 - orientation follows ImageJ: degrees in [0, 180) between the major axis and the image x axis,
   counter-clockwise as seen on screen.
 - aspect_ratio is major / minor axis length; NaN when the minor axis is 0 (a one-pixel line).
+  orientation is NaN for a single pixel.
 - perimeter is scikit-image's estimate through the boundary pixel centres (a 10×10 px square
   reads 36 px, a disk of radius 20 px about 2 % over 2πr); ImageJ's traced outline reads more.
 - skeleton_length (crack length) is measured only for the classes named in `length_classes`
@@ -95,7 +96,9 @@ def measure_object(
         equivalent_diameter=calibration.length(float(props.equivalent_diameter_area)),
         perimeter=calibration.length(float(props.perimeter)),
         aspect_ratio=float(major / minor) if minor > 0 else math.nan,
-        orientation=float((math.degrees(props.orientation) + 90.0) % 180.0),
+        orientation=float((math.degrees(props.orientation) + 90.0) % 180.0)
+        if major > 0
+        else math.nan,  # a single pixel points nowhere
         score=obj.score,
         touches_border=x_0 == 0 or y_0 == 0 or x_1 == shape[1] or y_1 == shape[0],
         skeleton_length=calibration.length(skeleton_length_px(obj.mask)) if with_length else None,

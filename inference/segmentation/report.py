@@ -212,10 +212,10 @@ def _grain_table(summary: MeasurementSummary) -> str:
         "<tr><th>method</th><th>counted</th><th>result</th><th>G</th></tr>"
         f"<tr><td>planimetric (Jeffries)</td><td>{p.n_inside} inside + ½·{p.n_intercepted} "
         f"cut + ¼·{p.n_corners} corners = {_num(p.n_equivalent)}</td><td>{density}</td>"
-        f"<td>{_g(p.g)}</td></tr>"
+        f"<td>{_g(p.g, summary.calibration.calibrated)}</td></tr>"
         f"<tr><td>intercept (Heyn)</td><td>{i.n_intersections} intersections on {i.n_lines} "
         f"lines at {', '.join(f'{d}°' for d in i.directions)}</td><td>{length}</td>"
-        f"<td>{_g(i.g)}</td></tr></table>"
+        f"<td>{_g(i.g, summary.calibration.calibrated)}</td></tr></table>"
     )
 
 
@@ -233,8 +233,10 @@ def _crack_table(summary: MeasurementSummary) -> str:
     )
 
 
-def _g(value: float | None) -> str:
-    return f"<b>{value:.2f}</b>" if value is not None else "needs a calibration"
+def _g(value: float | None, calibrated: bool) -> str:
+    if value is not None:
+        return f"<b>{value:.2f}</b>"
+    return "– (nothing to count)" if calibrated else "needs a calibration"
 
 
 def _num(value: float | None) -> str:
