@@ -1,15 +1,9 @@
 """Measurements and exports read back with the tool each is meant for: tifffile for the label
 TIFF (and our reader for its calibration), imageio for PNGs, pycocotools for COCO, roifile for
-the ImageJ ROI set, pandas for the CSV.
-
-The round trips run on real segmentations:
-- the bundled superalloy micrograph (Super1/spot2_0d_0) outlined by MobileSAM, one click per
-  annotated precipitate, then edited as a user would: an object cut in two by the eraser, a hole
-  erased in another, one-pixel brush dabs, objects on the image border, deleted objects (gaps
-  in the ids);
-- the metallographers' ground truth of the Super1 and EBC1 test images (EBC1: oxide layers and
-  cracks, each region an object: large objects with many holes, long thin cracks).
-"""
+the ImageJ ROI set, pandas for the CSV. The round trips run on real segmentations
+(tests/real_segmentations.py): the bundled superalloy micrograph outlined by MobileSAM and
+edited as a user would, and the metallographers' ground truth of the Super1 and EBC1 test
+images."""
 
 from __future__ import annotations
 
@@ -21,8 +15,8 @@ import numpy as np
 import pytest
 import roifile
 import tifffile
-from conftest import REPO, shared
-from skimage.draw import polygon
+from real_segmentations import ground_truth_sets, sam_edited_set
+from roi_raster import fill_rectilinear, fill_rings
 from test_annotations import CAL, blank_set, ground_truth, square, super1_set
 
 from inference.errors import MatLensError
@@ -31,17 +25,9 @@ from inference.segmentation import export
 from inference.segmentation.annotations import (
     AnnotatedObject,
     AnnotationSet,
-    ImageIdentity,
-    objects_from_labels,
-    paint_stroke,
 )
 from inference.segmentation.measure import measure, summarise
-from inference.segmentation.merging import apply_merge, merge_objects
 from inference.segmentation.outlines import pixel_outlines
-
-SAMPLE = REPO / "resources" / "samples" / "superalloy_precipitates.tif"
-SUPER1 = ("spot2_0d_0", "spot2_0d_4", "spot2_180d_3", "spot2_180d_5")
-EBC1 = ("040617_2_S127(2)0015", "050317_3_S0440016", "070516_1_S1160030")
 
 # pycocotools 2.0 with numpy 2 warns on every decode; the decoded masks are what is tested
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -53,90 +39,6 @@ def annotated():
 
 
 # --- real segmentations ------------------------------------------------------------------------
-def sam_edited_set(sam_model) -> AnnotationSet:
-    """The sample outlined by SAM, one click at the innermost pixel of each of the 40 largest
-    ground-truth precipitates, then edited (see the module docstring)."""
-    from scipy import ndimage as ndi
-
-    from inference.imaging.display import to_rgb
-    from inference.imaging.io import read_micrograph
-
-    rgb = to_rgb(read_micrograph(SAMPLE))
-    embedding = sam_model.embed(rgb)
-    red, blue = ground_truth()
-    regions, _ = ndi.label(red | blue, np.ones((3, 3), bool))
-    found = ndi.find_objects(regions)
-    sizes = np.bincount(regions.ravel())[1:]
-    s = AnnotationSet(rgb.shape[:2], ImageIdentity(SAMPLE.name, "0" * 64), CAL)
-    clicked = []
-    for k in np.argsort(-sizes)[:40]:
-        depth = ndi.distance_transform_edt(regions[found[k]] == k + 1)
-        y, x = np.unravel_index(np.argmax(depth), depth.shape)
-        click = (float(x + found[k][1].start), float(y + found[k][0].start), 1)
-        best = max(sam_model.predict(embedding, [click]), key=lambda c: c.score)
-        crop, offset = best.mask_crop()
-        if crop.any() and crop.sum() < 0.2 * red.size:
-            clicked.append(AnnotatedObject(0, "precipitate", crop, offset, score=best.score))
-    apply_merge(s, merge_objects(s, clicked))  # as automatic results: no overlaps
-    by_size = sorted(s.objects, key=lambda o: -o.area)
-    for obj in by_size[:4]:  # the eraser cuts the four largest in two
-        x0, y0, x1, y1 = obj.bbox
-        path = [((x0 + x1) / 2, y0 - 2), ((x0 + x1) / 2, y1 + 2)]
-        cut = paint_stroke(obj, path, 2, True, s.shape)
-        assert cut is not None
-        s.replace(cut)
-    for obj in by_size[4:7]:  # ... and erases a hole in the next three
-        cy, cx = ndi.center_of_mass(obj.mask)
-        holed = paint_stroke(obj, [(obj.offset[1] + cx, obj.offset[0] + cy)], 2.5, True, s.shape)
-        assert holed is not None
-        s.replace(holed)
-    for obj in by_size[8::5]:  # deleted objects leave gaps in the ids
-        s.remove(obj.id)
-    free = s.label_image() == 0
-    border = [(x, 0) for x in range(512)] + [(511, y) for y in range(512)]
-    for x, y in [(x, y) for x, y in border if free[y, x]][::150][:3]:  # one-pixel dabs
-        dab = paint_stroke(None, [(x, y)], 0, False, s.shape, new_id=s.next_id(), class_name="pore")
-        assert dab is not None and dab.area == 1
-        s.add(dab)
-    diagonal = np.eye(7, dtype=bool)
-    rows, cols = np.nonzero(np.lib.stride_tricks.sliding_window_view(free, (7, 7)).all(axis=(2, 3)))
-    s.add(AnnotatedObject(s.next_id(), "crack", diagonal, (int(rows[0]), int(cols[0]))))
-    return s
-
-
-def ground_truth_sets() -> list[tuple[str, AnnotationSet]]:
-    from skimage.measure import label
-
-    from inference.segmentation.labels import annotations_from_labels
-
-    sets = []
-    for stem in SUPER1:
-        rgba = tifffile.imread(
-            shared("segmentation", "nasa_micronet", "Super1", "test_annot", f"{stem}_mask.tif"),
-            is_shaped=False,
-        )
-        rgb = rgba[..., :3].astype(int)
-        secondary = label((rgb == (255, 0, 0)).all(axis=2))
-        tertiary = label((rgb == (0, 0, 255)).all(axis=2))
-        objects = objects_from_labels(secondary, "precipitate") + objects_from_labels(
-            tertiary, "tertiary", first_id=int(secondary.max()) + 1
-        )
-        s = AnnotationSet(rgb.shape[:2], ImageIdentity(stem, "0" * 64), CAL)
-        s.add_class("tertiary")
-        for obj in objects:
-            s.add(obj)
-        sets.append((f"Super1 {stem}", s))
-    for stem in EBC1:
-        classes = tifffile.imread(
-            shared("segmentation", "nasa_micronet", "EBC1", "test_annot", f"{stem}.tif")
-        )
-        s = annotations_from_labels(
-            classes, ImageIdentity(stem, "0" * 64), CAL, class_names=["oxide", "crack"]
-        )
-        sets.append((f"EBC1 {stem}", s))
-    return sets
-
-
 @pytest.fixture(scope="module")
 def real_sets(sam_model) -> list[tuple[str, AnnotationSet]]:
     return [("superalloy, SAM + edits", sam_edited_set(sam_model)), *ground_truth_sets()]
@@ -160,42 +62,6 @@ def test_the_real_sets_hold_the_hard_cases(real_sets):
 def window_of(obj: AnnotatedObject) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = obj.bbox
     return x0 - 1, y0 - 1, x1 + 1, y1 + 1  # one pixel around: anything drawn outside shows
-
-
-def fill_rings(rings: list[np.ndarray], window, rule: str) -> np.ndarray:
-    """Pixels whose centres lie inside the rings (pixel-corner coordinates, as ImageJ), under
-    the even-odd or the non-zero winding rule, in `window` = (x0, y0, x1, y1); any polygon."""
-    x0, y0, x1, y1 = window
-    total = np.zeros((y1 - y0, x1 - x0), np.int32)
-    for xy in rings:
-        xy = np.asarray(xy, float)
-        rr, cc = polygon(xy[:, 1] - 0.5 - y0, xy[:, 0] - 0.5 - x0, total.shape)
-        if rule == "even-odd":
-            total[rr, cc] ^= 1
-        else:
-            x, y = xy[:, 0], xy[:, 1]
-            total[rr, cc] += 1 if np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)) > 0 else -1
-    return total != 0
-
-
-def fill_rectilinear(rings: list[np.ndarray], window, rule: str) -> np.ndarray:
-    """`fill_rings` for rings of horizontal and vertical edges only (asserted), by scanlines:
-    a vertical edge at x = X from y = a to b crosses the centres of rows a..b-1, and every pixel
-    centre right of it, so the winding number is a running sum along each row. Fast for an
-    oxide layer with thousands of vertices and hundreds of holes."""
-    x0, y0, x1, y1 = window
-    crossings = np.zeros((y1 - y0, x1 - x0 + 1), np.int32)
-    for xy in rings:
-        xy = np.asarray(xy, float)
-        nxt = np.roll(xy, -1, axis=0)
-        assert ((xy[:, 0] == nxt[:, 0]) | (xy[:, 1] == nxt[:, 1])).all(), "a slanted edge"
-        assert np.array_equal(xy, np.round(xy)), "a vertex off the pixel corners"
-        vertical = (xy[:, 0] == nxt[:, 0]) & (xy[:, 1] != nxt[:, 1])
-        for (x, ya), (_, yb) in zip(xy[vertical], nxt[vertical], strict=True):
-            lo, hi = int(min(ya, yb)) - y0, int(max(ya, yb)) - y0
-            crossings[lo:hi, int(x) - x0] += 1 if yb > ya else -1
-    winding = np.cumsum(crossings, axis=1)[:, :-1]
-    return (winding % 2 == 1) if rule == "even-odd" else (winding != 0)
 
 
 def object_in(obj: AnnotatedObject, window) -> np.ndarray:
