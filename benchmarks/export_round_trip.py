@@ -85,7 +85,7 @@ def _check(s, stem: Path) -> dict[str, int]:
     from pycocotools.coco import COCO
     from roi_raster import fill_rings
 
-    exact = dict.fromkeys(("label TIFF", "COCO", "ImageJ ROI", "CSV"), 0)
+    exact: dict[str, int] = dict.fromkeys(("label TIFF", "COCO", "ImageJ ROI", "CSV"), 0)
     labels = tifffile.imread(f"{stem}.labels.tif")
     coco = COCO(f"{stem}.coco.json")
     rois = {r.name: r for r in roifile.roiread(f"{stem}.rois.zip")}
@@ -130,7 +130,7 @@ def _everything(model):
 def main() -> None:
     import warnings
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--code", type=Path, default=REPO, help="checkout whose exports to run")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # pycocotools on numpy 2

@@ -87,7 +87,7 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, float, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--size", type=int, default=16000)
     parser.add_argument("--code", type=Path, default=REPO, help="checkout whose code to run")
     parser.add_argument("--export", help=argparse.SUPPRESS)  # a child's job

@@ -183,7 +183,7 @@ SUMMARY_FIELDS = (
 )
 
 
-def _header(fields: Sequence[str], calibration: Calibration) -> list[str]:
+def _header(fields: Sequence[str], calibration: Calibration) -> list[object]:
     return [column_name(f, calibration) for f in fields]
 
 

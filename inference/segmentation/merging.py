@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from scipy import ndimage
@@ -166,7 +166,7 @@ def _without_specks(mask: np.ndarray, min_px: int) -> np.ndarray:
     """The mask without its 8-connected pieces smaller than `min_px`."""
     if min_px <= 1:
         return mask
-    pieces, n = ndimage.label(mask, structure=_EIGHT)
+    pieces, n = cast(tuple[np.ndarray, int], ndimage.label(mask, structure=_EIGHT))
     if n == 0:
         return mask
     sizes = np.bincount(pieces.ravel(), minlength=n + 1)

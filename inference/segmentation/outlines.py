@@ -16,6 +16,7 @@ the outline turns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy import ndimage
@@ -40,7 +41,7 @@ def pixel_outlines(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[R
     """The rings of a boolean mask placed at `offset` = (y0, x0): each part's outer ring
     followed by its holes, parts by decreasing area."""
     mask = np.asarray(mask, dtype=bool)
-    parts, _ = ndimage.label(mask, structure=_EIGHT)
+    parts = _label(mask, _EIGHT)
     y0, x0 = int(offset[0]), int(offset[1])
     grouped: list[tuple[int, list[Ring]]] = []
     for value, found in enumerate(ndimage.find_objects(parts), start=1):
@@ -48,9 +49,9 @@ def pixel_outlines(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[R
             continue
         part = parts[found] == value
         py, px = y0 + found[0].start, x0 + found[1].start
-        filled = ndimage.binary_fill_holes(part)
+        filled = np.asarray(ndimage.binary_fill_holes(part), dtype=bool)
         rings = [Ring(_oriented(_edge_ring(filled, "high") + (px, py), 1), hole=False)]
-        holes, _ = ndimage.label(filled & ~part)  # background is 4-connected
+        holes = _label(filled & ~part, None)  # background is 4-connected
         for h_value, h_found in enumerate(ndimage.find_objects(holes), start=1):
             if h_found is None:
                 continue
@@ -65,7 +66,12 @@ def pixel_outlines(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[R
 def has_holes(mask: np.ndarray) -> bool:
     """Whether any part of the mask encloses background."""
     mask = np.asarray(mask, dtype=bool)
-    return bool((ndimage.binary_fill_holes(mask) & ~mask).any())
+    return bool((np.asarray(ndimage.binary_fill_holes(mask)) & ~mask).any())
+
+
+def _label(mask: np.ndarray, structure: np.ndarray | None) -> np.ndarray:
+    """Connected regions numbered 1..n (scipy's stubs type the result as int or a tuple)."""
+    return cast(tuple[np.ndarray, int], ndimage.label(mask, structure=structure))[0]
 
 
 def _edge_ring(region: np.ndarray, connectivity: str) -> np.ndarray:

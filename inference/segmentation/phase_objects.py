@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy import ndimage
@@ -84,7 +85,7 @@ def phase_objects(
     pixels, kept, regions, dropped = [], [], [], []
     for k, name in enumerate(classes, start=1):
         mask = labels == k
-        regions_k, n = ndimage.label(mask, structure=_EIGHT)
+        regions_k, n = cast(tuple[np.ndarray, int], ndimage.label(mask, structure=_EIGHT))
         del mask
         class_px = kept_px = n_dropped = 0
         for value, found in enumerate(ndimage.find_objects(regions_k), start=1):
