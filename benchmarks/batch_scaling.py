@@ -90,7 +90,7 @@ def overhead_section(items: int, work: Path) -> tuple[dict, dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--items", type=int, default=120, help="one-row items for the overhead")
     args = parser.parse_args()

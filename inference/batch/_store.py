@@ -149,7 +149,7 @@ class OutputStore:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 holder = _read_lock(path)
-                if holder and _alive(holder, path) and holder.get("pid") != os.getpid():
+                if holder and _alive(holder, path):
                     raise MatLensError(
                         f"another batch is writing to {self.out_dir} "
                         f"(process {holder.get('pid')} on {holder.get('host')}); "

@@ -38,7 +38,8 @@ def run_item(
         cancel = ClusterCancel(cancel_event)
     if store.done_marker(item, digest) is not None:
         # An earlier try committed, then its worker died before it could say so.
-        return ItemResult(item.name, "done", tries=store.dead_attempts(item), worker=worker_id())
+        tries = max(1, store.dead_attempts(item))
+        return ItemResult(item.name, "done", tries=tries, worker=worker_id())
     dead = store.dead_attempts(item)
     if dead >= MAX_TRIES:
         return ItemResult(item.name, "failed", killed_reason(dead), tries=dead, worker=worker_id())
