@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.batch._cache import keep_model, model_loads
-from inference.batch._micrographs import Micrographs, sam_model_id
 from inference.batch._model import (
     MAX_TRIES,
     THIS_PROCESS,
@@ -38,7 +38,10 @@ from inference.batch._papers import Papers
 from inference.batch._predictions import Predictions, is_table
 from inference.batch._run import run_workload
 from inference.jobs import CancelToken, ProgressCallback, no_progress
-from inference.segmentation.recipe import Recipe
+
+if TYPE_CHECKING:  # the segmentation stack loads only when a micrograph batch runs
+    from inference.batch._micrographs import Micrographs
+    from inference.segmentation.recipe import Recipe
 
 __all__ = [
     "MAX_TRIES",
@@ -64,6 +67,8 @@ __all__ = [
 
 def micrographs(recipe: Recipe, input_dir: str | Path) -> Micrographs:
     """A recipe over the micrographs of a folder (not its subfolders)."""
+    from inference.batch._micrographs import Micrographs
+
     return Micrographs(recipe, str(input_dir))
 
 
@@ -97,6 +102,8 @@ def run_micrograph_batch(
     report has `.message`, `.failures` (each `.file`, `.reason`), `.cancelled` and `.outputs`
     (summary.csv first).
     """
+    from inference.batch._micrographs import sam_model_id
+
     if model is not None and where.embedded:
         keep_model(sam_model_id(recipe), model)
     return run_workload(

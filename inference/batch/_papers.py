@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from inference.batch._cache import cached_model
 from inference.batch._model import Item, ItemFailure, ItemOutput, MergeResult
 from inference.batch._store import replacing
@@ -87,6 +85,8 @@ class Papers:
     def process(
         self, item: Item, staging: Path, progress: ProgressCallback, cancel: CancelToken | None
     ) -> ItemOutput:
+        import numpy as np
+
         from inference.literature.extract import extract_pdf
         from inference.literature.search import passages_of
 
@@ -134,6 +134,8 @@ class Papers:
         done: dict[str, dict[str, Any]],
         failed: dict[str, ItemFailure],
     ) -> MergeResult:
+        import numpy as np
+
         from inference.literature.export import CSV_COLUMNS
         from inference.literature.search import Library, Passage
 
