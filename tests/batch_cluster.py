@@ -132,8 +132,8 @@ def dask_cluster(folder: Path, workers: int = 2, threads: int = 1):
             stop(process)
 
 
-def staged_pids(out_dir: Path) -> dict[int, str]:
-    """pid -> item of the tries in progress (their staging folders)."""
+def staged_tries(out_dir: Path) -> dict[str, tuple[int, str]]:
+    """The tries in progress (their staging folders): folder name -> (worker pid, item)."""
     attempts = out_dir / ".matlens-batch" / "attempts"
     found = {}
     with contextlib.suppress(OSError):
@@ -141,7 +141,7 @@ def staged_pids(out_dir: Path) -> dict[int, str]:
             name, _, where = entry.name.rpartition("@")
             parts = where.split("-")
             if len(parts) >= 3 and parts[-2].isdigit():
-                found[int(parts[-2])] = name
+                found[entry.name] = (int(parts[-2]), name)
     return found
 
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from batch_cluster import REPO, WorkerKillingPredictions, dask_cluster, staged_pids
+from batch_cluster import REPO, WorkerKillingPredictions, dask_cluster, staged_tries
 from cli_harness import run_matlens
 from conftest import shared
 
@@ -257,14 +257,23 @@ def test_a_worker_killed_mid_item_loses_nothing(structure_folder, tmp_path):
             start_new_session=True,
         )
         try:
-            victim, held = None, None
+            # a try seen the moment it starts: its worker is surely mid-item when killed
+            victim, held, seen = None, None, set(staged_tries(out))
             deadline = time.monotonic() + 300
             while victim is None and time.monotonic() < deadline and driver.poll() is None:
-                busy = staged_pids(out)
-                victim = next((pid for pid in running.worker_pids if pid in busy), None)
-                held = busy.get(victim) if victim else None
-                time.sleep(0.01)
-            assert victim is not None, "no worker was seen holding an item"
+                tries = staged_tries(out)
+                fresh = [tries[k] for k in tries if k not in seen]
+                seen |= set(tries)
+                victim, held = next(
+                    (
+                        (pid, item)
+                        for pid, item in fresh
+                        if pid in running.worker_pids and item != "bad"  # a good structure
+                    ),
+                    (None, None),
+                )
+                time.sleep(0.005)
+            assert victim is not None, "no worker was seen starting an item"
             os.kill(victim, signal.SIGKILL)
             stdout, stderr = driver.communicate(timeout=600)
         finally:
