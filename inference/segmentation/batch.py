@@ -5,7 +5,7 @@ Output folder layout::
 
     OUT/<name>.csv            one row per object (as the GUI's CSV export)
     OUT/<name>.overlay.png    the image with the objects in their class colours
-    OUT/<name>.labels.png     uint16 label image (object i = value i, as the exports)
+    OUT/<name>.labels.png     uint16 label image (each object's id, 1..N, as the exports)
     OUT/summary.csv           one row per image done with this recipe (`summary.summary_row`)
     OUT/failures.csv          file, reason: the images of the last run that failed
     OUT/recipe.json           the recipe used
