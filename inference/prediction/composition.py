@@ -49,6 +49,13 @@ class PropertyPrediction:
             out["interval_90"] = [round(self.low, 6), round(self.high, 6)]
         return out
 
+    @property
+    def uncertainty(self) -> float:
+        """Half the width of the 90 % interval (the ensemble spread where there is none)."""
+        if self.low is None or self.high is None:
+            return self.spread
+        return (self.high - self.low) / 2
+
 
 @dataclass(frozen=True)
 class CompositionResult:
@@ -56,6 +63,13 @@ class CompositionResult:
     reduced_formula: str
     predictions: list[PropertyPrediction] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # "yield strength: only for steels …"
+
+    def to_json(self) -> dict:
+        out: dict = {"formula": self.formula, "reduced_formula": self.reduced_formula}
+        out["predictions"] = [p.to_json() for p in self.predictions]
+        if self.skipped:
+            out["not_applicable"] = list(self.skipped)
+        return out
 
 
 def composition_cards() -> list[ModelCard]:
