@@ -129,6 +129,7 @@ def export_two_stage(
     side_models: list,
     side_inputs: list[str] | None = None,
     blend_onnx=None,
+    dft_gate: float | None = None,
 ) -> None:
     """One ONNX graph: features → side features → per fold P(gap > 0) and gap → [N, folds].
 
@@ -138,6 +139,7 @@ def export_two_stage(
     (classifier, [regressors]): the member's gap is max(mean of the regressors, 0) where the
     classifier says P(non-metal) > 0.5, and 0 otherwise. `blend_onnx` (an ensemble with the
     same [N, folds] output, member k trained on the same rows) is averaged in, member by member.
+    `dft_gate`: no metal call where the first side model (the PBE gap) predicts more than this.
     """
     import onnx
     from onnx import TensorProto, helper
@@ -153,10 +155,19 @@ def export_two_stage(
     inits.append(helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]))
     inits.append(helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]))
     members = []
+    if dft_gate is not None:
+        inits.append(helper.make_tensor("dft_gate", TensorProto.FLOAT, [], [dft_gate]))
+        nodes.append(helper.make_node("Greater", ["side0", "dft_gate"], ["dft_nonmetal"]))
     for k, (classifier, regressors) in enumerate(folds):
         nodes.append(tree_node(classifier, f"cls{k}", "wide", f"raw{k}"))
         nodes.append(helper.make_node("Sigmoid", [f"raw{k}"], [f"p{k}"]))
-        nodes.append(helper.make_node("Greater", [f"p{k}", "half"], [f"nonmetal{k}"]))
+        if dft_gate is None:
+            nodes.append(helper.make_node("Greater", [f"p{k}", "half"], [f"nonmetal{k}"]))
+        else:
+            nodes.append(helper.make_node("Greater", [f"p{k}", "half"], [f"cls_nonmetal{k}"]))
+            nodes.append(
+                helper.make_node("Or", [f"cls_nonmetal{k}", "dft_nonmetal"], [f"nonmetal{k}"])
+            )
         outs = []
         for j, regressor in enumerate(regressors):
             nodes.append(tree_node(regressor, f"reg{k}_{j}", "wide", f"reg{k}_{j}"))
