@@ -177,12 +177,13 @@ def _compose(line: Line) -> None:
     parts: list[str] = []
     boxes: list[tuple[float, float, float, float] | None] = []
     prev: Char | None = None
-    for c in line.chars:
+    citations = _citation_marks(line)
+    for k, c in enumerate(line.chars):
         if prev is not None:
             gap = c.x0 - prev.x1
             small = min(prev.size, c.size) < 0.85 * line.size
             limit = 0.12 * line.size if not small else 0.18 * line.size
-            if gap > limit:
+            if gap > limit or k in citations:
                 parts.append(" ")
                 boxes.append(None)
         parts.append(c.text)
@@ -227,3 +228,47 @@ def _spans_both(line: Line, left: list[Line], right: list[Line]) -> bool:
     if not (left and right):
         return True
     return line.x0 < min(ln.x1 for ln in left) and line.x1 > max(ln.x0 for ln in right)
+
+
+_CITATION_CHARS = frozenset("0123456789,–-)")
+
+
+def _citation_marks(line: Line) -> set[int]:
+    """Indices where a superscript reference number glued to a formula starts.
+
+    "Sr2RuO4" followed by a raised "2" (reference 2) would read "Sr2RuO42"; a raised run of
+    digits (with ",", "–", ")" as in "3,4,5" or "7)") right after a word holding a capital,
+    and not itself followed by a letter or digit, is split off. Charges ("Cu2+") and units
+    ("cm−1", all lower case) are left alone.
+    """
+    chars = line.chars
+    size = line.size
+    out: set[int] = set()
+
+    def raised(c: Char) -> bool:
+        return c.size < 0.85 * size and c.baseline < line.baseline - 0.2 * size
+
+    k = 1
+    while k < len(chars):
+        c, prev = chars[k], chars[k - 1]
+        if not (raised(c) and c.text.isdigit()) or raised(prev):
+            k += 1
+            continue
+        end = k
+        while end < len(chars) and raised(chars[end]) and chars[end].text in _CITATION_CHARS:
+            end += 1
+        glued = c.x0 - prev.x1 <= 0.12 * size
+        closed = chars[end - 1].text not in ",–-"
+        after = chars[end] if end < len(chars) else None
+        free = (
+            after is None or not after.text.isalnum() or after.x0 - chars[end - 1].x1 > 0.18 * size
+        )
+        word = ""
+        j = k - 1
+        while j >= 0 and (j == k - 1 or chars[j + 1].x0 - chars[j].x1 <= 0.12 * size):
+            word = chars[j].text + word
+            j -= 1
+        if glued and closed and free and any(ch.isupper() for ch in word):
+            out.add(k)
+        k = end
+    return out

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 # surface form → (pint expression, dimension name)
 _UNITS: dict[str, tuple[str, str]] = {
     "K": ("kelvin", "temperature"),
+    "mK": ("millikelvin", "temperature"),
     "°C": ("degC", "temperature"),
     "° C": ("degC", "temperature"),
     "℃": ("degC", "temperature"),
@@ -131,11 +132,12 @@ _MOD = (
 )
 _QUANTITY = re.compile(
     rf"(?:(?P<from>from|between)\s+)?(?:(?P<mod>{_MOD})\s*)?"
-    rf"(?<![A-Za-z0-9.])(?<![A-Za-z]-)(?P<n1>-?{_NUM})"  # not the 1 of "s-1K-1"
+    rf"(?P<open>\(\s*)?(?<![A-Za-z0-9.])(?<![A-Za-z]-)(?P<n1>-?{_NUM})"  # not the 1 of "s-1K-1"
     rf"(?:\s*(?P<u1>{_UNIT})(?![A-Za-z0-9]))?"
-    rf"(?:\s*(?:±|\+/-|\+-)\s*(?P<err>{_NUM}))?"
+    rf"(?:\s*(?:±|\+/-|\+-)\s*(?P<err>{_NUM}))?(?(open)\s*\))"  # "(6.37 ± 0.03) K"
     rf"(?:\s*(?P<sep>-|–|to|and)\s*(?P<n2>{_NUM}))?"
     rf"\s*(?P<unit>{_UNIT})(?![A-Za-z0-9])(?!-[1-4](?![\d.]))"  # "K-1" is per kelvin
+    r"(?!\s?/\s?[A-Za-z%(])"  # "0.9 K/GPa", "10 K/%": a rate, not a value of the unit
 )
 _LIST = re.compile(
     rf"(?<![A-Za-z0-9.])((?:{_NUM}\s*,\s*)+(?:and\s+)?{_NUM}\s*,?\s*(?:and\s+)?{_NUM})"
@@ -254,7 +256,7 @@ def find_quantities(sentence: str) -> list[Quantity]:
         if m.group("err"):
             err = _number(m.group("err"))
         si, sym, dim = to_si(value, unit)
-        s = m.start("mod") if m.group("mod") else m.start("n1")
+        s = m.start("mod") if m.group("mod") else m.start("open" if m.group("open") else "n1")
         e = m.end()
         found.append(
             Quantity(value, unit, dim, si, sym, low, high, err, mod, s, e, sentence[s:e].strip())

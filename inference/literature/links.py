@@ -1,0 +1,58 @@
+"""Which material a value in a sentence belongs to.
+
+The sentence's syntax first: a value inside brackets right after a material ("Al (Tc = 1.18
+K)"), a value followed by "for X" ("93 K for YBa2Cu3O7", "36 and 48 K for x = 0 and 0.2"),
+a material between the property's name and the value ("the Tc of the x = 0.8 sample is
+11 K"), the subject before the property's name ("PLCCO shows Tc = 24 K"). Only when the
+sentence names no sample does the paragraph's current sample take the value.
+"""
+
+from __future__ import annotations
+
+import re
+
+from inference.literature.materials import MaterialSpan
+
+_OPEN_BRACKET = re.compile(r"^\s*[(\[][^()\[\]]*$")
+_FOR_AFTER = re.compile(
+    r"^(?:\s*(?:,|and|or|-|–|to)?\s*\d+(?:\.\d+)?)*\s*(?:m?K)?\s*[)\]]?\s*,?\s*(?:respectively\s+)?"
+    r"(?:for|of|in|at|on)\s+(?:(?:the|a|an|our|pure|its|this|these|both)\s+)?"
+    r"(?:[a-z-]+\s+){0,2}$"
+)
+_CLAUSE_BREAK = re.compile(r";|\bwhile\b|\bwhereas\b|\bbut\b")
+
+
+def choose(
+    text: str,
+    value: tuple[int, int],
+    keyword: tuple[int, int] | None,
+    mentions: list[MaterialSpan],
+) -> tuple[MaterialSpan | None, str]:
+    """(the sample mention a value belongs to, how it was chosen) inside one sentence.
+
+    `value` and `keyword` (the words naming the property) are offsets in `text`; `mentions`
+    are the sentence's samples, left to right. How: "bracket", "for", "subject" or "sentence";
+    (None, "") when the sentence names no sample.
+    """
+    if not mentions:
+        return None, ""
+    start, end = value
+    before = [m for m in mentions if m.end <= start]
+    for m in reversed(before):
+        if _OPEN_BRACKET.match(text[m.end : start]) and start - m.end < 60:
+            return m, "bracket"
+        break
+    for m in mentions:
+        if m.start >= end and _FOR_AFTER.match(text[end : m.start]) and m.start - end < 60:
+            return m, "for"
+    if keyword is not None:
+        k0, k1 = keyword
+        between = [m for m in before if m.start >= k1]
+        if between:
+            return between[-1], "subject"
+        ahead = [m for m in before if m.end <= k0 and not _CLAUSE_BREAK.search(text[m.end : k0])]
+        if ahead:
+            return ahead[-1], "subject"
+    if before:
+        return before[-1], "sentence"
+    return mentions[0], "sentence"

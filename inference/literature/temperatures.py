@@ -1,0 +1,139 @@
+"""What a temperature in a sentence is: a Tc (onset, zero resistance, midpoint), another
+transition (Néel, Curie, structural), a transition width, a rate, or the temperature of a
+measurement or of a synthesis step.
+
+The nearest temperature-naming word before a value decides ("Tm ∼ 132 K" is a magnetic
+transition even in a sentence about Tc), unless a measurement preposition sits right before
+the value and the Tc word is further away ("Tc ... measured at 2 K"). A cue after the value
+also names a Tc ("a sharp drop below 3.4 K due to superconductivity").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from inference.literature.quantities import Quantity
+
+_QUALIFIED = (
+    r"(?:\s?,?\s?(?:onset|on|zero|mid(?:point)?|max|0|"
+    r"\(\s?(?:zero|onset|mid(?:point)?|R\s?=\s?0|ρ\s?=\s?0|0)\s?\)))?"
+)
+TC_SYMBOL = re.compile(
+    r"(?<![A-Za-z∆Δ/])T\s?(?:(?:onset|zero|mid|max|on|0)\s?)?(?P<c>[cC])"
+    + _QUALIFIED
+    + r"(?![A-Za-z/])"
+    r"|(?<![A-Za-z∆Δ/])T\s?(?:SC|sc)(?![A-Za-z])"
+)
+TC_WORDS = re.compile(
+    r"critical temperatures?|(?:superconducting\s+)?transition temperatures?|"
+    r"onset(?: temperatures?)?(?: of (?:the )?(?:bulk )?superconductivity)?|"
+    r"superconduct\w*(?:\s+(?:transition|phase|state|signal))?\s+(?:at|below|around|above|of|"
+    r"with|near|appears? at|sets? in at|occurs? at)|zero[- ]resistan\w*(?:\s+(?:at|below|of))?|"
+    r"zero[- ]resistivity(?:\s+(?:at|below|of))?|diamagnetic\w*(?:\s+\w+)?\s+(?:at|below|around)|"
+    r"Meissner\w*(?:\s+\w+)?\s+(?:at|below)",
+    re.IGNORECASE,
+)
+# words naming another temperature: nearer to a value than a Tc word, they win
+OTHER_SYMBOL = re.compile(
+    r"(?<![A-Za-z])(?:T\s?(?:N|m|\*|F|K|LO|LT|irr|min|max|coh|CDW|SDW|MI|s|ρ)(?![A-Za-z])|"
+    r"Θ\s?D|θ\s?D|θ\s?CW|θ\s?W)|[∆Δ]\s?T\s?c"
+)
+OTHER_WORDS = re.compile(
+    r"transition width|\bwidths?\b|N[ée]el|Curie|Debye|Weiss|Fermi temperature|pseudogap|\bkink|"
+    r"crossover|upturn|minimum|melting|(?:anti)?ferromagnet\w*|magnetic (?:order\w*|transition)|"
+    r"structural|spin[- ]glass|charge[- ]density[- ]wave|CDW|SDW|metal[- ]insulator",
+    re.IGNORECASE,
+)
+_OTHER_ADJECTIVE = re.compile(
+    r"(?:magnetic|structural|Néel|Neel|Curie|CDW|SDW|ordering|glass|metal-insulator)\s*$",
+    re.IGNORECASE,
+)
+_MEASURE_BEFORE = re.compile(
+    r"(?:\bat|\bto|\bdown to|\bT\s?=|\bT\s?∼|\bT\s?~|\bfrom|\bbetween|\bwith|\bmeasured at|"
+    r"\bcooled to|\bheated to|\babove|\bbelow)\s*\(?\s*$",
+    re.IGNORECASE,
+)
+_AFTER_CUE = re.compile(
+    r"^[^.;]{0,40}?\b(?:due to|indicating|indicates|signall?ing|signals|owing to|because of|"
+    r"showing|marks?|marking|reflecting)\s+(?:the\s+|a\s+)?(?:onset of\s+)?(?:bulk\s+)?"
+    r"superconduct",
+    re.IGNORECASE,
+)
+_SYNTHESIS = re.compile(
+    r"\b(?:anneal\w*|sinter\w*|calcin\w*|heat(?:ed|ing)|fired|melt\w*|grown|growth|synthesi\w*|"
+    r"quench\w*|sealed|reacted|furnace|deposit\w*|substrate temperature)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class TemperatureRole:
+    role: str  # Tc | transition | width | rate | measurement | synthesis | other
+    qualifier: str = ""  # for a Tc: onset | zero resistance | midpoint | maximum | magnetic
+    keyword: tuple[int, int] | None = None  # the words that named it, inside the sentence
+
+
+def _qualifier(words: str) -> str:
+    low = words.lower()
+    if "onset" in low or re.search(r"T\s?c\s?,?\s?on\b", words):
+        return "onset"
+    if "zero" in low or re.search(r"[Rρ]\s?=\s?0|T\s?c\s?0\b|T\s?0\s?c", words):
+        return "zero resistance"
+    if "mid" in low:
+        return "midpoint"
+    if "max" in low:
+        return "maximum"
+    if "diamagnetic" in low or "meissner" in low:
+        return "magnetic"
+    return ""
+
+
+def tc_keywords(text: str, curie: bool) -> list[tuple[int, int]]:
+    """Spans naming a Tc; "TC" counts only in a paper that never speaks of a Curie point."""
+    spans = []
+    for m in TC_SYMBOL.finditer(text):
+        if m.group("c") == "C" and curie:
+            continue
+        spans.append((m.start(), m.end()))
+    for m in TC_WORDS.finditer(text):
+        if _OTHER_ADJECTIVE.search(text[max(0, m.start() - 25) : m.start()]):
+            continue
+        spans.append((m.start(), m.end()))
+    return sorted(spans)
+
+
+def temperature_role(text: str, q: Quantity, tc_spans: list[tuple[int, int]]) -> TemperatureRole:
+    """The role of temperature `q` in (normalised) sentence `text` with its Tc words."""
+    if q.dimension != "temperature":
+        return TemperatureRole("other")
+    if re.match(r"\s?/", text[q.end : q.end + 3]):
+        return TemperatureRole("rate")
+    before = text[: q.start]
+    window = max(0, q.start - 150)
+    last_tc = max((s for s in tc_spans if window <= s[0] and s[1] <= q.start + 1), default=None)
+    others = sorted(
+        [
+            *OTHER_SYMBOL.finditer(text, window, q.start),
+            *OTHER_WORDS.finditer(text, window, q.start),
+        ],
+        key=lambda m: m.end(),
+    )
+    last_other = others[-1] if others else None
+    if last_other is not None and (last_tc is None or last_other.end() > last_tc[1]):
+        if re.match(r"[∆Δ]|transition width|width", last_other.group(), re.IGNORECASE):
+            return TemperatureRole("width")
+        return TemperatureRole("transition")
+    if last_tc is not None:
+        distance = q.start - last_tc[1]
+        between = text[last_tc[1] : q.start]
+        if ";" not in between and not (distance > 25 and _MEASURE_BEFORE.search(before)):
+            qualifier = _qualifier(text[max(0, last_tc[0] - 20) : q.start])
+            return TemperatureRole("Tc", qualifier, last_tc)
+    if _AFTER_CUE.match(text[q.end : q.end + 90]):
+        return TemperatureRole("Tc", _qualifier(text[q.end : q.end + 90]))
+    if _SYNTHESIS.search(text) and (q.unit != "K" or q.value_si > 350):
+        return TemperatureRole("synthesis")
+    if _MEASURE_BEFORE.search(before):
+        return TemperatureRole("measurement")
+    return TemperatureRole("other")
