@@ -101,7 +101,9 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
 
 
 _PIECE = re.compile(r"^(?:[A-Z][a-z]?|\d+(?:\.\d+)?|[xyzδ]|[−\-+]|[()])+$")
-_DASHES = str.maketrans({"−": "-", "–": "-", "‐": "-", "\u2009": " ", "\u00a0": " "})
+_DASHES = str.maketrans(
+    {"−": "-", "–": "-", "‐": "-", "\u2009": " ", "\u00a0": " ", "•": "·", "⋅": "·", "∙": "·"}
+)
 
 
 def _norm(text: str) -> str:

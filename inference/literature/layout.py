@@ -268,7 +268,13 @@ def _citation_marks(line: Line) -> set[int]:
         while j >= 0 and (j == k - 1 or chars[j + 1].x0 - chars[j].x1 <= 0.12 * size):
             word = chars[j].text + word
             j -= 1
-        if glued and closed and free and any(ch.isupper() for ch in word):
+        run = "".join(ch.text for ch in chars[k:end])
+        # a reference after a formula ("Sr2RuO4" + "2"), or after a decimal number or as a
+        # list ("x = 0.115" + "28", "0.12" + "1,2"), never an exponent ("10" + "5")
+        cited = any(ch.isupper() for ch in word) or (
+            word[-1:].isdigit() and ("." in word or "," in run or "–" in run)
+        )
+        if glued and closed and free and cited:
             out.add(k)
         k = end
     return out

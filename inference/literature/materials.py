@@ -75,7 +75,10 @@ _CANDIDATE_CHARS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789().[]-+δ"
 )
 # never a compound in these papers: the X-ray line "Cu Kα", "Tc(P)" (technetium reads as Tc)
-_NOT_COMPOUND = re.compile(r"^(?:Tc|[A-Z][a-z]?K$)|^[A-Z][a-z]?\d{3}K$")
+_NOT_COMPOUND = re.compile(r"^(?:Tc|[A-Z][a-z]?K$)|^[A-Z][a-z]?\d{3}K$|T[cC]\(")
+# elements past fermium never make a compound of these papers: "Ds0FT" is a symbol soup
+_TOO_HEAVY = frozenset({"Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds",
+                        "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,12 @@ def is_formula(token: str) -> bool:
     ):
         return False
     symbols = _SYMBOL.findall(plain)
+    if not any(c.islower() for c in token) and (
+        any(s in PLACEHOLDERS for s in symbols) or re.search(r"\d{2}", token)
+    ):
+        return False  # "MPMS2", "FC77", "BP166": instrument and product codes
+    if any(s in _TOO_HEAVY for s in symbols) or re.search(r"[A-Z][a-z]?1$", token):
+        return False  # "CuO1", "YO2"... site labels of a structure end in a bare count
     real = {s for s in symbols if s in elements}
     if len(real) < 2 or any(s not in elements and s not in PLACEHOLDERS for s in symbols):
         return False

@@ -43,14 +43,8 @@ _DOPED = re.compile(
     + _SAMPLE_WORDS
 )
 _PERCENT = re.compile(
-    r"(?<![\d.])\d+(?:\.\d+)?\s?%\s?-?" + _ELEMENT + r"(?![a-z])"
+    r"(?<![\d.])(?:[1-9]\d*(?:\.\d+)?|0\.[1-9]\d*)\s?%\s?-?" + _ELEMENT + r"(?![a-z])"
     r"(?:[- ](?:substituted|doped))?" + _SAMPLE_WORDS
-)
-_STATE = re.compile(
-    r"(?<![A-Za-z-])(?:pristine|undoped|un-?doped|optimally[- ]doped|over-?doped|under-?doped|"
-    r"most (?:over|under)doped|as[- ]grown|non-?superconducting)"
-    r"\s+(?:(?:single|poly)[- ]?)?(?:crystals?|samples?|films?)\b",
-    re.IGNORECASE,
 )
 _DESCRIBE_BEFORE = re.compile(
     r"(?P<d>(?:(?:under|over|optimally|heavily|lightly|slightly|electron|hole)[- ]?doped|"
@@ -97,6 +91,10 @@ _ELEMENT_HINT = re.compile(
     r"T\s?c\s+of|\([^()]{0,40}?(?:T\s?c|\d\s?m?K\b)|films?\b|wires?\b|foils?\b|plates?\b|manometer"
 )
 _TC_OF_ELEMENT = re.compile(r"T\s?c\s+of\s+(?:the\s+|pure\s+|elemental\s+)?" + _ELEMENT_WORD)
+
+
+# symbols that are units or everyday words far more often than elemental samples
+_NOT_SAMPLE_ELEMENTS = frozenset({"K", "S", "Tc", "H", "O", "C", "N", "B", "P", "I", "U", "Y"})
 
 
 def _element_symbol(word: str) -> str | None:
@@ -311,15 +309,13 @@ class MentionReader:
                 for m in pattern.finditer(text):
                     if _element_symbol(m.group("el")) == m.group("el"):
                         add(m.start(), m.end(), "descriptor", current)
-            for m in _STATE.finditer(text):
-                add(m.start(), m.end(), "descriptor", current)
         if not _ELEMENT_HINT.search(text):
             return found
         for pattern in (_ELEMENT_WITH_TC, _ELEMENT_MADE_INTO, _TC_OF_ELEMENT):
             for m in pattern.finditer(text):
                 el = m.group("el")
                 symbol = _element_symbol(el)
-                if symbol is not None:
+                if symbol is not None and symbol not in _NOT_SAMPLE_ELEMENTS:
                     add(m.start("el"), m.end("el"), "element", symbol, el)
         return found
 

@@ -22,7 +22,8 @@ class _Span(Protocol):
 _APPARATUS_AFTER = re.compile(
     r"\s*(?:(?!(?:in|into|on|onto|at|with|from|inside|within|a|an|the|and|or|to|by|of|was|"
     r"were|is|are)\b)[A-Za-z()-]+\s+){0,3}?(?:tips?|crucibles?|ampoules?|ampules?|anvils?|gaskets?|"
-    r"thermocouples?|capsules?|boats?|holders?|containers?|piston\b|(?:pressure|clamp) cells?)\b",
+    r"thermocouples?|capsules?|boats?|holders?|containers?|piston\b|(?:pressure|clamp) cells?|"
+    r"bolometers?|sensors?|probes?|detectors?|thermometers?|heaters?|windows?|tubes?)\b",
     re.IGNORECASE,
 )
 _UNIT_AFTER = re.compile(
@@ -34,7 +35,8 @@ _UNIT_AFTER = re.compile(
     re.IGNORECASE,
 )
 _PRECURSOR_CUE = re.compile(
-    r"\b(?:starting (?:materials?|powders?|reagents?)|raw materials?|precursors?|reagents?|"
+    r"\b(?:starting (?:materials?|powders?|reagents?|compounds?|chemicals?)|raw materials?|"
+    r"precursors?|reagents?|(?:equal |excess |small )?amounts? of|"
     r"powders of|were (?:weighed|mixed|ground|dissolved)|stoichiometric (?:amounts?|"
     r"quantities|ratios?|mixtures?) of|(?:synthesi[sz]ed|prepared|made|grown) from)\b",
     re.IGNORECASE,
@@ -63,8 +65,8 @@ _SUBSTRATE_AFTER = re.compile(
     re.IGNORECASE,
 )
 _SUBSTRATE_BEFORE = re.compile(
-    r"(?:grown|deposited|fabricated|sputtered|evaporated|films?|layers?|epitaxial\w*|prepared|"
-    r"coated)\b[^.;]{0,50}\b(?:on|onto|upon)\s+(?:(?:a|an|the|single[- ]crystal(?:line)?|"
+    r"(?:grow\w*|grown|deposit\w*|fabricat\w*|sputter\w*|evaporat\w*|ablat\w*|films?|layers?|"
+    r"epitax\w*|prepared|coat\w*)\b[^.;]{0,60}\b(?:on|onto|upon)\s+(?:(?:a|an|the|single[- ]crystal(?:line)?|"
     r"\(?\d{3}\)?(?:-oriented)?|[a-z]+-cut)\s+){0,2}$",
     re.IGNORECASE,
 )
@@ -73,6 +75,17 @@ _REFERENCE_AFTER = re.compile(
     r"(?:as\s+(?:a\s+)?)?references?\b)",
     re.IGNORECASE,
 )
+_REFERENCE_BEFORE = re.compile(
+    r"\b(?:standards?|references?|calibrants?)(?:\s+(?:materials?|samples?|compounds?))?\s*"
+    r"(?:of|such as|:)?\s*(?:[A-Z][A-Za-z0-9]*\s*(?:,|and)?\s*){0,3}$",
+    re.IGNORECASE,
+)
+# a binary layer that is a slab of a layered compound even when written in the singular
+_LAYER_FORMULAS = frozenset(
+    {"BiO", "SrO", "BaO", "CuO", "HgO", "TlO", "LaO", "CaO", "PbO", "CuO2", "FeAs", "FeSe",
+     "Fe2As2", "BiS2", "CoO2", "NiO2", "RuO2", "NbO2", "AgO", "LaO2", "Bi2O2", "Tl2O2"}
+)  # fmt: skip
+_LAYER_AFTER = re.compile(r"\s*(?:-\s*)?(?:layer|plane|sheet|slab|block)\b", re.IGNORECASE)
 _CLASS_NAMES = frozenset({"perovskite", "MXene"})
 # chemicals of the laboratory, never a sample of these papers
 _REAGENTS = frozenset(
@@ -106,7 +119,9 @@ def material_role(text: str, span: _Span) -> str:
         return "unit"
     if _SUBSTRATE_AFTER.match(after) or _SUBSTRATE_BEFORE.search(text[max(0, start - 80) : start]):
         return "substrate"
-    if _REFERENCE_AFTER.match(after):
+    if span.formula in _LAYER_FORMULAS and _LAYER_AFTER.match(after):
+        return "unit"
+    if _REFERENCE_AFTER.match(after) or _REFERENCE_BEFORE.search(text[max(0, start - 60) : start]):
         return "reference"
     if _AMOUNT_BEFORE.search(text[max(0, start - 20) : start]) or _REAGENT_AFTER.match(after):
         return "precursor"  # "0.03 mol of Na2CO3", "Bi2S3 (99.9%, Kojundo)"

@@ -17,7 +17,7 @@ _JOIN = r"\s*(?:,\s*(?:and|or)?|and|or|to|-|–)\s*"
 # "x = 0.10, 0.16 and 0.22", "x ∼ 0.12", "y=0.93", "x i2 =0.069", "δ = 0.175 and 0.18",
 # "0.124 ≤ x ≤ 0.144"; the letter is a composition variable of a formula of the paper
 DOPING = re.compile(
-    rf"(?<![A-Za-z0-9.])(?:(?P<lo>{_NUM})\s*{_REL}\s*)?(?P<var>[xyzδ])(?:\s?[a-z]\d?(?![a-z]))?"
+    rf"(?<![A-Za-z0-9.])(?:(?P<lo>{_NUM})\s*{_REL}\s*)?(?P<var>[xyzδ])(?:\s?(?:i|n|c|opd|nom)\d?(?![a-z]))?"
     rf"\s*(?P<rel>{_REL})\s*(?:[xyzp]\s*=\s*)?(?P<values>{_NUM}(?:{_JOIN}{_NUM}(?!\s*{_REL}))*)"
     r"(?!\d|\.\d|\s?(?:K|GPa|T|Oe|mK|eV|meV|nm|Å|°C|mm|µm|μm|h|min|s)\b)"
 )
