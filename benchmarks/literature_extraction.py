@@ -111,8 +111,14 @@ def _norm(text: str) -> str:
 
 
 def _piece(token: str) -> bool:
-    """A token that continues a formula split by spaces ("2", "1-x", "Sr"), not "(x" or "of"."""
+    """A token that continues a formula split by spaces ("2", "1-x", "Sr"), not "(x" (a
+    bracket that sets a variable: "(x = 0.1)") or "of"."""
     return bool(token) and bool(_PIECE.match(token)) and not re.match(r"\([\dxyzδ]", token)
+
+
+def _defines(after: str) -> bool:
+    """A bracket after a formula that defines its placeholders: " (A = K, Rb, Cs)"."""
+    return bool(re.match(r"\s*\(\s*(?:[A-Z][a-z]?|RE|Ln)\s*[=:]", after))
 
 
 def occurs(mention: str, gold: str) -> bool:
@@ -133,7 +139,9 @@ def occurs(mention: str, gold: str) -> bool:
             else not (before[-1].isalnum() or before[-1] == ")")
         )
         ok_after = not after or (
-            not _piece(after.split()[0]) if after[0] == " " else not after[0].isalnum()
+            not _piece(after.split()[0]) or _defines(after)
+            if after[0] == " "
+            else not after[0].isalnum()
         )
         if ok_before and ok_after:
             return True

@@ -295,12 +295,17 @@ def _learned(spans, mats: list[MaterialSpan]) -> list[MaterialSpan]:
     return out
 
 
+DOMINANT = 0.7
+
+
 def _link_to_main_material(records, mentions):
     """Values with no material in their paragraph go to the paper's most-named sample."""
     samples = [m for m in mentions if m.role == "sample" and m.kind in ("formula", "abbreviation")]
     if not samples:
         return records
-    main = Counter(m.text for m in samples).most_common(1)[0][0]
+    (main, n), *_ = Counter(m.text for m in samples).most_common(1)
+    if n < DOMINANT * len(samples):
+        return records  # no one sample the paper is about: leave the value without one
     first = next(m for m in samples if m.text == main)
     return [
         dataclasses.replace(
@@ -329,21 +334,33 @@ def _sentence_records(paper, sentence, s0, samples, qs, current, section, curie)
     tc_spans = tc_keywords(norm, curie)
     out = []
     assigned: list[tuple[Quantity, str, tuple[int, int] | None, str]] = []
+    previous_tc: Quantity | None = None
     for q in qs:
         if q.dimension == "temperature":
-            role = temperature_role(norm, q, tc_spans)
+            role = temperature_role(norm, q, tc_spans, previous_tc)
             if role.role == "Tc":
                 assigned.append((q, "Tc", role.keyword, role.qualifier))
+                previous_tc = q
             continue
         found = _property_for(q, norm, kinds)
         if found:
             assigned.append((q, found[0], found[1], ""))
     used = {i for i, q in enumerate(qs) if any(q is a[0] for a in assigned)}
+    tcs = [(q.start, q.end) for q, prop, _, _ in assigned if prop == "Tc"]
+    paired = links.respectively(norm, tcs, samples) if tcs else None
     for q, prop, keyword, qualifier in assigned:
-        mat, link = links.choose(norm, (q.start, q.end), keyword, samples)
+        value = (q.start, q.end)
+        if paired is not None and value in tcs:
+            mat, link = paired[tcs.index(value)], "respectively"
+        elif prop == "Tc" and links.labels_a_sample(norm, value):
+            mat, link = None, "label"  # "the Tc = 75 K sample": no other name is meant
+        else:
+            mat, link = links.choose(norm, value, keyword, samples)
         mat_span = None
         if mat is not None:
             mat_span = (s0 + mat.start, s0 + mat.end)
+        elif link == "label":
+            pass
         elif current is not None:
             mat, link = current.mention, "paragraph"
             mat_span = (current.offset + mat.start, current.offset + mat.end)

@@ -56,3 +56,39 @@ def choose(
     if before:
         return before[-1], "sentence"
     return mentions[0], "sentence"
+
+
+_LABEL_AFTER = re.compile(
+    r"^\s*\)?\s*(?:-\s*)?(?:samples?|crystals?|films?|superconductors?|phases?|materials?|"
+    r"compounds?|specimens?)\b",
+    re.IGNORECASE,
+)
+
+
+def labels_a_sample(text: str, value: tuple[int, int]) -> bool:
+    """ "the Tc = 75 K sample": the value names a sample instead of describing a named one."""
+    return bool(_LABEL_AFTER.match(text[value[1] : value[1] + 20]))
+
+
+def respectively(
+    text: str, values: list[tuple[int, int]], mentions: list[MaterialSpan]
+) -> list[MaterialSpan] | None:
+    """ "Tc's of 6.3 K and 9.6 K for RbOs2O6 and KOs2O6, respectively": the i-th value goes to
+    the i-th material named after the values, or else to the i-th of the last ones before
+    them. None when the sentence does not pair them so."""
+    k = len(values)
+    said = "respectively" in text[values[-1][1] : values[-1][1] + 160]
+    if k < 2 or not (said or "respectively" in text[: values[0][0]][-200:]):
+        return None
+    named = [m for m in mentions if m.kind in ("formula", "abbreviation", "element", "code")]
+    after = [m for m in named if m.start >= values[-1][1]]
+    if len(after) >= k and not _CLAUSE_BREAK.search(text[values[-1][1] : after[k - 1].end]):
+        return after[:k]
+    before = [m for m in named if m.end <= values[0][0]]
+    distinct: list[MaterialSpan] = []
+    for m in reversed(before):
+        if all(d.formula != m.formula or d.name != m.name for d in distinct):
+            distinct.insert(0, m)
+        if len(distinct) == k:
+            return distinct
+    return None
