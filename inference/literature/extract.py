@@ -67,6 +67,7 @@ class Extraction:
 _NOT_MATERIALS = frozenset({"sample", "samples", "the", "film", "films", "powder", "powders"})
 _AFFILIATION = re.compile(r"Universit|Institut|Laborator|[Aa]ddress|E-mail|@|Department")
 _AT_BEFORE = re.compile(r"(?:\bat|\bto|\bdown to|T ?=|\bfrom|\bbetween|\bwith)\s*$", re.I)
+_ABOUT_SC = re.compile(r"superconduct|\bSC\b", re.IGNORECASE)
 _NOT_TC = tuple(k for k in PROPERTIES if k.name != "Tc")  # Tc is named by `temperatures`
 
 
@@ -335,9 +336,16 @@ def _sentence_records(paper, sentence, s0, samples, qs, current, section, curie)
     out = []
     assigned: list[tuple[Quantity, str, tuple[int, int] | None, str]] = []
     previous_tc: Quantity | None = None
+    about_sc = bool(tc_spans) or bool(_ABOUT_SC.search(norm))
     for q in qs:
         if q.dimension == "temperature":
             role = temperature_role(norm, q, tc_spans, previous_tc)
+            if (
+                role.role in ("other", "measurement")
+                and about_sc
+                and links.in_brackets_after(norm, (q.start, q.end), samples)
+            ):  # "thallium (2.4 K) and indium (3.4 K)" in a sentence on superconductivity
+                role = dataclasses.replace(role, role="Tc")
             if role.role == "Tc":
                 assigned.append((q, "Tc", role.keyword, role.qualifier))
                 previous_tc = q

@@ -92,3 +92,13 @@ def respectively(
         if len(distinct) == k:
             return distinct
     return None
+
+
+_BRACKET_VALUE = re.compile(r"^\s*\(\s*(?:T\s?c\s*[=≈∼~]\s*)?$")
+
+
+def in_brackets_after(text: str, value: tuple[int, int], mentions: list[MaterialSpan]) -> bool:
+    """ "tin (3.7 K)", "MgB2 (Tc = 39 K)": the value alone in brackets right after a sample."""
+    if not re.match(r"\s*[),;]", text[value[1] : value[1] + 3]):
+        return False
+    return any(m.end <= value[0] and _BRACKET_VALUE.match(text[m.end : value[0]]) for m in mentions)

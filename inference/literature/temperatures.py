@@ -37,6 +37,10 @@ TC_WORDS = re.compile(
     re.IGNORECASE,
 )
 _NEGATED = re.compile(r"(?:\bnot|\bno|absence of|without|non)\s*(?:bulk\s+)?$", re.IGNORECASE)
+# "the difference between the values of Tc-onset ... is 4.5 K": a change of Tc, not a Tc
+_CHANGE_OF = re.compile(
+    r"\b(?:difference|change|shift|suppression|reduction|width|rate)s?\b[^.;]{0,40}$", re.IGNORECASE
+)
 _FIELD_TC = re.compile(r"\s?\(\s?[\d.]+\s?(?:T|Oe|kOe|G|kG|GPa)\s?\)")
 # a Tc word, then a verb, then the value: "Tc increases from 36 K", "was enhanced up to 3.8 K",
 # "is too low as compared with 93 K"
@@ -119,12 +123,16 @@ def tc_keywords(text: str, curie: bool) -> list[tuple[int, int]]:
     for m in TC_SYMBOL.finditer(text):
         if m.group("c") == "C" and curie:
             continue
-        if _FIELD_TC.match(text, m.end()):
+        if _FIELD_TC.match(text, m.end()) or _CHANGE_OF.search(
+            text[max(0, m.start() - 60) : m.start()]
+        ):
             continue
         spans.append((m.start(), m.end()))
     for m in TC_WORDS.finditer(text):
         before = text[max(0, m.start() - 25) : m.start()]
         if _OTHER_ADJECTIVE.search(before) or _NEGATED.search(before):
+            continue
+        if _CHANGE_OF.search(text[max(0, m.start() - 60) : m.start()]):
             continue
         spans.append((m.start(), m.end()))
     return sorted(spans)
@@ -167,7 +175,8 @@ def temperature_role(
         distance = q.start - last_tc[1]
         between = text[last_tc[1] : q.start]
         near = distance <= 25 or not _MEASURE_BEFORE.search(before) or _TC_VERB.match(between)
-        if ";" not in between and near and (q.value_si <= 160 or distance <= 30):
+        crowded = len(_TEMPERATURE.findall(between)) >= 2  # other values sit in between
+        if ";" not in between and near and not crowded and (q.value_si <= 160 or distance <= 30):
             qualifier = _qualifier(text[max(0, last_tc[0] - 20) : q.start])
             return TemperatureRole("Tc", qualifier, last_tc)
     if _AFTER_CUE.match(text[q.end : q.end + 90]):
@@ -179,6 +188,7 @@ def temperature_role(
     return TemperatureRole("other")
 
 
+_TEMPERATURE = re.compile(r"\d\s?m?K\b")
 _LIST_GAP = re.compile(
     r"^[^;.]{0,70}?(?:,|\band\b|\bor\b)[^;.]{0,50}?(?:\bat|\bof|:|=|≈|∼|~|\()?\s*$"
 )
@@ -189,6 +199,6 @@ def _continues(between: str) -> bool:
     (7.2 K)" — short, no other temperature word, no measurement verb in between."""
     if len(between) > 80 or OTHER_WORDS.search(between) or OTHER_SYMBOL.search(between):
         return False
-    if re.search(r"measur|field|pressure|GPa|\bT\s?=", between, re.IGNORECASE):
+    if re.search(r"measur|field|pressure|GPa|kG|Oe\b|Tesla|\d\s?-?T\b|\bT\s?=", between, re.I):
         return False
     return bool(_LIST_GAP.match(between))
