@@ -31,7 +31,7 @@ from inference.literature.schema import MaterialMention, PropertyRecord, Synthes
 from inference.literature.sections import EXCLUDED
 from inference.literature.sentences import split_sentences
 from inference.literature.tables import table_values
-from inference.literature.temperatures import tc_keywords, temperature_role
+from inference.literature.temperatures import qualifiers_in_order, tc_keywords, temperature_role
 
 __all__ = ["Extraction", "MaterialMention", "PropertyRecord", "SynthesisStep", "extract"]
 
@@ -356,6 +356,11 @@ def _sentence_records(paper, sentence, s0, samples, qs, current, section, curie)
     used = {i for i, q in enumerate(qs) if any(q is a[0] for a in assigned)}
     tcs = [(q.start, q.end) for q, prop, _, _ in assigned if prop == "Tc"]
     paired = links.respectively(norm, tcs, samples) if tcs else None
+    if len(tcs) >= 2:
+        ordered = qualifiers_in_order(norm, tc_spans, tcs[0][0], len(tcs))
+        if ordered is not None:
+            it = iter(ordered)
+            assigned = [(q, p, k, next(it) if p == "Tc" else ql) for q, p, k, ql in assigned]
     for q, prop, keyword, qualifier in assigned:
         value = (q.start, q.end)
         if paired is not None and value in tcs:
@@ -367,6 +372,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, current, section, curie)
         mat_span = None
         if mat is not None:
             mat_span = (s0 + mat.start, s0 + mat.end)
+            link = "sentence" if link == "after" else link
         elif link == "label":
             pass
         elif current is not None:

@@ -31,7 +31,9 @@ def choose(
     """(the sample mention a value belongs to, how it was chosen) inside one sentence.
 
     `value` and `keyword` (the words naming the property) are offsets in `text`; `mentions`
-    are the sentence's samples, left to right. How: "bracket", "for", "subject" or "sentence";
+    are the sentence's samples, left to right. How: "bracket", "for", "subject", "sentence" or
+    "after" (the sentence names a sample only after the value: on the tuning papers that
+    sample is right more often than the paragraph's current one);
     (None, "") when the sentence names no sample.
     """
     if not mentions:
@@ -55,7 +57,7 @@ def choose(
             return ahead[-1], "subject"
     if before:
         return before[-1], "sentence"
-    return mentions[0], "sentence"
+    return mentions[0], "after"  # only a material named after the value
 
 
 _LABEL_AFTER = re.compile(

@@ -46,13 +46,14 @@ _PERCENT = re.compile(
     r"(?<![\d.])(?:[1-9]\d*(?:\.\d+)?|0\.[1-9]\d*)\s?%\s?-?" + _ELEMENT + r"(?![a-z])"
     r"(?:[- ](?:substituted|doped))?" + _SAMPLE_WORDS
 )
-_DESCRIBE_BEFORE = re.compile(
-    r"(?P<d>(?:(?:under|over|optimally|heavily|lightly|slightly|electron|hole)[- ]?doped|"
+_DESCRIPTOR = re.compile(
+    r"(?P<d>(?:under|over|optimally|heavily|lightly|slightly|electron|hole)[- ]?doped|"
     r"pristine|undoped|polycrystalline|single[- ]crystal(?:line)?|as[- ]grown|annealed|"
     r"epitaxial|sintered|bulk|thin[- ]film|(?:thin )?films? of|(?:single )?crystals? of|"
-    r"samples? of|powders? of)\s+)+$",
+    r"samples? of|powders? of)\s+",
     re.IGNORECASE,
 )
+_DESCRIBE_BEFORE = re.compile(r"(?:" + _DESCRIPTOR.pattern + r")+$", re.IGNORECASE)
 _DESCRIBE_AFTER = re.compile(
     r"^\s+(?P<d>(?:(?:thin|thick|epitaxial)\s+)?(?:single[- ]crystals?|crystals?|films?|"
     r"samples?|powders?|ceramics?|whiskers?|wires?|tapes?|nanowires?|polycrystals?|pellets?))\b",
@@ -188,10 +189,16 @@ class MentionReader:
         text = self.texts[index]
         out: list[MaterialSpan] = []
         for f in self.formulas[index]:
-            d = self.definitions.get(f.formula)
-            if d is not None and d.formula and d.formula != f.formula:  # "LaPrCaBCO" bound
+            written = f.name or f.formula
+            d = self.definitions.get(written) or (abbr.lookup(written) if f.name else None)
+            if d is not None and d.formula and d.formula != f.formula:  # "LaPrCaBCO", "YBCO"
                 f = dataclasses.replace(
-                    f, formula=d.formula, name=d.short, kind="abbreviation", definition=d.source
+                    f,
+                    formula=d.formula,
+                    name=written,
+                    kind="abbreviation",
+                    family=d.family,
+                    definition=d.source,
                 )
             out.append(f)
         out += self._abbreviations(text, out)
@@ -326,11 +333,7 @@ class MentionReader:
         words: list[str] = []
         before = _DESCRIBE_BEFORE.search(text[max(0, m.start - 60) : m.start])
         if before:
-            words += [
-                w.strip().lower()
-                for w in re.split(r"\s+(?=[a-z])", before.group().strip())
-                if w.strip()
-            ]
+            words += [w.group("d").lower() for w in _DESCRIPTOR.finditer(before.group())]
         after = _DESCRIBE_AFTER.match(text[m.end : m.end + 40])
         if after:
             words.append(after.group("d").lower())

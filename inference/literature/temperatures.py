@@ -78,7 +78,8 @@ _MEASURE_BEFORE = re.compile(
 # always a measurement, however near a Tc word: "T = 1.5 K (above Tc)", "cooled to 100 mK"
 _MEASURE_STRONG = re.compile(
     r"(?:(?<![A-Za-z])T\s?[=∼~≈]|\bdown to|\bcooled (?:down )?to|\bheated to|\bwithin|"
-    r"\btemperatures? (?:range )?(?:of|from|between))\s*\(?\s*$",
+    r"\b(?:at|measuring|measurement) temperatures? (?:of|from|between)|"
+    r"\btemperature range (?:of|from|between))\s*\(?\s*$",
     re.IGNORECASE,
 )
 _AFTER_CUE = re.compile(
@@ -99,6 +100,17 @@ class TemperatureRole:
     role: str  # Tc | transition | width | rate | measurement | synthesis | other
     qualifier: str = ""  # for a Tc: onset | zero resistance | midpoint | maximum | magnetic
     keyword: tuple[int, int] | None = None  # the words that named it, inside the sentence
+
+
+def qualifiers_in_order(text: str, tc_spans, first_value: int, n: int) -> list[str] | None:
+    """ "T c onset and T c zero ... are 5.2 and 2.1 K": one qualifier per value, in the order
+    the Tc words name them; None unless exactly `n` qualified Tc words precede the values."""
+    named = [
+        _qualifier(text[a:b]) for a, b in tc_spans if b <= first_value and first_value - b < 120
+    ]
+    named = [q for q in named if q]
+    named = [q for k, q in enumerate(named) if k == 0 or q != named[k - 1]]
+    return named if len(named) == n and len(set(named)) == n else None
 
 
 def _qualifier(words: str) -> str:
