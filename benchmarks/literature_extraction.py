@@ -4,8 +4,9 @@
         [--baseline REF] [--details] [--ner]
 
 `--baseline REF` runs the code of git revision REF on the same papers in the same run (a copy
-of its `inference/` package in a temporary folder) and prints its scores and speed next to
-ours; speed is reported as a ratio because the machine is shared.
+of its `inference/` package in a temporary folder, in a second process running at the same
+time as ours, one thread each) and prints its scores and speed next to ours; speed is reported
+as a ratio because the machine is shared.
 
 SuperMat parts:
 - "old 4": supermat/ (4 papers; earlier rules were written looking at them);
@@ -235,18 +236,28 @@ def scored_output(paper, result) -> dict:
     }
 
 
-def predict_all(pdfs: list[Path], code: Path | None, ner: bool = False) -> dict[str, dict]:
-    """`predict_paper` for every PDF in a child process running the code under `code`."""
+def _predict_command(pdfs: list[Path], code: Path | None, out: Path, ner: bool):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if code is not None:
+        env["MATLENS_BENCH_CODE"] = str(code)
+    argv = [sys.executable, __file__, "--predict", str(out), *map(str, pdfs)]
+    if ner:
+        argv.append("--ner")
+    return subprocess.Popen(argv, env=env)
+
+
+def predict_all(
+    pdfs: list[Path], codes: list[Path | None], ner: bool = False
+) -> list[dict[str, dict]]:
+    """`predict_paper` for every PDF, one child process per code tree (None: this checkout),
+    all running at the same time so that a shared machine's load falls on each alike."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "predictions.json"
-        env = {**os.environ}
-        if code is not None:
-            env["MATLENS_BENCH_CODE"] = str(code)
-        argv = [sys.executable, __file__, "--predict", str(out), *map(str, pdfs)]
-        if ner:
-            argv.append("--ner")
-        subprocess.run(argv, check=True, env=env)
-        return json.loads(out.read_text(encoding="utf-8"))
+        outs = [Path(tmp) / f"predictions{i}.json" for i in range(len(codes))]
+        children = [_predict_command(pdfs, c, o, ner) for c, o in zip(codes, outs, strict=True)]
+        for child in children:
+            if child.wait() != 0:
+                raise RuntimeError("a prediction child failed")
+        return [json.loads(o.read_text(encoding="utf-8")) for o in outs]
 
 
 def score_supermat(papers, predictions: dict[str, dict]) -> dict:
@@ -498,13 +509,14 @@ def main() -> int:
     papers = supermat_papers(root)
     pdfs = [pdf for _, pdf, _ in papers]
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    ours = score_supermat(papers, predict_all(pdfs, None))
     reference = None
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp:
-            reference = score_supermat(
-                papers, predict_all(pdfs, _baseline_tree(args.baseline, Path(tmp)))
-            )
+            mine, theirs = predict_all(pdfs, [None, _baseline_tree(args.baseline, Path(tmp))])
+        reference = score_supermat(papers, theirs)
+    else:
+        (mine,) = predict_all(pdfs, [None])
+    ours = score_supermat(papers, mine)
     _print_supermat("", ours, reference)
     pages, seconds = _speed(ours)
     line = f"pipeline speed (parse + extract, {pages} SuperMat pages, 1 process): {pages / seconds:.1f} pages/s"
@@ -526,7 +538,7 @@ def main() -> int:
                 f"      extra links {extra_l}"
             )
     if args.ner:
-        with_ner = score_supermat(papers, predict_all(pdfs, None, ner=True))
+        with_ner = score_supermat(papers, predict_all(pdfs, [None], ner=True)[0])
         _print_supermat("with tagger: ", with_ner, None)
         pages, seconds = _speed(with_ner)
         print(f"pipeline speed with the learned tagger: {pages / seconds:.1f} pages/s")

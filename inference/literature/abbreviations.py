@@ -153,6 +153,22 @@ class Definition:
     sample: bool = True
 
 
+def family_of(short: str, formula: str) -> str:
+    """The family of a compound a paper abbreviates: the dictionary's for a standard short form,
+    else read from the formula's elements (cuprate, iron pnictide or chalcogenide), else ""."""
+    entry = _BY_KEY.get(re.sub(r"[- :]", "", short))
+    if entry is not None:
+        return entry.family
+    symbols = set(re.findall(r"[A-Z][a-z]?", formula))
+    if {"Cu", "O"} <= symbols:
+        return _CUPRATE
+    if "Fe" in symbols and symbols & {"As", "P"}:
+        return "iron pnictide"
+    if "Fe" in symbols and symbols & {"Se", "Te", "S"}:
+        return "iron chalcogenide"
+    return ""
+
+
 def lookup(short: str) -> Definition | None:
     """The dictionary's entry for a short form as written ("Bi-2212" → Bi2212)."""
     entry = _BY_KEY.get(re.sub(r"[- :]", "", short))

@@ -89,8 +89,10 @@ _DOPED_HINT = re.compile(
     r"doped|substitut|free|rich|deficient|intercalat|%|pristine|grown|conducting"
 )
 _ELEMENT_HINT = re.compile(
-    r"T\s?c\s+of|\([^()]{0,40}?(?:T\s?c|\d\s?m?K\b)|films?\b|wires?\b|foils?\b|plates?\b|manometer"
+    r"T\s?c\s+of|T\s?c\s?\(|\([^()]{0,40}?(?:T\s?c|\d\s?m?K\b)|films?\b|wires?\b|foils?\b|"
+    r"plates?\b|manometer"
 )
+_TC_OF_BRACKETED_ELEMENT = re.compile(r"T\s?c\s?\(\s?" + _ELEMENT_WORD + r"\s?\)")  # "Tc(Al)"
 _TC_OF_ELEMENT = re.compile(r"T\s?c\s+of\s+(?:the\s+|pure\s+|elemental\s+)?" + _ELEMENT_WORD)
 
 
@@ -125,7 +127,10 @@ def define(text: str, formulas: list[MaterialSpan]) -> list[abbr.Definition]:
                 continue
             fits = abbr.CODE.fullmatch(short) and abbr.code_fits(short, f.formula)
             if fits or (abbr.looks_short(short) and abbr.sh_match(short, f.formula)):
-                out.append(abbr.Definition(short, f.formula, "", f"defined in the paper: {long}"))
+                family = abbr.family_of(short, f.formula)
+                out.append(
+                    abbr.Definition(short, f.formula, family, f"defined in the paper: {long}")
+                )
                 continue
         if _SAMPLE_CODE.fullmatch(short) and re.search(
             r"\b(?:samples?|films?|crystals?)\s*$", text[max(0, m.start() - 25) : m.start()]
@@ -144,9 +149,8 @@ def define(text: str, formulas: list[MaterialSpan]) -> list[abbr.Definition]:
         fits = abbr.CODE.fullmatch(short) and abbr.code_fits(short, f.formula)
         if fits or abbr.sh_match(short, f.formula):
             long = text[f.start - len(head.group()) + len(short) : f.end + 1]
-            out.append(
-                abbr.Definition(short, f.formula, "", f"defined in the paper: {short} {long}")
-            )
+            source = f"defined in the paper: {short} {long}"
+            out.append(abbr.Definition(short, f.formula, abbr.family_of(short, f.formula), source))
     return out
 
 
@@ -318,7 +322,12 @@ class MentionReader:
                         add(m.start(), m.end(), "descriptor", current)
         if not _ELEMENT_HINT.search(text):
             return found
-        for pattern in (_ELEMENT_WITH_TC, _ELEMENT_MADE_INTO, _TC_OF_ELEMENT):
+        for pattern in (
+            _ELEMENT_WITH_TC,
+            _ELEMENT_MADE_INTO,
+            _TC_OF_ELEMENT,
+            _TC_OF_BRACKETED_ELEMENT,
+        ):
             for m in pattern.finditer(text):
                 el = m.group("el")
                 symbol = _element_symbol(el)
