@@ -16,9 +16,11 @@ from inference.literature.materials import MaterialSpan
 _OPEN_BRACKET = re.compile(r"^\s*[(\[][^()\[\]]*$")
 _FOR_AFTER = re.compile(
     r"^(?:\s*(?:,|and|or|-|–|to)?\s*\d+(?:\.\d+)?)*\s*(?:m?K)?\s*[)\]]?\s*,?\s*(?:respectively\s+)?"
+    r"(?:(?:is\s+|was\s+|were\s+)?(?:observed|reported|found|measured|obtained|achieved)\s+)?"
     r"(?:for|of|in|at|on)\s+(?:(?:the|a|an|our|pure|its|this|these|both)\s+)?"
     r"(?:[a-z-]+\s+){0,2}$"
 )
+_BRACKET_AFTER = re.compile(r"^\s*(?:m?K)?\s*\(\s*$")  # "42 K (y = 1)"
 _CLAUSE_BREAK = re.compile(r";|\bwhile\b|\bwhereas\b|\bbut\b")
 
 
@@ -45,6 +47,8 @@ def choose(
             return m, "bracket"
         break
     for m in mentions:
+        if m.start >= end and _BRACKET_AFTER.match(text[end : m.start]):
+            return m, "bracket"
         if m.start >= end and _FOR_AFTER.match(text[end : m.start]) and m.start - end < 60:
             return m, "for"
     if keyword is not None:
@@ -72,12 +76,22 @@ def labels_a_sample(text: str, value: tuple[int, int]) -> bool:
     return bool(_LABEL_AFTER.match(text[value[1] : value[1] + 20]))
 
 
+_LIST_JOIN = re.compile(r"^\s*(?:m?K)?\s*(?:,\s*(?:and|or)?|and|or)\s*(?:T\s?c\d?\s*=\s*)?$")
+
+
 def respectively(
     text: str, values: list[tuple[int, int]], mentions: list[MaterialSpan]
 ) -> list[MaterialSpan] | None:
     """ "Tc's of 6.3 K and 9.6 K for RbOs2O6 and KOs2O6, respectively": the i-th value goes to
     the i-th material named after the values, or else to the i-th of the last ones before
     them. None when the sentence does not pair them so."""
+    run = [values[-1]]  # the list "respectively" pairs: the last values, joined by , or and
+    for value in reversed(values[:-1]):
+        if not _LIST_JOIN.match(text[value[1] : run[0][0]]):
+            break
+        run.insert(0, value)
+    if len(run) != len(values):
+        return None  # other values in the sentence: pairing by position would be a guess
     k = len(values)
     said = "respectively" in text[values[-1][1] : values[-1][1] + 160]
     if k < 2 or not (said or "respectively" in text[: values[0][0]][-200:]):

@@ -149,7 +149,7 @@ def is_formula(token: str) -> bool:
         return False
     symbols = _SYMBOL.findall(plain)
     if not any(c.islower() for c in token) and (
-        any(s in PLACEHOLDERS for s in symbols) or re.search(r"\d{2}", token)
+        any(s in PLACEHOLDERS for s in symbols) or _PRODUCT_CODE.match(token)
     ):
         return False  # "MPMS2", "FC77", "BP166": instrument and product codes
     if any(s in _TOO_HEAVY for s in symbols) or re.search(r"[A-Z][a-z]?1$", token):
@@ -176,6 +176,7 @@ def placeholders(formula: str) -> set[str]:
     return {s for s in _SYMBOL.findall(formula) if s in PLACEHOLDERS}
 
 
+_PRODUCT_CODE = re.compile(r"^[A-Z]{2,}\d{2,}[A-Z]*$")  # "FC77", "CS1000"; not "C6H12N4"
 _MILLER = re.compile(r"\(\d{3}\)$")
 _PIECES = re.compile(r"[^-]+")
 
@@ -188,6 +189,8 @@ def _trim(token: str) -> str:
         token = token[:-1]
     while token.startswith("(") and token.count("(") > token.count(")"):
         token = token[1:]
+    if token.count("(") > token.count(")"):  # "NpPd5Al2(Tc": a bracket the formula never closes
+        token = token[: token.rindex("(")]
     return token.rstrip(".,-+")
 
 
