@@ -117,6 +117,21 @@ def _conditions(qs: list[Quantity], used: set[int], q: Quantity, prop: str) -> d
     return out
 
 
+_NUMERIC = re.compile(r"^[-−+*()\[\].,\d]+$")
+
+
+def _plot_text(block: str) -> bool:
+    """Text drawn inside a figure (axis ticks, legends: "(a) 2000 1000 * 0 x=0.05 40 50"):
+    mostly bare numbers. Its labels repeat what the text says, out of any sentence."""
+    tokens = block.split()
+    if len(tokens) < 6:
+        return False
+    return sum(1 for t in tokens if _NUMERIC.match(t)) >= PLOT_SHARE * len(tokens)
+
+
+PLOT_SHARE = 0.25
+
+
 def _written(paper: Paper, start: int, end: int) -> str:
     """A span of the paper as written, with spaces and dashes normalised ("La2−x" → "La2-x")."""
     return " ".join(normalise(paper.text[start:end]).split())
@@ -162,6 +177,8 @@ def extract(
         if block.section in EXCLUDED or block.heading:
             continue
         if block.page == 0 and _AFFILIATION.search(text[block.start : block.end]):
+            continue
+        if _plot_text(text[block.start : block.end]):
             continue
         spans = split_sentences(text[block.start : block.end], block.start)
         units.append((block, [(s0, s1, text[s0:s1].replace("\n", " ")) for s0, s1 in spans]))
