@@ -127,7 +127,7 @@ def is_formula(token: str) -> bool:
     """
     if len(token) < 2 or not any(ch.islower() or ch.isdigit() for ch in token):
         return False  # "SC", "NMR": all capitals and no digits are acronyms
-    if _NOT_COMPOUND.search(token):
+    if _NOT_COMPOUND.search(token) or _OXIDATION_STATE.search(token):
         return False
     hydrate = _HYDRATE.search(token)
     if hydrate:
@@ -176,6 +176,9 @@ def placeholders(formula: str) -> set[str]:
     return {s for s in _SYMBOL.findall(formula) if s in PLACEHOLDERS}
 
 
+_OXIDATION_STATE = re.compile(r"\((?:I{1,3}|IV|V|VI{1,3})\)")  # "Ce(IV)" is no Ce-I-V compound
+# a formula a line break left with a space before its next bracket: "Y1-xCaxBa2 (Cu1-yZny)3O7-δ"
+_SPACED_GROUP = re.compile(r" (\([A-Z][A-Za-z0-9.\-+δ]*\)[\dxyzδ.\-+]*(?:[A-Z][A-Za-z0-9.\-+δ]*)?)")
 _PRODUCT_CODE = re.compile(r"^[A-Z]{2,}\d{2,}[A-Z]*$")  # "FC77", "CS1000"; not "C6H12N4"
 _MILLER = re.compile(r"\(\d{3}\)$")
 _PIECES = re.compile(r"[^-]+")
@@ -191,7 +194,20 @@ def _trim(token: str) -> str:
         token = token[1:]
     if token.count("(") > token.count(")"):  # "NpPd5Al2(Tc": a bracket the formula never closes
         token = token[: token.rindex("(")]
+    if token.startswith("(") and token.endswith(")") and _closes_at_end(token):
+        token = token[1:-1]  # "(Sr2RuO4)": the formula inside brackets
     return token.rstrip(".,-+")
+
+
+def _closes_at_end(token: str) -> bool:
+    """Whether the bracket opening `token` is the one closing it."""
+    depth = 0
+    for i, ch in enumerate(token):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0:
+            return i == len(token) - 1
+    return False
 
 
 _START = re.compile(r"(?<![A-Za-z0-9])[A-Z(\[]")
@@ -233,9 +249,14 @@ def find_materials(sentence: str) -> list[MaterialSpan]:
     out: list[MaterialSpan] = []
     for begin, raw in _candidates(text):
         token = _trim(raw)
-        if not token:
+        if not token or (out and begin < out[-1].end):
             continue
         start = text.find(token, begin)
+        joined = _SPACED_GROUP.match(text, start + len(token))
+        if joined and not token.endswith(")") and is_formula(token + joined.group(1)):
+            whole = token + joined.group(1)
+            out.append(MaterialSpan(whole, "", start, joined.end()))
+            continue
         if is_formula(token):
             out.append(MaterialSpan(token, "", start, start + len(token)))
             continue
