@@ -160,8 +160,9 @@ def gold_supermat(tei: Path) -> dict:
     ids: dict[str, ET.Element] = {}
     spans = list(root.iter(f"{TEI}rs"))
     for rs in spans:
-        if rs.get("{http://www.w3.org/XML/1998/namespace}id"):
-            ids[rs.get("{http://www.w3.org/XML/1998/namespace}id")] = rs
+        xml_id = rs.get("{http://www.w3.org/XML/1998/namespace}id")
+        if xml_id:
+            ids[xml_id] = rs
     materials: set[str] = set()
     tcs: set[float] = set()
     links: set[tuple[str, float]] = set()
@@ -347,8 +348,8 @@ def grobid_quantities(root: Path) -> tuple[int, int, int]:
 
 
 def _gold_spans(path: Path, label: str) -> dict[int, list[tuple[int, int]]]:
-    spans: dict[int, list[tuple[int, int]]] = {}
-    current = None
+    spans: dict[int, list[list[int]]] = {}
+    current: list[int] | None = None
     for line in path.read_text(encoding="utf-8").splitlines():
         cols = line.split("\t")
         if len(cols) < 5:
@@ -361,7 +362,7 @@ def _gold_spans(path: Path, label: str) -> dict[int, list[tuple[int, int]]]:
             current[1] = end
         else:
             current = None
-    return {k: [tuple(s) for s in v] for k, v in spans.items()}
+    return {k: [(a, b) for a, b in v] for k, v in spans.items()}
 
 
 def sofc(root: Path, tagger=None) -> dict[str, list[int]]:
@@ -489,7 +490,7 @@ def _baseline_tree(ref: str, tmp: Path) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--shared", default=str(REPO.parent / "shared" / "data" / "papers"))
     parser.add_argument("--details", action="store_true", help="list errors (tuning part only)")
     parser.add_argument("--ner", action="store_true", help="also score the learned tagger")

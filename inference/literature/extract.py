@@ -189,7 +189,7 @@ def extract(
 
         results = tagger().tag(
             [sentence for _, sentence in flat],
-            progress=lambda f, m="": progress(0.8 * f, m),
+            progress=lambda fraction, message="": progress(0.8 * fraction, message),
             cancel=cancel,
         )
         tagged = {s0: spans for (s0, _), spans in zip(flat, results, strict=True)}
@@ -465,11 +465,15 @@ def extract_pdf(
     from inference.literature.pdf import parse_pdf
 
     split = 0.3 if ner else 0.8  # share of the bar for parsing
-    paper = parse_pdf(path, progress=lambda f, m="": progress(split * f, m), cancel=cancel)
+    paper = parse_pdf(
+        path,
+        progress=lambda fraction, message="": progress(split * fraction, message),
+        cancel=cancel,
+    )
     result = extract(
         paper,
         ner=ner,
-        progress=lambda f, m="": progress(split + (1 - split) * f, m),
+        progress=lambda fraction, message="": progress(split + (1 - split) * fraction, message),
         cancel=cancel,
     )
     return paper, result

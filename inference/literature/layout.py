@@ -104,10 +104,10 @@ def _gutter(runs: list[list[Char]], width: float) -> float | None:
     spans = [(r[0].x0, r[-1].x1) for r in runs if len(r) > 3]
     if len(spans) < 12:
         return None
-    best, best_x = None, None
+    best, best_x = len(spans) + 1, 0.5 * width
     for x in np.arange(0.35 * width, 0.65 * width, 2.0):
         crossing = sum(1 for a, b in spans if a < x < b)
-        if best is None or crossing < best:
+        if crossing < best:
             best, best_x = crossing, float(x)
     left = sum(1 for a, b in spans if b <= best_x)
     right = sum(1 for a, b in spans if a >= best_x)

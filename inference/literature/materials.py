@@ -178,7 +178,9 @@ def placeholders(formula: str) -> set[str]:
 
 _OXIDATION_STATE = re.compile(r"\((?:I{1,3}|IV|V|VI{1,3})\)")  # "Ce(IV)" is no Ce-I-V compound
 # a formula a line break left with a space before its next bracket: "Y1-xCaxBa2 (Cu1-yZny)3O7-δ"
-_SPACED_GROUP = re.compile(r" (\([A-Z][A-Za-z0-9.\-+δ]*\)[\dxyzδ.\-+]*(?:[A-Z][A-Za-z0-9.\-+δ]*)?)")
+_SPACED_GROUP = re.compile(
+    r" (\([A-Z][A-Za-z0-9.\-+δ]*\d[A-Za-z0-9.\-+δ]*\)[\dxyzδ][\dxyzδ.\-+]*(?:[A-Z][A-Za-z0-9.\-+δ]*)?)"
+)
 _PRODUCT_CODE = re.compile(r"^[A-Z]{2,}\d{2,}[A-Z]*$")  # "FC77", "CS1000"; not "C6H12N4"
 _MILLER = re.compile(r"\(\d{3}\)$")
 _PIECES = re.compile(r"[^-]+")

@@ -13,10 +13,16 @@ from typing import Protocol
 
 
 class _Span(Protocol):
-    formula: str
-    name: str
-    start: int
-    end: int
+    """A material named in a sentence (materials.MaterialSpan, read-only here)."""
+
+    @property
+    def formula(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
 
 
 _APPARATUS_AFTER = re.compile(
