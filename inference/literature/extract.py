@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,7 +228,6 @@ def extract(
                 current = _Sample(carriers[-1], s0)
     if paper.tables:
         records = [r for r in records if not _in_table(paper, r.start)] + _table_records(paper)
-    records = _link_to_main_material(records, mentions)
     progress(1.0, "")
     return Extraction(paper.path, paper.title, paper.n_pages, records, mentions, steps)
 
@@ -311,33 +309,6 @@ def _learned(spans, mats: list[MaterialSpan]) -> list[MaterialSpan]:
             continue  # "Tconset", "Hc2": a property's symbol, not a material
         out.append(MaterialSpan("", name, s.start, s.end, kind="name"))
     return out
-
-
-DOMINANT = 0.7
-
-
-def _link_to_main_material(records, mentions):
-    """Values with no material in their paragraph go to the paper's most-named sample."""
-    samples = [m for m in mentions if m.role == "sample" and m.kind in ("formula", "abbreviation")]
-    if not samples:
-        return records
-    (main, n), *_ = Counter(m.text for m in samples).most_common(1)
-    if n < DOMINANT * len(samples):
-        return records  # no one sample the paper is about: leave the value without one
-    first = next(m for m in samples if m.text == main)
-    return [
-        dataclasses.replace(
-            r,
-            material=main,
-            material_formula=first.formula,
-            material_kind=first.kind,
-            material_span=(first.start, first.end),
-            link="paper",
-        )
-        if r.link == "none"
-        else r
-        for r in records
-    ]
 
 
 def _material_formula(m: MaterialSpan) -> str:

@@ -64,7 +64,10 @@ class PropertyRecord:
     material_formula: str = ""  # the formula `material` stands for (a doping level expanded)
     material_kind: str = ""  # formula | abbreviation | name | doping | code | descriptor
     material_span: tuple[int, int] | None = None
-    link: str = "sentence"  # how the material was chosen (see inference.literature.links)
+    # how the material was chosen: bracket | for | subject | sentence | after | respectively
+    # (inference.literature.links) | paragraph (the paragraph's current sample) | table |
+    # label (the value names a sample itself) | none (no sample named; none is guessed)
+    link: str = "sentence"
     section: str = ""
     source: str = "text"  # text | table (read from a table cell: `sentence` names the cell)
 
