@@ -85,7 +85,7 @@ def panel() -> None:
     for r in rows:
         interval = "" if r.low is None else f"{r.low:.2f} to {r.high:.2f}"
         flags = ("T" if r.in_training else "-") + ("D" if r.in_side_data else "-")
-        result = r.failure or "ok"
+        result = r.verdict
         print(
             f"{r.entry.formula:8s} {r.entry.category:14s} {r.entry.gap:6.2f} {r.predicted:9.2f} "
             f"{interval:>15s}  {flags:5s}  {result}"
