@@ -98,11 +98,11 @@ def test_the_built_store_is_the_one_the_card_names(request):
     from inference.runtime.registry import load_cards
 
     card = next(c for c in load_cards() if c.id == "materials_data")
-    (store,) = card.files
-    assert store.name == STORE_FILE and store.location == "models"
+    (named,) = card.files
+    assert named.name == STORE_FILE and named.location == "models"
     assert card.exporter == "inference.export.materials_data"
     digest = hashlib.sha256(store.read_bytes()).hexdigest()
-    assert digest == store.sha256, "rebuild the store and update materials_data.json"
+    assert digest == named.sha256, "rebuild the store and update materials_data.json"
 
 
 def test_installed_app_without_crabnet_uses_the_shipped_store(
