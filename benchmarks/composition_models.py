@@ -11,8 +11,8 @@
 3. The panel (inference/prediction/panel.py): textbook band gaps with their sources, the model's
    prediction and interval, and whether the composition is in the model's training table (then
    it is left out of the score) or in the DFT table its side model learned from.
-Re-train with `python -m inference.prediction.training.train`, re-calibrate with
-`python -m inference.prediction.training.calibrate`.
+Re-train with `python -m training.prediction.train`, re-calibrate with
+`python -m training.prediction.calibrate`.
 """
 
 from __future__ import annotations

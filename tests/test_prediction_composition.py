@@ -13,9 +13,7 @@ from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F4
 @pytest.fixture(scope="module", autouse=True)
 def _models_present():
     if not any(c.extra.get("property") == "band_gap" for c in composition_cards()):
-        pytest.skip(
-            "composition models not trained (python -m inference.prediction.training.train)"
-        )
+        pytest.skip("composition models not trained (python -m training.prediction.train)")
 
 
 def _by_prop(result):

@@ -1,6 +1,6 @@
 """Train the composition models on crabnet's matbench copies and export them to ONNX.
 
-    python -m inference.prediction.training.train [--tasks expt_gap,mp_e_form] [--out DIR]
+    python -m training.prediction.train [--tasks expt_gap,mp_e_form] [--out DIR]
 
 Per task: for each of crabnet's 5 folds, train a small MLP on train+val and score the held-out
 test fold. The 5 fold models together are the shipped ensemble (their spread is the

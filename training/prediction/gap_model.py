@@ -1,7 +1,7 @@
 """The experimental band-gap model: two-stage boosted trees with DFT side features, blended
 with the MLP ensemble, exported as one ONNX graph.
 
-    OMP_NUM_THREADS=1 nice python -m inference.prediction.training.gap_model [--out DIR]
+    OMP_NUM_THREADS=1 nice python -m training.prediction.gap_model [--out DIR]
 
 Per crabnet matbench_cv fold k (trained on train{k}+val{k}, scored on test{k}):
 - side features, from models that never saw an experimental gap: a boosted-tree model of the
@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from inference.prediction.featurize import BASE_BLOCKS, BLOCKS, default_tables
-from inference.prediction.training.features_cache import cache_folder, features_for
-from inference.prediction.training.train import TASKS, crabnet_data, read_split, write_card
-from inference.prediction.training.trees import (
+from training.prediction.features_cache import cache_folder, features_for
+from training.prediction.train import TASKS, crabnet_data, read_split, write_card
+from training.prediction.trees import (
     TreeParams,
     export_two_stage,
     fit_classifier,
