@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from inference.errors import MatLensError
 from inference.prediction.composition import composition_cards, predict_formulas
-from inference.prediction.featurize import BLOCKS, default_tables, featurize, parse_formula
+from inference.prediction.featurize import (
+    BLOCKS,
+    TREE_BLOCKS,
+    default_tables,
+    featurize,
+    parse_formula,
+)
 from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
 
 
@@ -72,16 +79,25 @@ def test_panel_goals_wide_gaps_and_metals():
 
     rows = run_panel()
     assert len(rows) == len(PANEL) >= 40
-    failures = {r.entry.formula: r.failure for r in rows if r.failure and not r.in_training}
-    assert not failures, failures
+    failures = {r.entry.formula: r.failure for r in rows if r.failure}
+    # The one miss excused: AlAs is in the model's training table with a wrong label (matbench's
+    # expt_gap lists it at 0 eV and expt_is_metal as a metal; Madelung: 2.16 eV, indirect), so
+    # it is left out of the score as the issue asks. Any other miss fails, in training or not.
+    assert set(failures) <= {"AlAs"}, failures
+    assert all(r.in_training for r in rows if r.entry.formula in failures)
+    by_formula = {r.entry.formula: r for r in rows}
+    # ZrN, a metallic nitride, is called a metal by every member (round 1: 0.58 eV, two members
+    # called it a non-metal); its Materials Project PBE gap, 0 eV, is in the side models' data.
+    assert by_formula["ZrN"].predicted <= 0.5 and by_formula["ZrN"].in_side_data
     # Carbon: diamond and graphite listed as known values with sources, the prediction says it
-    # cannot tell them apart, and its interval spans both (panel.py states the rule).
-    carbon = next(r for r in rows if r.entry.formula == "C")
+    # cannot tell them apart, and its interval spans both (panel.py states the rule). The
+    # prediction meets diamond's goal by itself, so the polymorph rule excuses nothing here.
+    carbon = by_formula["C"]
     assert set(carbon.known_polymorphs) == {"diamond", "graphite"}
     assert "cannot tell" in carbon.note and carbon.covered
-    assert carbon.verdict == "ok" or carbon.verdict.startswith("polymorph-ambiguous")
+    assert carbon.verdict == "ok", carbon.verdict
     ambiguous = [r for r in rows if r.polymorphs]
-    assert [r.entry.formula for r in ambiguous] == ["C"]  # no other entry is excused
+    assert [r.entry.formula for r in ambiguous] == ["C"]
 
 
 def test_polymorph_rule_still_catches_a_real_miss():
@@ -126,6 +142,27 @@ def test_features_are_fraction_weighted():
     assert (full[: len(a)] == a).all()  # old models keep their input; fractions come last
     fractions = dict(zip(tables.symbols, full[len(a) :], strict=True))
     assert fractions["Fe"] == pytest.approx(0.4) and fractions["O"] == pytest.approx(0.6)
+
+
+def test_tree_features_extend_the_network_features_and_skip_missing_properties():
+    """The band-gap trees read Oliynyk statistics after the networks' blocks; a property an
+    element lacks is left out of that column's statistics, and is NaN where no element has it."""
+    tables = default_tables()
+    assert tables.oliynyk is not None
+    width = tables.oliynyk.shape[1]
+    base = featurize(parse_formula("XeF2"), tables, BLOCKS)
+    wide = featurize(parse_formula("XeF2"), tables, TREE_BLOCKS)
+    assert (wide[: len(base)] == base).all()
+    mean, dev, low, high = wide[len(base) :].reshape(4, width)
+    xe, f = tables.oliynyk[tables.index["Xe"]], tables.oliynyk[tables.index["F"]]
+    only_f = np.isnan(xe) & ~np.isnan(f)
+    neither = np.isnan(xe) & np.isnan(f)
+    assert only_f.any() and neither.any()
+    assert np.allclose(mean[only_f], f[only_f]) and np.allclose(low[only_f], high[only_f])
+    assert (dev[only_f] == 0).all()
+    assert np.isnan(mean[neither]).all() and np.isnan(high[neither]).all()
+    both = ~np.isnan(xe) & ~np.isnan(f)
+    assert np.allclose(mean[both], (xe[both] + 2 * f[both]) / 3, rtol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 MADELUNG = "O. Madelung, Semiconductors: Data Handbook, 3rd ed. (Springer, 2004)"
 KITTEL_SEMIMETALS = (
-    "C. Kittel, Introduction to Solid State Physics, 8th ed. (Wiley, 2005), ch. 8: "
-    "graphite is a semimetal (electron and hole pockets, no gap)"
+    "C. Kittel, Introduction to Solid State Physics, 8th ed. (Wiley, 2005), ch. 8 (semimetals)"
 )
 
 

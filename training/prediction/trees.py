@@ -133,12 +133,13 @@ def export_two_stage(
 ) -> None:
     """One ONNX graph: features → side features → per fold P(gap > 0) and gap → [N, folds].
 
-    `side_models` are HistGradientBoosting regressors on the raw features (their outputs are
-    appended as extra columns, in order); `side_inputs` name further graph inputs [N, 1]
-    appended after them: the run time feeds the ensemble means of other composition models. Each fold is
-    (classifier, [regressors]): the member's gap is max(mean of the regressors, 0) where the
-    classifier says P(non-metal) > 0.5, and 0 otherwise. `blend_onnx` (an ensemble with the
-    same [N, folds] output, member k trained on the same rows) is averaged in, member by member.
+    `side_models` are HistGradientBoosting regressors or classifiers (their P(class 1)) on the
+    raw features (their outputs are appended as extra columns, in order); `side_inputs` name
+    further graph inputs [N, 1] appended after them: the run time feeds the ensemble means of
+    other composition models. Each fold is (classifier, [regressors]): the member's gap is
+    max(mean of the regressors, 0) where the classifier says P(non-metal) > 0.5, and 0
+    otherwise. `blend_onnx` (an ensemble with the same [N, folds] output, member k trained on
+    the same rows) is averaged in, member by member.
     `dft_gate`: no metal call where the first side model (the PBE gap) predicts more than this.
     """
     import onnx
@@ -147,7 +148,11 @@ def export_two_stage(
     nodes, inits = [], []
     side_outputs = []
     for i, model in enumerate(side_models):
-        nodes.append(tree_node(model, f"side{i}", "features", f"side{i}"))
+        if hasattr(model, "predict_proba"):
+            nodes.append(tree_node(model, f"side{i}_raw", "features", f"side{i}_raw"))
+            nodes.append(helper.make_node("Sigmoid", [f"side{i}_raw"], [f"side{i}"]))
+        else:
+            nodes.append(tree_node(model, f"side{i}", "features", f"side{i}"))
         side_outputs.append(f"side{i}")
     side_inputs = list(side_inputs or [])
     side_outputs.extend(side_inputs)
