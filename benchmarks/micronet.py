@@ -161,5 +161,35 @@ def class_ious(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> list[floa
     return out
 
 
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.count_nonzero(a & b) / max(np.count_nonzero(a | b), 1))
+
+
 def macro_iou(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> float:
     return float(np.mean(class_ious(pred, truth, n_classes)))
+
+
+FLOOD_TOLERANCES = (0.02, 0.05, 0.08, 0.12, 0.16, 0.20, 0.25, 0.30, 0.40)
+
+
+def wand_image(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    """The grey image the magic wand compares (Gaussian σ = 1 px) and its 0.5-99.5 percentile
+    range, which the tolerance is a fraction of."""
+    grey = ndi.gaussian_filter(rgb.mean(axis=2) if rgb.ndim == 3 else rgb.astype(float), 1.0)
+    lo, hi = np.percentile(grey, [0.5, 99.5])
+    return grey, float(hi - lo)
+
+
+def flood_fill(
+    rgb: np.ndarray,
+    click: tuple[float, float],
+    tolerance: float,
+    prepared: tuple[np.ndarray, float] | None = None,
+) -> np.ndarray:
+    """The magic wand: pixels connected to the click whose grey value is within `tolerance` ×
+    the image's range of the clicked pixel's (`prepared` = `wand_image(rgb)`, to reuse)."""
+    from skimage.segmentation import flood
+
+    grey, span = wand_image(rgb) if prepared is None else prepared
+    x, y = click
+    return flood(grey, (int(y), int(x)), tolerance=tolerance * span)
