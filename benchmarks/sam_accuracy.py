@@ -103,7 +103,11 @@ class Sample:
     background_click: tuple[float, float]  # interior-most point outside every object
 
 
-def load(dataset: str, split: str = "test", limit: int | None = None) -> list[Sample]:
+def load(
+    dataset: str, split: str = "test", limit: int | None = None, per_class: int | None = None
+) -> list[Sample]:
+    """The objects of a split; with `per_class`, at most that many per class and image, spread
+    evenly over the sizes (smallest to largest), to keep a run short."""
     samples = []
     for image_path, annot in image_paths(dataset, split)[:limit]:
         rgb = to_rgb(read_micrograph(image_path))
@@ -112,10 +116,14 @@ def load(dataset: str, split: str = "test", limit: int | None = None) -> list[Sa
             annotated |= mask
             labels, count = ndi.label(mask, EIGHT)
             sizes = np.bincount(labels.ravel(), minlength=count + 1)
-            for k in np.flatnonzero(sizes >= MIN_OBJECT_PX):
-                if k:
-                    obj = labels == k
-                    objects.append(GroundTruth(class_name, obj, interior_point(obj)))
+            kept = [k for k in np.flatnonzero(sizes >= MIN_OBJECT_PX) if k]
+            if per_class is not None and len(kept) > per_class:
+                by_size = sorted(kept, key=lambda k: sizes[k])
+                pick = np.linspace(0, len(kept) - 1, per_class).round().astype(int)
+                kept = sorted(by_size[i] for i in pick)
+            for k in kept:
+                obj = labels == k
+                objects.append(GroundTruth(class_name, obj, interior_point(obj)))
         background = interior_point(~annotated)
         samples.append(Sample(dataset, split, image_path.stem, rgb, objects, background))
     return samples
@@ -323,6 +331,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="first N images per split (a quick look)")
     parser.add_argument("--ablation", action="store_true", help="RefinePolicy one idea at a time")
     parser.add_argument("--no-forest", action="store_true", help="skip the filter forest")
+    parser.add_argument(
+        "--objects", type=int, help="at most N objects per class and image (spread over sizes)"
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"NASA MicroNet data not found in {DATA} (set MATLENS_SHARED_DATA)")
@@ -332,7 +343,7 @@ def main() -> None:
     for dataset in args.datasets:
         tolerance = tune_flood(dataset)
         for split in args.splits:
-            samples = load(dataset, split, args.limit)
+            samples = load(dataset, split, args.limit, args.objects)
             ours = evaluate(model, samples, DEFAULT, encode, True, timings)
             plain = evaluate(model, samples, RAW, encode)
             flood = flood_scores(samples, tolerance)
