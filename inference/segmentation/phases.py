@@ -7,15 +7,22 @@ clicked pixels can. Two steps, so the GUI can update the map live:
     features = compute_features(model, rgb)          # once per image (~1 s on 2 cores)
     result = classify(features, examples, params)    # after every new example (~0.2-0.3 s)
 
-`classify`, step by step, with the macro IoU each step gave in `benchmarks/phases_by_example.py`
-(NASA MicroNet, 3 clicks per class, 5 seeds; Super1 / EBC1):
+`classify`, step by step, with the macro IoU each step gave on the val splits in
+`benchmarks/phases_by_example.py` (NASA MicroNet, 3 clicks per class at the interior-most
+point of each class's 3 largest regions; Super1 / EBC1; the classic filter forest 0.355 / 0.317):
 1. A random forest on SAM PCA + filter features (`features.py`), trained on a disk of `radius`
-   px around each click and on the painted strokes: 0.512 / 0.352 (filters alone 0.489 / 0.342).
-2. Each click also grows into SAM's smallest mask for it (`phase_examples.py`): 0.582 / 0.382.
+   px around each click and on the painted strokes: 0.384 / 0.305.
+2. Each click also grows into SAM's smallest mask for it (`phase_examples.py`): 0.507 / 0.505.
+   This is what beats the classic recipe: a click on a precipitate teaches the precipitate.
 3. The forest's class probabilities are averaged within superpixels, so boundaries follow image
-   edges and the rings that per-pixel classifiers leave around objects go: 0.614 / 0.390.
+   edges and the rings that per-pixel classifiers leave around objects go: 0.525 / 0.533.
    Probabilities are then upsampled bilinearly to the image and the most likely class wins.
-The baseline, a 100-tree forest on the same filters at full resolution, scored 0.489 / 0.313.
+4. Classes weigh equally in the forest, however many pixels their examples hold: 0.533 / 0.543.
+What did not help: the working grid at full resolution up to 1024 px instead of 512 (EBC1 train
+0.531 either way with superpixels scaled to match, at 3× the feature time), and choosing the
+pipeline per image by cross-validation on the clicks (`PhaseParams.choose`; val 0.536 / 0.455):
+left-out clicks sit deep inside their regions, where even the classic recipe is right, so the
+cross-validation cannot see the boundary and false-positive errors that separate pipelines.
 """
 
 from __future__ import annotations
