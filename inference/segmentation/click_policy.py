@@ -83,12 +83,13 @@ def shape_of(
     mask = logits > 0
     outer = int(np.count_nonzero(logits > -stability_offset))
     stability = int(np.count_nonzero(logits > stability_offset)) / outer if outer else 0.0
-    _, pieces = ndi.label(mask, _EIGHT)
+    labels = np.zeros(mask.shape, np.int32)
+    ndi.label(mask, _EIGHT, output=labels)
     return CandidateShape(
         score=float(score),
         stability=float(stability),
         area=float(mask.mean()),
-        pieces=int(pieces),
+        pieces=int(labels.max(initial=0)),
         holds_click=bool(_bilinear(logits, click[0] - 0.5, click[1] - 0.5) > 0),
     )
 

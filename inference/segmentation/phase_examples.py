@@ -142,8 +142,9 @@ def example_pixels(
     clicks: list[tuple[int, int, int]] = []
     masks: list[np.ndarray | None] = []
     for k, c in enumerate(merged):
-        if painted[k] is not None:
-            flat = np.flatnonzero(painted[k])
+        strokes = painted[k]
+        if strokes is not None:
+            flat = np.flatnonzero(strokes)
             if flat.size > MAX_PAINTED:
                 rng = np.random.default_rng([seed, zlib.crc32(c.name.encode())])
                 flat = rng.choice(flat, MAX_PAINTED, replace=False)
