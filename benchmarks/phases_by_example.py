@@ -185,33 +185,39 @@ def evaluate(samples, model, tolerance, ablation: bool, rounds: bool) -> dict:
 
 def timing(samples, model) -> None:
     """Once-per-image and per-update times on the 1024² images (the cached embedding is
-    reused, as in the pane; the first update also runs the decoder for each click)."""
+    reused, as in the pane; the first update also runs the decoder for each click). CPU
+    seconds (all threads of this process) show the work when other programs share the cores:
+    on two idle cores the wall time is at most about that."""
     print(f"\nTime per 1024² image, {cpu_threads()} threads, load average {os.getloadavg()[0]:.1f}")
-    print(f"{'image':34s} {'features':>9s} {'1st update':>10s} {'update p50':>10s} {'forest':>7s}")
+    print("wall / CPU seconds")
+    print(
+        f"{'image':34s} {'features':>13s} {'1st update':>13s} {'update p50':>13s} {'forest':>13s}"
+    )
     for sample in samples:
         if max(sample.truth.shape) < 1024:
             continue
         names, n = sample.classes, len(sample.classes)
         embedding = model.embed(sample.rgb)
-        t0 = time.perf_counter()
-        features = compute_features(model, sample.rgb, embedding)
-        t1 = time.perf_counter()
         points = seed_clicks(sample.truth, n, CLICKS)
-        classify(features, examples(names, points))
-        t2 = time.perf_counter()
+        features_time = _timed(compute_features, model, sample.rgb, embedding)
+        features = compute_features(model, sample.rgb, embedding)
+        first = _timed(classify, features, examples(names, points))
         updates = []
         for _ in range(5):
             points = add(points, [[(float(p[0][0]) + 1, p[0][1])] for p in points])  # 3 clicks
-            start = time.perf_counter()
-            classify(features, examples(names, points))
-            updates.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        filter_forest(grey_image(sample.rgb), points, threads=cpu_threads())
-        forest = time.perf_counter() - start
-        print(
-            f"{sample.dataset + '/' + sample.name:34s} {t1 - t0:8.2f}s {t2 - t1:9.2f}s "
-            f"{statistics.median(updates):9.2f}s {forest:6.2f}s"
-        )
+            updates.append(_timed(classify, features, examples(names, points)))
+        grey = grey_image(sample.rgb)
+        forest = _timed(filter_forest, grey, points, threads=cpu_threads())
+        median = tuple(statistics.median(u[i] for u in updates) for i in (0, 1))
+        cells = " ".join(f"{w:6.2f} / {c:4.2f}" for w, c in (features_time, first, median, forest))
+        print(f"{sample.dataset + '/' + sample.name:34s} {cells}")
+
+
+def _timed(job, *args, **kwargs) -> tuple[float, float]:
+    """(wall, CPU) seconds of job(*args, **kwargs)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    job(*args, **kwargs)
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main() -> None:
