@@ -83,7 +83,15 @@ class ChildRunner:
         proc = ctx.Process(
             target=_serve, args=(child, self.preload), daemon=True, name="matlens-parser"
         )
-        proc.start()
+        try:
+            proc.start()
+        except AssertionError as exc:  # multiprocessing: "daemonic processes are not allowed…"
+            if "daemonic" not in str(exc):
+                raise
+            raise MatLensError(
+                "structures are read in a child process, which this worker process may not "
+                "start: start dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False"
+            ) from None
         child.close()
         self._proc, self._conn = proc, parent
         deadline = time.monotonic() + START_LIMIT_S
