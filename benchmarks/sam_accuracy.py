@@ -35,7 +35,8 @@ from scipy import ndimage as ndi
 
 from inference.imaging.display import to_rgb
 from inference.imaging.io import read_micrograph
-from inference.segmentation.refine import DEFAULT, RAW, ClickSession, RefinePolicy
+from inference.segmentation.clicks import ClickSession
+from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy
 from inference.segmentation.sam import ImageEmbedding, SamModel, image_key
 
 SHARED = Path(

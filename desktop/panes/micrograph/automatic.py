@@ -53,17 +53,17 @@ def embedded_clicks(session, model_id: str, rgb: np.ndarray):
 
 def segment_everything_job(session, model_id: str, rgb: np.ndarray, params, progress, cancel):
     """Automatic masks for the whole image, tiled when it is larger than the model input."""
-    from inference.segmentation import automatic, tiling
+    from inference.segmentation import automatic, everything
 
     model = session.model_for(model_id)
     clicks = embedded_clicks(session, model_id, rgb)
     if clicks is not None and clicks.tiles is not None:
-        return tiling.segment_everything_tiled(
+        return everything.segment_everything_tiled(
             model, rgb, params, progress, cancel, tiles=clicks.tiles
         )
     if clicks is not None:
         return automatic.segment_everything(model, clicks.embedding, params, progress, cancel)
-    return tiling.segment_image(model, rgb, params, progress=progress, cancel=cancel)
+    return everything.segment_image(model, rgb, params, progress=progress, cancel=cancel)
 
 
 def map_job(session, model_id, rgb, display, auto_params, map_params, masks, progress, cancel):

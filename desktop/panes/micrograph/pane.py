@@ -90,14 +90,14 @@ class SamSession:
 
     def embed(self, model_id: str, rgb, progress, cancel):
         """The click session; images above 2048 px are embedded in native-resolution tiles."""
-        from inference.segmentation.tiling import click_session
+        from inference.segmentation.clicks import click_session
 
         model = self.model_for(model_id)
         self.clicks = click_session(model, rgb, progress=progress, cancel=cancel)
         return self.clicks.embedding, model.device
 
     def predict(self, model_id: str, embedding, request, shown=None):
-        from inference.segmentation.refine import ClickSession, RefinedCandidate
+        from inference.segmentation.clicks import ClickSession, RefinedCandidate
 
         clicks = self.clicks
         if clicks is None or clicks.embedding is not embedding:  # a stale job: answer, keep nothing
