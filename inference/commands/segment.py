@@ -102,13 +102,14 @@ def read_prompts(path: Path) -> list[ObjectPrompt]:
                 for p in obj.get("points") or []
             )
             values = obj.get("box")
-            box = tuple(float(v) for v in values) if values else None
-            if box is not None and len(box) != 4:
-                raise ValueError
+            box = None
+            if values:
+                x0, y0, x1, y1 = (float(v) for v in values)  # ValueError unless 4 numbers
+                box = (x0, y0, x1, y1)
         except (TypeError, ValueError, IndexError, AttributeError):
             raise MatLensError(f"{path}: object {i} has malformed points or box") from None
         name = str(obj.get("class") or "object")
-        parsed.append(ObjectPrompt(points, box, name))  # type: ignore[arg-type]  # 4 floats
+        parsed.append(ObjectPrompt(points, box, name))
     return parsed
 
 

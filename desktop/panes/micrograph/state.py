@@ -9,9 +9,10 @@ their own slots with `new_slot`, and opening another image discards them all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 import shiboken6
 from PySide6.QtCore import SIGNAL, QObject, Signal
@@ -109,10 +110,11 @@ class MicrographState(QObject):
         return slot
 
     def report_error(self, report: ErrorReport | str) -> None:
-        self.context.show_error(report)  # type: ignore[operator]  # AppContext types it loosely
+        show_error = cast(Callable[[ErrorReport | str], None], self.context.show_error)
+        show_error(report)  # AppContext types its callbacks as `object`
 
     def show_status(self, text: str) -> None:
-        self.context.show_status(text)  # type: ignore[operator]
+        cast(Callable[[str], None], self.context.show_status)(text)
 
     def has_image(self) -> bool:
         """True with an image open; else says so in one line."""
