@@ -248,6 +248,7 @@ class JobSlot(QObject):
         def report(error: ErrorReport) -> None:
             deliver(request.on_error, error)
 
+        started: list[Worker] = []  # filled before the GUI thread can hear `finished`
         worker = self._runner.start(
             request.fn,
             *request.args,
@@ -255,10 +256,12 @@ class JobSlot(QObject):
             on_error=report,
             on_progress=lambda fraction, message: self._progress(ticket, fraction, message),
             on_cancelled=lambda: deliver(request.on_cancelled),
+            # connected before the job starts: a quick job may finish before start() returns
+            on_finished=lambda: self._finished(started[0]),
             name=request.name or request.label,
             **request.kwargs,
         )
-        worker.signals.finished.connect(lambda: self._finished(worker))
+        started.append(worker)
         self._worker, self._worker_ticket = worker, ticket
         self.label, self.message = request.label, request.label
         self.fraction, self.cancellable = 0.0, request.cancellable
