@@ -32,7 +32,6 @@ from inference.segmentation.annotations import (
     AnnotatedObject,
     AnnotationSet,
     ImageIdentity,
-    ObjectClass,
 )
 from inference.segmentation.automatic import AutoParams, segment_everything, to_objects
 from inference.segmentation.clicks import ClickSession, click_session
@@ -328,14 +327,6 @@ def segment_phases(
 ) -> PhaseResult:
     """Features and classification at once, for the CLI and batch."""
     return _segment_phases(model, rgb, examples, params or PhaseParams(), progress, cancel)
-
-
-def with_classes(annotations: AnnotationSet, names: Sequence[str]) -> list[ObjectClass]:
-    """Classes for names that `annotations` does not have yet, in the default colours."""
-    from inference.segmentation.labels import classes_for
-
-    known = {c.name for c in annotations.classes}
-    return classes_for([n for n in dict.fromkeys(names) if n not in known])
 
 
 # --- measuring and files ----------------------------------------------------------------------

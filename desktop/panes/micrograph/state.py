@@ -313,6 +313,7 @@ class MicrographState(QObject):
         """The image being left keeps its save slot until its last edit is written."""
         if self._saver is not None and self._save_slot is not None:
             self._leaving.append((self._saver, self._save_slot))
+        self._saver = self._save_slot = None
         done = [slot for s, slot in self._leaving if not slot.busy and s.saved]
         self._leaving = [(s, slot) for s, slot in self._leaving if slot not in done]
         for slot in done:
