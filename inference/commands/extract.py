@@ -1,8 +1,12 @@
 """`matlens extract PAPER.pdf [--json] [--csv OUT.csv] [--property Tc]`: materials and properties.
 
-JSON: {"records": [{"material", "property", "value", "unit", "value_si", "unit_si", "page",
-"sentence", ...}], "materials": [{"formula", "name", "page"}], "synthesis": [...]}; pages are
-1-based.
+JSON: {"records": [...], "materials": [...], "synthesis": [...]}; each record and material has
+exactly the fields of `inference.literature.schema.PropertyRecord` / `MaterialMention` (pages
+are 1-based); the CSV has one column per `PropertyRecord` field.
+
+`matlens extract FOLDER --out OUT [--workers N | --scheduler URL]`: every PDF of a folder,
+one task each (`inference.batch`): OUT/records.json, records.csv, failures.csv, and the
+library's search index.
 """
 
 from __future__ import annotations
@@ -10,21 +14,31 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from inference.batch.cli import add_where_options
+
 
 def register(sub) -> None:
     p = sub.add_parser("extract", help="materials and properties (with units) from a PDF paper")
-    p.add_argument("paper", help="a PDF file")
+    p.add_argument("paper", help="a PDF file, or a folder of them (with --out)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--csv", metavar="OUT.csv", help="also write the records as CSV")
     p.add_argument("--property", action="append", default=[], help="keep only this property")
-    p.add_argument("--material", help="keep only records about this material")
+    p.add_argument(
+        "--material", help="keep only records about this material (as written, or its formula)"
+    )
     p.add_argument(
         "--ner", action="store_true", help="add material names found by the learned tagger"
     )
+    p.add_argument("--out", metavar="OUT_DIR", help="for a folder: where the results go")
+    add_where_options(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    if Path(args.paper).is_dir():
+        from inference.batch.cli import extract_folder
+
+        return extract_folder(args)
     from inference.cli import print_json
     from inference.literature.export import write_csv
     from inference.literature.extract import extract_pdf
@@ -33,20 +47,31 @@ def run(args) -> int:
     if args.property:
         result.records = [r for r in result.records if r.property in args.property]
     if args.material:
-        result.records = [r for r in result.records if r.material == args.material]
+        wanted = args.material
+        result.records = [r for r in result.records if wanted in (r.material, r.material_formula)]
     if args.csv:
         write_csv(result.records, Path(args.csv))
     if args.json:
         print_json(result.to_json())
         return 0
     print(f"{result.title or Path(args.paper).name} ({result.n_pages} pages)")
-    formulas = sorted({m.name or m.formula for m in result.materials})
-    print(f"materials: {', '.join(formulas) if formulas else '(none)'}")
+    names = sorted(
+        {_shown(m.text, m.formula, m.kind) for m in result.materials if m.role == "sample"}
+    )
+    print(f"materials: {', '.join(names) if names else '(none)'}")
     for r in result.records:
         cond = ", ".join(f"{k} {v}" for k, v in r.conditions.items())
+        material = _shown(r.material or "?", r.material_formula, r.material_kind)
+        prop = f"{r.property} ({r.qualifier})" if r.qualifier else r.property
         print(
-            f"p{r.page:<3} {r.material or '?':24s} {r.property:18s} {r.text}"
-            + (f"  [{cond}]" if cond else ""),
+            f"p{r.page:<3} {material:24s} {prop:18s} {r.text}" + (f"  [{cond}]" if cond else ""),
             file=sys.stdout,
         )
     return 0
+
+
+def _shown(written: str, formula: str, kind: str) -> str:
+    """ "PCCO (= Pr2-xCexCuO4)": an abbreviation, doping level or code with what it stands for."""
+    if kind in ("abbreviation", "doping", "code") and formula and formula != written:
+        return f"{written} (= {formula})"
+    return written

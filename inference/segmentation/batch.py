@@ -5,7 +5,7 @@ Output folder layout::
 
     OUT/<name>.csv            one row per object (as the GUI's CSV export)
     OUT/<name>.overlay.png    the image with the objects in their class colours
-    OUT/<name>.labels.png     uint16 label image (object i = value i, as the exports)
+    OUT/<name>.labels.png     uint16 label image (each object's id, 1..N, as the exports)
     OUT/summary.csv           one row per image done with this recipe (`summary.summary_row`)
     OUT/failures.csv          file, reason: the images of the last run that failed
     OUT/recipe.json           the recipe used
@@ -36,8 +36,8 @@ from inference.segmentation.automatic import AutoParams
 from inference.segmentation.export import write_csv, write_label_image, write_table
 from inference.segmentation.labels import classes_for
 from inference.segmentation.microstructure import MapParams
+from inference.segmentation.phase_objects import phase_objects
 from inference.segmentation.phases import PhaseExample, PhaseParams
-from inference.segmentation.phases import to_objects as phase_objects
 from inference.segmentation.recipe import Recipe, save_recipe
 from inference.segmentation.sam import SamModel
 from inference.segmentation.summary import (
@@ -155,7 +155,7 @@ def _phase_segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter
     """Each 8-connected region of a phase is an object (counts and sizes per phase); specks
     under `measure.min_area` pixels are dropped."""
     params = _params(PhaseParams, recipe.params("phases"), "phases")
-    min_area = int(recipe.params("measure").get("min_area", 1))
+    min_area = recipe.min_region_px
     try:
         examples = [
             PhaseExample(str(e["class"]), tuple((float(p[0]), float(p[1])) for p in e["points"]))
@@ -168,7 +168,7 @@ def _phase_segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter
 
     def run_phases(image: LoadedImage, progress: ProgressCallback, cancel: CancelToken | None):
         result = segment_phases(model(), image.rgb, examples, params, progress, cancel)
-        return phase_objects(result, 1, per="region", min_area=min_area)
+        return list(phase_objects(result.labels, result.classes, min_area).objects)
 
     return run_phases
 
@@ -295,6 +295,29 @@ def _process(
     cancel: CancelToken | None,
 ) -> None:
     """Segment, measure and write one image; the marker goes last."""
+    row = process_image(recipe, path, out_dir, name, run, progress, cancel)
+    stat = path.stat()
+    marker = {
+        "recipe": digest,
+        "file": path.name,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "row": row,
+    }
+    _write_json(out_dir / MARKERS / f"{name}.json", marker)
+
+
+def process_image(
+    recipe: Recipe,
+    path: Path,
+    out_dir: Path,
+    name: str,
+    run: Segmenter,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> dict[str, object]:
+    """Segment, measure and write one image's `<name>.csv`, `.labels.png` and `.overlay.png`
+    into `out_dir`; returns its summary.csv row. `run` is `segmenter(recipe, model)`."""
     from inference.segmentation.report import overlay_image, png_bytes
 
     image = load_image(path, cancel=cancel, saved=False)
@@ -321,15 +344,7 @@ def _process(
     (out_dir / f"{name}.overlay.png").write_bytes(
         png_bytes(overlay_image(image.rgb, annotations), max_side=None)
     )
-    stat = path.stat()
-    marker = {
-        "recipe": digest,
-        "file": path.name,
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "row": summary_row(measured.summary),
-    }
-    _write_json(out_dir / MARKERS / f"{name}.json", marker)
+    return summary_row(measured.summary)
 
 
 def _outputs(out_dir: Path, name: str) -> list[Path]:
