@@ -63,7 +63,8 @@ from inference.imaging.display import to_rgb  # noqa: E402
 from inference.imaging.io import read_micrograph  # noqa: E402
 from inference.runtime.sessions import cpu_threads  # noqa: E402
 from inference.segmentation.click_policy import ClickChoice, choose_sam  # noqa: E402
-from inference.segmentation.refine import DEFAULT, RAW, ClickSession, RefinePolicy  # noqa: E402
+from inference.segmentation.clicks import ClickSession  # noqa: E402
+from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy  # noqa: E402
 from inference.segmentation.sam import ImageEmbedding, SamModel, image_key  # noqa: E402
 
 __all__ = ["DATA", "EIGHT", "MIN_OBJECT_PX", "class_masks"]  # also used by other benchmarks
