@@ -119,8 +119,10 @@ def analyze(
     symprec: float = DEFAULT_SYMPREC,
     angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE,
     periodic: bool = True,
+    symmetry: bool = True,
 ) -> StructureInfo:
-    """Everything the info panel and `structure info` show, for one structure."""
+    """Everything the info panel and `structure info` show, for one structure. `symmetry=False`
+    skips the space-group search (spglib), e.g. after it ran out of time on a huge cell."""
     notices: list[str] = []
     lattice = None
     density = None
@@ -133,18 +135,13 @@ def analyze(
             *map(float, lat.abc), *map(float, lat.angles), float(lat.volume)
         )
         density = float(structure.density)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                sga = _analyzer(structure, symprec, angle_tolerance)
-                dataset = sga.get_symmetry_dataset()
-            symbol, number = str(dataset.international), int(dataset.number)
-            system = sga.get_crystal_system()
-            point_group = str(dataset.pointgroup)
-            orbits = [int(i) for i in dataset.equivalent_atoms]
-            wyckoffs = _wyckoff_symbols(structure, dataset, orbits)
-        except Exception:  # noqa: BLE001 - spglib gives up on some structures
-            notices.append(f"the space group could not be found at tolerance {symprec:g} Å")
+        if symmetry:
+            found = _symmetry(structure, symprec, angle_tolerance)
+            if found is None:
+                notices.append(f"the space group could not be found at tolerance {symprec:g} Å")
+            else:
+                symbol, number, system = found.symbol, found.number, found.crystal_system
+                point_group, orbits, wyckoffs = found.point_group, found.orbits, found.wyckoffs
     else:
         point_group = _molecule_point_group(structure)
     sites = tuple(
@@ -175,6 +172,37 @@ def analyze(
         periodic=periodic,
         notices=tuple(notices),
     )
+
+
+@dataclass(frozen=True)
+class _Symmetry:
+    symbol: str
+    number: int
+    crystal_system: str
+    point_group: str
+    orbits: list[int]
+    wyckoffs: list[str]
+
+
+def _symmetry(structure: Structure, symprec: float, angle_tolerance: float) -> _Symmetry | None:
+    """The space group and site orbits, or None when spglib gives up. The caller has validated
+    the cell (spglib crashes the process on a NaN cell)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sga = _analyzer(structure, symprec, angle_tolerance)
+            dataset = sga.get_symmetry_dataset()
+        orbits = [int(i) for i in dataset.equivalent_atoms]
+        return _Symmetry(
+            str(dataset.international),
+            int(dataset.number),
+            str(sga.get_crystal_system()),
+            str(dataset.pointgroup),
+            orbits,
+            _wyckoff_symbols(structure, dataset, orbits),
+        )
+    except Exception:  # noqa: BLE001 - spglib gives up on some structures
+        return None
 
 
 def _wyckoff_symbols(structure: Structure, dataset, orbits: list[int]) -> list[str]:

@@ -10,6 +10,7 @@ the pymatgen version pinned in pyproject.toml.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections import Counter
@@ -19,7 +20,9 @@ from monty.io import zopen
 from pymatgen.io.cif import CifBlock, CifParser
 
 from inference.errors import UnreadableFile
+from inference.structures.capacity import too_many_atoms
 from inference.structures.model import ReadOptions, SkippedBlock, StructureBlock
+from inference.structures.validate import check_cell_parameters, check_structure
 
 UNKNOWN = ("?", ".")
 CELL_KEYS = tuple(f"_cell_length_{x}" for x in "abc") + tuple(
@@ -177,6 +180,7 @@ def _read_block(parser: CifParser, name: str, data: CifBlock, options: ReadOptio
         raise UnreadableFile(NO_STRUCTURE)
     _check_cell(parser, data)
     _check_sites(data)
+    _check_size(parser, data, name)
     before = len(parser.warnings)
     notices: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
@@ -196,6 +200,7 @@ def _read_block(parser: CifParser, name: str, data: CifBlock, options: ReadOptio
             raise UnreadableFile(_block_reason(exc)) from exc
     if structure is None or len(structure) == 0:
         raise UnreadableFile("no atoms with usable coordinates and elements")
+    check_structure(structure)
     messages = [str(w.message) for w in caught] + parser.warnings[before:]
     found = _notices(messages)
     if notices:  # the overlap notice already says occupancies were scaled
@@ -218,10 +223,25 @@ def _retry_scaled(parser: CifParser, data: CifBlock):
         parser._occupancy_tolerance = saved
 
 
+def _number(value: object) -> float | None:
+    """A CIF number without its uncertainty ('5.640(2)' -> 5.64); None for '?', '.' or text."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return float(value.split("(")[0])
+    except ValueError:
+        return None
+
+
 def _check_cell(parser: CifParser, data: CifBlock) -> None:
     present = {k: data.data.get(k) for k in CELL_KEYS}
     if all(v is None for v in present.values()):
         raise UnreadableFile("no unit cell in this CIF")
+    numbers = {k.rsplit("_", 1)[-1]: _number(v) for k, v in present.items()}
+    check_cell_parameters(
+        {k: v for k, v in numbers.items() if k in "abc" and v is not None},
+        {_GREEK[k]: v for k, v in numbers.items() if k in _GREEK and v is not None},
+    )
     bad = []
     for key, value in present.items():
         if value is None or (isinstance(value, str) and value.strip() in UNKNOWN):
@@ -267,10 +287,37 @@ def _check_sites(data: CifBlock) -> None:
     missing = [k for k in fract if k not in keys]
     if missing:
         raise UnreadableFile(f"missing {', '.join(missing)} for the atoms")
+    labels = _column(data, "_atom_site_label") or _column(data, "_atom_site_type_symbol") or []
+    for key in fract:
+        for row, value in enumerate(_column(data, key) or []):
+            number = _number(value)
+            if number is not None and not math.isfinite(number):
+                who = labels[row] if row < len(labels) else f"row {row + 1}"
+                raise UnreadableFile(
+                    f"atom {who} has the coordinate {key.rsplit('_', 1)[-1]} = {value}: "
+                    "it must be a number"
+                )
     if "_atom_site_label" not in keys and "_atom_site_type_symbol" not in keys:
         raise UnreadableFile(
             "the atom sites have no element (no _atom_site_label or _atom_site_type_symbol)"
         )
+
+
+def _check_size(parser: CifParser, data: CifBlock, name: str) -> None:
+    """Refuse, before pymatgen builds it, a block whose symmetry would make more atoms than
+    fit in memory (every listed site times every symmetry operation, an upper bound)."""
+    sites = len(_column(data, "_atom_site_fract_x") or [])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            operations = len(parser.get_symops(data)) or 1
+    except Exception:  # noqa: BLE001 - pymatgen reports bad operations itself, later
+        operations = 1
+    refusal = too_many_atoms(
+        sites * operations, f"block '{name}' ({sites:,} sites × {operations} symmetry operations)"
+    )
+    if refusal:
+        raise UnreadableFile(refusal)
 
 
 def _block_reason(exc: BaseException) -> str:
