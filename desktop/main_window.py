@@ -138,19 +138,21 @@ class MainWindow(QMainWindow):
         """Route a file to the pane for its type; unknown types get a one-line message."""
         path = Path(path)
         if not path.exists():
-            self.show_error(f"File not found: {path}")
+            self.show_message(f"File not found: {path}")
             return False
         pane = self.pane_for(path)
         if pane is None:
             known = sorted({e for p in self.panes for e in p.extensions})
             hint = f" (MatLens opens {', '.join(known)})" if known else ""
-            self.show_error(f"MatLens cannot open '{path.suffix or path.name}' files{hint}.")
+            self.show_message(f"MatLens cannot open '{path.suffix or path.name}' files{hint}.")
             return False
         self.tabs.setCurrentWidget(pane)
         pane.open_path(path)
         return True
 
     def _file_opened(self, path: Path) -> None:
+        # A file opened fine: an error about an earlier one no longer applies.
+        self.clear_error()
         self.recent.add(path)
         self._refresh_recent()
         self.setWindowTitle(f"{Path(path).name} — MatLens")
@@ -181,11 +183,23 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     # messages ---------------------------------------------------------------------------------
-    def show_error(self, report: ErrorReport | str) -> None:
-        text = report.message if isinstance(report, ErrorReport) else str(report)
+    def show_error(self, report: ErrorReport) -> None:
+        """The panes' error line (AppContext.show_error): banner and status bar."""
+        text = report.message
         log.warning("shown to user: %s", text)
         self.banner.show_message(text, "error")
         self.statusBar().showMessage(text, 10000)
+
+    def show_message(self, text: str) -> None:
+        """The window's own error sentence (an unknown file type, a missing file)."""
+        self.show_error(ErrorReport(text, ""))
+
+    def clear_error(self) -> None:
+        """Take down the error banner, and the status line if it still shows the error."""
+        text = self.banner.error_text
+        self.banner.clear_error()
+        if text and self.statusBar().currentMessage() == text:
+            self.statusBar().clearMessage()
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

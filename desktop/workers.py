@@ -248,6 +248,8 @@ class JobSlot(QObject):
         def report(error: ErrorReport) -> None:
             deliver(request.on_error, error)
 
+        # Every callback is connected before the pool starts the job: a job that ends at once
+        # must still find its `finished` handler (connected afterwards, the slot stayed busy).
         worker = self._runner.start(
             request.fn,
             *request.args,
@@ -255,10 +257,10 @@ class JobSlot(QObject):
             on_error=report,
             on_progress=lambda fraction, message: self._progress(ticket, fraction, message),
             on_cancelled=lambda: deliver(request.on_cancelled),
+            on_finished=lambda: self._finished(ticket),
             name=request.name or request.label,
             **request.kwargs,
         )
-        worker.signals.finished.connect(lambda: self._finished(worker))
         self._worker, self._worker_ticket = worker, ticket
         self.label, self.message = request.label, request.label
         self.fraction, self.cancellable = 0.0, request.cancellable
@@ -272,8 +274,8 @@ class JobSlot(QObject):
             self.message = message
         self.changed.emit()
 
-    def _finished(self, worker: Worker) -> None:
-        if worker is not self._worker:
+    def _finished(self, ticket: int) -> None:
+        if self._worker is None or ticket != self._worker_ticket:
             return  # a job cancelled for a newer one; the newer one owns the slot
         self._worker = None
         pending, self._pending = self._pending, None

@@ -108,7 +108,8 @@ def test_open_style_supercell_pick_export(qtbot, pane, tmp_path):
     pane.labels_check.setChecked(True)
     pane.view_along((1, 1, 0))
     png = tmp_path / "nacl.png"
-    pane.export("png", png)
+    pane.export("png", png)  # grabbed now, written by a worker
+    _wait_idle(qtbot, pane)
     image, pixels = _png_pixels(png)
     w, h = pane.view.window.GetSize()
     assert (image.width(), image.height()) == (3 * w, 3 * h)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -13,13 +13,24 @@ from desktop.workers import JobRunner
 from inference.errors import ErrorReport
 
 
-@dataclass
 class AppContext:
-    """Services the main window lends to every pane."""
+    """Services the main window lends to every pane: the job runner, the error banner and the
+    status bar. Built with the window's callbacks (tests pass lists' `append`)."""
 
-    jobs: JobRunner
-    show_error: object  # Callable[[ErrorReport], None]
-    show_status: object  # Callable[[str], None]
+    def __init__(
+        self,
+        jobs: JobRunner,
+        show_error: Callable[[ErrorReport], None],
+        show_status: Callable[[str], None],
+    ) -> None:
+        self.jobs = jobs
+        self._show_error = show_error
+        self.show_status: Callable[[str], None] = show_status
+
+    def show_error(self, problem: ErrorReport | str) -> None:
+        """One line in the error banner: a job's `ErrorReport`, or a sentence of the pane's."""
+        report = problem if isinstance(problem, ErrorReport) else ErrorReport(problem, "")
+        self._show_error(report)
 
 
 class Pane(QWidget):

@@ -275,8 +275,8 @@ def run_export(args) -> int:
     fmt = args.format or _format_for(out)
     block = _load(args).block(args.block)
     structure, _ = _structure(args, block)
-    path, notice = export_structure(structure, out, fmt, symprec=args.symprec)
-    print(f"wrote {path}" + (f" ({notice})" if notice else ""))
+    saved = export_structure(structure, out, fmt, symprec=args.symprec)
+    print(f"wrote {saved.path}" + (f" ({saved.notice})" if saved.notice else ""))
     return 0
 
 

@@ -1,18 +1,19 @@
 """The 3D view: a QVTKRenderWindowInteractor that draws a `Scene` and reports clicked atoms.
 
 Clicks are picked by a ray–sphere test in numpy (`inference.structures.picking`), which is exact
-for impostor spheres and works the same offscreen. Heavy scenes hide bonds and polyhedra while
+for impostor spheres and works the same offscreen. They are caught as Qt mouse events on the VTK
+widget, not as VTK observers: the trackball style grabs VTK's event focus on a press, so an
+interactor observer never hears the release (picking did nothing under a real mouse). Heavy scenes hide bonds and polyhedra while
 rotating (level of detail), anti-aliasing (FXAA) is off while the view moves, and the pies of
 partly occupied sites turn to the camera afterwards.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import vtkmodules.qt
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 vtkmodules.qt.PyQtImpl = "PySide6"  # noqa: E402 - must be chosen before the widget is imported
@@ -27,7 +28,7 @@ from desktop.panes.structure.camera import (  # noqa: E402
     setup_renderer,
     setup_window,
 )
-from desktop.panes.structure.offscreen import write_png  # noqa: E402
+from desktop.panes.structure.offscreen import grab_rgb  # noqa: E402
 from inference.structures.picking import pick_atom  # noqa: E402
 from inference.structures.rendering import Projection  # noqa: E402
 from inference.structures.scene import Scene  # noqa: E402
@@ -50,21 +51,19 @@ class StructureView(QWidget):
         setup_window(self.window)
         self.window.AddRenderer(self.renderer)
         self.interactor = self.window.GetInteractor()
-        self.interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
+        self.style = vtkInteractorStyleTrackballCamera()
+        self.interactor.SetInteractorStyle(self.style)
         self.scene: Scene | None = None
         self.props: SceneProps | None = None
         self._highlight: list = []
-        self._press: tuple[int, int] | None = None
+        self._press: QPointF | None = None
         self.projection: Projection = "orthographic"
         self.view_direction: tuple[float, float, float] | None = None
         self._finalized = False
-        for event, handler in (
-            ("LeftButtonPressEvent", self._on_press),
-            ("LeftButtonReleaseEvent", self._on_release),
-            ("StartInteractionEvent", self._on_start_interaction),
-            ("EndInteractionEvent", self._on_end_interaction),
-        ):
-            self.interactor.AddObserver(event, handler)
+        # The style announces rotations itself (the interactor does not): level of detail.
+        self.style.AddObserver("StartInteractionEvent", self._on_start_interaction)
+        self.style.AddObserver("EndInteractionEvent", self._on_end_interaction)
+        self.vtk_widget.installEventFilter(self)
         self.interactor.Initialize()
         app = QApplication.instance()
         if app is not None:  # a window closed without shutdown() still releases OpenGL first
@@ -148,17 +147,51 @@ class StructureView(QWidget):
         point = np.array(self.renderer.GetWorldPoint(), float)
         return point[:3] / (point[3] if point[3] else 1.0)
 
-    def _on_press(self, caller, _event) -> None:
-        self._press = caller.GetEventPosition()
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        """A left click (press and release within CLICK_SLOP pixels) on the VTK widget picks;
+        the events still go on to VTK, which rotates on a drag."""
+        left = isinstance(event, QMouseEvent) and event.button() == Qt.MouseButton.LeftButton
+        if watched is self.vtk_widget and left:
+            assert isinstance(event, QMouseEvent)
+            if event.type() == QEvent.Type.MouseButtonPress:
+                self._press = event.position()
+            elif event.type() == QEvent.Type.MouseButtonRelease:
+                self._released(event)
+        return super().eventFilter(watched, event)
 
-    def _on_release(self, caller, _event) -> None:
+    def _released(self, event: QMouseEvent) -> None:
         start, self._press = self._press, None
-        x, y = caller.GetEventPosition()
-        if start is None or abs(x - start[0]) + abs(y - start[1]) > CLICK_SLOP:
+        end = event.position()
+        if start is None or (end - start).manhattanLength() > CLICK_SLOP:
             return
+        x, y = self.display_point(end)
         index = self.pick_at(x, y)
-        add = bool(caller.GetShiftKey() or caller.GetControlKey())
+        modifiers = event.modifiers()
+        add = bool(
+            modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
+        )
         self.atom_clicked.emit(-1 if index is None else index, add)
+
+    def display_point(self, position: QPointF) -> tuple[float, float]:
+        """Widget coordinates (origin top left, logical pixels) to VTK display pixels (origin
+        bottom left), as QVTKRenderWindowInteractor converts its own events."""
+        ratio = self.vtk_widget.devicePixelRatioF()
+        return (
+            position.x() * ratio,
+            (self.vtk_widget.height() - position.y() - 1) * ratio,
+        )
+
+    def widget_point(self, x: float, y: float) -> QPointF:
+        """VTK display pixels to widget coordinates: where a person clicks to hit (x, y)."""
+        ratio = self.vtk_widget.devicePixelRatioF()
+        return QPointF(x / ratio, self.vtk_widget.height() - 1 - y / ratio)
+
+    def project(self, point) -> tuple[float, float]:
+        """A world point (Å) to VTK display pixels."""
+        self.renderer.SetWorldPoint(*map(float, point), 1.0)
+        self.renderer.WorldToDisplay()
+        x, y, _ = self.renderer.GetDisplayPoint()
+        return float(x), float(y)
 
     # level of detail ---------------------------------------------------------------------------
     def _on_start_interaction(self, *_args) -> None:
@@ -180,13 +213,14 @@ class StructureView(QWidget):
             self.props.face_wedges(np.subtract(camera.GetPosition(), camera.GetFocalPoint()))
 
     # output and clean-up -----------------------------------------------------------------------
-    def export_png(self, path: str | Path, scale: int = 2) -> Path:
-        """The current view at `scale` times the window size (vtkWindowToImageFilter)."""
+    def grab_pixels(self, scale: int = 2) -> np.ndarray:
+        """The current view at `scale` times the window size, as RGB rows from the top
+        (vtkWindowToImageFilter); labels grow with it so they stay readable."""
         if self.props is not None:
             self.props.scale_labels(scale)
         try:
             self.render()
-            return write_png(self.window, path, scale=scale)
+            return grab_rgb(self.window, scale=scale)
         finally:
             if self.props is not None:
                 self.props.scale_labels(1)

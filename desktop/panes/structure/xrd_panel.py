@@ -80,6 +80,11 @@ class XrdPanel(QWidget):
         self.marker.setData([], [])
         self.export_button.setEnabled(False)
 
+    def show_notice(self, text: str) -> None:
+        """No pattern, and why (e.g. a cell too large to compute one)."""
+        self.clear()
+        self.hover.setText(text)
+
     def show_pattern(self, pattern: XrdPattern) -> None:
         self.pattern = pattern
         x, y = pattern.two_theta, pattern.intensity
