@@ -9,6 +9,12 @@ grabbed the event focus on the press, so the release never reached the picking c
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -90,3 +96,32 @@ def test_a_real_click_on_an_atom_names_it_and_shift_click_measures(qtbot, nacl):
     qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=visible[first] + QPoint(60, 25))
     assert pane.picked == []
     assert camera.GetPosition() != eye, "the drag did not rotate the view"
+
+
+def test_the_same_clicks_on_an_x_server():
+    """Without a display this run used offscreen Qt and OSMesa; the clicks are run again under
+    Xvfb, where VTK draws through GLX into a real X window as on a desktop."""
+    if os.environ.get("DISPLAY"):
+        pytest.skip("this run has a display: the test above clicked on it")
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("xvfb-run is missing: install xvfb (installers/linux/system-deps.sh)")
+        pytest.skip("xvfb-run is not installed")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("QT_QPA_PLATFORM", "VTK_DEFAULT_OPENGL_WINDOW")
+    }
+    test = f"{Path(__file__).name}::test_a_real_click_on_an_atom_names_it_and_shift_click_measures"
+    run = subprocess.run(
+        [xvfb, "-a", "-s", "-screen 0 1280x1024x24", sys.executable, "-m", "pytest", "-q"]
+        + ["-p", "no:cacheprovider", test],
+        cwd=Path(__file__).parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "1 passed" in run.stdout
