@@ -25,7 +25,9 @@ class MessageBanner(QFrame):
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
-        self._timer = QTimer(self, singleShot=True, timeout=self.hide)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
         self.kind = ""
         self.hide()
 

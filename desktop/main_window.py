@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoGroup
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop.banner import MessageBanner
 from desktop.panes import pane_types
-from desktop.panes.base import AppContext, Pane
+from desktop.panes.base import AppContext, Pane, PredictionTarget
 from desktop.settings import RecentFiles, app_settings
 from desktop.workers import JobRunner
 from inference.errors import ErrorReport
@@ -98,24 +100,27 @@ class MainWindow(QMainWindow):
 
     def _link_panes(self) -> None:
         """Cross-pane actions: "Predict" in Structures (a structure) and Literature (a formula)."""
-        prediction = next((p for p in self.panes if hasattr(p, "predict_structure_file")), None)
+        prediction = next((p for p in self.panes if isinstance(p, PredictionTarget)), None)
         if prediction is None:
             return
         for pane in self.panes:
-            if hasattr(pane, "predict_requested"):
-                pane.predict_requested.connect(
+            # Panes offer these by name (they never import each other), so look them up.
+            structure_signal = getattr(pane, "predict_requested", None)
+            formula_signal = getattr(pane, "predict_formula_requested", None)
+            if structure_signal is not None:
+                structure_signal.connect(
                     lambda path, target=prediction: self._predict_in(
                         target, target.predict_structure_file, path
                     )
                 )
-            if hasattr(pane, "predict_formula_requested"):
-                pane.predict_formula_requested.connect(
+            if formula_signal is not None:
+                formula_signal.connect(
                     lambda formula, target=prediction: self._predict_in(
                         target, target.predict_formula, formula
                     )
                 )
 
-    def _predict_in(self, pane: Pane, entry, argument) -> None:
+    def _predict_in(self, pane: QWidget, entry: Callable[[Any], None], argument: object) -> None:
         self.tabs.setCurrentWidget(pane)
         entry(argument)
 
@@ -125,7 +130,8 @@ class MainWindow(QMainWindow):
 
     def _pane_changed(self, _index: int) -> None:
         pane = self.current_pane()
-        self.undo_group.setActiveStack(pane.undo_stack if pane else None)
+        if pane is not None:  # the welcome page has no undo stack: the last pane's stays
+            self.undo_group.setActiveStack(pane.undo_stack)
 
     def pane_for(self, path: Path) -> Pane | None:
         current = self.current_pane()

@@ -94,7 +94,7 @@ class JobRunner(QObject):
         self,
         fn: Callable[..., object],
         *args,
-        on_result: Callable[[object], None] | None = None,
+        on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[ErrorReport], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
@@ -121,7 +121,9 @@ class JobRunner(QObject):
         return worker
 
     def _done(self) -> None:
-        self._active.pop(self.sender(), None)
+        signals = self.sender()
+        if isinstance(signals, WorkerSignals):
+            self._active.pop(signals, None)
         if not self._active:
             self.busy_changed.emit(False)
 

@@ -84,7 +84,7 @@ def test_open_style_supercell_pick_export(qtbot, pane, tmp_path):
 
     # Picking: a real click on the atom nearest the middle of the view hits an atom ...
     view = pane.view
-    w, h = view.window.GetSize()
+    w, h = view.render_window.GetSize()
     assert view.pick_at(w / 2, h / 2) is not None
     # ... and the handler describes it, then measures distance and angle.
     atoms = pane.scene.atoms
@@ -111,7 +111,7 @@ def test_open_style_supercell_pick_export(qtbot, pane, tmp_path):
     pane.export("png", png)  # grabbed now, written by a worker
     _wait_idle(qtbot, pane)
     image, pixels = _png_pixels(png)
-    w, h = pane.view.window.GetSize()
+    w, h = pane.view.render_window.GetSize()
     assert (image.width(), image.height()) == (3 * w, 3 * h)
     assert pixels.std() > 20, "the exported picture is blank"
 

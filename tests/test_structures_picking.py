@@ -39,7 +39,7 @@ def nacl(open_pane, qtbot):
 def _visible_atoms(view, scene):
     """Atoms whose drawn centre is on screen and not hidden behind another atom: index ->
     widget position (where a person would click)."""
-    w, h = view.window.GetSize()
+    w, h = view.render_window.GetSize()
     found = {}
     for index, position in enumerate(scene.atoms.positions):
         x, y = view.project(position)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoStack
@@ -31,6 +32,15 @@ class AppContext:
         """One line in the error banner: a job's `ErrorReport`, or a sentence of the pane's."""
         report = problem if isinstance(problem, ErrorReport) else ErrorReport(problem, "")
         self._show_error(report)
+
+
+@runtime_checkable
+class PredictionTarget(Protocol):
+    """A pane that predicts properties of what other panes hand it (the Prediction pane)."""
+
+    def predict_structure_file(self, path: Path) -> None: ...
+
+    def predict_formula(self, formula: str) -> None: ...
 
 
 class Pane(QWidget):

@@ -12,8 +12,12 @@ block unless `--block NAME` (or a 1-based number) says otherwise.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import MatLensError
+
+if TYPE_CHECKING:
+    from inference.structures.export import ExportFormat
 
 
 def register(sub) -> None:
@@ -208,7 +212,8 @@ def run_render(args) -> int:
     block = _load(args).block(args.block)
     structure, _ = _structure(args, block)
     hidden = frozenset(e.strip() for e in args.hide.split(",") if e.strip())
-    options = SceneOptions(style=args.style, supercell=supercell, hidden_elements=hidden)
+    repeats = (supercell[0], supercell[1], supercell[2])
+    options = SceneOptions(style=args.style, supercell=repeats, hidden_elements=hidden)
     scene = build_scene(
         structure, find_bonds(structure, periodic=block.periodic), options, block.periodic
     )
@@ -272,7 +277,7 @@ def run_export(args) -> int:
     from inference.structures.export import export_structure
 
     out = Path(args.out)
-    fmt = args.format or _format_for(out)
+    fmt: ExportFormat = args.format or _format_for(out)
     block = _load(args).block(args.block)
     structure, _ = _structure(args, block)
     saved = export_structure(structure, out, fmt, symprec=args.symprec)
@@ -280,7 +285,7 @@ def run_export(args) -> int:
     return 0
 
 
-def _format_for(out: Path) -> str:
+def _format_for(out: Path) -> ExportFormat:
     name = out.name.lower()
     if name.endswith(".cif"):
         return "cif-symmetrized"

@@ -91,6 +91,11 @@ def _analyzer(structure: Structure, symprec: float, angle_tolerance: float):
     return SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance)
 
 
+def _triple(values) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in values)
+    return x, y, z
+
+
 def compact_formula(structure: Structure | Molecule) -> str:
     """'Na4Cl4', 'SrTiO3' (pymatgen's full formula without spaces and without counts of 1)."""
     text = structure.composition.formula.replace(" ", "")
@@ -131,8 +136,9 @@ def analyze(
     orbits = list(range(len(structure)))
     if periodic:
         lat = structure.lattice
+        (a, b, c), (alpha, beta, gamma) = lat.abc, lat.angles
         lattice = LatticeParameters(
-            *map(float, lat.abc), *map(float, lat.angles), float(lat.volume)
+            float(a), float(b), float(c), float(alpha), float(beta), float(gamma), float(lat.volume)
         )
         density = float(structure.density)
         if symmetry:
@@ -150,7 +156,7 @@ def analyze(
             label=site_label(structure, i),
             species=species_text(site),
             occupancy=float(sum(site.species.values())),
-            frac=tuple(float(x) for x in site.frac_coords),
+            frac=_triple(site.frac_coords),
             wyckoff=wyckoffs[i],
             orbit=orbits[i],
         )

@@ -14,6 +14,7 @@ import math
 import re
 import warnings
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 from monty.io import zopen
@@ -132,7 +133,8 @@ def read_cif(path: Path, options: ReadOptions) -> tuple[list[StructureBlock], li
     parser = _make_parser(text, path, options)
     blocks: list[StructureBlock] = []
     skipped: list[SkippedBlock] = []
-    for name, data in parser._cif.data.items():
+    blocks_in_file = parser._cif.data  # pyright: ignore[reportAttributeAccessIssue]
+    for name, data in blocks_in_file.items():
         fixes = parser.__dict__.get("matlens_fixes", {}).get(data.header, [])
         try:
             block = _read_block(parser, name, data, options)
@@ -141,7 +143,7 @@ def read_cif(path: Path, options: ReadOptions) -> tuple[list[StructureBlock], li
             continue
         notices = tuple(dict.fromkeys([*file_notices, *fixes, *block.notices]))
         blocks.append(StructureBlock(block.name, block.structure, notices))
-    if not parser._cif.data:
+    if not blocks_in_file:
         raise UnreadableFile(f"{path.name}: no data blocks in this CIF")
     return blocks, skipped
 
@@ -213,14 +215,15 @@ def _read_block(parser: CifParser, name: str, data: CifBlock, options: ReadOptio
 
 
 def _retry_scaled(parser: CifParser, data: CifBlock):
-    saved = parser._occupancy_tolerance
-    parser._occupancy_tolerance = 1e6  # every overlap is scaled down to occupancy 1
+    # pymatgen's private tolerance (checked against the pinned version, see the module doc)
+    saved = parser._occupancy_tolerance  # pyright: ignore[reportAttributeAccessIssue]
+    parser._occupancy_tolerance = 1e6  # pyright: ignore[reportAttributeAccessIssue]
     try:
         return parser._get_structure(data, False, False, check_occu=True)
     except Exception as exc:  # noqa: BLE001
         raise UnreadableFile(_block_reason(exc)) from exc
     finally:
-        parser._occupancy_tolerance = saved
+        parser._occupancy_tolerance = saved  # pyright: ignore[reportAttributeAccessIssue]
 
 
 def _number(value: object) -> float | None:
@@ -258,7 +261,7 @@ def _check_cell(parser: CifParser, data: CifBlock) -> None:
             raise UnreadableFile(f"incomplete unit cell: {_describe_cell(present, bad)}")
 
 
-def _describe_cell(present: dict[str, object], bad: list[str]) -> str:
+def _describe_cell(present: Mapping[str, object], bad: list[str]) -> str:
     parts = []
     for key in bad:
         short = key.rsplit("_", 1)[-1]

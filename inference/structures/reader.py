@@ -6,8 +6,10 @@ Every failure leaves as `UnreadableFile` with one line that names the file.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 from pymatgen.core import Lattice, Molecule, Structure
@@ -22,7 +24,9 @@ from inference.structures.validate import check_molecule, check_structure
 _BOX_PADDING = 8.0  # Å of empty space around a molecule, more than any bond cutoff
 
 
-def read_structures(path: str | Path, options: ReadOptions | None = None) -> StructureFile:
+def read_structures(
+    path: str | os.PathLike[str], options: ReadOptions | None = None
+) -> StructureFile:
     """All structures in the file (several for multi-block CIFs and multi-frame XYZ)."""
     path = Path(path)
     options = options or ReadOptions()
@@ -131,7 +135,7 @@ def _read_molecules(path: Path, fmt: str, options: ReadOptions) -> list[Structur
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frames = _read_xyz(path) if fmt == "XYZ" else [Molecule.from_file(str(path))]
+            frames = _read_xyz(path) if fmt == "XYZ" else [_read_molecule(path)]
     except Exception as exc:  # noqa: BLE001
         raise _fail(path, fmt, exc) from exc
     frames = [f for f in frames if len(f)]
@@ -150,6 +154,13 @@ def _read_molecules(path: Path, fmt: str, options: ReadOptions) -> list[Structur
     return [_frame_block(name, frame, notices) for name, frame in zip(names, frames, strict=True)]
 
 
+def _read_molecule(path: Path) -> Molecule:
+    molecule = Molecule.from_file(str(path))
+    if not isinstance(molecule, Molecule):  # pymatgen may give its immutable base class
+        molecule = Molecule.from_sites(list(molecule))
+    return molecule
+
+
 def _frame_block(
     name: str, frame: Molecule | Structure, notices: tuple[str, ...]
 ) -> StructureBlock:
@@ -164,21 +175,25 @@ def _read_xyz(path: Path) -> list[Molecule | Structure]:
 
     Not pymatgen.io.xyz: it imports pandas, which the installed app then has to carry (21 MB).
     """
+    from ase.atoms import Atoms
     from ase.io import read
     from ase.io.extxyz import XYZError
     from pymatgen.io.ase import AseAtomsAdaptor
 
     try:
-        frames = read(str(path), index=":", format="extxyz")
+        read_back = read(str(path), index=":", format="extxyz")
     except KeyError as exc:  # ASE looks the symbol up in its table of elements
         raise ValueError(f"unknown element {exc}") from exc
     except XYZError as exc:
         raise ValueError(str(exc).removeprefix("ase.io.extxyz: ")) from exc
+    frames = read_back if isinstance(read_back, list) else [read_back]
+    # cast: pymatgen annotates with a stand-in Atoms class of its own when ASE is missing
     return [
-        AseAtomsAdaptor.get_structure(atoms)
+        AseAtomsAdaptor.get_structure(cast(Any, atoms))
         if atoms.pbc.all() and atoms.cell.rank == 3
-        else AseAtomsAdaptor.get_molecule(atoms)
+        else AseAtomsAdaptor.get_molecule(cast(Any, atoms))
         for atoms in frames
+        if isinstance(atoms, Atoms)
     ]
 
 

@@ -173,6 +173,8 @@ class ChildRunner:
 
     def _exchange(self, fn, args, kwargs, timeout, cancel, what, action):
         conn, proc = self._conn, self._proc
+        if conn is None or proc is None:  # _start either set both or raised
+            raise MatLensError("the structure reader process could not start")
         try:
             conn.send((fn, args, kwargs))
         except (OSError, ValueError):

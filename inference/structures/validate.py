@@ -118,14 +118,14 @@ def _check_overlaps(structure: Structure) -> None:
 
     A k-d tree over the atoms and the periodic images of those near a face; not pymatgen's
     neighbour grid, whose memory grows with (cell length / radius)³."""
-    from scipy.spatial import cKDTree
+    from scipy.spatial import KDTree
 
     if len(structure) < 2:
         return
     matrix = np.asarray(structure.lattice.matrix, dtype=float)
     frac = np.mod(np.asarray(structure.frac_coords, dtype=float), 1.0)
     cart = frac @ matrix
-    tree = cKDTree(cart)
+    tree = KDTree(cart)
     pairs = [
         (i, j, float(np.linalg.norm(cart[i] - cart[j]))) for i, j in tree.query_pairs(OVERLAP_A)
     ]

@@ -10,7 +10,7 @@ import csv
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -103,9 +103,9 @@ def compute_xrd(
     _check_work(structure, wavelength, hi)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pattern = XRDCalculator(wavelength=wavelength).get_pattern(
-            structure, two_theta_range=(lo, hi)
-        )
+        # pymatgen annotates `wavelength` as a line name; it documents and takes Å as well
+        calculator = XRDCalculator(wavelength=cast(Any, wavelength))
+        pattern = calculator.get_pattern(structure, two_theta_range=(lo, hi))
     peaks = tuple(
         XrdPeak(
             two_theta=float(x),

@@ -125,8 +125,10 @@ class LiteraturePane(Pane):
         bar = QHBoxLayout()
         self.open_button = QPushButton("Open PDF…")
         self.folder_button = QPushButton("Open folder…")
-        self.prev_button = QToolButton(text="◀")
-        self.next_button = QToolButton(text="▶")
+        self.prev_button = QToolButton()
+        self.prev_button.setText("◀")
+        self.next_button = QToolButton()
+        self.next_button.setText("▶")
         self.page_spin = QSpinBox()
         self.page_spin.setMinimum(1)
         self.page_label = QLabel("of 0")
@@ -536,11 +538,13 @@ class LiteraturePane(Pane):
             item.setData(Qt.ItemDataRole.UserRole, hit)
             item.setToolTip(hit.text)
             self.results_list.addItem(item)
-        mode = self.library.last_mode
+        mode = self.library.last_mode if self.library is not None else "library"
         self.context.show_status(f"{len(hits)} passages ({mode} search)")
 
     def _open_result(self, item: QListWidgetItem) -> None:
         hit = item.data(Qt.ItemDataRole.UserRole)
+        if self.library is None:
+            return
         path = self.library.root / hit.paper
         if self.paper is not None and self.paper.path == path:
             self._pending_focus = (hit.page - 1, hit.start, hit.end)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -62,6 +63,9 @@ from inference.structures.prepared import PreparedStructure
 from inference.structures.scene import STYLES, Scene, SceneOptions, build_scene
 from inference.structures.views import AXES, parse_uvw
 from inference.structures.xrd import XrdPattern, compute_xrd, write_csv
+
+if TYPE_CHECKING:
+    from desktop.panes.structure.view import StructureView
 
 _STYLE_TEXT = {
     "ball-and-stick": "Ball and stick",
@@ -151,9 +155,9 @@ class StructurePane(Pane):
 
     # layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.view = None  # StructureView, made on the first scene: VTK loads only when needed
+        self.view: StructureView | None = None  # made on the first scene: VTK loads then
         self.view_holder = QWidget(self)
-        holder = QVBoxLayout(self.view_holder)
+        holder = self._holder_layout = QVBoxLayout(self.view_holder)
         holder.setContentsMargins(0, 0, 0, 0)
         self.placeholder = QLabel(
             "Open a crystal structure: CIF, mCIF, POSCAR/CONTCAR, XYZ, XSF, CSSR, RES, "
@@ -213,13 +217,15 @@ class StructurePane(Pane):
             spin.valueChanged.connect(lambda _v: self._schedule_rebuild())
             self.repeat_spins.append(spin)
             repeats.addWidget(spin)
-        self.elements_button = QToolButton(self, text="Elements")
+        self.elements_button = QToolButton(self)
+        self.elements_button.setText("Elements")
         self.elements_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.elements_menu = QMenu(self.elements_button)
         self.elements_button.setMenu(self.elements_menu)
         self.labels_check = QCheckBox("Labels", self)
         self.labels_check.toggled.connect(self._labels_toggled)
-        self.export_button = QToolButton(self, text="Export")
+        self.export_button = QToolButton(self)
+        self.export_button.setText("Export")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_button)
         menu.addAction("PNG image (high resolution)…", lambda: self._ask_export("png"))
@@ -481,7 +487,7 @@ class StructurePane(Pane):
             name="structure scene",
         )
 
-    def _ensure_view(self):
+    def _ensure_view(self) -> StructureView:
         if self.view is None:
             from desktop.panes.structure.view import StructureView
 
@@ -489,7 +495,7 @@ class StructurePane(Pane):
             self.view.projection = self.projection_combo.currentData()
             self.view.atom_clicked.connect(self._atom_clicked)
             self.placeholder.hide()
-            self.view_holder.layout().addWidget(self.view)
+            self._holder_layout.addWidget(self.view)
         return self.view
 
     def _projection_changed(self, _index: int) -> None:
@@ -497,12 +503,10 @@ class StructurePane(Pane):
             self.view.set_projection(self.projection_combo.currentData())
 
     def _scene_ready(self, scene: Scene) -> None:
-        self._ensure_view()
+        view = self._ensure_view()
         self.scene = scene
         self.clear_picks()
-        notices = self.view.set_scene(
-            scene, camera=self._camera, labels=self.labels_check.isChecked()
-        )
+        notices = view.set_scene(scene, camera=self._camera, labels=self.labels_check.isChecked())
         self._camera = "keep"
         messages = [*scene.notices, *notices]
         self.context.show_status(
@@ -560,7 +564,7 @@ class StructurePane(Pane):
 
     def pick_atom(self, index: int | None, add: bool = False) -> str:
         """Select an atom (None clears); with `add`, up to three for a distance or an angle."""
-        if self.scene is None or index is None:
+        if self.scene is None or self.view is None or index is None:
             self.clear_picks()
             return self.pick_text
         if not 0 <= index < len(self.scene.atoms):

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 vtkmodules.qt.PyQtImpl = "PySide6"  # noqa: E402 - must be chosen before the widget is imported
 import vtkmodules.vtkRenderingOpenGL2  # noqa: E402, F401 - registers the OpenGL back end
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
+from vtkmodules.vtkCommonCore import vtkCommand  # noqa: E402
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera  # noqa: E402
 from vtkmodules.vtkRenderingCore import vtkRenderer  # noqa: E402
 
@@ -47,12 +48,12 @@ class StructureView(QWidget):
         layout.addWidget(self.vtk_widget)
         self.renderer = vtkRenderer()
         setup_renderer(self.renderer)
-        self.window = self.vtk_widget.GetRenderWindow()
-        setup_window(self.window)
-        self.window.AddRenderer(self.renderer)
-        self.interactor = self.window.GetInteractor()
-        self.style = vtkInteractorStyleTrackballCamera()
-        self.interactor.SetInteractorStyle(self.style)
+        self.render_window = self.vtk_widget.GetRenderWindow()
+        setup_window(self.render_window)
+        self.render_window.AddRenderer(self.renderer)
+        self.interactor = self.render_window.GetInteractor()
+        self.trackball = vtkInteractorStyleTrackballCamera()
+        self.interactor.SetInteractorStyle(self.trackball)
         self.scene: Scene | None = None
         self.props: SceneProps | None = None
         self._highlight: list = []
@@ -61,8 +62,8 @@ class StructureView(QWidget):
         self.view_direction: tuple[float, float, float] | None = None
         self._finalized = False
         # The style announces rotations itself (the interactor does not): level of detail.
-        self.style.AddObserver("StartInteractionEvent", self._on_start_interaction)
-        self.style.AddObserver("EndInteractionEvent", self._on_end_interaction)
+        self.trackball.AddObserver(vtkCommand.StartInteractionEvent, self._on_start_interaction)
+        self.trackball.AddObserver(vtkCommand.EndInteractionEvent, self._on_end_interaction)
         self.vtk_widget.installEventFilter(self)
         self.interactor.Initialize()
         app = QApplication.instance()
@@ -78,7 +79,7 @@ class StructureView(QWidget):
         self._highlight = []
         self.scene = scene
         self.props = SceneProps(scene, labels=labels) if scene is not None else None
-        if self.props is not None:
+        if self.props is not None and scene is not None:
             for prop in self.props.props:
                 self.renderer.AddViewProp(prop)
             if camera != "keep":
@@ -90,7 +91,7 @@ class StructureView(QWidget):
                     keep_orientation=camera == "refit",
                 )
             self._face_wedges()
-        self.render()
+        self.redraw()
         return self.props.notices if self.props else []
 
     def _all_props(self) -> list:
@@ -103,7 +104,7 @@ class StructureView(QWidget):
         self.props.set_labels(visible)
         if self.props.labels is not None and not self.renderer.HasViewProp(self.props.labels):
             self.renderer.AddViewProp(self.props.labels)
-        self.render()
+        self.redraw()
         return self.props.notices[before:]
 
     def set_highlight(self, picked: list[int]) -> None:
@@ -112,7 +113,7 @@ class StructureView(QWidget):
         self._highlight = highlight_props(self.scene, picked) if self.scene is not None else []
         for prop in self._highlight:
             self.renderer.AddViewProp(prop)
-        self.render()
+        self.redraw()
 
     # camera ------------------------------------------------------------------------------------
     def set_projection(self, projection: Projection) -> None:
@@ -125,11 +126,11 @@ class StructureView(QWidget):
         if self.scene is not None:
             place_camera(self.renderer, self.scene, direction, self.projection)
             self._face_wedges()
-        self.render()
+        self.redraw()
 
-    def render(self) -> None:
+    def redraw(self) -> None:
         if not self._finalized:
-            self.window.Render()
+            self.render_window.Render()
 
     # picking -----------------------------------------------------------------------------------
     def pick_at(self, x: float, y: float) -> int | None:
@@ -188,7 +189,8 @@ class StructureView(QWidget):
 
     def project(self, point) -> tuple[float, float]:
         """A world point (Å) to VTK display pixels."""
-        self.renderer.SetWorldPoint(*map(float, point), 1.0)
+        x, y, z = (float(v) for v in point)
+        self.renderer.SetWorldPoint(x, y, z, 1.0)
         self.renderer.WorldToDisplay()
         x, y, _ = self.renderer.GetDisplayPoint()
         return float(x), float(y)
@@ -205,7 +207,7 @@ class StructureView(QWidget):
         if self.props is not None:
             self.props.set_detail(True)
             self._face_wedges()
-            self.render()
+            self.redraw()
 
     def _face_wedges(self) -> None:
         if self.props is not None and self.props.has_wedges:
@@ -219,12 +221,12 @@ class StructureView(QWidget):
         if self.props is not None:
             self.props.scale_labels(scale)
         try:
-            self.render()
-            return grab_rgb(self.window, scale=scale)
+            self.redraw()
+            return grab_rgb(self.render_window, scale=scale)
         finally:
             if self.props is not None:
                 self.props.scale_labels(1)
-                self.render()
+                self.redraw()
 
     def finalize(self) -> None:
         """Release the OpenGL context before Qt destroys the widget (avoids crashes at exit)."""
