@@ -310,7 +310,8 @@ OUTCOMES = ("ok", "clear error", "unclear", "traceback", "crash", "hang")
 # Library wording that tells a person nothing about their file.
 _JARGON = re.compile(
     r"Unexpected error|Singular matrix|division|list index|NoneType|has no attribute|"
-    r"invalid literal|out of bounds|unpack|broadcast|Error:|Error\)",
+    r"invalid literal|out of bounds|unpack|broadcast|Error:|Error\)|cannot convert float|"
+    r"modulo by zero|not a multiple of n=",
     re.IGNORECASE,
 )
 

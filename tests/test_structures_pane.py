@@ -176,3 +176,20 @@ def test_main_window_routes_structure_files(qtbot, tmp_path):
     assert pane.prepared.info.reduced_formula == "NaCl"
     window.close()  # shutdown() finalizes the VTK window before Qt deletes it
     assert pane.view._finalized
+
+
+def test_a_read_that_runs_out_of_time_offers_more_time(qtbot, pane):
+    """A limit far too short for even NaCl: one line, then 'Try with more time' reads it."""
+    from PySide6.QtCore import Qt
+
+    pane.time_limit_s = 0.001
+    pane._read(SAMPLES / "NaCl.cif")
+    qtbot.waitUntil(lambda: pane.more_time_button.isVisible(), timeout=60000)
+    assert len(pane.errors) == 1 and "NaCl.cif took longer than 0.001 s" in pane.errors[0]
+    assert pane.more_time_button.text() == "Try with more time (5 min)"
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        qtbot.mouseClick(pane.more_time_button, Qt.MouseButton.LeftButton)
+    assert pane.time_limit_s == 300 and not pane.more_time_button.isVisible()
+    pane.errors.clear()
+    _wait_idle(qtbot, pane)
+    assert pane.prepared.info.spacegroup_symbol == "Fm-3m"

@@ -163,7 +163,15 @@ def _make_parser(text: str, path: Path, options: ReadOptions) -> CifParser:
                 frac_tolerance=options.frac_tolerance,
             )
     except Exception as exc:  # noqa: BLE001 - pymatgen raises anything on a broken file
-        raise UnreadableFile(f"{path.name}: not a readable CIF ({_first_line(exc)})") from exc
+        raise UnreadableFile(f"{path.name}: not a readable CIF ({_syntax_reason(exc)})") from exc
+
+
+def _syntax_reason(exc: BaseException) -> str:
+    """pymatgen's words for a broken loop_ table, said as what happened to the file."""
+    text = _first_line(exc)
+    if "is not a multiple of" in text or "modulo by zero" in text:
+        return "a loop_ table has missing or extra values; was the file cut short?"
+    return text
 
 
 def _first_line(exc: BaseException) -> str:
