@@ -88,7 +88,7 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
         self.pool = pool or QThreadPool.globalInstance()
-        self._active: dict[WorkerSignals, Worker] = {}
+        self._active: dict[QObject, Worker] = {}  # keyed by the worker's signals object
 
     def start(
         self,
@@ -121,9 +121,7 @@ class JobRunner(QObject):
         return worker
 
     def _done(self) -> None:
-        signals = self.sender()
-        if isinstance(signals, WorkerSignals):
-            self._active.pop(signals, None)
+        self._active.pop(self.sender(), None)
         if not self._active:
             self.busy_changed.emit(False)
 

@@ -288,6 +288,29 @@ def _process(
     cancel: CancelToken | None,
 ) -> None:
     """Segment, measure and write one image; the marker goes last."""
+    row = process_image(recipe, path, out_dir, name, run, progress, cancel)
+    stat = path.stat()
+    marker = {
+        "recipe": digest,
+        "file": path.name,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "row": row,
+    }
+    _write_json(out_dir / MARKERS / f"{name}.json", marker)
+
+
+def process_image(
+    recipe: Recipe,
+    path: Path,
+    out_dir: Path,
+    name: str,
+    run: Segmenter,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> dict[str, object]:
+    """Segment, measure and write one image's `<name>.csv`, `.labels.png` and `.overlay.png`
+    into `out_dir`; returns its summary.csv row. `run` is `segmenter(recipe, model)`."""
     from inference.imaging.display import to_display, to_rgb
     from inference.imaging.io import read_micrograph
     from inference.segmentation.report import overlay_image, png_bytes
@@ -319,15 +342,7 @@ def _process(
     (out_dir / f"{name}.overlay.png").write_bytes(
         png_bytes(overlay_image(rgb, annotations), max_side=None)
     )
-    stat = path.stat()
-    marker = {
-        "recipe": digest,
-        "file": path.name,
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "row": summary_row(summary),
-    }
-    _write_json(out_dir / MARKERS / f"{name}.json", marker)
+    return summary_row(summary)
 
 
 def _outputs(out_dir: Path, name: str) -> list[Path]:
