@@ -13,9 +13,10 @@ import os
 import re
 from pathlib import Path
 
-# Peak memory per atom of opening a structure in the window (reading, symmetry, bonds, scene),
-# rounded up from 20,384-atom rock salt (benchmarks/structure_fuzz.py --memory).
-BYTES_PER_ATOM = 40_000
+# Peak memory per atom of opening a structure in the window, rounded up: 20,384-atom rock salt
+# (22,707 atoms drawn) raised the window's peak by about 300 MB (13 kB per atom) and the
+# reader's child peaked at 180 MB; `matlens structure info` peaked at 133 MB in all.
+BYTES_PER_ATOM = 20_000
 MEMORY_SHARE = 0.5  # of the memory left: the rest stays for the window and other programs
 LARGE_SITES = 2_000  # above this many atom lines, a slow read is a large file, not a broken one
 

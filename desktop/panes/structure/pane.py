@@ -40,6 +40,7 @@ from desktop.panes.structure.xrd_panel import XrdPanel
 from desktop.workers import JobSlot
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.structures.analysis import CellVariant
 from inference.structures.bonds import majority_symbols
 from inference.structures.elements import COLOR_SCHEMES, RADIUS_MODES
 from inference.structures.export import (
@@ -58,6 +59,7 @@ from inference.structures.io import (
     more_time,
 )
 from inference.structures.isolated import prepare_safely
+from inference.structures.model import StructureBlock
 from inference.structures.picking import describe_atom, measure
 from inference.structures.prepared import PreparedStructure
 from inference.structures.scene import STYLES, Scene, SceneOptions, build_scene
@@ -102,6 +104,31 @@ def _read(
     try:
         return load_structures(
             path, ReadOptions(timeout_s=time_limit_s), progress=progress, cancel=cancel
+        )
+    except TooSlow as exc:
+        return OutOfTime(str(exc), exc.more_time_s)
+
+
+def _prepare(
+    block: StructureBlock,
+    variant: CellVariant,
+    symprec: float,
+    path: Path,
+    time_limit_s: float,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> PreparedStructure | OutOfTime:
+    """prepare_safely, with a time-out (even without the symmetry search) as a result."""
+    try:
+        return prepare_safely(
+            block,
+            variant,
+            symprec,
+            path=path,
+            time_limit_s=time_limit_s,
+            progress=progress,
+            cancel=cancel,
         )
     except TooSlow as exc:
         return OutOfTime(str(exc), exc.more_time_s)
@@ -387,6 +414,9 @@ class StructurePane(Pane):
 
     def _loaded(self, loaded: StructureFile) -> None:
         self.file = loaded
+        # The old drawing stays until the new one is ready, but nothing of it can be exported.
+        self.prepared, self.pattern = None, None
+        self.xrd.clear()
         self.file_opened.emit(loaded.path)
         self.block_combo.blockSignals(True)
         self.block_combo.clear()
@@ -399,7 +429,9 @@ class StructurePane(Pane):
         if len(loaded.blocks) > 1:
             parts.append(f"{len(loaded.blocks)} structures: choose one in the list")
         if loaded.skipped:
-            parts.append(f"{len(loaded.skipped)} block(s) without a structure skipped")
+            first = loaded.skipped[0]
+            more = f" and {len(loaded.skipped) - 1} more" if len(loaded.skipped) > 1 else ""
+            parts.append(f"block '{first.name}' skipped: {first.reason}{more}")
         self.options = replace(self.options, hidden_elements=frozenset())
         self.context.show_status("; ".join(parts))
         self._camera = "reset"
@@ -429,19 +461,23 @@ class StructurePane(Pane):
         self.scene_slot.discard()
         self.xrd_slot.discard()
         self.prepare_slot.submit(
-            prepare_safely,
+            _prepare,
             block,
             self.info.current_variant,
             self.info.tolerance,
-            path=Path(self.file.path),
-            time_limit_s=self.time_limit_s,
+            Path(self.file.path),
+            self.time_limit_s,
             label=f"Finding the symmetry and bonds of {block.name}",
             on_result=self._prepared,
             on_error=self.report_error,
             name="structure prepare",
         )
 
-    def _prepared(self, prepared: PreparedStructure) -> None:
+    def _prepared(self, prepared: PreparedStructure | OutOfTime) -> None:
+        if isinstance(prepared, OutOfTime):
+            self.context.show_error(prepared.message)
+            self._offer_more_time(self._prepare_current)
+            return
         self.prepared = prepared
         self._offer_more_time(self._prepare_current if prepared.symmetry_stopped_s else None)
         self.info.show_info(prepared.info, prepared.notices)
