@@ -1,37 +1,60 @@
-"""Literature extraction: precision/recall against gold data and pages per second.
+"""Literature extraction: precision/recall against gold data, and pages per second.
 
     .venv/bin/python benchmarks/literature_extraction.py [--shared ../shared/data/papers]
+        [--baseline REF] [--details] [--ner]
+
+`--baseline REF` runs the code of git revision REF on the same papers in the same run (a copy
+of its `inference/` package in a temporary folder, in a second process running at the same
+time as ours, one thread each) and prints its scores and speed next to ours; speed is reported
+as a ratio because the machine is shared.
+
+SuperMat parts:
+- "old 4": supermat/ (4 papers; earlier rules were written looking at them);
+- "tune" and "report": supermat_dev/ (69 papers) split ONCE, before any result on it was
+  looked at, by `split_supermat_dev` below (seeded shuffle, 46 tune / 23 report). Rules are
+  tuned, and errors listed (`--details`), on the tuning part only.
 
 Matching rules (stated with the numbers):
-- SuperMat materials: per paper, the set of formulas our finder reads in the gold <rs
-  type="material"> strings (spaces inside formulas removed: "Cu x Bi 2 Se 3" → CuxBi2Se3;
-  a bracketed number after a formula, "LaFeAsO1−xHx (0.05 ≤ x ≤ 0.5)", is not glued to it —
-  the old scorer did, inventing a gold "LaFeAsO1"; its figure is printed too) against the set
-  of formulas we extract from the PDF as samples (references excluded; precursors, apparatus
-  and structural units such as "BiS2 layers" are not samples — SuperMat does not annotate
-  them). Gold strings with no compound formula (e.g. "x = 0.20", "F", "H") are counted and
-  reported separately. Papers are split in two halves: the rules were tuned on the dev half.
-- SuperMat Tc: per paper, the set of numbers in gold <rs type="tcValue"> strings against the
+- Materials: per paper, the distinct texts of the gold <rs type="material"> spans against the
+  distinct texts of the material mentions we extract as samples (the formula, abbreviation or
+  name as written in the PDF; references, precursors, apparatus, substrates and structural
+  units excluded). A mention is right, and a gold span found, when the mention occurs in the
+  gold span with spaces ignored ("EuFBiS2" occurs in "Polycrystalline samples of EuFBiS 2";
+  "PCCO" in "PCCO films") and not as a piece of a longer formula ("CuO4" does not occur in
+  "La 2−x Sr x CuO 4", "LaFeAsO" not in "LaFeAsO 1−x F x"). Gold spans with no formula in
+  them ("x = 0.20", "F") count in recall; their number is printed.
+- Tc values: per paper, the set of numbers in gold <rs type="tcValue"> strings against the
   numbers of our Tc records (both ends of a range).
+- Links: per paper, the distinct (gold material span, Tc number) pairs that the TEI joins
+  (a tcValue whose `corresp` names a material) against our (material as written, Tc number)
+  pairs; a pair matches when the numbers are equal and the material occurs in the gold span
+  as above.
 - grobid-quantities: numbers inside gold <measure> elements that carry a unit, against our
   quantities found in the same paragraphs (number match within 1e-6).
 - MSPT (an independent check of the sample/precursor roles): formulas we find inside gold
   Recipe_Target and Recipe_Precursor materials, and the role we give them.
-- SOFC-Exp (test split, rules, and with --ner the learned tagger and rules + tagger; sentences flagged as describing an experiment, the only annotated
-  ones): gold MATERIAL and VALUE spans against ours, per sentence, counted as a
-  match when the spans overlap.
+- SOFC-Exp (test split, rules, and with --ner the learned tagger and rules + tagger; sentences
+  flagged as describing an experiment, the only annotated ones): gold MATERIAL and VALUE
+  spans against ours, per sentence, counted as a match when the spans overlap.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import random
 import re
+import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+# MATLENS_BENCH_CODE: another checkout's root whose `inference` is measured (see --baseline)
+sys.path.insert(0, os.environ.get("MATLENS_BENCH_CODE") or str(REPO))
 
 from inference.literature.extract import extract  # noqa: E402
 from inference.literature.materials import find_materials  # noqa: E402
@@ -42,6 +65,34 @@ from inference.literature.sentences import split_sentences  # noqa: E402
 TEI = "{http://www.tei-c.org/ns/1.0}"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
+# supermat_dev (69 papers) is split ONCE, before any result on it was looked at: the sorted
+# file stems are shuffled with random.Random(20) and the first 46 (2/3) form the tuning part,
+# the other 23 the report part. Rules and the tagger are tuned on the tuning part only; errors
+# are only ever listed for the tuning part.
+SPLIT_SEED = 20
+N_TUNE = 46
+PARTS = ("tune", "report", "old 4")
+
+
+def split_supermat_dev(stems: list[str]) -> tuple[list[str], list[str]]:
+    """(tune, report) stems of supermat_dev by the fixed rule above."""
+    order = sorted(stems)
+    random.Random(SPLIT_SEED).shuffle(order)
+    return sorted(order[:N_TUNE]), sorted(order[N_TUNE:])
+
+
+def supermat_papers(root: Path) -> list[tuple[str, Path, Path]]:
+    """(part, pdf, gold tei) for every SuperMat paper."""
+    out = []
+    for folder, parts in (("supermat", None), ("supermat_dev", True)):
+        pdfs = sorted((root / folder / "pdf").glob("*.pdf"))
+        tune, _ = split_supermat_dev([p.stem for p in pdfs]) if parts else ([], [])
+        for pdf in pdfs:
+            part = "old 4" if not parts else ("tune" if pdf.stem in tune else "report")
+            tei = root / folder / "gold_tei" / f"{pdf.stem}.superconductors.tei.xml"
+            out.append((part, pdf, tei))
+    return out
+
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
     p = tp / n_pred if n_pred else 0.0
@@ -51,17 +102,91 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
 
 
 _PIECE = re.compile(r"^(?:[A-Z][a-z]?|\d+(?:\.\d+)?|[xyzδ]|[−\-+]|[()])+$")
+_DASHES = str.maketrans(
+    {"−": "-", "–": "-", "‐": "-", "\u2009": " ", "\u00a0": " ", "•": "·", "⋅": "·", "∙": "·"}
+)
 
 
-def collapse(text: str, old: bool = False) -> str:
-    """Join formula pieces split by spaces in TEI text ("LaFeAsO 1−x H x" → LaFeAsO1−xHx).
+def _norm(text: str) -> str:
+    return " ".join(text.translate(_DASHES).split())
 
-    A token opening a bracket with a number or variable ("(0.05", "(x =") is a condition, not a formula group
-    (groups open with an element: "(SO 4 )"); `old` keeps the previous scorer's behaviour.
-    """
+
+def _piece(token: str) -> bool:
+    """A token that continues a formula split by spaces ("2", "1-x", "Sr"), not "(x" (a
+    bracket that sets a variable: "(x = 0.1)") or "of"."""
+    return bool(token) and bool(_PIECE.match(token)) and not re.match(r"\([\dxyzδ]", token)
+
+
+def _defines(after: str) -> bool:
+    """A bracket after a formula that defines its placeholders: " (A = K, Rb, Cs)"."""
+    return bool(re.match(r"\s*\(\s*(?:[A-Z][a-z]?|RE|Ln)\s*[=:]", after))
+
+
+def occurs(mention: str, gold: str) -> bool:
+    """Whether a mention occurs in a gold span, spaces ignored, not as part of a longer formula."""
+    m = "".join(_norm(mention).split())
+    g = _norm(gold)
+    if not m:
+        return False
+    keep = [i for i, ch in enumerate(g) if ch != " "]
+    squashed = "".join(g[i] for i in keep)
+    pos = squashed.find(m)
+    while pos >= 0:
+        a, b = keep[pos], keep[pos + len(m) - 1] + 1
+        before, after = g[:a], g[b:]
+        ok_before = not before or (
+            before[-1] == " " and not _piece(before.split()[-1])
+            if before[-1] == " "
+            else not (before[-1].isalnum() or before[-1] == ")")
+        )
+        ok_after = not after or (
+            not _piece(after.split()[0]) or _defines(after)
+            if after[0] == " "
+            else not after[0].isalnum()
+        )
+        if ok_before and ok_after:
+            return True
+        pos = squashed.find(m, pos + 1)
+    return False
+
+
+def _numbers(text: str) -> set[float]:
+    return {round(float(n), 2) for n in _NUMBER.findall(text)}
+
+
+def gold_supermat(tei: Path) -> dict:
+    """Gold material span texts, Tc numbers and (material span, Tc number) links of a paper."""
+    root = ET.parse(tei).getroot()
+    ids: dict[str, ET.Element] = {}
+    spans = list(root.iter(f"{TEI}rs"))
+    for rs in spans:
+        xml_id = rs.get("{http://www.w3.org/XML/1998/namespace}id")
+        if xml_id:
+            ids[xml_id] = rs
+    materials: set[str] = set()
+    tcs: set[float] = set()
+    links: set[tuple[str, float]] = set()
+    for rs in spans:
+        text = _norm("".join(rs.itertext()))
+        if rs.get("type") == "material":
+            materials.add(text)
+        elif rs.get("type") == "tcValue":
+            numbers = _numbers(text)
+            tcs |= numbers
+            for ref in (rs.get("corresp") or "").split(","):
+                target = ids.get(ref.strip().lstrip("#"))
+                if target is not None and target.get("type") == "material":
+                    mat = _norm("".join(target.itertext()))
+                    links |= {(mat, n) for n in numbers}
+    without = sum(1 for m in materials if not find_materials(collapse(m)))
+    return {"materials": materials, "tc": tcs, "links": links, "without_formula": without}
+
+
+def collapse(text: str) -> str:
+    """Join formula pieces split by spaces in TEI text ("LaFeAsO 1−x H x" → LaFeAsO1−xHx)."""
     out: list[str] = []
     for token in text.split():
-        if not old and re.match(r"\([\dxyzδ]", token):
+        if re.match(r"\([\dxyzδ]", token):
             out.append(token)
             continue
         if out and _PIECE.match(out[-1]) and _PIECE.match(token):
@@ -73,91 +198,117 @@ def collapse(text: str, old: bool = False) -> str:
     return " ".join(out)
 
 
-# The rules were tuned looking at the dev half only; the test half is reported apart.
-DEV = ("1609.04957-CC", "Suzuki_etal_2015-CC")
+def predict_paper(pdf: Path, ner: bool = False) -> dict:
+    """What the code on sys.path extracts from a paper, reduced to what is scored.
+
+    Uses only what every version of `extract` gives (mention spans and roles; Tc records with
+    their numbers and the span of their material), so an older revision is scored alike.
+    """
+    started = time.perf_counter()
+    paper = parse_pdf(pdf)
+    result = extract(paper, ner=ner)
+    seconds = time.perf_counter() - started
+    return {"pages": paper.n_pages, "seconds": seconds, **scored_output(paper, result)}
 
 
-def gold_supermat(tei: Path, old: bool = False) -> tuple[set[str], int, set[float]]:
-    root = ET.parse(tei).getroot()
-    formulas: set[str] = set()
-    without = 0
-    tcs: set[float] = set()
-    for rs in root.iter(f"{TEI}rs"):
-        text = "".join(rs.itertext())
-        if rs.get("type") == "material":
-            found = {m.formula for m in find_materials(collapse(text, old)) if not m.name}
-            formulas |= found
-            without += not found
-        elif rs.get("type") == "tcValue":
-            tcs |= {round(float(n), 2) for n in _NUMBER.findall(text)}
-    return formulas, without, tcs
+def scored_output(paper, result) -> dict:
+    """The parts of an extraction that are scored: sample mentions, Tc numbers, links."""
+    text = paper.text
+
+    def written(start: int, end: int) -> str:
+        return " ".join(text[start:end].split())
+
+    materials = {written(m.start, m.end) for m in result.materials if m.role == "sample"}
+    tc: set[float] = set()
+    links: set[tuple[str, float]] = set()
+    for r in result.records:
+        if r.property != "Tc":
+            continue
+        numbers = {round(r.low, 2), round(r.high, 2)} if r.low is not None else {round(r.value, 2)}
+        tc |= numbers
+        span = r.material_span
+        material = written(*span) if span and span[1] > span[0] else (r.material or "")
+        if material:
+            links |= {(material, n) for n in numbers}
+    return {
+        "materials": sorted(materials - {""}),
+        "tc": sorted(tc),
+        "links": sorted(links),
+    }
 
 
-def _tc_numbers(records) -> set[float]:
-    out: set[float] = set()
-    for r in records:
-        if r.property == "Tc":
-            if r.low is not None:
-                out |= {round(r.low, 2), round(r.high, 2)}
-            else:
-                out.add(round(r.value, 2))
-    return out
+def _predict_command(pdfs: list[Path], code: Path | None, out: Path, ner: bool):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if code is not None:
+        env["MATLENS_BENCH_CODE"] = str(code)
+    argv = [sys.executable, __file__, "--predict", str(out), *map(str, pdfs)]
+    if ner:
+        argv.append("--ner")
+    return subprocess.Popen(argv, env=env)
 
 
-def supermat(root: Path, ner: bool = False) -> dict:
-    """Counts [tp, predicted, gold] per half ("dev", "test", "all") and per score."""
-    scores = ("materials", "materials_old", "tc")
-    counts = {h: {k: [0, 0, 0] for k in scores} for h in ("dev", "test", "all")}
-    skipped = 0
-    pages = 0
-    seconds = 0.0
+def predict_all(
+    pdfs: list[Path], codes: list[Path | None], ner: bool = False
+) -> list[dict[str, dict]]:
+    """`predict_paper` for every PDF, one child process per code tree (None: this checkout),
+    all running at the same time so that a shared machine's load falls on each alike."""
+    with tempfile.TemporaryDirectory() as tmp:
+        outs = [Path(tmp) / f"predictions{i}.json" for i in range(len(codes))]
+        children = [_predict_command(pdfs, c, o, ner) for c, o in zip(codes, outs, strict=True)]
+        for child in children:
+            if child.wait() != 0:
+                raise RuntimeError("a prediction child failed")
+        return [json.loads(o.read_text(encoding="utf-8")) for o in outs]
+
+
+def score_supermat(papers, predictions: dict[str, dict]) -> dict:
+    """Counts per part: materials/tc/links → [tp (precision side), predicted, tp (recall side), gold]."""
+    keys = ("materials", "tc", "links")
+    counts = {part: {k: [0, 0, 0, 0] for k in keys} for part in PARTS}
+    extra = {part: {"without_formula": 0, "pages": 0, "seconds": 0.0} for part in PARTS}
     rows = []
-    for pdf in sorted((root / "supermat" / "pdf").glob("*.pdf")):
-        tei = root / "supermat" / "gold_tei" / f"{pdf.stem}.superconductors.tei.xml"
-        gold_m, without, gold_tc = gold_supermat(tei)
-        gold_old = gold_supermat(tei, old=True)[0]
-        skipped += without
-        start = time.perf_counter()
-        paper = parse_pdf(pdf)
-        result = extract(paper, ner=ner)
-        seconds += time.perf_counter() - start
-        pages += paper.n_pages
-        formulas = [m for m in result.materials if not m.name]
-        pred_m = {m.formula for m in formulas if m.role == "sample"}
-        pred_old = {m.formula for m in formulas}
-        pred_tc = _tc_numbers(result.records)
-        half = "dev" if pdf.stem in DEV else "test"
-        for key, pred, gold in (
-            ("materials", pred_m, gold_m),
-            ("materials_old", pred_old, gold_old),
-            ("tc", pred_tc, gold_tc),
+    for part, pdf, tei in papers:
+        gold = gold_supermat(tei)
+        pred = predictions[str(pdf)]
+        p_m, g_m = set(pred["materials"]), gold["materials"]
+        right_m = {m for m in p_m if any(occurs(m, g) for g in g_m)}
+        found_m = {g for g in g_m if any(occurs(m, g) for m in p_m)}
+        p_t, g_t = set(pred["tc"]), gold["tc"]
+        p_l = {(m, n) for m, n in pred["links"]}
+        g_l = gold["links"]
+        right_l = {(m, n) for m, n in p_l if any(n == gn and occurs(m, g) for g, gn in g_l)}
+        found_l = {(g, gn) for g, gn in g_l if any(n == gn and occurs(m, g) for m, n in p_l)}
+        for key, values in (
+            ("materials", (len(right_m), len(p_m), len(found_m), len(g_m))),
+            ("tc", (len(p_t & g_t), len(p_t), len(p_t & g_t), len(g_t))),
+            ("links", (len(right_l), len(p_l), len(found_l), len(g_l))),
         ):
-            for h in (half, "all"):
-                acc = counts[h][key]
-                acc[0] += len(pred & gold)
-                acc[1] += len(pred)
-                acc[2] += len(gold)
-        others: dict[str, set[str]] = {}
-        for m in formulas:
-            if m.role != "sample" and m.formula not in pred_m:
-                others.setdefault(m.role, set()).add(m.formula)
+            acc = counts[part][key]
+            for i, v in enumerate(values):
+                acc[i] += v
+        extra[part]["without_formula"] += gold["without_formula"]
+        extra[part]["pages"] += pred["pages"]
+        extra[part]["seconds"] += pred["seconds"]
         rows.append(
             (
-                f"{pdf.stem} ({half})",
-                sorted(gold_m - pred_m),
-                sorted(pred_m - gold_m),
-                sorted(gold_tc - pred_tc),
-                sorted(pred_tc - gold_tc),
-                {k: sorted(v) for k, v in sorted(others.items())},
+                part,
+                pdf.stem,
+                sorted(g_m - found_m),
+                sorted(p_m - right_m),
+                sorted(g_t - p_t),
+                sorted(p_t - g_t),
+                sorted(g_l - found_l),
+                sorted(p_l - right_l),
             )
         )
-    return {
-        "counts": counts,
-        "gold_without_formula": skipped,
-        "pages": pages,
-        "seconds": seconds,
-        "rows": rows,
-    }
+    return {"counts": counts, "extra": extra, "rows": rows}
+
+
+def _scores(acc: list) -> tuple[float, float, float]:
+    tp_p, n_pred, tp_r, n_gold = acc
+    p = tp_p / n_pred if n_pred else 0.0
+    r = tp_r / n_gold if n_gold else 0.0
+    return p, r, 2 * p * r / (p + r) if p + r else 0.0
 
 
 def grobid_quantities(root: Path) -> tuple[int, int, int]:
@@ -197,8 +348,8 @@ def grobid_quantities(root: Path) -> tuple[int, int, int]:
 
 
 def _gold_spans(path: Path, label: str) -> dict[int, list[tuple[int, int]]]:
-    spans: dict[int, list[tuple[int, int]]] = {}
-    current = None
+    spans: dict[int, list[list[int]]] = {}
+    current: list[int] | None = None
     for line in path.read_text(encoding="utf-8").splitlines():
         cols = line.split("\t")
         if len(cols) < 5:
@@ -211,7 +362,7 @@ def _gold_spans(path: Path, label: str) -> dict[int, list[tuple[int, int]]]:
             current[1] = end
         else:
             current = None
-    return {k: [tuple(s) for s in v] for k, v in spans.items()}
+    return {k: [(a, b) for a, b in v] for k, v in spans.items()}
 
 
 def sofc(root: Path, tagger=None) -> dict[str, list[int]]:
@@ -303,51 +454,95 @@ def mspt_roles(root: Path, split: str = "test") -> dict[str, list[int]]:
     return out
 
 
+def _print_supermat(label: str, scored: dict, reference: dict | None) -> None:
+    names = {"materials": "materials", "tc": "Tc values", "links": "material-Tc links"}
+    for part in PARTS:
+        for key, name in names.items():
+            acc = scored["counts"][part][key]
+            p, r, f = _scores(acc)
+            line = (
+                f"SuperMat {part:6s} {name:17s} P {p:.2f}  R {r:.2f}  F1 {f:.2f}  "
+                f"(right {acc[0]}/{acc[1]} predicted, found {acc[2]}/{acc[3]} gold)"
+            )
+            if reference is not None:
+                bp, br, bf = _scores(reference["counts"][part][key])
+                line += f"   | baseline P {bp:.2f}  R {br:.2f}  F1 {bf:.2f}"
+            print(f"{label}{line}")
+        print(
+            f"{label}SuperMat {part:6s} gold material spans with no formula in them (in recall): "
+            f"{scored['extra'][part]['without_formula']}"
+        )
+
+
+def _speed(scored: dict) -> tuple[int, float]:
+    pages = sum(scored["extra"][p]["pages"] for p in PARTS)
+    seconds = sum(scored["extra"][p]["seconds"] for p in PARTS)
+    return pages, seconds
+
+
+def _baseline_tree(ref: str, tmp: Path) -> Path:
+    """A copy of `inference/` as it was at git revision `ref`."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "inference"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
+    return tmp
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--shared", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "papers")
-    )
-    parser.add_argument("--details", action="store_true", help="list misses per paper")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--shared", default=str(REPO.parent / "shared" / "data" / "papers"))
+    parser.add_argument("--details", action="store_true", help="list errors (tuning part only)")
     parser.add_argument("--ner", action="store_true", help="also score the learned tagger")
+    parser.add_argument("--baseline", metavar="REF", help="also run the code of git revision REF")
+    parser.add_argument("--predict", nargs="+", help=argparse.SUPPRESS)  # OUT.json PDF...
     args = parser.parse_args()
+    if args.predict:  # child process of `predict_all`
+        out, *pdfs = args.predict
+        find_materials("warm up LaFeAsO1-xHx")  # pymatgen import outside the timing
+        result = {pdf: predict_paper(Path(pdf), ner=args.ner) for pdf in pdfs}
+        Path(out).write_text(json.dumps(result), encoding="utf-8")
+        return 0
     root = Path(args.shared)
     if not root.is_dir():
         print(f"shared papers not found: {root}", file=sys.stderr)
         return 2
-    find_materials("warm up LaFeAsO1-xHx")  # pymatgen import outside the timing
-    sm = supermat(root)
-    labels = {
-        "materials": "materials",
-        "materials_old": "materials (old scorer: every formula, old gold normalisation)",
-        "tc": "Tc",
-    }
-    for key, label in labels.items():
-        for half in ("all", "dev", "test"):
-            p, r, f = _prf(*sm["counts"][half][key])
-            tp, n_pred, n_gold = sm["counts"][half][key]
-            print(
-                f"SuperMat {half:4s} {label}: precision {p:.2f}  recall {r:.2f}  F1 {f:.2f}  "
-                f"(tp {tp}, predicted {n_pred}, gold {n_gold})"
-            )
-    print(
-        f"SuperMat gold material strings without a compound formula (not scored): {sm['gold_without_formula']}"
-    )
-    print(
-        f"pipeline speed (parse + extract, {sm['pages']} pages): {sm['pages'] / sm['seconds']:.1f} pages/s"
-    )
+    papers = supermat_papers(root)
+    pdfs = [pdf for _, pdf, _ in papers]
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    reference = None
+    if args.baseline:
+        with tempfile.TemporaryDirectory() as tmp:
+            mine, theirs = predict_all(pdfs, [None, _baseline_tree(args.baseline, Path(tmp))])
+        reference = score_supermat(papers, theirs)
+    else:
+        (mine,) = predict_all(pdfs, [None])
+    ours = score_supermat(papers, mine)
+    _print_supermat("", ours, reference)
+    pages, seconds = _speed(ours)
+    line = f"pipeline speed (parse + extract, {pages} SuperMat pages, 1 process): {pages / seconds:.1f} pages/s"
+    if reference is not None:
+        b_pages, b_seconds = _speed(reference)
+        line += (
+            f"; baseline {args.baseline}: {b_pages / b_seconds:.1f} pages/s in the same run; "
+            f"ratio ours/baseline {(pages / seconds) / (b_pages / b_seconds):.2f}"
+        )
+    print(line)
+    print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.details:
-        for stem, miss_m, extra_m, miss_t, extra_t, others in sm["rows"]:
+        for part, stem, miss_m, extra_m, miss_t, extra_t, miss_l, extra_l in ours["rows"]:
+            if part != "tune":
+                continue  # errors are looked at on the tuning part only
             print(
-                f"  {stem}: missed materials {miss_m}; extra {extra_m}; missed Tc {miss_t}; "
-                f"extra Tc {extra_t}; not samples {others}"
+                f"  {stem}: missed materials {miss_m}\n      extra materials {extra_m}\n"
+                f"      missed Tc {miss_t}; extra Tc {extra_t}\n      missed links {miss_l}\n"
+                f"      extra links {extra_l}"
             )
     if args.ner:
-        with_ner = supermat(root, ner=True)
-        print(
-            "pipeline speed with the learned tagger: "
-            f"{with_ner['pages'] / with_ner['seconds']:.1f} pages/s"
-        )
+        with_ner = score_supermat(papers, predict_all(pdfs, [None], ner=True)[0])
+        _print_supermat("with tagger: ", with_ner, None)
+        pages, seconds = _speed(with_ner)
+        print(f"pipeline speed with the learned tagger: {pages / seconds:.1f} pages/s")
     for split in ("test", "all"):
         for gold, (as_sample, as_precursor) in mspt_roles(root, split).items():
             print(

@@ -248,8 +248,11 @@ class JobSlot(QObject):
         def report(error: ErrorReport) -> None:
             deliver(request.on_error, error)
 
-        # Every callback is connected before the pool starts the job: a job that ends at once
-        # must still find its `finished` handler (connected afterwards, the slot stayed busy).
+        # `finished` is connected before the job starts: a job that fails at once (a bad formula)
+        # can emit it before `start` returns, and a signal with no receiver yet is lost, which
+        # left the slot busy and the job bar showing it. The queued call runs on this (GUI)
+        # thread after `_start` returns, when `started` holds the worker.
+        started: list[Worker] = []
         worker = self._runner.start(
             request.fn,
             *request.args,
@@ -257,10 +260,11 @@ class JobSlot(QObject):
             on_error=report,
             on_progress=lambda fraction, message: self._progress(ticket, fraction, message),
             on_cancelled=lambda: deliver(request.on_cancelled),
-            on_finished=lambda: self._finished(ticket),
+            on_finished=lambda: self._finished(started[0]),
             name=request.name or request.label,
             **request.kwargs,
         )
+        started.append(worker)
         self._worker, self._worker_ticket = worker, ticket
         self.label, self.message = request.label, request.label
         self.fraction, self.cancellable = 0.0, request.cancellable
@@ -274,8 +278,8 @@ class JobSlot(QObject):
             self.message = message
         self.changed.emit()
 
-    def _finished(self, ticket: int) -> None:
-        if self._worker is None or ticket != self._worker_ticket:
+    def _finished(self, worker: Worker) -> None:
+        if worker is not self._worker:
             return  # a job cancelled for a newer one; the newer one owns the slot
         self._worker = None
         pending, self._pending = self._pending, None

@@ -32,7 +32,42 @@ def test_extract_json(capsys):
     record = next(r for r in data["records"] if r["property"] == "Tc" and r["value"] == 8.6)
     assert {"material", "property", "value", "unit", "value_si", "page", "sentence"} <= set(record)
     assert record["material"] == "EuFBiS2" and record["unit"] == "K" and record["page"] >= 1
-    assert {"formula": "EuFBiS2", "name": "", "page": 1} in data["materials"]
+    first = next(m for m in data["materials"] if m["text"] == "EuFBiS2" and m["page"] == 1)
+    assert (first["formula"], first["kind"], first["role"]) == ("EuFBiS2", "formula", "sample")
+
+
+def test_extract_json_records_have_the_schema_fields(capsys, shared_data):
+    """A supermat_dev paper that writes "Pr1.85Ce0.15CuO4−δ (PCCO)" and then "PCCO"."""
+    from inference.literature.schema import MaterialMention, PropertyRecord, csv_columns
+
+    pdf = shared_data("papers", "supermat_dev", "pdf", "APL0774202-CC.pdf")
+    code, out, _ = run(capsys, "extract", pdf, "--json", "--property", "Tc")
+    assert code == 0
+    data = json.loads(out)
+    assert all(list(r) == list(csv_columns(PropertyRecord)) for r in data["records"])
+    assert all(set(m) == set(csv_columns(MaterialMention)) for m in data["materials"])
+    tc = {r["value"]: r for r in data["records"]}
+    assert tc[22.5]["material"] == "PCCO" and tc[22.5]["material_kind"] == "abbreviation"
+    assert tc[22.5]["material_formula"] == "Pr1.85Ce0.15CuO4-δ"
+    assert tc[89.5]["material"] == "BSCCO" and tc[1.18]["material"] == "Al"
+    pcco = next(m for m in data["materials"] if m["text"] == "PCCO")
+    assert pcco["definition"].startswith("defined in the paper: Pr1.85Ce0.15CuO4-δ (PCCO)")
+    assert pcco["family"].startswith("cuprate")
+
+
+def test_csv_header_is_the_record_schema(capsys, tmp_path):
+    import csv
+
+    from inference.literature.schema import PropertyRecord, csv_columns
+
+    out_csv = tmp_path / "all.csv"
+    code, _, _ = run(capsys, "extract", paper("Suzuki_etal_2015-CC.pdf"), "--csv", out_csv)
+    assert code == 0
+    with out_csv.open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert tuple(rows[0]) == csv_columns(PropertyRecord)
+    tc = [dict(zip(rows[0], row, strict=True)) for row in rows[1:] if row[1] == "Tc"]
+    assert {"onset", "zero resistance"} <= {r["qualifier"] for r in tc}
 
 
 def test_extract_csv_and_filter(capsys, tmp_path):

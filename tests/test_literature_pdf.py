@@ -99,3 +99,33 @@ def test_long_pdf_reports_progress_and_cancels(tmp_path):
         parse_pdf(big, progress=progress, cancel=token)
     assert "of 504" in seen[0]
     assert len(seen) <= 21
+
+
+def _truncated(fraction: float):
+    def make(path):
+        data = paper("Suzuki_etal_2015-CC.pdf").read_bytes()
+        path.write_bytes(data[: int(len(data) * fraction)])
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _writer(b""),
+        encrypted_pdf,
+        image_only_pdf,
+        _truncated(0.002),  # the header and a few objects
+        _truncated(0.5),
+        _truncated(0.97),  # only the cross-reference table lost
+    ],
+    ids=["zero-byte", "encrypted", "image-only", "truncated-header", "truncated-half", "no-xref"],
+)
+def test_bad_pdfs_through_matlens_extract(tmp_path, make):
+    """A user's `matlens extract --json` on a broken PDF: a result or one clear line, exit 2."""
+    from cli_harness import assert_clean_outcome, run_matlens
+
+    path = make(tmp_path / "broken paper.pdf")
+    run = run_matlens("extract", path, "--json", timeout=120)
+    assert_clean_outcome(run, path)

@@ -1,8 +1,8 @@
 """`matlens extract PAPER.pdf [--json] [--csv OUT.csv] [--property Tc]`: materials and properties.
 
-JSON: {"records": [{"material", "property", "value", "unit", "value_si", "unit_si", "page",
-"sentence", ...}], "materials": [{"formula", "name", "page"}], "synthesis": [...]}; pages are
-1-based.
+JSON: {"records": [...], "materials": [...], "synthesis": [...]}; each record and material has
+exactly the fields of `inference.literature.schema.PropertyRecord` / `MaterialMention` (pages
+are 1-based); the CSV has one column per `PropertyRecord` field.
 
 `matlens extract FOLDER --out OUT [--workers N | --scheduler URL]`: every PDF of a folder,
 one task each (`inference.batch`): OUT/records.json, records.csv, failures.csv, and the
@@ -23,7 +23,9 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--csv", metavar="OUT.csv", help="also write the records as CSV")
     p.add_argument("--property", action="append", default=[], help="keep only this property")
-    p.add_argument("--material", help="keep only records about this material")
+    p.add_argument(
+        "--material", help="keep only records about this material (as written, or its formula)"
+    )
     p.add_argument(
         "--ner", action="store_true", help="add material names found by the learned tagger"
     )
@@ -45,20 +47,31 @@ def run(args) -> int:
     if args.property:
         result.records = [r for r in result.records if r.property in args.property]
     if args.material:
-        result.records = [r for r in result.records if r.material == args.material]
+        wanted = args.material
+        result.records = [r for r in result.records if wanted in (r.material, r.material_formula)]
     if args.csv:
         write_csv(result.records, Path(args.csv))
     if args.json:
         print_json(result.to_json())
         return 0
     print(f"{result.title or Path(args.paper).name} ({result.n_pages} pages)")
-    formulas = sorted({m.name or m.formula for m in result.materials})
-    print(f"materials: {', '.join(formulas) if formulas else '(none)'}")
+    names = sorted(
+        {_shown(m.text, m.formula, m.kind) for m in result.materials if m.role == "sample"}
+    )
+    print(f"materials: {', '.join(names) if names else '(none)'}")
     for r in result.records:
         cond = ", ".join(f"{k} {v}" for k, v in r.conditions.items())
+        material = _shown(r.material or "?", r.material_formula, r.material_kind)
+        prop = f"{r.property} ({r.qualifier})" if r.qualifier else r.property
         print(
-            f"p{r.page:<3} {r.material or '?':24s} {r.property:18s} {r.text}"
-            + (f"  [{cond}]" if cond else ""),
+            f"p{r.page:<3} {material:24s} {prop:18s} {r.text}" + (f"  [{cond}]" if cond else ""),
             file=sys.stdout,
         )
     return 0
+
+
+def _shown(written: str, formula: str, kind: str) -> str:
+    """ "PCCO (= Pr2-xCexCuO4)": an abbreviation, doping level or code with what it stands for."""
+    if kind in ("abbreviation", "doping", "code") and formula and formula != written:
+        return f"{written} (= {formula})"
+    return written

@@ -1,4 +1,8 @@
-"""Records to CSV or JSON files (the pane's Export button and `matlens extract --csv`)."""
+"""Records to CSV or JSON files (the pane's Export button and `matlens extract --csv`).
+
+Both are generated from `inference.literature.schema`: a CSV column per `PropertyRecord` field,
+and the JSON records are the same fields (`schema.to_json`).
+"""
 
 from __future__ import annotations
 
@@ -7,30 +11,10 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from inference.literature.extract import Extraction, PropertyRecord
+from inference.literature.extract import Extraction
+from inference.literature.schema import PropertyRecord, csv_columns, csv_row, to_json
 
-CSV_COLUMNS = (
-    "material",
-    "property",
-    "value",
-    "unit",
-    "value_si",
-    "unit_si",
-    "modifier",
-    "low",
-    "high",
-    "uncertainty",
-    "conditions",
-    "page",
-    "sentence",
-    "source",  # text | table
-)
-
-
-def record_row(r: PropertyRecord) -> dict:
-    row = {k: getattr(r, k) for k in CSV_COLUMNS if k != "conditions"}
-    row["conditions"] = "; ".join(f"{k}={v}" for k, v in r.conditions.items())
-    return row
+CSV_COLUMNS = csv_columns(PropertyRecord)
 
 
 def write_csv(records: Iterable[PropertyRecord], path: Path) -> Path:
@@ -39,7 +23,7 @@ def write_csv(records: Iterable[PropertyRecord], path: Path) -> Path:
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for r in records:
-            writer.writerow(record_row(r))
+            writer.writerow(csv_row(r))
     return path
 
 
@@ -47,11 +31,6 @@ def write_json(extraction: Extraction, path: Path, records=None) -> Path:
     """The `matlens extract --json` document; `records` narrows it to a filtered subset."""
     data = extraction.to_json()
     if records is not None:
-        keep = {(r.start, r.end, r.property) for r in records}
-        data["records"] = [
-            d
-            for d, r in zip(data["records"], extraction.records, strict=True)
-            if (r.start, r.end, r.property) in keep
-        ]
+        data["records"] = [to_json(r) for r in records]
     Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     return Path(path)

@@ -1,79 +1,38 @@
 """Rules that turn a `Paper` into records: material, property, value with unit, conditions, where.
 
-Each property value is linked to the sample named nearest to it in its sentence, or else to
-the last sample named earlier in the paragraph (precursors, apparatus and structural units are
-kept as mentions but never carry values). Table cells give records too (source="table"), with
-the row label as their material. References and acknowledgements are skipped.
+Materials are read with the whole paper in view (`mentions.MentionReader`): formulas,
+abbreviations (the field's and those the paper defines), doping levels, sample codes and
+descriptor phrases, each with the formula it stands for. A temperature becomes a Tc only when
+it is named as one (`temperatures.temperature_role`), and each value goes to the sample its
+sentence says it belongs to (`links.choose`), else to the paragraph's current sample;
+precursors, apparatus, substrates, reference materials and structural units are kept as
+mentions but never carry values. Table cells give records too (source="table"), with the row
+label as their material. References and acknowledgements are skipped.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
-from inference.literature.materials import MaterialSpan, find_materials
+from inference.literature import links
+from inference.literature.materials import MaterialSpan
+from inference.literature.mentions import MentionReader
 from inference.literature.model import Box, Paper
 from inference.literature.properties import ATMOSPHERE, METHODS, PROPERTIES, method_name
 from inference.literature.quantities import Quantity, find_quantities, normalise
+from inference.literature.schema import MaterialMention, PropertyRecord, SynthesisStep, to_json
 from inference.literature.sections import EXCLUDED
 from inference.literature.sentences import split_sentences
 from inference.literature.tables import table_values
+from inference.literature.temperatures import qualifiers_in_order, tc_keywords, temperature_role
 
-
-@dataclass(frozen=True)
-class MaterialMention:
-    formula: str
-    name: str
-    page: int  # 1-based
-    start: int  # offsets in Paper.text
-    end: int
-    section: str
-    source: str = "rules"  # rules | ner (the learned tagger)
-    role: str = "sample"  # sample | precursor | apparatus | unit (materials.material_role)
-
-
-@dataclass(frozen=True)
-class PropertyRecord:
-    material: str | None
-    property: str
-    value: float
-    unit: str
-    value_si: float
-    unit_si: str
-    page: int  # 1-based
-    sentence: str
-    start: int  # span of the value in Paper.text
-    end: int
-    text: str  # the value as written ("up to 48 K")
-    low: float | None = None
-    high: float | None = None
-    uncertainty: float | None = None
-    modifier: str = "="
-    conditions: dict[str, str] = field(default_factory=dict)
-    material_span: tuple[int, int] | None = None
-    link: str = "sentence"  # sentence | paragraph | table | paper (the main material) | none
-    section: str = ""
-    source: str = "text"  # text | table (read from a table cell: `sentence` names the cell)
-
-
-@dataclass(frozen=True)
-class SynthesisStep:
-    method: str
-    material: str | None
-    temperature: str
-    time: str
-    atmosphere: str
-    pressure: str
-    page: int
-    sentence: str
-    start: int
-    end: int
+__all__ = ["Extraction", "MaterialMention", "PropertyRecord", "SynthesisStep", "extract"]
 
 
 @dataclass
@@ -86,63 +45,42 @@ class Extraction:
     synthesis: list[SynthesisStep]
 
     def to_json(self) -> dict:
-        """The stable CLI/JSON shape (see README: `matlens extract --json`)."""
-        records = []
-        for r in self.records:
-            item = {
-                "material": r.material,
-                "property": r.property,
-                "value": r.value,
-                "unit": r.unit,
-                "value_si": r.value_si,
-                "unit_si": r.unit_si,
-                "page": r.page,
-                "sentence": r.sentence,
-                "text": r.text,
-                "modifier": r.modifier,
-                "low": r.low,
-                "high": r.high,
-                "uncertainty": r.uncertainty,
-                "conditions": r.conditions,
-                "link": r.link,
-                "source": r.source,
-                "span": [r.start, r.end],
-            }
-            records.append(item)
-        by_key: dict[tuple[str, int], dict] = {}  # one entry per formula and page
+        """The CLI/JSON document; every record and material has its schema's fields."""
+        by_key: dict[tuple[str, int], dict] = {}  # one entry per material as written and page
         for m in self.materials:
-            item = by_key.get((m.formula, m.page))
+            item = by_key.get((m.text, m.page))
             if item is None:
-                item = by_key[m.formula, m.page] = {
-                    "formula": m.formula,
-                    "name": m.name,
-                    "page": m.page,
-                }
-                if m.source != "rules":
-                    item["source"] = m.source
-                if m.role != "sample":
-                    item["role"] = m.role
+                by_key[m.text, m.page] = to_json(m)
             elif m.role == "sample":
-                item.pop("role", None)  # a sample somewhere on the page is a sample
-        materials = list(by_key.values())
+                item["role"] = "sample"  # a sample somewhere on the page is a sample
         return {
             "paper": str(self.path),
             "title": self.title,
             "pages": self.n_pages,
-            "records": records,
-            "materials": materials,
-            "synthesis": [asdict(s) for s in self.synthesis],
+            "records": [to_json(r) for r in self.records],
+            "materials": list(by_key.values()),
+            "synthesis": [to_json(s) for s in self.synthesis],
         }
 
 
 _NOT_MATERIALS = frozenset({"sample", "samples", "the", "film", "films", "powder", "powders"})
 _AFFILIATION = re.compile(r"Universit|Institut|Laborator|[Aa]ddress|E-mail|@|Department")
 _AT_BEFORE = re.compile(r"(?:\bat|\bto|\bdown to|T ?=|\bfrom|\bbetween|\bwith)\s*$", re.I)
+_ABOUT_SC = re.compile(r"superconduct|\bSC\b", re.IGNORECASE)
+_NOT_TC = tuple(k for k in PROPERTIES if k.name != "Tc")  # Tc is named by `temperatures`
 
 
-def _property_for(q: Quantity, sentence: str, kinds) -> tuple[str, int] | None:
+@dataclass(frozen=True)
+class _Sample:
+    """The sample a paragraph is about: a mention and the sentence offset it sits in."""
+
+    mention: MaterialSpan
+    offset: int
+
+
+def _property_for(q: Quantity, sentence: str, kinds) -> tuple[str, tuple[int, int]] | None:
     """The property a value belongs to: the nearest announcing word before it (or just after)."""
-    best: tuple[int, str, int] | None = None
+    best: tuple[int, str, tuple[int, int]] | None = None
     for kind, spans in kinds:
         if q.dimension not in kind.dimensions:
             continue
@@ -151,22 +89,13 @@ def _property_for(q: Quantity, sentence: str, kinds) -> tuple[str, int] | None:
                 distance = q.start - e
                 if distance > 150:
                     continue
-                if kind.name == "Tc" and distance > 25 and _AT_BEFORE.search(sentence[: q.start]):
-                    continue  # "Tc ... measured at 2 K": a measurement temperature
             elif s >= q.end and s - q.end <= 12:
                 distance = s - q.end + 40
             else:
                 continue
             if best is None or distance < best[0]:
-                best = (distance, kind.name, s)
+                best = (distance, kind.name, (s, e))
     return (best[1], best[2]) if best else None
-
-
-def _nearest_material(mats: list[MaterialSpan], anchor: int) -> MaterialSpan | None:
-    before = [m for m in mats if m.end <= anchor]
-    if before:
-        return before[-1]
-    return mats[0] if mats else None
 
 
 def _conditions(qs: list[Quantity], used: set[int], q: Quantity, prop: str) -> dict[str, str]:
@@ -187,6 +116,45 @@ def _conditions(qs: list[Quantity], used: set[int], q: Quantity, prop: str) -> d
     return out
 
 
+_NUMERIC = re.compile(r"^[-−+*()\[\].,\d]+$")
+
+
+def _plot_text(block: str) -> bool:
+    """Text drawn inside a figure (axis ticks, legends: "(a) 2000 1000 * 0 x=0.05 40 50"):
+    mostly bare numbers. Its labels repeat what the text says, out of any sentence."""
+    tokens = block.split()
+    if len(tokens) < 6:
+        return False
+    return sum(1 for t in tokens if _NUMERIC.match(t)) >= PLOT_SHARE * len(tokens)
+
+
+PLOT_SHARE = 0.25
+
+
+def _written(paper: Paper, start: int, end: int) -> str:
+    """A span of the paper as written, with spaces and dashes normalised ("La2−x" → "La2-x")."""
+    return " ".join(normalise(paper.text[start:end]).split())
+
+
+def _mention(paper: Paper, m: MaterialSpan, s0: int, section: str, source: str) -> MaterialMention:
+    return MaterialMention(
+        text=_written(paper, s0 + m.start, s0 + m.end),
+        formula=m.formula,
+        kind=m.kind,
+        page=paper.page_of(s0 + m.start) + 1,
+        start=s0 + m.start,
+        end=s0 + m.end,
+        section=section,
+        role=m.role,
+        name=m.name,
+        family=m.family,
+        descriptors=m.descriptors,
+        compositions=m.compositions,
+        definition=m.definition,
+        source=source,
+    )
+
+
 def extract(
     paper: Paper,
     *,
@@ -197,7 +165,7 @@ def extract(
     """Materials, property records and synthesis steps of a parsed paper.
 
     With `ner`, material names found by the learned tagger (see `inference.literature.ner`)
-    are added where the formula rules found nothing.
+    are added where the rules found nothing.
     """
     records: list[PropertyRecord] = []
     mentions: list[MaterialMention] = []
@@ -209,64 +177,57 @@ def extract(
             continue
         if block.page == 0 and _AFFILIATION.search(text[block.start : block.end]):
             continue
+        if _plot_text(text[block.start : block.end]):
+            continue
         spans = split_sentences(text[block.start : block.end], block.start)
         units.append((block, [(s0, s1, text[s0:s1].replace("\n", " ")) for s0, s1 in spans]))
+    flat = [(s0, sentence) for _, sents in units for s0, _, sentence in sents]
     tagged: dict[int, list] = {}
     if ner:
         from inference.literature.ner import tagger
 
-        flat = [(s0, sentence) for _, sents in units for s0, _, sentence in sents]
         results = tagger().tag(
             [sentence for _, sentence in flat],
-            progress=lambda f, m="": progress(0.8 * f, m),
+            progress=lambda fraction, message="": progress(0.8 * fraction, message),
             cancel=cancel,
         )
         tagged = {s0: spans for (s0, _), spans in zip(flat, results, strict=True)}
+    reader = MentionReader([sentence for _, sentence in flat])
+    curie = bool(re.search(r"Curie", text))  # then "TC" is a Curie point, not a Tc
     start = 0.8 if ner else 0.0  # the tagger is most of the work when it runs
     n = max(1, len(units))
+    index = 0
     for bi, (block, sents) in enumerate(units):
         if bi % 50 == 0:
             if cancel:
                 cancel.raise_if_cancelled()
             progress(start + (1 - start) * bi / n, "extracting")
-        last_material: MaterialSpan | None = None
-        last_offset = 0
+        current: _Sample | None = None
         for s0, _s1, sentence in sents:
-            mats = find_materials(sentence)
+            mats = reader.read(index)
+            index += 1
             learned = _learned(tagged.get(s0, ()), mats)
-            for m in mats + learned:
-                page = paper.page_of(s0 + m.start) + 1
-                source = "ner" if m in learned else "rules"
-                mentions.append(
-                    MaterialMention(
-                        m.formula,
-                        m.name,
-                        page,
-                        s0 + m.start,
-                        s0 + m.end,
-                        block.section,
-                        source,
-                        m.role,
-                    )
-                )
-            # precursors, apparatus and structural units never carry the paper's values; a
-            # learned name carries them only where no formula is at hand (it may be a symbol)
-            mats = [m for m in mats if m.role == "sample"]
-            if not mats and last_material is None:
-                mats = learned
+            mentions += [_mention(paper, m, s0, block.section, "rules") for m in mats]
+            mentions += [_mention(paper, m, s0, block.section, "ner") for m in learned]
+            # precursors, apparatus, substrates and structural units never carry the paper's
+            # values; a learned name carries them only where no rule found a sample
+            samples = [m for m in mats if m.role == "sample"]
+            if not samples and current is None:
+                samples = learned
             qs = find_quantities(sentence)
             if qs:
                 records.extend(
                     _sentence_records(
-                        paper, sentence, s0, mats, qs, last_material, last_offset, block.section
+                        paper, sentence, s0, samples, qs, current, block.section, curie
                     )
                 )
-                steps.extend(_synthesis(paper, sentence, s0, mats, qs, last_material))
-            if mats:
-                last_material, last_offset = mats[-1], s0
+                last = current.mention if current is not None else None
+                steps.extend(_synthesis(paper, sentence, s0, samples, qs, last))
+            carriers = [m for m in samples if m.kind != "descriptor"] or samples
+            if carriers:
+                current = _Sample(carriers[-1], s0)
     if paper.tables:
         records = [r for r in records if not _in_table(paper, r.start)] + _table_records(paper)
-    records = _link_to_main_material(records, mentions)
     progress(1.0, "")
     return Extraction(paper.path, paper.title, paper.n_pages, records, mentions, steps)
 
@@ -346,51 +307,71 @@ def _learned(spans, mats: list[MaterialSpan]) -> list[MaterialSpan]:
             continue
         if any(kind.pattern.fullmatch(name) for kind in PROPERTIES):
             continue  # "Tconset", "Hc2": a property's symbol, not a material
-        out.append(MaterialSpan("", name, s.start, s.end))
+        out.append(MaterialSpan("", name, s.start, s.end, kind="name"))
     return out
 
 
-def _link_to_main_material(records, mentions):
-    """Values with no material in their paragraph go to the paper's most-named material."""
-    if not mentions:
-        return records
-    counts = Counter(m.name or m.formula for m in mentions if m.role == "sample")
-    if not counts:
-        return records
-    main = counts.most_common(1)[0][0]
-    return [
-        dataclasses.replace(r, material=main, link="paper") if r.link == "none" else r
-        for r in records
-    ]
+def _material_formula(m: MaterialSpan) -> str:
+    """The formula a mention stands for: a doping level's one composition, else its formula."""
+    return m.compositions[0] if len(m.compositions) == 1 else m.formula
 
 
-def _sentence_records(paper, sentence, s0, mats, qs, last_material, last_offset, section):
+def _sentence_records(paper, sentence, s0, samples, qs, current, section, curie):
     norm = normalise(sentence)
-    kinds = [(k, [(m.start(), m.end()) for m in k.pattern.finditer(norm)]) for k in PROPERTIES]
+    kinds = [(k, [(m.start(), m.end()) for m in k.pattern.finditer(norm)]) for k in _NOT_TC]
     kinds = [(k, spans) for k, spans in kinds if spans]
-    if not kinds:
-        return []
+    tc_spans = tc_keywords(norm, curie)
     out = []
-    assigned: list[tuple[Quantity, str, int]] = []
+    assigned: list[tuple[Quantity, str, tuple[int, int] | None, str]] = []
+    previous_tc: Quantity | None = None
+    about_sc = bool(tc_spans) or bool(_ABOUT_SC.search(norm))
     for q in qs:
+        if q.dimension == "temperature":
+            role = temperature_role(norm, q, tc_spans, previous_tc)
+            if (
+                role.role in ("other", "measurement")
+                and about_sc
+                and links.in_brackets_after(norm, (q.start, q.end), samples)
+            ):  # "thallium (2.4 K) and indium (3.4 K)" in a sentence on superconductivity
+                role = dataclasses.replace(role, role="Tc")
+            if role.role == "Tc":
+                assigned.append((q, "Tc", role.keyword, role.qualifier))
+                previous_tc = q
+            continue
         found = _property_for(q, norm, kinds)
         if found:
-            assigned.append((q, *found))
+            assigned.append((q, found[0], found[1], ""))
     used = {i for i, q in enumerate(qs) if any(q is a[0] for a in assigned)}
-    for q, prop, kw_start in assigned:
-        mat = _nearest_material(mats, kw_start) if mats else None
-        link = "sentence"
+    tcs = [(q.start, q.end) for q, prop, _, _ in assigned if prop == "Tc"]
+    paired = links.respectively(norm, tcs, samples) if tcs else None
+    if len(tcs) >= 2:
+        ordered = qualifiers_in_order(norm, tc_spans, tcs[0][0], len(tcs))
+        if ordered is not None:
+            it = iter(ordered)
+            assigned = [(q, p, k, next(it) if p == "Tc" else ql) for q, p, k, ql in assigned]
+    for q, prop, keyword, qualifier in assigned:
+        value = (q.start, q.end)
+        if paired is not None and value in tcs:
+            mat, link = paired[tcs.index(value)], "respectively"
+        elif prop == "Tc" and links.labels_a_sample(norm, value):
+            mat, link = None, "label"  # "the Tc = 75 K sample": no other name is meant
+        else:
+            mat, link = links.choose(norm, value, keyword, samples)
         mat_span = None
         if mat is not None:
             mat_span = (s0 + mat.start, s0 + mat.end)
-        elif last_material is not None:
-            mat, link = last_material, "paragraph"
-            mat_span = (last_offset + mat.start, last_offset + mat.end)
+            link = "sentence" if link == "after" else link
+        elif link == "label":
+            pass
+        elif current is not None:
+            mat, link = current.mention, "paragraph"
+            mat_span = (current.offset + mat.start, current.offset + mat.end)
         else:
             link = "none"
+        written = _written(paper, *mat_span) if mat_span else None
         out.append(
             PropertyRecord(
-                material=(mat.name or mat.formula) if mat else None,
+                material=written,
                 property=prop,
                 value=q.value,
                 unit=q.unit,
@@ -406,6 +387,9 @@ def _sentence_records(paper, sentence, s0, mats, qs, last_material, last_offset,
                 uncertainty=q.uncertainty,
                 modifier=q.modifier,
                 conditions=_conditions(qs, used, q, prop),
+                qualifier=qualifier,
+                material_formula=_material_formula(mat) if mat is not None else "",
+                material_kind=mat.kind if mat is not None else "",
                 material_span=mat_span,
                 link=link,
                 section=section,
@@ -452,11 +436,15 @@ def extract_pdf(
     from inference.literature.pdf import parse_pdf
 
     split = 0.3 if ner else 0.8  # share of the bar for parsing
-    paper = parse_pdf(path, progress=lambda f, m="": progress(split * f, m), cancel=cancel)
+    paper = parse_pdf(
+        path,
+        progress=lambda fraction, message="": progress(split * fraction, message),
+        cancel=cancel,
+    )
     result = extract(
         paper,
         ner=ner,
-        progress=lambda f, m="": progress(split + (1 - split) * f, m),
+        progress=lambda fraction, message="": progress(split + (1 - split) * fraction, message),
         cancel=cancel,
     )
     return paper, result

@@ -104,10 +104,10 @@ def _gutter(runs: list[list[Char]], width: float) -> float | None:
     spans = [(r[0].x0, r[-1].x1) for r in runs if len(r) > 3]
     if len(spans) < 12:
         return None
-    best, best_x = None, None
+    best, best_x = len(spans) + 1, 0.5 * width
     for x in np.arange(0.35 * width, 0.65 * width, 2.0):
         crossing = sum(1 for a, b in spans if a < x < b)
-        if best is None or crossing < best:
+        if crossing < best:
             best, best_x = crossing, float(x)
     left = sum(1 for a, b in spans if b <= best_x)
     right = sum(1 for a, b in spans if a >= best_x)
@@ -177,12 +177,13 @@ def _compose(line: Line) -> None:
     parts: list[str] = []
     boxes: list[tuple[float, float, float, float] | None] = []
     prev: Char | None = None
-    for c in line.chars:
+    citations = _citation_marks(line)
+    for k, c in enumerate(line.chars):
         if prev is not None:
             gap = c.x0 - prev.x1
             small = min(prev.size, c.size) < 0.85 * line.size
             limit = 0.12 * line.size if not small else 0.18 * line.size
-            if gap > limit:
+            if gap > limit or k in citations:
                 parts.append(" ")
                 boxes.append(None)
         parts.append(c.text)
@@ -227,3 +228,53 @@ def _spans_both(line: Line, left: list[Line], right: list[Line]) -> bool:
     if not (left and right):
         return True
     return line.x0 < min(ln.x1 for ln in left) and line.x1 > max(ln.x0 for ln in right)
+
+
+_CITATION_CHARS = frozenset("0123456789,–-)")
+
+
+def _citation_marks(line: Line) -> set[int]:
+    """Indices where a superscript reference number glued to a formula starts.
+
+    "Sr2RuO4" followed by a raised "2" (reference 2) would read "Sr2RuO42"; a raised run of
+    digits (with ",", "–", ")" as in "3,4,5" or "7)") right after a word holding a capital,
+    and not itself followed by a letter or digit, is split off. Charges ("Cu2+") and units
+    ("cm−1", all lower case) are left alone.
+    """
+    chars = line.chars
+    size = line.size
+    out: set[int] = set()
+
+    def raised(c: Char) -> bool:
+        return c.size < 0.85 * size and c.baseline < line.baseline - 0.2 * size
+
+    k = 1
+    while k < len(chars):
+        c, prev = chars[k], chars[k - 1]
+        if not (raised(c) and c.text.isdigit()) or raised(prev):
+            k += 1
+            continue
+        end = k
+        while end < len(chars) and raised(chars[end]) and chars[end].text in _CITATION_CHARS:
+            end += 1
+        glued = c.x0 - prev.x1 <= 0.12 * size
+        closed = chars[end - 1].text not in ",–-"
+        after = chars[end] if end < len(chars) else None
+        free = (
+            after is None or not after.text.isalnum() or after.x0 - chars[end - 1].x1 > 0.18 * size
+        )
+        word = ""
+        j = k - 1
+        while j >= 0 and (j == k - 1 or chars[j + 1].x0 - chars[j].x1 <= 0.12 * size):
+            word = chars[j].text + word
+            j -= 1
+        run = "".join(ch.text for ch in chars[k:end])
+        # a reference after a formula ("Sr2RuO4" + "2"), or after a decimal number or as a
+        # list ("x = 0.115" + "28", "0.12" + "1,2"), never an exponent ("10" + "5")
+        cited = any(ch.isupper() for ch in word) or (
+            word[-1:].isdigit() and ("." in word or "," in run or "–" in run)
+        )
+        if glued and closed and free and cited:
+            out.add(k)
+        k = end
+    return out

@@ -61,9 +61,24 @@ _NAMED = re.compile(
     + "|".join(re.escape(n) for n in sorted(NAMED, key=len, reverse=True))
     + r")(?![A-Za-z0-9])"
 )
-_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Z(\[][A-Za-z0-9().\[\]\-+δ]*")
-_VARIABLE = re.compile(r"(?<=[A-Za-z0-9)])(\d*\.?\d+)?-(\d*\.?\d*)([xyzδ])|(?<=[A-Za-z)])([xyzδ])")
-_ELEMENTS_RE = re.compile(r"[A-Z][a-z]?")
+_VARIABLE = re.compile(
+    r"(?<=[A-Za-z0-9)\]])(\d*\.?\d+)?([-+])(\d*\.?\d*)([xyzδ])|(?<=[A-Za-z)\]])([xyzδ])"
+)
+# Site placeholders of a family's formula ("REBa2Cu3O7", "AOs2O6 (A = K, Rb, Cs)",
+# "Sr0.9M0.1CuO2 (M = La, Gd)"); none is an element symbol.
+PLACEHOLDERS = frozenset({"RE", "Ln", "AE", "Ch", "Pn", "TM", "M", "R", "A", "T", "X"})
+_SYMBOL = re.compile(r"RE|Ln|AE|Ch|Pn|TM|[A-Z][a-z]?")
+# "(La,Sr)", "(O,F)": one site shared by two elements; validated as the first of them
+_MIXED_SITE = re.compile(r"\(([A-Z][a-z]?)(?:,\s?[A-Z][a-z]?)+\)")
+_HYDRATE = re.compile(r"[•·⋅∙]\s?(?:\d*\.?\d+|[xyzn])?\s?(?=[A-Z])")
+_CANDIDATE_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789().[]-+δ"
+)
+# never a compound in these papers: the X-ray line "Cu Kα", "Tc(P)" (technetium reads as Tc)
+_NOT_COMPOUND = re.compile(r"^(?:Tc|[A-Z][a-z]?K$)|^[A-Z][a-z]?\d{3}K$|T[cC]\(")
+# elements past fermium never make a compound of these papers: "Ds0FT" is a symbol soup
+_TOO_HEAVY = frozenset({"Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds",
+                        "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,7 +87,12 @@ class MaterialSpan:
     name: str  # a named material ("LLZO"), else ""
     start: int  # inside the sentence
     end: int
-    role: str = "sample"  # sample | precursor | apparatus | unit (see `material_role`)
+    role: str = "sample"  # sample | precursor | apparatus | unit | substrate | ... (roles.py)
+    kind: str = "formula"  # formula | abbreviation | name | doping | code | descriptor
+    family: str = ""
+    definition: str = ""  # where `formula` comes from (a definition in the text, a dictionary)
+    descriptors: tuple[str, ...] = ()
+    compositions: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,11 +106,13 @@ def _substitute(formula: str) -> str:
     """Put numbers in place of variables so pymatgen can parse the formula."""
 
     def repl(m: re.Match) -> str:
-        if m.group(4):
+        if m.group(5):
             return "0.1"
-        base = float(m.group(1)) if m.group(1) else 1.0
-        coeff = float(m.group(2)) if m.group(2) else 1.0
-        value = base - coeff * 0.1 if m.group(1) else 0.0
+        coeff = float(m.group(3)) if m.group(3) else 1.0
+        if not m.group(1):
+            return ""
+        sign = -1 if m.group(2) == "-" else 1
+        value = float(m.group(1)) + sign * coeff * 0.1
         return f"{value:g}" if value > 0 else ""
 
     return _VARIABLE.sub(repl, formula)
@@ -98,9 +120,19 @@ def _substitute(formula: str) -> str:
 
 @functools.lru_cache(maxsize=20000)
 def is_formula(token: str) -> bool:
-    """A chemical formula with at least two elements (pymatgen Composition parses it)."""
+    """A chemical formula with at least two elements (pymatgen Composition parses it).
+
+    Site placeholders (RE, Ln, M, A, ...) count when two real elements remain; a shared site
+    "(La,Sr)" and a hydrate "·1.3H2O" are read as written.
+    """
     if len(token) < 2 or not any(ch.islower() or ch.isdigit() for ch in token):
         return False  # "SC", "NMR": all capitals and no digits are acronyms
+    if _NOT_COMPOUND.search(token) or _OXIDATION_STATE.search(token):
+        return False
+    hydrate = _HYDRATE.search(token)
+    if hydrate:
+        water = token[hydrate.end() :]
+        return is_formula(token[: hydrate.start()]) and is_formula(water)
     elements = _elements()
     parts = [p for p in token.split("-") if p]
     if len(parts) > 1 and "-" in token and not _VARIABLE.search(token):
@@ -108,19 +140,28 @@ def is_formula(token: str) -> bool:
         return all(is_formula(p) or p in elements for p in parts) and any(
             is_formula(p) for p in parts
         )
-    plain = _substitute(token)
+    plain = _MIXED_SITE.sub(r"(\1)", _substitute(token))
     if (
         re.search(r"[^A-Za-z0-9().\[\]]", plain)
         or not plain[:1].isupper()
         and plain[:1] not in "(["
     ):
         return False
-    symbols = _ELEMENTS_RE.findall(plain)
-    if len(set(symbols)) < 2 or any(s not in elements for s in symbols):
+    symbols = _SYMBOL.findall(plain)
+    if not any(c.islower() for c in token) and (
+        any(s in PLACEHOLDERS for s in symbols) or _PRODUCT_CODE.match(token)
+    ):
+        return False  # "MPMS2", "FC77", "BP166": instrument and product codes
+    if any(s in _TOO_HEAVY for s in symbols) or re.search(r"[A-Z][a-z]?1$", token):
+        return False  # "CuO1", "YO2"... site labels of a structure end in a bare count
+    real = {s for s in symbols if s in elements}
+    if len(real) < 2 or any(s not in elements and s not in PLACEHOLDERS for s in symbols):
         return False
     # every letter run must be symbols: "Fig" would read F + "ig"
-    if re.sub(r"[A-Z][a-z]?|[\d.()\[\]]", "", plain):
+    if _SYMBOL.sub("", re.sub(r"[\d.()\[\]]", "", plain)):
         return False
+    if any(s in PLACEHOLDERS for s in symbols):
+        plain = _SYMBOL.sub(lambda m: "La" if m.group() in PLACEHOLDERS else m.group(), plain)
     try:
         from pymatgen.core import Composition
 
@@ -130,99 +171,112 @@ def is_formula(token: str) -> bool:
     return len(comp.elements) >= 2
 
 
+def placeholders(formula: str) -> set[str]:
+    """The site placeholders a formula keeps ("REBa2Cu3O7" → {"RE"})."""
+    return {s for s in _SYMBOL.findall(formula) if s in PLACEHOLDERS}
+
+
+_OXIDATION_STATE = re.compile(r"\((?:I{1,3}|IV|V|VI{1,3})\)")  # "Ce(IV)" is no Ce-I-V compound
+# a formula a line break left with a space before its next bracket: "Y1-xCaxBa2 (Cu1-yZny)3O7-δ"
+_SPACED_GROUP = re.compile(
+    r" (\([A-Z][A-Za-z0-9.\-+δ]*\d[A-Za-z0-9.\-+δ]*\)[\dxyzδ][\dxyzδ.\-+]*(?:[A-Z][A-Za-z0-9.\-+δ]*)?)"
+)
+_PRODUCT_CODE = re.compile(r"^[A-Z]{2,}\d{2,}[A-Z]*$")  # "FC77", "CS1000"; not "C6H12N4"
+_MILLER = re.compile(r"\(\d{3}\)$")
+_PIECES = re.compile(r"[^-]+")
+
+
 def _trim(token: str) -> str:
     token = token.rstrip(".,-+")
+    if token.endswith(")"):
+        token = _MILLER.sub("", token)  # "SrTiO3(001)": a crystal face
     while token and token.count("(") < token.count(")") and token.endswith(")"):
         token = token[:-1]
     while token.startswith("(") and token.count("(") > token.count(")"):
         token = token[1:]
+    if token.count("(") > token.count(")"):  # "NpPd5Al2(Tc": a bracket the formula never closes
+        token = token[: token.rindex("(")]
+    if token.startswith("(") and token.endswith(")") and _closes_at_end(token):
+        token = token[1:-1]  # "(Sr2RuO4)": the formula inside brackets
     return token.rstrip(".,-+")
+
+
+def _closes_at_end(token: str) -> bool:
+    """Whether the bracket opening `token` is the one closing it."""
+    depth = 0
+    for i, ch in enumerate(token):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0:
+            return i == len(token) - 1
+    return False
+
+
+_START = re.compile(r"(?<![A-Za-z0-9])[A-Z(\[]")
+_RUN = re.compile(r"[A-Za-z0-9().\[\]\-+δ]+")
+
+
+def _candidates(text: str):
+    """(start, token) of runs that may be formulas: a capital or bracket, then formula
+    characters; a comma inside brackets ("(La,Sr)2CuO4") and a hydrate dot ("·1.3H2O") too."""
+    n = len(text)
+    end = 0
+    for start_match in _START.finditer(text):
+        i = start_match.start()
+        if i < end:
+            continue
+        run = _RUN.match(text, i)
+        j = run.end() if run else i + 1
+        while j < n:
+            c = text[j]
+            if c == "," and j + 1 < n and text[j + 1].isupper():
+                piece = text[i:j]
+                if piece.count("(") + piece.count("[") <= piece.count(")") + piece.count("]"):
+                    break
+                j += 1
+            elif c in "•·⋅∙" and (hydrate := _HYDRATE.match(text, j)):
+                j = hydrate.end()
+            else:
+                break
+            run = _RUN.match(text, j)
+            if run:
+                j = run.end()
+        end = j
+        yield i, text[i:j]
 
 
 def find_materials(sentence: str) -> list[MaterialSpan]:
     """Formulas and named materials in a sentence, left to right, without overlaps."""
     text = normalise(sentence)
     out: list[MaterialSpan] = []
-    for m in _CANDIDATE.finditer(text):
-        raw = m.group()
+    for begin, raw in _candidates(text):
         token = _trim(raw)
-        start = m.start() + (len(raw) - len(raw.lstrip("(")) if not token.startswith("(") else 0)
-        if not token:
+        if not token or (out and begin < out[-1].end):
             continue
-        start = text.find(token, m.start())
+        start = text.find(token, begin)
+        joined = _SPACED_GROUP.match(text, start + len(token))
+        if joined and not token.endswith(")") and is_formula(token + joined.group(1)):
+            whole = token + joined.group(1)
+            out.append(MaterialSpan(whole, "", start, joined.end()))
+            continue
         if is_formula(token):
             out.append(MaterialSpan(token, "", start, start + len(token)))
             continue
-        for piece in re.finditer(r"[^-]+", token):  # "PdTe2-doped" → PdTe2
+        if "-" not in token:
+            continue
+        for piece in _PIECES.finditer(token):  # "PdTe2-doped" → PdTe2
             if text.startswith(("-based", "-type", "-family", "-like"), start + piece.end()):
                 continue  # "BiS2-based": a family of compounds, not a sample
-            if is_formula(piece.group()):
-                s = start + piece.start()
-                out.append(MaterialSpan(piece.group(), "", s, s + len(piece.group())))
+            word = _trim(piece.group())
+            if word and is_formula(word):
+                s = start + piece.start() + piece.group().find(word)
+                out.append(MaterialSpan(word, "", s, s + len(word)))
     for m in _NAMED.finditer(text):
         if any(o.start <= m.start() < o.end for o in out):
             continue
         name = m.group(1)
-        out.append(MaterialSpan(NAMED[name] or name, name, m.start(), m.end()))
+        out.append(MaterialSpan(NAMED[name] or name, name, m.start(), m.end(), kind="name"))
     out.sort(key=lambda s: s.start)
-    return [dataclasses.replace(s, role=material_role(text, s.start, s.end)) for s in out]
+    from inference.literature.roles import material_role
 
-
-# What a formula names is often said by the words around it: "PtIr tips", "CuO2 planes",
-# "powders of EuS, BiF3 and Bi2S3 were mixed". Only samples are linked to property values.
-_APPARATUS_AFTER = re.compile(
-    r"\s*(?:(?!(?:in|into|on|onto|at|with|from|inside|within|a|an|the|and|or|to|by|of|was|"
-    r"were|is|are)\b)[A-Za-z()-]+\s+){0,3}?(?:tips?|crucibles?|ampoules?|ampules?|anvils?|gaskets?|"
-    r"thermocouples?|capsules?|boats?|holders?|containers?|piston\b|(?:pressure|clamp) cells?)\b",
-    re.IGNORECASE,
-)
-_UNIT_AFTER = re.compile(
-    r"\s*(?:(?:super)?conducting\s+|blocking\s+|spacer\s+|charge[- ]reservoir\s+)?"
-    r"(?:layers|planes?|octahedra|octahedron|tetrahedra|tetrahedron|chains)\b"
-    r"|\s*(?:(?:super)?conducting|blocking|spacer|charge[- ]reservoir)\s+layer\b",
-    re.IGNORECASE,
-)
-_PRECURSOR_CUE = re.compile(
-    r"\b(?:starting (?:materials?|powders?|reagents?)|raw materials?|precursors?|reagents?|"
-    r"powders of|were (?:weighed|mixed|ground|dissolved)|stoichiometric (?:amounts?|"
-    r"quantities|ratios?|mixtures?) of|(?:synthesi[sz]ed|prepared|made|grown) from)\b",
-    re.IGNORECASE,
-)
-_TARGET_BEFORE = re.compile(
-    r"(?:(?:nominal )?compositions? (?:of|as)|formulated as|to (?:obtain|form|synthesi[sz]e|"
-    r"prepare|produce|yield|give)(?: the)?(?: final)?(?: products?)?|synthesis of|targets?"
-    r"(?: compounds?| compositions?| phases?)?|samples?(?: of)?|crystals? of|films? of|into)"
-    r"\s*:?\s*$",
-    re.IGNORECASE,
-)
-_TARGET_AFTER = re.compile(
-    r"\s*(?:\([^)]{0,30}\)\s*)?(?:[A-Za-z-]+\s+){0,3}?(?:was|were|is|are)\s+(?:\w+\s+)?"
-    r"(?:synthesi[sz]ed|prepared|grown|obtained|fabricated|made|formed)\b",
-    re.IGNORECASE,
-)
-_AMOUNT_BEFORE = re.compile(
-    r"\d\s*(?:g|mg|kg|mmol|mol|µmol|μmol|mL|ml|L|M)\s+(?:of\s+)?(?:the\s+)?$"
-)
-_REAGENT_AFTER = re.compile(r"\s*(?:powders?\s*)?\([^()]{0,60}(?:\d\s?%|\dN\b|\d N\b|[Pp]urity)")
-
-
-def material_role(text: str, start: int, end: int) -> str:
-    """What the formula at text[start:end] stands for in its sentence.
-
-    "apparatus" (PtIr tips, NiCrAl-CuBe pressure cells, Al2O3 crucibles), "unit" (a structural
-    fragment: BiS2 layers, CuO2 planes), "precursor" (weighed out, "0.03 mol of Na2CO3"; with
-    a purity, "Bi (99.99%)"; or in a sentence about starting powders, unless it is the target
-    there), else "sample".
-    """
-    after = text[end : end + 60]
-    if _APPARATUS_AFTER.match(after):
-        return "apparatus"
-    if _UNIT_AFTER.match(after):
-        return "unit"
-    if _AMOUNT_BEFORE.search(text[max(0, start - 20) : start]) or _REAGENT_AFTER.match(after):
-        return "precursor"  # "0.03 mol of Na2CO3", "Bi2S3 (99.9%, Kojundo)"
-    if _PRECURSOR_CUE.search(text):
-        if _TARGET_BEFORE.search(text[max(0, start - 40) : start]) or _TARGET_AFTER.match(after):
-            return "sample"
-        return "precursor"
-    return "sample"
+    return [dataclasses.replace(s, role=material_role(text, s)) for s in out]

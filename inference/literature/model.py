@@ -80,7 +80,7 @@ class Paper:
             if x0 != x0:  # NaN: an added space
                 continue
             same_line = cur is not None and page == cur_page and abs(top - cur[1]) < 4
-            if same_line and x0 >= cur[0] - 2:
+            if cur is not None and same_line and x0 >= cur[0] - 2:
                 cur = [cur[0], min(cur[1], top), max(cur[2], x1), max(cur[3], bottom)]
                 continue
             if cur is not None:

@@ -94,7 +94,7 @@ def decode(sentence: str, offsets, special, logits: np.ndarray) -> list[TaggedSp
         continues = cur is not None and tag.startswith("I-") and cur[0] == kind
         # word pieces of one word share the word's label
         inside_word = cur is not None and s == cur[2] and sentence[s - 1 : s].isalnum()
-        if continues or (inside_word and tag != "O") or (inside_word and cur is not None):
+        if cur is not None and (continues or inside_word):
             cur[2] = e
             cur[3].append(probs[k].max())
             continue

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 # surface form → (pint expression, dimension name)
 _UNITS: dict[str, tuple[str, str]] = {
     "K": ("kelvin", "temperature"),
+    "mK": ("millikelvin", "temperature"),
     "°C": ("degC", "temperature"),
     "° C": ("degC", "temperature"),
     "℃": ("degC", "temperature"),
@@ -131,11 +132,13 @@ _MOD = (
 )
 _QUANTITY = re.compile(
     rf"(?:(?P<from>from|between)\s+)?(?:(?P<mod>{_MOD})\s*)?"
-    rf"(?<![A-Za-z0-9.])(?<![A-Za-z]-)(?P<n1>-?{_NUM})"  # not the 1 of "s-1K-1"
+    rf"(?:(?P<open>\(\s*)(?=-?{_NUM}\s*(?:±|\+/-|\+-)))?"  # "(6.37 ± 0.03) K"
+    rf"(?<![A-Za-z0-9.])(?<![A-Za-z]-)(?P<n1>-?{_NUM})(?P<esd>\(\d{{1,2}}\))?"  # "0.65(3) K"
     rf"(?:\s*(?P<u1>{_UNIT})(?![A-Za-z0-9]))?"
-    rf"(?:\s*(?:±|\+/-|\+-)\s*(?P<err>{_NUM}))?"
+    rf"(?:\s*(?:±|\+/-|\+-)\s*(?P<err>{_NUM}))?(?(open)\s*\))"
     rf"(?:\s*(?P<sep>-|–|to|and)\s*(?P<n2>{_NUM}))?"
     rf"\s*(?P<unit>{_UNIT})(?![A-Za-z0-9])(?!-[1-4](?![\d.]))"  # "K-1" is per kelvin
+    r"(?!\s?/\s?[A-Za-z%(])"  # "0.9 K/GPa", "10 K/%": a rate, not a value of the unit
 )
 _LIST = re.compile(
     rf"(?<![A-Za-z0-9.])((?:{_NUM}\s*,\s*)+(?:and\s+)?{_NUM}\s*,?\s*(?:and\s+)?{_NUM})"
@@ -217,6 +220,9 @@ def to_si(value: float, unit: str) -> tuple[float, str, str]:
     return float(q.magnitude), SI_SYMBOLS[dim], dim
 
 
+_SET_BEFORE = re.compile(r"(?<![A-Za-z])[xyzδ]\s*=\s*$")
+
+
 def find_quantities(sentence: str) -> list[Quantity]:
     """Every number-with-unit in a sentence, with ranges, ± and comparisons resolved."""
     text = normalise(sentence)
@@ -240,6 +246,12 @@ def find_quantities(sentence: str) -> list[Quantity]:
         mod = _MODIFIERS.get((m.group("mod") or "").lower(), "=")
         low = high = err = None
         value = v1
+        if m.group("n2") and not m.group("u1") and _SET_BEFORE.search(text[: m.start("n1")]):
+            v1 = _number(m.group("n2"))  # "x = 0 to 48 K": the 0 sets x, only 48 K is a value
+            si, sym, dim = to_si(v1, unit)
+            s, e = m.start("n2"), m.end()
+            found.append(Quantity(v1, unit, dim, si, sym, start=s, end=e, text=sentence[s:e]))
+            continue
         if m.group("n2") and (m.group("sep") != "and" or m.group("from")):
             v2 = _number(m.group("n2"))
             low, high = min(v1, v2), max(v1, v2)
@@ -253,8 +265,11 @@ def find_quantities(sentence: str) -> list[Quantity]:
             continue
         if m.group("err"):
             err = _number(m.group("err"))
+        elif m.group("esd"):  # "0.65(3)": 3 in the last digit shown
+            decimals = len(m.group("n1").partition(".")[2])
+            err = int(m.group("esd")[1:-1]) * 10.0**-decimals
         si, sym, dim = to_si(value, unit)
-        s = m.start("mod") if m.group("mod") else m.start("n1")
+        s = m.start("mod") if m.group("mod") else m.start("open" if m.group("open") else "n1")
         e = m.end()
         found.append(
             Quantity(value, unit, dim, si, sym, low, high, err, mod, s, e, sentence[s:e].strip())

@@ -9,7 +9,7 @@ _ABBREV = {
     "nos", "cf", "resp", "ed", "eds", "vol", "pp", "sec", "tab", "dr", "mr", "ms", "prof", "st",
     "wt", "at", "mol", "ext", "suppl", "etc", "inc", "co", "ltd", "jpn", "phys", "rev", "lett",
 }  # fmt: skip
-_END = re.compile(r"[.!?](?=\s+[A-Z0-9(\[])")
+_END = re.compile(r"[.!?](?=\s+[A-Z0-9(\[])|(?<=[a-z)])\.\d{1,3}(?:[,–-]\d{1,3})*\)?(?=\s+[A-Z])")
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -18,11 +18,13 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     start = 0
     for m in _END.finditer(text):
         end = m.end()
-        word = re.search(r"([A-Za-z.]+)\.$", text[max(0, end - 12) : end])
+        # the word before the full stop ("Fig." + "3", "al." + "12" are not sentence ends)
+        word = re.search(r"([A-Za-z.]+)\.$", text[max(0, m.start() - 11) : m.start() + 1])
         if word and word.group(1).lower().rstrip(".") in _ABBREV:
             continue
-        if word and len(word.group(1)) == 1 and word.group(1).isupper():  # an initial: "J. Smith"
-            continue
+        initial = word and len(word.group(1)) == 1 and word.group(1).isupper()
+        if initial and not re.search(r"\d\s?$", text[: m.start() - 1]):
+            continue  # an initial: "J. Smith" (but "at 39 K. The" ends a sentence)
         if end - start > 3:
             spans.append((offset + start, offset + end))
             start = end

@@ -5,7 +5,7 @@ Output folder layout::
 
     OUT/<name>.csv            one row per object (as the GUI's CSV export)
     OUT/<name>.overlay.png    the image with the objects in their class colours
-    OUT/<name>.labels.png     uint16 label image (object i = value i, as the exports)
+    OUT/<name>.labels.png     uint16 label image (each object's id, 1..N, as the exports)
     OUT/summary.csv           one row per image done with this recipe (`summary.summary_row`)
     OUT/failures.csv          file, reason: the images of the last run that failed
     OUT/recipe.json           the recipe used
@@ -143,10 +143,11 @@ def segmenter(recipe: Recipe, model: Callable[[], object]) -> Segmenter:
 def _phase_segmenter(recipe: Recipe, model: Callable[[], object]) -> Segmenter:
     """Each 8-connected region of a phase is an object (counts and sizes per phase); specks
     under `measure.min_area` pixels are dropped."""
-    from inference.segmentation.phases import PhaseExample, PhaseParams, segment_phases, to_objects
+    from inference.segmentation.phase_objects import phase_objects
+    from inference.segmentation.phases import PhaseExample, PhaseParams, segment_phases
 
     params = _params(PhaseParams, recipe.params("phases"), "phases")
-    min_area = int(recipe.params("measure").get("min_area", 1))
+    min_area = recipe.min_region_px
     try:
         examples = [
             PhaseExample(str(e["class"]), tuple((float(p[0]), float(p[1])) for p in e["points"]))
@@ -159,7 +160,7 @@ def _phase_segmenter(recipe: Recipe, model: Callable[[], object]) -> Segmenter:
 
     def run_phases(display, rgb, progress, cancel):
         result = segment_phases(model(), rgb, examples, params, progress, cancel)
-        return to_objects(result, 1, per="region", min_area=min_area)
+        return list(phase_objects(result.labels, result.classes, min_area).objects)
 
     return run_phases
 

@@ -45,10 +45,15 @@ class RecordsTable(QTableWidget):
                 value = f"{_fmt(r.value)} ± {_fmt(r.uncertainty)}"
             si = f"{_fmt(r.value_si)} {r.unit_si}".strip()
             cond = "; ".join(f"{k} {v}" for k, v in r.conditions.items())
-            cells = (r.material or "?", r.property, value, r.unit, si, cond, str(r.page))
+            material = r.material or "?"
+            if r.material_kind in ("abbreviation", "doping", "code") and r.material_formula:
+                material = f"{material} (= {r.material_formula})"  # what "PCCO" stands for
+            prop = f"{r.property} ({r.qualifier})" if r.qualifier else r.property
+            cells = (material, prop, value, r.unit, si, cond, str(r.page))
+            tip = f"{r.sentence}\n\nmaterial chosen by: {r.link}"
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(r.sentence)
+                item.setToolTip(tip)
                 if col == 6:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

@@ -1,0 +1,120 @@
+"""Which material a value in a sentence belongs to.
+
+The sentence's syntax first: a value inside brackets right after a material ("Al (Tc = 1.18
+K)"), a value followed by "for X" ("93 K for YBa2Cu3O7", "36 and 48 K for x = 0 and 0.2"),
+a material between the property's name and the value ("the Tc of the x = 0.8 sample is
+11 K"), the subject before the property's name ("PLCCO shows Tc = 24 K"). Only when the
+sentence names no sample does the paragraph's current sample take the value.
+"""
+
+from __future__ import annotations
+
+import re
+
+from inference.literature.materials import MaterialSpan
+
+_OPEN_BRACKET = re.compile(r"^\s*[(\[][^()\[\]]*$")
+_FOR_AFTER = re.compile(
+    r"^(?:\s*(?:,|and|or|-|–|to)?\s*\d+(?:\.\d+)?)*\s*(?:m?K)?\s*[)\]]?\s*,?\s*(?:respectively\s+)?"
+    r"(?:(?:is\s+|was\s+|were\s+)?(?:observed|reported|found|measured|obtained|achieved)\s+)?"
+    r"(?:for|of|in|at|on)\s+(?:(?:the|a|an|our|pure|its|this|these|both)\s+)?"
+    r"(?:[a-z-]+\s+){0,2}$"
+)
+_BRACKET_AFTER = re.compile(r"^\s*(?:m?K)?\s*\(\s*$")  # "42 K (y = 1)"
+_CLAUSE_BREAK = re.compile(r";|\bwhile\b|\bwhereas\b|\bbut\b")
+
+
+def choose(
+    text: str,
+    value: tuple[int, int],
+    keyword: tuple[int, int] | None,
+    mentions: list[MaterialSpan],
+) -> tuple[MaterialSpan | None, str]:
+    """(the sample mention a value belongs to, how it was chosen) inside one sentence.
+
+    `value` and `keyword` (the words naming the property) are offsets in `text`; `mentions`
+    are the sentence's samples, left to right. How: "bracket", "for", "subject", "sentence" or
+    "after" (the sentence names a sample only after the value: on the tuning papers that
+    sample is right more often than the paragraph's current one);
+    (None, "") when the sentence names no sample.
+    """
+    if not mentions:
+        return None, ""
+    start, end = value
+    before = [m for m in mentions if m.end <= start]
+    for m in reversed(before):
+        if _OPEN_BRACKET.match(text[m.end : start]) and start - m.end < 60:
+            return m, "bracket"
+        break
+    for m in mentions:
+        if m.start >= end and _BRACKET_AFTER.match(text[end : m.start]):
+            return m, "bracket"
+        if m.start >= end and _FOR_AFTER.match(text[end : m.start]) and m.start - end < 60:
+            return m, "for"
+    if keyword is not None:
+        k0, k1 = keyword
+        between = [m for m in before if m.start >= k1]
+        if between:
+            return between[-1], "subject"
+        ahead = [m for m in before if m.end <= k0 and not _CLAUSE_BREAK.search(text[m.end : k0])]
+        if ahead:
+            return ahead[-1], "subject"
+    if before:
+        return before[-1], "sentence"
+    return mentions[0], "after"  # only a material named after the value
+
+
+_LABEL_AFTER = re.compile(
+    r"^\s*\)?\s*(?:-\s*)?(?:samples?|crystals?|films?|superconductors?|phases?|materials?|"
+    r"compounds?|specimens?)\b",
+    re.IGNORECASE,
+)
+
+
+def labels_a_sample(text: str, value: tuple[int, int]) -> bool:
+    """ "the Tc = 75 K sample": the value names a sample instead of describing a named one."""
+    return bool(_LABEL_AFTER.match(text[value[1] : value[1] + 20]))
+
+
+_LIST_JOIN = re.compile(r"^\s*(?:m?K)?\s*(?:,\s*(?:and|or)?|and|or)\s*(?:T\s?c\d?\s*=\s*)?$")
+
+
+def respectively(
+    text: str, values: list[tuple[int, int]], mentions: list[MaterialSpan]
+) -> list[MaterialSpan] | None:
+    """ "Tc's of 6.3 K and 9.6 K for RbOs2O6 and KOs2O6, respectively": the i-th value goes to
+    the i-th material named after the values, or else to the i-th of the last ones before
+    them. None when the sentence does not pair them so."""
+    run = [values[-1]]  # the list "respectively" pairs: the last values, joined by , or and
+    for value in reversed(values[:-1]):
+        if not _LIST_JOIN.match(text[value[1] : run[0][0]]):
+            break
+        run.insert(0, value)
+    if len(run) != len(values):
+        return None  # other values in the sentence: pairing by position would be a guess
+    k = len(values)
+    said = "respectively" in text[values[-1][1] : values[-1][1] + 160]
+    if k < 2 or not (said or "respectively" in text[: values[0][0]][-200:]):
+        return None
+    named = [m for m in mentions if m.kind in ("formula", "abbreviation", "element", "code")]
+    after = [m for m in named if m.start >= values[-1][1]]
+    if len(after) >= k and not _CLAUSE_BREAK.search(text[values[-1][1] : after[k - 1].end]):
+        return after[:k]
+    before = [m for m in named if m.end <= values[0][0]]
+    distinct: list[MaterialSpan] = []
+    for m in reversed(before):
+        if all(d.formula != m.formula or d.name != m.name for d in distinct):
+            distinct.insert(0, m)
+        if len(distinct) == k:
+            return distinct
+    return None
+
+
+_BRACKET_VALUE = re.compile(r"^\s*\(\s*(?:T\s?c\s*[=≈∼~]\s*)?$")
+
+
+def in_brackets_after(text: str, value: tuple[int, int], mentions: list[MaterialSpan]) -> bool:
+    """ "tin (3.7 K)", "MgB2 (Tc = 39 K)": the value alone in brackets right after a sample."""
+    if not re.match(r"\s*[),;]", text[value[1] : value[1] + 3]):
+        return False
+    return any(m.end <= value[0] and _BRACKET_VALUE.match(text[m.end : value[0]]) for m in mentions)

@@ -1,0 +1,120 @@
+"""The literature records as they cross boundaries: one frozen dataclass per kind of record.
+
+JSON (`matlens extract --json`, the pane's export) and CSV columns are generated from these
+fields, so the three can never disagree: a JSON record has exactly the dataclass's fields, and
+a CSV file's header is `csv_columns(PropertyRecord)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MaterialMention:
+    """A material as the paper writes it, and the formula it stands for.
+
+    `kind` says what was written: a formula ("La2-xSrxCuO4"), an abbreviation ("LSCO", from the
+    field's dictionary or defined in the paper), a name ("niobium"), a doping level
+    ("x = 0.15", which stands for the composition of the formula it sets), a sample code
+    ("S1", "film A1") or a descriptor phrase ("Zn-doped samples"). `formula` keeps
+    placeholders (x, δ, M, RE); `compositions` are the concrete formulas a definition in the
+    text expands it into ("M = La, Gd", "x = 0.1, 0.2").
+    """
+
+    text: str  # as written, spaces normalised
+    formula: str  # what it stands for ("" for a class or when unknown)
+    kind: str  # formula | abbreviation | name | doping | code | descriptor
+    page: int  # 1-based
+    start: int  # offsets in Paper.text
+    end: int
+    section: str
+    role: str = "sample"  # sample | precursor | apparatus | unit | substrate | reference | class
+    name: str = ""  # the abbreviation or name itself; "" for a bare formula
+    family: str = ""  # cuprate, iron pnictide, ... (abbreviations from the dictionary)
+    descriptors: tuple[str, ...] = ()  # "single crystal", "film", "overdoped", ...
+    compositions: tuple[str, ...] = ()  # concrete formulas from a definition in the text
+    definition: str = ""  # where `formula` comes from: the defining text or the dictionary
+    source: str = "rules"  # rules | ner (the learned tagger)
+
+
+@dataclass(frozen=True)
+class PropertyRecord:
+    """One property value with its material, unit, conditions and place in the paper."""
+
+    material: str | None  # the material as written ("PCCO", "x = 0.15", "EuFBiS2")
+    property: str
+    value: float
+    unit: str
+    value_si: float
+    unit_si: str
+    page: int  # 1-based
+    sentence: str
+    start: int  # span of the value in Paper.text
+    end: int
+    text: str  # the value as written ("up to 48 K")
+    low: float | None = None
+    high: float | None = None
+    uncertainty: float | None = None
+    modifier: str = "="
+    conditions: dict[str, str] = field(default_factory=dict)
+    qualifier: str = ""  # what kind of value: Tc onset | zero resistance | midpoint | ...
+    material_formula: str = ""  # the formula `material` stands for (a doping level expanded)
+    material_kind: str = ""  # formula | abbreviation | name | doping | code | descriptor
+    material_span: tuple[int, int] | None = None
+    # how the material was chosen: bracket | for | subject | sentence | after | respectively
+    # (inference.literature.links) | paragraph (the paragraph's current sample) | table |
+    # label (the value names a sample itself) | none (no sample named; none is guessed)
+    link: str = "sentence"
+    section: str = ""
+    source: str = "text"  # text | table (read from a table cell: `sentence` names the cell)
+
+
+@dataclass(frozen=True)
+class SynthesisStep:
+    method: str
+    material: str | None
+    temperature: str
+    time: str
+    atmosphere: str
+    pressure: str
+    page: int
+    sentence: str
+    start: int
+    end: int
+
+
+def to_json(item: Any) -> dict[str, Any]:
+    """A record as a JSON object: every field, tuples as lists, in declaration order."""
+    return {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def csv_columns(kind: type) -> tuple[str, ...]:
+    """The CSV header of a record kind: its field names."""
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+def csv_row(item: Any) -> dict[str, str | float | int]:
+    """A record as one CSV row: dicts as "k=v; k=v", tuples as "a; b", None as empty."""
+    row: dict[str, str | float | int] = {}
+    for f in dataclasses.fields(item):
+        value = getattr(item, f.name)
+        if value is None:
+            row[f.name] = ""
+        elif isinstance(value, dict):
+            row[f.name] = "; ".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, tuple):
+            row[f.name] = "; ".join(str(v) for v in value)
+        else:
+            row[f.name] = value
+    return row
