@@ -94,11 +94,12 @@ def _checkpoint_problem(path: Path, exc: BaseException) -> str:
     text = str(exc)
     if path.stat().st_size == 0:
         return f"{path.name} is empty (0 bytes): copy or download the checkpoint again"
-    if "Unsupported global" in text:
+    found = re.search(r"unsupported global:?\s*(?:GLOBAL\s+)?([\w.]+)", text, re.IGNORECASE)
+    if found:
         return (
-            f"{path.name} holds Python objects besides weights, and MatLens loads only plain "
-            "weights for safety (nothing in it was run); save just the state dict with "
-            "torch.save(model.state_dict(), ...)"
+            f"{path.name} holds Python objects besides weights ({found.group(1)}), and MatLens "
+            "loads only plain weights for safety (nothing in it was run); save just the state "
+            "dict with torch.save(model.state_dict(), ...)"
         )
     if isinstance(exc, EOFError) or "central directory" in text:
         return f"{path.name} is cut short or damaged: copy or download the checkpoint again"
