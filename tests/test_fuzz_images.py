@@ -14,12 +14,15 @@ without a library's words, and no traceback, no signal, no hang.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import fuzz_corpus
 import pytest
+from cli_harness import assert_clean_outcome, run_matlens
 from conftest import MODELS_DIR, SHARED_DATA
 from fuzz_corpus import CLEAR, OK, Verdict
+from read_only import run_read_only
 
 # Cases whose unclear answer comes from a module another engineer owns, with where to fix it.
 # They still run (a crash or a traceback there fails the test); only their wording is excused.
@@ -169,3 +172,41 @@ def test_a_corrupt_sidecar_in_the_window_is_one_line_and_the_image_opens(
     assert beside.name in text and "\n" not in text and "Unexpected" not in text, text
     kept = beside.with_name(beside.name + ".corrupt")
     assert kept.read_bytes() == content and not beside.exists()  # nothing the user made is lost
+
+
+# --- where the one line goes, and where everything else goes ------------------------------------
+
+
+def test_a_read_only_out_folder_is_one_line_naming_the_file(tmp_path, micrograph_sample):
+    results = tmp_path / "results"
+    results.mkdir()
+    out = results / "mask.png"
+    argv = ["segment", str(micrograph_sample), "--point", "100,100", "--out", str(out)]
+    run = run_read_only(results, [sys.executable, "-m", "desktop.launcher", *argv], timeout=180)
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    assert str(out) in lines[0] and "Unexpected" not in lines[0], lines[0]
+    assert "read-only" in lines[0] or "Permission denied" in lines[0], lines[0]
+
+
+def test_library_warnings_go_to_the_log_and_the_terminal_gets_one_line(tmp_path):
+    """tifffile logs 'shaped series shape does not match page shape' before the error."""
+    from conftest import REPO
+
+    sample = (REPO / "resources/samples/superalloy_precipitates.tif").read_bytes()
+    flipped = tmp_path / "wider.tif"
+    flipped.write_bytes(fuzz_corpus.tiff_header_flips(sample, (256,))["tag256b0"])
+    logs = tmp_path / "logs"
+    run = run_matlens(
+        "segment",
+        flipped,
+        "--point",
+        "1,1",
+        "--out",
+        tmp_path / "m.png",
+        env={"MATLENS_LOGS": str(logs)},
+    )
+    assert_clean_outcome(run, flipped)
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("matlens: wider.tif is a damaged")
+    log = (logs / "matlens.log").read_text(encoding="utf-8")
+    assert "tifffile" in log and "shaped series shape does not match" in log

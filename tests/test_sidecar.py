@@ -19,6 +19,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from read_only import run_python_read_only
 
 from inference.errors import UnreadableFile
 from inference.imaging.calibration import Calibration
@@ -38,41 +39,6 @@ def annotated(shape=(64, 64), image=IDENT) -> AnnotationSet:
     return s
 
 
-def _read_only_runner(folder: Path) -> list[str]:
-    """The command prefix that runs a child with `folder` read-only, or a skip/fail saying why."""
-    if os.geteuid() != 0:
-        return []  # chmod is enough (set by the caller)
-    probe = subprocess.run(
-        ["unshare", "-m", "sh", "-c", f"mount --bind -o ro '{folder}' '{folder}'"],
-        capture_output=True,
-        text=True,
-    )
-    if probe.returncode != 0:
-        reason = f"cannot make a read-only folder as root here: {probe.stderr.strip()[:200]}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return ["unshare", "-m", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"', str(folder)]
-
-
-def run_read_only(folder: Path, code: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run Python `code` in a child for which `folder` is read-only."""
-    prefix = _read_only_runner(folder)
-    if not prefix:
-        folder.chmod(0o555)
-    try:
-        return subprocess.run(
-            [*prefix, sys.executable, "-c", textwrap.dedent(code)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=REPO,
-            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-        )
-    finally:
-        folder.chmod(0o755)
-
-
 @pytest.fixture
 def read_only_folder(tmp_path):
     """A folder holding the sample micrograph and a corrupt sidecar beside it."""
@@ -86,7 +52,7 @@ def read_only_folder(tmp_path):
 
 def test_the_read_only_simulation_really_refuses_writes(read_only_folder):
     folder, _, _ = read_only_folder
-    out = run_read_only(folder, f"open({str(folder / 'x')!r}, 'w')")
+    out = run_python_read_only(folder, f"open({str(folder / 'x')!r}, 'w')")
     assert out.returncode != 0 and ("Read-only" in out.stderr or "Permission" in out.stderr)
 
 
@@ -112,7 +78,7 @@ def test_read_only_folder_with_a_corrupt_sidecar_opens_and_edits_go_to_the_user_
         print(json.dumps({{"notice": first.notice, "saved_to": str(target),
                           "reopened": len(again.annotations), "notice2": again.notice}}))
     """
-    out = run_read_only(folder, code)
+    out = run_python_read_only(folder, code)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout)
     assert beside.read_bytes() == CORRUPT, "the corrupt sidecar was changed"
@@ -151,7 +117,7 @@ def test_read_only_folder_with_a_corrupt_sidecar_opens_in_the_window(read_only_f
         print(json.dumps({{"ready": pane.ready, "banner": window.banner.text}}))
         window.close()
     """
-    out = run_read_only(folder, code, timeout=180)
+    out = run_python_read_only(folder, code, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["ready"], "the image did not open"
