@@ -12,6 +12,7 @@ issue asks for (category | tried | ok | clear error | unclear | traceback | cras
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import os
@@ -23,7 +24,7 @@ import sys
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -525,6 +526,187 @@ def _real_checkpoint() -> Path | None:
         return None
 
 
+# --- sidecars: the Micrographs pane opens them with sidecar.open_for_image --------------------
+_SIDECAR_PROBE = """
+import json, sys
+from pathlib import Path
+from inference.imaging.io import read_micrograph
+from inference.segmentation import sidecar
+from inference.segmentation.annotations import ImageIdentity
+from inference.errors import describe
+for line in sys.stdin:
+    image = Path(line.strip())
+    m = read_micrograph(image)
+    try:
+        opened = sidecar.open_for_image(image, ImageIdentity.of_file(image), m.shape, m.calibration)
+        print(json.dumps({"image": str(image), "objects": len(opened.annotations),
+                          "notice": opened.notice}), flush=True)
+    except Exception as exc:
+        print(json.dumps({"image": str(image), "error": describe(exc).message}), flush=True)
+"""
+
+
+def _real_sidecar(image: Path) -> bytes:
+    """A sidecar with the ground-truth precipitates of a real Super1 image, as the pane saves it."""
+    from inference.segmentation import sidecar
+    from inference.segmentation.annotations import ImageIdentity
+    from inference.segmentation.labels import annotations_from_labels
+
+    gt = SHARED / "segmentation" / "nasa_micronet" / "Super1" / "test_annot" / "spot2_0d_0_mask.tif"
+    if gt.is_file():
+        from scipy import ndimage
+
+        rgba = tifffile.imread(gt)
+        red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
+        labels = ndimage.label(red)[0].astype(np.uint16)
+    else:
+        labels = np.zeros((512, 512), np.uint16)
+        labels[100:140, 100:140] = 1
+    annotations = annotations_from_labels(labels, ImageIdentity.of_file(image))
+    path = image.with_name(image.name + sidecar.SUFFIX)
+    sidecar.save(annotations, path)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def sidecar_contents(good: bytes) -> dict[str, bytes]:
+    """Corrupt sidecars: what crashes, bad editors, full disks and bad sync tools leave."""
+    import json
+
+    data = json.loads(good)
+
+    def edited(**changes) -> bytes:
+        copy = json.loads(good)
+        for key, value in changes.items():
+            target = copy
+            *path, last = key.split("__")
+            for part in path:
+                target = target[int(part)] if part.isdigit() else target[part]
+            target[last] = value
+        return json.dumps(copy).encode()
+
+    contents = {f"sidecar_{k}": v for k, v in truncations(good).items()}
+    contents.update({f"sidecar_{k}": v for k, v in byte_flips(good, 7, 6, len(good)).items()})
+    contents.update(
+        {
+            "sidecar_empty": b"",
+            "sidecar_nul": b"\x00" * 64,
+            "sidecar_latin1": good.replace(b'"grain"', b'"gr\xe4in"').replace(
+                b'"object"', b'"\xe4"'
+            ),
+            "sidecar_bom": b"\xef\xbb\xbf" + good,  # an editor's BOM: must still load
+            "sidecar_nested": b"[" * 100_000 + b"]" * 100_000,
+            "sidecar_null": b"null",
+            "sidecar_list": b"[]",
+            "sidecar_newer": edited(format_version=99),
+            "sidecar_version_text": edited(format_version="1"),
+            "sidecar_other_size": edited(image__shape=[256, 256]),
+            "sidecar_zero_size": edited(image__shape=[0, 0]),
+            "sidecar_huge_object": edited(
+                objects__0__size=[100000, 100000], objects__0__rle=[0, 10**10]
+            ),
+            "sidecar_negative_offset": edited(objects__0__offset=[-5, -5]),
+            "sidecar_nan_pixel": edited(calibration__pixel_size=float("nan")),
+            "sidecar_bad_runs": edited(objects__0__rle=[1, 2, 3]),
+            "sidecar_bad_colour": edited(classes__0__colour=[300, -1, 0]),
+            "sidecar_no_objects_key": json.dumps(
+                {k: v for k, v in data.items() if k != "objects"}
+            ).encode(),
+        }
+    )
+    return contents
+
+
+def sidecar_cases(folder: Path) -> list[FuzzCase]:
+    """One copy of a real micrograph per corrupt sidecar, the sidecar beside it."""
+    from inference.segmentation import sidecar
+
+    folder.mkdir(parents=True, exist_ok=True)
+    source = SHARED / "segmentation" / "nasa_micronet" / "Super1" / "test" / "spot2_0d_0.tif"
+    source = source if source.is_file() else SAMPLE
+    first = folder / "control.tif"
+    first.write_bytes(source.read_bytes())
+    good = _real_sidecar(first)
+    cases = []
+    for name, content in {"sidecar_control": good, **sidecar_contents(good)}.items():
+        image = folder / f"{name}.tif"
+        image.write_bytes(source.read_bytes())
+        beside = image.with_name(image.name + sidecar.SUFFIX)
+        beside.write_bytes(content)
+        kind = "control" if name in ("sidecar_control", "sidecar_bom") else "corrupt"
+        cases.append(FuzzCase("sidecars", kind, beside, (str(image),)))
+    return cases
+
+
+def run_sidecars(
+    cases: list[FuzzCase], prefix: Sequence[str] = (), timeout: float = 300
+) -> list[Verdict]:
+    """All sidecar cases in one child (as the pane's loader runs them), judged like CLI runs."""
+    import json
+    import subprocess
+    import time
+
+    started = time.perf_counter()
+    child = subprocess.run(
+        [*prefix, sys.executable, "-c", _SIDECAR_PROBE],
+        input="".join(f"{c.argv[0]}\n" for c in cases),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+    answers = {}
+    for line in child.stdout.splitlines():
+        with_result = json.loads(line)
+        answers[with_result["image"]] = with_result
+    verdicts = []
+    for case in cases:
+        answer = answers.get(case.argv[0])
+        if answer is None:
+            run = CliRun(case.argv, child.returncode, "", child.stderr, 0.0, 0.0, False)
+            outcome = CRASH if child.returncode < 0 else TRACEBACK
+            verdicts.append(Verdict(case, outcome, child.stderr[-300:], run))
+            continue
+        notice = answer.get("notice") or ""
+        error = answer.get("error")
+        message = error or notice or f"{answer['objects']} objects"
+        run = CliRun(
+            case.argv,
+            2 if error else 0,
+            json.dumps(answer),
+            "",
+            0.0,
+            time.perf_counter() - started,
+            False,
+        )
+        if error:
+            outcome = UNCLEAR
+        elif case.kind == "control":
+            outcome = OK if answer["objects"] > 0 and not notice else UNCLEAR
+        else:
+            named = case.path.name in notice and "\n" not in notice
+            outcome = CLEAR if named and not _LIBRARY_WORDS.search(notice) else UNCLEAR
+        verdicts.append(Verdict(case, outcome, message, run))
+    return verdicts
+
+
+def run_read_only_sidecars(folder: Path) -> list[Verdict]:
+    """The corrupt sidecars again, in a folder that is read-only for the child that opens them."""
+    from read_only import read_only_prefix
+
+    cases = [
+        dataclasses.replace(c, category="sidecars, read-only folder") for c in sidecar_cases(folder)
+    ]
+    prefix = read_only_prefix(folder)
+    if not prefix:
+        folder.chmod(0o555)
+    try:
+        return run_sidecars(cases, prefix)
+    finally:
+        folder.chmod(0o755)
+
+
 BUILDERS: dict[str, Callable[[Path], list[FuzzCase]]] = {
     "images": image_cases,
     "labels": label_cases,
@@ -533,8 +715,9 @@ BUILDERS: dict[str, Callable[[Path], list[FuzzCase]]] = {
 
 
 def build(folder: Path, only: Iterable[str] | None = None) -> list[FuzzCase]:
+    """The CLI cases (images, labels, models); sidecars are built by `sidecar_cases`."""
     names = list(only) if only else list(BUILDERS)
-    return [case for name in names for case in BUILDERS[name](folder / name)]
+    return [case for name in names if name in BUILDERS for case in BUILDERS[name](folder / name)]
 
 
 def main(argv: list[str]) -> int:
@@ -559,6 +742,10 @@ def main(argv: list[str]) -> int:
             "MATLENS_DATA": str(Path(tmp) / "data"),
         }
         verdicts = run_all(cases, env=shared_env)
+        if only is None or "sidecars" in only:
+            os.environ.update(shared_env)
+            verdicts += run_sidecars(sidecar_cases(Path(tmp) / "sidecars"))
+            verdicts += run_read_only_sidecars(Path(tmp) / "read_only")
         seconds = time.perf_counter() - started
         show = set(args.show.split(","))
         for v in verdicts:
@@ -566,7 +753,7 @@ def main(argv: list[str]) -> int:
                 print(f"{v.outcome:9} {v.case.id}: {v.message}")
         print()
         print(table(verdicts))
-        print(f"\n{len(cases)} cases in {seconds:.0f} s on {os.cpu_count()} cores")
+        print(f"\n{len(cases)} CLI cases in {seconds:.0f} s on {os.cpu_count()} cores")
     return 0
 
 

@@ -107,6 +107,21 @@ def test_every_bad_checkpoint_is_refused_and_no_pickle_runs(verdicts):
     assert markers and not any(m.exists() for m in markers)
 
 
+def test_every_corrupt_sidecar_opens_its_image_with_one_line(tmp_path):
+    """What the Micrographs pane's loader does with each (sidecar.open_for_image), in a folder
+    that can be written and in one that cannot (where nothing may be renamed or written)."""
+    if not (SHARED_DATA / "segmentation").is_dir():
+        pytest.skip(f"shared data not found: {SHARED_DATA}")
+    found = fuzz_corpus.run_sidecars(fuzz_corpus.sidecar_cases(tmp_path / "writable"))
+    found += fuzz_corpus.run_read_only_sidecars(tmp_path / "read_only")
+    bad = [f"{v.outcome} {v.case.id}: {v.message}" for v in found if v.outcome not in (OK, CLEAR)]
+    assert not bad, "\n".join(bad)
+    assert sum(v.outcome == OK for v in found) == 4  # the good one and the one with a BOM, twice
+    read_only = tmp_path / "read_only"
+    assert not list(read_only.glob("*.corrupt")) and not list(read_only.glob("*.mismatch"))
+    assert len(list(read_only.glob("*.matlens.json"))) == len(found) // 2
+
+
 # --- a handful through the window -----------------------------------------------------------------
 
 WINDOW_CASES = (

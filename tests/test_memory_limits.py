@@ -58,6 +58,10 @@ def test_segment_on_16000_square_stays_under_4_gb_and_its_mask_opens_again(huge,
     assert again.returncode == 0, again.stderr  # not "could be decompression bomb DOS attack"
     assert json.loads(again.stdout)["width"] == SIDE
     assert again.peak_rss_mb <= LIMIT_MB, f"segment of the mask peaked at {again.peak_rss_mb:.0f}"
+    print(
+        f"\nsegment 16000² TIFF: {first.peak_rss_mb:.0f} MB, {first.seconds:.0f} s; "
+        f"its 16000² mask PNG: {again.peak_rss_mb:.0f} MB, {again.seconds:.0f} s"
+    )
 
 
 def test_an_image_beyond_the_memory_left_is_refused_before_it_is_decoded(huge, tmp_path):

@@ -245,8 +245,12 @@ def load(path: str | Path, expect_shape: tuple[int, int] | None = None) -> Annot
         raise
     except FileNotFoundError:
         raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnreadableFile(f"Cannot read annotations {path.name}: {_one_line(exc)}") from exc
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(
+            f"Annotations {path.name} are corrupt (not UTF-8 text at byte {exc.start})"
+        ) from exc
+    except OSError as exc:
+        raise UnreadableFile(f"Cannot read annotations {path.name}: {_reason(exc)}") from exc
     except json.JSONDecodeError as exc:
         raise UnreadableFile(
             f"Annotations {path.name} are corrupt (invalid JSON at line {exc.lineno}, "
@@ -273,9 +277,11 @@ def from_dict(
     if not isinstance(data, dict) or "format_version" not in data:
         raise ValueError("not a MatLens annotation file")
     version = data["format_version"]
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"format_version {version!r} is not a version number")
+    if version > FORMAT_VERSION:
         raise UnreadableFile(
-            f"These annotations were written by a newer MatLens (format {version}); update MatLens"
+            f"Annotations {name} were written by a newer MatLens (format {version}); update MatLens"
         )
     image = data["image"]
     shape = (int(image["shape"][0]), int(image["shape"][1]))
