@@ -62,6 +62,30 @@ def count_frames(path: Path) -> int:
         return _n_frames(_main_series(tif))
 
 
+def _expected_chunks(page: tifffile.TiffPage, found: int) -> int:
+    """How many strips or tiles the page's size and layout call for."""
+    try:
+        return math.prod(page.chunked)
+    except tifffile.TiffFileError:  # rows per strip 0: harmless when all rows are in one strip
+        return 1 if found == 1 else -1
+
+
+def _bytes_needed(page: tifffile.TiffPage, counts: tuple[int, ...]) -> list[int]:
+    """What decoding takes from each strip: the pixels it holds when uncompressed (a byte count
+    that overshoots is harmless), else its whole byte count."""
+    if page.compression != 1 or page.bitspersample % 8 or page.planarconfig != 1:
+        return list(counts)
+    chunk = math.prod(page.chunks) * page.bitspersample // 8
+    if page.is_tiled:
+        return [chunk] * len(counts)
+    left = page.size * page.bitspersample // 8
+    needed = []
+    for _ in counts:
+        needed.append(min(chunk, left))
+        left -= needed[-1]
+    return needed
+
+
 def _check_layout(tif: tifffile.TiffFile, page: tifffile.TiffPage, path: Path) -> None:
     """The header's promise against the bytes on disk, before any pixel is decoded.
 
@@ -78,12 +102,22 @@ def _check_layout(tif: tifffile.TiffFile, page: tifffile.TiffPage, path: Path) -
             f"its header says {page.samplesperpixel} samples of {page.bitspersample} bits per pixel",
         )
     offsets, counts = page.dataoffsets, page.databytecounts
-    if len(offsets) != len(counts) or len(offsets) != math.prod(page.chunked):
+    if len(offsets) != len(counts) or len(offsets) != _expected_chunks(page, len(offsets)):
         raise damaged(path, "TIFF", f"its strip table does not fit its size of {shape}")
-    size = path.stat().st_size
-    if any(o < 8 for o, c in zip(offsets, counts, strict=True) if c):
+    uncompressed = page.compression == 1 and page.bitspersample % 8 == 0
+    if uncompressed and all(counts) and sum(counts) < page.size * page.bitspersample // 8:
+        promised = page.size * page.bitspersample // 8
+        raise damaged(
+            path,
+            "TIFF",
+            f"its header promises {shape} ({promised:,} bytes) but it holds "
+            f"{sum(counts):,} bytes of pixels",
+        )
+    needed = _bytes_needed(page, counts) if all(counts) else list(counts)
+    if any(o < 8 for o, n in zip(offsets, needed, strict=True) if n):
         raise damaged(path, "TIFF", "its pixel data would start inside the header")
-    end = max((o + c for o, c in zip(offsets, counts, strict=True) if c), default=0)
+    end = max((o + n for o, n in zip(offsets, needed, strict=True) if n), default=0)
+    size = path.stat().st_size
     if end > size:
         raise damaged(
             path,
@@ -91,15 +125,6 @@ def _check_layout(tif: tifffile.TiffFile, page: tifffile.TiffPage, path: Path) -
             f"its pixel data would run {end - size:,} bytes past the end of the file "
             "(cut short, or the header is corrupt)",
         )
-    if page.compression == 1 and page.bitspersample % 8 == 0 and all(counts):
-        promised = page.size * page.bitspersample // 8
-        if sum(counts) < promised:
-            raise damaged(
-                path,
-                "TIFF",
-                f"its header promises {shape} ({promised:,} bytes) but it holds "
-                f"{sum(counts):,} bytes of pixels",
-            )
     shaped = tif.shaped_metadata[0].get("shape") if tif.is_shaped and tif.shaped_metadata else None
     if shaped and math.prod(shaped) % page.size:
         written = " × ".join(map(str, shaped))
