@@ -88,7 +88,7 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
         self.pool = pool or QThreadPool.globalInstance()
-        self._active: dict[WorkerSignals, Worker] = {}
+        self._active: dict[QObject, Worker] = {}  # keyed by the worker's signals object
 
     def start(
         self,

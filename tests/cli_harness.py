@@ -31,9 +31,7 @@ class CliRun:
     timed_out: bool
 
 
-def run_matlens(
-    *args: object, timeout: float = 120, env: dict[str, str] | None = None
-) -> CliRun:
+def run_matlens(*args: object, timeout: float = 120, env: dict[str, str] | None = None) -> CliRun:
     """Run `matlens ARGS` in its own process group; kill the group on time-out."""
     argv = [sys.executable, "-m", "desktop.launcher", *map(str, args)]
     started = time.perf_counter()

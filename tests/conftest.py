@@ -18,6 +18,22 @@ from inference.runtime.paths import models_dir  # noqa: E402
 MODELS_DIR = str(models_dir())
 
 
+IN_CI = os.environ.get("CI", "").lower() == "true"
+# Under CI a skip is a failure: a missing model, data set or library there means the check did
+# not run. Only GPU tests (CI has no GPU) and tests of a built bundle may skip.
+CI_MAY_SKIP = ("gpu", "needs_bundle")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not any(item.get_closest_marker(m) for m in CI_MAY_SKIP):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, where it must run: {reason}"
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
     # Without a display, Qt renders offscreen and VTK through OSMesa (facts.md: other mixes segfault).

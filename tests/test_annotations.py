@@ -264,7 +264,7 @@ def test_sidecar_round_trip_preserves_every_mask_and_the_calibration(annotated, 
         )
         assert (theirs.visible, theirs.source) == (mine.visible, mine.source)
     assert np.array_equal(back.label_image(), s.label_image())
-    assert json.loads(path.read_text(encoding="utf-8"))["format_version"] == 1
+    assert json.loads(path.read_text(encoding="utf-8"))["format_version"] == sidecar.FORMAT_VERSION
 
 
 def test_rle_round_trip_edge_cases():
@@ -395,12 +395,14 @@ def test_open_for_image_loads_and_flags_a_changed_image(tmp_path):
     assert len(resized.annotations) == 0 and "mismatch" in resized.notice
 
 
-def test_label_values_must_fit_16_bits_and_positions_always_do():
+def test_label_values_are_ids_in_16_bits_or_32_above_65535():
     s = blank_set()
+    s.add(square(7, 10, 10, 3))
+    assert s.label_image().dtype == np.uint16 and s.label_image()[10, 10] == 7
     s.add(square(70000, 0, 0, 3))
-    with pytest.raises(ValueError, match="65535"):
-        s.label_image()
-    assert s.label_image(values="position").max() == 1
+    labels = s.label_image()
+    assert labels.dtype == np.uint32 and labels[0, 0] == 70000 and labels[10, 10] == 7
+    assert s.label_image(values="position").dtype == np.uint16
 
 
 def test_image_identity_of_pixels_tracks_content_and_shape():

@@ -467,6 +467,7 @@ def test_no_driver_reason_on_a_machine_without_nvidia():
 
 
 @pytest.mark.slow
+@pytest.mark.needs_bundle
 def test_built_bundle_passes_its_smoke_test():
     if not (BUNDLE / "matlens").is_file():
         pytest.skip("no bundle in dist/matlens: run `make bundle` first (takes minutes)")
@@ -482,6 +483,7 @@ def test_built_bundle_passes_its_smoke_test():
 
 
 @pytest.mark.slow
+@pytest.mark.needs_bundle
 def test_microscope_files_open_with_the_bundles_own_modules():
     """tests/test_imaging_io.py and the structure readers, importing MatLens and its libraries
     from the built bundle (installers/pyinstaller/bundle_modules.py): catches what the bundle

@@ -3,6 +3,10 @@
 JSON: {"records": [{"material", "property", "value", "unit", "value_si", "unit_si", "page",
 "sentence", ...}], "materials": [{"formula", "name", "page"}], "synthesis": [...]}; pages are
 1-based.
+
+`matlens extract FOLDER --out OUT [--workers N | --scheduler URL]`: every PDF of a folder,
+one task each (`inference.batch`): OUT/records.json, records.csv, failures.csv, and the
+library's search index.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from inference.batch.cli import add_where_options
+
 
 def register(sub) -> None:
     p = sub.add_parser("extract", help="materials and properties (with units) from a PDF paper")
-    p.add_argument("paper", help="a PDF file")
+    p.add_argument("paper", help="a PDF file, or a folder of them (with --out)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--csv", metavar="OUT.csv", help="also write the records as CSV")
     p.add_argument("--property", action="append", default=[], help="keep only this property")
@@ -21,10 +27,16 @@ def register(sub) -> None:
     p.add_argument(
         "--ner", action="store_true", help="add material names found by the learned tagger"
     )
+    p.add_argument("--out", metavar="OUT_DIR", help="for a folder: where the results go")
+    add_where_options(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    if Path(args.paper).is_dir():
+        from inference.batch.cli import extract_folder
+
+        return extract_folder(args)
     from inference.cli import print_json
     from inference.literature.export import write_csv
     from inference.literature.extract import extract_pdf

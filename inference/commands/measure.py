@@ -122,8 +122,8 @@ def _print_text(summary, written: dict[str, str]) -> None:
     if g is not None:
         if g.calibrated:
             print(
-                f"  ASTM E112 G = {g.planimetric.g:.2f} (planimetric, "
-                f"{g.planimetric.n_equivalent:g} grains), {g.intercept.g:.2f} (intercept, "
+                f"  ASTM E112 G = {_g(g.planimetric.g)} (planimetric, "
+                f"{g.planimetric.n_equivalent:g} grains), {_g(g.intercept.g)} (intercept, "
                 f"{g.intercept.n_intersections} intersections)"
             )
         else:
@@ -133,3 +133,8 @@ def _print_text(summary, written: dict[str, str]) -> None:
         print(f"  crack length: {k.total_length:.4g} {k.unit} in {k.count} cracks")
     for what, path in written.items():
         print(f"wrote {what}: {path}")
+
+
+def _g(value: float | None) -> str:
+    """G to two decimals; "–" when there was nothing to count (no boundary crossed)."""
+    return "–" if value is None else f"{value:.2f}"

@@ -2,11 +2,17 @@
 
 A structure gives CHGNet's energy_per_atom, forces, stress and magmoms; a formula gives the
 composition models' properties with an "uncertainty" object; a folder gives a JSON list.
+
+`matlens predict FOLDER_OR_CSV --out OUT [--workers N | --scheduler URL]`: a folder of
+structures or a CSV of compositions as a batch (`inference.batch`): OUT/predictions.json,
+predictions.csv and failures.csv; it resumes.
 """
 
 from __future__ import annotations
 
 import sys
+
+from inference.batch.cli import add_where_options
 
 
 def register(sub) -> None:
@@ -15,10 +21,16 @@ def register(sub) -> None:
     p.add_argument("--relax", action="store_true", help="relax positions and cell first")
     p.add_argument("--eos", action="store_true", help="E(V) curve and bulk modulus")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--out", metavar="OUT_DIR", help="run a folder or a CSV as a batch into here")
+    add_where_options(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    from inference.batch.cli import is_batch, predict_batch
+
+    if is_batch(args):
+        return predict_batch(args)
     from inference.cli import print_json
     from inference.prediction.inputs import classify
     from inference.prediction.service import run_prediction

@@ -171,22 +171,44 @@ class Library:
                 report.failed[rel] = str(exc)
                 continue
             passages = passages_of(paper, rel)
-            entry_id = hashlib.sha1(rel.encode()).hexdigest()[:16]
-            self._entries[rel] = {
-                "id": entry_id,
-                "stamp": stamp,
-                "title": paper.title,
-                "passages": [asdict(p) for p in passages],
-            }
+            vectors = None
             if model is not None:
                 vectors = model.embed([p.text for p in passages], cancel=cancel)
-                np.save(self.index_dir / f"{entry_id}.npy", vectors.astype(np.float16))
-                self._vectors[rel] = vectors.astype(np.float16)
+            self.add_paper(rel, stamp, paper.title, passages, vectors)
             (report.updated if existed else report.added).append(rel)
-            self._save()
         self._save()
         progress(1.0, "")
         return report
+
+    def add_paper(
+        self,
+        rel: str,
+        stamp: list[int],
+        title: str,
+        passages: list[Passage],
+        vectors: np.ndarray | None,
+        *,
+        save: bool = True,
+    ) -> None:
+        """Store one paper's passages and their embeddings (None: keyword search only), as
+        `update` does; `stamp` is [size, mtime_ns]. The batch runner (inference.batch) embeds
+        papers on other processes or machines and stores them here, saving once at the end
+        (`save=False`, then `save_index()`)."""
+        entry_id = hashlib.sha1(rel.encode()).hexdigest()[:16]
+        self._entries[rel] = {
+            "id": entry_id,
+            "stamp": list(stamp),
+            "title": title,
+            "passages": [asdict(p) for p in passages],
+        }
+        if vectors is not None:
+            np.save(self.index_dir / f"{entry_id}.npy", vectors.astype(np.float16))
+            self._vectors[rel] = vectors.astype(np.float16)
+        if save:
+            self._save()
+
+    def save_index(self) -> None:
+        self._save()
 
     def _embedder(self):
         from inference.literature.embed import embedder

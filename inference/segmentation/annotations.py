@@ -11,7 +11,11 @@ pane can wrap each one in a QUndoCommand without copying the image-sized state:
 
 Overlap rule: objects may overlap. Wherever they do, the object later in `objects` wins in
 `label_image()` and `class_image()` (it is drawn on top), and so in the exports and the phase
-fractions. Per-object measurements use each object's own full mask.
+fractions. Per-object measurements use each object's own full mask. Automatic results are added
+through `merging.merge_objects`, which keeps each pixel in at most one object per class.
+
+The set also keeps the examples from which a phase map was made (`phase_examples`), so they are
+saved with the annotations and a batch can repeat the phases by example.
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ import numpy as np
 from scipy import ndimage
 
 from inference.imaging.calibration import Calibration
+from inference.segmentation.saved_examples import SavedExample
 
 RGB = tuple[int, int, int]
 Point = tuple[float, float, int]  # (x, y, label): label 1 = foreground, 0 = background
 Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in pixels
 
-MAX_LABEL = 65535  # label images are uint16
+MAX_LABEL = 65535  # the largest id a 16-bit label image holds; larger ids need 32 bits
 
 
 @dataclass(frozen=True)
@@ -223,6 +228,7 @@ class AnnotationSet:
         classes: Iterable[ObjectClass] = DEFAULT_CLASSES,
         objects: Iterable[AnnotatedObject] = (),
         next_id: int = 1,
+        phase_examples: Iterable[SavedExample] = (),
     ) -> None:
         self.shape = (int(shape[0]), int(shape[1]))
         self.image = image
@@ -230,6 +236,7 @@ class AnnotationSet:
         self.classes = list(classes)
         self._objects: list[AnnotatedObject] = []
         self._next_id = int(next_id)
+        self.phase_examples: tuple[SavedExample, ...] = tuple(phase_examples)
         for obj in objects:
             self.add(obj)
 
@@ -247,6 +254,7 @@ class AnnotationSet:
         twin = AnnotationSet(self.shape, self.image, self.calibration, self.classes)
         twin._objects = list(self._objects)
         twin._next_id = self._next_id
+        twin.phase_examples = self.phase_examples
         return twin
 
     # --- reading -----------------------------------------------------------------------------
@@ -318,6 +326,11 @@ class AnnotationSet:
     def set_visible(self, obj_id: int, visible: bool) -> AnnotatedObject:
         return self.replace(dataclasses.replace(self.get(obj_id), visible=visible))
 
+    def set_phase_examples(self, examples: Iterable[SavedExample]) -> tuple[SavedExample, ...]:
+        """Keep the examples a phase map was made from; returns the previous ones (for undo)."""
+        before, self.phase_examples = self.phase_examples, tuple(examples)
+        return before
+
     def add_class(self, name: str, colour: RGB | None = None) -> ObjectClass:
         """A user-defined class; the colour defaults to the first unused palette colour."""
         name = name.strip()
@@ -340,7 +353,8 @@ class AnnotationSet:
     def label_image(
         self, values: Literal["id", "position"] = "id", visible_only: bool = False
     ) -> np.ndarray:
-        """uint16 image: 0 is background; each object is its id (or 1-based position).
+        """0 is background; each object is its id (or 1-based position). uint16, or uint32
+        when a number exceeds MAX_LABEL.
 
         Later objects are painted over earlier ones (the overlap rule).
         """
@@ -348,9 +362,8 @@ class AnnotationSet:
         chosen = [(n, o) for n, o in numbered if o.visible or not visible_only]
         objects = [o for _, o in chosen]
         numbers = [n if values == "position" else o.id for n, o in chosen]
-        if numbers and max(numbers) > MAX_LABEL:
-            raise ValueError(f"a 16-bit label image holds at most {MAX_LABEL} objects")
-        return _paint(self.shape, objects, numbers, np.uint16)
+        dtype = np.uint32 if numbers and max(numbers) > MAX_LABEL else np.uint16
+        return _paint(self.shape, objects, numbers, dtype)
 
     def class_image(self, visible_only: bool = False) -> np.ndarray:
         """uint8 image: 0 is background; class k of `classes` (1-based) elsewhere.

@@ -5,7 +5,7 @@ Output folder layout::
 
     OUT/<name>.csv            one row per object (as the GUI's CSV export)
     OUT/<name>.overlay.png    the image with the objects in their class colours
-    OUT/<name>.labels.png     uint16 label image (object i = value i, as the exports)
+    OUT/<name>.labels.png     uint16 label image (each object's id, 1..N, as the exports)
     OUT/summary.csv           one row per image done with this recipe (`summary.summary_row`)
     OUT/failures.csv          file, reason: the images of the last run that failed
     OUT/recipe.json           the recipe used
@@ -143,10 +143,11 @@ def segmenter(recipe: Recipe, model: Callable[[], object]) -> Segmenter:
 def _phase_segmenter(recipe: Recipe, model: Callable[[], object]) -> Segmenter:
     """Each 8-connected region of a phase is an object (counts and sizes per phase); specks
     under `measure.min_area` pixels are dropped."""
-    from inference.segmentation.phases import PhaseExample, PhaseParams, segment_phases, to_objects
+    from inference.segmentation.phase_objects import phase_objects
+    from inference.segmentation.phases import PhaseExample, PhaseParams, segment_phases
 
     params = _params(PhaseParams, recipe.params("phases"), "phases")
-    min_area = int(recipe.params("measure").get("min_area", 1))
+    min_area = recipe.min_region_px
     try:
         examples = [
             PhaseExample(str(e["class"]), tuple((float(p[0]), float(p[1])) for p in e["points"]))
@@ -159,7 +160,7 @@ def _phase_segmenter(recipe: Recipe, model: Callable[[], object]) -> Segmenter:
 
     def run_phases(display, rgb, progress, cancel):
         result = segment_phases(model(), rgb, examples, params, progress, cancel)
-        return to_objects(result, 1, per="region", min_area=min_area)
+        return list(phase_objects(result.labels, result.classes, min_area).objects)
 
     return run_phases
 
@@ -288,6 +289,29 @@ def _process(
     cancel: CancelToken | None,
 ) -> None:
     """Segment, measure and write one image; the marker goes last."""
+    row = process_image(recipe, path, out_dir, name, run, progress, cancel)
+    stat = path.stat()
+    marker = {
+        "recipe": digest,
+        "file": path.name,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "row": row,
+    }
+    _write_json(out_dir / MARKERS / f"{name}.json", marker)
+
+
+def process_image(
+    recipe: Recipe,
+    path: Path,
+    out_dir: Path,
+    name: str,
+    run: Segmenter,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> dict[str, object]:
+    """Segment, measure and write one image's `<name>.csv`, `.labels.png` and `.overlay.png`
+    into `out_dir`; returns its summary.csv row. `run` is `segmenter(recipe, model)`."""
     from inference.imaging.display import to_display, to_rgb
     from inference.imaging.io import read_micrograph
     from inference.segmentation.report import overlay_image, png_bytes
@@ -319,15 +343,7 @@ def _process(
     (out_dir / f"{name}.overlay.png").write_bytes(
         png_bytes(overlay_image(rgb, annotations), max_side=None)
     )
-    stat = path.stat()
-    marker = {
-        "recipe": digest,
-        "file": path.name,
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "row": summary_row(summary),
-    }
-    _write_json(out_dir / MARKERS / f"{name}.json", marker)
+    return summary_row(summary)
 
 
 def _outputs(out_dir: Path, name: str) -> list[Path]:

@@ -2,14 +2,24 @@
 
 Conventions shared by all exports:
 - Every object is exported, hidden or not: hiding is only a view setting.
-- Label images number objects by their 1-based position in `objects` (1..N, no gaps), not by id;
-  the CSV's `label` column gives that number next to the id. Overlaps: the later object wins.
-- Polygon coordinates (COCO) are pixel coordinates (x, y) with the centre of pixel (row 0,
-  column 0) at (0, 0), as in scikit-image: the contour at level 0.5 runs half-way between inside
-  and outside pixel centres. COCO bboxes are [x, y, width, height] in whole pixels (edges).
-  ImageJ ROIs add 0.5, because ImageJ puts (0, 0) at the top-left corner of the first pixel.
-- Polygons give the outer boundary of each 8-connected part; holes are filled. COCO can use
-  exact RLE instead (`segmentation="rle"`); the label image is always exact.
+- One number per object everywhere: its id. The label image's value, the COCO annotation id,
+  the ImageJ ROI name (`<class>-<id>`) and the CSV's `id` column are the same number, and an
+  undo or a deletion never renumbers the others (ids are not reused in a session, so they may
+  have gaps). Ids up to 65535 give a 16-bit label image; above that the TIFF is 32-bit and PNG
+  (16-bit at most) is refused with a message.
+- Where objects overlap (objects of different classes may), the later object wins in the label
+  image and the class masks; COCO, the ROIs and the CSV keep each object whole.
+- Polygons (COCO, ImageJ) run along pixel edges in pixel-corner coordinates ((0, 0) is the
+  top-left corner of the first pixel), so pycocotools and ImageJ rasterise them back to exactly
+  the object's pixels (`outlines`). COCO polygons cannot hold a hole (pycocotools unites the
+  polygons of an annotation), so an object with holes is written as an RLE mask, which is
+  exact; several parts are several polygons. ImageJ gets a traced polygon ROI for a one-part
+  object without holes and a composite (shape) ROI otherwise.
+- Only classes with objects are written (class masks, summary rows, COCO categories keep every
+  class so category ids stay stable).
+- The label TIFF carries the calibration as ImageJ reads it (pixel size and unit), so Fiji
+  measures in µm; PNG has no place for it.
+- Memory: work is done per object crop; the only image-sized arrays are the one being written.
 """
 
 from __future__ import annotations
@@ -24,12 +34,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from scipy import ndimage
-from skimage.measure import approximate_polygon, find_contours
 
 from inference import __version__
 from inference.errors import MatLensError
-from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
+from inference.imaging.calibration import Calibration
+from inference.segmentation.annotations import MAX_LABEL, AnnotatedObject, AnnotationSet
 from inference.segmentation.measure import (
     ObjectMeasurement,
     measure,
@@ -37,52 +46,92 @@ from inference.segmentation.measure import (
     summary_rows,
     to_rows,
 )
+from inference.segmentation.outlines import has_holes, pixel_outlines
 
 # Excel on Windows reads a CSV without a BOM in the ANSI code page (µ becomes "Âµ"); with a
 # UTF-8 BOM it reads UTF-8. pandas, R and Python's csv read "utf-8-sig" files fine.
 CSV_ENCODING = "utf-8-sig"
 
+# ImageJ's TIFF description is ASCII; ImageJ turns "um" into µm and "A" into Å.
+_IMAGEJ_UNITS = {"µm": "um", "Å": "A"}
+
 
 # --- rasters ----------------------------------------------------------------------------------
-def write_raster(path: str | Path, image: np.ndarray) -> Path:
-    """A label or mask image as PNG or (zlib-compressed) TIFF, chosen by the extension."""
+def write_raster(
+    path: str | Path, image: np.ndarray, calibration: Calibration | None = None
+) -> Path:
+    """A label or mask image as PNG or (zlib-compressed) TIFF, chosen by the extension.
+
+    8- and 16-bit TIFFs are ImageJ TIFFs carrying `calibration` (pixel size and unit), which
+    Fiji and tifffile read back; 32-bit label images (ids above 65535) are TIFF only.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".png":
+        if image.dtype.itemsize > 2:
+            raise MatLensError(
+                f"Object ids go up to {int(image.max())}, more than a 16-bit PNG holds "
+                f"({MAX_LABEL}); save the label image as .tif"
+            )
         import imageio.v3 as iio
 
         iio.imwrite(path, image)
     elif suffix in (".tif", ".tiff"):
-        import tifffile
-
-        tifffile.imwrite(path, image, compression="zlib", photometric="minisblack")
+        _write_tiff(path, image, calibration)
     else:
         raise MatLensError(f"Label images are saved as .png or .tif, not '{path.suffix}'")
     return path
 
 
+def _write_tiff(path: Path, image: np.ndarray, calibration: Calibration | None) -> None:
+    import tifffile
+
+    cal = calibration if calibration is not None and calibration.calibrated else None
+    if image.dtype in (np.uint8, np.uint16):
+        extra: dict = {"imagej": True}
+        if cal is not None:
+            extra["resolution"] = (1.0 / cal.pixel_size, 1.0 / cal.pixel_size)
+            extra["metadata"] = {"unit": _IMAGEJ_UNITS.get(cal.unit, cal.unit)}
+    else:  # ImageJ TIFFs hold no 32-bit integers: a plain TIFF, resolution in centimetres
+        extra = {"photometric": "minisblack"}
+        if cal is not None:
+            per_cm = 1.0 / cal.to("cm").pixel_size
+            extra.update(resolution=(per_cm, per_cm), resolutionunit="CENTIMETER")
+    tifffile.imwrite(path, image, compression="zlib", **extra)
+
+
 def write_label_image(annotations: AnnotationSet, path: str | Path) -> Path:
-    """uint16 label image; object i (1-based position) has value i. PNG or TIFF by extension."""
-    return write_raster(path, annotations.label_image(values="position"))
+    """Label image, each object's pixels set to its id (16-bit, or 32-bit TIFF above 65535).
+
+    PNG or TIFF by extension; the TIFF carries the calibration.
+    """
+    return write_raster(path, annotations.label_image(), annotations.calibration)
 
 
 def write_class_masks(
     annotations: AnnotationSet, folder: str | Path, prefix: str = ""
 ) -> list[Path]:
-    """One 8-bit PNG (0 or 255) per class, named `<prefix><class>.png`, for every class.
+    """One 8-bit PNG (0 or 255) per class that has objects, named `<prefix><class>.png`.
 
-    Classes without objects get an empty mask, so batch scripts find the same files every time.
-    Masks follow `class_image()`, so they do not overlap.
+    Masks follow `class_image()` (the later object wins where classes overlap), so they do not
+    overlap each other.
     """
     import imageio.v3 as iio
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    used = {o.class_name for o in annotations.objects}
+    if not used:
+        return []
     classes = annotations.class_image()
     written = []
     for k, cls in enumerate(annotations.classes, start=1):
+        if cls.name not in used:
+            continue
         path = folder / f"{prefix}{safe_file_name(cls.name)}.png"
-        iio.imwrite(path, np.where(classes == k, 255, 0).astype(np.uint8))
+        mask = np.equal(classes, k)
+        iio.imwrite(path, np.multiply(mask, 255, dtype=np.uint8))
+        del mask
         written.append(path)
     return written
 
@@ -92,50 +141,13 @@ def safe_file_name(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name, flags=re.UNICODE).strip("._") or "class"
 
 
-# --- polygons ---------------------------------------------------------------------------------
-def outer_contours(obj: AnnotatedObject, tolerance: float = 0.0) -> list[np.ndarray]:
-    """The outer boundary of each 8-connected part as an (n, 2) array of image (x, y), largest
-    first. Holes are filled.
-
-    With `tolerance` 0 only collinear points are dropped (about two thirds of them), so the
-    polygon rasterises back to exactly the same pixels. A positive `tolerance` (pixels)
-    simplifies further (Douglas-Peucker; slow, and shaves pixels off objects of a few pixels).
-    """
-    parts, _ = ndimage.label(obj.mask, structure=np.ones((3, 3), dtype=bool))
-    y0, x0 = obj.offset
-    contours = []
-    for value, found in enumerate(ndimage.find_objects(parts), start=1):
-        part = ndimage.binary_fill_holes(parts[found] == value)
-        # foreground 8-connected ("high"), background 4-connected, as binary_fill_holes assumes
-        traced = find_contours(np.pad(part, 1), 0.5, fully_connected="high")
-        closed = max(traced, key=len)  # the last point repeats the first
-        rc = _drop_collinear(closed[:-1])
-        if tolerance > 0:
-            simple = approximate_polygon(closed, tolerance)[:-1]
-            rc = simple if len(simple) >= 3 else rc
-        # back to image coordinates: undo the pad, add the crop offsets
-        xy = np.column_stack(
-            (rc[:, 1] - 1 + found[1].start + x0, rc[:, 0] - 1 + found[0].start + y0)
-        )
-        contours.append(xy)
-    return sorted(contours, key=lambda c: -_polygon_area(c))
-
-
-def _drop_collinear(ring: np.ndarray) -> np.ndarray:
-    """Remove vertices in the middle of straight runs of a closed ring (exact on the half-pixel
-    grid of marching squares). Tips of one-pixel spurs, where the path turns back, stay.
-    """
-    before = ring - np.roll(ring, 1, axis=0)
-    after = np.roll(ring, -1, axis=0) - ring
-    cross = before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0]
-    dot = (before * after).sum(axis=1)
-    keep = (cross != 0) | (dot <= 0)
-    return ring[keep] if keep.sum() >= 3 else ring
-
-
-def _polygon_area(xy: np.ndarray) -> float:
-    x, y = xy[:, 0], xy[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+# --- COCO -------------------------------------------------------------------------------------
+def coco_polygons(obj: AnnotatedObject) -> list[list[int]]:
+    """COCO polygons of an object without holes: one flat [x0, y0, x1, y1, ...] per part, along
+    pixel edges in pixel-corner coordinates (all integers)."""
+    return [
+        ring.xy.astype(np.int64).ravel().tolist() for ring in pixel_outlines(obj.mask, obj.offset)
+    ]
 
 
 def coco_rle(obj: AnnotatedObject, shape: tuple[int, int]) -> dict:
@@ -162,35 +174,47 @@ def coco_rle(obj: AnnotatedObject, shape: tuple[int, int]) -> dict:
     return {"size": [height, width], "counts": counts}
 
 
+def coco_annotation(
+    annotations: AnnotationSet,
+    obj: AnnotatedObject,
+    segmentation: Literal["polygon", "rle"] = "polygon",
+) -> dict:
+    """One COCO annotation record: id = the object's id, category = its class's position."""
+    classes = [c.name for c in annotations.classes]
+    x0, y0, x1, y1 = obj.bbox
+    if segmentation == "rle" or has_holes(obj.mask):
+        segm: list | dict = coco_rle(obj, annotations.shape)
+    else:
+        segm = coco_polygons(obj)
+    record = {
+        "id": obj.id,
+        "image_id": 1,
+        "category_id": classes.index(obj.class_name) + 1,
+        "segmentation": segm,
+        "area": float(obj.area),
+        "bbox": [x0, y0, x1 - x0, y1 - y0],
+        "iscrowd": 0,
+    }
+    if obj.score is not None:
+        record["score"] = obj.score
+    return record
+
+
 def write_coco(
     annotations: AnnotationSet,
     path: str | Path,
     image_file_name: str,
     segmentation: Literal["polygon", "rle"] = "polygon",
 ) -> Path:
-    """COCO instance segmentation JSON for one image (readable by pycocotools, CVAT, ...)."""
+    """COCO instance segmentation JSON for one image (readable by pycocotools, CVAT, ...).
+
+    "polygon": pixel-edge polygons, and RLE for objects with holes; "rle": RLE for every object.
+    Either way pycocotools' `annToMask` gives back exactly each object's pixels.
+    """
     path = Path(path)
     height, width = annotations.shape
     category = {c.name: i for i, c in enumerate(annotations.classes, start=1)}
-    records = []
-    for obj in annotations.objects:
-        x0, y0, x1, y1 = obj.bbox
-        if segmentation == "rle":
-            segm: list | dict = coco_rle(obj, annotations.shape)
-        else:
-            segm = [[round(float(v), 2) for v in c.ravel()] for c in outer_contours(obj)]
-        record = {
-            "id": obj.id,
-            "image_id": 1,
-            "category_id": category[obj.class_name],
-            "segmentation": segm,
-            "area": float(obj.area),
-            "bbox": [x0, y0, x1 - x0, y1 - y0],
-            "iscrowd": 0,
-        }
-        if obj.score is not None:
-            record["score"] = obj.score
-        records.append(record)
+    records = [coco_annotation(annotations, obj, segmentation) for obj in annotations.objects]
     cal = annotations.calibration
     coco = {
         "info": {
@@ -219,22 +243,46 @@ def write_coco(
     return path
 
 
+# --- ImageJ -----------------------------------------------------------------------------------
+_MOVETO, _LINETO, _CLOSE = 0.0, 1.0, 4.0  # java.awt.geom.PathIterator segment types
+
+
+def imagej_roi(obj: AnnotatedObject, colour: tuple[int, int, int] = (255, 255, 0)):
+    """The object as an ImageJ ROI named `<class>-<id>`: a traced polygon (what Fiji's wand
+    makes) for one part without holes, else a composite ROI holding every part and hole."""
+    from roifile import ROI_TYPE, ImagejRoi
+
+    rings = pixel_outlines(obj.mask, obj.offset)
+    name = f"{obj.class_name}-{obj.id:04d}"
+    if len(rings) == 1:
+        roi = ImagejRoi.frompoints(rings[0].xy.astype(np.int32), name=name)
+        roi.roitype = ROI_TYPE.TRACED
+    else:
+        path: list[float] = []
+        for ring in rings:
+            (x, y), rest = ring.xy[0], ring.xy[1:]
+            path += [_MOVETO, x, y]
+            for x, y in rest:
+                path += [_LINETO, x, y]
+            path.append(_CLOSE)
+        roi = ImagejRoi(name=name)
+        roi.roitype = ROI_TYPE.RECT
+        roi.multi_coordinates = np.asarray(path, dtype=np.float32)
+        roi.shape_roi_size = len(path)
+    x0, y0, x1, y1 = obj.bbox
+    roi.left, roi.top, roi.right, roi.bottom = x0, y0, x1, y1
+    r, g, b = colour
+    roi.stroke_color = bytes((255, r, g, b))  # ARGB
+    return roi
+
+
 def write_imagej_rois(annotations: AnnotationSet, path: str | Path) -> Path:
-    """An ImageJ/Fiji ROI-Manager .zip: one polygon per object, named `<class>-<id>`, drawn in
-    the class colour. Each ROI is the outer contour of the object's largest part.
-    """
-    from roifile import ROI_TYPE, ImagejRoi, roiwrite
+    """An ImageJ/Fiji ROI-Manager .zip: one ROI per object (`imagej_roi`), in its class colour."""
+    from roifile import roiwrite
 
     path = Path(path)
     colours = {c.name: c.colour for c in annotations.classes}
-    rois = []
-    for obj in annotations.objects:
-        xy = outer_contours(obj)[0] + 0.5  # ImageJ: (0, 0) is a pixel corner
-        roi = ImagejRoi.frompoints(xy.astype(np.float32), name=f"{obj.class_name}-{obj.id:04d}")
-        roi.roitype = ROI_TYPE.POLYGON
-        r, g, b = colours[obj.class_name]
-        roi.stroke_color = bytes((255, r, g, b))  # ARGB
-        rois.append(roi)
+    rois = [imagej_roi(obj, colours[obj.class_name]) for obj in annotations.objects]
     path.unlink(missing_ok=True)  # roiwrite appends to an existing zip
     roiwrite(path, rois, mode="w")
     return path
@@ -264,8 +312,9 @@ def write_table(rows: Sequence[Sequence[object]], path: str | Path, delimiter: s
 
 
 def write_summary_csv(annotations: AnnotationSet, path: str | Path, delimiter: str = ",") -> Path:
-    """One row per class: count, area, phase (area) fraction and number density."""
-    rows = summary_rows(summarise(annotations), annotations.calibration)
+    """One row per class with objects: count, area, phase (area) fraction, number density."""
+    used = [s for s in summarise(annotations) if s.count]
+    rows = summary_rows(used, annotations.calibration)
     return _write_rows(rows, path, delimiter)
 
 

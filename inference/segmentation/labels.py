@@ -25,8 +25,7 @@ from inference.segmentation.annotations import (
     ObjectClass,
     next_colour,
 )
-
-_EIGHT = np.ones((3, 3), dtype=bool)
+from inference.segmentation.phase_objects import phase_objects
 
 
 def read_label_image(path: str | Path) -> np.ndarray:
@@ -45,7 +44,8 @@ def read_label_image(path: str | Path) -> np.ndarray:
             labels = iio.imread(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is one line for the user
         raise UnreadableFile(f"cannot read label image {path.name}: {exc}") from exc
-    labels = np.squeeze(labels)
+    while labels.ndim > 2 and 1 in labels.shape:  # a 1 × H × W page, H × W × 1; keep 1 × 1
+        labels = labels.squeeze(axis=labels.shape.index(1))
     if labels.ndim != 2 or labels.dtype.kind not in "ui":
         raise UnreadableFile(
             f"{path.name} is not a label image (one channel of integers, 0 = background); "
@@ -105,14 +105,4 @@ def _instances(labels: np.ndarray, class_name: str) -> list[AnnotatedObject]:
 
 def _regions(labels: np.ndarray, class_names: Sequence[str]) -> list[AnnotatedObject]:
     """Each 8-connected region of each class value becomes an object; ids run 1..N."""
-    objects: list[AnnotatedObject] = []
-    for k, name in enumerate(class_names, start=1):
-        regions, _ = ndimage.label(labels == k, structure=_EIGHT)
-        for value, found in enumerate(ndimage.find_objects(regions), start=1):
-            if found is not None:
-                crop = regions[found] == value
-                offset = (found[0].start, found[1].start)
-                objects.append(
-                    AnnotatedObject(len(objects) + 1, name, crop, offset, source="import")
-                )
-    return objects
+    return list(phase_objects(labels, class_names, min_area_px=1, source="import").objects)

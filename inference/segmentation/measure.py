@@ -3,17 +3,23 @@
 Conventions:
 - Sizes use each object's own mask; phase fractions use `class_image()`, so where objects
   overlap the one on top counts (the overlap rule in `annotations`), and fractions add up to <= 1.
+  Objects added through `merging` never overlap within a class, so a class's area fraction is
+  the sum of its objects' areas over the image area.
+- `id` is the object's id, the value of its pixels in the exported label image.
 - centroid_x / centroid_y are in pixels (column, row of the pixel centre), whatever the
   calibration, so they can be found in the image.
 - orientation follows ImageJ: degrees in [0, 180) between the major axis and the image x axis,
   counter-clockwise as seen on screen.
 - aspect_ratio is major / minor axis length; NaN when the minor axis is 0 (a one-pixel line).
+  orientation is NaN for a single pixel.
 - perimeter is scikit-image's estimate through the boundary pixel centres (a 10×10 px square
   reads 36 px, a disk of radius 20 px about 2 % over 2πr); ImageJ's traced outline reads more.
 - skeleton_length (crack length) is measured only for the classes named in `length_classes`
   (cracks by default; skeletons of compact objects mean little), None elsewhere; see `cracks`.
 - number_density counts every object of the class, border-touching ones included, per unit²
   of the whole image.
+- Memory: objects are measured on their crops; the summary paints one uint8 class image and
+  counts it in row blocks, so a 16000 × 16000 image needs about 0.3 GB beyond its objects.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from skimage.measure import regionprops
 from inference.imaging.calibration import Calibration
 from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
 from inference.segmentation.cracks import skeleton_length_px
+from inference.segmentation.numbers import column_name
 
 CRACK_CLASS = "crack"
 LENGTH_CLASSES = (CRACK_CLASS,)  # classes whose objects get a skeleton (crack) length
@@ -37,8 +44,7 @@ LENGTH_CLASSES = (CRACK_CLASS,)  # classes whose objects get a skeleton (crack) 
 class ObjectMeasurement:
     """One object's size and shape; lengths in `unit`, areas in `unit`²."""
 
-    label: int  # 1-based position in the set, the value in the exported label image
-    id: int
+    id: int  # the object's id: the value of its pixels in the exported label image
     class_name: str
     area_px: int
     area: float
@@ -71,7 +77,6 @@ def measure_object(
     obj: AnnotatedObject,
     calibration: Calibration,
     shape: tuple[int, int],
-    label: int = 0,
     with_length: bool = False,
 ) -> ObjectMeasurement:
     """Works on the cropped mask, so it costs the object's size, not the image's."""
@@ -81,7 +86,6 @@ def measure_object(
     major, minor = props.axis_major_length, props.axis_minor_length
     x_0, y_0, x_1, y_1 = obj.bbox
     return ObjectMeasurement(
-        label=label,
         id=obj.id,
         class_name=obj.class_name,
         area_px=int(props.area),
@@ -92,7 +96,9 @@ def measure_object(
         equivalent_diameter=calibration.length(float(props.equivalent_diameter_area)),
         perimeter=calibration.length(float(props.perimeter)),
         aspect_ratio=float(major / minor) if minor > 0 else math.nan,
-        orientation=float((math.degrees(props.orientation) + 90.0) % 180.0),
+        orientation=float((math.degrees(props.orientation) + 90.0) % 180.0)
+        if major > 0
+        else math.nan,  # a single pixel points nowhere
         score=obj.score,
         touches_border=x_0 == 0 or y_0 == 0 or x_1 == shape[1] or y_1 == shape[0],
         skeleton_length=calibration.length(skeleton_length_px(obj.mask)) if with_length else None,
@@ -108,18 +114,16 @@ def measure(
             obj,
             annotations.calibration,
             annotations.shape,
-            label,
             with_length=obj.class_name in length_classes,
         )
-        for label, obj in enumerate(annotations.objects, start=1)
+        for obj in annotations.objects
     ]
 
 
 def summarise(annotations: AnnotationSet) -> list[ClassSummary]:
     """One row per class, in the set's class order (classes without objects included)."""
     cal = annotations.calibration
-    classes = annotations.class_image()
-    pixels = np.bincount(classes.ravel(), minlength=len(annotations.classes) + 1)
+    pixels = class_pixel_counts(annotations)
     total_px = annotations.shape[0] * annotations.shape[1]
     image_area = cal.area(float(total_px))
     summaries = []
@@ -139,12 +143,21 @@ def summarise(annotations: AnnotationSet) -> list[ClassSummary]:
     return summaries
 
 
-def _unit(calibration: Calibration) -> str:
-    return calibration.unit if calibration.calibrated else "px"
+_ROWS_PER_BLOCK = 1024
+
+
+def class_pixel_counts(annotations: AnnotationSet) -> np.ndarray:
+    """Pixels of each class after the overlap rule: index k is the k-th class (1-based), 0 the
+    background. Counted in row blocks, since bincount of a whole image widens it to int64."""
+    classes = annotations.class_image()
+    counts = np.zeros(len(annotations.classes) + 1, dtype=np.int64)
+    for start in range(0, classes.shape[0], _ROWS_PER_BLOCK):
+        block = classes[start : start + _ROWS_PER_BLOCK].ravel()
+        counts += np.bincount(block, minlength=counts.size)
+    return counts
 
 
 OBJECT_FIELDS = (
-    "label",
     "id",
     "class",
     "area_px",
@@ -170,9 +183,8 @@ SUMMARY_FIELDS = (
 )
 
 
-def _header(fields: Sequence[str], calibration: Calibration) -> list[str]:
-    u = _unit(calibration)
-    return [f.format(u=u, a=f"{u}²") for f in fields]
+def _header(fields: Sequence[str], calibration: Calibration) -> list[object]:
+    return [column_name(f, calibration) for f in fields]
 
 
 def to_rows(
@@ -183,7 +195,6 @@ def to_rows(
     for m in measurements:
         rows.append(
             [
-                m.label,
                 m.id,
                 m.class_name,
                 m.area_px,

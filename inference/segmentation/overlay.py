@@ -1,10 +1,12 @@
-"""Colour overlays for masks, in numpy, so the GUI only uploads finished pixels."""
+"""Colour overlays for masks, in numpy, so the GUI only uploads finished pixels, and the
+overlay pictures the report and the batch write (`overlay_image`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from inference.segmentation.annotations import AnnotationSet
+from inference.segmentation.scale_bar import draw_scale_bar
 
 CANDIDATE_COLOUR = (255, 0, 255)  # the mask under construction: magenta, unlike any class colour
 SELECTION_COLOUR = (255, 255, 255)
@@ -33,3 +35,50 @@ def outline(crop: np.ndarray) -> np.ndarray:
     inner = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2]
     inner &= padded[1:-1, 2:]
     return crop & ~inner
+
+
+def overlay_image(
+    rgb: np.ndarray,
+    annotations: AnnotationSet,
+    alpha: float = 0.4,
+    step: int = 1,
+    scale_bar: bool = True,
+) -> np.ndarray:
+    """The micrograph with each visible object tinted in its class colour and outlined at full
+    colour, and a scale bar when the image is calibrated.
+
+    `rgb` is the displayed image (H×W×3 uint8, or H×W grey). With `step` > 1 the picture is
+    every step-th pixel of the image (a preview for the report), drawn from the objects' crops,
+    so no image-sized mask or float image is ever made. Where objects overlap the later one is
+    drawn on top, as in the label image.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.shape[:2] != annotations.shape:
+        raise ValueError(f"image {rgb.shape[:2]} and annotations {annotations.shape} differ")
+    step = max(int(step), 1)
+    base = rgb[::step, ::step]
+    out = np.empty((*base.shape[:2], 3), dtype=np.uint8)
+    out[...] = base[..., None] if base.ndim == 2 else base[..., :3]
+    colours = {c.name: np.asarray(c.colour, dtype=np.float32) for c in annotations.classes}
+    for obj in annotations.objects:
+        if not obj.visible:
+            continue
+        y0, x0 = obj.offset
+        dy, dx = (-y0) % step, (-x0) % step  # first row and column of the crop on the grid
+        sub = obj.mask[dy::step, dx::step]
+        if not sub.any():
+            continue
+        oy, ox = (y0 + dy) // step, (x0 + dx) // step
+        window = (slice(oy, oy + sub.shape[0]), slice(ox, ox + sub.shape[1]))
+        colour = colours[obj.class_name]
+        under = out[window]
+        original = base[window]
+        source = original[sub] if original.ndim == 2 else original[..., :3][sub]
+        if source.ndim == 1:
+            source = source[:, None]
+        under[sub] = np.clip((1 - alpha) * source + alpha * colour + 0.5, 0, 255).astype(np.uint8)
+        under[outline(sub)] = colour.astype(np.uint8)
+    if scale_bar and annotations.calibration.calibrated:
+        cal = annotations.calibration
+        out = draw_scale_bar(out, type(cal)(cal.pixel_size * step, cal.unit, cal.source))
+    return out

@@ -6,7 +6,8 @@ Format (``version`` 1)::
      "model": "mobile_sam",
      "mode": "auto" | "map" | "phases",
      "parameters": {"auto": {...AutoParams fields...}, "map": {...MapParams fields...},
-                    "phases": {...}, "measure": {"grain_class": "grain", "crack_class": "crack"}},
+                    "phases": {...}, "measure": {"grain_class": "grain", "crack_class": "crack",
+                                                 "min_area": 10}},
      "classes": [{"name": "precipitate", "colour": [230, 159, 0]}],
      "calibration": {"rule": "metadata"}                      pixel size from each file,
                   | {"rule": "metadata", "pixel_size": 0.05, "unit": "µm"}   ... else this one,
@@ -20,6 +21,9 @@ Format (``version`` 1)::
 one summary column never mixes µm and nm. Mode parameters are passed by name to the mode's
 parameter dataclass, so the GUI saves exactly the fields it shows. The recipe hash (`digest`)
 covers everything but the name: the batch redoes an image when the recipe changed.
+
+`measure.min_area` (px, default `phase_objects.MIN_REGION_PX`) is the smallest region of a
+phase map kept as an object (`Recipe.min_region_px`).
 
 Phases mode: the example points are used at the same pixel positions in every image, so it
 suits a series framed alike (the same layers of a coating cross-section at the same place).
@@ -117,6 +121,13 @@ class Recipe:
     @property
     def class_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.classes)
+
+    @property
+    def min_region_px(self) -> int:
+        """The smallest phase region kept as an object, in pixels."""
+        from inference.segmentation.phase_objects import MIN_REGION_PX
+
+        return int(self.params("measure").get("min_area", MIN_REGION_PX))
 
     def params(self, component: str) -> dict[str, Any]:
         """The saved parameters of one component ("auto", "map", "phases", "measure")."""

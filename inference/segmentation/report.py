@@ -20,45 +20,19 @@ from inference import __version__
 from inference.segmentation.annotations import AnnotationSet
 from inference.segmentation.histogram import Histogram, Scale, size_histogram
 from inference.segmentation.measure import ObjectMeasurement, measure
+from inference.segmentation.numbers import MISSING, format_number, format_percent
+from inference.segmentation.overlay import overlay_image
 from inference.segmentation.summary import CRACK_CLASS, MeasurementSummary, summarise_image
+
+__all__ = ["overlay_image", "png_bytes", "render_report", "write_report"]
 
 MAX_SIDE = 1600  # longest side of the embedded overlay, in pixels
 
 
 # --- the overlay picture ------------------------------------------------------------------------
-def overlay_image(rgb: np.ndarray, annotations: AnnotationSet, alpha: float = 0.4) -> np.ndarray:
-    """The micrograph with each object tinted in its class colour and outlined at full colour.
-
-    `rgb` is the displayed image (H×W×3 uint8, or H×W grey). Hidden objects are left out.
-    """
-    rgb = np.asarray(rgb)
-    if rgb.ndim == 2:
-        rgb = np.repeat(rgb[..., None], 3, axis=2)
-    if rgb.shape[:2] != annotations.shape:
-        raise ValueError(f"image {rgb.shape[:2]} and annotations {annotations.shape} differ")
-    lut = np.zeros((len(annotations.classes) + 1, 3), dtype=np.float32)
-    for k, cls in enumerate(annotations.classes, start=1):
-        lut[k] = cls.colour
-    classes = annotations.class_image(visible_only=True)
-    labels = annotations.label_image(values="position", visible_only=True)
-    inside = classes > 0
-    out = rgb.astype(np.float32)
-    out[inside] = (1 - alpha) * out[inside] + alpha * lut[classes[inside]]
-    edge = _edges(labels)
-    out[edge] = lut[classes[edge]]
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def _edges(labels: np.ndarray) -> np.ndarray:
-    """Object pixels with a 4-neighbour of another label (or the background)."""
-    edge = np.zeros(labels.shape, dtype=bool)
-    diff_y = labels[1:] != labels[:-1]
-    diff_x = labels[:, 1:] != labels[:, :-1]
-    edge[1:] |= diff_y
-    edge[:-1] |= diff_y
-    edge[:, 1:] |= diff_x
-    edge[:, :-1] |= diff_x
-    return edge & (labels > 0)
+def report_step(shape: tuple[int, int], max_side: int = MAX_SIDE) -> int:
+    """The whole-pixel subsampling that brings the longest side to at most `max_side`."""
+    return max(1, math.ceil(max(shape) / max_side)) if max_side else 1
 
 
 def png_bytes(rgb: np.ndarray, max_side: int | None = MAX_SIDE) -> bytes:
@@ -127,7 +101,9 @@ def render_report(
     if summary is None:
         summary = summarise_image(annotations, measurements)
     colours = {c.name: c.colour for c in annotations.classes}
-    picture = base64.b64encode(png_bytes(overlay_image(rgb, annotations))).decode("ascii")
+    step = report_step(annotations.shape)
+    picture = png_bytes(overlay_image(rgb, annotations, step=step), max_side=None)
+    picture = base64.b64encode(picture).decode("ascii")
     title = title or f"Measurements of {summary.image}"
     parts = [
         f"<h1>{_e(title)}</h1>",
@@ -179,12 +155,12 @@ def _meta_line(summary: MeasurementSummary) -> str:
     cal = summary.calibration
     h, w = summary.shape
     scale = (
-        f"{_num(cal.pixel_size)} {cal.unit} per pixel ({cal.source or 'given'})"
+        f"{format_number(cal.pixel_size, 4, trim=True)} {cal.unit} per pixel ({cal.source or 'given'})"
         if cal.calibrated
         else "uncalibrated: lengths in px, areas in px²"
     )
     today = dt.date.today().isoformat()
-    return f"{w} × {h} px · {scale} · MatLens {__version__} · {today}"
+    return f"{format_number(w)} × {format_number(h)} px · {scale} · MatLens {__version__} · {today}"
 
 
 def _legend(summary: MeasurementSummary, colours: dict) -> str:
@@ -207,12 +183,16 @@ def _class_table(summary: MeasurementSummary) -> str:
     rows = []
     for c in summary.classes:
         s, z = c.summary, c.sizes
+        if not s.count:
+            continue  # a class nobody used is not a finding
         rows.append(
-            f"<tr><td>{_e(s.class_name)}</td><td>{s.count}</td>"
-            f"<td>{100 * s.area_fraction:.2f} %</td><td>{_num(s.number_density)}</td>"
+            f"<tr><td>{_e(s.class_name)}</td><td>{format_number(s.count)}</td>"
+            f"<td>{format_percent(s.area_fraction)}</td><td>{_num(s.number_density)}</td>"
             f"<td>{_num(z.mean_diameter)} ± {_num(z.std_diameter)}</td>"
             f"<td>{_num(z.median_diameter)}</td><td>{z.n} / {z.n_border}</td></tr>"
         )
+    if not rows:
+        return "<h2>Classes</h2><p>No objects.</p>"
     return f"<h2>Classes</h2><table>{head}{''.join(rows)}</table>"
 
 
@@ -232,10 +212,10 @@ def _grain_table(summary: MeasurementSummary) -> str:
         "<tr><th>method</th><th>counted</th><th>result</th><th>G</th></tr>"
         f"<tr><td>planimetric (Jeffries)</td><td>{p.n_inside} inside + ½·{p.n_intercepted} "
         f"cut + ¼·{p.n_corners} corners = {_num(p.n_equivalent)}</td><td>{density}</td>"
-        f"<td>{_g(p.g)}</td></tr>"
+        f"<td>{_g(p.g, summary.calibration.calibrated)}</td></tr>"
         f"<tr><td>intercept (Heyn)</td><td>{i.n_intersections} intersections on {i.n_lines} "
         f"lines at {', '.join(f'{d}°' for d in i.directions)}</td><td>{length}</td>"
-        f"<td>{_g(i.g)}</td></tr></table>"
+        f"<td>{_g(i.g, summary.calibration.calibrated)}</td></tr></table>"
     )
 
 
@@ -253,14 +233,14 @@ def _crack_table(summary: MeasurementSummary) -> str:
     )
 
 
-def _g(value: float | None) -> str:
-    return f"<b>{value:.2f}</b>" if value is not None else "needs a calibration"
+def _g(value: float | None, calibrated: bool) -> str:
+    if value is not None:
+        return f"<b>{value:.2f}</b>"
+    return "– (nothing to count)" if calibrated else "needs a calibration"
 
 
 def _num(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    return f"{value:.4g}"
+    return format_number(value) if value is not None else MISSING
 
 
 def _e(text: object) -> str:

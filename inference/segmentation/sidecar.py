@@ -1,15 +1,16 @@
 """Annotations saved as a JSON sidecar next to the image, written atomically.
 
-Format (``format_version`` 1)::
+Format (``format_version`` 2; version 1 files, which have no ``phase_examples``, still load)::
 
-    {"format_version": 1, "app": "MatLens 0.1.0",
+    {"format_version": 2, "app": "MatLens 0.1.0",
      "image": {"file_name": "a.tif", "sha256": "...", "shape": [height, width]},
      "calibration": {"pixel_size": 0.01, "unit": "µm", "source": "FEI tags"},
      "classes": [{"name": "grain", "colour": [0, 114, 178]}, ...],
      "next_id": 13,
      "objects": [{"id": 1, "class": "grain", "offset": [y0, x0], "size": [h, w],
                   "rle": [0, 3, 5, ...], "score": 0.97, "points": [[x, y, 1]],
-                  "box": [x0, y0, x1, y1] or null, "visible": true, "source": "sam"}]}
+                  "box": [x0, y0, x1, y1] or null, "visible": true, "source": "sam"}],
+     "phase_examples": [{"class": "matrix", "points": [[x, y], ...]}, ...]}
 
 Masks: ``rle`` run-length encodes the object's cropped mask (``size`` = [h, w]) flattened in
 row-major (C) order, as alternating run lengths starting with a run of False (which may be 0).
@@ -42,8 +43,9 @@ from inference.segmentation.annotations import (
     ImageIdentity,
     ObjectClass,
 )
+from inference.segmentation.saved_examples import examples_from_json, examples_to_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: phase_examples
 SUFFIX = ".matlens.json"
 # A save's temp file lives for milliseconds; one this old was left by a killed save.
 LEFTOVER_AGE_S = 60.0
@@ -184,6 +186,7 @@ def to_dict(annotations: AnnotationSet) -> dict:
         "classes": [{"name": c.name, "colour": list(c.colour)} for c in annotations.classes],
         "next_id": annotations.next_id(),
         "objects": [_object_dict(o) for o in annotations.objects],
+        "phase_examples": examples_to_json(annotations.phase_examples),
     }
 
 
@@ -306,6 +309,7 @@ def from_dict(
         classes,
         objects,
         next_id=int(data.get("next_id", 1)),
+        phase_examples=examples_from_json(data.get("phase_examples", [])),
     )
 
 

@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class MeasurementSummary:
 
     def to_dict(self) -> dict:
         """JSON-ready (NaN becomes None), for `matlens measure --json` and the batch markers."""
-        return _plain(dataclasses.asdict(self))
+        return cast(dict, _plain(dataclasses.asdict(self)))
 
 
 def size_stats(measurements: Sequence[ObjectMeasurement]) -> SizeStats:

@@ -1,0 +1,108 @@
+"""Micrographs: a recipe over a folder (`matlens batch`). Per image `<name>.csv`,
+`<name>.overlay.png` and `<name>.labels.png`; `summary.csv` (one row per image, in file order),
+`failures.csv` and `recipe.json`, as `inference.segmentation.batch` writes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from inference.batch._cache import cached_model
+from inference.batch._model import Item, ItemFailure, ItemOutput, MergeResult
+from inference.batch._store import replacing
+from inference.errors import MatLensError
+from inference.jobs import CancelToken, ProgressCallback
+
+if TYPE_CHECKING:
+    from inference.segmentation.recipe import Recipe
+
+VERSION = 1  # of what a task writes; a change redoes every image
+
+
+def sam_model_id(recipe: Recipe) -> str:
+    return f"sam:{recipe.model}"
+
+
+def _load_sam(model_id: str):
+    from inference.segmentation.sam import SamModel
+
+    model = SamModel(model_id)
+    model.card  # noqa: B018 - a missing model is one clear error now, not a failure later
+    return model
+
+
+@dataclass(frozen=True)
+class Micrographs:
+    recipe: Recipe
+    input_dir: str
+    kind: str = "micrographs"
+
+    @property
+    def source(self) -> str:
+        return self.input_dir
+
+    def settings(self) -> dict[str, Any]:
+        return {"version": VERSION, "recipe": self.recipe.digest}
+
+    def items(self) -> list[Item]:
+        from inference.segmentation.batch import list_images, output_names
+
+        images = list_images(Path(self.input_dir))
+        names = output_names(images)
+        return [Item(names[p], p.name, str(p.resolve()), _file_stamp(p)) for p in images]
+
+    def prepare(self, out_dir: Path) -> None:
+        from inference.segmentation.batch import segmenter
+        from inference.segmentation.recipe import save_recipe
+
+        if Path(out_dir).resolve() == Path(self.input_dir).resolve():
+            raise MatLensError("choose an output folder other than the input folder")
+        segmenter(self.recipe, lambda: None)  # a recipe error stops the run before any image
+        save_recipe(self.recipe, Path(out_dir) / "recipe.json")
+
+    def process(
+        self, item: Item, staging: Path, progress: ProgressCallback, cancel: CancelToken | None
+    ) -> ItemOutput:
+        from inference.segmentation.batch import process_image, segmenter
+
+        recipe = self.recipe
+        model_id = sam_model_id(recipe)
+
+        def model():
+            return cached_model(model_id, lambda: _load_sam(recipe.model))
+
+        segment = segmenter(recipe, model)
+        row = process_image(
+            recipe, Path(item.source), staging, item.name, segment, progress, cancel
+        )
+        files = tuple(f"{item.name}{s}" for s in (".csv", ".labels.png", ".overlay.png"))
+        return ItemOutput(files, {"row": row})
+
+    def merge(
+        self,
+        out_dir: Path,
+        items: list[Item],
+        done: dict[str, dict[str, Any]],
+        failed: dict[str, ItemFailure],
+    ) -> MergeResult:
+        from inference.segmentation.export import write_table
+        from inference.segmentation.summary import write_summary_rows
+
+        summary = Path(out_dir) / "summary.csv"
+        rows = [done[item.name]["row"] for item in items if item.name in done]
+        failures = [failed[item.name] for item in items if item.name in failed]
+        with replacing(summary) as tmp:
+            if rows:
+                write_summary_rows(rows, tmp)
+            else:  # a header only, so scripts always find the file
+                write_table([["image"]], tmp)
+        failures_csv = Path(out_dir) / "failures.csv"
+        with replacing(failures_csv) as tmp:
+            write_table([["file", "reason"], *([f.file, f.reason] for f in failures)], tmp)
+        return MergeResult((str(summary), str(failures_csv)))
+
+
+def _file_stamp(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"

@@ -1,0 +1,256 @@
+"""Predictions: `matlens predict FOLDER_OR_CSV --out OUT`.
+
+A folder of structures: each file is one item (CHGNet, optionally relaxed and with E(V)), its
+record in `predictions/<name>.json`. A CSV of compositions: each slice of `rows_per_item` rows
+is one item (the composition models take a few milliseconds per formula, so one task per row
+would cost more in hand-offs than in work). The composition is the column named formula,
+composition, compound or material, else the first column. The merge writes
+`predictions.json` (the records in input order; a bad file or formula is
+`{"file" | "row", "error"}` in its place), `predictions.csv` (item, quantity, value,
+uncertainty, unit, model) and `failures.csv`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inference.batch._cache import cached_model
+from inference.batch._model import Item, ItemFailure, ItemOutput, MergeResult
+from inference.batch._store import replacing
+from inference.errors import MatLensError, UnreadableFile, describe
+from inference.jobs import CancelToken, ProgressCallback
+
+VERSION = 1
+ROWS_PER_ITEM = 500
+FORMULA_COLUMNS = ("formula", "composition", "compound", "material")
+CSV_HEADER = ["item", "quantity", "value", "uncertainty", "unit", "model"]
+
+
+def is_table(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in (".csv", ".tsv")
+
+
+def read_formulas(path: Path) -> list[str]:
+    """The formula column of a CSV (or TSV), one string per data row (blank rows kept as "")."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableFile(f"{path.name} is not a UTF-8 text table") from None
+    except FileNotFoundError:
+        raise UnreadableFile(f"File not found: {path}") from None
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    while rows and not any(c.strip() for c in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise MatLensError(f"{path.name} has no rows")
+    header = [c.strip().lower() for c in rows[0]]
+    column = next((header.index(c) for c in FORMULA_COLUMNS if c in header), None)
+    if column is None:
+        from inference.prediction.inputs import fixed_formula
+
+        column = 0
+        if fixed_formula(rows[0][0] if rows[0] else "") is not None:
+            rows.insert(0, [])  # no header: the first row is a composition too
+    data = rows[1:]
+    if not data:
+        raise MatLensError(f"{path.name} has a header but no compositions")
+    return [(r[column].strip() if column < len(r) else "") for r in data]
+
+
+def _composition_models():
+    from inference.prediction.composition import predict_formulas
+
+    predict_formulas(["Fe2O3"])  # the models load once per process (composition keeps them)
+    return predict_formulas
+
+
+def _potential():
+    from inference.prediction.potential import get_potential
+
+    return get_potential()
+
+
+@dataclass(frozen=True)
+class Predictions:
+    target: str  # a folder of structures, or a CSV of compositions
+    relax: bool = False
+    eos: bool = False
+    rows_per_item: int = ROWS_PER_ITEM
+    kind: str = "predictions"
+
+    @property
+    def source(self) -> str:
+        return self.target
+
+    @property
+    def table(self) -> bool:
+        return is_table(self.target)
+
+    def settings(self) -> dict[str, Any]:
+        if self.table:
+            return {"version": VERSION, "table": True, "rows_per_item": self.rows_per_item}
+        return {"version": VERSION, "relax": self.relax, "eos": self.eos}
+
+    def items(self) -> list[Item]:
+        target = Path(self.target)
+        if self.table:
+            return self._slices(target)
+        from inference.prediction.inputs import classify
+
+        if not target.is_dir():
+            raise MatLensError(f"{target}: give a folder of structures or a CSV of compositions")
+        paths = classify(str(target)).paths
+        names = _unique_stems(paths)
+        items = []
+        for p in paths:
+            st = p.stat()
+            items.append(Item(names[p], p.name, str(p.resolve()), f"{st.st_size}:{st.st_mtime_ns}"))
+        return items
+
+    def _slices(self, path: Path) -> list[Item]:
+        if self.rows_per_item < 1:
+            raise MatLensError("rows per item must be at least 1")
+        formulas = read_formulas(path)
+        items = []
+        for start in range(0, len(formulas), self.rows_per_item):
+            chunk = tuple(formulas[start : start + self.rows_per_item])
+            first, last = start + 1, start + len(chunk)
+            stamp = hashlib.sha256("\n".join(chunk).encode("utf-8")).hexdigest()[:16]
+            items.append(
+                Item(
+                    f"rows-{first:07d}-{last:07d}",
+                    f"rows {first}-{last}" if last > first else f"row {first}",
+                    str(path.resolve()),
+                    stamp,
+                    chunk,
+                )
+            )
+        return items
+
+    def prepare(self, out_dir: Path) -> None:
+        if not self.table and Path(out_dir).resolve() == Path(self.target).resolve():
+            raise MatLensError("choose an output folder other than the folder of structures")
+
+    def process(
+        self, item: Item, staging: Path, progress: ProgressCallback, cancel: CancelToken | None
+    ) -> ItemOutput:
+        compositions = bool(item.payload)
+        data = self._compositions(item) if compositions else self._structure(item, progress, cancel)
+        out = f"predictions/{item.name}.json"
+        (staging / "predictions").mkdir()
+        (staging / out).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        errors = sum(1 for r in data["records"] if "error" in r)
+        return ItemOutput((out,), {"records": len(data["records"]), "errors": errors})
+
+    def _structure(self, item: Item, progress, cancel) -> dict[str, Any]:
+        from inference.prediction.service import run_prediction
+
+        cached_model("chgnet", _potential)
+        report = run_prediction(
+            item.source, relax=self.relax, eos=self.eos, progress=progress, cancel=cancel
+        )
+        return {
+            "records": report.records,
+            "rows": [_row(r) for r in report.rows],
+            "warnings": report.warnings,
+        }
+
+    def _compositions(self, item: Item) -> dict[str, Any]:
+        predict = cached_model("composition", _composition_models)
+        first = int(item.name.split("-")[1])
+        formulas = list(item.payload)
+        results: list[Any] = []
+        try:
+            results = predict(formulas)
+        except MatLensError:  # a bad formula: predict them one by one to find it
+            for text in formulas:
+                if not text:
+                    results.append("blank composition")
+                    continue
+                try:
+                    results.append(predict([text])[0])
+                except Exception as exc:  # noqa: BLE001 - a bad row is one error record
+                    results.append(describe(exc).message)
+        records, rows = [], []
+        for i, (text, result) in enumerate(zip(formulas, results, strict=True)):
+            if isinstance(result, str):
+                records.append({"row": first + i, "formula": text, "error": result})
+                continue
+            records.append({"row": first + i, **result.to_json()})
+            for p in result.predictions:
+                rows.append(
+                    [
+                        result.formula,
+                        p.label,
+                        f"{p.value:.3f}",
+                        f"± {p.uncertainty:.3f}",
+                        p.unit,
+                        p.model_id,
+                    ]
+                )
+        return {"records": records, "rows": rows, "warnings": []}
+
+    def merge(
+        self,
+        out_dir: Path,
+        items: list[Item],
+        done: dict[str, dict[str, Any]],
+        failed: dict[str, ItemFailure],
+    ) -> MergeResult:
+        out_dir = Path(out_dir)
+        failures = [failed[item.name] for item in items if item.name in failed]
+        records: list[dict[str, Any]] = []
+        rows: list[list[str]] = []
+        bad_rows: list[list[str]] = []
+        for item in items:
+            if item.name in failed:
+                key = "rows" if item.payload else "file"
+                records.append({key: item.label, "error": failed[item.name].reason})
+                continue
+            if item.name not in done:
+                continue  # not reached (cancelled)
+            data = json.loads((out_dir / f"predictions/{item.name}.json").read_text("utf-8"))
+            records.extend(data["records"])
+            rows.extend(data["rows"])
+            bad_rows.extend(
+                [f"row {r['row']}: {r['formula'] or '(blank)'}", r["error"]]
+                for r in data["records"]
+                if "error" in r and "row" in r
+            )
+        merged = out_dir / "predictions.json"
+        with replacing(merged) as tmp:
+            tmp.write_text(json.dumps(records, indent=1, ensure_ascii=False), encoding="utf-8")
+        table = out_dir / "predictions.csv"
+        with replacing(table) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(CSV_HEADER)
+            writer.writerows(rows)
+        failures_csv = out_dir / "failures.csv"
+        with replacing(failures_csv) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["file", "reason"])
+            writer.writerows([f.file, f.reason] for f in failures)
+            writer.writerows(bad_rows)
+        notes = ()
+        if bad_rows:
+            notes = (f"{len(bad_rows)} compositions could not be predicted (see failures.csv)",)
+        return MergeResult((str(merged), str(table), str(failures_csv)), notes)
+
+
+def _row(r) -> list[str]:
+    return [r.item, r.quantity, r.value, r.uncertainty, r.unit, r.source]
+
+
+def _unique_stems(paths: list[Path]) -> dict[Path, str]:
+    """The file's stem, or stem_ext where two files share a stem (POSCAR and CONTCAR keep
+    their names)."""
+    counts: dict[str, int] = {}
+    for p in paths:
+        counts[p.stem.lower()] = counts.get(p.stem.lower(), 0) + 1
+    return {p: p.stem if counts[p.stem.lower()] == 1 else f"{p.stem}_{p.suffix[1:]}" for p in paths}
