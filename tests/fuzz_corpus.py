@@ -610,6 +610,7 @@ def sidecar_contents(good: bytes) -> dict[str, bytes]:
             "sidecar_nan_pixel": edited(calibration__pixel_size=float("nan")),
             "sidecar_bad_runs": edited(objects__0__rle=[1, 2, 3]),
             "sidecar_bad_colour": edited(classes__0__colour=[300, -1, 0]),
+            "sidecar_bad_examples": edited(phase_examples=[{"class": "a", "points": [[1, "x"]]}]),
             "sidecar_no_objects_key": json.dumps(
                 {k: v for k, v in data.items() if k != "objects"}
             ).encode(),

@@ -38,10 +38,6 @@ FIXED_ELSEWHERE = {
         "directly, so Pillow's 179-megapixel 'decompression bomb' text reaches the user; "
         "read_micrograph(path).data checks the size against memory instead"
     ),
-    "labels/one_pixel_mask.png": (
-        "inference/segmentation/labels.py read_label_image: np.squeeze turns a 1×1 mask that "
-        "`segment` wrote into shape (); squeeze only a trailing channel axis"
-    ),
 }
 
 

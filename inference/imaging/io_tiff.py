@@ -191,14 +191,15 @@ def read(path: Path, frame: int = 0) -> Micrograph:
         page = _frame_page(series, frame)
         for checked in {id(p): p for p in (series.keyframe, page)}.values():
             _check_layout(tif, checked, path)
-        check_fits(path, page.imagewidth, page.imagelength, page.dtype, page.samplesperpixel)
+        dtype = page.dtype if page.dtype is not None else np.float64  # unknown: assume wide
+        check_fits(path, page.imagewidth, page.imagelength, dtype, page.samplesperpixel)
         data = _read_pixels(tif, series, page, frame, path)
         info = read_tiff_info(tif, series.keyframe)
         meta = dict(info.metadata)
         photometric = page.photometric
-        palette = photometric == tifffile.PHOTOMETRIC.PALETTE and page.colormap is not None
-        if palette and data.ndim == 2:
-            data = _palette(data, page.colormap, meta)
+        colormap = page.colormap
+        if photometric == tifffile.PHOTOMETRIC.PALETTE and colormap is not None and data.ndim == 2:
+            data = _palette(data, colormap, meta)
         elif photometric == tifffile.PHOTOMETRIC.MINISWHITE and data.dtype.kind == "u":
             data = np.iinfo(data.dtype).max - data
             meta["photometric"] = "min-is-white (inverted to min-is-black)"

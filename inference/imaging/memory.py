@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from inference.errors import UnreadableFile
 
@@ -61,15 +62,13 @@ def _size(n: float) -> str:
     return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
-def bytes_needed(width: int, height: int, dtype: np.dtype | str, samples: int = 1) -> int:
+def bytes_needed(width: int, height: int, dtype: DTypeLike, samples: int = 1) -> int:
     """The raw frame, one working copy of it, and the 8-bit RGB copy that display and models use."""
     raw = width * height * samples * np.dtype(dtype).itemsize
     return 2 * raw + 3 * width * height
 
 
-def check_fits(
-    path: Path, width: int, height: int, dtype: np.dtype | str, samples: int = 1
-) -> None:
+def check_fits(path: Path, width: int, height: int, dtype: DTypeLike, samples: int = 1) -> None:
     """Refuse up front, in one line, an image that cannot fit in the memory left."""
     need = bytes_needed(width, height, dtype, samples)
     free = available_bytes()

@@ -334,7 +334,7 @@ def _object(o: dict, shape: tuple[int, int]) -> AnnotatedObject:
         offset=offset,
         score=None if o.get("score") is None else float(o["score"]),
         points=tuple((float(x), float(y), int(lab)) for x, y, lab in o.get("points", [])),
-        box=None if box is None else tuple(float(v) for v in box),
+        box=None if box is None else (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
         visible=bool(o.get("visible", True)),
         source=str(o.get("source", "")),
     )
@@ -382,7 +382,7 @@ def open_for_image(
     notices: list[str] = []
     for path in _candidates(image_path):
         try:
-            found = load(path, expect_shape=tuple(shape))
+            found = load(path, expect_shape=(int(shape[0]), int(shape[1])))
         except ShapeMismatch as exc:
             notices.append(_put_aside(path, "mismatch", str(exc), image_path))
             continue
