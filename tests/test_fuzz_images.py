@@ -24,21 +24,9 @@ from conftest import MODELS_DIR, SHARED_DATA
 from fuzz_corpus import CLEAR, OK, Verdict
 from read_only import run_read_only
 
-# Cases whose unclear answer comes from a module another engineer owns, with where to fix it.
-# They still run (a crash or a traceback there fails the test); only their wording is excused.
-_LABELS_PY = (
-    "inference/segmentation/labels.py read_label_image reads with imageio/Pillow directly, so "
-    "their words reach the user; read_micrograph(path).data gives the readers' messages"
-)
-FIXED_ELSEWHERE = {
-    "labels/labels_cut16.png": _LABELS_PY + " ('Truncated File Read')",
-    "labels/labels_empty.png": _LABELS_PY + " ('Could not find a backend ... iomode')",
-    "labels/labels_huge_dims.png": (
-        "inference/segmentation/labels.py read_label_image reads PNGs with imageio/Pillow "
-        "directly, so Pillow's 179-megapixel 'decompression bomb' text reaches the user; "
-        "read_micrograph(path).data checks the size against memory instead"
-    ),
-}
+# Cases whose unclear answer comes from a module elsewhere, with where to fix it. They still run
+# (a crash or a traceback there fails the test); only their wording is excused. None today.
+FIXED_ELSEWHERE: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -9,62 +9,14 @@ is opened again, as MatLens's own exports are (Pillow called those "decompressio
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 import tifffile
-from cli_harness import REPO, CliRun, assert_clean_outcome
+from cli_harness import assert_clean_outcome, run_matlens
 
 SIDE = 16000
 LIMIT_MB = 4096
-
-# Linux carries a process's peak RSS across exec (exec_mmap keeps the old mm's high-water mark), so
-# wait4's ru_maxrss for a child started from this (large) pytest process reports pytest's own peak
-# when that is higher. A small Python forks `matlens` here: the child's figure is then its own.
-_FORK_AND_MEASURE = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.executable, [sys.executable, "-m", "desktop.launcher", *sys.argv[1:]])
-_, status, usage = os.wait4(pid, 0)
-print(f"PEAK_RSS_MB {usage.ru_maxrss / 1024:.1f}", file=sys.stderr)
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
-def run_measured(*args, timeout: float = 600, env: dict[str, str] | None = None) -> CliRun:
-    """`matlens ARGS` as `run_matlens` runs it, with the peak RSS of that process alone."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-c", _FORK_AND_MEASURE, *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})},
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = child.communicate(timeout=timeout)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        stdout, stderr = child.communicate()
-        timed_out = True
-    lines = stderr.splitlines()
-    peak = next((float(x.split()[1]) for x in lines if x.startswith("PEAK_RSS_MB")), float("nan"))
-    stderr = "".join(f"{x}\n" for x in lines if not x.startswith("PEAK_RSS_MB"))
-    seconds = time.perf_counter() - started
-    args_text = tuple(map(str, args))
-    return CliRun(args_text, child.returncode, stdout, stderr, peak, seconds, timed_out)
-
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +32,7 @@ def huge(tmp_path_factory):
 
 def test_segment_on_16000_square_stays_under_4_gb_and_its_mask_opens_again(huge, tmp_path):
     mask = tmp_path / "mask.png"
-    first = run_measured(
+    first = run_matlens(
         "segment", huge, "--point", "8150,8150", "--out", mask, "--json", timeout=600
     )
     assert_clean_outcome(first, huge)
@@ -90,7 +42,7 @@ def test_segment_on_16000_square_stays_under_4_gb_and_its_mask_opens_again(huge,
     assert 0 < out["objects"][0]["area_px"] < SIDE * SIDE // 100  # one square, not the matrix
     assert first.peak_rss_mb <= LIMIT_MB, f"segment peaked at {first.peak_rss_mb:.0f} MB"
 
-    again = run_measured(
+    again = run_matlens(
         "segment",
         mask,
         "--point",
@@ -111,7 +63,7 @@ def test_segment_on_16000_square_stays_under_4_gb_and_its_mask_opens_again(huge,
 
 
 def test_an_image_beyond_the_memory_left_is_refused_before_it_is_decoded(huge, tmp_path):
-    run = run_measured(
+    run = run_matlens(
         "segment",
         huge,
         "--point",

@@ -207,6 +207,22 @@ def test_clicks_on_a_tiled_image_come_back_in_image_coordinates(sam_model, tiled
     assert box.zoomed and iou(box.mask, truth[3]) > 0.9
 
 
+def test_tiles_embedded_on_demand_answer_as_tiles_embedded_up_front(sam_model, tiled, image):
+    """The CLI embeds a tile when a prompt first needs it; the pane embeds all of them on open.
+    The same clicks must give the same masks, and the CLI must not embed tiles it never uses."""
+    from inference.segmentation.clicks import ClickSession, click_session
+
+    lazy = click_session(sam_model, image[0], threshold=1024, lazy=True)
+    assert lazy.tiles is not None and lazy.tiles.embedded == 0
+    eager = ClickSession(sam_model, tiled)
+    disc = image[1][4]
+    ys, xs = np.nonzero(disc)
+    click = [(float(xs.mean()), float(ys.mean()), 1)]
+    shown_lazy, shown_eager = lazy.predict(click)[0], eager.predict(click)[0]
+    assert np.array_equal(shown_lazy.mask, shown_eager.mask) and shown_lazy.zoomed
+    assert lazy.tiles.embedded == 1  # one of four
+
+
 def test_float16_tiles_answer_like_float32(sam_model, tiled, image):
     tile = tiled.layout.tiles[0]
     exact = sam_model.embed(image[0][tile.slices])

@@ -278,12 +278,14 @@ def click_session(
     cancel: CancelToken | None = None,
     threshold: int = TILE_ABOVE,
     zoom: bool = False,
+    lazy: bool = False,
 ) -> ClickSession:
     """A ClickSession for an image of any size: in tiles above `threshold`, else on the whole
-    image as before (`zoom` passes the image so small objects get a zoom window, +0.6 s)."""
+    image as before (`zoom` passes the image so small objects get a zoom window, +0.6 s).
+    `lazy` embeds each tile when a prompt first needs it instead of all of them now."""
     policy = policy or DEFAULT
     if needs_tiling(rgb.shape, threshold):
-        tiles = embed_tiled(model, rgb, progress=progress, cancel=cancel)
+        tiles = embed_tiled(model, rgb, progress=progress, cancel=cancel, lazy=lazy)
         return ClickSession(model, tiles, policy=policy)
     embedding = model.embed(rgb, progress, cancel)
     return ClickSession(model, embedding, rgb if zoom else None, policy)

@@ -21,8 +21,8 @@ stored as float16 (254 MB instead of 508 MB at 8192²; masks match float32 ones,
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -191,11 +191,18 @@ class _StoredTile:
 @dataclass(frozen=True, eq=False)
 class TiledEmbedding:
     """A large image's SAM embeddings: one per tile of `layout`, and `whole`, the image shrunk
-    to the encoder's input (for context and objects larger than a tile)."""
+    to the encoder's input (for context and objects larger than a tile).
+
+    Tiles are embedded up front (the pane: every click is then instant) or, with `encode_tile`,
+    on first use (the CLI: a few clicks on a 16000² image need a few of its 441 tiles). Either
+    way a tile's embedding is the encoder's answer for the same pixels, so the masks agree.
+    """
 
     layout: TileLayout
     whole: ImageEmbedding
-    _tiles: tuple[_StoredTile, ...]
+    _tiles: tuple[_StoredTile | None, ...]
+    encode_tile: Callable[[Tile], _StoredTile] | None = None
+    _lazy: dict[int, _StoredTile] = field(default_factory=dict)
 
     @property
     def model_id(self) -> str:
@@ -208,11 +215,22 @@ class TiledEmbedding:
     @property
     def nbytes(self) -> int:
         """Memory held by the features (tiles and whole image)."""
-        return self.whole.features.nbytes + sum(t.features.nbytes for t in self._tiles)
+        stored = [t for t in self._tiles if t is not None] + list(self._lazy.values())
+        return self.whole.features.nbytes + sum(t.features.nbytes for t in stored)
+
+    @property
+    def embedded(self) -> int:
+        """How many tiles hold an embedding now."""
+        return sum(t is not None for t in self._tiles) + len(self._lazy)
 
     def embedding(self, tile: Tile | int) -> ImageEmbedding:
         """Tile `tile`'s embedding as the decoder takes it (float32, tile coordinates)."""
-        stored = self._tiles[tile if isinstance(tile, int) else tile.index]
+        index = tile if isinstance(tile, int) else tile.index
+        stored = self._tiles[index] or self._lazy.get(index)
+        if stored is None:
+            if self.encode_tile is None:
+                raise MatLensError(f"tile {index + 1} of this image was never embedded")
+            stored = self._lazy[index] = self.encode_tile(self.layout.tiles[index])
         return ImageEmbedding(
             stored.features.astype(np.float32),
             stored.original_size,
@@ -239,15 +257,20 @@ def embed_tiled(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     half: bool = True,
+    lazy: bool = False,
 ) -> TiledEmbedding:
     """Embed the whole image, then each tile (from the disk cache where it was done before).
     `half` stores tile features as float16. Progress is reported per tile; `cancel` is honoured
-    between tiles and inside the encoder call."""
+    between tiles and inside the encoder call. `lazy` embeds only the whole image now and each
+    tile when it is first asked for."""
     pixels = as_uint8(rgb)
     layout = layout or TileLayout.for_image(pixels.shape[:2])
     if tuple(pixels.shape[:2]) != layout.shape:
         raise MatLensError(f"The tile layout is for {layout.shape}, the image is {pixels.shape}.")
     n = len(layout.tiles)
+    if lazy:
+        whole = model.embed(pixels, progress, cancel)
+        return TiledEmbedding(layout, whole, (None,) * n, lambda t: _embed_tile(model, pixels, t))
     step = 1.0 / (n + 1)
     whole = model.embed(pixels, progress_part(progress, 0.0, step), cancel)
     stored = []
@@ -256,10 +279,18 @@ def embed_tiled(
             cancel.raise_if_cancelled()
         start = step * (tile.index + 1)
         progress(start, f"embedding tile {tile.index + 1} of {n}")
-        emb = model.embed(pixels[tile.slices], no_progress, cancel)
-        features = emb.features.astype(np.float16) if half else emb.features
-        stored.append(
-            _StoredTile(features, emb.original_size, emb.input_size, emb.image_hash, emb.from_cache)
-        )
+        stored.append(_embed_tile(model, pixels, tile, cancel, half))
     progress(1.0, f"{n} tiles embedded")
     return TiledEmbedding(layout, whole, tuple(stored))
+
+
+def _embed_tile(
+    model: SamModel,
+    pixels: np.ndarray,
+    tile: Tile,
+    cancel: CancelToken | None = None,
+    half: bool = True,
+) -> _StoredTile:
+    emb = model.embed(pixels[tile.slices], no_progress, cancel)
+    features = emb.features.astype(np.float16) if half else emb.features
+    return _StoredTile(features, emb.original_size, emb.input_size, emb.image_hash, emb.from_cache)

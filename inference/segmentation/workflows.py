@@ -180,10 +180,13 @@ def embed_for_clicks(
     rgb: np.ndarray,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    tiles_on_demand: bool = False,
 ) -> ClickSession:
     """The click session of an image: one embedding, or native-resolution tiles above
-    `tiling.TILE_ABOVE` px. Zoom windows are left out so every click stays live (~20 ms)."""
-    return click_session(model, rgb, progress=progress, cancel=cancel)
+    `tiling.TILE_ABOVE` px. Zoom windows are left out so every click stays live (~20 ms).
+    `tiles_on_demand` embeds a tile when a prompt first needs it (the CLI's few prompts);
+    the pane embeds them all up front so that no click waits."""
+    return click_session(model, rgb, progress=progress, cancel=cancel, lazy=tiles_on_demand)
 
 
 # --- segment everything and the microstructure map --------------------------------------------
