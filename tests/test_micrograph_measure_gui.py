@@ -7,6 +7,8 @@ mouse drags on the canvas; objects are painted with the brush so no model is nee
 from __future__ import annotations
 
 import shutil
+import socket
+import time
 
 import numpy as np
 import pytest
@@ -335,3 +337,39 @@ def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, 
     assert "2 already done" in dialog.summary_label.text()
     assert dialog.report.done == ()
     assert ("a.tif", "done before") in [r[:2] for r in view.rows()]
+
+
+def test_the_batch_dialog_says_in_one_line_when_no_cluster_answers(qtbot, pane, tmp_path):
+    folder = tmp_path / "micrographs"
+    folder.mkdir()
+    shutil.copy(SAMPLE, folder / "a.tif")
+    dialog = pane.measure_panel.open_batch()
+    dialog.input_edit.setText(str(folder))
+    dialog.output_edit.setText(str(tmp_path / "measured"))
+    where = dialog.where_box
+    qtbot.mouseClick(where.cluster_radio, Qt.MouseButton.LeftButton)
+    assert where.address_edit.isEnabled()
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)  # no address typed
+    assert not dialog.running
+    assert dialog.summary_label.text().startswith("Type the address of the cluster's scheduler")
+
+    qtbot.keyClicks(where.address_edit, "lab-machine")  # no scheme, no port
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=20000)
+    line = dialog.summary_label.text()
+    assert "is not a scheduler address" in line and "\n" not in line
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    where.address_edit.setText(f"tcp://127.0.0.1:{port}")
+    started = time.monotonic()
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.running and dialog.progress.figures_label.text().startswith("Connecting to")
+    qtbot.waitUntil(lambda: not dialog.running, timeout=40000)
+    assert time.monotonic() - started < 30  # the runner gives up after 10 s
+    line = dialog.summary_label.text()
+    assert line.startswith("Batch stopped: cannot reach the dask scheduler at tcp://127.0.0.1:")
+    assert "\n" not in line and "Traceback" not in line
+    assert dialog.start_button.isEnabled() and not pane.errors

@@ -131,7 +131,8 @@ class MicrographPane(Pane):
         )
         top.addWidget(self.brush_size)
         top.addStretch(1)
-        top.addWidget(self._export_button())
+        self.export_button = self._export_button()
+        top.addWidget(self.export_button)
 
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
