@@ -26,6 +26,7 @@ from inference.runtime.registry import require
 from inference.segmentation import sidecar
 from inference.segmentation.numbers import format_number, format_percent
 from inference.segmentation.recipe import load_recipe
+from inference.segmentation.workflows import FoundObjects
 
 SAMPLE = samples_dir() / "superalloy_precipitates.tif"
 TRUTH = ("segmentation", "nasa_micronet", "Super1", "test_annot", "spot2_0d_0_mask.tif")
@@ -239,3 +240,28 @@ def test_phases_become_objects_keep_their_examples_and_repeat_in_a_batch(
     # Undo takes the objects and the kept examples back in one step.
     pane.undo_stack.undo()
     assert len(pane.annotations) == 0 and pane.annotations.phase_examples == ()
+
+
+def test_an_object_drawn_while_segment_everything_runs_is_kept(qtbot, pane, monkeypatch):
+    """The merge is computed in a worker against the objects as they were; an edit made
+    meanwhile makes the pane merge again, so the new object is not stacked on."""
+    again = []
+    merged_again = FoundObjects.merged_again
+    monkeypatch.setattr(
+        FoundObjects, "merged_again", lambda self, a: again.append(1) or merged_again(self, a)
+    )
+    panel = pane.auto_panel
+    panel.points_spin.setValue(16)
+    qtbot.mouseClick(panel.everything_button, Qt.MouseButton.LeftButton)
+    assert panel.everything_slot.busy
+    pane.state.set_mode("brush")
+    pane.canvas.brush_radius = 12
+    pane.apply_stroke([(170, 170), (176, 172)], erase=False)  # a precipitate, by hand
+    pane.state.set_mode("prompt")
+    drawn = pane.annotations.objects[0]
+    qtbot.waitUntil(lambda: len(pane.annotations) > 1, timeout=180000)
+    qtbot.waitUntil(lambda: not panel.everything_slot.busy, timeout=30000)
+    assert pane.annotations.get(drawn.id) is drawn
+    assert class_pixels(pane, "precipitate").max() == 1
+    assert len({o.id for o in pane.annotations.objects}) == len(pane.annotations)
+    assert again == [1]  # merged once more, against the objects with the drawn one
