@@ -198,7 +198,7 @@ def collapse(text: str) -> str:
     return " ".join(out)
 
 
-def predict_paper(pdf: Path, ner: bool = False) -> dict:
+def predict_paper(pdf: Path, ner: bool = False, rules: bool = False) -> dict:
     """What the code on sys.path extracts from a paper, reduced to what is scored.
 
     Uses only what every version of `extract` gives (mention spans and roles; Tc records with
@@ -206,7 +206,8 @@ def predict_paper(pdf: Path, ner: bool = False) -> dict:
     """
     started = time.perf_counter()
     paper = parse_pdf(pdf)
-    result = extract(paper, ner=ner)
+    # `linker` exists since the learned linker; older revisions are run without it
+    result = extract(paper, ner=ner, **({"linker": "rules"} if rules else {}))
     seconds = time.perf_counter() - started
     return {"pages": paper.n_pages, "seconds": seconds, **scored_output(paper, result)}
 
@@ -237,24 +238,29 @@ def scored_output(paper, result) -> dict:
     }
 
 
-def _predict_command(pdfs: list[Path], code: Path | None, out: Path, ner: bool):
+def _predict_command(pdfs: list[Path], code: Path | None, out: Path, ner: bool, rules: bool):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if code is not None:
         env["MATLENS_BENCH_CODE"] = str(code)
     argv = [sys.executable, __file__, "--predict", str(out), *map(str, pdfs)]
     if ner:
         argv.append("--ner")
+    if rules:
+        argv.append("--rules")
     return subprocess.Popen(argv, env=env)
 
 
 def predict_all(
-    pdfs: list[Path], codes: list[Path | None], ner: bool = False
+    pdfs: list[Path], codes: list[Path | None], ner: bool = False, rules: bool = False
 ) -> list[dict[str, dict]]:
     """`predict_paper` for every PDF, one child process per code tree (None: this checkout),
     all running at the same time so that a shared machine's load falls on each alike."""
     with tempfile.TemporaryDirectory() as tmp:
         outs = [Path(tmp) / f"predictions{i}.json" for i in range(len(codes))]
-        children = [_predict_command(pdfs, c, o, ner) for c, o in zip(codes, outs, strict=True)]
+        children = [
+            _predict_command(pdfs, c, o, ner, rules and c is None)
+            for c, o in zip(codes, outs, strict=True)
+        ]
         for child in children:
             if child.wait() != 0:
                 raise RuntimeError("a prediction child failed")
@@ -495,12 +501,15 @@ def main() -> int:
     parser.add_argument("--details", action="store_true", help="list errors (tuning part only)")
     parser.add_argument("--ner", action="store_true", help="also score the learned tagger")
     parser.add_argument("--baseline", metavar="REF", help="also run the code of git revision REF")
+    parser.add_argument(
+        "--rules", action="store_true", help="link Tc values with the rules, not the learned linker"
+    )
     parser.add_argument("--predict", nargs="+", help=argparse.SUPPRESS)  # OUT.json PDF...
     args = parser.parse_args()
     if args.predict:  # child process of `predict_all`
         out, *pdfs = args.predict
         find_materials("warm up LaFeAsO1-xHx")  # pymatgen import outside the timing
-        result = {pdf: predict_paper(Path(pdf), ner=args.ner) for pdf in pdfs}
+        result = {pdf: predict_paper(Path(pdf), args.ner, args.rules) for pdf in pdfs}
         Path(out).write_text(json.dumps(result), encoding="utf-8")
         return 0
     root = Path(args.shared)
@@ -513,10 +522,11 @@ def main() -> int:
     reference = None
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp:
-            mine, theirs = predict_all(pdfs, [None, _baseline_tree(args.baseline, Path(tmp))])
+            trees = [None, _baseline_tree(args.baseline, Path(tmp))]
+            mine, theirs = predict_all(pdfs, trees, rules=args.rules)
         reference = score_supermat(papers, theirs)
     else:
-        (mine,) = predict_all(pdfs, [None])
+        (mine,) = predict_all(pdfs, [None], rules=args.rules)
     ours = score_supermat(papers, mine)
     _print_supermat("", ours, reference)
     pages, seconds = _speed(ours)
