@@ -21,7 +21,10 @@ Matching rules (stated with the numbers):
   units excluded). A mention is right, and a gold span found, when the mention occurs in the
   gold span with spaces ignored ("EuFBiS2" occurs in "Polycrystalline samples of EuFBiS 2";
   "PCCO" in "PCCO films") and not as a piece of a longer formula ("CuO4" does not occur in
-  "La 2−x Sr x CuO 4", "LaFeAsO" not in "LaFeAsO 1−x F x"). Gold spans with no formula in
+  "La 2−x Sr x CuO 4", "LaFeAsO" not in "LaFeAsO 1−x F x"); a bracket naming the formula
+  is not a piece of it ("YBa2Cu3O7−δ" occurs in "YBa 2 Cu 3 O 7−δ (YBCO)", "(OH) 2" is a
+  piece), nor is a formula next to a word ("Cu-substituted" occurs in "Cu-substituted
+  BaFe 2 As 2 single crystals"). Gold spans with no formula in
   them ("x = 0.20", "F") count in recall; their number is printed.
 - Tc values: per paper, the set of numbers in gold <rs type="tcValue"> strings against the
   numbers of our Tc records (both ends of a range).
@@ -104,6 +107,7 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
 _PIECE = re.compile(r"^(?:[A-Z][a-z]?|\d+(?:\.\d+)?|[xyzδ]|[−\-+]|[()])+$")
 _DASHES = str.maketrans(
     {"−": "-", "–": "-", "‐": "-", "\u2009": " ", "\u00a0": " ", "•": "·", "⋅": "·", "∙": "·"}
+    | {chr(0x2080 + d): str(d) for d in range(10)}  # subscript digits: "BaFe₂As₂"
 )
 
 
@@ -115,6 +119,16 @@ def _piece(token: str) -> bool:
     """A token that continues a formula split by spaces ("2", "1-x", "Sr"), not "(x" (a
     bracket that sets a variable: "(x = 0.1)") or "of"."""
     return bool(token) and bool(_PIECE.match(token)) and not re.match(r"\([\dxyzδ]", token)
+
+
+def _named_after(after: str) -> bool:
+    """A bracket after a formula that names it, not a group of it: " (YBCO) system",
+    " (Bi-2212)" (a group such as "(OH) 2" is followed by its subscript)."""
+    tokens = after.split()
+    return (
+        bool(re.fullmatch(r"\([^()\s]+\)[,.;:]?", tokens[0]))
+        and not (len(tokens) > 1 and re.fullmatch(r"[\dxyzδ.−\-+]+", tokens[1]))
+    )
 
 
 def _defines(after: str) -> bool:
@@ -135,12 +149,15 @@ def occurs(mention: str, gold: str) -> bool:
         a, b = keep[pos], keep[pos + len(m) - 1] + 1
         before, after = g[:a], g[b:]
         ok_before = not before or (
-            before[-1] == " " and not _piece(before.split()[-1])
+            (not _piece(before.split()[-1]) or m[0].islower())
             if before[-1] == " "
             else not (before[-1].isalnum() or before[-1] == ")")
         )
         ok_after = not after or (
-            not _piece(after.split()[0]) or _defines(after)
+            not _piece(after.split()[0])
+            or _defines(after)
+            or _named_after(after)
+            or bool(re.search(r"[a-z]{2}$", m))  # a word ends it: "Cu-substituted BaFe 2 As 2"
             if after[0] == " "
             else not after[0].isalnum()
         )
