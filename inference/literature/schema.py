@@ -91,6 +91,15 @@ def to_json(item: Any) -> dict[str, Any]:
     return {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
 
 
+def from_json(kind: type, data: dict[str, Any]) -> Any:
+    """A record of `kind` back from its JSON object (lists become tuples again); keys that are
+    not fields are left out."""
+    names = {f.name for f in dataclasses.fields(kind)}
+    return kind(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+    )
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
