@@ -125,9 +125,8 @@ def _named_after(after: str) -> bool:
     """A bracket after a formula that names it, not a group of it: " (YBCO) system",
     " (Bi-2212)" (a group such as "(OH) 2" is followed by its subscript)."""
     tokens = after.split()
-    return (
-        bool(re.fullmatch(r"\([^()\s]+\)[,.;:]?", tokens[0]))
-        and not (len(tokens) > 1 and re.fullmatch(r"[\dxyzδ.−\-+]+", tokens[1]))
+    return bool(re.fullmatch(r"\([^()\s]+\)[,.;:]?", tokens[0])) and not (
+        len(tokens) > 1 and re.fullmatch(r"[\dxyzδ.−\-+]+", tokens[1])
     )
 
 

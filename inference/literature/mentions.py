@@ -81,9 +81,7 @@ _ELEMENT_WITH_TC = re.compile(
     r"(?<![A-Za-z0-9-])" + _ELEMENT_WORD + r"(?=\s*\([^()]{0,40}?(?:T\s?c|\d\s?m?K\b))"
 )
 _ELEMENT_MADE_INTO = re.compile(
-    r"(?<![A-Za-z0-9-])"
-    + _ELEMENT_WORD
-    + r"(?=\s+(?:thin\s+)?(?:films?|manometers?)\b)"
+    r"(?<![A-Za-z0-9-])" + _ELEMENT_WORD + r"(?=\s+(?:thin\s+)?(?:films?|manometers?)\b)"
 )
 # cheap tests that spare the slow patterns most sentences
 _DOPED_HINT = re.compile(
