@@ -1,7 +1,10 @@
 """Literature extraction: precision/recall against gold data, and pages per second.
 
     .venv/bin/python benchmarks/literature_extraction.py [--shared ../shared/data/papers]
-        [--baseline REF] [--details] [--ner]
+        [--baseline REF] [--details] [--ner] [--rules]
+
+`--rules` links Tc values with the syntax rules alone, not the learned linker
+(`resources/models/tc_linker.json`, trained by `benchmarks/train_tc_linker.py`).
 
 `--baseline REF` runs the code of git revision REF on the same papers in the same run (a copy
 of its `inference/` package in a temporary folder, in a second process running at the same

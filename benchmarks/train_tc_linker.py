@@ -232,9 +232,10 @@ def _card(weights, intercept, threshold, C, rules, learned, papers, n_pairs) -> 
         "files": [],
         "description": (
             "Chooses the sample each Tc value belongs to among the sample mentions of its "
-            "sentence, of the earlier sentences of its paragraph and the three samples the paper "
-            "names most (inference/literature/linker.py); the best candidate gets the value when "
-            f"its probability is at least {threshold}, else the value keeps no material. "
+            "sentence, of the earlier sentences of its paragraph and of the paragraph before, and "
+            "the three samples the paper names most (inference/literature/linker.py); the best "
+            f"candidate gets the value when its probability is at least {threshold}, else the "
+            "value keeps no material. "
             f"Trained on {len(papers)} papers of the tuning part of supermat_dev "
             f"({n_pairs} value-candidate pairs; labels from the gold TEI links). Model "
             f"(L2 logistic regression, C={C}) and threshold chosen by 5-fold cross-validation "

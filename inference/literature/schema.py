@@ -65,8 +65,9 @@ class PropertyRecord:
     material_kind: str = ""  # formula | abbreviation | name | doping | code | descriptor
     material_span: tuple[int, int] | None = None
     # how the material was chosen: bracket | for | subject | sentence | after | respectively
-    # (inference.literature.links) | paragraph (the paragraph's current sample) | table |
-    # label (the value names a sample itself) | none (no sample named; none is guessed)
+    # (inference.literature.links) | paragraph (the paragraph's current sample) | learned (the
+    # learned Tc linker chose a sample the rules did not, inference.literature.linker) | table |
+    # label (the value names a sample itself) | none (no sample named, or the linker unsure)
     link: str = "sentence"
     section: str = ""
     source: str = "text"  # text | table (read from a table cell: `sentence` names the cell)
