@@ -62,6 +62,8 @@ bench: models
 	$(BIN)/python benchmarks/sam_latency.py
 	$(BIN)/python benchmarks/auto_segment.py --runs 3
 	$(BIN)/python benchmarks/phase_fraction.py
+	$(BIN)/python benchmarks/phases_by_example.py --rounds
+	$(BIN)/python benchmarks/sam_accuracy.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/ui_responsiveness.py
 	$(BIN)/python benchmarks/literature_extraction.py
 	$(BIN)/python benchmarks/prediction.py

@@ -94,7 +94,7 @@ class JobRunner(QObject):
         self,
         fn: Callable[..., object],
         *args,
-        on_result: Callable[[object], None] | None = None,
+        on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[ErrorReport], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
@@ -248,6 +248,11 @@ class JobSlot(QObject):
         def report(error: ErrorReport) -> None:
             deliver(request.on_error, error)
 
+        # `finished` is connected before the job starts: a job that fails at once (a bad formula)
+        # can emit it before `start` returns, and a signal with no receiver yet is lost, which
+        # left the slot busy and the job bar showing it. The queued call runs on this (GUI)
+        # thread after `_start` returns, when `started` holds the worker.
+        started: list[Worker] = []
         worker = self._runner.start(
             request.fn,
             *request.args,
@@ -255,10 +260,11 @@ class JobSlot(QObject):
             on_error=report,
             on_progress=lambda fraction, message: self._progress(ticket, fraction, message),
             on_cancelled=lambda: deliver(request.on_cancelled),
+            on_finished=lambda: self._finished(started[0]),
             name=request.name or request.label,
             **request.kwargs,
         )
-        worker.signals.finished.connect(lambda: self._finished(worker))
+        started.append(worker)
         self._worker, self._worker_ticket = worker, ticket
         self.label, self.message = request.label, request.label
         self.fraction, self.cancellable = 0.0, request.cancellable

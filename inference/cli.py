@@ -27,6 +27,7 @@ SUBCOMMANDS = {
     "measure": "measure",
     "batch": "batch",
     "phases": "phases",
+    "data": "data",
 }
 
 

@@ -61,6 +61,28 @@ def _private_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MATLENS_MODELS", MODELS_DIR)
 
 
+def _files_beside_shared_images() -> set[Path]:
+    """MatLens's own files (sidecars, their temp files) inside the shared image folders."""
+    found: set[Path] = set()
+    for folder in ("segmentation", "microscope_formats"):
+        root = SHARED_DATA / folder
+        if root.is_dir():
+            found.update(root.rglob("*.matlens.json*"))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _shared_data_stays_untouched():
+    """The shared data belongs to others: a test that writes beside it (a sidecar after an edit,
+    which root can do in a read-only folder) fails, and the file is removed."""
+    before = _files_beside_shared_images()
+    yield
+    written = _files_beside_shared_images() - before
+    for path in written:
+        path.unlink(missing_ok=True)
+    assert not written, f"the test wrote into ../shared/data: {sorted(map(str, written))}"
+
+
 def shared(*parts: str) -> Path:
     """A file in ../shared/data, or a skip that says why."""
     path = SHARED_DATA.joinpath(*parts)

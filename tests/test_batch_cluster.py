@@ -309,7 +309,9 @@ def test_an_item_that_kills_every_worker_fails_after_three_tries(structure_folde
         f"stopped after {MAX_TRIES} tries: each one ended its worker process "
         "(killed, or out of memory)"
     )
-    assert sorted(f.file for f in report.failures) == ["POSCAR-JVASP-1372.vasp", "bad.vasp"]
+    assert sorted(f.file for f in report.failures) == ["POSCAR-JVASP-1372.vasp", "bad.vasp"], [
+        (f.file, f.reason) for f in report.failures
+    ]
     assert len(report.done) == len(STRUCTURES) - 1 and not report.cancelled
     failures = read_csv(tmp_path / "out" / "failures.csv")
     assert {f["file"]: f["reason"] for f in failures}["POSCAR-JVASP-1372.vasp"] == killer[0].reason

@@ -67,18 +67,18 @@ def calibrate(qtbot, pane, length_text, unit="µm", line=((100, 450), (300, 450)
 
 def paint_objects(pane, centres, radius=10):
     """Brush strokes on empty image areas: each starts a new object of the current class."""
-    pane.set_mode("brush")
+    pane.state.set_mode("brush")
     pane.canvas.brush_radius = radius
     for x, y in centres:
-        pane.object_list.clearSelection()
+        pane.objects_panel.tree.clearSelection()
         pane.apply_stroke([(x, y), (x + 4, y + 2)], erase=False)
-    pane.set_mode("prompt")
+    pane.state.set_mode("prompt")
 
 
 def show_measure_tab(qtbot, pane):
     pane.side_tabs.setCurrentWidget(pane.measure_panel)
     panel = pane.measure_panel
-    qtbot.waitUntil(lambda: not panel._dirty and not panel._running, timeout=10000)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=10000)
     return panel
 
 
@@ -115,7 +115,7 @@ def test_a_drawn_scale_bar_calibrates_the_list_panel_and_csv_and_undo_restores_p
     panel = show_measure_tab(qtbot, pane)
     wait_measured(qtbot, panel, 1)
     assert "Mean area (px²)" in row_labels(panel)
-    assert pane.object_list.topLevelItem(0).text(2).endswith("px²")
+    assert pane.objects_panel.tree.topLevelItem(0).text(2).endswith("px²")
 
     calibrate(qtbot, pane, "10", "µm")
     cal = pane.annotations.calibration
@@ -124,14 +124,14 @@ def test_a_drawn_scale_bar_calibrates_the_list_panel_and_csv_and_undo_restores_p
     assert line_px == pytest.approx(200, abs=2)
     assert cal.pixel_size == pytest.approx(10 / line_px)
     assert "µm/px (drawn by hand)" in pane.calibration_bar.label.text()
-    assert pane.object_list.topLevelItem(0).text(2).endswith("µm²")
+    assert pane.objects_panel.tree.topLevelItem(0).text(2).endswith("µm²")
     qtbot.waitUntil(lambda: "Mean area (µm²)" in row_labels(panel), timeout=10000)
     area_um2 = float(panel.cell(AREA, "precipitate"))
     assert area_um2 == pytest.approx(pane.annotations.objects[0].area * cal.pixel_size**2, 1e-3)
     assert not pane.calibration_bar.tool.scale_line.line.isVisible()  # the line goes with it
 
     csv_path = tmp_path / "objects.csv"
-    pane.export_to("csv", csv_path)
+    pane.state.export("csv", csv_path)
     qtbot.waitUntil(csv_path.exists, timeout=10000)
     pane.context.jobs.wait(10000)
     head = csv_path.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
@@ -140,7 +140,7 @@ def test_a_drawn_scale_bar_calibrates_the_list_panel_and_csv_and_undo_restores_p
     pane.undo_stack.undo()
     assert not pane.annotations.calibration.calibrated
     assert "uncalibrated (pixels)" in pane.calibration_bar.label.text()
-    assert pane.object_list.topLevelItem(0).text(2).endswith("px²")
+    assert pane.objects_panel.tree.topLevelItem(0).text(2).endswith("px²")
     qtbot.waitUntil(lambda: "Mean area (px²)" in row_labels(panel), timeout=10000)
 
 
@@ -222,12 +222,12 @@ def test_the_measure_tab_counts_new_objects_and_draws_their_size_histogram(qtbot
 
 def test_grain_size_crack_length_and_the_report_follow_the_classes(qtbot, pane, tmp_path):
     panel = show_measure_tab(qtbot, pane)
-    pane.class_combo.setCurrentText("grain")
+    pane.clicks.class_combo.setCurrentText("grain")
     paint_objects(pane, [(100, 100), (200, 100), (300, 100)], radius=30)
-    pane.class_combo.setCurrentText("crack")
-    pane.set_mode("brush")
+    pane.clicks.class_combo.setCurrentText("crack")
+    pane.state.set_mode("brush")
     pane.canvas.brush_radius = 2
-    pane.object_list.clearSelection()
+    pane.objects_panel.tree.clearSelection()
     pane.apply_stroke([(100, 300), (300, 300)], erase=False)  # a 200 px straight crack
     wait_measured(qtbot, panel, 4)
     text = panel.extras_label.text()
@@ -237,7 +237,7 @@ def test_grain_size_crack_length_and_the_report_follow_the_classes(qtbot, pane, 
     total_px = panel.result.summary.cracks.total_length
     assert total_px == pytest.approx(200, rel=0.05)
 
-    pane.set_calibration(Calibration.from_scale_bar(100, 1, "mm"))  # 10 µm per pixel
+    pane.state.set_calibration(Calibration.from_scale_bar(100, 1, "mm"))  # 10 µm per pixel
     wait_measured(qtbot, panel, 4)
     grains = panel.result.summary.grain_size
     assert grains.calibrated and f"G = {grains.planimetric.g:.2f} planimetric" in (
@@ -264,7 +264,7 @@ def test_the_batch_recipe_comes_from_the_pane_and_saves_and_loads(qtbot, pane, t
     recipe = dialog.recipe()
     assert recipe.mode == "auto" and recipe.model == pane.model_id
     assert recipe.params("auto")["points_per_side"] == 12
-    assert recipe.classes[0].name == pane.current_class()
+    assert recipe.classes[0].name == pane.state.current_class
     assert recipe.calibration.rule == "fixed"  # drawn by hand: the same for the whole folder
     assert recipe.calibration.pixel_size == pytest.approx(pane.annotations.calibration.pixel_size)
     assert recipe.unit == "µm"
@@ -285,7 +285,7 @@ def test_the_batch_recipe_comes_from_the_pane_and_saves_and_loads(qtbot, pane, t
     assert "\n" not in dialog.summary_label.text()
 
     dialog.input_edit.setText(str(tmp_path / "missing"))
-    assert dialog.start() is None
+    assert not dialog.start()
     assert dialog.summary_label.text().startswith("Choose an input folder that exists")
 
 
@@ -302,7 +302,7 @@ def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, 
     (folder / "broken.tif").write_bytes(b"this is not a TIFF")
     out = tmp_path / "measured"
     pane.auto_panel.points_spin.setValue(8)  # a coarse grid keeps the test short
-    pane.set_calibration(Calibration.from_scale_bar(100, 5, "µm"))
+    pane.state.set_calibration(Calibration.from_scale_bar(100, 5, "µm"))
     dialog = pane.measure_panel.open_batch()
     dialog.input_edit.setText(str(folder))
     dialog.output_edit.setText(str(out))

@@ -1,4 +1,4 @@
-"""`matlens predict ... --json` for a formula, a structure, a folder and bad input."""
+"""`matlens predict ... --json` for a formula, an alloy, a structure, a folder and bad input."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pytest
 
 import inference.cli as cli
 from inference.runtime.registry import FileStatus, card_status, get_card
+from tests.cli_harness import run_matlens
+from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -28,14 +30,55 @@ def _need_chgnet():
         pytest.skip("CHGNet ONNX not exported: run `make models`")
 
 
-def test_formula_json(capsys):
+def _need_composition_models():
     from inference.prediction.composition import composition_cards
 
     if not composition_cards():
         pytest.skip("composition models not trained")
-    data = _json(capsys, "GaAs")
-    assert data["reduced_formula"] == "GaAs"
-    assert "band_gap" in data and "band_gap" in data["uncertainty"]
+
+
+@pytest.mark.usefixtures("materials_db")
+def test_known_experimental_value_comes_before_the_prediction(capsys):
+    _need_composition_models()
+    data = _json(capsys, "Ti1O2")
+    keys = list(data)
+    assert data["reduced_formula"] == "TiO2"
+    assert keys.index("known") < keys.index("predictions")
+    expt = [k for k in data["known"] if k["dataset"] == "expt_gap"]
+    assert expt and 3.0 <= expt[0]["value"] <= 3.5 and expt[0]["unit"] == "eV"
+    assert expt[0]["method"] == "experiment" and "Zhuo" in expt[0]["source"]
+    dft = [k for k in data["known"] if k["dataset"] == "mp_gap"][0]
+    assert dft["method"].startswith("DFT, PBE") and dft["min"] <= dft["value"] <= dft["max"]
+    gap = next(p for p in data["predictions"] if p["property"] == "band_gap")
+    low, high = gap["interval_90"]
+    assert low <= gap["value"] <= high and gap["unit"] == "eV"
+    assert "comp_" not in gap["model"] and gap["label"] == "band gap"
+    assert data["nearest_known"] and data["nearest_known"][0]["distance"] > 0
+
+
+@pytest.mark.usefixtures("materials_db")
+def test_alloy_in_weight_percent_shows_the_conversion(capsys):
+    _need_composition_models()
+    data = _json(capsys, "Ti-6Al-4V")
+    fractions = data["atomic_fractions"]
+    # 90 g Ti, 6 g Al, 4 g V: Ti 86.2, Al 10.2, V 3.6 at%
+    assert fractions["Ti"] == pytest.approx(0.862, abs=0.001)
+    assert fractions["Al"] == pytest.approx(0.102, abs=0.001)
+    assert fractions["V"] == pytest.approx(0.036, abs=0.001)
+    assert data["notation"] == "wt%" and "Ti 86.2, Al 10.2, V 3.6 at%" in data["conversion"]
+    moduli = {p["property"]: p for p in data["predictions"]}
+    assert moduli["bulk_modulus"]["unit"] == "GPa" and 50 < moduli["bulk_modulus"]["value"] < 300
+
+
+@pytest.mark.usefixtures("materials_db")
+def test_stainless_steel_yield_is_flagged_out_of_range(capsys):
+    _need_composition_models()
+    data = _json(capsys, "AISI 304")
+    assert "ASTM A240" in data["composition_source"]
+    yield_strength = next(p for p in data["predictions"] if p["property"] == "yield_strength")
+    domain = yield_strength["domain"]
+    assert not domain["in_domain"]
+    assert any("Cr" in r and "outside the training range" in r for r in domain["reasons"])
 
 
 def test_structure_json(capsys, shared_data):
@@ -44,6 +87,66 @@ def test_structure_json(capsys, shared_data):
     data = _json(capsys, str(path))
     assert set(data) >= {"energy_per_atom", "forces", "stress", "magmoms", "device"}
     assert len(data["forces"]) == data["n_atoms"] and len(data["stress"]) == 3
+
+
+@pytest.mark.parametrize(
+    "name",
+    # The Structures pane opens these; predict used to refuse them with pymatgen's text
+    # ("Invalid CIF file with no structures!", "'_atom_site_label'").
+    ["2009397-no-data-block-heading.cif", "1101113-no-atom-site-label.cif"],
+)
+def test_predict_reads_cifs_the_structures_pane_reads(capsys, shared_data, name):
+    _need_chgnet()
+    from inference.structures.io import load_structures
+
+    path = shared_data("structures", "cod_tools_cifs", name)
+    assert load_structures(path).blocks  # the Structures pane's reader opens it
+    rc = cli.main(["predict", str(path), "--json"])
+    out = capsys.readouterr()
+    assert "Invalid CIF" not in out.err and "_atom_site_label" not in out.err
+    if rc == 0:
+        assert "energy_per_atom" in json.loads(out.out)
+    else:  # what CHGNet cannot take (e.g. partial occupancies) is said in one line
+        assert rc == 2 and out.err.startswith(f"matlens: {name}") and out.err.count("\n") == 1
+
+
+def test_unknown_element_in_a_cif_is_refused_before_the_model(capsys, tmp_path):
+    cif = tmp_path / "xx.cif"
+    cif.write_text(
+        "data_xx\n_cell_length_a 4\n_cell_length_b 4\n_cell_length_c 4\n"
+        "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
+        "_symmetry_space_group_name_H-M 'P 1'\nloop_\n_atom_site_label\n_atom_site_type_symbol\n"
+        "_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+        "Xx1 Xx 0 0 0\nO1 O 0.5 0.5 0.5\n"
+    )
+    rc = cli.main(["predict", str(cif), "--json"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "\n" not in err and "Gather" not in err and "index" not in err
+    assert "xx.cif" in err
+
+
+def test_huge_cell_is_refused_up_front_within_4_gb(tmp_path):
+    _need_chgnet()
+    import numpy as np
+
+    # NaCl, 14 x 14 x 13 conventional cells: 20,384 atoms, written directly (pymatgen is slow
+    # at building and writing a cell this size).
+    a, reps = 5.64, np.array([14, 14, 13])
+    basis = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    grid = np.stack(np.meshgrid(*[np.arange(r) for r in reps], indexing="ij"), -1).reshape(-1, 3)
+    na = ((grid[:, None, :] + basis[None]) / reps).reshape(-1, 3)
+    cl = ((grid[:, None, :] + basis[None] + 0.5) / reps % 1).reshape(-1, 3)
+    lines = ["NaCl supercell", "1.0"]
+    lines += [" ".join(f"{v:.6f}" for v in row) for row in np.diag(a * reps)]
+    lines += ["Na Cl", f"{len(na)} {len(cl)}", "Direct"]
+    lines += [f"{x:.6f} {y:.6f} {z:.6f}" for x, y, z in np.vstack([na, cl])]
+    path = tmp_path / "POSCAR_big.vasp"
+    path.write_text("\n".join(lines) + "\n")
+    run = run_matlens("predict", path, timeout=300)
+    assert run.returncode == 2 and not run.timed_out, run.stderr
+    err = run.stderr.strip()
+    assert "\n" not in err and "20384 atoms" in err and "at most about" in err
+    assert run.peak_rss_mb < 4096
 
 
 def test_folder_batch_reports_bad_files(capsys, shared_data, tmp_path):
@@ -57,8 +160,19 @@ def test_folder_batch_reports_bad_files(capsys, shared_data, tmp_path):
     assert len(errors) == 1 and errors[0]["file"] == "broken.cif"
 
 
-@pytest.mark.parametrize("arg", ["Xx2O3", "missing/file.cif", "Fe2((O3"])
-def test_bad_input_is_one_line_exit_2(capsys, arg):
+@pytest.mark.parametrize(
+    ("arg", "words"),
+    [
+        ("Xx2O3", "Xx is not a chemical element"),
+        ("missing/file.cif", "File not found"),
+        ("Fe2((O3", "not a valid formula"),
+        ("Fe1e400O", "scientific notation"),
+        ("Fe" * 150, "at most 200 characters"),
+        ("Ti-6Al-4Q", "Q is not a chemical element"),
+        ("Fe-60Cr-50Ni", "leaving nothing for the balance"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, arg, words):
     rc = cli.main(["predict", arg, "--json"])
     err = capsys.readouterr().err.strip()
-    assert rc == 2 and err.startswith("matlens: ") and "\n" not in err
+    assert rc == 2 and err.startswith("matlens: ") and "\n" not in err and words in err

@@ -1,4 +1,4 @@
-"""Composition models: predictions with uncertainty, and one-line errors for bad formulas."""
+"""Composition models: predictions with calibrated intervals, units, domain checks, one-line errors."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from inference.errors import MatLensError
 from inference.prediction.composition import composition_cards, predict_formulas
 from inference.prediction.featurize import BLOCKS, default_tables, featurize, parse_formula
+from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -17,15 +18,8 @@ def _models_present():
         )
 
 
-def test_band_gap_and_formation_energy_with_uncertainty():
-    silica, copper = predict_formulas(["SiO2", "Cu"])
-    s, c = silica.to_json(), copper.to_json()
-    assert c["band_gap"] < 0.5  # a metal
-    assert s["uncertainty"]["band_gap"] >= 0 and s["units"]["band_gap"] == "eV"
-    if "formation_energy" in s:
-        assert s["formation_energy"] < -1.5  # SiO2: about −3 eV/atom
-        assert s["units"]["formation_energy"] == "eV/atom"
-        assert s["uncertainty"]["formation_energy"] >= 0
+def _by_prop(result):
+    return {p.prop: p for p in result.predictions}
 
 
 def _need(prop: str) -> None:
@@ -33,45 +27,70 @@ def _need(prop: str) -> None:
         pytest.skip(f"{prop} model not trained")
 
 
+def test_gap_interval_and_formation_energy():
+    salt, copper = (_by_prop(r) for r in predict_formulas(["NaCl", "Cu"]))
+    assert copper["band_gap"].value < 0.5  # a metal
+    gap = salt["band_gap"]
+    assert gap.value > 2 and gap.low <= gap.value <= gap.high and gap.unit == "eV"
+    assert gap.low >= 0  # gaps are not negative, nor their interval
+    e = salt["formation_energy"]
+    assert e.value < -1.5 and e.unit == "eV/atom" and e.low < e.value < e.high
+
+
+def test_moduli_are_shown_in_gpa():
+    _need("log10_bulk_modulus")
+    iron = _by_prop(predict_formulas(["Fe"])[0])
+    k = iron["bulk_modulus"]
+    assert k.unit == "GPa" and 80 < k.value < 350  # Fe: about 170 GPa
+    assert k.low < k.value < k.high and "log10" not in k.label
+
+
+def test_every_card_has_a_human_name_and_calibrated_coverage():
+    for card in composition_cards():
+        extra = card.extra
+        assert "comp_" not in extra["model_name"] and "(" in extra["model_name"]
+        if extra["property"] == "is_metal":
+            continue
+        coverage = extra["conformal"]["coverage"]
+        assert 0.88 <= coverage <= 0.92, (card.id, coverage)  # held-out folds, 90 % intervals
+
+
 def test_metal_probability_separates_metals_from_insulators():
     _need("is_metal")
     metals = ["Cu", "Fe", "Al"]
     insulators = ["NaCl", "SiO2", "MgO"]
-    results = {r.formula: r.to_json() for r in predict_formulas(metals + insulators)}
+    results = {
+        r.formula: _by_prop(r)["is_metal"].value for r in predict_formulas(metals + insulators)
+    }
+    assert min(results[f] for f in metals) > max(results[f] for f in insulators)
     for f in metals:
-        assert results[f]["is_metal"] > 0.7, (f, results[f]["is_metal"])
-    for f in insulators:  # simple binaries are rare in the data: the members disagree
-        assert results[f]["is_metal"] < 0.5, (f, results[f]["is_metal"])
-    assert min(results[f]["is_metal"] for f in metals) > 0.4 + max(
-        results[f]["is_metal"] for f in insulators
-    )
-    cu = results["Cu"]
-    assert 0 <= cu["uncertainty"]["is_metal"] < 0.5 and cu["units"]["is_metal"] == "probability"
+        assert results[f] > 0.6, (f, results[f])
 
 
-def test_cli_json_has_metal_probability(capsys):
-    import json
+@pytest.mark.usefixtures("materials_db")
+def test_panel_goals_wide_gaps_and_metals():
+    """No wide-gap insulator (> 2 eV) predicted under 1 eV; no metal over 0.5 eV."""
+    from inference.prediction.panel import PANEL, run_panel
 
-    import inference.cli as cli
+    rows = run_panel()
+    assert len(rows) == len(PANEL) >= 40
+    failures = {r.entry.formula: r.failure for r in rows if r.failure and not r.in_training}
+    # The goal is not met for these two yet: diamond called a metal (0 eV), ZrN at 0.58 eV.
+    # Any other failure is a regression.
+    assert set(failures) <= {"C", "ZrN"}, failures
+    wide = [r for r in rows if r.entry.gap > 2 and not r.in_training]
+    assert sum(r.predicted >= 1.0 for r in wide) >= len(wide) - 1
 
-    _need("is_metal")
-    assert cli.main(["predict", "Fe2O3", "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert 0 <= data["is_metal"] <= 1 and "is_metal" in data["uncertainty"]
-    assert data["is_metal"] < 0.5  # hematite: an insulator
-    assert data["units"]["is_metal"] == "probability"
 
-
-def test_shipped_ensemble_reproduces_its_data():
-    """The ONNX ensemble on 200 rows of its data (4 of 5 members saw them: an export check)."""
-    pytest.importorskip("crabnet", reason="crabnet data not installed")
-    import numpy as np
-
-    from inference.prediction.training.train import TASKS, read_split
-
-    formulas, target = read_split(TASKS["expt_gap"], "test", 0)
-    pred = [r.to_json()["band_gap"] for r in predict_formulas(formulas[:200], ["band_gap"])]
-    assert np.abs(np.array(pred) - target[:200]).mean() < 0.25
+def test_out_of_domain_composition_is_flagged():
+    _need("yield_strength")
+    steel = _by_prop(predict_formulas(["AISI 304"])[0])["yield_strength"]
+    assert not steel.domain.in_domain
+    assert any("Cr" in r for r in steel.domain.reasons)
+    maraging = _by_prop(predict_formulas(["18Ni(300) maraging steel"])[0])["yield_strength"]
+    assert maraging.domain.in_domain, maraging.domain.reasons
+    noble = _by_prop(predict_formulas(["XeF2"])[0])["band_gap"]
+    assert noble.domain.in_domain or noble.domain.reasons  # a reason whenever flagged
 
 
 def test_features_are_fraction_weighted():
@@ -93,7 +112,8 @@ def test_features_are_fraction_weighted():
         ("Fe2O3)", "formula"),
         ("", "formula"),
         ("Og", "Og"),
-        ("Fe-2O", "formula"),
+        ("Fe1e400O", "scientific notation"),
+        ("Fe-2", "not an amount and an element"),
     ],
 )
 def test_bad_formulas_one_line(text, words):
@@ -102,8 +122,27 @@ def test_bad_formulas_one_line(text, words):
     assert words in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "fractions"),
+    [
+        ("Ti-6Al-4V", {"Ti": 0.862, "Al": 0.102, "V": 0.036}),
+        ("Fe-18Cr-8Ni", {"Fe": 0.733, "Cr": 0.192, "Ni": 0.075}),
+        ("Ni-50Ti at%", {"Ni": 0.5, "Ti": 0.5}),
+        ("Al 6061", {"Al": 0.978, "Mg": 0.011}),
+        ("Ti1O2", {"Ti": 1 / 3, "O": 2 / 3}),
+    ],
+)
+def test_alloy_notation_to_atomic_fractions(text, fractions):
+    from inference.prediction.notation import parse_composition
+
+    parsed = parse_composition(text)
+    for el, f in fractions.items():
+        assert parsed.fractions[el] == pytest.approx(f, abs=0.0015)
+    assert sum(parsed.fractions.values()) == pytest.approx(1.0)
+
+
 def test_steels_model_only_for_steels():
     _need("yield_strength")
-    steel, carbide = predict_formulas(["Fe0.7Cr0.18Ni0.1C0.02", "SiC"])
-    assert 200 < steel.to_json()["yield_strength"] < 3000  # MPa
-    assert "yield_strength" not in carbide.to_json()
+    steel, carbide = (_by_prop(r) for r in predict_formulas(["Fe0.7Cr0.18Ni0.1C0.02", "SiC"]))
+    assert 200 < steel["yield_strength"].value < 3000  # MPa
+    assert "yield_strength" not in carbide

@@ -1,44 +1,116 @@
-"""The Prediction pane: type a formula, press Enter, see the table fill in."""
+"""The Prediction pane as a person uses it: type, click Predict, read the table; search data."""
 
 from __future__ import annotations
 
+import csv
+
 import pytest
+from PySide6.QtCore import Qt
+
+from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
 
 
 @pytest.fixture
-def pane(qtbot):
-    from desktop.panes.base import AppContext
+def pane(open_pane, request):
+    request.getfixturevalue("materials_db")  # the store, built once per session
     from desktop.panes.prediction.pane import PredictionPane
-    from desktop.workers import JobRunner
-
-    jobs = JobRunner()
-    statuses: list[str] = []
-    context = AppContext(jobs=jobs, show_error=lambda r: None, show_status=statuses.append)
-    widget = PredictionPane(context)
-    qtbot.addWidget(widget)
-    widget.resize(1000, 650)
-    widget.show()
-    yield widget
-    widget.shutdown()
-    jobs.wait(20000)
-    widget.close()
-
-
-def test_type_formula_results_appear(qtbot, pane):
     from inference.prediction.composition import composition_cards
 
     if not composition_cards():
         pytest.skip("composition models not trained")
-    qtbot.keyClicks(pane.input, "Fe2O3")
-    qtbot.keyClick(pane.input, "\r")
-    qtbot.waitUntil(lambda: pane.table.rowCount() > 0, timeout=20000)
-    texts = [pane.table.item(0, c).text() for c in range(pane.table.columnCount())]
-    assert texts[0] == "Fe2O3" and texts[3].startswith("±") and texts[4]
-    assert pane.export_button.isEnabled() and "CPU" in pane.device_label.text()
+    return open_pane(PredictionPane, size=(1300, 750))
 
 
-def test_bad_formula_shows_one_line(qtbot, pane):
-    pane.input.setText("Qq3")
-    pane.predict()
-    qtbot.waitUntil(lambda: "Qq" in pane.message.text(), timeout=20000)
-    assert pane.table.rowCount() == 0 and pane.predict_button.isEnabled()
+def _predict(qtbot, pane, text):
+    pane.input.clear()
+    qtbot.keyClicks(pane.input, text)
+    qtbot.mouseClick(pane.predict_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not pane.predict_slot.busy, timeout=60000)
+
+
+def _rows(pane):
+    return [
+        [pane.table.item(r, c).text() for c in range(pane.table.columnCount())]
+        for r in range(pane.table.rowCount())
+    ]
+
+
+def test_known_value_first_then_labelled_predictions(qtbot, pane):
+    _predict(qtbot, pane, "TiO2")
+    rows = _rows(pane)
+    first = rows[0]
+    assert first[:3] == ["TiO2", "band gap", "3.3"] and first[4] == "eV"
+    assert first[5] == "known: experiment" and "Zhuo" in first[6]
+    kinds = [r[5] for r in rows]
+    assert kinds.index("prediction") > max(i for i, k in enumerate(kinds) if k.startswith("known"))
+    predicted = {r[1]: r for r in rows if r[5] == "prediction"}
+    assert " to " in predicted["band gap"][3]  # a 90 % interval
+    assert predicted["bulk modulus (VRH, DFT)"][4] == "GPa"
+    visible = " ".join(" ".join(r) for r in rows)
+    assert "comp_" not in visible and "log10" not in visible
+    assert "Nearest known compositions" in pane.nearest.text()
+
+
+def test_alloy_conversion_and_bad_formula_clears_old_results(qtbot, pane):
+    _predict(qtbot, pane, "Ti-6Al-4V")
+    assert "Ti 86.2, Al 10.2, V 3.6 at%" in pane.conversion.text()
+    assert pane.table.rowCount() > 0 and pane.export_button.isEnabled()
+    _predict(qtbot, pane, "Ti-6Al-4Q")
+    assert "Q is not a chemical element" in pane.message.text()
+    assert pane.table.rowCount() == 0 and pane.conversion.text() == ""
+    assert not pane.export_button.isEnabled() and pane.job_bar.text == ""
+
+
+def test_steel_out_of_range_is_marked(qtbot, pane):
+    _predict(qtbot, pane, "AISI 304")
+    row = next(r for r in _rows(pane) if r[1] == "yield strength")
+    assert row[7].startswith("out of domain") and "Cr" in row[7]
+    assert "ASTM A240" in pane.conversion.text()
+
+
+def test_csv_export_has_units_and_kinds(qtbot, pane, tmp_path):
+    _predict(qtbot, pane, "GaAs")
+    out = tmp_path / "gaas.csv"
+    pane.export_to(out)
+    qtbot.waitUntil(lambda: not pane.export_slot.busy and out.exists(), timeout=20000)
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == pane.table.rowCount()
+    assert {r["kind"] for r in rows} >= {"prediction"} and all(
+        r["unit"] or r["quantity"] for r in rows
+    )
+
+
+def test_materials_data_search_and_send_to_prediction(qtbot, pane, tmp_path):
+    pane.tabs.setCurrentIndex(1)
+    search = pane.search
+    qtbot.keyClicks(search.all_of, "Ca, Ti, O")
+    qtbot.keyClicks(search.minimum["band_gap"], "2")
+    qtbot.mouseClick(search.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: search.table.rowCount() > 0, timeout=60000)
+    formulas = [search.table.item(r, 0).text() for r in range(search.table.rowCount())]
+    assert "CaTiO3" in formulas and "compositions" in search.summary.text()
+    values = [float(search.table.item(r, 2).text()) for r in range(search.table.rowCount())]
+    assert min(values) >= 2
+    out = tmp_path / "catio.csv"
+    search.export_to(out)
+    qtbot.waitUntil(lambda: any(s.startswith("Saved") for s in pane.statuses), timeout=20000)
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == len(formulas)
+    row = formulas.index("CaTiO3")
+    rect = search.table.visualItemRect(search.table.item(row, 0))
+    search.table.scrollToItem(search.table.item(row, 0))
+    rect = search.table.visualItemRect(search.table.item(row, 0))
+    qtbot.mouseClick(search.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseClick(search.predict_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: pane.tabs.currentIndex() == 0 and pane.table.rowCount() > 0, timeout=60000
+    )
+    assert pane.input.text() == "CaTiO3" and _rows(pane)[0][0] == "CaTiO3"
+
+
+def test_bad_search_field_is_one_line(qtbot, pane):
+    pane.tabs.setCurrentIndex(1)
+    qtbot.keyClicks(pane.search.all_of, "Ca, Qq")
+    qtbot.mouseClick(pane.search.search_button, Qt.MouseButton.LeftButton)
+    assert "'Qq' is not a chemical element" in pane.search.summary.text()

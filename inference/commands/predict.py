@@ -1,7 +1,10 @@
 """`matlens predict FILE_OR_FOLDER_OR_FORMULA [--relax] [--eos] [--json]`.
 
-A structure gives CHGNet's energy_per_atom, forces, stress and magmoms; a formula gives the
-composition models' properties with an "uncertainty" object; a folder gives a JSON list.
+A structure gives CHGNet's energy_per_atom, forces, stress and magmoms; a folder gives a JSON
+list. A formula ("TiO2"), an alloy in wt% or at% ("Ti-6Al-4V", "Ni-50Ti at%") or an alloy name
+("AISI 304") gives, in this order: the conversion to atomic fractions, the known values of that
+composition in the shipped tables (with their source), the nearest known compositions, and the
+composition models' predictions with a 90 % interval and an out-of-domain check.
 
 `matlens predict FOLDER_OR_CSV --out OUT [--workers N | --scheduler URL]`: a folder of
 structures or a CSV of compositions as a batch (`inference.batch`): OUT/predictions.json,
@@ -17,7 +20,11 @@ from inference.batch.cli import add_where_options
 
 def register(sub) -> None:
     p = sub.add_parser("predict", help="properties from a structure, a folder or a formula")
-    p.add_argument("target", help="structure file, folder of structures, or formula (Fe2O3)")
+    p.add_argument(
+        "target",
+        help="structure file, folder of structures, formula (Fe2O3), alloy (Ti-6Al-4V, "
+        "'Fe-18Cr-8Ni at%%') or alloy name (AISI 304)",
+    )
     p.add_argument("--relax", action="store_true", help="relax positions and cell first")
     p.add_argument("--eos", action="store_true", help="E(V) curve and bulk modulus")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -44,10 +51,16 @@ def run(args) -> int:
         print_json(report.records if batch else report.records[0])
         return 0
     print(f"device: {report.device}")
+    if report.conversion:
+        print(f"composition: {report.conversion}")
     for record in report.records:
         if "error" in record:
             print(f"{record['file']}: error: {record['error']}")
     for r in report.rows:
-        unc = f" {r.uncertainty}" if r.uncertainty else ""
-        print(f"{r.item:28s} {r.quantity:16s} {r.value}{unc} {r.unit}")
+        extra = f" [{r.uncertainty}]" if r.uncertainty else ""
+        note = f"  ({r.note})" if r.note else ""
+        print(f"{r.kind:32s} {r.quantity:30s} {r.value}{extra} {r.unit}  {r.source}{note}")
+    if report.nearest:
+        near = ", ".join(f"{n['formula']} ({n['distance']:.2f})" for n in report.nearest)
+        print(f"nearest known compositions (L1 distance of atomic fractions): {near}")
     return 0

@@ -1,8 +1,11 @@
-"""Composition models at run time: formula → property ± ensemble spread, via onnxruntime.
+"""Composition models at run time: atomic fractions → property, 90 % interval, domain check.
 
-Each model is a 5-member MLP ensemble (one member per cross-validation fold) in one ONNX file;
-the mean is the prediction and the standard deviation across members the uncertainty. For the
-metal/non-metal classifier the members give P(metal), so the value is a probability.
+Each model is a 5-member ensemble (one member per cross-validation fold) in one ONNX file; the
+mean of the members is the prediction. The interval is the split-conformal half-width from the
+members' held-out errors (`extra.conformal` in the card; for band gaps one width for metal calls
+and one for the rest), so a 90 % interval covered about 90 % of held-out compounds. Moduli are
+predicted as log10(GPa) and shown in GPa (the interval is transformed with them). For the metal
+classifier the value is a probability, with no interval.
 """
 
 from __future__ import annotations
@@ -12,18 +15,46 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.prediction.featurize import BASE_BLOCKS, default_tables, featurize, parse_formula
+from inference.errors import MatLensError
+from inference.prediction.domain import DOMAIN_FILE, DomainCheck, check_domain, load_training_set
+from inference.prediction.featurize import BASE_BLOCKS, default_tables, featurize
 from inference.runtime.registry import ModelCard, load_cards
 
 
 @dataclass(frozen=True)
 class PropertyPrediction:
-    prop: str  # JSON key, e.g. "band_gap"
-    label: str
-    value: float
-    uncertainty: float
+    prop: str  # JSON key, e.g. "band_gap", "bulk_modulus"
+    label: str  # what a person reads: "band gap (experimental)"
+    value: float  # in `unit`
+    low: float | None  # 90 % interval in `unit` (None: no calibrated interval)
+    high: float | None
     unit: str
+    model: str  # the model's human name
     model_id: str
+    spread: float  # standard deviation across ensemble members, in `unit`
+    domain: DomainCheck = field(default_factory=lambda: DomainCheck(True, (), None))
+
+    def to_json(self) -> dict:
+        out = {
+            "property": self.prop,
+            "label": self.label,
+            "value": round(self.value, 6),
+            "unit": self.unit,
+            "model": self.model,
+            "model_id": self.model_id,
+            "ensemble_spread": round(self.spread, 6),
+            "domain": self.domain.to_json(),
+        }
+        if self.low is not None and self.high is not None:
+            out["interval_90"] = [round(self.low, 6), round(self.high, 6)]
+        return out
+
+    @property
+    def uncertainty(self) -> float:
+        """Half the width of the 90 % interval (the ensemble spread where there is none)."""
+        if self.low is None or self.high is None:
+            return self.spread
+        return (self.high - self.low) / 2
 
 
 @dataclass(frozen=True)
@@ -31,14 +62,13 @@ class CompositionResult:
     formula: str
     reduced_formula: str
     predictions: list[PropertyPrediction] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "yield strength: only for steels …"
 
     def to_json(self) -> dict:
         out: dict = {"formula": self.formula, "reduced_formula": self.reduced_formula}
-        for p in self.predictions:
-            out[p.prop] = round(p.value, 6)
-        out["uncertainty"] = {p.prop: round(p.uncertainty, 6) for p in self.predictions}
-        out["units"] = {p.prop: p.unit for p in self.predictions}
-        out["models"] = {p.prop: p.model_id for p in self.predictions}
+        out["predictions"] = [p.to_json() for p in self.predictions]
+        if self.skipped:
+            out["not_applicable"] = list(self.skipped)
         return out
 
 
@@ -55,51 +85,136 @@ class CompositionModel:
 
         require(card.id)
         self.card = card
-        self.prop = card.extra["property"]
-        self.label = card.extra.get("label", self.prop)
-        self.unit = card.extra.get("unit", "")
-        self.transform = card.extra.get("transform", "")
-        # e.g. {"Fe": 0.5}: the steels model says nothing about SiC
-        self.min_fraction = card.extra.get("domain", {}).get("min_fraction", {})
-        self.features = tuple(card.extra.get("features", BASE_BLOCKS))  # the network's input
+        extra = card.extra
+        self.prop = extra.get("display_property", extra["property"])
+        self.label = extra.get("label", self.prop)
+        self.unit = extra.get("display_unit", extra.get("unit", ""))
+        self.name = extra.get("model_name", card.name)
+        self.transform = extra.get("transform", "")
+        self.display = extra.get("display_transform", "")  # "pow10": log10 model, GPa shown
+        self.domain = extra.get("domain", {})
+        self.min_fraction = self.domain.get("min_fraction", {})
+        self.conformal = extra.get("conformal", {})
+        self.features = tuple(extra.get("features", BASE_BLOCKS))  # the network's input
         self.model = OnnxModel(card.path("model"), prefer_gpu=False)  # tiny: the CPU is faster
 
-    def applies_to(self, fractions: dict[str, float]) -> bool:
-        return all(fractions.get(el, 0.0) >= f for el, f in self.min_fraction.items())
+    def applies_to(self, fractions: dict[str, float]) -> str:
+        """'' when the model applies, else why not (one line)."""
+        for el, f in self.min_fraction.items():
+            if fractions.get(el, 0.0) < f:
+                return f"{self.label}: only for compositions with at least {f:.0%} {el}"
+        return ""
 
-    def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        members = self.model.run({"features": features.astype(np.float32)})[0]
+    @property
+    def side_inputs(self) -> dict[str, str]:
+        """Graph input → id of the composition model whose ensemble mean feeds it."""
+        return self.card.extra.get("side_inputs", {})
+
+    def members(
+        self, features: np.ndarray, side: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        feeds = {"features": features.astype(np.float32)}
+        for name, model_id in self.side_inputs.items():
+            if side is None or model_id not in side:
+                raise MatLensError(f"{self.name} needs the {model_id} model, which is missing")
+            feeds[name] = np.asarray(side[model_id], dtype=np.float32)[:, None]
+        members = self.model.run(feeds)[0]
         if self.transform == "clip0":  # band gaps are not negative
             members = np.clip(members, 0, None)
-        return members.mean(axis=1), members.std(axis=1)
+        return members
+
+    def halfwidth(self, value: float) -> float | None:
+        widths = self.conformal.get("halfwidth")
+        if not widths:
+            return None
+        if "metal" in widths:
+            cutoff = self.conformal.get("metal_cutoff", 0.1)
+            return widths["metal" if value < cutoff else "nonmetal"]
+        return widths.get("all")
+
+    def prediction(self, members: np.ndarray, fractions: dict[str, float]) -> PropertyPrediction:
+        mean, spread = float(members.mean()), float(members.std())
+        q = self.halfwidth(mean)
+        low = high = None
+        if q is not None:
+            low, high = mean - q, mean + q
+            if self.transform == "clip0":
+                low = max(0.0, low)
+        if self.display == "pow10":
+            value = 10.0**mean
+            spread = float(np.std(10.0**members))
+            if low is not None and high is not None:
+                low, high = 10.0**low, 10.0**high
+        else:
+            value = mean
+        training = load_training_set(_domain_path(), self.card.id)
+        domain = check_domain(fractions, self.domain, training)
+        return PropertyPrediction(
+            self.prop,
+            self.label,
+            value,
+            low,
+            high,
+            self.unit,
+            self.name,
+            self.card.id,
+            spread,
+            domain,
+        )
+
+
+def _domain_path():
+    from inference.runtime.paths import resources_dir
+
+    return resources_dir() / "models" / DOMAIN_FILE
 
 
 @functools.cache
 def _models() -> tuple[CompositionModel, ...]:
-    return tuple(CompositionModel(card) for card in composition_cards())
+    order = ["band_gap", "is_metal", "formation_energy", "bulk_modulus", "shear_modulus"]
+    models = [CompositionModel(card) for card in composition_cards()]
+    return tuple(sorted(models, key=lambda m: order.index(m.prop) if m.prop in order else 99))
+
+
+def model_names() -> dict[str, str]:
+    """model id → human name (for the pane and `matlens models list`)."""
+    return {m.card.id: m.name for m in _models()}
+
+
+def predict_fractions(
+    compositions: list[tuple[str, str, dict[str, float]]], props: list[str] | None = None
+) -> list[CompositionResult]:
+    """Every composition model on each (text, reduced formula, atomic fractions)."""
+    tables = default_tables()
+    everything = _models()
+    models = [m for m in everything if props is None or m.prop in props]
+    needed = {i for m in models for i in m.side_inputs.values()}
+    feeders = [m for m in everything if m.card.id in needed]
+    x = {
+        blocks: np.stack([featurize(fr, tables, blocks) for _, _, fr in compositions])
+        for blocks in {m.features for m in [*models, *feeders]}
+    }
+    # Models that feed another one (its side inputs) run first; their ensemble means go in.
+    side = {m.card.id: m.members(x[m.features]).mean(axis=1) for m in feeders}
+    per_model = [m.members(x[m.features], side) for m in models]
+    results = []
+    for i, (text, reduced, fractions) in enumerate(compositions):
+        preds, skipped = [], []
+        for m, members in zip(models, per_model, strict=True):
+            why_not = m.applies_to(fractions)
+            if why_not:
+                skipped.append(why_not)
+                continue
+            preds.append(m.prediction(members[i], fractions))
+        results.append(CompositionResult(text, reduced, preds, skipped))
+    return results
 
 
 def predict_formulas(
     formulas: list[str], props: list[str] | None = None
 ) -> list[CompositionResult]:
-    """Every composition model on every formula (one-line errors for bad formulas)."""
-    from pymatgen.core import Composition
+    """Formulas, alloys in wt%/at% or alloy names (one-line errors for bad text)."""
+    from inference.prediction.notation import parse_composition
 
-    parsed = [parse_formula(f) for f in formulas]  # formula errors first, before any file
-    tables = default_tables()
-    models = [m for m in _models() if props is None or m.prop in props]
-    x = {
-        blocks: np.stack([featurize(p, tables, blocks) for p in parsed])
-        for blocks in {m.features for m in models}
-    }
-    per_model = [m.predict(x[m.features]) for m in models]
-    results = []
-    for i, text in enumerate(formulas):
-        preds = [
-            PropertyPrediction(m.prop, m.label, float(mu[i]), float(sd[i]), m.unit, m.card.id)
-            for m, (mu, sd) in zip(models, per_model, strict=True)
-            if m.applies_to(parsed[i])
-        ]
-        reduced = Composition(text).reduced_formula
-        results.append(CompositionResult(text.strip(), reduced, preds))
-    return results
+    parsed = [parse_composition(f) for f in formulas]  # text errors first, before any model
+    return predict_fractions([(p.text, p.reduced_formula, p.fractions) for p in parsed], props)

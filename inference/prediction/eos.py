@@ -73,7 +73,7 @@ def equation_of_state(
     volumes = np.array([c.volume / n for c in cells])
     energies = np.array(energies)
     try:
-        fit = EOS("birch_murnaghan").fit(volumes, energies)
+        fit = EOS("birch_murnaghan").fit(volumes.tolist(), energies.tolist())
     except Exception as exc:  # noqa: BLE001 - a failed fit is a user-level message
         raise MatLensError(f"the E(V) fit failed ({exc}); try a smaller strain") from None
     grid = np.linspace(volumes.min(), volumes.max(), 100)

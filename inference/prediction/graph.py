@@ -46,9 +46,26 @@ def check_structure(structure) -> None:
             "CHGNet needs an ordered structure (this one has partial occupancies); "
             "order it first, e.g. in the Structures pane"
         )
+    # A CIF symbol such as "Xx" becomes a dummy species whose Z is not an element's: it would
+    # index CHGNet's embedding out of range, so every species is checked before any model runs.
+    not_elements = sorted({str(s.specie) for s in structure if not _is_element(s.specie)})
+    if not_elements:
+        raise MatLensError(
+            f"{', '.join(not_elements)} is not a chemical element; CHGNet needs real elements"
+        )
     heavy = sorted({s.specie.symbol for s in structure if s.specie.Z > MAX_Z})
     if heavy:
         raise MatLensError(f"CHGNet covers elements up to Pu (Z=94); not {', '.join(heavy)}")
+
+
+def _is_element(specie) -> bool:
+    """An Element, or an ion of one (Fe2+); not a DummySpecies ("Xx", "X0+")."""
+    from pymatgen.core import DummySpecies, Element
+
+    if isinstance(specie, DummySpecies):
+        return False
+    element = specie if isinstance(specie, Element) else getattr(specie, "element", None)
+    return isinstance(element, Element) and 1 <= element.Z <= 118
 
 
 def build_graph(structure) -> CrystalGraph:

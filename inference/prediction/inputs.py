@@ -6,11 +6,17 @@ anything else is read as a chemical formula.
 
 from __future__ import annotations
 
-import warnings
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import MatLensError, UnreadableFile
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+    from inference.jobs import CancelToken
 
 STRUCTURE_SUFFIXES = {".cif", ".vasp", ".poscar", ".xyz", ".json", ".mcif", ".cssr", ".res"}
 STRUCTURE_NAMES = ("POSCAR", "CONTCAR")
@@ -35,12 +41,18 @@ def classify(text: str) -> PredictionInput:
     if not text:
         raise MatLensError("type a formula (e.g. Fe2O3) or choose a structure file or folder")
     path = Path(text).expanduser()
-    if path.is_dir():
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except (OSError, ValueError):  # "File name too long": a long formula is not a path
+        is_dir = is_file = False
+    if len(text) > 200 and not (is_dir or is_file) and os.sep not in text:
+        return PredictionInput("formula", formula=text)  # parse_composition says why not
+    if is_dir:
         files = sorted(p for p in path.iterdir() if p.is_file() and is_structure_file(p))
         if not files:
             raise MatLensError(f"no structure files (CIF, POSCAR, .vasp...) in {path}")
         return PredictionInput("structures", paths=files)
-    if path.is_file():
+    if is_file:
         return PredictionInput("structures", paths=[path])
     if "/" in text or "\\" in text or path.suffix.lower() in STRUCTURE_SUFFIXES:
         raise UnreadableFile(f"File not found: {text}")
@@ -48,32 +60,46 @@ def classify(text: str) -> PredictionInput:
 
 
 def fixed_formula(text: str) -> str | None:
-    """`text` if it is a composition the composition models can take, else None.
+    """`text` if it is a chemical formula the composition models can take, else None.
 
     Variable or doped formulas (Ba1-xKxFe2As2, O3-δ) and names without a formula are None.
     """
-    from inference.prediction.featurize import parse_formula
+    from inference.prediction.notation import parse_composition
 
     try:
-        parse_formula(text)
+        parsed = parse_composition(text)
     except MatLensError:
         return None
-    return text.strip()
+    return parsed.text if parsed.notation == "formula" else None
 
 
-def read_structure(path: Path):
-    """One periodic structure from a file (the first one in a multi-block CIF)."""
-    from pymatgen.core import Structure
+@dataclass(frozen=True)
+class ReadStructure:
+    structure: Structure
+    notices: tuple[str, ...]  # what the Structures pane would say about the file
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            structure = Structure.from_file(str(path))
-    except FileNotFoundError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - pymatgen raises many types for bad files
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:150]
-        raise UnreadableFile(f"cannot read a crystal structure from {path.name}: {first}") from None
-    if len(structure) == 0:
+
+def read_structure(path: Path, cancel: CancelToken | None = None) -> ReadStructure:
+    """The first periodic structure of a file, read as the Structures pane reads it.
+
+    `inference.structures.io.load_structures` parses in a child process with a time limit and
+    is tolerant of common CIF faults (each fix becomes a notice), so the pane and `predict`
+    open the same files and say the same things about them.
+    """
+    from inference.structures.io import load_structures
+
+    loaded = load_structures(path, cancel=cancel)
+    periodic = [b for b in loaded.blocks if b.periodic]
+    if not periodic:
+        raise UnreadableFile(
+            f"{path.name} holds a molecule with no cell; CHGNet needs a periodic crystal"
+        )
+    block = periodic[0]
+    notices = [*loaded.notices, *block.notices]
+    if len(loaded.blocks) > 1:
+        notices.append(
+            f"the file has {len(loaded.blocks)} structures; the first ('{block.name}') was used"
+        )
+    if len(block.structure) == 0:
         raise UnreadableFile(f"{path.name} has no atoms")
-    return structure
+    return ReadStructure(block.structure, tuple(notices))

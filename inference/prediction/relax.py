@@ -21,7 +21,7 @@ def _calculator_class():
     class OnnxCalculator(Calculator):
         """An ASE calculator backed by the CHGNet ONNX session."""
 
-        implemented_properties = ("energy", "free_energy", "forces", "stress", "magmoms")
+        implemented_properties = ["energy", "free_energy", "forces", "stress", "magmoms"]
 
         def __init__(self, potential: Potential, **kwargs):
             super().__init__(**kwargs)
@@ -32,7 +32,9 @@ def _calculator_class():
             from pymatgen.io.ase import AseAtomsAdaptor
 
             super().calculate(atoms, properties, system_changes)
-            res = self.potential.predict_one(AseAtomsAdaptor.get_structure(self.atoms))
+            res = self.potential.predict_one(
+                AseAtomsAdaptor.get_structure(self.atoms)  # pyright: ignore[reportArgumentType]
+            )
             self.last = res
             # CHGNet's stress is (1/V) dE/dε in GPa, ASE's convention too: only the unit changes.
             s = res.stress * GPA_TO_EV_A3
@@ -66,7 +68,7 @@ class RelaxResult:
         return len(self.energies)
 
     def to_json(self) -> dict:
-        lat = self.structure.lattice
+        lat = self.structure.lattice  # pyright: ignore[reportAttributeAccessIssue]
         return {
             "converged": self.converged,
             "steps": self.steps,
@@ -95,11 +97,11 @@ def relax(
 
     atoms = AseAtomsAdaptor.get_atoms(structure)
     calc = calculator(potential)
-    atoms.calc = calc
+    atoms.calc = calc  # pyright: ignore[reportAttributeAccessIssue]
     target = FrechetCellFilter(atoms) if relax_cell else atoms
-    opt = FIRE(target, logfile=None)
+    opt = FIRE(target, logfile=None)  # pyright: ignore[reportArgumentType]
     out = RelaxResult(structure=structure, final=potential.predict_one(structure))
-    n = len(atoms)
+    n = len(atoms)  # pyright: ignore[reportArgumentType]
 
     def record():
         if cancel is not None:

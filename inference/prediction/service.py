@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inference.errors import describe
+from inference.errors import MatLensError, describe
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.prediction.inputs import PredictionInput, classify, read_structure
 
@@ -21,9 +21,11 @@ class Row:
     item: str  # file name or formula
     quantity: str
     value: str
-    uncertainty: str
+    uncertainty: str  # the 90 % interval of a prediction, or the range of several known values
     unit: str
-    source: str  # model
+    source: str  # a model's name, or a table's citation
+    kind: str = "prediction"  # "known (experiment)", "known (DFT, PBE …)" or "prediction"
+    note: str = ""  # out-of-domain reasons, polymorph counts
 
 
 @dataclass
@@ -34,6 +36,8 @@ class PredictionReport:
     warnings: list[str] = field(default_factory=list)
     relax_traces: dict[str, list[float]] = field(default_factory=dict)  # item → E/atom per step
     eos_curves: dict[str, dict] = field(default_factory=dict)  # item → EosResult.to_json + fit
+    conversion: str = ""  # how an alloy's wt% became atomic fractions
+    nearest: list[dict] = field(default_factory=list)  # nearest known compositions (JSON)
 
 
 def run_prediction(
@@ -47,44 +51,107 @@ def run_prediction(
     """Predict for whatever `text` names; per-file errors in a batch become error records."""
     what = classify(text)
     if what.kind == "formula":
-        return _formula(what)
+        return _formula(what, progress)
     return _structures(what, relax=relax, eos=eos, progress=progress, cancel=cancel)
 
 
-def _formula(what: PredictionInput) -> PredictionReport:
-    from inference.prediction.composition import predict_formulas
+def _interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return ""
+    return f"{_num(low)} to {_num(high)}"
 
-    result = predict_formulas([what.formula])[0]
-    report = PredictionReport(device="CPU (composition models)")
-    report.records.append(result.to_json())
+
+def _num(x: float) -> str:
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    return f"{x:.3g}" if abs(x) >= 0.01 or x == 0 else f"{x:.2g}"
+
+
+def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) -> PredictionReport:
+    from inference.prediction.composition import predict_fractions
+    from inference.prediction.known_values import known_values
+    from inference.prediction.notation import parse_composition
+
+    parsed = parse_composition(what.formula)  # one line for bad text, before any model
+    report = PredictionReport(device="CPU (composition models)", conversion=parsed.conversion)
+    record: dict = parsed.to_json()
+    progress(0.1, "looking up known values")
+    try:
+        known = known_values(parsed.fractions)
+    except MatLensError as exc:  # the tables are built at set-up time; without them, say so
+        known = None
+        report.warnings.append(f"known values unavailable: {exc}")
+    item = parsed.text  # what the person typed (the JSON also has the reduced formula)
+    if known is not None:
+        record.update(known.to_json())
+        report.nearest = record["nearest_known"]
+        for v in known.values:
+            report.rows.append(
+                Row(
+                    item,
+                    v.label if v.prop != "is_metal" else "metal or not",
+                    v.text if v.count == 1 or v.prop == "is_metal" else _num(v.value),
+                    "" if v.count == 1 else f"{_num(v.low)} to {_num(v.high)}",
+                    v.unit,
+                    v.source,
+                    kind=f"known: {v.method}",
+                    note="" if v.count == 1 else f"median of {v.count} table rows (polymorphs)",
+                )
+            )
+    progress(0.5, "predicting")
+    result = predict_fractions([(parsed.text, parsed.reduced_formula, parsed.fractions)])[0]
+    record["predictions"] = [p.to_json() for p in result.predictions]
+    if result.skipped:
+        record["not_applicable"] = result.skipped
     for p in result.predictions:
+        value = f"{p.value:.3f}" if p.unit == "probability" else _num(p.value)
         report.rows.append(
             Row(
-                result.formula,
+                item,
                 p.label,
-                f"{p.value:.3f}",
-                f"± {p.uncertainty:.3f}",
+                value,
+                _interval(p.low, p.high),
                 p.unit,
-                p.model_id,
+                p.model,
+                kind="prediction",
+                note="; ".join(("out of domain: " + "; ".join(p.domain.reasons),))
+                if p.domain.reasons
+                else "",
             )
         )
+    report.records.append(record)
+    progress(1.0, "")
     return report
 
 
 def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
-    from inference.prediction.potential import get_potential, memory_warning
+    from inference.prediction.graph import check_structure
+    from inference.prediction.potential import check_memory, get_potential, memory_warning
 
+    structures, names, notices = [], [], {}
+    errors = []
+    for k, path in enumerate(what.paths):
+        progress(0.2 * k / len(what.paths), f"reading {path.name}")
+        try:
+            read = read_structure(path, cancel=cancel)
+            check_memory(read.structure)  # a huge cell is refused before its graph is built
+            check_structure(read.structure)  # e.g. an "Xx" atom, before any model runs
+            structures.append(read.structure)
+            names.append(path.name)
+            notices[path.name] = list(read.notices)
+        except Exception as exc:  # noqa: BLE001 - a bad file in a batch is one error line
+            if type(exc).__name__ == "JobCancelled":
+                raise
+            if len(what.paths) == 1:
+                if isinstance(exc, MatLensError) and not str(exc).startswith(path.name):
+                    raise type(exc)(f"{path.name}: {exc}") from None
+                raise
+            errors.append({"file": path.name, "error": describe(exc).message})
     potential = get_potential()
     report = PredictionReport(device=potential.device.label)
-    structures, names = [], []
-    for path in what.paths:
-        try:
-            structures.append(read_structure(path))
-            names.append(path.name)
-        except Exception as exc:  # noqa: BLE001 - a bad file in a batch is one error line
-            if len(what.paths) == 1:
-                raise
-            report.records.append({"file": path.name, "error": describe(exc).message})
+    report.records.extend(errors)
+    for name, items in notices.items():
+        report.warnings.extend(f"{name}: {n}" for n in items)
     for name, s in zip(names, structures, strict=True):
         warning = memory_warning(s)
         if warning:
@@ -92,6 +159,8 @@ def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
     good, results = _predict_each(potential, structures, names, report, progress, cancel)
     for (name, structure), res in zip(good, results, strict=True):
         record = {"file": name, **res.to_json(), "device": report.device}
+        if notices.get(name):
+            record["notices"] = notices[name]
         _rows(report, name, res)
         if relax:
             from inference.prediction.relax import relax as do_relax
@@ -166,11 +235,26 @@ def _rows(report: PredictionReport, name: str, res) -> None:
     )
 
 
+CSV_COLUMNS = [
+    "item",
+    "quantity",
+    "value",
+    "interval_90_or_range",
+    "unit",
+    "kind",
+    "source",
+    "note",
+]
+
+
 def rows_to_csv(rows: list[Row], path: Path) -> None:
+    """UTF-8 with BOM (Excel shows μB and Å); units in their own column."""
     import csv
 
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["item", "quantity", "value", "uncertainty", "unit", "model"])
+        writer.writerow(CSV_COLUMNS)
         for r in rows:
-            writer.writerow([r.item, r.quantity, r.value, r.uncertainty, r.unit, r.source])
+            writer.writerow(
+                [r.item, r.quantity, r.value, r.uncertainty, r.unit, r.kind, r.source, r.note]
+            )

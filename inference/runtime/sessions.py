@@ -14,6 +14,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -222,7 +223,7 @@ class OnnxModel:
         self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
     ) -> list[np.ndarray]:
         try:
-            return self.session.run(outputs, feeds)
+            return cast(list[np.ndarray], self.session.run(outputs, feeds))
         except Exception as exc:
             if not (self.device.is_gpu and _is_gpu_failure(exc)):
                 raise
@@ -232,7 +233,7 @@ class OnnxModel:
                         self.path, prefer_gpu=False, threads=self._threads, spin=self._spin
                     )
                     self.device = DeviceReport(CPU, False, "CPU", "the GPU ran out of memory")
-            return self.session.run(outputs, feeds)
+            return cast(list[np.ndarray], self.session.run(outputs, feeds))
 
 
 @functools.cache

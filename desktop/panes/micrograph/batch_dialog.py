@@ -1,8 +1,8 @@
 """Batch…: apply the pane's current settings (a recipe) to a folder of micrographs.
 
-The recipe is taken from the pane (model, automatic mode and the parameters its panel shows,
-classes, calibration) or loaded from a file; `inference.segmentation.batch.run_batch` does the
-work in a Worker with progress and Cancel. A batch resumes where it stopped: images already
+The recipe is taken from the workbench (model, automatic mode and the parameters its panel
+shows, classes, calibration: `MicrographWorkbench.recipe`) or loaded from a file;
+`inference.segmentation.batch.run_batch` does the work in a job slot with progress and Cancel. A batch resumes where it stopped: images already
 done with the same recipe are skipped, and a bad file is listed without stopping the others.
 """
 
@@ -28,67 +28,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.panes.micrograph.calibration import UNITS
-from desktop.workers import Worker
+from desktop.panes.micrograph.state import MicrographState
 from inference.errors import ErrorReport, MatLensError
 from inference.imaging.calibration import Calibration
-from inference.segmentation.recipe import CalibrationRule, Recipe, load_recipe, save_recipe
+from inference.segmentation.recipe import (
+    TABLE_UNITS,
+    CalibrationRule,
+    Recipe,
+    load_recipe,
+    save_recipe,
+)
+from inference.segmentation.workbench import Mode
 
-if TYPE_CHECKING:
-    from desktop.panes.micrograph.pane import MicrographPane
+if TYPE_CHECKING:  # slow to import at start-up: the exports and summaries
     from inference.segmentation.batch import BatchReport
 
 MODES = {"auto": "Segment everything", "map": "Microstructure map", "phases": "Phases by example"}
-# the pane's Automatic tabs, in order, and the recipe mode each one stands for
-TAB_MODES = ("auto", "map", "phases")
-# the parameters the Automatic panel shows: the recipe saves exactly these (see recipe.py)
-AUTO_FIELDS = ("points_per_side", "pred_iou_thresh", "stability_thresh", "min_area_px")
-MAP_FIELDS = ("kind",)
 FAILED_STYLE = "color: #c0392b"
-
-
-def recipe_from_pane(pane: MicrographPane, mode: str | None = None) -> Recipe:
-    """The recipe that repeats what the pane does now, for the mode of its Automatic tab."""
-    from inference.segmentation.summary import CRACK_CLASS, GRAIN_CLASS
-
-    panel = pane.auto_panel
-    mode = mode or TAB_MODES[max(panel.currentIndex(), 0)]
-    auto, map_params = panel.auto_params(), panel.map_params()
-    parameters = {
-        "auto": {f: getattr(auto, f) for f in AUTO_FIELDS},
-        "map": {f: getattr(map_params, f) for f in MAP_FIELDS},
-        "measure": {"grain_class": GRAIN_CLASS, "crack_class": CRACK_CLASS},
-    }
-    classes = list(pane.annotations.classes)
-    current = pane.current_class()  # automatic objects take the first class, as in the pane
-    classes.sort(key=lambda c: c.name != current)
-    cal = pane.annotations.calibration
-    examples: tuple[dict, ...] = ()
-    reference = None
-    if mode == "phases":
-        examples = tuple(
-            {"class": name, "points": [[float(x), float(y)] for x, y in points]}
-            for name, points in panel.examples.items()
-        )
-        reference = str(pane.loaded.path)
-    return Recipe(
-        mode=mode,
-        classes=tuple(classes),
-        model=pane.model_id,
-        parameters=parameters,
-        calibration=default_rule(cal),
-        unit=cal.unit if cal.calibrated and cal.unit in UNITS else "µm",
-        examples=examples,
-        reference_image=reference,
-        name=pane.loaded.path.parent.name,
-    )
-
-
-def default_rule(calibration: Calibration) -> CalibrationRule:
-    """Drawn by hand: the same for every image (one microscope setting); else the metadata."""
-    if calibration.calibrated and calibration.source == "manual":
-        return CalibrationRule("fixed", calibration.pixel_size, calibration.unit)
-    return CalibrationRule("metadata")
 
 
 def rule_text(rule: CalibrationRule) -> str:
@@ -121,13 +77,14 @@ def recipe_text(recipe: Recipe) -> str:
 class BatchDialog(QDialog):
     """Recipe, folders, Start/Cancel, progress and the one-line outcome with the failures."""
 
-    def __init__(self, pane: MicrographPane, parent: QWidget | None = None) -> None:
-        super().__init__(parent or pane)
+    def __init__(self, state: MicrographState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setWindowTitle("Batch: measure a folder of micrographs")
-        self.pane = pane
+        self.state = state
         self.base: Recipe | None = None  # model, parameters, classes, examples (pane or file)
-        self.worker: Worker | None = None
         self.report: BatchReport | None = None
+        self.slot = state.lasting_slot()  # not the image's: another image does not stop it
+        self.slot.changed.connect(self._progress)
         self._build()
 
     # layout ------------------------------------------------------------------------------------
@@ -141,7 +98,7 @@ class BatchDialog(QDialog):
         self.calibration_combo = QComboBox(recipe_box)
         self.calibration_combo.setToolTip("Where each image's pixel size comes from")
         self.unit_combo = QComboBox(recipe_box)
-        self.unit_combo.addItems(UNITS)
+        self.unit_combo.addItems(TABLE_UNITS)
         self.unit_combo.setToolTip("Length unit of the tables: every image is converted to it")
         self.recipe_label = QLabel("", recipe_box)
         self.recipe_label.setWordWrap(True)
@@ -214,23 +171,25 @@ class BatchDialog(QDialog):
     def take_recipe_from_pane(self) -> None:
         if self.running:
             return
-        pane = self.pane
-        if pane.loaded is None or pane.annotations is None:
+        image = self.state.workbench.image
+        if image is None:
             self._show_error("Open a micrograph first: the recipe is taken from its settings.")
             return
-        mode = TAB_MODES[max(pane.auto_panel.currentIndex(), 0)]
         try:
-            recipe = recipe_from_pane(pane, mode)
+            recipe = self._recipe_from_pane()
         except MatLensError as exc:  # e.g. phases without examples: fall back to everything
             self._show_error(f"{exc}; using “{MODES['auto']}” instead")
-            recipe = recipe_from_pane(pane, "auto")
+            recipe = self._recipe_from_pane("auto")
         else:
             self._show_error("")
         if not self.input_edit.text():
-            folder = pane.loaded.path.parent
+            folder = image.path.parent
             self.input_edit.setText(str(folder))
             self.output_edit.setText(str(folder.with_name(folder.name + "_matlens")))
         self.set_recipe(recipe)
+
+    def _recipe_from_pane(self, mode: Mode | None = None) -> Recipe:
+        return self.state.workbench.recipe(self.state.current_class, mode)
 
     def set_recipe(self, recipe: Recipe) -> None:
         """Show a recipe in the widgets; its other settings are kept as they are."""
@@ -238,12 +197,13 @@ class BatchDialog(QDialog):
         self.name_edit.setText(recipe.name)
         self.mode_combo.setCurrentIndex(self.mode_combo.findData(recipe.mode))
         self._fill_calibration(recipe.calibration)
-        self.unit_combo.setCurrentText(recipe.unit if recipe.unit in UNITS else "µm")
+        self.unit_combo.setCurrentText(recipe.unit if recipe.unit in TABLE_UNITS else "µm")
         self.recipe_label.setText(recipe_text(recipe))
 
     def _fill_calibration(self, chosen: CalibrationRule) -> None:
         rules = [chosen, CalibrationRule("metadata")]
-        cal = self.pane.annotations.calibration if self.pane.annotations else Calibration()
+        annotations = self.state.workbench.annotations
+        cal = annotations.calibration if annotations is not None else Calibration()
         if cal.calibrated:
             rules += [
                 CalibrationRule("fixed", cal.pixel_size, cal.unit),
@@ -259,9 +219,9 @@ class BatchDialog(QDialog):
         mode = self.mode_combo.currentData()
         if self.base is None or mode == self.base.mode:
             return
-        if self.pane.loaded is not None:
+        if self.state.workbench.image is not None:
             try:
-                base = recipe_from_pane(self.pane, mode)
+                base = self._recipe_from_pane(mode)
             except MatLensError as exc:
                 self._show_error(str(exc))
                 self.mode_combo.setCurrentIndex(self.mode_combo.findData(self.base.mode))
@@ -324,18 +284,19 @@ class BatchDialog(QDialog):
     # running -----------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.worker is not None
+        return self.slot.busy
 
     def _ask_folder(self, edit: QLineEdit, title: str) -> None:
         folder = QFileDialog.getExistingDirectory(self, f"{title} folder", edit.text())
         if folder:
             edit.setText(folder)
 
-    def start(self) -> Worker | None:
-        from inference.segmentation.batch import run_batch
+    def start(self) -> bool:
+        """Run the batch in a worker; False (and one line) when the recipe or folders are bad."""
+        from inference.segmentation.batch import run_batch  # slow to import at start-up
 
         if self.running:
-            return None
+            return False
         input_dir = self.input_edit.text().strip()
         out_dir = self.output_edit.text().strip()
         try:
@@ -346,37 +307,38 @@ class BatchDialog(QDialog):
                 raise MatLensError("Choose an output folder.")
         except MatLensError as exc:
             self._show_error(str(exc))
-            return None
+            return False
         self._show_error("")
         self.report = None
         self.failures_list.clear()
         self.failures_list.hide()
         self.progress.setValue(0)
         self.current_label.setText("Starting…")
-        self._set_running(True)
-        self.worker = self.pane.context.jobs.start(
+        self.slot.submit(
             run_batch,
             recipe,
             Path(input_dir),
             Path(out_dir),
+            label="Batch…",
             on_result=self._finished,
             on_error=self._failed,
-            on_progress=self._progress,
             on_cancelled=self._cancelled,
-            on_finished=self._done,
             name="batch",
         )
-        return self.worker
+        return True
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        if self.running:
+            self.slot.cancel()
             self.current_label.setText("Cancelling after the current image…")
 
-    def _progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(round(fraction * 1000)))
-        if message:
-            self.current_label.setText(message)
+    def _progress(self) -> None:
+        """The slot changed: progress, or the end of the run."""
+        self._set_running(self.slot.busy)
+        if self.slot.busy:
+            self.progress.setValue(int(round(self.slot.fraction * 1000)))
+            if self.slot.message and self.slot.message != self.slot.label:
+                self.current_label.setText(self.slot.message)
 
     def _finished(self, report: BatchReport) -> None:
         self.report = report
@@ -387,7 +349,7 @@ class BatchDialog(QDialog):
         for failure in report.failures:
             self.failures_list.addItem(f"{failure.file}: {failure.reason}")
         self.failures_list.setVisible(bool(report.failures))
-        self.pane.context.show_status(f"Batch: {report.message}")
+        self.state.show_status(f"Batch: {report.message}")
 
     def _cancelled(self) -> None:
         self.current_label.setText("")
@@ -399,10 +361,6 @@ class BatchDialog(QDialog):
     def _failed(self, report: ErrorReport) -> None:
         self.current_label.setText("")
         self._show_error(f"Batch stopped: {report.message}")
-
-    def _done(self) -> None:
-        self.worker = None
-        self._set_running(False)
 
     def _set_running(self, running: bool) -> None:
         for w in (

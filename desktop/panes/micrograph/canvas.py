@@ -12,11 +12,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+from desktop.panes.micrograph.modes import BRUSH, CALIBRATE, ERASER, EXAMPLES, PROMPT
 
-PROMPT, BRUSH, ERASER = "prompt", "brush", "eraser"
-EXAMPLES = "examples"  # phases by example: strokes paint examples of the current class
-CALIBRATE = "calibrate"  # a drag draws a line over the scale bar
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 
 class _PromptViewBox(pg.ViewBox):
@@ -69,8 +67,9 @@ class _PromptViewBox(pg.ViewBox):
         ev.accept()
         pos = self.mapSceneToView(ev.scenePos())
         if ev.isStart():
-            self._drag_start = self.mapSceneToView(ev.buttonDownScenePos())
-            self._stroke = [(self._drag_start.x(), self._drag_start.y())]
+            start = self.mapSceneToView(ev.buttonDownScenePos())
+            self._drag_start = start
+            self._stroke = [(start.x(), start.y())]
         if measuring:
             start = self._drag_start or pos
             canvas.line_dragged.emit(start.x(), start.y(), pos.x(), pos.y(), ev.isFinish())
@@ -100,7 +99,7 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.mode = PROMPT
         self.brush_radius = 8.0
         self.view = _PromptViewBox(self)
-        self.addItem(self.view, row=0, col=0)
+        self.ci.addItem(self.view, row=0, col=0)
         self.image_item = pg.ImageItem()
         self.objects_item = pg.ImageItem()
         self.candidate_item = pg.ImageItem()
@@ -134,7 +133,7 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.brush_item.hide()
         self.view.addItem(self.brush_item)
         self.histogram = pg.HistogramLUTItem(image=self.image_item)
-        self.addItem(self.histogram, row=0, col=1)
+        self.ci.addItem(self.histogram, row=0, col=1)
         self.image_shape: tuple[int, int] | None = None
 
     # image and overlays ---------------------------------------------------------------------------

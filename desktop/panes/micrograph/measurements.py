@@ -1,15 +1,14 @@
 """The Measure tab: per-class summary, grain size, crack length and a size histogram.
 
-It adapts `inference.segmentation.{measure, summary, histogram, report}` to widgets: after
-every edit it waits a moment (edits come in bursts: a brush drag, an undo run), then measures
-a snapshot of the annotations in a Worker, since thousands of objects take a while. At most
-one measurement job runs; edits made meanwhile are measured right after it.
+It adapts `workflows.measure_image`, `histogram` and `report` to widgets: after every edit it
+waits a moment (edits come in bursts: a brush drag, an undo run), then measures a snapshot of
+the annotations in a worker, since thousands of objects take a while. At most one measurement
+job runs; edits made meanwhile are measured right after it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,14 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.workers import Worker
+from desktop.job_bar import JobBar
+from desktop.panes.micrograph.batch_dialog import BatchDialog
+from desktop.panes.micrograph.state import MicrographState
 from inference.errors import ErrorReport
+from inference.segmentation.workflows import MeasuredImage, measure_image
 
-if TYPE_CHECKING:
-    from desktop.panes.micrograph.pane import MicrographPane
-    from inference.segmentation.annotations import AnnotationSet
-    from inference.segmentation.histogram import Histogram
-    from inference.segmentation.measure import ObjectMeasurement
+if TYPE_CHECKING:  # slow to import at start-up: scikit-image
+    from inference.segmentation.histogram import Histogram, Scale
     from inference.segmentation.summary import MeasurementSummary
 
 DEBOUNCE_MS = 250
@@ -52,27 +51,8 @@ QUANTITIES = {
     "Aspect ratio": ("aspect_ratio", "Aspect ratio"),
     "Perimeter": ("perimeter", "Perimeter"),
 }
-SCALES = {"Linear bins": "linear", "Log bins": "log"}
+SCALES: dict[str, Scale] = {"Linear bins": "linear", "Log bins": "log"}
 DEFAULT_BINS = 20
-
-
-@dataclass(frozen=True)
-class MeasuredImage:
-    """What one measurement job returns: everything the tab shows for one state of the edits."""
-
-    measurements: tuple[ObjectMeasurement, ...]
-    summary: MeasurementSummary
-
-
-def measure_snapshot(annotations: AnnotationSet, cancel=None) -> MeasuredImage:
-    """Runs in a worker on a snapshot (AnnotationSet.copy()), never on the live set."""
-    from inference.segmentation.measure import measure
-    from inference.segmentation.summary import CRACK_CLASS, summarise_image
-
-    measurements = tuple(measure(annotations, length_classes=(CRACK_CLASS,)))
-    if cancel is not None:
-        cancel.raise_if_cancelled()
-    return MeasuredImage(measurements, summarise_image(annotations, measurements))
 
 
 def extra_lines(summary: MeasurementSummary) -> list[str]:
@@ -113,24 +93,26 @@ def _number(value: float | None) -> str:
 
 
 class MeasurementsPanel(QWidget):
-    """The Measure tab of the side panel; the pane owns the annotations and the undo stack."""
+    """The Measure tab of the side panel."""
 
     export_requested = Signal(str)  # an export kind of the pane ("csv")
 
-    def __init__(self, pane: MicrographPane) -> None:
-        super().__init__(pane)
-        self.pane = pane
+    def __init__(self, state: MicrographState, job_bar: JobBar, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
         self.result: MeasuredImage | None = None
         self.histogram: Histogram | None = None
-        self.batch_dialog = None
-        self._running = False
-        self._again = False
+        self.batch_dialog: BatchDialog | None = None
+        self.measure_slot = state.new_slot(queue_latest=True)
+        self.report_slot = state.new_slot()
+        job_bar.watch(self.report_slot)
         self._dirty = True
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh)
         self._build()
-        pane.undo_stack.indexChanged.connect(self.schedule)
-        pane.file_opened.connect(self.schedule)
+        for signal in (state.objects_changed, state.classes_changed, state.calibration_changed):
+            signal.connect(self.schedule)
+        state.image_opened.connect(self.schedule)
 
     # layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -227,42 +209,30 @@ class MeasurementsPanel(QWidget):
             self._timer.start()
 
     def refresh(self) -> None:
-        annotations = self.pane.annotations
+        annotations = self.state.workbench.annotations
         if annotations is None or not self.isVisible():
             return  # a hidden tab measures when it is shown
-        if self._running:
-            self._again = True
-            return
-        self._running = True
         self._dirty = False
         self.status_label.setText(f"Measuring {len(annotations)} objects…")
-        generation = self.pane._generation
-        self.pane.context.jobs.start(
-            measure_snapshot,
+        self.measure_slot.submit(
+            measure_image,
             annotations.copy(),
-            on_result=lambda r, g=generation: self._measured(r, g),
+            on_result=self._measured,
             on_error=self._failed,
-            on_finished=self._done,
             name="measure",
         )
 
     @property
     def busy(self) -> bool:
         """Measuring, or about to: tests and the report wait for this to clear."""
-        return self._running or self._timer.isActive() or (self._dirty and self.isVisible())
-
-    def _done(self) -> None:
-        self._running = False
-        if self._again:
-            self._again = False
-            self.refresh()
+        return (
+            self.measure_slot.busy or self._timer.isActive() or (self._dirty and self.isVisible())
+        )
 
     def _failed(self, report: ErrorReport) -> None:
         self.status_label.setText(f"Measurements failed: {report.message}")
 
-    def _measured(self, result: MeasuredImage, generation: int) -> None:
-        if generation != self.pane._generation or self._again:
-            return  # another image, or newer edits are about to be measured
+    def _measured(self, result: MeasuredImage) -> None:
         self.result = result
         summary = result.summary
         self._fill_table(summary)
@@ -304,8 +274,9 @@ class MeasurementsPanel(QWidget):
     def cell(self, quantity_row: int, class_name: str) -> str:
         """The table's text for one quantity (row index in SUMMARY_ROWS) of one class."""
         for c in range(self.table.columnCount()):
-            if self.table.horizontalHeaderItem(c).text() == class_name:
-                return self.table.item(quantity_row, c).text()
+            header, item = self.table.horizontalHeaderItem(c), self.table.item(quantity_row, c)
+            if header is not None and item is not None and header.text() == class_name:
+                return item.text()
         raise KeyError(f"no column for class '{class_name}'")
 
     def _fill_class_combo(self, summary: MeasurementSummary) -> None:
@@ -319,18 +290,19 @@ class MeasurementsPanel(QWidget):
 
     # histogram ---------------------------------------------------------------------------------
     @property
-    def scale(self) -> str:
+    def scale(self) -> Scale:
         return SCALES[self.scale_combo.currentText()]
 
     def draw_histogram(self, *_args) -> None:
         from inference.segmentation.histogram import size_histogram
 
-        if self.result is None:
+        result = self.result
+        if result is None:
             return
         chosen = self.class_combo.currentText()
         quantity, title = QUANTITIES[self.quantity_combo.currentText()]
         hist = size_histogram(
-            self.result.measurements,
+            result.measurements,
             None if chosen == ALL_CLASSES else chosen,
             quantity,
             bins=self.bins_spin.value(),
@@ -342,30 +314,32 @@ class MeasurementsPanel(QWidget):
         self.bars.setData(hist.edges, counts)
         # Set the x range in the coordinates of the new mode on the side where it is valid:
         # a log axis given a linear range of thousands overflows (10**1000).
-        x_range = np.log10(hist.edges[[0, -1]]) if log else hist.edges[[0, -1]]
+        ends = np.log10(hist.edges[[0, -1]]) if log else hist.edges[[0, -1]]
+        low, high = float(ends[0]), float(ends[1])
+        view = self.plot.getViewBox()
         if log:
-            self.plot.setXRange(*x_range, padding=0.02)
+            view.setXRange(low, high, padding=0.02)
         self.plot.setLogMode(x=log, y=False)
         if not log:
-            self.plot.setXRange(*x_range, padding=0.02)
-        self.plot.setYRange(0, max(float(counts.max(initial=0)), 1.0) * 1.05, padding=0)
+            view.setXRange(low, high, padding=0.02)
+        view.setYRange(0, max(float(counts.max(initial=0)), 1.0) * 1.05, padding=0)
         # pyqtgraph labels every minor log tick, unreadable in a narrow plot: 1-2-5 ticks instead
         ticks = [[(math.log10(v), f"{v:g}") for v in _log_ticks(*hist.edges[[0, -1]])]]
         self.plot.getAxis("bottom").setTicks(ticks if log else None)
         self.plot.setLabel("bottom", f"{title}{_unit(hist.unit)}")
-        self._show_counts(hist)
+        self._show_counts(hist, result)
 
-    def _show_counts(self, hist: Histogram) -> None:
+    def _show_counts(self, hist: Histogram, result: MeasuredImage) -> None:
         chosen = self.class_combo.currentText()
         border = sum(
             1
-            for m in self.result.measurements
+            for m in result.measurements
             if m.touches_border and chosen in (ALL_CLASSES, m.class_name)
         )
         text = f"{hist.total} objects in the histogram"
         if border:
             text += f", {border} on the border left out"
-        if not self.result.summary.calibration.calibrated:
+        if not result.summary.calibration.calibrated:
             text += " · uncalibrated: sizes in px"
         self.status_label.setText(text)
         self.status_label.setToolTip(
@@ -375,38 +349,40 @@ class MeasurementsPanel(QWidget):
 
     # report and batch --------------------------------------------------------------------------
     def _ask_report(self) -> None:
-        pane = self.pane
-        if pane.annotations is None or not len(pane.annotations):
-            pane.context.show_error("Nothing to report yet: add at least one object.")
+        image, annotations = self.state.workbench.image, self.state.workbench.annotations
+        if image is None or annotations is None or not len(annotations):
+            self.state.report_error("Nothing to report yet: add at least one object.")
             return
-        default = pane.loaded.path.with_suffix("").as_posix() + "_report.html"
+        default = image.path.with_suffix("").as_posix() + "_report.html"
         path, _ = QFileDialog.getSaveFileName(self, "Report", default, "HTML (*.html)")
         if path:
             self.write_report(Path(path))
 
-    def write_report(self, path: Path) -> Worker:
+    def write_report(self, path: Path) -> None:
         """The one-page HTML report, written in a worker, with this tab's histogram settings."""
-        from inference.segmentation.report import write_report
+        from inference.segmentation.report import write_report  # slow to import at start-up
 
-        pane = self.pane
-        return pane.context.jobs.start(
+        image, annotations = self.state.workbench.image, self.state.workbench.annotations
+        if image is None or annotations is None:
+            return
+        self.report_slot.submit(
             write_report,
-            pane.annotations.copy(),
-            pane.loaded.rgb,
+            annotations.copy(),
+            image.rgb,
             path,
             bins=self.bins_spin.value(),
             scale=self.scale,
-            on_result=lambda p: pane.context.show_status(f"Report written: {p}"),
-            on_error=pane._job_failed,
+            label=f"Writing {path.name}…",
+            cancellable=False,
+            on_result=lambda p: self.state.show_status(f"Report written: {p}"),
+            on_error=self.state.report_error,
             name="report",
         )
 
-    def open_batch(self):
+    def open_batch(self) -> BatchDialog:
         """The batch dialog, with a recipe taken from the pane's current settings."""
-        from desktop.panes.micrograph.batch_dialog import BatchDialog
-
         if self.batch_dialog is None:
-            self.batch_dialog = BatchDialog(self.pane)
+            self.batch_dialog = BatchDialog(self.state, self.window())
         self.batch_dialog.take_recipe_from_pane()
         self.batch_dialog.show()
         self.batch_dialog.raise_()

@@ -1,8 +1,10 @@
-"""The Prediction pane: a formula, a structure file or a folder in; a table of properties out.
+"""The Prediction pane: a formula, an alloy, a structure file or a folder in; properties out.
 
 The pane only gathers input and draws: `inference.prediction.service.run_prediction` does the
-work in a worker (progress and Cancel), and its rows fill the table. Plots show the energy
-per relaxation step and the E–V curve with its Birch–Murnaghan fit.
+work in a JobSlot (progress and Cancel in the JobBar), and its rows fill the table: known
+values from the shipped tables first, then the models' predictions with 90 % intervals and
+out-of-domain notes. Plots show the energy per relaxation step and the E–V curve with its
+Birch–Murnaghan fit. The "Materials data" tab searches the tables (materials_search.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -18,20 +21,25 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.job_bar import JobBar
 from desktop.panes.base import AppContext, Pane
+from desktop.panes.prediction.materials_search import MaterialsSearch
+from desktop.workers import JobSlot
 from inference.errors import ErrorReport
 from inference.prediction.service import PredictionReport, rows_to_csv, run_prediction
 
-COLUMNS = ["Item", "Quantity", "Value", "Uncertainty", "Unit", "Model"]
+COLUMNS = ["Item", "Quantity", "Value", "90 % interval / range", "Unit", "Kind", "Source", "Note"]
+KNOWN_COLOUR = QColor("#e8f5e9")  # known values: a pale green a person learns to trust
+WARN_COLOUR = QColor("#fff3cd")  # out of domain
 
 
 class PredictionPane(Pane):
@@ -44,13 +52,18 @@ class PredictionPane(Pane):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.report: PredictionReport | None = None
-        self._worker = None
+        self.predict_slot = JobSlot(context.jobs, parent=self)
+        self.search_slot = JobSlot(context.jobs, parent=self)
+        self.export_slot = JobSlot(context.jobs, parent=self)
         self._build()
 
     # layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         self.input = QLineEdit()
-        self.input.setPlaceholderText("Formula (Fe2O3, Al0.5CoCrFeNi) or a structure file / folder")
+        self.input.setPlaceholderText(
+            "Formula (TiO2, Al0.5CoCrFeNi), alloy (Ti-6Al-4V in wt%, 'Ni-50Ti at%', AISI 304) "
+            "or a structure file / folder"
+        )
         self.input.returnPressed.connect(self.predict)
         self.file_button = QPushButton("File…")
         self.file_button.clicked.connect(self._pick_file)
@@ -61,9 +74,6 @@ class PredictionPane(Pane):
         self.predict_button = QPushButton("Predict")
         self.predict_button.setDefault(True)
         self.predict_button.clicked.connect(self.predict)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(self._export_csv)
@@ -76,20 +86,21 @@ class PredictionPane(Pane):
             self.relax_box,
             self.eos_box,
             self.predict_button,
-            self.cancel_button,
         ):
             top.addWidget(w)
 
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("")
+        self.job_bar = JobBar()
+        self.job_bar.watch(self.predict_slot, self.search_slot, self.export_slot)
         self.device_label = QLabel("Device: not used yet")
         self.device_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         status = QHBoxLayout()
         status.addWidget(self.device_label, 1)
-        status.addWidget(self.progress, 1)
         status.addWidget(self.export_button)
+        self.conversion = QLabel("")
+        self.conversion.setWordWrap(True)
+        self.conversion.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.nearest = QLabel("")
+        self.nearest.setWordWrap(True)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -114,8 +125,14 @@ class PredictionPane(Pane):
         plots.addWidget(self.relax_plot)
         plots.addWidget(self.eos_plot)
 
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addWidget(self.conversion)
+        results_layout.addWidget(self.table, 1)
+        results_layout.addWidget(self.nearest)
         self.split = split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.table)
+        split.addWidget(results)
         split.addWidget(plots)
         plots.setVisible(False)  # shown when there is a relaxation or an E(V) curve
         split.setStretchFactor(0, 3)
@@ -123,11 +140,21 @@ class PredictionPane(Pane):
 
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        predict_tab = QWidget()
+        predict_layout = QVBoxLayout(predict_tab)
+        predict_layout.addLayout(top)
+        predict_layout.addLayout(status)
+        predict_layout.addWidget(self.message)
+        predict_layout.addWidget(split, 1)
+        self.search = MaterialsSearch(self.search_slot, self.export_slot)
+        self.search.predict_requested.connect(self._predict_from_search)
+        self.search.status.connect(self._status)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(predict_tab, "Predict")
+        self.tabs.addTab(self.search, "Materials data")
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(status)
-        layout.addWidget(self.message)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.job_bar)
 
     # input ----------------------------------------------------------------------------------
     def open_path(self, path: Path) -> None:
@@ -157,66 +184,95 @@ class PredictionPane(Pane):
 
     # running --------------------------------------------------------------------------------
     def predict(self) -> None:
-        if self._worker is not None:
-            return
+        """Predict for the text in the field; the latest request wins (JobSlot)."""
         text = self.input.text()
         self.message.setText("")
-        self._set_busy(True)
-        self._worker = self.context.jobs.start(
+        self.predict_slot.submit(
             run_prediction,
             text,
             relax=self.relax_box.isChecked(),
             eos=self.eos_box.isChecked(),
+            label=f"Predicting {text.strip()[:40]}",
             on_result=self._show,
             on_error=self._failed,
-            on_progress=self._progress,
-            on_cancelled=lambda: self.context.show_status("Prediction cancelled"),
-            on_finished=self._finished,
+            on_cancelled=lambda: self._status("Prediction cancelled"),
             name="prediction",
         )
 
+    def _status(self, text: str) -> None:
+        show = self.context.show_status
+        if callable(show):
+            show(text)
+
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        self.predict_slot.cancel()
+        self.search_slot.cancel()
 
-    def _progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(message or "%p%")
+    def _predict_from_search(self, formula: str) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.predict_formula(formula)
 
-    def _set_busy(self, busy: bool) -> None:
-        self.predict_button.setEnabled(not busy)
-        self.cancel_button.setEnabled(busy)
-        self.progress.setValue(0 if busy else 1000)
-        self.progress.setFormat("working…" if busy else "done")
-
-    def _finished(self) -> None:
-        self._worker = None
-        self._set_busy(False)
+    def _clear(self) -> None:
+        self.report = None
+        self.table.setRowCount(0)
+        self.conversion.setText("")
+        self.nearest.setText("")
+        self.export_button.setEnabled(False)
+        self.relax_plot.clear()
+        self.eos_plot.clear()
+        self.plots.setVisible(False)
 
     def _failed(self, report: ErrorReport) -> None:
+        """A bad formula or file: the old results go, one line says why."""
+        self._clear()
         self.message.setText(f"<span style='color:#b00020'>{report.message}</span>")
-        self.context.show_status(report.message)
+        self._status(report.message)
 
     # results --------------------------------------------------------------------------------
     def _show(self, report: PredictionReport) -> None:
+        self._clear()
         self.report = report
         self.device_label.setText(f"Device: {report.device}")
         errors = [f"{r['file']}: {r['error']}" for r in report.records if "error" in r]
         notes = report.warnings + errors
         self.message.setText("<br>".join(notes))
+        source = next((r.get("composition_source") for r in report.records if r), None)
+        if report.conversion:
+            cite = f"<br><i>Nominal composition: {source}</i>" if source else ""
+            self.conversion.setText(f"<b>Composition:</b> {report.conversion}{cite}")
+        if report.nearest:
+            near = ", ".join(f"{n['formula']} ({n['distance']:.2f})" for n in report.nearest)
+            self.nearest.setText(
+                f"<b>Nearest known compositions</b> (distance in atomic fractions): {near}"
+            )
         self.table.setRowCount(len(report.rows))
         for i, row in enumerate(report.rows):
-            values = (row.item, row.quantity, row.value, row.uncertainty, row.unit, row.source)
+            values = (
+                row.item,
+                row.quantity,
+                row.value,
+                row.uncertainty,
+                row.unit,
+                row.kind,
+                row.source,
+                row.note,
+            )
+            colour = KNOWN_COLOUR if row.kind.startswith("known") else None
+            if row.note.startswith("out of domain"):
+                colour = WARN_COLOUR
             for j, text in enumerate(values):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)
                 if j in (2, 3):
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
+                if colour is not None:
+                    item.setBackground(colour)
                 self.table.setItem(i, j, item)
         self.export_button.setEnabled(bool(report.rows))
         self._plot(report)
-        self.context.show_status(f"{len(report.rows)} values predicted ({report.device})")
+        self._status(f"{len(report.rows)} values ({report.device})")
 
     def _plot(self, report: PredictionReport) -> None:
         self.relax_plot.clear()
@@ -260,8 +316,26 @@ class PredictionPane(Pane):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export CSV", "predictions.csv", "CSV (*.csv)")
         if path:
-            rows_to_csv(self.report.rows, Path(path))
-            self.context.show_status(f"Saved {path}")
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> None:
+        """Write the table (units, kinds and sources included) off the GUI thread."""
+        if not self.report:
+            return
+        self.export_slot.submit(
+            rows_to_csv,
+            self.report.rows,
+            path,
+            label=f"Saving {path.name}",
+            on_result=lambda _r: self._status(f"Saved {path}"),
+            on_error=self._export_failed,
+            name="prediction export",
+        )
+
+    def _export_failed(self, report: ErrorReport) -> None:
+        self.message.setText(f"<span style='color:#b00020'>{report.message}</span>")
+        self._status(report.message)
 
     def shutdown(self) -> None:
-        self.cancel()
+        for slot in (self.predict_slot, self.search_slot, self.export_slot):
+            slot.discard()

@@ -52,6 +52,24 @@ def write_png(render_window, path: str | Path, scale: int = 1) -> Path:
     return path
 
 
+def grab_rgb(render_window, scale: int = 1) -> np.ndarray:
+    """What the window shows, as (height, width, 3) uint8 rows from the top: OpenGL, so on the
+    thread that owns the window; writing the pixels to a file can then go to a worker."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
+
+    grabber = vtkWindowToImageFilter()
+    grabber.SetInput(render_window)
+    grabber.SetScale(max(1, int(scale)))
+    grabber.SetInputBufferTypeToRGB()
+    grabber.ReadFrontBufferOff()
+    grabber.Update()
+    image = grabber.GetOutput()
+    width, height, _ = image.GetDimensions()
+    pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(height, width, -1)
+    return np.ascontiguousarray(pixels[::-1, :, :3])  # VTK's first row is the bottom one
+
+
 def render_request(request: RenderRequest) -> Path:
     choose_opengl_window()
     import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - registers the OpenGL back end

@@ -1,0 +1,170 @@
+"""Known values first: what the shipped tables say about a composition, before any model.
+
+A composition is matched on its normalised key (element fractions), so "Ti1O2" finds TiO2. Each
+property gives one `KnownValue` per table: one row, or the median and range of several rows
+(Materials Project lists polymorphs separately). The nearest known compositions (smallest L1
+distance between element fractions, among compositions that share the query's rarest element)
+are listed too, so a person sees what the models lean on.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.prediction.materials_store import DATASET_BY_NAME, composition_key, open_store
+
+# The order a person reads: experiment before DFT, the gap before the rest.
+_ORDER = [
+    "expt_gap",
+    "expt_is_metal",
+    "mp_gap",
+    "mp_e_form",
+    "elasticity_log10(K_VRH)",
+    "elasticity_log10(G_VRH)",
+    "steels_yield",
+]
+
+
+@dataclass(frozen=True)
+class KnownValue:
+    prop: str
+    label: str
+    value: float  # the one value, or the median of several
+    low: float
+    high: float
+    count: int  # rows in the table (polymorphs)
+    unit: str
+    method: str  # "experiment" or "DFT, PBE (GGA/GGA+U)"
+    dataset: str
+    source: str
+
+    @property
+    def text(self) -> str:
+        if self.prop == "is_metal":
+            return "metal" if self.value > 0.5 else "not a metal"
+        if self.count == 1:
+            return _fmt(self.value)
+        return f"{_fmt(self.value)} (median of {self.count}: {_fmt(self.low)} to {_fmt(self.high)})"
+
+    def to_json(self) -> dict:
+        out = {
+            "property": self.prop,
+            "value": round(self.value, 6),
+            "unit": self.unit,
+            "method": self.method,
+            "dataset": self.dataset,
+            "source": self.source,
+            "entries": self.count,
+        }
+        if self.count > 1:
+            out.update(min=round(self.low, 6), max=round(self.high, 6))
+        return out
+
+
+@dataclass(frozen=True)
+class NearbyComposition:
+    formula: str
+    distance: float  # L1 distance between atomic-fraction vectors (0 same, 2 disjoint)
+    values: tuple[KnownValue, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "formula": self.formula,
+            "distance": round(self.distance, 4),
+            "known": [v.to_json() for v in self.values],
+        }
+
+
+@dataclass(frozen=True)
+class KnownReport:
+    formula: str
+    values: tuple[KnownValue, ...]
+    nearest: tuple[NearbyComposition, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "known": [v.to_json() for v in self.values],
+            "nearest_known": [n.to_json() for n in self.nearest],
+        }
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def _values(db: sqlite3.Connection, compound_id: int) -> tuple[KnownValue, ...]:
+    rows = db.execute(
+        "SELECT dataset, value FROM entries WHERE compound_id = ?", (compound_id,)
+    ).fetchall()
+    by_dataset: dict[str, list[float]] = {}
+    for dataset, value in rows:
+        by_dataset.setdefault(dataset, []).append(value)
+    out = []
+    for dataset in sorted(by_dataset, key=_ORDER.index):
+        v = np.array(by_dataset[dataset])
+        ds = DATASET_BY_NAME[dataset]
+        out.append(
+            KnownValue(
+                ds.prop,
+                ds.label,
+                float(np.median(v)),
+                float(v.min()),
+                float(v.max()),
+                len(v),
+                ds.unit,
+                ds.method,
+                dataset,
+                ds.source,
+            )
+        )
+    return tuple(out)
+
+
+def known_values(fractions: dict[str, float], n_nearest: int = 5) -> KnownReport:
+    """The table values of this composition and of its nearest known neighbours."""
+    db = open_store()
+    try:
+        key = composition_key(fractions)
+        hit = db.execute("SELECT id, formula FROM compounds WHERE key = ?", (key,)).fetchone()
+        values = _values(db, hit[0]) if hit else ()
+        formula = hit[1] if hit else ""
+        nearest = _nearest(db, fractions, exclude=hit[0] if hit else None, n=n_nearest)
+    finally:
+        db.close()
+    return KnownReport(formula, values, nearest)
+
+
+def _nearest(db, fractions: dict[str, float], exclude: int | None, n: int):
+    counts = {
+        el: db.execute(
+            "SELECT COUNT(*) FROM compound_elements WHERE element = ?", (el,)
+        ).fetchone()[0]
+        for el in fractions
+    }
+    present = [el for el in fractions if counts[el]]
+    if not present:
+        return ()
+    # The rarest element narrows the candidates (Ti: 4k compounds, not O's 50k); its main
+    # partner is kept too, so an alloy finds alloys of its base metal.
+    rarest = min(present, key=lambda el: counts[el])
+    main = max(fractions, key=lambda el: fractions[el])
+    els = sorted({rarest, main} & set(present))
+    marks = ",".join("?" * len(els))
+    candidates = db.execute(
+        "SELECT c.id, c.formula, c.fractions FROM compounds c WHERE c.id IN "
+        f"(SELECT compound_id FROM compound_elements WHERE element IN ({marks}))",
+        els,
+    ).fetchall()
+    scored = []
+    for cid, formula, frac_json in candidates:
+        if cid == exclude:
+            continue
+        other = json.loads(frac_json)
+        shared = sum(min(f, other.get(el, 0.0)) for el, f in fractions.items())
+        scored.append((2.0 - 2.0 * shared, formula, cid))
+    scored.sort()
+    return tuple(NearbyComposition(f, d, _values(db, cid)) for d, f, cid in scored[:n])

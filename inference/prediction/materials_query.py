@@ -1,0 +1,338 @@
+"""Search the shipped property tables: element filters and property ranges, offline.
+
+    query_materials(MaterialsQuery(all_of=("Ca", "Ti", "O"), ranges={"band_gap": (2, None)}))
+
+gives every value that matches, one row per table row (a composition with several Materials
+Project polymorphs has several rows), with its source. A composition matches when it holds all
+of `all_of`, at least one of `any_of` and none of `none_of`, and, for each property range, at
+least one of its values of that property lies in the range; the rows shown are those values.
+The same function serves the pane's "Materials data" search and `matlens data query`.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inference.errors import MatLensError
+from inference.prediction.materials_store import DATASET_BY_NAME, open_store
+
+PROPERTIES = {
+    "band_gap": "eV",
+    "formation_energy": "eV/atom",
+    "bulk_modulus": "GPa",
+    "shear_modulus": "GPa",
+    "yield_strength": "MPa",
+    "is_metal": "",
+}
+
+
+@dataclass(frozen=True)
+class MaterialsQuery:
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    method: str = ""  # "", "experiment" or "DFT": which tables
+    limit: int = 2000
+
+
+@dataclass(frozen=True)
+class MaterialRow:
+    formula: str  # the composition, reduced ("CaTiO3")
+    table_formula: str  # as written in the table ("Ca4Ti4O12": the cell of that entry)
+    prop: str
+    value: float
+    unit: str
+    method: str  # "experiment" or "DFT, PBE (GGA/GGA+U)"
+    dataset: str
+    source: str
+
+    def to_json(self) -> dict:
+        return {
+            "formula": self.formula,
+            "table_formula": self.table_formula,
+            "property": self.prop,
+            "value": round(self.value, 6),
+            "unit": self.unit,
+            "method": self.method,
+            "dataset": self.dataset,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    rows: tuple[MaterialRow, ...]
+    total: int  # rows matching before the limit
+    compounds: int  # distinct compositions among them
+    seconds: float
+
+    def to_json(self) -> dict:
+        return {
+            "total": self.total,
+            "shown": len(self.rows),
+            "compositions": self.compounds,
+            "seconds": round(self.seconds, 4),
+            "rows": [r.to_json() for r in self.rows],
+        }
+
+
+ELEMENTS = frozenset(
+    [
+        "H",
+        "He",
+        "Li",
+        "Be",
+        "B",
+        "C",
+        "N",
+        "O",
+        "F",
+        "Ne",
+        "Na",
+        "Mg",
+        "Al",
+        "Si",
+        "P",
+        "S",
+        "Cl",
+        "Ar",
+        "K",
+        "Ca",
+        "Sc",
+        "Ti",
+        "V",
+        "Cr",
+        "Mn",
+        "Fe",
+        "Co",
+        "Ni",
+        "Cu",
+        "Zn",
+        "Ga",
+        "Ge",
+        "As",
+        "Se",
+        "Br",
+        "Kr",
+        "Rb",
+        "Sr",
+        "Y",
+        "Zr",
+        "Nb",
+        "Mo",
+        "Tc",
+        "Ru",
+        "Rh",
+        "Pd",
+        "Ag",
+        "Cd",
+        "In",
+        "Sn",
+        "Sb",
+        "Te",
+        "I",
+        "Xe",
+        "Cs",
+        "Ba",
+        "La",
+        "Ce",
+        "Pr",
+        "Nd",
+        "Pm",
+        "Sm",
+        "Eu",
+        "Gd",
+        "Tb",
+        "Dy",
+        "Ho",
+        "Er",
+        "Tm",
+        "Yb",
+        "Lu",
+        "Hf",
+        "Ta",
+        "W",
+        "Re",
+        "Os",
+        "Ir",
+        "Pt",
+        "Au",
+        "Hg",
+        "Tl",
+        "Pb",
+        "Bi",
+        "Po",
+        "At",
+        "Rn",
+        "Fr",
+        "Ra",
+        "Ac",
+        "Th",
+        "Pa",
+        "U",
+        "Np",
+        "Pu",
+        "Am",
+        "Cm",
+        "Bk",
+        "Cf",
+        "Es",
+        "Fm",
+        "Md",
+        "No",
+        "Lr",
+        "Rf",
+        "Db",
+        "Sg",
+        "Bh",
+        "Hs",
+        "Mt",
+        "Ds",
+        "Rg",
+        "Cn",
+        "Nh",
+        "Fl",
+        "Mc",
+        "Lv",
+        "Ts",
+        "Og",
+    ]
+)
+
+
+def _elements(values) -> tuple[str, ...]:
+    out = []
+    for v in values:
+        symbol = v.strip()
+        if not symbol:
+            continue
+        symbol = symbol[:1].upper() + symbol[1:].lower()
+        if symbol not in ELEMENTS:
+            raise MatLensError(f"'{v.strip()}' is not a chemical element symbol")
+        out.append(symbol)
+    return tuple(dict.fromkeys(out))
+
+
+def parse_elements(text: str) -> tuple[str, ...]:
+    """'Ca, Ti O' → ('Ca', 'Ti', 'O'), with a one-line error for a non-element."""
+    return _elements(text.replace(",", " ").split())
+
+
+def query_materials(query: MaterialsQuery) -> QueryResult:
+    start = time.perf_counter()
+    all_of, any_of, none_of = (_elements(q) for q in (query.all_of, query.any_of, query.none_of))
+    clash = set(all_of) & set(none_of)
+    if clash:
+        raise MatLensError(f"{', '.join(sorted(clash))} is both required and excluded")
+    for prop, (lo, hi) in query.ranges.items():
+        if prop not in PROPERTIES:
+            raise MatLensError(f"unknown property '{prop}'; known: {', '.join(PROPERTIES)}")
+        if lo is not None and hi is not None and lo > hi:
+            raise MatLensError(f"{prop}: the minimum {lo:g} is above the maximum {hi:g}")
+    datasets = [
+        d.name
+        for d in DATASET_BY_NAME.values()
+        if not query.method or d.method.lower().startswith(query.method.lower())
+    ]
+    if not datasets:
+        raise MatLensError(f"no table is of the kind '{query.method}' (experiment or DFT)")
+    ds_marks = ",".join("?" * len(datasets))
+    db = open_store()
+    try:
+        # The matching compositions as one compound SELECT (INTERSECT / EXCEPT over the element
+        # and property indexes), run inside SQLite: no Python sets, and the GIL stays free for
+        # the GUI thread while the search runs.
+        parts: list[str] = []
+        id_params: list[object] = []
+        for el in all_of:
+            parts.append("SELECT compound_id FROM compound_elements WHERE element = ?")
+            id_params.append(el)
+        if any_of:
+            marks = ",".join("?" * len(any_of))
+            parts.append(f"SELECT compound_id FROM compound_elements WHERE element IN ({marks})")
+            id_params.extend(any_of)
+        entry_filters, entry_params = [], []
+        for prop, (lo, hi) in query.ranges.items():
+            cond, cp = _range_condition("e", prop, lo, hi)
+            parts.append(
+                f"SELECT compound_id FROM entries e WHERE {cond} AND e.dataset IN ({ds_marks})"
+            )
+            id_params.extend([*cp, *datasets])
+            entry_filters.append(f"({cond})")
+            entry_params.extend(cp)
+        id_sql = " INTERSECT ".join(parts)
+        if none_of:
+            marks = ",".join("?" * len(none_of))
+            id_sql = (id_sql or "SELECT id FROM compounds") + (
+                f" EXCEPT SELECT compound_id FROM compound_elements WHERE element IN ({marks})"
+            )
+            id_params.extend(none_of)
+        sql = (
+            "SELECT c.formula, e.formula, e.property, e.value, e.dataset FROM entries e "
+            f"JOIN compounds c ON c.id = e.compound_id WHERE e.dataset IN ({ds_marks})"
+        )
+        params: list[object] = [*datasets]
+        if id_sql:
+            sql += f" AND e.compound_id IN ({id_sql})"
+            params.extend(id_params)
+        if entry_filters:
+            sql += " AND (" + " OR ".join(entry_filters) + ")"
+            params += entry_params
+        total, compounds = db.execute(
+            sql.replace(
+                "c.formula, e.formula, e.property, e.value, e.dataset",
+                "COUNT(*), COUNT(DISTINCT e.compound_id)",
+            ),
+            params,
+        ).fetchone()
+        found_rows = db.execute(
+            sql + " ORDER BY c.n_elements, c.formula, e.property, e.dataset, e.value LIMIT ?",
+            [*params, max(0, int(query.limit))],
+        ).fetchall()
+    finally:
+        db.close()
+    rows = []
+    for formula, table_formula, prop, value, dataset in found_rows:
+        ds = DATASET_BY_NAME[dataset]
+        rows.append(
+            MaterialRow(formula, table_formula, prop, value, ds.unit, ds.method, dataset, ds.source)
+        )
+    return QueryResult(tuple(rows), total, compounds, time.perf_counter() - start)
+
+
+def _range_condition(alias: str, prop: str, lo, hi) -> tuple[str, list]:
+    cond = f"{alias}.property = ?"
+    params: list[object] = [prop]
+    if lo is not None:
+        cond += f" AND {alias}.value >= ?"
+        params.append(float(lo))
+    if hi is not None:
+        cond += f" AND {alias}.value <= ?"
+        params.append(float(hi))
+    return cond, params
+
+
+CSV_COLUMNS = [
+    "formula",
+    "table_formula",
+    "property",
+    "value",
+    "unit",
+    "method",
+    "dataset",
+    "source",
+]
+
+
+def rows_to_csv(rows, path: Path) -> None:
+    """UTF-8 with BOM (Excel), one row per value, units in their own column."""
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for r in rows:
+            j = r.to_json()
+            writer.writerow([j[c] for c in CSV_COLUMNS])

@@ -1,0 +1,88 @@
+"""The offline materials-data search: `matlens data query` and the store behind it."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+import inference.cli as cli
+from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
+
+
+def _query(capsys, *argv):
+    rc = cli.main(["data", "query", *argv, "--json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    return json.loads(out.out)
+
+
+@pytest.mark.usefixtures("materials_db")
+def test_calcium_titanium_oxides_with_wide_gaps(capsys):
+    data = _query(capsys, "--all", "Ca,Ti,O", "--band-gap-min", "2")
+    formulas = {r["formula"] for r in data["rows"]}
+    assert "CaTiO3" in formulas and data["compositions"] >= 10
+    for row in data["rows"]:
+        assert row["property"] == "band_gap" and row["value"] >= 2 and row["unit"] == "eV"
+        assert all(el in row["formula"] for el in ("Ca", "Ti", "O"))
+        assert row["source"] and row["method"]
+
+
+@pytest.mark.usefixtures("materials_db")
+def test_none_of_and_any_of_and_ranges(capsys):
+    data = _query(
+        capsys, "--any", "Sr,Ba", "--all", "Ti,O", "--none", "Ca", "--formation-energy-max", "-3"
+    )
+    assert data["rows"]
+    for row in data["rows"]:
+        assert "Ca" not in row["formula"] and ("Sr" in row["formula"] or "Ba" in row["formula"])
+        assert row["property"] == "formation_energy" and row["value"] <= -3
+
+
+@pytest.mark.usefixtures("materials_db")
+def test_experimental_only_and_csv_export(capsys, tmp_path):
+    out = tmp_path / "gaps.csv"
+    data = _query(
+        capsys,
+        "--all",
+        "Zn,O",
+        "--method",
+        "experiment",
+        "--band-gap-min",
+        "0.1",
+        "--csv",
+        str(out),
+    )
+    assert data["rows"] and all(r["method"] == "experiment" for r in data["rows"])
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(data["rows"]) and rows[0]["unit"] == "eV"
+    assert float(rows[0]["value"]) == pytest.approx(data["rows"][0]["value"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--all", "Ca,Qq"], "'Qq' is not a chemical element"),
+        (["--band-gap-min", "3", "--band-gap-max", "1"], "above the maximum"),
+        (["--all", "O", "--none", "O"], "both required and excluded"),
+    ],
+)
+@pytest.mark.usefixtures("materials_db")
+def test_bad_queries_are_one_line(capsys, argv, words):
+    rc = cli.main(["data", "query", *argv])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and words in err and "\n" not in err
+
+
+@pytest.mark.usefixtures("materials_db")
+def test_formulas_are_normalised():
+    from inference.prediction.known_values import known_values
+    from inference.prediction.notation import parse_composition
+
+    a = known_values(parse_composition("Ti1O2").fractions)
+    b = known_values(parse_composition("Ti2O4").fractions)
+    assert a.formula == b.formula == "TiO2"
+    expt = [v for v in a.values if v.dataset == "expt_gap"]
+    assert len(expt) == 1 and expt[0].value == pytest.approx(3.3) and expt[0].method == "experiment"
