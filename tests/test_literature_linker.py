@@ -1,4 +1,4 @@
-"""The learned Tc linker: its card, the rules as fallback, and what it changes on real papers.
+"""The learned Tc linker (opt-in): its card, the rules as fallback, what it changes on real papers.
 
 Papers are from the tuning part of supermat_dev (SuperMat, CC BY 4.0; the split is fixed in
 benchmarks/literature_extraction.py).
@@ -49,7 +49,7 @@ def _tc(paper, **kwargs) -> dict[tuple[float, str], tuple[str | None, str]]:
 
 def test_a_value_whose_sentence_names_no_sample_goes_to_the_papers_sample(fresh_linker):
     paper = parse_pdf(shared("papers", "supermat_dev", "pdf", "JPS0731131-CC.pdf"))
-    learned, rules = _tc(paper), _tc(paper, linker="rules")
+    learned, rules = _tc(paper, linker="learned"), _tc(paper)
     key = next(k for k in learned if k[0] == 3.9 and k[1].startswith("It shows zero resistivity"))
     # "It shows zero resistivity at 3.9 K": the rules find no sample in the paragraph
     assert rules[key] == (None, "none")
@@ -58,7 +58,7 @@ def test_a_value_whose_sentence_names_no_sample_goes_to_the_papers_sample(fresh_
 
 def test_an_unsure_value_keeps_no_material_rather_than_a_guess(fresh_linker):
     paper = parse_pdf(shared("papers", "supermat_dev", "pdf", "P072174508-CC.pdf"))
-    learned, rules = _tc(paper), _tc(paper, linker="rules")
+    learned, rules = _tc(paper, linker="learned"), _tc(paper)
     key = next(k for k in learned if k[0] == 5.0 and k[1].startswith("Although the diamagnetic"))
     # "... the diamagnetic signal at 5 K is reduced": the paragraph's sample is a guess
     assert rules[key] == ("Ru-1212", "paragraph")
