@@ -1,10 +1,11 @@
 """Literature extraction: precision/recall against gold data, and pages per second.
 
     .venv/bin/python benchmarks/literature_extraction.py [--shared ../shared/data/papers]
-        [--baseline REF] [--details] [--ner] [--rules]
+        [--baseline REF] [--details] [--ner] [--learned]
 
-`--rules` links Tc values with the syntax rules alone, not the learned linker
-(`resources/models/tc_linker.json`, trained by `benchmarks/train_tc_linker.py`).
+Tc values are linked by the syntax rules, as `matlens extract` does by default; `--learned`
+scores the opt-in learned linker instead (`resources/models/tc_linker.json`, trained by
+`benchmarks/train_tc_linker.py`).
 
 `--baseline REF` runs the code of git revision REF on the same papers in the same run (a copy
 of its `inference/` package in a temporary folder, in a second process running at the same
@@ -217,7 +218,7 @@ def collapse(text: str) -> str:
     return " ".join(out)
 
 
-def predict_paper(pdf: Path, ner: bool = False, rules: bool = False) -> dict:
+def predict_paper(pdf: Path, ner: bool = False, learned: bool = False) -> dict:
     """What the code on sys.path extracts from a paper, reduced to what is scored.
 
     Uses only what every version of `extract` gives (mention spans and roles; Tc records with
@@ -226,7 +227,7 @@ def predict_paper(pdf: Path, ner: bool = False, rules: bool = False) -> dict:
     started = time.perf_counter()
     paper = parse_pdf(pdf)
     # `linker` exists since the learned linker; older revisions are run without it
-    result = extract(paper, ner=ner, **({"linker": "rules"} if rules else {}))
+    result = extract(paper, ner=ner, **({"linker": "learned"} if learned else {}))
     seconds = time.perf_counter() - started
     return {"pages": paper.n_pages, "seconds": seconds, **scored_output(paper, result)}
 
@@ -257,27 +258,27 @@ def scored_output(paper, result) -> dict:
     }
 
 
-def _predict_command(pdfs: list[Path], code: Path | None, out: Path, ner: bool, rules: bool):
+def _predict_command(pdfs: list[Path], code: Path | None, out: Path, ner: bool, learned: bool):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if code is not None:
         env["MATLENS_BENCH_CODE"] = str(code)
     argv = [sys.executable, __file__, "--predict", str(out), *map(str, pdfs)]
     if ner:
         argv.append("--ner")
-    if rules:
-        argv.append("--rules")
+    if learned:
+        argv.append("--learned")
     return subprocess.Popen(argv, env=env)
 
 
 def predict_all(
-    pdfs: list[Path], codes: list[Path | None], ner: bool = False, rules: bool = False
+    pdfs: list[Path], codes: list[Path | None], ner: bool = False, learned: bool = False
 ) -> list[dict[str, dict]]:
     """`predict_paper` for every PDF, one child process per code tree (None: this checkout),
     all running at the same time so that a shared machine's load falls on each alike."""
     with tempfile.TemporaryDirectory() as tmp:
         outs = [Path(tmp) / f"predictions{i}.json" for i in range(len(codes))]
         children = [
-            _predict_command(pdfs, c, o, ner, rules and c is None)
+            _predict_command(pdfs, c, o, ner, learned and c is None)
             for c, o in zip(codes, outs, strict=True)
         ]
         for child in children:
@@ -521,14 +522,14 @@ def main() -> int:
     parser.add_argument("--ner", action="store_true", help="also score the learned tagger")
     parser.add_argument("--baseline", metavar="REF", help="also run the code of git revision REF")
     parser.add_argument(
-        "--rules", action="store_true", help="link Tc values with the rules, not the learned linker"
+        "--learned", action="store_true", help="link Tc values with the opt-in learned linker"
     )
     parser.add_argument("--predict", nargs="+", help=argparse.SUPPRESS)  # OUT.json PDF...
     args = parser.parse_args()
     if args.predict:  # child process of `predict_all`
         out, *pdfs = args.predict
         find_materials("warm up LaFeAsO1-xHx")  # pymatgen import outside the timing
-        result = {pdf: predict_paper(Path(pdf), args.ner, args.rules) for pdf in pdfs}
+        result = {pdf: predict_paper(Path(pdf), args.ner, args.learned) for pdf in pdfs}
         Path(out).write_text(json.dumps(result), encoding="utf-8")
         return 0
     root = Path(args.shared)
@@ -542,10 +543,10 @@ def main() -> int:
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp:
             trees = [None, _baseline_tree(args.baseline, Path(tmp))]
-            mine, theirs = predict_all(pdfs, trees, rules=args.rules)
+            mine, theirs = predict_all(pdfs, trees, learned=args.learned)
         reference = score_supermat(papers, theirs)
     else:
-        (mine,) = predict_all(pdfs, [None], rules=args.rules)
+        (mine,) = predict_all(pdfs, [None], learned=args.learned)
     ours = score_supermat(papers, mine)
     _print_supermat("", ours, reference)
     pages, seconds = _speed(ours)
