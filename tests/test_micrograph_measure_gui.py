@@ -272,23 +272,31 @@ def test_the_batch_recipe_comes_from_the_pane_and_saves_and_loads(qtbot, pane, t
     assert recipe.unit == "µm"
     assert dialog.input_edit.text() == str(pane.loaded.path.parent)
 
-    saved = dialog.save_recipe(tmp_path / "recipe.json")
+    saved = tmp_path / "recipe.json"
+    dialog.save_recipe(saved)  # written in a worker
+    qtbot.waitUntil(lambda: dialog.summary_label.text() == f"Recipe saved: {saved}", timeout=5000)
     dialog.unit_combo.setCurrentText("nm")
     dialog.calibration_combo.setCurrentIndex(dialog.calibration_combo.count() - 1)
     assert dialog.recipe().calibration.rule == "none"
     dialog.load_recipe(saved)
+    qtbot.waitUntil(lambda: "Recipe loaded" in dialog.summary_label.text(), timeout=5000)
     assert dialog.recipe() == recipe
-    assert "Recipe loaded" in dialog.summary_label.text()
 
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    assert dialog.load_recipe(bad) is None
-    assert "not valid JSON" in dialog.summary_label.text()
+    dialog.load_recipe(bad)
+    qtbot.waitUntil(lambda: "not valid JSON" in dialog.summary_label.text(), timeout=5000)
     assert "\n" not in dialog.summary_label.text()
+    assert dialog.recipe() == recipe  # the recipe shown stays
 
-    dialog.input_edit.setText(str(tmp_path / "missing"))
+    dialog.input_edit.setText("")
     assert not dialog.start()
-    assert dialog.summary_label.text().startswith("Choose an input folder that exists")
+    assert dialog.summary_label.text() == "Choose an input folder."
+    dialog.input_edit.setText(str(tmp_path / "missing"))
+    assert dialog.start()  # whether it exists, the runner says, in one line
+    qtbot.waitUntil(lambda: not dialog.running, timeout=20000)
+    line = dialog.summary_label.text()
+    assert line.startswith("Batch stopped: input folder not found") and "\n" not in line
 
 
 def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, pane, tmp_path):

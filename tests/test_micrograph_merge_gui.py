@@ -217,7 +217,9 @@ def test_phases_become_objects_keep_their_examples_and_repeat_in_a_batch(
     recipe = dialog.recipe()
     assert recipe.mode == "phases" and recipe.min_region_px == 20
     assert {e["class"]: len(e["points"]) for e in recipe.examples} == painted
-    saved_recipe = dialog.save_recipe(tmp_path / "phases.json")
+    saved_recipe = tmp_path / "phases.json"
+    dialog.save_recipe(saved_recipe)
+    qtbot.waitUntil(lambda: "Recipe saved" in dialog.summary_label.text(), timeout=5000)
     assert load_recipe(saved_recipe) == recipe
 
     folder, out = tmp_path / "series", tmp_path / "series_out"
@@ -225,6 +227,7 @@ def test_phases_become_objects_keep_their_examples_and_repeat_in_a_batch(
     for name in ("one.tif", "two.tif"):
         shutil.copy(SAMPLE, folder / name)
     dialog.load_recipe(saved_recipe)
+    qtbot.waitUntil(lambda: "Recipe loaded" in dialog.summary_label.text(), timeout=5000)
     dialog.input_edit.setText(str(folder))
     dialog.output_edit.setText(str(out))
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)

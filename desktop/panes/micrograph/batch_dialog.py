@@ -92,6 +92,7 @@ class BatchDialog(QDialog):
         self.base: Recipe | None = None  # model, parameters, classes, examples (pane or file)
         self.report: BatchReport | None = None
         self.slot = state.lasting_slot()  # not the image's: another image does not stop it
+        self.recipe_slot = state.lasting_slot()  # recipe files are read and written in a worker
         self.slot.changed.connect(lambda: self._set_running(self.slot.busy))
         self.relay = BatchRelay(self)
         self.relay.progress.connect(self._figures)
@@ -261,31 +262,47 @@ class BatchDialog(QDialog):
         if path:
             self.save_recipe(Path(path))
 
-    def save_recipe(self, path: Path) -> Path | None:
+    def save_recipe(self, path: Path) -> None:
+        """Write the recipe shown, in a worker; the line below says where, or why not."""
         try:
-            saved = save_recipe(self.recipe(), path)
-        except (MatLensError, OSError) as exc:
-            self._show_error(f"Could not save the recipe: {exc}")
-            return None
-        self.summary_label.setText(f"Recipe saved: {saved}")
-        return saved
+            recipe = self.recipe()
+        except MatLensError as exc:
+            self._show_error(str(exc))
+            return
+        self.recipe_slot.submit(
+            save_recipe,
+            recipe,
+            Path(path),
+            on_result=lambda saved: self._say(f"Recipe saved: {saved}"),
+            on_error=lambda r: self._show_error(f"Could not save the recipe: {r.message}"),
+            name="save recipe",
+        )
 
     def _ask_load(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load recipe", "", "Recipe (*.json)")
         if path:
             self.load_recipe(Path(path))
 
-    def load_recipe(self, path: Path) -> Recipe | None:
-        """A small file: read on the GUI thread like the other settings dialogs."""
-        try:
-            recipe = load_recipe(path)
-        except MatLensError as exc:
-            self._show_error(str(exc))
-            return None
-        self._show_error("")
+    def load_recipe(self, path: Path) -> None:
+        """Read a recipe in a worker and show it; a bad file is one line."""
+        self.recipe_slot.submit(
+            load_recipe,
+            Path(path),
+            on_result=lambda recipe: self._recipe_loaded(recipe, Path(path).name),
+            on_error=lambda r: self._show_error(r.message),
+            name="load recipe",
+        )
+
+    def _recipe_loaded(self, recipe: Recipe, name: str) -> None:
+        if self.running:
+            self._show_error("A batch is running: load the recipe once it has ended.")
+            return
         self.set_recipe(recipe)
-        self.summary_label.setText(f"Recipe loaded: {path.name}")
-        return recipe
+        self._say(f"Recipe loaded: {name}")
+
+    def _say(self, text: str) -> None:
+        self.summary_label.setStyleSheet("")
+        self.summary_label.setText(text)
 
     # running -----------------------------------------------------------------------------------
     @property
@@ -306,8 +323,8 @@ class BatchDialog(QDialog):
         out_dir = self.output_edit.text().strip()
         try:
             recipe = self.recipe()
-            if not input_dir or not Path(input_dir).is_dir():
-                raise MatLensError(f"Choose an input folder that exists (not '{input_dir}').")
+            if not input_dir:  # whether it exists, the runner says (a worker may wait on a share)
+                raise MatLensError("Choose an input folder.")
             if not out_dir:
                 raise MatLensError("Choose an output folder.")
             where = self.where_box.where()
