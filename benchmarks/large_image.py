@@ -8,7 +8,7 @@ Run by hand (minutes on two CPU cores; the GUI runs the same steps in workers):
 The synthetic micrograph (precipitates of 8 to 60 px radius on a shaded, noisy matrix) is
 written as an uncompressed TIFF by a child process, so its making does not count in this
 process's peak RSS; it is then read back through `read_micrograph` and the Micrographs pane's
-loading path (`desktop.panes.micrograph.loading.load_image`, no Qt). The embedding cache is off
+loading path (`inference.segmentation.workflows.load_image`, no Qt). The embedding cache is off
 so the encoder really runs for every tile. Peak RSS is the process's high-water mark
 (`ru_maxrss`): it includes Python, numpy, onnxruntime and the model (~0.6 GB before any image).
 """
@@ -148,11 +148,12 @@ def main() -> None:
         make_micrograph(args.make, args.size)
         return
 
-    from desktop.panes.micrograph.loading import load_image
-    from inference.imaging.io import read_micrograph
-    from inference.segmentation.refine import ClickSession
+        from inference.imaging.io import read_micrograph
+    from inference.segmentation.clicks import ClickSession
+    from inference.segmentation.everything import segment_everything_tiled
     from inference.segmentation.sam import SamModel
-    from inference.segmentation.tiling import embed_tiled, segment_everything_tiled
+    from inference.segmentation.tiling import embed_tiled
+    from inference.segmentation.workflows import load_image
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"synthetic_{args.size}.tif"

@@ -1,275 +1,288 @@
-"""Phase segmentation by example on real micrographs: macro IoU from 3 clicks per class.
+"""Phase segmentation by example on real micrographs: macro IoU from 3 clicks per class, and after
+rounds of corrections, next to the classic filter forest given the same clicks.
 
-Run by hand: `python benchmarks/phases_by_example.py [--seeds 5] [--ablation] [--timing]`
-(about 5 minutes on 2 busy CPU cores once the embeddings are cached; needs `make models`,
-scikit-learn and ../shared/data).
+Run: `python benchmarks/phases_by_example.py [--splits val test] [--ablation] [--rounds]
+[--timing]` (needs `make models`, scikit-learn and ../shared/data; embeddings come from the disk
+cache after the first run; about 1 min per 1024² image on 2 busy cores with --rounds).
 
-Data: NASA MicroNet Super1 (4 SEM images, 512²; classes matrix = neither red nor blue in the
-mask, secondary = red, tertiary = blue) and EBC1 (3 SEM images, 1024²; classes background,
-oxide, crack = mask values 0, 1, 2). Every class is kept: nothing is merged.
+Data and clicks: `micronet.py` (NASA MicroNet Super1 and EBC1, train / val / test; seed clicks at
+the interior-most point of each class's 3 largest regions; a correction round adds, per class,
+one click at the interior-most point of its largest wrongly labelled region). Every class is
+kept. Score: IoU per class, mean over the classes of an image (macro IoU), then the mean over
+the images of the split. Nothing here is tuned on val or test: MatLens's defaults and the
+flood-fill tolerance were chosen on train.
 
-Clicks: for each seed and class, 3 pixels drawn at random among the class's interior pixels
-(distance to any other class or the border ≥ half the class's largest distance, capped at 8 px
-and at least 1 px, so clicks sit inside regions and still reach 2 px cracks). A click is the
-disk of `PhaseParams.radius` px around it for every method. Score: IoU per class, macro mean
-over the classes of an image, then the mean (± standard deviation) over images × seeds.
-
-Methods, all trained on the same clicks:
-- Otsu: multi-level Otsu on the grey image with one level per class; each level takes the class
-  with most clicks in it (levels with none: the class of the nearest click grey value).
-- RF filters (the baseline): a 100-tree random forest on the classic filter bank (Gaussian,
-  gradient magnitude, Laplacian of Gaussian, local std at σ 1-16 px; `features.filter_bank`) at
-  full resolution, predicting every pixel.
+Methods, all given the same clicks:
 - MatLens: `inference.segmentation.phases.classify` with its defaults.
-`--ablation` adds MatLens's steps one at a time; `--timing` times both steps per image.
+- plain MobileSAM: each click's mask with the best predicted IoU (SAM's own choice); a pixel
+  takes the class of the best-scored mask holding it, pixels in none the class of the nearest
+  pixel that is in one.
+- flood fill: the same with each click's magic-wand region (`micronet.flood_fill`) at the
+  tolerance that scored best on the train split of the data set.
+- filter forest: the classic recipe (`filter_forest.py`), the baseline of issue 15.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass, replace
+from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sam_accuracy import DATA, class_masks  # noqa: E402  (the mask readers, shared)
+from filter_forest import filter_forest, filter_stack  # noqa: E402
+from micronet import (  # noqa: E402
+    DATA,
+    DATASETS,
+    FLOOD_TOLERANCES,
+    Sample,
+    correction_clicks,
+    flood_fill,
+    load,
+    macro_iou,
+    seed_clicks,
+    wand_image,
+)
 
-from inference.imaging.display import to_rgb  # noqa: E402
-from inference.imaging.io import read_micrograph  # noqa: E402
 from inference.runtime.sessions import cpu_threads  # noqa: E402
 from inference.segmentation.features import (  # noqa: E402
-    SAM_COMPONENTS,
     PhaseFeatures,
     compute_features,
-    filter_bank,
     grey_image,
 )
 from inference.segmentation.phases import PhaseExample, PhaseParams, classify  # noqa: E402
 from inference.segmentation.sam import SamModel  # noqa: E402
 
-CLASSES = {
-    "Super1": ("matrix", "secondary", "tertiary"),
-    "EBC1": ("background", "oxide", "crack"),
-}
 CLICKS = 3
+ROUNDS = (0, 1, 3, 5)
 DEFAULT = PhaseParams()
-NO_SAM_MASKS_NO_SNAP = replace(DEFAULT, sam_examples=False, snap=False)
-
-
-@dataclass(frozen=True)
-class Sample:
-    dataset: str
-    name: str
-    rgb: np.ndarray
-    truth: np.ndarray  # uint8, value k = k-th class of CLASSES[dataset]
-
-
-def load(dataset: str) -> list[Sample]:
-    samples = []
-    for image_path in sorted((DATA / dataset / "test").glob("*.tif")):
-        annot = sorted((DATA / dataset / "test_annot").glob(image_path.stem + "*.tif"))[0]
-        rgb = to_rgb(read_micrograph(image_path))
-        truth = np.zeros(rgb.shape[:2], np.uint8)
-        for k, mask in enumerate(class_masks(dataset, annot).values(), start=1):
-            truth[mask] = k
-        samples.append(Sample(dataset, image_path.stem, rgb, truth))
-    return samples
-
-
-def clicks(truth: np.ndarray, n_classes: int, seed: int) -> list[list[tuple[float, float]]]:
-    """CLICKS random interior pixels (x, y) per class (see the module docstring)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in range(n_classes):
-        inside = np.pad(truth == k, 1)
-        distance = ndi.distance_transform_edt(inside)[1:-1, 1:-1]
-        threshold = max(1.0, min(8.0, float(distance.max()) / 2))
-        ys, xs = np.nonzero(distance >= threshold)
-        pick = rng.choice(ys.size, CLICKS, replace=False)
-        out.append([(float(xs[i]), float(ys[i])) for i in pick])
-    return out
-
-
-def ious(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> list[float]:
-    """IoU per class; `pred` uses the same 0-based class numbers as `truth`."""
-    out = []
-    for k in range(n_classes):
-        p, t = pred == k, truth == k
-        out.append(np.count_nonzero(p & t) / max(np.count_nonzero(p | t), 1))
-    return out
-
-
-def click_pixels(points: list[list[tuple[float, float]]], shape, radius: float):
-    """Flat pixel indices and class numbers of the click disks (the same for every method)."""
-    h, w = shape
-    r = int(radius)
-    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
-    keep = dy * dy + dx * dx <= radius * radius
-    dy, dx = dy[keep], dx[keep]
-    index, target = [], []
-    for k, pts in enumerate(points):
-        for x, y in pts:
-            rows, cols = np.clip(int(y) + dy, 0, h - 1), np.clip(int(x) + dx, 0, w - 1)
-            flat = np.unique(rows * w + cols)
-            index.append(flat)
-            target.append(np.full(flat.size, k))
-    return np.concatenate(index), np.concatenate(target)
-
-
-def otsu(grey: np.ndarray, points: list[list[tuple[float, float]]]) -> np.ndarray:
-    from skimage.filters import threshold_multiotsu
-
-    levels = np.digitize(grey, threshold_multiotsu(grey, classes=len(points)))
-    votes = np.zeros((len(points), len(points)), int)  # level × class
-    values = []
-    for k, pts in enumerate(points):
-        for x, y in pts:
-            votes[levels[int(y), int(x)], k] += 1
-            values.append((float(grey[int(y), int(x)]), k))
-    means = ndi.mean(grey, levels, index=np.arange(len(points)))
-    names = []
-    for level in range(len(points)):
-        if votes[level].any():
-            names.append(int(votes[level].argmax()))
-        else:
-            names.append(min(values, key=lambda v, m=means[level]: abs(v[0] - m))[1])
-    return np.asarray(names)[levels]
-
-
-def rf_filters(filters: np.ndarray, points, radius: float) -> np.ndarray:
-    from sklearn.ensemble import RandomForestClassifier
-
-    flat = filters.reshape(-1, filters.shape[-1])
-    index, target = click_pixels(points, filters.shape[:2], radius)
-    forest = RandomForestClassifier(100, n_jobs=cpu_threads(), random_state=0)
-    forest.fit(flat[index], target)
-    return forest.predict(flat).reshape(filters.shape[:2])
-
-
-def matlens(features: PhaseFeatures, points, names, params: PhaseParams) -> np.ndarray:
-    examples = [PhaseExample(n, tuple(p)) for n, p in zip(names, points, strict=True)]
-    return classify(features, examples, params).labels.astype(np.int16) - 1
-
-
-ABLATION = {  # (features: "" all / "filter" only, SAM PCA components, params); rows add a step
-    "filters on the grid (no SAM)": ("filter", SAM_COMPONENTS, NO_SAM_MASKS_NO_SNAP),
-    f"+ SAM features (PCA {SAM_COMPONENTS})": ("", SAM_COMPONENTS, NO_SAM_MASKS_NO_SNAP),
-    "+ clicks grown into SAM masks": ("", SAM_COMPONENTS, replace(DEFAULT, snap=False)),
-    "+ region snap = MatLens": ("", SAM_COMPONENTS, DEFAULT),
-    "MatLens with PCA 4": ("", 4, DEFAULT),
-    "MatLens with PCA 16": ("", 16, DEFAULT),
-    "MatLens without SAM features": ("filter", SAM_COMPONENTS, DEFAULT),
+ABLATION = {  # rows add one step each, up to MatLens; the last rows change one thing
+    "grid filters, click disks only": replace(
+        DEFAULT, features="filter", sam_examples=False, snap=False, balance=False
+    ),
+    "+ SAM features": replace(DEFAULT, sam_examples=False, snap=False, balance=False),
+    "+ clicks grown into SAM masks": replace(DEFAULT, snap=False, balance=False),
+    "+ superpixel snap (before issue 15)": replace(DEFAULT, balance=False),
+    "+ classes weighed equally = MatLens": DEFAULT,
+    "MatLens, filters only": replace(DEFAULT, features="filter"),
+    "MatLens, SAM features only": replace(DEFAULT, features="sam"),
+    "MatLens + per-image choice by CV": replace(DEFAULT, choose=True),
 }
 
 
-def evaluate(samples: list[Sample], model: SamModel, seeds: int, ablation: bool) -> dict:
-    scores: dict[tuple[str, str], list[list[float]]] = {}
+def examples(names, points) -> list[PhaseExample]:
+    return [PhaseExample(n, tuple(p)) for n, p in zip(names, points, strict=True) if p]
+
+
+def to_classes(result, names) -> np.ndarray:
+    """A PhaseResult's labels as 0-based class numbers of `names` (classes without examples
+    are absent from the result)."""
+    lookup = np.array([0, *(names.index(c) for c in result.classes)], np.int16)
+    return lookup[result.labels]
+
+
+def matlens(features: PhaseFeatures, names, points, params: PhaseParams = DEFAULT) -> np.ndarray:
+    return to_classes(classify(features, examples(names, points), params), names)
+
+
+def add(points, more):
+    return [[*p, *m] for p, m in zip(points, more, strict=True)]
+
+
+def fill_regions(regions: list[tuple[np.ndarray, int, float]], shape) -> np.ndarray:
+    """A class map from (mask, class, priority) per click: the highest priority wins where
+    masks overlap; pixels in no mask take the class of the nearest pixel in one."""
+    label = np.full(shape, -1, np.int16)
+    best = np.full(shape, -np.inf)
+    for mask, k, priority in regions:
+        take = mask & (priority > best)
+        label[take], best[take] = k, priority
+    if (label < 0).all():
+        return np.zeros(shape, np.int16)
+    _, (rows, cols) = ndi.distance_transform_edt(label < 0, return_indices=True)
+    return label[rows, cols]
+
+
+def plain_sam(model: SamModel, sample: Sample, points) -> np.ndarray:
+    embedding = model.embed(sample.rgb)
+    regions = []
+    for k, pts in enumerate(points):
+        for x, y in pts:
+            best = model.predict(embedding, [(x, y, 1)], multimask=True)[0]
+            regions.append((best.mask, k, best.score))
+    return fill_regions(regions, sample.truth.shape)
+
+
+def flood_map(sample: Sample, points, tolerance: float, prepared=None) -> np.ndarray:
+    prepared = prepared or wand_image(sample.rgb)
+    regions = []
+    for k, pts in enumerate(points):
+        for x, y in pts:
+            mask = flood_fill(sample.rgb, (x, y), tolerance, prepared)
+            regions.append((mask, k, -float(mask.sum())))  # the smaller region wins
+    return fill_regions(regions, sample.truth.shape)
+
+
+def tune_flood(dataset: str) -> float:
+    """The tolerance with the best mean macro IoU on the train split."""
+    samples = load(dataset, "train")
+    n = len(samples[0].classes)
+    clicks = {s.name: seed_clicks(s.truth, n, CLICKS) for s in samples}
+    wands = {s.name: wand_image(s.rgb) for s in samples}
+    means = {
+        t: statistics.fmean(
+            macro_iou(flood_map(s, clicks[s.name], t, wands[s.name]), s.truth, n) for s in samples
+        )
+        for t in FLOOD_TOLERANCES
+    }
+    return max(means, key=means.__getitem__)
+
+
+def evaluate(samples, model, tolerance, ablation: bool, rounds: bool) -> dict:
+    """scores[(method, round)] = macro IoU per image (round None: the main table)."""
+    scores: dict[tuple[str, int | None], list[float]] = defaultdict(list)
     for sample in samples:
-        names = CLASSES[sample.dataset]
+        names, n = sample.classes, len(sample.classes)
         grey = grey_image(sample.rgb)
-        filters, _ = filter_bank(grey)
-        features: dict[int, PhaseFeatures] = {}
-        methods = {"Otsu (levels named by clicks)": None, "RF filters (baseline)": None}
-        methods["MatLens"] = ("", SAM_COMPONENTS, DEFAULT)
+        filters = filter_stack(grey)
+        features = compute_features(model, sample.rgb)
+        points = seed_clicks(sample.truth, n, CLICKS)
+        ours = matlens(features, names, points)
+        base = filter_forest(grey, points, filters, threads=cpu_threads())
+        row = {
+            "MatLens": ours,
+            "plain MobileSAM": plain_sam(model, sample, points),
+            "flood fill": flood_map(sample, points, tolerance),
+            "filter forest": base,
+        }
+        for method, pred in row.items():
+            scores[(method, None)].append(macro_iou(pred, sample.truth, n))
         if ablation:
-            methods.update(ABLATION)
-        for seed in range(seeds):
-            points = clicks(sample.truth, len(names), seed)
-            for method, spec in methods.items():
-                if method.startswith("Otsu"):
-                    pred = otsu(grey, points)
-                elif method.startswith("RF"):
-                    pred = rf_filters(filters, points, DEFAULT.radius)
-                else:
-                    subset, components, params = spec
-                    if components not in features:
-                        features[components] = compute_features(
-                            model, sample.rgb, components=components
-                        )
-                    used = features[components]
-                    used = used.subset(subset) if subset else used
-                    pred = matlens(used, points, names, params)
-                key = (sample.dataset, method)
-                scores.setdefault(key, []).append(ious(pred, sample.truth, len(names)))
-        print(f"  {sample.dataset}/{sample.name}: done", file=sys.stderr, flush=True)
+            for method, params in ABLATION.items():
+                pred = matlens(features, names, points, params)
+                scores[(method, None)].append(macro_iou(pred, sample.truth, n))
+        if rounds:
+            clicks, pred = points, ours
+            for r in range(max(ROUNDS) + 1):
+                if r:
+                    clicks = add(clicks, correction_clicks(sample.truth, pred, n))
+                    pred = matlens(features, names, clicks)
+                if r in ROUNDS:
+                    scores[("MatLens", r)].append(macro_iou(pred, sample.truth, n))
+                    if r:
+                        base = filter_forest(grey, clicks, filters, threads=cpu_threads())
+                    scores[("filter forest", r)].append(macro_iou(base, sample.truth, n))
+        print(f"  {sample.dataset}/{sample.split}/{sample.name}: done", file=sys.stderr)
     return scores
 
 
-def timing(samples: list[Sample], model: SamModel) -> None:
-    print("\nTime per image (CPU; noisy when other jobs share the machine):")
+def timing(samples, model) -> None:
+    """Once-per-image and per-update times on the 1024² images (the cached embedding is
+    reused, as in the pane; the first update also runs the decoder for each click). CPU
+    seconds (all threads of this process) show the work when other programs share the cores:
+    on two idle cores the wall time is at most about that."""
+    print(f"\nTime per 1024² image, {cpu_threads()} threads, load average {os.getloadavg()[0]:.1f}")
+    print("wall / CPU seconds")
     print(
-        f"{'image':34s} {'size':>9s} {'embed (no cache)':>16s} {'features':>9s} "
-        f"{'1st classify':>12s} {'update':>7s}"
+        f"{'image':34s} {'features':>13s} {'1st update':>13s} {'update p50':>13s} {'forest':>13s}"
     )
-    fresh = SamModel(use_cache=False)
     for sample in samples:
-        names = CLASSES[sample.dataset]
-        t0 = time.perf_counter()
-        embedding = fresh.embed(sample.rgb)
-        t1 = time.perf_counter()
+        if max(sample.truth.shape) < 1024:
+            continue
+        names, n = sample.classes, len(sample.classes)
+        embedding = model.embed(sample.rgb)
+        points = seed_clicks(sample.truth, n, CLICKS)
+        features_time = _timed(compute_features, model, sample.rgb, embedding)
         features = compute_features(model, sample.rgb, embedding)
-        t2 = time.perf_counter()
-        points = clicks(sample.truth, len(names), 0)
-        examples = [PhaseExample(n, tuple(p)) for n, p in zip(names, points, strict=True)]
-        classify(features, examples)  # 9 new clicks: 9 decoder calls
-        t3 = time.perf_counter()
+        first = _timed(classify, features, examples(names, points))
         updates = []
-        for _ in range(3):
-            start = time.perf_counter()
-            classify(features, examples)
-            updates.append(time.perf_counter() - start)
-        h, w = sample.truth.shape
-        print(
-            f"{sample.dataset + '/' + sample.name:34s} {f'{w}x{h}':>9s} {t1 - t0:15.2f}s "
-            f"{t2 - t1:8.2f}s {t3 - t2:11.2f}s {statistics.median(updates):6.2f}s"
-        )
+        for _ in range(5):
+            points = add(points, [[(float(p[0][0]) + 1, p[0][1])] for p in points])  # 3 clicks
+            updates.append(_timed(classify, features, examples(names, points)))
+        grey = grey_image(sample.rgb)
+        forest = _timed(filter_forest, grey, points, threads=cpu_threads())
+        median = tuple(statistics.median(u[i] for u in updates) for i in (0, 1))
+        cells = " ".join(f"{w:6.2f} / {c:4.2f}" for w, c in (features_time, first, median, forest))
+        print(f"{sample.dataset + '/' + sample.name:34s} {cells}")
 
 
-def report(scores: dict, datasets: list[str], seeds: int) -> None:
-    print(
-        f"\nMacro IoU, {CLICKS} clicks per class (disk r={DEFAULT.radius:g} px), "
-        f"{seeds} seeds × every image; mean ± sd over images × seeds, then IoU per class"
-    )
-    head = f"{'dataset':8s} {'method':36s} {'macro IoU':>14s}   per class"
-    print(head)
-    print("-" * (len(head) + 40))
-    for dataset in datasets:
-        for (ds, method), rows in scores.items():
-            if ds != dataset:
-                continue
-            macro = [statistics.fmean(r) for r in rows]
-            per = np.mean(np.asarray(rows), axis=0)
-            cells = "  ".join(f"{n} {v:.3f}" for n, v in zip(CLASSES[ds], per, strict=True))
-            print(
-                f"{ds:8s} {method:36s} {statistics.fmean(macro):.3f} ± {statistics.stdev(macro):.3f}"
-                f"   {cells}"
-            )
+def _timed(job, *args, **kwargs) -> tuple[float, float]:
+    """(wall, CPU) seconds of job(*args, **kwargs)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    job(*args, **kwargs)
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["Super1", "EBC1"])
-    parser.add_argument("--seeds", type=int, default=5, help="click draws per image")
-    parser.add_argument("--ablation", action="store_true", help="add MatLens's steps one by one")
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--splits", nargs="+", default=["val", "test"])
+    parser.add_argument("--limit", type=int, help="first N images per split (for a quick look)")
+    parser.add_argument("--ablation", action="store_true", help="MatLens's steps one by one")
+    parser.add_argument("--rounds", action="store_true", help="correction rounds 0, 1, 3, 5")
     parser.add_argument("--timing", action="store_true", help="time features and updates")
     args = parser.parse_args()
-    logging.getLogger("tifffile").setLevel(logging.ERROR)
-
     if not DATA.is_dir():
         raise SystemExit(f"NASA MicroNet data not found in {DATA} (set MATLENS_SHARED_DATA)")
-    samples = [s for d in args.datasets for s in load(d)]
-    model = SamModel("mobile_sam")  # embeddings from the disk cache after the first run
-    print(f"MobileSAM ONNX on {model.device.label}, {cpu_threads()} threads")
-    scores = evaluate(samples, model, args.seeds, args.ablation)
-    report(scores, args.datasets, args.seeds)
-    if args.timing:
-        timing(samples, model)
+    model = SamModel("mobile_sam")
+    print(f"MobileSAM ONNX on {model.device.label}; {CLICKS} clicks per class")
+    results = {}
+    for dataset in args.datasets:
+        tolerance = tune_flood(dataset)
+        for split in args.splits:
+            samples = load(dataset, split, args.limit)
+            results[(dataset, split)] = (
+                tolerance,
+                len(samples),
+                evaluate(samples, model, tolerance, args.ablation, args.rounds),
+            )
+            if args.timing and split == args.splits[-1]:
+                timing(samples, model)
+    report(results)
+
+
+def report(results) -> None:
+    methods = ("MatLens", "plain MobileSAM", "flood fill", "filter forest")
+    print("\nMacro IoU, mean over images (flood tolerance chosen on train)")
+    head = f"{'data set':8s} {'split':5s} {'images':>6s} " + " ".join(f"{m:>15s}" for m in methods)
+    print(head + f" {'MatLens - forest':>16s} {'images < forest':>15s}")
+    for (dataset, split), (tolerance, count, scores) in results.items():
+        cells = " ".join(f"{statistics.fmean(scores[(m, None)]):15.3f}" for m in methods)
+        ours, base = scores[("MatLens", None)], scores[("filter forest", None)]
+        worse = sum(a < b for a, b in zip(ours, base, strict=True))
+        print(
+            f"{dataset:8s} {split:5s} {count:6d} {cells} "
+            f"{statistics.fmean(ours) - statistics.fmean(base):+16.3f} {worse:15d}"
+            f"   (flood tolerance {tolerance:g})"
+        )
+    if any(("+ SAM features", None) in s for _, _, s in results.values()):
+        print("\nAblation: macro IoU, mean over images")
+        keys = list(results)
+        print(f"{'':40s} " + " ".join(f"{d + '/' + s:>13s}" for d, s in keys))
+        for method in ("filter forest", *ABLATION):
+            cells = " ".join(
+                f"{statistics.fmean(results[k][2][(method, None)]):13.3f}" for k in keys
+            )
+            print(f"{method:40s} {cells}")
+    if any(("MatLens", 0) in s for _, _, s in results.values()):
+        print(
+            "\nCorrection rounds: macro IoU after r rounds (MatLens / filter forest, same clicks)"
+        )
+        print(f"{'data set':8s} {'split':5s} " + " ".join(f"{'r=' + str(r):>13s}" for r in ROUNDS))
+        for (dataset, split), (_, _, scores) in results.items():
+            cells = " ".join(
+                f"{statistics.fmean(scores[('MatLens', r)]):.3f} / "
+                f"{statistics.fmean(scores[('filter forest', r)]):.3f}"
+                for r in ROUNDS
+            )
+            print(f"{dataset:8s} {split:5s} {cells}")
 
 
 if __name__ == "__main__":

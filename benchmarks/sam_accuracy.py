@@ -1,55 +1,80 @@
-"""Click accuracy of MobileSAM on real micrographs: 1-click IoU, NoC@85, and a flood-fill baseline.
+"""Click accuracy on real micrographs: 1-click IoU and NoC@85 through the pane's click path, next
+to plain MobileSAM, the magic wand (flood fill) and the classic filter forest.
 
-Run by hand: `python benchmarks/sam_accuracy.py [--ablation] [--datasets Super1 EBC1]` (a few
-minutes on 2 CPU cores once the embeddings are cached; needs `make models` and ../shared/data).
+Run: `python benchmarks/sam_accuracy.py [--splits val test] [--datasets Super1 EBC1]
+[--ablation]` (needs `make models` and ../shared/data; zoom-window embeddings are cached under
+$TMPDIR/matlens-zoom-cache, whole images in MatLens's embedding cache).
 
-Data: NASA MicroNet Super1 (4 SEM images, 512², RGBA masks where pure red and pure blue are the
-annotated classes) and EBC1 (3 SEM images, 1024², masks 1 oxide, 2 crack). Each 8-connected
-component of ≥ 100 px of an annotated class is one object.
+Data (`micronet.py`): NASA MicroNet Super1 (512², RGBA masks where pure red and pure blue are the
+annotated classes) and EBC1 (1024², masks 1 oxide, 2 crack), train / val / test. Each
+8-connected component of ≥ 100 px of an annotated class is one object.
 
-Protocol (as RITM and SAM's interactive evaluation): the first click is positive, at the object's
-interior-most point (maximum of the distance transform). Each next click goes to the error pixel
-farthest from any correct pixel (the centre of the largest error region, image border counted as
-correct); it is positive where the object was missed, negative where the mask spilled over.
-NoC@85 is the number of clicks to reach IoU 0.85, 10 when 10 clicks do not.
+Protocol (as RITM and SAM's interactive evaluation): the first click is positive, at the
+object's interior-most point (maximum of the distance transform). Each next click goes to the
+error pixel farthest from any correct pixel (the centre of the largest error region, image
+border counted as correct); it is positive where the object was missed, negative where the mask
+spilled over. NoC@85 is the number of clicks to reach IoU 0.85, 10 when 10 clicks do not.
 
-Flood fill (skimage.segmentation.flood) starts from the same first click, on the grey image
-smoothed with a Gaussian (σ = 1 px), with a tolerance of FLOOD_TOLERANCE times the image's
-0.5-99.5 percentile range, tuned once on Super1/spot2_0d_0 (`--tune-flood` repeats that).
+Columns, all from the same first click:
+- MatLens: the pane's `ClickSession` (refine.DEFAULT: stability choice, zoom on small objects,
+  mask_input on corrections) with `click_policy` choosing the first candidate shown.
+- pane before: the same session's own first candidate (what the pane showed before issue 15).
+- plain MobileSAM: refine.RAW (SAM's best predicted IoU, no zoom, no mask_input).
+- flood fill: the magic wand (`micronet.flood_fill`) at the tolerance with the best mean IoU on
+  the train split of the data set (chosen there, never on val or test).
+- filter forest: the classic recipe (`filter_forest.py`) given two clicks, the object's and one
+  background click at the interior-most point outside every annotated object; the object is
+  the forest's connected region holding the click.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import pickle
 import statistics
+import sys
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import tifffile
 from scipy import ndimage as ndi
 
-from inference.imaging.display import to_rgb
-from inference.imaging.io import read_micrograph
-from inference.segmentation.refine import DEFAULT, RAW, ClickSession, RefinePolicy
-from inference.segmentation.sam import ImageEmbedding, SamModel, image_key
-
-SHARED = Path(
-    os.environ.get("MATLENS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from filter_forest import filter_forest, filter_stack  # noqa: E402
+from micronet import (  # noqa: E402
+    DATA,
+    DATASETS,
+    EIGHT,
+    FLOOD_TOLERANCES,
+    class_masks,
+    depth,
+    flood_fill,
+    image_paths,
+    interior_point,
+    iou,
+    wand_image,
 )
-DATA = SHARED / "segmentation" / "nasa_micronet"
+
+from inference.imaging.display import to_rgb  # noqa: E402
+from inference.imaging.io import read_micrograph  # noqa: E402
+from inference.runtime.sessions import cpu_threads  # noqa: E402
+from inference.segmentation.click_policy import ClickChoice, choose_sam  # noqa: E402
+from inference.segmentation.clicks import ClickSession  # noqa: E402
+from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy  # noqa: E402
+from inference.segmentation.sam import ImageEmbedding, SamModel, image_key  # noqa: E402
+
+__all__ = ["DATA", "EIGHT", "MIN_OBJECT_PX", "class_masks"]  # also used by other benchmarks
+
 MIN_OBJECT_PX = 100
 MAX_CLICKS = 10
 TARGET_IOU = 0.85
-FLOOD_TOLERANCE = 0.22  # x the 0.5-99.5 % range; best of 0.02..0.40 on Super1/spot2_0d_0
-EIGHT = np.ones((3, 3), bool)
 
 ABLATION = {  # the first five lines add one idea each; "DEFAULT + ..." adds one idea to DEFAULT
-    "raw MobileSAM (current pane)": RAW,
+    "raw MobileSAM": RAW,
     "mask_input on corrections": replace(RAW, mask_input=True),
     "+ choose by stability, offset 1": replace(
         RAW, mask_input=True, select="stability", stability_offset=1.0
@@ -72,53 +97,37 @@ class GroundTruth:
 @dataclass(frozen=True)
 class Sample:
     dataset: str
+    split: str
     name: str
     rgb: np.ndarray
     objects: list[GroundTruth]
+    background_click: tuple[float, float]  # interior-most point outside every object
 
 
-def class_masks(dataset: str, path: Path) -> dict[str, np.ndarray]:
-    """The annotated classes of one mask file. Super1's TIFFs hold a 512² RGBA page and a
-    thumbnail, and tifffile warns that their series shape does not match the page: read page 0
-    (512x512x4) directly."""
-    if dataset == "Super1":
-        rgba = tifffile.imread(path, key=0)
-        if rgba.shape[2:] != (4,):
-            raise ValueError(f"{path.name}: expected an RGBA page, got shape {rgba.shape}")
-        rgb = rgba[..., :3].astype(np.int16)
-        red = (rgb == (255, 0, 0)).all(axis=2)
-        blue = (rgb == (0, 0, 255)).all(axis=2)
-        return {"red (secondary)": red, "blue (tertiary)": blue}
-    labels = tifffile.imread(path)
-    return {"oxide": labels == 1, "crack": labels == 2}
-
-
-def interior_point(mask: np.ndarray) -> tuple[float, float]:
-    """(x, y) of the pixel farthest from the mask's outline (image border counts as outline)."""
-    dist = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    return float(x), float(y)
-
-
-def load(dataset: str) -> list[Sample]:
+def load(
+    dataset: str, split: str = "test", limit: int | None = None, per_class: int | None = None
+) -> list[Sample]:
+    """The objects of a split; with `per_class`, at most that many per class and image, spread
+    evenly over the sizes (smallest to largest), to keep a run short."""
     samples = []
-    for image_path in sorted((DATA / dataset / "test").glob("*.tif")):
-        annot = sorted((DATA / dataset / "test_annot").glob(image_path.stem + "*.tif"))[0]
+    for image_path, annot in image_paths(dataset, split)[:limit]:
         rgb = to_rgb(read_micrograph(image_path))
-        objects = []
+        objects, annotated = [], np.zeros(rgb.shape[:2], bool)
         for class_name, mask in class_masks(dataset, annot).items():
+            annotated |= mask
             labels, count = ndi.label(mask, EIGHT)
             sizes = np.bincount(labels.ravel(), minlength=count + 1)
-            for k in np.flatnonzero(sizes >= MIN_OBJECT_PX):
-                if k:
-                    obj = labels == k
-                    objects.append(GroundTruth(class_name, obj, interior_point(obj)))
-        samples.append(Sample(dataset, image_path.stem, rgb, objects))
+            kept = [k for k in np.flatnonzero(sizes >= MIN_OBJECT_PX) if k]
+            if per_class is not None and len(kept) > per_class:
+                by_size = sorted(kept, key=lambda k: sizes[k])
+                pick = np.linspace(0, len(kept) - 1, per_class).round().astype(int)
+                kept = sorted(by_size[i] for i in pick)
+            for k in kept:
+                obj = labels == k
+                objects.append(GroundTruth(class_name, obj, interior_point(obj)))
+        background = interior_point(~annotated)
+        samples.append(Sample(dataset, split, image_path.stem, rgb, objects, background))
     return samples
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.count_nonzero(a & b) / max(np.count_nonzero(a | b), 1))
 
 
 def next_click(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float, int]:
@@ -129,11 +138,30 @@ def next_click(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float, int]:
         if rows.size == 0:
             continue
         crop = errors[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        dist = ndi.distance_transform_edt(np.pad(crop, 1))[1:-1, 1:-1]
+        dist = depth(crop)
         y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
         if dist[y, x] > best[0]:
             best = (float(dist[y, x]), float(x + cols[0]), float(y + rows[0]), label)
     return best[1], best[2], best[3]
+
+
+def first_choice(session: ClickSession, click: tuple[float, float]):
+    """The pane's first click with `click_policy` choosing the candidate shown: the session's
+    candidates are re-ordered and the one shown is remembered, so corrections refine it (what
+    ClickSession does once the policy is wired into it). Also returns the session's own
+    first candidate."""
+    out = session.predict([(click[0], click[1], 1)])
+    frame = out[0].frame
+    local = (click[0] - frame.x0, click[1] - frame.y0)
+    choice = choose_sam(
+        [c.raw for c in out],
+        local,
+        frame.embedding.original_size,
+        frame.embedding.input_size,
+    )
+    ordered = [out[i] for i in choice.order]
+    session.remember(ordered[0])
+    return ordered, choice, out[0]
 
 
 @dataclass
@@ -145,13 +173,22 @@ class Timings:
     later: list[float] = field(default_factory=list)
 
 
-def clicks(session: ClickSession, obj: GroundTruth, timings: Timings | None = None) -> list[float]:
-    """IoU after each click, stopping at TARGET_IOU or MAX_CLICKS."""
+def clicks(
+    session: ClickSession, obj: GroundTruth, use_policy: bool, timings: Timings | None = None
+) -> tuple[list[float], ClickChoice | None, float]:
+    """IoU after each click, stopping at TARGET_IOU or MAX_CLICKS; the policy's choice for the
+    first click; and the IoU of the session's own first candidate."""
     points: list[tuple[float, float, int]] = [(*obj.first_click, 1)]
     ious: list[float] = []
+    choice, own = None, 0.0
     while True:
         start = time.perf_counter()
-        shown = session.predict(points)[0]
+        if len(points) == 1 and use_policy:
+            ordered, choice, before = first_choice(session, obj.first_click)
+            shown = ordered[0]
+            own = iou(before.mask, obj.mask)
+        else:
+            shown = session.predict(points)[0]
         mask = shown.mask
         if timings is not None:
             seconds = time.perf_counter() - start
@@ -161,17 +198,8 @@ def clicks(session: ClickSession, obj: GroundTruth, timings: Timings | None = No
                 (timings.first_zoomed if shown.zoomed else timings.first).append(seconds)
         ious.append(iou(mask, obj.mask))
         if ious[-1] >= TARGET_IOU or len(ious) >= MAX_CLICKS:
-            return ious
+            return ious, choice, own
         points.append(next_click(obj.mask, mask))
-
-
-def flood_fill(rgb: np.ndarray, click: tuple[float, float], tolerance: float) -> np.ndarray:
-    from skimage.segmentation import flood
-
-    grey = ndi.gaussian_filter(rgb.mean(axis=2), 1.0)
-    lo, hi = np.percentile(grey, [0.5, 99.5])
-    x, y = click
-    return flood(grey, (int(y), int(x)), tolerance=tolerance * float(hi - lo))
 
 
 @dataclass
@@ -180,20 +208,29 @@ class Tally:
     noc: list[int] = field(default_factory=list)  # clicks to TARGET_IOU, MAX_CLICKS if never
     reached: list[bool] = field(default_factory=list)
     last: list[float] = field(default_factory=list)  # IoU at the last click
+    before: list[float] = field(default_factory=list)  # the session's own first candidate
+    ambiguous: list[bool] = field(default_factory=list)
 
 
 class ZoomEncoder:
-    """Zoom windows are embedded without the disk cache (4 MB each) and kept in memory, so an
-    ablation pays each encoder run once (timings come from the first policy that zooms)."""
+    """Zoom windows are embedded without MatLens's cache (4 MB each) but kept in memory and in
+    a temporary folder, so reruns pay each encoder run once."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         self.model = SamModel("mobile_sam", use_cache=False)
         self.memo: dict[str, ImageEmbedding] = {}
+        self.folder = folder or Path(tempfile.gettempdir()) / "matlens-zoom-cache"
+        self.folder.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, pixels: np.ndarray) -> ImageEmbedding:
         key = image_key(pixels)
         if key not in self.memo:
-            self.memo[key] = self.model.embed(pixels)
+            path = self.folder / f"{key}.pkl"
+            try:
+                self.memo[key] = pickle.loads(path.read_bytes())
+            except (OSError, pickle.UnpicklingError, EOFError):
+                self.memo[key] = self.model.embed(pixels)
+                path.write_bytes(pickle.dumps(self.memo[key]))
         return self.memo[key]
 
 
@@ -202,52 +239,63 @@ def evaluate(
     samples: list[Sample],
     policy: RefinePolicy,
     encode: ZoomEncoder,
+    use_policy: bool = False,
     timings: Timings | None = None,
-) -> dict[tuple[str, str], Tally]:
-    tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
+) -> dict[str, Tally]:
+    """Tallies per class and for "all" objects."""
+    tallies: dict[str, Tally] = defaultdict(Tally)
     for sample in samples:
         embedding = model.embed(sample.rgb)
         for obj in sample.objects:
             session = ClickSession(model, embedding, sample.rgb, policy, encode)
-            ious = clicks(session, obj, timings)
+            ious, choice, own = clicks(session, obj, use_policy, timings)
             reached = ious[-1] >= TARGET_IOU
-            for key in ((sample.dataset, obj.class_name), (sample.dataset, "all")):
+            for key in (obj.class_name, "all"):
                 tally = tallies[key]
                 tally.first.append(ious[0])
                 tally.noc.append(len(ious) if reached else MAX_CLICKS)
                 tally.reached.append(reached)
                 tally.last.append(ious[-1])
+                tally.before.append(own)
+                tally.ambiguous.append(bool(choice and choice.ambiguous))
     return tallies
 
 
-def flood_tallies(samples: list[Sample], tolerance: float) -> dict[tuple[str, str], list[float]]:
-    out: dict[tuple[str, str], list[float]] = defaultdict(list)
+def flood_scores(samples: list[Sample], tolerance: float) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = defaultdict(list)
     for sample in samples:
+        prepared = wand_image(sample.rgb)
         for obj in sample.objects:
-            value = iou(flood_fill(sample.rgb, obj.first_click, tolerance), obj.mask)
-            out[(sample.dataset, obj.class_name)].append(value)
-            out[(sample.dataset, "all")].append(value)
+            value = iou(flood_fill(sample.rgb, obj.first_click, tolerance, prepared), obj.mask)
+            out[obj.class_name].append(value)
+            out["all"].append(value)
     return out
 
 
-def tune_flood(samples: list[Sample]) -> None:
-    sample = next(s for s in samples if s.name == "spot2_0d_0")
-    for tolerance in (0.02, 0.05, 0.10, 0.15, 0.18, 0.20, 0.22, 0.25, 0.30, 0.40):
-        values = [
-            iou(flood_fill(sample.rgb, o.first_click, tolerance), o.mask) for o in sample.objects
-        ]
-        print(f"flood tolerance {tolerance:.2f}: mean IoU {statistics.fmean(values):.3f}")
+def tune_flood(dataset: str) -> float:
+    """The tolerance with the best mean 1-click IoU over the objects of the train split."""
+    samples = load(dataset, "train")
+    means = {t: statistics.fmean(flood_scores(samples, t)["all"]) for t in FLOOD_TOLERANCES}
+    return max(means, key=means.__getitem__)
 
 
-def keys(samples: list[Sample]) -> list[tuple[str, str]]:
-    """Per dataset: its classes in file order, then "all"."""
-    out: list[tuple[str, str]] = []
+def forest_scores(samples: list[Sample]) -> dict[str, list[float]]:
+    """The classic filter forest from the object's click and one background click."""
+    out: dict[str, list[float]] = defaultdict(list)
     for sample in samples:
+        grey = sample.rgb.mean(axis=2)
+        filters = filter_stack(grey)
         for obj in sample.objects:
-            if (sample.dataset, obj.class_name) not in out:
-                out.append((sample.dataset, obj.class_name))
-    datasets = list(dict.fromkeys(d for d, _ in out))
-    return [k for d in datasets for k in [*(k for k in out if k[0] == d), (d, "all")]]
+            labels = filter_forest(
+                grey, [[sample.background_click], [obj.first_click]], filters, threads=cpu_threads()
+            )
+            parts, _ = ndi.label(labels == 1, EIGHT)
+            x, y = obj.first_click
+            clicked = parts[int(y), int(x)]
+            mask = parts == clicked if clicked else np.zeros_like(obj.mask)
+            out[obj.class_name].append(iou(mask, obj.mask))
+            out["all"].append(out[obj.class_name][-1])
+    return out
 
 
 def ms(values: list[float]) -> str:
@@ -257,67 +305,98 @@ def ms(values: list[float]) -> str:
     return f"median {statistics.median(v):.0f} ms, p95 {v[int(0.95 * (len(v) - 1))]:.0f} ms (n={len(v)})"
 
 
+def policy_overhead(model: SamModel, samples: list[Sample]) -> tuple[float, float]:
+    """Median seconds of one decoder call and of `choose_sam` on its answers (first clicks)."""
+    decode, choose = [], []
+    for sample in samples:
+        embedding = model.embed(sample.rgb)
+        for obj in sample.objects[:20]:
+            x, y = obj.first_click
+            start = time.perf_counter()
+            raw = model.predict(embedding, [(x, y, 1)], multimask=True)
+            middle = time.perf_counter()
+            choose_sam(raw, (x, y), embedding.original_size, embedding.input_size)
+            decode.append(middle - start)
+            choose.append(time.perf_counter() - middle)
+    return statistics.median(decode), statistics.median(choose)
+
+
+def mean(values) -> float:
+    return statistics.fmean(values) if values else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", nargs="+", default=["Super1", "EBC1"])
-    parser.add_argument("--ablation", action="store_true", help="add one idea at a time")
-    parser.add_argument("--tune-flood", action="store_true")
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--splits", nargs="+", default=["val", "test"])
+    parser.add_argument("--limit", type=int, help="first N images per split (a quick look)")
+    parser.add_argument("--ablation", action="store_true", help="RefinePolicy one idea at a time")
+    parser.add_argument("--no-forest", action="store_true", help="skip the filter forest")
+    parser.add_argument(
+        "--objects", type=int, help="at most N objects per class and image (spread over sizes)"
+    )
     args = parser.parse_args()
-    logging.getLogger("tifffile").setLevel(logging.ERROR)
-
     if not DATA.is_dir():
         raise SystemExit(f"NASA MicroNet data not found in {DATA} (set MATLENS_SHARED_DATA)")
-    samples = [s for d in args.datasets for s in load(d)]
-    if args.tune_flood:
-        tune_flood(samples)
-        return
     model, encode = SamModel("mobile_sam"), ZoomEncoder()
-    for sample in samples:
-        model.embed(sample.rgb)  # whole images: from the disk cache after the first run
+    print(f"MobileSAM ONNX on {model.device.label}, {cpu_threads()} threads")
+    rows, timings, ablation = [], Timings(), {}
+    for dataset in args.datasets:
+        tolerance = tune_flood(dataset)
+        for split in args.splits:
+            samples = load(dataset, split, args.limit, args.objects)
+            ours = evaluate(model, samples, DEFAULT, encode, True, timings)
+            plain = evaluate(model, samples, RAW, encode)
+            flood = flood_scores(samples, tolerance)
+            forest = {} if args.no_forest else forest_scores(samples)
+            rows.append((dataset, split, tolerance, ours, plain, flood, forest))
+            if args.ablation:
+                ablation[(dataset, split)] = {
+                    name: evaluate(model, samples, policy, encode)["all"]
+                    for name, policy in ABLATION.items()
+                }
+            print(f"  {dataset}/{split}: done", file=sys.stderr)
 
-    flood = flood_tallies(samples, FLOOD_TOLERANCE)
-    raw_timings, new_timings = Timings(), Timings()
-    raw = evaluate(model, samples, RAW, encode, raw_timings)
-    new = evaluate(model, samples, DEFAULT, encode, new_timings)  # first: real zoom runs
-
-    print(f"MobileSAM ONNX on {model.device.label}; first click at the interior-most point;")
-    print(f"NoC@{TARGET_IOU:.2f}, at most {MAX_CLICKS} clicks; flood tolerance {FLOOD_TOLERANCE}")
+    print(f"\n1-click mean IoU (first click at the interior-most point); NoC@{TARGET_IOU:.2f}")
     head = (
-        f"{'dataset / class':26s} {'objects':>7s} | {'1-click mIoU: raw':>17s} {'improved':>8s} "
-        f"{'flood':>6s} | {'NoC@85: raw':>11s} {'improved':>8s} | {'reached: raw':>12s} "
-        f"{'improved':>8s} | {'last IoU: raw':>13s} {'improved':>8s}"
+        f"{'data set / split / class':32s} {'objects':>7s} | {'MatLens':>7s} {'pane before':>11s} "
+        f"{'plain SAM':>9s} {'flood':>6s} {'forest':>6s} | {'goal':>6s} | {'NoC MatLens':>11s} "
+        f"{'NoC plain':>9s} | {'ambiguous':>9s}"
     )
     print(head)
     print("-" * len(head))
-    for key in keys(samples):
-        r, n, f = raw[key], new[key], flood[key]
-        print(
-            f"{key[0] + ' / ' + key[1]:26s} {len(r.first):7d} | "
-            f"{statistics.fmean(r.first):17.3f} {statistics.fmean(n.first):8.3f} "
-            f"{statistics.fmean(f):6.3f} | {statistics.fmean(r.noc):11.2f} "
-            f"{statistics.fmean(n.noc):8.2f} | {100 * statistics.fmean(r.reached):11.0f}% "
-            f"{100 * statistics.fmean(n.reached):7.0f}% | {statistics.fmean(r.last):13.3f} "
-            f"{statistics.fmean(n.last):8.3f}"
-        )
-    print("\nTime per click (decoder, mask, and for a zoomed first click one encoder run):")
-    print(f"  raw, first click:            {ms(raw_timings.first)}")
-    print(f"  raw, corrections:            {ms(raw_timings.later)}")
-    print(f"  improved, first, no zoom:    {ms(new_timings.first)}")
-    print(f"  improved, first, zoomed:     {ms(new_timings.first_zoomed)}")
-    print(f"  improved, corrections:       {ms(new_timings.later)}")
+    for dataset, split, tolerance, ours, plain, flood, forest in rows:
+        for key in [k for k in ours if k != "all"] + ["all"]:
+            o, p = ours[key], plain[key]
+            bar = max(mean(p.first), mean(flood[key])) + 0.05
+            print(
+                f"{dataset + ' / ' + split + ' / ' + key:32s} {len(o.first):7d} | "
+                f"{mean(o.first):7.3f} {mean(o.before):11.3f} {mean(p.first):9.3f} "
+                f"{mean(flood[key]):6.3f} {mean(forest.get(key, [])):6.3f} | "
+                f"{mean(o.first) - bar:+6.3f} | {mean(o.noc):11.2f} {mean(p.noc):9.2f} | "
+                f"{100 * mean(o.ambiguous):8.0f}%"
+            )
+        print(f"{'':32s} (flood tolerance {tolerance:g}, chosen on {dataset}/train)")
+    print("goal = MatLens - (max(plain SAM, flood) + 0.05): positive where issue 15's goal holds")
 
-    if args.ablation:
+    decode, choose = policy_overhead(model, [s for s in load(args.datasets[-1], "val", 1)])
+    print(f"\nTime per click, {cpu_threads()} threads, load average {os.getloadavg()[0]:.1f}:")
+    print(f"  MatLens, first click, no zoom:  {ms(timings.first)}")
+    print(f"  MatLens, first click, zoomed:   {ms(timings.first_zoomed)} (one encoder run)")
+    print(f"  MatLens, corrections:           {ms(timings.later)}")
+    print(
+        f"  click_policy on SAM's answers:  {1e3 * choose:.2f} ms = {choose / decode:.1%} of one "
+        f"decoder call ({1e3 * decode:.0f} ms)"
+    )
+
+    if ablation:
         print("\nAblation: 1-click mIoU / mean NoC@85 / % reached / IoU at the last click")
-        for name, policy in ABLATION.items():
-            tallies = evaluate(model, samples, policy, encode)
-            cells = []
-            for dataset in args.datasets:
-                t = tallies[(dataset, "all")]
-                cells.append(
-                    f"{dataset} {statistics.fmean(t.first):.3f} / {statistics.fmean(t.noc):.2f} "
-                    f"/ {100 * statistics.fmean(t.reached):3.0f}% / {statistics.fmean(t.last):.3f}"
+        for (dataset, split), tallies in ablation.items():
+            for name, t in tallies.items():
+                print(
+                    f"  {dataset + '/' + split:12s} {name:36s} {mean(t.first):.3f} / "
+                    f"{mean(t.noc):.2f} / {100 * mean(t.reached):3.0f}% / {mean(t.last):.3f}"
                 )
-            print(f"  {name:36s} " + "   ".join(cells))
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ def main(image: Path) -> int:
         measure(
             "segment everything (32×32)",
             pane.auto_panel.segment_everything,
-            lambda: len(pane.annotations) > before or not pane.auto_panel.workers,
+            lambda: len(pane.annotations) > before or not pane.auto_panel.everything_slot.busy,
         )
         found = len(pane.annotations) - before
         pane.undo_stack.undo()
@@ -122,18 +122,18 @@ def main(image: Path) -> int:
         measure(
             "microstructure map",
             pane.auto_panel.build_map,
-            lambda: len(pane.annotations) > before or not pane.auto_panel.workers,
+            lambda: len(pane.annotations) > before or not pane.auto_panel.map_slot.busy,
         )
         pane.undo_stack.undo()
         h, w = pane.annotations.shape
         panel = pane.auto_panel
         panel.examples_button.setChecked(True)
 
-        def paint() -> None:
-            pane.class_combo.setCurrentText("matrix")
-            panel.stroke([(w * 0.2, h * 0.2), (w * 0.25, h * 0.2)], False)
-            pane.class_combo.setCurrentText("precipitate")
-            panel.stroke([(w * 0.6, h * 0.7)], False)
+        def paint() -> None:  # what strokes on the canvas in examples mode do
+            pane.clicks.class_combo.setCurrentText("matrix")
+            pane.apply_stroke([(w * 0.2, h * 0.2), (w * 0.25, h * 0.2)], False)
+            pane.clicks.class_combo.setCurrentText("precipitate")
+            pane.apply_stroke([(w * 0.6, h * 0.7)], False)
 
         measure("phases: features + live preview", paint, lambda: panel.phase_result is not None)
         pane.shutdown()

@@ -25,14 +25,29 @@ class MessageBanner(QFrame):
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
-        self._timer = QTimer(self, singleShot=True, timeout=self.hide)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
+        self.kind = ""
         self.hide()
 
     def show_message(self, text: str, kind: str = "error", timeout_ms: int = 20000) -> None:
         self.setStyleSheet(f"QFrame {{{STYLES[kind]} border-radius:4px;}} QLabel {{border:none;}}")
         self.label.setText(text)
+        self.kind = kind
         self.show()
         self._timer.start(timeout_ms)
+
+    @property
+    def error_text(self) -> str:
+        """The error shown now, or "" (an info message is not an error)."""
+        return self.text if self.kind == "error" else ""
+
+    def clear_error(self) -> None:
+        """Hide the banner if it shows an error (a file opened fine since)."""
+        if self.kind == "error":
+            self._timer.stop()
+            self.hide()
 
     @property
     def text(self) -> str:

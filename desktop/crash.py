@@ -5,31 +5,20 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from inference.errors import ErrorReport, describe
-from inference.runtime.paths import log_dir
+from inference.runtime.logs import log_file, send_to_log_file
 
 log = logging.getLogger("matlens")
 
 
 def setup_logging() -> Path:
-    path = log_dir() / "matlens.log"
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, RotatingFileHandler)]:
-        if Path(old.baseFilename) == path.resolve():
-            return path
-        root.removeHandler(old)
-        old.close()
-    handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    return path
+    """Log records and library warnings go to matlens.log, as for the command line."""
+    return send_to_log_file() or log_file()
 
 
 class CrashHandler(QObject):

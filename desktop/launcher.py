@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+import inference  # noqa: F401 - first: the offline environment (no telemetry) before any library
+
 
 def main(argv: list[str] | None = None) -> int:
     import multiprocessing
@@ -17,7 +19,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args and (args[0] in SUBCOMMANDS or args[0] in ("-h", "--help", "--version")):
         from inference.cli import main as cli_main
+        from inference.runtime.logs import send_to_log_file
 
+        # A failing command prints one line; library warnings on the way go to the log.
+        send_to_log_file()
         if args[0] == "structure":
             from desktop.panes.structure.offscreen import register
 

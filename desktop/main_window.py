@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoGroup
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop.banner import MessageBanner
 from desktop.panes import pane_types
-from desktop.panes.base import AppContext, Pane
+from desktop.panes.base import AppContext, Pane, PredictionTarget
 from desktop.settings import RecentFiles, app_settings
 from desktop.workers import JobRunner
 from inference.errors import ErrorReport
@@ -98,24 +100,27 @@ class MainWindow(QMainWindow):
 
     def _link_panes(self) -> None:
         """Cross-pane actions: "Predict" in Structures (a structure) and Literature (a formula)."""
-        prediction = next((p for p in self.panes if hasattr(p, "predict_structure_file")), None)
+        prediction = next((p for p in self.panes if isinstance(p, PredictionTarget)), None)
         if prediction is None:
             return
         for pane in self.panes:
-            if hasattr(pane, "predict_requested"):
-                pane.predict_requested.connect(
+            # Panes offer these by name (they never import each other), so look them up.
+            structure_signal = getattr(pane, "predict_requested", None)
+            formula_signal = getattr(pane, "predict_formula_requested", None)
+            if structure_signal is not None:
+                structure_signal.connect(
                     lambda path, target=prediction: self._predict_in(
                         target, target.predict_structure_file, path
                     )
                 )
-            if hasattr(pane, "predict_formula_requested"):
-                pane.predict_formula_requested.connect(
+            if formula_signal is not None:
+                formula_signal.connect(
                     lambda formula, target=prediction: self._predict_in(
                         target, target.predict_formula, formula
                     )
                 )
 
-    def _predict_in(self, pane: Pane, entry, argument) -> None:
+    def _predict_in(self, pane: QWidget, entry: Callable[[Any], None], argument: object) -> None:
         self.tabs.setCurrentWidget(pane)
         entry(argument)
 
@@ -125,7 +130,8 @@ class MainWindow(QMainWindow):
 
     def _pane_changed(self, _index: int) -> None:
         pane = self.current_pane()
-        self.undo_group.setActiveStack(pane.undo_stack if pane else None)
+        if pane is not None:  # the welcome page has no undo stack: the last pane's stays
+            self.undo_group.setActiveStack(pane.undo_stack)
 
     def pane_for(self, path: Path) -> Pane | None:
         current = self.current_pane()
@@ -138,19 +144,21 @@ class MainWindow(QMainWindow):
         """Route a file to the pane for its type; unknown types get a one-line message."""
         path = Path(path)
         if not path.exists():
-            self.show_error(f"File not found: {path}")
+            self.show_message(f"File not found: {path}")
             return False
         pane = self.pane_for(path)
         if pane is None:
             known = sorted({e for p in self.panes for e in p.extensions})
             hint = f" (MatLens opens {', '.join(known)})" if known else ""
-            self.show_error(f"MatLens cannot open '{path.suffix or path.name}' files{hint}.")
+            self.show_message(f"MatLens cannot open '{path.suffix or path.name}' files{hint}.")
             return False
         self.tabs.setCurrentWidget(pane)
         pane.open_path(path)
         return True
 
     def _file_opened(self, path: Path) -> None:
+        # A file opened fine: an error about an earlier one no longer applies.
+        self.clear_error()
         self.recent.add(path)
         self._refresh_recent()
         self.setWindowTitle(f"{Path(path).name} — MatLens")
@@ -181,11 +189,23 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     # messages ---------------------------------------------------------------------------------
-    def show_error(self, report: ErrorReport | str) -> None:
-        text = report.message if isinstance(report, ErrorReport) else str(report)
+    def show_error(self, report: ErrorReport) -> None:
+        """The panes' error line (AppContext.show_error): banner and status bar."""
+        text = report.message
         log.warning("shown to user: %s", text)
         self.banner.show_message(text, "error")
         self.statusBar().showMessage(text, 10000)
+
+    def show_message(self, text: str) -> None:
+        """The window's own error sentence (an unknown file type, a missing file)."""
+        self.show_error(ErrorReport(text, ""))
+
+    def clear_error(self) -> None:
+        """Take down the error banner, and the status line if it still shows the error."""
+        text = self.banner.error_text
+        self.banner.clear_error()
+        if text and self.statusBar().currentMessage() == text:
+            self.statusBar().clearMessage()
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

@@ -94,7 +94,7 @@ class JobRunner(QObject):
         self,
         fn: Callable[..., object],
         *args,
-        on_result: Callable[[object], None] | None = None,
+        on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[ErrorReport], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,

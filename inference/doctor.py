@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 
 from inference import __version__
+from inference.runtime import offline
 from inference.runtime.paths import models_dir
 from inference.runtime.registry import file_path, file_status, load_cards
 from inference.runtime.sessions import device_report, versions
@@ -48,6 +48,8 @@ class DoctorReport:
     providers_available: list[str]
     device: dict
     offline: bool
+    offline_why_not: list[str]
+    offline_notes: list[str]
     models_dir: str
     models: list[ModelState]
 
@@ -66,7 +68,8 @@ def _version(pkg: str) -> str:
 
 
 def collect() -> DoctorReport:
-    device = device_report()
+    device = device_report()  # loads onnxruntime: its telemetry, if any, has started by now
+    network = offline.check()
     models = [
         ModelState(
             c.id,
@@ -90,7 +93,9 @@ def collect() -> DoctorReport:
             "name": device.device_name,
             "why_not_gpu": device.reason,
         },
-        offline=os.environ.get("HF_HUB_OFFLINE") == "1",
+        offline=network.offline,
+        offline_why_not=network.why_not,
+        offline_notes=network.notes,
         models_dir=str(models_dir()),
         models=models,
     )
@@ -101,7 +106,8 @@ def render_text(report: DoctorReport) -> str:
         f"MatLens {report.matlens} on Python {report.python} ({report.platform})",
         f"Device: {report.device['label']}",
         f"ONNX providers available: {', '.join(report.providers_available)}",
-        f"Offline mode: {'on' if report.offline else 'OFF'}",
+        f"Offline: {'yes' if report.offline else 'NO — ' + '; '.join(report.offline_why_not)}",
+        *(f"  note: {note}" for note in report.offline_notes),
         f"Models folder: {report.models_dir}",
         "Models:",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import traceback
 from dataclasses import dataclass
 
@@ -30,6 +31,19 @@ class ErrorReport:
     details: str
 
 
+# Operating-system failures with a cause the user can act on (the rest stay "Unexpected").
+_OS_MESSAGES = {
+    errno.EROFS: "Cannot write {path}: it is on a read-only disk or share; choose another folder",
+    errno.ENOSPC: "The disk is full: could not write {path}; free some space or choose another disk",
+    errno.EDQUOT: "Your disk quota is used up: could not write {path}; free some space",
+    errno.ENAMETOOLONG: "The file name is too long for this disk: {path}",
+    errno.EISDIR: "{path} is a folder, not a file",
+    errno.ENOTDIR: "A part of {path} is a file, not a folder",
+    errno.EACCES: "Permission denied: {path}",
+    errno.EPERM: "Permission denied: {path}",
+}
+
+
 def describe(exc: BaseException) -> ErrorReport:
     """Turn any exception into a one-line message (never a traceback) plus details."""
     details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -39,6 +53,8 @@ def describe(exc: BaseException) -> ErrorReport:
         message = f"File not found: {exc.filename or exc}"
     elif isinstance(exc, PermissionError):
         message = f"Permission denied: {exc.filename or exc}"
+    elif isinstance(exc, OSError) and exc.errno in _OS_MESSAGES:
+        message = _OS_MESSAGES[exc.errno].format(path=exc.filename or exc.filename2 or "a file")
     elif isinstance(exc, MemoryError):
         message = "Not enough memory for this job. Try a smaller image or close other programs."
     else:

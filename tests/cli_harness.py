@@ -1,7 +1,6 @@
 """Run `matlens` as a user does (a real process) and judge the outcome as a user would.
 
-`run_matlens` returns the exit code, the output and the child's own peak RSS (from wait4, so it
-is this process alone, not the largest child seen so far). `assert_clean_outcome` holds every
+`run_matlens` returns the exit code, the output and the command's own peak RSS. `assert_clean_outcome` holds every
 fuzz case to the promise: exit 0 with a result, or exit 2 with one line naming the file, and never
 a traceback, a signal or a hang.
 """
@@ -31,13 +30,35 @@ class CliRun:
     timed_out: bool
 
 
+# Linux keeps a process's peak RSS across fork and exec (exec records the old mm's high-water
+# mark), so wait4 on a child forked straight from this pytest process reports pytest's own peak
+# whenever that is higher (15 GB seen for a 40 MB command). A small Python started with -S forks
+# `matlens` instead, and reports that child's own status and peak to a file.
+_LAUNCHER = """
+import os, sys
+report, argv = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as f:
+    f.write(f"{status} {usage.ru_maxrss}")
+sys.exit(0)
+"""
+
+
 def run_matlens(*args: object, timeout: float = 120, env: dict[str, str] | None = None) -> CliRun:
     """Run `matlens ARGS` in its own process group; kill the group on time-out."""
     argv = [sys.executable, "-m", "desktop.launcher", *map(str, args)]
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        report = Path(scratch) / "status"
         child = subprocess.Popen(
-            argv,
+            [sys.executable, "-S", "-c", _LAUNCHER, str(report), *argv],
             stdout=out,
             stderr=err,
             cwd=REPO,
@@ -45,27 +66,26 @@ def run_matlens(*args: object, timeout: float = 120, env: dict[str, str] | None 
             start_new_session=True,
         )
         timed_out = False
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - started > timeout:
-                timed_out = True
-                os.killpg(child.pid, signal.SIGKILL)
-                pid, status, usage = os.wait4(child.pid, 0)
-                break
-            time.sleep(0.02)
-        child.returncode = os.waitstatus_to_exitcode(status)
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        status, peak_kb = -signal.SIGKILL, float("nan")
+        if report.exists():
+            raw_status, raw_peak = report.read_text().split()
+            status, peak_kb = os.waitstatus_to_exitcode(int(raw_status)), float(raw_peak)
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
     return CliRun(
         tuple(map(str, args)),
-        child.returncode,
+        status,
         stdout,
         stderr,
-        usage.ru_maxrss / 1024.0,  # Linux reports kB
+        peak_kb / 1024.0,  # Linux reports kB
         time.perf_counter() - started,
         timed_out,
     )

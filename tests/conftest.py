@@ -36,7 +36,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
-    # Without a display, Qt renders offscreen and VTK through OSMesa (facts.md: other mixes segfault).
+    # Without a display, Qt renders offscreen and VTK through OSMesa (other mixes segfault).
     if not os.environ.get("DISPLAY") and os.name != "nt":
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow")
@@ -59,6 +59,28 @@ def _private_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MATLENS_LOGS", str(base / "logs"))
     monkeypatch.setenv("MATLENS_SETTINGS", str(base / "settings.ini"))
     monkeypatch.setenv("MATLENS_MODELS", MODELS_DIR)
+
+
+def _files_beside_shared_images() -> set[Path]:
+    """MatLens's own files (sidecars, their temp files) inside the shared image folders."""
+    found: set[Path] = set()
+    for folder in ("segmentation", "microscope_formats"):
+        root = SHARED_DATA / folder
+        if root.is_dir():
+            found.update(root.rglob("*.matlens.json*"))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _shared_data_stays_untouched():
+    """The shared data belongs to others: a test that writes beside it (a sidecar after an edit,
+    which root can do in a read-only folder) fails, and the file is removed."""
+    before = _files_beside_shared_images()
+    yield
+    written = _files_beside_shared_images() - before
+    for path in written:
+        path.unlink(missing_ok=True)
+    assert not written, f"the test wrote into ../shared/data: {sorted(map(str, written))}"
 
 
 def shared(*parts: str) -> Path:

@@ -18,13 +18,8 @@ from scipy import ndimage as ndi
 from inference.errors import JobCancelled
 from inference.jobs import CancelToken
 from inference.segmentation import automatic as auto
-from inference.segmentation.automatic import (
-    AutoMask,
-    AutoParams,
-    non_max_suppression,
-    segment_everything,
-    to_objects,
-)
+from inference.segmentation.automatic import AutoParams, segment_everything, to_objects
+from inference.segmentation.masks import AutoMask, non_max_suppression
 
 SAMPLE = REPO / "resources" / "samples" / "superalloy_precipitates.tif"
 FAST = AutoParams(points_per_side=16, skip_covered=False)  # the whole grid: the reference

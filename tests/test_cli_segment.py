@@ -86,6 +86,56 @@ def test_prompts_file_writes_a_label_image(tmp_path, targets):
     assert [o["class"] for o in objects] == ["precipitate", "precipitate"]
 
 
+def test_prompts_give_one_coco_annotation_each_in_order_with_overlaps_kept(tmp_path, targets):
+    """Three objects, the second a box around the first two, the third the first again: COCO
+    keeps all three whole; the label image gives each pixel to the first object claiming it."""
+    from pycocotools.coco import COCO
+
+    (a_mask, ax, ay), (b_mask, bx, by) = targets
+    ys, xs = np.nonzero(a_mask | b_mask)
+    box = [int(xs.min()) - 4, int(ys.min()) - 4, int(xs.max()) + 4, int(ys.max()) + 4]
+    prompts = {
+        "objects": [
+            {"points": [[ax, ay, 1]], "class": "precipitate"},
+            {"points": [], "box": box, "class": "cluster"},
+            {"points": [[ax, ay, 1]], "class": "precipitate"},
+        ]
+    }
+    (tmp_path / "p.json").write_text(json.dumps(prompts))
+    coco_path, out = tmp_path / "objects.json", tmp_path / "labels.tif"
+    res = matlens(
+        "segment", SAMPLE, "--prompts", str(tmp_path / "p.json"),
+        "--coco", str(coco_path), "--out", str(out), "--json",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    coco = COCO(str(coco_path))
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert [a["id"] for a in anns] == [1, 2, 3]
+    names = [coco.loadCats(a["category_id"])[0]["name"] for a in anns]
+    assert names == ["precipitate", "cluster", "precipitate"]
+    assert all(isinstance(a["segmentation"]["counts"], list) for a in anns)  # uncompressed RLE
+    masks = [coco.annToMask(a).astype(bool) for a in anns]
+    assert [int(m.sum()) for m in masks] == [a["area"] for a in anns]
+    assert masks[0][ay, ax] and masks[1][ay, ax] and masks[1][by, bx]
+    assert np.array_equal(masks[0], masks[2])  # the same clicks, the same mask, kept twice
+    overlap = masks[0] & masks[1]
+    assert overlap.sum() > 0.8 * masks[0].sum()  # the box's object holds the first one
+    labels = tifffile.imread(out)
+    assert np.array_equal(labels == 1, masks[0])  # the first claim wins where they overlap
+    assert np.array_equal(labels == 2, masks[1] & ~masks[0])
+    assert not (labels == 3).any()
+    summary = json.loads(res.stdout)
+    assert summary["coco"] == str(coco_path)
+    assert [o["area_px"] for o in summary["objects"]] == [int(m.sum()) for m in masks]
+
+
+def test_help_states_the_overlap_rule():
+    res = matlens("segment", "--help")
+    assert res.returncode == 0
+    text = " ".join(res.stdout.split())
+    assert "belongs to the FIRST object that claims it" in text and "--coco" in text
+
+
 @pytest.mark.parametrize(
     "args, words",
     [

@@ -431,7 +431,9 @@ def test_truncated_tiffs(tmp_path, unpacked):
     tifffile.imwrite(tmp_path / "whole.tif", np.ones((300, 200), np.uint16))  # IFD first
     written = (tmp_path / "whole.tif").read_bytes()
     (tmp_path / "half.tif").write_bytes(written[: len(written) // 2])
-    assert unreadable(tmp_path / "half.tif") == "not a TIFF file or truncated: half.tif"
+    message = unreadable(tmp_path / "half.tif")  # the header is whole: it can say more
+    assert message.startswith("half.tif is a damaged TIFF file: its pixel data would run 60,128")
+    assert "cut short" in message
 
 
 def test_text_file_renamed_tif(tmp_path):
@@ -572,3 +574,162 @@ def test_supported_extensions_route_drag_and_drop():
     for ext in (".tif", ".tiff", ".png", ".jpg", ".bmp", ".dm3", ".dm4", ".emd"):
         assert ext in SUPPORTED_EXTENSIONS
     assert is_supported("A.TIF") and is_supported("b.dm4") and not is_supported("c.cif")
+
+
+# ---- damaged headers: refused in one line, never decoded as garbage ------------------------------
+
+
+def _flip_entry(data: bytes, tag: int, xor: int) -> bytes:
+    """The first IFD entry `tag`'s value with `xor` applied to its low byte (little-endian TIFF)."""
+    import struct
+
+    ifd = struct.unpack("<I", data[4:8])[0]
+    for i in range(struct.unpack("<H", data[ifd : ifd + 2])[0]):
+        start = ifd + 2 + 12 * i
+        if struct.unpack("<H", data[start : start + 2])[0] == tag:
+            mutated = bytearray(data)
+            mutated[start + 8] ^= xor
+            return bytes(mutated)
+    raise AssertionError(f"tag {tag} not found")
+
+
+@pytest.mark.parametrize(
+    ("tag", "words"),
+    [
+        (256, "promises 767 × 512 pixels"),  # width 512 -> 767
+        (257, "strip table does not fit"),  # height 512 -> 767
+        (273, "past the end of the file"),  # strip offset
+        (277, "promises 512 × 512 pixels of 252 samples"),  # samples per pixel 3 -> 252
+    ],
+)
+def test_a_flipped_header_byte_is_a_damaged_tiff_not_garbage(tmp_path, tag, words):
+    sample = Path(__file__).resolve().parents[1] / "resources/samples/superalloy_precipitates.tif"
+    path = tmp_path / f"flip{tag}.tif"
+    path.write_bytes(_flip_entry(sample.read_bytes(), tag, 0xFF))
+    message = unreadable(path)
+    assert message.startswith(f"flip{tag}.tif is a damaged TIFF file: ") and words in message
+    assert "copy it again" in message
+
+
+def test_strips_missing_for_a_taller_image_are_not_padded_with_zeros(tmp_path):
+    """RGBA in four strips, height 512 -> 767: tifffile alone returns 767 rows, 255 of them zero."""
+    source = shared("segmentation", "nasa_micronet", "Super1", "test_annot", "spot2_0d_4_mask.tif")
+    path = tmp_path / "taller.tif"
+    path.write_bytes(_flip_entry(source.read_bytes(), 257, 0xFF))
+    assert "strip table does not fit its size of 512 × 767 pixels" in unreadable(path)
+
+
+def test_zero_samples_per_pixel_is_one_clear_line(tmp_path):
+    sample = Path(__file__).resolve().parents[1] / "resources/samples/superalloy_precipitates.tif"
+    path = tmp_path / "zero.tif"
+    path.write_bytes(_flip_entry(sample.read_bytes(), 277, 0x03))  # 3 -> 0
+    message = unreadable(path)  # tifffile itself trips over it (IndexError)
+    assert message.startswith("zero.tif is a damaged TIFF file: its image header holds impossible")
+
+
+def test_harmless_flips_still_open_with_their_pixels(tmp_path):
+    """Description, resolution, software, and an uncompressed strip's rows per strip or byte
+    count that overshoot: the pixels are all there, so the image opens unchanged."""
+    sample = Path(__file__).resolve().parents[1] / "resources/samples/superalloy_precipitates.tif"
+    original = read_micrograph(sample).data
+    for tag in (270, 282, 305, 278, 279):
+        path = tmp_path / f"flip{tag}.tif"
+        path.write_bytes(_flip_entry(sample.read_bytes(), tag, 0xFF))
+        assert np.array_equal(read_micrograph(path).data, original), tag
+
+
+def test_a_cut_mrc_says_cut_short_not_mmap(tmp_path):
+    data = rsciio_file("mrc", "HAADFscan.mrc").read_bytes()
+    (tmp_path / "cut.mrc").write_bytes(data[:-1])
+    message = unreadable(tmp_path / "cut.mrc")
+    assert message.startswith("cut.mrc is a damaged MRC file: its header promises 16 × 16 × 1")
+    assert "cut short" in message and "mmap" not in message
+    huge = bytearray(data)
+    huge[0:8] = (50000).to_bytes(4, "little") * 2
+    (tmp_path / "huge.mrc").write_bytes(bytes(huge))
+    assert "promises 50000 × 50000 × 1 pixels" in unreadable(tmp_path / "huge.mrc")
+
+
+@pytest.mark.parametrize(
+    ("parts", "offset"),
+    [
+        (("digitalmicrograph", "2D", "test_STEM_image.dm3"), 331),  # was "KeyError: -16777208"
+        (("emd", "example_image.emd"), 173),  # was "RuntimeError: ... addr overflow"
+        (("tia", "new", "128x128-TEM_search_1.ser"), 59),  # was "IndexError: index 0 ..."
+    ],
+)
+def test_what_a_library_cannot_parse_is_one_sentence_without_its_words(tmp_path, parts, offset):
+    data = bytearray(rsciio_file(*parts).read_bytes())
+    data[offset] ^= 0xFF
+    path = tmp_path / f"flipped{Path(parts[-1]).suffix}"
+    path.write_bytes(bytes(data))
+    try:
+        read_micrograph(path)
+    except UnreadableFile as exc:
+        message = str(exc)
+        assert message.startswith(f"{path.name} ") and "Error" not in message
+        assert "damaged" in message and "\n" not in message
+    # A flip that misses everything that matters may still read: that is fine too.
+
+
+def test_a_cut_ser_file_is_one_sentence(tmp_path):
+    data = rsciio_file("tia", "new", "128x128-TEM_search_1.ser").read_bytes()
+    (tmp_path / "cut.ser").write_bytes(data[: len(data) // 2])
+    message = unreadable(tmp_path / "cut.ser")
+    assert message.startswith("cut.ser could not be read as TIA: the file is damaged")
+    assert "array element" not in message
+
+
+# ---- memory: big images open, impossible ones are refused up front --------------------------------
+
+
+def test_matlens_own_16000_square_png_opens(tmp_path):
+    """Pillow's 179-megapixel "decompression bomb" limit refused MatLens's own exports."""
+    import imageio.v3 as iio
+
+    big = np.zeros((16000, 16000), np.uint8)
+    big[::1000, :] = 255
+    iio.imwrite(tmp_path / "labels.png", big)
+    del big
+    image = read_micrograph(tmp_path / "labels.png")
+    assert image.shape == (16000, 16000) and image.data[1000, 5] == 255
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".png"])
+def test_an_image_too_large_for_the_memory_left_is_refused_in_one_line(
+    tmp_path, monkeypatch, suffix
+):
+    import imageio.v3 as iio
+
+    path = tmp_path / f"scan{suffix}"
+    iio.imwrite(path, np.zeros((4000, 3000), np.uint16 if suffix == ".tif" else np.uint8))
+    monkeypatch.setenv("MATLENS_MEMORY_LIMIT", "20M")
+    message = unreadable(path)
+    assert message.startswith(f"scan{suffix} is 3,000 × 4,000 pixels")
+    assert "too large for the 20 MB of memory free" in message
+    side = int(message.split("up to about ")[1].split(" ×")[0].replace(",", ""))
+    per_pixel = 7 if suffix == ".tif" else 5  # raw + working copy + 8-bit RGB
+    assert abs(side * side * per_pixel - 20 * 2**20) < 0.01 * 20 * 2**20
+    monkeypatch.setenv("MATLENS_MEMORY_LIMIT", "200M")
+    assert read_micrograph(path).shape == (4000, 3000)
+
+
+def test_a_header_claiming_ten_gigapixels_is_refused_before_decoding(tmp_path):
+    import struct
+    import zlib
+
+    import imageio.v3 as iio
+
+    png = iio.imwrite("<bytes>", np.zeros((8, 8), np.uint8), extension=".png")
+    ihdr = bytearray(png[16:29])
+    ihdr[0:8] = struct.pack(">II", 100_000, 100_000)
+    crc = struct.pack(">I", zlib.crc32(b"IHDR" + bytes(ihdr)) & 0xFFFFFFFF)
+    (tmp_path / "liar.png").write_bytes(png[:16] + bytes(ihdr) + crc + png[33:])
+    tracemalloc.start()
+    try:
+        message = unreadable(tmp_path / "liar.png")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert message.startswith("liar.png is 100,000 × 100,000 pixels") or "not a PNG" in message
+    assert peak < 100_000_000

@@ -117,3 +117,14 @@ def test_errors_arrive_once_for_the_latest_request(qtbot):
     slot.submit(fail, on_error=errors.append)
     qtbot.waitUntil(lambda: len(errors) == 1, timeout=5000)
     assert "bad cell" in errors[0].message
+
+
+def test_a_job_that_ends_before_submit_returns_still_frees_the_slot(qtbot):
+    """`finished` is connected before the job starts: an instant job used to leave the slot
+    busy forever (its queued requests never ran, the job bar never cleared)."""
+    slot = JobSlot(JobRunner())
+    seen = []
+    for i in range(100):
+        slot.submit(lambda i=i: i, on_result=seen.append)
+        qtbot.waitUntil(lambda: not slot.busy, timeout=2000)
+    assert seen == list(range(100))

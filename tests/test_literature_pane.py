@@ -54,12 +54,15 @@ def test_filters_and_export(qtbot, pane, tmp_path):
     _open(qtbot, pane, paper("Suzuki_etal_2015-CC.pdf"))
     pane.property_filter.setCurrentText("critical_field")
     assert {r.property for r in pane.table.records} == {"critical_field"}
-    pane.export_records(tmp_path / "out.csv")
+    pane.export_records(tmp_path / "out.csv")  # written by a worker, not the GUI thread
+    _idle(qtbot, pane)
     rows = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
     assert len(rows) == 1 + pane.table.rowCount()
     pane.property_filter.setCurrentText("All")
     pane.material_filter.setCurrentText("EuFBiS2")
     pane.export_records(tmp_path / "out.json")
+    _idle(qtbot, pane)
+    assert pane.statuses[-1] == f"Saved {tmp_path / 'out.json'}"
     data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert data["records"] and {r["material"] for r in data["records"]} == {"EuFBiS2"}
 
@@ -88,3 +91,52 @@ def test_library_search_opens_the_passage(qtbot, pane, tmp_path):
         pane._open_result(pane.results_list.item(0))
     qtbot.waitUntil(lambda: pane.view.page == hit.page - 1 and not pane.busy, timeout=30000)
     assert pane.view.selected_item is not None
+
+
+def _click_row(qtbot, pane, row):
+    from PySide6.QtCore import Qt
+
+    rect = pane.table.visualItemRect(pane.table.item(row, 1))
+    qtbot.mouseClick(pane.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def test_the_paper_opened_last_wins_through_the_window(qtbot, main_window):
+    """Paper A is slow to read, B quick: opened back to back, B must be what the pane shows
+    (before JobSlot, A landed last and its rows stayed; a click on them did nothing)."""
+    pane = next(p for p in main_window.panes if p.title == "Literature")
+    first, slow, last = (
+        paper("Suzuki_etal_2015-CC.pdf"),
+        paper("PhysRevX.8.041024-CC.pdf"),  # 9 pages: several seconds to read
+        paper("1609.04957-CC.pdf"),
+    )
+    assert main_window.open_path(first)
+    qtbot.waitUntil(lambda: pane.paper is not None and not pane.busy, timeout=60000)
+    _click_row(qtbot, pane, 0)  # a row of the first paper, selected, its sentence shown
+    assert pane.sentence_label.text()
+
+    assert main_window.open_path(slow) and main_window.open_path(last)
+    qtbot.waitUntil(lambda: pane.paper is not None and pane.paper.path == last, timeout=60000)
+    qtbot.waitUntil(lambda: not pane.busy, timeout=60000)
+    qtbot.wait(200)  # anything the slow paper still had to say has arrived by now
+    assert pane.paper.path == last and pane.extraction is not None
+    assert pane.table.records == pane.extraction.records
+    assert pane.table.rowCount() == len(pane.extraction.records) > 3
+    assert pane.table.selectedIndexes() == [] and pane.selected is None
+    assert pane.sentence_label.text() == ""
+    assert main_window.windowTitle().startswith(last.name)
+
+    # a click on a row of B jumps to its page, shows its sentence and its highlight
+    row = next(i for i, r in enumerate(pane.table.records) if r.page != 1)
+    record = pane.table.records[row]
+    _click_row(qtbot, pane, row)
+    qtbot.waitUntil(lambda: pane.view.page == record.page - 1 and not pane.busy, timeout=30000)
+    assert pane.selected is record
+    assert pane.sentence_label.text() == record.sentence
+    assert pane.view.selected_item is not None
+
+    # a second click on the same row (after moving away) jumps back to it
+    pane.show_page(0)
+    qtbot.waitUntil(lambda: pane.view.page == 0 and not pane.busy, timeout=30000)
+    _click_row(qtbot, pane, row)
+    qtbot.waitUntil(lambda: pane.view.page == record.page - 1 and not pane.busy, timeout=30000)
+    assert main_window.banner.text == ""

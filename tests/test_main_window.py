@@ -135,3 +135,20 @@ def test_running_app_never_imports_torch_or_transformers(tmp_path):
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_an_error_banner_goes_when_the_next_file_opens(qtbot, main_window, shared_data):
+    """An EELS spectrum is not an image: its error must not stay above the FEI image opened
+    next (the banner used to stay up for 20 s, over a file that opened fine)."""
+    folder = shared_data("microscope_formats", "rosettasciio", "digitalmicrograph")
+    spectrum = folder / "1D" / "test-EELS_spectrum.dm3"
+    image = folder / "Fei_HAADF-DE_location.dm3"
+    micrographs = next(p for p in main_window.panes if p.title == "Micrographs")
+    assert main_window.open_path(spectrum)
+    qtbot.waitUntil(lambda: main_window.banner.text != "", timeout=60000)
+    error = main_window.banner.text
+    assert "\n" not in error
+    with qtbot.waitSignal(micrographs.file_opened, timeout=60000):
+        assert main_window.open_path(image)
+    assert main_window.banner.text == ""
+    assert main_window.statusBar().currentMessage() != error

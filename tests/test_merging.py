@@ -119,7 +119,7 @@ def clicked_precipitates(sam_model, rgb, embedding) -> AnnotationSet:
     import tifffile
     from scipy import ndimage as ndi
 
-    from inference.segmentation.refine import ClickSession
+    from inference.segmentation.clicks import ClickSession
 
     truth = tifffile.imread(shared(*SAMPLE_TRUTH), key=0)[..., :3].astype(int)
     regions, _ = ndi.label((truth == (255, 0, 0)).all(axis=2), np.ones((3, 3), bool))

@@ -4,11 +4,13 @@ phases by example, with the real MobileSAM on real micrographs through real Qt w
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
 from PySide6.QtCore import Qt
+from scipy import ndimage
 
 from desktop.panes.micrograph.pane import MicrographPane
 from inference.errors import ModelUnavailable
@@ -33,11 +35,21 @@ def pane(open_pane, tmp_path, qtbot):
     return widget
 
 
-def run_and_wait(qtbot, pane, start) -> None:
+def click(qtbot, pane, x, y, button=Qt.MouseButton.LeftButton):
+    pos = pane.canvas.scene_pos_of(x + 0.5, y + 0.5)
+    qtbot.mouseClick(pane.canvas.viewport(), button, Qt.KeyboardModifier.NoModifier, pos)
+
+
+def run_and_wait(qtbot, pane, button) -> None:
     before = pane.undo_stack.count()
-    start()
+    panel = pane.auto_panel
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
-        lambda: pane.undo_stack.count() > before or pane.errors or not pane.auto_panel.workers,
+        lambda: (
+            pane.undo_stack.count() > before
+            or pane.errors
+            or not (panel.everything_slot.busy or panel.map_slot.busy)
+        ),
         timeout=120000,
     )
     assert not pane.errors
@@ -45,19 +57,19 @@ def run_and_wait(qtbot, pane, start) -> None:
 
 def test_segment_everything_gives_editable_objects_in_one_undo_step(qtbot, pane):
     pane.auto_panel.points_spin.setValue(16)
-    pane.class_combo.setCurrentText("precipitate")
-    qtbot.mouseClick(pane.auto_panel.everything_button, Qt.MouseButton.LeftButton)
-    run_and_wait(qtbot, pane, lambda: None)
+    pane.clicks.class_combo.setCurrentText("precipitate")
+    run_and_wait(qtbot, pane, pane.auto_panel.everything_button)
     objects = pane.annotations.objects
     assert len(objects) >= 10, "the sample holds dozens of precipitates"
     assert {o.class_name for o in objects} == {"precipitate"}
     assert {o.source for o in objects} == {"auto"}
-    assert pane.object_list.topLevelItemCount() == len(objects)
+    tree = pane.objects_panel.tree
+    assert tree.topLevelItemCount() == len(objects)
     # They are objects like clicked ones: reclass one, then one undo step per action.
     first = objects[0].id
-    pane.object_list.topLevelItem(0).setSelected(True)
-    pane.class_combo.setCurrentText("pore")
-    pane.reclass_selected()
+    tree.topLevelItem(0).setSelected(True)
+    pane.clicks.class_combo.setCurrentText("pore")
+    qtbot.mouseClick(pane.objects_panel.reclass_button, Qt.MouseButton.LeftButton)
     assert pane.annotations.get(first).class_name == "pore"
     pane.undo_stack.undo()
     pane.undo_stack.undo()
@@ -67,14 +79,16 @@ def test_segment_everything_gives_editable_objects_in_one_undo_step(qtbot, pane)
 
 
 def test_cancel_stops_segment_everything_and_adds_nothing(qtbot, pane):
-    worker = pane.auto_panel.segment_everything()
-    assert pane.cancel_button.isVisible()
-    qtbot.mouseClick(pane.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not pane.auto_panel.workers, timeout=60000)
-    assert worker.is_cancelled
+    panel, bar = pane.auto_panel, pane.job_bar
+    qtbot.mouseClick(panel.everything_button, Qt.MouseButton.LeftButton)
+    assert bar.cancel_button.isVisible() and bar.text.startswith("Segmenting everything")
+    assert not panel.everything_button.isEnabled()
+    qtbot.mouseClick(bar.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.everything_slot.busy, timeout=60000)
+    assert "Segment everything cancelled" in pane.statuses
     assert len(pane.annotations) == 0
-    assert pane.auto_panel.everything_button.isEnabled()
-    assert not pane.cancel_button.isVisible()
+    assert panel.everything_button.isEnabled()
+    assert not bar.cancel_button.isVisible()
 
 
 def test_phase_map_matches_the_annotated_precipitates(qtbot, pane, shared_data):
@@ -85,8 +99,8 @@ def test_phase_map_matches_the_annotated_precipitates(qtbot, pane, shared_data):
     truth = red | blue
     pane.auto_panel.points_spin.setValue(16)
     pane.auto_panel.map_kind.setCurrentIndex(pane.auto_panel.map_kind.findData("phase"))
-    pane.class_combo.setCurrentText("precipitate")
-    run_and_wait(qtbot, pane, pane.auto_panel.build_map)
+    pane.clicks.class_combo.setCurrentText("precipitate")
+    run_and_wait(qtbot, pane, pane.auto_panel.map_button)
     mapped = pane.annotations.class_image() > 0
     iou = (mapped & truth).sum() / (mapped | truth).sum()
     assert iou > 0.7, f"map vs annotated precipitates: IoU {iou:.2f}"
@@ -95,30 +109,37 @@ def test_phase_map_matches_the_annotated_precipitates(qtbot, pane, shared_data):
     assert len(pane.annotations) == 0
 
 
-def test_phases_by_example_previews_live_and_applies_as_classes(qtbot, open_pane, shared_data):
+def test_phases_by_example_previews_live_and_applies_as_classes(
+    qtbot, open_pane, shared_data, tmp_path
+):
     try:
         require("mobile_sam")
     except ModelUnavailable as exc:
         pytest.skip(str(exc))
-    image = shared_data(*SUPER1, "test", "spot2_0d_0.tif")
+    image = Path(shutil.copy(shared_data(*SUPER1, "test", "spot2_0d_0.tif"), tmp_path))
     rgba = tifffile.imread(shared_data(*SUPER1, "test_annot", "spot2_0d_0_mask.tif"))
     red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
     blue = (rgba[..., 0] == 0) & (rgba[..., 1] == 0) & (rgba[..., 2] == 255)
     pane = open_pane(MicrographPane, size=(1300, 850))
     pane.open_path(image)
     qtbot.waitUntil(lambda: pane.ready, timeout=60000)
+    qtbot.waitUntil(lambda: pane.canvas.view.viewRect().width() > 10, timeout=5000)
     panel = pane.auto_panel
+    panel.tabs.setCurrentIndex(2)
     qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
     assert pane.canvas.mode == "examples"
-    ys, xs = np.nonzero(red)
+    # clicks on the image in examples mode: 3 examples of each class
     rng = np.random.default_rng(1)
-    pick = rng.choice(len(xs), 3, replace=False)
-    pane.class_combo.setCurrentText("precipitate")
-    panel.stroke([(float(xs[i]), float(ys[i])) for i in pick], False)
-    ys, xs = np.nonzero(~red & ~blue)  # matrix: neither precipitate class
-    pick = rng.choice(len(xs), 3, replace=False)
-    pane.class_combo.setCurrentText("matrix")
-    panel.stroke([(float(xs[i]), float(ys[i])) for i in pick], False)
+    for name, where in (("precipitate", red), ("matrix", ~red & ~blue)):
+        inner = ndimage.binary_erosion(where, iterations=2)  # a click lands within a pixel
+        ys, xs = np.nonzero(inner)
+        pane.clicks.class_combo.setCurrentText(name)
+        for i in rng.choice(len(xs), 3, replace=False):
+            click(qtbot, pane, int(xs[i]), int(ys[i]))
+    assert {n: len(p) for n, p in pane.state.workbench.examples.items()} == {
+        "precipitate": 3,
+        "matrix": 3,
+    }
     qtbot.waitUntil(lambda: panel.phase_result is not None, timeout=120000)
     assert pane.canvas.preview_item.image is not None
     result = panel.phase_result
@@ -129,9 +150,10 @@ def test_phases_by_example_previews_live_and_applies_as_classes(qtbot, open_pane
     wrong = np.argwhere(predicted & ~red)
     if len(wrong):
         y, x = wrong[len(wrong) // 2]
-        panel.stroke([(float(x), float(y))], False)
+        click(qtbot, pane, int(x), int(y))
         qtbot.waitUntil(lambda: panel.phase_result is not result, timeout=60000)
     qtbot.mouseClick(panel.apply_phases_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(pane.annotations) > 0, timeout=30000)
     classes = {o.class_name for o in pane.annotations.objects}
     assert classes == {"precipitate", "matrix"}
     assert pane.canvas.mode != "examples"

@@ -5,7 +5,9 @@ Real model (MobileSAM as ONNX), real image (the bundled superalloy sample), real
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
 import time
 
 import numpy as np
@@ -70,16 +72,24 @@ def click(
     qtbot.mouseClick(pane.canvas.viewport(), button, modifier, pos)
 
 
+def prompts(pane):
+    return pane.state.workbench.prompts
+
+
 def wait_mask(qtbot, pane, before=None):
     qtbot.waitUntil(
         lambda: (
-            pane.prompts.current is not None
-            and pane.prompts.current is not before
-            and not pane._predicting
+            prompts(pane).current is not None
+            and prompts(pane).current is not before
+            and not pane.clicks.decode_slot.busy
         ),
         timeout=10000,
     )
-    return pane.prompts.current
+    return prompts(pane).current
+
+
+def accept(qtbot, pane):
+    qtbot.mouseClick(pane.clicks.accept_button, Qt.MouseButton.LeftButton)
 
 
 def iou(a, b):
@@ -95,17 +105,18 @@ def test_click_segments_a_precipitate_and_enter_accepts_it(qtbot, window, sample
     assert cand.mask.shape == target.shape
     assert cand.mask[y, x], "the mask must contain the clicked pixel"
     assert iou(cand.mask, target) > 0.7
-    assert "Mask 1 of" in pane.candidate_label.text()
+    assert "Mask 1 of" in pane.clicks.candidate_label.text()
 
     qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)
-    assert pane.object_list.topLevelItemCount() == 1
-    assert pane.object_list.topLevelItem(0).text(1) == "precipitate"
-    assert pane.prompts.empty and pane.canvas.points_item.data.size == 0
+    tree = pane.objects_panel.tree
+    assert tree.topLevelItemCount() == 1
+    assert tree.topLevelItem(0).text(1) == "precipitate"
+    assert prompts(pane).empty and pane.canvas.points_item.data.size == 0
 
     window.undo_action.trigger()
-    assert pane.object_list.topLevelItemCount() == 0
+    assert tree.topLevelItemCount() == 0
     window.redo_action.trigger()
-    assert pane.object_list.topLevelItemCount() == 1
+    assert tree.topLevelItemCount() == 1
 
 
 def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipitates):
@@ -113,23 +124,23 @@ def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipita
     x, y = interior_point(precipitates[0])
     click(qtbot, pane, x, y)
     wait_mask(qtbot, pane)
-    assert len(pane.prompts.candidates) == 3  # one click is ambiguous: three candidates
+    assert len(prompts(pane).candidates) == 3  # one click is ambiguous: three candidates
 
     qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
-    assert pane.prompts.selected == 1 and "Mask 2 of 3" in pane.candidate_label.text()
+    assert prompts(pane).selected == 1 and "Mask 2 of 3" in pane.clicks.candidate_label.text()
 
     # the user tabs to the largest candidate (it spills into the matrix) and removes the spill
-    largest = max(range(3), key=lambda i: pane.prompts.candidates[i].mask.sum())
-    while pane.prompts.selected != largest:
+    largest = max(range(3), key=lambda i: prompts(pane).candidates[i].mask.sum())
+    while prompts(pane).selected != largest:
         qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
-    spill = pane.prompts.current.mask
+    spill = prompts(pane).current.mask
     ys, xs = np.nonzero(spill & ~ndimage.binary_dilation(precipitates[0], iterations=3))
     far = np.argmax((xs - x) ** 2 + (ys - y) ** 2)
     nx, ny = int(xs[far]), int(ys[far])
     click(qtbot, pane, nx, ny, Qt.MouseButton.RightButton)
-    fixed = wait_mask(qtbot, pane, before=pane.prompts.current)
-    assert pane.prompts.points[-1][2] == 0
-    assert len(pane.prompts.candidates) == 1  # several prompts: SAM gives one mask
+    fixed = wait_mask(qtbot, pane, before=prompts(pane).current)
+    assert prompts(pane).points[-1][2] == 0
+    assert len(prompts(pane).candidates) == 1  # several prompts: SAM gives one mask
     assert fixed.mask[y, x] and not fixed.mask[ny, nx]
     assert fixed.mask.sum() < spill.sum()
 
@@ -138,18 +149,18 @@ def test_a_box_alone_segments_the_object(qtbot, window, sample, precipitates):
     pane = open_image(qtbot, window, sample)
     target = precipitates[0]
     ys, xs = np.nonzero(target)
-    pane.set_box((xs.min() - 3, ys.min() - 3, xs.max() + 3, ys.max() + 3))
+    pane.clicks.set_box((xs.min() - 3, ys.min() - 3, xs.max() + 3, ys.max() + 3))
     cand = wait_mask(qtbot, pane)
     assert iou(cand.mask, target) > 0.7
     assert pane.canvas.box_item.isVisible()
-    pane.accept_object()
+    accept(qtbot, pane)
     assert pane.annotations.objects[0].box is not None
 
 
 def test_click_outside_the_image_is_refused_in_one_line(qtbot, window, sample):
     pane = open_image(qtbot, window, sample)
-    pane.add_point(-5, 20, 1)
-    assert pane.prompts.empty
+    click(qtbot, pane, -6, 20)  # in the margin the view leaves around the image
+    assert prompts(pane).empty
     message = window.statusBar().currentMessage()
     assert message.startswith("Click inside the image") and "\n" not in message
 
@@ -159,7 +170,7 @@ def test_annotations_autosave_and_come_back_on_reopen(qtbot, window, sample, pre
     for target in precipitates[:2]:
         click(qtbot, pane, *interior_point(target))
         wait_mask(qtbot, pane)
-        pane.accept_object()
+        accept(qtbot, pane)
     path = sample.with_name(sample.name + ".matlens.json")
     qtbot.waitUntil(lambda: path.exists() and len(sidecar.load(path)) == 2, timeout=5000)
 
@@ -168,7 +179,7 @@ def test_annotations_autosave_and_come_back_on_reopen(qtbot, window, sample, pre
     qtbot.addWidget(again)
     again.show()
     pane2 = open_image(qtbot, again, sample)
-    assert pane2.object_list.topLevelItemCount() == 2
+    assert pane2.objects_panel.tree.topLevelItemCount() == 2
     saved = [o.area for o in pane.annotations.objects]
     assert [o.area for o in pane2.annotations.objects] == saved
 
@@ -177,18 +188,18 @@ def test_brush_and_eraser_edit_an_object_with_undo(qtbot, window, sample, precip
     pane = open_image(qtbot, window, sample)
     click(qtbot, pane, *interior_point(precipitates[0]))
     wait_mask(qtbot, pane)
-    pane.accept_object()
+    accept(qtbot, pane)
     obj = pane.annotations.objects[0]
     area = obj.area
     x0, y0, x1, y1 = obj.bbox
-    pane.object_list.topLevelItem(0).setSelected(True)
+    pane.objects_panel.tree.topLevelItem(0).setSelected(True)
 
-    pane.set_mode("brush")
+    pane.state.set_mode("brush")
     pane.apply_stroke([(x1 + 4, y0), (x1 + 4, y1)], erase=False)
     grown = pane.annotations.objects[0].area
     assert grown > area
 
-    pane.set_mode("eraser")
+    pane.state.set_mode("eraser")
     pane.apply_stroke([((x0 + x1) / 2, (y0 + y1) / 2)], erase=True)
     assert pane.annotations.objects[0].area < grown
 
@@ -201,17 +212,19 @@ def test_reclass_hide_and_delete(qtbot, window, sample, precipitates):
     pane = open_image(qtbot, window, sample)
     click(qtbot, pane, *interior_point(precipitates[0]))
     wait_mask(qtbot, pane)
-    pane.accept_object()
-    assert pane.add_class("gamma prime")
-    pane.object_list.topLevelItem(0).setSelected(True)
-    pane.reclass_selected()
+    accept(qtbot, pane)
+    assert pane.state.add_class("gamma prime")
+    assert pane.clicks.class_combo.currentText() == "gamma prime"
+    tree = pane.objects_panel.tree
+    tree.topLevelItem(0).setSelected(True)
+    qtbot.mouseClick(pane.objects_panel.reclass_button, Qt.MouseButton.LeftButton)
     assert pane.annotations.objects[0].class_name == "gamma prime"
 
-    pane.object_list.topLevelItem(0).setCheckState(0, Qt.CheckState.Unchecked)
+    tree.topLevelItem(0).setCheckState(0, Qt.CheckState.Unchecked)
     qtbot.waitUntil(lambda: not pane.annotations.objects[0].visible, timeout=2000)
 
-    pane.object_list.topLevelItem(0).setSelected(True)
-    pane.delete_selected()
+    tree.topLevelItem(0).setSelected(True)
+    qtbot.mouseClick(pane.objects_panel.delete_button, Qt.MouseButton.LeftButton)
     assert len(pane.annotations) == 0
     window.undo_action.trigger()
     assert len(pane.annotations) == 1
@@ -222,7 +235,7 @@ def test_exports_are_readable_by_other_tools(qtbot, window, sample, precipitates
     for target in precipitates[:3]:
         click(qtbot, pane, *interior_point(target))
         wait_mask(qtbot, pane)
-        pane.accept_object()
+        accept(qtbot, pane)
     out = tmp_path / "out"
     out.mkdir()
     targets = {
@@ -233,7 +246,7 @@ def test_exports_are_readable_by_other_tools(qtbot, window, sample, precipitates
         "masks": out / "masks",
     }
     for kind, path in targets.items():
-        pane.export_to(kind, path)
+        pane.state.export(kind, path)
     qtbot.waitUntil(lambda: all(p.exists() for p in targets.values()), timeout=20000)
     window.jobs.wait(10000)
     rois = roifile.roiread(targets["rois"])
@@ -252,7 +265,7 @@ def test_a_bad_file_gets_one_line_and_the_work_is_kept(
     pane = open_image(qtbot, window, sample)
     click(qtbot, pane, *interior_point(precipitates[0]))
     wait_mask(qtbot, pane)
-    pane.accept_object()
+    accept(qtbot, pane)
     for name, content in (("empty.tif", b""), ("broken.dm3", b"\x00\x00\x00\x03garbage")):
         bad = tmp_path / name
         bad.write_bytes(content)
@@ -280,25 +293,96 @@ def test_a_big_16_bit_image_opens_while_the_window_stays_responsive(qtbot, windo
     assert pane.loaded.micrograph.data.dtype == np.uint16  # raw values kept
     assert pane.loaded.display.dtype == np.uint8
     # An image this big is embedded in native-resolution tiles: shown tile by tile, cancellable.
-    qtbot.waitUntil(lambda: "tile" in pane.job_label.text(), timeout=60000)
-    assert pane.cancel_button.isVisible()
-    qtbot.mouseClick(pane.cancel_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not pane.progress.isVisible(), timeout=60000)
+    bar = pane.job_bar
+    qtbot.waitUntil(lambda: "tile" in bar.text, timeout=60000)
+    assert bar.cancel_button.isVisible()
+    qtbot.mouseClick(bar.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not bar.progress.isVisible(), timeout=60000)
     timer.stop()
     assert not pane.ready
     assert len(ticks) > 5, "the event loop kept running while the image loaded"
 
 
-def test_switching_images_right_after_an_edit_keeps_it(qtbot, window, sample, precipitates):
+def test_switching_images_right_after_edits_keeps_them(qtbot, window, sample, precipitates):
     pane = open_image(qtbot, window, sample)
     click(qtbot, pane, *interior_point(precipitates[0]))
     wait_mask(qtbot, pane)
-    pane.accept_object()
+    accept(qtbot, pane)
+    pane.state.set_mode("brush")
+    pane.apply_stroke([(20, 20), (40, 24)], erase=False)  # a second edit: its save queues
     other = sample.with_name("other.tif")
     shutil.copy(sample, other)
-    window.open_path(other)  # at once: the autosave of the first image may still be running
+    window.open_path(other)  # at once: the autosaves of the first image may still be running
     qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.path == other, timeout=30000)
-    window.jobs.wait(10000)
-    saved = sidecar.load(sample.with_name(sample.name + ".matlens.json"))
-    assert len(saved) == 1
+    path = sample.with_name(sample.name + ".matlens.json")
+    qtbot.waitUntil(lambda: path.exists() and len(sidecar.load(path)) == 2, timeout=10000)
+    assert [o.source for o in sidecar.load(path).objects] == ["sam", "brush"]
     assert not other.with_name(other.name + ".matlens.json").exists()  # only viewed: no sidecar
+
+
+def test_closing_right_after_edits_saves_them_off_the_gui_thread(
+    qtbot, window, sample, precipitates, monkeypatch
+):
+    pane = open_image(qtbot, window, sample)
+    on_gui_thread = []
+    save = sidecar.save
+
+    def watched(annotations, path):  # the real save, noting which thread writes
+        on_gui_thread.append(threading.current_thread() is threading.main_thread())
+        save(annotations, path)
+
+    monkeypatch.setattr(sidecar, "save", watched)
+    click(qtbot, pane, *interior_point(precipitates[0]))
+    wait_mask(qtbot, pane)
+    accept(qtbot, pane)
+    pane.state.set_mode("brush")
+    pane.apply_stroke([(20, 20), (40, 24)], erase=False)
+    pane.shutdown()  # at once, as closing the window does: it waits for the last save
+    saved = sidecar.load(sample.with_name(sample.name + ".matlens.json"))
+    assert len(saved) == 2
+    assert on_gui_thread and not any(on_gui_thread)
+
+
+def test_the_cli_segments_the_same_clicks_as_the_pane(
+    qtbot, window, sample, precipitates, tmp_path
+):
+    """The clicks made on the canvas, given to `matlens segment --prompts`, give the same masks
+    pixel for pixel (read back from its COCO file with pycocotools)."""
+    from pycocotools.coco import COCO
+    from test_cli import matlens
+
+    pane = open_image(qtbot, window, sample)
+    for target in precipitates[:3]:  # one click each
+        click(qtbot, pane, *interior_point(target))
+        wait_mask(qtbot, pane)
+        accept(qtbot, pane)
+    x, y = interior_point(precipitates[3])
+    click(qtbot, pane, x, y)  # then a background click that refines the mask shown
+    first = wait_mask(qtbot, pane)
+    ys, xs = np.nonzero(first.mask & ~ndimage.binary_dilation(precipitates[3], iterations=2))
+    bx, by = (int(xs[0]), int(ys[0])) if len(xs) else (x + 30, y)
+    click(qtbot, pane, bx, by, Qt.MouseButton.RightButton)
+    wait_mask(qtbot, pane, before=first)
+    accept(qtbot, pane)
+    objects = pane.annotations.objects
+    assert len(objects) == 4 and len(objects[3].points) == 2
+
+    prompts = {
+        "objects": [
+            {"points": [list(p) for p in o.points], "box": o.box, "class": o.class_name}
+            for o in objects
+        ]
+    }
+    (tmp_path / "prompts.json").write_text(json.dumps(prompts), encoding="utf-8")
+    coco_path, labels_path = tmp_path / "objects.json", tmp_path / "labels.png"
+    run = matlens(
+        "segment", str(sample), "--prompts", str(tmp_path / "prompts.json"),
+        "--coco", str(coco_path), "--out", str(labels_path),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    coco = COCO(str(coco_path))
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert [a["id"] for a in anns] == [1, 2, 3, 4]
+    shape = pane.annotations.shape
+    for obj, ann in zip(objects, anns, strict=True):
+        assert np.array_equal(coco.annToMask(ann).astype(bool), obj.full_mask(shape)), obj.id

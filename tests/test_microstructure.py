@@ -9,7 +9,8 @@ import pytest
 from scipy import ndimage as ndi
 
 from inference.errors import MatLensError
-from inference.segmentation.automatic import AutoMask, AutoParams, segment_everything
+from inference.segmentation.automatic import AutoParams, segment_everything
+from inference.segmentation.masks import AutoMask
 from inference.segmentation.microstructure import MapParams, adjacency, build_map, map_objects
 
 SAMPLE_PARAMS = AutoParams(points_per_side=16)

@@ -253,3 +253,64 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path, image_path, capsys):
         err = capsys.readouterr().err
         assert code == 2, err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def _benchmarks():
+    """The benchmark's click protocol and classic forest (one implementation for both)."""
+    import sys
+    from pathlib import Path
+
+    folder = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    import filter_forest
+    import micronet
+
+    return micronet, filter_forest
+
+
+def test_on_an_unseen_train_image_three_clicks_beat_the_classic_recipe(sam_model):
+    """Issue 15's protocol: clicks at the interior-most point of each class's 3 largest
+    regions; the classic recipe is a forest on full-resolution filters and 5×5 patches."""
+    micronet, forest = _benchmarks()
+    image = shared(*SUPER1, "train", "spot7_180d_3.tif")
+    rgb = to_rgb(read_micrograph(image))
+    rgba = tifffile.imread(shared(*SUPER1, "train_annot", "spot7_180d_3_mask.tif"), key=0)
+    truth = np.zeros(rgb.shape[:2], np.uint8)
+    truth[(rgba[..., :3].astype(int) == (255, 0, 0)).all(axis=2)] = 1
+    truth[(rgba[..., :3].astype(int) == (0, 0, 255)).all(axis=2)] = 2
+    points = micronet.seed_clicks(truth, 3)
+    result = classify(compute_features(sam_model, rgb), examples_for(points))
+    ours = micronet.macro_iou(result.labels.astype(int) - 1, truth, 3)
+    classic = micronet.macro_iou(forest.filter_forest(grey_image(rgb), points), truth, 3)
+    assert ours > classic + 0.2, f"MatLens {ours:.3f} vs classic recipe {classic:.3f}"
+
+
+def test_the_preview_is_the_bilinear_map_of_the_grid(features):
+    """The fast upsampling gives every pixel the class and probability that bilinear
+    interpolation of the grid's class probabilities gives."""
+    from inference.segmentation.features import lerp
+    from inference.segmentation.phases import _upsample_argmax
+
+    rng = np.random.default_rng(0)
+    per_region = rng.dirichlet(np.ones(3), int(features.regions.max()) + 1).astype(np.float32)
+    grid = per_region[features.regions[:200, :300]]
+    labels, confidence = _upsample_argmax(grid, 3, (598, 899))
+    rows, cols = (np.arange(598) + 0.5) / 3 - 0.5, (np.arange(899) + 0.5) / 3 - 0.5
+    dense = lerp(lerp(grid, rows, axis=0), cols, axis=1)
+    assert np.array_equal(labels, dense.argmax(axis=-1) + 1)
+    assert np.allclose(confidence, dense.max(axis=-1), atol=1e-5)
+
+
+def test_cross_validation_scores_each_pipeline_on_left_out_clicks(features, truth):
+    from inference.segmentation.phases import PIPELINES
+
+    points = interior_clicks(truth, seed=0)
+    result = classify(features, examples_for(points), PhaseParams(choose=True))
+    assert [name for name, _ in result.scores] == [p.name for p in PIPELINES]
+    assert all(0.0 <= score <= 1.0 for _, score in result.scores)
+    best = max(result.scores, key=lambda s: s[1])
+    assert result.pipeline == best[0]
+    # One click per class leaves nothing to leave out: the default pipeline, unscored.
+    single = classify(features, examples_for([p[:1] for p in points]), PhaseParams(choose=True))
+    assert single.pipeline == PIPELINES[0].name and all(s == 0 for _, s in single.scores)

@@ -16,13 +16,13 @@ from conftest import shared
 from scipy import ndimage as ndi
 
 from inference.segmentation._sam_image import MaskMapper
+from inference.segmentation.clicks import ClickSession
+from inference.segmentation.masks import postprocess
 from inference.segmentation.refine import (
     DEFAULT,
     RAW,
-    ClickSession,
     RefinePolicy,
     choose_candidate,
-    postprocess,
     stability_score,
 )
 from inference.segmentation.sam import MaskCandidate, SamModel

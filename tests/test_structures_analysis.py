@@ -114,7 +114,7 @@ def test_export_round_trips(tmp_path):
         ("poscar", "POSCAR"),
         ("xyz", "s.xyz"),
     ):
-        path, _ = export_structure(structure, tmp_path / name, fmt)
+        path = export_structure(structure, tmp_path / name, fmt).path
         back = read_structures(path, ReadOptions(timeout_s=0)).blocks[0].structure
         assert back.composition.reduced_formula == "SrTiO3", fmt
     assert "Pm-3m" in (tmp_path / "s.cif").read_text()
@@ -123,5 +123,5 @@ def test_export_round_trips(tmp_path):
     alloy = block("CuAu_disordered.cif").structure
     with pytest.raises(MatLensError, match="partial occupancies"):
         export_structure(alloy, tmp_path / "a.vasp", "poscar")
-    path, _ = export_structure(alloy, tmp_path / "a.cif", "cif-symmetrized")
+    path = export_structure(alloy, tmp_path / "a.cif", "cif-symmetrized").path
     assert "0.75" in path.read_text()

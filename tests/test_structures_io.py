@@ -225,3 +225,19 @@ def test_every_shared_structure_file_loads_or_says_why():
     assert any("overlap" in n for n in overlap)
     assert not loaded["9002107.cif"].blocks[0].structure.is_ordered
     assert len(loaded) >= 110 and len(refused) <= 30
+
+
+def test_a_crash_in_the_child_is_one_line_and_the_next_call_works():
+    """Native code that segfaults (as spglib did on a NaN cell) kills only the child."""
+    from inference.structures.timelimit import ChildCrashed
+
+    runner = ChildRunner()
+    try:
+        with pytest.raises(ChildCrashed) as crash:
+            runner.call("ctypes:string_at", 0, timeout=60, what="bad.cif", action="analysing")
+        message = str(crash.value)
+        assert message.startswith("bad.cif: analysing it crashed a library (signal 11)")
+        assert "\n" not in message
+        assert runner.call(pow, 2, 5, timeout=60) == 32
+    finally:
+        runner.close()

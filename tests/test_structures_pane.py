@@ -84,7 +84,7 @@ def test_open_style_supercell_pick_export(qtbot, pane, tmp_path):
 
     # Picking: a real click on the atom nearest the middle of the view hits an atom ...
     view = pane.view
-    w, h = view.window.GetSize()
+    w, h = view.render_window.GetSize()
     assert view.pick_at(w / 2, h / 2) is not None
     # ... and the handler describes it, then measures distance and angle.
     atoms = pane.scene.atoms
@@ -108,9 +108,10 @@ def test_open_style_supercell_pick_export(qtbot, pane, tmp_path):
     pane.labels_check.setChecked(True)
     pane.view_along((1, 1, 0))
     png = tmp_path / "nacl.png"
-    pane.export("png", png)
+    pane.export("png", png)  # grabbed now, written by a worker
+    _wait_idle(qtbot, pane)
     image, pixels = _png_pixels(png)
-    w, h = pane.view.window.GetSize()
+    w, h = pane.view.render_window.GetSize()
     assert (image.width(), image.height()) == (3 * w, 3 * h)
     assert pixels.std() > 20, "the exported picture is blank"
 
@@ -175,3 +176,25 @@ def test_main_window_routes_structure_files(qtbot, tmp_path):
     assert pane.prepared.info.reduced_formula == "NaCl"
     window.close()  # shutdown() finalizes the VTK window before Qt deletes it
     assert pane.view._finalized
+
+
+def test_a_read_that_runs_out_of_time_offers_more_time(qtbot, pane, tmp_path):
+    """A 2,744-atom P1 cell (pymatgen's CIF reader is quadratic in the sites: several seconds)
+    with a 1 s limit: one line calling it large, then 'Try with more time' reads and draws it."""
+    from PySide6.QtCore import Qt
+    from structure_mutants import nacl_supercell_cif
+
+    path = tmp_path / "nacl-7x7x7.cif"
+    path.write_bytes(nacl_supercell_cif((7, 7, 7)))
+    pane.time_limit_s = 1.0
+    pane._read(path)
+    qtbot.waitUntil(lambda: pane.more_time_button.isVisible(), timeout=60000)
+    assert len(pane.errors) == 1
+    assert pane.errors[0].startswith("nacl-7x7x7.cif is large (2,744 atoms listed), not malformed")
+    assert pane.more_time_button.text() == "Try with more time (5 min)"
+    with qtbot.waitSignal(pane.file_opened, timeout=300000):
+        qtbot.mouseClick(pane.more_time_button, Qt.MouseButton.LeftButton)
+    assert pane.time_limit_s == 300 and not pane.more_time_button.isVisible()
+    pane.errors.clear()
+    _wait_idle(qtbot, pane, timeout=300000)
+    assert pane.prepared.info.nsites == 2744 and pane.prepared.info.spacegroup_symbol == "Fm-3m"

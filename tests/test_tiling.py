@@ -13,7 +13,8 @@ import pytest
 
 from inference.errors import JobCancelled, MatLensError
 from inference.jobs import CancelToken
-from inference.segmentation.stitching import shift, stitch
+from inference.segmentation.masks import shift
+from inference.segmentation.stitching import stitch
 from inference.segmentation.tiling import OVERLAP, TILE, TileLayout, embed_tiled, needs_tiling
 
 SIDE = 1792  # 2 x 2 tiles of 1024 with 256 px overlap: the cores meet at 896
@@ -58,17 +59,17 @@ def test_tiles_cover_the_image_with_overlap_and_cores_partition_it(shape):
     seen = np.zeros(shape, np.uint8)
     cores = np.zeros(shape, np.uint8)
     for t in layout.tiles:
-        y0, x0, y1, x1 = t.window
+        x0, y0, x1, y1 = t.window
         assert 0 <= y0 < y1 <= h and 0 <= x0 < x1 <= w
         assert t.shape == (min(TILE, h), min(TILE, w))  # native resolution, full tiles
         seen[t.slices] += 1
-        cy0, cx0, cy1, cx1 = t.core
+        cx0, cy0, cx1, cy1 = t.core
         assert t.holds(t.core)
         cores[cy0:cy1, cx0:cx1] += 1
     assert seen.min() >= 1 and (cores == 1).all()
     for a, b, common in layout.neighbours():
         if a.y0 == b.y0 or a.x0 == b.x0:  # side by side: the overlap is at least OVERLAP
-            assert min(common[2] - common[0], common[3] - common[1]) >= OVERLAP
+            assert min(common.width, common.height) >= OVERLAP
     assert len(layout.tiles) == {1024: 1, 2500: 9, 8192: 121, 700: 4}[h]
 
 
@@ -77,11 +78,12 @@ def test_a_point_belongs_to_the_tile_where_it_is_most_central():
     rng = np.random.default_rng(1)
     for x, y in rng.uniform(0, 2500, (200, 2)):
         t = layout.tile_at(x, y)
-        y0, x0, y1, x1 = t.core
+        x0, y0, x1, y1 = t.core
         assert y0 <= y < y1 and x0 <= x < x1
         top, left, bottom, right = layout.inner_edges(t)
-        margins = [y - t.window[0] if top else 1e9, x - t.window[1] if left else 1e9]
-        margins += [t.window[2] - y if bottom else 1e9, t.window[3] - x if right else 1e9]
+        win = t.window
+        margins = [y - win.y0 if top else 1e9, x - win.x0 if left else 1e9]
+        margins += [win.y1 - y if bottom else 1e9, win.x1 - x if right else 1e9]
         assert min(margins) >= OVERLAP / 2 - 1  # context on every side that has a neighbour
 
 
@@ -99,7 +101,7 @@ def test_which_images_are_tiled_and_bad_layouts_are_refused():
 
 
 def _auto_mask(full_mask: np.ndarray, score=0.9, stability=0.95):
-    from inference.segmentation.automatic import AutoMask
+    from inference.segmentation.masks import AutoMask
 
     rows, cols = np.flatnonzero(full_mask.any(axis=1)), np.flatnonzero(full_mask.any(axis=0))
     crop = full_mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
@@ -151,7 +153,7 @@ def image():
 
 @pytest.fixture(scope="module")
 def tiled(sam_model, image):
-    from inference.segmentation.tiling import click_session
+    from inference.segmentation.clicks import click_session
 
     session = click_session(sam_model, image[0], threshold=1024)  # as the GUI will embed it
     assert session.tiles is not None
@@ -182,7 +184,7 @@ def test_cancel_stops_the_tiling(sam_model, image):
 
 
 def test_clicks_on_a_tiled_image_come_back_in_image_coordinates(sam_model, tiled, image):
-    from inference.segmentation.refine import ClickSession
+    from inference.segmentation.clicks import ClickSession
 
     _, truth = image
     session = ClickSession(sam_model, tiled)
@@ -205,6 +207,22 @@ def test_clicks_on_a_tiled_image_come_back_in_image_coordinates(sam_model, tiled
     assert box.zoomed and iou(box.mask, truth[3]) > 0.9
 
 
+def test_tiles_embedded_on_demand_answer_as_tiles_embedded_up_front(sam_model, tiled, image):
+    """The CLI embeds a tile when a prompt first needs it; the pane embeds all of them on open.
+    The same clicks must give the same masks, and the CLI must not embed tiles it never uses."""
+    from inference.segmentation.clicks import ClickSession, click_session
+
+    lazy = click_session(sam_model, image[0], threshold=1024, lazy=True)
+    assert lazy.tiles is not None and lazy.tiles.embedded == 0
+    eager = ClickSession(sam_model, tiled)
+    disc = image[1][4]
+    ys, xs = np.nonzero(disc)
+    click = [(float(xs.mean()), float(ys.mean()), 1)]
+    shown_lazy, shown_eager = lazy.predict(click)[0], eager.predict(click)[0]
+    assert np.array_equal(shown_lazy.mask, shown_eager.mask) and shown_lazy.zoomed
+    assert lazy.tiles.embedded == 1  # one of four
+
+
 def test_float16_tiles_answer_like_float32(sam_model, tiled, image):
     tile = tiled.layout.tiles[0]
     exact = sam_model.embed(image[0][tile.slices])
@@ -220,7 +238,7 @@ def test_float16_tiles_answer_like_float32(sam_model, tiled, image):
 
 def test_segment_everything_on_tiles_gives_one_object_per_seam_disc(sam_model, image):
     from inference.segmentation.automatic import AutoParams
-    from inference.segmentation.tiling import segment_image
+    from inference.segmentation.everything import segment_image
 
     rgb, truth = image  # segment_image tiles it as the GUI and CLI will (each tile embedded)
     masks = segment_image(sam_model, rgb, AutoParams(points_per_side=8), threshold=1024)
@@ -236,7 +254,7 @@ def test_segment_everything_on_tiles_gives_one_object_per_seam_disc(sam_model, i
 
 def test_segment_everything_on_tiles_can_be_cancelled(sam_model, tiled, image):
     from inference.segmentation.automatic import AutoParams
-    from inference.segmentation.tiling import segment_everything_tiled
+    from inference.segmentation.everything import segment_everything_tiled
 
     token = CancelToken()
     seen = []
@@ -255,7 +273,8 @@ def test_segment_everything_on_tiles_can_be_cancelled(sam_model, tiled, image):
 
 def test_small_images_are_not_tiled(sam_model, image):
     from inference.segmentation.automatic import AutoParams
-    from inference.segmentation.tiling import click_session, segment_image
+    from inference.segmentation.clicks import click_session
+    from inference.segmentation.everything import segment_image
 
     rgb, truth = image
     crop, disc = rgb[1300:1700, 1200:1600], truth[3][1300:1700, 1200:1600]  # the 45 px disc

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoStack
@@ -13,13 +14,33 @@ from desktop.workers import JobRunner
 from inference.errors import ErrorReport
 
 
-@dataclass
 class AppContext:
-    """Services the main window lends to every pane."""
+    """Services the main window lends to every pane: the job runner, the error banner and the
+    status bar. Built with the window's callbacks (tests pass lists' `append`)."""
 
-    jobs: JobRunner
-    show_error: object  # Callable[[ErrorReport], None]
-    show_status: object  # Callable[[str], None]
+    def __init__(
+        self,
+        jobs: JobRunner,
+        show_error: Callable[[ErrorReport], None],
+        show_status: Callable[[str], None],
+    ) -> None:
+        self.jobs = jobs
+        self._show_error = show_error
+        self.show_status: Callable[[str], None] = show_status
+
+    def show_error(self, problem: ErrorReport | str) -> None:
+        """One line in the error banner: a job's `ErrorReport`, or a sentence of the pane's."""
+        report = problem if isinstance(problem, ErrorReport) else ErrorReport(problem, "")
+        self._show_error(report)
+
+
+@runtime_checkable
+class PredictionTarget(Protocol):
+    """A pane that predicts properties of what other panes hand it (the Prediction pane)."""
+
+    def predict_structure_file(self, path: Path) -> None: ...
+
+    def predict_formula(self, formula: str) -> None: ...
 
 
 class Pane(QWidget):

@@ -24,7 +24,7 @@ from inference.jobs import CancelToken
 if TYPE_CHECKING:
     from distributed import Client
 
-    from inference.batch._run import _Tally
+    from inference.batch._tally import Tally
 
 WORKERS_EVERY = 2.0  # seconds between asking the scheduler how many workers there are
 CONNECT_TIMEOUT = 10  # seconds to reach a scheduler
@@ -63,7 +63,12 @@ def connect(where: Where) -> Iterator[Client]:
         # A worker killed by its item is replaced and the item handed on; the task itself
         # fails the item on the try after MAX_TRIES deaths, with a clear reason.
         "distributed.scheduler.allowed-failures": MAX_TRIES,
+        # Reading a structure starts a time-limited child process (a crash in a user's file
+        # must not take the worker down), and daemonic processes may not have children.
+        "distributed.worker.daemon": False,
     }
+    # The settings stay set while the cluster lives: a nanny reads them again when it restarts
+    # a worker that died.
     with dask.config.set(config):
         cluster = LocalCluster(
             n_workers=where.workers,
@@ -77,14 +82,14 @@ def connect(where: Where) -> Iterator[Client]:
             silence_logs=logging.CRITICAL,  # the report says what happened to the workers
             env={"MATLENS_THREADS": str(threads)},
         )
-    try:
-        client = Client(cluster, set_as_default=False)
         try:
-            yield client
+            client = Client(cluster, set_as_default=False)
+            try:
+                yield client
+            finally:
+                client.close()
         finally:
-            client.close()
-    finally:
-        cluster.close()
+            cluster.close()
 
 
 def check_workers(client: Client) -> list[str]:
@@ -113,7 +118,7 @@ def run_on_cluster(
     todo: list[Item],
     out_dir: Path,
     digest: str,
-    tally: _Tally,
+    tally: Tally,
     cancel: CancelToken | None,
 ) -> tuple[bool, str]:
     """Hand the items to the cluster and count what comes back; (cancelled, why stopped)."""

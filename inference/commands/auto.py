@@ -37,16 +37,6 @@ def register(sub) -> None:
     p.set_defaults(handler=run)
 
 
-def _everything(model, rgb, params):
-    try:  # tiled above the model's input size, when the tiling module is there
-        from inference.segmentation.tiling import segment_image
-    except ImportError:
-        from inference.segmentation.automatic import segment_everything
-
-        return segment_everything(model, model.embed(rgb), params)
-    return segment_image(model, rgb, params)
-
-
 def write_image(path: Path, image: np.ndarray) -> None:
     from inference.segmentation.export import write_raster
 
@@ -63,11 +53,10 @@ def _uint16(labels: np.ndarray, what: str) -> np.ndarray:
 
 def run(args) -> int:
     from inference.cli import print_json
-    from inference.imaging.display import to_display, to_rgb
-    from inference.imaging.io import read_micrograph
     from inference.segmentation.automatic import AutoParams
-    from inference.segmentation.microstructure import MapParams, build_map, paint
+    from inference.segmentation.microstructure import MapParams, paint
     from inference.segmentation.sam import SamModel
+    from inference.segmentation.workflows import auto_masks, load_image, microstructure_map
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".tif", ".tiff"):
@@ -76,22 +65,23 @@ def run(args) -> int:
     if args.points_per_side is not None:
         params = AutoParams(points_per_side=args.points_per_side)
     params.check()
-    micrograph = read_micrograph(Path(args.image), frame=args.frame)
-    rgb = to_rgb(micrograph)
-    masks = _everything(SamModel(args.model), rgb, params)
-    h, w = rgb.shape[:2]
+    image = load_image(Path(args.image), args.frame, saved=False)
+    model = SamModel(args.model)
     if args.map:
-        micro = build_map(to_display(micrograph), masks, MapParams(kind=args.kind))
-        labels, binary = micro.labels, micro.binary
+        built = microstructure_map(
+            model, image.rgb, image.display, params, MapParams(kind=args.kind)
+        )
+        masks, labels, binary = built.masks.masks, built.map.labels, built.map.binary
         if args.map == "binary":
             write_image(out, binary.astype(np.uint8) * np.uint8(255))
         else:
             write_image(out, _uint16(labels, "map regions"))
     else:
-        labels = paint((h, w), masks)
+        masks = auto_masks(model, image.rgb, params).masks
+        labels = paint(image.shape, masks)
         binary = labels > 0
         write_image(out, _uint16(labels, "masks"))
-    summary = _summary(micrograph, out, masks, labels, binary, args)
+    summary = _summary(image.micrograph, out, masks, labels, binary, args)
     if args.json:
         print_json(summary)
     else:

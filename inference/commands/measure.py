@@ -65,13 +65,8 @@ def run(args) -> int:
     from inference.segmentation.annotations import ImageIdentity
     from inference.segmentation.export import write_csv
     from inference.segmentation.labels import annotations_from_labels, read_label_image
-    from inference.segmentation.measure import measure
-    from inference.segmentation.summary import (
-        CRACK_CLASS,
-        summarise_image,
-        summary_row,
-        write_summary_rows,
-    )
+    from inference.segmentation.summary import summary_row, write_summary_rows
+    from inference.segmentation.workflows import measure_image
 
     calibration = parse_pixel_size(*args.pixel_size) if args.pixel_size else None
     micrograph = read_micrograph(Path(args.image), frame=args.frame)
@@ -90,8 +85,8 @@ def run(args) -> int:
         class_name=args.class_name,
         class_names=names,
     )
-    measurements = measure(annotations, length_classes=(CRACK_CLASS,))
-    summary = summarise_image(annotations, measurements)
+    measured = measure_image(annotations)
+    measurements, summary = measured.measurements, measured.summary
     written = {"csv": str(write_csv(annotations, args.csv, measurements=measurements))}
     if args.summary:
         written["summary"] = str(write_summary_rows([summary_row(summary)], args.summary))

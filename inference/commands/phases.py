@@ -29,14 +29,14 @@ def run(args) -> int:
     import imageio.v3 as iio
 
     from inference.cli import print_json
-    from inference.imaging.display import to_rgb
-    from inference.imaging.io import read_micrograph
-    from inference.segmentation.phases import read_examples, segment_phases
+    from inference.segmentation.phases import read_examples
     from inference.segmentation.sam import SamModel
+    from inference.segmentation.workflows import load_image, segment_phases
 
     examples = read_examples(Path(args.examples))  # bad files fail before the model loads
-    micrograph = read_micrograph(Path(args.image), frame=args.frame)
-    result = segment_phases(SamModel(args.model), to_rgb(micrograph), examples)
+    image = load_image(Path(args.image), args.frame, saved=False)
+    micrograph = image.micrograph
+    result = segment_phases(SamModel(args.model), image.rgb, examples)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() in (".tif", ".tiff"):

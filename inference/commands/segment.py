@@ -1,7 +1,10 @@
 """`matlens segment IMAGE --point X,Y[,1|0] ... [--box X0,Y0,X1,Y1] --out MASK.png [--json]`
-and `matlens segment IMAGE --prompts PROMPTS.json --out LABELS.png --json`.
+and `matlens segment IMAGE --prompts PROMPTS.json [--out LABELS.png] [--coco OUT.json] [--json]`.
 
-Coordinates are pixels of the original image, x to the right and y down.
+Coordinates are pixels of the original image, x to the right and y down. The clicks take the
+Micrographs pane's path exactly (`workflows.segment_prompts`): one click session per image (tiled
+above 2048 px), and each object made as a person makes it there, the box first, then each point
+refining the mask shown; the object is the first candidate, as the pane shows it.
 """
 
 from __future__ import annotations
@@ -9,11 +12,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from inference.errors import MatLensError
+from inference.segmentation.prompted import ObjectPrompt
+
+OVERLAP_RULE = "where objects overlap, a pixel belongs to the FIRST object that claims it"
 
 
 def register(sub) -> None:
-    p = sub.add_parser("segment", help="segment objects with point and box prompts (SAM)")
+    p = sub.add_parser(
+        "segment",
+        help="segment objects with point and box prompts (SAM), as the pane's clicks do",
+        description=f"Label images number the objects 1..N in prompt order; {OVERLAP_RULE}. "
+        "The COCO file keeps every object whole (overlaps kept).",
+    )
     p.add_argument("image")
     p.add_argument(
         "--point",
@@ -28,7 +41,17 @@ def register(sub) -> None:
         metavar="PROMPTS.json",
         help='several objects: {"objects": [{"points": [[x, y, 1]], "box": null, "class": "pore"}]}',
     )
-    p.add_argument("--out", required=True, help="mask PNG (one object) or label image (--prompts)")
+    p.add_argument(
+        "--out",
+        help="0/255 mask PNG (one object), or with --prompts a 16-bit label image, object i = "
+        f"value i (1..N); {OVERLAP_RULE}",
+    )
+    p.add_argument(
+        "--coco",
+        metavar="OUT.json",
+        help="COCO JSON: one annotation per object in prompt order (ids 1..N, uncompressed RLE), "
+        "overlaps kept",
+    )
     p.add_argument("--frame", type=int, default=0, help="frame of a stack")
     p.add_argument("--model", default="mobile_sam", help="model id (see `matlens models list`)")
     p.add_argument("--json", action="store_true", help="print area and score per object as JSON")
@@ -60,7 +83,7 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     return x0, y0, x1, y1
 
 
-def read_prompts(path: Path) -> list[dict]:
+def read_prompts(path: Path) -> list[ObjectPrompt]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         objects = data["objects"]
@@ -74,43 +97,100 @@ def read_prompts(path: Path) -> list[dict]:
     parsed = []
     for i, obj in enumerate(objects, start=1):
         try:
-            points = [
+            points = tuple(
                 (float(p[0]), float(p[1]), int(p[2]) if len(p) > 2 else 1)
                 for p in obj.get("points") or []
-            ]
-            box = obj.get("box")
-            box = tuple(float(v) for v in box) if box else None
-            if box is not None and len(box) != 4:
-                raise ValueError
-        except (TypeError, ValueError, IndexError):
+            )
+            values = obj.get("box")
+            box = None
+            if values:
+                x0, y0, x1, y1 = (float(v) for v in values)  # ValueError unless 4 numbers
+                box = (x0, y0, x1, y1)
+        except (TypeError, ValueError, IndexError, AttributeError):
             raise MatLensError(f"{path}: object {i} has malformed points or box") from None
-        parsed.append({"points": points, "box": box, "class": str(obj.get("class") or "object")})
+        name = str(obj.get("class") or "object")
+        parsed.append(ObjectPrompt(points, box, name))
     return parsed
 
 
 def run(args) -> int:
     from inference.cli import print_json
-    from inference.imaging.display import to_rgb
-    from inference.imaging.io import read_micrograph
-    from inference.segmentation.prompted import segment_objects, write_outputs
+    from inference.segmentation.prompted import check_prompts, segment_prompts
+    from inference.segmentation.workflows import embed_for_clicks, load_image
 
     if args.prompts and (args.point or args.box):
         raise MatLensError("use either --prompts or --point/--box, not both")
+    if not args.out and not args.coco:
+        raise MatLensError("give --out (mask or label image) or --coco (COCO JSON), or both")
+    if args.out and Path(args.out).suffix.lower() not in (".png", ".tif", ".tiff"):
+        raise MatLensError(f"--out must end in .png or .tif, not '{Path(args.out).name}'")
     if args.prompts:
-        objects = read_prompts(Path(args.prompts))
+        prompts = read_prompts(Path(args.prompts))
     else:
-        points = [parse_point(p) for p in args.point]
+        points = tuple(parse_point(p) for p in args.point)
         box = parse_box(args.box) if args.box else None
         if not points and box is None:
             raise MatLensError("give at least one --point or a --box (or --prompts FILE)")
-        objects = [{"points": points, "box": box, "class": "object"}]
-    micrograph = read_micrograph(Path(args.image), frame=args.frame)
-    results = segment_objects(to_rgb(micrograph), objects, args.model)
-    summary = write_outputs(results, micrograph, Path(args.out), labels=bool(args.prompts))
+        prompts = [ObjectPrompt(points, box)]
+    image = load_image(Path(args.image), args.frame, saved=False)
+    check_prompts(image.shape, prompts)  # one line before the model loads
+    from inference.segmentation.sam import SamModel
+
+    clicks = embed_for_clicks(SamModel(args.model), image.rgb, tiles_on_demand=True)
+    results = segment_prompts(clicks, prompts)
+    written = _write(results, image, args)
+    summary = _summary(results, image, written)
     if args.json:
         print_json(summary)
     else:
         for obj in summary["objects"]:
             print(f"object {obj['id']}: {obj['area_px']} px, score {obj['score']:.3f}")
-        print(f"wrote {summary['out']}")
+        for path in written.values():
+            print(f"wrote {path}")
     return 0
+
+
+def _write(results, image, args) -> dict[str, str]:
+    from inference.segmentation.export import write_coco, write_raster
+    from inference.segmentation.prompted import first_claim_labels, prompted_annotations
+
+    written = {}
+    if args.coco:
+        cal = image.micrograph.calibration  # one line below for an empty mask
+        annotations = prompted_annotations(results, image.shape, image.annotations.image, cal)
+        coco = Path(args.coco)
+        coco.parent.mkdir(parents=True, exist_ok=True)
+        written["coco"] = str(write_coco(annotations, coco, image.path.name, segmentation="rle"))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        labels = first_claim_labels(image.shape, results)
+        if not args.prompts:  # one object: a 0/255 mask
+            labels = (labels > 0).astype(np.uint8) * np.uint8(255)
+        written["out"] = str(write_raster(out, labels))
+    return written
+
+
+def _summary(results, image, written: dict[str, str]) -> dict:
+    cal = image.micrograph.calibration
+    h, w = image.shape
+    return {
+        "image": str(image.path),
+        "out": written.get("out"),
+        "coco": written.get("coco"),
+        "width": w,
+        "height": h,
+        "pixel_size": cal.pixel_size if cal.calibrated else None,
+        "unit": cal.unit,
+        "objects": [
+            {
+                "id": r.index + 1,
+                "class": r.class_name,
+                "area_px": r.area,
+                "area": float(cal.area(r.area)),
+                "area_unit": cal.area_unit,
+                "score": round(r.score, 4),
+            }
+            for r in results
+        ],
+    }

@@ -12,8 +12,12 @@ block unless `--block NAME` (or a 1-based number) says otherwise.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import MatLensError
+
+if TYPE_CHECKING:
+    from inference.structures.export import ExportFormat
 
 
 def register(sub) -> None:
@@ -73,36 +77,50 @@ def _common(p) -> None:
         default=1.05,
         help="scale site occupancies up to this sum to 1",
     )
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds before parsing stops")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds that reading, and then the symmetry search, may each take "
+        "(default 30; a cell of many thousand atoms can need 300 or more)",
+    )
 
 
 # loading ---------------------------------------------------------------------------------------
+def _options(args):
+    from inference.structures.io import ReadOptions
+
+    return ReadOptions(occupancy_tolerance=args.occupancy_tolerance, timeout_s=args.timeout)
+
+
+def _more_time(exc) -> MatLensError:
+    """A time-out, with the option that gives more time."""
+    return MatLensError(f"{exc} (run again with --timeout {exc.more_time_s:g})")
+
+
 def _load(args):
-    from inference.structures.io import ReadOptions, load_structures
+    from inference.structures.io import TooSlow, load_structures
 
-    options = ReadOptions(occupancy_tolerance=args.occupancy_tolerance, timeout_s=args.timeout)
-    return load_structures(Path(args.file), options)
-
-
-def _pick_block(loaded, choice: str | None):
-    if choice is None:
-        return loaded.blocks[0]
-    if choice.isdigit() and 1 <= int(choice) <= len(loaded.blocks):
-        return loaded.blocks[int(choice) - 1]
-    for block in loaded.blocks:
-        if block.name == choice:
-            return block
-    names = ", ".join(loaded.block_names)
-    raise MatLensError(f"no block '{choice}' in {loaded.path.name} (blocks: {names})")
+    try:
+        return load_structures(Path(args.file), _options(args))
+    except TooSlow as exc:
+        raise _more_time(exc) from None
 
 
 def _structure(args, block):
-    from inference.structures.analysis import cell_variant
+    """The chosen cell, found in the reader's child process (spglib never runs here)."""
+    from inference.structures.io import TooSlow
+    from inference.structures.isolated import analyse_safely
 
     if not block.periodic or args.cell == "as-read":
         return block.structure, []
-    structure, notice = cell_variant(block.structure, args.cell, args.symprec)
-    return structure, [notice] if notice else []
+    try:
+        analysed = analyse_safely(
+            block, args.cell, args.symprec, path=Path(args.file), time_limit_s=args.timeout
+        )
+    except TooSlow as exc:
+        raise _more_time(exc) from None
+    return analysed.structure, [n for n in analysed.notices if n not in block.notices]
 
 
 def _ints(text: str, what: str, count: int) -> tuple[int, ...]:
@@ -118,16 +136,21 @@ def _ints(text: str, what: str, count: int) -> tuple[int, ...]:
 # actions ---------------------------------------------------------------------------------------
 def run_info(args) -> int:
     from inference.cli import print_json
-    from inference.structures.analysis import analyze
+    from inference.structures.io import TooSlow
+    from inference.structures.isolated import summarize_safely
 
-    loaded = _load(args)
-    blocks = loaded.blocks if args.block is None else [_pick_block(loaded, args.block)]
+    try:
+        summary = summarize_safely(
+            Path(args.file), _options(args), args.block, args.cell, args.symprec
+        )
+    except TooSlow as exc:
+        raise _more_time(exc) from None
+    skipped = [f"block '{s.name}' skipped: {s.reason}" for s in summary.skipped]
     records = []
-    for block in blocks:
-        structure, notices = _structure(args, block)
-        info = analyze(structure, symprec=args.symprec, periodic=block.periodic)
+    for block in summary.blocks:
+        info = block.info
         record = {"block": block.name, **info.to_json()}
-        record["notices"] = [*block.notices, *notices, *record["notices"]]
+        record["notices"] = list(dict.fromkeys([*block.notices, *record["notices"], *skipped]))
         if args.sites:
             record["sites"] = [
                 {
@@ -147,7 +170,7 @@ def run_info(args) -> int:
     for n, (record, info) in enumerate(records):
         if n:
             print()
-        print(_text(record, info, loaded.path.name, len(records) > 1))
+        print(_text(record, info, summary.path.name, len(records) > 1))
     return 0
 
 
@@ -186,10 +209,11 @@ def run_render(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise MatLensError(f"--out must be a .png file, not '{out.name}'")
-    block = _pick_block(_load(args), args.block)
+    block = _load(args).block(args.block)
     structure, _ = _structure(args, block)
     hidden = frozenset(e.strip() for e in args.hide.split(",") if e.strip())
-    options = SceneOptions(style=args.style, supercell=supercell, hidden_elements=hidden)
+    repeats = (supercell[0], supercell[1], supercell[2])
+    options = SceneOptions(style=args.style, supercell=repeats, hidden_elements=hidden)
     scene = build_scene(
         structure, find_bonds(structure, periodic=block.periodic), options, block.periodic
     )
@@ -212,7 +236,7 @@ def run_xrd(args) -> int:
     from inference.structures.xrd import compute_xrd, write_csv
 
     lo, hi = _floats(args.range, "--range")
-    block = _pick_block(_load(args), args.block)
+    block = _load(args).block(args.block)
     if not block.periodic:
         raise MatLensError("a molecule has no powder pattern: the file has no unit cell")
     structure, _ = _structure(args, block)
@@ -253,15 +277,15 @@ def run_export(args) -> int:
     from inference.structures.export import export_structure
 
     out = Path(args.out)
-    fmt = args.format or _format_for(out)
-    block = _pick_block(_load(args), args.block)
+    fmt: ExportFormat = args.format or _format_for(out)
+    block = _load(args).block(args.block)
     structure, _ = _structure(args, block)
-    path, notice = export_structure(structure, out, fmt, symprec=args.symprec)
-    print(f"wrote {path}" + (f" ({notice})" if notice else ""))
+    saved = export_structure(structure, out, fmt, symprec=args.symprec)
+    print(f"wrote {saved.path}" + (f" ({saved.notice})" if saved.notice else ""))
     return 0
 
 
-def _format_for(out: Path) -> str:
+def _format_for(out: Path) -> ExportFormat:
     name = out.name.lower()
     if name.endswith(".cif"):
         return "cif-symmetrized"

@@ -83,13 +83,30 @@ def _load_checkpoint(path: Path) -> dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - pickle, zip and torch errors all mean: unreadable
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
-            first = "it holds Python objects, and only plain weights are loaded for safety"
-        raise MatLensError(f"Cannot read {path.name} as a PyTorch checkpoint: {first}") from exc
+        raise MatLensError(_checkpoint_problem(path, exc)) from exc
     if not isinstance(data, dict):
         raise MatLensError(f"{path.name} is not a SAM checkpoint (no state dict inside).")
     return data
+
+
+def _checkpoint_problem(path: Path, exc: BaseException) -> str:
+    """What torch.load's failure means for the person importing, in one sentence."""
+    text = str(exc)
+    if path.stat().st_size == 0:
+        return f"{path.name} is empty (0 bytes): copy or download the checkpoint again"
+    found = re.search(r"unsupported global:?\s*(?:GLOBAL\s+)?([\w.]+)", text, re.IGNORECASE)
+    if found:
+        return (
+            f"{path.name} holds Python objects besides weights ({found.group(1)}), and MatLens "
+            "loads only plain weights for safety (nothing in it was run); save just the state "
+            "dict with torch.save(model.state_dict(), ...)"
+        )
+    if isinstance(exc, EOFError) or "central directory" in text:
+        return f"{path.name} is cut short or damaged: copy or download the checkpoint again"
+    return (
+        f"{path.name} is not a PyTorch checkpoint, or it is damaged: choose the .pt/.pth file "
+        "of a segment-anything or micro-sam model"
+    )
 
 
 def extract_state_dict(data: dict) -> dict:

@@ -57,7 +57,7 @@ def _lookup_table(dtype: np.dtype, lo: float, scale: float) -> tuple[np.ndarray,
     return lut, unsigned
 
 
-def _stretch(data: np.ndarray, lo: float, scale: float) -> np.ndarray:
+def _stretch(data: np.ndarray, lo: float, scale: float, hi: float) -> np.ndarray:
     if data.dtype.kind in "ui" and data.dtype.itemsize <= 2:
         lut, unsigned = _lookup_table(data.dtype, lo, scale)
         return lut[data.view(unsigned)]
@@ -68,11 +68,12 @@ def _stretch(data: np.ndarray, lo: float, scale: float) -> np.ndarray:
         block = data[start : start + rows]
         block = np.abs(block) if np.iscomplexobj(block) else block
         tmp = block.astype(np.float32)
+        # NaN shows black and ±inf as the ends of the range, without inf × 0 = NaN warnings.
+        np.nan_to_num(tmp, copy=False, nan=lo, posinf=hi, neginf=lo)
         tmp -= lo
         tmp *= scale
         tmp += 0.5
         np.clip(tmp, 0, 255, out=tmp)
-        np.nan_to_num(tmp, copy=False, nan=0.0)
         out[start : start + rows] = tmp
     return out
 
@@ -92,7 +93,7 @@ def to_display(image: Micrograph | np.ndarray, low: float = 0.5, high: float = 9
         return data.astype(np.uint8) * np.uint8(255)
     lo, hi = display_range(data, low, high)
     scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    return _stretch(data, lo, scale)
+    return _stretch(data, lo, scale, hi)
 
 
 def to_rgb(image: Micrograph | np.ndarray) -> np.ndarray:

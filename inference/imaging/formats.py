@@ -68,6 +68,22 @@ def broken(path: Path, name: str | None = None) -> UnreadableFile:
     return UnreadableFile(f"not {article} {name} file or truncated: {path.name}")
 
 
+def damaged(path: Path, name: str, what: str) -> UnreadableFile:
+    """'x.tif is a damaged TIFF file: <what>; ...': the structure is there but contradicts itself."""
+    return UnreadableFile(
+        f"{path.name} is a damaged {name} file: {what}; copy it again from the original "
+        "or export it again from the microscope software"
+    )
+
+
+def unreadable(path: Path, name: str) -> UnreadableFile:
+    """For what a reading library could not make sense of: its own words go to the log."""
+    return UnreadableFile(
+        f"{path.name} could not be read as {name}: the file is damaged or written in a way "
+        "MatLens does not know; copy it again or export it as TIFF (details in the log)"
+    )
+
+
 def family(path: Path) -> str:
     """The reader family for `path`, or a one-line UnreadableFile saying why there is none."""
     size = path.stat().st_size

@@ -6,6 +6,7 @@ the Micrographs pane shows it in the status bar and the CLI prints it with exit 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 _MAX_MESSAGE = 300
+log = logging.getLogger(__name__)
 
 
 def is_supported(path: str | os.PathLike[str]) -> bool:
@@ -63,15 +65,30 @@ def _readable(path: Path) -> Iterator[None]:
     except PermissionError as exc:
         raise UnreadableFile(f"permission denied: {name}") from exc
     except MemoryError as exc:
-        raise UnreadableFile(f"not enough memory to open {name}") from exc
+        raise UnreadableFile(
+            f"not enough memory to open {name}; close other programs or crop the image"
+        ) from exc
     except ImportError as exc:
         package = exc.name or _first_line(exc)
         raise UnreadableFile(f"reading {name} needs the '{package}' package") from exc
     except Exception as exc:  # the point of this function: no traceback reaches the user
-        fmt = formats.format_name(path)
-        detail = _one_line(f"{type(exc).__name__}: {_first_line(exc)}", "")
-        message = _one_line(f"could not read {fmt} file {name} ({detail})", name)
-        raise UnreadableFile(message) from exc
+        # A library's own words (KeyError: 2050, addr overflow, ...) help nobody at the
+        # microscope; they go to the log with the traceback, the user gets what to do.
+        log.warning("reading %s failed", path, exc_info=exc)
+        raise formats.unreadable(path, _format_of(path)) from exc
+
+
+def _format_of(path: Path) -> str:
+    """'DM3', 'EMD', 'TIFF'... by content when the extension does not say."""
+    name = formats.format_name(path)
+    if name != "image":
+        return name
+    try:
+        return {formats.TIFF: "TIFF", formats.DM: "DM", formats.HDF5: "HDF5"}.get(
+            formats.family(path), "an image"
+        )
+    except (MatLensError, OSError):
+        return "an image"
 
 
 Reader = tuple[Callable[[Path, int], Micrograph], Callable[[Path], int]]

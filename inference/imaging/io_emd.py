@@ -92,7 +92,8 @@ def _with_signals(path: Path, use):
         raise broken(path, "EMD") from exc
     with h5file:
         found, flavour = _signals(h5file, path)
-        return use(found, flavour, "SpectrumImage" in h5file.get("Data", {}))
+        data = h5file.get("Data")
+        return use(found, flavour, isinstance(data, h5py.Group) and "SpectrumImage" in data)
 
 
 def count_frames(path: Path) -> int:

@@ -2,10 +2,17 @@
 
 Grey stays 2-D (a grey palette too), 16-bit PNG stays uint16, alpha is dropped. These
 formats carry no calibration: their dpi fields are print settings.
+
+Pillow refuses images above 179 megapixels as possible "decompression bombs", which refused
+MatLens's own 16000 × 16000 exports. Here the header's size is checked against the memory left
+instead (`memory.check_fits`), and Pillow's fixed limit is lifted only while MatLens reads.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -14,19 +21,41 @@ from PIL import Image
 
 from inference.imaging._pixels import as_image, check_frame
 from inference.imaging.formats import broken
+from inference.imaging.memory import check_fits
 from inference.imaging.micrograph import Micrograph
 
 _NAMES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".gif": "GIF"}
-_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError)
+_DECODE_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    IndexError,
+    Image.DecompressionBombError,
+)
+_PILLOW_LIMIT = threading.Lock()
 
 
 def _name(path: Path) -> str:
     return _NAMES.get(path.suffix.lower(), "image")
 
 
+@contextmanager
+def _sized_by_memory() -> Iterator[None]:
+    """Pillow's pixel-count guard off, for MatLens's own reads that check the memory first."""
+    with _PILLOW_LIMIT:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
 def count_frames(path: Path) -> int:
     try:
-        props = iio.improps(path, index=None, plugin="pillow")
+        with _sized_by_memory():
+            props = iio.improps(path, index=None, plugin="pillow")
     except _DECODE_ERRORS as exc:
         raise broken(path, _name(path)) from exc
     if props.n_images:
@@ -38,9 +67,10 @@ def read(path: Path, frame: int = 0) -> Micrograph:
     n_frames = count_frames(path)
     check_frame(frame, n_frames)
     try:
-        mode = _mode(path, frame)
-        convert = "RGB" if mode == "CMYK" else None
-        data = iio.imread(path, index=frame, plugin="pillow", mode=convert)
+        with _sized_by_memory():
+            mode = _check_size(path, frame)
+            convert = "RGB" if mode == "CMYK" else None
+            data = iio.imread(path, index=frame, plugin="pillow", mode=convert)
     except _DECODE_ERRORS as exc:
         raise broken(path, _name(path)) from exc
     data = np.asarray(data)
@@ -57,12 +87,18 @@ def read(path: Path, frame: int = 0) -> Micrograph:
     )
 
 
-def _mode(path: Path, frame: int) -> str:
-    """Pillow's mode from the header (imageio's immeta decodes the whole image first)."""
+def _check_size(path: Path, frame: int) -> str:
+    """Pillow's mode, after the header's size passed the memory check (nothing decoded yet)."""
     with Image.open(path) as image:
         if frame:
             image.seek(frame)
-        return str(image.mode)
+        width, height = image.size
+        mode = str(image.mode)
+        dtype = (
+            np.uint16 if mode.startswith("I;16") else np.uint32 if mode in ("I", "F") else np.uint8
+        )
+        check_fits(path, width, height, dtype, len(image.getbands()))
+        return mode
 
 
 def _channels_equal(data: np.ndarray) -> bool:

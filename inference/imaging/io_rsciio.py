@@ -7,17 +7,50 @@ is closed after the frame is read.
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 from inference.errors import UnreadableFile
 from inference.imaging import signals
-from inference.imaging.formats import broken
+from inference.imaging.formats import broken, damaged
 from inference.imaging.micrograph import Micrograph
+
+_MRC_HEADER = 1024
+_MRC_MODE_BYTES = {0: 1, 1: 2, 2: 4, 4: 8, 6: 2, 12: 2}  # the modes rosettasciio reads
+
+
+def check_mrc_header(path: Path) -> None:
+    """Size and pixel type from the header against the file's length, before rosettasciio maps it.
+
+    A cut MRC otherwise fails deep in numpy's memory map ("mmap length is greater than file
+    size"), and a flipped size byte can claim gigabytes.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(_MRC_HEADER)
+    if len(head) < _MRC_HEADER:
+        raise damaged(path, "MRC", f"its {_MRC_HEADER}-byte header is cut short")
+    nx, ny, nz, mode = struct.unpack("<4i", head[:16])
+    extended = struct.unpack("<i", head[92:96])[0]
+    if mode not in _MRC_MODE_BYTES:
+        raise damaged(path, "MRC", f"its header gives pixel mode {mode}, not an MRC pixel type")
+    if min(nx, ny, nz) < 1 or extended < 0:
+        raise damaged(path, "MRC", f"its header gives a size of {nx} × {ny} × {nz} pixels")
+    promised = nx * ny * nz * _MRC_MODE_BYTES[mode]
+    needed = _MRC_HEADER + extended + promised
+    if needed > size:
+        raise damaged(
+            path,
+            "MRC",
+            f"its header promises {nx} × {ny} × {nz} pixels, {needed:,} bytes with the headers, "
+            f"but the file has {size:,} bytes (cut short, or the header is corrupt)",
+        )
 
 
 def _mrc(path: Path) -> list[dict]:
     from rsciio.mrc import file_reader
 
+    check_mrc_header(path)
     return file_reader(str(path), lazy=True)
 
 

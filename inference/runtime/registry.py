@@ -171,5 +171,6 @@ def require(model_id: str) -> ModelCard:
             if card.bundled
             else ("import the checkpoint again in Models ▸ Model manager")
         )
-        raise ModelUnavailable(f"{card.name}: {f.role} file {f.name} is {status.value}; {fix}.")
+        state = "missing" if status is FileStatus.MISSING else "damaged (checksum mismatch)"
+        raise ModelUnavailable(f"{card.name}: {f.role} file {f.name} is {state}; {fix}.")
     return card

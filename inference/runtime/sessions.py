@@ -1,7 +1,8 @@
 """The one place that builds onnxruntime sessions: CUDA first, the CPU otherwise, and it says which.
 
 onnxruntime-gpu lists CUDA among its providers even on a machine without a GPU, so the only
-honest answer to "what runs?" is `session.get_providers()` on a real session (see facts.md).
+honest answer to "what runs?" is `session.get_providers()` on a real session
+(`get_device()` says 'GPU' there too).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -222,7 +224,7 @@ class OnnxModel:
         self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
     ) -> list[np.ndarray]:
         try:
-            return self.session.run(outputs, feeds)
+            return cast(list[np.ndarray], self.session.run(outputs, feeds))
         except Exception as exc:
             if not (self.device.is_gpu and _is_gpu_failure(exc)):
                 raise
@@ -232,7 +234,7 @@ class OnnxModel:
                         self.path, prefer_gpu=False, threads=self._threads, spin=self._spin
                     )
                     self.device = DeviceReport(CPU, False, "CPU", "the GPU ran out of memory")
-            return self.session.run(outputs, feeds)
+            return cast(list[np.ndarray], self.session.run(outputs, feeds))
 
 
 @functools.cache

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -163,7 +164,7 @@ class _AxisMap:
     most 3 adjacent low-res values. scipy's sparse product is single-threaded C (BLAS threads
     would spin against onnxruntime's on two cores, and a dense product wastes 98% of its work)."""
 
-    matrix: object  # scipy.sparse CSR, out x 256, float32
+    matrix: Any  # scipy.sparse CSR, out x 256, float32 (scipy imported when first needed)
     lo: np.ndarray  # first low-res index used by each output
     hi: np.ndarray  # last low-res index used by each output
 

@@ -31,11 +31,10 @@ import numpy as np
 from scipy import ndimage
 
 from inference.imaging.calibration import Calibration
+from inference.segmentation.geometry import Box, Point
 from inference.segmentation.saved_examples import SavedExample
 
 RGB = tuple[int, int, int]
-Point = tuple[float, float, int]  # (x, y, label): label 1 = foreground, 0 = background
-Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in pixels
 
 MAX_LABEL = 65535  # the largest id a 16-bit label image holds; larger ids need 32 bits
 

@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol
 
 import numpy as np
 
@@ -35,8 +34,8 @@ from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.runtime.sessions import OnnxModel, cpu_threads
 from inference.segmentation._sam_image import LOW_RES, MaskMapper
-from inference.segmentation.annotations import AnnotatedObject, CroppedMask
-from inference.segmentation.refine import postprocess
+from inference.segmentation.annotations import AnnotatedObject
+from inference.segmentation.masks import AutoMask, non_max_suppression, postprocess, tight
 from inference.segmentation.sam import ImageEmbedding, SamModel, raster
 
 MAPS = 3  # SAM's multimask answers (maps 1-3 of the decoder)
@@ -75,23 +74,6 @@ class AutoParams:
             raise MatLensError(f"The minimum area must be ≥ 0 px, not {self.min_area_px}.")
 
 
-@dataclass(frozen=True, eq=False)
-class AutoMask(CroppedMask):
-    """One automatic mask: boolean, cropped to its bounding box at `offset` = (y0, x0)."""
-
-    mask: np.ndarray
-    offset: tuple[int, int]
-    score: float  # SAM's predicted IoU
-    stability: float
-    point: tuple[float, float]  # the grid point (x, y) that produced it, image pixels
-
-
-class _Masked(Protocol):
-    mask: np.ndarray
-    offset: tuple[int, int]
-    score: float
-
-
 # --- geometry -------------------------------------------------------------------------------
 
 
@@ -112,56 +94,6 @@ def coarse_to_fine(per_side: int) -> np.ndarray:
         level[index % step == step // 2] = lvl
     rows, cols = np.divmod(np.arange(per_side * per_side), per_side)
     return np.lexsort((np.arange(per_side * per_side), np.maximum(level[rows], level[cols])))
-
-
-def _tight(mask: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return None
-    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], (int(rows[0]), int(cols[0]))
-
-
-def _mask_iou(a: _Masked, b: _Masked, area_a: int, area_b: int) -> float:
-    (ay, ax), (by, bx) = a.offset, b.offset
-    y0, x0 = max(ay, by), max(ax, bx)
-    y1 = min(ay + a.mask.shape[0], by + b.mask.shape[0])
-    x1 = min(ax + a.mask.shape[1], bx + b.mask.shape[1])
-    if y0 >= y1 or x0 >= x1:
-        return 0.0
-    inter = np.count_nonzero(
-        a.mask[y0 - ay : y1 - ay, x0 - ax : x1 - ax] & b.mask[y0 - by : y1 - by, x0 - bx : x1 - bx]
-    )
-    return inter / float(area_a + area_b - inter)
-
-
-def non_max_suppression(masks: Sequence[_Masked], iou_thresh: float) -> list:
-    """Greedy NMS by mask IoU, best score first (ties keep their order): no two masks that are
-    kept overlap by more than `iou_thresh`. Boxes and the area ratio (IoU ≤ small/large) reject
-    most pairs before any pixel is compared."""
-    order = sorted(range(len(masks)), key=lambda i: -masks[i].score)
-    areas = [int(np.count_nonzero(m.mask)) for m in masks]
-    kept: list[int] = []
-    boxes = np.empty((len(masks), 4), np.int64)  # y0, x0, y1, x1 of the kept masks
-    for i in order:
-        m, area = masks[i], areas[i]
-        if area == 0:
-            continue
-        y0, x0 = m.offset
-        y1, x1 = y0 + m.mask.shape[0], x0 + m.mask.shape[1]
-        n = len(kept)
-        if n:
-            k = boxes[:n]
-            near = (k[:, 0] < y1) & (k[:, 2] > y0) & (k[:, 1] < x1) & (k[:, 3] > x0)
-            kept_areas = np.array([areas[j] for j in kept])
-            near &= np.minimum(kept_areas, area) > iou_thresh * np.maximum(kept_areas, area)
-            if any(
-                _mask_iou(m, masks[kept[j]], area, areas[kept[j]]) > iou_thresh
-                for j in np.flatnonzero(near)
-            ):
-                continue
-        boxes[n] = (y0, x0, y1, x1)
-        kept.append(i)
-    return [masks[i] for i in kept]
 
 
 # --- the decoder ----------------------------------------------------------------------------
@@ -288,7 +220,7 @@ class _Run:
         keep = (decoded.iou >= p.pred_iou_thresh) & (decoded.stability >= p.stability_thresh)
         for i, k in zip(*np.nonzero(keep), strict=True):
             logits = raster(decoded.tiles[i].reshape(64, 64, 2, 2, 2, 2, MAPS), k)
-            found = _tight(logits[:vh, :vw] > 0)
+            found = tight(logits[:vh, :vw] > 0)
             if found is None:
                 continue
             mask, (y0, x0) = found
@@ -329,7 +261,7 @@ def _upscale(candidate: _Candidate, mapper: MaskMapper, min_area: int) -> AutoMa
             fill_holes_px=min_area - 1,
             min_island_px=min_area,
         )
-    found = _tight(crop)
+    found = tight(crop)
     if found is None:
         return None
     mask, (dy, dx) = found

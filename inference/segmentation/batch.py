@@ -28,22 +28,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from inference.errors import JobCancelled, MatLensError, ModelUnavailable, describe
 from inference.imaging.io import is_supported
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation.annotations import AnnotatedObject, AnnotationSet, ImageIdentity
+from inference.segmentation.automatic import AutoParams
 from inference.segmentation.export import write_csv, write_label_image, write_table
 from inference.segmentation.labels import classes_for
-from inference.segmentation.measure import measure
+from inference.segmentation.microstructure import MapParams
+from inference.segmentation.phase_objects import phase_objects
+from inference.segmentation.phases import PhaseExample, PhaseParams
 from inference.segmentation.recipe import Recipe, save_recipe
+from inference.segmentation.sam import SamModel
 from inference.segmentation.summary import (
     CRACK_CLASS,
     GRAIN_CLASS,
-    summarise_image,
     summary_row,
     write_summary_rows,
+)
+from inference.segmentation.tiling import progress_part
+from inference.segmentation.workflows import (
+    LoadedImage,
+    auto_masks,
+    load_image,
+    measure_image,
+    microstructure_map,
+    segment_phases,
 )
 
 MARKERS = ".matlens-batch"
@@ -87,7 +97,7 @@ class BatchReport:
 
 
 # --- segmentation by mode -----------------------------------------------------------------------
-Segmenter = Callable[[np.ndarray, np.ndarray, ProgressCallback, CancelToken | None], list]
+Segmenter = Callable[[LoadedImage, ProgressCallback, CancelToken | None], list[AnnotatedObject]]
 
 
 def _params(cls, values: dict, component: str):
@@ -102,8 +112,9 @@ def _params(cls, values: dict, component: str):
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-def segmenter(recipe: Recipe, model: Callable[[], object]) -> Segmenter:
-    """fn(display, rgb, progress, cancel) -> objects, for the recipe's mode.
+def segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter:
+    """fn(image, progress, cancel) -> objects, for the recipe's mode: the pane's automatic
+    tools (`workflows`), the first class of the recipe as the pane's current class.
 
     Built before the first image, so a recipe error stops the batch at once instead of failing
     every image; `model()` is called only when an image is segmented (an all-bad folder does not
@@ -111,41 +122,38 @@ def segmenter(recipe: Recipe, model: Callable[[], object]) -> Segmenter:
     """
     if recipe.mode == "phases":
         return _phase_segmenter(recipe, model)
-    from inference.segmentation.automatic import AutoParams
-    from inference.segmentation.tiling import segment_image
-
     auto = _params(AutoParams, recipe.params("auto"), "auto")
     first_class = recipe.classes[0].name
     if recipe.mode == "auto":
-        from inference.segmentation.automatic import to_objects
 
-        def run_auto(display, rgb, progress, cancel):
-            masks = segment_image(model(), rgb, auto, progress, cancel)
-            return to_objects(masks, first_class, 1)
+        def run_auto(image: LoadedImage, progress: ProgressCallback, cancel: CancelToken | None):
+            found = auto_masks(model(), image.rgb, auto, progress=progress, cancel=cancel)
+            return found.objects(first_class)
 
         return run_auto
     if recipe.mode == "map":
-        from inference.segmentation.microstructure import MapParams, build_map, map_objects
-
         map_params = _params(MapParams, recipe.params("map"), "map")
-        kind = getattr(map_params, "kind", "phase")
-        class_name = {"grains": GRAIN_CLASS, "cracks": CRACK_CLASS}.get(kind, first_class)
+        map_params.check()
 
-        def run_map(display, rgb, progress, cancel):
-            masks = segment_image(model(), rgb, auto, lambda f, m="": progress(0.9 * f, m), cancel)
-            step = _scaled(progress, 0.9, 0.1, "")
-            return map_objects(build_map(display, masks, map_params, step, cancel), class_name, 1)
+        def run_map(image: LoadedImage, progress: ProgressCallback, cancel: CancelToken | None):
+            built = microstructure_map(
+                model(),
+                image.rgb,
+                image.display,
+                auto,
+                map_params,
+                progress=progress,
+                cancel=cancel,
+            )
+            return built.objects(first_class)
 
         return run_map
     raise MatLensError(f"unknown mode '{recipe.mode}'")
 
 
-def _phase_segmenter(recipe: Recipe, model: Callable[[], object]) -> Segmenter:
+def _phase_segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter:
     """Each 8-connected region of a phase is an object (counts and sizes per phase); specks
     under `measure.min_area` pixels are dropped."""
-    from inference.segmentation.phase_objects import phase_objects
-    from inference.segmentation.phases import PhaseExample, PhaseParams, segment_phases
-
     params = _params(PhaseParams, recipe.params("phases"), "phases")
     min_area = recipe.min_region_px
     try:
@@ -158,8 +166,8 @@ def _phase_segmenter(recipe: Recipe, model: Callable[[], object]) -> Segmenter:
             f'recipe examples must be [{{"class": name, "points": [[x, y]]}}] ({exc})'
         ) from None
 
-    def run_phases(display, rgb, progress, cancel):
-        result = segment_phases(model(), rgb, examples, params, progress, cancel)
+    def run_phases(image: LoadedImage, progress: ProgressCallback, cancel: CancelToken | None):
+        result = segment_phases(model(), image.rgb, examples, params, progress, cancel)
         return list(phase_objects(result.labels, result.classes, min_area).objects)
 
     return run_phases
@@ -191,7 +199,7 @@ def run_batch(
     out_dir: str | Path,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
-    model=None,
+    model: SamModel | None = None,
 ) -> BatchReport:
     """Process every image not yet done; returns what happened (`cancelled` when stopped).
 
@@ -216,7 +224,7 @@ def run_batch(
     cancelled = False
     loaded = [model] if model is not None else []
 
-    def get_model():
+    def get_model() -> SamModel:
         if not loaded:
             loaded.append(_load_model(recipe))
         return loaded[0]
@@ -263,9 +271,7 @@ def run_batch(
     )
 
 
-def _load_model(recipe: Recipe):
-    from inference.segmentation.sam import SamModel
-
+def _load_model(recipe: Recipe) -> SamModel:
     model = SamModel(recipe.model)
     model.card  # noqa: B018 - raises ModelUnavailable now, not on the first image
     return model
@@ -312,38 +318,33 @@ def process_image(
 ) -> dict[str, object]:
     """Segment, measure and write one image's `<name>.csv`, `.labels.png` and `.overlay.png`
     into `out_dir`; returns its summary.csv row. `run` is `segmenter(recipe, model)`."""
-    from inference.imaging.display import to_display, to_rgb
-    from inference.imaging.io import read_micrograph
     from inference.segmentation.report import overlay_image, png_bytes
 
-    micrograph = read_micrograph(path, cancel=cancel)
-    calibration = recipe.calibration.resolve(micrograph.calibration)
+    image = load_image(path, cancel=cancel, saved=False)
+    calibration = recipe.calibration.resolve(image.micrograph.calibration)
     if calibration.calibrated:
         calibration = calibration.to(recipe.unit)
-    display = to_display(micrograph)
-    rgb = to_rgb(display)
-    objects: list[AnnotatedObject] = run(
-        display, rgb, lambda f, m="": progress(0.05 + 0.8 * f, m), cancel
-    )
+    objects = run(image, progress_part(progress, 0.05, 0.8), cancel)
     known = {c.name for c in recipe.classes}
     extra = [o.class_name for o in objects if o.class_name not in known]
     classes = [*recipe.classes, *classes_for(extra)]
     annotations = AnnotationSet(
-        micrograph.shape, ImageIdentity(path.name, ""), calibration, classes, objects
+        image.shape, ImageIdentity(path.name, ""), calibration, classes, objects
     )
     progress(0.87, "measuring")
     measure_params = recipe.params("measure")
-    grain_class = str(measure_params.get("grain_class", GRAIN_CLASS))
-    crack_class = str(measure_params.get("crack_class", CRACK_CLASS))
-    measurements = measure(annotations, length_classes=(crack_class,))
-    summary = summarise_image(annotations, measurements, grain_class, crack_class)
+    measured = measure_image(
+        annotations,
+        str(measure_params.get("grain_class", GRAIN_CLASS)),
+        str(measure_params.get("crack_class", CRACK_CLASS)),
+    )
     progress(0.95, "writing")
-    write_csv(annotations, out_dir / f"{name}.csv", measurements=measurements)
+    write_csv(annotations, out_dir / f"{name}.csv", measurements=measured.measurements)
     write_label_image(annotations, out_dir / f"{name}.labels.png")
     (out_dir / f"{name}.overlay.png").write_bytes(
-        png_bytes(overlay_image(rgb, annotations), max_side=None)
+        png_bytes(overlay_image(image.rgb, annotations), max_side=None)
     )
-    return summary_row(summary)
+    return summary_row(measured.summary)
 
 
 def _outputs(out_dir: Path, name: str) -> list[Path]:

@@ -68,6 +68,30 @@ class PhaseFeatures:
             np.arange(gw) * s + s // 2, w - 1
         )
 
+    @cached_property
+    def snap_samples(self) -> np.ndarray:
+        """Flat grid pixels whose predictions give each superpixel its mean: every other grid
+        pixel in each direction, plus one pixel of each region so none is left out."""
+        gh, gw = self.grid_shape
+        lattice = (np.arange(0, gh, 2)[:, None] * gw + np.arange(0, gw, 2)[None, :]).ravel()
+        _, first = np.unique(self.regions.ravel(), return_index=True)
+        return np.union1d(lattice, first)
+
+    @cached_property
+    def _samples_by_region(self) -> tuple[np.ndarray, np.ndarray]:
+        ids = self.regions.ravel()[self.snap_samples]
+        order = np.argsort(ids, kind="stable")
+        starts = np.searchsorted(ids[order], np.arange(int(self.regions.max()) + 2))
+        return self.snap_samples[order], starts
+
+    def region_samples(self, region: int, most: int = 64) -> np.ndarray:
+        """At most `most` of `snap_samples` in one region, spread over it."""
+        samples, starts = self._samples_by_region
+        members = samples[starts[region] : starts[region + 1]]
+        if members.size > most:
+            members = members[:: -(-members.size // most)]
+        return members
+
     def to_grid(self, mask: np.ndarray) -> np.ndarray:
         """An image-sized array sampled at the grid's pixel centres."""
         rows, cols = self.centres

@@ -33,17 +33,11 @@ def read_label_image(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise UnreadableFile(f"label image not found: {path}")
-    try:
-        if path.suffix.lower() in (".tif", ".tiff"):
-            import tifffile
+    # The micrograph reader checks headers against the file and the size against the memory
+    # left, and says what is wrong in one line (Pillow alone says "decompression bomb").
+    from inference.imaging.io import read_micrograph
 
-            labels = tifffile.imread(path)
-        else:
-            import imageio.v3 as iio
-
-            labels = iio.imread(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is one line for the user
-        raise UnreadableFile(f"cannot read label image {path.name}: {exc}") from exc
+    labels = read_micrograph(path).data
     while labels.ndim > 2 and 1 in labels.shape:  # a 1 × H × W page, H × W × 1; keep 1 × 1
         labels = labels.squeeze(axis=labels.shape.index(1))
     if labels.ndim != 2 or labels.dtype.kind not in "ui":

@@ -36,6 +36,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -43,11 +44,10 @@ from scipy import ndimage as ndi
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation.annotations import AnnotatedObject, objects_from_labels
-from inference.segmentation.automatic import AutoMask
+from inference.segmentation.masks import EIGHT, AutoMask, components
 
 KINDS = ("phase", "grains", "cracks")
 MERGE_RULES = ("intensity", "size", "both", "none")
-_EIGHT = np.ones((3, 3), bool)
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,8 @@ def _grow_into_gaps(owner: np.ndarray, distance: int) -> np.ndarray:
     """Masks grown by up to `distance` px into the uncovered pixels (nearest mask wins)."""
     if distance <= 0 or owner.all() or not owner.any():
         return owner
-    dist, (iy, ix) = ndi.distance_transform_edt(owner == 0, return_indices=True)
+    found = ndi.distance_transform_edt(owner == 0, return_indices=True)
+    dist, (iy, ix) = cast(tuple[np.ndarray, np.ndarray], found)
     grown = owner[iy, ix]
     grown[dist > distance] = 0
     return np.where(owner > 0, owner, grown)
@@ -135,7 +136,7 @@ def regions_of(owner: np.ndarray) -> tuple[np.ndarray, int]:
     """Each 4-connected component of one owner value (gaps included) as a region 1..n."""
     from skimage.measure import label
 
-    regions = label(owner, background=-1, connectivity=1).astype(np.int32)
+    regions = np.asarray(label(owner, background=-1, connectivity=1), np.int32)
     return regions, int(regions.max())
 
 
@@ -331,7 +332,7 @@ def _crack_map(grey, merged, mean, params: MapParams) -> tuple[np.ndarray, np.nd
     candidate |= dark[merged] & _thin(merged, width)
     if params.gap_px > 0:  # join pieces across short gaps
         candidate = ndi.binary_closing(candidate, structure=disk(params.gap_px), border_value=0)
-    labels, count = ndi.label(candidate, structure=_EIGHT)
+    labels, count = components(candidate, EIGHT)
     if count == 0:
         return labels.astype(np.int32), labels > 0
     length = np.bincount(labels[skeletonize(candidate)].ravel(), minlength=count + 1)

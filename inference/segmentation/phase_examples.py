@@ -100,16 +100,33 @@ def _sam_mask(features: PhaseFeatures, x: float, y: float) -> np.ndarray:
     return features.mask_cache[key]
 
 
-def training_pixels(
+@dataclass(frozen=True, eq=False)
+class ExamplePixels:
+    """The training pixels of some examples on the grid, and where each came from, so that a
+    cross-validation can leave one click out with everything it taught."""
+
+    index: np.ndarray  # flat grid indices
+    target: np.ndarray  # 0-based class numbers
+    click: np.ndarray  # int: the click (row of `clicks`) a pixel comes from; -1: painted
+    grown: np.ndarray  # bool: drawn from the click's SAM mask (not its disk)
+    clicks: np.ndarray  # int [n, 3]: grid row, grid column and class of each click
+    masks: tuple  # per click: its SAM mask on the grid when it was used, else None
+
+    def select(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index, target) of the kept pixels, each (pixel, class) pair once, sorted by pixel."""
+        pairs = np.unique(np.stack([self.index[keep], self.target[keep]], axis=1), axis=0)
+        return pairs[:, 0], pairs[:, 1]
+
+
+def example_pixels(
     features: PhaseFeatures,
     merged: list[ClassExamples],
     radius: float,
     mask_samples: int,
     seed: int = 0,
     cancel: CancelToken | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Flat grid indices of the training pixels and their class numbers (0-based), sorted by
-    pixel: click disks, painted pixels and, when `mask_samples` > 0, that many pixels per class
+) -> ExamplePixels:
+    """Click disks, painted pixels and, when `mask_samples` > 0, that many pixels per class
     drawn from its clicks' SAM masks. Random draws are seeded per click and per class name, so
     the answer depends on the examples, not on the order in which they came."""
     gh, gw = features.grid_shape
@@ -121,23 +138,26 @@ def training_pixels(
     ]
     painted = [_painted_grid(features, c.masks) for c in merged]
     use_sam = mask_samples > 0 and features.model is not None and features.embedding is not None
-    index, target = [], []
+    parts: list[tuple[np.ndarray, int, int, bool]] = []  # (pixels, class, click, grown)
+    clicks: list[tuple[int, int, int]] = []
+    masks: list[np.ndarray | None] = []
     for k, c in enumerate(merged):
-        chosen = []
-        if len(cells[k]):
-            rows = np.clip(cells[k][:, :1] + dy, 0, gh - 1)
-            cols = np.clip(cells[k][:, 1:] + dx, 0, gw - 1)
-            chosen.append((rows * gw + cols).ravel())
-        if painted[k] is not None:
-            flat = np.flatnonzero(painted[k])
+        strokes = painted[k]
+        if strokes is not None:
+            flat = np.flatnonzero(strokes)
             if flat.size > MAX_PAINTED:
                 rng = np.random.default_rng([seed, zlib.crc32(c.name.encode())])
                 flat = rng.choice(flat, MAX_PAINTED, replace=False)
-            chosen.append(flat)
-        if use_sam and c.points:
-            per_click = max(1, mask_samples // len(c.points))
-            others = [j for j in range(len(merged)) if j != k]
-            for x, y in c.points:
+            parts.append((flat, k, -1, False))
+        others = [j for j in range(len(merged)) if j != k]
+        per_click = max(1, mask_samples // max(len(c.points), 1))
+        for (x, y), (row, col) in zip(c.points, cells[k], strict=True):
+            click = len(clicks)
+            clicks.append((int(row), int(col), k))
+            rows, cols = np.clip(row + dy, 0, gh - 1), np.clip(col + dx, 0, gw - 1)
+            parts.append((np.unique(rows * gw + cols), k, click, False))
+            mask = None
+            if use_sam:
                 if cancel is not None:
                     cancel.raise_if_cancelled()
                 mask = _sam_mask(features, x, y)
@@ -145,13 +165,33 @@ def training_pixels(
                     inner = np.flatnonzero(ndi.binary_erosion(mask))
                     if inner.size:
                         rng = np.random.default_rng([seed, int(64 * x), int(64 * y)])
-                        chosen.append(rng.choice(inner, min(per_click, inner.size), replace=False))
-        flat = np.unique(np.concatenate(chosen))
-        index.append(flat)
-        target.append(np.full(flat.size, k, np.intp))
-    index, target = np.concatenate(index), np.concatenate(target)
-    order = np.lexsort((target, index))
-    return index[order], target[order]
+                        pick = rng.choice(inner, min(per_click, inner.size), replace=False)
+                        parts.append((pick, k, click, True))
+                else:
+                    mask = None
+            masks.append(mask)
+    return ExamplePixels(
+        np.concatenate([p[0] for p in parts]).astype(np.intp),
+        np.concatenate([np.full(p[0].size, p[1], np.intp) for p in parts]),
+        np.concatenate([np.full(p[0].size, p[2], np.intp) for p in parts]),
+        np.concatenate([np.full(p[0].size, p[3], bool) for p in parts]),
+        np.array(clicks, np.intp).reshape(-1, 3),
+        tuple(masks),
+    )
+
+
+def training_pixels(
+    features: PhaseFeatures,
+    merged: list[ClassExamples],
+    radius: float,
+    mask_samples: int,
+    seed: int = 0,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat grid indices of all training pixels and their class numbers (0-based), sorted by
+    pixel (see `example_pixels`)."""
+    pixels = example_pixels(features, merged, radius, mask_samples, seed, cancel)
+    return pixels.select(np.ones(pixels.index.size, bool))
 
 
 def _painted_grid(features: PhaseFeatures, masks: tuple[np.ndarray, ...]) -> np.ndarray | None:

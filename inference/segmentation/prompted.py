@@ -1,88 +1,131 @@
-"""Segment a list of prompted objects in one image: the CLI's `segment` and scripts use it."""
+"""The click path of MatLens, once: a prompt to SAM's candidates for the Micrographs pane, and a
+list of prompted objects segmented as a person makes them there, for `matlens segment` and
+scripts. Both run `clicks.ClickSession.predict` with the first candidate as the one shown, so the
+same clicks give the same masks in the pane and on the command line.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import imageio.v3 as iio
 import numpy as np
 
-from inference.imaging.micrograph import Micrograph
+from inference.errors import MatLensError
+from inference.imaging.calibration import Calibration
+from inference.segmentation.annotations import (
+    AnnotatedObject,
+    AnnotationSet,
+    CroppedMask,
+    ImageIdentity,
+)
+from inference.segmentation.clicks import ClickSession, RefinedCandidate
+from inference.segmentation.geometry import Box, Point
+from inference.segmentation.labels import classes_for
+from inference.segmentation.prompts import PromptRequest, PromptState
+
+
+def decode_prompt(
+    clicks: ClickSession,
+    points: Sequence[Point],
+    box: Box | None = None,
+    shown: RefinedCandidate | None = None,
+) -> tuple[RefinedCandidate, ...]:
+    """SAM's candidates for the prompt, the one to show first. `shown` is the candidate on
+    screen (after Tab): the next click refines that one."""
+    if shown is not None:
+        clicks.remember(shown)
+    return tuple(clicks.predict(points, box=box))
 
 
 @dataclass(frozen=True)
-class PromptedObject:
+class ObjectPrompt:
+    """One object to segment from a prompts file: its points and box, in image pixels."""
+
+    points: tuple[Point, ...]
+    box: Box | None = None
+    class_name: str = "object"
+
+
+@dataclass(frozen=True, eq=False)
+class PromptedObject(CroppedMask):
+    """The mask a prompt gave, cut to where it can be true, at `offset` (y0, x0)."""
+
     index: int  # 0-based position in the prompts
     class_name: str
-    mask: np.ndarray  # bool, image-sized
-    score: float
+    mask: np.ndarray
+    offset: tuple[int, int]
+    score: float  # SAM's predicted IoU of the candidate shown
 
 
-def segment_objects(
-    rgb: np.ndarray, objects: list[dict], model_id: str = "mobile_sam", model=None
-) -> list[PromptedObject]:
-    """Embed once, then decode each object's points and box; the best-scoring mask wins."""
-    from inference.segmentation.prompts import PromptState
-    from inference.segmentation.sam import SamModel
+def _steps(shape: tuple[int, int], prompt: ObjectPrompt, number: int) -> list[PromptRequest]:
+    """The decoder requests a person makes in the pane for one object: box, then each point."""
+    state = PromptState(shape)
+    steps = []
+    if prompt.box is not None:
+        state.set_box(prompt.box)
+        steps.append(state.request())
+    for x, y, label in prompt.points:
+        state.add_point(x, y, label)  # one line for a point outside the image
+        steps.append(state.request())
+    if not steps:
+        raise MatLensError(f"object {number} has neither points nor a box")
+    return steps
 
-    model = model or SamModel(model_id)
-    embedding = model.embed(rgb)
+
+def check_prompts(shape: tuple[int, int], prompts: Sequence[ObjectPrompt]) -> None:
+    """Refuse bad prompts in one line before any model runs."""
+    for i, prompt in enumerate(prompts, start=1):
+        _steps(shape, prompt, i)
+
+
+def segment_prompts(clicks: ClickSession, prompts: Sequence[ObjectPrompt]) -> list[PromptedObject]:
+    """Each object as a person makes it in the pane, in order, on one click session: the box
+    first, then the points one at a time, each refining the first candidate shown; the object
+    is the first candidate of the last step."""
     results = []
-    for i, obj in enumerate(objects):
-        state = PromptState(rgb.shape[:2])
-        for x, y, label in obj["points"]:
-            state.add_point(x, y, label)  # one-line error for a point outside the image
-        if obj.get("box") is not None:
-            state.set_box(obj["box"])
-        if state.empty:
-            from inference.errors import MatLensError
-
-            raise MatLensError(f"object {i + 1} has neither points nor a box")
-        request = state.request()
-        candidates = model.predict(
-            embedding, list(request.points), box=request.box, multimask=request.multimask
-        )
-        best = max(candidates, key=lambda c: c.score)
-        results.append(PromptedObject(i, obj.get("class", "object"), best.mask, float(best.score)))
+    for i, prompt in enumerate(prompts):
+        shown: RefinedCandidate | None = None
+        for request in _steps(clicks.shape, prompt, i + 1):
+            shown = decode_prompt(clicks, request.points, request.box, shown)[0]
+        assert shown is not None  # _steps gives at least one request
+        crop, offset = shown.mask_crop()
+        results.append(PromptedObject(i, prompt.class_name, crop, offset, float(shown.score)))
     return results
 
 
-def write_outputs(
-    results: list[PromptedObject], micrograph: Micrograph, out: Path, labels: bool
-) -> dict:
-    """One object: a 0/255 mask PNG. Several (`labels`): uint16, object i has value i + 1."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    h, w = micrograph.shape
-    if labels:
-        image = np.zeros((h, w), dtype=np.uint16)
-        for r in results:
-            image[r.mask] = r.index + 1
-    else:
-        image = (results[0].mask.astype(np.uint8)) * np.uint8(255)
-    if out.suffix.lower() in (".tif", ".tiff"):
-        import tifffile
+def prompted_annotations(
+    objects: Sequence[PromptedObject],
+    shape: tuple[int, int],
+    image: ImageIdentity,
+    calibration: Calibration | None = None,
+) -> AnnotationSet:
+    """The prompted objects as annotations, ids 1..N in prompt order, overlaps kept; an empty
+    mask is one line (it cannot be exported or measured)."""
 
-        tifffile.imwrite(out, image)
-    else:
-        iio.imwrite(out, image)
-    cal = micrograph.calibration
-    return {
-        "image": str(micrograph.path) if micrograph.path else "",
-        "out": str(out),
-        "width": w,
-        "height": h,
-        "pixel_size": cal.pixel_size if cal.calibrated else None,
-        "unit": cal.unit,
-        "objects": [
-            {
-                "id": r.index + 1,
-                "class": r.class_name,
-                "area_px": int(r.mask.sum()),
-                "area": float(cal.area(int(r.mask.sum()))),
-                "area_unit": cal.area_unit,
-                "score": round(r.score, 4),
-            }
-            for r in results
-        ],
-    }
+    empty = [o.index + 1 for o in objects if not o.mask.any()]
+    if empty:
+        raise MatLensError(
+            f"object {empty[0]} gave an empty mask: give it a point on the object (label 1)"
+        )
+    names = list(dict.fromkeys(o.class_name for o in objects))
+    annotations = AnnotationSet(shape, image, calibration, classes_for(names))
+    for o in objects:
+        annotations.add(
+            AnnotatedObject(
+                o.index + 1, o.class_name, o.mask, o.offset, score=o.score, source="sam"
+            )
+        )
+    return annotations
+
+
+def first_claim_labels(shape: tuple[int, int], objects: Sequence[CroppedMask]) -> np.ndarray:
+    """uint16 label image, object i (0-based) = value i + 1; where objects overlap, a pixel
+    belongs to the FIRST object that claims it."""
+    if len(objects) > 65535:
+        raise MatLensError(f"{len(objects)} objects do not fit a 16-bit label image")
+    labels = np.zeros(shape, np.uint16)
+    for value, obj in enumerate(objects, start=1):
+        view = labels[obj.slices]
+        view[obj.mask & (view == 0)] = value
+    return labels

@@ -37,18 +37,20 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from inference.errors import MatLensError, UnreadableFile
 from inference.imaging.calibration import Calibration, normalise_unit
-from inference.segmentation.annotations import ObjectClass
+from inference.segmentation.annotations import RGB, ObjectClass
 from inference.segmentation.labels import classes_for
 
 FORMAT = "matlens-recipe"
 VERSION = 1
 MODES = ("auto", "map", "phases")
 RULES = ("metadata", "fixed", "none")
+TABLE_UNITS = ("nm", "µm", "mm")  # length units a batch's tables are offered in
 Mode = Literal["auto", "map", "phases"]
+Rule = Literal["metadata", "fixed", "none"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class CalibrationRule:
     """Where each image's pixel size comes from; `pixel_size`/`unit` are the fixed value or,
     with the "metadata" rule, the fallback for files without one."""
 
-    rule: Literal["metadata", "fixed", "none"] = "metadata"
+    rule: Rule = "metadata"
     pixel_size: float | None = None
     unit: str | None = None
 
@@ -90,6 +92,18 @@ class CalibrationRule:
         if self.pixel_size is not None:
             out.update(pixel_size=self.pixel_size, unit=self.unit)
         return out
+
+
+def default_rule(calibration: Calibration) -> CalibrationRule:
+    """Drawn by hand: the same for every image (one microscope setting); else the metadata."""
+    if calibration.calibrated and calibration.source == "manual":
+        return CalibrationRule("fixed", calibration.pixel_size, calibration.unit)
+    return CalibrationRule("metadata")
+
+
+def table_unit(calibration: Calibration) -> str:
+    """The unit of the image's calibration when tables are offered in it, else µm."""
+    return calibration.unit if calibration.calibrated and calibration.unit in TABLE_UNITS else "µm"
 
 
 @dataclass(frozen=True)
@@ -169,19 +183,19 @@ def recipe_from_dict(data: dict) -> Recipe:
         raise MatLensError(f"this recipe was saved by a newer MatLens (version {version})")
     try:
         classes = [
-            ObjectClass(str(c["name"]), tuple(int(v) for v in c["colour"]))
+            ObjectClass(str(c["name"]), cast(RGB, tuple(int(v) for v in c["colour"])))
             if isinstance(c, dict) and "colour" in c
             else classes_for([str(c["name"] if isinstance(c, dict) else c)])[0]
             for c in data.get("classes") or []
         ]
-        cal = data.get("calibration") or {"rule": "metadata"}
+        cal: dict[str, Any] = data.get("calibration") or {"rule": "metadata"}
         return Recipe(
             mode=data.get("mode", ""),
             classes=tuple(classes),
             model=str(data.get("model", "mobile_sam")),
             parameters=dict(data.get("parameters") or {}),
             calibration=CalibrationRule(
-                str(cal.get("rule", "metadata")), cal.get("pixel_size"), cal.get("unit")
+                cast(Rule, str(cal.get("rule", "metadata"))), cal.get("pixel_size"), cal.get("unit")
             ),
             unit=str(data.get("unit", "µm")),
             examples=tuple(data.get("examples") or ()),

@@ -21,9 +21,11 @@ is produced only by the COCO export.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -45,6 +47,8 @@ from inference.segmentation.saved_examples import examples_from_json, examples_t
 
 FORMAT_VERSION = 2  # 2: phase_examples
 SUFFIX = ".matlens.json"
+# A save's temp file lives for milliseconds; one this old was left by a killed save.
+LEFTOVER_AGE_S = 60.0
 
 
 # --- where ------------------------------------------------------------------------------------
@@ -99,6 +103,7 @@ def save(annotations: AnnotationSet, path: str | Path) -> None:
     except OSError as exc:
         raise MatLensError(f"Cannot save annotations in {path.parent}: {_reason(exc)}") from exc
     try:
+        _share_like(fd, path)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
@@ -111,6 +116,32 @@ def save(annotations: AnnotationSet, path: str | Path) -> None:
             raise MatLensError(f"Cannot save annotations to {path}: {_reason(exc)}") from exc
         raise
     _fsync_folder(path.parent)
+
+
+def _share_like(fd: int, path: Path) -> None:
+    """The permissions a new file gets under the umask (0644 under 022), or the old file's.
+
+    mkstemp makes its file 0600, which left sidecars unreadable to colleagues sharing a folder.
+    """
+    if not hasattr(os, "fchmod"):  # Windows: ACLs, not mode bits, decide who reads it
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = 0o666 & ~_umask()
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, mode)
+
+
+def _umask() -> int:
+    """The process umask now, read without changing it where Linux says it (/proc/self/status)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere: set and restore at once, the only portable way
+    os.umask(mask)
+    return mask
 
 
 def _replace(src: str, dst: Path) -> None:
@@ -194,24 +225,45 @@ def rle_decode(runs: list[int], size: tuple[int, int]) -> np.ndarray:
 
 
 # --- load -------------------------------------------------------------------------------------
-def load(path: str | Path) -> AnnotationSet:
-    """Read and validate a sidecar; any problem is one UnreadableFile line."""
+class ShapeMismatch(UnreadableFile):
+    """The sidecar belongs to an image of another size."""
+
+    def __init__(self, message: str, found: tuple[int, int]) -> None:
+        super().__init__(message)
+        self.found = found
+
+
+def load(path: str | Path, expect_shape: tuple[int, int] | None = None) -> AnnotationSet:
+    """Read and validate a sidecar; any problem is one UnreadableFile line.
+
+    With `expect_shape` (the image's height, width), a sidecar of another size is refused
+    before any mask is decoded, and no mask may reach outside the image: a damaged size can
+    then never ask for gigabytes.
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))  # tolerate a BOM from an editor
-        return from_dict(data)
+        return from_dict(data, expect_shape, path.name)
     except UnreadableFile:
         raise
     except FileNotFoundError:
         raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnreadableFile(f"Cannot read annotations {path.name}: {_one_line(exc)}") from exc
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(
+            f"Annotations {path.name} are corrupt (not UTF-8 text at byte {exc.start})"
+        ) from exc
+    except OSError as exc:
+        raise UnreadableFile(f"Cannot read annotations {path.name}: {_reason(exc)}") from exc
     except json.JSONDecodeError as exc:
         raise UnreadableFile(
             f"Annotations {path.name} are corrupt (invalid JSON at line {exc.lineno}, "
             f"column {exc.colno})"
         ) from exc
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except RecursionError as exc:
+        raise UnreadableFile(f"Annotations {path.name} are corrupt (nested too deep)") from exc
+    except MemoryError as exc:
+        raise UnreadableFile(f"Annotations {path.name} are too large to open") from exc
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
         raise UnreadableFile(f"Annotations {path.name} are corrupt: {_one_line(exc)}") from exc
 
 
@@ -222,16 +274,26 @@ def _one_line(exc: BaseException) -> str:
     return text[:200] or type(exc).__name__
 
 
-def from_dict(data: dict) -> AnnotationSet:
+def from_dict(
+    data: dict, expect_shape: tuple[int, int] | None = None, name: str = "annotations"
+) -> AnnotationSet:
     if not isinstance(data, dict) or "format_version" not in data:
         raise ValueError("not a MatLens annotation file")
     version = data["format_version"]
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"format_version {version!r} is not a version number")
+    if version > FORMAT_VERSION:
         raise UnreadableFile(
-            f"These annotations were written by a newer MatLens (format {version}); update MatLens"
+            f"Annotations {name} were written by a newer MatLens (format {version}); update MatLens"
         )
     image = data["image"]
     shape = (int(image["shape"][0]), int(image["shape"][1]))
+    if min(shape) < 1:
+        raise ValueError(f"the image size {shape[1]}x{shape[0]} is not an image size")
+    if expect_shape is not None and shape != tuple(expect_shape):
+        raise ShapeMismatch(
+            f"Annotations {name} were drawn on a {shape[1]}x{shape[0]} image", found=shape
+        )
     cal = data.get("calibration") or {}
     calibration = Calibration(
         float(cal.get("pixel_size", 1.0)), str(cal.get("unit", "px")), str(cal.get("source", ""))
@@ -239,7 +301,7 @@ def from_dict(data: dict) -> AnnotationSet:
     if not calibration.pixel_size > 0:
         raise ValueError("the pixel size must be positive")
     classes = [ObjectClass(str(c["name"]), _rgb(c["colour"])) for c in data["classes"]]
-    objects = [_object(o) for o in data["objects"]]
+    objects = [_object(o, shape) for o in data["objects"]]
     return AnnotationSet(
         shape,
         ImageIdentity(str(image["file_name"]), str(image["sha256"])),
@@ -258,18 +320,21 @@ def _rgb(value) -> tuple[int, int, int]:
     return r, g, b
 
 
-def _object(o: dict) -> AnnotatedObject:
+def _object(o: dict, shape: tuple[int, int]) -> AnnotatedObject:
     size = (int(o["size"][0]), int(o["size"][1]))
+    offset = (int(o["offset"][0]), int(o["offset"][1]))
+    if not all(offset[i] >= 0 and size[i] > 0 and offset[i] + size[i] <= shape[i] for i in (0, 1)):
+        raise ValueError(f"object {o.get('id')} lies outside the {shape[1]}x{shape[0]} image")
     mask = rle_decode(o["rle"], size)
     box = o.get("box")
     return AnnotatedObject(
         id=int(o["id"]),
         class_name=str(o["class"]),
         mask=mask,
-        offset=(int(o["offset"][0]), int(o["offset"][1])),
+        offset=offset,
         score=None if o.get("score") is None else float(o["score"]),
         points=tuple((float(x), float(y), int(lab)) for x, y, lab in o.get("points", [])),
-        box=None if box is None else tuple(float(v) for v in box),
+        box=None if box is None else (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
         visible=bool(o.get("visible", True)),
         source=str(o.get("source", "")),
     )
@@ -308,26 +373,66 @@ def open_for_image(
     """Load the image's sidecar, or start empty; a corrupt or mismatched one is set aside.
 
     The calibration stored in the sidecar wins over `calibration` (from metadata): the user
-    may have drawn it by hand.
+    may have drawn it by hand. In a read-only folder a bad sidecar cannot be renamed: it is left
+    untouched and the next candidate (the user-folder copy, where edits then go) is tried.
+    Temp files that a killed save left behind are removed first.
     """
-    path = find_sidecar(image_path)
+    remove_leftovers(image_path)
     empty = AnnotationSet(shape, image, calibration)
-    if path is None:
-        return Opened(empty)
+    notices: list[str] = []
+    for path in _candidates(image_path):
+        try:
+            found = load(path, expect_shape=(int(shape[0]), int(shape[1])))
+        except ShapeMismatch as exc:
+            notices.append(_put_aside(path, "mismatch", str(exc), image_path))
+            continue
+        except UnreadableFile as exc:
+            notices.append(_put_aside(path, "corrupt", str(exc), image_path))
+            continue
+        if found.image.sha256 != image.sha256:
+            notices.append(
+                f"{image.file_name} changed since its annotations were saved; check them"
+            )
+            found.image = image
+        return Opened(found, "; ".join(notices) or None)
+    return Opened(empty, "; ".join(notices) or None)
+
+
+def _candidates(image_path: str | Path) -> list[Path]:
+    """The sidecar beside the image and the user-folder one, newest first."""
+    image_path = Path(image_path)
+    paths = [image_path.with_name(image_path.name + SUFFIX), fallback_path(image_path)]
+    found = [p for p in paths if p.is_file()]
+    return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)
+
+
+def _put_aside(path: Path, tag: str, problem: str, image_path: str | Path) -> str:
+    """Rename a bad sidecar out of the way, or say why it stays; the notice for the user."""
     try:
-        found = load(path)
-    except UnreadableFile as exc:
-        kept = set_aside(path)
-        return Opened(empty, f"{exc}; kept as {kept.name} and started afresh")
-    if found.shape != tuple(shape):
-        kept = set_aside(path, "mismatch")
-        return Opened(
-            empty,
-            f"Annotations {path.name} were drawn on a {found.shape[1]}x{found.shape[0]} image; "
-            f"kept as {kept.name} and started afresh",
+        kept = set_aside(path, tag)
+    except OSError:
+        where = sidecar_path(image_path).parent
+        return (
+            f"{problem}; its folder is read-only, so it was left untouched and new annotations "
+            f"are saved in {where}"
         )
-    notice = None
-    if found.image.sha256 != image.sha256:
-        notice = f"{image.file_name} changed since its annotations were saved; check them"
-        found.image = image
-    return Opened(found, notice)
+    return f"{problem}; kept as {kept.name} and started afresh"
+
+
+def remove_leftovers(image_path: str | Path, older_than_s: float = LEFTOVER_AGE_S) -> list[Path]:
+    """Delete the hidden `.NAME.matlens.json.*.tmp` files of saves that were killed midway.
+
+    Only files older than `older_than_s` go: a save running in another MatLens right now keeps
+    its temp file. A read-only folder keeps them too.
+    """
+    image_path = Path(image_path)
+    removed = []
+    now = time.time()
+    for sidecar in (image_path.with_name(image_path.name + SUFFIX), fallback_path(image_path)):
+        pattern = glob.escape(str(sidecar.parent / f".{sidecar.name}.")) + "*.tmp"
+        for leftover in map(Path, glob.glob(pattern)):
+            with contextlib.suppress(OSError):
+                if now - leftover.stat().st_mtime >= older_than_s:
+                    leftover.unlink()
+                    removed.append(leftover)
+    return removed

@@ -23,71 +23,44 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from inference.segmentation.automatic import AutoMask
-    from inference.segmentation.tiling import Tile, TileLayout
+from inference.segmentation.geometry import Rect
+from inference.segmentation.masks import AutoMask, inside, mask_iou, rect_of
+from inference.segmentation.tiling import Sides, Tile, TileLayout
 
-Rect = tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive), image pixels
 SEAM_IOU = 0.5  # pieces agree this well inside the overlap of their tiles
 COPY_IOU = 0.8  # whole masks of two tiles this alike are one object seen twice
 TIE = 0.05  # seam IoUs this close are equally good: the smaller mask wins
 COVERED = 0.9  # a cut piece is a duplicate when this much of it lies in a mask going on
 
 
-def intersection(a: Rect, b: Rect) -> Rect | None:
-    y0, x0, y1, x1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    return (y0, x0, y1, x1) if y0 < y1 and x0 < x1 else None
-
-
 def _meets(rects: np.ndarray, rect: Rect) -> np.ndarray:
-    """Which rows of an (n, 4) array of rects overlap `rect`."""
+    """Which rows of an (n, 4) array of rects (x0, y0, x1, y1) overlap `rect`."""
     return (
-        (rects[:, 0] < rect[2])
-        & (rects[:, 2] > rect[0])
-        & (rects[:, 1] < rect[3])
-        & (rects[:, 3] > rect[1])
+        (rects[:, 0] < rect.x1)
+        & (rects[:, 2] > rect.x0)
+        & (rects[:, 1] < rect.y1)
+        & (rects[:, 3] > rect.y0)
     )
 
 
-def rect_of(mask: AutoMask) -> Rect:
-    y0, x0 = mask.offset
-    return y0, x0, y0 + mask.mask.shape[0], x0 + mask.mask.shape[1]
-
-
-def _inside(mask: AutoMask, rect: Rect) -> np.ndarray:
-    """The part of the mask's crop inside `rect` (may be empty)."""
-    y0, x0 = mask.offset
-    h, w = mask.mask.shape
-    r0, c0 = max(rect[0] - y0, 0), max(rect[1] - x0, 0)
-    r1, c1 = min(rect[2] - y0, h), min(rect[3] - x0, w)
-    return mask.mask[r0:r1, c0:c1] if r0 < r1 and c0 < c1 else mask.mask[:0, :0]
-
-
-def _beyond(rect: Rect, window: Rect) -> tuple[bool, bool, bool, bool]:
+def _beyond(rect: Rect, window: Rect) -> Sides:
     """Whether `rect` reaches past each side (top, left, bottom, right) of `window`."""
-    return rect[0] < window[0], rect[1] < window[1], rect[2] > window[2], rect[3] > window[3]
-
-
-def shift(mask: AutoMask, dy: int, dx: int) -> AutoMask:
-    """The same mask moved by (dy, dx): tile coordinates → image coordinates."""
-    (y0, x0), (x, y) = mask.offset, mask.point
-    return replace(mask, offset=(y0 + dy, x0 + dx), point=(x + dx, y + dy))
+    return rect.y0 < window.y0, rect.x0 < window.x0, rect.y1 > window.y1, rect.x1 > window.x1
 
 
 def _seam_iou(a: AutoMask, b: AutoMask, common: Rect) -> float:
     """IoU of two masks counted only inside `common`, where both tiles saw the image."""
-    a_in, b_in = intersection(rect_of(a), common), intersection(rect_of(b), common)
+    a_in, b_in = rect_of(a).intersection(common), rect_of(b).intersection(common)
     if a_in is None or b_in is None:
         return 0.0
-    both = intersection(a_in, b_in)
-    na, nb = np.count_nonzero(_inside(a, a_in)), np.count_nonzero(_inside(b, b_in))
+    both = a_in.intersection(b_in)
+    na, nb = np.count_nonzero(inside(a, a_in)), np.count_nonzero(inside(b, b_in))
     if not na or not nb or both is None:
         return 0.0
-    inter = int(np.count_nonzero(_inside(a, both) & _inside(b, both)))
+    inter = int(np.count_nonzero(inside(a, both) & inside(b, both)))
     return inter / (int(na) + int(nb) - inter)
 
 
@@ -115,7 +88,7 @@ class _Objects:
 
     def _conflict(self, left: list[int], right: list[int]) -> bool:
         return any(
-            self.tile_of[p] == self.tile_of[q] and _iou(self.masks[p], self.masks[q]) < COPY_IOU
+            self.tile_of[p] == self.tile_of[q] and mask_iou(self.masks[p], self.masks[q]) < COPY_IOU
             for p in left
             for q in right
         )
@@ -127,14 +100,6 @@ def _best(scores: np.ndarray, areas: np.ndarray) -> np.ndarray:
     the overlap; it belongs to the most specific one (the larger gets its own partner or none)."""
     near = scores >= scores.max(axis=1, keepdims=True) - TIE
     return np.where(near, areas[None, :], np.inf).argmin(axis=1)
-
-
-def _iou(a: AutoMask, b: AutoMask) -> float:
-    both = intersection(rect_of(a), rect_of(b))
-    if both is None:
-        return 0.0
-    inter = int(np.count_nonzero(_inside(a, both) & _inside(b, both)))
-    return inter / (a.area + b.area - inter)
 
 
 def _goes_on(layout: TileLayout, tile: Tile, piece: AutoMask, other: AutoMask) -> bool:
@@ -150,7 +115,7 @@ def _may_join(layout: TileLayout, a_tile: Tile, a: AutoMask, b_tile: Tile, b: Au
     disc, and SAM's mask of it with a neighbour that one tile does not see)."""
     if _goes_on(layout, a_tile, a, b) or _goes_on(layout, b_tile, b, a):
         return True
-    return _iou(a, b) >= COPY_IOU
+    return mask_iou(a, b) >= COPY_IOU
 
 
 def _link(layout: TileLayout, masks: list[AutoMask], tile_of: np.ndarray, rects, iou: float):
@@ -165,7 +130,7 @@ def _link(layout: TileLayout, masks: list[AutoMask], tile_of: np.ndarray, rects,
             continue
         scores = np.zeros((ia.size, ib.size))
         for i, k in enumerate(ia):
-            for j in np.flatnonzero(_meets(rects[ib], tuple(rects[k]))):
+            for j in np.flatnonzero(_meets(rects[ib], Rect(*rects[k]))):
                 a, b = masks[k], masks[ib[j]]
                 if _may_join(layout, a_tile, a, b_tile, b):
                     scores[i, j] = _seam_iou(a, b, common)
@@ -183,22 +148,22 @@ def _link(layout: TileLayout, masks: list[AutoMask], tile_of: np.ndarray, rects,
 def _fuse(group: list[tuple[Tile, AutoMask]]) -> AutoMask | None:
     """One mask from one object's pieces (see the module docstring); None if nothing is left."""
     rects = [rect_of(m) for _, m in group]
-    y0, x0 = min(r[0] for r in rects), min(r[1] for r in rects)
-    y1, x1 = max(r[2] for r in rects), max(r[3] for r in rects)
+    x0, y0 = min(r.x0 for r in rects), min(r.y0 for r in rects)
+    x1, y1 = max(r.x1 for r in rects), max(r.y1 for r in rects)
     anyone = np.zeros((y1 - y0, x1 - x0), bool)
     central = np.zeros_like(anyone)
     owned = np.zeros_like(anyone)
 
     def view(array: np.ndarray, rect: Rect) -> np.ndarray:
-        return array[rect[0] - y0 : rect[2] - y0, rect[1] - x0 : rect[3] - x0]
+        return array[rect.y0 - y0 : rect.y1 - y0, rect.x0 - x0 : rect.x1 - x0]
 
     for (tile, m), rect in zip(group, rects, strict=True):
         view(anyone, rect)[...] |= m.mask
-        core = intersection(tile.core, rect)
+        core = tile.core.intersection(rect)
         if core is not None:
-            view(central, core)[...] |= _inside(m, core)
+            view(central, core)[...] |= inside(m, core)
     for tile in {t.index: t for t, _ in group}.values():
-        core = intersection(tile.core, (y0, x0, y1, x1))
+        core = tile.core.intersection(Rect(x0, y0, x1, y1))
         if core is not None:
             view(owned, core)[...] = True
     fused = np.where(owned, central, anyone)
@@ -237,21 +202,20 @@ def _cut_off(layout: TileLayout, pieces: list[tuple[Tile, AutoMask]], rect: Rect
 
 def _edge(rect: Rect, window: Rect, side: int) -> Rect:
     """The one-pixel line of `rect` along a side of `window`."""
-    y0, x0, y1, x1 = rect
     return (
-        (window[0], x0, window[0] + 1, x1),
-        (y0, window[1], y1, window[1] + 1),
-        (window[2] - 1, x0, window[2], x1),
-        (y0, window[3] - 1, y1, window[3]),
+        Rect(rect.x0, window.y0, rect.x1, window.y0 + 1),
+        Rect(window.x0, rect.y0, window.x0 + 1, rect.y1),
+        Rect(rect.x0, window.y1 - 1, rect.x1, window.y1),
+        Rect(window.x1 - 1, rect.y0, window.x1, rect.y1),
     )[side]
 
 
 def _paint(canvas: np.ndarray, at: Rect, mask: AutoMask, other: AutoMask) -> None:
     """OR into `canvas` (covering `at`) the pixels of `mask` that `other` holds too."""
-    both = intersection(at, rect_of(other))
+    both = at.intersection(rect_of(other))
     if both is not None:
-        view = canvas[both[0] - at[0] : both[2] - at[0], both[1] - at[1] : both[3] - at[1]]
-        view |= _inside(other, both) & _inside(mask, both)
+        view = canvas[both.y0 - at.y0 : both.y1 - at.y0, both.x0 - at.x0 : both.x1 - at.x0]
+        view |= inside(other, both) & inside(mask, both)
 
 
 def _duplicate(mask: AutoMask, cuts: list[Cut], others: Sequence[AutoMask]) -> bool:
@@ -261,11 +225,11 @@ def _duplicate(mask: AutoMask, cuts: list[Cut], others: Sequence[AutoMask]) -> b
     both sides. An object no other tile saw, or a whole that only its own parts cover, stays."""
     rect = rect_of(mask)
     for window, side in cuts:
-        line = intersection(_edge(rect, window, side), rect)
-        pixels = int(np.count_nonzero(_inside(mask, line))) if line is not None else 0
-        if not pixels:
+        line = _edge(rect, window, side).intersection(rect)
+        pixels = int(np.count_nonzero(inside(mask, line))) if line is not None else 0
+        if line is None or not pixels:
             continue
-        held = np.zeros((line[2] - line[0], line[3] - line[1]), bool)
+        held = np.zeros(line.shape, bool)
         for other in others:
             if _beyond(rect_of(other), window)[side]:
                 _paint(held, line, mask, other)
@@ -274,7 +238,7 @@ def _duplicate(mask: AutoMask, cuts: list[Cut], others: Sequence[AutoMask]) -> b
     covered = np.zeros_like(mask.mask)
     for other in others:
         _paint(covered, rect, mask, other)
-    return np.count_nonzero(covered) >= COVERED * mask.area
+    return bool(np.count_nonzero(covered) >= COVERED * mask.area)
 
 
 def stitch(

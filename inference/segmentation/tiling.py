@@ -1,5 +1,6 @@
-"""Large micrographs through SAM: native-resolution tiles with overlap, clicks answered in the
-tile where they are most central, and segment-everything stitched across the seams.
+"""Large micrographs through SAM: the layout of native-resolution tiles with overlap, and the
+tiles' embeddings. Clicks on tiles are answered by `clicks.ClickSession`; segment-everything on
+tiles, stitched across the seams, is `everything.segment_everything_tiled`.
 
 SAM's encoder sees 1024 px. An 8192 px image shrunk to that loses 8× in each direction, so a
 30 px precipitate becomes 4 px and one 16 px feature cell spans 128 image pixels. MatLens
@@ -20,25 +21,22 @@ stored as float16 (254 MB instead of 508 MB at 8192²; masks match float32 ones,
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation._sam_image import as_uint8
+from inference.segmentation.geometry import Rect
 from inference.segmentation.sam import ImageEmbedding, SamModel
-from inference.segmentation.stitching import Rect, intersection, shift, stitch
-
-if TYPE_CHECKING:
-    from inference.segmentation.automatic import AutoMask, AutoParams
-    from inference.segmentation.refine import ClickSession, RefinePolicy
 
 TILE = 1024  # the encoder's input side: tiles are embedded at native resolution
 OVERLAP = 256  # see the module docstring
 TILE_ABOVE = 2048  # images whose longest side exceeds this are tiled
+
+Sides = tuple[bool, bool, bool, bool]  # top, left, bottom, right
 
 
 # --- layout -----------------------------------------------------------------------------------
@@ -76,26 +74,23 @@ class Tile:
 
     @property
     def y0(self) -> int:
-        return self.window[0]
+        return self.window.y0
 
     @property
     def x0(self) -> int:
-        return self.window[1]
+        return self.window.x0
 
     @property
     def shape(self) -> tuple[int, int]:
-        y0, x0, y1, x1 = self.window
-        return y1 - y0, x1 - x0
+        return self.window.shape
 
     @property
     def slices(self) -> tuple[slice, slice]:
-        y0, x0, y1, x1 = self.window
-        return slice(y0, y1), slice(x0, x1)
+        return self.window.slices
 
     def holds(self, rect: Rect) -> bool:
         """Whether `rect` lies inside the window."""
-        y0, x0, y1, x1 = self.window
-        return y0 <= rect[0] and x0 <= rect[1] and rect[2] <= y1 and rect[3] <= x1
+        return self.window.holds(rect)
 
 
 @dataclass(frozen=True)
@@ -124,8 +119,8 @@ class TileLayout:
         tiles = tuple(
             Tile(
                 r * len(cols) + c,
-                (y0, x0, y0 + th, x0 + tw),
-                (row_cuts[r], col_cuts[c], row_cuts[r + 1], col_cuts[c + 1]),
+                Rect(x0, y0, x0 + tw, y0 + th),
+                Rect(col_cuts[c], row_cuts[r], col_cuts[c + 1], row_cuts[r + 1]),
             )
             for r, y0 in enumerate(rows)
             for c, x0 in enumerate(cols)
@@ -146,32 +141,36 @@ class TileLayout:
 
     def tile_for(self, rect: Rect) -> Tile | None:
         """The tile most central to `rect` if one holds it whole, else None."""
-        best = self.tile_at((rect[1] + rect[3]) / 2, (rect[0] + rect[2]) / 2)
+        best = self.tile_at((rect.x0 + rect.x1) / 2, (rect.y0 + rect.y1) / 2)
         if best.holds(rect):
             return best
         holding = [t for t in self.tiles if t.holds(rect)]
         return holding[0] if holding else None
 
-    def inner_edges(self, tile: Tile) -> tuple[bool, bool, bool, bool]:
+    def inner_edges(self, tile: Tile) -> Sides:
         """Which of the tile's sides (top, left, bottom, right) lie inside the image, where an
         object can be cut."""
-        y0, x0, y1, x1 = tile.window
-        return y0 > 0, x0 > 0, y1 < self.shape[0], x1 < self.shape[1]
+        win = tile.window
+        return win.y0 > 0, win.x0 > 0, win.y1 < self.shape[0], win.x1 < self.shape[1]
 
-    def cut_sides(self, tile: Tile, rect: Rect) -> tuple[bool, bool, bool, bool]:
+    def cut_sides(self, tile: Tile, rect: Rect) -> Sides:
         """Sides (top, left, bottom, right) of the tile where something covering `rect` (image
         pixels) reaches an edge inside the image, so it may go on in the next tile."""
-        inner = self.inner_edges(tile)
-        y0, x0, y1, x1 = tile.window
-        reach = (rect[0] <= y0, rect[1] <= x0, rect[2] >= y1, rect[3] >= x1)
-        return tuple(i and r for i, r in zip(inner, reach, strict=True))  # type: ignore[return-value]
+        top, left, bottom, right = self.inner_edges(tile)
+        win = tile.window
+        return (
+            top and rect.y0 <= win.y0,
+            left and rect.x0 <= win.x0,
+            bottom and rect.y1 >= win.y1,
+            right and rect.x1 >= win.x1,
+        )
 
     def neighbours(self) -> list[tuple[Tile, Tile, Rect]]:
         """Pairs of tiles whose windows overlap, with the overlap."""
         pairs = []
         for i, a in enumerate(self.tiles):
             for b in self.tiles[i + 1 :]:
-                common = intersection(a.window, b.window)
+                common = a.window.intersection(b.window)
                 if common is not None:
                     pairs.append((a, b, common))
         return pairs
@@ -192,11 +191,18 @@ class _StoredTile:
 @dataclass(frozen=True, eq=False)
 class TiledEmbedding:
     """A large image's SAM embeddings: one per tile of `layout`, and `whole`, the image shrunk
-    to the encoder's input (for context and objects larger than a tile)."""
+    to the encoder's input (for context and objects larger than a tile).
+
+    Tiles are embedded up front (the pane: every click is then instant) or, with `encode_tile`,
+    on first use (the CLI: a few clicks on a 16000² image need a few of its 441 tiles). Either
+    way a tile's embedding is the encoder's answer for the same pixels, so the masks agree.
+    """
 
     layout: TileLayout
     whole: ImageEmbedding
-    _tiles: tuple[_StoredTile, ...]
+    _tiles: tuple[_StoredTile | None, ...]
+    encode_tile: Callable[[Tile], _StoredTile] | None = None
+    _lazy: dict[int, _StoredTile] = field(default_factory=dict)
 
     @property
     def model_id(self) -> str:
@@ -209,11 +215,22 @@ class TiledEmbedding:
     @property
     def nbytes(self) -> int:
         """Memory held by the features (tiles and whole image)."""
-        return self.whole.features.nbytes + sum(t.features.nbytes for t in self._tiles)
+        stored = [t for t in self._tiles if t is not None] + list(self._lazy.values())
+        return self.whole.features.nbytes + sum(t.features.nbytes for t in stored)
+
+    @property
+    def embedded(self) -> int:
+        """How many tiles hold an embedding now."""
+        return sum(t is not None for t in self._tiles) + len(self._lazy)
 
     def embedding(self, tile: Tile | int) -> ImageEmbedding:
         """Tile `tile`'s embedding as the decoder takes it (float32, tile coordinates)."""
-        stored = self._tiles[tile if isinstance(tile, int) else tile.index]
+        index = tile if isinstance(tile, int) else tile.index
+        stored = self._tiles[index] or self._lazy.get(index)
+        if stored is None:
+            if self.encode_tile is None:
+                raise MatLensError(f"tile {index + 1} of this image was never embedded")
+            stored = self._lazy[index] = self.encode_tile(self.layout.tiles[index])
         return ImageEmbedding(
             stored.features.astype(np.float32),
             stored.original_size,
@@ -224,9 +241,13 @@ class TiledEmbedding:
         )
 
 
-def _part(progress: ProgressCallback, start: float, span: float) -> ProgressCallback:
+def progress_part(progress: ProgressCallback, start: float, span: float) -> ProgressCallback:
     """A progress callback for one step of a longer job."""
-    return lambda fraction, message="": progress(start + span * fraction, message)
+
+    def report(fraction: float, message: str = "") -> None:
+        progress(start + span * fraction, message)
+
+    return report
 
 
 def embed_tiled(
@@ -236,112 +257,40 @@ def embed_tiled(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     half: bool = True,
+    lazy: bool = False,
 ) -> TiledEmbedding:
     """Embed the whole image, then each tile (from the disk cache where it was done before).
     `half` stores tile features as float16. Progress is reported per tile; `cancel` is honoured
-    between tiles and inside the encoder call."""
+    between tiles and inside the encoder call. `lazy` embeds only the whole image now and each
+    tile when it is first asked for."""
     pixels = as_uint8(rgb)
     layout = layout or TileLayout.for_image(pixels.shape[:2])
     if tuple(pixels.shape[:2]) != layout.shape:
         raise MatLensError(f"The tile layout is for {layout.shape}, the image is {pixels.shape}.")
     n = len(layout.tiles)
+    if lazy:
+        whole = model.embed(pixels, progress, cancel)
+        return TiledEmbedding(layout, whole, (None,) * n, lambda t: _embed_tile(model, pixels, t))
     step = 1.0 / (n + 1)
-    whole = model.embed(pixels, _part(progress, 0.0, step), cancel)
+    whole = model.embed(pixels, progress_part(progress, 0.0, step), cancel)
     stored = []
     for tile in layout.tiles:
         if cancel is not None:
             cancel.raise_if_cancelled()
         start = step * (tile.index + 1)
         progress(start, f"embedding tile {tile.index + 1} of {n}")
-        emb = model.embed(pixels[tile.slices], no_progress, cancel)
-        features = emb.features.astype(np.float16) if half else emb.features
-        stored.append(
-            _StoredTile(features, emb.original_size, emb.input_size, emb.image_hash, emb.from_cache)
-        )
+        stored.append(_embed_tile(model, pixels, tile, cancel, half))
     progress(1.0, f"{n} tiles embedded")
     return TiledEmbedding(layout, whole, tuple(stored))
 
 
-def click_session(
+def _embed_tile(
     model: SamModel,
-    rgb: np.ndarray,
-    policy: RefinePolicy | None = None,
-    progress: ProgressCallback = no_progress,
+    pixels: np.ndarray,
+    tile: Tile,
     cancel: CancelToken | None = None,
-    threshold: int = TILE_ABOVE,
-    zoom: bool = False,
-) -> ClickSession:
-    """A ClickSession for an image of any size: in tiles above `threshold`, else on the whole
-    image as before (`zoom` passes the image so small objects get a zoom window, +0.6 s)."""
-    from inference.segmentation.refine import DEFAULT, ClickSession
-
-    policy = policy or DEFAULT
-    if needs_tiling(rgb.shape, threshold):
-        tiles = embed_tiled(model, rgb, progress=progress, cancel=cancel)
-        return ClickSession(model, tiles, policy=policy)
-    embedding = model.embed(rgb, progress, cancel)
-    return ClickSession(model, embedding, rgb if zoom else None, policy)
-
-
-# --- segment everything on tiles --------------------------------------------------------------
-
-
-def segment_everything_tiled(
-    model: SamModel,
-    rgb: np.ndarray,
-    params: AutoParams | None = None,
-    progress: ProgressCallback = no_progress,
-    cancel: CancelToken | None = None,
-    tile: int = TILE,
-    overlap: int = OVERLAP,
-    tiles: TiledEmbedding | None = None,
-) -> list[AutoMask]:
-    """Segment everything in each tile, then stitch the masks across the seams (image
-    coordinates). Reuses `tiles` when the image was embedded already; otherwise each tile is
-    embedded, segmented and let go, so memory holds one tile's features at a time."""
-    from inference.segmentation.automatic import AutoParams, non_max_suppression
-    from inference.segmentation.automatic import segment_everything as segment_one
-
-    params = params or AutoParams()
-    pixels = as_uint8(rgb)
-    layout = (
-        tiles.layout if tiles is not None else TileLayout.for_image(pixels.shape[:2], tile, overlap)
-    )
-    if layout.shape != tuple(pixels.shape[:2]):
-        raise MatLensError(f"The tiles are for {layout.shape}, the image is {pixels.shape[:2]}.")
-    n = len(layout.tiles)
-    per_tile = []
-    for t in layout.tiles:
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        start, span = 0.95 * t.index / n, 0.95 / n
-        progress(start, f"segmenting tile {t.index + 1} of {n}")
-        if tiles is not None:
-            embedding = tiles.embedding(t)
-        else:
-            embedding = model.embed(pixels[t.slices], no_progress, cancel)
-        masks = segment_one(model, embedding, params, _part(progress, start, span), cancel)
-        per_tile.append([shift(m, t.y0, t.x0) for m in masks])
-    progress(0.95, "stitching the tiles")
-    stitched = stitch(layout, per_tile)
-    out = non_max_suppression(stitched, params.nms_iou_thresh)
-    progress(1.0, f"{len(out)} objects")
-    return out
-
-
-def segment_image(
-    model: SamModel,
-    rgb: np.ndarray,
-    params: AutoParams | None = None,
-    progress: ProgressCallback = no_progress,
-    cancel: CancelToken | None = None,
-    threshold: int = TILE_ABOVE,
-) -> list[AutoMask]:
-    """Segment everything in an image of any size: in tiles above `threshold`, else at once."""
-    from inference.segmentation.automatic import AutoParams, segment_everything
-
-    params = params or AutoParams()
-    if needs_tiling(rgb.shape, threshold):
-        return segment_everything_tiled(model, rgb, params, progress, cancel)
-    embedding = model.embed(rgb, _part(progress, 0.0, 0.2), cancel)
-    return segment_everything(model, embedding, params, _part(progress, 0.2, 0.8), cancel)
+    half: bool = True,
+) -> _StoredTile:
+    emb = model.embed(pixels[tile.slices], no_progress, cancel)
+    features = emb.features.astype(np.float16) if half else emb.features
+    return _StoredTile(features, emb.original_size, emb.input_size, emb.image_hash, emb.from_cache)

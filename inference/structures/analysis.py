@@ -91,6 +91,11 @@ def _analyzer(structure: Structure, symprec: float, angle_tolerance: float):
     return SpacegroupAnalyzer(structure, symprec=symprec, angle_tolerance=angle_tolerance)
 
 
+def _triple(values) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in values)
+    return x, y, z
+
+
 def compact_formula(structure: Structure | Molecule) -> str:
     """'Na4Cl4', 'SrTiO3' (pymatgen's full formula without spaces and without counts of 1)."""
     text = structure.composition.formula.replace(" ", "")
@@ -119,8 +124,10 @@ def analyze(
     symprec: float = DEFAULT_SYMPREC,
     angle_tolerance: float = DEFAULT_ANGLE_TOLERANCE,
     periodic: bool = True,
+    symmetry: bool = True,
 ) -> StructureInfo:
-    """Everything the info panel and `structure info` show, for one structure."""
+    """Everything the info panel and `structure info` show, for one structure. `symmetry=False`
+    skips the space-group search (spglib), e.g. after it ran out of time on a huge cell."""
     notices: list[str] = []
     lattice = None
     density = None
@@ -129,22 +136,18 @@ def analyze(
     orbits = list(range(len(structure)))
     if periodic:
         lat = structure.lattice
+        (a, b, c), (alpha, beta, gamma) = lat.abc, lat.angles
         lattice = LatticeParameters(
-            *map(float, lat.abc), *map(float, lat.angles), float(lat.volume)
+            float(a), float(b), float(c), float(alpha), float(beta), float(gamma), float(lat.volume)
         )
         density = float(structure.density)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                sga = _analyzer(structure, symprec, angle_tolerance)
-                dataset = sga.get_symmetry_dataset()
-            symbol, number = str(dataset.international), int(dataset.number)
-            system = sga.get_crystal_system()
-            point_group = str(dataset.pointgroup)
-            orbits = [int(i) for i in dataset.equivalent_atoms]
-            wyckoffs = _wyckoff_symbols(structure, dataset, orbits)
-        except Exception:  # noqa: BLE001 - spglib gives up on some structures
-            notices.append(f"the space group could not be found at tolerance {symprec:g} Å")
+        if symmetry:
+            found = _symmetry(structure, symprec, angle_tolerance)
+            if found is None:
+                notices.append(f"the space group could not be found at tolerance {symprec:g} Å")
+            else:
+                symbol, number, system = found.symbol, found.number, found.crystal_system
+                point_group, orbits, wyckoffs = found.point_group, found.orbits, found.wyckoffs
     else:
         point_group = _molecule_point_group(structure)
     sites = tuple(
@@ -153,7 +156,7 @@ def analyze(
             label=site_label(structure, i),
             species=species_text(site),
             occupancy=float(sum(site.species.values())),
-            frac=tuple(float(x) for x in site.frac_coords),
+            frac=_triple(site.frac_coords),
             wyckoff=wyckoffs[i],
             orbit=orbits[i],
         )
@@ -175,6 +178,37 @@ def analyze(
         periodic=periodic,
         notices=tuple(notices),
     )
+
+
+@dataclass(frozen=True)
+class _Symmetry:
+    symbol: str
+    number: int
+    crystal_system: str
+    point_group: str
+    orbits: list[int]
+    wyckoffs: list[str]
+
+
+def _symmetry(structure: Structure, symprec: float, angle_tolerance: float) -> _Symmetry | None:
+    """The space group and site orbits, or None when spglib gives up. The caller has validated
+    the cell (spglib crashes the process on a NaN cell)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sga = _analyzer(structure, symprec, angle_tolerance)
+            dataset = sga.get_symmetry_dataset()
+        orbits = [int(i) for i in dataset.equivalent_atoms]
+        return _Symmetry(
+            str(dataset.international),
+            int(dataset.number),
+            str(sga.get_crystal_system()),
+            str(dataset.pointgroup),
+            orbits,
+            _wyckoff_symbols(structure, dataset, orbits),
+        )
+    except Exception:  # noqa: BLE001 - spglib gives up on some structures
+        return None
 
 
 def _wyckoff_symbols(structure: Structure, dataset, orbits: list[int]) -> list[str]:

@@ -10,16 +10,20 @@ the pymatgen version pinned in pyproject.toml.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 from monty.io import zopen
 from pymatgen.io.cif import CifBlock, CifParser
 
 from inference.errors import UnreadableFile
+from inference.structures.capacity import too_many_atoms
 from inference.structures.model import ReadOptions, SkippedBlock, StructureBlock
+from inference.structures.validate import check_cell_parameters, check_structure
 
 UNKNOWN = ("?", ".")
 CELL_KEYS = tuple(f"_cell_length_{x}" for x in "abc") + tuple(
@@ -129,7 +133,8 @@ def read_cif(path: Path, options: ReadOptions) -> tuple[list[StructureBlock], li
     parser = _make_parser(text, path, options)
     blocks: list[StructureBlock] = []
     skipped: list[SkippedBlock] = []
-    for name, data in parser._cif.data.items():
+    blocks_in_file = parser._cif.data  # pyright: ignore[reportAttributeAccessIssue]
+    for name, data in blocks_in_file.items():
         fixes = parser.__dict__.get("matlens_fixes", {}).get(data.header, [])
         try:
             block = _read_block(parser, name, data, options)
@@ -138,7 +143,7 @@ def read_cif(path: Path, options: ReadOptions) -> tuple[list[StructureBlock], li
             continue
         notices = tuple(dict.fromkeys([*file_notices, *fixes, *block.notices]))
         blocks.append(StructureBlock(block.name, block.structure, notices))
-    if not parser._cif.data:
+    if not blocks_in_file:
         raise UnreadableFile(f"{path.name}: no data blocks in this CIF")
     return blocks, skipped
 
@@ -158,7 +163,15 @@ def _make_parser(text: str, path: Path, options: ReadOptions) -> CifParser:
                 frac_tolerance=options.frac_tolerance,
             )
     except Exception as exc:  # noqa: BLE001 - pymatgen raises anything on a broken file
-        raise UnreadableFile(f"{path.name}: not a readable CIF ({_first_line(exc)})") from exc
+        raise UnreadableFile(f"{path.name}: not a readable CIF ({_syntax_reason(exc)})") from exc
+
+
+def _syntax_reason(exc: BaseException) -> str:
+    """pymatgen's words for a broken loop_ table, said as what happened to the file."""
+    text = _first_line(exc)
+    if "is not a multiple of" in text or "modulo by zero" in text:
+        return "a loop_ table has missing or extra values; was the file cut short?"
+    return text
 
 
 def _first_line(exc: BaseException) -> str:
@@ -177,6 +190,7 @@ def _read_block(parser: CifParser, name: str, data: CifBlock, options: ReadOptio
         raise UnreadableFile(NO_STRUCTURE)
     _check_cell(parser, data)
     _check_sites(data)
+    _check_size(parser, data, name)
     before = len(parser.warnings)
     notices: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
@@ -196,6 +210,7 @@ def _read_block(parser: CifParser, name: str, data: CifBlock, options: ReadOptio
             raise UnreadableFile(_block_reason(exc)) from exc
     if structure is None or len(structure) == 0:
         raise UnreadableFile("no atoms with usable coordinates and elements")
+    check_structure(structure)
     messages = [str(w.message) for w in caught] + parser.warnings[before:]
     found = _notices(messages)
     if notices:  # the overlap notice already says occupancies were scaled
@@ -208,20 +223,36 @@ def _read_block(parser: CifParser, name: str, data: CifBlock, options: ReadOptio
 
 
 def _retry_scaled(parser: CifParser, data: CifBlock):
-    saved = parser._occupancy_tolerance
-    parser._occupancy_tolerance = 1e6  # every overlap is scaled down to occupancy 1
+    # pymatgen's private tolerance (checked against the pinned version, see the module doc)
+    saved = parser._occupancy_tolerance  # pyright: ignore[reportAttributeAccessIssue]
+    parser._occupancy_tolerance = 1e6  # pyright: ignore[reportAttributeAccessIssue]
     try:
         return parser._get_structure(data, False, False, check_occu=True)
     except Exception as exc:  # noqa: BLE001
         raise UnreadableFile(_block_reason(exc)) from exc
     finally:
-        parser._occupancy_tolerance = saved
+        parser._occupancy_tolerance = saved  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def _number(value: object) -> float | None:
+    """A CIF number without its uncertainty ('5.640(2)' -> 5.64); None for '?', '.' or text."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return float(value.split("(")[0])
+    except ValueError:
+        return None
 
 
 def _check_cell(parser: CifParser, data: CifBlock) -> None:
     present = {k: data.data.get(k) for k in CELL_KEYS}
     if all(v is None for v in present.values()):
         raise UnreadableFile("no unit cell in this CIF")
+    numbers = {k.rsplit("_", 1)[-1]: _number(v) for k, v in present.items()}
+    check_cell_parameters(
+        {k: v for k, v in numbers.items() if k in "abc" and v is not None},
+        {_GREEK[k]: v for k, v in numbers.items() if k in _GREEK and v is not None},
+    )
     bad = []
     for key, value in present.items():
         if value is None or (isinstance(value, str) and value.strip() in UNKNOWN):
@@ -238,7 +269,7 @@ def _check_cell(parser: CifParser, data: CifBlock) -> None:
             raise UnreadableFile(f"incomplete unit cell: {_describe_cell(present, bad)}")
 
 
-def _describe_cell(present: dict[str, object], bad: list[str]) -> str:
+def _describe_cell(present: Mapping[str, object], bad: list[str]) -> str:
     parts = []
     for key in bad:
         short = key.rsplit("_", 1)[-1]
@@ -267,10 +298,37 @@ def _check_sites(data: CifBlock) -> None:
     missing = [k for k in fract if k not in keys]
     if missing:
         raise UnreadableFile(f"missing {', '.join(missing)} for the atoms")
+    labels = _column(data, "_atom_site_label") or _column(data, "_atom_site_type_symbol") or []
+    for key in fract:
+        for row, value in enumerate(_column(data, key) or []):
+            number = _number(value)
+            if number is not None and not math.isfinite(number):
+                who = labels[row] if row < len(labels) else f"row {row + 1}"
+                raise UnreadableFile(
+                    f"atom {who} has the coordinate {key.rsplit('_', 1)[-1]} = {value}: "
+                    "it must be a number"
+                )
     if "_atom_site_label" not in keys and "_atom_site_type_symbol" not in keys:
         raise UnreadableFile(
             "the atom sites have no element (no _atom_site_label or _atom_site_type_symbol)"
         )
+
+
+def _check_size(parser: CifParser, data: CifBlock, name: str) -> None:
+    """Refuse, before pymatgen builds it, a block whose symmetry would make more atoms than
+    fit in memory (every listed site times every symmetry operation, an upper bound)."""
+    sites = len(_column(data, "_atom_site_fract_x") or [])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            operations = len(parser.get_symops(data)) or 1
+    except Exception:  # noqa: BLE001 - pymatgen reports bad operations itself, later
+        operations = 1
+    refusal = too_many_atoms(
+        sites * operations, f"block '{name}' ({sites:,} sites × {operations} symmetry operations)"
+    )
+    if refusal:
+        raise UnreadableFile(refusal)
 
 
 def _block_reason(exc: BaseException) -> str:

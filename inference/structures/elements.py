@@ -31,7 +31,7 @@ def _schemes() -> dict[str, dict[str, tuple[int, int, int]]]:
     except Exception:  # noqa: BLE001 - colours are cosmetic: grey beats a crash
         return {}
     return {
-        scheme: {el: tuple(int(c) for c in rgb) for el, rgb in table.items()}
+        str(scheme): {str(el): (int(rgb[0]), int(rgb[1]), int(rgb[2])) for el, rgb in table.items()}
         for scheme, table in raw.items()
     }
 

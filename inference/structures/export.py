@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -21,13 +22,19 @@ EXPORT_FORMATS: dict[ExportFormat, tuple[str, str]] = {
 }
 
 
+@dataclass(frozen=True)
+class SavedFile:
+    path: Path
+    notice: str | None = None  # e.g. "no space group found: written in P1"
+
+
 def export_structure(
     structure: Structure,
     path: str | Path,
     fmt: ExportFormat,
     symprec: float = DEFAULT_SYMPREC,
-) -> tuple[Path, str | None]:
-    """Write the file; returns the path and a notice (e.g. symmetry not found, written as P1)."""
+) -> SavedFile:
+    """Write the file; says where, and what the person should know (symmetry not found...)."""
     path = Path(path)
     notice = None
     if fmt in ("cif-symmetrized", "cif-p1"):
@@ -42,7 +49,7 @@ def export_structure(
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise MatLensError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path, notice
+    return SavedFile(path, notice)
 
 
 def _cif(structure: Structure, symmetrized: bool, symprec: float) -> tuple[str, str | None]:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from inference.errors import UnreadableFile
 from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.structures.capacity import LARGE_SITES, count_atom_lines
 from inference.structures.formats import FILE_DIALOG_FILTER, is_structure_file
 from inference.structures.model import ReadOptions, SkippedBlock, StructureBlock, StructureFile
-from inference.structures.timelimit import default_runner
+from inference.structures.timelimit import ParseTimeout, default_runner
 
 __all__ = [
     "FILE_DIALOG_FILTER",
@@ -23,11 +24,47 @@ __all__ = [
     "SkippedBlock",
     "StructureBlock",
     "StructureFile",
+    "TooSlow",
     "is_structure_file",
     "load_structures",
+    "more_time",
 ]
 
 READER = "inference.structures.reader:read_structures"
+
+
+class TooSlow(ParseTimeout):
+    """Reading or analysing a file ran out of time; `large` tells a big file from a broken one
+    and `more_time_s` is the limit to offer next."""
+
+    def __init__(self, message: str, timeout_s: float, large: bool) -> None:
+        super().__init__(message, timeout_s)
+        self.large = large
+        self.more_time_s = more_time(timeout_s)
+
+
+def more_time(timeout_s: float) -> float:
+    """The next time limit to offer: ten times as long, at least five minutes."""
+    return max(300.0, 10.0 * timeout_s)
+
+
+def too_slow(path: Path, timeout_s: float, action: str = "reading") -> TooSlow:
+    """The time-out message: a large file is said to be large (not malformed), with more time
+    offered; a small one that still hangs is probably malformed."""
+    atoms = count_atom_lines(path)
+    if atoms is not None and atoms >= LARGE_SITES:
+        return TooSlow(
+            f"{path.name} is large ({atoms:,} atoms listed), not malformed: {action} it took "
+            f"longer than {timeout_s:g} s and was stopped; give it more time",
+            timeout_s,
+            large=True,
+        )
+    return TooSlow(
+        f"{action} {path.name} took longer than {timeout_s:g} s and was stopped: the file is "
+        "probably malformed, or needs more time",
+        timeout_s,
+        large=False,
+    )
 
 
 def load_structures(
@@ -49,8 +86,11 @@ def load_structures(
 
         result = read_structures(path, options)
     else:
-        result = default_runner().call(
-            READER, str(path), options, timeout=options.timeout_s, cancel=cancel, what=path.name
-        )
+        try:
+            result = default_runner().call(
+                READER, str(path), options, timeout=options.timeout_s, cancel=cancel, what=path.name
+            )
+        except ParseTimeout as exc:
+            raise too_slow(path, exc.timeout_s) from None
     progress(1.0, "")
     return result

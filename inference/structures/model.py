@@ -61,3 +61,17 @@ class StructureFile:
     @property
     def block_names(self) -> list[str]:
         return [b.name for b in self.blocks]
+
+    def block(self, choice: str | None) -> StructureBlock:
+        """The block named `choice` or numbered from 1; the first for None."""
+        from inference.errors import MatLensError
+
+        if choice is None:
+            return self.blocks[0]
+        if choice.isdigit() and 1 <= int(choice) <= len(self.blocks):
+            return self.blocks[int(choice) - 1]
+        for block in self.blocks:
+            if block.name == choice:
+                return block
+        names = ", ".join(self.block_names)
+        raise MatLensError(f"no block '{choice}' in {self.path.name} (blocks: {names})")

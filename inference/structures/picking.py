@@ -62,7 +62,7 @@ def describe_atom(scene: Scene, info: StructureInfo | None, index: int) -> AtomP
         element=scene.atom_species(index),
         label=scene.atom_name(index),
         site=site,
-        frac=tuple(float(v) for v in frac),
+        frac=(float(frac[0]), float(frac[1]), float(frac[2])),
         wyckoff=wyckoff,
     )
 

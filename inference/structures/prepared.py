@@ -32,37 +32,62 @@ class PreparedStructure:
     info: StructureInfo
     neighbors: NeighborList
     notices: tuple[str, ...]
+    # The space-group search ran out of this many seconds and was skipped (0: it ran).
+    symmetry_stopped_s: float = 0.0
 
     @property
     def periodic(self) -> bool:
         return self.block.periodic
 
 
+@dataclass(frozen=True)
+class AnalysedBlock:
+    """One block's chosen cell and its numbers, without bonds (what `structure info` needs)."""
+
+    name: str
+    structure: Structure
+    info: StructureInfo
+    notices: tuple[str, ...]
+
+
+def analyse_block(
+    block: StructureBlock,
+    variant: CellVariant = "as-read",
+    symprec: float = DEFAULT_SYMPREC,
+    symmetry: bool = True,
+) -> AnalysedBlock:
+    """The cell variant and the info of one block. Runs spglib: call it through
+    `inference.structures.isolated` for files a person opened, so a crash costs a message."""
+    notices = list(block.notices)
+    structure = block.structure
+    if block.periodic and variant != "as-read":
+        if symmetry:
+            structure, notice = cell_variant(structure, variant, symprec)
+        else:
+            notice = f"no {variant} cell without the symmetry search; shown as read"
+        if notice:
+            notices.append(notice)
+    info = analyze(structure, symprec=symprec, periodic=block.periodic, symmetry=symmetry)
+    notices.extend(info.notices)
+    return AnalysedBlock(block.name, structure, info, tuple(dict.fromkeys(notices)))
+
+
 def prepare(
     block: StructureBlock,
     variant: CellVariant = "as-read",
     symprec: float = DEFAULT_SYMPREC,
+    symmetry: bool = True,
     *,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> PreparedStructure:
-    notices = list(block.notices)
-    structure = block.structure
-    if block.periodic and variant != "as-read":
-        progress(0.1, f"finding the {variant} cell")
-        structure, notice = cell_variant(structure, variant, symprec)
-        if notice:
-            notices.append(notice)
-    if cancel:
-        cancel.raise_if_cancelled()
-    progress(0.3, "finding the space group")
-    info = analyze(structure, symprec=symprec, periodic=block.periodic)
-    notices.extend(info.notices)
+    progress(0.1, "finding the space group" if symmetry else "reading the cell")
+    analysed = analyse_block(block, variant, symprec, symmetry)
     if cancel:
         cancel.raise_if_cancelled()
     progress(0.6, "finding bonds")
-    neighbors = find_bonds(structure, periodic=block.periodic)
+    neighbors = find_bonds(analysed.structure, periodic=block.periodic)
     progress(1.0, "")
     return PreparedStructure(
-        block, variant, structure, info, neighbors, tuple(dict.fromkeys(notices))
+        block, variant, analysed.structure, analysed.info, neighbors, analysed.notices
     )

@@ -6,21 +6,27 @@ Every failure leaves as `UnreadableFile` with one line that names the file.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 from pymatgen.core import Lattice, Molecule, Structure
 
 from inference.errors import UnreadableFile
+from inference.structures.capacity import count_atom_lines, too_many_atoms
 from inference.structures.cif import NO_STRUCTURE, read_cif
 from inference.structures.formats import MOLECULE_FORMATS, detect_format
 from inference.structures.model import ReadOptions, StructureBlock, StructureFile
+from inference.structures.validate import check_molecule, check_structure
 
 _BOX_PADDING = 8.0  # Å of empty space around a molecule, more than any bond cutoff
 
 
-def read_structures(path: str | Path, options: ReadOptions | None = None) -> StructureFile:
+def read_structures(
+    path: str | os.PathLike[str], options: ReadOptions | None = None
+) -> StructureFile:
     """All structures in the file (several for multi-block CIFs and multi-frame XYZ)."""
     path = Path(path)
     options = options or ReadOptions()
@@ -41,9 +47,42 @@ def read_structures(path: str | Path, options: ReadOptions | None = None) -> Str
         if not blocks:
             raise UnreadableFile(_no_structure_message(path, skipped))
         return StructureFile(path, fmt, tuple(blocks), tuple(skipped))
+    atoms = count_atom_lines(path)
+    refusal = too_many_atoms(atoms, path.name) if atoms else None
+    if refusal:
+        raise UnreadableFile(refusal)
     if fmt in MOLECULE_FORMATS:
         return StructureFile(path, fmt, tuple(_read_molecules(path, fmt, options)))
+    if fmt == "POSCAR":
+        _check_poscar_scale(path)
     return StructureFile(path, fmt, (_read_periodic(path, fmt),))
+
+
+def _check_poscar_scale(path: Path) -> None:
+    """Line 2 of a POSCAR scales the cell (negative: the cell volume). pymatgen divides by it,
+    and a NaN reaches spglib: both get a plain reason here."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            handle.readline()
+            fields = handle.readline().split()
+    except OSError as exc:
+        raise UnreadableFile(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        values = [float(f) for f in fields]
+    except ValueError:
+        return  # not numbers: pymatgen says which line is wrong
+    if not values:
+        return
+    if not np.isfinite(values).all():
+        raise UnreadableFile(
+            f"{path.name}: the scale factor on line 2 is '{' '.join(fields)}': it must be a "
+            "number (1.0 keeps the cell as written)"
+        )
+    if any(v == 0 for v in values):
+        raise UnreadableFile(
+            f"{path.name}: the scale factor on line 2 is {' '.join(fields)}: it must not be zero "
+            "(1.0 keeps the cell as written; a negative number gives the cell volume)"
+        )
 
 
 def _no_structure_message(path: Path, skipped) -> str:
@@ -61,7 +100,23 @@ def _no_structure_message(path: Path, skipped) -> str:
 def _fail(path: Path, fmt: str, exc: BaseException) -> UnreadableFile:
     lines = str(exc).strip().splitlines()
     text = lines[0][:200] if lines else type(exc).__name__
+    if isinstance(exc, IndexError | StopIteration) or "index out of range" in text:
+        return UnreadableFile(
+            f"{path.name}: not a readable {fmt} file: it ends early or lines are missing "
+            "(was it cut short?); check the atom counts and positions"
+        )
+    if isinstance(exc, ZeroDivisionError):
+        return UnreadableFile(f"{path.name}: not a readable {fmt} file: the cell has no size")
     return UnreadableFile(f"{path.name}: not a readable {fmt} file ({text})")
+
+
+def _checked(path: Path, block: StructureBlock) -> StructureBlock:
+    """The block if its cell, coordinates and elements are sound; else one line naming the file."""
+    try:
+        check_structure(block.structure)
+    except UnreadableFile as exc:
+        raise UnreadableFile(f"{path.name}: {exc}") from None
+    return block
 
 
 def _read_periodic(path: Path, fmt: str) -> StructureBlock:
@@ -73,27 +128,37 @@ def _read_periodic(path: Path, fmt: str) -> StructureBlock:
         raise _fail(path, fmt, exc) from exc
     if len(structure) == 0:
         raise UnreadableFile(f"{path.name}: the file has no atoms")
-    if abs(structure.volume) < 1e-6:
-        raise UnreadableFile(f"{path.name}: the unit cell has no volume")
-    return StructureBlock(path.name, structure)
+    return _checked(path, StructureBlock(path.name, structure))
 
 
 def _read_molecules(path: Path, fmt: str, options: ReadOptions) -> list[StructureBlock]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            frames = _read_xyz(path) if fmt == "XYZ" else [Molecule.from_file(str(path))]
+            frames = _read_xyz(path) if fmt == "XYZ" else [_read_molecule(path)]
     except Exception as exc:  # noqa: BLE001
         raise _fail(path, fmt, exc) from exc
     frames = [f for f in frames if len(f)]
     if not frames:
         raise UnreadableFile(f"{path.name}: the file has no atoms")
+    for frame in frames:
+        try:
+            check_molecule(frame) if isinstance(frame, Molecule) else check_structure(frame)
+        except UnreadableFile as exc:
+            raise UnreadableFile(f"{path.name}: {exc}") from None
     notices = ()
     if len(frames) > options.max_frames:
         notices = (f"only the first {options.max_frames} of {len(frames)} frames were read",)
         frames = frames[: options.max_frames]
     names = [path.name] if len(frames) == 1 else [f"frame {i + 1}" for i in range(len(frames))]
     return [_frame_block(name, frame, notices) for name, frame in zip(names, frames, strict=True)]
+
+
+def _read_molecule(path: Path) -> Molecule:
+    molecule = Molecule.from_file(str(path))
+    if not isinstance(molecule, Molecule):  # pymatgen may give its immutable base class
+        molecule = Molecule.from_sites(list(molecule))
+    return molecule
 
 
 def _frame_block(
@@ -110,21 +175,25 @@ def _read_xyz(path: Path) -> list[Molecule | Structure]:
 
     Not pymatgen.io.xyz: it imports pandas, which the installed app then has to carry (21 MB).
     """
+    from ase.atoms import Atoms
     from ase.io import read
     from ase.io.extxyz import XYZError
     from pymatgen.io.ase import AseAtomsAdaptor
 
     try:
-        frames = read(str(path), index=":", format="extxyz")
+        read_back = read(str(path), index=":", format="extxyz")
     except KeyError as exc:  # ASE looks the symbol up in its table of elements
         raise ValueError(f"unknown element {exc}") from exc
     except XYZError as exc:
         raise ValueError(str(exc).removeprefix("ase.io.extxyz: ")) from exc
+    frames = read_back if isinstance(read_back, list) else [read_back]
+    # cast: pymatgen annotates with a stand-in Atoms class of its own when ASE is missing
     return [
-        AseAtomsAdaptor.get_structure(atoms)
+        AseAtomsAdaptor.get_structure(cast(Any, atoms))
         if atoms.pbc.all() and atoms.cell.rank == 3
-        else AseAtomsAdaptor.get_molecule(atoms)
+        else AseAtomsAdaptor.get_molecule(cast(Any, atoms))
         for atoms in frames
+        if isinstance(atoms, Atoms)
     ]
 
 

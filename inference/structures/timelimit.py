@@ -31,7 +31,24 @@ _POLL_S = 0.05
 
 
 class ParseTimeout(UnreadableFile):
-    """The parser ran past its time limit and was stopped."""
+    """The child ran past its time limit and was stopped; `timeout_s` is the limit it had, so
+    the caller can offer more time."""
+
+    def __init__(self, message: str, timeout_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.timeout_s = timeout_s
+
+
+class ChildCrashed(UnreadableFile):
+    """The child died (a segfault in native code, or killed for memory) while working on a file."""
+
+
+def _crash_message(what: str, action: str, exitcode: int | None) -> str:
+    how = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else "it stopped"
+    return (
+        f"{what}: {action} it crashed a library ({how}); the cell or coordinates in the file "
+        "are probably broken: check them, or report the file"
+    )
 
 
 def _resolve(fn: Callable[..., Any] | str) -> Callable[..., Any]:
@@ -83,7 +100,15 @@ class ChildRunner:
         proc = ctx.Process(
             target=_serve, args=(child, self.preload), daemon=True, name="matlens-parser"
         )
-        proc.start()
+        try:
+            proc.start()
+        except AssertionError as exc:  # multiprocessing: "daemonic processes are not allowed…"
+            if "daemonic" not in str(exc):
+                raise
+            raise MatLensError(
+                "structures are read in a child process, which this worker process may not "
+                "start: start dask workers with DASK_DISTRIBUTED__WORKER__DAEMON=False"
+            ) from None
         child.close()
         self._proc, self._conn = proc, parent
         deadline = time.monotonic() + START_LIMIT_S
@@ -137,10 +162,12 @@ class ChildRunner:
         timeout: float,
         cancel: CancelToken | None = None,
         what: str = "the file",
+        action: str = "reading",
         **kwargs: Any,
     ) -> Any:
-        """`fn(*args, **kwargs)` in the child; `ParseTimeout` after `timeout` seconds. `fn` is a
-        picklable top-level function or its "module:name"."""
+        """`fn(*args, **kwargs)` in the child; `ParseTimeout` after `timeout` seconds and
+        `ChildCrashed` if the child dies. `fn` is a picklable top-level function or its
+        "module:name"; `what` (a file name) and `action` ("reading") word the messages."""
         while not self._lock.acquire(timeout=_POLL_S):  # another job is parsing: wait our turn
             if cancel is not None and cancel.cancelled:
                 raise JobCancelled()
@@ -148,12 +175,14 @@ class ChildRunner:
             if self._proc is None or not self._proc.is_alive():
                 self.kill()
                 self._start(cancel)
-            return self._exchange(fn, args, kwargs, timeout, cancel, what)
+            return self._exchange(fn, args, kwargs, timeout, cancel, what, action)
         finally:
             self._lock.release()
 
-    def _exchange(self, fn, args, kwargs, timeout, cancel, what):
+    def _exchange(self, fn, args, kwargs, timeout, cancel, what, action):
         conn, proc = self._conn, self._proc
+        if conn is None or proc is None:  # _start either set both or raised
+            raise MatLensError("the structure reader process could not start")
         try:
             conn.send((fn, args, kwargs))
         except (OSError, ValueError):
@@ -165,19 +194,21 @@ class ChildRunner:
                 self.kill()
                 raise JobCancelled()
             if not proc.is_alive():
+                code = proc.exitcode
                 self.kill()
-                raise UnreadableFile(f"the reader crashed on {what}")
+                raise ChildCrashed(_crash_message(what, action, code))
             if time.monotonic() > deadline:
                 self.kill()
                 raise ParseTimeout(
-                    f"reading {what} took longer than {timeout:g} s and was stopped "
-                    "(the file is probably malformed)"
+                    f"{action} {what} took longer than {timeout:g} s and was stopped", timeout
                 )
         try:
             status, payload = conn.recv()
         except (EOFError, OSError):
+            proc.join(1)
+            code = proc.exitcode
             self.kill()
-            raise UnreadableFile(f"the reader crashed on {what}") from None
+            raise ChildCrashed(_crash_message(what, action, code)) from None
         if status == "ok":
             return payload
         if status == "error":
@@ -185,7 +216,7 @@ class ChildRunner:
             raise (UnreadableFile if name != "MatLensError" else MatLensError)(message)
         name, message, _detail = payload
         first = message.strip().splitlines()[0] if message.strip() else ""
-        raise UnreadableFile(f"cannot read {what} ({name}{': ' + first if first else ''})")
+        raise UnreadableFile(f"{what}: {action} it failed ({name}{': ' + first if first else ''})")
 
 
 _DEFAULT: ChildRunner | None = None

@@ -48,7 +48,8 @@ report = json.load(open(sys.argv[1]))
 bad = [m["id"] for m in report["models"] if not m["ok"]]
 assert not bad, f"models not ok: {bad}"
 assert report["device"]["provider"], report["device"]
-print(f"       device: {report['device']['label']}; {len(report['models'])} models ok")
+assert report["offline"] is True, report["offline_why_not"]
+print(f"       device: {report['device']['label']}; {len(report['models'])} models ok; offline")
 EOF
 else
   fail "doctor exited non-zero: $(tail -1 "$WORK/doctor.err")"
@@ -185,6 +186,26 @@ if run "$EXE" "$SAMPLES/superalloy_precipitates.tif" --screenshot "$WORK/window.
   [ -n "${SMOKE_KEEP:-}" ] && cp "$WORK/window.png" "$SMOKE_KEEP"
 else
   fail "window: $(tail -1 "$WORK/gui.err")"
+fi
+
+# 4b. offline for real: the window lives past onnxruntime's telemetry delay (about 10 s) under
+# strace; any AF_INET/AF_INET6 connect (a DNS lookup included) or a telemetry database fails it.
+if command -v strace >/dev/null 2>&1; then
+  if run strace -f -qq -e trace=connect -o "$WORK/connect.trace" "$EXE" \
+    "$SAMPLES/superalloy_precipitates.tif" --screenshot "$WORK/late.png" --screenshot-delay 16 \
+    >"$WORK/late.txt" 2>"$WORK/late.err"; then
+    if grep -E 'AF_INET6?[,}]' "$WORK/connect.trace" >"$WORK/inet.txt"; then
+      fail "network connects from the window: $(head -1 "$WORK/inet.txt")"
+    elif [ -e "$WORK/home/.cache/Microsoft" ]; then
+      fail "onnxruntime telemetry wrote $WORK/home/.cache/Microsoft"
+    else
+      ok "window alive 16 s under strace: no AF_INET/AF_INET6 connect, no telemetry database"
+    fi
+  else
+    fail "window under strace: $(tail -1 "$WORK/late.err")"
+  fi
+else
+  echo "smoke: strace missing (installers/linux/system-deps.sh installs it): connects not traced"
 fi
 
 # 5. nothing of the set-up environment leaked in.

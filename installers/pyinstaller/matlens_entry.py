@@ -2,6 +2,7 @@
 
 import sys
 
+import inference  # noqa: F401 - first: ORT_DISABLE_TELEMETRY and the hub flags before any library
 from desktop.launcher import main
 
 if __name__ == "__main__":

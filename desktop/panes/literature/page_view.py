@@ -44,6 +44,14 @@ class PageView(QGraphicsView):
         self.scene().setSceneRect(QRectF(0, 0, w, h))
         self.page, self.scale_factor = page, scale
 
+    def clear_page(self) -> None:
+        """No page shown (another paper is open; its page is on the way)."""
+        self.scene().clear()
+        self._highlights.clear()
+        self._pixmap_item = None
+        self.selected_item = None
+        self.page = -1
+
     def clear_highlights(self) -> None:
         for item in self._highlights:
             self.scene().removeItem(item)

@@ -1,12 +1,15 @@
 """Literature pane: a PDF page with extracted values highlighted, the records, library search.
 
-Every file read (parsing, rendering a page, indexing a folder, embedding a query) runs in a
-worker; the GUI thread only shows results.
+Every file read and write (parsing, rendering a page, indexing a folder, embedding a query,
+exporting records) runs in a worker, one latest-wins `JobSlot` per purpose shown by one
+`JobBar`: opening paper B cancels paper A, and A's answer can never land after B's.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -18,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -27,10 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.job_bar import JobBar
 from desktop.panes.base import AppContext, Pane
 from desktop.panes.literature.page_view import PageView
 from desktop.panes.literature.records_table import RecordsTable
+from desktop.workers import JobSlot
 from inference.errors import ErrorReport
+from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.export import write_csv, write_json
 from inference.literature.extract import Extraction, PropertyRecord, extract_pdf
 from inference.literature.model import Paper
@@ -38,16 +43,58 @@ from inference.literature.ner import installed as tagger_installed
 from inference.literature.render import render_page
 from inference.prediction.inputs import fixed_formula
 
+if TYPE_CHECKING:
+    from inference.literature.search import Hit, Library, UpdateReport
+
 ALL = "All"
 RENDER_SCALE = 2.0
 
 
-def _index_library(root: Path, progress=None, cancel=None):
+@dataclass(frozen=True)
+class OpenedPaper:
+    """A parsed paper and its extraction, with where to look first."""
+
+    path: Path
+    paper: Paper
+    extraction: Extraction
+    page: int
+    focus: tuple[int, int] | None  # a passage (start, end) to highlight on `page`
+
+
+@dataclass(frozen=True)
+class IndexedLibrary:
+    library: Library
+    report: UpdateReport
+
+
+def _open_paper(
+    path: Path,
+    page: int,
+    focus: tuple[int, int] | None,
+    ner: bool,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> OpenedPaper:
+    paper, extraction = extract_pdf(path, ner=ner, progress=progress, cancel=cancel)
+    return OpenedPaper(path, paper, extraction, page, focus)
+
+
+def _index_library(
+    root: Path, *, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
+) -> IndexedLibrary:
     from inference.literature.search import Library
 
     library = Library(root)
     report = library.update(progress=progress, cancel=cancel)
-    return library, report
+    return IndexedLibrary(library, report)
+
+
+def _write_records(extraction: Extraction, records: list[PropertyRecord], path: Path) -> Path:
+    """CSV or JSON by the extension (JSON: the `matlens extract --json` document)."""
+    if path.suffix.lower() == ".json":
+        return write_json(extraction, path, records)
+    return write_csv(records, path)
 
 
 class LiteraturePane(Pane):
@@ -61,11 +108,16 @@ class LiteraturePane(Pane):
         super().__init__(context, parent)
         self.paper: Paper | None = None
         self.extraction: Extraction | None = None
-        self.library = None
+        self.library: Library | None = None
         self.selected: PropertyRecord | None = None
-        self._pending_focus: tuple[int, int] | None = None  # span to show once the page is drawn
-        self._render_request = 0
-        self._jobs: list = []
+        # (page, start, end): a passage to highlight once that page is drawn
+        self._pending_focus: tuple[int, int, int] | None = None
+        runner = context.jobs
+        self.open_slot = JobSlot(runner, parent=self)
+        self.render_slot = JobSlot(runner, parent=self)
+        self.index_slot = JobSlot(runner, parent=self)
+        self.search_slot = JobSlot(runner, parent=self)
+        self.export_slots = {kind: JobSlot(runner, parent=self) for kind in ("csv", "json")}
         self._build()
 
     # layout -------------------------------------------------------------------------------
@@ -73,8 +125,10 @@ class LiteraturePane(Pane):
         bar = QHBoxLayout()
         self.open_button = QPushButton("Open PDF…")
         self.folder_button = QPushButton("Open folder…")
-        self.prev_button = QToolButton(text="◀")
-        self.next_button = QToolButton(text="▶")
+        self.prev_button = QToolButton()
+        self.prev_button.setText("◀")
+        self.next_button = QToolButton()
+        self.next_button.setText("▶")
         self.page_spin = QSpinBox()
         self.page_spin.setMinimum(1)
         self.page_label = QLabel("of 0")
@@ -155,22 +209,16 @@ class LiteraturePane(Pane):
         splitter.setSizes([220, 620, 520])
         self.splitter = splitter
 
-        status = QHBoxLayout()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setVisible(False)
-        self.progress_label = QLabel()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
-        status.addWidget(self.progress_label, 1)
-        status.addWidget(self.progress)
-        status.addWidget(self.cancel_button)
+        self.job_bar = JobBar(self)
+        self.job_bar.watch(*self._slots)
+        # It keeps its height when idle, so the page does not jump as jobs come and go.
+        self.job_bar.setMinimumHeight(self.job_bar.cancel_button.sizeHint().height())
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(search_bar)
         layout.addWidget(splitter, 1)
-        layout.addLayout(status)
+        layout.addWidget(self.job_bar)
 
         self.open_button.clicked.connect(self._choose_pdf)
         self.folder_button.clicked.connect(self._choose_folder)
@@ -187,7 +235,6 @@ class LiteraturePane(Pane):
         self.library_list.itemActivated.connect(self._open_library_item)
         self.library_list.itemClicked.connect(self._open_library_item)
         self.results_list.itemClicked.connect(self._open_result)
-        self.cancel_button.clicked.connect(self.cancel)
         self.predict_button.clicked.connect(self._request_prediction)
         self._set_paper_actions(False)
 
@@ -202,51 +249,33 @@ class LiteraturePane(Pane):
             w.setEnabled(enabled)
 
     # jobs -------------------------------------------------------------------------------
-    def _start(self, fn, *args, on_result, message: str, cancellable: bool = True, **kwargs):
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.progress_label.setText(message)
-        self.cancel_button.setVisible(cancellable)
-        worker = self.context.jobs.start(
-            fn,
-            *args,
-            on_result=on_result,
-            on_error=self._failed,
-            on_progress=self._progress,
-            on_cancelled=lambda: self.context.show_status("Cancelled"),
-            on_finished=lambda: self._finished(worker),
-            **kwargs,
-        )
-        self._jobs.append(worker)
-        return worker
-
-    def _progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(100 * fraction))
-        if message:
-            self.progress_label.setText(message)
-
-    def _finished(self, worker) -> None:
-        if worker in self._jobs:
-            self._jobs.remove(worker)
-        if not self._jobs:
-            self.progress.setVisible(False)
-            self.cancel_button.setVisible(False)
-            self.progress_label.setText("")
+    @property
+    def _slots(self) -> list[JobSlot]:
+        return [
+            self.open_slot,
+            self.render_slot,
+            self.index_slot,
+            self.search_slot,
+            *self.export_slots.values(),
+        ]
 
     def _failed(self, report: ErrorReport) -> None:
         self.summary_label.setText(report.message)
         self.report_error(report)
 
+    def _cancelled(self) -> None:
+        self.context.show_status("Cancelled")
+
     def cancel(self) -> None:
-        for worker in list(self._jobs):
-            worker.cancel()
+        self.job_bar.cancel()
 
     def shutdown(self) -> None:
-        self.cancel()
+        for slot in self._slots:
+            slot.discard()
 
     @property
     def busy(self) -> bool:
-        return bool(self._jobs)
+        return any(slot.busy for slot in self._slots)
 
     # opening ----------------------------------------------------------------------------
     def _choose_pdf(self) -> None:
@@ -271,41 +300,58 @@ class LiteraturePane(Pane):
             self.open_paper(path)
 
     def open_paper(self, path: Path, page: int = 0, focus: tuple[int, int] | None = None) -> None:
-        self._pending_focus = (page, *focus) if focus else None
-        self._start(
-            extract_pdf,
-            Path(path),
-            ner=self.ner_check.isChecked(),
-            on_result=lambda result: self._paper_ready(Path(path), result, page),
-            message=f"Reading {Path(path).name}",
+        """Read and extract `path` (replacing any paper still being read), then show `page`."""
+        path = Path(path)
+        self.open_slot.submit(
+            _open_paper,
+            path,
+            page,
+            focus,
+            self.ner_check.isChecked(),
+            label=f"Reading {path.name}",
+            on_result=self._paper_ready,
+            on_error=self._failed,
+            on_cancelled=self._cancelled,
+            name="open paper",
         )
 
-    def _paper_ready(self, path: Path, result, page: int) -> None:
-        self.paper, self.extraction = result
+    def _paper_ready(self, opened: OpenedPaper) -> None:
+        self.render_slot.discard()  # a page of the previous paper is of no use now
+        self.paper, self.extraction = opened.paper, opened.extraction
         self.selected = None
+        self._pending_focus = (opened.page, *opened.focus) if opened.focus else None
+        self.sentence_label.clear()
+        self.view.clear_page()
         self._update_predict_button()
-        ex = self.extraction
-        self.page_spin.setMaximum(self.paper.n_pages)
-        self.page_label.setText(f"of {self.paper.n_pages}")
+        paper, ex = opened.paper, opened.extraction
+        self.page_spin.setMaximum(paper.n_pages)
+        self.page_label.setText(f"of {paper.n_pages}")
         self._fill_filters()
         self._apply_filters()
         formulas = sorted({m.name or m.formula for m in ex.materials if m.role == "sample"})
         self.summary_label.setText(
-            f"<b>{self.paper.title or path.name}</b><br>{self.paper.n_pages} pages · "
+            f"<b>{paper.title or opened.path.name}</b><br>{paper.n_pages} pages · "
             f"{len(ex.records)} values · {len(formulas)} materials · "
-            f"{len(ex.synthesis)} synthesis steps · {len(self.paper.tables)} tables"
+            f"{len(ex.synthesis)} synthesis steps · {len(paper.tables)} tables"
         )
         self._set_paper_actions(True)
-        self.file_opened.emit(path)
-        self.show_page(page)
+        self.file_opened.emit(opened.path)
+        self.show_page(opened.page)
 
     def open_library(self, root: Path) -> None:
-        self._start(
-            _index_library, Path(root), on_result=self._library_ready, message=f"Indexing {root}"
+        self.index_slot.submit(
+            _index_library,
+            Path(root),
+            label=f"Indexing {root}",
+            on_result=self._library_ready,
+            on_error=self._failed,
+            on_cancelled=self._cancelled,
+            name="index library",
         )
 
-    def _library_ready(self, result) -> None:
-        self.library, report = result
+    def _library_ready(self, indexed: IndexedLibrary) -> None:
+        self.library, report = indexed.library, indexed.report
+        self.search_slot.discard()  # hits from another library would open the wrong files
         self.library_list.clear()
         for pdf in self.library.pdfs():
             item = QListWidgetItem(pdf.name)
@@ -325,22 +371,23 @@ class LiteraturePane(Pane):
     def show_page(self, index: int) -> None:
         if self.paper is None or not (0 <= index < self.paper.n_pages):
             return
-        self._render_request += 1
-        request = self._render_request
         self.page_spin.setValue(index + 1)
-        self._start(
+        self.render_slot.submit(
             render_page,
             self.paper.path,
             index,
             RENDER_SCALE,
-            on_result=lambda image: self._page_ready(request, index, image),
-            message=f"Drawing page {index + 1}",
+            label=f"Drawing page {index + 1}",
             cancellable=False,
+            on_result=lambda image: self._page_ready(index, image),
+            on_error=self._failed,
+            name="render page",
         )
 
-    def _page_ready(self, request: int, index: int, image) -> None:
-        if request != self._render_request:
-            return  # the user has moved on to another page
+    def _page_ready(self, index: int, image) -> None:
+        # Only the latest request arrives: the person may have moved on to another page.
+        if self.paper is None:
+            return
         self.view.show_image(index, image, RENDER_SCALE)
         self.view.fit_width()
         self._draw_highlights()
@@ -387,12 +434,14 @@ class LiteraturePane(Pane):
 
     # prediction link ---------------------------------------------------------------------
     def selected_formula(self) -> str | None:
-        """The selected record's material as a fixed formula (names map to their formula)."""
+        """The selected record's material as a fixed formula: the formula an abbreviation, code
+        or doping level stands for ("PCCO" is Pr1.85Ce0.15CuO4-δ), names mapped to theirs."""
         record, ex = self.selected, self.extraction
         if record is None or ex is None or not record.material:
             return None
         formulas = [m.formula for m in ex.materials if record.material in (m.name, m.formula)]
-        return next(filter(None, map(fixed_formula, [*formulas, record.material])), None)
+        candidates = [record.material_formula, *formulas, record.material]
+        return next(filter(None, map(fixed_formula, filter(None, candidates))), None)
 
     def _update_predict_button(self) -> None:
         formula = self.selected_formula()
@@ -440,23 +489,32 @@ class LiteraturePane(Pane):
         if self.view.page >= 0:
             self._draw_highlights()
 
-    def export_records(self, path: Path) -> Path:
-        """Write the records shown (after filters) as CSV or JSON, by extension."""
+    def export_records(self, path: Path) -> None:
+        """Write the records shown (after filters) as CSV or JSON, by extension, in a worker."""
+        if self.extraction is None:
+            return
         path = Path(path)
-        records = self.filtered_records()
-        if path.suffix.lower() == ".json":
-            return write_json(self.extraction, path, records)
-        return write_csv(records, path)
+        kind = "json" if path.suffix.lower() == ".json" else "csv"
+        self.export_slots[kind].submit(
+            _write_records,
+            self.extraction,
+            self.filtered_records(),
+            path,
+            label=f"Saving {path.name}",
+            cancellable=False,
+            on_result=lambda saved: self.context.show_status(f"Saved {saved}"),
+            on_error=self.report_error,
+            name="export records",
+        )
 
     def _export_dialog(self, kind: str) -> None:
-        if self.extraction is None:
+        if self.extraction is None or self.paper is None:
             return
         stem = self.paper.path.with_suffix("").name + "_records"
         filt = "CSV (*.csv)" if kind == "csv" else "JSON (*.json)"
         path, _ = QFileDialog.getSaveFileName(self, "Export records", f"{stem}.{kind}", filt)
         if path:
             self.export_records(Path(path))
-            self.context.show_status(f"Saved {path}")
 
     # search -----------------------------------------------------------------------------
     def search(self) -> None:
@@ -466,20 +524,29 @@ class LiteraturePane(Pane):
         if self.library is None:
             self.context.show_status("Open a folder of papers first: search runs over a library.")
             return
-        self._start(self.library.search, query, on_result=self._search_ready, message="Searching")
+        self.search_slot.submit(
+            self.library.search,
+            query,
+            label="Searching",
+            on_result=self._search_ready,
+            on_error=self._failed,
+            name="search library",
+        )
 
-    def _search_ready(self, hits) -> None:
+    def _search_ready(self, hits: list[Hit]) -> None:
         self.results_list.clear()
         for hit in hits:
             item = QListWidgetItem(f"{Path(hit.paper).name} · p{hit.page}\n{hit.text[:180]}")
             item.setData(Qt.ItemDataRole.UserRole, hit)
             item.setToolTip(hit.text)
             self.results_list.addItem(item)
-        mode = self.library.last_mode
+        mode = self.library.last_mode if self.library is not None else "library"
         self.context.show_status(f"{len(hits)} passages ({mode} search)")
 
     def _open_result(self, item: QListWidgetItem) -> None:
         hit = item.data(Qt.ItemDataRole.UserRole)
+        if self.library is None:
+            return
         path = self.library.root / hit.paper
         if self.paper is not None and self.paper.path == path:
             self._pending_focus = (hit.page - 1, hit.start, hit.end)

@@ -28,10 +28,15 @@ class RecordsTable(QTableWidget):
         # Every column as wide as its text (a narrow pane scrolls instead of cutting "Conditions")
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.records: list[PropertyRecord] = []
+        self._just_selected: int | None = None
         self.itemSelectionChanged.connect(self._selected)
+        self.clicked.connect(self._clicked)
 
     def set_records(self, records: list[PropertyRecord]) -> None:
+        """Show `records`, none selected: a row selected before belongs to other records."""
         self.blockSignals(True)
+        self.clearSelection()
+        self._just_selected = None
         self.records = list(records)
         self.setRowCount(len(self.records))
         for row, r in enumerate(self.records):
@@ -59,4 +64,19 @@ class RecordsTable(QTableWidget):
     def _selected(self) -> None:
         rows = {i.row() for i in self.selectedIndexes()}
         if rows:
+            self._just_selected = min(rows)
             self.record_activated.emit(self.records[min(rows)])
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._just_selected = None  # set again if this press selects a row
+        super().mousePressEvent(event)
+
+    def _clicked(self, index) -> None:
+        """A click on the row already selected jumps to it again (the selection does not
+        change, so `itemSelectionChanged` is silent); the click that selected it has jumped."""
+        row, just = index.row(), self._just_selected
+        self._just_selected = None
+        if row == just or not 0 <= row < len(self.records):
+            return
+        if row in {i.row() for i in self.selectedIndexes()}:
+            self.record_activated.emit(self.records[row])

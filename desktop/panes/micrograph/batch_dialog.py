@@ -1,14 +1,19 @@
-"""Batch…: apply the pane's current settings (a recipe) to a folder of micrographs.
+"""Batch…: apply the pane's current settings (a recipe) to a folder of micrographs, on this
+computer or on a dask cluster.
 
-The recipe is taken from the pane (model, automatic mode and the parameters its panel shows,
-classes, calibration) or loaded from a file; `inference.segmentation.batch.run_batch` does the
-work in a Worker with progress and Cancel. A batch resumes where it stopped: images already
-done with the same recipe are skipped, and a bad file is listed without stopping the others.
+The recipe is taken from the workbench (model, automatic mode and the parameters its panel
+shows, classes, calibration, the phase examples and the smallest phase region:
+`MicrographWorkbench.recipe`) or loaded from a file. `inference.batch.run_micrograph_batch`
+(the runner `matlens batch` uses) does the work in a job slot; the dialog shows its figures and
+each item as it finishes, and Cancel stops the items running, on a cluster too. A batch resumes
+where it stopped: images already done with the same recipe are skipped, and a bad file is listed
+without stopping the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,74 +26,30 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop.panes.micrograph.calibration import UNITS
-from desktop.workers import Worker
+from desktop.panes.micrograph.batch_progress import BatchProgressView, BatchRelay, WhereBox
+from desktop.panes.micrograph.state import MicrographState
+from inference.batch import BatchProgress, ItemEvent, run_micrograph_batch
 from inference.errors import ErrorReport, MatLensError
 from inference.imaging.calibration import Calibration
-from inference.segmentation.recipe import CalibrationRule, Recipe, load_recipe, save_recipe
+from inference.segmentation.recipe import (
+    TABLE_UNITS,
+    CalibrationRule,
+    Recipe,
+    load_recipe,
+    save_recipe,
+)
+from inference.segmentation.workbench import Mode
 
 if TYPE_CHECKING:
-    from desktop.panes.micrograph.pane import MicrographPane
-    from inference.segmentation.batch import BatchReport
+    from inference.batch import BatchReport
 
 MODES = {"auto": "Segment everything", "map": "Microstructure map", "phases": "Phases by example"}
-# the pane's Automatic tabs, in order, and the recipe mode each one stands for
-TAB_MODES = ("auto", "map", "phases")
-# the parameters the Automatic panel shows: the recipe saves exactly these (see recipe.py)
-AUTO_FIELDS = ("points_per_side", "pred_iou_thresh", "stability_thresh", "min_area_px")
-MAP_FIELDS = ("kind",)
 FAILED_STYLE = "color: #c0392b"
-
-
-def recipe_from_pane(pane: MicrographPane, mode: str | None = None) -> Recipe:
-    """The recipe that repeats what the pane does now, for the mode of its Automatic tab."""
-    from inference.segmentation.summary import CRACK_CLASS, GRAIN_CLASS
-
-    panel = pane.auto_panel
-    mode = mode or TAB_MODES[max(panel.currentIndex(), 0)]
-    auto, map_params = panel.auto_params(), panel.map_params()
-    parameters = {
-        "auto": {f: getattr(auto, f) for f in AUTO_FIELDS},
-        "map": {f: getattr(map_params, f) for f in MAP_FIELDS},
-        "measure": {"grain_class": GRAIN_CLASS, "crack_class": CRACK_CLASS},
-    }
-    classes = list(pane.annotations.classes)
-    current = pane.current_class()  # automatic objects take the first class, as in the pane
-    classes.sort(key=lambda c: c.name != current)
-    cal = pane.annotations.calibration
-    examples: tuple[dict, ...] = ()
-    reference = None
-    if mode == "phases":
-        examples = tuple(
-            {"class": name, "points": [[float(x), float(y)] for x, y in points]}
-            for name, points in panel.examples.items()
-        )
-        reference = str(pane.loaded.path)
-    return Recipe(
-        mode=mode,
-        classes=tuple(classes),
-        model=pane.model_id,
-        parameters=parameters,
-        calibration=default_rule(cal),
-        unit=cal.unit if cal.calibrated and cal.unit in UNITS else "µm",
-        examples=examples,
-        reference_image=reference,
-        name=pane.loaded.path.parent.name,
-    )
-
-
-def default_rule(calibration: Calibration) -> CalibrationRule:
-    """Drawn by hand: the same for every image (one microscope setting); else the metadata."""
-    if calibration.calibrated and calibration.source == "manual":
-        return CalibrationRule("fixed", calibration.pixel_size, calibration.unit)
-    return CalibrationRule("metadata")
 
 
 def rule_text(rule: CalibrationRule) -> str:
@@ -114,20 +75,29 @@ def recipe_text(recipe: Recipe) -> str:
         details.append(f"map: {recipe.params('map').get('kind', 'phase')}")
     if recipe.mode == "phases":
         n = sum(len(e.get("points", ())) for e in recipe.examples)
-        details.append(f"{n} example points")
+        details.append(
+            f"{n} example points of {len(recipe.examples)} classes, "
+            f"regions ≥ {recipe.min_region_px} px"
+        )
     return "; ".join(details)
 
 
 class BatchDialog(QDialog):
     """Recipe, folders, Start/Cancel, progress and the one-line outcome with the failures."""
 
-    def __init__(self, pane: MicrographPane, parent: QWidget | None = None) -> None:
-        super().__init__(parent or pane)
+    def __init__(self, state: MicrographState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setWindowTitle("Batch: measure a folder of micrographs")
-        self.pane = pane
+        self.state = state
         self.base: Recipe | None = None  # model, parameters, classes, examples (pane or file)
-        self.worker: Worker | None = None
         self.report: BatchReport | None = None
+        self.slot = state.lasting_slot()  # not the image's: another image does not stop it
+        self.recipe_slot = state.lasting_slot()  # recipe files are read and written in a worker
+        self.slot.changed.connect(lambda: self._set_running(self.slot.busy))
+        self.relay = BatchRelay(self)
+        self.relay.progress.connect(self._figures)
+        self.relay.item.connect(self._item)
+        self._run = 0  # the run whose figures are shown
         self._build()
 
     # layout ------------------------------------------------------------------------------------
@@ -141,7 +111,7 @@ class BatchDialog(QDialog):
         self.calibration_combo = QComboBox(recipe_box)
         self.calibration_combo.setToolTip("Where each image's pixel size comes from")
         self.unit_combo = QComboBox(recipe_box)
-        self.unit_combo.addItems(UNITS)
+        self.unit_combo.addItems(TABLE_UNITS)
         self.unit_combo.setToolTip("Length unit of the tables: every image is converted to it")
         self.recipe_label = QLabel("", recipe_box)
         self.recipe_label.setWordWrap(True)
@@ -178,15 +148,10 @@ class BatchDialog(QDialog):
             row.addWidget(browse)
             folder_form.addRow(label, row)
 
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.current_label = QLabel("", self)
+        self.where_box = WhereBox(self)
+        self.progress = BatchProgressView(self)
         self.summary_label = QLabel("", self)
         self.summary_label.setWordWrap(True)
-        self.failures_list = QListWidget(self)
-        self.failures_list.setToolTip("Images that could not be measured, and why")
-        self.failures_list.hide()
         self.start_button = QPushButton("Start", self)
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
@@ -203,34 +168,35 @@ class BatchDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(recipe_box)
         layout.addWidget(folders)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.current_label)
+        layout.addWidget(self.where_box)
+        layout.addWidget(self.progress, 1)
         layout.addWidget(self.summary_label)
-        layout.addWidget(self.failures_list, 1)
         layout.addLayout(buttons)
-        self.resize(620, 520)
+        self.resize(640, 640)
 
     # the recipe --------------------------------------------------------------------------------
     def take_recipe_from_pane(self) -> None:
         if self.running:
             return
-        pane = self.pane
-        if pane.loaded is None or pane.annotations is None:
+        image = self.state.workbench.image
+        if image is None:
             self._show_error("Open a micrograph first: the recipe is taken from its settings.")
             return
-        mode = TAB_MODES[max(pane.auto_panel.currentIndex(), 0)]
         try:
-            recipe = recipe_from_pane(pane, mode)
+            recipe = self._recipe_from_pane()
         except MatLensError as exc:  # e.g. phases without examples: fall back to everything
             self._show_error(f"{exc}; using “{MODES['auto']}” instead")
-            recipe = recipe_from_pane(pane, "auto")
+            recipe = self._recipe_from_pane("auto")
         else:
             self._show_error("")
         if not self.input_edit.text():
-            folder = pane.loaded.path.parent
+            folder = image.path.parent
             self.input_edit.setText(str(folder))
             self.output_edit.setText(str(folder.with_name(folder.name + "_matlens")))
         self.set_recipe(recipe)
+
+    def _recipe_from_pane(self, mode: Mode | None = None) -> Recipe:
+        return self.state.workbench.recipe(self.state.current_class, mode)
 
     def set_recipe(self, recipe: Recipe) -> None:
         """Show a recipe in the widgets; its other settings are kept as they are."""
@@ -238,12 +204,13 @@ class BatchDialog(QDialog):
         self.name_edit.setText(recipe.name)
         self.mode_combo.setCurrentIndex(self.mode_combo.findData(recipe.mode))
         self._fill_calibration(recipe.calibration)
-        self.unit_combo.setCurrentText(recipe.unit if recipe.unit in UNITS else "µm")
+        self.unit_combo.setCurrentText(recipe.unit if recipe.unit in TABLE_UNITS else "µm")
         self.recipe_label.setText(recipe_text(recipe))
 
     def _fill_calibration(self, chosen: CalibrationRule) -> None:
         rules = [chosen, CalibrationRule("metadata")]
-        cal = self.pane.annotations.calibration if self.pane.annotations else Calibration()
+        annotations = self.state.workbench.annotations
+        cal = annotations.calibration if annotations is not None else Calibration()
         if cal.calibrated:
             rules += [
                 CalibrationRule("fixed", cal.pixel_size, cal.unit),
@@ -259,9 +226,9 @@ class BatchDialog(QDialog):
         mode = self.mode_combo.currentData()
         if self.base is None or mode == self.base.mode:
             return
-        if self.pane.loaded is not None:
+        if self.state.workbench.image is not None:
             try:
-                base = recipe_from_pane(self.pane, mode)
+                base = self._recipe_from_pane(mode)
             except MatLensError as exc:
                 self._show_error(str(exc))
                 self.mode_combo.setCurrentIndex(self.mode_combo.findData(self.base.mode))
@@ -295,114 +262,131 @@ class BatchDialog(QDialog):
         if path:
             self.save_recipe(Path(path))
 
-    def save_recipe(self, path: Path) -> Path | None:
+    def save_recipe(self, path: Path) -> None:
+        """Write the recipe shown, in a worker; the line below says where, or why not."""
         try:
-            saved = save_recipe(self.recipe(), path)
-        except (MatLensError, OSError) as exc:
-            self._show_error(f"Could not save the recipe: {exc}")
-            return None
-        self.summary_label.setText(f"Recipe saved: {saved}")
-        return saved
+            recipe = self.recipe()
+        except MatLensError as exc:
+            self._show_error(str(exc))
+            return
+        self.recipe_slot.submit(
+            save_recipe,
+            recipe,
+            Path(path),
+            on_result=lambda saved: self._say(f"Recipe saved: {saved}"),
+            on_error=lambda r: self._show_error(f"Could not save the recipe: {r.message}"),
+            name="save recipe",
+        )
 
     def _ask_load(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load recipe", "", "Recipe (*.json)")
         if path:
             self.load_recipe(Path(path))
 
-    def load_recipe(self, path: Path) -> Recipe | None:
-        """A small file: read on the GUI thread like the other settings dialogs."""
-        try:
-            recipe = load_recipe(path)
-        except MatLensError as exc:
-            self._show_error(str(exc))
-            return None
-        self._show_error("")
+    def load_recipe(self, path: Path) -> None:
+        """Read a recipe in a worker and show it; a bad file is one line."""
+        self.recipe_slot.submit(
+            load_recipe,
+            Path(path),
+            on_result=lambda recipe: self._recipe_loaded(recipe, Path(path).name),
+            on_error=lambda r: self._show_error(r.message),
+            name="load recipe",
+        )
+
+    def _recipe_loaded(self, recipe: Recipe, name: str) -> None:
+        if self.running:
+            self._show_error("A batch is running: load the recipe once it has ended.")
+            return
         self.set_recipe(recipe)
-        self.summary_label.setText(f"Recipe loaded: {path.name}")
-        return recipe
+        self._say(f"Recipe loaded: {name}")
+
+    def _say(self, text: str) -> None:
+        self.summary_label.setStyleSheet("")
+        self.summary_label.setText(text)
 
     # running -----------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.worker is not None
+        return self.slot.busy
 
     def _ask_folder(self, edit: QLineEdit, title: str) -> None:
         folder = QFileDialog.getExistingDirectory(self, f"{title} folder", edit.text())
         if folder:
             edit.setText(folder)
 
-    def start(self) -> Worker | None:
-        from inference.segmentation.batch import run_batch
-
+    def start(self) -> bool:
+        """Run the batch in a worker; False (and one line) when the recipe, the folders or the
+        cluster's address are missing."""
         if self.running:
-            return None
+            return False
         input_dir = self.input_edit.text().strip()
         out_dir = self.output_edit.text().strip()
         try:
             recipe = self.recipe()
-            if not input_dir or not Path(input_dir).is_dir():
-                raise MatLensError(f"Choose an input folder that exists (not '{input_dir}').")
+            if not input_dir:  # whether it exists, the runner says (a worker may wait on a share)
+                raise MatLensError("Choose an input folder.")
             if not out_dir:
                 raise MatLensError("Choose an output folder.")
+            where = self.where_box.where()
         except MatLensError as exc:
             self._show_error(str(exc))
-            return None
+            return False
         self._show_error("")
         self.report = None
-        self.failures_list.clear()
-        self.failures_list.hide()
-        self.progress.setValue(0)
-        self.current_label.setText("Starting…")
-        self._set_running(True)
-        self.worker = self.pane.context.jobs.start(
-            run_batch,
+        self._run += 1
+        on_progress, on_item = self.relay.callbacks(self._run)
+        workbench = self.state.workbench
+        model = workbench.model if recipe.model == workbench.model_id else None
+        reaching = f"Connecting to {where.scheduler}…" if where.scheduler else "Starting…"
+        self.progress.start(reaching)
+        # bound here: the job slot's own keywords include `on_progress`
+        job = partial(
+            run_micrograph_batch, where=where, on_progress=on_progress, on_item=on_item, model=model
+        )
+        self.slot.submit(
+            job,
             recipe,
             Path(input_dir),
             Path(out_dir),
+            label="Batch…",
             on_result=self._finished,
             on_error=self._failed,
-            on_progress=self._progress,
             on_cancelled=self._cancelled,
-            on_finished=self._done,
             name="batch",
         )
-        return self.worker
+        return True
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-            self.current_label.setText("Cancelling after the current image…")
+        if self.running:
+            self.slot.cancel()
+            self.progress.figures_label.setText("Cancelling: the images being measured stop…")
 
-    def _progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(round(fraction * 1000)))
-        if message:
-            self.current_label.setText(message)
+    def _figures(self, run: int, figures: BatchProgress) -> None:
+        if run == self._run:
+            self.progress.show_figures(figures)
+
+    def _item(self, run: int, event: ItemEvent) -> None:
+        if run == self._run:
+            self.progress.add_item(event)
 
     def _finished(self, report: BatchReport) -> None:
         self.report = report
-        self.progress.setValue(1000)
-        self.current_label.setText("")
+        self.progress.finish()
+        if self.progress.last is not None:
+            self.progress.figures_label.setText(self.progress.last.message)
         self.summary_label.setStyleSheet(FAILED_STYLE if report.failures else "")
         self.summary_label.setText(report.message)
-        for failure in report.failures:
-            self.failures_list.addItem(f"{failure.file}: {failure.reason}")
-        self.failures_list.setVisible(bool(report.failures))
-        self.pane.context.show_status(f"Batch: {report.message}")
+        self.state.show_status(f"Batch: {report.message}")
 
     def _cancelled(self) -> None:
-        self.current_label.setText("")
         self.summary_label.setStyleSheet("")
         self.summary_label.setText(
             "Cancelled. Start again to resume: images already done are skipped."
         )
 
     def _failed(self, report: ErrorReport) -> None:
-        self.current_label.setText("")
+        self.progress.figures_label.setText("")
         self._show_error(f"Batch stopped: {report.message}")
-
-    def _done(self) -> None:
-        self.worker = None
-        self._set_running(False)
 
     def _set_running(self, running: bool) -> None:
         for w in (
@@ -414,6 +398,7 @@ class BatchDialog(QDialog):
             self.unit_combo,
             self.input_edit,
             self.output_edit,
+            self.where_box,
         ):
             w.setEnabled(not running)
         self.cancel_button.setEnabled(running)

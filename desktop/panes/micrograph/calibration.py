@@ -8,11 +8,9 @@ sidecar autosave keeps it and every measurement uses it. "Reset" goes back to th
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QObject, Qt
-from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -26,12 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.panes.micrograph.canvas import CALIBRATE, PROMPT
+from desktop.panes.micrograph.canvas import MicrographCanvas
+from desktop.panes.micrograph.modes import CALIBRATE, PROMPT
+from desktop.panes.micrograph.state import MicrographState
 from inference.errors import MatLensError
 from inference.imaging.calibration import Calibration
-from inference.segmentation.annotations import AnnotationSet
+from inference.segmentation.recipe import TABLE_UNITS as UNITS
 
-UNITS = ("nm", "µm", "mm")
 MIN_LINE_PX = 2.0  # shorter lines are slips of the mouse, not scale bars
 LINE_COLOUR = "#ffd400"
 
@@ -57,32 +56,6 @@ def parse_length(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise MatLensError(f"Type the scale bar's length as a positive number, not '{text}'.")
     return value
-
-
-class SetCalibration(QUndoCommand):
-    """Swap the annotations' calibration; undo restores the previous one exactly."""
-
-    def __init__(
-        self,
-        annotations: AnnotationSet,
-        changed: Callable[[], None],
-        calibration: Calibration,
-        text: str = "",
-    ) -> None:
-        super().__init__(text or f"Calibrate: {calibration_text(calibration)}")
-        self.annotations = annotations
-        self.changed = changed
-        self.new = calibration
-        self.old: Calibration | None = None
-
-    def redo(self) -> None:
-        self.old = self.annotations.calibration
-        self.annotations.calibration = self.new
-        self.changed()
-
-    def undo(self) -> None:
-        self.annotations.calibration = self.old
-        self.changed()
 
 
 class CalibrationDialog(QDialog):
@@ -166,38 +139,39 @@ class ScaleLine:
 class CalibrationTool(QObject):
     """Calibrate…: a line-drawing mode on the canvas, then the dialog, then an undoable edit."""
 
-    def __init__(self, pane) -> None:  # a MicrographPane (not imported: it imports this module)
-        super().__init__(pane)
-        self.pane = pane
-        self.scale_line = ScaleLine(pane.canvas.view)
+    def __init__(self, state: MicrographState, canvas: MicrographCanvas) -> None:
+        super().__init__(state)
+        self.state = state
+        self.canvas = canvas
+        self.scale_line = ScaleLine(canvas.view)
         self.dialog: CalibrationDialog | None = None
         self._previous_mode = PROMPT
-        self._generation = -1
-        pane.canvas.line_dragged.connect(self._dragged)
-        pane.mode_group.buttonClicked.connect(self._left)  # Click/Brush/Eraser end the tool
+        self._image = None  # the image the line was drawn on
+        canvas.line_dragged.connect(self._dragged)
+        state.mode_changed.connect(self._mode_changed)  # Click/Brush/Eraser end the tool
 
-    def _left(self, *_args) -> None:
-        self.scale_line.hide()
-        self.pane.canvas.unsetCursor()
+    def _mode_changed(self, mode: str) -> None:
+        if mode != CALIBRATE:
+            self.scale_line.hide()
+            self.canvas.unsetCursor()
 
     @property
     def active(self) -> bool:
-        return self.pane.canvas.mode == CALIBRATE
+        return self.state.mode == CALIBRATE
 
     def start(self) -> None:
-        if self.pane.annotations is None:
-            self.pane.context.show_error("Open a micrograph first.")
+        if not self.state.has_image():
             return
         if not self.active:
-            self._previous_mode = self.pane.canvas.mode
-        self.pane.set_mode(CALIBRATE)
-        self.pane.canvas.setCursor(Qt.CursorShape.CrossCursor)
-        self.pane.context.show_status("Drag a line along the scale bar, end to end.")
+            self._previous_mode = self.state.mode
+        self.state.set_mode(CALIBRATE)
+        self.canvas.setCursor(Qt.CursorShape.CrossCursor)
+        self.state.show_status("Drag a line along the scale bar, end to end.")
 
     def stop(self) -> None:
-        self._left()
+        self._mode_changed(PROMPT)
         if self.active:
-            self.pane.set_mode(self._previous_mode)
+            self.state.set_mode(self._previous_mode)
 
     def _dragged(self, x0: float, y0: float, x1: float, y1: float, finished: bool) -> None:
         if not self.active:
@@ -207,45 +181,48 @@ class CalibrationTool(QObject):
             return
         if length < MIN_LINE_PX:
             self.scale_line.hide()
-            self.pane.context.show_status("That line is too short: drag along the scale bar.")
+            self.state.show_status("That line is too short: drag along the scale bar.")
             return
         self.ask_length(length)
 
-    def ask_length(self, line_px: float) -> CalibrationDialog:
+    def ask_length(self, line_px: float) -> CalibrationDialog | None:
         """Open the dialog (window-modal, not blocking) for a line of `line_px` pixels."""
-        unit = self.pane.annotations.calibration.unit
-        self._generation = self.pane._generation  # the line belongs to this image
-        self.dialog = CalibrationDialog(line_px, unit, self.pane)
+        annotations = self.state.workbench.annotations
+        if annotations is None:
+            return None
+        self._image = self.state.workbench.image  # the line belongs to this image
+        self.dialog = CalibrationDialog(line_px, annotations.calibration.unit, self.canvas)
         self.dialog.accepted.connect(self._accepted)
         self.dialog.finished.connect(lambda _: self.stop())
         self.dialog.open()
         return self.dialog
 
     def _accepted(self) -> None:
-        calibration = self.dialog.result_calibration
-        if calibration is None or self.pane.annotations is None:
+        calibration = self.dialog.result_calibration if self.dialog is not None else None
+        if calibration is None or self.state.workbench.annotations is None:
             return
-        if self._generation != self.pane._generation:
-            self.pane.context.show_status("Another image was opened: calibrate it anew.")
+        if self._image is not self.state.workbench.image:
+            self.state.show_status("Another image was opened: calibrate it anew.")
             return
-        self.pane.set_calibration(calibration)
+        self.state.set_calibration(calibration, f"Calibrate: {calibration_text(calibration)}")
 
     def reset(self) -> None:
         """Back to the calibration in the file's metadata (or to pixels when it has none)."""
-        if self.pane.loaded is None:
+        image = self.state.workbench.image
+        if image is None:
             return
-        metadata = self.pane.loaded.micrograph.calibration
-        if metadata != self.pane.annotations.calibration:
-            self.pane.set_calibration(metadata, "Reset calibration to the metadata")
+        metadata = image.micrograph.calibration
+        if metadata != image.annotations.calibration:
+            self.state.set_calibration(metadata, "Reset calibration to the metadata")
 
 
 class CalibrationBar(QWidget):
     """The calibration line of the info panel, with Calibrate… and Reset."""
 
-    def __init__(self, pane) -> None:
-        super().__init__(pane)
-        self.pane = pane
-        self.tool = CalibrationTool(pane)
+    def __init__(self, state: MicrographState, canvas: MicrographCanvas, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.tool = CalibrationTool(state, canvas)
         self.label = QLabel("", self)
         self.label.setWordWrap(True)
         self.calibrate_button = QPushButton("Calibrate…", self)
@@ -265,16 +242,15 @@ class CalibrationBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
         layout.addLayout(row)
-        pane.undo_stack.indexChanged.connect(self.refresh)
-        pane.file_opened.connect(self.refresh)
+        state.calibration_changed.connect(self.refresh)
+        state.image_opened.connect(self.refresh)
         self.refresh()
 
     def refresh(self, *_args) -> None:
-        annotations, loaded = self.pane.annotations, self.pane.loaded
-        has_image = annotations is not None and loaded is not None
-        self.calibrate_button.setEnabled(has_image)
+        image = self.state.workbench.image
+        self.calibrate_button.setEnabled(image is not None)
         self.reset_button.setEnabled(
-            has_image and annotations.calibration != loaded.micrograph.calibration
+            image is not None and image.annotations.calibration != image.micrograph.calibration
         )
-        text = calibration_text(annotations.calibration) if has_image else "—"
+        text = calibration_text(image.annotations.calibration) if image is not None else "—"
         self.label.setText(f"Calibration: {text}")

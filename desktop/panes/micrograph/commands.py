@@ -1,101 +1,135 @@
-"""Undoable edits of an AnnotationSet: each wraps one model operation and its inverse."""
+"""Undoable edits of the micrograph workbench: each wraps one model operation and its inverse.
+
+The workbench emits its events after each operation, so views redraw on redo and undo alike.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 
 from PySide6.QtGui import QUndoCommand
 
-from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
+from inference.imaging.calibration import Calibration
+from inference.segmentation.annotations import AnnotatedObject, ObjectClass
+from inference.segmentation.merging import MergeResult
+from inference.segmentation.saved_examples import SavedExample
+from inference.segmentation.workbench import MicrographWorkbench
 
 
-class _Edit(QUndoCommand):
-    def __init__(self, annotations: AnnotationSet, changed: Callable[[], None], text: str) -> None:
+class AddObjects(QUndoCommand):
+    """One or many objects in one step (a click, segment everything, a map, phases)."""
+
+    def __init__(
+        self, workbench: MicrographWorkbench, objects: Sequence[AnnotatedObject], text: str
+    ) -> None:
         super().__init__(text)
-        self.annotations = annotations
-        self.changed = changed
-
-
-class AddObject(_Edit):
-    def __init__(self, annotations, changed, obj: AnnotatedObject, text: str = "") -> None:
-        super().__init__(annotations, changed, text or f"Add {obj.class_name} #{obj.id}")
-        self.obj = obj
+        self.workbench = workbench
+        self.objects = list(objects)
 
     def redo(self) -> None:
-        self.annotations.add(self.obj)
-        self.changed()
+        self.workbench.add_objects(self.objects)
 
     def undo(self) -> None:
-        self.annotations.remove(self.obj.id)
-        self.changed()
+        self.workbench.remove_objects([o.id for o in self.objects])
 
 
-class RemoveObject(_Edit):
-    def __init__(self, annotations, changed, obj_id: int) -> None:
-        super().__init__(annotations, changed, f"Delete #{obj_id}")
+class MergeObjects(QUndoCommand):
+    """An automatic result joined to the objects (`merging.MergeResult`): the objects it
+    replaces go and the new ones come, in one step; undo puts the old ones back in place."""
+
+    def __init__(self, workbench: MicrographWorkbench, merge: MergeResult, text: str) -> None:
+        super().__init__(text)
+        self.workbench = workbench
+        self.merge = merge
+        self.removed: tuple[tuple[int, AnnotatedObject], ...] = ()
+
+    def redo(self) -> None:
+        removed = [o.id for o in self.merge.removed]
+        self.removed = self.workbench.exchange_objects(removed, self.merge.added)
+
+    def undo(self) -> None:
+        added = [o.id for o in self.merge.added]
+        self.workbench.exchange_objects(added, restore=self.removed)
+
+
+class KeepPhaseExamples(QUndoCommand):
+    """The examples a phase map was applied with, saved with the annotations."""
+
+    def __init__(self, workbench: MicrographWorkbench, examples: Sequence[SavedExample]) -> None:
+        super().__init__("Keep phase examples")
+        self.workbench = workbench
+        self.examples = tuple(examples)
+        self.before: tuple[SavedExample, ...] = ()
+
+    def redo(self) -> None:
+        self.before = self.workbench.keep_phase_examples(self.examples)
+
+    def undo(self) -> None:
+        self.workbench.keep_phase_examples(self.before)
+
+
+class RemoveObject(QUndoCommand):
+    def __init__(self, workbench: MicrographWorkbench, obj_id: int) -> None:
+        super().__init__(f"Delete #{obj_id}")
+        self.workbench = workbench
         self.obj_id = obj_id
-        self.index: int | None = None
+        self.index = 0
         self.obj: AnnotatedObject | None = None
 
     def redo(self) -> None:
-        self.index, self.obj = self.annotations.remove(self.obj_id)
-        self.changed()
+        self.index, self.obj = self.workbench.remove_object(self.obj_id)
 
     def undo(self) -> None:
-        self.annotations.add(self.obj, self.index)
-        self.changed()
+        if self.obj is not None:
+            self.workbench.add_objects([self.obj], self.index)
 
 
-class ReplaceObject(_Edit):
+class ReplaceObject(QUndoCommand):
     """Brush, eraser, reclass and show/hide all swap one version of an object for another."""
 
-    def __init__(self, annotations, changed, new: AnnotatedObject, text: str) -> None:
-        super().__init__(annotations, changed, text)
+    def __init__(self, workbench: MicrographWorkbench, new: AnnotatedObject, text: str) -> None:
+        super().__init__(text)
+        self.workbench = workbench
         self.new = new
         self.old: AnnotatedObject | None = None
 
     def redo(self) -> None:
-        self.old = self.annotations.replace(self.new)
-        self.changed()
+        self.old = self.workbench.replace_object(self.new)
 
     def undo(self) -> None:
-        self.annotations.replace(self.old)
-        self.changed()
+        if self.old is not None:
+            self.workbench.replace_object(self.old)
 
 
-class AddClass(_Edit):
+class AddClass(QUndoCommand):
     """A user-defined class; undo removes it again (no object can use it by then)."""
 
-    def __init__(self, annotations, changed, name: str) -> None:
-        super().__init__(annotations, changed, f"Add class {name}")
+    def __init__(self, workbench: MicrographWorkbench, name: str) -> None:
+        super().__init__(f"Add class {name}")
+        self.workbench = workbench
         self.name = name
-        self.cls = None
+        self.cls: ObjectClass | None = None
 
     def redo(self) -> None:
-        if self.cls is None:
-            self.cls = self.annotations.add_class(self.name)
-        else:
-            self.annotations.classes.append(self.cls)
-        self.changed()
+        self.cls = self.workbench.add_class(self.name, self.cls)
 
     def undo(self) -> None:
-        self.annotations.classes.remove(self.cls)
-        self.changed()
+        if self.cls is not None:
+            self.workbench.remove_class(self.cls)
 
 
-class AddObjects(_Edit):
-    """Many objects in one step (segment everything, a map, phases): one undo, one refresh."""
+class SetCalibration(QUndoCommand):
+    """Swap the annotations' calibration; undo restores the previous one exactly."""
 
-    def __init__(self, annotations, changed, objs: list[AnnotatedObject], text: str) -> None:
-        super().__init__(annotations, changed, text)
-        self.objs = list(objs)
+    def __init__(self, workbench: MicrographWorkbench, calibration: Calibration, text: str) -> None:
+        super().__init__(text)
+        self.workbench = workbench
+        self.new = calibration
+        self.old: Calibration | None = None
 
     def redo(self) -> None:
-        for obj in self.objs:
-            self.annotations.add(obj)
-        self.changed()
+        self.old = self.workbench.set_calibration(self.new)
 
     def undo(self) -> None:
-        for obj in reversed(self.objs):
-            self.annotations.remove(obj.id)
-        self.changed()
+        if self.old is not None:
+            self.workbench.set_calibration(self.old)

@@ -1,15 +1,18 @@
 """The Measure tab: per-class summary, grain size, crack length and a size histogram.
 
-It adapts `inference.segmentation.{measure, summary, histogram, report}` to widgets: after
-every edit it waits a moment (edits come in bursts: a brush drag, an undo run), then measures
-a snapshot of the annotations in a Worker, since thousands of objects take a while. At most
-one measurement job runs; edits made meanwhile are measured right after it.
+It adapts `workflows.measure_image`, `histogram` and `report` to widgets: after every edit it
+waits a moment (edits come in bursts: a brush drag, an undo run), then measures a snapshot of
+the annotations in a worker, since thousands of objects take a while. At most one measurement
+job runs; edits made meanwhile are measured right after it.
+
+The table has one row per class that has objects (empty classes are left out, as in the report)
+and numbers in plain notation (`numbers`): a narrow side panel has room for many rows, not for
+many columns. The tab scrolls when the side panel is short.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,10 +23,12 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -31,20 +36,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.workers import Worker
+from desktop.job_bar import JobBar
+from desktop.panes.micrograph.batch_dialog import BatchDialog
+from desktop.panes.micrograph.state import MicrographState
 from inference.errors import ErrorReport
+from inference.segmentation.numbers import format_number, format_percent
+from inference.segmentation.workflows import MeasuredImage, measure_image
 
-if TYPE_CHECKING:
-    from desktop.panes.micrograph.pane import MicrographPane
-    from inference.segmentation.annotations import AnnotationSet
-    from inference.segmentation.histogram import Histogram
-    from inference.segmentation.measure import ObjectMeasurement
+if TYPE_CHECKING:  # slow to import at start-up: scikit-image
+    from inference.segmentation.histogram import Histogram, Scale
     from inference.segmentation.summary import MeasurementSummary
 
 DEBOUNCE_MS = 250
 ALL_CLASSES = "All classes"
-# rows of the summary table (one column per class): a narrow side panel has room for few columns
-SUMMARY_ROWS = ("Count", "Area fraction", "Number density", "Mean ECD", "Mean area")
+# columns of the summary table after the class (one row per class), by index
+# (the number density is the count's tooltip: five numbers do not fit beside a class name)
+SUMMARY_COLUMNS = ("Count", "Area fraction", "Mean ECD", "Mean area")
 # histogram choice -> (name in inference.segmentation.histogram.QUANTITIES, axis title)
 QUANTITIES = {
     "Diameter (ECD)": ("equivalent_diameter", "Equivalent circle diameter"),
@@ -52,27 +59,8 @@ QUANTITIES = {
     "Aspect ratio": ("aspect_ratio", "Aspect ratio"),
     "Perimeter": ("perimeter", "Perimeter"),
 }
-SCALES = {"Linear bins": "linear", "Log bins": "log"}
+SCALES: dict[str, Scale] = {"Linear bins": "linear", "Log bins": "log"}
 DEFAULT_BINS = 20
-
-
-@dataclass(frozen=True)
-class MeasuredImage:
-    """What one measurement job returns: everything the tab shows for one state of the edits."""
-
-    measurements: tuple[ObjectMeasurement, ...]
-    summary: MeasurementSummary
-
-
-def measure_snapshot(annotations: AnnotationSet, cancel=None) -> MeasuredImage:
-    """Runs in a worker on a snapshot (AnnotationSet.copy()), never on the live set."""
-    from inference.segmentation.measure import measure
-    from inference.segmentation.summary import CRACK_CLASS, summarise_image
-
-    measurements = tuple(measure(annotations, length_classes=(CRACK_CLASS,)))
-    if cancel is not None:
-        cancel.raise_if_cancelled()
-    return MeasuredImage(measurements, summarise_image(annotations, measurements))
 
 
 def extra_lines(summary: MeasurementSummary) -> list[str]:
@@ -109,41 +97,49 @@ def _g(value: float | None) -> str:
 
 
 def _number(value: float | None) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{value:.4g}"
+    return format_number(value)
 
 
 class MeasurementsPanel(QWidget):
-    """The Measure tab of the side panel; the pane owns the annotations and the undo stack."""
+    """The Measure tab of the side panel."""
 
     export_requested = Signal(str)  # an export kind of the pane ("csv")
 
-    def __init__(self, pane: MicrographPane) -> None:
-        super().__init__(pane)
-        self.pane = pane
+    def __init__(self, state: MicrographState, job_bar: JobBar, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
         self.result: MeasuredImage | None = None
         self.histogram: Histogram | None = None
-        self.batch_dialog = None
-        self._running = False
-        self._again = False
+        self.batch_dialog: BatchDialog | None = None
+        self.measure_slot = state.new_slot(queue_latest=True)
+        self.report_slot = state.new_slot()
+        job_bar.watch(self.report_slot)
         self._dirty = True
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh)
         self._build()
-        pane.undo_stack.indexChanged.connect(self.schedule)
-        pane.file_opened.connect(self.schedule)
+        for signal in (state.objects_changed, state.classes_changed, state.calibration_changed):
+            signal.connect(self.schedule)
+        state.image_opened.connect(self.schedule)
 
     # layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.table = QTableWidget(len(SUMMARY_ROWS), 0, self)
-        self.table.setVerticalHeaderLabels(SUMMARY_ROWS)
+        self.table = QTableWidget(0, 1 + len(SUMMARY_COLUMNS), self)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # long names wrap
+        self.table.setWordWrap(True)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._set_headers("px", "px²")
         self.table.setToolTip(
-            "Per class: objects, phase (area) fraction of the image, objects per unit area of "
-            "image, and the mean equivalent circle diameter and area of the objects that do "
-            "not touch the border (cut objects have the wrong size)"
+            "Per class with objects: the count (its tooltip: objects per unit area of image), "
+            "the phase (area) fraction of the image, and the mean equivalent circle diameter "
+            "and area of the objects that do not touch the border (cut objects have the wrong "
+            "size)"
         )
         self.extras_label = QLabel("", self)
         self.extras_label.setWordWrap(True)
@@ -166,8 +162,8 @@ class MeasurementsPanel(QWidget):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
-            combo.setMinimumContentsLength(6)
-        self.quantity_combo.setMinimumContentsLength(12)
+            combo.setMinimumContentsLength(5)
+        self.quantity_combo.setMinimumContentsLength(9)
         self.bins_spin.valueChanged.connect(self.draw_histogram)
         self.plot = pg.PlotWidget(self, background="w")
         self.plot.setMouseEnabled(x=False, y=False)
@@ -184,7 +180,7 @@ class MeasurementsPanel(QWidget):
             pen=pg.mkPen(0, 70, 120, width=1),
         )
         self.plot.addItem(self.bars)
-        self.plot.setMinimumHeight(100)
+        self.plot.setMinimumHeight(120)
 
         self.export_button = QPushButton("Export CSV…", self)
         self.export_button.setToolTip("One row per object, units in the header")
@@ -206,7 +202,8 @@ class MeasurementsPanel(QWidget):
         buttons = QHBoxLayout()
         for button in (self.export_button, self.report_button, self.batch_button):
             buttons.addWidget(button)
-        layout = QVBoxLayout(self)
+        page = QWidget(self)
+        layout = QVBoxLayout(page)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.table)
         layout.addWidget(self.extras_label)
@@ -214,6 +211,18 @@ class MeasurementsPanel(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.status_label)
         layout.addLayout(buttons)
+        # A short side panel scrolls this tab instead of pushing the Objects tab's buttons
+        # (the tabs share one height) below the window.
+        scroll = QScrollArea(self)
+        scroll.setWidget(page)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.status_label.setWordWrap(True)
 
     # refreshing --------------------------------------------------------------------------------
     def schedule(self, *_args) -> None:
@@ -227,42 +236,30 @@ class MeasurementsPanel(QWidget):
             self._timer.start()
 
     def refresh(self) -> None:
-        annotations = self.pane.annotations
+        annotations = self.state.workbench.annotations
         if annotations is None or not self.isVisible():
             return  # a hidden tab measures when it is shown
-        if self._running:
-            self._again = True
-            return
-        self._running = True
         self._dirty = False
         self.status_label.setText(f"Measuring {len(annotations)} objects…")
-        generation = self.pane._generation
-        self.pane.context.jobs.start(
-            measure_snapshot,
+        self.measure_slot.submit(
+            measure_image,
             annotations.copy(),
-            on_result=lambda r, g=generation: self._measured(r, g),
+            on_result=self._measured,
             on_error=self._failed,
-            on_finished=self._done,
             name="measure",
         )
 
     @property
     def busy(self) -> bool:
         """Measuring, or about to: tests and the report wait for this to clear."""
-        return self._running or self._timer.isActive() or (self._dirty and self.isVisible())
-
-    def _done(self) -> None:
-        self._running = False
-        if self._again:
-            self._again = False
-            self.refresh()
+        return (
+            self.measure_slot.busy or self._timer.isActive() or (self._dirty and self.isVisible())
+        )
 
     def _failed(self, report: ErrorReport) -> None:
         self.status_label.setText(f"Measurements failed: {report.message}")
 
-    def _measured(self, result: MeasuredImage, generation: int) -> None:
-        if generation != self.pane._generation or self._again:
-            return  # another image, or newer edits are about to be measured
+    def _measured(self, result: MeasuredImage) -> None:
         self.result = result
         summary = result.summary
         self._fill_table(summary)
@@ -272,41 +269,60 @@ class MeasurementsPanel(QWidget):
         self._fill_class_combo(summary)
         self.draw_histogram()
 
-    def _fill_table(self, summary: MeasurementSummary) -> None:
-        u, a = summary.unit, summary.area_unit
-        self.table.setVerticalHeaderLabels(
-            ["Count", "Area fraction", f"Density (/{a})", f"Mean ECD ({u})", f"Mean area ({a})"]
+    def _set_headers(self, unit: str, area_unit: str) -> None:
+        self.table.setHorizontalHeaderLabels(
+            [
+                "Class",
+                "Count",
+                "Area\nfraction",
+                f"Mean ECD\n({unit})",
+                f"Mean area\n({area_unit})",
+            ]
         )
+
+    def quantity_labels(self) -> list[str]:
+        """The quantity columns' titles on one line each ("Mean area (µm²)")."""
+        items = [self.table.horizontalHeaderItem(c) for c in range(1, self.table.columnCount())]
+        return [item.text().replace("\n", " ") for item in items if item is not None]
+
+    def _fill_table(self, summary: MeasurementSummary) -> None:
+        self._set_headers(summary.unit, summary.area_unit)
         shown = [c for c in summary.classes if c.summary.count or c.summary.area_px]
-        self.table.setColumnCount(len(shown))
-        self.table.setHorizontalHeaderLabels([c.class_name for c in shown])
-        for col, c in enumerate(shown):
+        self.table.setRowCount(len(shown))
+        for row, c in enumerate(shown):
             s, z = c.summary, c.sizes
+            name = QTableWidgetItem(c.class_name)
+            name.setToolTip(c.class_name)
+            self.table.setItem(row, 0, name)
             cells = (
-                str(s.count),
-                f"{s.area_fraction:.2%}",
-                _number(s.number_density),
-                _number(z.mean_diameter),
-                _number(z.mean_area),
+                format_number(s.count),
+                format_percent(s.area_fraction),
+                format_number(z.mean_diameter),
+                format_number(z.mean_area),
             )
-            for row, text in enumerate(cells):
+            density = f"{format_number(s.number_density)} objects per {summary.area_unit}"
+            for col, text in enumerate(cells, start=1):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if col == 1:
+                    item.setToolTip(density)
                 self.table.setItem(row, col, item)
+        self.table.resizeRowsToContents()
         self._fit_table_height()
 
     def _fit_table_height(self) -> None:
         """As tall as its rows: the histogram below gets the rest of the tab."""
         table = self.table
-        height = table.horizontalHeader().height() + table.verticalHeader().length()
+        height = table.horizontalHeader().sizeHint().height() + table.verticalHeader().length()
         table.setFixedHeight(height + 2 * table.frameWidth())
 
-    def cell(self, quantity_row: int, class_name: str) -> str:
-        """The table's text for one quantity (row index in SUMMARY_ROWS) of one class."""
-        for c in range(self.table.columnCount()):
-            if self.table.horizontalHeaderItem(c).text() == class_name:
-                return self.table.item(quantity_row, c).text()
-        raise KeyError(f"no column for class '{class_name}'")
+    def cell(self, quantity: int, class_name: str) -> str:
+        """The table's text for one quantity (index in SUMMARY_COLUMNS) of one class."""
+        for row in range(self.table.rowCount()):
+            name, item = self.table.item(row, 0), self.table.item(row, 1 + quantity)
+            if name is not None and item is not None and name.text() == class_name:
+                return item.text()
+        raise KeyError(f"no row for class '{class_name}'")
 
     def _fill_class_combo(self, summary: MeasurementSummary) -> None:
         names = [ALL_CLASSES] + [c.class_name for c in summary.classes if c.summary.count]
@@ -319,18 +335,19 @@ class MeasurementsPanel(QWidget):
 
     # histogram ---------------------------------------------------------------------------------
     @property
-    def scale(self) -> str:
+    def scale(self) -> Scale:
         return SCALES[self.scale_combo.currentText()]
 
     def draw_histogram(self, *_args) -> None:
         from inference.segmentation.histogram import size_histogram
 
-        if self.result is None:
+        result = self.result
+        if result is None:
             return
         chosen = self.class_combo.currentText()
         quantity, title = QUANTITIES[self.quantity_combo.currentText()]
         hist = size_histogram(
-            self.result.measurements,
+            result.measurements,
             None if chosen == ALL_CLASSES else chosen,
             quantity,
             bins=self.bins_spin.value(),
@@ -342,30 +359,32 @@ class MeasurementsPanel(QWidget):
         self.bars.setData(hist.edges, counts)
         # Set the x range in the coordinates of the new mode on the side where it is valid:
         # a log axis given a linear range of thousands overflows (10**1000).
-        x_range = np.log10(hist.edges[[0, -1]]) if log else hist.edges[[0, -1]]
+        ends = np.log10(hist.edges[[0, -1]]) if log else hist.edges[[0, -1]]
+        low, high = float(ends[0]), float(ends[1])
+        view = self.plot.getViewBox()
         if log:
-            self.plot.setXRange(*x_range, padding=0.02)
+            view.setXRange(low, high, padding=0.02)
         self.plot.setLogMode(x=log, y=False)
         if not log:
-            self.plot.setXRange(*x_range, padding=0.02)
-        self.plot.setYRange(0, max(float(counts.max(initial=0)), 1.0) * 1.05, padding=0)
+            view.setXRange(low, high, padding=0.02)
+        view.setYRange(0, max(float(counts.max(initial=0)), 1.0) * 1.05, padding=0)
         # pyqtgraph labels every minor log tick, unreadable in a narrow plot: 1-2-5 ticks instead
         ticks = [[(math.log10(v), f"{v:g}") for v in _log_ticks(*hist.edges[[0, -1]])]]
         self.plot.getAxis("bottom").setTicks(ticks if log else None)
         self.plot.setLabel("bottom", f"{title}{_unit(hist.unit)}")
-        self._show_counts(hist)
+        self._show_counts(hist, result)
 
-    def _show_counts(self, hist: Histogram) -> None:
+    def _show_counts(self, hist: Histogram, result: MeasuredImage) -> None:
         chosen = self.class_combo.currentText()
         border = sum(
             1
-            for m in self.result.measurements
+            for m in result.measurements
             if m.touches_border and chosen in (ALL_CLASSES, m.class_name)
         )
         text = f"{hist.total} objects in the histogram"
         if border:
             text += f", {border} on the border left out"
-        if not self.result.summary.calibration.calibrated:
+        if not result.summary.calibration.calibrated:
             text += " · uncalibrated: sizes in px"
         self.status_label.setText(text)
         self.status_label.setToolTip(
@@ -375,38 +394,40 @@ class MeasurementsPanel(QWidget):
 
     # report and batch --------------------------------------------------------------------------
     def _ask_report(self) -> None:
-        pane = self.pane
-        if pane.annotations is None or not len(pane.annotations):
-            pane.context.show_error("Nothing to report yet: add at least one object.")
+        image, annotations = self.state.workbench.image, self.state.workbench.annotations
+        if image is None or annotations is None or not len(annotations):
+            self.state.report_error("Nothing to report yet: add at least one object.")
             return
-        default = pane.loaded.path.with_suffix("").as_posix() + "_report.html"
+        default = image.path.with_suffix("").as_posix() + "_report.html"
         path, _ = QFileDialog.getSaveFileName(self, "Report", default, "HTML (*.html)")
         if path:
             self.write_report(Path(path))
 
-    def write_report(self, path: Path) -> Worker:
+    def write_report(self, path: Path) -> None:
         """The one-page HTML report, written in a worker, with this tab's histogram settings."""
-        from inference.segmentation.report import write_report
+        from inference.segmentation.report import write_report  # slow to import at start-up
 
-        pane = self.pane
-        return pane.context.jobs.start(
+        image, annotations = self.state.workbench.image, self.state.workbench.annotations
+        if image is None or annotations is None:
+            return
+        self.report_slot.submit(
             write_report,
-            pane.annotations.copy(),
-            pane.loaded.rgb,
+            annotations.copy(),
+            image.rgb,
             path,
             bins=self.bins_spin.value(),
             scale=self.scale,
-            on_result=lambda p: pane.context.show_status(f"Report written: {p}"),
-            on_error=pane._job_failed,
+            label=f"Writing {path.name}…",
+            cancellable=False,
+            on_result=lambda p: self.state.show_status(f"Report written: {p}"),
+            on_error=self.state.report_error,
             name="report",
         )
 
-    def open_batch(self):
+    def open_batch(self) -> BatchDialog:
         """The batch dialog, with a recipe taken from the pane's current settings."""
-        from desktop.panes.micrograph.batch_dialog import BatchDialog
-
         if self.batch_dialog is None:
-            self.batch_dialog = BatchDialog(self.pane)
+            self.batch_dialog = BatchDialog(self.state, self.window())
         self.batch_dialog.take_recipe_from_pane()
         self.batch_dialog.show()
         self.batch_dialog.raise_()

@@ -361,7 +361,10 @@ class SceneProps:
     def scale_labels(self, factor: float) -> None:
         """Grow the label font for a picture rendered at `factor` times the window size."""
         if self.labels is not None:
-            self.labels.GetMapper().GetLabelTextProperty().SetFontSize(round(LABEL_SIZE * factor))
+            mapper = self.labels.GetMapper()  # the vtkLabeledDataMapper of label_actor()
+            mapper.GetLabelTextProperty().SetFontSize(  # pyright: ignore[reportAttributeAccessIssue]
+                round(LABEL_SIZE * factor)
+            )
 
     def set_detail(self, full: bool) -> None:
         """Hide bonds and polyhedra while a heavy scene rotates (level of detail)."""

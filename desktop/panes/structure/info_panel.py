@@ -131,4 +131,6 @@ class InfoPanel(QWidget):
     def select_site(self, site: int) -> None:
         if 0 <= site < self.table.rowCount():
             self.table.selectRow(site)
-            self.table.scrollToItem(self.table.item(site, 0))
+            item = self.table.item(site, 0)
+            if item is not None:
+                self.table.scrollToItem(item)

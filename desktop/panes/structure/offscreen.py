@@ -24,8 +24,8 @@ def register() -> None:
 
 
 def choose_opengl_window() -> None:
-    """Without a display on Linux, VTK must render through OSMesa (facts.md: EGL gives blank
-    images and X segfaults). Set before the first render window is created."""
+    """Without a display on Linux, VTK must render through OSMesa (with EGL it renders blank
+    images, and X without a display segfaults). Set before the first render window is created."""
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         if ctypes.util.find_library("OSMesa"):
             os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow")
@@ -50,6 +50,24 @@ def write_png(render_window, path: str | Path, scale: int = 1) -> Path:
     if not path.exists():
         raise MatLensError(f"could not write {path}")
     return path
+
+
+def grab_rgb(render_window, scale: int = 1) -> np.ndarray:
+    """What the window shows, as (height, width, 3) uint8 rows from the top: OpenGL, so on the
+    thread that owns the window; writing the pixels to a file can then go to a worker."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
+
+    grabber = vtkWindowToImageFilter()
+    grabber.SetInput(render_window)
+    grabber.SetScale(max(1, int(scale)))
+    grabber.SetInputBufferTypeToRGB()
+    grabber.ReadFrontBufferOff()
+    grabber.Update()
+    image = grabber.GetOutput()
+    width, height, _ = image.GetDimensions()
+    pixels = vtk_to_numpy(image.GetPointData().GetScalars()).reshape(height, width, -1)
+    return np.ascontiguousarray(pixels[::-1, :, :3])  # VTK's first row is the bottom one
 
 
 def render_request(request: RenderRequest) -> Path:

@@ -1,15 +1,19 @@
 """The Structures pane: open a crystal file, look at it in 3D, read its symmetry and XRD, export.
 
-Parsing (in a time-limited child process), symmetry, bonds, scenes and XRD all run through the
-JobRunner; the GUI thread only draws. Results of jobs that a newer request superseded are
-dropped (generation counters), so fast clicking never shows a stale structure.
+Parsing and the symmetry search run in the reader's time-limited child process (a crash in
+native code there costs a message, not the window); scenes, XRD and file writing run in
+workers. Each purpose has one latest-wins `JobSlot`, shown by one `JobBar`, so fast clicking
+never shows a stale structure. The GUI thread only draws.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -20,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -30,24 +33,41 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.job_bar import JobBar
 from desktop.panes.base import AppContext, Pane
 from desktop.panes.structure.info_panel import InfoPanel
 from desktop.panes.structure.xrd_panel import XrdPanel
-from inference.errors import ErrorReport, MatLensError
+from desktop.workers import JobSlot
+from inference.errors import MatLensError
+from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.structures.analysis import CellVariant
 from inference.structures.bonds import majority_symbols
 from inference.structures.elements import COLOR_SCHEMES, RADIUS_MODES
-from inference.structures.export import EXPORT_FORMATS, export_structure
+from inference.structures.export import (
+    EXPORT_FORMATS,
+    ExportFormat,
+    SavedFile,
+    export_structure,
+)
 from inference.structures.io import (
     FILE_DIALOG_FILTER,
+    ReadOptions,
     StructureFile,
+    TooSlow,
     is_structure_file,
     load_structures,
+    more_time,
 )
+from inference.structures.isolated import prepare_safely
+from inference.structures.model import StructureBlock
 from inference.structures.picking import describe_atom, measure
-from inference.structures.prepared import PreparedStructure, prepare
+from inference.structures.prepared import PreparedStructure
 from inference.structures.scene import STYLES, Scene, SceneOptions, build_scene
 from inference.structures.views import AXES, parse_uvw
 from inference.structures.xrd import XrdPattern, compute_xrd, write_csv
+
+if TYPE_CHECKING:
+    from desktop.panes.structure.view import StructureView
 
 _STYLE_TEXT = {
     "ball-and-stick": "Ball and stick",
@@ -62,6 +82,67 @@ _RADIUS_TEXT = {
     "vdw": "van der Waals",
 }
 REBUILD_DELAY_MS = 150  # spin boxes fire on every step: wait for the last one
+PICK_HINT = "Click an atom; Shift+click two or three for a distance or angle."
+
+
+@dataclass(frozen=True)
+class OutOfTime:
+    """Reading ran out of time: the message, and the longer limit the person may grant."""
+
+    message: str
+    more_time_s: float
+
+
+def _read(
+    path: Path,
+    time_limit_s: float,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> StructureFile | OutOfTime:
+    """load_structures, with a time-out as a result: the pane then offers more time."""
+    try:
+        return load_structures(
+            path, ReadOptions(timeout_s=time_limit_s), progress=progress, cancel=cancel
+        )
+    except TooSlow as exc:
+        return OutOfTime(str(exc), exc.more_time_s)
+
+
+def _prepare(
+    block: StructureBlock,
+    variant: CellVariant,
+    symprec: float,
+    path: Path,
+    time_limit_s: float,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> PreparedStructure | OutOfTime:
+    """prepare_safely, with a time-out (even without the symmetry search) as a result."""
+    try:
+        return prepare_safely(
+            block,
+            variant,
+            symprec,
+            path=path,
+            time_limit_s=time_limit_s,
+            progress=progress,
+            cancel=cancel,
+        )
+    except TooSlow as exc:
+        return OutOfTime(str(exc), exc.more_time_s)
+
+
+def _save_png(pixels: np.ndarray, path: Path) -> Path:
+    """Write grabbed RGB pixels (a worker job: the grab itself is OpenGL, on the GUI thread)."""
+    import imageio.v3 as iio
+
+    try:
+        iio.imwrite(path, pixels, extension=".png")
+    except OSError as exc:
+        raise MatLensError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
 
 
 class StructurePane(Pane):
@@ -79,10 +160,18 @@ class StructurePane(Pane):
         self.options = SceneOptions()
         self.picked: list[int] = []
         self.pick_text = ""
-        self._gen = {"load": 0, "prepare": 0, "scene": 0, "xrd": 0, "export": 0}
         self._camera = "reset"
-        self._running = 0
-        self._workers: dict[str, object] = {}
+        self.time_limit_s = ReadOptions().timeout_s  # reading and the symmetry search, each
+        self._retry: Callable[[], None] | None = None  # what "Try with more time" runs again
+        runner = context.jobs
+        self.open_slot = JobSlot(runner, parent=self)
+        self.prepare_slot = JobSlot(runner, parent=self)
+        self.scene_slot = JobSlot(runner, queue_latest=True, parent=self)
+        self.xrd_slot = JobSlot(runner, parent=self)
+        # One slot per export kind: a CIF and then a POSCAR are both written.
+        self.export_slots = {
+            kind: JobSlot(runner, parent=self) for kind in ("png", "xrd", *EXPORT_FORMATS)
+        }
         self._rebuild_timer = QTimer(self, singleShot=True, interval=REBUILD_DELAY_MS)
         self._rebuild_timer.timeout.connect(self.rebuild_scene)
         self._build()
@@ -93,9 +182,9 @@ class StructurePane(Pane):
 
     # layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.view = None  # StructureView, made on the first scene: VTK loads only when needed
+        self.view: StructureView | None = None  # made on the first scene: VTK loads then
         self.view_holder = QWidget(self)
-        holder = QVBoxLayout(self.view_holder)
+        holder = self._holder_layout = QVBoxLayout(self.view_holder)
         holder.setContentsMargins(0, 0, 0, 0)
         self.placeholder = QLabel(
             "Open a crystal structure: CIF, mCIF, POSCAR/CONTCAR, XYZ, XSF, CSSR, RES, "
@@ -155,13 +244,15 @@ class StructurePane(Pane):
             spin.valueChanged.connect(lambda _v: self._schedule_rebuild())
             self.repeat_spins.append(spin)
             repeats.addWidget(spin)
-        self.elements_button = QToolButton(self, text="Elements")
+        self.elements_button = QToolButton(self)
+        self.elements_button.setText("Elements")
         self.elements_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.elements_menu = QMenu(self.elements_button)
         self.elements_button.setMenu(self.elements_menu)
         self.labels_check = QCheckBox("Labels", self)
         self.labels_check.toggled.connect(self._labels_toggled)
-        self.export_button = QToolButton(self, text="Export")
+        self.export_button = QToolButton(self)
+        self.export_button.setText("Export")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_button)
         menu.addAction("PNG image (high resolution)…", lambda: self._ask_export("png"))
@@ -232,53 +323,59 @@ class StructurePane(Pane):
         return bar
 
     def _status_bar(self) -> QHBoxLayout:
-        self.pick_label = QLabel("Click an atom; Shift+click two or three for a distance or angle.")
+        self.pick_label = QLabel(PICK_HINT)
         self.pick_label.setWordWrap(True)
-        self.progress = QProgressBar(self)
-        self.progress.setMaximumWidth(200)
-        self.progress.hide()
-        bar = QHBoxLayout()
-        bar.addWidget(self.pick_label, 1)
-        bar.addWidget(self.progress)
-        return bar
-
-    # jobs --------------------------------------------------------------------------------------
-    def _start(self, kind: str, fn, *args, on_result, **kwargs) -> None:
-        self._gen[kind] += 1
-        gen = self._gen[kind]
-
-        def result(value, kind=kind, gen=gen):
-            if self._gen[kind] == gen:
-                on_result(value)
-
-        def error(report: ErrorReport, kind=kind, gen=gen):
-            if self._gen[kind] == gen:
-                self.report_error(report)
-
-        previous = self._workers.get(kind)
-        if previous is not None and kind != "export":
-            previous.cancel()  # e.g. a file still parsing (or hung) when another is opened
-        self._running += 1
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self._workers[kind] = self.context.jobs.start(
-            fn,
-            *args,
-            on_result=result,
-            on_error=error,
-            on_finished=self._job_finished,
-            name=f"structure {kind}",
-            **kwargs,
+        self.more_time_button = QPushButton("Try with more time", self)
+        self.more_time_button.setToolTip(
+            "Large cells are slow to read and to search for symmetry: run again with a longer "
+            "time limit"
         )
+        self.more_time_button.clicked.connect(self.try_with_more_time)
+        self.more_time_button.hide()
+        self.job_bar = JobBar(self)
+        self.job_bar.watch(
+            self.open_slot,
+            self.prepare_slot,
+            self.scene_slot,
+            self.xrd_slot,
+            *self.export_slots.values(),
+        )
+        # The bar keeps its height when idle: the 3D view must not jump as jobs come and go.
+        self.job_bar.setMinimumHeight(self.job_bar.cancel_button.sizeHint().height())
+        row = QHBoxLayout()
+        row.addWidget(self.pick_label, 1)
+        row.addWidget(self.more_time_button)
+        row.addWidget(self.job_bar, 1)
+        return row
 
-    def _job_finished(self) -> None:
-        self._running = max(0, self._running - 1)
-        if not self._running:
-            self.progress.hide()
+    @property
+    def _slots(self) -> list[JobSlot]:
+        return [
+            self.open_slot,
+            self.prepare_slot,
+            self.scene_slot,
+            self.xrd_slot,
+            *self.export_slots.values(),
+        ]
 
     @property
     def busy(self) -> bool:
-        return self._running > 0
+        return any(slot.busy for slot in self._slots)
+
+    def _offer_more_time(self, retry: Callable[[], None] | None) -> None:
+        self._retry = retry
+        if retry is not None:
+            minutes = more_time(self.time_limit_s) / 60
+            self.more_time_button.setText(f"Try with more time ({minutes:g} min)")
+        self.more_time_button.setVisible(retry is not None)
+
+    def try_with_more_time(self) -> None:
+        """Run the read or the symmetry search that ran out of time again, with more time."""
+        retry, self._retry = self._retry, None
+        self.more_time_button.hide()
+        if retry is not None:
+            self.time_limit_s = more_time(self.time_limit_s)
+            retry()
 
     # opening -----------------------------------------------------------------------------------
     def _ask_open(self) -> None:
@@ -289,12 +386,37 @@ class StructurePane(Pane):
             self.open_path(Path(path))
 
     def open_path(self, path: Path) -> None:
-        path = Path(path)
-        self.context.show_status(f"Reading {path.name}…")
-        self._start("load", load_structures, path, on_result=self._loaded)
+        self.time_limit_s = ReadOptions().timeout_s
+        self._read(Path(path))
+
+    def _read(self, path: Path) -> None:
+        # The work on the file shown so far is of no use now: stop it (it may hold the child).
+        for slot in (self.prepare_slot, self.scene_slot, self.xrd_slot):
+            slot.discard()
+        self._offer_more_time(None)
+        self.open_slot.submit(
+            _read,
+            path,
+            self.time_limit_s,
+            label=f"Reading {path.name}",
+            on_result=lambda result: self._read_done(path, result),
+            on_error=self.report_error,
+            on_cancelled=lambda: self.context.show_status(f"Stopped reading {path.name}"),
+            name="structure read",
+        )
+
+    def _read_done(self, path: Path, result: StructureFile | OutOfTime) -> None:
+        if isinstance(result, OutOfTime):
+            self.context.show_error(result.message)
+            self._offer_more_time(lambda: self._read(path))
+            return
+        self._loaded(result)
 
     def _loaded(self, loaded: StructureFile) -> None:
         self.file = loaded
+        # The old drawing stays until the new one is ready, but nothing of it can be exported.
+        self.prepared, self.pattern = None, None
+        self.xrd.clear()
         self.file_opened.emit(loaded.path)
         self.block_combo.blockSignals(True)
         self.block_combo.clear()
@@ -307,7 +429,9 @@ class StructurePane(Pane):
         if len(loaded.blocks) > 1:
             parts.append(f"{len(loaded.blocks)} structures: choose one in the list")
         if loaded.skipped:
-            parts.append(f"{len(loaded.skipped)} block(s) without a structure skipped")
+            first = loaded.skipped[0]
+            more = f" and {len(loaded.skipped) - 1} more" if len(loaded.skipped) > 1 else ""
+            parts.append(f"block '{first.name}' skipped: {first.reason}{more}")
         self.options = replace(self.options, hidden_elements=frozenset())
         self.context.show_status("; ".join(parts))
         self._camera = "reset"
@@ -334,17 +458,28 @@ class StructurePane(Pane):
         if self.file is None:
             return
         block = self.file.blocks[max(0, self.block_combo.currentIndex())]
-        self._start(
-            "prepare",
-            prepare,
+        self.scene_slot.discard()
+        self.xrd_slot.discard()
+        self.prepare_slot.submit(
+            _prepare,
             block,
             self.info.current_variant,
             self.info.tolerance,
+            Path(self.file.path),
+            self.time_limit_s,
+            label=f"Finding the symmetry and bonds of {block.name}",
             on_result=self._prepared,
+            on_error=self.report_error,
+            name="structure prepare",
         )
 
-    def _prepared(self, prepared: PreparedStructure) -> None:
+    def _prepared(self, prepared: PreparedStructure | OutOfTime) -> None:
+        if isinstance(prepared, OutOfTime):
+            self.context.show_error(prepared.message)
+            self._offer_more_time(self._prepare_current)
+            return
         self.prepared = prepared
+        self._offer_more_time(self._prepare_current if prepared.symmetry_stopped_s else None)
         self.info.show_info(prepared.info, prepared.notices)
         self._fill_elements(prepared)
         periodic = prepared.periodic
@@ -375,17 +510,20 @@ class StructurePane(Pane):
             return
         self.options = self._current_options()
         p = self.prepared
-        self._start(
-            "scene",
+        self.scene_slot.submit(
             build_scene,
             p.structure,
             p.neighbors,
             self.options,
             p.periodic,
+            label="Building the picture",
+            cancellable=False,
             on_result=self._scene_ready,
+            on_error=self.report_error,
+            name="structure scene",
         )
 
-    def _ensure_view(self):
+    def _ensure_view(self) -> StructureView:
         if self.view is None:
             from desktop.panes.structure.view import StructureView
 
@@ -393,7 +531,7 @@ class StructurePane(Pane):
             self.view.projection = self.projection_combo.currentData()
             self.view.atom_clicked.connect(self._atom_clicked)
             self.placeholder.hide()
-            self.view_holder.layout().addWidget(self.view)
+            self._holder_layout.addWidget(self.view)
         return self.view
 
     def _projection_changed(self, _index: int) -> None:
@@ -401,12 +539,10 @@ class StructurePane(Pane):
             self.view.set_projection(self.projection_combo.currentData())
 
     def _scene_ready(self, scene: Scene) -> None:
-        self._ensure_view()
+        view = self._ensure_view()
         self.scene = scene
         self.clear_picks()
-        notices = self.view.set_scene(
-            scene, camera=self._camera, labels=self.labels_check.isChecked()
-        )
+        notices = view.set_scene(scene, camera=self._camera, labels=self.labels_check.isChecked())
         self._camera = "keep"
         messages = [*scene.notices, *notices]
         self.context.show_status(
@@ -464,7 +600,7 @@ class StructurePane(Pane):
 
     def pick_atom(self, index: int | None, add: bool = False) -> str:
         """Select an atom (None clears); with `add`, up to three for a distance or an angle."""
-        if self.scene is None or index is None:
+        if self.scene is None or self.view is None or index is None:
             self.clear_picks()
             return self.pick_text
         if not 0 <= index < len(self.scene.atoms):
@@ -490,19 +626,23 @@ class StructurePane(Pane):
         self.pick_text = ""
         if self.view is not None:
             self.view.set_highlight([])
-        self.pick_label.setText("Click an atom; Shift+click two or three for a distance or angle.")
+        self.pick_label.setText(PICK_HINT)
 
     # XRD ---------------------------------------------------------------------------------------
     def _compute_xrd(self) -> None:
         if self.prepared is None or not self.prepared.periodic:
+            self.xrd_slot.discard()
             self.xrd.clear()
             return
-        self._start(
-            "xrd",
+        self.xrd_slot.submit(
             compute_xrd,
             self.prepared.structure,
             self.xrd.current_radiation,
+            label="Computing the powder pattern",
             on_result=self._xrd_ready,
+            # A cell too large for a pattern is said in the XRD tab, not as an error banner.
+            on_error=lambda report: self.xrd.show_notice(report.message),
+            name="structure xrd",
         )
 
     def _xrd_ready(self, pattern: XrdPattern) -> None:
@@ -529,44 +669,54 @@ class StructurePane(Pane):
             self.export(kind, Path(path))
 
     def export(self, kind: str, path: Path) -> None:
-        """Write the view (PNG, on this thread: it is OpenGL), the XRD peaks or the structure."""
+        """Write the view as PNG (grabbed here: it is OpenGL; written in a worker), the XRD
+        peaks or the structure (in a worker)."""
+        path = Path(path)
+        slot = self.export_slots[kind]
         if kind == "png":
             if self.view is None:
                 self.context.show_error("Nothing drawn yet to save as a picture.")
                 return
-            try:
-                self.view.export_png(path, scale=3)
-            except MatLensError as exc:
-                self.context.show_error(str(exc))
-                return
-            self.context.show_status(f"Saved {path}")
+            pixels = self.view.grab_pixels(scale=3)
+            slot.submit(_save_png, pixels, path, **self._export_callbacks(path, wrap=True))
             return
         if kind == "xrd":
             if self.pattern is None:
                 self.context.show_error("No XRD pattern yet.")
                 return
-            self._start("export", write_csv, self.pattern, path, on_result=self._exported)
+            slot.submit(write_csv, self.pattern, path, **self._export_callbacks(path, wrap=True))
             return
-        self._start(
-            "export",
+        if self.prepared is None:
+            self.context.show_error("Open a structure first.")
+            return
+        fmt: ExportFormat = kind  # type: ignore[assignment] - a key of EXPORT_FORMATS
+        slot.submit(
             export_structure,
             self.prepared.structure,
             path,
-            kind,
+            fmt,
             self.info.tolerance,
-            on_result=self._exported,
+            **self._export_callbacks(path),
         )
 
-    def _exported(self, result) -> None:
-        path, notice = result if isinstance(result, tuple) else (result, None)
-        self.context.show_status(f"Saved {path}" + (f" ({notice})" if notice else ""))
+    def _export_callbacks(self, path: Path, wrap: bool = False) -> dict:
+        """Keyword arguments of an export job; `wrap`: the job returns a bare path."""
+        return {
+            "label": f"Saving {path.name}",
+            "cancellable": False,
+            "on_result": (lambda p: self._exported(SavedFile(p))) if wrap else self._exported,
+            "on_error": self.report_error,
+            "name": "structure export",
+        }
+
+    def _exported(self, saved: SavedFile) -> None:
+        notice = f" ({saved.notice})" if saved.notice else ""
+        self.context.show_status(f"Saved {saved.path}{notice}")
 
     # clean-up ----------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        for kind in self._gen:
-            self._gen[kind] += 1  # late results are ignored
-        for worker in self._workers.values():
-            worker.cancel()
+        for slot in self._slots:
+            slot.discard()  # late results are ignored
         self._rebuild_timer.stop()
         if self.view is not None:
             self.view.finalize()

@@ -1,23 +1,25 @@
 """The 3D view: a QVTKRenderWindowInteractor that draws a `Scene` and reports clicked atoms.
 
 Clicks are picked by a ray–sphere test in numpy (`inference.structures.picking`), which is exact
-for impostor spheres and works the same offscreen. Heavy scenes hide bonds and polyhedra while
+for impostor spheres and works the same offscreen. They are caught as Qt mouse events on the VTK
+widget, not as VTK observers: the trackball style grabs VTK's event focus on a press, so an
+interactor observer never hears the release (picking did nothing under a real mouse). Heavy scenes hide bonds and polyhedra while
 rotating (level of detail), anti-aliasing (FXAA) is off while the view moves, and the pies of
 partly occupied sites turn to the camera afterwards.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import vtkmodules.qt
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 vtkmodules.qt.PyQtImpl = "PySide6"  # noqa: E402 - must be chosen before the widget is imported
 import vtkmodules.vtkRenderingOpenGL2  # noqa: E402, F401 - registers the OpenGL back end
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
+from vtkmodules.vtkCommonCore import vtkCommand  # noqa: E402
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera  # noqa: E402
 from vtkmodules.vtkRenderingCore import vtkRenderer  # noqa: E402
 
@@ -27,7 +29,7 @@ from desktop.panes.structure.camera import (  # noqa: E402
     setup_renderer,
     setup_window,
 )
-from desktop.panes.structure.offscreen import write_png  # noqa: E402
+from desktop.panes.structure.offscreen import grab_rgb  # noqa: E402
 from inference.structures.picking import pick_atom  # noqa: E402
 from inference.structures.rendering import Projection  # noqa: E402
 from inference.structures.scene import Scene  # noqa: E402
@@ -46,25 +48,23 @@ class StructureView(QWidget):
         layout.addWidget(self.vtk_widget)
         self.renderer = vtkRenderer()
         setup_renderer(self.renderer)
-        self.window = self.vtk_widget.GetRenderWindow()
-        setup_window(self.window)
-        self.window.AddRenderer(self.renderer)
-        self.interactor = self.window.GetInteractor()
-        self.interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
+        self.render_window = self.vtk_widget.GetRenderWindow()
+        setup_window(self.render_window)
+        self.render_window.AddRenderer(self.renderer)
+        self.interactor = self.render_window.GetInteractor()
+        self.trackball = vtkInteractorStyleTrackballCamera()
+        self.interactor.SetInteractorStyle(self.trackball)
         self.scene: Scene | None = None
         self.props: SceneProps | None = None
         self._highlight: list = []
-        self._press: tuple[int, int] | None = None
+        self._press: QPointF | None = None
         self.projection: Projection = "orthographic"
         self.view_direction: tuple[float, float, float] | None = None
         self._finalized = False
-        for event, handler in (
-            ("LeftButtonPressEvent", self._on_press),
-            ("LeftButtonReleaseEvent", self._on_release),
-            ("StartInteractionEvent", self._on_start_interaction),
-            ("EndInteractionEvent", self._on_end_interaction),
-        ):
-            self.interactor.AddObserver(event, handler)
+        # The style announces rotations itself (the interactor does not): level of detail.
+        self.trackball.AddObserver(vtkCommand.StartInteractionEvent, self._on_start_interaction)
+        self.trackball.AddObserver(vtkCommand.EndInteractionEvent, self._on_end_interaction)
+        self.vtk_widget.installEventFilter(self)
         self.interactor.Initialize()
         app = QApplication.instance()
         if app is not None:  # a window closed without shutdown() still releases OpenGL first
@@ -79,7 +79,7 @@ class StructureView(QWidget):
         self._highlight = []
         self.scene = scene
         self.props = SceneProps(scene, labels=labels) if scene is not None else None
-        if self.props is not None:
+        if self.props is not None and scene is not None:
             for prop in self.props.props:
                 self.renderer.AddViewProp(prop)
             if camera != "keep":
@@ -91,7 +91,7 @@ class StructureView(QWidget):
                     keep_orientation=camera == "refit",
                 )
             self._face_wedges()
-        self.render()
+        self.redraw()
         return self.props.notices if self.props else []
 
     def _all_props(self) -> list:
@@ -104,7 +104,7 @@ class StructureView(QWidget):
         self.props.set_labels(visible)
         if self.props.labels is not None and not self.renderer.HasViewProp(self.props.labels):
             self.renderer.AddViewProp(self.props.labels)
-        self.render()
+        self.redraw()
         return self.props.notices[before:]
 
     def set_highlight(self, picked: list[int]) -> None:
@@ -113,7 +113,7 @@ class StructureView(QWidget):
         self._highlight = highlight_props(self.scene, picked) if self.scene is not None else []
         for prop in self._highlight:
             self.renderer.AddViewProp(prop)
-        self.render()
+        self.redraw()
 
     # camera ------------------------------------------------------------------------------------
     def set_projection(self, projection: Projection) -> None:
@@ -126,11 +126,11 @@ class StructureView(QWidget):
         if self.scene is not None:
             place_camera(self.renderer, self.scene, direction, self.projection)
             self._face_wedges()
-        self.render()
+        self.redraw()
 
-    def render(self) -> None:
+    def redraw(self) -> None:
         if not self._finalized:
-            self.window.Render()
+            self.render_window.Render()
 
     # picking -----------------------------------------------------------------------------------
     def pick_at(self, x: float, y: float) -> int | None:
@@ -148,17 +148,52 @@ class StructureView(QWidget):
         point = np.array(self.renderer.GetWorldPoint(), float)
         return point[:3] / (point[3] if point[3] else 1.0)
 
-    def _on_press(self, caller, _event) -> None:
-        self._press = caller.GetEventPosition()
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        """A left click (press and release within CLICK_SLOP pixels) on the VTK widget picks;
+        the events still go on to VTK, which rotates on a drag."""
+        left = isinstance(event, QMouseEvent) and event.button() == Qt.MouseButton.LeftButton
+        if watched is self.vtk_widget and left:
+            assert isinstance(event, QMouseEvent)
+            if event.type() == QEvent.Type.MouseButtonPress:
+                self._press = event.position()
+            elif event.type() == QEvent.Type.MouseButtonRelease:
+                self._released(event)
+        return super().eventFilter(watched, event)
 
-    def _on_release(self, caller, _event) -> None:
+    def _released(self, event: QMouseEvent) -> None:
         start, self._press = self._press, None
-        x, y = caller.GetEventPosition()
-        if start is None or abs(x - start[0]) + abs(y - start[1]) > CLICK_SLOP:
+        end = event.position()
+        if start is None or (end - start).manhattanLength() > CLICK_SLOP:
             return
+        x, y = self.display_point(end)
         index = self.pick_at(x, y)
-        add = bool(caller.GetShiftKey() or caller.GetControlKey())
+        modifiers = event.modifiers()
+        add = bool(
+            modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
+        )
         self.atom_clicked.emit(-1 if index is None else index, add)
+
+    def display_point(self, position: QPointF) -> tuple[float, float]:
+        """Widget coordinates (origin top left, logical pixels) to VTK display pixels (origin
+        bottom left), as QVTKRenderWindowInteractor converts its own events."""
+        ratio = self.vtk_widget.devicePixelRatioF()
+        return (
+            position.x() * ratio,
+            (self.vtk_widget.height() - position.y() - 1) * ratio,
+        )
+
+    def widget_point(self, x: float, y: float) -> QPointF:
+        """VTK display pixels to widget coordinates: where a person clicks to hit (x, y)."""
+        ratio = self.vtk_widget.devicePixelRatioF()
+        return QPointF(x / ratio, self.vtk_widget.height() - 1 - y / ratio)
+
+    def project(self, point) -> tuple[float, float]:
+        """A world point (Å) to VTK display pixels."""
+        x, y, z = (float(v) for v in point)
+        self.renderer.SetWorldPoint(x, y, z, 1.0)
+        self.renderer.WorldToDisplay()
+        x, y, _ = self.renderer.GetDisplayPoint()
+        return float(x), float(y)
 
     # level of detail ---------------------------------------------------------------------------
     def _on_start_interaction(self, *_args) -> None:
@@ -172,7 +207,7 @@ class StructureView(QWidget):
         if self.props is not None:
             self.props.set_detail(True)
             self._face_wedges()
-            self.render()
+            self.redraw()
 
     def _face_wedges(self) -> None:
         if self.props is not None and self.props.has_wedges:
@@ -180,17 +215,18 @@ class StructureView(QWidget):
             self.props.face_wedges(np.subtract(camera.GetPosition(), camera.GetFocalPoint()))
 
     # output and clean-up -----------------------------------------------------------------------
-    def export_png(self, path: str | Path, scale: int = 2) -> Path:
-        """The current view at `scale` times the window size (vtkWindowToImageFilter)."""
+    def grab_pixels(self, scale: int = 2) -> np.ndarray:
+        """The current view at `scale` times the window size, as RGB rows from the top
+        (vtkWindowToImageFilter); labels grow with it so they stay readable."""
         if self.props is not None:
             self.props.scale_labels(scale)
         try:
-            self.render()
-            return write_png(self.window, path, scale=scale)
+            self.redraw()
+            return grab_rgb(self.render_window, scale=scale)
         finally:
             if self.props is not None:
                 self.props.scale_labels(1)
-                self.render()
+                self.redraw()
 
     def finalize(self) -> None:
         """Release the OpenGL context before Qt destroys the widget (avoids crashes at exit)."""

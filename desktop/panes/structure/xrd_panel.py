@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
@@ -52,7 +54,8 @@ class XrdPanel(QWidget):
         self.marker = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(230, 60, 40))
         self.plot.addItem(self.marker)
         self.hover = QLabel("Hover over a peak to see its (hkl).", self)
-        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        scene = cast(pg.GraphicsScene, self.plot.scene())  # pyqtgraph's, with mouse signals
+        scene.sigMouseMoved.connect(self._mouse_moved)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Radiation", self))
@@ -80,14 +83,21 @@ class XrdPanel(QWidget):
         self.marker.setData([], [])
         self.export_button.setEnabled(False)
 
+    def show_notice(self, text: str) -> None:
+        """No pattern, and why (e.g. a cell too large to compute one)."""
+        self.clear()
+        self.hover.setText(text)
+
     def show_pattern(self, pattern: XrdPattern) -> None:
         self.pattern = pattern
         x, y = pattern.two_theta, pattern.intensity
         self.sticks.setData(np.repeat(x, 2), np.column_stack([np.zeros_like(y), y]).reshape(-1))
         px, py = profile(pattern)
         self.curve.setData(px, py * (y.max() / py.max() if len(y) and py.max() > 0 else 1))
-        self.plot.setXRange(*pattern.two_theta_range, padding=0.01)
-        self.plot.setYRange(0, 105, padding=0)
+        lo, hi = pattern.two_theta_range
+        view = self.plot.getViewBox()
+        view.setXRange(lo, hi, padding=0.01)
+        view.setYRange(0, 105, padding=0)
         self.export_button.setEnabled(bool(pattern.peaks))
         label = pattern.radiation or "custom"
         self.hover.setText(
@@ -106,6 +116,8 @@ class XrdPanel(QWidget):
         return int(close[np.argmax(self.pattern.intensity[close])])
 
     def describe_peak(self, index: int) -> str:
+        if self.pattern is None:
+            return ""
         p = self.pattern.peaks[index]
         return (
             f"{p.hkl_text}   2θ = {p.two_theta:.3f}°   d = {p.d_spacing:.4f} Å   "
@@ -113,8 +125,11 @@ class XrdPanel(QWidget):
         )
 
     def _mouse_moved(self, position) -> None:
-        view = self.plot.getPlotItem().getViewBox()
-        if self.pattern is None or not view.sceneBoundingRect().contains(position):
+        item = self.plot.getPlotItem()
+        view = item.getViewBox() if item is not None else None
+        if self.pattern is None or view is None:
+            return
+        if not view.sceneBoundingRect().contains(position):
             return
         point = view.mapSceneToView(position)
         pixel = view.viewPixelSize()[0]

@@ -1,0 +1,169 @@
+"""The object being made: clicks and boxes go to SAM, its candidates come back, Enter accepts.
+
+The "Current object" box of the side panel. Each prompt is decoded in a worker through
+`workflows.decode_prompt` (the click path the CLI's `segment` takes too); the decoder slot
+queues the newest prompt only, so fast clicks are merged into the next answer.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.panes.micrograph.state import MicrographState
+from inference.errors import MatLensError
+from inference.segmentation.geometry import Box
+from inference.segmentation.prompted import decode_prompt
+
+HINT = "Left click: object · Right/Shift click: background · Ctrl+drag: box"
+
+
+class CurrentObjectBox(QGroupBox):
+    def __init__(self, state: MicrographState, parent: QWidget | None = None) -> None:
+        super().__init__("Current object", parent)
+        self.state = state
+        self.decode_slot = state.new_slot(queue_latest=True)
+        self.class_combo = QComboBox(self)
+        self.class_combo.setToolTip("Class given to the next accepted object")
+        self.class_combo.currentTextChanged.connect(state.set_current_class)
+        add_class = QToolButton(self)
+        add_class.setText("+")
+        add_class.setToolTip("Add a class")
+        add_class.clicked.connect(self._ask_new_class)
+        self.candidate_label = QLabel(HINT, self)
+        self.candidate_label.setWordWrap(True)
+        self.next_button = QPushButton("Next mask (Tab)", self)
+        self.next_button.clicked.connect(self.next_candidate)
+        self.accept_button = QPushButton("Accept (Enter)", self)
+        self.accept_button.clicked.connect(self.accept)
+        self.clear_button = QPushButton("Clear (Esc)", self)
+        self.clear_button.clicked.connect(self.clear)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Class:", self))
+        row.addWidget(self.class_combo, 1)
+        row.addWidget(add_class)
+        buttons = QHBoxLayout()
+        for b in (self.next_button, self.accept_button, self.clear_button):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.candidate_label)
+        layout.addLayout(buttons)
+        state.image_opened.connect(lambda _: self._fill_classes())
+        state.classes_changed.connect(self._fill_classes)
+        state.current_class_changed.connect(self.class_combo.setCurrentText)
+        state.candidates_changed.connect(self._show_candidate)
+        state.ready_changed.connect(self._ready)
+
+    # prompts ---------------------------------------------------------------------------------------
+    def add_point(self, x: float, y: float, label: int) -> None:
+        if not self.state.has_image():
+            return
+        try:
+            self.state.workbench.add_point(x, y, label)
+        except MatLensError as exc:
+            self.state.show_status(str(exc))
+            return
+        self.request_prediction()
+
+    def set_box(self, box: Box) -> bool:
+        """A box drawn on the image; False (and one line) when it is too small or outside."""
+        if self.state.workbench.prompts is None:
+            return False
+        try:
+            self.state.workbench.set_box(box)
+        except MatLensError as exc:
+            self.state.show_status(str(exc))
+            return False
+        self.request_prediction()
+        return True
+
+    def undo_last_point(self) -> None:
+        workbench = self.state.workbench
+        if workbench.undo_point():
+            if workbench.prompts is None or workbench.prompts.empty:
+                self.clear()
+            else:
+                self.request_prediction()
+
+    def request_prediction(self) -> None:
+        workbench = self.state.workbench
+        prompts, clicks = workbench.prompts, workbench.clicks
+        if prompts is None or prompts.empty:
+            return
+        if clicks is None:
+            self.candidate_label.setText("Preparing the image… your clicks will apply when ready.")
+            return
+        self.decode_slot.submit(
+            decode_prompt,
+            clicks,
+            tuple(prompts.points),
+            prompts.box,
+            workbench.candidate,
+            on_result=self._predicted,
+            on_error=self.state.report_error,
+            name="decode mask",
+        )
+
+    def _predicted(self, candidates) -> None:
+        prompts = self.state.workbench.prompts
+        if prompts is not None and not prompts.empty:
+            self.state.workbench.set_candidates(candidates)
+
+    def _ready(self, ready: bool) -> None:
+        if ready:
+            self.request_prediction()  # clicks made while the image was being prepared
+
+    # candidates ------------------------------------------------------------------------------------
+    def _show_candidate(self) -> None:
+        prompts = self.state.workbench.prompts
+        cand = prompts.current if prompts is not None else None
+        if prompts is None or cand is None:
+            self.candidate_label.setText(HINT)
+            return
+        n = len(prompts.candidates)
+        self.candidate_label.setText(
+            f"Mask {prompts.selected + 1} of {n} · predicted IoU {cand.score:.2f}"
+            + (" · Tab for the next" if n > 1 else "")
+        )
+
+    def next_candidate(self) -> None:
+        self.state.workbench.next_candidate()
+
+    def clear(self) -> None:
+        self.decode_slot.discard()
+        self.state.workbench.clear_prompts()
+
+    def accept(self) -> None:
+        if self.state.accept_candidate():
+            self.decode_slot.discard()
+
+    # classes ---------------------------------------------------------------------------------------
+    def _fill_classes(self) -> None:
+        annotations = self.state.workbench.annotations
+        if annotations is None:
+            return
+        keep = self.state.current_class
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        self.class_combo.addItems([c.name for c in annotations.classes])
+        self.class_combo.blockSignals(False)
+        self.class_combo.setCurrentText(keep)
+        if self.class_combo.currentText() != keep:  # the class is gone (undo): take the shown one
+            self.state.set_current_class(self.class_combo.currentText())
+
+    def _ask_new_class(self) -> None:
+        if self.state.workbench.annotations is None:
+            return
+        name, ok = QInputDialog.getText(self, "New class", "Class name:")
+        if ok:
+            self.state.add_class(name)

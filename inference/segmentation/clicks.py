@@ -1,0 +1,298 @@
+"""The click session: one image's prompts → SAM's candidate masks, best first, in image pixels.
+
+It is the one click path of MatLens: the Micrographs pane, `matlens segment` and scripts all go
+through `ClickSession.predict`. Which candidate comes first and what is fed back to the decoder
+is the policy of `refine`; large images come as `tiling.TiledEmbedding`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.segmentation.geometry import Box, Point, Rect
+from inference.segmentation.masks import postprocess
+from inference.segmentation.refine import DEFAULT, RefinePolicy, choose_candidate
+from inference.segmentation.sam import ImageEmbedding, MaskCandidate, SamModel
+from inference.segmentation.tiling import (
+    TILE_ABOVE,
+    Tile,
+    TiledEmbedding,
+    embed_tiled,
+    needs_tiling,
+)
+
+
+@dataclass(eq=False)
+class _Frame:
+    """An embedding of the whole image or of a square window of it, and what it showed."""
+
+    embedding: ImageEmbedding
+    y0: int = 0
+    x0: int = 0
+    shown: OrderedDict = field(default_factory=OrderedDict)  # (points, box) → logits
+
+    def contains(self, points: Sequence[Point]) -> bool:
+        h, w = self.embedding.original_size
+        return all(0 <= x - self.x0 < w and 0 <= y - self.y0 < h for x, y, _ in points)
+
+    def local(self, points: Sequence[Point]) -> list[Point]:
+        return [(x - self.x0, y - self.y0, label) for x, y, label in points]
+
+
+@dataclass(frozen=True, eq=False)
+class RefinedCandidate:
+    """A MaskCandidate in image coordinates (a zoom window's too), post-processed as the policy
+    says, with the same interface: score, index, logits_lowres, mask, mask_crop()."""
+
+    raw: MaskCandidate
+    points: tuple[Point, ...]  # the prompt it answers, image pixels
+    box: Box | None
+    image_shape: tuple[int, int]
+    policy: RefinePolicy = field(repr=False)
+    frame: _Frame = field(repr=False)
+
+    @property
+    def score(self) -> float:
+        return self.raw.score
+
+    @property
+    def index(self) -> int:
+        return self.raw.index
+
+    @property
+    def logits_lowres(self) -> np.ndarray:
+        return self.raw.logits_lowres
+
+    @property
+    def zoomed(self) -> bool:
+        return self.frame.embedding.original_size != self.image_shape
+
+    @cached_property
+    def _crop(self) -> tuple[np.ndarray, tuple[int, int]]:
+        crop, (y0, x0) = self.raw.mask_crop()
+        y0, x0 = y0 + self.frame.y0, x0 + self.frame.x0
+        p = self.policy
+        if p.cleans:
+            local = [(x - x0, y - y0, label) for x, y, label in self.points]
+            crop = postprocess(
+                crop,
+                local,
+                keep_clicked=p.keep_clicked,
+                fill_holes_px=p.fill_holes_px,
+                min_island_px=p.min_island_px,
+            )
+        return crop, (y0, x0)
+
+    def mask_crop(self) -> tuple[np.ndarray, tuple[int, int]]:
+        """The mask where it can be true and its (y0, x0) in the image: cheap to draw."""
+        return self._crop
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """The image-sized boolean mask."""
+        if not self.zoomed and not self.policy.cleans:
+            return self.raw.mask
+        crop, (y0, x0) = self._crop
+        out = np.zeros(self.image_shape, bool)
+        out[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]] = crop
+        return out
+
+
+class ClickSession:
+    """One image's prompts → candidates, best first. It remembers the mask shown for each
+    prompt, so the next click refines it and undo finds the earlier answer again; and it keeps
+    one zoom window per first click. Pass `image` (the RGB that was embedded) to allow zooming.
+    `encode` embeds a zoom window (default `model.embed`). One thread at a time.
+
+    A large image comes as a `tiling.TiledEmbedding`: its tiles are the zoom windows, already
+    embedded. A first click is answered in the tile where it is most central; when that mask
+    reaches an edge of the tile inside the image (the object goes on beyond it), the whole
+    image's embedding answers instead."""
+
+    def __init__(
+        self,
+        model: SamModel,
+        embedding: ImageEmbedding | TiledEmbedding,
+        image: np.ndarray | None = None,
+        policy: RefinePolicy = DEFAULT,
+        encode: Callable[[np.ndarray], ImageEmbedding] | None = None,
+        memory: int = 64,
+    ) -> None:
+        self.model, self.policy, self.image = model, policy, image
+        self.encode = encode or model.embed
+        self.tiles: TiledEmbedding | None = None
+        if isinstance(embedding, TiledEmbedding):
+            self.tiles, embedding = embedding, embedding.whole
+        self.full = _Frame(embedding)
+        self._zooms: OrderedDict[Point, _Frame | None] = OrderedDict()
+        self._tile_frames: OrderedDict[int, _Frame] = OrderedDict()
+        self._memory = memory
+
+    @property
+    def embedding(self) -> ImageEmbedding:
+        """The whole image's embedding."""
+        return self.full.embedding
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.full.embedding.original_size
+
+    def predict(
+        self, points: Sequence[Point], box: Box | None = None, zoom: bool = True
+    ) -> list[RefinedCandidate]:
+        """Candidates for the prompt (points and/or box, image pixels), the one to show first.
+        `zoom=False` answers from the whole-image embedding only (never runs the encoder)."""
+        points = tuple((float(x), float(y), int(label)) for x, y, label in points)
+        if self.tiles is not None and zoom:
+            return self._predict_tiled(self.tiles, points, box)
+        can_zoom = self.image is not None and self.policy.zoom_below > 0
+        if not (zoom and can_zoom and box is None and points and points[0][2] == 1):
+            return self._predict(self.full, points, box)
+        if points[0] not in self._zooms:
+            first_pass = self._predict(self.full, points[:1], None)
+            self._zooms[points[0]] = self._window_for(first_pass[0])
+            while len(self._zooms) > 8:
+                self._zooms.popitem(last=False)  # 4 MB each
+            if self._zooms[points[0]] is None and len(points) == 1:
+                return first_pass
+        self._zooms.move_to_end(points[0])
+        window = self._zooms[points[0]]
+        if window is not None and window.contains(points):
+            return self._predict(window, points, None)
+        return self._predict(self.full, points, None)
+
+    def remember(self, candidate: RefinedCandidate) -> None:
+        """The user shows another candidate (Tab): the next click refines that one. Candidates
+        from another session (an earlier image) are ignored."""
+        frame = candidate.frame
+        known = frame is self.full or frame in self._zooms.values()
+        if not (known or frame in self._tile_frames.values()):
+            return
+        shown = candidate.frame.shown
+        key = (candidate.points, candidate.box)
+        shown[key] = candidate.logits_lowres
+        shown.move_to_end(key)
+        while len(shown) > self._memory:
+            shown.popitem(last=False)
+
+    def _predict_tiled(
+        self, tiles: TiledEmbedding, points: tuple[Point, ...], box: Box | None
+    ) -> list[RefinedCandidate]:
+        """A tiled image's prompt: in the tile most central to the box or first click while the
+        prompt fits in it and the first mask stays clear of its inner edges, else the whole."""
+        layout = tiles.layout
+        if box is not None or not points or points[0][2] != 1:
+            tile = layout.tile_for(_prompt_rect(points, box)) if box is not None else None
+            frame = self._tile_frame(tiles, tile) if tile is not None else self.full
+            return self._predict(frame if frame.contains(points) else self.full, points, box)
+        first = points[0]
+        if first not in self._zooms:
+            tile = layout.tile_at(first[0], first[1])
+            frame = self._tile_frame(tiles, tile)
+            first_pass = self._predict(frame, points[:1], None)
+            rows, cols = first_pass[0].raw.region  # where the mask can be true: no upscale
+            y0, x0 = tile.y0 + rows.start, tile.x0 + cols.start
+            rect = Rect(x0, y0, x0 + cols.stop - cols.start, y0 + rows.stop - rows.start)
+            cut = rows.stop > rows.start and any(layout.cut_sides(tile, rect))
+            self._zooms[first] = None if cut else frame
+            while len(self._zooms) > 64:
+                self._zooms.popitem(last=False)  # frames are shared with _tile_frames
+            if not cut and len(points) == 1:
+                return first_pass
+        self._zooms.move_to_end(first)
+        window = self._zooms[first]
+        if window is not None and window.contains(points):
+            return self._predict(window, points, None)
+        return self._predict(self.full, points, None)
+
+    def _tile_frame(self, tiles: TiledEmbedding, tile: Tile) -> _Frame:
+        """The tile's frame, kept for the last few tiles used (4 MB of float32 each)."""
+        frame = self._tile_frames.get(tile.index)
+        if frame is None:
+            frame = _Frame(tiles.embedding(tile), tile.y0, tile.x0)
+            self._tile_frames[tile.index] = frame
+            while len(self._tile_frames) > 8:
+                self._tile_frames.popitem(last=False)
+        self._tile_frames.move_to_end(tile.index)
+        return frame
+
+    def _previous(self, frame: _Frame, points: tuple[Point, ...], box: Box | None):
+        """The logits shown for the longest earlier prompt that this one extends."""
+        if not self.policy.mask_input:
+            return None
+        for n in range(len(points) - 1, 0, -1):
+            logits = frame.shown.get((points[:n], box))
+            if logits is not None:
+                return logits
+        return None
+
+    def _predict(
+        self, frame: _Frame, points: tuple[Point, ...], box: Box | None
+    ) -> list[RefinedCandidate]:
+        first = len(points) == 1 and box is None
+        local_box = None
+        if box is not None:
+            local_box = (box[0] - frame.x0, box[1] - frame.y0, box[2] - frame.x0, box[3] - frame.y0)
+        raw = self.model.predict(
+            frame.embedding,
+            frame.local(points),
+            box=local_box,
+            multimask=first,
+            mask_input=None if first else self._previous(frame, points, box),
+        )
+        best = choose_candidate(raw, self.policy) if first else raw[0]
+        ordered = [best] + [c for c in raw if c is not best]  # the rest by predicted IoU
+        out = [RefinedCandidate(c, points, box, self.shape, self.policy, frame) for c in ordered]
+        self.remember(out[0])
+        return out
+
+    def _window_for(self, first: RefinedCandidate) -> _Frame | None:
+        """A zoom window around the first click, embedded, or None where zooming does not pay:
+        the first mask is large or the window would hold the whole image."""
+        h, w = self.shape
+        longest = max(h, w)
+        side = min(round(self.policy.zoom_window * longest), h, w)
+        crop, _ = first.mask_crop()
+        if self.image is None or max(crop.shape) >= self.policy.zoom_below * longest:
+            return None
+        if side >= longest:
+            return None
+        x, y, _ = first.points[0]
+        y0 = int(min(max(y - side / 2, 0), h - side))
+        x0 = int(min(max(x - side / 2, 0), w - side))
+        pixels = np.ascontiguousarray(self.image[y0 : y0 + side, x0 : x0 + side])
+        return _Frame(self.encode(pixels), y0, x0)
+
+
+def click_session(
+    model: SamModel,
+    rgb: np.ndarray,
+    policy: RefinePolicy | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    threshold: int = TILE_ABOVE,
+    zoom: bool = False,
+    lazy: bool = False,
+) -> ClickSession:
+    """A ClickSession for an image of any size: in tiles above `threshold`, else on the whole
+    image as before (`zoom` passes the image so small objects get a zoom window, +0.6 s).
+    `lazy` embeds each tile when a prompt first needs it instead of all of them now."""
+    policy = policy or DEFAULT
+    if needs_tiling(rgb.shape, threshold):
+        tiles = embed_tiled(model, rgb, progress=progress, cancel=cancel, lazy=lazy)
+        return ClickSession(model, tiles, policy=policy)
+    embedding = model.embed(rgb, progress, cancel)
+    return ClickSession(model, embedding, rgb if zoom else None, policy)
+
+
+def _prompt_rect(points: Sequence[Point], box: Box) -> Rect:
+    """The whole pixels around a box and points."""
+    xs = [box[0], box[2], *(p[0] for p in points)]
+    ys = [box[1], box[3], *(p[1] for p in points)]
+    return Rect(int(min(xs)), int(min(ys)), int(np.ceil(max(xs))) + 1, int(np.ceil(max(ys))) + 1)

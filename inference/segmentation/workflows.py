@@ -1,0 +1,494 @@
+"""Every micrograph workflow of MatLens, once: open, embed or tile, click, segment everything,
+map, phases by example, measure, save. The Micrographs pane runs these functions in workers, and
+the CLI (`segment`, `auto`, `phases`, `measure`) and `batch` call them directly, so the three
+give the same answer for the same input.
+
+Each function takes its inputs explicitly (never a live, changing state), long ones also
+`progress(fraction, message)` and `cancel`, and returns a frozen result. `workbench` holds the
+state they work on for one image.
+
+Modules that take seconds to import (scikit-image measurements, the exports, the report) are
+imported inside the functions that need them, so opening the window does not wait for them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+
+import numpy as np
+
+from inference.errors import MatLensError
+from inference.imaging.display import to_display, to_rgb
+from inference.imaging.io import read_micrograph
+from inference.imaging.micrograph import Micrograph
+from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.segmentation import sidecar
+from inference.segmentation.annotations import (
+    AnnotatedObject,
+    AnnotationSet,
+    ImageIdentity,
+)
+from inference.segmentation.automatic import AutoParams, segment_everything, to_objects
+from inference.segmentation.clicks import ClickSession, click_session
+from inference.segmentation.everything import segment_everything_tiled, segment_image
+from inference.segmentation.masks import AutoMask
+from inference.segmentation.merging import MergeResult, Policy, merge_objects
+from inference.segmentation.microstructure import (
+    MapParams,
+    MicrostructureMap,
+    build_map,
+    map_objects,
+)
+from inference.segmentation.phase_objects import MIN_REGION_PX, PhaseObjects, phase_objects
+from inference.segmentation.phases import PhaseExample, PhaseParams, PhaseResult, classify
+from inference.segmentation.phases import segment_phases as _segment_phases
+from inference.segmentation.sam import SamModel
+from inference.segmentation.tiling import progress_part
+
+if TYPE_CHECKING:
+    from inference.segmentation.features import PhaseFeatures
+    from inference.segmentation.measure import ObjectMeasurement
+    from inference.segmentation.summary import MeasurementSummary
+
+ExportKind = Literal["labels", "masks", "coco", "rois", "csv"]
+EXPORT_KINDS: tuple[ExportKind, ...] = ("labels", "masks", "coco", "rois", "csv")
+
+
+# --- opening ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """One frame of a micrograph, ready for the screen and the model, with its annotations."""
+
+    micrograph: Micrograph
+    display: np.ndarray  # uint8 for the screen
+    rgb: np.ndarray  # uint8 HxWx3 for the model
+    annotations: AnnotationSet
+    notice: str | None  # one line about the saved annotations, when something needs saying
+    path: Path
+    sidecar_key: Path  # the image path whose sidecar holds these annotations
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.micrograph.shape
+
+
+def load_image(
+    path: Path,
+    frame: int = 0,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    saved: bool = True,
+) -> LoadedImage:
+    """Read a frame and make its screen and model images. `saved` also opens its sidecar (the
+    pane); without it (CLI, batch) the annotations start empty and no sidecar is touched."""
+    path = Path(path)
+    progress(0.05, f"reading {path.name}")
+    micrograph = read_micrograph(path, frame=frame, cancel=cancel)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    progress(0.5, "adjusting contrast")
+    display = to_display(micrograph)
+    rgb = to_rgb(display)
+    progress(0.7, "loading annotations")
+    name = path.name if micrograph.n_frames == 1 else f"{path.name}[{frame}]"
+    key = sidecar_key(path, frame, micrograph.n_frames)
+    if saved:
+        identity = ImageIdentity.of_pixels(name, micrograph.data)
+        opened = sidecar.open_for_image(key, identity, micrograph.shape, micrograph.calibration)
+        annotations, notice = opened.annotations, opened.notice
+    else:
+        identity = ImageIdentity(name, "")
+        annotations = AnnotationSet(micrograph.shape, identity, micrograph.calibration)
+        notice = None
+    progress(1.0, "")
+    return LoadedImage(micrograph, display, rgb, annotations, notice, path, key)
+
+
+def sidecar_key(path: Path, frame: int, n_frames: int) -> Path:
+    """The path whose sidecar holds a frame's annotations: each frame of a stack has its own."""
+    return path if n_frames == 1 else path.with_name(f"{path.name}.frame{frame}")
+
+
+def save_annotations(annotations: AnnotationSet, key: Path) -> Path:
+    """Write a snapshot (`AnnotationSet.copy()`) to the image's sidecar; returns where."""
+    path = sidecar.sidecar_path(key)
+    sidecar.save(annotations, path)
+    return path
+
+
+class SidecarSaver:
+    """Saves one image's annotations to its sidecar from a worker; the newest snapshot wins.
+
+    The editing thread takes a snapshot after every edit; `save_latest` (any thread, any number
+    of times, in any order) writes the newest snapshot not yet on disk, so no edit is lost and
+    an older snapshot never overwrites a newer one."""
+
+    def __init__(self, key: Path) -> None:
+        self.key = key
+        self._lock = threading.Lock()
+        self._latest: tuple[AnnotationSet, int] | None = None
+        self._written = 0
+
+    def snapshot(self, annotations: AnnotationSet) -> None:
+        """Keep a copy of the annotations as they are now (cheap: objects are immutable)."""
+        number = self._latest[1] + 1 if self._latest is not None else 1
+        self._latest = (annotations.copy(), number)
+
+    @property
+    def saved(self) -> bool:
+        """The newest snapshot is on disk (or none was taken)."""
+        latest = self._latest
+        return latest is None or latest[1] <= self._written
+
+    def save_latest(self) -> Path | None:
+        """Write the newest snapshot unless it is on disk already; returns where."""
+        with self._lock:
+            latest = self._latest
+            if latest is None or latest[1] <= self._written:
+                return None
+            path = save_annotations(latest[0], self.key)
+            self._written = latest[1]
+            return path
+
+
+class SamModels:
+    """The SAM models of a session by id, loaded once; any thread may ask."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, SamModel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, model_id: str) -> SamModel:
+        with self._lock:
+            model = self._models.get(model_id)
+            if model is None:
+                model = self._models[model_id] = SamModel(model_id)
+            return model
+
+
+# --- clicks -----------------------------------------------------------------------------------
+
+
+def embed_for_clicks(
+    model: SamModel,
+    rgb: np.ndarray,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    tiles_on_demand: bool = False,
+) -> ClickSession:
+    """The click session of an image: one embedding, or native-resolution tiles above
+    `tiling.TILE_ABOVE` px. Zoom windows are left out so every click stays live (~20 ms).
+    `tiles_on_demand` embeds a tile when a prompt first needs it (the CLI's few prompts);
+    the pane embeds them all up front so that no click waits."""
+    return click_session(model, rgb, progress=progress, cancel=cancel, lazy=tiles_on_demand)
+
+
+# --- segment everything and the microstructure map --------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class AutoMasks:
+    """Segment-everything's masks of one image with the settings that made them."""
+
+    params: AutoParams
+    masks: tuple[AutoMask, ...]
+
+    def objects(self, class_name: str, first_id: int = 1) -> list[AnnotatedObject]:
+        return to_objects(self.masks, class_name, first_id)
+
+
+def _clicks_for(clicks: ClickSession | None, model: SamModel, rgb: np.ndarray):
+    """The click session when it holds this image's embedding (or tiles) for this model, so the
+    automatic tools reuse it instead of embedding again; else None."""
+    if clicks is None or clicks.model is not model or clicks.shape != tuple(rgb.shape[:2]):
+        return None
+    return clicks
+
+
+def auto_masks(
+    model: SamModel,
+    rgb: np.ndarray,
+    params: AutoParams | None = None,
+    clicks: ClickSession | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> AutoMasks:
+    """Segment everything: every object SAM finds from a grid of points, tiled above
+    `tiling.TILE_ABOVE` px, reusing the click session's embedding or tiles when given."""
+    params = params or AutoParams()
+    params.check()
+    clicks = _clicks_for(clicks, model, rgb)
+    if clicks is not None and clicks.tiles is not None:
+        masks = segment_everything_tiled(model, rgb, params, progress, cancel, tiles=clicks.tiles)
+    elif clicks is not None:
+        masks = segment_everything(model, clicks.embedding, params, progress, cancel)
+    else:
+        masks = segment_image(model, rgb, params, progress, cancel)
+    return AutoMasks(params, tuple(masks))
+
+
+def map_class(kind: str, first_class: str) -> str:
+    """The class a map's objects get: grains and cracks by name, a phase the class chosen."""
+    from inference.segmentation.summary import CRACK_CLASS, GRAIN_CLASS
+
+    return {"grains": GRAIN_CLASS, "cracks": CRACK_CLASS}.get(kind, first_class)
+
+
+@dataclass(frozen=True, eq=False)
+class MapResult:
+    """A microstructure map and the automatic masks it was built from."""
+
+    masks: AutoMasks
+    map: MicrostructureMap
+
+    def objects(self, first_class: str, first_id: int = 1) -> list[AnnotatedObject]:
+        """One object per particle, grain or crack, of `map_class(kind, first_class)`."""
+        return map_objects(self.map, map_class(self.map.kind, first_class), first_id)
+
+
+def microstructure_map(
+    model: SamModel,
+    rgb: np.ndarray,
+    display: np.ndarray,
+    auto: AutoParams | None = None,
+    params: MapParams | None = None,
+    reuse: AutoMasks | None = None,
+    clicks: ClickSession | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> MapResult:
+    """The microstructure map of an image: segment everything (or `reuse` masks made with the
+    same settings), then close, merge and classify the regions (`microstructure.build_map`)."""
+    auto, params = auto or AutoParams(), params or MapParams()
+    params.check()
+    if reuse is None or reuse.params != auto:
+        reuse = auto_masks(model, rgb, auto, clicks, progress_part(progress, 0.0, 0.9), cancel)
+    progress(0.9, "merging regions into the map")
+    built = build_map(display, reuse.masks, params, progress_part(progress, 0.9, 0.1), cancel)
+    return MapResult(reuse, built)
+
+
+# --- phases by example ------------------------------------------------------------------------
+
+
+def phase_features(
+    model: SamModel,
+    rgb: np.ndarray,
+    clicks: ClickSession | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> PhaseFeatures:
+    """The once-per-image features of phases by example (the click session's whole-image
+    embedding reused when given)."""
+    from inference.segmentation.features import compute_features
+
+    clicks = _clicks_for(clicks, model, rgb)
+    embedding = clicks.embedding if clicks is not None else None
+    return compute_features(model, rgb, embedding, progress=progress, cancel=cancel)
+
+
+@dataclass(frozen=True, eq=False)
+class PhasePreview:
+    """A phase map and its RGBA picture in the classes' colours."""
+
+    result: PhaseResult
+    rgba: np.ndarray
+
+    def fractions_text(self) -> str:
+        return ", ".join(f"{n} {share:.1%}" for n, share in self.result.fractions().items())
+
+
+def preview_phases(
+    features: PhaseFeatures,
+    examples: Sequence[PhaseExample],
+    colours: Mapping[str, tuple[int, int, int]],
+    params: PhaseParams | None = None,
+    cancel: CancelToken | None = None,
+) -> PhasePreview:
+    """The live step after each new example: classify every pixel and colour the map (built
+    here, not on the GUI thread: an image-sized look-up)."""
+    result = classify(features, examples, params or PhaseParams(), cancel=cancel)
+    lut = np.zeros((len(result.classes) + 1, 4), np.uint8)
+    for k, name in enumerate(result.classes, start=1):
+        lut[k] = (*colours.get(name, (255, 255, 255)), 255)
+    return PhasePreview(result, lut[result.labels])
+
+
+def segment_phases(
+    model: SamModel,
+    rgb: np.ndarray,
+    examples: Sequence[PhaseExample],
+    params: PhaseParams | None = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> PhaseResult:
+    """Features and classification at once, for the CLI and batch."""
+    return _segment_phases(model, rgb, examples, params or PhaseParams(), progress, cancel)
+
+
+# --- automatic results joining the annotations ------------------------------------------------
+
+Made = TypeVar("Made")
+
+
+@dataclass(frozen=True, eq=False)
+class Merged:
+    """How objects an automatic tool found join the annotations (`merging.merge_objects`),
+    computed in a worker against a snapshot: it holds while the annotations still have the
+    snapshot's objects and next id (else merge again: the user edited meanwhile)."""
+
+    merge: MergeResult
+    found: tuple[AnnotatedObject, ...]  # what the tool found, before merging
+    across_classes: bool
+    basis: tuple[AnnotatedObject, ...]  # the snapshot's objects
+    basis_next_id: int
+
+    def holds_for(self, annotations: AnnotationSet) -> bool:
+        objects = annotations.objects
+        return (
+            annotations.next_id() == self.basis_next_id
+            and len(objects) == len(self.basis)
+            and all(a is b for a, b in zip(objects, self.basis, strict=True))
+        )
+
+
+def merge_found(
+    annotations: AnnotationSet,
+    found: Sequence[AnnotatedObject],
+    policy: Policy = "keep",
+    across_classes: bool = False,
+) -> Merged:
+    """Merge `found` into a snapshot (`AnnotationSet.copy()`) under the one rule of
+    `merging`: each pixel in at most one object of a class (of any class: `across_classes`)."""
+    merge = merge_objects(annotations, found, policy, across_classes=across_classes)
+    return Merged(merge, tuple(found), across_classes, annotations.objects, annotations.next_id())
+
+
+@dataclass(frozen=True, eq=False)
+class FoundObjects(Generic[Made]):
+    """An automatic tool's result (`made`: AutoMasks, MapResult or PhaseObjects) and how its
+    objects join the annotations."""
+
+    made: Made
+    merged: Merged
+
+    def merged_again(self, annotations: AnnotationSet) -> FoundObjects[Made]:
+        """The same objects merged into a newer snapshot (the user edited meanwhile)."""
+        m = self.merged
+        return FoundObjects(
+            self.made, merge_found(annotations, m.found, m.merge.policy, m.across_classes)
+        )
+
+
+def everything_into(
+    annotations: AnnotationSet,
+    class_name: str,
+    model: SamModel,
+    rgb: np.ndarray,
+    params: AutoParams | None = None,
+    clicks: ClickSession | None = None,
+    policy: Policy = "keep",
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> FoundObjects[AutoMasks]:
+    """Segment everything (`auto_masks`), its masks as objects of `class_name` merged into a
+    snapshot of the annotations."""
+    masks = auto_masks(model, rgb, params, clicks, progress_part(progress, 0.0, 0.95), cancel)
+    progress(0.95, "leaving out objects already there")
+    return FoundObjects(masks, merge_found(annotations, masks.objects(class_name), policy))
+
+
+def map_into(
+    annotations: AnnotationSet,
+    first_class: str,
+    model: SamModel,
+    rgb: np.ndarray,
+    display: np.ndarray,
+    auto: AutoParams | None = None,
+    params: MapParams | None = None,
+    reuse: AutoMasks | None = None,
+    clicks: ClickSession | None = None,
+    policy: Policy = "keep",
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> FoundObjects[MapResult]:
+    """The microstructure map (`microstructure_map`), its particles, grains or cracks merged
+    into a snapshot of the annotations."""
+    result = microstructure_map(
+        model, rgb, display, auto, params, reuse, clicks, progress_part(progress, 0.0, 0.95), cancel
+    )
+    progress(0.95, "leaving out objects already there")
+    return FoundObjects(result, merge_found(annotations, result.objects(first_class), policy))
+
+
+def phases_into(
+    annotations: AnnotationSet,
+    result: PhaseResult,
+    min_area_px: int = MIN_REGION_PX,
+    policy: Policy = "keep",
+    cancel: CancelToken | None = None,
+) -> FoundObjects[PhaseObjects]:
+    """A phase map as objects, one per connected region (`phase_objects`), merged into a
+    snapshot of the annotations across classes: every pixel has one phase, and an object
+    the user made keeps its pixels."""
+    made = phase_objects(result.labels, result.classes, min_area_px)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    return FoundObjects(made, merge_found(annotations, made.objects, policy, across_classes=True))
+
+
+# --- measuring and files ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasuredImage:
+    """Every object's measurements and the image's summary, for one state of the edits."""
+
+    measurements: tuple[ObjectMeasurement, ...]
+    summary: MeasurementSummary
+
+
+def measure_image(
+    annotations: AnnotationSet,
+    grain_class: str | None = None,
+    crack_class: str | None = None,
+    cancel: CancelToken | None = None,
+) -> MeasuredImage:
+    """Measure a snapshot (`AnnotationSet.copy()`), never the set the GUI is editing; cracks
+    get a length, grains the ASTM E112 grain size."""
+    from inference.segmentation.measure import measure
+    from inference.segmentation.summary import CRACK_CLASS, GRAIN_CLASS, summarise_image
+
+    grain_class, crack_class = grain_class or GRAIN_CLASS, crack_class or CRACK_CLASS
+    measurements = tuple(measure(annotations, length_classes=(crack_class,)))
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    summary = summarise_image(annotations, measurements, grain_class, crack_class)
+    return MeasuredImage(measurements, summary)
+
+
+def export_annotations(
+    annotations: AnnotationSet, kind: ExportKind, path: Path, image_name: str
+) -> Path:
+    """Write a snapshot in one of `EXPORT_KINDS` (for "masks", `path` is a folder)."""
+    from inference.segmentation import export
+
+    if kind == "labels":
+        return export.write_label_image(annotations, path)
+    if kind == "masks":
+        export.write_class_masks(annotations, path)
+        return path
+    if kind == "coco":
+        return export.write_coco(annotations, path, image_name)
+    if kind == "rois":
+        return export.write_imagej_rois(annotations, path)
+    if kind == "csv":
+        return export.write_csv(annotations, path)
+    raise MatLensError(f"unknown export '{kind}' (use {', '.join(EXPORT_KINDS)})")

@@ -1,0 +1,95 @@
+"""Which of SAM's answers to one click is shown first, on real MobileSAM outputs: a mask scattered
+over most of an EBC1 cross-section is never shown as a confident answer, while a click on a
+clear superalloy precipitate is answered at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+from conftest import shared
+from scipy import ndimage as ndi
+
+from inference.imaging.display import to_rgb
+from inference.imaging.io import read_micrograph
+from inference.segmentation.click_policy import (
+    ClickChoice,
+    choose,
+    choose_sam,
+    scattered,
+    shape_of,
+)
+
+EBC1_TOP_COAT = (
+    ("segmentation", "nasa_micronet", "EBC1", "test", "040617_2_S127(2)0015.tif"),
+    (94.0, 192.0),  # in the porous top coat, well away from the oxide band
+)
+SUPER1 = ("segmentation", "nasa_micronet", "Super1", "test")
+
+
+def embedded(sam_model, *parts):
+    rgb = to_rgb(read_micrograph(shared(*parts)))
+    return rgb, sam_model.embed(rgb)
+
+
+def shapes(candidates, click, embedding):
+    scale = 256 / 1024
+    (h, w), (in_h, in_w) = embedding.original_size, embedding.input_size
+    valid = (int(np.ceil(in_h * scale)), int(np.ceil(in_w * scale)))
+    low = ((click[0] + 0.5) * in_w / w * scale, (click[1] + 0.5) * in_h / h * scale)
+    return [shape_of(c.logits_lowres, c.score, low, valid) for c in candidates]
+
+
+def test_a_scattered_mask_is_not_shown_as_a_confident_answer(sam_model):
+    parts, click = EBC1_TOP_COAT
+    _, embedding = embedded(sam_model, *parts)
+    candidates = sam_model.predict(embedding, [(*click, 1)], multimask=True)
+    # What plain SAM shows (best predicted IoU) is most of the image in many pieces.
+    top = candidates[0]
+    _, pieces = ndi.label(top.mask, np.ones((3, 3), bool))
+    assert top.score > 0.9 and top.mask.mean() > 0.5 and pieces > 50
+
+    choice = choose_sam(candidates, click, embedding.original_size, embedding.input_size)
+    assert isinstance(choice, ClickChoice)
+    assert sorted(choice.order) == [0, 1, 2]
+    measured = shapes(candidates, click, embedding)
+    assert scattered(measured[0])
+    shown = candidates[choice.first]
+    if choice.ambiguous:
+        assert choice.reason and "\n" not in choice.reason
+    else:
+        assert not scattered(measured[choice.first])
+        assert shown.mask.mean() < 0.5 and shown.mask[int(click[1]), int(click[0])]
+
+
+def test_a_click_on_a_clear_precipitate_is_answered_at_once(sam_model):
+    rgb, embedding = embedded(sam_model, *SUPER1, "spot2_0d_4.tif")
+    rgba = tifffile.imread(shared(*SUPER1[:-1], "test_annot", "spot2_0d_4_mask.tif"), key=0)
+    blue = (rgba[..., :3].astype(int) == (0, 0, 255)).all(axis=2)
+    labels, count = ndi.label(blue, np.ones((3, 3), bool))
+    biggest = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    depth = ndi.distance_transform_edt(biggest)
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    candidates = sam_model.predict(embedding, [(float(x), float(y), 1)], multimask=True)
+    choice = choose_sam(candidates, (x, y), embedding.original_size, embedding.input_size)
+    assert not choice.ambiguous and choice.reason == ""
+    mask = candidates[choice.first].mask
+    iou = np.count_nonzero(mask & biggest) / np.count_nonzero(mask | biggest)
+    assert iou > 0.7, f"IoU {iou:.2f}"
+
+
+def test_a_mask_that_leaves_the_click_out_is_never_first():
+    inside = np.full((64, 64), -5.0, np.float32)
+    inside[20:40, 20:40] = 5.0
+    outside = np.full((64, 64), -5.0, np.float32)
+    outside[0:10, 50:64] = 5.0
+    measured = [
+        shape_of(outside, 0.99, (30, 30)),  # SAM's favourite, elsewhere
+        shape_of(inside, 0.80, (30, 30)),
+    ]
+    choice = choose(measured)
+    assert choice.first == 1 and not choice.ambiguous
+    alone = choose(measured[:1])
+    assert alone.ambiguous and "clicked point" in alone.reason
+    with pytest.raises(ValueError):
+        choose([])
