@@ -162,15 +162,14 @@ def build_tables(out: Path) -> ElementTables:
         width = len(rows[0]) - 1
         return np.array([table.get(s, [np.nan] * width) for s in symbols], dtype=np.float32)
 
-    tables = ElementTables(
-        tuple(symbols), read("mat2vec.csv"), read("magpie.csv"), read("oliynyk.csv")
-    )
+    oliynyk = read("oliynyk.csv")
+    tables = ElementTables(tuple(symbols), read("mat2vec.csv"), read("magpie.csv"), oliynyk)
     np.savez_compressed(
         out / TABLES_FILE,
         symbols=np.array(symbols),
         mat2vec=tables.mat2vec,
         magpie=tables.magpie,
-        oliynyk=tables.oliynyk,
+        oliynyk=oliynyk,
     )
     refresh_table_checksums(out)
     return tables
