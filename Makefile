@@ -59,6 +59,7 @@ models: setup
 train-composition: setup
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python -m training.prediction.train
 	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python -m training.prediction.gap_model
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python -m training.prediction.metal_model
 	$(BIN)/python -m training.prediction.calibrate
 
 format: setup

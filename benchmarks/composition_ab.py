@@ -8,8 +8,9 @@ an ensemble was trained on crabnet 2.0.8's matbench_cv fold k (train + val); it 
 test fold k, which it never saw, so each composition is scored once. A model whose card names
 side inputs (the band-gap model reads the formation-energy and moduli models) gets the ensemble
 means of the same folder's models, as at run time. Printed per task and fold: MAE (ROC-AUC for
-the metal classifier); for the band gap also split by whether the test composition is in
-crabnet's mp_gap table (the Materials Project PBE gaps its side models learned from).
+the metal classifier); for the band gap and the metal classifier also split by whether the
+test composition is in crabnet's mp_gap table (the Materials Project PBE gaps their side models
+learned from).
 Set-up-time script: it reads crabnet's CSVs through training.prediction.
 """
 
@@ -67,16 +68,19 @@ def score(folder: Folder, task_name: str, in_mp: set[str]) -> list[dict]:
         formulas, y = read_split(task, "test", fold)
         pred = folder.members(task.model_id, formulas)[:, fold]
         row: dict = {"fold": fold, "n": len(y)}
+        known = np.array([composition_key(formula_amounts(f)) in in_mp for f in formulas])
+        split = task_name in ("expt_gap", "expt_is_metal")  # the side models' PBE data
         if task.kind == "classification":
             row["rocauc"] = roc_auc(y, pred)
+            if split:
+                row["rocauc_in_mp_gap"] = roc_auc(y[known], pred[known])
+                row["rocauc_not_in_mp_gap"] = roc_auc(y[~known], pred[~known])
         else:
             errors = np.abs(pred - y)
             row["mae"] = float(errors.mean())
-            if task_name == "expt_gap":
-                known = np.array([composition_key(formula_amounts(f)) in in_mp for f in formulas])
+            if split:
                 row["mae_in_mp_gap"] = float(errors[known].mean())
                 row["mae_not_in_mp_gap"] = float(errors[~known].mean())
-                row["n_in_mp_gap"] = int(known.sum())
         rows.append(row)
     return rows
 
@@ -97,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print("test fold k scored by member k (trained on train_k + val_k only)\n")
     for task_name in args.tasks.split(","):
         results = {name: score(f, task_name, in_mp) for name, f in folders.items()}
-        keys = [k for k in results["baseline"][0] if k not in ("fold", "n", "n_in_mp_gap")]
+        keys = [k for k in results["baseline"][0] if k not in ("fold", "n")]
         print(f"{task_name} ({TASKS[task_name].unit})")
         print(
             f"  {'fold':>4s} {'n':>6s} "

@@ -6,6 +6,9 @@ Per task: for each of crabnet's 5 folds, train a small MLP on train+val and scor
 test fold. The 5 fold models together are the shipped ensemble (their spread is the
 uncertainty), stacked into one ONNX graph whose input is the feature vector (featurize.py).
 Hyper-parameters were chosen on fold 0's val split (`select.py`), never on a test fold.
+The shipped band-gap and metal models are boosted trees (gap_model.py, metal_model.py, run
+after this: they read this script's formation-energy and moduli models); the MLPs trained here
+for those two tasks are what they replaced.
 Set-up/development time only: imports torch.
 """
 
