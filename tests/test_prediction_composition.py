@@ -121,6 +121,27 @@ def test_polymorph_rule_still_catches_a_real_miss():
     assert PanelRow(metal, 0.58, 0.0, 2.1, False, True).failure  # no polymorphs: no excuse
 
 
+def test_disagreement_note_in_both_directions():
+    """A metal call by the gap model against P(metal) < 0.5 is flagged as much as the reverse;
+    an existing note (polymorphs) is kept."""
+    from dataclasses import replace
+
+    from inference.prediction.composition import PropertyPrediction, _flag_disagreement
+
+    gap = PropertyPrediction("band_gap", "band gap", 0.0, 0.0, 0.0, "eV", "gap", "g", 0.0)
+    metal = PropertyPrediction("is_metal", "P(metal)", 0.2, None, None, "", "metal", "m", 0.1)
+    flagged = _flag_disagreement([gap, metal], 0.1)
+    assert all("disagree" in p.note and "0 eV: a metal" in p.note for p in flagged)
+    agreeing = _flag_disagreement([gap, replace(metal, value=0.9)], 0.1)
+    assert all(p.note == "" for p in agreeing)
+    kept = _flag_disagreement([replace(gap, value=3.0, note="polymorphs"), metal], 0.1)
+    assert kept[0].note == "polymorphs" and kept[1].note == ""  # 3 eV and P 0.2 agree
+    reverse = _flag_disagreement(
+        [replace(gap, value=3.0, note="polymorphs"), replace(metal, value=0.8)], 0.1
+    )
+    assert reverse[0].note.startswith("polymorphs; ") and "not a metal" in reverse[1].note
+
+
 def test_out_of_domain_composition_is_flagged():
     _need("yield_strength")
     steel = _by_prop(predict_formulas(["AISI 304"])[0])["yield_strength"]

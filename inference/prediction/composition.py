@@ -202,6 +202,10 @@ def predict_fractions(
     # Models that feed another one (its side inputs) run first; their ensemble means go in.
     side = {m.card.id: m.members(x[m.features]).mean(axis=1) for m in feeders}
     per_model = [m.members(x[m.features], side) for m in models]
+    # A band gap under this is a metal call (the gap model's calibration groups them so).
+    metal_cutoff = next(
+        (m.conformal.get("metal_cutoff", 0.1) for m in models if m.prop == "band_gap"), 0.1
+    )
     results = []
     for i, (text, reduced, fractions) in enumerate(compositions):
         preds, skipped = [], []
@@ -214,8 +218,34 @@ def predict_fractions(
             if m.prop in GAP_PROPERTIES:
                 prediction = _polymorph_aware(prediction, reduced, polymorphs_of(fractions))
             preds.append(prediction)
+        preds = _flag_disagreement(preds, metal_cutoff)
         results.append(CompositionResult(text, reduced, preds, skipped))
     return results
+
+
+def _flag_disagreement(
+    preds: list[PropertyPrediction], metal_cutoff: float
+) -> list[PropertyPrediction]:
+    """Where the band-gap model and the metal classifier disagree on "metal", both say so:
+    they are separate models, and neither is to be read alone then (LiFePO4: a 3.9 eV gap and
+    P(metal) 0.93)."""
+    by_prop = {p.prop: p for p in preds}
+    gap, metal = by_prop.get("band_gap"), by_prop.get("is_metal")
+    if gap is None or metal is None:
+        return preds
+    gap_says_metal = gap.value < metal_cutoff
+    if gap_says_metal == (metal.value > 0.5):
+        return preds
+    note = (
+        f"The band-gap model ({gap.value:.2g} eV: {'a' if gap_says_metal else 'not a'} metal) "
+        f"and the metal classifier (P = {metal.value:.2f}) disagree; treat both as uncertain"
+    )
+    return [
+        dataclasses.replace(p, note="; ".join(filter(None, (p.note, note))))
+        if p is gap or p is metal
+        else p
+        for p in preds
+    ]
 
 
 def _polymorph_aware(
