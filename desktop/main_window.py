@@ -37,7 +37,11 @@ WELCOME = (
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, pane_classes: list[type[Pane]] | None = None) -> None:
+    def __init__(
+        self, pane_classes: list[type[Pane]] | None = None, *, warm_up: bool = True
+    ) -> None:
+        """`warm_up=False` leaves out the background start-up work (benchmarks measure what
+        it saves)."""
         super().__init__()
         self.setWindowTitle("MatLens")
         self.resize(1280, 820)
@@ -81,12 +85,16 @@ class MainWindow(QMainWindow):
             on_error=self._device_failed,
             name="device probe",
         )
-        # After the first paint: heavy imports in the background, not in a user's first job.
-        QTimer.singleShot(800, self, self._warm_up)
+        # After the first paint: heavy imports and the panes' child processes in the
+        # background, not in a user's first job.
+        if warm_up:
+            QTimer.singleShot(800, self, self._warm_up)
 
     def _warm_up(self) -> None:
         from inference.warmup import import_heavy_modules
 
+        for pane in self.panes:
+            pane.warm_up()
         self.jobs.start(import_heavy_modules, name="warm-up imports")
 
     # panes -------------------------------------------------------------------------------------
