@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -26,7 +26,7 @@ from desktop.settings import RecentFiles, app_settings
 from desktop.workers import JobRunner
 from inference.errors import ErrorReport
 from inference.runtime.paths import log_dir
-from inference.runtime.sessions import DeviceReport, device_report
+from inference.runtime.sessions import DeviceReport, device_report, on_gpu_fallback
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,12 @@ WELCOME = (
     "<h2>Welcome to MatLens</h2>"
     "<p>Open a file with <b>File ▸ Open</b> or drop it onto this window.</p>"
 )
+
+
+class _FallbackNotices(QObject):
+    """Carries a GPU-to-CPU fallback notice from the model's worker thread to the window."""
+
+    notice = Signal(str)
 
 
 class MainWindow(QMainWindow):
@@ -77,6 +83,10 @@ class MainWindow(QMainWindow):
 
         self.device_label = QLabel("Compute device: checking…", self)
         self.statusBar().addPermanentWidget(self.device_label)
+        # A model that runs out of GPU memory goes on on the CPU: the person is told, here.
+        self._fallbacks = _FallbackNotices(self)
+        self._fallbacks.notice.connect(self._gpu_fell_back)
+        self._stop_fallback_notices = on_gpu_fallback(self._fallbacks.notice.emit)
         self._build_menus()
         # Bound methods of this window: Qt drops them if the window goes before the probe ends.
         self.jobs.start(
@@ -225,6 +235,12 @@ class MainWindow(QMainWindow):
             "Models run on the GPU." if report.is_gpu else f"Models run on the CPU: {report.reason}"
         )
 
+    def _gpu_fell_back(self, notice: str) -> None:
+        self.device_label.setText(f"CPU — {notice}")
+        self.device_label.setToolTip(f"Models run on the CPU: {notice}")
+        self.banner.show_message(f"{notice[:1].upper()}{notice[1:]}.", "info")
+        self.statusBar().showMessage(notice, 10000)
+
     def _device_failed(self, report: ErrorReport) -> None:
         self._set_device(DeviceReport("CPUExecutionProvider", False, "CPU", report.message))
 
@@ -308,6 +324,7 @@ class MainWindow(QMainWindow):
 
     # shutdown ---------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._stop_fallback_notices()
         for pane in self.panes:
             pane.shutdown()
         self.jobs.cancel_all()
