@@ -177,7 +177,9 @@ def main() -> int:
     device = device_report()
     dry = args.cpu_dry_run or not device.is_gpu
     gpu_name = "gpu" if not dry else "gpu side (CPU: dry run)"
-    print(f"device: {device.label}{'  [CPU DRY RUN: figures prove the script only]' if dry else ''}")
+    print(
+        f"device: {device.label}{'  [CPU DRY RUN: figures prove the script only]' if dry else ''}"
+    )
     if not dry:
         check("CUDA session", device.is_gpu, device.reason)
     embed_runs, clicks, repeats = (3, 10, 1) if dry else (20, 100, 3)
@@ -220,9 +222,10 @@ def main() -> int:
     atoms = sum(len(s) for s in structures)
     gpu_label, gpu_res, gpu_s = chgnet_check(True, structures, repeats)
     cpu_label, cpu_res, cpu_s = chgnet_check(False, structures, repeats)
-    de = max(abs(a.energy_per_atom - b.energy_per_atom) for a, b in zip(gpu_res, cpu_res))
-    df = max(float(np.abs(a.forces - b.forces).max()) for a, b in zip(gpu_res, cpu_res))
-    ds = max(float(np.abs(a.stress - b.stress).max()) for a, b in zip(gpu_res, cpu_res))
+    pairs = list(zip(gpu_res, cpu_res, strict=True))
+    de = max(abs(a.energy_per_atom - b.energy_per_atom) for a, b in pairs)
+    df = max(float(np.abs(a.forces - b.forces).max()) for a, b in pairs)
+    ds = max(float(np.abs(a.stress - b.stress).max()) for a, b in pairs)
     print(f"  {gpu_name}: {gpu_label}; cpu: {cpu_label}")
     print(
         f"  {len(structures)} structures, {atoms} atoms: gpu {len(structures) / gpu_s:.1f} "
