@@ -88,6 +88,15 @@ class MainWindow(QMainWindow):
         self._fallbacks.notice.connect(self._gpu_fell_back)
         self._stop_fallback_notices = on_gpu_fallback(self._fallbacks.notice.emit)
         self._build_menus()
+        # After the first paint (loading onnxruntime in a worker holds the GIL for a good part
+        # of the window's first frame): which device runs the models.
+        QTimer.singleShot(300, self, self._probe_device)
+        # After the first paint: heavy imports and the panes' child processes in the
+        # background, not in a user's first job.
+        if warm_up:
+            QTimer.singleShot(800, self, self._warm_up)
+
+    def _probe_device(self) -> None:
         # Bound methods of this window: Qt drops them if the window goes before the probe ends.
         self.jobs.start(
             device_report,
@@ -95,10 +104,6 @@ class MainWindow(QMainWindow):
             on_error=self._device_failed,
             name="device probe",
         )
-        # After the first paint: heavy imports and the panes' child processes in the
-        # background, not in a user's first job.
-        if warm_up:
-            QTimer.singleShot(800, self, self._warm_up)
 
     def _warm_up(self) -> None:
         from inference.warmup import import_heavy_modules
