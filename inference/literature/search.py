@@ -147,8 +147,8 @@ def _embedder_or_none():
 def index_workers(papers: int, cores: int | None = None) -> int:
     """Worker processes for indexing `papers` papers (1: this process). MiniLM already runs on
     every core of one process, so a worker only pays when each still gets two cores: on two
-    cores, two workers of one thread each took 1.25x as long as this process, starting them
-    and loading MiniLM in each included (benchmarks/library_indexing.py)."""
+    cores, two workers of one thread each took 1.25-1.4x as long as this process, starting
+    them and loading MiniLM in each included (benchmarks/library_indexing.py)."""
     cores = cores or os.cpu_count() or 1
     return max(1, min(papers, cores // 2))
 
