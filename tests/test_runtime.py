@@ -161,3 +161,10 @@ def test_gpu_memory_limit_setting(monkeypatch):
     ):
         monkeypatch.setenv("MATLENS_GPU_MEMORY_LIMIT", text)
         assert gpu_memory_limit() == limit, text
+    monkeypatch.setenv("MATLENS_GPU_MEMORY_LIMIT", "32M")
+    from inference.runtime.sessions import CUDA, _cuda_provider
+
+    assert _cuda_provider() == (CUDA, {"gpu_mem_limit": str(32 * 2**20)})
+    assert _cuda_provider(tf32=False) == (CUDA, {"gpu_mem_limit": str(32 * 2**20), "use_tf32": "0"})
+    monkeypatch.delenv("MATLENS_GPU_MEMORY_LIMIT")
+    assert _cuda_provider() == CUDA

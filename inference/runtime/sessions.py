@@ -184,9 +184,17 @@ def gpu_memory_limit() -> int | None:
     return limit if limit > 0 else None
 
 
-def _cuda_provider():
+def _cuda_provider(tf32: bool = True):
+    """CUDA with its options: the memory limit, and `tf32=False` for models whose numbers must
+    match the CPU's (onnxruntime's CUDA provider rounds float32 matrix products to TF32, a
+    10-bit mantissa, by default)."""
+    options = {}
     limit = gpu_memory_limit()
-    return (CUDA, {"gpu_mem_limit": str(limit)}) if limit else CUDA
+    if limit:
+        options["gpu_mem_limit"] = str(limit)
+    if not tf32:
+        options["use_tf32"] = "0"
+    return (CUDA, options) if options else CUDA
 
 
 OUT_OF_GPU_MEMORY = "the GPU ran out of memory"
@@ -198,11 +206,13 @@ def build_session(
     prefer_gpu: bool = True,
     threads: int | None = None,
     spin: bool = True,
+    tf32: bool = True,
 ):
     """An onnxruntime session on CUDA when it really works, else on the CPU, with its report.
 
     `spin=False` for sessions run back to back with others (MiniLM lower → upper or → tagger
     head): idle threads of one pool that keep spinning take the cores from the next session.
+    `tf32=False`: full float32 products on the GPU (see `_cuda_provider`).
     """
     ort = _import_ort()
     source = path if isinstance(path, bytes) else str(path)
@@ -210,7 +220,7 @@ def build_session(
     if prefer_gpu and not reason:
         try:
             session = ort.InferenceSession(
-                source, _options(threads, spin), providers=[_cuda_provider(), CPU]
+                source, _options(threads, spin), providers=[_cuda_provider(tf32), CPU]
             )
             if session.get_providers()[0] == CUDA:
                 return session, DeviceReport(CUDA, True, _gpu_name())
@@ -291,13 +301,14 @@ class OnnxModel:
         prefer_gpu: bool = True,
         threads: int | None = None,
         spin: bool = True,
+        tf32: bool = True,
     ):
         self.path = Path(path)
         self._threads = threads
         self._spin = spin
         self._lock = threading.Lock()
         self.session, self.device = build_session(
-            self.path, prefer_gpu=prefer_gpu, threads=threads, spin=spin
+            self.path, prefer_gpu=prefer_gpu, threads=threads, spin=spin, tf32=tf32
         )
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
