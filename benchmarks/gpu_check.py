@@ -143,7 +143,8 @@ def oom_check(dry: bool, image: np.ndarray, cpu_embedding) -> None:
                     "allocate memory for requested buffer of size 268435456"
                 )
 
-        encoder.session, encoder.device = Refusing(), DeviceReport(CUDA, True, "simulated")
+        encoder.session = Refusing()  # type: ignore[assignment] - the simulated CUDA session
+        encoder.device = DeviceReport(CUDA, True, "simulated")
         how = "simulated arena refusal (dry run)"
     else:
         os.environ["MATLENS_GPU_MEMORY_LIMIT"] = "32M"  # weights fit, 1024² activations do not
