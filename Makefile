@@ -68,6 +68,8 @@ format: setup
 
 bench: models
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/first_structure_open.py
+	$(BIN)/python benchmarks/library_indexing.py
 	$(BIN)/python benchmarks/sam_latency.py
 	$(BIN)/python benchmarks/auto_segment.py --runs 3
 	$(BIN)/python benchmarks/phase_fraction.py
