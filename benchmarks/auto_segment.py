@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sam_accuracy import DATA, EIGHT, MIN_OBJECT_PX, class_masks  # noqa: E402
+from sam_accuracy import DATA, EIGHT, MIN_OBJECT_PX, class_masks
 
-from inference.imaging.display import to_rgb  # noqa: E402
-from inference.imaging.io import read_micrograph  # noqa: E402
-from inference.segmentation import automatic as auto  # noqa: E402
-from inference.segmentation.sam import SamModel  # noqa: E402
+from inference.imaging.display import to_rgb
+from inference.imaging.io import read_micrograph
+from inference.segmentation import automatic as auto
+from inference.segmentation.sam import SamModel
 
 SPEED_IMAGE = DATA / "EBC1" / "test" / "040617_2_S127(2)0015.tif"
 LOOSE = dict(pred_iou_thresh=0.5, stability_thresh=0.5, skip_covered=False)

@@ -11,14 +11,17 @@ import argparse
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tifffile
 
 from inference.imaging.display import to_display
 from inference.imaging.io import count_frames, read_micrograph
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _measure(step: Callable[[], object], repeats: int = 3) -> tuple[float, float, object]:

@@ -37,8 +37,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from filter_forest import filter_forest, filter_stack  # noqa: E402
-from micronet import (  # noqa: E402
+from filter_forest import filter_forest, filter_stack
+from micronet import (
     DATA,
     DATASETS,
     FLOOD_TOLERANCES,
@@ -51,14 +51,14 @@ from micronet import (  # noqa: E402
     wand_image,
 )
 
-from inference.runtime.sessions import cpu_threads  # noqa: E402
-from inference.segmentation.features import (  # noqa: E402
+from inference.runtime.sessions import cpu_threads
+from inference.segmentation.features import (
     PhaseFeatures,
     compute_features,
     grey_image,
 )
-from inference.segmentation.phases import PhaseExample, PhaseParams, classify  # noqa: E402
-from inference.segmentation.sam import SamModel  # noqa: E402
+from inference.segmentation.phases import PhaseExample, PhaseParams, classify
+from inference.segmentation.sam import SamModel
 
 CLICKS = 3
 ROUNDS = (0, 1, 3, 5)

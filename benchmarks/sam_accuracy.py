@@ -44,8 +44,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from filter_forest import filter_forest, filter_stack  # noqa: E402
-from micronet import (  # noqa: E402
+from filter_forest import filter_forest, filter_stack
+from micronet import (
     DATA,
     DATASETS,
     EIGHT,
@@ -59,13 +59,13 @@ from micronet import (  # noqa: E402
     wand_image,
 )
 
-from inference.imaging.display import to_rgb  # noqa: E402
-from inference.imaging.io import read_micrograph  # noqa: E402
-from inference.runtime.sessions import cpu_threads  # noqa: E402
-from inference.segmentation.click_policy import ClickChoice, choose_sam  # noqa: E402
-from inference.segmentation.clicks import ClickSession  # noqa: E402
-from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy  # noqa: E402
-from inference.segmentation.sam import ImageEmbedding, SamModel, image_key  # noqa: E402
+from inference.imaging.display import to_rgb
+from inference.imaging.io import read_micrograph
+from inference.runtime.sessions import cpu_threads
+from inference.segmentation.click_policy import ClickChoice, choose_sam
+from inference.segmentation.clicks import ClickSession
+from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy
+from inference.segmentation.sam import ImageEmbedding, SamModel, image_key
 
 __all__ = ["DATA", "EIGHT", "MIN_OBJECT_PX", "class_masks"]  # also used by other benchmarks
 

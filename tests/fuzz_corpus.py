@@ -24,7 +24,6 @@ import sys
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,12 @@ import numpy as np
 import tifffile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_harness import CliRun, run_matlens  # noqa: E402
+from typing import TYPE_CHECKING
+
+from cli_harness import CliRun, run_matlens
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MATLENS_SHARED_DATA", REPO.parent / "shared" / "data"))

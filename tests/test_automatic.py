@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -20,6 +20,9 @@ from inference.jobs import CancelToken
 from inference.segmentation import automatic as auto
 from inference.segmentation.automatic import AutoParams, segment_everything, to_objects
 from inference.segmentation.masks import AutoMask, non_max_suppression
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SAMPLE = REPO / "resources" / "samples" / "superalloy_precipitates.tif"
 FAST = AutoParams(points_per_side=16, skip_covered=False)  # the whole grid: the reference

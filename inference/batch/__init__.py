@@ -15,8 +15,6 @@ this machine, `Where.cluster("tcp://host:8786")` on a running `dask scheduler` w
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inference.batch._cache import keep_model, model_loads
@@ -40,6 +38,9 @@ from inference.batch._run import run_workload
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 
 if TYPE_CHECKING:  # the segmentation stack loads only when a micrograph batch runs
+    from collections.abc import Callable
+    from pathlib import Path
+
     from inference.batch._micrographs import Micrographs
     from inference.segmentation.recipe import Recipe
 

@@ -12,19 +12,20 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inference.batch._model import MAX_TRIES, Item, ItemResult, Where, Workload
 from inference.batch._task import killed_reason, run_item, worker_info
 from inference.errors import MatLensError, describe
-from inference.jobs import CancelToken
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     from distributed import Client
 
     from inference.batch._run import _Tally
+    from inference.jobs import CancelToken
 
 WORKERS_EVERY = 2.0  # seconds between asking the scheduler how many workers there are
 CONNECT_TIMEOUT = 10  # seconds to reach a scheduler

@@ -12,9 +12,9 @@ from inference.batch._cache import cached_model
 from inference.batch._model import Item, ItemFailure, ItemOutput, MergeResult
 from inference.batch._store import replacing
 from inference.errors import MatLensError
-from inference.jobs import CancelToken, ProgressCallback
 
 if TYPE_CHECKING:
+    from inference.jobs import CancelToken, ProgressCallback
     from inference.segmentation.recipe import Recipe
 
 VERSION = 1  # of what a task writes; a change redoes every image

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inference.batch._model import (
     THIS_PROCESS,
@@ -30,6 +29,9 @@ from inference.batch._store import OutputStore, settings_digest
 from inference.batch._task import run_item
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MANIFEST_EVERY = 2.0  # seconds between manifest writes (and lock refreshes) during a run
 PROGRESS_EVERY = 0.1

@@ -26,7 +26,7 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional as F
+from torch.nn import functional as F  # noqa: N812 - the alias every torch model file uses
 
 IMG_SIZE = 1024
 EMBED_HW = 64

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.jobs import CancelToken
 from inference.literature.pdf import open_document
+
+if TYPE_CHECKING:
+    from inference.jobs import CancelToken
 
 
 def render_page(

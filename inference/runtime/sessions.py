@@ -224,7 +224,7 @@ class OnnxModel:
         self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
     ) -> list[np.ndarray]:
         try:
-            return cast(list[np.ndarray], self.session.run(outputs, feeds))
+            return cast("list[np.ndarray]", self.session.run(outputs, feeds))
         except Exception as exc:
             if not (self.device.is_gpu and _is_gpu_failure(exc)):
                 raise
@@ -234,7 +234,7 @@ class OnnxModel:
                         self.path, prefer_gpu=False, threads=self._threads, spin=self._spin
                     )
                     self.device = DeviceReport(CPU, False, "CPU", "the GPU ran out of memory")
-            return cast(list[np.ndarray], self.session.run(outputs, feeds))
+            return cast("list[np.ndarray]", self.session.run(outputs, feeds))
 
 
 @functools.cache

@@ -27,9 +27,8 @@ cross-validation cannot see the boundary and false-positive errors that separate
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -44,7 +43,11 @@ from inference.segmentation.phase_examples import (
     merge_examples,
     read_examples,
 )
-from inference.segmentation.sam import SamModel
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.segmentation.sam import SamModel
 
 __all__ = [
     "PIPELINES",

@@ -34,16 +34,16 @@ from desktop.panes.base import AppContext, Pane
 from desktop.panes.literature.page_view import PageView
 from desktop.panes.literature.records_table import RecordsTable
 from desktop.workers import JobSlot
-from inference.errors import ErrorReport
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.export import write_csv, write_json
 from inference.literature.extract import Extraction, PropertyRecord, extract_pdf
-from inference.literature.model import Paper
 from inference.literature.ner import installed as tagger_installed
 from inference.literature.render import render_page
 from inference.prediction.inputs import fixed_formula
 
 if TYPE_CHECKING:
+    from inference.errors import ErrorReport
+    from inference.literature.model import Paper
     from inference.literature.search import Hit, Library, UpdateReport
 
 ALL = "All"
