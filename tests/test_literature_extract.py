@@ -118,6 +118,20 @@ def test_learned_tagger_adds_material_names():
     assert "zirconia" in {m.name for m in result.materials}  # the curated list already does
 
 
+def test_extract_pdf_gives_the_paper_and_what_was_found_in_it():
+    """One frozen result: the parsed paper (pages, text) next to the records found in it."""
+    import dataclasses
+
+    from inference.literature.extract import ExtractedPaper, extract_pdf
+
+    read = extract_pdf(paper("Suzuki_etal_2015-CC.pdf"))
+    assert isinstance(read, ExtractedPaper)
+    assert read.paper.text and len(read.paper.page_sizes) >= 1
+    assert "Tc" in {r.property for r in read.extraction.records}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.paper = read.paper  # pyright: ignore[reportAttributeAccessIssue] - the point
+
+
 def test_learned_names_do_not_take_values_from_the_compound():
     """With the tagger on, "Tconset" or "Hc2" must not become the material of a Tc or Hc2 value."""
     from inference.literature.extract import extract_pdf
@@ -125,7 +139,7 @@ def test_learned_names_do_not_take_values_from_the_compound():
 
     if card_status(get_card("materials_ner")) is not FileStatus.OK:
         pytest.skip("the learned tagger is not exported: run `make models`")
-    _, result = extract_pdf(paper("Suzuki_etal_2015-CC.pdf"), ner=True)
+    result = extract_pdf(paper("Suzuki_etal_2015-CC.pdf"), ner=True).extraction
     assert {r.property for r in result.records} >= {"Tc", "critical_field"}
     assert {r.material for r in result.records} - {None} == {"EuFBiS2"}  # None: no sample named
     learned = {m.name for m in result.materials if m.source == "ner"}

@@ -100,9 +100,8 @@ class Papers:
         def reading(fraction: float, message: str = "") -> None:
             progress(0.8 * fraction, message)
 
-        paper, extraction = extract_pdf(
-            Path(item.source), ner=self.ner, progress=reading, cancel=cancel
-        )
+        read = extract_pdf(Path(item.source), ner=self.ner, progress=reading, cancel=cancel)
+        paper, extraction = read.paper, read.extraction
         document = extraction.to_json()
         document["paper"] = item.label  # relative: the same on every machine
         records = f"papers/{item.name}.json"

@@ -564,6 +564,14 @@ def _synthesis(paper, sentence, s0, mats, qs, last_material) -> list[SynthesisSt
     ]
 
 
+@dataclass(frozen=True)
+class ExtractedPaper:
+    """A PDF read and extracted: the parsed text and layout, and what was found in it."""
+
+    paper: Paper
+    extraction: Extraction
+
+
 def extract_pdf(
     path: Path,
     *,
@@ -571,7 +579,7 @@ def extract_pdf(
     linker: str = "rules",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
-) -> tuple[Paper, Extraction]:
+) -> ExtractedPaper:
     """Parse then extract, with one progress bar (the tagger, when on, takes most of the time)."""
     from inference.literature.pdf import parse_pdf
 
@@ -588,4 +596,4 @@ def extract_pdf(
         progress=lambda fraction, message="": progress(split + (1 - split) * fraction, message),
         cancel=cancel,
     )
-    return paper, result
+    return ExtractedPaper(paper, result)

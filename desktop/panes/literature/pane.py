@@ -76,8 +76,8 @@ def _open_paper(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> OpenedPaper:
-    paper, extraction = extract_pdf(path, ner=ner, progress=progress, cancel=cancel)
-    return OpenedPaper(path, paper, extraction, page, focus)
+    read = extract_pdf(path, ner=ner, progress=progress, cancel=cancel)
+    return OpenedPaper(path, read.paper, read.extraction, page, focus)
 
 
 def _index_library(
