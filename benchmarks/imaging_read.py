@@ -39,7 +39,7 @@ def _measure(step: Callable[[], object], repeats: int = 3) -> tuple[float, float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--size", type=int, default=8192)
     args = parser.parse_args()
     n = args.size

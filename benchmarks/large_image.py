@@ -138,7 +138,7 @@ def _clicks(display: np.ndarray) -> dict[str, list[tuple[float, float, int]]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--size", type=int, default=8192)
     parser.add_argument("--points", type=int, default=16, help="segment-everything grid per tile")
     parser.add_argument("--no-auto", action="store_true", help="skip segment-everything")

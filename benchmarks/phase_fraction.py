@@ -50,7 +50,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--model", default="mobile_sam")
     parser.add_argument("--points", type=int, default=32, help="points per side")
     args = parser.parse_args()

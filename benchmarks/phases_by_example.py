@@ -221,7 +221,7 @@ def _timed(job, *args, **kwargs) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--splits", nargs="+", default=["val", "test"])
     parser.add_argument("--limit", type=int, help="first N images per split (for a quick look)")

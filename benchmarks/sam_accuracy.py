@@ -39,6 +39,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -115,7 +116,7 @@ def load(
         objects, annotated = [], np.zeros(rgb.shape[:2], bool)
         for class_name, mask in class_masks(dataset, annot).items():
             annotated |= mask
-            labels, count = ndi.label(mask, EIGHT)
+            labels, count = cast("tuple[np.ndarray, int]", ndi.label(mask, EIGHT))
             sizes = np.bincount(labels.ravel(), minlength=count + 1)
             kept = [k for k in np.flatnonzero(sizes >= MIN_OBJECT_PX) if k]
             if per_class is not None and len(kept) > per_class:
@@ -289,7 +290,7 @@ def forest_scores(samples: list[Sample]) -> dict[str, list[float]]:
             labels = filter_forest(
                 grey, [[sample.background_click], [obj.first_click]], filters, threads=cpu_threads()
             )
-            parts, _ = ndi.label(labels == 1, EIGHT)
+            parts, _ = cast("tuple[np.ndarray, int]", ndi.label(labels == 1, EIGHT))
             x, y = obj.first_click
             clicked = parts[int(y), int(x)]
             mask = parts == clicked if clicked else np.zeros_like(obj.mask)
@@ -326,7 +327,7 @@ def mean(values) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--splits", nargs="+", default=["val", "test"])
     parser.add_argument("--limit", type=int, help="first N images per split (a quick look)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import cast
 
 import numpy as np
 import pytest
@@ -39,9 +40,13 @@ def ground_truth() -> tuple[np.ndarray, np.ndarray]:
 
 def super1_set(calibration: Calibration = CAL) -> AnnotationSet:
     red, blue = ground_truth()
-    matrix = objects_from_labels(label(blue), "matrix", source="auto")
+    matrix = objects_from_labels(cast("np.ndarray", label(blue)), "matrix", source="auto")
     precipitates = objects_from_labels(
-        label(red), "precipitate", first_id=len(matrix) + 1, source="auto", score=0.9
+        cast("np.ndarray", label(red)),
+        "precipitate",
+        first_id=len(matrix) + 1,
+        source="auto",
+        score=0.9,
     )
     image = ImageIdentity.of_file(shared(*MASK))
     return AnnotationSet(red.shape, image, calibration, objects=matrix + precipitates)
@@ -63,7 +68,10 @@ def blank_set(shape=(64, 64)) -> AnnotationSet:
 # --- the model ---------------------------------------------------------------------------------
 def test_objects_are_connected_components_cropped_to_their_boxes(annotated):
     red, blue = ground_truth()
-    assert len(annotated) == label(red).max() + label(blue).max()
+    assert (
+        len(annotated)
+        == cast("np.ndarray", label(red)).max() + cast("np.ndarray", label(blue)).max()
+    )
     for obj in annotated.objects[:20]:
         x0, y0, x1, y1 = obj.bbox
         assert obj.mask.shape == (y1 - y0, x1 - x0)

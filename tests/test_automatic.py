@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pytest
@@ -43,7 +43,7 @@ def precipitates(min_px: int = 100) -> list[np.ndarray]:
     path = shared("segmentation", "nasa_micronet", "Super1", "test_annot", "spot2_0d_0_mask.tif")
     rgb = tifffile.imread(path, key=0)[..., :3].astype(int)
     annotated = (rgb == (255, 0, 0)).all(axis=2) | (rgb == (0, 0, 255)).all(axis=2)
-    labels, n = ndi.label(annotated, np.ones((3, 3), bool))
+    labels, n = cast("tuple[np.ndarray, int]", ndi.label(annotated, np.ones((3, 3), bool)))
     sizes = np.bincount(labels.ravel())
     return [labels == k for k in range(1, n + 1) if sizes[k] >= min_px]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import imageio.v3 as iio
 import numpy as np
@@ -37,7 +38,9 @@ def targets(shared_data):
     out = []
     for r in regions:
         mask = labels == r.label
-        y, x = np.unravel_index(np.argmax(ndimage.distance_transform_edt(mask)), mask.shape)
+        y, x = np.unravel_index(
+            np.argmax(cast("np.ndarray", ndimage.distance_transform_edt(mask))), mask.shape
+        )
         out.append((mask, int(x), int(y)))
     return out
 

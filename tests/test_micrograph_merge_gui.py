@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -91,11 +92,11 @@ def measured(qtbot, pane):
 def test_clicks_everything_and_map_count_each_precipitate_once(
     qtbot, pane, red, tmp_path, monkeypatch
 ):
-    regions, _ = ndimage.label(red, np.ones((3, 3), bool))
+    regions, _ = cast("tuple[np.ndarray, int]", ndimage.label(red, np.ones((3, 3), bool)))
     sizes = np.bincount(regions.ravel())
     sizes[0] = 0
     for k in np.argsort(-sizes)[:9]:  # a click in the middle of each of the 9 largest
-        dist = ndimage.distance_transform_edt(regions == k)
+        dist = cast("np.ndarray", ndimage.distance_transform_edt(regions == k))
         y, x = np.unravel_index(np.argmax(dist), dist.shape)
         click(qtbot, pane, int(x), int(y))
         qtbot.waitUntil(
@@ -180,7 +181,9 @@ def test_phases_become_objects_keep_their_examples_and_repeat_in_a_batch(
     phase_map = panel.phase_result
     regions = {}  # 8-connected regions of at least 20 px, per class, counted here
     for k, name in enumerate(phase_map.classes, start=1):
-        labelled, n = ndimage.label(phase_map.labels == k, np.ones((3, 3), bool))
+        labelled, n = cast(
+            "tuple[np.ndarray, int]", ndimage.label(phase_map.labels == k, np.ones((3, 3), bool))
+        )
         regions[name] = int((np.bincount(labelled.ravel())[1:] >= 20).sum())
 
     steps = pane.undo_stack.count()

@@ -9,6 +9,7 @@ import json
 import shutil
 import threading
 import time
+from typing import cast
 
 import numpy as np
 import pytest
@@ -42,7 +43,7 @@ def precipitates(shared_data):
 
 
 def interior_point(mask: np.ndarray) -> tuple[int, int]:
-    dist = ndimage.distance_transform_edt(mask)
+    dist = cast("np.ndarray", ndimage.distance_transform_edt(mask))
     y, x = np.unravel_index(np.argmax(dist), dist.shape)
     return int(x), int(y)
 

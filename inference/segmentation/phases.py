@@ -28,7 +28,7 @@ cross-validation cannot see the boundary and false-positive errors that separate
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -423,11 +423,11 @@ def to_objects(
                 AnnotatedObject.from_full_mask(mask, first_id + len(objects), name, source="phases")
             )
             continue
-        regions, count = ndi.label(mask, eight)
+        regions, count = cast("tuple[np.ndarray, int]", ndi.label(mask, eight))
         if min_area > 1 and count:
             small = np.bincount(regions.ravel(), minlength=count + 1) < min_area
             small[0] = False
             regions[small[regions]] = 0
-            regions, _ = ndi.label(regions > 0, eight)
+            regions, _ = cast("tuple[np.ndarray, int]", ndi.label(regions > 0, eight))
         objects += objects_from_labels(regions, name, first_id + len(objects), source="phases")
     return objects
