@@ -20,6 +20,7 @@ from scipy import ndimage
 from skimage import measure as skmeasure
 
 from desktop.main_window import MainWindow
+from desktop.panes.micrograph.pane import MicrographPane
 from inference.errors import ModelUnavailable
 from inference.runtime.registry import require
 from inference.segmentation import sidecar
@@ -57,8 +58,9 @@ def window(main_window):
     return main_window
 
 
-def open_image(qtbot, window, path):
+def open_image(qtbot, window, path) -> MicrographPane:
     pane = window.panes[0]
+    assert isinstance(pane, MicrographPane)
     window.open_path(path)
     qtbot.waitUntil(lambda: pane.ready, timeout=60000)
     view = pane.canvas.view

@@ -104,6 +104,7 @@ def test_the_side_panel_fits_1280_by_800_after_a_crack_map_and_a_long_phase_map(
     window.show()
     qtbot.waitExposed(window)
     pane = window.panes[0]
+    assert isinstance(pane, MicrographPane)
     try:
         open_sample(qtbot, pane, tmp_path, ready=True)
         pane.state.set_calibration(Calibration.from_scale_bar(100, 5, "µm"))

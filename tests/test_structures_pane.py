@@ -164,6 +164,7 @@ def test_main_window_routes_structure_files(qtbot, tmp_path):
     qtbot.addWidget(window)
     window.show()
     pane = window.panes[0]
+    assert isinstance(pane, StructurePane)
     poscar = tmp_path / "POSCAR"  # no extension: routed by name
     shutil.copy(SAMPLES / "NaCl.cif", tmp_path / "NaCl.cif")
     from inference.structures.export import export_structure

@@ -23,7 +23,8 @@ def render_page(
             cancel.raise_if_cancelled()
         page = doc[index]
         try:
-            bitmap = page.render(scale=scale)
+            # pypdfium2 declares `scale: int`, but it takes any float (pixels per PDF point).
+            bitmap = page.render(scale=scale)  # pyright: ignore[reportArgumentType]
             image = np.ascontiguousarray(bitmap.to_numpy()[..., :3])
         finally:
             page.close()

@@ -124,7 +124,7 @@ def needed_libraries(path: Path) -> tuple[str, ...]:
     return tuple(data[strtab + n : data.index(b"\0", strtab + n)].decode() for n in needed)
 
 
-def _masked(data: bytes, offset: int, size: int, holes: list[tuple[int, int]]) -> bytes:
+def _masked(data: bytes | bytearray, offset: int, size: int, holes: list[tuple[int, int]]) -> bytes:
     """data[offset:offset+size] with the bytes inside `holes` (file offset ranges) zeroed."""
     chunk = bytearray(data[offset : offset + size])
     for low, high in holes:
