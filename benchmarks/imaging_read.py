@@ -12,7 +12,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import tifffile
@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 
-def _measure(step: Callable[[], object], repeats: int = 3) -> tuple[float, float, object]:
+T = TypeVar("T")
+
+
+def _measure(step: Callable[[], T], repeats: int = 3) -> tuple[float, float, T]:
     """Best wall time of `repeats` runs, and the peak traced allocation of the first run."""
     tracemalloc.start()
     result = step()

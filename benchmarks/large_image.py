@@ -148,7 +148,7 @@ def main() -> None:
         make_micrograph(args.make, args.size)
         return
 
-        from inference.imaging.io import read_micrograph
+    from inference.imaging.io import read_micrograph
     from inference.segmentation.clicks import ClickSession
     from inference.segmentation.everything import segment_everything_tiled
     from inference.segmentation.sam import SamModel

@@ -32,6 +32,7 @@ import time
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -106,7 +107,8 @@ def fill_regions(regions: list[tuple[np.ndarray, int, float]], shape) -> np.ndar
         label[take], best[take] = k, priority
     if (label < 0).all():
         return np.zeros(shape, np.int16)
-    _, (rows, cols) = ndi.distance_transform_edt(label < 0, return_indices=True)
+    found = ndi.distance_transform_edt(label < 0, return_indices=True)
+    _, (rows, cols) = cast("tuple[np.ndarray, np.ndarray]", found)
     return label[rows, cols]
 
 

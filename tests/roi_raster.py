@@ -11,9 +11,12 @@ import numpy as np
 from skimage.draw import polygon
 
 
-def fill_rings(rings: list[np.ndarray], window, rule: str) -> np.ndarray:
+def fill_rings(rings: list[np.ndarray] | np.ndarray, window, rule: str) -> np.ndarray:
     """Pixels whose centres lie inside the rings (pixel-corner coordinates, as ImageJ), under
-    the even-odd or the non-zero winding rule, in `window` = (x0, y0, x1, y1); any polygon."""
+    the even-odd or the non-zero winding rule, in `window` = (x0, y0, x1, y1); any polygon.
+    One ring may come as its (n, 2) array (roifile's `coordinates(multi=True)` is typed so)."""
+    if isinstance(rings, np.ndarray):
+        rings = [rings]
     x0, y0, x1, y1 = window
     total = np.zeros((y1 - y0, x1 - x0), np.int32)
     for xy in rings:
