@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -12,6 +13,9 @@ from inference.literature.extract import extract
 from inference.literature.materials import find_materials, is_formula
 from inference.literature.model import Block, Box, Paper
 from inference.literature.quantities import find_quantities
+
+if TYPE_CHECKING:
+    from inference.literature.schema import PropertyRecord
 
 
 def text_paper(text: str, section: str = "results") -> Paper:
@@ -227,7 +231,7 @@ def test_table_cells_become_records(tmp_path):
     tc = by[("LaOBiS2", "Tc")]
     assert (tc.value, tc.unit, tc.value_si, tc.page, tc.link) == (10.6, "K", 10.6, 1, "table")
     assert paper_.text[tc.start : tc.end] == "10.6" and "Tc (K)" in tc.sentence
-    assert paper_.text[slice(*tc.material_span)] == "LaOBiS2"
+    assert tc.material_span is not None and paper_.text[slice(*tc.material_span)] == "LaOBiS2"
     gap = by[("EuFBiS2", "band_gap")]
     assert gap.value == 0.45 and gap.uncertainty == 0.02
     assert gap.value_si == pytest.approx(0.45 * 1.602176634e-19)
@@ -308,7 +312,7 @@ def test_journal_table_with_rules_only(tmp_path):
 # the split is fixed in benchmarks/literature_extraction.py), as the PDF reader gives them.
 
 
-def _records(text: str, prop: str = "Tc") -> dict[float, object]:
+def _records(text: str, prop: str = "Tc") -> dict[float, PropertyRecord]:
     return {r.value: r for r in extract(text_paper(text)).records if r.property == prop}
 
 
