@@ -85,6 +85,7 @@ def test_crack_lengths_per_object_and_total_are_calibrated():
     assert rows[2].skeleton_length == pytest.approx(3 * math.sqrt(2))
     assert rows[3].skeleton_length is None  # pores get no skeleton length
     cracks = summarise_image(s).cracks
+    assert cracks is not None  # the set has cracks
     assert cracks.count == 2 and cracks.unit == "µm"
     assert cracks.total_length == pytest.approx(5 + 3 * math.sqrt(2))
     assert cracks.max_length == pytest.approx(5.0)
