@@ -66,7 +66,7 @@ def sam_edited_set(sam_model) -> AnnotationSet:
         assert cut is not None
         s.replace(cut)
     for obj in by_size[4:7]:  # ... and erases a hole in the next three
-        cy, cx = ndi.center_of_mass(obj.mask)
+        cy, cx = np.argwhere(obj.mask).mean(axis=0)  # the centre of mass of the object's pixels
         holed = paint_stroke(obj, [(obj.offset[1] + cx, obj.offset[0] + cy)], 2.5, True, s.shape)
         assert holed is not None
         s.replace(holed)

@@ -83,6 +83,7 @@ def test_crash_handler_logs_and_keeps_running(qtbot):
         raise ZeroDivisionError("division by zero in a slot")
     except ZeroDivisionError:
         handler._excepthook(*sys.exc_info())
+    assert handler.last is not None
     assert (
         handler.last.message == "Unexpected error (ZeroDivisionError): division by zero in a slot"
     )
@@ -109,6 +110,7 @@ def test_model_manager_shows_models_and_device(qtbot):
 
     window = _window(qtbot)
     qtbot.waitUntil(lambda: window.device is not None, timeout=10000)
+    assert window.device is not None
     dialog = ModelManager(window.jobs, window.device, window)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == len(load_cards())

@@ -60,6 +60,13 @@ def click(qtbot, pane, x, y, button=Qt.MouseButton.LeftButton):
     qtbot.mouseClick(pane.canvas.viewport(), button, Qt.KeyboardModifier.NoModifier, pos)
 
 
+def count_in(pattern: str, status: str) -> int:
+    """The number the status line gives in `pattern`'s group."""
+    found = re.search(pattern, status)
+    assert found is not None, f"{pattern!r} not in {status!r}"
+    return int(found.group(1))
+
+
 def run_tool(qtbot, pane, button, slot) -> str:
     """Click a tool's button, wait until its objects are in; returns the status line."""
     before = len(pane.statuses)
@@ -112,8 +119,8 @@ def test_clicks_everything_and_map_count_each_precipitate_once(
     panel.points_spin.setValue(16)
     steps = pane.undo_stack.count()
     status = run_tool(qtbot, pane, panel.everything_button, panel.everything_slot)
-    found = int(re.search(r"Segment everything \((\d+)\)", status).group(1))
-    added = int(re.search(r"added (\d+)", status).group(1))
+    found = count_in(r"Segment everything \((\d+)\)", status)
+    added = count_in(r"added (\d+)", status)
     assert "already there (left out)" in status  # the clicked ones are found again
     assert len(pane.annotations) == 9 + added < 9 + found
     assert pane.undo_stack.count() == steps + 1  # one undo step
@@ -124,7 +131,7 @@ def test_clicks_everything_and_map_count_each_precipitate_once(
     panel.tabs.setCurrentIndex(1)
     panel.map_kind.setCurrentIndex(panel.map_kind.findData("phase"))
     status = run_tool(qtbot, pane, panel.map_button, panel.map_slot)
-    mapped = int(re.search(r"map \((\d+)\)", status).group(1))
+    mapped = count_in(r"map \((\d+)\)", status)
     # the map's particles are the precipitates already there: nearly all left out
     assert len(pane.annotations) - after_everything <= 0.2 * mapped
     assert class_pixels(pane, "precipitate").max() == 1

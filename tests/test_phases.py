@@ -155,6 +155,7 @@ def test_labels_follow_the_order_of_the_classes(features, truth):
     fractions = reordered.fractions()
     assert list(fractions) == ["tertiary", "matrix", "secondary"]
     assert sum(fractions.values()) == pytest.approx(1.0)
+    assert forward.probability is not None  # kept for the confidence view
     assert forward.probability.shape == truth.shape
     assert 0.3 < float(forward.probability.mean()) <= 1.0
 
