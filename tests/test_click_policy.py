@@ -73,7 +73,9 @@ def test_a_click_on_a_clear_precipitate_is_answered_at_once(sam_model):
     depth = cast("np.ndarray", ndi.distance_transform_edt(biggest))
     y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
     candidates = sam_model.predict(embedding, [(float(x), float(y), 1)], multimask=True)
-    choice = choose_sam(candidates, (x, y), embedding.original_size, embedding.input_size)
+    choice = choose_sam(
+        candidates, (float(x), float(y)), embedding.original_size, embedding.input_size
+    )
     assert not choice.ambiguous and choice.reason == ""
     mask = candidates[choice.first].mask
     iou = np.count_nonzero(mask & biggest) / np.count_nonzero(mask | biggest)

@@ -10,7 +10,7 @@ oxide/crack map of an EBC1 coating cross-section.
 from __future__ import annotations
 
 import json
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pytest
@@ -33,6 +33,9 @@ from inference.segmentation.saved_examples import (
     examples_from_json,
     examples_to_json,
 )
+
+if TYPE_CHECKING:
+    from inference.segmentation.sam import SamModel
 
 SUPER1 = ("segmentation", "nasa_micronet", "Super1")
 CLASSES = ("matrix", "secondary", "tertiary")
@@ -182,7 +185,7 @@ def test_the_examples_are_saved_with_the_annotations_and_go_into_a_recipe(tmp_pa
     )
     from inference.segmentation.batch import segmenter
 
-    segmenter(recipe, lambda: None)  # the batch reads these examples (no model is loaded yet)
+    segmenter(recipe, _no_model)  # the batch reads these examples (no model is loaded yet)
 
 
 def test_a_version_1_sidecar_still_loads(tmp_path):
@@ -211,3 +214,7 @@ def test_bad_examples_in_a_sidecar_are_a_clear_error(tmp_path):
 
     with pytest.raises(UnreadableFile, match="corrupt"):
         sidecar.load(path)
+
+
+def _no_model() -> SamModel:
+    raise AssertionError("building a segmenter loads no model")

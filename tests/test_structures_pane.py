@@ -174,9 +174,11 @@ def test_main_window_routes_structure_files(qtbot, tmp_path):
     export_structure(structure, poscar, "poscar")
     assert window.open_path(poscar)
     qtbot.waitUntil(lambda: pane.scene is not None and not pane.busy, timeout=60000)
-    assert pane.prepared.info.reduced_formula == "NaCl"
+    assert pane.prepared is not None and pane.prepared.info.reduced_formula == "NaCl"
+    view = pane.view
+    assert view is not None
     window.close()  # shutdown() finalizes the VTK window before Qt deletes it
-    assert pane.view._finalized
+    assert view._finalized
 
 
 def test_a_read_that_runs_out_of_time_offers_more_time(qtbot, pane, tmp_path):
