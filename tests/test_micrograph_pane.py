@@ -137,7 +137,7 @@ def test_click_segments_a_precipitate_and_enter_accepts_it(qtbot, window, sample
     tree = pane.objects_panel.tree
     assert tree.topLevelItemCount() == 1
     assert top_item(tree, 0).text(1) == "precipitate"
-    assert prompts(pane).empty and not pane.canvas.points_item.points()
+    assert prompts(pane).empty and len(pane.canvas.points_item.points()) == 0
 
     window.undo_action.trigger()
     assert tree.topLevelItemCount() == 0
