@@ -30,6 +30,7 @@ test: models
 	$(BIN)/ruff check desktop inference training tests benchmarks installers
 	$(BIN)/ruff format --check desktop inference training tests benchmarks installers
 	$(BIN)/lint-imports
+	$(BIN)/pyright
 	$(BIN)/python -m pytest -q
 
 setup: system-deps $(STAMP)

@@ -144,8 +144,12 @@ def materials_data() -> None:
     )
 
 
-if __name__ == "__main__":
+def main() -> None:
     scores()
     if "--no-panel" not in sys.argv:
         panel()
     materials_data()
+
+
+if __name__ == "__main__":
+    main()

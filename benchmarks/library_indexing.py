@@ -57,10 +57,11 @@ def _before(root: Path) -> int:
 
 
 def _update(root: Path, index: Path, workers: int) -> int:
+    from inference.batch import papers_on_workers
     from inference.literature.search import Library
 
     library = Library(root, index_dir=index)
-    report = library.update(workers=workers)
+    report = library.update(workers=workers, on_workers=papers_on_workers)
     if report.failed or len(report.added) != 6:
         raise SystemExit(f"indexing failed: {report.failed}")
     return sum(len(e["passages"]) for e in library._entries.values())

@@ -39,13 +39,14 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from filter_forest import filter_forest, filter_stack  # noqa: E402
-from micronet import (  # noqa: E402
+from filter_forest import filter_forest, filter_stack
+from micronet import (
     DATA,
     DATASETS,
     EIGHT,
@@ -59,13 +60,13 @@ from micronet import (  # noqa: E402
     wand_image,
 )
 
-from inference.imaging.display import to_rgb  # noqa: E402
-from inference.imaging.io import read_micrograph  # noqa: E402
-from inference.runtime.sessions import cpu_threads  # noqa: E402
-from inference.segmentation.click_policy import ClickChoice, choose_sam  # noqa: E402
-from inference.segmentation.clicks import ClickSession  # noqa: E402
-from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy  # noqa: E402
-from inference.segmentation.sam import ImageEmbedding, SamModel, image_key  # noqa: E402
+from inference.imaging.display import to_rgb
+from inference.imaging.io import read_micrograph
+from inference.runtime.sessions import cpu_threads
+from inference.segmentation.click_policy import ClickChoice, choose_sam
+from inference.segmentation.clicks import ClickSession
+from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy
+from inference.segmentation.sam import ImageEmbedding, SamModel, image_key
 
 __all__ = ["DATA", "EIGHT", "MIN_OBJECT_PX", "class_masks"]  # also used by other benchmarks
 
@@ -115,7 +116,7 @@ def load(
         objects, annotated = [], np.zeros(rgb.shape[:2], bool)
         for class_name, mask in class_masks(dataset, annot).items():
             annotated |= mask
-            labels, count = ndi.label(mask, EIGHT)
+            labels, count = cast("tuple[np.ndarray, int]", ndi.label(mask, EIGHT))
             sizes = np.bincount(labels.ravel(), minlength=count + 1)
             kept = [k for k in np.flatnonzero(sizes >= MIN_OBJECT_PX) if k]
             if per_class is not None and len(kept) > per_class:
@@ -289,7 +290,7 @@ def forest_scores(samples: list[Sample]) -> dict[str, list[float]]:
             labels = filter_forest(
                 grey, [[sample.background_click], [obj.first_click]], filters, threads=cpu_threads()
             )
-            parts, _ = ndi.label(labels == 1, EIGHT)
+            parts, _ = cast("tuple[np.ndarray, int]", ndi.label(labels == 1, EIGHT))
             x, y = obj.first_click
             clicked = parts[int(y), int(x)]
             mask = parts == clicked if clicked else np.zeros_like(obj.mask)
@@ -326,7 +327,7 @@ def mean(values) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--splits", nargs="+", default=["val", "test"])
     parser.add_argument("--limit", type=int, help="first N images per split (a quick look)")

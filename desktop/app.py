@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from inference.runtime.paths import resources_dir
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication), "MatLens needs a widget application, not a core one"
     app.setApplicationName("MatLens")
     app.setOrganizationName("MatLens")
     icon = resources_dir() / "icons" / "matlens.png"

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoGroup
@@ -27,6 +26,9 @@ from desktop.workers import JobRunner
 from inference.errors import ErrorReport
 from inference.runtime.paths import log_dir
 from inference.runtime.sessions import DeviceReport, device_report, on_gpu_fallback
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 

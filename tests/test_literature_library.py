@@ -11,6 +11,7 @@ PAPERS = ("JPS0710709-CC.pdf", "PHC3410729-CC.pdf")
 
 
 def test_worker_processes_index_the_same_passages_and_vectors(tmp_path):
+    from inference.batch import papers_on_workers
     from inference.literature.search import Library, index_workers
 
     root = tmp_path / "papers"
@@ -21,7 +22,11 @@ def test_worker_processes_index_the_same_passages_and_vectors(tmp_path):
     here.update(workers=1)
     messages: list[tuple[float, str]] = []
     there = Library(root, index_dir=tmp_path / "there")
-    report = there.update(workers=2, progress=lambda f, m="": messages.append((f, m)))
+    report = there.update(
+        workers=2,
+        on_workers=papers_on_workers,
+        progress=lambda f, m="": messages.append((f, m)),
+    )
     assert sorted(report.added) == sorted(PAPERS) and not report.failed
     for name in PAPERS:
         assert there._entries[name]["passages"] == here._entries[name]["passages"]

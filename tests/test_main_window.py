@@ -83,6 +83,7 @@ def test_crash_handler_logs_and_keeps_running(qtbot):
         raise ZeroDivisionError("division by zero in a slot")
     except ZeroDivisionError:
         handler._excepthook(*sys.exc_info())
+    assert handler.last is not None
     assert (
         handler.last.message == "Unexpected error (ZeroDivisionError): division by zero in a slot"
     )
@@ -109,6 +110,7 @@ def test_model_manager_shows_models_and_device(qtbot):
 
     window = _window(qtbot)
     qtbot.waitUntil(lambda: window.device is not None, timeout=10000)
+    assert window.device is not None
     dialog = ModelManager(window.jobs, window.device, window)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == len(load_cards())
@@ -165,7 +167,9 @@ def test_a_model_leaving_the_gpu_is_told_in_the_window(qtbot):
     window = _window(qtbot, pane_classes=[], warm_up=False)
     qtbot.waitUntil(lambda: window.device is not None, timeout=10000)
     model = OnnxModel(PROBE, prefer_gpu=False)
-    model.session, model.device = _OutOfGpuMemory(), DeviceReport(CUDA, True, "NVIDIA H100")
+    # a session that fails as CUDA does when its memory runs out; no GPU here to make it real
+    model.session = _OutOfGpuMemory()  # pyright: ignore[reportAttributeAccessIssue]
+    model.device = DeviceReport(CUDA, True, "NVIDIA H100")
     results = []
     window.jobs.start(model.run, {"x": np.ones(1, np.float32)}, on_result=results.append)
     qtbot.waitUntil(lambda: bool(results), timeout=10000)

@@ -36,9 +36,11 @@ def test_gap_interval_and_formation_energy():
     salt, copper = (_by_prop(r) for r in predict_formulas(["NaCl", "Cu"]))
     assert copper["band_gap"].value < 0.5  # a metal
     gap = salt["band_gap"]
+    assert gap.low is not None and gap.high is not None  # an interval is shown
     assert gap.value > 2 and gap.low <= gap.value <= gap.high and gap.unit == "eV"
     assert gap.low >= 0  # gaps are not negative, nor their interval
     e = salt["formation_energy"]
+    assert e.low is not None and e.high is not None
     assert e.value < -1.5 and e.unit == "eV/atom" and e.low < e.value < e.high
 
 
@@ -46,6 +48,7 @@ def test_moduli_are_shown_in_gpa():
     _need("log10_bulk_modulus")
     iron = _by_prop(predict_formulas(["Fe"])[0])
     k = iron["bulk_modulus"]
+    assert k.low is not None and k.high is not None
     assert k.unit == "GPa" and 80 < k.value < 350  # Fe: about 170 GPa
     assert k.low < k.value < k.high and "log10" not in k.label
 

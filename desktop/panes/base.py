@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QWidget
 
-from desktop.workers import JobRunner
 from inference.errors import ErrorReport
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from desktop.workers import JobRunner
 
 
 class AppContext:

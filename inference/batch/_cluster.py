@@ -12,7 +12,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +22,13 @@ from inference.errors import JobCancelled, MatLensError, describe
 from inference.jobs import CancelToken
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
+
     from distributed import Client
 
     from inference.batch._tally import Tally
+    from inference.jobs import CancelToken
 
 WORKERS_EVERY = 2.0  # seconds between asking the scheduler how many workers there are
 CONNECT_TIMEOUT = 10  # seconds to reach a scheduler
@@ -250,3 +254,14 @@ def each_on_workers(
         finally:
             with contextlib.suppress(Exception):
                 client.cancel(list(futures), force=True)
+
+
+def papers_on_workers(
+    fn: Callable[..., Any],
+    calls: Sequence[tuple[Any, ...]],
+    workers: int,
+    cancel: CancelToken | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """`each_on_workers` on `workers` local worker processes: what `Library.update` takes as
+    `on_workers` to index papers in parallel."""
+    return each_on_workers(fn, calls, Where.local_workers(workers), cancel)

@@ -18,13 +18,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inference.batch._cache import cached_model
 from inference.batch._model import Item, ItemFailure, ItemOutput, MergeResult
 from inference.batch._store import replacing
 from inference.errors import MatLensError, UnreadableFile, describe
-from inference.jobs import CancelToken, ProgressCallback
+
+if TYPE_CHECKING:
+    from inference.jobs import CancelToken, ProgressCallback
 
 VERSION = 1
 ROWS_PER_ITEM = 500

@@ -30,6 +30,7 @@ def register(sub) -> None:
 def run(args) -> int:
     import sys
 
+    from inference.batch import papers_on_workers
     from inference.cli import print_json
     from inference.literature.search import Library
 
@@ -38,7 +39,7 @@ def run(args) -> int:
 
         raise MatLensError("--workers must be 0 (as many as pay here) or more")
     library = Library(Path(args.library))
-    report = library.update(workers=args.workers or None)
+    report = library.update(workers=args.workers or None, on_workers=papers_on_workers)
     hits = library.search(args.query, top=args.top, mode=args.mode)
     if args.json:
         print_json(

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,19 @@ from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.sentences import split_sentences
 from inference.runtime.paths import cache_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any
+
+    # Runs `fn(*call)` for each call on `workers` worker processes and yields (index, result)
+    # as they finish, an exception as the result; JobCancelled on cancel. The batch runner's
+    # `inference.batch.papers_on_workers` is one; the library does not import it, since the
+    # batch runner drives the domains and not the other way round.
+    OnWorkers = Callable[
+        [Callable[..., Any], Sequence[tuple[Any, ...]], int, CancelToken | None],
+        Iterator[tuple[int, Any]],
+    ]
 
 INDEX_VERSION = 1
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*[A-Za-z0-9]|\d+(?:\.\d+)?|[A-Za-z]")
@@ -200,15 +214,18 @@ class Library:
         *,
         embed: bool = True,
         workers: int | None = 1,
+        on_workers: OnWorkers | None = None,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> UpdateReport:
         """Index new and changed PDFs, forget deleted ones; each paper is kept as it is done
         (a cancelled update keeps the papers finished so far).
 
-        `workers` > 1 indexes the papers on that many worker processes of this computer
-        (inference.batch), each paper on one; progress then moves paper by paper. None: as
-        many as pay on this computer (`index_workers`)."""
+        `workers` > 1 indexes the papers on that many worker processes of this computer,
+        each paper on one, through `on_workers` (`inference.batch.papers_on_workers`, which
+        the caller passes: the library knows nothing of the workers); progress then moves
+        paper by paper. None: as many as pay on this computer (`index_workers`). Without
+        `on_workers` the papers are indexed in this process."""
         files = {str(p.relative_to(self.root)): p for p in self.pdfs()}
         report = UpdateReport([], [], [], 0, {})
         for rel in [r for r in self._entries if r not in files]:
@@ -233,8 +250,8 @@ class Library:
         if workers is None:
             workers = index_workers(len(todo))
         try:
-            if workers > 1 and len(todo) > 1:
-                papers = self._index_on_workers(todo, embed, workers, progress, cancel)
+            if on_workers is not None and workers > 1 and len(todo) > 1:
+                papers = self._index_on_workers(todo, embed, workers, on_workers, progress, cancel)
             else:
                 papers = self._index_here(todo, embed, progress, cancel)
             for indexed in papers:
@@ -269,15 +286,13 @@ class Library:
             within(0.0)
             yield index_paper(str(path), rel, stamp, embed, progress=within, cancel=cancel)
 
-    def _index_on_workers(self, todo, embed, workers, progress, cancel):
+    def _index_on_workers(self, todo, embed, workers, on_workers, progress, cancel):
         """Papers on worker processes; progress moves as each paper comes back."""
-        from inference.batch import Where, each_on_workers
-
         count = len(todo)
         workers = min(workers, count)
         progress(0.0, f"starting {workers} worker processes to index {count} papers")
         calls = [(str(path), rel, stamp, embed) for rel, path, stamp in todo]
-        finished = each_on_workers(index_paper, calls, Where.local_workers(workers), cancel)
+        finished = on_workers(index_paper, calls, workers, cancel)
         for done, (index, indexed) in enumerate(finished, start=1):
             rel, path, stamp = todo[index]
             if isinstance(indexed, BaseException):

@@ -18,11 +18,14 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.errors import MatLensError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TABLES_FILE = "composition_elements.npz"
 BASE_BLOCKS: tuple[str, ...] = ("mat2vec", "magpie")  # what models without `features` used

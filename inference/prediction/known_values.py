@@ -10,13 +10,16 @@ are listed too, so a person sees what the models lean on.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.prediction.materials_store import DATASET_BY_NAME, composition_key, open_store
 from inference.prediction.polymorphs import polymorphs_of
+
+if TYPE_CHECKING:
+    import sqlite3
 
 # The order a person reads: experiment before DFT, the gap before the rest.
 _ORDER = [

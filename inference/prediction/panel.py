@@ -20,8 +20,10 @@ known values or note are missing. The entry's own gap (diamond's) is still print
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from inference.prediction.polymorphs import Polymorph
+if TYPE_CHECKING:
+    from inference.prediction.polymorphs import Polymorph
 
 MADELUNG = "O. Madelung, Semiconductors: Data Handbook, 3rd ed. (Springer, 2004)"
 STREHLOW = (

@@ -14,15 +14,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.prediction.graph import batch_graphs, build_graph
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MODEL_ID = "chgnet"
 OUTPUTS = ["energy_per_atom", "forces", "stress", "magmoms"]

@@ -7,11 +7,14 @@ worker and the CLI calls it directly. Results are JSON-ready dicts plus rows for
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import MatLensError, describe
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.prediction.inputs import PredictionInput, classify, read_structure
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
             structures.append(read.structure)
             names.append(path.name)
             notices[path.name] = list(read.notices)
-        except Exception as exc:  # noqa: BLE001 - a bad file in a batch is one error line
+        except Exception as exc:  # a bad file in a batch is one error line
             if type(exc).__name__ == "JobCancelled":
                 raise
             if len(what.paths) == 1:
@@ -207,7 +210,7 @@ def _predict_each(potential, structures, names, report, progress, cancel):
     try:
         results = potential.predict(structures, progress=progress, cancel=cancel)
         return list(zip(names, structures, strict=True)), results
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if len(structures) == 1:
             raise
         _ = exc
@@ -216,7 +219,7 @@ def _predict_each(potential, structures, names, report, progress, cancel):
         try:
             results.append(potential.predict([s], cancel=cancel)[0])
             good.append((name, s))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if type(exc).__name__ == "JobCancelled":
                 raise
             report.records.append({"file": name, "error": describe(exc).message})

@@ -13,12 +13,14 @@ import functools
 import io
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -287,7 +289,7 @@ def _tell_fallback(notice: str) -> None:
     for listener in listeners:
         try:
             listener(notice)
-        except Exception:  # noqa: BLE001 - a listener gone wrong must not stop the model
+        except Exception:
             logging.getLogger(__name__).exception("a GPU fallback listener failed")
 
 
@@ -317,7 +319,7 @@ class OnnxModel:
         self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
     ) -> list[np.ndarray]:
         try:
-            return cast(list[np.ndarray], self.session.run(outputs, feeds))
+            return cast("list[np.ndarray]", self.session.run(outputs, feeds))
         except Exception as exc:
             if not (self.device.is_gpu and _is_gpu_failure(exc)):
                 raise
@@ -329,7 +331,7 @@ class OnnxModel:
                     why = OUT_OF_GPU_MEMORY if _is_out_of_memory(exc) else "the GPU failed"
                     self.device = DeviceReport(CPU, False, "CPU", f"{why} running {self.path.name}")
                     _tell_fallback(f"{self.device.reason}: it runs on the CPU from now on")
-            return cast(list[np.ndarray], self.session.run(outputs, feeds))
+            return cast("list[np.ndarray]", self.session.run(outputs, feeds))
 
 
 @functools.cache

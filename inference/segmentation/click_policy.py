@@ -17,11 +17,14 @@ Measured in `benchmarks/sam_accuracy.py` (choice made on the train splits).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage as ndi
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _EIGHT = np.ones((3, 3), bool)
 

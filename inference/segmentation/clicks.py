@@ -8,9 +8,9 @@ is the policy of `refine`; large images come as `tiling.TiledEmbedding`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,7 +18,6 @@ from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation.geometry import Box, Point, Rect
 from inference.segmentation.masks import postprocess
 from inference.segmentation.refine import DEFAULT, RefinePolicy, choose_candidate
-from inference.segmentation.sam import ImageEmbedding, MaskCandidate, SamModel
 from inference.segmentation.tiling import (
     TILE_ABOVE,
     Tile,
@@ -26,6 +25,11 @@ from inference.segmentation.tiling import (
     embed_tiled,
     needs_tiling,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from inference.segmentation.sam import ImageEmbedding, MaskCandidate, SamModel
 
 
 @dataclass(eq=False)

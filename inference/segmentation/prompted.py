@@ -6,23 +6,27 @@ same clicks give the same masks in the pane and on the command line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.errors import MatLensError
-from inference.imaging.calibration import Calibration
 from inference.segmentation.annotations import (
     AnnotatedObject,
     AnnotationSet,
     CroppedMask,
     ImageIdentity,
 )
-from inference.segmentation.clicks import ClickSession, RefinedCandidate
-from inference.segmentation.geometry import Box, Point
 from inference.segmentation.labels import classes_for
 from inference.segmentation.prompts import PromptRequest, PromptState
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.imaging.calibration import Calibration
+    from inference.segmentation.clicks import ClickSession, RefinedCandidate
+    from inference.segmentation.geometry import Box, Point
 
 
 def decode_prompt(

@@ -18,12 +18,15 @@ look closer. No Qt; `clicks.ClickSession` applies it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.segmentation.sam import MaskCandidate
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.segmentation.sam import MaskCandidate
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ does not even import pymatgen's CIF code: only the child does.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import UnreadableFile
 from inference.jobs import CancelToken, ProgressCallback, no_progress
@@ -17,6 +17,9 @@ from inference.structures.capacity import LARGE_SITES, count_atom_lines
 from inference.structures.formats import FILE_DIALOG_FILTER, is_structure_file
 from inference.structures.model import ReadOptions, SkippedBlock, StructureBlock, StructureFile
 from inference.structures.timelimit import ParseTimeout, default_runner
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = [
     "FILE_DIALOG_FILTER",

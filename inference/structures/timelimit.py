@@ -21,11 +21,14 @@ import multiprocessing
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inference.errors import JobCancelled, MatLensError, UnreadableFile
-from inference.jobs import CancelToken
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from inference.jobs import CancelToken
 
 START_LIMIT_S = 120.0  # generous: a cold start on a slow Windows disk can take many seconds
 _POLL_S = 0.05

@@ -110,7 +110,7 @@ def compute_xrd(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # pymatgen annotates `wavelength` as a line name; it documents and takes Å as well
-        calculator = XRDCalculator(wavelength=cast(Any, wavelength))
+        calculator = XRDCalculator(wavelength=cast("Any", wavelength))
         pattern = calculator.get_pattern(structure, two_theta_range=(lo, hi))
     peaks = tuple(
         XrdPeak(

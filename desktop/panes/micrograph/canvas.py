@@ -7,7 +7,8 @@ calibrated image has a scale bar in the bottom-right corner that follows the zoo
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
@@ -16,6 +17,9 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem
 from desktop.panes.micrograph.modes import BRUSH, CALIBRATE, ERASER, EXAMPLES, PROMPT
 from inference.imaging.calibration import Calibration
 from inference.segmentation.scale_bar import choose_scale_bar
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _colour_menu_without_pyplot() -> None:

@@ -7,6 +7,8 @@ queues the newest prompt only, so fast clicks are merged into the next answer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -19,10 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.panes.micrograph.state import MicrographState
 from inference.errors import MatLensError
-from inference.segmentation.geometry import Box
 from inference.segmentation.prompted import decode_prompt
+
+if TYPE_CHECKING:
+    from desktop.panes.micrograph.state import MicrographState
+    from inference.segmentation.geometry import Box
 
 HINT = "Left click: object · Right/Shift click: background · Ctrl+drag: box"
 

@@ -8,12 +8,10 @@ never shows a stale structure. The GUI thread only draws.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -40,7 +38,6 @@ from desktop.panes.structure.xrd_panel import XrdPanel
 from desktop.workers import JobSlot
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
-from inference.structures.analysis import CellVariant
 from inference.structures.bonds import majority_symbols
 from inference.structures.elements import COLOR_SCHEMES, RADIUS_MODES
 from inference.structures.export import (
@@ -60,15 +57,20 @@ from inference.structures.io import (
     start_reader,
 )
 from inference.structures.isolated import prepare_safely
-from inference.structures.model import StructureBlock
 from inference.structures.picking import describe_atom, measure
-from inference.structures.prepared import PreparedStructure
 from inference.structures.scene import STYLES, Scene, SceneOptions, build_scene
 from inference.structures.views import AXES, parse_uvw
 from inference.structures.xrd import XrdPattern, compute_xrd, load_calculator, write_csv
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
     from desktop.panes.structure.view import StructureView
+    from inference.structures.analysis import CellVariant
+    from inference.structures.model import StructureBlock
+    from inference.structures.prepared import PreparedStructure
 
 _STYLE_TEXT = {
     "ball-and-stick": "Ball and stick",
