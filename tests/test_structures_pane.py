@@ -236,7 +236,8 @@ def test_first_open_after_start_up_uses_the_prewarmed_reader(qtbot, monkeypatch)
         qtbot.mouseClick(pane.open_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: pane.scene is not None and not pane.busy, timeout=60000)
     assert default_runner().pid == child  # read and analysed by the prewarmed child
-    assert pane.prepared.info.spacegroup_symbol == "Fm-3m"
-    assert len(pane.scene.atoms) == 27
+    prepared, scene = pane.prepared, pane.scene
+    assert prepared is not None and prepared.info.spacegroup_symbol == "Fm-3m"
+    assert scene is not None and len(scene.atoms) == 27
     assert not window.banner.error_text
     window.close()
