@@ -2,7 +2,8 @@
 to plain MobileSAM, the magic wand (flood fill) and the classic filter forest.
 
 Run: `python benchmarks/sam_accuracy.py [--splits val test] [--datasets Super1 EBC1]
-[--ablation]` (needs `make models` and ../shared/data; zoom-window embeddings are cached under
+[--ablation]` or `... --pane [--splits train val test]` (one click per object as the pane
+answers it, see `pane_table`) (needs `make models` and ../shared/data; zoom-window embeddings are cached under
 $TMPDIR/matlens-zoom-cache, whole images in MatLens's embedding cache).
 
 Data (`micronet.py`): NASA MicroNet Super1 (512², RGBA masks where pure red and pure blue are the
@@ -298,6 +299,68 @@ def forest_scores(samples: list[Sample]) -> dict[str, list[float]]:
     return out
 
 
+PANE_POLICIES = {  # what the pane shows first for one click (no zoom: the pane embeds once)
+    "main before (stability)": replace(DEFAULT, select="stability"),
+    "choose_sam only": replace(DEFAULT, clicks=replace(DEFAULT.clicks, region=False)),
+    "MatLens (choose_sam + contrast)": DEFAULT,
+}
+
+
+def pane_first_clicks(
+    model: SamModel, samples: list[Sample], policy: RefinePolicy
+) -> tuple[dict[str, list[float]], dict[str, list[bool]], dict[str, list[str]]]:
+    """1-click IoU per class of the candidate the pane shows first: a `ClickSession` as
+    `clicks.click_session` makes it for the pane and `matlens segment` (whole-image embedding,
+    no zoom window, the RGB given for the local-contrast region). Also whether the first
+    answer was flagged ambiguous, and which source it came from."""
+    ious: dict[str, list[float]] = defaultdict(list)
+    flagged: dict[str, list[bool]] = defaultdict(list)
+    sources: dict[str, list[str]] = defaultdict(list)
+    for sample in samples:
+        embedding = model.embed(sample.rgb)
+        for obj in sample.objects:
+            session = ClickSession(model, embedding, None, policy, pixels=sample.rgb)
+            shown = session.predict([(*obj.first_click, 1)])[0]
+            for key in (obj.class_name, "all"):
+                ious[key].append(iou(shown.mask, obj.mask))
+                flagged[key].append(shown.ambiguous)
+                sources[key].append(shown.source)
+    return ious, flagged, sources
+
+
+def pane_table(model: SamModel, datasets: list[str], splits: list[str]) -> None:
+    """One click per object at its interior-most point, as the pane answers it: mean IoU per
+    data set, split and class for each first-click policy, next to plain MobileSAM (best
+    predicted IoU) and the magic wand at the best tolerance of the data set's train split."""
+    names = list(PANE_POLICIES)
+    head = (
+        f"{'data set / split / class':34s} {'objects':>7s} | "
+        + " ".join(f"{n[:22]:>22s}" for n in names)
+        + f" | {'plain SAM':>9s} {'flood':>6s} | {'contrast 1st':>12s} {'ambiguous':>9s}"
+    )
+    print("\n1-click mean IoU through ClickSession as the pane makes it (no zoom window)")
+    print(head)
+    print("-" * len(head))
+    for dataset in datasets:
+        tolerance = tune_flood(dataset)
+        for split in splits:
+            samples = load(dataset, split)
+            runs = {n: pane_first_clicks(model, samples, p) for n, p in PANE_POLICIES.items()}
+            plain, _, _ = pane_first_clicks(model, samples, RAW)
+            flood = flood_scores(samples, tolerance)
+            ours, flagged, sources = runs[names[-1]]
+            for key in [k for k in ours if k != "all"] + ["all"]:
+                contrast = [s == "contrast" for s in sources[key]]
+                print(
+                    f"{dataset + ' / ' + split + ' / ' + key:34s} {len(ours[key]):7d} | "
+                    + " ".join(f"{mean(runs[n][0][key]):22.3f}" for n in names)
+                    + f" | {mean(plain[key]):9.3f} {mean(flood[key]):6.3f} | "
+                    f"{100 * mean(contrast):11.0f}% {100 * mean(flagged[key]):8.0f}%"
+                )
+            print(f"{'':34s} (flood tolerance {tolerance:g}, chosen on {dataset}/train)")
+            sys.stdout.flush()
+
+
 def ms(values: list[float]) -> str:
     if not values:
         return "none"
@@ -335,11 +398,17 @@ def main() -> None:
     parser.add_argument(
         "--objects", type=int, help="at most N objects per class and image (spread over sizes)"
     )
+    parser.add_argument(
+        "--pane", action="store_true", help="only the first click, as the pane answers it"
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"NASA MicroNet data not found in {DATA} (set MATLENS_SHARED_DATA)")
     model, encode = SamModel("mobile_sam"), ZoomEncoder()
     print(f"MobileSAM ONNX on {model.device.label}, {cpu_threads()} threads")
+    if args.pane:
+        pane_table(model, args.datasets, args.splits)
+        return
     rows, timings, ablation = [], Timings(), {}
     for dataset in args.datasets:
         tolerance = tune_flood(dataset)

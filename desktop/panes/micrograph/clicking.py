@@ -131,10 +131,12 @@ class CurrentObjectBox(QGroupBox):
             self.candidate_label.setText(HINT)
             return
         n = len(prompts.candidates)
-        self.candidate_label.setText(
-            f"Mask {prompts.selected + 1} of {n} · predicted IoU {cand.score:.2f}"
-            + (" · Tab for the next" if n > 1 else "")
-        )
+        text = f"Mask {prompts.selected + 1} of {n} · {cand.description}"
+        text += " · Tab for the next" if n > 1 else ""
+        first = prompts.candidates[0]
+        if first.ambiguous:  # the click itself was unclear: say so whichever mask is shown
+            text = f"Uncertain click. {first.reason}\n{text}"
+        self.candidate_label.setText(text)
 
     def next_candidate(self) -> None:
         self.state.workbench.next_candidate()
