@@ -2,9 +2,10 @@
 to plain MobileSAM, the magic wand (flood fill) and the classic filter forest.
 
 Run: `python benchmarks/sam_accuracy.py [--splits val test] [--datasets Super1 EBC1]
-[--ablation]` or `... --pane [--splits train val test]` (one click per object as the pane
-answers it, see `pane_table`) (needs `make models` and ../shared/data; zoom-window embeddings are cached under
-$TMPDIR/matlens-zoom-cache, whole images in MatLens's embedding cache).
+[--ablation]` (needs `make models` and ../shared/data; zoom-window embeddings are cached under
+$TMPDIR/matlens-zoom-cache, whole images in MatLens's embedding cache). With `--pane`, only the
+first click, as the pane and `matlens segment` answer it (no zoom window), for each first-click
+policy (`pane_table`).
 
 Data (`micronet.py`): NASA MicroNet Super1 (512², RGBA masks where pure red and pure blue are the
 annotated classes) and EBC1 (1024², masks 1 oxide, 2 crack), train / val / test. Each
@@ -17,9 +18,10 @@ border counted as correct); it is positive where the object was missed, negative
 spilled over. NoC@85 is the number of clicks to reach IoU 0.85, 10 when 10 clicks do not.
 
 Columns, all from the same first click:
-- MatLens: the pane's `ClickSession` (refine.DEFAULT: stability choice, zoom on small objects,
-  mask_input on corrections) with `click_policy` choosing the first candidate shown.
-- pane before: the same session's own first candidate (what the pane showed before issue 15).
+- MatLens: `ClickSession` under refine.DEFAULT (`click_policy` choosing the first answer among
+  SAM's masks and the local-contrast region, zoom on small objects, mask_input on corrections).
+- pane before: the same first click under `select="stability"` (SAM's most stable mask, what
+  the pane showed before `click_policy` was wired into the session).
 - plain MobileSAM: refine.RAW (SAM's best predicted IoU, no zoom, no mask_input).
 - flood fill: the magic wand (`micronet.flood_fill`) at the tolerance with the best mean IoU on
   the train split of the data set (chosen there, never on val or test).
@@ -63,7 +65,7 @@ from micronet import (  # noqa: E402
 from inference.imaging.display import to_rgb  # noqa: E402
 from inference.imaging.io import read_micrograph  # noqa: E402
 from inference.runtime.sessions import cpu_threads  # noqa: E402
-from inference.segmentation.click_policy import ClickChoice, choose_sam  # noqa: E402
+from inference.segmentation.click_policy import choose_sam  # noqa: E402
 from inference.segmentation.clicks import ClickSession  # noqa: E402
 from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy  # noqa: E402
 from inference.segmentation.sam import ImageEmbedding, SamModel, image_key  # noqa: E402
@@ -146,25 +148,6 @@ def next_click(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float, int]:
     return best[1], best[2], best[3]
 
 
-def first_choice(session: ClickSession, click: tuple[float, float]):
-    """The pane's first click with `click_policy` choosing the candidate shown: the session's
-    candidates are re-ordered and the one shown is remembered, so corrections refine it (what
-    ClickSession does once the policy is wired into it). Also returns the session's own
-    first candidate."""
-    out = session.predict([(click[0], click[1], 1)])
-    frame = out[0].frame
-    local = (click[0] - frame.x0, click[1] - frame.y0)
-    choice = choose_sam(
-        [c.raw for c in out],
-        local,
-        frame.embedding.original_size,
-        frame.embedding.input_size,
-    )
-    ordered = [out[i] for i in choice.order]
-    session.remember(ordered[0])
-    return ordered, choice, out[0]
-
-
 @dataclass
 class Timings:
     """Seconds per click: first clicks (with or without a zoom encoder run) and corrections."""
@@ -175,21 +158,18 @@ class Timings:
 
 
 def clicks(
-    session: ClickSession, obj: GroundTruth, use_policy: bool, timings: Timings | None = None
-) -> tuple[list[float], ClickChoice | None, float]:
-    """IoU after each click, stopping at TARGET_IOU or MAX_CLICKS; the policy's choice for the
-    first click; and the IoU of the session's own first candidate."""
+    session: ClickSession, obj: GroundTruth, timings: Timings | None = None
+) -> tuple[list[float], bool]:
+    """IoU after each click, stopping at TARGET_IOU or MAX_CLICKS, and whether the first answer
+    was flagged ambiguous."""
     points: list[tuple[float, float, int]] = [(*obj.first_click, 1)]
     ious: list[float] = []
-    choice, own = None, 0.0
+    ambiguous = False
     while True:
         start = time.perf_counter()
-        if len(points) == 1 and use_policy:
-            ordered, choice, before = first_choice(session, obj.first_click)
-            shown = ordered[0]
-            own = iou(before.mask, obj.mask)
-        else:
-            shown = session.predict(points)[0]
+        shown = session.predict(points)[0]
+        if len(points) == 1:
+            ambiguous = shown.ambiguous
         mask = shown.mask
         if timings is not None:
             seconds = time.perf_counter() - start
@@ -199,7 +179,7 @@ def clicks(
                 (timings.first_zoomed if shown.zoomed else timings.first).append(seconds)
         ious.append(iou(mask, obj.mask))
         if ious[-1] >= TARGET_IOU or len(ious) >= MAX_CLICKS:
-            return ious, choice, own
+            return ious, ambiguous
         points.append(next_click(obj.mask, mask))
 
 
@@ -209,7 +189,7 @@ class Tally:
     noc: list[int] = field(default_factory=list)  # clicks to TARGET_IOU, MAX_CLICKS if never
     reached: list[bool] = field(default_factory=list)
     last: list[float] = field(default_factory=list)  # IoU at the last click
-    before: list[float] = field(default_factory=list)  # the session's own first candidate
+    before: list[float] = field(default_factory=list)  # first click, select="stability"
     ambiguous: list[bool] = field(default_factory=list)
 
 
@@ -240,16 +220,22 @@ def evaluate(
     samples: list[Sample],
     policy: RefinePolicy,
     encode: ZoomEncoder,
-    use_policy: bool = False,
     timings: Timings | None = None,
+    before: bool = False,
 ) -> dict[str, Tally]:
-    """Tallies per class and for "all" objects."""
+    """Tallies per class and for "all" objects; with `before`, also the first click's IoU
+    under `select="stability"` (what the pane showed before `click_policy` was wired in)."""
+    old = replace(policy, select="stability")
     tallies: dict[str, Tally] = defaultdict(Tally)
     for sample in samples:
         embedding = model.embed(sample.rgb)
         for obj in sample.objects:
             session = ClickSession(model, embedding, sample.rgb, policy, encode)
-            ious, choice, own = clicks(session, obj, use_policy, timings)
+            ious, ambiguous = clicks(session, obj, timings)
+            own = 0.0
+            if before:
+                earlier = ClickSession(model, embedding, sample.rgb, old, encode)
+                own = iou(earlier.predict([(*obj.first_click, 1)])[0].mask, obj.mask)
             reached = ious[-1] >= TARGET_IOU
             for key in (obj.class_name, "all"):
                 tally = tallies[key]
@@ -258,7 +244,7 @@ def evaluate(
                 tally.reached.append(reached)
                 tally.last.append(ious[-1])
                 tally.before.append(own)
-                tally.ambiguous.append(bool(choice and choice.ambiguous))
+                tally.ambiguous.append(ambiguous)
     return tallies
 
 
@@ -414,7 +400,7 @@ def main() -> None:
         tolerance = tune_flood(dataset)
         for split in args.splits:
             samples = load(dataset, split, args.limit, args.objects)
-            ours = evaluate(model, samples, DEFAULT, encode, True, timings)
+            ours = evaluate(model, samples, DEFAULT, encode, timings, before=True)
             plain = evaluate(model, samples, RAW, encode)
             flood = flood_scores(samples, tolerance)
             forest = {} if args.no_forest else forest_scores(samples)
