@@ -59,6 +59,7 @@ class CurrentObjectBox(QGroupBox):
         layout.addWidget(self.candidate_label)
         layout.addLayout(buttons)
         state.image_opened.connect(lambda _: self._fill_classes())
+        state.image_opened.connect(lambda _: self._show_candidate())  # no answer of the last image
         state.classes_changed.connect(self._fill_classes)
         state.current_class_changed.connect(self.class_combo.setCurrentText)
         state.candidates_changed.connect(self._show_candidate)
