@@ -1,18 +1,22 @@
 """One click on an EBC1 coating cross-section in the Micrographs pane, as a microscopist makes
-it: a thin crack comes back as the crack, and a click whose answers are scattered over the
-image says so. Real MobileSAM, real widget, real test-split image and its ground truth (NASA
-MicroNet EBC1; no MatLens parameter was chosen on the test split)."""
+it: a thin crack comes back as the crack (and `matlens segment` gives the same), and a click
+whose answers are scattered over the image says so. Real MobileSAM, real widget, real
+test-split image and its ground truth (NASA MicroNet EBC1; no MatLens parameter was chosen on
+the test split)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
 import pytest
 import tifffile
 from conftest import shared
+from pycocotools.coco import COCO
 from PySide6.QtCore import Qt
 from scipy import ndimage
+from test_cli import matlens
 from test_micrograph_pane import click, open_image, prompts, wait_mask
 
 from inference.errors import ModelUnavailable
@@ -51,6 +55,23 @@ def test_a_click_on_a_thin_crack_gives_the_crack(qtbot, window, tmp_path):
     assert iou > 0.5, f"IoU with the crack {iou:.3f}"
     assert "local contrast" in pane.clicks.candidate_label.text()
     assert len(prompts(pane).candidates) == 4  # SAM's three masks stay a Tab away
+
+    # Enter keeps it, and `matlens segment` gives the same crack for the same click
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)
+    kept = pane.annotations.objects[0]
+    assert kept.source == "contrast" and kept.score is None
+    prompts_json = tmp_path / "prompts.json"
+    prompts_json.write_text(json.dumps({"objects": [{"points": [[x, y, 1]]}]}), encoding="utf-8")
+    coco_path = tmp_path / "objects.json"
+    image = tmp_path / "050317_3_S0440016.tif"
+    run = matlens(
+        "segment", str(image), "--prompts", str(prompts_json), "--coco", str(coco_path), "--json"
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["objects"][0]["score"] is None
+    coco = COCO(str(coco_path))
+    (ann,) = coco.loadAnns(coco.getAnnIds())
+    assert np.array_equal(coco.annToMask(ann).astype(bool), kept.full_mask(truth.shape))
 
 
 def test_a_click_with_only_scattered_answers_says_it_is_uncertain(qtbot, window, tmp_path):
