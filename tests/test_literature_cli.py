@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -130,3 +131,25 @@ def test_semantic_search_finds_paraphrase(capsys, tmp_path):
 def test_search_missing_folder(capsys, tmp_path):
     code, _, err = run(capsys, "search", tmp_path / "nope", "x")
     assert code == 2 and "not a folder" in err
+
+
+def test_batch_records_csv_has_the_single_paper_csvs_cells(capsys, tmp_path, shared_data):
+    """`matlens extract FOLDER --out` writes records.csv as `matlens extract PAPER --csv` does
+    (list fields such as material_span as "a; b"), with the paper in front."""
+    import csv
+
+    folder = tmp_path / "library"
+    folder.mkdir()
+    shutil.copy(shared_data("papers", "supermat_dev", "pdf", "APL0774202-CC.pdf"), folder)
+    code, _, _ = run(capsys, "extract", folder, "--out", tmp_path / "out")
+    assert code == 0
+    code, _, _ = run(capsys, "extract", folder / "APL0774202-CC.pdf", "--csv", tmp_path / "one.csv")
+    assert code == 0
+    with (tmp_path / "out" / "records.csv").open(encoding="utf-8", newline="") as fh:
+        batch = list(csv.DictReader(fh))
+    with (tmp_path / "one.csv").open(encoding="utf-8", newline="") as fh:
+        single = list(csv.DictReader(fh))
+    assert {r.pop("paper") for r in batch} == {"APL0774202-CC.pdf"}
+    assert batch == single
+    spans = [r["material_span"] for r in single if r["material_span"]]
+    assert spans and all(re.fullmatch(r"\d+; \d+", s) for s in spans)

@@ -333,7 +333,7 @@ def test_standard_abbreviation_from_the_dictionary_has_formula_family_and_source
     text = "Nernst and STM measurements (20A for optimally doped Bi-2212 sample)."  # P070214505
     (m,) = [m for m in extract(text_paper(text)).materials if m.text == "Bi-2212"]
     assert (m.kind, m.formula, m.role) == ("abbreviation", "Bi2Sr2CaCu2O8+δ", "sample")
-    assert m.family.startswith("cuprate") and "Maeda" in m.definition
+    assert m.family.startswith("cuprate") and "(Bi-2212)" in m.definition
     assert "optimally doped" in m.descriptors and "sample" in m.descriptors
 
 

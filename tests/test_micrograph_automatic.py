@@ -4,6 +4,7 @@ phases by example, with the real MobileSAM on real micrographs through real Qt w
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,12 +109,14 @@ def test_phase_map_matches_the_annotated_precipitates(qtbot, pane, shared_data):
     assert len(pane.annotations) == 0
 
 
-def test_phases_by_example_previews_live_and_applies_as_classes(qtbot, open_pane, shared_data):
+def test_phases_by_example_previews_live_and_applies_as_classes(
+    qtbot, open_pane, shared_data, tmp_path
+):
     try:
         require("mobile_sam")
     except ModelUnavailable as exc:
         pytest.skip(str(exc))
-    image = shared_data(*SUPER1, "test", "spot2_0d_0.tif")
+    image = Path(shutil.copy(shared_data(*SUPER1, "test", "spot2_0d_0.tif"), tmp_path))
     rgba = tifffile.imread(shared_data(*SUPER1, "test_annot", "spot2_0d_0_mask.tif"))
     red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
     blue = (rgba[..., 0] == 0) & (rgba[..., 1] == 0) & (rgba[..., 2] == 255)
@@ -122,7 +125,7 @@ def test_phases_by_example_previews_live_and_applies_as_classes(qtbot, open_pane
     qtbot.waitUntil(lambda: pane.ready, timeout=60000)
     qtbot.waitUntil(lambda: pane.canvas.view.viewRect().width() > 10, timeout=5000)
     panel = pane.auto_panel
-    panel.setCurrentIndex(2)
+    panel.tabs.setCurrentIndex(2)
     qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
     assert pane.canvas.mode == "examples"
     # clicks on the image in examples mode: 3 examples of each class
@@ -150,6 +153,7 @@ def test_phases_by_example_previews_live_and_applies_as_classes(qtbot, open_pane
         click(qtbot, pane, int(x), int(y))
         qtbot.waitUntil(lambda: panel.phase_result is not result, timeout=60000)
     qtbot.mouseClick(panel.apply_phases_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(pane.annotations) > 0, timeout=30000)
     classes = {o.class_name for o in pane.annotations.objects}
     assert classes == {"precipitate", "matrix"}
     assert pane.canvas.mode != "examples"

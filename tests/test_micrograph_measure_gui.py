@@ -7,6 +7,8 @@ mouse drags on the canvas; objects are painted with the brush so no model is nee
 from __future__ import annotations
 
 import shutil
+import socket
+import time
 
 import numpy as np
 import pytest
@@ -93,7 +95,7 @@ def wait_measured(qtbot, panel, n_objects):
     )
 
 
-COUNT, FRACTION, DENSITY, ECD, AREA = range(5)  # rows of the summary table
+COUNT, FRACTION, ECD, AREA = range(4)  # quantity columns of the summary table
 
 
 def drawn_counts(panel):
@@ -103,8 +105,8 @@ def drawn_counts(panel):
 
 
 def row_labels(panel):
-    table = panel.table
-    return [table.verticalHeaderItem(r).text() for r in range(table.rowCount())]
+    """The quantity columns' titles ("Mean area (µm²)")."""
+    return panel.quantity_labels()
 
 
 def test_a_drawn_scale_bar_calibrates_the_list_panel_and_csv_and_undo_restores_pixels(
@@ -126,7 +128,7 @@ def test_a_drawn_scale_bar_calibrates_the_list_panel_and_csv_and_undo_restores_p
     assert "µm/px (drawn by hand)" in pane.calibration_bar.label.text()
     assert pane.objects_panel.tree.topLevelItem(0).text(2).endswith("µm²")
     qtbot.waitUntil(lambda: "Mean area (µm²)" in row_labels(panel), timeout=10000)
-    area_um2 = float(panel.cell(AREA, "precipitate"))
+    area_um2 = float(panel.cell(AREA, "precipitate").replace(",", ""))
     assert area_um2 == pytest.approx(pane.annotations.objects[0].area * cal.pixel_size**2, 1e-3)
     assert not pane.calibration_bar.tool.scale_line.line.isVisible()  # the line goes with it
 
@@ -191,7 +193,7 @@ def test_the_calibration_comes_back_with_the_image_and_reset_returns_to_metadata
 
 def test_the_measure_tab_counts_new_objects_and_draws_their_size_histogram(qtbot, pane):
     panel = show_measure_tab(qtbot, pane)
-    assert panel.table.columnCount() == 0
+    assert panel.table.rowCount() == 0  # no class has objects: no row
     paint_objects(pane, [(40, 40), (120, 60), (200, 300)], radius=8)
     wait_measured(qtbot, panel, 3)
     assert panel.cell(COUNT, "precipitate") == "3"
@@ -270,23 +272,31 @@ def test_the_batch_recipe_comes_from_the_pane_and_saves_and_loads(qtbot, pane, t
     assert recipe.unit == "µm"
     assert dialog.input_edit.text() == str(pane.loaded.path.parent)
 
-    saved = dialog.save_recipe(tmp_path / "recipe.json")
+    saved = tmp_path / "recipe.json"
+    dialog.save_recipe(saved)  # written in a worker
+    qtbot.waitUntil(lambda: dialog.summary_label.text() == f"Recipe saved: {saved}", timeout=5000)
     dialog.unit_combo.setCurrentText("nm")
     dialog.calibration_combo.setCurrentIndex(dialog.calibration_combo.count() - 1)
     assert dialog.recipe().calibration.rule == "none"
     dialog.load_recipe(saved)
+    qtbot.waitUntil(lambda: "Recipe loaded" in dialog.summary_label.text(), timeout=5000)
     assert dialog.recipe() == recipe
-    assert "Recipe loaded" in dialog.summary_label.text()
 
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    assert dialog.load_recipe(bad) is None
-    assert "not valid JSON" in dialog.summary_label.text()
+    dialog.load_recipe(bad)
+    qtbot.waitUntil(lambda: "not valid JSON" in dialog.summary_label.text(), timeout=5000)
     assert "\n" not in dialog.summary_label.text()
+    assert dialog.recipe() == recipe  # the recipe shown stays
 
-    dialog.input_edit.setText(str(tmp_path / "missing"))
+    dialog.input_edit.setText("")
     assert not dialog.start()
-    assert dialog.summary_label.text().startswith("Choose an input folder that exists")
+    assert dialog.summary_label.text() == "Choose an input folder."
+    dialog.input_edit.setText(str(tmp_path / "missing"))
+    assert dialog.start()  # whether it exists, the runner says, in one line
+    qtbot.waitUntil(lambda: not dialog.running, timeout=20000)
+    line = dialog.summary_label.text()
+    assert line.startswith("Batch stopped: input folder not found") and "\n" not in line
 
 
 def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, pane, tmp_path):
@@ -307,14 +317,25 @@ def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, 
     dialog.input_edit.setText(str(folder))
     dialog.output_edit.setText(str(out))
 
+    assert dialog.where_box.here_radio.isChecked()  # this computer unless a cluster is chosen
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.running and not dialog.start_button.isEnabled()
     qtbot.waitUntil(lambda: not dialog.running, timeout=180000)
     summary = dialog.summary_label.text()
-    assert "3 images: 2 done" in summary and "1 failed" in summary and "\n" not in summary
-    assert dialog.failures_list.isVisible() and dialog.failures_list.count() == 1
-    assert dialog.failures_list.item(0).text().startswith("broken.tif: ")
-    assert dialog.progress.value() == dialog.progress.maximum()
+    assert summary.startswith("3 items on this computer") and "\n" not in summary
+    assert "2 done" in summary and "1 failed" in summary
+    view = dialog.progress
+    assert view.items.isVisible()
+    assert sorted(r[:2] for r in view.rows()) == [
+        ("a.tif", "done"),
+        ("b.tif", "done"),
+        ("broken.tif", "failed"),
+    ]
+    broken = next(r for r in view.rows() if r[0] == "broken.tif")
+    assert broken[2] and "\n" not in broken[2]  # why, in one line
+    figures = view.figures_label.text()
+    assert figures.startswith("2/3 done") and "1 failed" in figures
+    assert view.bar.value() == view.bar.maximum()
     assert (out / "a.csv").exists() and (out / "b.overlay.png").exists()
     head = (out / "summary.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(head) == 3 and "pixel_size_µm" in head[0]
@@ -323,3 +344,40 @@ def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, 
     qtbot.waitUntil(lambda: not dialog.running, timeout=60000)
     assert "2 already done" in dialog.summary_label.text()
     assert dialog.report.done == ()
+    assert ("a.tif", "done before") in [r[:2] for r in view.rows()]
+
+
+def test_the_batch_dialog_says_in_one_line_when_no_cluster_answers(qtbot, pane, tmp_path):
+    folder = tmp_path / "micrographs"
+    folder.mkdir()
+    shutil.copy(SAMPLE, folder / "a.tif")
+    dialog = pane.measure_panel.open_batch()
+    dialog.input_edit.setText(str(folder))
+    dialog.output_edit.setText(str(tmp_path / "measured"))
+    where = dialog.where_box
+    qtbot.mouseClick(where.cluster_radio, Qt.MouseButton.LeftButton)
+    assert where.address_edit.isEnabled()
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)  # no address typed
+    assert not dialog.running
+    assert dialog.summary_label.text().startswith("Type the address of the cluster's scheduler")
+
+    qtbot.keyClicks(where.address_edit, "lab-machine")  # no scheme, no port
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=20000)
+    line = dialog.summary_label.text()
+    assert "is not a scheduler address" in line and "\n" not in line
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    where.address_edit.setText(f"tcp://127.0.0.1:{port}")
+    started = time.monotonic()
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.running and dialog.progress.figures_label.text().startswith("Connecting to")
+    qtbot.waitUntil(lambda: not dialog.running, timeout=40000)
+    assert time.monotonic() - started < 30  # the runner gives up after 10 s
+    line = dialog.summary_label.text()
+    assert line.startswith("Batch stopped: cannot reach the dask scheduler at tcp://127.0.0.1:")
+    assert "\n" not in line and "Traceback" not in line
+    assert dialog.start_button.isEnabled() and not pane.errors

@@ -19,7 +19,7 @@ def random_vit_b():
     """A segment-anything ViT-B with random weights (mobile_sam ships the same model code)."""
     from inference.export import _stubs
 
-    _stubs.install()  # torchvision and timm cannot run with CPU torch (facts.md)
+    _stubs.install()  # torchvision and timm cannot run with CPU torch
     mobile_sam = pytest.importorskip("mobile_sam")
     torch.manual_seed(0)
     return mobile_sam.sam_model_registry["vit_b"]()

@@ -137,6 +137,7 @@ class Papers:
         import numpy as np
 
         from inference.literature.export import CSV_COLUMNS
+        from inference.literature.schema import PropertyRecord, csv_row, from_json
         from inference.literature.search import Library, Passage
 
         out_dir = Path(out_dir)
@@ -161,7 +162,8 @@ class Papers:
             writer.writerow(["paper", *CSV_COLUMNS])
             for doc in documents:
                 for record in doc["records"]:
-                    writer.writerow([doc["paper"], *(_cell(record, c) for c in CSV_COLUMNS)])
+                    row = csv_row(from_json(PropertyRecord, record))
+                    writer.writerow([doc["paper"], *(row[c] for c in CSV_COLUMNS)])
         failures_csv = out_dir / "failures.csv"
         with replacing(failures_csv) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
@@ -184,10 +186,3 @@ class Papers:
         library.save_index()
         notes.add(f"search index of {len(papers)} papers updated ({library.index_dir})")
         return MergeResult((str(merged), str(table), str(failures_csv)), tuple(sorted(notes)))
-
-
-def _cell(record: dict[str, Any], column: str) -> object:
-    if column == "conditions":  # as inference.literature.export.record_row writes it
-        return "; ".join(f"{k}={v}" for k, v in (record.get("conditions") or {}).items())
-    value = record.get(column)
-    return "" if value is None else value

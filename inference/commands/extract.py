@@ -29,6 +29,13 @@ def register(sub) -> None:
     p.add_argument(
         "--ner", action="store_true", help="add material names found by the learned tagger"
     )
+    p.add_argument(
+        "--linker",
+        choices=("rules", "learned"),
+        default="rules",
+        help="how each Tc value finds its material: the rules (default) or the learned linker, "
+        "which ties them in cross-validation",
+    )
     p.add_argument("--out", metavar="OUT_DIR", help="for a folder: where the results go")
     add_where_options(p)
     p.set_defaults(handler=run)
@@ -43,7 +50,7 @@ def run(args) -> int:
     from inference.literature.export import write_csv
     from inference.literature.extract import extract_pdf
 
-    _, result = extract_pdf(Path(args.paper), ner=args.ner)
+    _, result = extract_pdf(Path(args.paper), ner=args.ner, linker=args.linker)
     if args.property:
         result.records = [r for r in result.records if r.property in args.property]
     if args.material:

@@ -1,7 +1,7 @@
 """Stand-ins for the few timm and torchvision pieces that `mobile_sam` and `segment_anything` import.
 
 torchvision's PyPI wheel cannot run with the CPU torch, and `pip install timm` drags in a CUDA
-torch (facts.md), so neither is installed. The model code only needs: timm's DropPath,
+torch, so neither is installed. The model code only needs: timm's DropPath,
 trunc_normal_, to_2tuple and register_model (TinyViT), torchvision's resize/to_pil_image
 (ResizeLongestSide.apply_image, i.e. PIL bilinear) and batched_nms/box_area (imported by the
 automatic mask generator). `install()` puts these into `sys.modules` only where the real package

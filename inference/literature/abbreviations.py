@@ -2,13 +2,16 @@
 
 A paper that writes "Pr1.85Ce0.15CuO4-δ (PCCO) films" means that formula by every later
 "PCCO"; `definitions` finds such pairs with the Schwartz–Hearst test (the short form's letters
-appear in order in the long form, the first at the start of a word or element symbol; A. S.
-Schwartz & M. A. Hearst, Pac. Symp. Biocomput. 8, 451 (2003)), also the other way round,
-"LSCO (La2-xSrxCuO4)". Cation-ratio codes ("Bi-2212", "Y123", "(Hg,Pb)-2212") bind to the
-formula they follow when the formula holds their first element.
+appear in order in the long form, the first at the start of a word or element symbol), also
+the other way round, "LSCO (La2-xSrxCuO4)". Cation-ratio codes ("Bi-2212", "Y123",
+"(Hg,Pb)-2212") bind to the formula they follow when the formula holds their first element.
 
-`DICTIONARY` holds the field's standard abbreviations, each with its formula, family and the
-paper that introduced the compound (or family) it names; a paper's own definition wins.
+`DICTIONARY` holds the field's standard abbreviations, each with its formula, family and a
+source that can be checked offline: a sentence of a paper in the shared corpus (data/papers,
+SuperMat and grobid-quantities, CC BY 4.0) that uses the abbreviation with its formula, quoted
+as that paper's TEI text reads; or, where no paper here does, the words "nominal
+stoichiometry of the <family> family", which claim no more than the formula written from the
+abbreviation's cation counts. A paper's own definition wins.
 """
 
 from __future__ import annotations
@@ -22,92 +25,192 @@ class Abbreviation:
     short: str  # as usually written ("Bi2212"; "Bi-2212" and "Bi 2212" match it too)
     formula: str  # placeholders and variables kept ("La2-xSrxCuO4")
     family: str
-    source: str  # where the compound or family was introduced
+    paper: str = ""  # TEI file under the shared papers folder whose text holds `quote`
+    quote: str = ""  # the sentence (or its part) that uses the abbreviation with its formula
     sample: bool = True  # False: a family name ("1111-type"), never a sample itself
 
+    @property
+    def source(self) -> str:
+        if self.paper:
+            return f'used with its formula in {self.paper}: "{self.quote}"'
+        return f"nominal stoichiometry of the {self.family} family"
 
-_BEDNORZ = "J. G. Bednorz & K. A. Müller, Z. Phys. B 64, 189 (1986)"
-_CAVA_LSCO = "R. J. Cava et al., Phys. Rev. Lett. 58, 408 (1987)"
-_WU = "M. K. Wu et al., Phys. Rev. Lett. 58, 908 (1987)"
-_HOR = "P. H. Hor et al., Phys. Rev. Lett. 58, 1891 (1987)"
-_KARPINSKI = "J. Karpinski et al., Nature 336, 660 (1988)"
-_MICHEL = "C. Michel et al., Z. Phys. B 68, 421 (1987)"
-_MAEDA = "H. Maeda et al., Jpn. J. Appl. Phys. 27, L209 (1988)"
-_SHENG = "Z. Z. Sheng & A. M. Hermann, Nature 332, 138 (1988)"
-_PUTILIN = "S. N. Putilin et al., Nature 362, 226 (1993)"
-_SCHILLING = "A. Schilling et al., Nature 363, 56 (1993)"
-_TOKURA = "Y. Tokura, H. Takagi & S. Uchida, Nature 337, 345 (1989)"
-_NAITO = "M. Naito & M. Hepp, Jpn. J. Appl. Phys. 39, L485 (2000)"
-_BAUERNFEIND = "L. Bauernfeind, W. Widder & H. F. Braun, Physica C 254, 151 (1995)"
-_CAVA_BKBO = "R. J. Cava et al., Nature 332, 814 (1988)"
-_SLEIGHT = "A. W. Sleight, J. L. Gillson & P. E. Bierstedt, Solid State Commun. 17, 27 (1975)"
-_KAMIHARA = "Y. Kamihara et al., J. Am. Chem. Soc. 130, 3296 (2008)"
-_ROTTER = "M. Rotter, M. Tegel & D. Johrendt, Phys. Rev. Lett. 101, 107006 (2008)"
-_WANG = "X. C. Wang et al., Solid State Commun. 148, 538 (2008)"
-_HSU = "F.-C. Hsu et al., Proc. Natl. Acad. Sci. USA 105, 14262 (2008)"
-_GUO = "J. Guo et al., Phys. Rev. B 82, 180520(R) (2010)"
-_NAGAMATSU = "J. Nagamatsu et al., Nature 410, 63 (2001)"
 
 _CUPRATE = "cuprate"
 _RARE_EARTHS = ("Y", "La", "Nd", "Sm", "Eu", "Gd", "Dy", "Ho", "Er", "Yb", "Lu")
+_DEV = "supermat_dev/gold_tei/"
+_TEI = ".superconductors.tei.xml"
+# sentences quoted below, by the paper they are in (CC BY 4.0 articles of SuperMat)
+_APL = (
+    f"{_DEV}APL0774202-CC{_TEI}",
+    "London penetration depth in YBa2Cu3O 7−δ (YBCO) Bi2Sr2CaCu2O 8+δ (BSCCO) and "
+    "Pr1.85Ce0.15CuO 4−δ (PCCO)",
+)
+_LBCO_LSCO = (
+    f"{_DEV}P066104528-CC{_TEI}",
+    "La 2−x Ba x CuO 4 (LBCO) and La 2−x Sr x CuO 4 (LSCO) show the local minimum of T c",
+)
+_LCCO_PCCO = (
+    f"{_DEV}L091087001-CC{_TEI}",
+    "La 2−x Ce x CuO 4−δ (LCCO) and Pr 2−x Ce x CuO 4−δ (PCCO) films",
+)
+_TUNNELING = (
+    f"{_DEV}PHC3200009-CC{_TEI}",
+    "Tunneling spectra on Bi 2 Sr 2 CaCu 2 O 8+δ (Bi-2212) , Bi 2 Sr 2 CuO x and HgBa 2 CuO 4 "
+    "(Hg-1201)",
+)
+_HOTT = f"{_DEV}hott2013review-CC{_TEI}"
+_HOTT_FE = (
+    _HOTT,
+    'In " 11 " (e.g., FeSe ) there is nothing between, in " 111 " ( LiFeAs and NaFeAs ) two '
+    'alkali metal atom layers fill the "hollows" on each side of Fe(P/As/Se/Te) pyramid layers, '
+    'in " 1111 " (e.g., LaFeAsO ) an additional oxygen layer comes between these metal atom '
+    "layers",
+)
+_LA1111 = (
+    "supermat/gold_tei/1609.04957-CC.superconductors.tei.xml",
+    "LaFeAsO 1−x H x ( H-doped La1111 series )",
+)
+_BA122 = (
+    "supermat/gold_tei/1609.04957-CC.superconductors.tei.xml",
+    "Ba122 series such as Ba(Fe1−xCox)2As2",
+)
+_NA111 = (
+    "supermat/gold_tei/1609.04957-CC.superconductors.tei.xml",
+    "the Na111 series , such as NaFe 1−x Co x As",
+)
+
+
+def _entry(short: str, formula: str, family: str, source=("", ""), sample=True) -> Abbreviation:
+    return Abbreviation(short, formula, family, source[0], source[1], sample)
 
 
 def _rare_earth_123() -> list[Abbreviation]:
     out = []
+    family = f"{_CUPRATE} (RE-123)"
     for re_ in _RARE_EARTHS:
         formula = f"{re_}Ba2Cu3O7-δ"
-        source = _WU if re_ == "Y" else _HOR
+        bco = _APL if re_ == "Y" else ("", "")
+        n123 = (
+            (
+                f"{_DEV}P071184510-CC{_TEI}",
+                "the transport properties of YBa 2 Cu 3 O 7-δ (Y123)",
+            )
+            if re_ == "Y"
+            else ("", "")
+        )
         out += [
-            Abbreviation(f"{re_}BCO", formula, f"{_CUPRATE} (RE-123)", source),
-            Abbreviation(f"{re_}123", formula, f"{_CUPRATE} (RE-123)", source),
+            _entry(f"{re_}BCO", formula, family, bco),
+            _entry(f"{re_}123", formula, family, n123),
         ]
     return out
 
 
 DICTIONARY: tuple[Abbreviation, ...] = (
-    Abbreviation("LBCO", "La2-xBaxCuO4", f"{_CUPRATE} (214)", _BEDNORZ),
-    Abbreviation("LSCO", "La2-xSrxCuO4", f"{_CUPRATE} (214)", _CAVA_LSCO),
-    Abbreviation("La214", "La2-xSrxCuO4", f"{_CUPRATE} (214)", _CAVA_LSCO),
+    _entry("LBCO", "La2-xBaxCuO4", f"{_CUPRATE} (214)", _LBCO_LSCO),
+    _entry("LSCO", "La2-xSrxCuO4", f"{_CUPRATE} (214)", _LBCO_LSCO),
+    _entry("La214", "La2-xSrxCuO4", f"{_CUPRATE} (214)"),
     *_rare_earth_123(),
-    Abbreviation("REBCO", "REBa2Cu3O7-δ", f"{_CUPRATE} (RE-123)", _HOR),
-    Abbreviation("ReBCO", "REBa2Cu3O7-δ", f"{_CUPRATE} (RE-123)", _HOR),
-    Abbreviation("RE123", "REBa2Cu3O7-δ", f"{_CUPRATE} (RE-123)", _HOR),
-    Abbreviation("Y124", "YBa2Cu4O8", f"{_CUPRATE} (RE-124)", _KARPINSKI),
-    Abbreviation("BSCCO", "Bi2Sr2CaCu2O8+δ", f"{_CUPRATE} (Bi-22(n-1)n)", _MAEDA),
-    Abbreviation("Bi2201", "Bi2Sr2CuO6+δ", f"{_CUPRATE} (Bi-22(n-1)n)", _MICHEL),
-    Abbreviation("Bi2212", "Bi2Sr2CaCu2O8+δ", f"{_CUPRATE} (Bi-22(n-1)n)", _MAEDA),
-    Abbreviation("Bi2223", "Bi2Sr2Ca2Cu3O10+δ", f"{_CUPRATE} (Bi-22(n-1)n)", _MAEDA),
-    Abbreviation("Tl2201", "Tl2Ba2CuO6+δ", f"{_CUPRATE} (Tl-22(n-1)n)", _SHENG),
-    Abbreviation("Tl2212", "Tl2Ba2CaCu2O8+δ", f"{_CUPRATE} (Tl-22(n-1)n)", _SHENG),
-    Abbreviation("Tl2223", "Tl2Ba2Ca2Cu3O10+δ", f"{_CUPRATE} (Tl-22(n-1)n)", _SHENG),
-    Abbreviation("Tl1212", "TlBa2CaCu2O7+δ", f"{_CUPRATE} (Tl-12(n-1)n)", _SHENG),
-    Abbreviation("Tl1223", "TlBa2Ca2Cu3O9+δ", f"{_CUPRATE} (Tl-12(n-1)n)", _SHENG),
-    Abbreviation("Hg1201", "HgBa2CuO4+δ", f"{_CUPRATE} (Hg-12(n-1)n)", _PUTILIN),
-    Abbreviation("Hg1212", "HgBa2CaCu2O6+δ", f"{_CUPRATE} (Hg-12(n-1)n)", _SCHILLING),
-    Abbreviation("Hg1223", "HgBa2Ca2Cu3O8+δ", f"{_CUPRATE} (Hg-12(n-1)n)", _SCHILLING),
-    Abbreviation("NCCO", "Nd2-xCexCuO4", f"{_CUPRATE} (electron-doped T')", _TOKURA),
-    Abbreviation("PCCO", "Pr2-xCexCuO4", f"{_CUPRATE} (electron-doped T')", _TOKURA),
-    Abbreviation("SCCO", "Sm2-xCexCuO4", f"{_CUPRATE} (electron-doped T')", _TOKURA),
-    Abbreviation("LCCO", "La2-xCexCuO4", f"{_CUPRATE} (electron-doped T')", _NAITO),
-    Abbreviation("Ru1212", "RuSr2GdCu2O8", f"{_CUPRATE} (ruthenocuprate)", _BAUERNFEIND),
-    Abbreviation("BKBO", "Ba1-xKxBiO3", "bismuthate", _CAVA_BKBO),
-    Abbreviation("BPBO", "BaPb1-xBixO3", "bismuthate", _SLEIGHT),
-    *(
-        Abbreviation(f"{re_}1111", f"{re_}FeAsO", "iron pnictide (1111)", _KAMIHARA)
-        for re_ in ("La", "Ce", "Pr", "Nd", "Sm", "Gd")
+    _entry(
+        "REBCO",
+        "REBa2Cu3O7-δ",
+        f"{_CUPRATE} (RE-123)",
+        (_HOTT, "the cuprate HTS YBCO or REBCO (RE-Ba 2 Cu 3 O 7-δ )"),
     ),
-    *(
-        Abbreviation(f"{ae}122", f"{ae}Fe2As2", "iron pnictide (122)", _ROTTER)
-        for ae in ("Ba", "Sr", "Ca", "Eu", "K")
+    _entry("ReBCO", "REBa2Cu3O7-δ", f"{_CUPRATE} (RE-123)"),
+    _entry(
+        "RE123",
+        "REBa2Cu3O7-δ",
+        f"{_CUPRATE} (RE-123)",
+        (_HOTT, 'The HTS compounds REBa 2 Cu 3 O 7-δ ("RBCO", "RE-123")'),
     ),
-    Abbreviation("Li111", "LiFeAs", "iron pnictide (111)", _WANG),
-    Abbreviation("Na111", "NaFeAs", "iron pnictide (111)", _WANG),
-    Abbreviation("1111", "REFeAsO", "iron pnictide (1111)", _KAMIHARA, sample=False),
-    Abbreviation("122", "AEFe2As2", "iron pnictide (122)", _ROTTER, sample=False),
-    Abbreviation("111", "AFeAs", "iron pnictide (111)", _WANG, sample=False),
-    Abbreviation("11", "FeCh", "iron chalcogenide (11)", _HSU, sample=False),
-    Abbreviation("245", "A0.8Fe1.6Se2", "iron chalcogenide (245)", _GUO, sample=False),
-    Abbreviation("MgB2", "MgB2", "diboride", _NAGAMATSU),
+    _entry(
+        "Y124",
+        "YBa2Cu4O8",
+        f"{_CUPRATE} (RE-124)",
+        (f"{_DEV}P072094504-CC{_TEI}", "in YBa 2 Cu 4 O 8 (Y124)"),
+    ),
+    _entry("BSCCO", "Bi2Sr2CaCu2O8+δ", f"{_CUPRATE} (Bi-22(n-1)n)", _APL),
+    _entry(
+        "Bi2201",
+        "Bi2Sr2CuO6+δ",
+        f"{_CUPRATE} (Bi-22(n-1)n)",
+        (
+            f"{_DEV}P066020503-CC{_TEI}",
+            "the thermoelectric power on Bi 2 Sr 2 CuO 6+δ (Bi-2201)",
+        ),
+    ),
+    _entry("Bi2212", "Bi2Sr2CaCu2O8+δ", f"{_CUPRATE} (Bi-22(n-1)n)", _TUNNELING),
+    _entry(
+        "Bi2223",
+        "Bi2Sr2Ca2Cu3O10+δ",
+        f"{_CUPRATE} (Bi-22(n-1)n)",
+        (_HOTT, "(e. g., Bi 2 Sr 2 Ca 2 Cu 3 O 10 : Bi-2223)"),
+    ),
+    _entry(
+        "Tl2201",
+        "Tl2Ba2CuO6+δ",
+        f"{_CUPRATE} (Tl-22(n-1)n)",
+        (f"{_DEV}PHC3200009-CC{_TEI}", "single crystals of Tl2Ba2CuO6 (Tl-2201) junctions"),
+    ),
+    _entry("Tl2212", "Tl2Ba2CaCu2O8+δ", f"{_CUPRATE} (Tl-22(n-1)n)"),
+    _entry("Tl2223", "Tl2Ba2Ca2Cu3O10+δ", f"{_CUPRATE} (Tl-22(n-1)n)"),
+    _entry("Tl1212", "TlBa2CaCu2O7+δ", f"{_CUPRATE} (Tl-12(n-1)n)"),
+    _entry("Tl1223", "TlBa2Ca2Cu3O9+δ", f"{_CUPRATE} (Tl-12(n-1)n)"),
+    _entry("Hg1201", "HgBa2CuO4+δ", f"{_CUPRATE} (Hg-12(n-1)n)", _TUNNELING),
+    _entry("Hg1212", "HgBa2CaCu2O6+δ", f"{_CUPRATE} (Hg-12(n-1)n)"),
+    _entry("Hg1223", "HgBa2Ca2Cu3O8+δ", f"{_CUPRATE} (Hg-12(n-1)n)"),
+    _entry(
+        "NCCO",
+        "Nd2-xCexCuO4",
+        f"{_CUPRATE} (electron-doped T')",
+        (_HOTT, 'La 2-x Sr x CuO 4 ("LSCO") or Nd 2-x Ce x CuO 4 ("NCCO")'),
+    ),
+    _entry("PCCO", "Pr2-xCexCuO4", f"{_CUPRATE} (electron-doped T')", _LCCO_PCCO),
+    _entry("SCCO", "Sm2-xCexCuO4", f"{_CUPRATE} (electron-doped T')"),
+    _entry("LCCO", "La2-xCexCuO4", f"{_CUPRATE} (electron-doped T')", _LCCO_PCCO),
+    _entry(
+        "Ru1212",
+        "RuSr2GdCu2O8",
+        f"{_CUPRATE} (ruthenocuprate)",
+        (_HOTT, "RuSr 2 GdCu 2 O 8 (Ru-1212) is a ruthenate-cuprate hybrid"),
+    ),
+    _entry(
+        "BKBO",
+        "Ba1-xKxBiO3",
+        "bismuthate",
+        (f"{_DEV}PHC3410729-CC{_TEI}", "It is well known that Ba 1−x K x BiO 3 (BKBO)"),
+    ),
+    _entry("BPBO", "BaPb1-xBixO3", "bismuthate"),
+    _entry("La1111", "LaFeAsO", "iron pnictide (1111)", _LA1111),
+    *(
+        _entry(f"{re_}1111", f"{re_}FeAsO", "iron pnictide (1111)")
+        for re_ in ("Ce", "Pr", "Nd", "Sm", "Gd")
+    ),
+    _entry("Ba122", "BaFe2As2", "iron pnictide (122)", _BA122),
+    *(_entry(f"{ae}122", f"{ae}Fe2As2", "iron pnictide (122)") for ae in ("Sr", "Ca", "Eu", "K")),
+    _entry("Li111", "LiFeAs", "iron pnictide (111)"),
+    _entry("Na111", "NaFeAs", "iron pnictide (111)", _NA111),
+    _entry("1111", "REFeAsO", "iron pnictide (1111)", _HOTT_FE, sample=False),
+    _entry(
+        "122",
+        "AEFe2As2",
+        "iron pnictide (122)",
+        (_HOTT, 'the BaFe 2 As 2 (" 122 ") superconductor family'),
+        sample=False,
+    ),
+    _entry("111", "AFeAs", "iron pnictide (111)", _HOTT_FE, sample=False),
+    _entry("11", "FeCh", "iron chalcogenide (11)", _HOTT_FE, sample=False),
+    _entry("245", "A0.8Fe1.6Se2", "iron chalcogenide (245)", sample=False),
+    _entry(
+        "MgB2",
+        "MgB2",
+        "diboride",
+        (
+            f"{_DEV}P070184523-CC{_TEI}",
+            "a layered compound MgB 2 , which shows super- conductivity at T c = 39 K",
+        ),
+    ),
 )
 _FAMILY_WORDS = (
     r"[- ](?:type|family|families|system|systems|compounds?|phases?|materials?|structure)"

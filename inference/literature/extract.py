@@ -21,6 +21,13 @@ import numpy as np
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature import links
+from inference.literature.linker import (
+    Candidate,
+    LinkQuery,
+    PaperCounts,
+    RuleLinker,
+    default_linker,
+)
 from inference.literature.materials import MaterialSpan
 from inference.literature.mentions import MentionReader
 from inference.literature.model import Box, Paper
@@ -72,10 +79,12 @@ _NOT_TC = tuple(k for k in PROPERTIES if k.name != "Tc")  # Tc is named by `temp
 
 @dataclass(frozen=True)
 class _Sample:
-    """The sample a paragraph is about: a mention and the sentence offset it sits in."""
+    """The sample a paragraph is about: a mention, the sentence offset it sits in and the
+    sentence's index in the paper."""
 
     mention: MaterialSpan
     offset: int
+    sentence: int = 0
 
 
 def _property_for(q: Quantity, sentence: str, kinds) -> tuple[str, tuple[int, int]] | None:
@@ -159,14 +168,22 @@ def extract(
     paper: Paper,
     *,
     ner: bool = False,
+    linker=None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Extraction:
     """Materials, property records and synthesis steps of a parsed paper.
 
     With `ner`, material names found by the learned tagger (see `inference.literature.ner`)
-    are added where the rules found nothing.
+    are added where the rules found nothing. `linker` chooses each Tc value's sample
+    (`inference.literature.linker`): None or "rules" is the rules; "learned" is the shipped
+    learned linker (the rules when its card is missing). The rules are the default because
+    the learned linker only ties them in cross-validation on the tuning papers.
     """
+    if linker is None or linker == "rules":
+        linker = RuleLinker()
+    elif linker == "learned":
+        linker = default_linker()
     records: list[PropertyRecord] = []
     mentions: list[MaterialMention] = []
     steps: list[SynthesisStep] = []
@@ -197,14 +214,22 @@ def extract(
     start = 0.8 if ner else 0.0  # the tagger is most of the work when it runs
     n = max(1, len(units))
     index = 0
+    queries: list[tuple[int, LinkQuery]] = []  # (index in records, query) of each Tc value
+    occurrences: list[Candidate] = []  # every sample mention of the paper, in order
+    last_block: list[Candidate] = []
     for bi, (block, sents) in enumerate(units):
         if bi % 50 == 0:
             if cancel:
                 cancel.raise_if_cancelled()
             progress(start + (1 - start) * bi / n, "extracting")
         current: _Sample | None = None
+        # the samples of the paragraph's earlier sentences, after the previous paragraph's
+        # (a paragraph the layout cut at a column or page end goes on in the next block)
+        history = [dataclasses.replace(c, scope="previous") for c in last_block]
+        last_block = []
         for s0, _s1, sentence in sents:
             mats = reader.read(index)
+            here = index
             index += 1
             learned = _learned(tagged.get(s0, ()), mats)
             mentions += [_mention(paper, m, s0, block.section, "rules") for m in mats]
@@ -214,22 +239,88 @@ def extract(
             samples = [m for m in mats if m.role == "sample"]
             if not samples and current is None:
                 samples = learned
+            mine = [_candidate(paper, m, s0, here, "sentence") for m in samples]
             qs = find_quantities(sentence)
             if qs:
-                records.extend(
-                    _sentence_records(
-                        paper, sentence, s0, samples, qs, current, block.section, curie
-                    )
-                )
+                context = _Context(here, mine, history, current, block.section)
+                for record, query in _sentence_records(
+                    paper, sentence, s0, samples, qs, context, curie
+                ):
+                    if query is not None:
+                        queries.append((len(records), query))
+                    records.append(record)
                 last = current.mention if current is not None else None
                 steps.extend(_synthesis(paper, sentence, s0, samples, qs, last))
+            occurrences += mine
+            history += [dataclasses.replace(c, scope="paragraph") for c in mine]
+            last_block += mine
             carriers = [m for m in samples if m.kind != "descriptor"] or samples
             if carriers:
-                current = _Sample(carriers[-1], s0)
+                current = _Sample(carriers[-1], s0, here)
+    records = _link(paper, records, queries, occurrences, linker)
     if paper.tables:
         records = [r for r in records if not _in_table(paper, r.start)] + _table_records(paper)
     progress(1.0, "")
     return Extraction(paper.path, paper.title, paper.n_pages, records, mentions, steps)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a sentence's values may link to beyond the sentence itself."""
+
+    sentence: int  # index of the sentence in the paper
+    samples: list[Candidate]  # the sentence's samples
+    history: list[Candidate]  # samples of the paragraph's earlier sentences
+    current: _Sample | None  # the paragraph's current sample
+    section: str
+
+
+def _candidate(paper: Paper, m: MaterialSpan, s0: int, sentence: int, scope: str) -> Candidate:
+    return Candidate(m, s0, sentence, _written(paper, s0 + m.start, s0 + m.end), scope)
+
+
+# the samples a paper names most are candidates for every value (the paper's subject)
+PAPER_CANDIDATES = 3
+
+
+def _link(
+    paper: Paper,
+    records: list[PropertyRecord],
+    queries: list[tuple[int, LinkQuery]],
+    occurrences: list[Candidate],
+    linker,
+) -> list[PropertyRecord]:
+    """Each Tc record's material as the linker chooses it among its query's candidates."""
+    if not queries or isinstance(linker, RuleLinker):
+        return records
+    counts = PaperCounts.of([c.key for c in occurrences], [c.sentence for c in occurrences])
+    top = sorted(counts.rank, key=counts.rank.__getitem__)[:PAPER_CANDIDATES]
+    by_key: dict[str, list[Candidate]] = {}
+    for c in occurrences:
+        by_key.setdefault(c.key, []).append(c)
+    out = list(records)
+    for i, query in queries:
+        seen = {c.key for c in query.candidates}
+        extra = []
+        for key in top:
+            if key in seen:
+                continue
+            prior = [c for c in by_key[key] if c.end <= query.value[0]]
+            pick = prior[-1] if prior else by_key[key][0]
+            extra.append(dataclasses.replace(pick, scope="paper"))
+        if extra:
+            query = dataclasses.replace(query, candidates=query.candidates + tuple(extra))
+        choice = linker.choose(query, counts)
+        c = choice.candidate
+        out[i] = dataclasses.replace(
+            out[i],
+            material=c.written if c is not None else None,
+            material_formula=_material_formula(c.mention) if c is not None else "",
+            material_kind=c.mention.kind if c is not None else "",
+            material_span=(c.start, c.end) if c is not None else None,
+            link=choice.link,
+        )
+    return out
 
 
 def _cell_span(paper: Paper, page: int, box: Box | None) -> tuple[int, int] | None:
@@ -316,7 +407,9 @@ def _material_formula(m: MaterialSpan) -> str:
     return m.compositions[0] if len(m.compositions) == 1 else m.formula
 
 
-def _sentence_records(paper, sentence, s0, samples, qs, current, section, curie):
+def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie):
+    """The sentence's records, each with its link query when it is a Tc value."""
+    current, section = context.current, context.section
     norm = normalise(sentence)
     kinds = [(k, [(m.start(), m.end()) for m in k.pattern.finditer(norm)]) for k in _NOT_TC]
     kinds = [(k, spans) for k, spans in kinds if spans]
@@ -358,6 +451,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, current, section, curie)
         else:
             mat, link = links.choose(norm, value, keyword, samples)
         mat_span = None
+        how = link
         if mat is not None:
             mat_span = (s0 + mat.start, s0 + mat.end)
             link = "sentence" if link == "after" else link
@@ -365,37 +459,78 @@ def _sentence_records(paper, sentence, s0, samples, qs, current, section, curie)
             pass
         elif current is not None:
             mat, link = current.mention, "paragraph"
+            how = link
             mat_span = (current.offset + mat.start, current.offset + mat.end)
         else:
             link = "none"
         written = _written(paper, *mat_span) if mat_span else None
-        out.append(
-            PropertyRecord(
-                material=written,
-                property=prop,
-                value=q.value,
-                unit=q.unit,
-                value_si=q.value_si,
-                unit_si=q.unit_si,
-                page=paper.page_of(s0 + q.start) + 1,
-                sentence=sentence,
-                start=s0 + q.start,
-                end=s0 + q.end,
-                text=q.text,
-                low=q.low,
-                high=q.high,
-                uncertainty=q.uncertainty,
-                modifier=q.modifier,
-                conditions=_conditions(qs, used, q, prop),
-                qualifier=qualifier,
-                material_formula=_material_formula(mat) if mat is not None else "",
-                material_kind=mat.kind if mat is not None else "",
-                material_span=mat_span,
-                link=link,
-                section=section,
-            )
+        query = None
+        if prop == "Tc" and link != "label":
+            query = _query(paper, norm, s0, q, keyword, qualifier, len(tcs), context)
+            if mat is not None:
+                rule = _candidate(paper, mat, s0, context.sentence, "sentence")
+                if link == "paragraph" and current is not None:
+                    rule = _candidate(paper, mat, current.offset, current.sentence, "paragraph")
+                query = dataclasses.replace(query, rule=rule, rule_link=how)
+        record = PropertyRecord(
+            material=written,
+            property=prop,
+            value=q.value,
+            unit=q.unit,
+            value_si=q.value_si,
+            unit_si=q.unit_si,
+            page=paper.page_of(s0 + q.start) + 1,
+            sentence=sentence,
+            start=s0 + q.start,
+            end=s0 + q.end,
+            text=q.text,
+            low=q.low,
+            high=q.high,
+            uncertainty=q.uncertainty,
+            modifier=q.modifier,
+            conditions=_conditions(qs, used, q, prop),
+            qualifier=qualifier,
+            material_formula=_material_formula(mat) if mat is not None else "",
+            material_kind=mat.kind if mat is not None else "",
+            material_span=mat_span,
+            link=link,
+            section=section,
         )
+        out.append((record, query))
     return out
+
+
+def _query(paper, norm, s0, q, keyword, qualifier, n_values, context: _Context) -> LinkQuery:
+    """A Tc value's candidates: its sentence's samples, then the paragraph's earlier ones
+    (the latest of each material)."""
+    candidates = list(context.samples)
+    seen = {c.key for c in candidates}
+    for c in reversed(context.history):
+        if c.key not in seen:
+            seen.add(c.key)
+            candidates.append(c)
+    cur = context.current
+    current = (
+        _candidate(paper, cur.mention, cur.offset, cur.sentence, "paragraph")
+        if cur is not None
+        else None
+    )
+    return LinkQuery(
+        value=(s0 + q.start, s0 + q.end),
+        offset=s0,
+        sentence=context.sentence,
+        text=norm,
+        keyword=keyword,
+        qualifier=qualifier,
+        modifier=q.modifier,
+        uncertain=q.uncertainty is not None,
+        section=context.section,
+        n_values=n_values,
+        rule=None,
+        rule_link="",
+        current=current,
+        candidates=tuple(candidates),
+    )
 
 
 def _synthesis(paper, sentence, s0, mats, qs, last_material) -> list[SynthesisStep]:
@@ -429,6 +564,7 @@ def extract_pdf(
     path: Path,
     *,
     ner: bool = False,
+    linker: str = "rules",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> tuple[Paper, Extraction]:
@@ -444,6 +580,7 @@ def extract_pdf(
     result = extract(
         paper,
         ner=ner,
+        linker=linker,
         progress=lambda fraction, message="": progress(split + (1 - split) * fraction, message),
         cancel=cancel,
     )

@@ -181,6 +181,24 @@ _OXIDATION_STATE = re.compile(r"\((?:I{1,3}|IV|V|VI{1,3})\)")  # "Ce(IV)" is no 
 _SPACED_GROUP = re.compile(
     r" (\([A-Z][A-Za-z0-9.\-+δ]*\d[A-Za-z0-9.\-+δ]*\)[\dxyzδ][\dxyzδ.\-+]*(?:[A-Z][A-Za-z0-9.\-+δ]*)?)"
 )
+# the last element of a formula a line break cut off: "RuSr2GdCu2 O8"
+_SPACED_TAIL = re.compile(
+    r" ([A-Z][a-z]?(?:\d+(?:\.\d+)?|\d*[xyzδ])(?:[-+][\dxyzδ.]+)?)(?![A-Za-z0-9(])"
+)
+
+
+def _joins(token: str, tail: str) -> bool:
+    """Whether `tail` ends the formula `token` (a count last, the tail's element new to it)."""
+    element = re.match(r"[A-Z][a-z]?", tail)
+    return (
+        bool(re.search(r"[\dxyzδ]$", token))
+        and element is not None
+        and element.group() not in re.findall(r"[A-Z][a-z]?", token)
+        and is_formula(token)
+        and is_formula(token + tail)
+    )
+
+
 _PRODUCT_CODE = re.compile(r"^[A-Z]{2,}\d{2,}[A-Z]*$")  # "FC77", "CS1000"; not "C6H12N4"
 _MILLER = re.compile(r"\(\d{3}\)$")
 _PIECES = re.compile(r"[^-]+")
@@ -213,6 +231,14 @@ def _closes_at_end(token: str) -> bool:
 
 
 _START = re.compile(r"(?<![A-Za-z0-9])[A-Z(\[]")
+_VARIABLE_NEXT = re.compile(r" [xyzδ](?:[A-Z(\[]|\))")
+
+
+def _open(piece: str) -> bool:
+    """Whether a bracket is still open at the end of `piece`."""
+    return piece.count("(") + piece.count("[") > piece.count(")") + piece.count("]")
+
+
 _RUN = re.compile(r"[A-Za-z0-9().\[\]\-+δ]+")
 
 
@@ -236,6 +262,13 @@ def _candidates(text: str):
                 j += 1
             elif c in "•·⋅∙" and (hydrate := _HYDRATE.match(text, j)):
                 j = hydrate.end()
+            elif (
+                c == " "
+                and text[j - 1] == "-"
+                and _open(text[i:j])
+                and _VARIABLE_NEXT.match(text, j)
+            ):
+                j += 1  # "(Cu1- yZny)3": a line break after the minus of a variable count
             else:
                 break
             run = _RUN.match(text, j)
@@ -254,6 +287,15 @@ def find_materials(sentence: str) -> list[MaterialSpan]:
         if not token or (out and begin < out[-1].end):
             continue
         start = text.find(token, begin)
+        if " " in token:  # joined across a line break: the formula is written without it
+            if is_formula(token.replace(" ", "")):
+                out.append(MaterialSpan(token.replace(" ", ""), "", start, start + len(token)))
+            continue
+        tail = _SPACED_TAIL.match(text, start + len(token))
+        if tail and _joins(token, tail.group(1)):
+            whole = token + tail.group(1)
+            out.append(MaterialSpan(whole, "", start, tail.end()))
+            continue
         joined = _SPACED_GROUP.match(text, start + len(token))
         if joined and not token.endswith(")") and is_formula(token + joined.group(1)):
             whole = token + joined.group(1)

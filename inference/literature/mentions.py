@@ -75,14 +75,13 @@ _ELEMENT_WORD = (
     + r")|[A-Z][a-z]?)"
 )
 # an element is a sample where it carries a Tc ("Al (Tc = 1.18 K)", "Tc of lead") or is made
-# into a film, wire or foil
+# into a film; its wires, foils and plates are mostly tools (spark-cutting electrodes, cold
+# plates, shields)
 _ELEMENT_WITH_TC = re.compile(
     r"(?<![A-Za-z0-9-])" + _ELEMENT_WORD + r"(?=\s*\([^()]{0,40}?(?:T\s?c|\d\s?m?K\b))"
 )
 _ELEMENT_MADE_INTO = re.compile(
-    r"(?<![A-Za-z0-9-])"
-    + _ELEMENT_WORD
-    + r"(?=\s+(?:thin\s+)?(?:films?|wires?|foils?|plates?|manometers?)\b)"
+    r"(?<![A-Za-z0-9-])" + _ELEMENT_WORD + r"(?=\s+(?:thin\s+)?(?:films?|manometers?)\b)"
 )
 # cheap tests that spare the slow patterns most sentences
 _DOPED_HINT = re.compile(

@@ -171,10 +171,15 @@ class Quantity:
     text: str = ""
 
 
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
 def normalise(text: str) -> str:
-    """Same-length clean-up so regexes see "-" and "=" (offsets stay valid)."""
+    """Same-length clean-up so regexes see "-", "=" and formula counts ("BaFe₂As₂" reads as
+    BaFe2As2); offsets stay valid."""
     return (
-        text.replace("−", "-")
+        text.translate(_SUBSCRIPT_DIGITS)
+        .replace("−", "-")
         .replace("–", "-")
         .replace("‐", "-")
         .replace(" ¼ ", " = ")

@@ -29,7 +29,14 @@ _APPARATUS_AFTER = re.compile(
     r"\s*(?:(?!(?:in|into|on|onto|at|with|from|inside|within|a|an|the|and|or|to|by|of|was|"
     r"were|is|are)\b)[A-Za-z()-]+\s+){0,3}?(?:tips?|crucibles?|ampoules?|ampules?|anvils?|gaskets?|"
     r"thermocouples?|capsules?|boats?|holders?|containers?|piston\b|(?:pressure|clamp) cells?|"
-    r"bolometers?|sensors?|probes?|detectors?|thermometers?|heaters?|windows?|tubes?)\b",
+    r"bolometers?|sensors?|probes?|detectors?|thermometers?|heaters?|windows?|tubes?|crusibles?|"
+    r"transducers?|monochromat\w*|lapping|flux|cylinders?)\b",
+    re.IGNORECASE,
+)
+# what a pressure cell or a clamp is made of: "a cell made of hardened CuBe alloy"
+_APPARATUS_BEFORE = re.compile(
+    r"\b(?:pressure\s+cells?|cylinders?|clamps?|pistons?|anvils?)\b[^.;]{0,40}?\b(?:made of|of)\s+"
+    r"(?:(?:hardened|a|an|the)\s+)*$",
     re.IGNORECASE,
 )
 _UNIT_AFTER = re.compile(
@@ -119,7 +126,7 @@ def material_role(text: str, span: _Span) -> str:
         return "precursor"
     if span.formula in _ALWAYS_UNITS:
         return "unit"
-    if _APPARATUS_AFTER.match(after):
+    if _APPARATUS_AFTER.match(after) or _APPARATUS_BEFORE.search(text[max(0, start - 80) : start]):
         return "apparatus"
     if _UNIT_AFTER.match(after):
         return "unit"

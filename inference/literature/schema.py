@@ -65,8 +65,9 @@ class PropertyRecord:
     material_kind: str = ""  # formula | abbreviation | name | doping | code | descriptor
     material_span: tuple[int, int] | None = None
     # how the material was chosen: bracket | for | subject | sentence | after | respectively
-    # (inference.literature.links) | paragraph (the paragraph's current sample) | table |
-    # label (the value names a sample itself) | none (no sample named; none is guessed)
+    # (inference.literature.links) | paragraph (the paragraph's current sample) | learned (the
+    # learned Tc linker chose a sample the rules did not, inference.literature.linker) | table |
+    # label (the value names a sample itself) | none (no sample named, or the linker unsure)
     link: str = "sentence"
     section: str = ""
     source: str = "text"  # text | table (read from a table cell: `sentence` names the cell)
@@ -89,6 +90,15 @@ class SynthesisStep:
 def to_json(item: Any) -> dict[str, Any]:
     """A record as a JSON object: every field, tuples as lists, in declaration order."""
     return {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
+
+
+def from_json(kind: type, data: dict[str, Any]) -> Any:
+    """A record of `kind` back from its JSON object (lists become tuples again); keys that are
+    not fields are left out."""
+    names = {f.name for f in dataclasses.fields(kind)}
+    return kind(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -1,7 +1,8 @@
 """The one place that builds onnxruntime sessions: CUDA first, the CPU otherwise, and it says which.
 
 onnxruntime-gpu lists CUDA among its providers even on a machine without a GPU, so the only
-honest answer to "what runs?" is `session.get_providers()` on a real session (see facts.md).
+honest answer to "what runs?" is `session.get_providers()` on a real session
+(`get_device()` says 'GPU' there too).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ be put into a recipe as they are and a batch repeats the phases by example.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -50,6 +50,8 @@ def examples_from_json(data: object) -> tuple[SavedExample, ...]:
     return tuple(out)
 
 
-def examples_by_class(points: dict[str, Sequence[tuple[float, float]]]) -> tuple[SavedExample, ...]:
+def examples_by_class(
+    points: Mapping[str, Sequence[tuple[float, float]]],
+) -> tuple[SavedExample, ...]:
     """From the pane's {class: points} (classes without points left out)."""
     return tuple(SavedExample(name, tuple(pts)) for name, pts in points.items() if pts)

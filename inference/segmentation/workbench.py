@@ -30,11 +30,18 @@ from inference.segmentation.annotations import (
 from inference.segmentation.automatic import AutoParams
 from inference.segmentation.clicks import ClickSession, RefinedCandidate
 from inference.segmentation.geometry import Box
+from inference.segmentation.merging import Policy
 from inference.segmentation.microstructure import MapParams
+from inference.segmentation.phase_objects import MIN_REGION_PX
 from inference.segmentation.phases import PhaseExample
 from inference.segmentation.prompts import PromptState
 from inference.segmentation.recipe import Recipe, default_rule, table_unit
 from inference.segmentation.sam import SamModel
+from inference.segmentation.saved_examples import (
+    SavedExample,
+    examples_by_class,
+    examples_to_json,
+)
 from inference.segmentation.workflows import (
     AutoMasks,
     LoadedImage,
@@ -84,11 +91,14 @@ class WorkbenchEvents:
 
 @dataclass(frozen=True)
 class AutomaticSettings:
-    """What the Automatic tools are set to: the tool shown and its parameters."""
+    """What the Automatic tools are set to: the tool shown, its parameters, what happens to the
+    objects already there (`merging.Policy`) and the smallest phase region kept."""
 
     mode: Mode = "auto"
     auto: AutoParams = field(default_factory=AutoParams)
     map: MapParams = field(default_factory=MapParams)
+    policy: Policy = "keep"
+    phase_min_area: int = MIN_REGION_PX
 
 
 @dataclass(frozen=True)
@@ -131,12 +141,14 @@ class MicrographWorkbench:
         return self.clicks is not None
 
     def open(self, loaded: LoadedImage) -> None:
-        """Work on another image: everything made for the previous one is dropped."""
+        """Work on another image: everything made for the previous one is dropped; the phase
+        examples saved with its annotations come back."""
         self.image = loaded
         self.prompts = PromptState(loaded.shape)
         self.clicks = self.auto_masks = self.features = self.phase_preview = None
-        self.examples = {}
+        self.examples = {e.class_name: list(e.points) for e in loaded.annotations.phase_examples}
         self.events.image.emit(loaded)
+        self.events.examples.emit()
 
     def set_model(self, model_id: str) -> None:
         """Another SAM model: the click session and features made with the old one go."""
@@ -231,6 +243,25 @@ class MicrographWorkbench:
         for obj_id in reversed(ids):
             annotations.remove(obj_id)
         self.events.objects.emit()
+
+    def exchange_objects(
+        self,
+        remove_ids: Sequence[int],
+        add: Sequence[AnnotatedObject] = (),
+        restore: Sequence[tuple[int, AnnotatedObject]] = (),
+    ) -> tuple[tuple[int, AnnotatedObject], ...]:
+        """Remove objects by id, put back `restore` (what an earlier call returned) where they
+        were, add `add` on top; one event. Returns the removed objects with their positions.
+        A merge is `exchange_objects(removed ids, added)`, its undo
+        `exchange_objects(added ids, restore=what the merge returned)`."""
+        annotations = self._annotations()
+        removed = tuple(annotations.remove(obj_id) for obj_id in remove_ids)
+        for position, obj in reversed(restore):
+            annotations.add(obj, position)
+        for obj in add:
+            annotations.add(obj)
+        self.events.objects.emit()
+        return removed
 
     def replace_object(self, new: AnnotatedObject) -> AnnotatedObject:
         """Swap in a new version (same id, same place); returns the old one."""
@@ -338,6 +369,14 @@ class MicrographWorkbench:
     def phase_examples(self) -> list[PhaseExample]:
         return [PhaseExample(name, tuple(pts)) for name, pts in self.examples.items()]
 
+    def examples_to_keep(self) -> tuple[SavedExample, ...]:
+        """The examples painted now, in the form the annotations save."""
+        return examples_by_class(self.examples)
+
+    def keep_phase_examples(self, examples: Sequence[SavedExample]) -> tuple[SavedExample, ...]:
+        """Save examples with the annotations (sidecar, recipe); returns the previous ones."""
+        return self._annotations().set_phase_examples(examples)
+
     def class_colours(self) -> dict[str, tuple[int, int, int]]:
         annotations = self.annotations
         return {c.name: c.colour for c in annotations.classes} if annotations is not None else {}
@@ -372,16 +411,18 @@ class MicrographWorkbench:
         parameters = {
             "auto": {f: getattr(settings.auto, f) for f in AUTO_FIELDS},
             "map": {f: getattr(settings.map, f) for f in MAP_FIELDS},
-            "measure": {"grain_class": GRAIN_CLASS, "crack_class": CRACK_CLASS},
+            "measure": {
+                "grain_class": GRAIN_CLASS,
+                "crack_class": CRACK_CLASS,
+                "min_area": settings.phase_min_area,
+            },
         }
         classes = sorted(annotations.classes, key=lambda c: c.name != first_class)
         examples: tuple[dict, ...] = ()
         reference = None
-        if mode == "phases":
-            examples = tuple(
-                {"class": name, "points": [[float(x), float(y)] for x, y in points]}
-                for name, points in self.examples.items()
-            )
+        if mode == "phases":  # those painted now, else those the phases were applied with
+            saved = self.examples_to_keep() or annotations.phase_examples
+            examples = tuple(examples_to_json(saved))
             reference = str(image.path)
         cal = annotations.calibration
         return Recipe(

@@ -13,12 +13,11 @@ imported inside the functions that need them, so opening the window does not wai
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 import numpy as np
 
@@ -37,12 +36,14 @@ from inference.segmentation.automatic import AutoParams, segment_everything, to_
 from inference.segmentation.clicks import ClickSession, click_session
 from inference.segmentation.everything import segment_everything_tiled, segment_image
 from inference.segmentation.masks import AutoMask
+from inference.segmentation.merging import MergeResult, Policy, merge_objects
 from inference.segmentation.microstructure import (
     MapParams,
     MicrostructureMap,
     build_map,
     map_objects,
 )
+from inference.segmentation.phase_objects import MIN_REGION_PX, PhaseObjects, phase_objects
 from inference.segmentation.phases import PhaseExample, PhaseParams, PhaseResult, classify
 from inference.segmentation.phases import segment_phases as _segment_phases
 from inference.segmentation.sam import SamModel
@@ -332,6 +333,117 @@ def segment_phases(
     return _segment_phases(model, rgb, examples, params or PhaseParams(), progress, cancel)
 
 
+# --- automatic results joining the annotations ------------------------------------------------
+
+Made = TypeVar("Made")
+
+
+@dataclass(frozen=True, eq=False)
+class Merged:
+    """How objects an automatic tool found join the annotations (`merging.merge_objects`),
+    computed in a worker against a snapshot: it holds while the annotations still have the
+    snapshot's objects and next id (else merge again: the user edited meanwhile)."""
+
+    merge: MergeResult
+    found: tuple[AnnotatedObject, ...]  # what the tool found, before merging
+    across_classes: bool
+    basis: tuple[AnnotatedObject, ...]  # the snapshot's objects
+    basis_next_id: int
+
+    def holds_for(self, annotations: AnnotationSet) -> bool:
+        objects = annotations.objects
+        return (
+            annotations.next_id() == self.basis_next_id
+            and len(objects) == len(self.basis)
+            and all(a is b for a, b in zip(objects, self.basis, strict=True))
+        )
+
+
+def merge_found(
+    annotations: AnnotationSet,
+    found: Sequence[AnnotatedObject],
+    policy: Policy = "keep",
+    across_classes: bool = False,
+) -> Merged:
+    """Merge `found` into a snapshot (`AnnotationSet.copy()`) under the one rule of
+    `merging`: each pixel in at most one object of a class (of any class: `across_classes`)."""
+    merge = merge_objects(annotations, found, policy, across_classes=across_classes)
+    return Merged(merge, tuple(found), across_classes, annotations.objects, annotations.next_id())
+
+
+@dataclass(frozen=True, eq=False)
+class FoundObjects(Generic[Made]):
+    """An automatic tool's result (`made`: AutoMasks, MapResult or PhaseObjects) and how its
+    objects join the annotations."""
+
+    made: Made
+    merged: Merged
+
+    def merged_again(self, annotations: AnnotationSet) -> FoundObjects[Made]:
+        """The same objects merged into a newer snapshot (the user edited meanwhile)."""
+        m = self.merged
+        return FoundObjects(
+            self.made, merge_found(annotations, m.found, m.merge.policy, m.across_classes)
+        )
+
+
+def everything_into(
+    annotations: AnnotationSet,
+    class_name: str,
+    model: SamModel,
+    rgb: np.ndarray,
+    params: AutoParams | None = None,
+    clicks: ClickSession | None = None,
+    policy: Policy = "keep",
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> FoundObjects[AutoMasks]:
+    """Segment everything (`auto_masks`), its masks as objects of `class_name` merged into a
+    snapshot of the annotations."""
+    masks = auto_masks(model, rgb, params, clicks, progress_part(progress, 0.0, 0.95), cancel)
+    progress(0.95, "leaving out objects already there")
+    return FoundObjects(masks, merge_found(annotations, masks.objects(class_name), policy))
+
+
+def map_into(
+    annotations: AnnotationSet,
+    first_class: str,
+    model: SamModel,
+    rgb: np.ndarray,
+    display: np.ndarray,
+    auto: AutoParams | None = None,
+    params: MapParams | None = None,
+    reuse: AutoMasks | None = None,
+    clicks: ClickSession | None = None,
+    policy: Policy = "keep",
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> FoundObjects[MapResult]:
+    """The microstructure map (`microstructure_map`), its particles, grains or cracks merged
+    into a snapshot of the annotations."""
+    result = microstructure_map(
+        model, rgb, display, auto, params, reuse, clicks, progress_part(progress, 0.0, 0.95), cancel
+    )
+    progress(0.95, "leaving out objects already there")
+    return FoundObjects(result, merge_found(annotations, result.objects(first_class), policy))
+
+
+def phases_into(
+    annotations: AnnotationSet,
+    result: PhaseResult,
+    min_area_px: int = MIN_REGION_PX,
+    policy: Policy = "keep",
+    cancel: CancelToken | None = None,
+) -> FoundObjects[PhaseObjects]:
+    """A phase map as objects, one per connected region (`phase_objects`), merged into a
+    snapshot of the annotations across classes: every pixel has one phase, and an object
+    the user made keeps its pixels."""
+    made = phase_objects(result.labels, result.classes, min_area_px)
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    return FoundObjects(made, merge_found(annotations, made.objects, policy, across_classes=True))
+
+
 # --- measuring and files ----------------------------------------------------------------------
 
 
@@ -380,9 +492,3 @@ def export_annotations(
     if kind == "csv":
         return export.write_csv(annotations, path)
     raise MatLensError(f"unknown export '{kind}' (use {', '.join(EXPORT_KINDS)})")
-
-
-def renumbered(objects: Sequence[AnnotatedObject], first_id: int) -> list[AnnotatedObject]:
-    """Objects made in a worker get their ids where they are added: the user may have added
-    objects meanwhile."""
-    return [dataclasses.replace(o, id=first_id + k) for k, o in enumerate(objects)]

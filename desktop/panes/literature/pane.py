@@ -434,12 +434,14 @@ class LiteraturePane(Pane):
 
     # prediction link ---------------------------------------------------------------------
     def selected_formula(self) -> str | None:
-        """The selected record's material as a fixed formula (names map to their formula)."""
+        """The selected record's material as a fixed formula: the formula an abbreviation, code
+        or doping level stands for ("PCCO" is Pr1.85Ce0.15CuO4-δ), names mapped to theirs."""
         record, ex = self.selected, self.extraction
         if record is None or ex is None or not record.material:
             return None
         formulas = [m.formula for m in ex.materials if record.material in (m.name, m.formula)]
-        return next(filter(None, map(fixed_formula, [*formulas, record.material])), None)
+        candidates = [record.material_formula, *formulas, record.material]
+        return next(filter(None, map(fixed_formula, filter(None, candidates))), None)
 
     def _update_predict_button(self) -> None:
         formula = self.selected_formula()

@@ -1,14 +1,19 @@
-"""Batch…: apply the pane's current settings (a recipe) to a folder of micrographs.
+"""Batch…: apply the pane's current settings (a recipe) to a folder of micrographs, on this
+computer or on a dask cluster.
 
 The recipe is taken from the workbench (model, automatic mode and the parameters its panel
-shows, classes, calibration: `MicrographWorkbench.recipe`) or loaded from a file;
-`inference.segmentation.batch.run_batch` does the work in a job slot with progress and Cancel. A batch resumes where it stopped: images already
-done with the same recipe are skipped, and a bad file is listed without stopping the others.
+shows, classes, calibration, the phase examples and the smallest phase region:
+`MicrographWorkbench.recipe`) or loaded from a file. `inference.batch.run_micrograph_batch`
+(the runner `matlens batch` uses) does the work in a job slot; the dialog shows its figures and
+each item as it finishes, and Cancel stops the items running, on a cluster too. A batch resumes
+where it stopped: images already done with the same recipe are skipped, and a bad file is listed
+without stopping the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,14 +26,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.panes.micrograph.batch_progress import BatchProgressView, BatchRelay, WhereBox
 from desktop.panes.micrograph.state import MicrographState
+from inference.batch import BatchProgress, ItemEvent, run_micrograph_batch
 from inference.errors import ErrorReport, MatLensError
 from inference.imaging.calibration import Calibration
 from inference.segmentation.recipe import (
@@ -40,8 +45,8 @@ from inference.segmentation.recipe import (
 )
 from inference.segmentation.workbench import Mode
 
-if TYPE_CHECKING:  # slow to import at start-up: the exports and summaries
-    from inference.segmentation.batch import BatchReport
+if TYPE_CHECKING:
+    from inference.batch import BatchReport
 
 MODES = {"auto": "Segment everything", "map": "Microstructure map", "phases": "Phases by example"}
 FAILED_STYLE = "color: #c0392b"
@@ -70,7 +75,10 @@ def recipe_text(recipe: Recipe) -> str:
         details.append(f"map: {recipe.params('map').get('kind', 'phase')}")
     if recipe.mode == "phases":
         n = sum(len(e.get("points", ())) for e in recipe.examples)
-        details.append(f"{n} example points")
+        details.append(
+            f"{n} example points of {len(recipe.examples)} classes, "
+            f"regions ≥ {recipe.min_region_px} px"
+        )
     return "; ".join(details)
 
 
@@ -84,7 +92,12 @@ class BatchDialog(QDialog):
         self.base: Recipe | None = None  # model, parameters, classes, examples (pane or file)
         self.report: BatchReport | None = None
         self.slot = state.lasting_slot()  # not the image's: another image does not stop it
-        self.slot.changed.connect(self._progress)
+        self.recipe_slot = state.lasting_slot()  # recipe files are read and written in a worker
+        self.slot.changed.connect(lambda: self._set_running(self.slot.busy))
+        self.relay = BatchRelay(self)
+        self.relay.progress.connect(self._figures)
+        self.relay.item.connect(self._item)
+        self._run = 0  # the run whose figures are shown
         self._build()
 
     # layout ------------------------------------------------------------------------------------
@@ -135,15 +148,10 @@ class BatchDialog(QDialog):
             row.addWidget(browse)
             folder_form.addRow(label, row)
 
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.current_label = QLabel("", self)
+        self.where_box = WhereBox(self)
+        self.progress = BatchProgressView(self)
         self.summary_label = QLabel("", self)
         self.summary_label.setWordWrap(True)
-        self.failures_list = QListWidget(self)
-        self.failures_list.setToolTip("Images that could not be measured, and why")
-        self.failures_list.hide()
         self.start_button = QPushButton("Start", self)
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
@@ -160,12 +168,11 @@ class BatchDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(recipe_box)
         layout.addWidget(folders)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.current_label)
+        layout.addWidget(self.where_box)
+        layout.addWidget(self.progress, 1)
         layout.addWidget(self.summary_label)
-        layout.addWidget(self.failures_list, 1)
         layout.addLayout(buttons)
-        self.resize(620, 520)
+        self.resize(640, 640)
 
     # the recipe --------------------------------------------------------------------------------
     def take_recipe_from_pane(self) -> None:
@@ -255,31 +262,47 @@ class BatchDialog(QDialog):
         if path:
             self.save_recipe(Path(path))
 
-    def save_recipe(self, path: Path) -> Path | None:
+    def save_recipe(self, path: Path) -> None:
+        """Write the recipe shown, in a worker; the line below says where, or why not."""
         try:
-            saved = save_recipe(self.recipe(), path)
-        except (MatLensError, OSError) as exc:
-            self._show_error(f"Could not save the recipe: {exc}")
-            return None
-        self.summary_label.setText(f"Recipe saved: {saved}")
-        return saved
+            recipe = self.recipe()
+        except MatLensError as exc:
+            self._show_error(str(exc))
+            return
+        self.recipe_slot.submit(
+            save_recipe,
+            recipe,
+            Path(path),
+            on_result=lambda saved: self._say(f"Recipe saved: {saved}"),
+            on_error=lambda r: self._show_error(f"Could not save the recipe: {r.message}"),
+            name="save recipe",
+        )
 
     def _ask_load(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load recipe", "", "Recipe (*.json)")
         if path:
             self.load_recipe(Path(path))
 
-    def load_recipe(self, path: Path) -> Recipe | None:
-        """A small file: read on the GUI thread like the other settings dialogs."""
-        try:
-            recipe = load_recipe(path)
-        except MatLensError as exc:
-            self._show_error(str(exc))
-            return None
-        self._show_error("")
+    def load_recipe(self, path: Path) -> None:
+        """Read a recipe in a worker and show it; a bad file is one line."""
+        self.recipe_slot.submit(
+            load_recipe,
+            Path(path),
+            on_result=lambda recipe: self._recipe_loaded(recipe, Path(path).name),
+            on_error=lambda r: self._show_error(r.message),
+            name="load recipe",
+        )
+
+    def _recipe_loaded(self, recipe: Recipe, name: str) -> None:
+        if self.running:
+            self._show_error("A batch is running: load the recipe once it has ended.")
+            return
         self.set_recipe(recipe)
-        self.summary_label.setText(f"Recipe loaded: {path.name}")
-        return recipe
+        self._say(f"Recipe loaded: {name}")
+
+    def _say(self, text: str) -> None:
+        self.summary_label.setStyleSheet("")
+        self.summary_label.setText(text)
 
     # running -----------------------------------------------------------------------------------
     @property
@@ -292,30 +315,36 @@ class BatchDialog(QDialog):
             edit.setText(folder)
 
     def start(self) -> bool:
-        """Run the batch in a worker; False (and one line) when the recipe or folders are bad."""
-        from inference.segmentation.batch import run_batch  # slow to import at start-up
-
+        """Run the batch in a worker; False (and one line) when the recipe, the folders or the
+        cluster's address are missing."""
         if self.running:
             return False
         input_dir = self.input_edit.text().strip()
         out_dir = self.output_edit.text().strip()
         try:
             recipe = self.recipe()
-            if not input_dir or not Path(input_dir).is_dir():
-                raise MatLensError(f"Choose an input folder that exists (not '{input_dir}').")
+            if not input_dir:  # whether it exists, the runner says (a worker may wait on a share)
+                raise MatLensError("Choose an input folder.")
             if not out_dir:
                 raise MatLensError("Choose an output folder.")
+            where = self.where_box.where()
         except MatLensError as exc:
             self._show_error(str(exc))
             return False
         self._show_error("")
         self.report = None
-        self.failures_list.clear()
-        self.failures_list.hide()
-        self.progress.setValue(0)
-        self.current_label.setText("Starting…")
+        self._run += 1
+        on_progress, on_item = self.relay.callbacks(self._run)
+        workbench = self.state.workbench
+        model = workbench.model if recipe.model == workbench.model_id else None
+        reaching = f"Connecting to {where.scheduler}…" if where.scheduler else "Starting…"
+        self.progress.start(reaching)
+        # bound here: the job slot's own keywords include `on_progress`
+        job = partial(
+            run_micrograph_batch, where=where, on_progress=on_progress, on_item=on_item, model=model
+        )
         self.slot.submit(
-            run_batch,
+            job,
             recipe,
             Path(input_dir),
             Path(out_dir),
@@ -330,36 +359,33 @@ class BatchDialog(QDialog):
     def cancel(self) -> None:
         if self.running:
             self.slot.cancel()
-            self.current_label.setText("Cancelling after the current image…")
+            self.progress.figures_label.setText("Cancelling: the images being measured stop…")
 
-    def _progress(self) -> None:
-        """The slot changed: progress, or the end of the run."""
-        self._set_running(self.slot.busy)
-        if self.slot.busy:
-            self.progress.setValue(int(round(self.slot.fraction * 1000)))
-            if self.slot.message and self.slot.message != self.slot.label:
-                self.current_label.setText(self.slot.message)
+    def _figures(self, run: int, figures: BatchProgress) -> None:
+        if run == self._run:
+            self.progress.show_figures(figures)
+
+    def _item(self, run: int, event: ItemEvent) -> None:
+        if run == self._run:
+            self.progress.add_item(event)
 
     def _finished(self, report: BatchReport) -> None:
         self.report = report
-        self.progress.setValue(1000)
-        self.current_label.setText("")
+        self.progress.finish()
+        if self.progress.last is not None:
+            self.progress.figures_label.setText(self.progress.last.message)
         self.summary_label.setStyleSheet(FAILED_STYLE if report.failures else "")
         self.summary_label.setText(report.message)
-        for failure in report.failures:
-            self.failures_list.addItem(f"{failure.file}: {failure.reason}")
-        self.failures_list.setVisible(bool(report.failures))
         self.state.show_status(f"Batch: {report.message}")
 
     def _cancelled(self) -> None:
-        self.current_label.setText("")
         self.summary_label.setStyleSheet("")
         self.summary_label.setText(
             "Cancelled. Start again to resume: images already done are skipped."
         )
 
     def _failed(self, report: ErrorReport) -> None:
-        self.current_label.setText("")
+        self.progress.figures_label.setText("")
         self._show_error(f"Batch stopped: {report.message}")
 
     def _set_running(self, running: bool) -> None:
@@ -372,6 +398,7 @@ class BatchDialog(QDialog):
             self.unit_combo,
             self.input_edit,
             self.output_edit,
+            self.where_box,
         ):
             w.setEnabled(not running)
         self.cancel_button.setEnabled(running)

@@ -1,7 +1,8 @@
 """The image view: zoom, pan, contrast, overlays, and clicks turned into image coordinates.
 
 Left click adds a positive point, right click (or Shift+click) a negative one, Ctrl+drag draws a
-box. In brush or eraser mode a left drag paints. Plain drags pan and the wheel zooms.
+box. In brush or eraser mode a left drag paints. Plain drags pan and the wheel zooms. A
+calibrated image has a scale bar in the bottom-right corner that follows the zoom.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem
 
 from desktop.panes.micrograph.modes import BRUSH, CALIBRATE, ERASER, EXAMPLES, PROMPT
+from inference.imaging.calibration import Calibration
+from inference.segmentation.scale_bar import choose_scale_bar
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -88,6 +91,43 @@ class _PromptViewBox(pg.ViewBox):
             canvas.box_drawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
 
 
+class ScaleBarItem(pg.ScaleBar):
+    """A round length (1, 2 or 5 × 10^k, the rule of the exported pictures' bar:
+    `scale_bar.choose_scale_bar`) near a fifth of the width shown, in the view's bottom-right
+    corner; chosen again as the view zooms. Hidden while the image is uncalibrated."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            size=1.0, width=5, brush="w", pen=pg.mkPen("k", width=1), suffix="", offset=(-16, -16)
+        )
+        self.calibration = Calibration()
+        self.text.setColor("w")
+        self.text.fill = pg.mkBrush(0, 0, 0, 170)
+        self.setZValue(30)
+        self.hide()
+
+    def set_calibration(self, calibration: Calibration) -> None:
+        self.calibration = calibration
+        self.updateBar()
+
+    @property
+    def label(self) -> str:
+        """The length written above the bar ("" when hidden)."""
+        return self.text.toPlainText() if self.isVisible() else ""
+
+    def updateBar(self) -> None:  # noqa: N802 - pyqtgraph API
+        view = self.parentItem()
+        if not isinstance(view, pg.ViewBox):
+            return
+        bar = choose_scale_bar(self.calibration, int(view.viewRect().width()))
+        self.setVisible(bar is not None)
+        if bar is None:
+            return
+        self.size = bar.length_px
+        self.text.setText(bar.label)
+        super().updateBar()
+
+
 class MicrographCanvas(pg.GraphicsLayoutWidget):
     clicked = Signal(float, float, int)  # x, y in image pixels; label 1 positive / 0 negative
     box_drawn = Signal(tuple)  # (x0, y0, x1, y1)
@@ -132,6 +172,8 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.brush_item.setZValue(12)
         self.brush_item.hide()
         self.view.addItem(self.brush_item)
+        self.scale_bar = ScaleBarItem()
+        self.scale_bar.setParentItem(self.view)
         self.histogram = pg.HistogramLUTItem(image=self.image_item)
         self.ci.addItem(self.histogram, row=0, col=1)
         self.image_shape: tuple[int, int] | None = None
@@ -148,6 +190,10 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.examples_item.setData([])
         self.clear_prompts()
         self.view.autoRange(padding=0.02)
+
+    def set_calibration(self, calibration: Calibration) -> None:
+        """The image's pixel size, for the scale bar."""
+        self.scale_bar.set_calibration(calibration)
 
     def set_objects_overlay(self, rgba: np.ndarray | None) -> None:
         if rgba is None:

@@ -11,6 +11,8 @@ from PySide6.QtGui import QUndoCommand
 
 from inference.imaging.calibration import Calibration
 from inference.segmentation.annotations import AnnotatedObject, ObjectClass
+from inference.segmentation.merging import MergeResult
+from inference.segmentation.saved_examples import SavedExample
 from inference.segmentation.workbench import MicrographWorkbench
 
 
@@ -29,6 +31,41 @@ class AddObjects(QUndoCommand):
 
     def undo(self) -> None:
         self.workbench.remove_objects([o.id for o in self.objects])
+
+
+class MergeObjects(QUndoCommand):
+    """An automatic result joined to the objects (`merging.MergeResult`): the objects it
+    replaces go and the new ones come, in one step; undo puts the old ones back in place."""
+
+    def __init__(self, workbench: MicrographWorkbench, merge: MergeResult, text: str) -> None:
+        super().__init__(text)
+        self.workbench = workbench
+        self.merge = merge
+        self.removed: tuple[tuple[int, AnnotatedObject], ...] = ()
+
+    def redo(self) -> None:
+        removed = [o.id for o in self.merge.removed]
+        self.removed = self.workbench.exchange_objects(removed, self.merge.added)
+
+    def undo(self) -> None:
+        added = [o.id for o in self.merge.added]
+        self.workbench.exchange_objects(added, restore=self.removed)
+
+
+class KeepPhaseExamples(QUndoCommand):
+    """The examples a phase map was applied with, saved with the annotations."""
+
+    def __init__(self, workbench: MicrographWorkbench, examples: Sequence[SavedExample]) -> None:
+        super().__init__("Keep phase examples")
+        self.workbench = workbench
+        self.examples = tuple(examples)
+        self.before: tuple[SavedExample, ...] = ()
+
+    def redo(self) -> None:
+        self.before = self.workbench.keep_phase_examples(self.examples)
+
+    def undo(self) -> None:
+        self.workbench.keep_phase_examples(self.before)
 
 
 class RemoveObject(QUndoCommand):

@@ -4,6 +4,10 @@ It adapts `workflows.measure_image`, `histogram` and `report` to widgets: after 
 waits a moment (edits come in bursts: a brush drag, an undo run), then measures a snapshot of
 the annotations in a worker, since thousands of objects take a while. At most one measurement
 job runs; edits made meanwhile are measured right after it.
+
+The table has one row per class that has objects (empty classes are left out, as in the report)
+and numbers in plain notation (`numbers`): a narrow side panel has room for many rows, not for
+many columns. The tab scrolls when the side panel is short.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -34,6 +40,7 @@ from desktop.job_bar import JobBar
 from desktop.panes.micrograph.batch_dialog import BatchDialog
 from desktop.panes.micrograph.state import MicrographState
 from inference.errors import ErrorReport
+from inference.segmentation.numbers import format_number, format_percent
 from inference.segmentation.workflows import MeasuredImage, measure_image
 
 if TYPE_CHECKING:  # slow to import at start-up: scikit-image
@@ -42,8 +49,9 @@ if TYPE_CHECKING:  # slow to import at start-up: scikit-image
 
 DEBOUNCE_MS = 250
 ALL_CLASSES = "All classes"
-# rows of the summary table (one column per class): a narrow side panel has room for few columns
-SUMMARY_ROWS = ("Count", "Area fraction", "Number density", "Mean ECD", "Mean area")
+# columns of the summary table after the class (one row per class), by index
+# (the number density is the count's tooltip: five numbers do not fit beside a class name)
+SUMMARY_COLUMNS = ("Count", "Area fraction", "Mean ECD", "Mean area")
 # histogram choice -> (name in inference.segmentation.histogram.QUANTITIES, axis title)
 QUANTITIES = {
     "Diameter (ECD)": ("equivalent_diameter", "Equivalent circle diameter"),
@@ -89,7 +97,7 @@ def _g(value: float | None) -> str:
 
 
 def _number(value: float | None) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{value:.4g}"
+    return format_number(value)
 
 
 class MeasurementsPanel(QWidget):
@@ -116,16 +124,22 @@ class MeasurementsPanel(QWidget):
 
     # layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.table = QTableWidget(len(SUMMARY_ROWS), 0, self)
-        self.table.setVerticalHeaderLabels(SUMMARY_ROWS)
+        self.table = QTableWidget(0, 1 + len(SUMMARY_COLUMNS), self)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # long names wrap
+        self.table.setWordWrap(True)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._set_headers("px", "px²")
         self.table.setToolTip(
-            "Per class: objects, phase (area) fraction of the image, objects per unit area of "
-            "image, and the mean equivalent circle diameter and area of the objects that do "
-            "not touch the border (cut objects have the wrong size)"
+            "Per class with objects: the count (its tooltip: objects per unit area of image), "
+            "the phase (area) fraction of the image, and the mean equivalent circle diameter "
+            "and area of the objects that do not touch the border (cut objects have the wrong "
+            "size)"
         )
         self.extras_label = QLabel("", self)
         self.extras_label.setWordWrap(True)
@@ -148,8 +162,8 @@ class MeasurementsPanel(QWidget):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
-            combo.setMinimumContentsLength(6)
-        self.quantity_combo.setMinimumContentsLength(12)
+            combo.setMinimumContentsLength(5)
+        self.quantity_combo.setMinimumContentsLength(9)
         self.bins_spin.valueChanged.connect(self.draw_histogram)
         self.plot = pg.PlotWidget(self, background="w")
         self.plot.setMouseEnabled(x=False, y=False)
@@ -166,7 +180,7 @@ class MeasurementsPanel(QWidget):
             pen=pg.mkPen(0, 70, 120, width=1),
         )
         self.plot.addItem(self.bars)
-        self.plot.setMinimumHeight(100)
+        self.plot.setMinimumHeight(120)
 
         self.export_button = QPushButton("Export CSV…", self)
         self.export_button.setToolTip("One row per object, units in the header")
@@ -188,7 +202,8 @@ class MeasurementsPanel(QWidget):
         buttons = QHBoxLayout()
         for button in (self.export_button, self.report_button, self.batch_button):
             buttons.addWidget(button)
-        layout = QVBoxLayout(self)
+        page = QWidget(self)
+        layout = QVBoxLayout(page)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.table)
         layout.addWidget(self.extras_label)
@@ -196,6 +211,18 @@ class MeasurementsPanel(QWidget):
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.status_label)
         layout.addLayout(buttons)
+        # A short side panel scrolls this tab instead of pushing the Objects tab's buttons
+        # (the tabs share one height) below the window.
+        scroll = QScrollArea(self)
+        scroll.setWidget(page)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.status_label.setWordWrap(True)
 
     # refreshing --------------------------------------------------------------------------------
     def schedule(self, *_args) -> None:
@@ -242,42 +269,60 @@ class MeasurementsPanel(QWidget):
         self._fill_class_combo(summary)
         self.draw_histogram()
 
-    def _fill_table(self, summary: MeasurementSummary) -> None:
-        u, a = summary.unit, summary.area_unit
-        self.table.setVerticalHeaderLabels(
-            ["Count", "Area fraction", f"Density (/{a})", f"Mean ECD ({u})", f"Mean area ({a})"]
+    def _set_headers(self, unit: str, area_unit: str) -> None:
+        self.table.setHorizontalHeaderLabels(
+            [
+                "Class",
+                "Count",
+                "Area\nfraction",
+                f"Mean ECD\n({unit})",
+                f"Mean area\n({area_unit})",
+            ]
         )
+
+    def quantity_labels(self) -> list[str]:
+        """The quantity columns' titles on one line each ("Mean area (µm²)")."""
+        items = [self.table.horizontalHeaderItem(c) for c in range(1, self.table.columnCount())]
+        return [item.text().replace("\n", " ") for item in items if item is not None]
+
+    def _fill_table(self, summary: MeasurementSummary) -> None:
+        self._set_headers(summary.unit, summary.area_unit)
         shown = [c for c in summary.classes if c.summary.count or c.summary.area_px]
-        self.table.setColumnCount(len(shown))
-        self.table.setHorizontalHeaderLabels([c.class_name for c in shown])
-        for col, c in enumerate(shown):
+        self.table.setRowCount(len(shown))
+        for row, c in enumerate(shown):
             s, z = c.summary, c.sizes
+            name = QTableWidgetItem(c.class_name)
+            name.setToolTip(c.class_name)
+            self.table.setItem(row, 0, name)
             cells = (
-                str(s.count),
-                f"{s.area_fraction:.2%}",
-                _number(s.number_density),
-                _number(z.mean_diameter),
-                _number(z.mean_area),
+                format_number(s.count),
+                format_percent(s.area_fraction),
+                format_number(z.mean_diameter),
+                format_number(z.mean_area),
             )
-            for row, text in enumerate(cells):
+            density = f"{format_number(s.number_density)} objects per {summary.area_unit}"
+            for col, text in enumerate(cells, start=1):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if col == 1:
+                    item.setToolTip(density)
                 self.table.setItem(row, col, item)
+        self.table.resizeRowsToContents()
         self._fit_table_height()
 
     def _fit_table_height(self) -> None:
         """As tall as its rows: the histogram below gets the rest of the tab."""
         table = self.table
-        height = table.horizontalHeader().height() + table.verticalHeader().length()
+        height = table.horizontalHeader().sizeHint().height() + table.verticalHeader().length()
         table.setFixedHeight(height + 2 * table.frameWidth())
 
-    def cell(self, quantity_row: int, class_name: str) -> str:
-        """The table's text for one quantity (row index in SUMMARY_ROWS) of one class."""
-        for c in range(self.table.columnCount()):
-            header, item = self.table.horizontalHeaderItem(c), self.table.item(quantity_row, c)
-            if header is not None and item is not None and header.text() == class_name:
+    def cell(self, quantity: int, class_name: str) -> str:
+        """The table's text for one quantity (index in SUMMARY_COLUMNS) of one class."""
+        for row in range(self.table.rowCount()):
+            name, item = self.table.item(row, 0), self.table.item(row, 1 + quantity)
+            if name is not None and item is not None and name.text() == class_name:
                 return item.text()
-        raise KeyError(f"no column for class '{class_name}'")
+        raise KeyError(f"no row for class '{class_name}'")
 
     def _fill_class_combo(self, summary: MeasurementSummary) -> None:
         names = [ALL_CLASSES] + [c.class_name for c in summary.classes if c.summary.count]

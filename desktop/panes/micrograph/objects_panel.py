@@ -1,4 +1,8 @@
-"""The Objects tab: every object with its class, area and score; select, hide, delete, reclass."""
+"""The Objects tab: every object with its class, area and score; select, hide, delete, reclass.
+
+Areas read as people write them ("27,640 px²", "1.13 µm²": `numbers.format_quantity`). The
+class column takes the width left and elides a long name (the full name is its tooltip), so
+the list never widens the side panel."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop.panes.micrograph.state import MicrographState
 from inference.segmentation.annotations import AnnotatedObject
+from inference.segmentation.numbers import format_quantity
 from inference.segmentation.overlay import SELECTION_COLOUR, crop_rgba, outline
 
 
@@ -34,6 +39,10 @@ def selection_outline(objects: list[AnnotatedObject]) -> tuple[np.ndarray, tuple
     return crop_rgba(edge, SELECTION_COLOUR), (y0, x0)
 
 
+CLASS_COLUMN, AREA_COLUMN, SCORE_COLUMN = 1, 2, 3
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
 class ObjectsPanel(QWidget):
     def __init__(self, state: MicrographState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,7 +50,12 @@ class ObjectsPanel(QWidget):
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(["#", "Class", "Area", "Score"])
         self.tree.setRootIsDecorated(False)
-        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setUniformRowHeights(True)  # thousands of objects: no per-row size queries
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(CLASS_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.tree.itemChanged.connect(self._item_toggled)
         self.tree.itemSelectionChanged.connect(self._selected)
         self.delete_button = QPushButton("Delete", self)
@@ -70,11 +84,12 @@ class ObjectsPanel(QWidget):
         if annotations is not None:
             cal = annotations.calibration
             for obj in annotations.objects:
-                area = cal.area(obj.area)
+                area = format_quantity(cal.area(obj.area), cal.area_unit)
                 score = "" if obj.score is None else f"{obj.score:.2f}"
-                item = QTreeWidgetItem(
-                    [str(obj.id), obj.class_name, f"{area:.4g} {cal.area_unit}", score]
-                )
+                item = QTreeWidgetItem([str(obj.id), obj.class_name, area, score])
+                item.setToolTip(CLASS_COLUMN, obj.class_name)
+                for column in (AREA_COLUMN, SCORE_COLUMN):
+                    item.setTextAlignment(column, RIGHT)
                 checked = Qt.CheckState.Checked if obj.visible else Qt.CheckState.Unchecked
                 item.setCheckState(0, checked)
                 self.tree.addTopLevelItem(item)

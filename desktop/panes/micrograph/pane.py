@@ -131,7 +131,8 @@ class MicrographPane(Pane):
         )
         top.addWidget(self.brush_size)
         top.addStretch(1)
-        top.addWidget(self._export_button())
+        self.export_button = self._export_button()
+        top.addWidget(self.export_button)
 
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
@@ -143,7 +144,7 @@ class MicrographPane(Pane):
         splitter.addWidget(left)
         splitter.addWidget(self._side_panel())
         splitter.setStretchFactor(0, 1)
-        splitter.setSizes([900, 340])
+        splitter.setSizes([880, 400])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -188,7 +189,7 @@ class MicrographPane(Pane):
         self.objects_panel = ObjectsPanel(self.state, panel)
         self.measure_panel = MeasurementsPanel(self.state, self.job_bar, panel)
         self.measure_panel.export_requested.connect(self._ask_export)
-        self.side_tabs = QTabWidget(panel)
+        self.side_tabs = _CompactTabs(panel)
         self.side_tabs.addTab(self.objects_panel, "Objects")
         self.side_tabs.addTab(self.measure_panel, "Measure")
         for widget in (info_box, self.clicks, automatic):
@@ -219,6 +220,12 @@ class MicrographPane(Pane):
             lambda p: canvas.set_preview(p.rgba if p is not None else None)
         )
         state.mode_changed.connect(self._mode_changed)
+        state.calibration_changed.connect(self._draw_scale_bar)
+
+    def _draw_scale_bar(self) -> None:
+        annotations = self.annotations
+        if annotations is not None:
+            self.canvas.set_calibration(annotations.calibration)
 
     def _image_opened(self, loaded: LoadedImage) -> None:
         self.canvas.set_image(loaded.display)
@@ -233,6 +240,7 @@ class MicrographPane(Pane):
             f"<b>{loaded.path.name}</b><br>{m.shape[1]} × {m.shape[0]} px, {m.data.dtype}{frames}"
         )
         self._draw_objects()
+        self._draw_scale_bar()
         self.file_opened.emit(loaded.path)
 
     def _draw_prompts(self) -> None:
@@ -329,3 +337,12 @@ class MicrographPane(Pane):
 
     def shutdown(self) -> None:
         self.state.shutdown()
+
+
+class _CompactTabs(QTabWidget):
+    """Tabs that ask only for their minimum height: the side panel's scroll area sizes the
+    panel by its size hint, and the Measure tab's hint would push the Objects tab's buttons
+    below a 1280 × 800 window. The tabs get the height left over instead."""
+
+    def sizeHint(self):  # noqa: N802 - Qt API
+        return self.minimumSizeHint()

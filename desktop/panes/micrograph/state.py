@@ -22,6 +22,8 @@ from desktop.panes.base import AppContext
 from desktop.panes.micrograph.commands import (
     AddClass,
     AddObjects,
+    KeepPhaseExamples,
+    MergeObjects,
     RemoveObject,
     ReplaceObject,
     SetCalibration,
@@ -31,16 +33,17 @@ from desktop.workers import JobSlot
 from inference.errors import ErrorReport
 from inference.imaging.calibration import Calibration
 from inference.segmentation.annotations import AnnotatedObject
+from inference.segmentation.merging import MergeResult
 from inference.segmentation.workbench import DEFAULT_CLASS, MicrographWorkbench, renamed, shown
 from inference.segmentation.workflows import (
     EXPORT_KINDS,
     ExportKind,
+    FoundObjects,
     LoadedImage,
     SidecarSaver,
     embed_for_clicks,
     export_annotations,
     load_image,
-    renumbered,
 )
 
 SAVE_WAIT_MS = 10_000  # closing waits this long at most for the last autosave
@@ -203,17 +206,48 @@ class MicrographState(QObject):
     def push(self, command: QUndoCommand) -> None:
         self.undo_stack.push(command)
 
-    def add_objects(self, objects: Sequence[AnnotatedObject], text: str) -> None:
-        """Objects made in a worker, numbered from the next free id, as one undo step."""
+    def when_merged(
+        self, slot: JobSlot, found: FoundObjects, apply: Callable[[FoundObjects], None]
+    ) -> None:
+        """Hand an automatic result merged in a worker to `apply` once its merge holds for the
+        objects as they are now; when the user edited meanwhile, it is merged again (in
+        `slot`) first."""
         annotations = self.workbench.annotations
         if annotations is None:
             return
-        if not objects:
-            self.show_status("No objects found with these settings.")
+        if found.merged.holds_for(annotations):
+            apply(found)
             return
-        objects = renumbered(objects, annotations.next_id())
-        self.push(AddObjects(self.workbench, objects, text))
-        self.show_status(f"{text}: added {len(objects)} objects (Ctrl+Z to undo)")
+        slot.submit(
+            found.merged_again,
+            annotations.copy(),
+            label="Leaving out objects already there…",
+            on_result=lambda again: self.when_merged(slot, again, apply),
+            on_error=self.report_error,
+            name="merge again",
+        )
+
+    def apply_merge(self, merge: MergeResult, text: str) -> bool:
+        """Automatic objects joined to the annotations (`merging`) as one undo step; the status
+        bar says what happened. False (and nothing pushed) when nothing changes."""
+        if self.workbench.annotations is None:
+            return False
+        if not (merge.added or merge.removed):
+            found = merge.dropped + len(merge.added)
+            self.show_status(
+                f"{text}: all {found} objects were already there"
+                if found
+                else "No objects found with these settings."
+            )
+            return False
+        self.push(MergeObjects(self.workbench, merge, text))
+        self.show_status(f"{text}: {merge.message} (Ctrl+Z to undo)")
+        return True
+
+    def keep_phase_examples(self) -> None:
+        """The examples painted now are saved with the annotations (undoable)."""
+        if self.workbench.annotations is not None:
+            self.push(KeepPhaseExamples(self.workbench, self.workbench.examples_to_keep()))
 
     def accept_candidate(self) -> bool:
         """The candidate on screen becomes an object of the current class."""

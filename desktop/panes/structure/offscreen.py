@@ -24,8 +24,8 @@ def register() -> None:
 
 
 def choose_opengl_window() -> None:
-    """Without a display on Linux, VTK must render through OSMesa (facts.md: EGL gives blank
-    images and X segfaults). Set before the first render window is created."""
+    """Without a display on Linux, VTK must render through OSMesa (with EGL it renders blank
+    images, and X without a display segfaults). Set before the first render window is created."""
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         if ctypes.util.find_library("OSMesa"):
             os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow")

@@ -1,0 +1,69 @@
+"""The learned Tc linker (opt-in): its card, the rules as fallback, what it changes on real papers.
+
+Papers are from the tuning part of supermat_dev (SuperMat, CC BY 4.0; the split is fixed in
+benchmarks/literature_extraction.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import shared
+
+from inference.literature import linker
+from inference.literature.extract import extract
+from inference.literature.pdf import parse_pdf
+from inference.runtime.paths import resources_dir
+
+
+@pytest.fixture
+def fresh_linker():
+    linker.default_linker.cache_clear()
+    yield
+    linker.default_linker.cache_clear()
+
+
+def test_card_loads_as_a_linear_model_and_the_rules_stand_in_without_it(
+    fresh_linker, monkeypatch, tmp_path
+):
+    card = json.loads((resources_dir() / "models" / linker.CARD).read_text(encoding="utf-8"))
+    learned = linker.default_linker()
+    assert isinstance(learned, linker.LinearLinker)
+    assert learned.threshold == card["extra"]["threshold"]
+    assert learned.weights["rule"] > 0 and learned.weights["log_distance"] < 0
+    assert "SuperMat" in card["licence"] and "tuning part" in card["description"]
+
+    monkeypatch.setenv("MATLENS_RESOURCES", str(tmp_path))  # a bundle without the card
+    linker.default_linker.cache_clear()
+    assert isinstance(linker.default_linker(), linker.RuleLinker)
+
+
+def _tc(paper, **kwargs) -> dict[tuple[float, str], tuple[str | None, str]]:
+    return {
+        (r.value, r.sentence[:40]): (r.material, r.link)
+        for r in extract(paper, **kwargs).records
+        if r.property == "Tc"
+    }
+
+
+def test_a_value_whose_sentence_names_no_sample_goes_to_the_papers_sample(fresh_linker):
+    paper = parse_pdf(shared("papers", "supermat_dev", "pdf", "JPS0731131-CC.pdf"))
+    learned, rules = _tc(paper, linker="learned"), _tc(paper)
+    key = next(k for k in learned if k[0] == 3.9 and k[1].startswith("It shows zero resistivity"))
+    # "It shows zero resistivity at 3.9 K": the rules find no sample in the paragraph
+    assert rules[key] == (None, "none")
+    assert learned[key] == ("Na0.35CoO2·1.3H2O", "learned")
+
+
+def test_an_unsure_value_keeps_no_material_rather_than_a_guess(fresh_linker):
+    paper = parse_pdf(shared("papers", "supermat_dev", "pdf", "P072174508-CC.pdf"))
+    learned, rules = _tc(paper, linker="learned"), _tc(paper)
+    key = next(k for k in learned if k[0] == 5.0 and k[1].startswith("Although the diamagnetic"))
+    # "... the diamagnetic signal at 5 K is reduced": the paragraph's sample is a guess
+    assert rules[key] == ("Ru-1212", "paragraph")
+    assert learned[key] == (None, "none")
+    # where the sentence itself names the sample ("Tc = 60 K for RuSr2GdCu2O8"), the model
+    # keeps the rules' choice
+    same = [k for k, (_, link) in rules.items() if link in ("bracket", "for", "subject")]
+    assert len(same) >= 3 and all(learned[k] == rules[k] for k in same)
