@@ -238,6 +238,14 @@ def test_a_scheduler_and_two_worker_processes(
     }  # fmt: skip
     failures = read_csv(tmp_path / "csv-there" / "failures.csv")
     assert [f["file"] for f in failures] == ["row 4: Xx3Q", "row 6: (blank)"]
+    # the table gives the same 90 % interval as the JSON (and the single-prediction table)
+    table = read_csv(tmp_path / "csv-there" / "predictions.csv")
+    salt = next(r for r in rows if r.get("formula") == "NaCl")
+    gap = next(p for p in salt["predictions"] if p["property"] == "band_gap")
+    line = next(t for t in table if t["item"] == "NaCl" and t["quantity"] == gap["label"])
+    low, high = (float(v) for v in line["interval_90"].split(" to "))
+    assert (low, high) == pytest.approx(gap["interval_90"], rel=0.005, abs=0.01)
+    assert not any("±" in t["interval_90"] for t in table)
 
 
 # --- faults ---------------------------------------------------------------------------------------

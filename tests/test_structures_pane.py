@@ -198,3 +198,41 @@ def test_a_read_that_runs_out_of_time_offers_more_time(qtbot, pane, tmp_path):
     pane.errors.clear()
     _wait_idle(qtbot, pane, timeout=300000)
     assert pane.prepared.info.nsites == 2744 and pane.prepared.info.spacegroup_symbol == "Fm-3m"
+
+
+def test_first_open_after_start_up_uses_the_prewarmed_reader(qtbot, monkeypatch):
+    """The window starts the reader's child process in the background after its first paint;
+    the first CIF a person opens (Open… button, file dialog) is read by that same child, not a
+    new one started on demand, and is drawn."""
+    reason = _vtk_can_render()
+    if reason:
+        pytest.skip(f"VTK cannot render in this environment: {reason}")
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop.main_window import MainWindow
+    from desktop.panes.structure.pane import StructurePane
+    from inference.structures.timelimit import default_runner
+
+    default_runner().kill()  # as at start-up: no child yet (earlier tests may have left one)
+    window = MainWindow(pane_classes=[StructurePane])
+    qtbot.addWidget(window)
+    window.show()
+    pane = window.panes[0]
+    qtbot.waitUntil(lambda: pane.reader_start_slot.busy, timeout=10000)  # after the first paint
+    qtbot.waitUntil(lambda: not pane.reader_start_slot.busy, timeout=120000)
+    child = default_runner().pid
+    assert child is not None, "the start-up work did not start the reader"
+    assert not pane.busy and pane.scene is None  # nothing shown or waited on meanwhile
+
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", lambda *a, **k: (str(SAMPLES / "NaCl.cif"), "")
+    )
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        qtbot.mouseClick(pane.open_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.scene is not None and not pane.busy, timeout=60000)
+    assert default_runner().pid == child  # read and analysed by the prewarmed child
+    assert pane.prepared.info.spacegroup_symbol == "Fm-3m"
+    assert len(pane.scene.atoms) == 27
+    assert not window.banner.error_text
+    window.close()

@@ -67,6 +67,10 @@ class Pane(QWidget):
     def report_error(self, report: ErrorReport) -> None:
         self.context.show_error(report)
 
+    def warm_up(self) -> None:
+        """Start, in the background, what makes the pane's first use fast (a child process,
+        imports); the window calls it once, after its first paint. Nothing a person waits on."""
+
     def models_changed(self) -> None:
         """A model was installed or imported: refresh model choosers."""
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inference.batch._cache import keep_model, model_loads
+from inference.batch._cluster import each_on_workers
 from inference.batch._model import (
     MAX_TRIES,
     THIS_PROCESS,
@@ -55,6 +56,7 @@ __all__ = [
     "MergeResult",
     "Where",
     "Workload",
+    "each_on_workers",
     "is_table",
     "micrographs",
     "model_loads",

@@ -80,7 +80,9 @@ class Potential:
         if path is None:
             path = require(MODEL_ID).path("model")
         # One intra-op thread per run (see the module docstring); `workers` runs at once instead.
-        self.model = OnnxModel(path, prefer_gpu=prefer_gpu, threads=1)
+        # Full float32 on the GPU: energies must match the CPU's within 1e-4 eV/atom, which
+        # TF32 products (the CUDA provider's default) do not promise.
+        self.model = OnnxModel(path, prefer_gpu=prefer_gpu, threads=1, tf32=False)
         self.workers = 1 if self.model.device.is_gpu else max(1, workers or cpu_threads())
 
     @property

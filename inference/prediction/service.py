@@ -55,7 +55,8 @@ def run_prediction(
     return _structures(what, relax=relax, eos=eos, progress=progress, cancel=cancel)
 
 
-def _interval(low: float | None, high: float | None) -> str:
+def interval_text(low: float | None, high: float | None) -> str:
+    """A 90 % interval as the results table and both CSVs show it: "0.52 to 3.54"."""
     if low is None or high is None:
         return ""
     return f"{_num(low)} to {_num(high)}"
@@ -103,6 +104,8 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
     record["predictions"] = [p.to_json() for p in result.predictions]
     if result.skipped:
         record["not_applicable"] = result.skipped
+    for note in dict.fromkeys(p.note for p in result.predictions if p.note):
+        report.warnings.append(note)  # said once, above the table, as well as per row
     for p in result.predictions:
         value = f"{p.value:.3f}" if p.unit == "probability" else _num(p.value)
         report.rows.append(
@@ -110,13 +113,14 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
                 item,
                 p.label,
                 value,
-                _interval(p.low, p.high),
+                interval_text(p.low, p.high),
                 p.unit,
                 p.model,
                 kind="prediction",
-                note="; ".join(("out of domain: " + "; ".join(p.domain.reasons),))
-                if p.domain.reasons
-                else "",
+                note="; ".join(
+                    ([f"out of domain: {'; '.join(p.domain.reasons)}"] if p.domain.reasons else [])
+                    + ([p.note] if p.note else [])
+                ),
             )
         )
     report.records.append(record)

@@ -44,7 +44,7 @@ SETUP_ONLY = (
     "onnxscript",
     "onnx_ir",
     "inference.export",
-    "inference.prediction.training",
+    "training",
     "Cython",
     "pyximport",
     "tensorflow",

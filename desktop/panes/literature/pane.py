@@ -86,7 +86,8 @@ def _index_library(
     from inference.literature.search import Library
 
     library = Library(root)
-    report = library.update(progress=progress, cancel=cancel)
+    # Worker processes where they pay (several cores); the bar moves paper by paper.
+    report = library.update(workers=None, progress=progress, cancel=cancel)
     return IndexedLibrary(library, report)
 
 

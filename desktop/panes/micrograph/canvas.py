@@ -17,6 +17,17 @@ from desktop.panes.micrograph.modes import BRUSH, CALIBRATE, ERASER, EXAMPLES, P
 from inference.imaging.calibration import Calibration
 from inference.segmentation.scale_bar import choose_scale_bar
 
+
+def _colour_menu_without_pyplot() -> None:
+    """pyqtgraph's histogram builds its colour-map menu when it is made, and to list the
+    "matplotlib ▸ Others" maps it imports matplotlib.pyplot: about 0.3 s before the window's
+    first paint, for one submenu. Without that submenu the menu imports nothing until it is
+    opened (the matplotlib categories still load their maps then)."""
+    from pyqtgraph.widgets import ColorMapMenu
+
+    ColorMapMenu.find_mpl_leftovers = lambda: []  # type: ignore[assignment]
+
+
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 
@@ -174,6 +185,7 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.view.addItem(self.brush_item)
         self.scale_bar = ScaleBarItem()
         self.scale_bar.setParentItem(self.view)
+        _colour_menu_without_pyplot()
         self.histogram = pg.HistogramLUTItem(image=self.image_item)
         self.ci.addItem(self.histogram, row=0, col=1)
         self.image_shape: tuple[int, int] | None = None

@@ -258,7 +258,7 @@ class PredictionPane(Pane):
                 row.note,
             )
             colour = KNOWN_COLOUR if row.kind.startswith("known") else None
-            if row.note.startswith("out of domain"):
+            if row.kind == "prediction" and row.note:  # out of domain, polymorphs
                 colour = WARN_COLOUR
             for j, text in enumerate(values):
                 item = QTableWidgetItem(text)
