@@ -150,13 +150,16 @@ def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipita
     x, y = interior_point(precipitates[0])
     click(qtbot, pane, x, y)
     wait_mask(qtbot, pane)
-    assert len(prompts(pane).candidates) == 3  # one click is ambiguous: three candidates
+    # one click is ambiguous: SAM's three candidates, and the region traced from the click's
+    # local contrast when it finds one
+    n = len(prompts(pane).candidates)
+    assert n in (3, 4)
 
     qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
-    assert prompts(pane).selected == 1 and "Mask 2 of 3" in pane.clicks.candidate_label.text()
+    assert prompts(pane).selected == 1 and f"Mask 2 of {n}" in pane.clicks.candidate_label.text()
 
     # the user tabs to the largest candidate (it spills into the matrix) and removes the spill
-    largest = max(range(3), key=lambda i: prompts(pane).candidates[i].mask.sum())
+    largest = max(range(n), key=lambda i: prompts(pane).candidates[i].mask.sum())
     while prompts(pane).selected != largest:
         qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
     spill = wait_mask(qtbot, pane).mask

@@ -59,7 +59,8 @@ class PromptedObject(CroppedMask):
     class_name: str
     mask: np.ndarray
     offset: tuple[int, int]
-    score: float  # SAM's predicted IoU of the candidate shown
+    score: float | None  # SAM's predicted IoU of the candidate shown (None: local contrast)
+    source: str = "sam"  # "sam" or "contrast" (`clicks.RefinedCandidate.source`)
 
 
 def _steps(shape: tuple[int, int], prompt: ObjectPrompt, number: int) -> list[PromptRequest]:
@@ -94,7 +95,9 @@ def segment_prompts(clicks: ClickSession, prompts: Sequence[ObjectPrompt]) -> li
             shown = decode_prompt(clicks, request.points, request.box, shown)[0]
         assert shown is not None  # _steps gives at least one request
         crop, offset = shown.mask_crop()
-        results.append(PromptedObject(i, prompt.class_name, crop, offset, float(shown.score)))
+        results.append(
+            PromptedObject(i, prompt.class_name, crop, offset, shown.score, shown.source)
+        )
     return results
 
 
@@ -117,7 +120,7 @@ def prompted_annotations(
     for o in objects:
         annotations.add(
             AnnotatedObject(
-                o.index + 1, o.class_name, o.mask, o.offset, score=o.score, source="sam"
+                o.index + 1, o.class_name, o.mask, o.offset, score=o.score, source=o.source
             )
         )
     return annotations

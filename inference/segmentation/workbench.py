@@ -221,7 +221,7 @@ class MicrographWorkbench:
             score=cand.score,
             points=tuple(prompts.points),
             box=prompts.box,
-            source="sam",
+            source=cand.source,
         )
 
     # --- edits: undo commands call these ----------------------------------------------------------

@@ -63,6 +63,7 @@ class CurrentObjectBox(QGroupBox):
         layout.addWidget(self.candidate_label)
         layout.addLayout(buttons)
         state.image_opened.connect(lambda _: self._fill_classes())
+        state.image_opened.connect(lambda _: self._show_candidate())  # no answer of the last image
         state.classes_changed.connect(self._fill_classes)
         state.current_class_changed.connect(self.class_combo.setCurrentText)
         state.candidates_changed.connect(self._show_candidate)
@@ -135,10 +136,12 @@ class CurrentObjectBox(QGroupBox):
             self.candidate_label.setText(HINT)
             return
         n = len(prompts.candidates)
-        self.candidate_label.setText(
-            f"Mask {prompts.selected + 1} of {n} · predicted IoU {cand.score:.2f}"
-            + (" · Tab for the next" if n > 1 else "")
-        )
+        text = f"Mask {prompts.selected + 1} of {n} · {cand.description}"
+        text += " · Tab for the next" if n > 1 else ""
+        first = prompts.candidates[0]
+        if first.ambiguous:  # the click itself was unclear: say so whichever mask is shown
+            text = f"Uncertain click. {first.reason}\n{text}"
+        self.candidate_label.setText(text)
 
     def next_candidate(self) -> None:
         self.state.workbench.next_candidate()
