@@ -19,12 +19,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnxruntime as ort
 
+import inference  # noqa: F401 - sets ORT_DISABLE_TELEMETRY before onnxruntime is imported
 from inference.prediction.featurize import BASE_BLOCKS, TABLES_FILE, featurize_many, load_tables
 from training.prediction.train import TASKS, read_split, roc_auc
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 
 class Folder:
@@ -44,6 +48,8 @@ class Folder:
         for name, feeder in extra.get("side_inputs", {}).items():
             feeds[name] = self.members(feeder, formulas).mean(axis=1)[:, None].astype(np.float32)
         if model_id not in self._sessions:
+            import onnxruntime as ort  # after `inference`, which turns its telemetry off
+
             self._sessions[model_id] = ort.InferenceSession(str(self.path / f"{model_id}.onnx"))
         out = np.asarray(self._sessions[model_id].run(None, feeds)[0])
         return np.clip(out, 0, None) if extra.get("transform") == "clip0" else out

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from inference.errors import ErrorReport, JobCancelled, describe
@@ -273,7 +274,8 @@ class JobSlot(QObject):
         self.changed.emit()
 
     def _progress(self, ticket: int, fraction: float, message: str) -> None:
-        if ticket != self._worker_ticket:
+        # A job can outlive its slot (the pane closed while it ran): nothing more to show.
+        if not shiboken6.isValid(self) or ticket != self._worker_ticket:
             return
         self.fraction = fraction
         if message:
@@ -281,7 +283,7 @@ class JobSlot(QObject):
         self.changed.emit()
 
     def _finished(self, worker: Worker) -> None:
-        if worker is not self._worker:
+        if not shiboken6.isValid(self) or worker is not self._worker:
             return  # a job cancelled for a newer one; the newer one owns the slot
         self._worker = None
         pending, self._pending = self._pending, None
