@@ -13,32 +13,26 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from desktop.panes.base import AppContext, Pane
 from desktop.panes.structure.controls import StatusRow, StructureToolbar, ViewBar
 from desktop.panes.structure.exporting import ExportSource, StructureExports
 from desktop.panes.structure.info_panel import InfoPanel
-from desktop.panes.structure.jobs import OutOfTime, prepare_block, read_file, warm_up_reader
+from desktop.panes.structure.jobs import warm_up_reader
+from desktop.panes.structure.reading import StructureReading, opened_message
+from desktop.panes.structure.view_holder import ViewHolder
 from desktop.panes.structure.xrd_panel import XrdPanel
 from desktop.workers import JobSlot
 from inference.errors import MatLensError
 from inference.structures.bonds import majority_symbols
-from inference.structures.io import (
-    FILE_DIALOG_FILTER,
-    ReadOptions,
-    StructureFile,
-    is_structure_file,
-    more_time,
-)
+from inference.structures.io import FILE_DIALOG_FILTER, StructureFile, is_structure_file
 from inference.structures.picking import describe_atom, measure
 from inference.structures.scene import STYLES, Scene, SceneOptions, build_scene
 from inference.structures.xrd import XrdPattern, compute_xrd
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from desktop.panes.structure.view import StructureView
     from inference.structures.prepared import PreparedStructure
 
@@ -61,11 +55,9 @@ class StructurePane(Pane):
         self.picked: list[int] = []
         self.pick_text = ""
         self._camera = "reset"
-        self.time_limit_s = ReadOptions().timeout_s  # reading and the symmetry search, each
-        self._retry: Callable[[], None] | None = None  # what "Try with more time" runs again
+        self.reading = StructureReading(context, self)
+        self.open_slot, self.prepare_slot = self.reading.open_slot, self.reading.prepare_slot
         runner = context.jobs
-        self.open_slot = JobSlot(runner, parent=self)
-        self.prepare_slot = JobSlot(runner, parent=self)
         self.scene_slot = JobSlot(runner, queue_latest=True, parent=self)
         self.xrd_slot = JobSlot(runner, parent=self)
         self.reader_start_slot = JobSlot(runner, parent=self)  # unlabelled: start-up work
@@ -80,24 +72,27 @@ class StructurePane(Pane):
     def can_open(cls, path: Path) -> bool:
         return is_structure_file(path)
 
+    @property
+    def view(self) -> StructureView | None:
+        """The 3D view; None until the first scene is drawn."""
+        return self.view_holder.view
+
+    @property
+    def time_limit_s(self) -> float:
+        """Reading's and the symmetry search's time limit, each."""
+        return self.reading.time_limit_s
+
+    @time_limit_s.setter
+    def time_limit_s(self, seconds: float) -> None:
+        self.reading.time_limit_s = seconds
+
     def warm_up(self) -> None:
         """Start the reader's child process and load VTK now, so the first open is quick."""
         self.reader_start_slot.submit(warm_up_reader, name="structure reader start")
 
     # layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.view: StructureView | None = None  # made on the first scene: VTK loads then
-        self.view_holder = QWidget(self)
-        holder = self._holder_layout = QVBoxLayout(self.view_holder)
-        holder.setContentsMargins(0, 0, 0, 0)
-        self.placeholder = QLabel(
-            "Open a crystal structure: CIF, mCIF, POSCAR/CONTCAR, XYZ, XSF, CSSR, RES, "
-            "vasprun.xml (File ▸ Open, drag and drop, or the Open button).",
-            self.view_holder,
-        )
-        self.placeholder.setWordWrap(True)
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        holder.addWidget(self.placeholder)
+        self.view_holder = ViewHolder(self)
         self.info = InfoPanel(self)
         self.xrd = XrdPanel(self)
         side = QTabWidget(self)
@@ -146,12 +141,17 @@ class StructurePane(Pane):
         bar.labels_toggled.connect(self._labels_toggled)
         bar.predict_requested.connect(self._predict)
         bar.export_requested.connect(self.exports.ask)
+        self.view_holder.atom_clicked.connect(self._atom_clicked)
         self.view_bar.direction_chosen.connect(self.view_along)
         self.view_bar.bad_direction.connect(self.context.show_error)
         self.view_bar.projection_changed.connect(self._projection_changed)
         self.view_bar.radius_mode_chosen.connect(lambda m: self._set_option(radius_mode=m))
         self.view_bar.color_scheme_chosen.connect(lambda s: self._set_option(color_scheme=s))
         self.status_row.more_time_requested.connect(self.try_with_more_time)
+        self.reading.read_started.connect(self._read_started)
+        self.reading.loaded.connect(self._loaded)
+        self.reading.prepared.connect(self._prepared)
+        self.reading.more_time_offered.connect(self.status_row.offer_more_time)
 
     def _predict(self) -> None:
         if self.file is None:
@@ -173,20 +173,6 @@ class StructurePane(Pane):
     def busy(self) -> bool:
         return any(slot.busy for slot in self._slots)
 
-    def _offer_more_time(self, retry: Callable[[], None] | None) -> None:
-        self._retry = retry
-        self.status_row.offer_more_time(
-            None if retry is None else more_time(self.time_limit_s) / 60
-        )
-
-    def try_with_more_time(self) -> None:
-        """Run the read or the symmetry search that ran out of time again, with more time."""
-        retry, self._retry = self._retry, None
-        self.status_row.offer_more_time(None)
-        if retry is not None:
-            self.time_limit_s = more_time(self.time_limit_s)
-            retry()
-
     # opening -----------------------------------------------------------------------------------
     def _ask_open(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -196,31 +182,19 @@ class StructurePane(Pane):
             self.open_path(Path(path))
 
     def open_path(self, path: Path) -> None:
-        self.time_limit_s = ReadOptions().timeout_s
-        self._read(Path(path))
+        self.reading.open(Path(path))
 
     def _read(self, path: Path) -> None:
-        # The work on the file shown so far is of no use now: stop it (it may hold the child).
-        for slot in (self.prepare_slot, self.scene_slot, self.xrd_slot):
-            slot.discard()
-        self._offer_more_time(None)
-        self.open_slot.submit(
-            read_file,
-            path,
-            self.time_limit_s,
-            label=f"Reading {path.name}",
-            on_result=lambda result: self._read_done(path, result),
-            on_error=self.report_error,
-            on_cancelled=lambda: self.context.show_status(f"Stopped reading {path.name}"),
-            name="structure read",
-        )
+        self.reading.read(path)
 
-    def _read_done(self, path: Path, result: StructureFile | OutOfTime) -> None:
-        if isinstance(result, OutOfTime):
-            self.context.show_error(result.message)
-            self._offer_more_time(lambda: self._read(path))
-            return
-        self._loaded(result)
+    def try_with_more_time(self) -> None:
+        """Run the read or the symmetry search that ran out of time again, with more time."""
+        self.reading.try_with_more_time()
+
+    def _read_started(self) -> None:
+        # The work on the structure shown so far is of no use now: stop it.
+        self.scene_slot.discard()
+        self.xrd_slot.discard()
 
     def _loaded(self, loaded: StructureFile) -> None:
         self.file = loaded
@@ -229,15 +203,8 @@ class StructurePane(Pane):
         self.xrd.clear()
         self.file_opened.emit(loaded.path)
         self.toolbar.show_blocks([block.name for block in loaded.blocks])
-        parts = [f"Opened {loaded.path.name}"]
-        if len(loaded.blocks) > 1:
-            parts.append(f"{len(loaded.blocks)} structures: choose one in the list")
-        if loaded.skipped:
-            first = loaded.skipped[0]
-            more = f" and {len(loaded.skipped) - 1} more" if len(loaded.skipped) > 1 else ""
-            parts.append(f"block '{first.name}' skipped: {first.reason}{more}")
         self.options = replace(self.options, hidden_elements=frozenset())
-        self.context.show_status("; ".join(parts))
+        self.context.show_status(opened_message(loaded))
         self._camera = "reset"
         self.select_block(0)
 
@@ -264,26 +231,16 @@ class StructurePane(Pane):
         block = self.file.blocks[max(0, self.block_combo.currentIndex())]
         self.scene_slot.discard()
         self.xrd_slot.discard()
-        self.prepare_slot.submit(
-            prepare_block,
+        self.reading.prepare(
             block,
             self.info.current_variant,
             self.info.tolerance,
             Path(self.file.path),
-            self.time_limit_s,
-            label=f"Finding the symmetry and bonds of {block.name}",
-            on_result=self._prepared,
-            on_error=self.report_error,
-            name="structure prepare",
+            again=self._prepare_current,
         )
 
-    def _prepared(self, prepared: PreparedStructure | OutOfTime) -> None:
-        if isinstance(prepared, OutOfTime):
-            self.context.show_error(prepared.message)
-            self._offer_more_time(self._prepare_current)
-            return
+    def _prepared(self, prepared: PreparedStructure) -> None:
         self.prepared = prepared
-        self._offer_more_time(self._prepare_current if prepared.symmetry_stopped_s else None)
         self.info.show_info(prepared.info, prepared.notices)
         names = sorted(set(majority_symbols(prepared.structure)))  # what the scene draws
         self.toolbar.show_elements(names, self.options.hidden_elements)
@@ -314,23 +271,12 @@ class StructurePane(Pane):
             name="structure scene",
         )
 
-    def _ensure_view(self) -> StructureView:
-        if self.view is None:
-            from desktop.panes.structure.view import StructureView
-
-            self.view = StructureView(self.view_holder)
-            self.view.projection = self.view_bar.projection
-            self.view.atom_clicked.connect(self._atom_clicked)
-            self.placeholder.hide()
-            self._holder_layout.addWidget(self.view)
-        return self.view
-
     def _projection_changed(self, projection: str) -> None:
         if self.view is not None:
             self.view.set_projection(projection)
 
     def _scene_ready(self, scene: Scene) -> None:
-        view = self._ensure_view()
+        view = self.view_holder.ensure_view(self.view_bar.projection)
         self.scene = scene
         self.clear_picks()
         notices = view.set_scene(scene, camera=self._camera, labels=self.labels_check.isChecked())
