@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from desktop.workers import JobSlot
+    from inference.structures.rendering import Projection
 
 STYLE_TEXT = {
     "ball-and-stick": "Ball and stick",
@@ -210,7 +211,7 @@ class ViewBar(QWidget):
         bar.addStretch(1)
 
     @property
-    def projection(self) -> str:
+    def projection(self) -> Projection:
         return self.projection_combo.currentData()
 
     def _uvw_entered(self) -> None:

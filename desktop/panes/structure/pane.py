@@ -35,6 +35,7 @@ from inference.structures.xrd import XrdPattern, compute_xrd
 if TYPE_CHECKING:
     from desktop.panes.structure.view import StructureView
     from inference.structures.prepared import PreparedStructure
+    from inference.structures.rendering import Projection
 
 REBUILD_DELAY_MS = 150  # spin boxes fire on every step: wait for the last one
 
@@ -57,10 +58,9 @@ class StructurePane(Pane):
         self._camera = "reset"
         self.reading = StructureReading(context, self)
         self.open_slot, self.prepare_slot = self.reading.open_slot, self.reading.prepare_slot
-        runner = context.jobs
-        self.scene_slot = JobSlot(runner, queue_latest=True, parent=self)
-        self.xrd_slot = JobSlot(runner, parent=self)
-        self.reader_start_slot = JobSlot(runner, parent=self)  # unlabelled: start-up work
+        self.scene_slot = JobSlot(context.jobs, queue_latest=True, parent=self)
+        self.xrd_slot = JobSlot(context.jobs, parent=self)
+        self.reader_start_slot = JobSlot(context.jobs, parent=self)  # unlabelled: start-up work
         self.exports = StructureExports(context, self._export_source, self)
         self.export_slots = self.exports.slots
         self._rebuild_timer = QTimer(self, singleShot=True, interval=REBUILD_DELAY_MS)
@@ -271,7 +271,7 @@ class StructurePane(Pane):
             name="structure scene",
         )
 
-    def _projection_changed(self, projection: str) -> None:
+    def _projection_changed(self, projection: Projection) -> None:
         if self.view is not None:
             self.view.set_projection(projection)
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from desktop.panes.structure.view import StructureView
+    from inference.structures.rendering import Projection
 
 HINT = (
     "Open a crystal structure: CIF, mCIF, POSCAR/CONTCAR, XYZ, XSF, CSSR, RES, "
@@ -32,7 +33,7 @@ class ViewHolder(QWidget):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._layout.addWidget(self.placeholder)
 
-    def ensure_view(self, projection: str) -> StructureView:
+    def ensure_view(self, projection: Projection) -> StructureView:
         """The view, made now (in place of the hint) if there is none yet."""
         if self.view is None:
             from desktop.panes.structure.view import StructureView
