@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inference.structures.analysis import CELL_VARIANTS, StructureInfo
+from inference.structures.analysis import CELL_VARIANTS, CellVariant, StructureInfo
 
 _VARIANT_TEXT = {"as-read": "As read", "primitive": "Primitive", "conventional": "Conventional"}
 _COLUMNS = ("Label", "Species", "Wyckoff", "x", "y", "z", "Occ.")
@@ -79,8 +79,8 @@ class InfoPanel(QWidget):
         return float(self.symprec.value())
 
     @property
-    def current_variant(self) -> str:
-        return str(self.variant.currentData())
+    def current_variant(self) -> CellVariant:
+        return self.variant.currentData()  # one of CELL_VARIANTS, as the combo was filled
 
     def clear(self) -> None:
         for label in self.fields.values():
