@@ -33,6 +33,7 @@ import numpy as np
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.runtime.sessions import OnnxModel, cpu_threads
+from inference.segmentation._object_prompts import blob_prompts
 from inference.segmentation._sam_image import LOW_RES, MaskMapper
 from inference.segmentation.annotations import AnnotatedObject
 from inference.segmentation.masks import AutoMask, non_max_suppression, postprocess, tight
@@ -60,6 +61,9 @@ class AutoParams:
     skip_covered: bool = True  # do not decode points inside accepted small, stable masks
     cover_stability: float = 0.97  # ... stable at least this much
     cover_area_fraction: float = 0.05  # ... and at most this part of the image
+    cover_smallest: bool = False  # ... only the smallest such mask of each prompt covers
+    object_prompts: bool = False  # prompts on blobs of the image too (when it is given)
+    blob_threshold: float = 0.2  # ... their least scale-normalised LoG response (0..1 image)
 
     def check(self) -> None:
         if not 1 <= self.points_per_side <= 256:
@@ -218,6 +222,7 @@ class _Run:
         max_area = p.max_area_fraction * vh * vw
         cover_area = p.cover_area_fraction * vh * vw
         keep = (decoded.iou >= p.pred_iou_thresh) & (decoded.stability >= p.stability_thresh)
+        covers: dict[int, tuple[int, int]] = {}  # prompt → (area, candidate) that covers
         for i, k in zip(*np.nonzero(keep), strict=True):
             logits = raster(decoded.tiles[i].reshape(64, 64, 2, 2, 2, 2, MAPS), k)
             found = tight(logits[:vh, :vw] > 0)
@@ -243,7 +248,19 @@ class _Run:
                 )
             )
             if p.skip_covered and stability >= p.cover_stability and area <= cover_area:
-                self.covered[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]] |= mask
+                cover = covers.get(i)
+                if not p.cover_smallest or cover is None or area < cover[0]:
+                    covers[i] = (area, len(self.candidates) - 1)
+                if not p.cover_smallest:
+                    self._cover(self.candidates[-1])
+        if p.cover_smallest:
+            for _, index in covers.values():
+                self._cover(self.candidates[index])
+
+    def _cover(self, candidate: _Candidate) -> None:
+        y0, x0 = candidate.offset
+        h, w = candidate.mask.shape
+        self.covered[y0 : y0 + h, x0 : x0 + w] |= candidate.mask
 
 
 def _upscale(candidate: _Candidate, mapper: MaskMapper, min_area: int) -> AutoMask | None:
@@ -275,6 +292,23 @@ def _upscale(candidate: _Candidate, mapper: MaskMapper, min_area: int) -> AutoMa
 # --- the pipeline ---------------------------------------------------------------------------
 
 
+def prompt_points(
+    embedding: ImageEmbedding, params: AutoParams, image: np.ndarray | None = None
+) -> np.ndarray:
+    """The prompts in decoding order, (x, y) image pixels: the grid (coarse to fine when
+    covered points are skipped), then the blob centres of `image` with `object_prompts`."""
+    shape = embedding.original_size
+    points = grid_points(shape, params.points_per_side)
+    if params.skip_covered:
+        points = points[coarse_to_fine(params.points_per_side)]
+    if params.object_prompts and image is not None:
+        if tuple(image.shape[:2]) != tuple(shape):
+            raise MatLensError(f"The image is {image.shape[:2]}, its embedding is for {shape}.")
+        blobs = blob_prompts(image, params.blob_threshold)
+        points = np.concatenate([points, blobs.reshape(-1, 2)])
+    return points
+
+
 @dataclass(frozen=True)
 class GridResult:
     candidates: list[_Candidate]  # low-res masks that passed the filters
@@ -287,8 +321,10 @@ def grid_candidates(
     params: AutoParams = AutoParams(),  # noqa: B008 - frozen, so sharing it is safe
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    image: np.ndarray | None = None,
 ) -> GridResult:
-    """Steps 1-2: decode the grid, keep what passes the filters (low-res, not upscaled)."""
+    """Steps 1-2: decode the prompts, keep what passes the filters (low-res, not upscaled).
+    `image` (the pixels that were embedded) adds the object prompts when params ask for them."""
     params.check()
     if embedding.model_id != model.card_id:
         raise MatLensError(
@@ -296,16 +332,14 @@ def grid_candidates(
         )
     h, w = embedding.original_size
     frame_h, frame_w = embedding.input_size
-    points = grid_points((h, w), params.points_per_side)
-    if params.skip_covered:
-        points = points[coarse_to_fine(params.points_per_side)]
+    points = prompt_points(embedding, params, image)
     frame = points * (frame_w / w, frame_h / h)  # the decoder's 1024 frame
     low = np.clip(frame * LOW_RES / 1024, 0, LOW_RES - 1).astype(int)  # x, y at low res
     if has_batch_decoder(model):
         decoder = _batch_decoder(model)
-        image = decoder.image_inputs(embedding)
+        inputs = decoder.image_inputs(embedding)
     else:
-        decoder, image = _LoopDecoder(model, embedding), {}
+        decoder, inputs = _LoopDecoder(model, embedding), {}
     run = _Run(params, (-(-frame_h // 4), -(-frame_w // 4)))
     total, done = len(points), 0
     progress(0.0, f"segment everything: {total} points")
@@ -318,7 +352,7 @@ def grid_candidates(
             batch = batch[~run.covered[low[batch, 1], low[batch, 0]]]
         if batch.size:
             start = 0
-            for part in decoder.decode(image, frame[batch], params.stability_offset):
+            for part in decoder.decode(inputs, frame[batch], params.stability_offset):
                 run.add(part, points[batch[start : start + len(part.iou)]])
                 start += len(part.iou)
             run.decoded += int(batch.size)
@@ -349,14 +383,16 @@ def segment_everything(
     params: AutoParams = AutoParams(),  # noqa: B008 - frozen, so sharing it is safe
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    image: np.ndarray | None = None,
 ) -> list[AutoMask]:
-    """Every object SAM finds from a grid of point prompts, best predicted IoU first.
-    Progress per batch of points; `cancel` is checked between batches."""
+    """Every object SAM finds from point prompts, best predicted IoU first: a grid, and with
+    `image` (the pixels that were embedded) prompts on its blobs. Progress per batch of
+    points; `cancel` is checked between batches."""
 
     def decoding(fraction: float, message: str = "") -> None:
         progress(0.9 * fraction, message)
 
-    found = grid_candidates(model, embedding, params, decoding, cancel)
+    found = grid_candidates(model, embedding, params, decoding, cancel, image)
     if cancel is not None:
         cancel.raise_if_cancelled()
     progress(0.9, f"{len(found.candidates)} candidate masks; removing duplicates")
