@@ -20,10 +20,11 @@ def blob_prompts(
     sigmas: tuple[float, ...] = SIGMAS,
     work: int = 512,
     spacing: float = 1.5,
+    limit: int | None = None,
 ) -> np.ndarray:
     """Blob centres of a grey or RGB image as (x, y) image pixels, [n, 2] float, strongest
-    first. `threshold` is the scale-normalised LoG response on the image stretched to 0..1
-    (1st to 99th percentile)."""
+    first, at most `limit`. `threshold` is the scale-normalised LoG response on the image
+    stretched to 0..1 (1st to 99th percentile)."""
     from scipy import ndimage as ndi
     from scipy.spatial import cKDTree
 
@@ -55,5 +56,5 @@ def blob_prompts(
                 for j in tree.query_ball_point(xy[i], radius[i]):
                     if j > i:
                         keep[j] = False
-        x, y = x[keep], y[keep]
+        x, y = x[keep][:limit], y[keep][:limit]
     return (np.stack([x, y], axis=1).astype(np.float64) + 0.5) / factor

@@ -64,6 +64,8 @@ class AutoParams:
     cover_smallest: bool = False  # ... only the smallest such mask of each prompt covers
     object_prompts: bool = False  # prompts on blobs of the image too (when it is given)
     blob_threshold: float = 0.2  # ... their least scale-normalised LoG response (0..1 image)
+    max_object_prompts: int = 1024  # ... the strongest this many
+    object_prompts_first: bool = False  # ... decoded before the grid
 
     def check(self) -> None:
         if not 1 <= self.points_per_side <= 256:
@@ -304,8 +306,9 @@ def prompt_points(
     if params.object_prompts and image is not None:
         if tuple(image.shape[:2]) != tuple(shape):
             raise MatLensError(f"The image is {image.shape[:2]}, its embedding is for {shape}.")
-        blobs = blob_prompts(image, params.blob_threshold)
-        points = np.concatenate([points, blobs.reshape(-1, 2)])
+        blobs = blob_prompts(image, params.blob_threshold, limit=params.max_object_prompts)
+        parts = [points, blobs.reshape(-1, 2)]
+        points = np.concatenate(parts[::-1] if params.object_prompts_first else parts)
     return points
 
 
