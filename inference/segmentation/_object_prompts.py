@@ -26,7 +26,7 @@ def blob_prompts(
     first, at most `limit`. `threshold` is the scale-normalised LoG response on the image
     stretched to 0..1 (1st to 99th percentile)."""
     from scipy import ndimage as ndi
-    from scipy.spatial import cKDTree
+    from scipy.spatial import KDTree
 
     grey = np.asarray(image, np.float32)
     if grey.ndim == 3:
@@ -35,8 +35,8 @@ def blob_prompts(
         return np.zeros((0, 2))
     factor = min(1.0, work / max(grey.shape))
     if factor < 1.0:
-        grey = ndi.zoom(grey, factor, order=1)
-    lo, hi = np.percentile(grey, (1, 99))
+        grey = np.asarray(ndi.zoom(grey, factor, order=1), np.float32)
+    lo, hi = np.percentile(grey, [1.0, 99.0])
     grey = (grey - lo) / max(float(hi - lo), 1e-6)
     response = np.abs(np.stack([-(s * s) * ndi.gaussian_laplace(grey, s) for s in sigmas]))
     window = (2 * len(sigmas) + 1, 5, 5)  # a peak over its scale neighbours and 5x5 pixels
@@ -48,7 +48,7 @@ def blob_prompts(
     scale, y, x = scale[order], y[order], x[order]
     if x.size:
         xy = np.stack([x, y], axis=1).astype(np.float64)
-        tree = cKDTree(xy)
+        tree = KDTree(xy)
         radius = spacing * np.asarray(sigmas)[scale]
         keep = np.ones(len(xy), bool)
         for i in range(len(xy)):
