@@ -1,11 +1,15 @@
-"""Segment everything: SAM prompted by a grid of points, as SAM's automatic mask generator (AMG)
-does, with the decoder run in batches and every step sized for a 2-core CPU.
+"""Segment everything: SAM prompted by points, as SAM's automatic mask generator (AMG) does, with
+the prompts placed where objects are likely and the decoder run in batches, every step sized
+for a 2-core CPU.
 
-1. A grid of points (SAM's `build_point_grid`), one prompt each (the point plus SAM's padding
-   point), decoded by the batch decoder (`decoder_batch` in the model card): SAM's three
-   multimask answers per point, their predicted IoUs, and their stability scores computed in
-   the graph on the 256x256 low-res logits. Cards without a batch decoder (older imports) loop
-   the click decoder instead: same answers, slower.
+1. Prompts: a coarse grid of points (SAM's `build_point_grid`, 8 x 8 by default) and, when the
+   image is given, one point on each of its blobs (`_object_prompts`: MobileSAMv2's idea of
+   prompting where objects are, with a Laplacian-of-Gaussian detector instead of a model).
+   One prompt each (the point plus SAM's padding point), decoded by the batch decoder
+   (`decoder_batch` in the model card): SAM's three multimask answers per point, their
+   predicted IoUs, and their stability scores computed in the graph on the 256x256 low-res
+   logits. Cards without a batch decoder (older imports) loop the click decoder instead:
+   same answers, slower.
 2. Filtering on the low-res logits, before any upscaling: predicted IoU ≥ `pred_iou_thresh`,
    stability ≥ `stability_thresh`, and not (nearly) the whole image.
 3. Non-maximum suppression on the low-res masks (mask IoU, with boxes and areas as a quick
@@ -14,9 +18,11 @@ does, with the decoder run in batches and every step sized for a 2-core CPU.
    Holes and islands smaller than `min_area_px` are removed as AMG does (the island holding the
    grid point is always kept), masks smaller than that are dropped, and NMS runs once more.
 
-With `skip_covered`, a grid point that lies inside an already accepted small, very stable mask
-is not decoded at all (points are visited coarse to fine, so early masks cover the most).
-`benchmarks/auto_segment.py` measures the speed and what skipping costs in masks.
+With `skip_covered`, a point that lies inside an already accepted stable mask is not decoded
+at all (grid points are visited coarse to fine and in batches of 16, so early masks cover the
+most). On NASA MicroNet val (Super1 and EBC1) the defaults decode about a fifth of the points
+of the former 32 x 32 grid and find more of the annotated objects; `benchmarks/auto_segment.py`
+measures both against that grid in one run.
 """
 
 from __future__ import annotations
@@ -48,23 +54,25 @@ _SUB_BATCH = 4  # prompts per CPU run: what one core keeps in its cache
 class AutoParams:
     """Settings of segment-everything. Defaults are tuned on SEM micrographs (NASA MicroNet
     Super1 and EBC1, `benchmarks/auto_segment.py --tune`): MobileSAM rates its masks lower than
-    SAM ViT-H, for which AMG's 0.88 / 0.95 were chosen, and those drop most precipitates there."""
+    SAM ViT-H, for which AMG's 0.88 / 0.95 were chosen, and those drop most precipitates there.
+    The prompts (grid, blobs, covering) were chosen on the train splits and compared on val
+    (`benchmarks/auto_segment.py --quality val`)."""
 
-    points_per_side: int = 32
-    points_per_batch: int = 64
+    points_per_side: int = 8
+    points_per_batch: int = 16
     pred_iou_thresh: float = 0.8
     stability_thresh: float = 0.9
     nms_iou_thresh: float = 0.7
     min_area_px: int = 50
     stability_offset: float = 1.0  # logit margin of the stability score (AMG's default)
     max_area_fraction: float = 0.95  # larger masks are "the whole image", not an object
-    skip_covered: bool = True  # do not decode points inside accepted small, stable masks
-    cover_stability: float = 0.97  # ... stable at least this much
-    cover_area_fraction: float = 0.05  # ... and at most this part of the image
-    cover_smallest: bool = False  # ... only the smallest such mask of each prompt covers
-    object_prompts: bool = False  # prompts on blobs of the image too (when it is given)
+    skip_covered: bool = True  # do not decode points inside accepted stable masks
+    cover_stability: float = 0.95  # ... stable at least this much
+    cover_area_fraction: float = 0.95  # ... and at most this part of the image
+    cover_smallest: bool = True  # ... only the smallest such mask of each prompt covers
+    object_prompts: bool = True  # prompts on blobs of the image too (when it is given)
     blob_threshold: float = 0.2  # ... their least scale-normalised LoG response (0..1 image)
-    max_object_prompts: int = 1024  # ... the strongest this many
+    max_object_prompts: int = 256  # ... the strongest this many
     object_prompts_first: bool = False  # ... decoded before the grid
 
     def check(self) -> None:
@@ -78,6 +86,8 @@ class AutoParams:
                 raise MatLensError(f"{name} must lie in 0..1, not {value}.")
         if self.min_area_px < 0:
             raise MatLensError(f"The minimum area must be ≥ 0 px, not {self.min_area_px}.")
+        if self.max_object_prompts < 0 or self.blob_threshold < 0:
+            raise MatLensError("Object prompts: the limit and the blob threshold must be ≥ 0.")
 
 
 # --- geometry -------------------------------------------------------------------------------
