@@ -169,3 +169,30 @@ def sam_model():
     except ModelUnavailable as exc:
         pytest.skip(f"MobileSAM is not exported: {exc}")
     return sam
+
+
+@pytest.fixture(autouse=True)
+def _rss_log(request):
+    """MATLENS_TEST_RSS_LOG=FILE writes each test's resident memory after it (to find leaks)."""
+    yield
+    log = os.environ.get("MATLENS_TEST_RSS_LOG")
+    if not log:
+        return
+    import gc
+    import resource
+
+    if os.environ.get("MATLENS_TEST_GC") == "1":
+        gc.collect()
+    rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    counts = ""
+    if os.environ.get("MATLENS_TEST_COUNT"):
+        import collections
+
+        names = os.environ["MATLENS_TEST_COUNT"].split(",")
+        tally = collections.Counter(
+            type(o).__name__ for o in gc.get_objects() if type(o).__name__ in names
+        )
+        counts = " ".join(f"{n}={tally[n]}" for n in names)
+    with open(log, "a", encoding="utf-8") as out:
+        out.write(f"{rss / 2**20:.0f}\t{peak / 2**20:.0f}\t{request.node.nodeid}\t{counts}\n")

@@ -320,6 +320,11 @@ def test_an_item_that_kills_every_worker_fails_after_three_tries(structure_folde
 def test_a_stopped_run_resumes_where_it_was(structure_folder, tmp_path):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) half-way through a
     run on two local workers; the next run does only the rest."""
+    # Enough items that a fast machine cannot finish them all between the stop and its effect.
+    for copy in range(1, 6):
+        for name in STRUCTURES:
+            shutil.copy(structure_folder / name, structure_folder / f"copy{copy}-{name}")
+    items = sorted(p.name for p in structure_folder.glob("*POSCAR*"))
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "desktop.launcher", "predict", str(structure_folder)]
     argv += ["--out", str(out), "--workers", "2", "--json"]
@@ -352,17 +357,17 @@ def test_a_stopped_run_resumes_where_it_was(structure_folder, tmp_path):
     assert not session_processes(driver.pid), "worker processes outlived the stopped run"
 
     first = {p.stem for p in markers.glob("*.json")}
-    assert 2 <= len(first) < len(STRUCTURES)
+    assert 2 <= len(first) < len(items)
     manifest = json.loads((out / ".matlens-batch" / "manifest.json").read_text("utf-8"))
     states = {i["name"]: i["state"] for i in manifest["items"]}
     assert {n for n, s in states.items() if s == "done"} == first and not manifest["running"]
 
     again = run_workload(predictions(structure_folder), out)
     assert {Path(s).stem for s in again.skipped} == first
-    assert {Path(s).stem for s in again.done} == {Path(s).stem for s in STRUCTURES} - first
+    assert {Path(s).stem for s in again.done} == {Path(s).stem for s in items} - first
     assert [f.file for f in again.failures] == ["bad.vasp"]
     merged = json.loads((out / "predictions.json").read_text("utf-8"))
-    assert [r["file"] for r in merged] == sorted([*STRUCTURES, "bad.vasp"])
+    assert [r["file"] for r in merged] == sorted([*items, "bad.vasp"])
 
 
 def test_cancel_stops_the_clusters_tasks(cluster, image_folder, tmp_path):

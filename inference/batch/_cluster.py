@@ -24,7 +24,7 @@ from inference.jobs import CancelToken
 if TYPE_CHECKING:
     from distributed import Client
 
-    from inference.batch._run import _Tally
+    from inference.batch._tally import Tally
 
 WORKERS_EVERY = 2.0  # seconds between asking the scheduler how many workers there are
 CONNECT_TIMEOUT = 10  # seconds to reach a scheduler
@@ -118,7 +118,7 @@ def run_on_cluster(
     todo: list[Item],
     out_dir: Path,
     digest: str,
-    tally: _Tally,
+    tally: Tally,
     cancel: CancelToken | None,
 ) -> tuple[bool, str]:
     """Hand the items to the cluster and count what comes back; (cancelled, why stopped)."""

@@ -43,6 +43,7 @@ from inference.segmentation.saved_examples import (
     examples_to_json,
 )
 from inference.segmentation.workflows import (
+    PROCESS_SAM_MODELS,
     AutoMasks,
     LoadedImage,
     PhasePreview,
@@ -114,7 +115,7 @@ class MicrographWorkbench:
 
     def __init__(self, models: SamModels | None = None, model_id: str = "mobile_sam") -> None:
         self.events = WorkbenchEvents()
-        self.models = models or SamModels()
+        self.models = models or PROCESS_SAM_MODELS
         self.model_id = model_id
         self.image: LoadedImage | None = None
         self.prompts: PromptState | None = None

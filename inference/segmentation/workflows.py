@@ -173,6 +173,11 @@ class SamModels:
             return model
 
 
+# One per process: every workbench (each pane, the CLI, a batch worker) shares the loaded
+# sessions, so a model's weights and onnxruntime's buffers are in memory once.
+PROCESS_SAM_MODELS = SamModels()
+
+
 # --- clicks -----------------------------------------------------------------------------------
 
 
