@@ -147,7 +147,6 @@ def test_skipping_covered_points_decodes_fewer_and_finds_the_same_objects(
     assert kept > 0.85
 
 
-
 def test_the_apps_prompts_find_what_the_full_grid_finds_from_fewer_points(
     sam_model, sample, sample_masks
 ):
@@ -184,6 +183,7 @@ def test_object_prompts_need_the_image_and_its_size(sam_model, sample):
     assert inside.all()
     with pytest.raises(MatLensError, match="embedding is for"):
         auto.prompt_points(embedding, params, rgb[: h // 2])
+
 
 def test_masks_become_editable_objects(sample_masks):
     objects = to_objects(sample_masks[:5], "precipitate", 7)

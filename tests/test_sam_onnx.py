@@ -156,7 +156,6 @@ def test_mask_crop_matches_the_full_mask(model, embedding):
     assert np.array_equal(cand.mask[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]], crop)
 
 
-
 def test_first_clicks_on_a_prepared_embedding_give_the_click_decoders_masks(model, image):
     """prepare_clicks routes one-click prompts through the batch decoder (faster): every
     candidate's mask must stay what the click decoder gives (IoU ≥ 0.99), ranked the same, and
@@ -179,6 +178,7 @@ def test_first_clicks_on_a_prepared_embedding_give_the_click_decoders_masks(mode
             for e in (plain, prepared)
         ]
         assert np.array_equal(again[0].mask, again[1].mask)
+
 
 # --- (c) embedding cache ----------------------------------------------------------------------
 

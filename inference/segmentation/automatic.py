@@ -131,13 +131,15 @@ class _BatchDecoder:
         gpu = model.device.is_gpu
         threads = None if gpu else 1
         self.decoder = OnnxModel(card.path("decoder_batch"), prefer_gpu=gpu, threads=threads)
-        self.image = OnnxModel(card.path("decoder_batch_image"), prefer_gpu=gpu, threads=None)
+        self._model = weakref.ref(model)  # a strong one would keep the cache key alive
         self.workers = 1 if self.decoder.device.is_gpu else cpu_threads()
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sam-batch")
 
     def image_inputs(self, embedding: ImageEmbedding) -> dict[str, np.ndarray]:
-        outputs = self.image.run({"image_embeddings": embedding.features})
-        return dict(zip(self.image.output_names, outputs, strict=True))
+        model = self._model()
+        if model is None:
+            raise MatLensError("The SAM model of this decoder was closed.")
+        return model.batch_image_inputs(embedding)  # kept when clicks prepared them
 
     def decode(self, image: dict, coords: np.ndarray, offset: float) -> list[_Decoded]:
         n = len(coords)

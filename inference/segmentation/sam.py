@@ -257,14 +257,22 @@ class SamModel:
         if not {"decoder_batch", "decoder_batch_image"} <= {f.role for f in self.card.files}:
             return False
         if embedding not in self._click_inputs:
-            image = self._session("decoder_batch_image")
-            outputs = image.run({"image_embeddings": embedding.features})
-            inputs = dict(zip(image.output_names, outputs, strict=True))
+            inputs = self.batch_image_inputs(embedding)
             inputs["stability_offset"] = np.ones(1, np.float32)
             h, w = embedding.original_size
             self._decode_multimask(embedding, [(w / 2, h / 2, 1)], inputs)  # warm-up
             self._click_inputs[embedding] = inputs
         return True
+
+    def batch_image_inputs(self, embedding: ImageEmbedding) -> dict[str, np.ndarray]:
+        """The batch decoder's per-image inputs (`decoder_batch_image`): kept from
+        `prepare_clicks` when it ran on this embedding, else computed now."""
+        kept = self._click_inputs.get(embedding)
+        if kept is not None:
+            return dict(kept)
+        image = self._session("decoder_batch_image")
+        outputs = image.run({"image_embeddings": embedding.features})
+        return dict(zip(image.output_names, outputs, strict=True))
 
     def _decode_multimask(
         self,
