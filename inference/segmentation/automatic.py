@@ -68,7 +68,7 @@ class AutoParams:
     max_area_fraction: float = 0.95  # larger masks are "the whole image", not an object
     skip_covered: bool = True  # do not decode points inside accepted stable masks
     cover_stability: float = 0.95  # ... stable at least this much
-    cover_area_fraction: float = 0.95  # ... and at most this part of the image
+    cover_area_fraction: float = 0.5  # ... and at most this part of the image
     cover_smallest: bool = True  # ... only the smallest such mask of each prompt covers
     object_prompts: bool = True  # prompts on blobs of the image too (when it is given)
     blob_threshold: float = 0.2  # ... their least scale-normalised LoG response (0..1 image)
