@@ -156,30 +156,6 @@ def test_mask_crop_matches_the_full_mask(model, embedding):
     assert np.array_equal(cand.mask[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]], crop)
 
 
-def test_first_clicks_on_a_prepared_embedding_give_the_click_decoders_masks(model, image):
-    """prepare_clicks routes one-click prompts through the batch decoder (faster): every
-    candidate's mask must stay what the click decoder gives (IoU ≥ 0.99), ranked the same, and
-    follow-up clicks (mask input, one answer) are untouched."""
-    plain = model.embed(image)
-    prepared = model.embed(image)  # another embedding object: only this one is prepared
-    if not model.prepare_clicks(prepared):
-        pytest.skip("this model has no batch decoder")
-    for x, y in CLICKS:
-        before = model.predict(plain, [(x, y, 1)])
-        after = model.predict(prepared, [(x, y, 1)])
-        assert [c.index for c in after] == [c.index for c in before]
-        for b, a in zip(before, after, strict=True):
-            assert a.score == pytest.approx(b.score, abs=1e-3)
-            assert iou(a.mask, b.mask) >= 0.99, (x, y, b.index)
-        shown = before[0].logits_lowres
-        follow = [(x, y, 1), (min(x + 9, 511), y, 1)]
-        again = [
-            model.predict(e, follow, multimask=False, mask_input=shown)[0]
-            for e in (plain, prepared)
-        ]
-        assert np.array_equal(again[0].mask, again[1].mask)
-
-
 # --- (c) embedding cache ----------------------------------------------------------------------
 
 

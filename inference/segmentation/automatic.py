@@ -131,19 +131,19 @@ class _BatchDecoder:
         gpu = model.device.is_gpu
         threads = None if gpu else 1
         self.decoder = OnnxModel(card.path("decoder_batch"), prefer_gpu=gpu, threads=threads)
-        self._model = weakref.ref(model)  # a strong one would keep the cache key alive
+        self.image = OnnxModel(card.path("decoder_batch_image"), prefer_gpu=gpu, threads=None)
         self.workers = 1 if self.decoder.device.is_gpu else cpu_threads()
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sam-batch")
 
     def image_inputs(self, embedding: ImageEmbedding) -> dict[str, np.ndarray]:
-        model = self._model()
-        if model is None:
-            raise MatLensError("The SAM model of this decoder was closed.")
-        return model.batch_image_inputs(embedding)  # kept when clicks prepared them
+        outputs = self.image.run({"image_embeddings": embedding.features})
+        return dict(zip(self.image.output_names, outputs, strict=True))
 
     def decode(self, image: dict, coords: np.ndarray, offset: float) -> list[_Decoded]:
         n = len(coords)
-        size = n if self.workers == 1 else _SUB_BATCH
+        # Runs of _SUB_BATCH prompts, but split small batches (few points left uncovered)
+        # across the workers too, so that every core decodes.
+        size = n if self.workers == 1 else max(1, min(_SUB_BATCH, -(-n // self.workers)))
         pad = np.zeros((n, 1, 2), np.float32)
         feeds = dict(image, stability_offset=np.array([offset], np.float32))
         points = np.concatenate([coords[:, None].astype(np.float32), pad], axis=1)

@@ -288,7 +288,6 @@ def click_session(
         tiles = embed_tiled(model, rgb, progress=progress, cancel=cancel, lazy=lazy)
         return ClickSession(model, tiles, policy=policy)
     embedding = model.embed(rgb, progress, cancel)
-    model.prepare_clicks(embedding)  # first clicks via the batch decoder: faster
     return ClickSession(model, embedding, rgb if zoom else None, policy)
 
 

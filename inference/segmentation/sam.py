@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -100,10 +99,7 @@ class SamModel:
         self._card: ModelCard | None = None
         self._encoder: OnnxModel | None = None
         self._decoder: OnnxModel | None = None
-        self._decoder_batch: OnnxModel | None = None
-        self._decoder_batch_image: OnnxModel | None = None
         self._mappers: dict[tuple, MaskMapper] = {}
-        self._click_inputs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -217,74 +213,15 @@ class SamModel:
         """Masks for points (x, y, 1 object / 0 background) and/or a box (x0, y0, x1, y1), all
         in original image pixels. `multimask` gives SAM's three answers for an ambiguous
         prompt (one click), else its single answer. `mask_input` is a previous candidate's
-        `logits_lowres`, for iterative refinement. Best score first.
-
-        A multimask prompt of points alone on an embedding given to `prepare_clicks` runs the
-        batch decoder (see there); everything else the click decoder."""
-        mapper = self.mapper(embedding)
-        inputs = self._click_inputs.get(embedding)
-        if multimask and box is None and mask_input is None and inputs is not None:
-            tiles, iou = self._decode_multimask(embedding, points, inputs)
-            return sorted(
-                (
-                    MaskCandidate(
-                        float(np.clip(iou[0, k], 0.0, 1.0)), raster(tiles, k - 1), k, mapper
-                    )
-                    for k in (1, 2, 3)
-                ),
-                key=lambda c: -c.score,
-            )
+        `logits_lowres`, for iterative refinement. Best score first."""
         tiles, iou = self.decode(embedding, points, box, mask_input)
+        mapper = self.mapper(embedding)
         chosen = (1, 2, 3) if multimask else (0,)
         candidates = [
             MaskCandidate(float(np.clip(iou[0, k], 0.0, 1.0)), raster(tiles, k), k, mapper)
             for k in chosen
         ]
         return sorted(candidates, key=lambda c: -c.score)
-
-    def prepare_clicks(self, embedding: ImageEmbedding) -> bool:
-        """Make first clicks on this embedding faster: ~25 ms of one CPU core instead of ~33
-        (`benchmarks/click_speed.py`). One click's three answers then come from the batch
-        decoder of segment everything, which reads products of the embedding with the
-        decoder's weights computed here once (~0.3 s, ~27 MB kept while the embedding lives)
-        instead of recomputing them per click; its logits agree with the click decoder's to
-        ~1e-2. Run it where the embedding is made (a worker). False when the model card has
-        no batch decoder (older imports): clicks then use the click decoder as before."""
-        if embedding.model_id != self.card_id:
-            raise MatLensError(
-                f"This embedding was made by {embedding.model_id}, not {self.card_id}; embed again."
-            )
-        if not {"decoder_batch", "decoder_batch_image"} <= {f.role for f in self.card.files}:
-            return False
-        if embedding not in self._click_inputs:
-            inputs = self.batch_image_inputs(embedding)
-            inputs["stability_offset"] = np.ones(1, np.float32)
-            h, w = embedding.original_size
-            self._decode_multimask(embedding, [(w / 2, h / 2, 1)], inputs)  # warm-up
-            self._click_inputs[embedding] = inputs
-        return True
-
-    def batch_image_inputs(self, embedding: ImageEmbedding) -> dict[str, np.ndarray]:
-        """The batch decoder's per-image inputs (`decoder_batch_image`): kept from
-        `prepare_clicks` when it ran on this embedding, else computed now."""
-        kept = self._click_inputs.get(embedding)
-        if kept is not None:
-            return dict(kept)
-        image = self._session("decoder_batch_image")
-        outputs = image.run({"image_embeddings": embedding.features})
-        return dict(zip(image.output_names, outputs, strict=True))
-
-    def _decode_multimask(
-        self,
-        embedding: ImageEmbedding,
-        points: Sequence[tuple[float, float, int]],
-        inputs: dict[str, np.ndarray],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """SAM's maps 1-3 as [64, 64, 2, 2, 2, 2, 3] tiles and the four IoUs [1, 4]."""
-        coords, labels = prompt_arrays(embedding, points, None)
-        decoder = self._session("decoder_batch")
-        tiles, iou, _ = decoder.run(dict(inputs, point_coords=coords, point_labels=labels))
-        return tiles.reshape(64, 64, 2, 2, 2, 2, 3), iou
 
     def decode(
         self,
