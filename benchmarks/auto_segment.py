@@ -31,18 +31,19 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from micronet import class_masks as split_class_masks  # noqa: E402
-from micronet import image_paths  # noqa: E402
-from sam_accuracy import DATA, EIGHT, MIN_OBJECT_PX, class_masks  # noqa: E402
+from micronet import class_masks as split_class_masks
+from micronet import image_paths
+from sam_accuracy import DATA, EIGHT, MIN_OBJECT_PX, class_masks
 
-from inference.imaging.display import to_rgb  # noqa: E402
-from inference.imaging.io import read_micrograph  # noqa: E402
-from inference.segmentation import automatic as auto  # noqa: E402
-from inference.segmentation.sam import SamModel  # noqa: E402
+from inference.imaging.display import to_rgb
+from inference.imaging.io import read_micrograph
+from inference.segmentation import automatic as auto
+from inference.segmentation.sam import SamModel
 
 SPEED_IMAGE = DATA / "EBC1" / "test" / "040617_2_S127(2)0015.tif"
 LOOSE = dict(pred_iou_thresh=0.5, stability_thresh=0.5, skip_covered=False)
@@ -164,7 +165,7 @@ def quality(args) -> None:
             rgb = to_rgb(read_micrograph(path))
             gt = {}
             for name, mask in split_class_masks(dataset, annot).items():
-                labels, count = ndi.label(mask, EIGHT)
+                labels, count = cast("tuple[np.ndarray, int]", ndi.label(mask, EIGHT))
                 sizes = np.bincount(labels.ravel(), minlength=count + 1)
                 gt[f"{dataset} {name}"] = [
                     labels == k for k in range(1, count + 1) if sizes[k] >= MIN_OBJECT_PX
@@ -222,7 +223,7 @@ def objects(dataset: str, image_path: Path) -> dict[str, list[np.ndarray]]:
     annot = sorted((DATA / dataset / "test_annot").glob(image_path.stem + "*.tif"))[0]
     out = {}
     for name, mask in class_masks(dataset, annot).items():
-        labels, count = ndi.label(mask, EIGHT)
+        labels, count = cast("tuple[np.ndarray, int]", ndi.label(mask, EIGHT))
         sizes = np.bincount(labels.ravel(), minlength=count + 1)
         out[name] = [labels == k for k in range(1, count + 1) if sizes[k] >= MIN_OBJECT_PX]
     return out
@@ -321,7 +322,7 @@ def _full(masks: list[auto.AutoMask], rgb: np.ndarray) -> list[_FullMask]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--model", default="mobile_sam")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--points", type=int, default=32)

@@ -11,8 +11,8 @@
 3. The panel (inference/prediction/panel.py): textbook band gaps with their sources, the model's
    prediction and interval, and whether the composition is in the model's training table (then
    it is left out of the score) or in the DFT table its side model learned from.
-Re-train with `python -m inference.prediction.training.train`, re-calibrate with
-`python -m inference.prediction.training.calibrate`.
+Re-train with `python -m training.prediction.train`, re-calibrate with
+`python -m training.prediction.calibrate`.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def panel() -> None:
     for r in rows:
         interval = "" if r.low is None else f"{r.low:.2f} to {r.high:.2f}"
         flags = ("T" if r.in_training else "-") + ("D" if r.in_side_data else "-")
-        result = r.failure or "ok"
+        result = r.verdict
         print(
             f"{r.entry.formula:8s} {r.entry.category:14s} {r.entry.gap:6.2f} {r.predicted:9.2f} "
             f"{interval:>15s}  {flags:5s}  {result}"
@@ -144,8 +144,12 @@ def materials_data() -> None:
     )
 
 
-if __name__ == "__main__":
+def main() -> None:
     scores()
     if "--no-panel" not in sys.argv:
         panel()
     materials_data()
+
+
+if __name__ == "__main__":
+    main()

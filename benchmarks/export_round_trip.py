@@ -88,7 +88,8 @@ def _check(s, stem: Path) -> dict[str, int]:
     exact: dict[str, int] = dict.fromkeys(("label TIFF", "COCO", "ImageJ ROI", "CSV"), 0)
     labels = tifffile.imread(f"{stem}.labels.tif")
     coco = COCO(f"{stem}.coco.json")
-    rois = {r.name: r for r in roifile.roiread(f"{stem}.rois.zip")}
+    read = roifile.roiread(f"{stem}.rois.zip")  # one ROI or a list, as the file holds
+    rois = {r.name: r for r in (read if isinstance(read, list) else [read])}
     table = pd.read_csv(f"{stem}.csv", encoding="utf-8-sig").set_index("id")
     for obj in s.objects:
         truth = obj.full_mask(s.shape)

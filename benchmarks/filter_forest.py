@@ -9,10 +9,13 @@ Every pixel of a 5×5 patch centred on a click is a training pixel of the click'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage as ndi
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 SIGMAS = (1.0, 2.0, 4.0, 8.0)
 PATCH = 5

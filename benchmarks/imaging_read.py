@@ -11,8 +11,8 @@ import argparse
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import tifffile
@@ -20,8 +20,14 @@ import tifffile
 from inference.imaging.display import to_display
 from inference.imaging.io import count_frames, read_micrograph
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def _measure(step: Callable[[], object], repeats: int = 3) -> tuple[float, float, object]:
+
+T = TypeVar("T")
+
+
+def _measure(step: Callable[[], T], repeats: int = 3) -> tuple[float, float, T]:
     """Best wall time of `repeats` runs, and the peak traced allocation of the first run."""
     tracemalloc.start()
     result = step()
@@ -36,7 +42,7 @@ def _measure(step: Callable[[], object], repeats: int = 3) -> tuple[float, float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--size", type=int, default=8192)
     args = parser.parse_args()
     n = args.size

@@ -138,7 +138,7 @@ def _clicks(display: np.ndarray) -> dict[str, list[tuple[float, float, int]]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--size", type=int, default=8192)
     parser.add_argument("--points", type=int, default=16, help="segment-everything grid per tile")
     parser.add_argument("--no-auto", action="store_true", help="skip segment-everything")
@@ -148,7 +148,7 @@ def main() -> None:
         make_micrograph(args.make, args.size)
         return
 
-        from inference.imaging.io import read_micrograph
+    from inference.imaging.io import read_micrograph
     from inference.segmentation.clicks import ClickSession
     from inference.segmentation.everything import segment_everything_tiled
     from inference.segmentation.sam import SamModel

@@ -227,7 +227,7 @@ def predict_paper(pdf: Path, ner: bool = False, learned: bool = False) -> dict:
     started = time.perf_counter()
     paper = parse_pdf(pdf)
     # `linker` exists since the learned linker; older revisions are run without it
-    result = extract(paper, ner=ner, **({"linker": "learned"} if learned else {}))
+    result = extract(paper, ner=ner, linker="learned") if learned else extract(paper, ner=ner)
     seconds = time.perf_counter() - started
     return {"pages": paper.n_pages, "seconds": seconds, **scored_output(paper, result)}
 

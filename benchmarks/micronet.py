@@ -21,6 +21,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import tifffile
@@ -98,7 +99,7 @@ def load(dataset: str, split: str, limit: int | None = None) -> list[Sample]:
 
 def depth(mask: np.ndarray) -> np.ndarray:
     """Distance of each pixel of `mask` to its outline, the image border counted as outline."""
-    return ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    return cast("np.ndarray", ndi.distance_transform_edt(np.pad(mask, 1)))[1:-1, 1:-1]
 
 
 def interior_point(mask: np.ndarray) -> tuple[float, float]:
@@ -111,7 +112,7 @@ def interior_point(mask: np.ndarray) -> tuple[float, float]:
 
 def largest_regions(mask: np.ndarray, n: int) -> list[np.ndarray]:
     """The n largest 8-connected regions of `mask`, largest first (fewer if it has fewer)."""
-    labels, count = ndi.label(mask, EIGHT)
+    labels, count = cast("tuple[np.ndarray, int]", ndi.label(mask, EIGHT))
     if count == 0:
         return []
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
@@ -131,7 +132,7 @@ def seed_clicks(truth: np.ndarray, n_classes: int, per_class: int = 3) -> list[l
             while len(points) < per_class:
                 for x, y in points:
                     free[int(y), int(x)] = False  # distance now also counts from the clicks
-                d = ndi.distance_transform_edt(np.pad(free, 1))[1:-1, 1:-1]
+                d = cast("np.ndarray", ndi.distance_transform_edt(np.pad(free, 1)))[1:-1, 1:-1]
                 if d.max() <= 0:
                     break
                 y, x = np.unravel_index(int(np.argmax(d)), d.shape)

@@ -24,13 +24,13 @@ import numpy as np
 from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sam_accuracy import DATA, class_masks  # noqa: E402
+from sam_accuracy import DATA, class_masks
 
-from inference.imaging.display import to_display, to_rgb  # noqa: E402
-from inference.imaging.io import read_micrograph  # noqa: E402
-from inference.segmentation.automatic import AutoParams, segment_everything  # noqa: E402
-from inference.segmentation.microstructure import MapParams, build_map, grey_image  # noqa: E402
-from inference.segmentation.sam import SamModel  # noqa: E402
+from inference.imaging.display import to_display, to_rgb
+from inference.imaging.io import read_micrograph
+from inference.segmentation.automatic import AutoParams, segment_everything
+from inference.segmentation.microstructure import MapParams, build_map, grey_image
+from inference.segmentation.sam import SamModel
 
 TARGETS = {  # dataset → (target name, ground-truth classes, map kind)
     "Super1": [("precipitates", ("red (secondary)", "blue (tertiary)"), "phase")],
@@ -50,7 +50,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--model", default="mobile_sam")
     parser.add_argument("--points", type=int, default=32, help="points per side")
     args = parser.parse_args()

@@ -32,13 +32,14 @@ import time
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from filter_forest import filter_forest, filter_stack  # noqa: E402
-from micronet import (  # noqa: E402
+from filter_forest import filter_forest, filter_stack
+from micronet import (
     DATA,
     DATASETS,
     FLOOD_TOLERANCES,
@@ -51,14 +52,14 @@ from micronet import (  # noqa: E402
     wand_image,
 )
 
-from inference.runtime.sessions import cpu_threads  # noqa: E402
-from inference.segmentation.features import (  # noqa: E402
+from inference.runtime.sessions import cpu_threads
+from inference.segmentation.features import (
     PhaseFeatures,
     compute_features,
     grey_image,
 )
-from inference.segmentation.phases import PhaseExample, PhaseParams, classify  # noqa: E402
-from inference.segmentation.sam import SamModel  # noqa: E402
+from inference.segmentation.phases import PhaseExample, PhaseParams, classify
+from inference.segmentation.sam import SamModel
 
 CLICKS = 3
 ROUNDS = (0, 1, 3, 5)
@@ -106,7 +107,8 @@ def fill_regions(regions: list[tuple[np.ndarray, int, float]], shape) -> np.ndar
         label[take], best[take] = k, priority
     if (label < 0).all():
         return np.zeros(shape, np.int16)
-    _, (rows, cols) = ndi.distance_transform_edt(label < 0, return_indices=True)
+    found = ndi.distance_transform_edt(label < 0, return_indices=True)
+    _, (rows, cols) = cast("tuple[np.ndarray, np.ndarray]", found)
     return label[rows, cols]
 
 
@@ -221,7 +223,7 @@ def _timed(job, *args, **kwargs) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--splits", nargs="+", default=["val", "test"])
     parser.add_argument("--limit", type=int, help="first N images per split (for a quick look)")

@@ -68,7 +68,7 @@ def chgnet_section(repeats: int, limit: int) -> None:
     )
     ours = pot.predict(structures)
     try:
-        from chgnet.model import CHGNet
+        from chgnet.model.model import CHGNet
     except ImportError:
         print("  chgnet not installed: torch comparison skipped")
         return
@@ -76,6 +76,7 @@ def chgnet_section(repeats: int, limit: int) -> None:
 
     model = CHGNet.load(model_name="0.3.0", use_device="cpu", verbose=False)
     ref = model.predict_structure(structures, task="efsm", batch_size=16)
+    assert isinstance(ref, list)  # one prediction per structure of the list
     pairs = list(zip(ours, ref, strict=True))
     de = np.array([abs(r.energy_per_atom - float(q["e"])) for r, q in pairs])
     df = max(np.abs(r.forces - q["f"]).max() for r, q in pairs)

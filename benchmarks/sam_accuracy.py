@@ -3,7 +3,9 @@ to plain MobileSAM, the magic wand (flood fill) and the classic filter forest.
 
 Run: `python benchmarks/sam_accuracy.py [--splits val test] [--datasets Super1 EBC1]
 [--ablation]` (needs `make models` and ../shared/data; zoom-window embeddings are cached under
-$TMPDIR/matlens-zoom-cache, whole images in MatLens's embedding cache).
+$TMPDIR/matlens-zoom-cache, whole images in MatLens's embedding cache). With `--pane`, only the
+first click, as the pane and `matlens segment` answer it (no zoom window), for each first-click
+policy (`pane_table`).
 
 Data (`micronet.py`): NASA MicroNet Super1 (512², RGBA masks where pure red and pure blue are the
 annotated classes) and EBC1 (1024², masks 1 oxide, 2 crack), train / val / test. Each
@@ -16,9 +18,10 @@ border counted as correct); it is positive where the object was missed, negative
 spilled over. NoC@85 is the number of clicks to reach IoU 0.85, 10 when 10 clicks do not.
 
 Columns, all from the same first click:
-- MatLens: the pane's `ClickSession` (refine.DEFAULT: stability choice, zoom on small objects,
-  mask_input on corrections) with `click_policy` choosing the first candidate shown.
-- pane before: the same session's own first candidate (what the pane showed before issue 15).
+- MatLens: `ClickSession` under refine.DEFAULT (`click_policy` choosing the first answer among
+  SAM's masks and the local-contrast region, zoom on small objects, mask_input on corrections).
+- pane before: the same first click under `select="stability"` (SAM's most stable mask, what
+  the pane showed before `click_policy` was wired into the session).
 - plain MobileSAM: refine.RAW (SAM's best predicted IoU, no zoom, no mask_input).
 - flood fill: the magic wand (`micronet.flood_fill`) at the tolerance with the best mean IoU on
   the train split of the data set (chosen there, never on val or test).
@@ -39,13 +42,14 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from scipy import ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from filter_forest import filter_forest, filter_stack  # noqa: E402
-from micronet import (  # noqa: E402
+from filter_forest import filter_forest, filter_stack
+from micronet import (
     DATA,
     DATASETS,
     EIGHT,
@@ -59,13 +63,12 @@ from micronet import (  # noqa: E402
     wand_image,
 )
 
-from inference.imaging.display import to_rgb  # noqa: E402
-from inference.imaging.io import read_micrograph  # noqa: E402
-from inference.runtime.sessions import cpu_threads  # noqa: E402
-from inference.segmentation.click_policy import ClickChoice, choose_sam  # noqa: E402
-from inference.segmentation.clicks import ClickSession  # noqa: E402
-from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy  # noqa: E402
-from inference.segmentation.sam import ImageEmbedding, SamModel, image_key  # noqa: E402
+from inference.imaging.display import to_rgb
+from inference.imaging.io import read_micrograph
+from inference.runtime.sessions import cpu_threads
+from inference.segmentation.clicks import ClickSession
+from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy
+from inference.segmentation.sam import ImageEmbedding, SamModel, image_key
 
 __all__ = ["DATA", "EIGHT", "MIN_OBJECT_PX", "class_masks"]  # also used by other benchmarks
 
@@ -115,7 +118,7 @@ def load(
         objects, annotated = [], np.zeros(rgb.shape[:2], bool)
         for class_name, mask in class_masks(dataset, annot).items():
             annotated |= mask
-            labels, count = ndi.label(mask, EIGHT)
+            labels, count = cast("tuple[np.ndarray, int]", ndi.label(mask, EIGHT))
             sizes = np.bincount(labels.ravel(), minlength=count + 1)
             kept = [k for k in np.flatnonzero(sizes >= MIN_OBJECT_PX) if k]
             if per_class is not None and len(kept) > per_class:
@@ -145,25 +148,6 @@ def next_click(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float, int]:
     return best[1], best[2], best[3]
 
 
-def first_choice(session: ClickSession, click: tuple[float, float]):
-    """The pane's first click with `click_policy` choosing the candidate shown: the session's
-    candidates are re-ordered and the one shown is remembered, so corrections refine it (what
-    ClickSession does once the policy is wired into it). Also returns the session's own
-    first candidate."""
-    out = session.predict([(click[0], click[1], 1)])
-    frame = out[0].frame
-    local = (click[0] - frame.x0, click[1] - frame.y0)
-    choice = choose_sam(
-        [c.raw for c in out],
-        local,
-        frame.embedding.original_size,
-        frame.embedding.input_size,
-    )
-    ordered = [out[i] for i in choice.order]
-    session.remember(ordered[0])
-    return ordered, choice, out[0]
-
-
 @dataclass
 class Timings:
     """Seconds per click: first clicks (with or without a zoom encoder run) and corrections."""
@@ -174,21 +158,18 @@ class Timings:
 
 
 def clicks(
-    session: ClickSession, obj: GroundTruth, use_policy: bool, timings: Timings | None = None
-) -> tuple[list[float], ClickChoice | None, float]:
-    """IoU after each click, stopping at TARGET_IOU or MAX_CLICKS; the policy's choice for the
-    first click; and the IoU of the session's own first candidate."""
+    session: ClickSession, obj: GroundTruth, timings: Timings | None = None
+) -> tuple[list[float], bool]:
+    """IoU after each click, stopping at TARGET_IOU or MAX_CLICKS, and whether the first answer
+    was flagged ambiguous."""
     points: list[tuple[float, float, int]] = [(*obj.first_click, 1)]
     ious: list[float] = []
-    choice, own = None, 0.0
+    ambiguous = False
     while True:
         start = time.perf_counter()
-        if len(points) == 1 and use_policy:
-            ordered, choice, before = first_choice(session, obj.first_click)
-            shown = ordered[0]
-            own = iou(before.mask, obj.mask)
-        else:
-            shown = session.predict(points)[0]
+        shown = session.predict(points)[0]
+        if len(points) == 1:
+            ambiguous = shown.ambiguous
         mask = shown.mask
         if timings is not None:
             seconds = time.perf_counter() - start
@@ -198,7 +179,7 @@ def clicks(
                 (timings.first_zoomed if shown.zoomed else timings.first).append(seconds)
         ious.append(iou(mask, obj.mask))
         if ious[-1] >= TARGET_IOU or len(ious) >= MAX_CLICKS:
-            return ious, choice, own
+            return ious, ambiguous
         points.append(next_click(obj.mask, mask))
 
 
@@ -208,7 +189,7 @@ class Tally:
     noc: list[int] = field(default_factory=list)  # clicks to TARGET_IOU, MAX_CLICKS if never
     reached: list[bool] = field(default_factory=list)
     last: list[float] = field(default_factory=list)  # IoU at the last click
-    before: list[float] = field(default_factory=list)  # the session's own first candidate
+    before: list[float] = field(default_factory=list)  # first click, select="stability"
     ambiguous: list[bool] = field(default_factory=list)
 
 
@@ -239,16 +220,22 @@ def evaluate(
     samples: list[Sample],
     policy: RefinePolicy,
     encode: ZoomEncoder,
-    use_policy: bool = False,
     timings: Timings | None = None,
+    before: bool = False,
 ) -> dict[str, Tally]:
-    """Tallies per class and for "all" objects."""
+    """Tallies per class and for "all" objects; with `before`, also the first click's IoU
+    under `select="stability"` (what the pane showed before `click_policy` was wired in)."""
+    old = replace(policy, select="stability")
     tallies: dict[str, Tally] = defaultdict(Tally)
     for sample in samples:
         embedding = model.embed(sample.rgb)
         for obj in sample.objects:
             session = ClickSession(model, embedding, sample.rgb, policy, encode)
-            ious, choice, own = clicks(session, obj, use_policy, timings)
+            ious, ambiguous = clicks(session, obj, timings)
+            own = 0.0
+            if before:
+                earlier = ClickSession(model, embedding, sample.rgb, old, encode)
+                own = iou(earlier.predict([(*obj.first_click, 1)])[0].mask, obj.mask)
             reached = ious[-1] >= TARGET_IOU
             for key in (obj.class_name, "all"):
                 tally = tallies[key]
@@ -257,7 +244,7 @@ def evaluate(
                 tally.reached.append(reached)
                 tally.last.append(ious[-1])
                 tally.before.append(own)
-                tally.ambiguous.append(bool(choice and choice.ambiguous))
+                tally.ambiguous.append(ambiguous)
     return tallies
 
 
@@ -289,13 +276,75 @@ def forest_scores(samples: list[Sample]) -> dict[str, list[float]]:
             labels = filter_forest(
                 grey, [[sample.background_click], [obj.first_click]], filters, threads=cpu_threads()
             )
-            parts, _ = ndi.label(labels == 1, EIGHT)
+            parts, _ = cast("tuple[np.ndarray, int]", ndi.label(labels == 1, EIGHT))
             x, y = obj.first_click
             clicked = parts[int(y), int(x)]
             mask = parts == clicked if clicked else np.zeros_like(obj.mask)
             out[obj.class_name].append(iou(mask, obj.mask))
             out["all"].append(out[obj.class_name][-1])
     return out
+
+
+PANE_POLICIES = {  # what the pane shows first for one click (no zoom: the pane embeds once)
+    "main before (stability)": replace(DEFAULT, select="stability"),
+    "choose_sam only": replace(DEFAULT, clicks=replace(DEFAULT.clicks, region=False)),
+    "MatLens (choose_sam + contrast)": DEFAULT,
+}
+
+
+def pane_first_clicks(
+    model: SamModel, samples: list[Sample], policy: RefinePolicy
+) -> tuple[dict[str, list[float]], dict[str, list[bool]], dict[str, list[str]]]:
+    """1-click IoU per class of the candidate the pane shows first: a `ClickSession` as
+    `clicks.click_session` makes it for the pane and `matlens segment` (whole-image embedding,
+    no zoom window, the RGB given for the local-contrast region). Also whether the first
+    answer was flagged ambiguous, and which source it came from."""
+    ious: dict[str, list[float]] = defaultdict(list)
+    flagged: dict[str, list[bool]] = defaultdict(list)
+    sources: dict[str, list[str]] = defaultdict(list)
+    for sample in samples:
+        embedding = model.embed(sample.rgb)
+        for obj in sample.objects:
+            session = ClickSession(model, embedding, None, policy, pixels=sample.rgb)
+            shown = session.predict([(*obj.first_click, 1)])[0]
+            for key in (obj.class_name, "all"):
+                ious[key].append(iou(shown.mask, obj.mask))
+                flagged[key].append(shown.ambiguous)
+                sources[key].append(shown.source)
+    return ious, flagged, sources
+
+
+def pane_table(model: SamModel, datasets: list[str], splits: list[str]) -> None:
+    """One click per object at its interior-most point, as the pane answers it: mean IoU per
+    data set, split and class for each first-click policy, next to plain MobileSAM (best
+    predicted IoU) and the magic wand at the best tolerance of the data set's train split."""
+    names = list(PANE_POLICIES)
+    head = (
+        f"{'data set / split / class':34s} {'objects':>7s} | "
+        + " ".join(f"{n[:22]:>22s}" for n in names)
+        + f" | {'plain SAM':>9s} {'flood':>6s} | {'contrast 1st':>12s} {'ambiguous':>9s}"
+    )
+    print("\n1-click mean IoU through ClickSession as the pane makes it (no zoom window)")
+    print(head)
+    print("-" * len(head))
+    for dataset in datasets:
+        tolerance = tune_flood(dataset)
+        for split in splits:
+            samples = load(dataset, split)
+            runs = {n: pane_first_clicks(model, samples, p) for n, p in PANE_POLICIES.items()}
+            plain, _, _ = pane_first_clicks(model, samples, RAW)
+            flood = flood_scores(samples, tolerance)
+            ours, flagged, sources = runs[names[-1]]
+            for key in [k for k in ours if k != "all"] + ["all"]:
+                contrast = [s == "contrast" for s in sources[key]]
+                print(
+                    f"{dataset + ' / ' + split + ' / ' + key:34s} {len(ours[key]):7d} | "
+                    + " ".join(f"{mean(runs[n][0][key]):22.3f}" for n in names)
+                    + f" | {mean(plain[key]):9.3f} {mean(flood[key]):6.3f} | "
+                    f"{100 * mean(contrast):11.0f}% {100 * mean(flagged[key]):8.0f}%"
+                )
+            print(f"{'':34s} (flood tolerance {tolerance:g}, chosen on {dataset}/train)")
+            sys.stdout.flush()
 
 
 def ms(values: list[float]) -> str:
@@ -306,19 +355,20 @@ def ms(values: list[float]) -> str:
 
 
 def policy_overhead(model: SamModel, samples: list[Sample]) -> tuple[float, float]:
-    """Median seconds of one decoder call and of `choose_sam` on its answers (first clicks)."""
-    decode, choose = [], []
+    """Median seconds of a first click through the pane's session (no zoom window) under
+    `select="stability"` (SAM's most stable mask) and under DEFAULT (`click_policy` and the
+    local-contrast region), interleaved so both see the same load."""
+    before, now = [], []
+    old = replace(DEFAULT, select="stability")
     for sample in samples:
         embedding = model.embed(sample.rgb)
-        for obj in sample.objects[:20]:
-            x, y = obj.first_click
-            start = time.perf_counter()
-            raw = model.predict(embedding, [(x, y, 1)], multimask=True)
-            middle = time.perf_counter()
-            choose_sam(raw, (x, y), embedding.original_size, embedding.input_size)
-            decode.append(middle - start)
-            choose.append(time.perf_counter() - middle)
-    return statistics.median(decode), statistics.median(choose)
+        for obj in sample.objects[:30]:
+            for policy, times in ((old, before), (DEFAULT, now)):
+                session = ClickSession(model, embedding, None, policy, pixels=sample.rgb)
+                start = time.perf_counter()
+                _ = session.predict([(*obj.first_click, 1)])[0].mask
+                times.append(time.perf_counter() - start)
+    return statistics.median(before), statistics.median(now)
 
 
 def mean(values) -> float:
@@ -326,7 +376,7 @@ def mean(values) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--splits", nargs="+", default=["val", "test"])
     parser.add_argument("--limit", type=int, help="first N images per split (a quick look)")
@@ -335,17 +385,29 @@ def main() -> None:
     parser.add_argument(
         "--objects", type=int, help="at most N objects per class and image (spread over sizes)"
     )
+    parser.add_argument(
+        "--pane", action="store_true", help="only the first click, as the pane answers it"
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"NASA MicroNet data not found in {DATA} (set MATLENS_SHARED_DATA)")
     model, encode = SamModel("mobile_sam"), ZoomEncoder()
     print(f"MobileSAM ONNX on {model.device.label}, {cpu_threads()} threads")
+    if args.pane:
+        pane_table(model, args.datasets, args.splits)
+        before, now = policy_overhead(model, load(args.datasets[-1], "val", 1))
+        print(
+            f"\nFirst click, {cpu_threads()} threads, load {os.getloadavg()[0]:.1f}: "
+            f"{1e3 * now:.0f} ms median, {now / before:.2f} x SAM's most stable mask alone "
+            f"({1e3 * before:.0f} ms)"
+        )
+        return
     rows, timings, ablation = [], Timings(), {}
     for dataset in args.datasets:
         tolerance = tune_flood(dataset)
         for split in args.splits:
             samples = load(dataset, split, args.limit, args.objects)
-            ours = evaluate(model, samples, DEFAULT, encode, True, timings)
+            ours = evaluate(model, samples, DEFAULT, encode, timings, before=True)
             plain = evaluate(model, samples, RAW, encode)
             flood = flood_scores(samples, tolerance)
             forest = {} if args.no_forest else forest_scores(samples)
@@ -379,14 +441,14 @@ def main() -> None:
         print(f"{'':32s} (flood tolerance {tolerance:g}, chosen on {dataset}/train)")
     print("goal = MatLens - (max(plain SAM, flood) + 0.05): positive where issue 15's goal holds")
 
-    decode, choose = policy_overhead(model, [s for s in load(args.datasets[-1], "val", 1)])
+    before, now = policy_overhead(model, load(args.datasets[-1], "val", 1))
     print(f"\nTime per click, {cpu_threads()} threads, load average {os.getloadavg()[0]:.1f}:")
     print(f"  MatLens, first click, no zoom:  {ms(timings.first)}")
     print(f"  MatLens, first click, zoomed:   {ms(timings.first_zoomed)} (one encoder run)")
     print(f"  MatLens, corrections:           {ms(timings.later)}")
     print(
-        f"  click_policy on SAM's answers:  {1e3 * choose:.2f} ms = {choose / decode:.1%} of one "
-        f"decoder call ({1e3 * decode:.0f} ms)"
+        f"  first click as the pane makes it: {1e3 * now:.0f} ms median, {now / before:.2f} x "
+        f"SAM's most stable mask alone ({1e3 * before:.0f} ms)"
     )
 
     if ablation:

@@ -71,7 +71,7 @@ def stats(values: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--model", default="mobile_sam")
     parser.add_argument("--encoder-runs", type=int, default=5)
     parser.add_argument("--clicks", type=int, default=50)

@@ -237,7 +237,7 @@ def bench_load() -> None:
 def main() -> None:
     import os
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--size", default="1000x800")
     parser.add_argument("--only", choices=["5000", "100k", "load"])

@@ -25,22 +25,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from literature_extraction import (  # noqa: E402
+from literature_extraction import (
     REPO,
     gold_supermat,
     occurs,
     supermat_papers,
 )
 
-from inference.literature.extract import extract  # noqa: E402
-from inference.literature.linker import (  # noqa: E402
+from inference.literature.extract import extract
+from inference.literature.linker import (
     Candidate,
     LinkChoice,
     LinkQuery,
     PaperCounts,
     features,
 )
-from inference.literature.pdf import parse_pdf  # noqa: E402
+from inference.literature.pdf import parse_pdf
 
 FOLDS = 5
 
@@ -179,46 +179,48 @@ def main() -> int:
             cache.write_bytes(pickle.dumps(papers))
     rows, y, groups, _ = table(papers)
     vec = DictVectorizer(sparse=False)
-    X = vec.fit_transform(rows)
+    features = vec.fit_transform(rows)
     print(f"tuning part: {len(papers)} papers, {len(y)} pairs, {int(y.sum())} positive")
     base = prf(link_scores(papers, rule_choices(papers)))
     print(f"rules: links P {base[0]:.2f} R {base[1]:.2f} F1 {base[2]:.2f}")
-    folds = list(GroupKFold(n_splits=FOLDS).split(X, y, groups))
+    folds = list(GroupKFold(n_splits=FOLDS).split(features, y, groups))
     thresholds = [round(t, 2) for t in np.arange(0.05, 0.8, 0.05)]
     best = None
-    for C in (0.03, 0.1, 0.3, 1.0, 3.0, 10.0):
+    for strength in (0.03, 0.1, 0.3, 1.0, 3.0, 10.0):
         oof = np.zeros(len(y))
         for train, test in folds:
-            model = LogisticRegression(C=C, max_iter=2000).fit(X[train], y[train])
-            oof[test] = model.predict_proba(X[test])[:, 1]
+            model = LogisticRegression(C=strength, max_iter=2000).fit(features[train], y[train])
+            oof[test] = model.predict_proba(features[test])[:, 1]
         for t in thresholds:
             p, r, f = prf(link_scores(papers, decide(papers, oof, t)))
             if best is None or f > best[0]:
-                best = (f, p, r, C, t)
+                best = (f, p, r, strength, t)
         print(
-            f"C {C:<5}: best threshold F1 "
+            f"C {strength:<5}: best threshold F1 "
             + " ".join(
                 f"{t}:{prf(link_scores(papers, decide(papers, oof, t)))[2]:.3f}"
                 for t in thresholds[::2]
             )
         )
     assert best is not None
-    f, p, r, C, t = best
-    print(f"chosen: C {C}, threshold {t}: cross-validated links P {p:.2f} R {r:.2f} F1 {f:.2f}")
-    model = LogisticRegression(C=C, max_iter=2000).fit(X, y)
+    f, p, r, strength, t = best
+    print(
+        f"chosen: C {strength}, threshold {t}: cross-validated links P {p:.2f} R {r:.2f} F1 {f:.2f}"
+    )
+    model = LogisticRegression(C=strength, max_iter=2000).fit(features, y)
     weights = {
         name: round(float(w), 4)
         for name, w in zip(vec.get_feature_names_out(), model.coef_[0], strict=True)
     }
     for name, w in sorted(weights.items(), key=lambda kv: -abs(kv[1])):
         print(f"  {name:20s} {w:+.3f}")
-    card = _card(weights, float(model.intercept_[0]), t, C, base, (p, r, f), papers, len(y))
+    card = _card(weights, float(model.intercept_[0]), t, strength, base, (p, r, f), papers, len(y))
     Path(args.out).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
     return 0
 
 
-def _card(weights, intercept, threshold, C, rules, learned, papers, n_pairs) -> dict:
+def _card(weights, intercept, threshold, strength, rules, learned, papers, n_pairs) -> dict:
     return {
         "id": "tc_linker",
         "name": "Tc linker (logistic regression over syntax and context cues)",
@@ -238,7 +240,7 @@ def _card(weights, intercept, threshold, C, rules, learned, papers, n_pairs) -> 
             "value keeps no material. "
             f"Trained on {len(papers)} papers of the tuning part of supermat_dev "
             f"({n_pairs} value-candidate pairs; labels from the gold TEI links). Model "
-            f"(L2 logistic regression, C={C}) and threshold chosen by 5-fold cross-validation "
+            f"(L2 logistic regression, C={strength}) and threshold chosen by 5-fold cross-validation "
             "grouped by paper within the tuning part; cross-validated link scores there "
             f"(distinct material-Tc pairs per paper): rules P {rules[0]:.2f} R {rules[1]:.2f} "
             f"F1 {rules[2]:.2f}, learned P {learned[0]:.2f} R {learned[1]:.2f} "

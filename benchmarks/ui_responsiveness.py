@@ -110,21 +110,24 @@ def main(image: Path) -> int:
 
         measure("warm-up imports (once, at start-up)", warm_up, lambda: warmed)
         measure("open + embed", lambda: pane.open_path(image), lambda: pane.ready)
-        before = len(pane.annotations)
+        before = len(pane.annotations or ())
         measure(
             "segment everything (32×32)",
             pane.auto_panel.segment_everything,
-            lambda: len(pane.annotations) > before or not pane.auto_panel.everything_slot.busy,
+            lambda: (
+                len(pane.annotations or ()) > before or not pane.auto_panel.everything_slot.busy
+            ),
         )
-        found = len(pane.annotations) - before
+        found = len(pane.annotations or ()) - before
         pane.undo_stack.undo()
-        before = len(pane.annotations)
+        before = len(pane.annotations or ())
         measure(
             "microstructure map",
             pane.auto_panel.build_map,
-            lambda: len(pane.annotations) > before or not pane.auto_panel.map_slot.busy,
+            lambda: len(pane.annotations or ()) > before or not pane.auto_panel.map_slot.busy,
         )
         pane.undo_stack.undo()
+        assert pane.annotations is not None  # an image is open
         h, w = pane.annotations.shape
         panel = pane.auto_panel
         panel.examples_button.setChecked(True)

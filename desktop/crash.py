@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from inference.errors import ErrorReport, describe
 from inference.runtime.logs import log_file, send_to_log_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = logging.getLogger("matlens")
 

@@ -6,9 +6,12 @@ job that can be cancelled. Panes and panels never draw progress themselves.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from desktop.workers import JobSlot
+if TYPE_CHECKING:
+    from desktop.workers import JobSlot
 
 
 class JobBar(QWidget):

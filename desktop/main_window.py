@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -26,7 +25,10 @@ from desktop.settings import RecentFiles, app_settings
 from desktop.workers import JobRunner
 from inference.errors import ErrorReport
 from inference.runtime.paths import log_dir
-from inference.runtime.sessions import DeviceReport, device_report
+from inference.runtime.sessions import DeviceReport, device_report, on_gpu_fallback
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,18 @@ WELCOME = (
 )
 
 
+class _FallbackNotices(QObject):
+    """Carries a GPU-to-CPU fallback notice from the model's worker thread to the window."""
+
+    notice = Signal(str)
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, pane_classes: list[type[Pane]] | None = None) -> None:
+    def __init__(
+        self, pane_classes: list[type[Pane]] | None = None, *, warm_up: bool = True
+    ) -> None:
+        """`warm_up=False` leaves out the background start-up work (benchmarks measure what
+        it saves)."""
         super().__init__()
         self.setWindowTitle("MatLens")
         self.resize(1280, 820)
@@ -73,7 +85,20 @@ class MainWindow(QMainWindow):
 
         self.device_label = QLabel("Compute device: checking…", self)
         self.statusBar().addPermanentWidget(self.device_label)
+        # A model that runs out of GPU memory goes on on the CPU: the person is told, here.
+        self._fallbacks = _FallbackNotices(self)
+        self._fallbacks.notice.connect(self._gpu_fell_back)
+        self._stop_fallback_notices = on_gpu_fallback(self._fallbacks.notice.emit)
         self._build_menus()
+        # After the first paint (loading onnxruntime in a worker holds the GIL for a good part
+        # of the window's first frame): which device runs the models.
+        QTimer.singleShot(300, self, self._probe_device)
+        # After the first paint: heavy imports and the panes' child processes in the
+        # background, not in a user's first job.
+        if warm_up:
+            QTimer.singleShot(800, self, self._warm_up)
+
+    def _probe_device(self) -> None:
         # Bound methods of this window: Qt drops them if the window goes before the probe ends.
         self.jobs.start(
             device_report,
@@ -81,12 +106,12 @@ class MainWindow(QMainWindow):
             on_error=self._device_failed,
             name="device probe",
         )
-        # After the first paint: heavy imports in the background, not in a user's first job.
-        QTimer.singleShot(800, self, self._warm_up)
 
     def _warm_up(self) -> None:
         from inference.warmup import import_heavy_modules
 
+        for pane in self.panes:
+            pane.warm_up()
         self.jobs.start(import_heavy_modules, name="warm-up imports")
 
     # panes -------------------------------------------------------------------------------------
@@ -217,6 +242,12 @@ class MainWindow(QMainWindow):
             "Models run on the GPU." if report.is_gpu else f"Models run on the CPU: {report.reason}"
         )
 
+    def _gpu_fell_back(self, notice: str) -> None:
+        self.device_label.setText(f"CPU — {notice}")
+        self.device_label.setToolTip(f"Models run on the CPU: {notice}")
+        self.banner.show_message(f"{notice[:1].upper()}{notice[1:]}.", "info")
+        self.statusBar().showMessage(notice, 10000)
+
     def _device_failed(self, report: ErrorReport) -> None:
         self._set_device(DeviceReport("CPUExecutionProvider", False, "CPU", report.message))
 
@@ -300,6 +331,7 @@ class MainWindow(QMainWindow):
 
     # shutdown ---------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._stop_fallback_notices()
         for pane in self.panes:
             pane.shutdown()
         self.jobs.cancel_all()

@@ -28,6 +28,8 @@ class RecentFiles:
 
     def paths(self) -> list[Path]:
         raw = self.settings.value(self.KEY, [], type=list) or []
+        if not isinstance(raw, list):  # a settings file edited by hand
+            return []
         return [Path(p) for p in raw if p and Path(p).exists()]
 
     def add(self, path: Path) -> None:

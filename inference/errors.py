@@ -11,15 +11,15 @@ class MatLensError(Exception):
     """An expected failure with a one-line message for the user (bad file, missing model...)."""
 
 
-class ModelUnavailable(MatLensError):
+class ModelUnavailable(MatLensError):  # noqa: N818 - a public name the whole app uses
     """A model file is missing or does not match its checksum."""
 
 
-class UnreadableFile(MatLensError):
+class UnreadableFile(MatLensError):  # noqa: N818 - a public name the whole app uses
     """A file could not be opened or parsed."""
 
 
-class JobCancelled(Exception):
+class JobCancelled(Exception):  # noqa: N818 - a cancel is not an error
     """Raised inside a long job when the user pressed Cancel."""
 
 

@@ -10,7 +10,7 @@ from inference.errors import JobCancelled
 
 
 class ProgressCallback(Protocol):
-    def __call__(self, fraction: float, message: str = "") -> None: ...
+    def __call__(self, fraction: float, message: str = "", /) -> None: ...
 
 
 def no_progress(fraction: float, message: str = "") -> None:

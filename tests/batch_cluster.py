@@ -16,11 +16,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conftest import MODELS_DIR
 
-from inference.batch import Item, ItemOutput
 from inference.batch._predictions import Predictions
+
+if TYPE_CHECKING:
+    from inference.batch import Item, ItemOutput
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 90.0  # seconds for the scheduler and workers to come up on a busy machine

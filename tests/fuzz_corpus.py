@@ -24,16 +24,21 @@ import sys
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import tifffile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_harness import CliRun, run_matlens  # noqa: E402
+from typing import TYPE_CHECKING
+
+from cli_harness import CliRun, run_matlens
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MATLENS_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -558,7 +563,7 @@ def _real_sidecar(image: Path) -> bytes:
 
         rgba = tifffile.imread(gt)
         red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
-        labels = ndimage.label(red)[0].astype(np.uint16)
+        labels = cast("tuple[np.ndarray, int]", ndimage.label(red))[0].astype(np.uint16)
     else:
         labels = np.zeros((512, 512), np.uint16)
         labels[100:140, 100:140] = 1
@@ -726,7 +731,7 @@ def main(argv: list[str]) -> int:
     import tempfile
     import time
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--only", default="", help="comma-separated categories")
     parser.add_argument("--show", default="clear,unclear,traceback,crash,hang")
     args = parser.parse_args(argv)

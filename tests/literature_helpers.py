@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conftest import shared
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def paper(name: str) -> Path:

@@ -9,6 +9,7 @@ import socket
 import sys
 
 _real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
 
 
 def _attempt(what):
@@ -25,8 +26,14 @@ def _connect(self, address):
     return _attempt("connect")(self, address)
 
 
+def _connect_ex(self, address) -> int:
+    if self.family == socket.AF_UNIX:
+        return _real_connect_ex(self, address)
+    return _attempt("connect_ex")(self, address)
+
+
 socket.socket.connect = _connect
-socket.socket.connect_ex = _connect
+socket.socket.connect_ex = _connect_ex
 socket.create_connection = _attempt("create_connection")
 socket.getaddrinfo = _attempt("getaddrinfo")
 socket.gethostbyname = _attempt("gethostbyname")

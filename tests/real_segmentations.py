@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import tifffile
 from conftest import REPO, shared
@@ -42,13 +44,13 @@ def sam_edited_set(sam_model) -> AnnotationSet:
     rgb = to_rgb(read_micrograph(SAMPLE))
     embedding = sam_model.embed(rgb)
     red, blue = ground_truth()
-    regions, _ = ndi.label(red | blue, np.ones((3, 3), bool))
+    regions, _ = cast("tuple[np.ndarray, int]", ndi.label(red | blue, np.ones((3, 3), bool)))
     found = ndi.find_objects(regions)
     sizes = np.bincount(regions.ravel())[1:]
     s = AnnotationSet(rgb.shape[:2], ImageIdentity(SAMPLE.name, "0" * 64), CAL)
     clicked = []
     for k in np.argsort(-sizes)[:40]:
-        depth = ndi.distance_transform_edt(regions[found[k]] == k + 1)
+        depth = cast("np.ndarray", ndi.distance_transform_edt(regions[found[k]] == k + 1))
         y, x = np.unravel_index(np.argmax(depth), depth.shape)
         click = (float(x + found[k][1].start), float(y + found[k][0].start), 1)
         best = max(sam_model.predict(embedding, [click]), key=lambda c: c.score)
@@ -64,7 +66,7 @@ def sam_edited_set(sam_model) -> AnnotationSet:
         assert cut is not None
         s.replace(cut)
     for obj in by_size[4:7]:  # ... and erases a hole in the next three
-        cy, cx = ndi.center_of_mass(obj.mask)
+        cy, cx = np.argwhere(obj.mask).mean(axis=0)  # the centre of mass of the object's pixels
         holed = paint_stroke(obj, [(obj.offset[1] + cx, obj.offset[0] + cy)], 2.5, True, s.shape)
         assert holed is not None
         s.replace(holed)
@@ -94,8 +96,8 @@ def ground_truth_sets() -> list[tuple[str, AnnotationSet]]:
             is_shaped=False,
         )
         rgb = rgba[..., :3].astype(int)
-        secondary = label((rgb == (255, 0, 0)).all(axis=2))
-        tertiary = label((rgb == (0, 0, 255)).all(axis=2))
+        secondary = cast("np.ndarray", label((rgb == (255, 0, 0)).all(axis=2)))
+        tertiary = cast("np.ndarray", label((rgb == (0, 0, 255)).all(axis=2)))
         objects = objects_from_labels(secondary, "precipitate") + objects_from_labels(
             tertiary, "tertiary", first_id=int(secondary.max()) + 1
         )

@@ -11,9 +11,12 @@ import numpy as np
 from skimage.draw import polygon
 
 
-def fill_rings(rings: list[np.ndarray], window, rule: str) -> np.ndarray:
+def fill_rings(rings: list[np.ndarray] | np.ndarray, window, rule: str) -> np.ndarray:
     """Pixels whose centres lie inside the rings (pixel-corner coordinates, as ImageJ), under
-    the even-odd or the non-zero winding rule, in `window` = (x0, y0, x1, y1); any polygon."""
+    the even-odd or the non-zero winding rule, in `window` = (x0, y0, x1, y1); any polygon.
+    One ring may come as its (n, 2) array (roifile's `coordinates(multi=True)` is typed so)."""
+    if isinstance(rings, np.ndarray):
+        rings = [rings]
     x0, y0, x1, y1 = window
     total = np.zeros((y1 - y0, x1 - x0), np.int32)
     for xy in rings:
@@ -27,11 +30,13 @@ def fill_rings(rings: list[np.ndarray], window, rule: str) -> np.ndarray:
     return total != 0
 
 
-def fill_rectilinear(rings: list[np.ndarray], window, rule: str) -> np.ndarray:
+def fill_rectilinear(rings: list[np.ndarray] | np.ndarray, window, rule: str) -> np.ndarray:
     """`fill_rings` for rings of horizontal and vertical edges only (asserted), by scanlines:
     a vertical edge at x = X from y = a to b crosses the centres of rows a..b-1, and every pixel
     centre right of it, so the winding number is a running sum along each row. Fast for an
     oxide layer with thousands of vertices and hundreds of holes."""
+    if isinstance(rings, np.ndarray):  # one ring
+        rings = [rings]
     x0, y0, x1, y1 = window
     crossings = np.zeros((y1 - y0, x1 - x0 + 1), np.int32)
     for xy in rings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import cast
 
 import numpy as np
 import pytest
@@ -39,9 +40,13 @@ def ground_truth() -> tuple[np.ndarray, np.ndarray]:
 
 def super1_set(calibration: Calibration = CAL) -> AnnotationSet:
     red, blue = ground_truth()
-    matrix = objects_from_labels(label(blue), "matrix", source="auto")
+    matrix = objects_from_labels(cast("np.ndarray", label(blue)), "matrix", source="auto")
     precipitates = objects_from_labels(
-        label(red), "precipitate", first_id=len(matrix) + 1, source="auto", score=0.9
+        cast("np.ndarray", label(red)),
+        "precipitate",
+        first_id=len(matrix) + 1,
+        source="auto",
+        score=0.9,
     )
     image = ImageIdentity.of_file(shared(*MASK))
     return AnnotationSet(red.shape, image, calibration, objects=matrix + precipitates)
@@ -63,7 +68,10 @@ def blank_set(shape=(64, 64)) -> AnnotationSet:
 # --- the model ---------------------------------------------------------------------------------
 def test_objects_are_connected_components_cropped_to_their_boxes(annotated):
     red, blue = ground_truth()
-    assert len(annotated) == label(red).max() + label(blue).max()
+    assert (
+        len(annotated)
+        == cast("np.ndarray", label(red)).max() + cast("np.ndarray", label(blue)).max()
+    )
     for obj in annotated.objects[:20]:
         x0, y0, x1, y1 = obj.bbox
         assert obj.mask.shape == (y1 - y0, x1 - x0)
@@ -117,7 +125,8 @@ def test_label_image_later_objects_win_and_class_image_follows():
     s.set_visible(2, False)
     assert s.label_image(visible_only=True)[15, 15] == 1
     assert s.label_image()[15, 15] == 2
-    assert s.object_at(15, 15).id == 1  # hidden objects cannot be picked
+    picked = s.object_at(15, 15)
+    assert picked is not None and picked.id == 1  # hidden objects cannot be picked
     assert s.object_at(60, 60) is None
 
 
@@ -144,6 +153,7 @@ def test_every_edit_returns_what_its_undo_needs():
     assert s.get(1) is a
 
     edited = paint(b, (30, 30), 3, erase=False, shape=s.shape)
+    assert edited is not None
     before = s.replace(edited)
     assert before is b and s.get(2) is edited
     s.replace(before)
@@ -186,6 +196,7 @@ def test_brush_adds_a_disk_and_recrops():
     shape = (100, 100)
     obj = square(1, 10, 10, 10)
     grown = paint(obj, (60, 70), 5, erase=False, shape=shape)
+    assert grown is not None
     expected = obj.full_mask(shape) | disk(shape, 60, 70, 5)
     assert np.array_equal(grown.full_mask(shape), expected)
     assert grown.bbox == (10, 10, 66, 76)
@@ -196,6 +207,7 @@ def test_brush_adds_a_disk_and_recrops():
 def test_brush_is_clipped_at_the_image_edge():
     shape = (40, 40)
     grown = paint(square(1, 0, 0, 4), (0, 0), 6, erase=False, shape=shape)
+    assert grown is not None
     assert grown.offset == (0, 0)
     assert np.array_equal(
         grown.full_mask(shape), square(1, 0, 0, 4).full_mask(shape) | disk(shape, 0, 0, 6)
@@ -206,6 +218,7 @@ def test_eraser_removes_a_disk_and_to_nothing_returns_none():
     shape = (100, 100)
     obj = square(1, 10, 10, 30)
     bitten = paint(obj, (10, 10), 8, erase=True, shape=shape)
+    assert bitten is not None
     assert np.array_equal(bitten.full_mask(shape), obj.full_mask(shape) & ~disk(shape, 10, 10, 8))
     assert paint(obj, (90, 90), 3, erase=True, shape=shape) is obj  # missed
     assert paint(obj, (25, 25), 30, erase=True, shape=shape) is None
@@ -214,6 +227,7 @@ def test_eraser_removes_a_disk_and_to_nothing_returns_none():
 def test_a_fast_stroke_leaves_no_gaps_and_can_start_an_object():
     shape = (50, 200)
     line = paint_stroke(None, [(10, 25), (190, 25)], 2, False, shape, new_id=7, class_name="crack")
+    assert line is not None
     assert line.id == 7 and line.class_name == "crack"
     assert line.full_mask(shape)[25, 10:191].all()
     assert line.bbox == (8, 23, 193, 28)
@@ -222,7 +236,9 @@ def test_a_fast_stroke_leaves_no_gaps_and_can_start_an_object():
 def test_editing_an_8k_image_never_allocates_the_whole_image():
     shape = (8192, 8192)
     obj = paint_stroke(None, [(4000, 4000)], 10, False, shape, new_id=1, class_name="pore")
+    assert obj is not None
     obj = paint(obj, (4015, 4000), 10, erase=False, shape=shape)
+    assert obj is not None
     assert obj.mask.nbytes < 2000
     s = AnnotationSet(shape, ImageIdentity("big.tif", "0" * 64), objects=[obj])
     assert s.object_at(4010, 4000) is obj
@@ -367,7 +383,7 @@ def test_open_for_image_keeps_a_corrupt_sidecar_aside(tmp_path):
 
     opened = sidecar.open_for_image(image, ident, (64, 64), CAL)
     assert len(opened.annotations) == 0 and opened.annotations.calibration == CAL
-    assert "steel.tif.matlens.json.corrupt" in opened.notice
+    assert "steel.tif.matlens.json.corrupt" in (opened.notice or "")
     kept = tmp_path / "steel.tif.matlens.json.corrupt"
     assert kept.read_text(encoding="utf-8").startswith('{"format_version"')
     assert not path.exists()
@@ -389,10 +405,10 @@ def test_open_for_image_loads_and_flags_a_changed_image(tmp_path):
     assert same.annotations.calibration == CAL  # the saved calibration wins
 
     changed = sidecar.open_for_image(image, ImageIdentity("steel.tif", "b" * 64), (64, 64))
-    assert "changed" in changed.notice and len(changed.annotations) == 1
+    assert "changed" in (changed.notice or "") and len(changed.annotations) == 1
 
     resized = sidecar.open_for_image(image, s.image, (128, 128))
-    assert len(resized.annotations) == 0 and "mismatch" in resized.notice
+    assert len(resized.annotations) == 0 and "mismatch" in (resized.notice or "")
 
 
 def test_label_values_are_ids_in_16_bits_or_32_above_65535():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pytest
@@ -20,6 +20,9 @@ from inference.jobs import CancelToken
 from inference.segmentation import automatic as auto
 from inference.segmentation.automatic import AutoParams, segment_everything, to_objects
 from inference.segmentation.masks import AutoMask, non_max_suppression
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SAMPLE = REPO / "resources" / "samples" / "superalloy_precipitates.tif"
 FAST = AutoParams(points_per_side=16, skip_covered=False)  # the whole grid: the reference
@@ -40,7 +43,7 @@ def precipitates(min_px: int = 100) -> list[np.ndarray]:
     path = shared("segmentation", "nasa_micronet", "Super1", "test_annot", "spot2_0d_0_mask.tif")
     rgb = tifffile.imread(path, key=0)[..., :3].astype(int)
     annotated = (rgb == (255, 0, 0)).all(axis=2) | (rgb == (0, 0, 255)).all(axis=2)
-    labels, n = ndi.label(annotated, np.ones((3, 3), bool))
+    labels, n = cast("tuple[np.ndarray, int]", ndi.label(annotated, np.ones((3, 3), bool)))
     sizes = np.bincount(labels.ravel())
     return [labels == k for k in range(1, n + 1) if sizes[k] >= min_px]
 

@@ -238,6 +238,14 @@ def test_a_scheduler_and_two_worker_processes(
     }  # fmt: skip
     failures = read_csv(tmp_path / "csv-there" / "failures.csv")
     assert [f["file"] for f in failures] == ["row 4: Xx3Q", "row 6: (blank)"]
+    # the table gives the same 90 % interval as the JSON (and the single-prediction table)
+    table = read_csv(tmp_path / "csv-there" / "predictions.csv")
+    salt = next(r for r in rows if r.get("formula") == "NaCl")
+    gap = next(p for p in salt["predictions"] if p["property"] == "band_gap")
+    line = next(t for t in table if t["item"] == "NaCl" and t["quantity"] == gap["label"])
+    low, high = (float(v) for v in line["interval_90"].split(" to "))
+    assert (low, high) == pytest.approx(gap["interval_90"], rel=0.005, abs=0.01)
+    assert not any("±" in t["interval_90"] for t in table)
 
 
 # --- faults ---------------------------------------------------------------------------------------
@@ -394,9 +402,9 @@ def test_cancel_stops_the_clusters_tasks(cluster, image_folder, tmp_path):
     assert "run again to resume" in report.message and report.left >= 1
     with Client(cluster.address, set_as_default=False) as client:
         deadline = time.monotonic() + 30
-        while any(client.processing().values()) and time.monotonic() < deadline:
+        while _processing(client) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not any(client.processing().values()), "tasks still running after Cancel"
+        assert not _processing(client), "tasks still running after Cancel"
     # the images the workers held were stopped, not finished: no more markers than events
     markers = list((tmp_path / "out" / ".matlens-batch" / "items").glob("*.json"))
     assert len(markers) == sum(e.state == "done" for e in events)
@@ -440,3 +448,10 @@ def test_a_second_driver_on_the_same_output_is_refused(composition_csv, tmp_path
         holder.wait()
     report = run_workload(predictions(composition_csv), out)  # a dead holder's lock is taken
     assert report.items == 1 and not (out / ".matlens-batch" / "lock").exists()
+
+
+def _processing(client) -> bool:
+    """Whether any worker still runs a task (a synchronous client answers with a dict)."""
+    tasks = client.processing()
+    assert isinstance(tasks, dict)
+    return any(tasks.values())

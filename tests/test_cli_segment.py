@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import imageio.v3 as iio
 import numpy as np
@@ -37,7 +38,9 @@ def targets(shared_data):
     out = []
     for r in regions:
         mask = labels == r.label
-        y, x = np.unravel_index(np.argmax(ndimage.distance_transform_edt(mask)), mask.shape)
+        y, x = np.unravel_index(
+            np.argmax(cast("np.ndarray", ndimage.distance_transform_edt(mask))), mask.shape
+        )
         out.append((mask, int(x), int(y)))
     return out
 
@@ -113,7 +116,8 @@ def test_prompts_give_one_coco_annotation_each_in_order_with_overlaps_kept(tmp_p
     assert [a["id"] for a in anns] == [1, 2, 3]
     names = [coco.loadCats(a["category_id"])[0]["name"] for a in anns]
     assert names == ["precipitate", "cluster", "precipitate"]
-    assert all(isinstance(a["segmentation"]["counts"], list) for a in anns)  # uncompressed RLE
+    rles = [a["segmentation"] for a in anns]
+    assert all(isinstance(r, dict) and isinstance(r["counts"], list) for r in rles)  # uncompressed
     masks = [coco.annToMask(a).astype(bool) for a in anns]
     assert [int(m.sum()) for m in masks] == [a["area"] for a in anns]
     assert masks[0][ay, ax] and masks[1][ay, ax] and masks[1][by, bx]

@@ -4,6 +4,8 @@ clear superalloy precipitate is answered at once."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pytest
 import tifffile
@@ -46,7 +48,7 @@ def test_a_scattered_mask_is_not_shown_as_a_confident_answer(sam_model):
     candidates = sam_model.predict(embedding, [(*click, 1)], multimask=True)
     # What plain SAM shows (best predicted IoU) is most of the image in many pieces.
     top = candidates[0]
-    _, pieces = ndi.label(top.mask, np.ones((3, 3), bool))
+    _, pieces = cast("tuple[np.ndarray, int]", ndi.label(top.mask, np.ones((3, 3), bool)))
     assert top.score > 0.9 and top.mask.mean() > 0.5 and pieces > 50
 
     choice = choose_sam(candidates, click, embedding.original_size, embedding.input_size)
@@ -66,12 +68,14 @@ def test_a_click_on_a_clear_precipitate_is_answered_at_once(sam_model):
     rgb, embedding = embedded(sam_model, *SUPER1, "spot2_0d_4.tif")
     rgba = tifffile.imread(shared(*SUPER1[:-1], "test_annot", "spot2_0d_4_mask.tif"), key=0)
     blue = (rgba[..., :3].astype(int) == (0, 0, 255)).all(axis=2)
-    labels, count = ndi.label(blue, np.ones((3, 3), bool))
+    labels, count = cast("tuple[np.ndarray, int]", ndi.label(blue, np.ones((3, 3), bool)))
     biggest = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
-    depth = ndi.distance_transform_edt(biggest)
+    depth = cast("np.ndarray", ndi.distance_transform_edt(biggest))
     y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
     candidates = sam_model.predict(embedding, [(float(x), float(y), 1)], multimask=True)
-    choice = choose_sam(candidates, (x, y), embedding.original_size, embedding.input_size)
+    choice = choose_sam(
+        candidates, (float(x), float(y)), embedding.original_size, embedding.input_size
+    )
     assert not choice.ambiguous and choice.reason == ""
     mask = candidates[choice.first].mask
     iou = np.count_nonzero(mask & biggest) / np.count_nonzero(mask | biggest)

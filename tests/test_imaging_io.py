@@ -85,6 +85,7 @@ def test_fei_helios_pixel_size_matches_its_metadata(unpacked, name):
     m = read_micrograph(path)
     with tifffile.TiffFile(path) as tif:
         md = tif.fei_metadata
+    assert md is not None
     pixel_width = md["Scan"]["PixelWidth"]
     assert m.calibration.unit in ("nm", "µm")
     assert metres(m) == pytest.approx(pixel_width, rel=1e-6)
@@ -117,7 +118,9 @@ def test_zeiss_1k_pixel_size_from_tag_34118(unpacked):
     path = zeiss(unpacked, "test_tiff_Zeiss_SEM_1k.tif")
     m = read_micrograph(path)
     with tifffile.TiffFile(path) as tif:
-        label, value, unit = tif.sem_metadata["ap_pixel_size"]
+        sem = tif.sem_metadata
+        assert sem is not None
+        label, value, unit = sem["ap_pixel_size"]
     assert (label, unit) == ("Pixel Size", "µm")
     assert m.calibration.unit == "µm"
     assert m.calibration.pixel_size == pytest.approx(value, rel=1e-3)  # 2.615 µm

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -12,6 +13,9 @@ from inference.literature.extract import extract
 from inference.literature.materials import find_materials, is_formula
 from inference.literature.model import Block, Box, Paper
 from inference.literature.quantities import find_quantities
+
+if TYPE_CHECKING:
+    from inference.literature.schema import PropertyRecord
 
 
 def text_paper(text: str, section: str = "results") -> Paper:
@@ -118,6 +122,20 @@ def test_learned_tagger_adds_material_names():
     assert "zirconia" in {m.name for m in result.materials}  # the curated list already does
 
 
+def test_extract_pdf_gives_the_paper_and_what_was_found_in_it():
+    """One frozen result: the parsed paper (pages, text) next to the records found in it."""
+    import dataclasses
+
+    from inference.literature.extract import ExtractedPaper, extract_pdf
+
+    read = extract_pdf(paper("Suzuki_etal_2015-CC.pdf"))
+    assert isinstance(read, ExtractedPaper)
+    assert read.paper.text and len(read.paper.page_sizes) >= 1
+    assert "Tc" in {r.property for r in read.extraction.records}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.paper = read.paper  # pyright: ignore[reportAttributeAccessIssue] - the point
+
+
 def test_learned_names_do_not_take_values_from_the_compound():
     """With the tagger on, "Tconset" or "Hc2" must not become the material of a Tc or Hc2 value."""
     from inference.literature.extract import extract_pdf
@@ -125,7 +143,7 @@ def test_learned_names_do_not_take_values_from_the_compound():
 
     if card_status(get_card("materials_ner")) is not FileStatus.OK:
         pytest.skip("the learned tagger is not exported: run `make models`")
-    _, result = extract_pdf(paper("Suzuki_etal_2015-CC.pdf"), ner=True)
+    result = extract_pdf(paper("Suzuki_etal_2015-CC.pdf"), ner=True).extraction
     assert {r.property for r in result.records} >= {"Tc", "critical_field"}
     assert {r.material for r in result.records} - {None} == {"EuFBiS2"}  # None: no sample named
     learned = {m.name for m in result.materials if m.source == "ner"}
@@ -213,7 +231,7 @@ def test_table_cells_become_records(tmp_path):
     tc = by[("LaOBiS2", "Tc")]
     assert (tc.value, tc.unit, tc.value_si, tc.page, tc.link) == (10.6, "K", 10.6, 1, "table")
     assert paper_.text[tc.start : tc.end] == "10.6" and "Tc (K)" in tc.sentence
-    assert paper_.text[slice(*tc.material_span)] == "LaOBiS2"
+    assert tc.material_span is not None and paper_.text[slice(*tc.material_span)] == "LaOBiS2"
     gap = by[("EuFBiS2", "band_gap")]
     assert gap.value == 0.45 and gap.uncertainty == 0.02
     assert gap.value_si == pytest.approx(0.45 * 1.602176634e-19)
@@ -294,7 +312,7 @@ def test_journal_table_with_rules_only(tmp_path):
 # the split is fixed in benchmarks/literature_extraction.py), as the PDF reader gives them.
 
 
-def _records(text: str, prop: str = "Tc") -> dict[float, object]:
+def _records(text: str, prop: str = "Tc") -> dict[float, PropertyRecord]:
     return {r.value: r for r in extract(text_paper(text)).records if r.property == prop}
 
 

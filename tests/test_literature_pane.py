@@ -140,3 +140,56 @@ def test_the_paper_opened_last_wins_through_the_window(qtbot, main_window):
     _click_row(qtbot, pane, row)
     qtbot.waitUntil(lambda: pane.view.page == record.page - 1 and not pane.busy, timeout=30000)
     assert main_window.banner.text == ""
+
+
+def _small_library(tmp_path, names):
+    from conftest import shared
+
+    library = tmp_path / "papers"
+    library.mkdir()
+    for name in names:
+        shutil.copy(shared("papers", "supermat_dev", "pdf", name), library)
+    return library
+
+
+SMALL_PAPERS = ("JPS0710709-CC.pdf", "L090137001-CC.pdf", "PHC3410729-CC.pdf")
+
+
+def test_indexing_a_folder_shows_each_paper_and_cancel_keeps_the_finished_ones(
+    qtbot, pane, tmp_path, monkeypatch
+):
+    """Open folder… on three real papers: the job bar names each paper with its number and the
+    bar advances; Cancel during the second stops the job, the first paper stays indexed, and
+    opening the folder again indexes only the rest."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    from inference.literature.search import Library
+
+    library = _small_library(tmp_path, SMALL_PAPERS)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(library))
+    seen: list[tuple[str, int]] = []
+    pane.index_slot.changed.connect(
+        lambda: seen.append((pane.job_bar.text, pane.job_bar.progress.value()))
+    )
+    qtbot.mouseClick(pane.folder_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "(paper 2 of 3)" in pane.job_bar.text, timeout=120000)
+    assert pane.job_bar.cancel_button.isVisible()
+    qtbot.mouseClick(pane.job_bar.cancel_button, Qt.MouseButton.LeftButton)
+    _idle(qtbot, pane)
+    assert pane.statuses[-1] == "Cancelled" and not pane.errors
+    assert pane.library is None and pane.library_list.count() == 0
+    texts = [text for text, _ in seen]
+    assert any(t.startswith(f"indexing {SMALL_PAPERS[0]} (paper 1 of 3)") for t in texts)
+    assert any(t.startswith(f"indexing {SMALL_PAPERS[1]} (paper 2 of 3)") for t in texts)
+    assert not any("(paper 3 of 3)" in t for t in texts)  # stopped before the third
+    values = [v for text, v in seen if text]
+    assert values == sorted(values) and values[-1] >= 33  # the bar moved past one paper
+    kept = Library(library)._entries
+    assert SMALL_PAPERS[0] in kept and SMALL_PAPERS[2] not in kept
+
+    qtbot.mouseClick(pane.folder_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.library_list.count() == 3, timeout=120000)
+    _idle(qtbot, pane)
+    indexed_now = 3 - len(kept)
+    assert pane.statuses[-1] == f"Library: 3 papers, {indexed_now} indexed now"

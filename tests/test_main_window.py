@@ -83,6 +83,7 @@ def test_crash_handler_logs_and_keeps_running(qtbot):
         raise ZeroDivisionError("division by zero in a slot")
     except ZeroDivisionError:
         handler._excepthook(*sys.exc_info())
+    assert handler.last is not None
     assert (
         handler.last.message == "Unexpected error (ZeroDivisionError): division by zero in a slot"
     )
@@ -109,6 +110,7 @@ def test_model_manager_shows_models_and_device(qtbot):
 
     window = _window(qtbot)
     qtbot.waitUntil(lambda: window.device is not None, timeout=10000)
+    assert window.device is not None
     dialog = ModelManager(window.jobs, window.device, window)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == len(load_cards())
@@ -152,3 +154,28 @@ def test_an_error_banner_goes_when_the_next_file_opens(qtbot, main_window, share
         assert main_window.open_path(image)
     assert main_window.banner.text == ""
     assert main_window.statusBar().currentMessage() != error
+
+
+def test_a_model_leaving_the_gpu_is_told_in_the_window(qtbot):
+    """A model that runs out of GPU memory in a worker goes on on the CPU: the device label
+    and a notice say so (the CUDA failure is simulated; the job and the CPU run are real)."""
+    import numpy as np
+    from test_runtime import PROBE, _OutOfGpuMemory
+
+    from inference.runtime.sessions import CUDA, DeviceReport, OnnxModel
+
+    window = _window(qtbot, pane_classes=[], warm_up=False)
+    qtbot.waitUntil(lambda: window.device is not None, timeout=10000)
+    model = OnnxModel(PROBE, prefer_gpu=False)
+    # a session that fails as CUDA does when its memory runs out; no GPU here to make it real
+    model.session = _OutOfGpuMemory()  # pyright: ignore[reportAttributeAccessIssue]
+    model.device = DeviceReport(CUDA, True, "NVIDIA H100")
+    results = []
+    window.jobs.start(model.run, {"x": np.ones(1, np.float32)}, on_result=results.append)
+    qtbot.waitUntil(lambda: bool(results), timeout=10000)
+    qtbot.waitUntil(lambda: "ran out of memory" in window.device_label.text(), timeout=5000)
+    assert window.device_label.text() == (
+        "CPU — the GPU ran out of memory running probe.onnx: it runs on the CPU from now on"
+    )
+    assert window.banner.text.startswith("The GPU ran out of memory running probe.onnx")
+    window.close()

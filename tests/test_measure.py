@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import re
+from typing import cast
 
 import imageio.v3 as iio
 import numpy as np
@@ -84,6 +85,7 @@ def test_crack_lengths_per_object_and_total_are_calibrated():
     assert rows[2].skeleton_length == pytest.approx(3 * math.sqrt(2))
     assert rows[3].skeleton_length is None  # pores get no skeleton length
     cracks = summarise_image(s).cracks
+    assert cracks is not None  # the set has cracks
     assert cracks.count == 2 and cracks.unit == "µm"
     assert cracks.total_length == pytest.approx(5 + 3 * math.sqrt(2))
     assert cracks.max_length == pytest.approx(5.0)
@@ -208,7 +210,7 @@ def test_overlay_outlines_objects_in_their_class_colour():
 def super1_labels(shared_data, tmp_path):
     rgba = tifffile.imread(shared_data(*SUPER1_GT), is_shaped=False)
     red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
-    labels = label(red).astype(np.uint16)
+    labels = cast("np.ndarray", label(red)).astype(np.uint16)
     path = tmp_path / "labels.png"
     iio.imwrite(path, labels)
     return path, labels
@@ -260,7 +262,9 @@ def test_measure_cli_reads_class_maps(capsys, tmp_path, shared_data):
     by = {c["summary"]["class_name"]: c["summary"] for c in result["classes"]}
     assert by["oxide"]["area_fraction"] == pytest.approx((truth == 1).mean())
     assert by["crack"]["area_fraction"] == pytest.approx((truth == 2).mean())
-    _, n_cracks = ndimage.label(truth == 2, structure=np.ones((3, 3)))
+    _, n_cracks = cast(
+        "tuple[np.ndarray, int]", ndimage.label(truth == 2, structure=np.ones((3, 3)))
+    )
     assert by["crack"]["count"] == n_cracks
     assert by["crack"]["unit"] == "px" and result["cracks"]["total_length"] > 100
     header = list(read_csv(tmp_path / "o.csv")[0])

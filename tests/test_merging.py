@@ -4,6 +4,8 @@ microstructure map, on the bundled superalloy micrograph (NASA MicroNet Super1/s
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pytest
 from conftest import REPO, shared
@@ -122,7 +124,10 @@ def clicked_precipitates(sam_model, rgb, embedding) -> AnnotationSet:
     from inference.segmentation.clicks import ClickSession
 
     truth = tifffile.imread(shared(*SAMPLE_TRUTH), key=0)[..., :3].astype(int)
-    regions, _ = ndi.label((truth == (255, 0, 0)).all(axis=2), np.ones((3, 3), bool))
+    regions, _ = cast(
+        "tuple[np.ndarray, int]",
+        ndi.label((truth == (255, 0, 0)).all(axis=2), np.ones((3, 3), bool)),
+    )
     sizes = np.bincount(regions.ravel())
     sizes[0] = 0
     session = ClickSession(sam_model, embedding, image=rgb)

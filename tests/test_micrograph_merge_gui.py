@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -59,6 +60,13 @@ def click(qtbot, pane, x, y, button=Qt.MouseButton.LeftButton):
     qtbot.mouseClick(pane.canvas.viewport(), button, Qt.KeyboardModifier.NoModifier, pos)
 
 
+def count_in(pattern: str, status: str) -> int:
+    """The number the status line gives in `pattern`'s group."""
+    found = re.search(pattern, status)
+    assert found is not None, f"{pattern!r} not in {status!r}"
+    return int(found.group(1))
+
+
 def run_tool(qtbot, pane, button, slot) -> str:
     """Click a tool's button, wait until its objects are in; returns the status line."""
     before = len(pane.statuses)
@@ -91,11 +99,11 @@ def measured(qtbot, pane):
 def test_clicks_everything_and_map_count_each_precipitate_once(
     qtbot, pane, red, tmp_path, monkeypatch
 ):
-    regions, _ = ndimage.label(red, np.ones((3, 3), bool))
+    regions, _ = cast("tuple[np.ndarray, int]", ndimage.label(red, np.ones((3, 3), bool)))
     sizes = np.bincount(regions.ravel())
     sizes[0] = 0
     for k in np.argsort(-sizes)[:9]:  # a click in the middle of each of the 9 largest
-        dist = ndimage.distance_transform_edt(regions == k)
+        dist = cast("np.ndarray", ndimage.distance_transform_edt(regions == k))
         y, x = np.unravel_index(np.argmax(dist), dist.shape)
         click(qtbot, pane, int(x), int(y))
         qtbot.waitUntil(
@@ -111,8 +119,8 @@ def test_clicks_everything_and_map_count_each_precipitate_once(
     panel.points_spin.setValue(16)
     steps = pane.undo_stack.count()
     status = run_tool(qtbot, pane, panel.everything_button, panel.everything_slot)
-    found = int(re.search(r"Segment everything \((\d+)\)", status).group(1))
-    added = int(re.search(r"added (\d+)", status).group(1))
+    found = count_in(r"Segment everything \((\d+)\)", status)
+    added = count_in(r"added (\d+)", status)
     assert "already there (left out)" in status  # the clicked ones are found again
     assert len(pane.annotations) == 9 + added < 9 + found
     assert pane.undo_stack.count() == steps + 1  # one undo step
@@ -123,7 +131,7 @@ def test_clicks_everything_and_map_count_each_precipitate_once(
     panel.tabs.setCurrentIndex(1)
     panel.map_kind.setCurrentIndex(panel.map_kind.findData("phase"))
     status = run_tool(qtbot, pane, panel.map_button, panel.map_slot)
-    mapped = int(re.search(r"map \((\d+)\)", status).group(1))
+    mapped = count_in(r"map \((\d+)\)", status)
     # the map's particles are the precipitates already there: nearly all left out
     assert len(pane.annotations) - after_everything <= 0.2 * mapped
     assert class_pixels(pane, "precipitate").max() == 1
@@ -180,7 +188,9 @@ def test_phases_become_objects_keep_their_examples_and_repeat_in_a_batch(
     phase_map = panel.phase_result
     regions = {}  # 8-connected regions of at least 20 px, per class, counted here
     for k, name in enumerate(phase_map.classes, start=1):
-        labelled, n = ndimage.label(phase_map.labels == k, np.ones((3, 3), bool))
+        labelled, n = cast(
+            "tuple[np.ndarray, int]", ndimage.label(phase_map.labels == k, np.ones((3, 3), bool))
+        )
         regions[name] = int((np.bincount(labelled.ravel())[1:] >= 20).sum())
 
     steps = pane.undo_stack.count()

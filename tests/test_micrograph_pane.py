@@ -9,6 +9,7 @@ import json
 import shutil
 import threading
 import time
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pytest
@@ -19,9 +20,17 @@ from scipy import ndimage
 from skimage import measure as skmeasure
 
 from desktop.main_window import MainWindow
+from desktop.panes.micrograph.pane import MicrographPane
 from inference.errors import ModelUnavailable
 from inference.runtime.registry import require
 from inference.segmentation import sidecar
+from inference.segmentation.workflows import EXPORT_KINDS
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QTreeWidgetItem
+
+    from inference.segmentation.annotations import AnnotationSet
+    from inference.segmentation.prompts import PromptState
 
 GT = ("segmentation", "nasa_micronet", "Super1", "test_annot", "spot2_0d_0_mask.tif")
 
@@ -42,7 +51,7 @@ def precipitates(shared_data):
 
 
 def interior_point(mask: np.ndarray) -> tuple[int, int]:
-    dist = ndimage.distance_transform_edt(mask)
+    dist = cast("np.ndarray", ndimage.distance_transform_edt(mask))
     y, x = np.unravel_index(np.argmax(dist), dist.shape)
     return int(x), int(y)
 
@@ -56,8 +65,9 @@ def window(main_window):
     return main_window
 
 
-def open_image(qtbot, window, path):
+def open_image(qtbot, window, path) -> MicrographPane:
     pane = window.panes[0]
+    assert isinstance(pane, MicrographPane)
     window.open_path(path)
     qtbot.waitUntil(lambda: pane.ready, timeout=60000)
     view = pane.canvas.view
@@ -72,8 +82,22 @@ def click(
     qtbot.mouseClick(pane.canvas.viewport(), button, modifier, pos)
 
 
-def prompts(pane):
-    return pane.state.workbench.prompts
+def prompts(pane) -> PromptState:
+    found = pane.state.workbench.prompts
+    assert found is not None, "no image open"
+    return found
+
+
+def annotation_set(pane) -> AnnotationSet:
+    found = pane.annotations
+    assert found is not None, "no image open"
+    return found
+
+
+def top_item(tree, row: int) -> QTreeWidgetItem:
+    item = tree.topLevelItem(row)
+    assert item is not None, f"the tree has no row {row}"
+    return item
 
 
 def wait_mask(qtbot, pane, before=None):
@@ -85,7 +109,9 @@ def wait_mask(qtbot, pane, before=None):
         ),
         timeout=10000,
     )
-    return prompts(pane).current
+    current = prompts(pane).current
+    assert current is not None
+    return current
 
 
 def accept(qtbot, pane):
@@ -110,8 +136,8 @@ def test_click_segments_a_precipitate_and_enter_accepts_it(qtbot, window, sample
     qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)
     tree = pane.objects_panel.tree
     assert tree.topLevelItemCount() == 1
-    assert tree.topLevelItem(0).text(1) == "precipitate"
-    assert prompts(pane).empty and pane.canvas.points_item.data.size == 0
+    assert top_item(tree, 0).text(1) == "precipitate"
+    assert prompts(pane).empty and len(pane.canvas.points_item.points()) == 0
 
     window.undo_action.trigger()
     assert tree.topLevelItemCount() == 0
@@ -124,17 +150,22 @@ def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipita
     x, y = interior_point(precipitates[0])
     click(qtbot, pane, x, y)
     wait_mask(qtbot, pane)
-    assert len(prompts(pane).candidates) == 3  # one click is ambiguous: three candidates
+    # one click is ambiguous: SAM's three candidates, and the region traced from the click's
+    # local contrast when it finds one
+    n = len(prompts(pane).candidates)
+    assert n in (3, 4)
 
     qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
-    assert prompts(pane).selected == 1 and "Mask 2 of 3" in pane.clicks.candidate_label.text()
+    assert prompts(pane).selected == 1 and f"Mask 2 of {n}" in pane.clicks.candidate_label.text()
 
     # the user tabs to the largest candidate (it spills into the matrix) and removes the spill
-    largest = max(range(3), key=lambda i: prompts(pane).candidates[i].mask.sum())
+    largest = max(range(n), key=lambda i: prompts(pane).candidates[i].mask.sum())
     while prompts(pane).selected != largest:
         qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
-    spill = prompts(pane).current.mask
-    ys, xs = np.nonzero(spill & ~ndimage.binary_dilation(precipitates[0], iterations=3))
+    spill = wait_mask(qtbot, pane).mask
+    ys, xs = np.nonzero(
+        spill & np.logical_not(ndimage.binary_dilation(precipitates[0], iterations=3))
+    )
     far = np.argmax((xs - x) ** 2 + (ys - y) ** 2)
     nx, ny = int(xs[far]), int(ys[far])
     click(qtbot, pane, nx, ny, Qt.MouseButton.RightButton)
@@ -154,7 +185,7 @@ def test_a_box_alone_segments_the_object(qtbot, window, sample, precipitates):
     assert iou(cand.mask, target) > 0.7
     assert pane.canvas.box_item.isVisible()
     accept(qtbot, pane)
-    assert pane.annotations.objects[0].box is not None
+    assert annotation_set(pane).objects[0].box is not None
 
 
 def test_click_outside_the_image_is_refused_in_one_line(qtbot, window, sample):
@@ -180,8 +211,8 @@ def test_annotations_autosave_and_come_back_on_reopen(qtbot, window, sample, pre
     again.show()
     pane2 = open_image(qtbot, again, sample)
     assert pane2.objects_panel.tree.topLevelItemCount() == 2
-    saved = [o.area for o in pane.annotations.objects]
-    assert [o.area for o in pane2.annotations.objects] == saved
+    saved = [o.area for o in annotation_set(pane).objects]
+    assert [o.area for o in annotation_set(pane2).objects] == saved
 
 
 def test_brush_and_eraser_edit_an_object_with_undo(qtbot, window, sample, precipitates):
@@ -189,23 +220,23 @@ def test_brush_and_eraser_edit_an_object_with_undo(qtbot, window, sample, precip
     click(qtbot, pane, *interior_point(precipitates[0]))
     wait_mask(qtbot, pane)
     accept(qtbot, pane)
-    obj = pane.annotations.objects[0]
+    obj = annotation_set(pane).objects[0]
     area = obj.area
     x0, y0, x1, y1 = obj.bbox
-    pane.objects_panel.tree.topLevelItem(0).setSelected(True)
+    top_item(pane.objects_panel.tree, 0).setSelected(True)
 
     pane.state.set_mode("brush")
     pane.apply_stroke([(x1 + 4, y0), (x1 + 4, y1)], erase=False)
-    grown = pane.annotations.objects[0].area
+    grown = annotation_set(pane).objects[0].area
     assert grown > area
 
     pane.state.set_mode("eraser")
     pane.apply_stroke([((x0 + x1) / 2, (y0 + y1) / 2)], erase=True)
-    assert pane.annotations.objects[0].area < grown
+    assert annotation_set(pane).objects[0].area < grown
 
     window.undo_action.trigger()
     window.undo_action.trigger()
-    assert pane.annotations.objects[0].area == area
+    assert annotation_set(pane).objects[0].area == area
 
 
 def test_reclass_hide_and_delete(qtbot, window, sample, precipitates):
@@ -216,18 +247,18 @@ def test_reclass_hide_and_delete(qtbot, window, sample, precipitates):
     assert pane.state.add_class("gamma prime")
     assert pane.clicks.class_combo.currentText() == "gamma prime"
     tree = pane.objects_panel.tree
-    tree.topLevelItem(0).setSelected(True)
+    top_item(tree, 0).setSelected(True)
     qtbot.mouseClick(pane.objects_panel.reclass_button, Qt.MouseButton.LeftButton)
-    assert pane.annotations.objects[0].class_name == "gamma prime"
+    assert annotation_set(pane).objects[0].class_name == "gamma prime"
 
-    tree.topLevelItem(0).setCheckState(0, Qt.CheckState.Unchecked)
-    qtbot.waitUntil(lambda: not pane.annotations.objects[0].visible, timeout=2000)
+    top_item(tree, 0).setCheckState(0, Qt.CheckState.Unchecked)
+    qtbot.waitUntil(lambda: not annotation_set(pane).objects[0].visible, timeout=2000)
 
-    tree.topLevelItem(0).setSelected(True)
+    top_item(tree, 0).setSelected(True)
     qtbot.mouseClick(pane.objects_panel.delete_button, Qt.MouseButton.LeftButton)
-    assert len(pane.annotations) == 0
+    assert len(annotation_set(pane)) == 0
     window.undo_action.trigger()
-    assert len(pane.annotations) == 1
+    assert len(annotation_set(pane)) == 1
 
 
 def test_exports_are_readable_by_other_tools(qtbot, window, sample, precipitates, tmp_path):
@@ -245,12 +276,12 @@ def test_exports_are_readable_by_other_tools(qtbot, window, sample, precipitates
         "csv": out / "objects.csv",
         "masks": out / "masks",
     }
-    for kind, path in targets.items():
-        pane.state.export(kind, path)
+    for kind in EXPORT_KINDS:
+        pane.state.export(kind, targets[kind])
     qtbot.waitUntil(lambda: all(p.exists() for p in targets.values()), timeout=20000)
     window.jobs.wait(10000)
     rois = roifile.roiread(targets["rois"])
-    assert len(rois) == 3
+    assert isinstance(rois, list) and len(rois) == 3
     rows = targets["csv"].read_text(encoding="utf-8-sig").strip().splitlines()
     assert len(rows) == 4 and "area" in rows[0]
     import imageio.v3 as iio
@@ -273,7 +304,8 @@ def test_a_bad_file_gets_one_line_and_the_work_is_kept(
         qtbot.waitUntil(lambda: window.banner.text != "", timeout=10000)
         assert "\n" not in window.banner.text and name in window.banner.text
         window.banner.hide()
-    assert pane.loaded.path == sample and len(pane.annotations) == 1
+    assert pane.loaded is not None and pane.loaded.path == sample
+    assert len(annotation_set(pane)) == 1
 
 
 def test_a_big_16_bit_image_opens_while_the_window_stays_responsive(qtbot, window, tmp_path):
@@ -359,12 +391,14 @@ def test_the_cli_segments_the_same_clicks_as_the_pane(
     x, y = interior_point(precipitates[3])
     click(qtbot, pane, x, y)  # then a background click that refines the mask shown
     first = wait_mask(qtbot, pane)
-    ys, xs = np.nonzero(first.mask & ~ndimage.binary_dilation(precipitates[3], iterations=2))
+    ys, xs = np.nonzero(
+        first.mask & np.logical_not(ndimage.binary_dilation(precipitates[3], iterations=2))
+    )
     bx, by = (int(xs[0]), int(ys[0])) if len(xs) else (x + 30, y)
     click(qtbot, pane, bx, by, Qt.MouseButton.RightButton)
     wait_mask(qtbot, pane, before=first)
     accept(qtbot, pane)
-    objects = pane.annotations.objects
+    objects = annotation_set(pane).objects
     assert len(objects) == 4 and len(objects[3].points) == 2
 
     prompts = {
@@ -383,6 +417,6 @@ def test_the_cli_segments_the_same_clicks_as_the_pane(
     coco = COCO(str(coco_path))
     anns = coco.loadAnns(coco.getAnnIds())
     assert [a["id"] for a in anns] == [1, 2, 3, 4]
-    shape = pane.annotations.shape
+    shape = annotation_set(pane).shape
     for obj, ann in zip(objects, anns, strict=True):
         assert np.array_equal(coco.annToMask(ann).astype(bool), obj.full_mask(shape)), obj.id

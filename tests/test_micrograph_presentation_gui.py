@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractButton, QScrollArea
+from PySide6.QtWidgets import QAbstractButton, QScrollArea, QWidget
 
 from desktop.main_window import MainWindow
 from desktop.panes.micrograph.pane import MicrographPane
@@ -69,13 +69,21 @@ def side_scroll(pane) -> QScrollArea:
     )
 
 
+def side_panel(pane) -> QWidget:
+    """The widget inside the side panel's scroll area."""
+    inner = side_scroll(pane).widget()
+    assert inner is not None
+    return inner
+
+
 def clipped_buttons(pane) -> list[str]:
     """Buttons of the side panel whose text does not fit or that reach past its right edge."""
     side = side_scroll(pane)
     viewport = side.viewport()
+    inner = side_panel(pane)
     bad = []
-    for button in side.widget().findChildren(QAbstractButton):
-        if not button.isVisibleTo(side.widget()) or not button.text():
+    for button in inner.findChildren(QAbstractButton):
+        if not button.isVisibleTo(inner) or not button.text():
             continue
         left = button.mapTo(viewport, QPoint(0, 0)).x()
         if button.sizeHint().width() > button.width() or left + button.width() > viewport.width():
@@ -104,6 +112,7 @@ def test_the_side_panel_fits_1280_by_800_after_a_crack_map_and_a_long_phase_map(
     window.show()
     qtbot.waitExposed(window)
     pane = window.panes[0]
+    assert isinstance(pane, MicrographPane)
     try:
         open_sample(qtbot, pane, tmp_path, ready=True)
         pane.state.set_calibration(Calibration.from_scale_bar(100, 5, "µm"))
@@ -143,11 +152,13 @@ def test_the_side_panel_fits_1280_by_800_after_a_crack_map_and_a_long_phase_map(
         )
         assert not clipped_buttons(pane)
         qtbot.mouseClick(panel.apply_phases_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: any(o.source == "phases" for o in pane.annotations), timeout=60000)
+        qtbot.waitUntil(
+            lambda: any(o.source == "phases" for o in pane.annotations or ()), timeout=60000
+        )
         qtbot.wait(200)
 
         # Objects tab: every button fits, Delete and Set class show without scrolling.
-        assert side.widget().width() <= side.viewport().width()
+        assert side_panel(pane).width() <= side.viewport().width()
         assert side.verticalScrollBar().value() == 0
         assert not clipped_buttons(pane), "a button's text is cut"
         assert not below_the_fold(pane, [objects.delete_button, objects.reclass_button])
@@ -160,11 +171,13 @@ def test_the_side_panel_fits_1280_by_800_after_a_crack_map_and_a_long_phase_map(
         qtbot.waitUntil(lambda: not measure.busy and measure.result is not None, timeout=30000)
         qtbot.wait(200)
         table = measure.table
-        names = [table.item(r, 0).text() for r in range(table.rowCount())]
+        cells = [table.item(r, 0) for r in range(table.rowCount())]
+        names = [c.text() for c in cells if c is not None]
+        assert len(names) == len(cells)  # every row has its name
         assert LONG_NAME in names and "grain" not in names  # empty classes left out
         assert table.horizontalHeader().length() <= table.viewport().width()
         assert not clipped_buttons(pane)
-        assert side.widget().width() <= side.viewport().width()
+        assert side_panel(pane).width() <= side.viewport().width()
     finally:
         pane.shutdown()
         window.jobs.wait(10000)

@@ -10,6 +10,7 @@ oxide/crack map of an EBC1 coating cross-section.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pytest
@@ -33,6 +34,9 @@ from inference.segmentation.saved_examples import (
     examples_to_json,
 )
 
+if TYPE_CHECKING:
+    from inference.segmentation.sam import SamModel
+
 SUPER1 = ("segmentation", "nasa_micronet", "Super1")
 CLASSES = ("matrix", "secondary", "tertiary")
 EIGHT = np.ones((3, 3), bool)
@@ -54,7 +58,7 @@ def classified(sam_model):
     rng = np.random.default_rng(0)
     examples = []
     for k, name in enumerate(CLASSES):
-        depth = ndi.distance_transform_edt(np.pad(truth == k, 1))[1:-1, 1:-1]
+        depth = cast("np.ndarray", ndi.distance_transform_edt(np.pad(truth == k, 1)))[1:-1, 1:-1]
         ys, xs = np.nonzero(depth >= max(1.0, min(8.0, depth.max() / 2)))
         pick = rng.choice(ys.size, 3, replace=False)
         examples.append(PhaseExample(name, tuple((float(xs[i]), float(ys[i])) for i in pick)))
@@ -70,10 +74,10 @@ def test_each_region_of_each_phase_is_an_object(classified):
     assert counts["secondary"] > 20 and counts["tertiary"] > 5
     for name in CLASSES:
         k = CLASSES.index(name) + 1
-        _, regions = ndi.label(result.labels == k, EIGHT)
+        _, regions = cast("tuple[np.ndarray, int]", ndi.label(result.labels == k, EIGHT))
         assert made.regions[k - 1] == regions
     for obj in made.objects:
-        _, parts = ndi.label(obj.mask, EIGHT)
+        _, parts = cast("tuple[np.ndarray, int]", ndi.label(obj.mask, EIGHT))
         assert parts == 1 and obj.area >= 10 and obj.source == "phases"
     assert [o.id for o in made.objects] == list(range(1, len(made.objects) + 1))
     # no pixel in two objects, and each object lies on its own class in the map
@@ -129,7 +133,7 @@ def test_a_metallographers_oxide_and_crack_map():
     everything = phase_objects(classes, ["oxide", "crack"], min_area_px=1)
     fewer = phase_objects(classes, ["oxide", "crack"], min_area_px=200)
     for k, name in enumerate(["oxide", "crack"], start=1):
-        regions, n = ndi.label(classes == k, EIGHT)
+        regions, n = cast("tuple[np.ndarray, int]", ndi.label(classes == k, EIGHT))
         sizes = np.bincount(regions.ravel())[1:]
         assert everything.counts()[name] == n
         assert fewer.counts()[name] == int((sizes >= 200).sum())
@@ -181,7 +185,7 @@ def test_the_examples_are_saved_with_the_annotations_and_go_into_a_recipe(tmp_pa
     )
     from inference.segmentation.batch import segmenter
 
-    segmenter(recipe, lambda: None)  # the batch reads these examples (no model is loaded yet)
+    segmenter(recipe, _no_model)  # the batch reads these examples (no model is loaded yet)
 
 
 def test_a_version_1_sidecar_still_loads(tmp_path):
@@ -210,3 +214,7 @@ def test_bad_examples_in_a_sidecar_are_a_clear_error(tmp_path):
 
     with pytest.raises(UnreadableFile, match="corrupt"):
         sidecar.load(path)
+
+
+def _no_model() -> SamModel:
+    raise AssertionError("building a segmenter loads no model")

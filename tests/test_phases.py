@@ -5,6 +5,7 @@ examples change the map where they are; the CLI writes labels 1..k and fails in 
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import imageio.v3 as iio
 import numpy as np
@@ -63,7 +64,7 @@ def interior_clicks(truth, seed, n=3):
     rng = np.random.default_rng(seed)
     out = []
     for k in range(len(CLASSES)):
-        distance = ndi.distance_transform_edt(np.pad(truth == k, 1))[1:-1, 1:-1]
+        distance = cast("np.ndarray", ndi.distance_transform_edt(np.pad(truth == k, 1)))[1:-1, 1:-1]
         ys, xs = np.nonzero(distance >= max(1.0, min(8.0, distance.max() / 2)))
         pick = rng.choice(ys.size, n, replace=False)
         out.append(tuple((float(xs[i]), float(ys[i])) for i in pick))
@@ -119,9 +120,9 @@ def test_adding_an_example_changes_the_map_where_it_was_added(features, truth):
     before = classify(features, examples_for(points)).labels
     # The centre of the largest wrongly classified patch, and the class it should be.
     wrong = before != truth + 1
-    patches, _ = ndi.label(wrong)
+    patches, _ = cast("tuple[np.ndarray, int]", ndi.label(wrong))
     biggest = np.argmax(np.bincount(patches.ravel())[1:]) + 1
-    depth = ndi.distance_transform_edt(patches == biggest)
+    depth = cast("np.ndarray", ndi.distance_transform_edt(patches == biggest))
     y, x = np.unravel_index(np.argmax(depth), depth.shape)
     k = int(truth[y, x])
     more = list(points)
@@ -154,6 +155,7 @@ def test_labels_follow_the_order_of_the_classes(features, truth):
     fractions = reordered.fractions()
     assert list(fractions) == ["tertiary", "matrix", "secondary"]
     assert sum(fractions.values()) == pytest.approx(1.0)
+    assert forward.probability is not None  # kept for the confidence view
     assert forward.probability.shape == truth.shape
     assert 0.3 < float(forward.probability.mean()) <= 1.0
 

@@ -57,6 +57,21 @@ def test_known_experimental_value_comes_before_the_prediction(capsys):
 
 
 @pytest.mark.usefixtures("materials_db")
+def test_gap_and_metal_models_that_disagree_say_so(capsys):
+    """LiFePO4: the band-gap model calls it an insulator, the metal classifier a metal; both
+    predictions carry the same one-line note, and agreeing ones (NaCl) carry none."""
+    _need_composition_models()
+    for formula in ("LiFePO4", "NaCl"):
+        data = _json(capsys, formula)
+        by_prop = {p["property"]: p for p in data["predictions"]}
+        gap, metal = by_prop["band_gap"], by_prop["is_metal"]
+        disagree = (gap["value"] < 0.1) != (metal["value"] > 0.5)
+        assert disagree == (formula == "LiFePO4"), (formula, gap["value"], metal["value"])
+        for p in (gap, metal):
+            assert ("disagree" in p.get("note", "")) == disagree, (formula, p)
+
+
+@pytest.mark.usefixtures("materials_db")
 def test_alloy_in_weight_percent_shows_the_conversion(capsys):
     _need_composition_models()
     data = _json(capsys, "Ti-6Al-4V")

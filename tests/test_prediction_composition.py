@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from inference.errors import MatLensError
 from inference.prediction.composition import composition_cards, predict_formulas
-from inference.prediction.featurize import BLOCKS, default_tables, featurize, parse_formula
+from inference.prediction.featurize import (
+    BLOCKS,
+    TREE_BLOCKS,
+    default_tables,
+    featurize,
+    parse_formula,
+)
 from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _models_present():
     if not any(c.extra.get("property") == "band_gap" for c in composition_cards()):
-        pytest.skip(
-            "composition models not trained (python -m inference.prediction.training.train)"
-        )
+        pytest.skip("composition models not trained (python -m training.prediction.train)")
 
 
 def _by_prop(result):
@@ -31,9 +36,11 @@ def test_gap_interval_and_formation_energy():
     salt, copper = (_by_prop(r) for r in predict_formulas(["NaCl", "Cu"]))
     assert copper["band_gap"].value < 0.5  # a metal
     gap = salt["band_gap"]
+    assert gap.low is not None and gap.high is not None  # an interval is shown
     assert gap.value > 2 and gap.low <= gap.value <= gap.high and gap.unit == "eV"
     assert gap.low >= 0  # gaps are not negative, nor their interval
     e = salt["formation_energy"]
+    assert e.low is not None and e.high is not None
     assert e.value < -1.5 and e.unit == "eV/atom" and e.low < e.value < e.high
 
 
@@ -41,6 +48,7 @@ def test_moduli_are_shown_in_gpa():
     _need("log10_bulk_modulus")
     iron = _by_prop(predict_formulas(["Fe"])[0])
     k = iron["bulk_modulus"]
+    assert k.low is not None and k.high is not None
     assert k.unit == "GPa" and 80 < k.value < 350  # Fe: about 170 GPa
     assert k.low < k.value < k.high and "log10" not in k.label
 
@@ -74,12 +82,67 @@ def test_panel_goals_wide_gaps_and_metals():
 
     rows = run_panel()
     assert len(rows) == len(PANEL) >= 40
-    failures = {r.entry.formula: r.failure for r in rows if r.failure and not r.in_training}
-    # The goal is not met for these two yet: diamond called a metal (0 eV), ZrN at 0.58 eV.
-    # Any other failure is a regression.
-    assert set(failures) <= {"C", "ZrN"}, failures
-    wide = [r for r in rows if r.entry.gap > 2 and not r.in_training]
-    assert sum(r.predicted >= 1.0 for r in wide) >= len(wide) - 1
+    failures = {r.entry.formula: r.failure for r in rows if r.failure}
+    # The one miss excused: AlAs is in the model's training table with a wrong label (matbench's
+    # expt_gap lists it at 0 eV and expt_is_metal as a metal; Madelung: 2.16 eV, indirect), so
+    # it is left out of the score as the issue asks. Any other miss fails, in training or not.
+    assert set(failures) <= {"AlAs"}, failures
+    assert all(r.in_training for r in rows if r.entry.formula in failures)
+    by_formula = {r.entry.formula: r for r in rows}
+    # ZrN, a metallic nitride, is called a metal by every member (round 1: 0.58 eV, two members
+    # called it a non-metal); its Materials Project PBE gap, 0 eV, is in the side models' data.
+    assert by_formula["ZrN"].predicted <= 0.5 and by_formula["ZrN"].in_side_data
+    # Carbon: diamond and graphite listed as known values with sources, the prediction says it
+    # cannot tell them apart, and its interval spans both (panel.py states the rule). The
+    # prediction meets diamond's goal by itself, so the polymorph rule excuses nothing here.
+    carbon = by_formula["C"]
+    assert set(carbon.known_polymorphs) == {"diamond", "graphite"}
+    assert "cannot tell" in carbon.note and carbon.covered
+    assert carbon.verdict == "ok", carbon.verdict
+    ambiguous = [r for r in rows if r.polymorphs]
+    assert [r.entry.formula for r in ambiguous] == ["C"]
+
+
+def test_polymorph_rule_still_catches_a_real_miss():
+    """The rule for diamond/graphite excuses no prediction that is wrong for both."""
+    from dataclasses import replace
+
+    from inference.prediction.panel import PANEL, PanelRow
+    from inference.prediction.polymorphs import POLYMORPHS
+
+    entry = next(e for e in PANEL if e.formula == "C")
+    both = ("diamond", "graphite")
+    note = "cannot tell them apart"
+    graphite_like = PanelRow(entry, 0.0, 0.0, 5.47, False, True, POLYMORPHS["C"], both, note)
+    assert graphite_like.failure == "" and "right for graphite" in graphite_like.verdict
+    assert PanelRow(entry, 5.1, 3.6, 6.6, False, True, POLYMORPHS["C"], both, note).failure == ""
+    wrong_for_both = replace(graphite_like, predicted=0.8)
+    assert "wrong for every polymorph" in wrong_for_both.failure
+    assert "does not say" in replace(graphite_like, note="").failure
+    assert "do not list graphite" in replace(graphite_like, known_polymorphs=("diamond",)).failure
+    metal = next(e for e in PANEL if e.formula == "ZrN")
+    assert PanelRow(metal, 0.58, 0.0, 2.1, False, True).failure  # no polymorphs: no excuse
+
+
+def test_disagreement_note_in_both_directions():
+    """A metal call by the gap model against P(metal) < 0.5 is flagged as much as the reverse;
+    an existing note (polymorphs) is kept."""
+    from dataclasses import replace
+
+    from inference.prediction.composition import PropertyPrediction, _flag_disagreement
+
+    gap = PropertyPrediction("band_gap", "band gap", 0.0, 0.0, 0.0, "eV", "gap", "g", 0.0)
+    metal = PropertyPrediction("is_metal", "P(metal)", 0.2, None, None, "", "metal", "m", 0.1)
+    flagged = _flag_disagreement([gap, metal], 0.1)
+    assert all("disagree" in p.note and "0 eV: a metal" in p.note for p in flagged)
+    agreeing = _flag_disagreement([gap, replace(metal, value=0.9)], 0.1)
+    assert all(p.note == "" for p in agreeing)
+    kept = _flag_disagreement([replace(gap, value=3.0, note="polymorphs"), metal], 0.1)
+    assert kept[0].note == "polymorphs" and kept[1].note == ""  # 3 eV and P 0.2 agree
+    reverse = _flag_disagreement(
+        [replace(gap, value=3.0, note="polymorphs"), replace(metal, value=0.8)], 0.1
+    )
+    assert reverse[0].note.startswith("polymorphs; ") and "not a metal" in reverse[1].note
 
 
 def test_out_of_domain_composition_is_flagged():
@@ -103,6 +166,27 @@ def test_features_are_fraction_weighted():
     assert (full[: len(a)] == a).all()  # old models keep their input; fractions come last
     fractions = dict(zip(tables.symbols, full[len(a) :], strict=True))
     assert fractions["Fe"] == pytest.approx(0.4) and fractions["O"] == pytest.approx(0.6)
+
+
+def test_tree_features_extend_the_network_features_and_skip_missing_properties():
+    """The band-gap trees read Oliynyk statistics after the networks' blocks; a property an
+    element lacks is left out of that column's statistics, and is NaN where no element has it."""
+    tables = default_tables()
+    assert tables.oliynyk is not None
+    width = tables.oliynyk.shape[1]
+    base = featurize(parse_formula("XeF2"), tables, BLOCKS)
+    wide = featurize(parse_formula("XeF2"), tables, TREE_BLOCKS)
+    assert (wide[: len(base)] == base).all()
+    mean, dev, low, high = wide[len(base) :].reshape(4, width)
+    xe, f = tables.oliynyk[tables.index["Xe"]], tables.oliynyk[tables.index["F"]]
+    only_f = np.isnan(xe) & ~np.isnan(f)
+    neither = np.isnan(xe) & np.isnan(f)
+    assert only_f.any() and neither.any()
+    assert np.allclose(mean[only_f], f[only_f]) and np.allclose(low[only_f], high[only_f])
+    assert (dev[only_f] == 0).all()
+    assert np.isnan(mean[neither]).all() and np.isnan(high[neither]).all()
+    both = ~np.isnan(xe) & ~np.isnan(f)
+    assert np.allclose(mean[both], (xe[both] + 2 * f[both]) / 3, rtol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -86,3 +86,51 @@ def test_formulas_are_normalised():
     assert a.formula == b.formula == "TiO2"
     expt = [v for v in a.values if v.dataset == "expt_gap"]
     assert len(expt) == 1 and expt[0].value == pytest.approx(3.3) and expt[0].method == "experiment"
+
+
+def test_the_built_store_is_the_one_the_card_names(request):
+    """`make models` builds the store the bundle ships; the build is deterministic, so the
+    card's sha256 (checked by `make models` and the bundle recipe) holds for a fresh build."""
+    store = request.getfixturevalue("materials_db_file")
+    import hashlib
+
+    from inference.prediction.materials_store import STORE_FILE
+    from inference.runtime.registry import load_cards
+
+    card = next(c for c in load_cards() if c.id == "materials_data")
+    (named,) = card.files
+    assert named.name == STORE_FILE and named.location == "models"
+    assert card.exporter == "inference.export.materials_data"
+    digest = hashlib.sha256(store.read_bytes()).hexdigest()
+    assert digest == named.sha256, "rebuild the store and update materials_data.json"
+
+
+def test_installed_app_without_crabnet_uses_the_shipped_store(
+    request, monkeypatch, tmp_path, capsys
+):
+    """The bundle has no crabnet: known values and search come from its read-only store."""
+    store = request.getfixturevalue("materials_db_file")
+    from inference.prediction import materials_store
+    from inference.prediction.known_values import known_values
+    from inference.prediction.notation import parse_composition
+
+    user, bundle = tmp_path / "user-models", tmp_path / "bundle-models"
+    user.mkdir()
+    bundle.mkdir()
+    (bundle / materials_store.STORE_FILE).symlink_to(store)
+    monkeypatch.delenv("MATLENS_MATERIALS_DB", raising=False)
+    monkeypatch.setenv("MATLENS_MODELS", str(user))
+    monkeypatch.setenv("MATLENS_BUNDLED_MODELS", str(bundle))
+    monkeypatch.setattr(materials_store, "source_folder", lambda: None)  # as in the bundle
+    before = store.stat().st_mtime_ns
+
+    known = known_values(parse_composition("TiO2").fractions)
+    assert any(v.dataset == "expt_gap" and v.value == pytest.approx(3.3) for v in known.values)
+    data = _query(capsys, "--all", "Ca,Ti,O", "--band-gap-min", "2")
+    assert "CaTiO3" in {r["formula"] for r in data["rows"]}
+    assert not list(user.iterdir()) and store.stat().st_mtime_ns == before
+
+    (bundle / materials_store.STORE_FILE).unlink()  # neither has it: one line, not a build
+    rc = cli.main(["data", "query", "--all", "Ca,Ti,O"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "crabnet" in err and "\n" not in err

@@ -51,6 +51,21 @@ def test_known_value_first_then_labelled_predictions(qtbot, pane):
     assert "Nearest known compositions" in pane.nearest.text()
 
 
+def test_carbon_shows_both_polymorphs_and_says_it_cannot_tell_them_apart(qtbot, pane):
+    _predict(qtbot, pane, "C")
+    rows = _rows(pane)
+    assert [r[1:3] for r in rows[:2]] == [
+        ["band gap (diamond)", "5.47"],
+        ["band gap (graphite)", "0"],
+    ]
+    assert "Madelung" in rows[0][6] and "Kittel" in rows[1][6]
+    gap = next(r for r in rows if r[5] == "prediction" and r[1] == "band gap")
+    assert "cannot tell them apart" in gap[7]
+    low, high = (float(v) for v in gap[3].split(" to "))
+    assert low <= 0.0 and high >= 5.47  # the interval spans graphite and diamond
+    assert "diamond 5.47 eV, graphite 0 eV" in pane.message.text()
+
+
 def test_alloy_conversion_and_bad_formula_clears_old_results(qtbot, pane):
     _predict(qtbot, pane, "Ti-6Al-4V")
     assert "Ti 86.2, Al 10.2, V 3.6 at%" in pane.conversion.text()

@@ -100,3 +100,73 @@ def test_card_round_trip(tmp_path, monkeypatch):
     registry.save_user_card(card)
     loaded = registry.get_card("user_x")
     assert loaded == card
+
+
+# What onnxruntime's CUDA arena raises past `gpu_mem_limit` (onnxruntime-gpu 1.31): it names
+# neither CUDA nor memory running out.
+ARENA_REFUSAL = (
+    "[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while running "
+    "Conv node. Name:'/image_encoder/Conv' Status Message: /onnxruntime_src/onnxruntime/core/"
+    "framework/bfc_arena.cc:359 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, "
+    "onnxruntime::Stream*, bool, onnxruntime::WaitNotificationFn) Failed to allocate memory for "
+    "requested buffer of size 268435456"
+)
+
+
+class _OutOfGpuMemory:
+    """A CUDA session whose next run fails as the arena does (no GPU on the test machines:
+    the one thing simulated; the CPU session the model falls back to is real)."""
+
+    def run(self, outputs, feeds):
+        raise RuntimeError(ARENA_REFUSAL)
+
+
+def test_out_of_gpu_memory_falls_back_to_the_cpu_and_says_so():
+    from inference.runtime.sessions import CUDA, DeviceReport, gpu_fallbacks, on_gpu_fallback
+
+    heard: list[str] = []
+    stop = on_gpu_fallback(heard.append)
+    try:
+        model = OnnxModel(PROBE, prefer_gpu=False)
+        # a session that fails as CUDA does when its memory runs out; no GPU here to make it real
+        model.session = _OutOfGpuMemory()  # pyright: ignore[reportAttributeAccessIssue]
+        model.device = DeviceReport(CUDA, True, "NVIDIA H100")
+        (y,) = model.run({"x": np.array([2.0], np.float32)})
+    finally:
+        stop()
+    assert y[0] == 2.0  # the answer, from the CPU
+    assert not model.device.is_gpu
+    assert model.device.label == "CPU — the GPU ran out of memory running probe.onnx"
+    assert heard == ["the GPU ran out of memory running probe.onnx: it runs on the CPU from now on"]
+    assert gpu_fallbacks()[-1] == heard[0]
+    (y,) = model.run({"x": np.array([3.0], np.float32)})  # stays on the CPU, no second notice
+    assert y[0] == 3.0 and len(heard) == 1
+
+
+def test_a_cpu_failure_is_not_taken_for_the_gpu():
+    model = OnnxModel(PROBE, prefer_gpu=False)
+    with pytest.raises(Exception, match="x"):
+        model.run({"y": np.ones(1, np.float32)})  # a wrong input name: raised, no fallback
+
+
+def test_gpu_memory_limit_setting(monkeypatch):
+    from inference.runtime.sessions import gpu_memory_limit
+
+    for text, limit in (
+        ("4G", 4 * 2**30),
+        ("512M", 512 * 2**20),
+        ("1.5g", 3 * 2**29),
+        ("64MB", 64 * 2**20),
+        ("1000", 1000),
+        ("", None),
+        ("lots", None),
+    ):
+        monkeypatch.setenv("MATLENS_GPU_MEMORY_LIMIT", text)
+        assert gpu_memory_limit() == limit, text
+    monkeypatch.setenv("MATLENS_GPU_MEMORY_LIMIT", "32M")
+    from inference.runtime.sessions import CUDA, _cuda_provider
+
+    assert _cuda_provider() == (CUDA, {"gpu_mem_limit": str(32 * 2**20)})
+    assert _cuda_provider(tf32=False) == (CUDA, {"gpu_mem_limit": str(32 * 2**20), "use_tf32": "0"})
+    monkeypatch.delenv("MATLENS_GPU_MEMORY_LIMIT")
+    assert _cuda_provider() == CUDA

@@ -6,6 +6,8 @@ The model tests need the exported ONNX files (`make models`, or
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pytest
 from conftest import shared
@@ -133,7 +135,7 @@ def test_click_on_a_precipitate_segments_it(model, embedding):
     red = (annotation[..., 0] > 200) & (annotation[..., 2] < 50)
     from scipy import ndimage
 
-    labels, _ = ndimage.label(red)
+    labels, _ = cast("tuple[np.ndarray, int]", ndimage.label(red))
     particle = labels == labels[y, x]
     assert iou(best.mask, particle) > 0.7  # the annotated precipitate, not the matrix
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import statistics
+from typing import cast
 
 import numpy as np
 import pytest
@@ -99,13 +100,16 @@ def objects() -> list[tuple[np.ndarray, tuple[float, float]]]:
     assert rgba.shape == (512, 512, 4)
     out = []
     for colour in ((255, 0, 0), (0, 0, 255)):
-        labels, _ = ndi.label((rgba[..., :3] == colour).all(axis=2), np.ones((3, 3), bool))
+        labels, _ = cast(
+            "tuple[np.ndarray, int]",
+            ndi.label((rgba[..., :3] == colour).all(axis=2), np.ones((3, 3), bool)),
+        )
         sizes = np.bincount(labels.ravel())
         for k in range(1, len(sizes)):
             if sizes[k] < 100:
                 continue
             obj = labels == k
-            dist = ndi.distance_transform_edt(np.pad(obj, 1))[1:-1, 1:-1]
+            dist = cast("np.ndarray", ndi.distance_transform_edt(np.pad(obj, 1)))[1:-1, 1:-1]
             y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
             out.append((obj, (float(x), float(y))))
     return out
@@ -122,8 +126,8 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def _next_click(gt: np.ndarray, pred: np.ndarray) -> tuple[float, float, int]:
     """The standard corrective click: the deepest false-negative or false-positive pixel."""
-    fn = ndi.distance_transform_edt(np.pad(gt & ~pred, 1))[1:-1, 1:-1]
-    fp = ndi.distance_transform_edt(np.pad(pred & ~gt, 1))[1:-1, 1:-1]
+    fn = cast("np.ndarray", ndi.distance_transform_edt(np.pad(gt & ~pred, 1)))[1:-1, 1:-1]
+    fp = cast("np.ndarray", ndi.distance_transform_edt(np.pad(pred & ~gt, 1)))[1:-1, 1:-1]
     errors, label = (fn, 1) if fn.max() >= fp.max() else (fp, 0)
     y, x = np.unravel_index(int(np.argmax(errors)), errors.shape)
     return float(x), float(y), label

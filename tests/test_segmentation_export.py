@@ -169,9 +169,9 @@ def test_the_label_tiff_carries_the_calibration_for_imagej(annotated, tmp_path):
 
     path = export.write_label_image(annotated, tmp_path / "labels.tif")
     with tifffile.TiffFile(path) as tif:
-        assert tif.is_imagej
+        assert tif.is_imagej and tif.imagej_metadata is not None
         assert tif.imagej_metadata["unit"] == "um"  # ImageJ shows it as µm
-        page = tif.pages[0]
+        page = tif.pages.first
         x_num, x_den = page.tags["XResolution"].value
         y_num, y_den = page.tags["YResolution"].value
         assert x_num / x_den == pytest.approx(1 / 0.05) and y_num / y_den == pytest.approx(20)
@@ -287,6 +287,7 @@ def test_imagej_rois_rasterise_to_the_same_pixels(real_sets, tmp_path):
         path.write_bytes(b"stale")  # an old export is replaced, not appended to
         export.write_imagej_rois(s, path)
         rois = roifile.roiread(path)
+        assert isinstance(rois, list)
         assert [r.name for r in rois] == [f"{o.class_name}-{o.id:04d}" for o in s.objects]
         for roi, obj in zip(rois, s.objects, strict=True):
             rings = roi.coordinates(multi=True)
@@ -314,14 +315,15 @@ def test_one_id_per_object_across_every_export(real_sets, tmp_path):
     labels = tifffile.imread(export.write_label_image(s, tmp_path / "labels.tif"))
     coco = COCO(str(export.write_coco(s, tmp_path / "coco.json", "x.tif")))
     rois = roifile.roiread(export.write_imagej_rois(s, tmp_path / "rois.zip"))
+    assert isinstance(rois, list)
     table = pd.read_csv(export.write_csv(s, tmp_path / "objects.csv"), encoding="utf-8-sig")
     ids = [o.id for o in s.objects]
     assert sorted(coco.anns) == sorted(ids)
     assert [int(r.name.rsplit("-", 1)[1]) for r in rois] == ids
     assert table["id"].tolist() == ids
     areas = dict(zip(*np.unique(labels[labels > 0], return_counts=True), strict=True))
-    for row in table.itertuples():
-        assert areas[row.id] == row.area_px == coco.anns[row.id]["area"]
+    for row in table.to_dict("records"):
+        assert areas[row["id"]] == row["area_px"] == coco.anns[row["id"]]["area"]
 
 
 # --- CSV ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 from read_only import run_python_read_only
 
@@ -34,7 +35,7 @@ IDENT = ImageIdentity("steel.tif", "a" * 64)
 
 def annotated(shape=(64, 64), image=IDENT) -> AnnotationSet:
     s = AnnotationSet(shape, image, Calibration(0.5, "µm", "test"))
-    mask = AnnotatedObject(1, "grain", mask=[[True] * 5] * 5, offset=(2, 3))
+    mask = AnnotatedObject(1, "grain", mask=np.ones((5, 5), bool), offset=(2, 3))
     s.add(mask)
     return s
 
@@ -94,7 +95,7 @@ def test_read_only_folder_with_a_corrupt_sidecar_opens_and_edits_go_to_the_user_
 def test_read_only_folder_with_a_corrupt_sidecar_opens_in_the_window(read_only_folder, tmp_path):
     """The path the issue reported: the window showed 'Unexpected error (OSError)' and no image."""
     folder, image, beside = read_only_folder
-    shot = Path(os.environ.get("MATLENS_SHOTS", tmp_path))  # MATLENS_SHOTS: keep the screenshot
+    shot = Path(os.environ.get("MATLENS_SHOTS") or tmp_path)  # MATLENS_SHOTS: keep the screenshot
     shot.mkdir(parents=True, exist_ok=True)
     code = f"""
         import json, time
@@ -208,7 +209,7 @@ def test_a_huge_mask_size_is_refused_before_anything_is_decoded(tmp_path):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert len(opened.annotations) == 0 and "kept as" in opened.notice
+    assert len(opened.annotations) == 0 and "kept as" in (opened.notice or "")
     assert peak < 50_000_000
 
 
@@ -224,5 +225,5 @@ def test_deeply_nested_json_is_corrupt_not_a_crash(tmp_path):
     path = tmp_path / "steel.tif.matlens.json"
     path.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
     opened = sidecar.open_for_image(tmp_path / "steel.tif", IDENT, (64, 64))
-    assert len(opened.annotations) == 0 and "corrupt" in opened.notice
+    assert len(opened.annotations) == 0 and "corrupt" in (opened.notice or "")
     assert (tmp_path / "steel.tif.matlens.json.corrupt").exists()

@@ -8,7 +8,7 @@ from pymatgen.core import Lattice, Structure
 from inference.errors import MatLensError
 from inference.runtime.paths import samples_dir
 from inference.structures.analysis import analyze, cell_variant
-from inference.structures.export import export_structure
+from inference.structures.export import ExportFormat, export_structure
 from inference.structures.io import ReadOptions
 from inference.structures.prepared import prepare
 from inference.structures.reader import read_structures
@@ -26,6 +26,7 @@ def test_nacl_info():
     assert (info.spacegroup_symbol, info.spacegroup_number) == ("Fm-3m", 225)
     assert info.crystal_system == "cubic"
     assert (info.formula, info.reduced_formula, info.nsites) == ("Na4Cl4", "NaCl", 8)
+    assert info.lattice is not None  # a crystal has a cell
     assert info.lattice.a == pytest.approx(5.6402) and info.lattice.alpha == 90
     assert info.density == pytest.approx(2.1635, abs=1e-3)  # g/cm³, handbook 2.165
     assert {s.wyckoff for s in info.sites if s.species == "Na"} == {"4a"}
@@ -108,12 +109,13 @@ def test_xrd_csv(tmp_path):
 
 def test_export_round_trips(tmp_path):
     structure = block("SrTiO3.cif").structure
-    for fmt, name in (
+    formats: tuple[tuple[ExportFormat, str], ...] = (
         ("cif-symmetrized", "s.cif"),
         ("cif-p1", "p1.cif"),
         ("poscar", "POSCAR"),
         ("xyz", "s.xyz"),
-    ):
+    )
+    for fmt, name in formats:
         path = export_structure(structure, tmp_path / name, fmt).path
         back = read_structures(path, ReadOptions(timeout_s=0)).blocks[0].structure
         assert back.composition.reduced_formula == "SrTiO3", fmt

@@ -8,7 +8,7 @@ import gzip
 import subprocess
 import sys
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from conftest import shared
@@ -20,6 +20,9 @@ from inference.runtime.paths import samples_dir
 from inference.structures.io import ReadOptions, is_structure_file, load_structures
 from inference.structures.reader import read_structures
 from inference.structures.timelimit import ChildRunner, ParseTimeout
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SAMPLES = samples_dir()
 NO_LIMIT = ReadOptions(timeout_s=0)  # in-process: fast for the many small cases

@@ -65,7 +65,7 @@ def test_open_style_supercell_pick_export(qtbot, pane, tmp_path):
     _open(qtbot, pane, "NaCl.cif")
     info = pane.prepared.info
     assert info.spacegroup_symbol == "Fm-3m" and info.spacegroup_number == 225
-    assert len(pane.scene.atoms) == 27 and len(pane.scene.bonds) == 54
+    assert pane.scene is not None and len(pane.scene.atoms) == 27 and len(pane.scene.bonds) == 54
     assert pane.info.fields["spacegroup"].text().startswith("Fm-3m")
     assert pane.info.table.rowCount() == 8
 
@@ -164,6 +164,7 @@ def test_main_window_routes_structure_files(qtbot, tmp_path):
     qtbot.addWidget(window)
     window.show()
     pane = window.panes[0]
+    assert isinstance(pane, StructurePane)
     poscar = tmp_path / "POSCAR"  # no extension: routed by name
     shutil.copy(SAMPLES / "NaCl.cif", tmp_path / "NaCl.cif")
     from inference.structures.export import export_structure
@@ -173,9 +174,11 @@ def test_main_window_routes_structure_files(qtbot, tmp_path):
     export_structure(structure, poscar, "poscar")
     assert window.open_path(poscar)
     qtbot.waitUntil(lambda: pane.scene is not None and not pane.busy, timeout=60000)
-    assert pane.prepared.info.reduced_formula == "NaCl"
+    assert pane.prepared is not None and pane.prepared.info.reduced_formula == "NaCl"
+    view = pane.view
+    assert view is not None
     window.close()  # shutdown() finalizes the VTK window before Qt deletes it
-    assert pane.view._finalized
+    assert view._finalized
 
 
 def test_a_read_that_runs_out_of_time_offers_more_time(qtbot, pane, tmp_path):
@@ -198,3 +201,43 @@ def test_a_read_that_runs_out_of_time_offers_more_time(qtbot, pane, tmp_path):
     pane.errors.clear()
     _wait_idle(qtbot, pane, timeout=300000)
     assert pane.prepared.info.nsites == 2744 and pane.prepared.info.spacegroup_symbol == "Fm-3m"
+
+
+def test_first_open_after_start_up_uses_the_prewarmed_reader(qtbot, monkeypatch):
+    """The window starts the reader's child process in the background after its first paint;
+    the first CIF a person opens (Open… button, file dialog) is read by that same child, not a
+    new one started on demand, and is drawn."""
+    reason = _vtk_can_render()
+    if reason:
+        pytest.skip(f"VTK cannot render in this environment: {reason}")
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop.main_window import MainWindow
+    from desktop.panes.structure.pane import StructurePane
+    from inference.structures.timelimit import default_runner
+
+    default_runner().kill()  # as at start-up: no child yet (earlier tests may have left one)
+    window = MainWindow(pane_classes=[StructurePane])
+    qtbot.addWidget(window)
+    window.show()
+    pane = window.panes[0]
+    assert isinstance(pane, StructurePane)
+    qtbot.waitUntil(lambda: pane.reader_start_slot.busy, timeout=10000)  # after the first paint
+    qtbot.waitUntil(lambda: not pane.reader_start_slot.busy, timeout=120000)
+    child = default_runner().pid
+    assert child is not None, "the start-up work did not start the reader"
+    assert not pane.busy and pane.scene is None  # nothing shown or waited on meanwhile
+
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", lambda *a, **k: (str(SAMPLES / "NaCl.cif"), "")
+    )
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        qtbot.mouseClick(pane.open_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.scene is not None and not pane.busy, timeout=60000)
+    assert default_runner().pid == child  # read and analysed by the prewarmed child
+    prepared, scene = pane.prepared, pane.scene
+    assert prepared is not None and prepared.info.spacegroup_symbol == "Fm-3m"
+    assert scene is not None and len(scene.atoms) == 27
+    assert not window.banner.error_text
+    window.close()

@@ -75,7 +75,7 @@ def test_a_real_click_on_an_atom_names_it_and_shift_click_measures(qtbot, nacl):
 
     # Shift+click the nearest visible chlorine: the label gives the Na–Cl distance
     d = {i: float(np.linalg.norm(atoms.positions[i] - atoms.positions[first])) for i in chlorine}
-    partner = min(d, key=d.get)
+    partner = min(d, key=lambda i: d[i])
     _click(qtbot, widget, visible[partner], Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: pane.picked == [first, partner], timeout=5000)
     assert pane.pick_label.text().endswith(f"{d[partner]:.4f} Å"), pane.pick_label.text()

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from pymatgen.core import Lattice, Molecule, Structure
+from pymatgen.core import Composition, Lattice, Molecule, Structure
 from scipy.spatial import ConvexHull
 
 from inference.errors import MatLensError
@@ -135,7 +135,7 @@ def test_too_large_supercell_is_refused(nacl):
 
 def test_partial_occupancy_is_kept_and_labelled():
     alloy = Structure.from_spacegroup(
-        "Fm-3m", Lattice.cubic(3.75), [{"Cu": 0.75, "Au": 0.25}], [[0, 0, 0]]
+        "Fm-3m", Lattice.cubic(3.75), [Composition({"Cu": 0.75, "Au": 0.25})], [[0, 0, 0]]
     )
     vacancy = Structure(Lattice.cubic(4), [{"Fe": 0.5}], [[0, 0, 0]])
     scene = scene_of(alloy)
@@ -159,12 +159,14 @@ def test_pick_and_measure(nacl):
     origin = atoms.positions[target] + [0, 0, 50]
     hit = pick_atom(origin, np.array([0, 0, -1.0]), atoms.positions, atoms.radii)
     assert hit is not None and atoms.positions[hit][2] == pytest.approx(atoms.positions[target][2])
-    assert pick_atom(origin + [100, 0, 0], [0, 0, -1.0], atoms.positions, atoms.radii) is None
+    down = np.array([0, 0, -1.0])
+    assert pick_atom(origin + [100, 0, 0], down, atoms.positions, atoms.radii) is None
     na = int(np.nonzero((atoms.elements == "Na") & ~atoms.cell.any(axis=1))[0][0])
     d = np.linalg.norm(atoms.positions - atoms.positions[na], axis=1)
     cl = [int(i) for i in np.argsort(d) if atoms.elements[i] == "Cl"][:2]
-    assert measure(scene, [na, cl[0]]).value == pytest.approx(2.8201)
-    assert measure(scene, [cl[0], na, cl[1]]).value == pytest.approx(90.0)
+    distance, angle = measure(scene, [na, cl[0]]), measure(scene, [cl[0], na, cl[1]])
+    assert distance is not None and distance.value == pytest.approx(2.8201)
+    assert angle is not None and angle.value == pytest.approx(90.0)
     pick = describe_atom(scene, None, na)
     assert pick.element == "Na" and pick.frac == pytest.approx((0.0, 0.0, 0.0))
 

@@ -21,12 +21,17 @@ def _sum_with_progress(n, progress, cancel):
 def test_result_and_progress_arrive_on_the_gui_thread(qtbot):
     runner = JobRunner()
     seen, threads, results = [], [], []
+
+    def on_progress(fraction: float, message: str) -> None:
+        seen.append((fraction, message))
+        threads.append(threading.get_ident())
+
     with qtbot.waitSignal(runner.busy_changed, check_params_cb=lambda b: b is False, timeout=5000):
         runner.start(
             _sum_with_progress,
             5,
             on_result=results.append,
-            on_progress=lambda f, m: (seen.append((f, m)), threads.append(threading.get_ident())),
+            on_progress=on_progress,
         )
     assert results == [10]
     assert seen[-1] == (1.0, "step 5")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -22,11 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.workers import JobRunner, Worker
-from inference.errors import ErrorReport
 from inference.runtime.exporting import run_export
 from inference.runtime.registry import FileStatus, card_status, load_cards
-from inference.runtime.sessions import DeviceReport
+
+if TYPE_CHECKING:
+    from desktop.workers import JobRunner, Worker
+    from inference.errors import ErrorReport
+    from inference.runtime.sessions import DeviceReport
 
 COLUMNS = ("Model", "Task", "Status", "Licence", "Source")
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QWidget
 
-from desktop.workers import JobRunner
 from inference.errors import ErrorReport
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from desktop.workers import JobRunner
 
 
 class AppContext:
@@ -66,6 +69,10 @@ class Pane(QWidget):
 
     def report_error(self, report: ErrorReport) -> None:
         self.context.show_error(report)
+
+    def warm_up(self) -> None:
+        """Start, in the background, what makes the pane's first use fast (a child process,
+        imports); the window calls it once, after its first paint. Nothing a person waits on."""
 
     def models_changed(self) -> None:
         """A model was installed or imported: refresh model choosers."""

@@ -15,11 +15,10 @@ this machine, `Where.cluster("tcp://host:8786")` on a running `dask scheduler` w
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from inference.batch._cache import keep_model, model_loads
+from inference.batch._cluster import each_on_workers, papers_on_workers
 from inference.batch._model import (
     MAX_TRIES,
     THIS_PROCESS,
@@ -40,6 +39,9 @@ from inference.batch._run import run_workload
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 
 if TYPE_CHECKING:  # the segmentation stack loads only when a micrograph batch runs
+    from collections.abc import Callable
+    from pathlib import Path
+
     from inference.batch._micrographs import Micrographs
     from inference.segmentation.recipe import Recipe
 
@@ -55,6 +57,8 @@ __all__ = [
     "MergeResult",
     "Where",
     "Workload",
+    "each_on_workers",
+    "papers_on_workers",
     "is_table",
     "micrographs",
     "model_loads",

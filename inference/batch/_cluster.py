@@ -14,17 +14,21 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from inference.batch._model import MAX_TRIES, Item, ItemResult, Where, Workload
 from inference.batch._task import killed_reason, run_item, worker_info
-from inference.errors import MatLensError, describe
+from inference.errors import JobCancelled, MatLensError, describe
 from inference.jobs import CancelToken
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from pathlib import Path
+
     from distributed import Client
 
     from inference.batch._tally import Tally
+    from inference.jobs import CancelToken
 
 WORKERS_EVERY = 2.0  # seconds between asking the scheduler how many workers there are
 CONNECT_TIMEOUT = 10  # seconds to reach a scheduler
@@ -209,3 +213,55 @@ def _cancel(client: Client, event_name: str, futures: list) -> None:
     with contextlib.suppress(Exception):
         Event(event_name, client=client).set()
     client.cancel(futures, force=True)
+
+
+def each_on_workers(
+    fn: Callable[..., Any],
+    calls: Sequence[tuple[Any, ...]],
+    where: Where,
+    cancel: CancelToken | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """`fn(*call)` for every call on the workers `where` names, yielded as `(index, result)`
+    in the order they finish (an exception `fn` raised is yielded as the result).
+
+    For jobs smaller than a batch item (a paper to index) that need no outputs on disk: the
+    same workers, the same start-up settings and the same Cancel as `run_workload`. Cancel
+    drops the calls not started, and closing a local cluster ends the worker processes, so a
+    running call stops with them; `JobCancelled` is raised.
+    """
+    from distributed import as_completed
+
+    with connect(where) as client:
+        futures = {
+            client.submit(fn, *call, key=f"matlens-call-{uuid.uuid4().hex}", pure=False): index
+            for index, call in enumerate(calls)
+        }
+        pending = as_completed(list(futures), loop=client.loop, with_results=False)
+        try:
+            while not pending.is_empty():
+                if cancel is not None and cancel.cancelled:
+                    raise JobCancelled()
+                batch = pending.next_batch(block=False)
+                if not batch:
+                    time.sleep(0.02)
+                    continue
+                for future in batch:
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # noqa: BLE001 - the caller decides what it means
+                        result = exc
+                    yield futures[future], result
+        finally:
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures), force=True)
+
+
+def papers_on_workers(
+    fn: Callable[..., Any],
+    calls: Sequence[tuple[Any, ...]],
+    workers: int,
+    cancel: CancelToken | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """`each_on_workers` on `workers` local worker processes: what `Library.update` takes as
+    `on_workers` to index papers in parallel."""
+    return each_on_workers(fn, calls, Where.local_workers(workers), cancel)

@@ -12,10 +12,11 @@ from inference.batch._cache import cached_model
 from inference.batch._model import Item, ItemFailure, ItemOutput, MergeResult
 from inference.batch._store import replacing
 from inference.errors import MatLensError
-from inference.jobs import CancelToken, ProgressCallback
 
 if TYPE_CHECKING:
+    from inference.jobs import CancelToken, ProgressCallback
     from inference.segmentation.recipe import Recipe
+    from inference.segmentation.sam import SamModel
 
 VERSION = 1  # of what a task writes; a change redoes every image
 
@@ -58,7 +59,7 @@ class Micrographs:
 
         if Path(out_dir).resolve() == Path(self.input_dir).resolve():
             raise MatLensError("choose an output folder other than the input folder")
-        segmenter(self.recipe, lambda: None)  # a recipe error stops the run before any image
+        segmenter(self.recipe, _no_model)  # a recipe error stops the run before any image
         save_recipe(self.recipe, Path(out_dir) / "recipe.json")
 
     def process(
@@ -106,3 +107,8 @@ class Micrographs:
 def _file_stamp(path: Path) -> str:
     stat = path.stat()
     return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _no_model() -> SamModel:
+    """The model of a recipe check: building a segmenter never runs it."""
+    raise RuntimeError("a recipe check segments no image")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from inference.jobs import CancelToken, ProgressCallback
+if TYPE_CHECKING:
+    from inference.jobs import CancelToken, ProgressCallback
 
 MAX_TRIES = 3  # an item whose tries all ended their worker is failed after this many
 

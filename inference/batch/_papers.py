@@ -13,13 +13,15 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inference.batch._cache import cached_model
 from inference.batch._model import Item, ItemFailure, ItemOutput, MergeResult
 from inference.batch._store import replacing
 from inference.errors import MatLensError, ModelUnavailable
-from inference.jobs import CancelToken, ProgressCallback
+
+if TYPE_CHECKING:
+    from inference.jobs import CancelToken, ProgressCallback
 
 VERSION = 1
 INDEX = ".matlens-batch/index"
@@ -98,9 +100,8 @@ class Papers:
         def reading(fraction: float, message: str = "") -> None:
             progress(0.8 * fraction, message)
 
-        paper, extraction = extract_pdf(
-            Path(item.source), ner=self.ner, progress=reading, cancel=cancel
-        )
+        read = extract_pdf(Path(item.source), ner=self.ner, progress=reading, cancel=cancel)
+        paper, extraction = read.paper, read.extraction
         document = extraction.to_json()
         document["paper"] = item.label  # relative: the same on every machine
         records = f"papers/{item.name}.json"

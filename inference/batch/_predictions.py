@@ -7,7 +7,8 @@ would cost more in hand-offs than in work). The composition is the column named 
 composition, compound or material, else the first column. The merge writes
 `predictions.json` (the records in input order; a bad file or formula is
 `{"file" | "row", "error"}` in its place), `predictions.csv` (item, quantity, value,
-uncertainty, unit, model) and `failures.csv`.
+interval_90, unit, model; the interval as "low to high", as the single-prediction table shows
+it) and `failures.csv`.
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inference.batch._cache import cached_model
 from inference.batch._model import Item, ItemFailure, ItemOutput, MergeResult
 from inference.batch._store import replacing
 from inference.errors import MatLensError, UnreadableFile, describe
-from inference.jobs import CancelToken, ProgressCallback
+
+if TYPE_CHECKING:
+    from inference.jobs import CancelToken, ProgressCallback
 
 VERSION = 1
 ROWS_PER_ITEM = 500
 FORMULA_COLUMNS = ("formula", "composition", "compound", "material")
-CSV_HEADER = ["item", "quantity", "value", "uncertainty", "unit", "model"]
+CSV_HEADER = ["item", "quantity", "value", "interval_90", "unit", "model"]
 
 
 def is_table(path: str | Path) -> bool:
@@ -162,6 +165,8 @@ class Predictions:
         }
 
     def _compositions(self, item: Item) -> dict[str, Any]:
+        from inference.prediction.service import interval_text
+
         predict = cached_model("composition", _composition_models)
         first = int(item.name.split("-")[1])
         formulas = list(item.payload)
@@ -189,7 +194,7 @@ class Predictions:
                         result.formula,
                         p.label,
                         f"{p.value:.3f}",
-                        f"± {p.uncertainty:.3f}",
+                        interval_text(p.low, p.high),
                         p.unit,
                         p.model_id,
                     ]

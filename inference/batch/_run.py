@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.batch._model import (
     THIS_PROCESS,
@@ -28,6 +28,9 @@ from inference.batch._tally import Tally
 from inference.batch._task import run_item
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def run_workload(

@@ -24,10 +24,12 @@ import socket
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from inference.batch._model import Item, ItemOutput
 from inference.errors import MatLensError
+
+if TYPE_CHECKING:
+    from inference.batch._model import Item, ItemOutput
 
 STATE = ".matlens-batch"
 MARKER_FORMAT = 1

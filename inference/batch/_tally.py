@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from inference.batch._model import (
@@ -18,10 +17,12 @@ from inference.batch._model import (
     ItemResult,
     ItemRetry,
 )
-from inference.jobs import ProgressCallback
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from inference.batch._store import OutputStore
+    from inference.jobs import ProgressCallback
 
 MANIFEST_EVERY = 2.0  # seconds between manifest writes (and lock refreshes) during a run
 PROGRESS_EVERY = 0.1

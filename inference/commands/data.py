@@ -85,8 +85,8 @@ def run_query(args) -> int:
 
 
 def run_build(args) -> int:
-    from inference.prediction.materials_store import build_store, store_path
+    from inference.prediction.materials_store import build_store, build_target
 
-    path = build_store(store_path(), progress=lambda f, m: m and print(m, file=sys.stderr))
+    path = build_store(build_target(), progress=lambda f, m: m and print(m, file=sys.stderr))
     print(f"built {path}")
     return 0

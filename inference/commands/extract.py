@@ -50,7 +50,7 @@ def run(args) -> int:
     from inference.literature.export import write_csv
     from inference.literature.extract import extract_pdf
 
-    _, result = extract_pdf(Path(args.paper), ner=args.ner, linker=args.linker)
+    result = extract_pdf(Path(args.paper), ner=args.ner, linker=args.linker).extraction
     if args.property:
         result.records = [r for r in result.records if r.property in args.property]
     if args.material:

@@ -1,4 +1,5 @@
-"""`matlens search LIBRARY_DIR "query" [--json] [--top 10] [--mode hybrid|semantic|keyword]`.
+"""`matlens search LIBRARY_DIR "query" [--json] [--top 10] [--mode hybrid|semantic|keyword]
+[--workers N]`.
 
 The index lives in the cache folder and is updated first (new or changed PDFs only).
 JSON: {"results": [{"paper", "title", "page", "text", "score"}], "mode", "indexed", "notice"}.
@@ -15,6 +16,13 @@ def register(sub) -> None:
     p.add_argument("query")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--mode", default="hybrid", choices=["hybrid", "semantic", "keyword"])
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="index new papers on N worker processes of this computer (0: as many as pay here)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=run)
 
@@ -22,11 +30,16 @@ def register(sub) -> None:
 def run(args) -> int:
     import sys
 
+    from inference.batch import papers_on_workers
     from inference.cli import print_json
     from inference.literature.search import Library
 
+    if args.workers < 0:
+        from inference.errors import MatLensError
+
+        raise MatLensError("--workers must be 0 (as many as pay here) or more")
     library = Library(Path(args.library))
-    report = library.update()
+    report = library.update(workers=args.workers or None, on_workers=papers_on_workers)
     hits = library.search(args.query, top=args.top, mode=args.mode)
     if args.json:
         print_json(

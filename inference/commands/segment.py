@@ -144,7 +144,8 @@ def run(args) -> int:
         print_json(summary)
     else:
         for obj in summary["objects"]:
-            print(f"object {obj['id']}: {obj['area_px']} px, score {obj['score']:.3f}")
+            score = "local contrast" if obj["score"] is None else f"score {obj['score']:.3f}"
+            print(f"object {obj['id']}: {obj['area_px']} px, {score}")
         for path in written.values():
             print(f"wrote {path}")
     return 0
@@ -189,7 +190,7 @@ def _summary(results, image, written: dict[str, str]) -> dict:
                 "area_px": r.area,
                 "area": float(cal.area(r.area)),
                 "area_unit": cal.area_unit,
-                "score": round(r.score, 4),
+                "score": None if r.score is None else round(r.score, 4),
             }
             for r in results
         ],

@@ -23,10 +23,11 @@ The maths is SAM's, regrouped for a 2-core CPU (34 ms → 15 ms per click here):
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
+from torch.nn import functional as F  # noqa: N812 - the alias every torch model file uses
 
 IMG_SIZE = 1024
 EMBED_HW = 64
@@ -50,6 +51,9 @@ def _register_mask_head(graph: nn.Module, md, mlps: list) -> None:
 
 class EncoderGraph(nn.Module):
     """uint8 resized image → image embedding (normalise and pad as Sam.preprocess does)."""
+
+    mean: torch.Tensor  # buffers, declared so that they read as tensors, not Tensor | Module
+    std: torch.Tensor
 
     def __init__(self, sam) -> None:
         super().__init__()
@@ -117,8 +121,30 @@ def _image_to_token(attn, q_in: torch.Tensor, k: torch.Tensor, v: torch.Tensor) 
     return torch.matmul(a, vo) + attn.out_proj.bias
 
 
-class DecoderGraph(nn.Module):
+class _MaskHeadGraph(nn.Module):
+    """What the decoder graphs hold: SAM's (or MobileSAM's, same attributes) prompt encoder and
+    mask decoder, and the buffers and sizes that `_register_mask_head` sets, declared so that
+    they read as tensors and numbers (nn.Module types every attribute as Tensor | Module)."""
+
+    prompt_encoder: Any
+    mask_decoder: Any
+    label_embeddings: torch.Tensor
+    output_tokens: torch.Tensor
+    w1: torch.Tensor
+    b1: torch.Tensor
+    w2: torch.Tensor
+    b2: torch.Tensor
+    norm: nn.LayerNorm
+    act: nn.Module
+    hyper_layers: int
+    up_c1: int
+    up_c2: int
+
+
+class DecoderGraph(_MaskHeadGraph):
     """Prompt encoder + mask decoder of SAM → four low-res logit maps and their IoU scores."""
+
+    image_pe: torch.Tensor
 
     def __init__(self, sam) -> None:
         super().__init__()
@@ -243,7 +269,7 @@ class _Rows:
     def __init__(self, f: torch.Tensor, v: torch.Tensor | None = None) -> None:
         self.f, self.v = f, v
 
-    def times(self, w: torch.Tensor) -> torch.Tensor:
+    def times(self, w: torch.Tensor | None) -> torch.Tensor:
         """R w^T for weights w [k, C] (w = None: R itself): [B, m, k], or [m, k] for weights."""
         fw = self.f if w is None else torch.matmul(self.f, w.t())
         if self.v is None:
@@ -274,6 +300,7 @@ class _Keys:
     def rows_times(self, w: torch.Tensor | None, bias: torch.Tensor | None = None):
         """R w^T: [B, r, k]; `bias` is added on the column of ones (the last one after
         layer_norm), so that L^T (R w^T) + a * (S w^T) = X w^T + bias."""
+        assert self.lt is not None, "R exists from the first image-to-token attention on"
         b = self.lt.shape[0]
         parts = [r.times(w) for r in self.rows]
         rw = torch.cat([p if p.dim() == 3 else p.expand(b, -1, -1) for p in parts], dim=1)
@@ -287,8 +314,10 @@ class _Keys:
         if self.lt is None:
             out = torch.matmul(q, self.shared(lambda: self._heads_t(s @ w.t()) + pe_w))
             if const:
+                assert self.c is not None  # X = S + c until the first image-to-token attention
                 out = out + torch.matmul(q, (self.c @ w.t()).reshape(h, d, 1))
             return out
+        assert self.a is not None  # layer_norm follows every attention that adds rows
         out = torch.matmul(q, self.shared(lambda: self._heads_t(s @ w.t()))) * self.a.unsqueeze(1)
         out = out + torch.matmul(q, pe_w)
         b, t = q.shape[0], q.shape[2]
@@ -303,7 +332,9 @@ class _Keys:
         h, d, s = self.heads, self.dim, self.s
         sw = self.shared(lambda: self._heads_t(s @ w.t()).transpose(1, 2))  # H, N, D
         if self.lt is None:
+            assert self.c is not None  # X = S + c until the first image-to-token attention
             return torch.matmul(p, sw) + (self.c @ w.t()).reshape(h, 1, d)
+        assert self.a is not None  # layer_norm follows every attention that adds rows
         b, t = p.shape[0], p.shape[2]
         out = torch.matmul(p * self.a.unsqueeze(1), sw)
         pl = torch.matmul(p.reshape(b, h * t, N_TOKENS), self.lt.transpose(1, 2))  # B, HT, r
@@ -314,6 +345,7 @@ class _Keys:
         """X + out_proj(attention): at [B, H*T, N] the attention maps, v [B, H, T, D] the values."""
         wo = out_proj.weight.t().reshape(self.heads, self.dim, -1)  # H, D, C
         if self.lt is None:  # c becomes a row of R, on a column of ones
+            assert self.c is not None
             lt = torch.cat([torch.ones_like(at[:, :1]), at], dim=1)
             return self._with(None, lt, [_Rows((self.c + out_proj.bias)[None]), _Rows(wo, v)])
         # layer_norm left its rows [gain; bias] last, the bias on the column of ones
@@ -325,6 +357,7 @@ class _Keys:
         """LayerNorm over channels, from the factors: each token's mean and mean square are
         a S.1 + (R.1)^T L and a^2 |S|^2 + 2 a (S R^T) L + L^T (R R^T) L."""
         s, lt, c = self.s, self.lt, norm.normalized_shape[0]
+        assert lt is not None  # a layer norm follows an image-to-token attention
         b = lt.shape[0]
         s_sum, s_sq = self.shared(lambda: torch.stack([s.sum(-1), (s * s).sum(-1)]).unsqueeze(1))
         rows = self.rows_times(None)  # B, r, C
@@ -358,7 +391,7 @@ class _Keys:
         return out
 
 
-class BatchDecoderGraph(nn.Module):
+class BatchDecoderGraph(_MaskHeadGraph):
     """SAM's decoder for B prompts of one image at once, multimask output, for segment-everything.
 
     Inputs: `point_coords` [B, P, 2] (1024 frame) and `point_labels` [B, P] as for DecoderGraph
@@ -485,6 +518,7 @@ class BatchDecoderGraph(nn.Module):
         hyper = h.permute(1, 2, 0)  # B, C2, 3
         rw = keys.rows_times(self.w1.t(), bias=self.b1)  # B, r, 4 * C1
         size, s = N_TOKENS // MASK_BANDS, keys.s
+        assert keys.lt is not None and keys.a is not None  # after the last layer_norm
         bands = zip(
             torch.split(keys.lt, size, dim=2), torch.split(keys.a, size, dim=2), strict=True
         )

@@ -49,16 +49,21 @@ def _drop_path_module():
     return DropPath, trunc_normal_, to_2tuple
 
 
+def _module(name: str, **attributes: object) -> types.ModuleType:
+    """A module object holding `attributes` (a ModuleType declares none of them)."""
+    module = types.ModuleType(name)
+    vars(module).update(attributes)
+    return module
+
+
 def _timm_modules() -> dict[str, types.ModuleType]:
     drop_path, trunc_normal_, to_2tuple = _drop_path_module()
-    layers = types.ModuleType("timm.models.layers")
-    layers.DropPath, layers.trunc_normal_, layers.to_2tuple = drop_path, trunc_normal_, to_2tuple
-    registry = types.ModuleType("timm.models.registry")
-    registry.register_model = lambda fn: fn
-    models = types.ModuleType("timm.models")
-    models.layers, models.registry = layers, registry
-    timm = types.ModuleType("timm")
-    timm.models = models
+    layers = _module(
+        "timm.models.layers", DropPath=drop_path, trunc_normal_=trunc_normal_, to_2tuple=to_2tuple
+    )
+    registry = _module("timm.models.registry", register_model=lambda fn: fn)
+    models = _module("timm.models", layers=layers, registry=registry)
+    timm = _module("timm", models=models)
     return {
         "timm": timm,
         "timm.models": models,
@@ -83,7 +88,7 @@ def resize(image, size, interpolation=None, max_size=None, antialias=True):
     from PIL import Image
 
     h, w = size
-    return image.resize((int(w), int(h)), Image.BILINEAR)
+    return image.resize((int(w), int(h)), Image.Resampling.BILINEAR)
 
 
 def box_area(boxes):
@@ -122,16 +127,13 @@ def batched_nms(boxes, scores, idxs, iou_threshold: float):
 
 
 def _torchvision_modules() -> dict[str, types.ModuleType]:
-    functional = types.ModuleType("torchvision.transforms.functional")
-    functional.resize, functional.to_pil_image = resize, to_pil_image
-    transforms = types.ModuleType("torchvision.transforms")
-    transforms.functional = functional
-    boxes = types.ModuleType("torchvision.ops.boxes")
-    boxes.batched_nms, boxes.box_area = batched_nms, box_area
-    ops = types.ModuleType("torchvision.ops")
-    ops.boxes, ops.batched_nms, ops.box_area = boxes, batched_nms, box_area
-    torchvision = types.ModuleType("torchvision")
-    torchvision.transforms, torchvision.ops = transforms, ops
+    functional = _module(
+        "torchvision.transforms.functional", resize=resize, to_pil_image=to_pil_image
+    )
+    transforms = _module("torchvision.transforms", functional=functional)
+    boxes = _module("torchvision.ops.boxes", batched_nms=batched_nms, box_area=box_area)
+    ops = _module("torchvision.ops", boxes=boxes, batched_nms=batched_nms, box_area=box_area)
+    torchvision = _module("torchvision", transforms=transforms, ops=ops)
     return {
         "torchvision": torchvision,
         "torchvision.transforms": transforms,
@@ -158,7 +160,7 @@ def install() -> list[str]:
         if getattr(sys.modules.get(name), "__matlens_stub__", False) or _importable(name):
             continue
         modules = build()
-        modules[name].__matlens_stub__ = True
+        vars(modules[name])["__matlens_stub__"] = True
         sys.modules.update(modules)
         installed.append(name)
     return installed

@@ -17,6 +17,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from inference.errors import MatLensError
 from inference.jobs import no_progress
 
 FILE_NAME = "chgnet_0.3.0_efsm.onnx"
@@ -256,7 +257,7 @@ def _angle_basis(encoder, bond_i, bond_j):
 
 def load_chgnet():
     """The pretrained CHGNet 0.3.0, in eval mode, on the CPU."""
-    from chgnet.model import CHGNet
+    from chgnet.model.model import CHGNet
 
     model = CHGNet.load(model_name="0.3.0", use_device="cpu", verbose=False)
     return model.eval()
@@ -267,6 +268,8 @@ def wrapper(model):
     import torch
 
     class EFSM(torch.nn.Module):
+        atom_ref: torch.Tensor  # a buffer, declared so that it reads as a tensor
+
         def __init__(self, m):
             super().__init__()
             self.m = m
@@ -429,6 +432,8 @@ def export(out_dir: Path, progress=no_progress, cancel=None) -> Path:
         external_data=False,
         verbose=False,
     )
+    if onnx_program is None:  # torch returns None only without dynamo
+        raise MatLensError("torch.onnx.export returned no program for CHGNet")
     onnx_program.save(str(tmp))
     tmp.replace(target)
     progress(1.0, f"CHGNet ONNX sha256 {hashlib.sha256(target.read_bytes()).hexdigest()[:12]}")

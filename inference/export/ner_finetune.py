@@ -231,7 +231,8 @@ def train(
         progress(epoch / epochs, f"epoch {epoch}")
         if score > best_score:
             best, best_score = copy.deepcopy(model.state_dict()), score
-    model.load_state_dict(best)
+    if best is not None:  # None only with no epoch at all: the model stays as it started
+        model.load_state_dict(best)
     return model.eval(), best_score, log
 
 

@@ -9,10 +9,13 @@ training itself is `inference/export/ner_finetune.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.literature.ner import LABELS
 from inference.literature.sentences import split_sentences
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 IGNORE = -1  # no loss (MSPT numbers)
 DROP = -2  # [CLS], [SEP], padding

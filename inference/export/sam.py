@@ -82,7 +82,7 @@ def _load_checkpoint(path: Path) -> dict:
         raise MatLensError(f"Checkpoint not found: {path}")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - pickle, zip and torch errors all mean: unreadable
+    except Exception as exc:  # pickle, zip and torch errors all mean: unreadable
         raise MatLensError(_checkpoint_problem(path, exc)) from exc
     if not isinstance(data, dict):
         raise MatLensError(f"{path.name} is not a SAM checkpoint (no state dict inside).")

@@ -7,9 +7,12 @@ version number) are trusted only when no strong one matched.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import UnreadableFile
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # Reader families: io.py maps each to a module.
 TIFF, PLAIN, DM, HDF5, RSCIIO = "tiff", "plain", "dm", "hdf5", "rsciio"

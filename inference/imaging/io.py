@@ -7,17 +7,20 @@ the Micrographs pane shows it in the status bar and the CLI prints it with exit 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 from inference.errors import JobCancelled, MatLensError, UnreadableFile
 from inference.imaging import formats, io_dm, io_emd, io_plain, io_rsciio, io_tiff
 from inference.imaging.formats import FILE_DIALOG_FILTER, SUPPORTED_EXTENSIONS
 from inference.imaging.micrograph import Micrograph
 from inference.jobs import CancelToken, ProgressCallback, no_progress
+
+if TYPE_CHECKING:
+    import os
+    from types import ModuleType
 
 __all__ = [
     "FILE_DIALOG_FILTER",

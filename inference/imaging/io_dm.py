@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import struct
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.imaging import signals
 from inference.imaging.formats import broken
-from inference.imaging.micrograph import Micrograph
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from inference.imaging.micrograph import Micrograph
 
 
 def _load(path: Path) -> list[dict]:

@@ -8,12 +8,16 @@ otherwise insists on the optional `sparse` package even when only images are wan
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import UnreadableFile
 from inference.imaging import signals
 from inference.imaging.formats import broken
-from inference.imaging.micrograph import Micrograph
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from inference.imaging.micrograph import Micrograph
 
 
 def _h5py():

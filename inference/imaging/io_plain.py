@@ -11,9 +11,8 @@ instead (`memory.check_fits`), and Pillow's fixed limit is lifted only while Mat
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import imageio.v3 as iio
 import numpy as np
@@ -23,6 +22,10 @@ from inference.imaging._pixels import as_image, check_frame
 from inference.imaging.formats import broken
 from inference.imaging.memory import check_fits
 from inference.imaging.micrograph import Micrograph
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 _NAMES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".gif": "GIF"}
 _DECODE_ERRORS = (

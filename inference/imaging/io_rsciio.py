@@ -8,12 +8,16 @@ is closed after the frame is read.
 from __future__ import annotations
 
 import struct
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import UnreadableFile
 from inference.imaging import signals
 from inference.imaging.formats import broken, damaged
-from inference.imaging.micrograph import Micrograph
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from inference.imaging.micrograph import Micrograph
 
 _MRC_HEADER = 1024
 _MRC_MODE_BYTES = {0: 1, 1: 2, 2: 4, 4: 8, 6: 2, 12: 2}  # the modes rosettasciio reads

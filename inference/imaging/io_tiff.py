@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import struct
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import imageio.v3 as iio
 import numpy as np
@@ -22,6 +22,9 @@ from inference.imaging.formats import broken, damaged
 from inference.imaging.memory import check_fits
 from inference.imaging.micrograph import Micrograph
 from inference.imaging.tiff_metadata import read_tiff_info
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _IMAGE_AXES = "YXS"
 

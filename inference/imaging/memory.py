@@ -13,11 +13,14 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import DTypeLike
 
 from inference.errors import UnreadableFile
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
@@ -50,7 +53,7 @@ def available_bytes() -> int | None:
             import psutil
 
             found.append(int(psutil.virtual_memory().available))
-        except Exception:  # noqa: BLE001 - psutil is optional; without it, no refusal
+        except (ImportError, OSError):  # psutil is optional; without it, no refusal
             pass
     for extra in (_cgroup_room(), _limit_from_environment()):
         if extra is not None:

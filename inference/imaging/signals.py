@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from inference.errors import UnreadableFile
 from inference.imaging._pixels import as_image, check_frame, detached
 from inference.imaging.calibration import Calibration, normalise_unit
 from inference.imaging.micrograph import Micrograph
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Signal = dict
 Describe = Callable[[Signal], dict[str, str]]

@@ -39,7 +39,22 @@ class Embedder:
     def device(self) -> str:
         return self.lower.device.label
 
-    def embed(self, texts: list[str], batch: int = 32, cancel=None) -> np.ndarray:
+    def embed(
+        self, texts: list[str], batch: int = 32, cancel=None, *, by_length: bool = True
+    ) -> np.ndarray:
+        """One row per text, in the order given. `by_length` batches texts of similar length
+        together (a batch is padded to its longest text, so mixed lengths waste most of the
+        work on padding); the vectors are the same up to float rounding."""
+        order = sorted(range(len(texts)), key=lambda k: len(texts[k])) if by_length else None
+        ordered = [texts[k] for k in order] if order is not None else texts
+        vectors = self._embed_in_batches(ordered, batch, cancel)
+        if order is None:
+            return vectors
+        result = np.empty_like(vectors)
+        result[order] = vectors
+        return result
+
+    def _embed_in_batches(self, texts: list[str], batch: int, cancel) -> np.ndarray:
         out = []
         for i in range(0, len(texts), batch):
             if cancel:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from inference.literature.extract import Extraction
 from inference.literature.schema import PropertyRecord, csv_columns, csv_row, to_json
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from inference.literature.extract import Extraction
 
 CSV_COLUMNS = csv_columns(PropertyRecord)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +30,6 @@ from inference.literature.linker import (
 )
 from inference.literature.materials import MaterialSpan
 from inference.literature.mentions import MentionReader
-from inference.literature.model import Box, Paper
 from inference.literature.properties import ATMOSPHERE, METHODS, PROPERTIES, method_name
 from inference.literature.quantities import Quantity, find_quantities, normalise
 from inference.literature.schema import MaterialMention, PropertyRecord, SynthesisStep, to_json
@@ -38,6 +37,11 @@ from inference.literature.sections import EXCLUDED
 from inference.literature.sentences import split_sentences
 from inference.literature.tables import table_values
 from inference.literature.temperatures import qualifiers_in_order, tc_keywords, temperature_role
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from inference.literature.model import Box, Paper
 
 __all__ = ["Extraction", "MaterialMention", "PropertyRecord", "SynthesisStep", "extract"]
 
@@ -560,6 +564,14 @@ def _synthesis(paper, sentence, s0, mats, qs, last_material) -> list[SynthesisSt
     ]
 
 
+@dataclass(frozen=True)
+class ExtractedPaper:
+    """A PDF read and extracted: the parsed text and layout, and what was found in it."""
+
+    paper: Paper
+    extraction: Extraction
+
+
 def extract_pdf(
     path: Path,
     *,
@@ -567,7 +579,7 @@ def extract_pdf(
     linker: str = "rules",
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
-) -> tuple[Paper, Extraction]:
+) -> ExtractedPaper:
     """Parse then extract, with one progress bar (the tagger, when on, takes most of the time)."""
     from inference.literature.pdf import parse_pdf
 
@@ -584,4 +596,4 @@ def extract_pdf(
         progress=lambda fraction, message="": progress(split + (1 - split) * fraction, message),
         cancel=cancel,
     )
-    return paper, result
+    return ExtractedPaper(paper, result)

@@ -10,8 +10,10 @@ sentence names no sample does the paragraph's current sample take the value.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from inference.literature.materials import MaterialSpan
+if TYPE_CHECKING:
+    from inference.literature.materials import MaterialSpan
 
 _OPEN_BRACKET = re.compile(r"^\s*[(\[][^()\[\]]*$")
 _FOR_AFTER = re.compile(

@@ -99,7 +99,7 @@ class MaterialSpan:
 def _elements() -> frozenset[str]:
     from pymatgen.core.periodic_table import Element
 
-    return frozenset(e.symbol for e in Element)
+    return frozenset(e.symbol for e in Element.__members__.values())  # D and T alias H
 
 
 def _substitute(formula: str) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.jobs import CancelToken
 from inference.literature.pdf import open_document
+
+if TYPE_CHECKING:
+    from inference.jobs import CancelToken
 
 
 def render_page(
@@ -20,7 +23,8 @@ def render_page(
             cancel.raise_if_cancelled()
         page = doc[index]
         try:
-            bitmap = page.render(scale=scale)
+            # pypdfium2 declares `scale: int`, but it takes any float (pixels per PDF point).
+            bitmap = page.render(scale=scale)  # pyright: ignore[reportArgumentType]
             image = np.ascontiguousarray(bitmap.to_numpy()[..., :3])
         finally:
             page.close()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +22,19 @@ from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.sentences import split_sentences
 from inference.runtime.paths import cache_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+    from typing import Any
+
+    # Runs `fn(*call)` for each call on `workers` worker processes and yields (index, result)
+    # as they finish, an exception as the result; JobCancelled on cancel. The batch runner's
+    # `inference.batch.papers_on_workers` is one; the library does not import it, since the
+    # batch runner drives the domains and not the other way round.
+    OnWorkers = Callable[
+        [Callable[..., Any], Sequence[tuple[Any, ...]], int, CancelToken | None],
+        Iterator[tuple[int, Any]],
+    ]
 
 INDEX_VERSION = 1
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*[A-Za-z0-9]|\d+(?:\.\d+)?|[A-Za-z]")
@@ -92,6 +107,66 @@ def _passage(paper, rel, group, section) -> Passage:
     return Passage(rel, paper.title, paper.page_of(start) + 1, start, end, text, section)
 
 
+@dataclass(frozen=True)
+class IndexedPaper:
+    """One paper made searchable: its passages and their embeddings (None: keyword search
+    only), or why it could not be read. Plain values: it comes back from a worker process."""
+
+    rel: str  # path relative to the library
+    stamp: tuple[int, int]  # size, mtime_ns of the file that was read
+    title: str = ""
+    passages: tuple[Passage, ...] = ()
+    vectors: np.ndarray | None = None
+    error: str = ""  # the file could not be read: one line
+
+
+def index_paper(
+    path: str,
+    rel: str,
+    stamp: tuple[int, int],
+    embed: bool = True,
+    *,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> IndexedPaper:
+    """Parse one PDF into passages and embed them: the unit of library indexing, run in this
+    process or on a worker process (`Library.update(workers=...)`)."""
+    from inference.literature.pdf import parse_pdf
+
+    progress(0.0, "reading")
+    try:
+        paper = parse_pdf(Path(path), tables=False, cancel=cancel)
+    except MatLensError as exc:
+        return IndexedPaper(rel, stamp, error=str(exc))
+    passages = tuple(passages_of(paper, rel))
+    vectors = None
+    if embed:
+        progress(0.3, "embedding passages")
+        model = _embedder_or_none()
+        if model is not None:
+            vectors = model.embed([p.text for p in passages], cancel=cancel)
+    return IndexedPaper(rel, stamp, paper.title, passages, vectors)
+
+
+def _embedder_or_none():
+    """MiniLM, or None when it is not installed (keyword search only; `Library` says so)."""
+    from inference.literature.embed import embedder
+
+    try:
+        return embedder()
+    except MatLensError:
+        return None
+
+
+def index_workers(papers: int, cores: int | None = None) -> int:
+    """Worker processes for indexing `papers` papers (1: this process). MiniLM already runs on
+    every core of one process, so a worker only pays when each still gets two cores: on two
+    cores, two workers of one thread each took 1.25-1.4x as long as this process, starting
+    them and loading MiniLM in each included (benchmarks/library_indexing.py)."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(papers, cores // 2))
+
+
 class Library:
     """A folder of PDFs and its index (passages.json + embeddings.npy in the cache folder)."""
 
@@ -138,12 +213,19 @@ class Library:
         self,
         *,
         embed: bool = True,
+        workers: int | None = 1,
+        on_workers: OnWorkers | None = None,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> UpdateReport:
-        """Index new and changed PDFs, forget deleted ones; each paper is saved as it is done."""
-        from inference.literature.pdf import parse_pdf
+        """Index new and changed PDFs, forget deleted ones; each paper is kept as it is done
+        (a cancelled update keeps the papers finished so far).
 
+        `workers` > 1 indexes the papers on that many worker processes of this computer,
+        each paper on one, through `on_workers` (`inference.batch.papers_on_workers`, which
+        the caller passes: the library knows nothing of the workers); progress then moves
+        paper by paper. None: as many as pay on this computer (`index_workers`). Without
+        `on_workers` the papers are indexed in this process."""
         files = {str(p.relative_to(self.root)): p for p in self.pdfs()}
         report = UpdateReport([], [], [], 0, {})
         for rel in [r for r in self._entries if r not in files]:
@@ -151,34 +233,72 @@ class Library:
             (self.index_dir / f"{entry['id']}.npy").unlink(missing_ok=True)
             self._vectors.pop(rel, None)
             report.removed.append(rel)
-        todo = []
+        todo: list[tuple[str, Path, tuple[int, int]]] = []
+        existed: set[str] = set()
         for rel, path in files.items():
             st = path.stat()
-            stamp = [st.st_size, st.st_mtime_ns]
+            stamp = (st.st_size, st.st_mtime_ns)
             entry = self._entries.get(rel)
-            if entry and entry["stamp"] == stamp and (rel in self._vectors or not embed):
+            if entry and tuple(entry["stamp"]) == stamp and (rel in self._vectors or not embed):
                 report.unchanged += 1
                 continue
-            todo.append((rel, path, stamp, entry is not None))
-        model = self._embedder() if embed and todo else None
-        for i, (rel, path, stamp, existed) in enumerate(todo):
-            if cancel:
-                cancel.raise_if_cancelled()
-            progress(i / max(1, len(todo)), f"indexing {path.name}")
-            try:
-                paper = parse_pdf(path, tables=False, cancel=cancel)
-            except MatLensError as exc:
-                report.failed[rel] = str(exc)
-                continue
-            passages = passages_of(paper, rel)
-            vectors = None
-            if model is not None:
-                vectors = model.embed([p.text for p in passages], cancel=cancel)
-            self.add_paper(rel, stamp, paper.title, passages, vectors)
-            (report.updated if existed else report.added).append(rel)
-        self._save()
+            todo.append((rel, path, stamp))
+            if entry is not None:
+                existed.add(rel)
+        if embed and todo and self._embedder() is None:
+            embed = False  # keyword search only; `notice` says why
+        if workers is None:
+            workers = index_workers(len(todo))
+        try:
+            if on_workers is not None and workers > 1 and len(todo) > 1:
+                papers = self._index_on_workers(todo, embed, workers, on_workers, progress, cancel)
+            else:
+                papers = self._index_here(todo, embed, progress, cancel)
+            for indexed in papers:
+                if indexed.error:
+                    report.failed[indexed.rel] = indexed.error
+                    continue
+                self.add_paper(
+                    indexed.rel,
+                    list(indexed.stamp),
+                    indexed.title,
+                    list(indexed.passages),
+                    indexed.vectors,
+                    save=False,
+                )
+                (report.updated if indexed.rel in existed else report.added).append(indexed.rel)
+        finally:
+            self._save()
         progress(1.0, "")
         return report
+
+    def _index_here(self, todo, embed, progress, cancel):
+        """Paper after paper in this process, with progress within each paper."""
+        count = len(todo)
+        for i, (rel, path, stamp) in enumerate(todo):
+            if cancel:
+                cancel.raise_if_cancelled()
+
+            def within(fraction: float, message: str = "", i=i, name=path.name) -> None:
+                what = f"indexing {name} (paper {i + 1} of {count})"
+                progress((i + fraction) / count, f"{what}: {message}" if message else what)
+
+            within(0.0)
+            yield index_paper(str(path), rel, stamp, embed, progress=within, cancel=cancel)
+
+    def _index_on_workers(self, todo, embed, workers, on_workers, progress, cancel):
+        """Papers on worker processes; progress moves as each paper comes back."""
+        count = len(todo)
+        workers = min(workers, count)
+        progress(0.0, f"starting {workers} worker processes to index {count} papers")
+        calls = [(str(path), rel, stamp, embed) for rel, path, stamp in todo]
+        finished = on_workers(index_paper, calls, workers, cancel)
+        for done, (index, indexed) in enumerate(finished, start=1):
+            rel, path, stamp = todo[index]
+            if isinstance(indexed, BaseException):
+                indexed = IndexedPaper(rel, stamp, error=f"{path.name}: {indexed}")
+            progress(done / count, f"indexed {path.name} ({done} of {count} papers)")
+            yield indexed
 
     def add_paper(
         self,

@@ -11,13 +11,17 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from inference.jobs import CancelToken
 from inference.literature.materials import find_materials
 from inference.literature.model import Box, Table
 from inference.literature.properties import header_property
 from inference.literature.quantities import Quantity, find_quantities, normalise, unit_dimension
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from inference.jobs import CancelToken
 
 log = logging.getLogger(__name__)
 

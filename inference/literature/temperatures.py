@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from inference.literature.quantities import Quantity
+if TYPE_CHECKING:
+    from inference.literature.quantities import Quantity
 
 _QUALIFIED = (
     r"(?:\s?,?\s?(?:onset|on|zero|mid(?:point)?|max|0|R\s?=\s?0|"

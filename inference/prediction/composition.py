@@ -10,6 +10,7 @@ classifier the value is a probability, with no interval.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ import numpy as np
 from inference.errors import MatLensError
 from inference.prediction.domain import DOMAIN_FILE, DomainCheck, check_domain, load_training_set
 from inference.prediction.featurize import BASE_BLOCKS, default_tables, featurize
+from inference.prediction.polymorphs import GAP_PROPERTIES, Polymorph, ambiguity_note, polymorphs_of
 from inference.runtime.registry import ModelCard, load_cards
 
 
@@ -33,6 +35,7 @@ class PropertyPrediction:
     model_id: str
     spread: float  # standard deviation across ensemble members, in `unit`
     domain: DomainCheck = field(default_factory=lambda: DomainCheck(True, (), None))
+    note: str = ""  # e.g. polymorphs the model cannot tell apart (inference.prediction.polymorphs)
 
     def to_json(self) -> dict:
         out = {
@@ -47,6 +50,8 @@ class PropertyPrediction:
         }
         if self.low is not None and self.high is not None:
             out["interval_90"] = [round(self.low, 6), round(self.high, 6)]
+        if self.note:
+            out["note"] = self.note
         return out
 
     @property
@@ -197,6 +202,10 @@ def predict_fractions(
     # Models that feed another one (its side inputs) run first; their ensemble means go in.
     side = {m.card.id: m.members(x[m.features]).mean(axis=1) for m in feeders}
     per_model = [m.members(x[m.features], side) for m in models]
+    # A band gap under this is a metal call (the gap model's calibration groups them so).
+    metal_cutoff = next(
+        (m.conformal.get("metal_cutoff", 0.1) for m in models if m.prop == "band_gap"), 0.1
+    )
     results = []
     for i, (text, reduced, fractions) in enumerate(compositions):
         preds, skipped = [], []
@@ -205,9 +214,52 @@ def predict_fractions(
             if why_not:
                 skipped.append(why_not)
                 continue
-            preds.append(m.prediction(members[i], fractions))
+            prediction = m.prediction(members[i], fractions)
+            if m.prop in GAP_PROPERTIES:
+                prediction = _polymorph_aware(prediction, reduced, polymorphs_of(fractions))
+            preds.append(prediction)
+        preds = _flag_disagreement(preds, metal_cutoff)
         results.append(CompositionResult(text, reduced, preds, skipped))
     return results
+
+
+def _flag_disagreement(
+    preds: list[PropertyPrediction], metal_cutoff: float
+) -> list[PropertyPrediction]:
+    """Where the band-gap model and the metal classifier disagree on "metal", both say so:
+    they are separate models, and neither is to be read alone then (LiFePO4: a 3.9 eV gap and
+    P(metal) 0.93)."""
+    by_prop = {p.prop: p for p in preds}
+    gap, metal = by_prop.get("band_gap"), by_prop.get("is_metal")
+    if gap is None or metal is None:
+        return preds
+    gap_says_metal = gap.value < metal_cutoff
+    if gap_says_metal == (metal.value > 0.5):
+        return preds
+    note = (
+        f"The band-gap model ({gap.value:.2g} eV: {'a' if gap_says_metal else 'not a'} metal) "
+        f"and the metal classifier (P = {metal.value:.2f}) disagree; treat both as uncertain"
+    )
+    return [
+        dataclasses.replace(p, note="; ".join(filter(None, (p.note, note))))
+        if p is gap or p is metal
+        else p
+        for p in preds
+    ]
+
+
+def _polymorph_aware(
+    p: PropertyPrediction, formula: str, polymorphs: tuple[Polymorph, ...]
+) -> PropertyPrediction:
+    """A gap prediction for a formula whose polymorphs differ (diamond, graphite): it says so,
+    and its interval spans every polymorph's gap (the calibrated one holds for one at best)."""
+    if not polymorphs:
+        return p
+    low, high = p.low, p.high
+    if low is not None and high is not None and p.prop == "band_gap":
+        low = min(low, *(x.gap for x in polymorphs))
+        high = max(high, *(x.gap for x in polymorphs))
+    return dataclasses.replace(p, low=low, high=high, note=ambiguity_note(formula, polymorphs))
 
 
 def predict_formulas(

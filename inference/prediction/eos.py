@@ -6,12 +6,15 @@ pymatgen's EOS does the fit; the bulk modulus comes out in GPa.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
-from inference.prediction.potential import Potential
+
+if TYPE_CHECKING:
+    from inference.prediction.potential import Potential
 
 
 @dataclass(frozen=True)

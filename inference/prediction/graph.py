@@ -7,12 +7,15 @@ its reverse share one undirected bond. The bond graph holds every pair of bonds 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.errors import MatLensError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 ATOM_CUTOFF = 6.0  # CHGNet 0.3.0 (model.graph_converter.atom_graph_cutoff)
 BOND_CUTOFF = 3.0

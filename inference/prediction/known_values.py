@@ -10,12 +10,16 @@ are listed too, so a person sees what the models lean on.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.prediction.materials_store import DATASET_BY_NAME, composition_key, open_store
+from inference.prediction.polymorphs import polymorphs_of
+
+if TYPE_CHECKING:
+    import sqlite3
 
 # The order a person reads: experiment before DFT, the gap before the rest.
 _ORDER = [
@@ -53,6 +57,7 @@ class KnownValue:
     def to_json(self) -> dict:
         out = {
             "property": self.prop,
+            "label": self.label,
             "value": round(self.value, 6),
             "unit": self.unit,
             "method": self.method,
@@ -130,12 +135,32 @@ def known_values(fractions: dict[str, float], n_nearest: int = 5) -> KnownReport
     try:
         key = composition_key(fractions)
         hit = db.execute("SELECT id, formula FROM compounds WHERE key = ?", (key,)).fetchone()
-        values = _values(db, hit[0]) if hit else ()
+        values = _polymorph_values(fractions) + (_values(db, hit[0]) if hit else ())
         formula = hit[1] if hit else ""
         nearest = _nearest(db, fractions, exclude=hit[0] if hit else None, n=n_nearest)
     finally:
         db.close()
     return KnownReport(formula, values, nearest)
+
+
+def _polymorph_values(fractions: dict[str, float]) -> tuple[KnownValue, ...]:
+    """Experimental gaps of each named polymorph (diamond, graphite), first: the tables' rows
+    for such a formula mix polymorphs without naming them."""
+    return tuple(
+        KnownValue(
+            "band_gap",
+            f"band gap ({p.name})",
+            p.gap,
+            p.gap,
+            p.gap,
+            1,
+            "eV",
+            "experiment",
+            "polymorphs",
+            p.source,
+        )
+        for p in polymorphs_of(fractions)
+    )
 
 
 def _nearest(db, fractions: dict[str, float], exclude: int | None, n: int):

@@ -14,10 +14,13 @@ from __future__ import annotations
 import csv
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import MatLensError
 from inference.prediction.materials_store import DATASET_BY_NAME, open_store
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 PROPERTIES = {
     "band_gap": "eV",

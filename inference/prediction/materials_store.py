@@ -2,9 +2,12 @@
 
 Rows come from the matbench v0.1 tables that crabnet 2.0.8 ships (experimental band gaps and
 metallicity, Materials Project PBE band gaps, formation energies and elastic moduli, steel yield
-strengths): about 270k values over 130k compositions. The store is built once, at set-up time
-(`matlens data build`) or on first use, into the user cache folder (`MATLENS_MATERIALS_DB`
-overrides the path); it is not committed. Compositions are matched on a normalised key (element
+strengths): about 270k values over 130k compositions. The store is built at set-up time by
+`make models` (the exporter inference.export.materials_data, card
+resources/models/materials_data.json with its sha256) into the models folder, and shipped
+read-only in the installed bundle's models folder, which has no crabnet; `matlens data build`
+rebuilds it, and a checkout that skipped `make models` builds it on first use.
+`MATLENS_MATERIALS_DB` overrides the path. It is not committed (about 58 MB). Compositions are matched on a normalised key (element
 fractions rounded to 4 decimals), so "Ti1O2", "Ti2O4" and "TiO2" are one composition.
 """
 
@@ -22,6 +25,7 @@ from pathlib import Path
 from inference.errors import MatLensError
 
 SCHEMA_VERSION = 1
+STORE_FILE = f"materials-v{SCHEMA_VERSION}.sqlite"
 
 
 @dataclass(frozen=True)
@@ -177,12 +181,23 @@ def display_formula(amounts: dict[str, float]) -> str:
 
 # the store --------------------------------------------------------------------------------------
 def store_path() -> Path:
+    """The user's models folder first, then the installed bundle's read-only copy."""
     override = os.environ.get("MATLENS_MATERIALS_DB")
     if override:
         return Path(override)
-    from inference.runtime.paths import cache_dir
+    from inference.runtime.registry import ModelFile, file_path
 
-    return cache_dir() / f"materials-v{SCHEMA_VERSION}.sqlite"
+    return file_path(ModelFile("store", STORE_FILE, "", "models"))
+
+
+def build_target() -> Path:
+    """Where a rebuild writes: the override, else the user's models folder (never the bundle)."""
+    override = os.environ.get("MATLENS_MATERIALS_DB")
+    if override:
+        return Path(override)
+    from inference.runtime.paths import models_dir
+
+    return models_dir() / STORE_FILE
 
 
 def source_folder() -> Path | None:
@@ -203,7 +218,7 @@ def build_store(path: Path | None = None, progress=None) -> Path:
     """Read crabnet's matbench tables into a fresh SQLite file (atomically replaced)."""
     import csv
 
-    path = path or store_path()
+    path = path or build_target()
     folder = source_folder()
     if folder is None:
         raise MatLensError(

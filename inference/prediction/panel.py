@@ -4,11 +4,26 @@ Gaps are room-temperature experimental values in eV (0 for metals and metallic c
 quoted in the handbooks named per entry. The panel checks what users try first: no wide-gap
 insulator (> 2 eV) predicted under 1 eV, no metal predicted over 0.5 eV. Entries whose
 composition is in a model's training table are dropped from that model's score (and marked).
+
+Polymorph-ambiguous formulas. Where a formula's polymorphs have gaps on both sides of the goal
+(inference.prediction.polymorphs: C is diamond, 5.47 eV, and graphite, a semimetal), no
+composition model can be right for both, so what the user is shown is scored instead. Such an
+entry passes only when all three hold:
+1. the known values list every polymorph with its experimental gap and source;
+2. the prediction says that the model cannot tell the polymorphs apart;
+3. the predicted gap meets the goal for at least one polymorph (≤ 0.5 eV for a metal or
+   semimetal, ≥ 1 eV for a wide-gap insulator).
+A prediction that is wrong for every polymorph (C at 0.8 eV) stays a miss, as does one whose
+known values or note are missing. The entry's own gap (diamond's) is still printed and shown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inference.prediction.polymorphs import Polymorph
 
 MADELUNG = "O. Madelung, Semiconductors: Data Handbook, 3rd ed. (Springer, 2004)"
 STREHLOW = (
@@ -35,13 +50,14 @@ class PanelEntry:
     category: str
     gap: float  # eV; 0 for metals
     source: str
+    polymorph: str = ""  # the polymorph the gap is for, where the formula has several
 
 
 PANEL: tuple[PanelEntry, ...] = (
     # semiconductors
     PanelEntry("Si", "semiconductor", 1.12, MADELUNG),
     PanelEntry("Ge", "semiconductor", 0.66, MADELUNG),
-    PanelEntry("C", "semiconductor", 5.47, MADELUNG),  # diamond
+    PanelEntry("C", "semiconductor", 5.47, MADELUNG, polymorph="diamond"),
     PanelEntry("SiC", "semiconductor", 3.0, MADELUNG),  # 6H polytype
     PanelEntry("GaAs", "semiconductor", 1.42, MADELUNG),
     PanelEntry("GaP", "semiconductor", 2.26, MADELUNG),
@@ -125,14 +141,44 @@ class PanelRow:
     high: float | None
     in_training: bool  # the composition is in the model's training table
     in_side_data: bool  # ... or in the DFT table its side model learned from
+    polymorphs: tuple[Polymorph, ...] = ()  # where the formula has polymorphs of other gaps
+    known_polymorphs: tuple[str, ...] = ()  # polymorphs the known values list with a source
+    note: str = ""  # what the prediction says besides its number
+
+    def _miss(self, gap: float) -> str:
+        if gap > WIDE_GAP and self.predicted < WIDE_GAP_FLOOR:
+            return f"wide-gap insulator predicted at {self.predicted:.2f} eV"
+        if gap == 0 and self.predicted > METAL_CEILING:
+            return f"metal predicted at {self.predicted:.2f} eV"
+        return ""
 
     @property
     def failure(self) -> str:
-        if self.entry.gap > WIDE_GAP and self.predicted < WIDE_GAP_FLOOR:
-            return f"wide-gap insulator predicted at {self.predicted:.2f} eV"
-        if self.entry.gap == 0 and self.predicted > METAL_CEILING:
-            return f"metal predicted at {self.predicted:.2f} eV"
+        """'' when the goal is met, else why not (the rule for polymorphs: module docstring)."""
+        own = self._miss(self.entry.gap)
+        if not own or not self.polymorphs:
+            return own
+        unlisted = [p.name for p in self.polymorphs if p.name not in self.known_polymorphs]
+        if unlisted:
+            return f"{own}; known values do not list {', '.join(unlisted)}"
+        if not self.note:
+            return f"{own}; the prediction does not say it cannot tell polymorphs apart"
+        if all(self._miss(p.gap) for p in self.polymorphs):
+            return f"{own}, wrong for every polymorph"
         return ""
+
+    @property
+    def verdict(self) -> str:
+        """What the panel table prints in its result column."""
+        if self.failure:
+            return self.failure
+        if self.polymorphs and self._miss(self.entry.gap):
+            right = [p.name for p in self.polymorphs if not self._miss(p.gap)]
+            return (
+                f"polymorph-ambiguous: right for {', '.join(right)}; known values list "
+                + ", ".join(f"{p.name} {p.gap:g} eV" for p in self.polymorphs)
+            )
+        return "ok"
 
     @property
     def covered(self) -> bool | None:
@@ -144,8 +190,10 @@ class PanelRow:
 def run_panel() -> list[PanelRow]:
     """The band-gap model on every panel entry, with membership in its training tables."""
     from inference.prediction.composition import predict_formulas
+    from inference.prediction.known_values import known_values
     from inference.prediction.materials_store import composition_key, open_store
     from inference.prediction.notation import parse_composition
+    from inference.prediction.polymorphs import polymorphs_of
 
     results = predict_formulas([e.formula for e in PANEL], props=["band_gap"])
     db = open_store()
@@ -162,8 +210,27 @@ def run_panel() -> list[PanelRow]:
                 )
             }
             p = result.predictions[0]
+            fractions = parse_composition(entry.formula).fractions
+            polymorphs = polymorphs_of(fractions)
+            listed: tuple[str, ...] = ()
+            if polymorphs:
+                listed = tuple(
+                    v.label.removeprefix("band gap (").removesuffix(")")
+                    for v in known_values(fractions, n_nearest=0).values
+                    if v.dataset == "polymorphs" and v.source
+                )
             rows.append(
-                PanelRow(entry, p.value, p.low, p.high, "expt_gap" in tables, "mp_gap" in tables)
+                PanelRow(
+                    entry,
+                    p.value,
+                    p.low,
+                    p.high,
+                    "expt_gap" in tables,
+                    "mp_gap" in tables,
+                    polymorphs,
+                    listed,
+                    p.note,
+                )
             )
     finally:
         db.close()

@@ -14,15 +14,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.prediction.graph import batch_graphs, build_graph
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MODEL_ID = "chgnet"
 OUTPUTS = ["energy_per_atom", "forces", "stress", "magmoms"]
@@ -80,7 +83,9 @@ class Potential:
         if path is None:
             path = require(MODEL_ID).path("model")
         # One intra-op thread per run (see the module docstring); `workers` runs at once instead.
-        self.model = OnnxModel(path, prefer_gpu=prefer_gpu, threads=1)
+        # Full float32 on the GPU: energies must match the CPU's within 1e-4 eV/atom, which
+        # TF32 products (the CUDA provider's default) do not promise.
+        self.model = OnnxModel(path, prefer_gpu=prefer_gpu, threads=1, tf32=False)
         self.workers = 1 if self.model.device.is_gpu else max(1, workers or cpu_threads())
 
     @property

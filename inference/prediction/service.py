@@ -7,11 +7,14 @@ worker and the CLI calls it directly. Results are JSON-ready dicts plus rows for
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import MatLensError, describe
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.prediction.inputs import PredictionInput, classify, read_structure
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ def run_prediction(
     return _structures(what, relax=relax, eos=eos, progress=progress, cancel=cancel)
 
 
-def _interval(low: float | None, high: float | None) -> str:
+def interval_text(low: float | None, high: float | None) -> str:
+    """A 90 % interval as the results table and both CSVs show it: "0.52 to 3.54"."""
     if low is None or high is None:
         return ""
     return f"{_num(low)} to {_num(high)}"
@@ -103,6 +107,8 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
     record["predictions"] = [p.to_json() for p in result.predictions]
     if result.skipped:
         record["not_applicable"] = result.skipped
+    for note in dict.fromkeys(p.note for p in result.predictions if p.note):
+        report.warnings.append(note)  # said once, above the table, as well as per row
     for p in result.predictions:
         value = f"{p.value:.3f}" if p.unit == "probability" else _num(p.value)
         report.rows.append(
@@ -110,13 +116,14 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
                 item,
                 p.label,
                 value,
-                _interval(p.low, p.high),
+                interval_text(p.low, p.high),
                 p.unit,
                 p.model,
                 kind="prediction",
-                note="; ".join(("out of domain: " + "; ".join(p.domain.reasons),))
-                if p.domain.reasons
-                else "",
+                note="; ".join(
+                    ([f"out of domain: {'; '.join(p.domain.reasons)}"] if p.domain.reasons else [])
+                    + ([p.note] if p.note else [])
+                ),
             )
         )
     report.records.append(record)
@@ -139,7 +146,7 @@ def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
             structures.append(read.structure)
             names.append(path.name)
             notices[path.name] = list(read.notices)
-        except Exception as exc:  # noqa: BLE001 - a bad file in a batch is one error line
+        except Exception as exc:  # a bad file in a batch is one error line
             if type(exc).__name__ == "JobCancelled":
                 raise
             if len(what.paths) == 1:
@@ -203,7 +210,7 @@ def _predict_each(potential, structures, names, report, progress, cancel):
     try:
         results = potential.predict(structures, progress=progress, cancel=cancel)
         return list(zip(names, structures, strict=True)), results
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if len(structures) == 1:
             raise
         _ = exc
@@ -212,7 +219,7 @@ def _predict_each(potential, structures, names, report, progress, cancel):
         try:
             results.append(potential.predict([s], cancel=cancel)[0])
             good.append((name, s))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if type(exc).__name__ == "JobCancelled":
                 raise
             report.records.append({"file": name, "error": describe(exc).message})

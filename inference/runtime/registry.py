@@ -11,10 +11,13 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import ModelUnavailable
 from inference.runtime.paths import bundled_models_dir, models_dir, resources_dir
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class FileStatus(StrEnum):

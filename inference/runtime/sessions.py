@@ -15,9 +15,12 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -167,36 +170,127 @@ def _options(threads: int | None, spin: bool = True):
     return opts
 
 
+def gpu_memory_limit() -> int | None:
+    """Bytes of GPU memory one session may take (MATLENS_GPU_MEMORY_LIMIT, e.g. 4G or 512M):
+    leaves room for others on a shared GPU; past it a model falls back to the CPU and says so
+    (benchmarks/gpu_check.sh sets a tiny one to check that fallback). None: no limit."""
+    text = os.environ.get("MATLENS_GPU_MEMORY_LIMIT", "").strip().upper().removesuffix("B")
+    if not text:
+        return None
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in "KMGT" else text
+    try:
+        limit = int(float(number) * scale)
+    except ValueError:
+        return None
+    return limit if limit > 0 else None
+
+
+def _cuda_provider(tf32: bool = True):
+    """CUDA with its options: the memory limit, and `tf32=False` for models whose numbers must
+    match the CPU's (onnxruntime's CUDA provider rounds float32 matrix products to TF32, a
+    10-bit mantissa, by default)."""
+    options = {}
+    limit = gpu_memory_limit()
+    if limit:
+        options["gpu_mem_limit"] = str(limit)
+    if not tf32:
+        options["use_tf32"] = "0"
+    return (CUDA, options) if options else CUDA
+
+
+OUT_OF_GPU_MEMORY = "the GPU ran out of memory"
+
+
 def build_session(
     path: Path | str | bytes,
     *,
     prefer_gpu: bool = True,
     threads: int | None = None,
     spin: bool = True,
+    tf32: bool = True,
 ):
     """An onnxruntime session on CUDA when it really works, else on the CPU, with its report.
 
     `spin=False` for sessions run back to back with others (MiniLM lower → upper or → tagger
     head): idle threads of one pool that keep spinning take the cores from the next session.
+    `tf32=False`: full float32 products on the GPU (see `_cuda_provider`).
     """
     ort = _import_ort()
     source = path if isinstance(path, bytes) else str(path)
     reason = gpu_unavailable_reason() if prefer_gpu else "GPU not requested"
     if prefer_gpu and not reason:
         try:
-            session = ort.InferenceSession(source, _options(threads, spin), providers=[CUDA, CPU])
+            session = ort.InferenceSession(
+                source, _options(threads, spin), providers=[_cuda_provider(tf32), CPU]
+            )
             if session.get_providers()[0] == CUDA:
                 return session, DeviceReport(CUDA, True, _gpu_name())
             reason = "the CUDA provider failed to start (driver too old or CUDA/cuDNN mismatch)"
         except Exception as exc:  # noqa: BLE001 - any CUDA failure means: use the CPU
-            reason = f"the CUDA provider failed: {str(exc).splitlines()[0][:120]}"
+            if _is_out_of_memory(exc):
+                name = "a model" if isinstance(path, bytes) else Path(path).name
+                reason = f"{OUT_OF_GPU_MEMORY} loading {name}"
+                _tell_fallback(f"{reason}: it runs on the CPU")
+            else:
+                reason = f"the CUDA provider failed: {str(exc).splitlines()[0][:120]}"
     session = ort.InferenceSession(source, _options(threads, spin), providers=[CPU])
     return session, DeviceReport(CPU, False, "CPU", reason)
 
 
+def _is_out_of_memory(exc: Exception) -> bool:
+    """CUDA's own words, or onnxruntime's arena refusing past `gpu_mem_limit` (its message
+    names neither CUDA nor memory running out: "Failed to allocate memory for requested
+    buffer of size …")."""
+    text = str(exc).lower()
+    return any(w in text for w in ("out of memory", "failed to allocate memory", "bfcarena"))
+
+
 def _is_gpu_failure(exc: Exception) -> bool:
     text = str(exc).lower()
-    return any(w in text for w in ("out of memory", "cuda", "cudnn", "cublas"))
+    return _is_out_of_memory(exc) or any(w in text for w in ("cuda", "cudnn", "cublas"))
+
+
+# Every fall back to the CPU after the GPU failed, in words, in the order they happened; the
+# window shows each (status bar and device label), the CLI and benchmarks read them here.
+_FALLBACKS: list[str] = []
+_LISTENERS: list[Callable[[str], None]] = []
+_FALLBACK_LOCK = threading.Lock()
+
+
+def on_gpu_fallback(listener: Callable[[str], None]) -> Callable[[], None]:
+    """Call `listener(notice)` whenever a model leaves the GPU for the CPU (from the thread
+    that ran the model: a GUI listener must hand it to its own thread). Returns the call
+    that stops it."""
+    with _FALLBACK_LOCK:
+        _LISTENERS.append(listener)
+
+    def stop() -> None:
+        with _FALLBACK_LOCK:
+            if listener in _LISTENERS:
+                _LISTENERS.remove(listener)
+
+    return stop
+
+
+def gpu_fallbacks() -> list[str]:
+    """The notices so far in this process (empty: every model stayed where it started)."""
+    with _FALLBACK_LOCK:
+        return list(_FALLBACKS)
+
+
+def _tell_fallback(notice: str) -> None:
+    import logging
+
+    logging.getLogger(__name__).warning("%s", notice)
+    with _FALLBACK_LOCK:
+        _FALLBACKS.append(notice)
+        listeners = list(_LISTENERS)
+    for listener in listeners:
+        try:
+            listener(notice)
+        except Exception:
+            logging.getLogger(__name__).exception("a GPU fallback listener failed")
 
 
 class OnnxModel:
@@ -209,13 +303,14 @@ class OnnxModel:
         prefer_gpu: bool = True,
         threads: int | None = None,
         spin: bool = True,
+        tf32: bool = True,
     ):
         self.path = Path(path)
         self._threads = threads
         self._spin = spin
         self._lock = threading.Lock()
         self.session, self.device = build_session(
-            self.path, prefer_gpu=prefer_gpu, threads=threads, spin=spin
+            self.path, prefer_gpu=prefer_gpu, threads=threads, spin=spin, tf32=tf32
         )
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
@@ -224,7 +319,7 @@ class OnnxModel:
         self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
     ) -> list[np.ndarray]:
         try:
-            return cast(list[np.ndarray], self.session.run(outputs, feeds))
+            return cast("list[np.ndarray]", self.session.run(outputs, feeds))
         except Exception as exc:
             if not (self.device.is_gpu and _is_gpu_failure(exc)):
                 raise
@@ -233,8 +328,10 @@ class OnnxModel:
                     self.session, _ = build_session(
                         self.path, prefer_gpu=False, threads=self._threads, spin=self._spin
                     )
-                    self.device = DeviceReport(CPU, False, "CPU", "the GPU ran out of memory")
-            return cast(list[np.ndarray], self.session.run(outputs, feeds))
+                    why = OUT_OF_GPU_MEMORY if _is_out_of_memory(exc) else "the GPU failed"
+                    self.device = DeviceReport(CPU, False, "CPU", f"{why} running {self.path.name}")
+                    _tell_fallback(f"{self.device.reason}: it runs on the CPU from now on")
+            return cast("list[np.ndarray]", self.session.run(outputs, feeds))
 
 
 @functools.cache

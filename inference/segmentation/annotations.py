@@ -22,17 +22,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from scipy import ndimage
 
 from inference.imaging.calibration import Calibration
-from inference.segmentation.geometry import Box, Point
-from inference.segmentation.saved_examples import SavedExample
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from inference.segmentation.geometry import Box, Point
+    from inference.segmentation.saved_examples import SavedExample
 
 RGB = tuple[int, int, int]
 

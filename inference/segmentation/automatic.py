@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from inference.segmentation._sam_image import LOW_RES, MaskMapper
 from inference.segmentation.annotations import AnnotatedObject
 from inference.segmentation.masks import AutoMask, non_max_suppression, postprocess, tight
 from inference.segmentation.sam import ImageEmbedding, SamModel, raster
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MAPS = 3  # SAM's multimask answers (maps 1-3 of the decoder)
 _MARGIN = 2  # low-res pixels kept around a mask: the upscale reads at most this far out
@@ -333,7 +336,7 @@ class GridResult:
 def grid_candidates(
     model: SamModel,
     embedding: ImageEmbedding,
-    params: AutoParams = AutoParams(),  # noqa: B008 - frozen, so sharing it is safe
+    params: AutoParams = AutoParams(),  # frozen, so sharing it is safe
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     image: np.ndarray | None = None,
@@ -378,7 +381,7 @@ def grid_candidates(
 def masks_from_candidates(
     candidates: Sequence[_Candidate],
     mapper: MaskMapper,
-    params: AutoParams = AutoParams(),  # noqa: B008
+    params: AutoParams = AutoParams(),  # frozen, so sharing it is safe
 ) -> list[AutoMask]:
     """Steps 2-4 on grid_candidates' output: filter (again: the thresholds may be stricter
     now), NMS at low res, upscale the survivors, clean them, NMS again."""
@@ -395,7 +398,7 @@ def masks_from_candidates(
 def segment_everything(
     model: SamModel,
     embedding: ImageEmbedding,
-    params: AutoParams = AutoParams(),  # noqa: B008 - frozen, so sharing it is safe
+    params: AutoParams = AutoParams(),  # frozen, so sharing it is safe
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     image: np.ndarray | None = None,

@@ -1,24 +1,36 @@
-"""The click session: one image's prompts → SAM's candidate masks, best first, in image pixels.
+"""The click session: one image's prompts → candidate masks, best first, in image pixels.
 
 It is the one click path of MatLens: the Micrographs pane, `matlens segment` and scripts all go
-through `ClickSession.predict`. Which candidate comes first and what is fed back to the decoder
-is the policy of `refine`; large images come as `tiling.TiledEmbedding`.
+through `ClickSession.predict`. What is fed back to the decoder is the policy of `refine`; which
+answer to a first click comes first, and whether it is a confident one, is `click_policy`'s,
+choosing among SAM's three masks and the region `local_contrast` grows from the clicked pixel.
+Large images come as `tiling.TiledEmbedding`.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.segmentation.click_policy import ClickChoice, RegionShape, choose_sam, with_region
 from inference.segmentation.geometry import Box, Point, Rect
+from inference.segmentation.local_contrast import (
+    ContrastParams,
+    ContrastRegion,
+    LocalPatch,
+    contrast_region,
+    local_patch,
+    typicality,
+)
 from inference.segmentation.masks import postprocess
 from inference.segmentation.refine import DEFAULT, RefinePolicy, choose_candidate
-from inference.segmentation.sam import ImageEmbedding, MaskCandidate, SamModel
+from inference.segmentation.sam import LOW_RES, ImageEmbedding, MaskCandidate, SamModel
 from inference.segmentation.tiling import (
     TILE_ABOVE,
     Tile,
@@ -26,6 +38,11 @@ from inference.segmentation.tiling import (
     embed_tiled,
     needs_tiling,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from inference.segmentation.sam import ImageEmbedding, MaskCandidate, SamModel
 
 
 @dataclass(eq=False)
@@ -45,21 +62,98 @@ class _Frame:
         return [(x - self.x0, y - self.y0, label) for x, y, label in points]
 
 
+# The local-contrast region goes back to the decoder (the next click refines it) as these
+# logits: inside where any of its pixels falls in a low-res cell, else outside.
+REGION_LOGIT = 8.0
+
+
+@dataclass(frozen=True, eq=False)
+class RegionAnswer:
+    """The local-contrast region as an answer of one frame, with MaskCandidate's interface
+    (frame pixels): it has no predicted IoU (`score` None) and is index -1."""
+
+    found: ContrastRegion
+    frame_origin: tuple[int, int]  # (y0, x0) of the frame in the image
+    original_size: tuple[int, int]  # the frame's embedding's
+    input_size: tuple[int, int]
+    score: None = None
+    index: int = -1
+
+    def mask_crop(self) -> tuple[np.ndarray, tuple[int, int]]:
+        (y0, x0), (fy, fx) = self.found.offset, self.frame_origin
+        return self.found.mask, (y0 - fy, x0 - fx)
+
+    @cached_property
+    def region(self) -> tuple[slice, slice]:
+        """Where the mask can be true, in the frame."""
+        crop, (y0, x0) = self.mask_crop()
+        h, w = self.original_size
+        rows = slice(min(max(y0, 0), h), min(max(y0 + crop.shape[0], 0), h))
+        cols = slice(min(max(x0, 0), w), min(max(x0 + crop.shape[1], 0), w))
+        return rows, cols
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """Frame-sized boolean mask."""
+        crop, (y0, x0) = self.mask_crop()
+        rows, cols = self.region
+        out = np.zeros(self.original_size, bool)
+        out[rows, cols] = crop[rows.start - y0 : rows.stop - y0, cols.start - x0 : cols.stop - x0]
+        return out
+
+    @cached_property
+    def logits_lowres(self) -> np.ndarray:
+        """The mask in SAM's 256² low-res frame, as logits for `mask_input`."""
+        crop, (y0, x0) = self.mask_crop()
+        (h, w), (in_h, in_w) = self.original_size, self.input_size
+        rows, cols = np.nonzero(crop)
+        rows, cols = rows + y0, cols + x0
+        inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+        cell = 1024 / LOW_RES  # input pixels per low-res cell
+        r = ((rows[inside] + 0.5) * in_h / h / cell).astype(int)
+        c = ((cols[inside] + 0.5) * in_w / w / cell).astype(int)
+        logits = np.full((LOW_RES, LOW_RES), -REGION_LOGIT, np.float32)
+        logits[np.minimum(r, LOW_RES - 1), np.minimum(c, LOW_RES - 1)] = REGION_LOGIT
+        return logits
+
+
 @dataclass(frozen=True, eq=False)
 class RefinedCandidate:
-    """A MaskCandidate in image coordinates (a zoom window's too), post-processed as the policy
-    says, with the same interface: score, index, logits_lowres, mask, mask_crop()."""
+    """An answer (SAM's MaskCandidate or the local-contrast RegionAnswer) in image coordinates
+    (a zoom window's too), post-processed as the policy says, with MaskCandidate's interface:
+    score, index, logits_lowres, mask, mask_crop(). The first answer to a first click says
+    whether it is `ambiguous` and why (`reason`, one line for the user)."""
 
-    raw: MaskCandidate
+    raw: MaskCandidate | RegionAnswer
     points: tuple[Point, ...]  # the prompt it answers, image pixels
     box: Box | None
     image_shape: tuple[int, int]
     policy: RefinePolicy = field(repr=False)
     frame: _Frame = field(repr=False)
+    ambiguous: bool = False
+    reason: str = ""
 
     @property
-    def score(self) -> float:
+    def score(self) -> float | None:
+        """SAM's predicted IoU; None for the local-contrast region (no model predicted it)."""
         return self.raw.score
+
+    @property
+    def source(self) -> str:
+        """ "sam" or "contrast" (the local-contrast region)."""
+        return "contrast" if isinstance(self.raw, RegionAnswer) else "sam"
+
+    @property
+    def polarity(self) -> str | None:
+        """For the local-contrast region: "dark" or "bright" (what was clicked)."""
+        return self.raw.found.polarity if isinstance(self.raw, RegionAnswer) else None
+
+    @property
+    def description(self) -> str:
+        """What this answer is, in a few words for the user."""
+        if isinstance(self.raw, RegionAnswer):
+            return f"traced from the click's local contrast ({self.raw.found.polarity} detail)"
+        return f"predicted IoU {self.raw.score:.2f}"
 
     @property
     def index(self) -> int:
@@ -113,7 +207,10 @@ class ClickSession:
     A large image comes as a `tiling.TiledEmbedding`: its tiles are the zoom windows, already
     embedded. A first click is answered in the tile where it is most central; when that mask
     reaches an edge of the tile inside the image (the object goes on beyond it), the whole
-    image's embedding answers instead."""
+    image's embedding answers instead.
+
+    `pixels` (the RGB that was embedded, without `image`: no zoom) lets a first click be
+    answered by the local-contrast region too (`click_policy`)."""
 
     def __init__(
         self,
@@ -123,8 +220,11 @@ class ClickSession:
         policy: RefinePolicy = DEFAULT,
         encode: Callable[[np.ndarray], ImageEmbedding] | None = None,
         memory: int = 64,
+        pixels: np.ndarray | None = None,
     ) -> None:
         self.model, self.policy, self.image = model, policy, image
+        # what the local-contrast region is grown on (no zoom needs it): default `image`
+        self.pixels = pixels if pixels is not None else image
         self.encode = encode or model.embed
         self.tiles: TiledEmbedding | None = None
         if isinstance(embedding, TiledEmbedding):
@@ -246,11 +346,43 @@ class ClickSession:
             multimask=first,
             mask_input=None if first else self._previous(frame, points, box),
         )
-        best = choose_candidate(raw, self.policy) if first else raw[0]
-        ordered = [best] + [c for c in raw if c is not best]  # the rest by predicted IoU
+        choice = None
+        if first and points[0][2] == 1 and self.policy.select == "policy":
+            answers, choice = self._first_answers(frame, points[0], raw)
+            ordered = [answers[i] for i in choice.order]
+        else:
+            best = choose_candidate(raw, self.policy) if first else raw[0]
+            ordered = [best] + [c for c in raw if c is not best]  # the rest by predicted IoU
         out = [RefinedCandidate(c, points, box, self.shape, self.policy, frame) for c in ordered]
+        if choice is not None and choice.ambiguous:
+            out[0] = replace(out[0], ambiguous=True, reason=choice.reason)
         self.remember(out[0])
         return out
+
+    def _first_answers(
+        self, frame: _Frame, point: Point, raw: list[MaskCandidate]
+    ) -> tuple[list[MaskCandidate | RegionAnswer], ClickChoice]:
+        """SAM's answers to a first click and the local-contrast region, and the order to show
+        them in (`click_policy`)."""
+        rules = self.policy.clicks
+        embedding = frame.embedding
+        x, y = point[0] - frame.x0, point[1] - frame.y0
+        sam = choose_sam(raw, (x, y), embedding.original_size, embedding.input_size, rules)
+        answers: list[MaskCandidate | RegionAnswer] = list(raw)
+        if self.pixels is None or not rules.region:
+            return answers, sam
+        patch = local_patch(self.pixels, point[0], point[1], rules.region_window)
+        params = ContrastParams(rules.region_window, rules.region_size, rules.region_level)
+        found = contrast_region(patch, params)
+        if found is None:
+            return answers, sam
+        answers.append(
+            RegionAnswer(found, (frame.y0, frame.x0), embedding.original_size, embedding.input_size)
+        )
+        shape = RegionShape(found.snr, found.elongation)
+        return answers, with_region(
+            sam, shape, lambda: _typicality(patch, frame, raw[sam.first]), rules
+        )
 
     def _window_for(self, first: RefinedCandidate) -> _Frame | None:
         """A zoom window around the first click, embedded, or None where zooming does not pay:
@@ -286,9 +418,25 @@ def click_session(
     policy = policy or DEFAULT
     if needs_tiling(rgb.shape, threshold):
         tiles = embed_tiled(model, rgb, progress=progress, cancel=cancel, lazy=lazy)
-        return ClickSession(model, tiles, policy=policy)
+        return ClickSession(model, tiles, policy=policy, pixels=rgb)
     embedding = model.embed(rgb, progress, cancel)
-    return ClickSession(model, embedding, rgb if zoom else None, policy)
+    return ClickSession(model, embedding, rgb if zoom else None, policy, pixels=rgb)
+
+
+def _typicality(patch: LocalPatch, frame: _Frame, candidate: MaskCandidate) -> float:
+    """`local_contrast.typicality` of a SAM candidate of `frame`, upscaled in the patch only."""
+    w = patch.window
+    h_frame, w_frame = frame.embedding.original_size
+    top, left = max(w.y0 - frame.y0, 0), max(w.x0 - frame.x0, 0)
+    bottom, right = min(w.y1 - frame.y0, h_frame), min(w.x1 - frame.x0, w_frame)
+    mask = np.zeros(patch.grey.shape, bool)
+    if bottom > top and right > left:
+        crop = candidate.mapper.crop(
+            candidate.logits_lowres, (slice(top, bottom), slice(left, right))
+        )
+        r0, c0 = top + frame.y0 - w.y0, left + frame.x0 - w.x0
+        mask[r0 : r0 + crop.shape[0], c0 : c0 + crop.shape[1]] = crop
+    return typicality(patch, mask)
 
 
 def _prompt_rect(points: Sequence[Point], box: Box) -> Rect:

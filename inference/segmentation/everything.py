@@ -4,14 +4,13 @@ native-resolution tiles whose masks are stitched across the seams (`stitching`).
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation._sam_image import as_uint8
 from inference.segmentation.automatic import AutoParams, segment_everything
 from inference.segmentation.masks import AutoMask, non_max_suppression, shift
-from inference.segmentation.sam import SamModel
 from inference.segmentation.stitching import stitch
 from inference.segmentation.tiling import (
     OVERLAP,
@@ -22,6 +21,11 @@ from inference.segmentation.tiling import (
     needs_tiling,
     progress_part,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from inference.segmentation.sam import SamModel
 
 
 def segment_everything_tiled(

@@ -29,15 +29,13 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from inference import __version__
 from inference.errors import MatLensError
-from inference.imaging.calibration import Calibration
 from inference.segmentation.annotations import MAX_LABEL, AnnotatedObject, AnnotationSet
 from inference.segmentation.measure import (
     ObjectMeasurement,
@@ -47,6 +45,11 @@ from inference.segmentation.measure import (
     to_rows,
 )
 from inference.segmentation.outlines import has_holes, pixel_outlines
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.imaging.calibration import Calibration
 
 # Excel on Windows reads a CSV without a BOM in the ANSI code page (µ becomes "Âµ"); with a
 # UTF-8 BOM it reads UTF-8. pandas, R and Python's csv read "utf-8-sig" files fine.

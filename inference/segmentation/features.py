@@ -20,13 +20,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation._sam_image import LOW_RES, TARGET, as_uint8
-from inference.segmentation.sam import ImageEmbedding, SamModel
+
+if TYPE_CHECKING:
+    from inference.segmentation.sam import ImageEmbedding, SamModel
 
 GRID = 512  # longest side of the working grid; larger images are block-averaged down to it
 SCALES = (1.0, 2.0, 4.0, 8.0, 16.0)  # filter scales in grid pixels

@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.imaging.calibration import Calibration
+if TYPE_CHECKING:
+    from inference.imaging.calibration import Calibration
 
 MIN_GRAINS = 50  # E112: count at least 50 grains (planimetric) per field
 MIN_INTERCEPTS = 50  # E112 asks for 50 or more intersections per field

@@ -7,13 +7,15 @@ values in [edge_i, edge_i+1), the last bin also its right edge, as numpy.histogr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from inference.segmentation.measure import ObjectMeasurement
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.segmentation.measure import ObjectMeasurement
 
 Scale = Literal["linear", "log"]
 

@@ -9,14 +9,13 @@ Two readings of the pixel values:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
 
 from inference.errors import MatLensError, UnreadableFile
-from inference.imaging.calibration import Calibration
 from inference.segmentation.annotations import (
     DEFAULT_CLASSES,
     AnnotatedObject,
@@ -26,6 +25,11 @@ from inference.segmentation.annotations import (
     next_colour,
 )
 from inference.segmentation.phase_objects import phase_objects
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.imaging.calibration import Calibration
 
 
 def read_label_image(path: str | Path) -> np.ndarray:

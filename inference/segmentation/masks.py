@@ -7,15 +7,17 @@ paints them into a map, and the click session cleans its masks with `postprocess
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from inference.segmentation.annotations import CroppedMask
 from inference.segmentation.geometry import Point, Rect
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 EIGHT = np.ones((3, 3), bool)  # 8-connected neighbourhood
 
@@ -50,7 +52,7 @@ M = TypeVar("M", bound=Masked)
 def components(mask: np.ndarray, structure: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Connected components of a boolean image: (int32 labels 1..count, count). 4-connected
     unless `structure` says otherwise (`EIGHT` for 8-connected)."""
-    labels, count = cast(tuple[np.ndarray, int], ndi.label(mask, structure))
+    labels, count = cast("tuple[np.ndarray, int]", ndi.label(mask, structure))
     return labels, int(count)
 
 

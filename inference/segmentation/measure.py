@@ -25,16 +25,20 @@ Conventions:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from skimage.measure import regionprops
 
-from inference.imaging.calibration import Calibration
-from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
 from inference.segmentation.cracks import skeleton_length_px
 from inference.segmentation.numbers import column_name
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.imaging.calibration import Calibration
+    from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
 
 CRACK_CLASS = "crack"
 LENGTH_CLASSES = (CRACK_CLASS,)  # classes whose objects get a skeleton (crack) length

@@ -28,14 +28,16 @@ Pure: nothing is changed. The pane turns a `MergeResult` into one undoable step 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 from scipy import ndimage
 
-from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
 
 Policy = Literal["keep", "replace"]
 POLICIES: tuple[Policy, ...] = ("keep", "replace")
@@ -166,7 +168,7 @@ def _without_specks(mask: np.ndarray, min_px: int) -> np.ndarray:
     """The mask without its 8-connected pieces smaller than `min_px`."""
     if min_px <= 1:
         return mask
-    pieces, n = cast(tuple[np.ndarray, int], ndimage.label(mask, structure=_EIGHT))
+    pieces, n = cast("tuple[np.ndarray, int]", ndimage.label(mask, structure=_EIGHT))
     if n == 0:
         return mask
     sizes = np.bincount(pieces.ravel(), minlength=n + 1)

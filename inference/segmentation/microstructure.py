@@ -34,9 +34,8 @@ merged regions are read as a binary or labelled map.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -45,6 +44,9 @@ from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation.annotations import AnnotatedObject, objects_from_labels
 from inference.segmentation.masks import EIGHT, AutoMask, components
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 KINDS = ("phase", "grains", "cracks")
 MERGE_RULES = ("intensity", "size", "both", "none")
@@ -126,7 +128,7 @@ def _grow_into_gaps(owner: np.ndarray, distance: int) -> np.ndarray:
     if distance <= 0 or owner.all() or not owner.any():
         return owner
     found = ndi.distance_transform_edt(owner == 0, return_indices=True)
-    dist, (iy, ix) = cast(tuple[np.ndarray, np.ndarray], found)
+    dist, (iy, ix) = cast("tuple[np.ndarray, np.ndarray]", found)
     grown = owner[iy, ix]
     grown[dist > distance] = 0
     return np.where(owner > 0, owner, grown)
@@ -367,7 +369,7 @@ def find_edges(labels: np.ndarray) -> np.ndarray:
 def build_map(
     image: np.ndarray,
     masks: Sequence[AutoMask],
-    params: MapParams = MapParams(),  # noqa: B008 - frozen, so sharing it is safe
+    params: MapParams = MapParams(),  # frozen, so sharing it is safe
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> MicrostructureMap:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
 
-from inference.imaging.calibration import Calibration
+if TYPE_CHECKING:
+    from inference.imaging.calibration import Calibration
 
 MISSING = "–"
 

@@ -71,7 +71,7 @@ def has_holes(mask: np.ndarray) -> bool:
 
 def _label(mask: np.ndarray, structure: np.ndarray | None) -> np.ndarray:
     """Connected regions numbered 1..n (scipy's stubs type the result as int or a tuple)."""
-    return cast(tuple[np.ndarray, int], ndimage.label(mask, structure=structure))[0]
+    return cast("tuple[np.ndarray, int]", ndimage.label(mask, structure=structure))[0]
 
 
 def _edge_ring(region: np.ndarray, connectivity: str) -> np.ndarray:

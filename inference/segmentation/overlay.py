@@ -3,10 +3,14 @@ overlay pictures the report and the batch write (`overlay_image`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from inference.segmentation.annotations import AnnotationSet
 from inference.segmentation.scale_bar import draw_scale_bar
+
+if TYPE_CHECKING:
+    from inference.segmentation.annotations import AnnotationSet
 
 CANDIDATE_COLOUR = (255, 0, 255)  # the mask under construction: magenta, unlike any class colour
 SELECTION_COLOUR = (255, 255, 255)

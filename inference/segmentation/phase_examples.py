@@ -12,16 +12,20 @@ from __future__ import annotations
 import json
 import math
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from inference.errors import MatLensError
-from inference.jobs import CancelToken
-from inference.segmentation.features import PhaseFeatures
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.jobs import CancelToken
+    from inference.segmentation.features import PhaseFeatures
 
 MAX_SAM_FRACTION = 0.5  # a click's SAM mask larger than this part of the image is not used
 MAX_PAINTED = 5000  # painted pixels per class used for training (a random subset beyond)

@@ -15,14 +15,16 @@ Memory: one class at a time is labelled (a bool mask and an int32 label image of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from scipy import ndimage
 
 from inference.segmentation.annotations import AnnotatedObject
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MIN_REGION_PX = 10
 
@@ -85,7 +87,7 @@ def phase_objects(
     pixels, kept, regions, dropped = [], [], [], []
     for k, name in enumerate(classes, start=1):
         mask = labels == k
-        regions_k, n = cast(tuple[np.ndarray, int], ndimage.label(mask, structure=_EIGHT))
+        regions_k, n = cast("tuple[np.ndarray, int]", ndimage.label(mask, structure=_EIGHT))
         del mask
         class_px = kept_px = n_dropped = 0
         for value, found in enumerate(ndimage.find_objects(regions_k), start=1):

@@ -27,9 +27,8 @@ cross-validation cannot see the boundary and false-positive errors that separate
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -44,7 +43,11 @@ from inference.segmentation.phase_examples import (
     merge_examples,
     read_examples,
 )
-from inference.segmentation.sam import SamModel
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.segmentation.sam import SamModel
 
 __all__ = [
     "PIPELINES",
@@ -420,11 +423,11 @@ def to_objects(
                 AnnotatedObject.from_full_mask(mask, first_id + len(objects), name, source="phases")
             )
             continue
-        regions, count = ndi.label(mask, eight)
+        regions, count = cast("tuple[np.ndarray, int]", ndi.label(mask, eight))
         if min_area > 1 and count:
             small = np.bincount(regions.ravel(), minlength=count + 1) < min_area
             small[0] = False
             regions[small[regions]] = 0
-            regions, _ = ndi.label(regions > 0, eight)
+            regions, _ = cast("tuple[np.ndarray, int]", ndi.label(regions > 0, eight))
         objects += objects_from_labels(regions, name, first_id + len(objects), source="phases")
     return objects

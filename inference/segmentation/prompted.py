@@ -6,23 +6,27 @@ same clicks give the same masks in the pane and on the command line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.errors import MatLensError
-from inference.imaging.calibration import Calibration
 from inference.segmentation.annotations import (
     AnnotatedObject,
     AnnotationSet,
     CroppedMask,
     ImageIdentity,
 )
-from inference.segmentation.clicks import ClickSession, RefinedCandidate
-from inference.segmentation.geometry import Box, Point
 from inference.segmentation.labels import classes_for
 from inference.segmentation.prompts import PromptRequest, PromptState
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.imaging.calibration import Calibration
+    from inference.segmentation.clicks import ClickSession, RefinedCandidate
+    from inference.segmentation.geometry import Box, Point
 
 
 def decode_prompt(
@@ -55,7 +59,8 @@ class PromptedObject(CroppedMask):
     class_name: str
     mask: np.ndarray
     offset: tuple[int, int]
-    score: float  # SAM's predicted IoU of the candidate shown
+    score: float | None  # SAM's predicted IoU of the candidate shown (None: local contrast)
+    source: str = "sam"  # "sam" or "contrast" (`clicks.RefinedCandidate.source`)
 
 
 def _steps(shape: tuple[int, int], prompt: ObjectPrompt, number: int) -> list[PromptRequest]:
@@ -90,7 +95,9 @@ def segment_prompts(clicks: ClickSession, prompts: Sequence[ObjectPrompt]) -> li
             shown = decode_prompt(clicks, request.points, request.box, shown)[0]
         assert shown is not None  # _steps gives at least one request
         crop, offset = shown.mask_crop()
-        results.append(PromptedObject(i, prompt.class_name, crop, offset, float(shown.score)))
+        results.append(
+            PromptedObject(i, prompt.class_name, crop, offset, shown.score, shown.source)
+        )
     return results
 
 
@@ -113,7 +120,7 @@ def prompted_annotations(
     for o in objects:
         annotations.add(
             AnnotatedObject(
-                o.index + 1, o.class_name, o.mask, o.offset, score=o.score, source="sam"
+                o.index + 1, o.class_name, o.mask, o.offset, score=o.score, source=o.source
             )
         )
     return annotations

@@ -7,10 +7,12 @@ them and accepts one. Clicks outside the image are refused with a one-line messa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from inference.errors import MatLensError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)

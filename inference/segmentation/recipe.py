@@ -183,7 +183,7 @@ def recipe_from_dict(data: dict) -> Recipe:
         raise MatLensError(f"this recipe was saved by a newer MatLens (version {version})")
     try:
         classes = [
-            ObjectClass(str(c["name"]), cast(RGB, tuple(int(v) for v in c["colour"])))
+            ObjectClass(str(c["name"]), cast("RGB", tuple(int(v) for v in c["colour"])))
             if isinstance(c, dict) and "colour" in c
             else classes_for([str(c["name"] if isinstance(c, dict) else c)])[0]
             for c in data.get("classes") or []
@@ -195,7 +195,9 @@ def recipe_from_dict(data: dict) -> Recipe:
             model=str(data.get("model", "mobile_sam")),
             parameters=dict(data.get("parameters") or {}),
             calibration=CalibrationRule(
-                cast(Rule, str(cal.get("rule", "metadata"))), cal.get("pixel_size"), cal.get("unit")
+                cast("Rule", str(cal.get("rule", "metadata"))),
+                cal.get("pixel_size"),
+                cal.get("unit"),
             ),
             unit=str(data.get("unit", "µm")),
             examples=tuple(data.get("examples") or ()),

@@ -1,6 +1,7 @@
 """The click policy around the SAM decoder: which candidate to show, what to feed back, where to
-look closer. No Qt; `clicks.ClickSession` applies it.
-`benchmarks/sam_accuracy.py` measures each rule on NASA MicroNet (SEM).
+look closer. No Qt; `clicks.ClickSession` applies it, with `click_policy` choosing the first
+click's answer under `DEFAULT`. `benchmarks/sam_accuracy.py` measures each rule on NASA
+MicroNet (SEM).
 
 - One click is ambiguous and SAM's predicted IoU is a poor judge of its three answers on
   micrographs. The *stability* of a mask (how little it moves when the logit threshold moves)
@@ -18,22 +19,32 @@ look closer. No Qt; `clicks.ClickSession` applies it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.segmentation.sam import MaskCandidate
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.segmentation.sam import MaskCandidate
+
+from inference.segmentation.click_policy import ClickPolicy
 
 
 @dataclass(frozen=True)
 class RefinePolicy:
     """What MatLens does around the decoder. `RAW` is plain SAM, `DEFAULT` the measured best."""
 
-    select: str = "stability"  # first click: "stability" or "score" (SAM's predicted IoU)
+    # first click: "policy" (`click_policy`: SAM's masks and the local-contrast region),
+    # "stability" (SAM's most stable mask) or "score" (SAM's predicted IoU)
+    select: str = "policy"
+    clicks: ClickPolicy = ClickPolicy()  # the thresholds of "policy"
     stability_offset: float = 2.0  # logit margin of `stability_score` (1 to 4 score alike)
     mask_input: bool = True  # later clicks refine the shown mask's logits
-    zoom_below: float = 0.25  # zoom when the first mask spans less than this x the longest side
+    # zoom when the first mask spans less than this x the longest side; only in sessions
+    # given the `image` (the pane and the CLI give none: a zoom costs an encoder run)
+    zoom_below: float = 0.25
     zoom_window: float = 0.5  # the zoom window's side, x the image's longest side
     keep_clicked: bool = False  # postprocess: keep only parts holding a positive click
     fill_holes_px: int = 0  # postprocess: fill enclosed holes up to this area
@@ -58,7 +69,8 @@ def stability_score(logits: np.ndarray, offset: float = 2.0) -> float:
 def choose_candidate(
     candidates: Sequence[MaskCandidate], policy: RefinePolicy = DEFAULT
 ) -> MaskCandidate:
-    """The candidate to show first for a one-click prompt."""
+    """The candidate to show first for a one-click prompt by SAM's own measures ("policy" is
+    `ClickSession`'s: here it falls back to stability)."""
     if policy.select == "score":
         return max(candidates, key=lambda c: c.score)
     return max(candidates, key=lambda c: stability_score(c.logits_lowres, policy.stability_offset))

@@ -11,18 +11,22 @@ import base64
 import datetime as dt
 import html
 import math
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference import __version__
-from inference.segmentation.annotations import AnnotationSet
 from inference.segmentation.histogram import Histogram, Scale, size_histogram
 from inference.segmentation.measure import ObjectMeasurement, measure
 from inference.segmentation.numbers import MISSING, format_number, format_percent
 from inference.segmentation.overlay import overlay_image
 from inference.segmentation.summary import CRACK_CLASS, MeasurementSummary, summarise_image
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.segmentation.annotations import AnnotationSet
 
 __all__ = ["overlay_image", "png_bytes", "render_report", "write_report"]
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +28,10 @@ from inference.segmentation._sam_image import (
     encoder_input,
     preprocess_shape,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 EMBEDDING_SHAPE = (1, 64, 64, 256)  # channels-last, as the decoder reads it
 _CACHE_VERSION = b"matlens-sam-embedding-v1"

@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.imaging.calibration import Calibration
 from inference.segmentation.numbers import format_quantity
+
+if TYPE_CHECKING:
+    from inference.imaging.calibration import Calibration
 
 _SMALLER = {"m": "mm", "cm": "mm", "mm": "µm", "µm": "nm", "nm": "pm", "Å": "pm"}
 _STEPS = (1, 2, 5)

@@ -21,14 +21,18 @@ stitching, and no fragment is left (3 without stitching).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.segmentation.geometry import Rect
 from inference.segmentation.masks import AutoMask, inside, mask_iou, rect_of
-from inference.segmentation.tiling import Sides, Tile, TileLayout
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.segmentation.tiling import Sides, Tile, TileLayout
 
 SEAM_IOU = 0.5  # pieces agree this well inside the overlap of their tiles
 COPY_IOU = 0.8  # whole masks of two tiles this alike are one object seen twice

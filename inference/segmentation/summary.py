@@ -14,15 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from inference.imaging.calibration import Calibration
-from inference.segmentation.annotations import AnnotationSet
 from inference.segmentation.export import write_table
 from inference.segmentation.grain_size import GrainSize, grain_size
 from inference.segmentation.measure import (
@@ -32,6 +28,13 @@ from inference.segmentation.measure import (
     measure,
     summarise,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from inference.imaging.calibration import Calibration
+    from inference.segmentation.annotations import AnnotationSet
 
 GRAIN_CLASS = "grain"
 
@@ -96,7 +99,7 @@ class MeasurementSummary:
 
     def to_dict(self) -> dict:
         """JSON-ready (NaN becomes None), for `matlens measure --json` and the batch markers."""
-        return cast(dict, _plain(dataclasses.asdict(self)))
+        return cast("dict", _plain(dataclasses.asdict(self)))
 
 
 def size_stats(measurements: Sequence[ObjectMeasurement]) -> SizeStats:

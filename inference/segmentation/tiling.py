@@ -21,8 +21,8 @@ stored as float16 (254 MB instead of 508 MB at 8192²; masks match float32 ones,
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation._sam_image import as_uint8
 from inference.segmentation.geometry import Rect
 from inference.segmentation.sam import ImageEmbedding, SamModel
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 TILE = 1024  # the encoder's input side: tiles are embedded at native resolution
 OVERLAP = 256  # see the module docstring

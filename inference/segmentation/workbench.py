@@ -15,12 +15,10 @@ through the setters below.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from inference.errors import MatLensError
-from inference.imaging.calibration import Calibration
 from inference.segmentation.annotations import (
     AnnotatedObject,
     AnnotationSet,
@@ -28,15 +26,11 @@ from inference.segmentation.annotations import (
     paint_stroke,
 )
 from inference.segmentation.automatic import AutoParams
-from inference.segmentation.clicks import ClickSession, RefinedCandidate
-from inference.segmentation.geometry import Box
-from inference.segmentation.merging import Policy
 from inference.segmentation.microstructure import MapParams
 from inference.segmentation.phase_objects import MIN_REGION_PX
 from inference.segmentation.phases import PhaseExample
 from inference.segmentation.prompts import PromptState
 from inference.segmentation.recipe import Recipe, default_rule, table_unit
-from inference.segmentation.sam import SamModel
 from inference.segmentation.saved_examples import (
     SavedExample,
     examples_by_class,
@@ -49,6 +43,15 @@ from inference.segmentation.workflows import (
     PhasePreview,
     SamModels,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from inference.imaging.calibration import Calibration
+    from inference.segmentation.clicks import ClickSession, RefinedCandidate
+    from inference.segmentation.geometry import Box
+    from inference.segmentation.merging import Policy
+    from inference.segmentation.sam import SamModel
 
 Mode = Literal["auto", "map", "phases"]
 # the parameters the pane's Automatic tools show: a recipe saves exactly these
@@ -218,7 +221,7 @@ class MicrographWorkbench:
             score=cand.score,
             points=tuple(prompts.points),
             box=prompts.box,
-            source="sam",
+            source=cand.source,
         )
 
     # --- edits: undo commands call these ----------------------------------------------------------

@@ -14,7 +14,6 @@ imported inside the functions that need them, so opening the window does not wai
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
@@ -24,7 +23,6 @@ import numpy as np
 from inference.errors import MatLensError
 from inference.imaging.display import to_display, to_rgb
 from inference.imaging.io import read_micrograph
-from inference.imaging.micrograph import Micrograph
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation import sidecar
 from inference.segmentation.annotations import (
@@ -35,7 +33,6 @@ from inference.segmentation.annotations import (
 from inference.segmentation.automatic import AutoParams, segment_everything, to_objects
 from inference.segmentation.clicks import ClickSession, click_session
 from inference.segmentation.everything import segment_everything_tiled, segment_image
-from inference.segmentation.masks import AutoMask
 from inference.segmentation.merging import MergeResult, Policy, merge_objects
 from inference.segmentation.microstructure import (
     MapParams,
@@ -50,7 +47,11 @@ from inference.segmentation.sam import SamModel
 from inference.segmentation.tiling import progress_part
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from inference.imaging.micrograph import Micrograph
     from inference.segmentation.features import PhaseFeatures
+    from inference.segmentation.masks import AutoMask
     from inference.segmentation.measure import ObjectMeasurement
     from inference.segmentation.summary import MeasurementSummary
 

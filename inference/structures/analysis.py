@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pymatgen.core import Molecule, Structure
 
 CellVariant = Literal["as-read", "primitive", "conventional"]
@@ -233,7 +234,7 @@ def _molecule_point_group(structure: Structure) -> str | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return str(PointGroupAnalyzer(molecule).sch_symbol)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - no point group is shown as none, never as a crash
         return None
 
 
@@ -255,7 +256,7 @@ def cell_variant(
                 result = sga.get_primitive_standard_structure()
             else:
                 result = sga.get_conventional_standard_structure()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - spglib gives up on some structures: shown as read
         return structure, f"no {variant} cell: the symmetry could not be found; shown as read"
     return _relabel(result), None
 
@@ -269,7 +270,7 @@ def _relabel(structure: Structure) -> Structure:
             warnings.simplefilter("ignore")
             sga = _analyzer(structure, DEFAULT_SYMPREC, DEFAULT_ANGLE_TOLERANCE)
             orbits = [int(i) for i in sga.get_symmetry_dataset().equivalent_atoms]
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - without symmetry, every site is its own orbit
         orbits = list(range(len(structure)))
     counters: dict[str, int] = {}
     names: dict[int, str] = {}

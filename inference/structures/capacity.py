@@ -9,9 +9,12 @@ of its atom lines.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import os
 
 # Peak memory per atom of opening a structure in the window, rounded up: 20,384-atom rock salt
 # (22,707 atoms drawn) raised the window's peak by about 300 MB (13 kB per atom) and the

@@ -14,8 +14,7 @@ import math
 import re
 import warnings
 from collections import Counter
-from collections.abc import Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monty.io import zopen
 from pymatgen.io.cif import CifBlock, CifParser
@@ -24,6 +23,10 @@ from inference.errors import UnreadableFile
 from inference.structures.capacity import too_many_atoms
 from inference.structures.model import ReadOptions, SkippedBlock, StructureBlock
 from inference.structures.validate import check_cell_parameters, check_structure
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 UNKNOWN = ("?", ".")
 CELL_KEYS = tuple(f"_cell_length_{x}" for x in "abc") + tuple(
@@ -162,7 +165,7 @@ def _make_parser(text: str, path: Path, options: ReadOptions) -> CifParser:
                 site_tolerance=options.site_tolerance,
                 frac_tolerance=options.frac_tolerance,
             )
-    except Exception as exc:  # noqa: BLE001 - pymatgen raises anything on a broken file
+    except Exception as exc:  # pymatgen raises anything on a broken file
         raise UnreadableFile(f"{path.name}: not a readable CIF ({_syntax_reason(exc)})") from exc
 
 
@@ -206,7 +209,7 @@ def _read_block(parser: CifParser, name: str, data: CifBlock, options: ReadOptio
                 f"atoms overlap (total occupancy up to {float(match.group(1)):g} on one site): "
                 "scaled to 1; the file may list symmetry copies twice"
             )
-        except Exception as exc:  # noqa: BLE001 - one bad block must not stop the others
+        except Exception as exc:  # one bad block must not stop the others
             raise UnreadableFile(_block_reason(exc)) from exc
     if structure is None or len(structure) == 0:
         raise UnreadableFile("no atoms with usable coordinates and elements")
@@ -228,7 +231,7 @@ def _retry_scaled(parser: CifParser, data: CifBlock):
     parser._occupancy_tolerance = 1e6  # pyright: ignore[reportAttributeAccessIssue]
     try:
         return parser._get_structure(data, False, False, check_occu=True)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise UnreadableFile(_block_reason(exc)) from exc
     finally:
         parser._occupancy_tolerance = saved  # pyright: ignore[reportAttributeAccessIssue]
@@ -263,7 +266,7 @@ def _check_cell(parser: CifParser, data: CifBlock) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 lattice = parser.get_lattice(data)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - pymatgen raises anything on a broken cell
             lattice = None
         if lattice is None:
             raise UnreadableFile(f"incomplete unit cell: {_describe_cell(present, bad)}")

@@ -3,9 +3,12 @@ drag-and-drop routing stay fast)."""
 
 from __future__ import annotations
 
-import os
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import os
 
 # (format name, filename patterns) in the order they are tried; names are matched lower-case.
 FORMATS: tuple[tuple[str, tuple[str, ...]], ...] = (

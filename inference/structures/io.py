@@ -8,8 +8,8 @@ does not even import pymatgen's CIF code: only the child does.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.errors import UnreadableFile
 from inference.jobs import CancelToken, ProgressCallback, no_progress
@@ -17,6 +17,9 @@ from inference.structures.capacity import LARGE_SITES, count_atom_lines
 from inference.structures.formats import FILE_DIALOG_FILTER, is_structure_file
 from inference.structures.model import ReadOptions, SkippedBlock, StructureBlock, StructureFile
 from inference.structures.timelimit import ParseTimeout, default_runner
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = [
     "FILE_DIALOG_FILTER",
@@ -28,6 +31,7 @@ __all__ = [
     "is_structure_file",
     "load_structures",
     "more_time",
+    "start_reader",
 ]
 
 READER = "inference.structures.reader:read_structures"
@@ -94,3 +98,25 @@ def load_structures(
             raise too_slow(path, exc.timeout_s) from None
     progress(1.0, "")
     return result
+
+
+# What this process needs once a structure comes back from the child: pymatgen's classes to
+# unpickle it into.
+PARENT_PRELOAD = ("pymatgen.core",)
+
+
+def start_reader(
+    progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
+) -> None:
+    """Make the first open fast: start the reader's child process (its Python and pymatgen
+    load there) and import what this process needs afterwards. The window runs this in the
+    background at start-up; a file opened meanwhile waits for the start instead of a second one."""
+    import importlib
+
+    progress(0.0, "starting the structure reader")
+    default_runner().start(cancel)
+    for name in PARENT_PRELOAD:
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        importlib.import_module(name)
+    progress(1.0, "")

@@ -10,16 +10,20 @@ child).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.structures.analysis import DEFAULT_SYMPREC, CellVariant, StructureInfo
 from inference.structures.io import too_slow
-from inference.structures.model import ReadOptions, SkippedBlock, StructureBlock
-from inference.structures.prepared import AnalysedBlock, PreparedStructure
 from inference.structures.timelimit import ParseTimeout, default_runner
+
+if TYPE_CHECKING:
+    import os
+
+    from inference.structures.model import ReadOptions, SkippedBlock, StructureBlock
+    from inference.structures.prepared import AnalysedBlock, PreparedStructure
 
 PREPARE = "inference.structures.prepared:prepare"
 ANALYSE = "inference.structures.prepared:analyse_block"

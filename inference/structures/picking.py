@@ -7,11 +7,13 @@ GPU pickers handle poorly), the same offscreen and on screen, and fast for 10⁵
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.structures.analysis import StructureInfo
-from inference.structures.scene import Scene
+if TYPE_CHECKING:
+    from inference.structures.analysis import StructureInfo
+    from inference.structures.scene import Scene
 
 
 def pick_atom(

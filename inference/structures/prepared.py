@@ -18,10 +18,11 @@ from inference.structures.analysis import (
     cell_variant,
 )
 from inference.structures.bonds import NeighborList, find_bonds
-from inference.structures.model import StructureBlock
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
+
+    from inference.structures.model import StructureBlock
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,9 @@ Every failure leaves as `UnreadableFile` with one line that names the file.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from pymatgen.core import Lattice, Molecule, Structure
@@ -20,6 +19,9 @@ from inference.structures.cif import NO_STRUCTURE, read_cif
 from inference.structures.formats import MOLECULE_FORMATS, detect_format
 from inference.structures.model import ReadOptions, StructureBlock, StructureFile
 from inference.structures.validate import check_molecule, check_structure
+
+if TYPE_CHECKING:
+    import os
 
 _BOX_PADDING = 8.0  # Å of empty space around a molecule, more than any bond cutoff
 
@@ -124,7 +126,7 @@ def _read_periodic(path: Path, fmt: str) -> StructureBlock:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             structure = Structure.from_file(str(path))
-    except Exception as exc:  # noqa: BLE001 - pymatgen raises anything on a broken file
+    except Exception as exc:  # pymatgen raises anything on a broken file
         raise _fail(path, fmt, exc) from exc
     if len(structure) == 0:
         raise UnreadableFile(f"{path.name}: the file has no atoms")
@@ -136,7 +138,7 @@ def _read_molecules(path: Path, fmt: str, options: ReadOptions) -> list[Structur
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             frames = _read_xyz(path) if fmt == "XYZ" else [_read_molecule(path)]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _fail(path, fmt, exc) from exc
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -189,9 +191,9 @@ def _read_xyz(path: Path) -> list[Molecule | Structure]:
     frames = read_back if isinstance(read_back, list) else [read_back]
     # cast: pymatgen annotates with a stand-in Atoms class of its own when ASE is missing
     return [
-        AseAtomsAdaptor.get_structure(cast(Any, atoms))
+        AseAtomsAdaptor.get_structure(cast("Any", atoms))
         if atoms.pbc.all() and atoms.cell.rank == 3
-        else AseAtomsAdaptor.get_molecule(cast(Any, atoms))
+        else AseAtomsAdaptor.get_molecule(cast("Any", atoms))
         for atoms in frames
         if isinstance(atoms, Atoms)
     ]

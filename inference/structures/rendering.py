@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from inference.errors import MatLensError
-from inference.structures.scene import Scene
+
+if TYPE_CHECKING:
+    from inference.structures.scene import Scene
 
 Projection = Literal["orthographic", "perspective"]
 

@@ -17,10 +17,11 @@ from inference.errors import MatLensError
 from inference.structures import elements
 from inference.structures.analysis import site_label
 from inference.structures.bonds import NeighborList, majority_symbols
-from inference.structures.elements import ColorScheme, RadiusMode
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
+
+    from inference.structures.elements import ColorScheme, RadiusMode
 
 Style = Literal["ball-and-stick", "space-filling", "sticks", "polyhedral"]
 STYLES: tuple[Style, ...] = ("ball-and-stick", "space-filling", "sticks", "polyhedral")

@@ -7,8 +7,9 @@ is safe next to Qt's threads (fork is not). A frozen Windows build must call
 `multiprocessing.freeze_support()` first thing in its entry point.
 
 One child is kept warm and reused, so only the first parse pays for starting Python and importing
-pymatgen (about half a second), and that start-up is not counted against the limit. A child that
-overruns, dies or is cancelled is killed; the next call starts a fresh one.
+pymatgen (seconds on a slow machine), and that start-up is not counted against the limit; the
+window starts it in the background at start-up (`ChildRunner.start`), before anyone opens a
+file. A child that overruns, dies or is cancelled is killed; the next call starts a fresh one.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ import multiprocessing
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inference.errors import JobCancelled, MatLensError, UnreadableFile
-from inference.jobs import CancelToken
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from inference.jobs import CancelToken
 
 START_LIMIT_S = 120.0  # generous: a cold start on a slow Windows disk can take many seconds
 _POLL_S = 0.05
@@ -150,6 +154,20 @@ class ChildRunner:
         finally:
             self._lock.release()
 
+    def start(self, cancel: CancelToken | None = None) -> None:
+        """Start the child now, unless it runs already (the window does this at start-up, in
+        the background, so the first file opens without waiting for Python and the preloaded
+        modules). A call made meanwhile waits for this start instead of making a second child."""
+        while not self._lock.acquire(timeout=_POLL_S):  # a call is using the child: it runs
+            if cancel is not None and cancel.cancelled:
+                raise JobCancelled()
+        try:
+            if self._proc is None or not self._proc.is_alive():
+                self.kill()
+                self._start(cancel)
+        finally:
+            self._lock.release()
+
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None and self._proc.is_alive() else None
@@ -219,6 +237,16 @@ class ChildRunner:
         raise UnreadableFile(f"{what}: {action} it failed ({name}{': ' + first if first else ''})")
 
 
+# What the shared child imports before it says it is ready: the reader (pymatgen's core and CIF
+# code) and what the window asks next, the symmetry search and the bond finder. Loaded there
+# while nobody waits (a prewarmed child), none of it is paid on the first open.
+CHILD_PRELOAD = (
+    "inference.structures.reader",
+    "inference.structures.prepared",
+    "pymatgen.symmetry.analyzer",
+    "pymatgen.analysis.local_env",
+)
+
 _DEFAULT: ChildRunner | None = None
 _DEFAULT_LOCK = threading.Lock()
 
@@ -228,6 +256,6 @@ def default_runner() -> ChildRunner:
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
-            _DEFAULT = ChildRunner(preload=("inference.structures.reader",))
+            _DEFAULT = ChildRunner(preload=CHILD_PRELOAD)
             atexit.register(_DEFAULT.close)
         return _DEFAULT

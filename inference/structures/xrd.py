@@ -79,6 +79,12 @@ def _hkl(hkl: tuple[int, ...]) -> str:
     return "(" + " ".join(str(int(i)) for i in hkl) + ")"
 
 
+def load_calculator() -> None:
+    """Import pymatgen's diffraction code now (seconds on a slow machine: it pulls in much of
+    pymatgen), in the background at start-up, so the first pattern does not wait for it."""
+    from pymatgen.analysis.diffraction.xrd import XRDCalculator  # noqa: F401
+
+
 def compute_xrd(
     structure: Structure,
     radiation: str | float = DEFAULT_RADIATION,
@@ -104,7 +110,7 @@ def compute_xrd(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # pymatgen annotates `wavelength` as a line name; it documents and takes Å as well
-        calculator = XRDCalculator(wavelength=cast(Any, wavelength))
+        calculator = XRDCalculator(wavelength=cast("Any", wavelength))
         pattern = calculator.get_pattern(structure, two_theta_range=(lo, hi))
     peaks = tuple(
         XrdPeak(

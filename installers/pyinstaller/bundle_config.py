@@ -14,13 +14,16 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bundle_elf import cut_debug_sections, load_segments, needed_libraries
 
 from inference.doctor import PACKAGES as DOCTOR_PACKAGES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 # A PyInstaller TOC entry: (path inside the bundle, source path or symlink target, type code).
 TocEntry = tuple[str, str, str]
@@ -44,7 +47,7 @@ SETUP_ONLY = (
     "onnxscript",
     "onnx_ir",
     "inference.export",
-    "inference.prediction.training",
+    "training",
     "Cython",
     "pyximport",
     "tensorflow",

@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _PHDR = struct.Struct("<IIQQQQQQ")  # type, flags, offset, vaddr, paddr, filesz, memsz, align
 _SHDR = struct.Struct(
@@ -121,7 +124,7 @@ def needed_libraries(path: Path) -> tuple[str, ...]:
     return tuple(data[strtab + n : data.index(b"\0", strtab + n)].decode() for n in needed)
 
 
-def _masked(data: bytes, offset: int, size: int, holes: list[tuple[int, int]]) -> bytes:
+def _masked(data: bytes | bytearray, offset: int, size: int, holes: list[tuple[int, int]]) -> bytes:
     """data[offset:offset+size] with the bytes inside `holes` (file offset ranges) zeroed."""
     chunk = bytearray(data[offset : offset + size])
     for low, high in holes:

@@ -29,7 +29,10 @@ class BundleFinder(importlib.abc.MetaPathFinder):
     """Finds modules in a built bundle's PYZ and `_internal`; refuses what it left out."""
 
     def __init__(self, bundle: Path, excludes: tuple[str, ...]):
-        from PyInstaller.archive.readers import CArchiveReader
+        # PyInstaller is a build tool, installed by `make bundle` only.
+        from PyInstaller.archive.readers import (  # pyright: ignore[reportMissingImports]
+            CArchiveReader,
+        )
 
         executable = next(p for p in (bundle / "matlens", bundle / "matlens.exe") if p.is_file())
         self.internal = bundle / "_internal"
@@ -117,7 +120,7 @@ def _venv_spec(fullname: str):
     """Where this Python would find the module without the bundle."""
     top, *rest = fullname.split(".")
     spec = importlib.machinery.PathFinder.find_spec(top)
-    if not rest or spec is None:
+    if not rest or spec is None or not spec.submodule_search_locations:
         return spec
     folder = Path(spec.submodule_search_locations[0]).joinpath(*rest[:-1])
     return importlib.machinery.PathFinder.find_spec(fullname, [str(folder)])

@@ -5,12 +5,16 @@ Pages are rendered by pypdfium2 in a worker; this view only shows the image it i
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene, QGraphicsView
 
-from inference.literature.model import Box
+if TYPE_CHECKING:
+    import numpy as np
+
+    from inference.literature.model import Box
 
 COLOURS = {
     "value": QColor(255, 214, 0, 110),

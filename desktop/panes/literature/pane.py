@@ -34,16 +34,16 @@ from desktop.panes.base import AppContext, Pane
 from desktop.panes.literature.page_view import PageView
 from desktop.panes.literature.records_table import RecordsTable
 from desktop.workers import JobSlot
-from inference.errors import ErrorReport
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.export import write_csv, write_json
 from inference.literature.extract import Extraction, PropertyRecord, extract_pdf
-from inference.literature.model import Paper
 from inference.literature.ner import installed as tagger_installed
 from inference.literature.render import render_page
 from inference.prediction.inputs import fixed_formula
 
 if TYPE_CHECKING:
+    from inference.errors import ErrorReport
+    from inference.literature.model import Paper
     from inference.literature.search import Hit, Library, UpdateReport
 
 ALL = "All"
@@ -76,17 +76,21 @@ def _open_paper(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> OpenedPaper:
-    paper, extraction = extract_pdf(path, ner=ner, progress=progress, cancel=cancel)
-    return OpenedPaper(path, paper, extraction, page, focus)
+    read = extract_pdf(path, ner=ner, progress=progress, cancel=cancel)
+    return OpenedPaper(path, read.paper, read.extraction, page, focus)
 
 
 def _index_library(
     root: Path, *, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
 ) -> IndexedLibrary:
+    from inference.batch import papers_on_workers
     from inference.literature.search import Library
 
     library = Library(root)
-    report = library.update(progress=progress, cancel=cancel)
+    # Worker processes where they pay (several cores); the bar moves paper by paper.
+    report = library.update(
+        workers=None, on_workers=papers_on_workers, progress=progress, cancel=cancel
+    )
     return IndexedLibrary(library, report)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from inference.literature.extract import PropertyRecord
+if TYPE_CHECKING:
+    from inference.literature.extract import PropertyRecord
 
 COLUMNS = ("Material", "Property", "Value", "Unit", "SI", "Conditions", "Page")
 

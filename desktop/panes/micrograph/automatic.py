@@ -14,6 +14,8 @@ the batch recipe reads it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,12 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.job_bar import JobBar
 from desktop.panes.micrograph.modes import EXAMPLES, PROMPT
-from desktop.panes.micrograph.state import MicrographState
-from desktop.workers import JobSlot
 from inference.segmentation.automatic import AutoParams
-from inference.segmentation.merging import Policy
 from inference.segmentation.microstructure import MapParams
 from inference.segmentation.numbers import format_number, format_percent
 from inference.segmentation.phase_objects import MIN_REGION_PX, PhaseObjects
@@ -51,6 +49,12 @@ from inference.segmentation.workflows import (
     phases_into,
     preview_phases,
 )
+
+if TYPE_CHECKING:
+    from desktop.job_bar import JobBar
+    from desktop.panes.micrograph.state import MicrographState
+    from desktop.workers import JobSlot
+    from inference.segmentation.merging import Policy
 
 MAP_KINDS = {
     "phase": "Phase vs matrix",

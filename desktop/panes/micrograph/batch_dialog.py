@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.panes.micrograph.batch_progress import BatchProgressView, BatchRelay, WhereBox
-from desktop.panes.micrograph.state import MicrographState
 from inference.batch import BatchProgress, ItemEvent, run_micrograph_batch
 from inference.errors import ErrorReport, MatLensError
 from inference.imaging.calibration import Calibration
@@ -43,10 +42,11 @@ from inference.segmentation.recipe import (
     load_recipe,
     save_recipe,
 )
-from inference.segmentation.workbench import Mode
 
 if TYPE_CHECKING:
+    from desktop.panes.micrograph.state import MicrographState
     from inference.batch import BatchReport
+    from inference.segmentation.workbench import Mode
 
 MODES = {"auto": "Segment everything", "map": "Microstructure map", "phases": "Phases by example"}
 FAILED_STYLE = "color: #c0392b"

@@ -8,6 +8,7 @@ sidecar autosave keeps it and every measurement uses it. "Reset" goes back to th
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QObject, Qt
@@ -24,12 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.panes.micrograph.canvas import MicrographCanvas
 from desktop.panes.micrograph.modes import CALIBRATE, PROMPT
-from desktop.panes.micrograph.state import MicrographState
 from inference.errors import MatLensError
 from inference.imaging.calibration import Calibration
 from inference.segmentation.recipe import TABLE_UNITS as UNITS
+
+if TYPE_CHECKING:
+    from desktop.panes.micrograph.canvas import MicrographCanvas
+    from desktop.panes.micrograph.state import MicrographState
 
 MIN_LINE_PX = 2.0  # shorter lines are slips of the mouse, not scale bars
 LINE_COLOUR = "#ffd400"

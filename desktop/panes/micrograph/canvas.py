@@ -7,7 +7,8 @@ calibrated image has a scale bar in the bottom-right corner that follows the zoo
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
@@ -16,6 +17,20 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsRectItem
 from desktop.panes.micrograph.modes import BRUSH, CALIBRATE, ERASER, EXAMPLES, PROMPT
 from inference.imaging.calibration import Calibration
 from inference.segmentation.scale_bar import choose_scale_bar
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def _colour_menu_without_pyplot() -> None:
+    """pyqtgraph's histogram builds its colour-map menu when it is made, and to list the
+    "matplotlib ▸ Others" maps it imports matplotlib.pyplot: about 0.3 s before the window's
+    first paint, for one submenu. Without that submenu the menu imports nothing until it is
+    opened (the matplotlib categories still load their maps then)."""
+    from pyqtgraph.widgets import ColorMapMenu
+
+    ColorMapMenu.find_mpl_leftovers = lambda: []  # type: ignore[assignment]
+
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -174,6 +189,7 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.view.addItem(self.brush_item)
         self.scale_bar = ScaleBarItem()
         self.scale_bar.setParentItem(self.view)
+        _colour_menu_without_pyplot()
         self.histogram = pg.HistogramLUTItem(image=self.image_item)
         self.ci.addItem(self.histogram, row=0, col=1)
         self.image_shape: tuple[int, int] | None = None

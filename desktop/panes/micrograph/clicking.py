@@ -7,6 +7,8 @@ queues the newest prompt only, so fast clicks are merged into the next answer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -19,10 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.panes.micrograph.state import MicrographState
 from inference.errors import MatLensError
-from inference.segmentation.geometry import Box
 from inference.segmentation.prompted import decode_prompt
+
+if TYPE_CHECKING:
+    from desktop.panes.micrograph.state import MicrographState
+    from inference.segmentation.geometry import Box
 
 HINT = "Left click: object · Right/Shift click: background · Ctrl+drag: box"
 
@@ -59,6 +63,7 @@ class CurrentObjectBox(QGroupBox):
         layout.addWidget(self.candidate_label)
         layout.addLayout(buttons)
         state.image_opened.connect(lambda _: self._fill_classes())
+        state.image_opened.connect(lambda _: self._show_candidate())  # no answer of the last image
         state.classes_changed.connect(self._fill_classes)
         state.current_class_changed.connect(self.class_combo.setCurrentText)
         state.candidates_changed.connect(self._show_candidate)
@@ -131,10 +136,12 @@ class CurrentObjectBox(QGroupBox):
             self.candidate_label.setText(HINT)
             return
         n = len(prompts.candidates)
-        self.candidate_label.setText(
-            f"Mask {prompts.selected + 1} of {n} · predicted IoU {cand.score:.2f}"
-            + (" · Tab for the next" if n > 1 else "")
-        )
+        text = f"Mask {prompts.selected + 1} of {n} · {cand.description}"
+        text += " · Tab for the next" if n > 1 else ""
+        first = prompts.candidates[0]
+        if first.ambiguous:  # the click itself was unclear: say so whichever mask is shown
+            text = f"Uncertain click. {first.reason}\n{text}"
+        self.candidate_label.setText(text)
 
     def next_candidate(self) -> None:
         self.state.workbench.next_candidate()

@@ -5,15 +5,18 @@ The workbench emits its events after each operation, so views redraw on redo and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QUndoCommand
 
-from inference.imaging.calibration import Calibration
-from inference.segmentation.annotations import AnnotatedObject, ObjectClass
-from inference.segmentation.merging import MergeResult
-from inference.segmentation.saved_examples import SavedExample
-from inference.segmentation.workbench import MicrographWorkbench
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from inference.imaging.calibration import Calibration
+    from inference.segmentation.annotations import AnnotatedObject, ObjectClass
+    from inference.segmentation.merging import MergeResult
+    from inference.segmentation.saved_examples import SavedExample
+    from inference.segmentation.workbench import MicrographWorkbench
 
 
 class AddObjects(QUndoCommand):

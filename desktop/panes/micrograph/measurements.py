@@ -36,14 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.job_bar import JobBar
 from desktop.panes.micrograph.batch_dialog import BatchDialog
-from desktop.panes.micrograph.state import MicrographState
-from inference.errors import ErrorReport
 from inference.segmentation.numbers import format_number, format_percent
 from inference.segmentation.workflows import MeasuredImage, measure_image
 
 if TYPE_CHECKING:  # slow to import at start-up: scikit-image
+    from desktop.job_bar import JobBar
+    from desktop.panes.micrograph.state import MicrographState
+    from inference.errors import ErrorReport
     from inference.segmentation.histogram import Histogram, Scale
     from inference.segmentation.summary import MeasurementSummary
 

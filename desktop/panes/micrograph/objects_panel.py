@@ -6,6 +6,8 @@ the list never widens the side panel."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -18,10 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.panes.micrograph.state import MicrographState
-from inference.segmentation.annotations import AnnotatedObject
 from inference.segmentation.numbers import format_quantity
 from inference.segmentation.overlay import SELECTION_COLOUR, crop_rgba, outline
+
+if TYPE_CHECKING:
+    from desktop.panes.micrograph.state import MicrographState
+    from inference.segmentation.annotations import AnnotatedObject
 
 
 def selection_outline(objects: list[AnnotatedObject]) -> tuple[np.ndarray, tuple[int, int]] | None:

@@ -9,6 +9,7 @@ sidecar file, in a worker.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -43,9 +44,11 @@ from desktop.panes.micrograph.objects_panel import ObjectsPanel, selection_outli
 from desktop.panes.micrograph.state import MicrographState
 from inference.imaging.io import SUPPORTED_EXTENSIONS
 from inference.runtime.registry import FileStatus, card_status, load_cards
-from inference.segmentation.annotations import AnnotationSet
 from inference.segmentation.overlay import crop_rgba, objects_rgba
-from inference.segmentation.workflows import ExportKind, LoadedImage
+
+if TYPE_CHECKING:
+    from inference.segmentation.annotations import AnnotationSet
+    from inference.segmentation.workflows import ExportKind, LoadedImage
 
 EXPORTS: dict[ExportKind, tuple[str, str, str]] = {  # menu text, file filter, default suffix
     "labels": (

@@ -9,16 +9,13 @@ their own slots with `new_slot`, and opening another image discards them all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import shiboken6
 from PySide6.QtCore import SIGNAL, QObject, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from desktop.panes.base import AppContext
 from desktop.panes.micrograph.commands import (
     AddClass,
     AddObjects,
@@ -30,10 +27,6 @@ from desktop.panes.micrograph.commands import (
 )
 from desktop.panes.micrograph.modes import EXAMPLES, PROMPT
 from desktop.workers import JobSlot
-from inference.errors import ErrorReport
-from inference.imaging.calibration import Calibration
-from inference.segmentation.annotations import AnnotatedObject
-from inference.segmentation.merging import MergeResult
 from inference.segmentation.workbench import DEFAULT_CLASS, MicrographWorkbench, renamed, shown
 from inference.segmentation.workflows import (
     EXPORT_KINDS,
@@ -45,6 +38,17 @@ from inference.segmentation.workflows import (
     export_annotations,
     load_image,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from PySide6.QtGui import QUndoCommand, QUndoStack
+
+    from desktop.panes.base import AppContext
+    from inference.errors import ErrorReport
+    from inference.imaging.calibration import Calibration
+    from inference.segmentation.annotations import AnnotatedObject
+    from inference.segmentation.merging import MergeResult
 
 SAVE_WAIT_MS = 10_000  # closing waits this long at most for the last autosave
 
@@ -113,11 +117,11 @@ class MicrographState(QObject):
         return slot
 
     def report_error(self, report: ErrorReport | str) -> None:
-        show_error = cast(Callable[[ErrorReport | str], None], self.context.show_error)
+        show_error = cast("Callable[[ErrorReport | str], None]", self.context.show_error)
         show_error(report)  # AppContext types its callbacks as `object`
 
     def show_status(self, text: str) -> None:
-        cast(Callable[[str], None], self.context.show_status)(text)
+        cast("Callable[[str], None]", self.context.show_status)(text)
 
     def has_image(self) -> bool:
         """True with an image open; else says so in one line."""

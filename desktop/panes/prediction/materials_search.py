@@ -8,6 +8,7 @@ search in a JobSlot (the first search may build the store). A row can be sent to
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.workers import JobSlot
 from inference.errors import ErrorReport, MatLensError
 from inference.prediction.materials_query import (
     PROPERTIES,
@@ -35,6 +35,9 @@ from inference.prediction.materials_query import (
     query_materials,
     rows_to_csv,
 )
+
+if TYPE_CHECKING:
+    from desktop.workers import JobSlot
 
 RANGES = {
     "band_gap": "Band gap",

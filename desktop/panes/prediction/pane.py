@@ -10,6 +10,7 @@ Birch–Murnaghan fit. The "Materials data" tab searches the tables (materials_s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -34,8 +35,10 @@ from desktop.job_bar import JobBar
 from desktop.panes.base import AppContext, Pane
 from desktop.panes.prediction.materials_search import MaterialsSearch
 from desktop.workers import JobSlot
-from inference.errors import ErrorReport
 from inference.prediction.service import PredictionReport, rows_to_csv, run_prediction
+
+if TYPE_CHECKING:
+    from inference.errors import ErrorReport
 
 COLUMNS = ["Item", "Quantity", "Value", "90 % interval / range", "Unit", "Kind", "Source", "Note"]
 KNOWN_COLOUR = QColor("#e8f5e9")  # known values: a pale green a person learns to trust
@@ -258,7 +261,7 @@ class PredictionPane(Pane):
                 row.note,
             )
             colour = KNOWN_COLOUR if row.kind.startswith("known") else None
-            if row.note.startswith("out of domain"):
+            if row.kind == "prediction" and row.note:  # out of domain, polymorphs
                 colour = WARN_COLOUR
             for j, text in enumerate(values):
                 item = QTableWidgetItem(text)

@@ -11,6 +11,8 @@ Beyond 60,000 bonds, bonds become lines. Partly occupied sites are drawn as colo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
 from vtkmodules.vtkCommonCore import vtkPoints, vtkStringArray
@@ -21,7 +23,9 @@ from vtkmodules.vtkRenderingOpenGL2 import vtkOpenGLSphereMapper, vtkOpenGLStick
 
 from desktop.panes.structure.meshes import feature_edges, replicate, wedge_template
 from inference.structures.elements import color as element_color
-from inference.structures.scene import Scene
+
+if TYPE_CHECKING:
+    from inference.structures.scene import Scene
 
 LINE_BONDS = 60_000  # more bonds than this are drawn as 2-pixel lines: at that scale a bond
 # is a few pixels long, and lines cost software OpenGL a tenth of what stick impostors do

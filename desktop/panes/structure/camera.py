@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-from vtkmodules.vtkRenderingCore import vtkRenderer
+from typing import TYPE_CHECKING
 
-from inference.structures.rendering import Projection
-from inference.structures.scene import Scene
+import numpy as np
+
 from inference.structures.views import along
+
+if TYPE_CHECKING:
+    from vtkmodules.vtkRenderingCore import vtkRenderer
+
+    from inference.structures.rendering import Projection
+    from inference.structures.scene import Scene
 
 # The overview: from the front right and a little above, with the z (c) axis up.
 _OVERVIEW_EYE = np.array([0.42, -1.0, 0.38])

@@ -8,12 +8,10 @@ never shows a stale structure. The GUI thread only draws.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -40,7 +38,6 @@ from desktop.panes.structure.xrd_panel import XrdPanel
 from desktop.workers import JobSlot
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
-from inference.structures.analysis import CellVariant
 from inference.structures.bonds import majority_symbols
 from inference.structures.elements import COLOR_SCHEMES, RADIUS_MODES
 from inference.structures.export import (
@@ -57,17 +54,23 @@ from inference.structures.io import (
     is_structure_file,
     load_structures,
     more_time,
+    start_reader,
 )
 from inference.structures.isolated import prepare_safely
-from inference.structures.model import StructureBlock
 from inference.structures.picking import describe_atom, measure
-from inference.structures.prepared import PreparedStructure
 from inference.structures.scene import STYLES, Scene, SceneOptions, build_scene
 from inference.structures.views import AXES, parse_uvw
-from inference.structures.xrd import XrdPattern, compute_xrd, write_csv
+from inference.structures.xrd import XrdPattern, compute_xrd, load_calculator, write_csv
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
     from desktop.panes.structure.view import StructureView
+    from inference.structures.analysis import CellVariant
+    from inference.structures.model import StructureBlock
+    from inference.structures.prepared import PreparedStructure
 
 _STYLE_TEXT = {
     "ball-and-stick": "Ball and stick",
@@ -134,6 +137,22 @@ def _prepare(
         return OutOfTime(str(exc), exc.more_time_s)
 
 
+def _start_reader(
+    *, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
+) -> None:
+    """The child process and this process's pymatgen (start_reader), then the 3D view's module
+    (importing VTK takes a moment the first open would otherwise spend on the GUI thread; an
+    import only: the view itself is made on the GUI thread), last the XRD code, which the
+    first open needs only after the structure is drawn."""
+    import importlib
+
+    start_reader(progress=progress, cancel=cancel)
+    importlib.import_module("desktop.panes.structure.view")
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    load_calculator()
+
+
 def _save_png(pixels: np.ndarray, path: Path) -> Path:
     """Write grabbed RGB pixels (a worker job: the grab itself is OpenGL, on the GUI thread)."""
     import imageio.v3 as iio
@@ -168,6 +187,7 @@ class StructurePane(Pane):
         self.prepare_slot = JobSlot(runner, parent=self)
         self.scene_slot = JobSlot(runner, queue_latest=True, parent=self)
         self.xrd_slot = JobSlot(runner, parent=self)
+        self.reader_start_slot = JobSlot(runner, parent=self)  # unlabelled: start-up work
         # One slot per export kind: a CIF and then a POSCAR are both written.
         self.export_slots = {
             kind: JobSlot(runner, parent=self) for kind in ("png", "xrd", *EXPORT_FORMATS)
@@ -179,6 +199,10 @@ class StructurePane(Pane):
     @classmethod
     def can_open(cls, path: Path) -> bool:
         return is_structure_file(path)
+
+    def warm_up(self) -> None:
+        """Start the reader's child process and load VTK now, so the first open is quick."""
+        self.reader_start_slot.submit(_start_reader, name="structure reader start")
 
     # layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -715,7 +739,7 @@ class StructurePane(Pane):
 
     # clean-up ----------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        for slot in self._slots:
+        for slot in (*self._slots, self.reader_start_slot):
             slot.discard()  # late results are ignored
         self._rebuild_timer.stop()
         if self.view is not None:

@@ -10,14 +10,17 @@ partly occupied sites turn to the camera afterwards.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import vtkmodules.qt
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
-vtkmodules.qt.PyQtImpl = "PySide6"  # noqa: E402 - must be chosen before the widget is imported
-import vtkmodules.vtkRenderingOpenGL2  # noqa: E402, F401 - registers the OpenGL back end
+# The Qt binding must be chosen before the VTK widget is imported.
+vtkmodules.qt.PyQtImpl = "PySide6"
+import vtkmodules.vtkRenderingOpenGL2  # noqa: E402 - registers the OpenGL back end
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
 from vtkmodules.vtkCommonCore import vtkCommand  # noqa: E402
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera  # noqa: E402
@@ -31,8 +34,10 @@ from desktop.panes.structure.camera import (  # noqa: E402
 )
 from desktop.panes.structure.offscreen import grab_rgb  # noqa: E402
 from inference.structures.picking import pick_atom  # noqa: E402
-from inference.structures.rendering import Projection  # noqa: E402
-from inference.structures.scene import Scene  # noqa: E402
+
+if TYPE_CHECKING:
+    from inference.structures.rendering import Projection
+    from inference.structures.scene import Scene
 
 CLICK_SLOP = 4  # pixels the mouse may move between press and release for a click
 

@@ -54,7 +54,7 @@ class XrdPanel(QWidget):
         self.marker = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(230, 60, 40))
         self.plot.addItem(self.marker)
         self.hover = QLabel("Hover over a peak to see its (hkl).", self)
-        scene = cast(pg.GraphicsScene, self.plot.scene())  # pyqtgraph's, with mouse signals
+        scene = cast("pg.GraphicsScene", self.plot.scene())  # pyqtgraph's, with mouse signals
         scene.sigMouseMoved.connect(self._mouse_moved)
 
         top = QHBoxLayout()

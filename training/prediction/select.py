@@ -1,6 +1,6 @@
 """Choose hyper-parameters on a fold's val split only (the test folds stay unseen).
 
-    python -m inference.prediction.training.select expt_gap hidden=384 features=all hurdle=1
+    python -m training.prediction.select expt_gap hidden=384 features=all hurdle=1
 
 Trains on `train{fold}.csv`, scores `val{fold}.csv`, prints one line: the Task overrides and
 the val MAE (ROC-AUC too for classification). Development time only: imports torch.
@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from inference.prediction.featurize import BLOCKS, default_tables
-from inference.prediction.training.train import (
+from training.prediction.train import (
     TASKS,
     Ensemble,
     FeatureCache,

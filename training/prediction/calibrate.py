@@ -1,6 +1,6 @@
 """Conformal 90 % intervals and the applicability domain, from held-out folds.
 
-    python -m inference.prediction.training.calibrate [--models DIR]
+    python -m training.prediction.calibrate [--models DIR]
 
 Member k of each shipped ensemble was trained on crabnet's train{k}+val{k} and never saw
 test{k}, so its predictions on test{k} are honest held-out predictions. Their absolute errors
@@ -28,9 +28,9 @@ from inference.prediction.domain import (
 )
 from inference.prediction.featurize import TABLES_FILE, load_tables
 from inference.prediction.materials_store import formula_amounts
-from inference.prediction.training.display import apply_display
-from inference.prediction.training.features_cache import features_for
-from inference.prediction.training.train import TASKS, read_split
+from training.prediction.display import apply_display
+from training.prediction.features_cache import features_for
+from training.prediction.train import TASKS, read_split
 
 LEVEL = 0.9
 METAL_CUTOFF = 0.1  # eV: a predicted gap under this is a metal call

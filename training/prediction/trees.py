@@ -133,25 +133,21 @@ def export_two_stage(
 ) -> None:
     """One ONNX graph: features → side features → per fold P(gap > 0) and gap → [N, folds].
 
-    `side_models` are HistGradientBoosting regressors on the raw features (their outputs are
-    appended as extra columns, in order); `side_inputs` name further graph inputs [N, 1]
-    appended after them: the run time feeds the ensemble means of other composition models. Each fold is
-    (classifier, [regressors]): the member's gap is max(mean of the regressors, 0) where the
-    classifier says P(non-metal) > 0.5, and 0 otherwise. `blend_onnx` (an ensemble with the
-    same [N, folds] output, member k trained on the same rows) is averaged in, member by member.
+    `side_models` are HistGradientBoosting regressors or classifiers (their P(class 1)) on the
+    raw features (their outputs are appended as extra columns, in order); `side_inputs` name
+    further graph inputs [N, 1] appended after them: the run time feeds the ensemble means of
+    other composition models. Each fold is (classifier, [regressors]): the member's gap is
+    max(mean of the regressors, 0) where the classifier says P(non-metal) > 0.5, and 0
+    otherwise. `blend_onnx` (an ensemble with the same [N, folds] output, member k trained on
+    the same rows) is averaged in, member by member.
     `dft_gate`: no metal call where the first side model (the PBE gap) predicts more than this.
     """
     import onnx
     from onnx import TensorProto, helper
 
-    nodes, inits = [], []
-    side_outputs = []
-    for i, model in enumerate(side_models):
-        nodes.append(tree_node(model, f"side{i}", "features", f"side{i}"))
-        side_outputs.append(f"side{i}")
+    inits = []
     side_inputs = list(side_inputs or [])
-    side_outputs.extend(side_inputs)
-    nodes.append(helper.make_node("Concat", ["features", *side_outputs], ["wide"], axis=1))
+    nodes = _wide_input(side_models, side_inputs)
     inits.append(helper.make_tensor("half", TensorProto.FLOAT, [], [0.5]))
     inits.append(helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]))
     members = []
@@ -186,14 +182,59 @@ def export_two_stage(
             nodes.append(node)
         nodes.append(helper.make_node("Max", [sub.graph.output[0].name, "zero"], ["blend_clipped"]))
         nodes.append(helper.make_node("Mean", ["trees", "blend_clipped"], ["members"]))
+    _save(path, "two_stage_gap", nodes, inits, n_features, side_inputs, len(folds))
+
+
+def export_classifier(
+    path, n_features: int, folds: list, side_models: list, side_inputs: list[str]
+) -> None:
+    """One ONNX graph: features → side features → per fold P(class 1) → [N, folds].
+
+    `side_models` and `side_inputs` as in `export_two_stage`; each fold is one
+    HistGradientBoosting classifier on the features with the side columns appended."""
+    from onnx import helper
+
+    nodes = _wide_input(side_models, side_inputs)
+    members = []
+    for k, classifier in enumerate(folds):
+        nodes.append(tree_node(classifier, f"cls{k}", "wide", f"raw{k}"))
+        nodes.append(helper.make_node("Sigmoid", [f"raw{k}"], [f"p{k}"]))
+        members.append(f"p{k}")
+    nodes.append(helper.make_node("Concat", members, ["members"], axis=1))
+    _save(path, "tree_classifier", nodes, [], n_features, side_inputs, len(folds))
+
+
+def _wide_input(side_models: list, side_inputs: list[str]) -> list:
+    """Nodes that append the side models' outputs, then the side inputs, to the features."""
+    from onnx import helper
+
+    nodes, side_outputs = [], []
+    for i, model in enumerate(side_models):
+        if hasattr(model, "predict_proba"):
+            nodes.append(tree_node(model, f"side{i}_raw", "features", f"side{i}_raw"))
+            nodes.append(helper.make_node("Sigmoid", [f"side{i}_raw"], [f"side{i}"]))
+        else:
+            nodes.append(tree_node(model, f"side{i}", "features", f"side{i}"))
+        side_outputs.append(f"side{i}")
+    side_outputs.extend(side_inputs)
+    nodes.append(helper.make_node("Concat", ["features", *side_outputs], ["wide"], axis=1))
+    return nodes
+
+
+def _save(
+    path, name: str, nodes: list, inits: list, n_features: int, side_inputs: list[str], k: int
+) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
     graph = helper.make_graph(
         nodes,
-        "two_stage_gap",
+        name,
         [
             helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", n_features]),
             *(helper.make_tensor_value_info(n, TensorProto.FLOAT, ["n", 1]) for n in side_inputs),
         ],
-        [helper.make_tensor_value_info("members", TensorProto.FLOAT, ["n", len(folds)])],
+        [helper.make_tensor_value_info("members", TensorProto.FLOAT, ["n", k])],
         inits,
     )
     model = helper.make_model(

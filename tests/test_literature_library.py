@@ -1,0 +1,48 @@
+"""Library indexing on worker processes: the same index as in this process, paper by paper."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+from conftest import shared
+
+PAPERS = ("JPS0710709-CC.pdf", "PHC3410729-CC.pdf")
+
+
+def test_worker_processes_index_the_same_passages_and_vectors(tmp_path):
+    from inference.batch import papers_on_workers
+    from inference.literature.search import Library, index_workers
+
+    root = tmp_path / "papers"
+    root.mkdir()
+    for name in PAPERS:
+        shutil.copy(shared("papers", "supermat_dev", "pdf", name), root)
+    here = Library(root, index_dir=tmp_path / "here")
+    here.update(workers=1)
+    messages: list[tuple[float, str]] = []
+    there = Library(root, index_dir=tmp_path / "there")
+    report = there.update(
+        workers=2,
+        on_workers=papers_on_workers,
+        progress=lambda f, m="": messages.append((f, m)),
+    )
+    assert sorted(report.added) == sorted(PAPERS) and not report.failed
+    for name in PAPERS:
+        assert there._entries[name]["passages"] == here._entries[name]["passages"]
+        assert (
+            np.abs(
+                there._vectors[name].astype(np.float32) - here._vectors[name].astype(np.float32)
+            ).max()
+            < 1e-2
+        )
+    done = [m for _, m in messages if m.startswith("indexed ")]
+    assert sorted(m.split()[1] for m in done) == sorted(PAPERS)
+    assert [m.split(" (")[1] for m in done] == ["1 of 2 papers)", "2 of 2 papers)"]
+    assert [f for f, m in messages if m.startswith("indexed ")] == [0.5, 1.0]
+    # a search over the index the workers built finds the same passage first
+    assert there.search("superconducting transition", top=1) == here.search(
+        "superconducting transition", top=1
+    )
+    assert index_workers(6, cores=2) == 1 and index_workers(6, cores=16) == 6
+    assert index_workers(3, cores=16) == 3
