@@ -7,10 +7,11 @@ to 1024²). Each click is timed on every variant back to back (interleaved, so a
 slows all alike; the order turns from click to click, so that no variant always follows
 the same one): decode, the three candidates, and the best one's mask where it can be true
 (`mask_crop`, what the viewer draws). Printed: p50 and min wall time per variant, each ratio
-with its reference (the plain click decoder with the app's session options: every core,
-spinning threads), and the mask IoU of the variant's candidates against the reference's.
+with its reference (the plain click decoder as it was: every core, threads spinning between
+runs), and the mask IoU of the variant's candidates against the reference's.
 
-Variants: session options (1 thread; threads that do not spin) and the batch decoder of segment
+Variants: session options (1 thread; threads that sleep between runs, the app's since this
+benchmark) and the batch decoder of segment
 everything for one prompt (B = 1), whose per-image products of the embedding with the
 decoder's weights are computed once per image (`decoder_batch_image`, not timed per click).
 """
@@ -65,16 +66,16 @@ def main() -> None:
     args = parser.parse_args()
 
     image = test_image()
-    model = SamModel(use_cache=False)
+    model = SamModel(use_cache=False)  # the reference: the click decoder as it was
+    model._decoder = OnnxModel(model.card.path("decoder"), spin=True)
     embedding = model.embed(image)
     one = SamModel(use_cache=False, threads=1)
-    no_spin = SamModel(use_cache=False)
-    no_spin._decoder = OnnxModel(no_spin.card.path("decoder"), spin=False)
+    app = SamModel(use_cache=False)  # the app's: threads that sleep between runs
     batch, batch_one = _BatchClick(model, embedding, None), _BatchClick(model, embedding, 1)
     variants = {
-        "plain decoder (today)": lambda x, y: model.predict(embedding, [(x, y, 1)]),
+        "plain decoder (before)": lambda x, y: model.predict(embedding, [(x, y, 1)]),
         "plain decoder, 1 thread": lambda x, y: one.predict(embedding, [(x, y, 1)]),
-        "plain decoder, no spinning": lambda x, y: no_spin.predict(embedding, [(x, y, 1)]),
+        "app: no spinning": lambda x, y: app.predict(embedding, [(x, y, 1)]),
         "batch decoder, B = 1": batch.predict,
         "batch decoder, B = 1, 1 thread": batch_one.predict,
     }
