@@ -72,7 +72,8 @@ bench: models
 	$(BIN)/python benchmarks/first_structure_open.py
 	$(BIN)/python benchmarks/library_indexing.py
 	$(BIN)/python benchmarks/sam_latency.py
-	$(BIN)/python benchmarks/auto_segment.py --runs 3
+	$(BIN)/python benchmarks/click_speed.py
+	$(BIN)/python benchmarks/auto_segment.py --runs 3 --compare-loop 32
 	$(BIN)/python benchmarks/phase_fraction.py
 	$(BIN)/python benchmarks/phases_by_example.py --rounds
 	$(BIN)/python benchmarks/sam_accuracy.py

@@ -150,6 +150,44 @@ def test_skipping_covered_points_decodes_fewer_and_finds_the_same_objects(
     assert kept > 0.85
 
 
+def test_the_apps_prompts_find_what_the_full_grid_finds_from_fewer_points(
+    sam_model, sample, sample_masks
+):
+    """AutoParams() prompts a coarse grid plus the image's blobs and skips covered points: it
+    must find the annotated precipitates and the full 16² grid's objects about as well, from
+    far fewer decoded points than the 32² grid of before."""
+    rgb, embedding = sample
+    params = AutoParams()
+    grid = auto.grid_candidates(sam_model, embedding, params, image=rgb)
+    masks = auto.masks_from_candidates(grid.candidates, sam_model.mapper(embedding), params)
+    assert grid.decoded < 32 * 32 / 3
+    shape = rgb.shape[:2]
+    fast = [full(m, shape) for m in masks]
+    reference = [full(m, shape) for m in sample_masks]
+    kept = np.mean([max(iou(r, f) for f in fast) > 0.5 for r in reference])
+    assert kept > 0.8, f"{kept:.2f} of the 16² grid's objects found again"
+    truth = precipitates(100)
+    hits = sum(max(iou(t, f) for f in fast) > 0.5 for t in truth)
+    grid_hits = sum(max(iou(t, r) for r in reference) > 0.5 for t in truth)
+    assert hits >= 0.95 * grid_hits, f"{hits} precipitates found, the 16² grid {grid_hits}"
+
+
+def test_object_prompts_need_the_image_and_its_size(sam_model, sample):
+    from inference.errors import MatLensError
+
+    rgb, embedding = sample
+    params = AutoParams()
+    grid_only = auto.prompt_points(embedding, params)
+    assert len(grid_only) == params.points_per_side**2
+    with_blobs = auto.prompt_points(embedding, params, rgb)
+    assert len(with_blobs) > len(grid_only)
+    h, w = rgb.shape[:2]
+    inside = (with_blobs >= 0).all(axis=1) & (with_blobs[:, 0] < w) & (with_blobs[:, 1] < h)
+    assert inside.all()
+    with pytest.raises(MatLensError, match="embedding is for"):
+        auto.prompt_points(embedding, params, rgb[: h // 2])
+
+
 def test_masks_become_editable_objects(sample_masks):
     objects = to_objects(sample_masks[:5], "precipitate", 7)
     assert [o.id for o in objects] == [7, 8, 9, 10, 11]

@@ -1,11 +1,15 @@
-"""Segment everything: SAM prompted by a grid of points, as SAM's automatic mask generator (AMG)
-does, with the decoder run in batches and every step sized for a 2-core CPU.
+"""Segment everything: SAM prompted by points, as SAM's automatic mask generator (AMG) does, with
+the prompts placed where objects are likely and the decoder run in batches, every step sized
+for a 2-core CPU.
 
-1. A grid of points (SAM's `build_point_grid`), one prompt each (the point plus SAM's padding
-   point), decoded by the batch decoder (`decoder_batch` in the model card): SAM's three
-   multimask answers per point, their predicted IoUs, and their stability scores computed in
-   the graph on the 256x256 low-res logits. Cards without a batch decoder (older imports) loop
-   the click decoder instead: same answers, slower.
+1. Prompts: a coarse grid of points (SAM's `build_point_grid`, 8 x 8 by default) and, when the
+   image is given, one point on each of its blobs (`_object_prompts`: MobileSAMv2's idea of
+   prompting where objects are, with a Laplacian-of-Gaussian detector instead of a model).
+   One prompt each (the point plus SAM's padding point), decoded by the batch decoder
+   (`decoder_batch` in the model card): SAM's three multimask answers per point, their
+   predicted IoUs, and their stability scores computed in the graph on the 256x256 low-res
+   logits. Cards without a batch decoder (older imports) loop the click decoder instead:
+   same answers, slower.
 2. Filtering on the low-res logits, before any upscaling: predicted IoU ≥ `pred_iou_thresh`,
    stability ≥ `stability_thresh`, and not (nearly) the whole image.
 3. Non-maximum suppression on the low-res masks (mask IoU, with boxes and areas as a quick
@@ -14,9 +18,11 @@ does, with the decoder run in batches and every step sized for a 2-core CPU.
    Holes and islands smaller than `min_area_px` are removed as AMG does (the island holding the
    grid point is always kept), masks smaller than that are dropped, and NMS runs once more.
 
-With `skip_covered`, a grid point that lies inside an already accepted small, very stable mask
-is not decoded at all (points are visited coarse to fine, so early masks cover the most).
-`benchmarks/auto_segment.py` measures the speed and what skipping costs in masks.
+With `skip_covered`, a point that lies inside an already accepted stable mask is not decoded
+at all (grid points are visited coarse to fine and in batches of 16, so early masks cover the
+most). On NASA MicroNet val (Super1 and EBC1) the defaults decode about a fifth of the points
+of the former 32 x 32 grid and find more of the annotated objects; `benchmarks/auto_segment.py`
+measures both against that grid in one run.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import numpy as np
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.runtime.sessions import OnnxModel, cpu_threads
+from inference.segmentation._object_prompts import blob_prompts
 from inference.segmentation._sam_image import LOW_RES, MaskMapper
 from inference.segmentation.annotations import AnnotatedObject
 from inference.segmentation.masks import AutoMask, non_max_suppression, postprocess, tight
@@ -50,19 +57,26 @@ _SUB_BATCH = 4  # prompts per CPU run: what one core keeps in its cache
 class AutoParams:
     """Settings of segment-everything. Defaults are tuned on SEM micrographs (NASA MicroNet
     Super1 and EBC1, `benchmarks/auto_segment.py --tune`): MobileSAM rates its masks lower than
-    SAM ViT-H, for which AMG's 0.88 / 0.95 were chosen, and those drop most precipitates there."""
+    SAM ViT-H, for which AMG's 0.88 / 0.95 were chosen, and those drop most precipitates there.
+    The prompts (grid, blobs, covering) were chosen on the train splits and compared on val
+    (`benchmarks/auto_segment.py --quality val`)."""
 
-    points_per_side: int = 32
-    points_per_batch: int = 64
+    points_per_side: int = 8
+    points_per_batch: int = 16
     pred_iou_thresh: float = 0.8
     stability_thresh: float = 0.9
     nms_iou_thresh: float = 0.7
     min_area_px: int = 50
     stability_offset: float = 1.0  # logit margin of the stability score (AMG's default)
     max_area_fraction: float = 0.95  # larger masks are "the whole image", not an object
-    skip_covered: bool = True  # do not decode points inside accepted small, stable masks
-    cover_stability: float = 0.97  # ... stable at least this much
-    cover_area_fraction: float = 0.05  # ... and at most this part of the image
+    skip_covered: bool = True  # do not decode points inside accepted stable masks
+    cover_stability: float = 0.95  # ... stable at least this much
+    cover_area_fraction: float = 0.5  # ... and at most this part of the image
+    cover_smallest: bool = True  # ... only the smallest such mask of each prompt covers
+    object_prompts: bool = True  # prompts on blobs of the image too (when it is given)
+    blob_threshold: float = 0.2  # ... their least scale-normalised LoG response (0..1 image)
+    max_object_prompts: int = 256  # ... the strongest this many
+    object_prompts_first: bool = False  # ... decoded before the grid
 
     def check(self) -> None:
         if not 1 <= self.points_per_side <= 256:
@@ -75,6 +89,8 @@ class AutoParams:
                 raise MatLensError(f"{name} must lie in 0..1, not {value}.")
         if self.min_area_px < 0:
             raise MatLensError(f"The minimum area must be ≥ 0 px, not {self.min_area_px}.")
+        if self.max_object_prompts < 0 or self.blob_threshold < 0:
+            raise MatLensError("Object prompts: the limit and the blob threshold must be ≥ 0.")
 
 
 # --- geometry -------------------------------------------------------------------------------
@@ -128,7 +144,9 @@ class _BatchDecoder:
 
     def decode(self, image: dict, coords: np.ndarray, offset: float) -> list[_Decoded]:
         n = len(coords)
-        size = n if self.workers == 1 else _SUB_BATCH
+        # Runs of _SUB_BATCH prompts, but split small batches (few points left uncovered)
+        # across the workers too, so that every core decodes.
+        size = n if self.workers == 1 else max(1, min(_SUB_BATCH, -(-n // self.workers)))
         pad = np.zeros((n, 1, 2), np.float32)
         feeds = dict(image, stability_offset=np.array([offset], np.float32))
         points = np.concatenate([coords[:, None].astype(np.float32), pad], axis=1)
@@ -221,6 +239,7 @@ class _Run:
         max_area = p.max_area_fraction * vh * vw
         cover_area = p.cover_area_fraction * vh * vw
         keep = (decoded.iou >= p.pred_iou_thresh) & (decoded.stability >= p.stability_thresh)
+        covers: dict[int, tuple[int, int]] = {}  # prompt → (area, candidate) that covers
         for i, k in zip(*np.nonzero(keep), strict=True):
             logits = raster(decoded.tiles[i].reshape(64, 64, 2, 2, 2, 2, MAPS), k)
             found = tight(logits[:vh, :vw] > 0)
@@ -246,7 +265,19 @@ class _Run:
                 )
             )
             if p.skip_covered and stability >= p.cover_stability and area <= cover_area:
-                self.covered[y0 : y0 + mask.shape[0], x0 : x0 + mask.shape[1]] |= mask
+                cover = covers.get(i)
+                if not p.cover_smallest or cover is None or area < cover[0]:
+                    covers[i] = (area, len(self.candidates) - 1)
+                if not p.cover_smallest:
+                    self._cover(self.candidates[-1])
+        if p.cover_smallest:
+            for _, index in covers.values():
+                self._cover(self.candidates[index])
+
+    def _cover(self, candidate: _Candidate) -> None:
+        y0, x0 = candidate.offset
+        h, w = candidate.mask.shape
+        self.covered[y0 : y0 + h, x0 : x0 + w] |= candidate.mask
 
 
 def _upscale(candidate: _Candidate, mapper: MaskMapper, min_area: int) -> AutoMask | None:
@@ -278,6 +309,24 @@ def _upscale(candidate: _Candidate, mapper: MaskMapper, min_area: int) -> AutoMa
 # --- the pipeline ---------------------------------------------------------------------------
 
 
+def prompt_points(
+    embedding: ImageEmbedding, params: AutoParams, image: np.ndarray | None = None
+) -> np.ndarray:
+    """The prompts in decoding order, (x, y) image pixels: the grid (coarse to fine when
+    covered points are skipped), then the blob centres of `image` with `object_prompts`."""
+    shape = embedding.original_size
+    points = grid_points(shape, params.points_per_side)
+    if params.skip_covered:
+        points = points[coarse_to_fine(params.points_per_side)]
+    if params.object_prompts and image is not None:
+        if tuple(image.shape[:2]) != tuple(shape):
+            raise MatLensError(f"The image is {image.shape[:2]}, its embedding is for {shape}.")
+        blobs = blob_prompts(image, params.blob_threshold, limit=params.max_object_prompts)
+        parts = [points, blobs.reshape(-1, 2)]
+        points = np.concatenate(parts[::-1] if params.object_prompts_first else parts)
+    return points
+
+
 @dataclass(frozen=True)
 class GridResult:
     candidates: list[_Candidate]  # low-res masks that passed the filters
@@ -290,8 +339,10 @@ def grid_candidates(
     params: AutoParams = AutoParams(),  # frozen, so sharing it is safe
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    image: np.ndarray | None = None,
 ) -> GridResult:
-    """Steps 1-2: decode the grid, keep what passes the filters (low-res, not upscaled)."""
+    """Steps 1-2: decode the prompts, keep what passes the filters (low-res, not upscaled).
+    `image` (the pixels that were embedded) adds the object prompts when params ask for them."""
     params.check()
     if embedding.model_id != model.card_id:
         raise MatLensError(
@@ -299,16 +350,14 @@ def grid_candidates(
         )
     h, w = embedding.original_size
     frame_h, frame_w = embedding.input_size
-    points = grid_points((h, w), params.points_per_side)
-    if params.skip_covered:
-        points = points[coarse_to_fine(params.points_per_side)]
+    points = prompt_points(embedding, params, image)
     frame = points * (frame_w / w, frame_h / h)  # the decoder's 1024 frame
     low = np.clip(frame * LOW_RES / 1024, 0, LOW_RES - 1).astype(int)  # x, y at low res
     if has_batch_decoder(model):
         decoder = _batch_decoder(model)
-        image = decoder.image_inputs(embedding)
+        inputs = decoder.image_inputs(embedding)
     else:
-        decoder, image = _LoopDecoder(model, embedding), {}
+        decoder, inputs = _LoopDecoder(model, embedding), {}
     run = _Run(params, (-(-frame_h // 4), -(-frame_w // 4)))
     total, done = len(points), 0
     progress(0.0, f"segment everything: {total} points")
@@ -321,7 +370,7 @@ def grid_candidates(
             batch = batch[~run.covered[low[batch, 1], low[batch, 0]]]
         if batch.size:
             start = 0
-            for part in decoder.decode(image, frame[batch], params.stability_offset):
+            for part in decoder.decode(inputs, frame[batch], params.stability_offset):
                 run.add(part, points[batch[start : start + len(part.iou)]])
                 start += len(part.iou)
             run.decoded += int(batch.size)
@@ -352,14 +401,16 @@ def segment_everything(
     params: AutoParams = AutoParams(),  # frozen, so sharing it is safe
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    image: np.ndarray | None = None,
 ) -> list[AutoMask]:
-    """Every object SAM finds from a grid of point prompts, best predicted IoU first.
-    Progress per batch of points; `cancel` is checked between batches."""
+    """Every object SAM finds from point prompts, best predicted IoU first: a grid, and with
+    `image` (the pixels that were embedded) prompts on its blobs. Progress per batch of
+    points; `cancel` is checked between batches."""
 
     def decoding(fraction: float, message: str = "") -> None:
         progress(0.9 * fraction, message)
 
-    found = grid_candidates(model, embedding, params, decoding, cancel)
+    found = grid_candidates(model, embedding, params, decoding, cancel, image)
     if cancel is not None:
         cancel.raise_if_cancelled()
     progress(0.9, f"{len(found.candidates)} candidate masks; removing duplicates")

@@ -60,7 +60,7 @@ def segment_everything_tiled(
         else:
             embedding = model.embed(pixels[t.slices], no_progress, cancel)
         masks = segment_everything(
-            model, embedding, params, progress_part(progress, start, span), cancel
+            model, embedding, params, progress_part(progress, start, span), cancel, pixels[t.slices]
         )
         per_tile.append([shift(m, t.y0, t.x0) for m in masks])
     progress(0.95, "stitching the tiles")
@@ -83,4 +83,6 @@ def segment_image(
     if needs_tiling(rgb.shape, threshold):
         return segment_everything_tiled(model, rgb, params, progress, cancel)
     embedding = model.embed(rgb, progress_part(progress, 0.0, 0.2), cancel)
-    return segment_everything(model, embedding, params, progress_part(progress, 0.2, 0.8), cancel)
+    return segment_everything(
+        model, embedding, params, progress_part(progress, 0.2, 0.8), cancel, rgb
+    )

@@ -116,8 +116,15 @@ class SamModel:
         attr = f"_{role}"
         with self._lock:
             if getattr(self, attr) is None:
+                # The click decoder's threads sleep between runs instead of spinning: on a busy
+                # 2-core machine a spinning thread waits for a core while the other spins, and
+                # the p50 of a click grows 1.3-1.9x (`benchmarks/click_speed.py`); the fastest
+                # click stays the same.
                 model = OnnxModel(
-                    self.card.path(role), prefer_gpu=self._prefer_gpu, threads=self._threads
+                    self.card.path(role),
+                    prefer_gpu=self._prefer_gpu,
+                    threads=self._threads,
+                    spin=role != "decoder",
                 )
                 setattr(self, attr, model)
                 if role == "decoder":

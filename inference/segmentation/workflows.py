@@ -234,7 +234,7 @@ def auto_masks(
     if clicks is not None and clicks.tiles is not None:
         masks = segment_everything_tiled(model, rgb, params, progress, cancel, tiles=clicks.tiles)
     elif clicks is not None:
-        masks = segment_everything(model, clicks.embedding, params, progress, cancel)
+        masks = segment_everything(model, clicks.embedding, params, progress, cancel, rgb)
     else:
         masks = segment_image(model, rgb, params, progress, cancel)
     return AutoMasks(params, tuple(masks))

@@ -135,7 +135,8 @@ class AutomaticPanel(QWidget):
         page = QWidget(self)
         self.points_spin = QSpinBox(page, minimum=4, maximum=96, value=d.points_per_side)
         self.points_spin.setToolTip(
-            "Points per side: a grid of N × N point prompts over the image (or each tile)"
+            "Points per side: a grid of N × N point prompts over the image (or each tile), "
+            "plus a prompt on each blob of the image"
         )
         self.iou_spin = _fraction(
             page, d.pred_iou_thresh, "Predicted IoU: drop masks SAM itself rates below this"
