@@ -6,7 +6,7 @@ Run by hand (needs `make models`; ../shared/data for the real images):
   python benchmarks/auto_segment.py [--runs 3]                  speed (2-4 min on 2 CPU cores)
   python benchmarks/auto_segment.py --compare-loop 32           + the click decoder in a loop
   python benchmarks/auto_segment.py --quality val               the quality/speed table of a split
-  python benchmarks/auto_segment.py --tune                      thresholds on Super1 and EBC1
+  python benchmarks/auto_segment.py --tune                      thresholds on the train split
 
 Speed: EBC1/040617_2_S127(2)0015.tif (1024², SEM). The reference is today's grid (the settings
 before object prompts: 32x32 points in batches of 64, skipping points inside masks ≥ 0.97
@@ -217,10 +217,10 @@ def _segment(model, embedding, params, rgb):
 # --- quality ----------------------------------------------------------------------------------
 
 
-def objects(dataset: str, image_path: Path) -> dict[str, list[np.ndarray]]:
+def objects(dataset: str, image_path: Path, split: str) -> dict[str, list[np.ndarray]]:
     from scipy import ndimage as ndi
 
-    annot = sorted((DATA / dataset / "test_annot").glob(image_path.stem + "*.tif"))[0]
+    annot = sorted((DATA / dataset / f"{split}_annot").glob(image_path.stem + "*.tif"))[0]
     out = {}
     for name, mask in class_masks(dataset, annot).items():
         labels, count = cast("tuple[np.ndarray, int]", ndi.label(mask, EIGHT))
@@ -248,11 +248,12 @@ def tune(args) -> None:
     skip_rows = []
     chosen = auto.AutoParams(points_per_side=args.points)
     for dataset in ("Super1", "EBC1"):
-        for path in sorted((DATA / dataset / "test").glob("*.tif")):
+        # thresholds are chosen on train only; val selects and test reports (--quality)
+        for path in sorted((DATA / dataset / "train").glob("*.tif")):
             rgb = to_rgb(read_micrograph(path))
             embedding = model.embed(rgb)
             mapper = model.mapper(embedding)
-            gt = objects(dataset, path)
+            gt = objects(dataset, path, "train")
             loose = dataclasses.replace(chosen, **LOOSE)
             grid = auto.grid_candidates(model, embedding, loose)
             for key in settings:
