@@ -13,20 +13,14 @@ from PySide6.QtCore import Qt
 from scipy import ndimage
 
 from desktop.panes.micrograph.pane import MicrographPane
-from inference.errors import ModelUnavailable
 from inference.runtime.paths import samples_dir
-from inference.runtime.registry import require
 
 SAMPLE = samples_dir() / "superalloy_precipitates.tif"
 SUPER1 = ("segmentation", "nasa_micronet", "Super1")
 
 
 @pytest.fixture
-def pane(open_pane, tmp_path, qtbot):
-    try:
-        require("mobile_sam")
-    except ModelUnavailable as exc:
-        pytest.skip(str(exc))
+def pane(open_pane, tmp_path, qtbot, mobile_sam_exported):
     widget = open_pane(MicrographPane, size=(1300, 850))
     path = tmp_path / SAMPLE.name
     shutil.copy(SAMPLE, path)
@@ -110,12 +104,8 @@ def test_phase_map_matches_the_annotated_precipitates(qtbot, pane, shared_data):
 
 
 def test_phases_by_example_previews_live_and_applies_as_classes(
-    qtbot, open_pane, shared_data, tmp_path
+    qtbot, open_pane, shared_data, tmp_path, mobile_sam_exported
 ):
-    try:
-        require("mobile_sam")
-    except ModelUnavailable as exc:
-        pytest.skip(str(exc))
     image = Path(shutil.copy(shared_data(*SUPER1, "test", "spot2_0d_0.tif"), tmp_path))
     rgba = tifffile.imread(shared_data(*SUPER1, "test_annot", "spot2_0d_0_mask.tif"))
     red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)

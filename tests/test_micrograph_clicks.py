@@ -20,18 +20,11 @@ from scipy import ndimage
 from test_cli import matlens
 from test_micrograph_pane import click, open_image, prompts, wait_mask
 
-from inference.errors import ModelUnavailable
-from inference.runtime.registry import require
-
 EBC1_TEST = ("segmentation", "nasa_micronet", "EBC1")
 
 
 @pytest.fixture
-def window(main_window):
-    try:
-        require("mobile_sam")
-    except ModelUnavailable as exc:
-        pytest.skip(f"{exc}")
+def window(main_window, mobile_sam_exported):
     return main_window
 
 

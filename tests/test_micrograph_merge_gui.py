@@ -21,9 +21,7 @@ from PySide6.QtWidgets import QFileDialog
 from scipy import ndimage
 
 from desktop.panes.micrograph.pane import MicrographPane
-from inference.errors import ModelUnavailable
 from inference.runtime.paths import samples_dir
-from inference.runtime.registry import require
 from inference.segmentation import sidecar
 from inference.segmentation.numbers import format_number, format_percent
 from inference.segmentation.recipe import load_recipe
@@ -42,11 +40,7 @@ def red(shared_data):
 
 
 @pytest.fixture
-def pane(open_pane, tmp_path, qtbot):
-    try:
-        require("mobile_sam")
-    except ModelUnavailable as exc:
-        pytest.skip(str(exc))
+def pane(open_pane, tmp_path, qtbot, mobile_sam_exported):
     widget = open_pane(MicrographPane, size=(1300, 850))
     path = Path(shutil.copy(SAMPLE, tmp_path / SAMPLE.name))
     widget.open_path(path)

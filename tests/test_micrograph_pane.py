@@ -21,8 +21,6 @@ from skimage import measure as skmeasure
 
 from desktop.main_window import MainWindow
 from desktop.panes.micrograph.pane import MicrographPane
-from inference.errors import ModelUnavailable
-from inference.runtime.registry import require
 from inference.segmentation import sidecar
 from inference.segmentation.workflows import EXPORT_KINDS
 
@@ -57,11 +55,7 @@ def interior_point(mask: np.ndarray) -> tuple[int, int]:
 
 
 @pytest.fixture
-def window(main_window):
-    try:
-        require("mobile_sam")
-    except ModelUnavailable as exc:
-        pytest.skip(f"{exc}")
+def window(main_window, mobile_sam_exported):
     return main_window
 
 

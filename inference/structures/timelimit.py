@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from inference.errors import JobCancelled, MatLensError, UnreadableFile
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from inference.jobs import CancelToken
 
@@ -158,15 +158,8 @@ class ChildRunner:
         """Start the child now, unless it runs already (the window does this at start-up, in
         the background, so the first file opens without waiting for Python and the preloaded
         modules). A call made meanwhile waits for this start instead of making a second child."""
-        while not self._lock.acquire(timeout=_POLL_S):  # a call is using the child: it runs
-            if cancel is not None and cancel.cancelled:
-                raise JobCancelled()
-        try:
-            if self._proc is None or not self._proc.is_alive():
-                self.kill()
-                self._start(cancel)
-        finally:
-            self._lock.release()
+        with self._running_child(cancel):
+            pass
 
     @property
     def pid(self) -> int | None:
@@ -186,14 +179,21 @@ class ChildRunner:
         """`fn(*args, **kwargs)` in the child; `ParseTimeout` after `timeout` seconds and
         `ChildCrashed` if the child dies. `fn` is a picklable top-level function or its
         "module:name"; `what` (a file name) and `action` ("reading") word the messages."""
-        while not self._lock.acquire(timeout=_POLL_S):  # another job is parsing: wait our turn
+        with self._running_child(cancel):
+            return self._exchange(fn, args, kwargs, timeout, cancel, what, action)
+
+    @contextlib.contextmanager
+    def _running_child(self, cancel: CancelToken | None) -> Iterator[None]:
+        """Holds the child for one caller (another job waits its turn; Cancel stops waiting),
+        started if it is not running."""
+        while not self._lock.acquire(timeout=_POLL_S):
             if cancel is not None and cancel.cancelled:
                 raise JobCancelled()
         try:
             if self._proc is None or not self._proc.is_alive():
                 self.kill()
                 self._start(cancel)
-            return self._exchange(fn, args, kwargs, timeout, cancel, what, action)
+            yield
         finally:
             self._lock.release()
 
