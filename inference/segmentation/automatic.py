@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 MAPS = 3  # SAM's multimask answers (maps 1-3 of the decoder)
 _MARGIN = 2  # low-res pixels kept around a mask: the upscale reads at most this far out
+_SMALL_SPLIT = 2  # parts of a batch under 2 × _SUB_BATCH prompts, whatever the cores
 _SUB_BATCH = 4  # prompts per CPU run: what one core keeps in its cache
 
 
@@ -144,9 +145,12 @@ class _BatchDecoder:
 
     def decode(self, image: dict, coords: np.ndarray, offset: float) -> list[_Decoded]:
         n = len(coords)
-        # Runs of _SUB_BATCH prompts, but split small batches (few points left uncovered)
-        # across the workers too, so that every core decodes.
-        size = n if self.workers == 1 else max(1, min(_SUB_BATCH, -(-n // self.workers)))
+        # Runs of _SUB_BATCH prompts, and small batches (few points left uncovered) in
+        # _SMALL_SPLIT parts, so that two cores both decode. The split must not depend on
+        # this machine's cores: the decoder's float results differ in the last bits with the
+        # batch size, which can tip a mask over a threshold, and a batch run must give the
+        # same objects in this process and on a one-thread worker.
+        size = max(1, min(_SUB_BATCH, -(-n // _SMALL_SPLIT)))
         pad = np.zeros((n, 1, 2), np.float32)
         feeds = dict(image, stability_offset=np.array([offset], np.float32))
         points = np.concatenate([coords[:, None].astype(np.float32), pad], axis=1)
