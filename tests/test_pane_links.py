@@ -62,7 +62,7 @@ def test_predict_the_structure_open_in_structures(qtbot, main_window):
         structures.open_path(samples_dir() / "SrTiO3.cif")
     qtbot.waitUntil(lambda: not structures.busy, timeout=60000)
 
-    qtbot.mouseClick(structures.predict_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(structures.toolbar.predict_button, Qt.MouseButton.LeftButton)
     assert main_window.tabs.currentWidget() is prediction
     qtbot.waitUntil(lambda: prediction.table.rowCount() > 0, timeout=60000)
     rows = {
