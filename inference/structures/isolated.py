@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.structures.analysis import DEFAULT_SYMPREC, CellVariant, StructureInfo
@@ -84,21 +84,18 @@ def summarize_safely(
         from inference.errors import UnreadableFile
 
         raise UnreadableFile(f"File not found: {path}")
-    try:
-        return default_runner().call(
-            SUMMARIZE,
-            str(path),
-            options,
-            choice,
-            variant,
-            symprec,
-            timeout=options.timeout_s,
-            cancel=cancel,
-            what=path.name,
-            action="reading and analysing",
-        )
-    except ParseTimeout as exc:
-        raise too_slow(path, exc.timeout_s, "reading and analysing") from None
+    return _in_child(
+        SUMMARIZE,
+        str(path),
+        options,
+        choice,
+        variant,
+        symprec,
+        path=path,
+        timeout=options.timeout_s,
+        cancel=cancel,
+        action="reading and analysing",
+    )
 
 
 def analyse_safely(
@@ -115,19 +112,16 @@ def analyse_safely(
         from inference.structures.prepared import analyse_block
 
         return analyse_block(block, variant, symprec)
-    try:
-        return default_runner().call(
-            ANALYSE,
-            block,
-            variant,
-            symprec,
-            timeout=time_limit_s,
-            cancel=cancel,
-            what=path.name,
-            action="analysing",
-        )
-    except ParseTimeout as exc:
-        raise too_slow(path, exc.timeout_s, "analysing") from None
+    return _in_child(
+        ANALYSE,
+        block,
+        variant,
+        symprec,
+        path=path,
+        timeout=time_limit_s,
+        cancel=cancel,
+        action="analysing",
+    )
 
 
 def prepare_safely(
@@ -164,23 +158,38 @@ def prepare_safely(
     except ParseTimeout:
         pass
     progress(0.6, "the symmetry search ran out of time: finding bonds without it")
-    try:
-        prepared = runner.call(
-            PREPARE,
-            block,
-            variant,
-            symprec,
-            False,
-            timeout=time_limit_s,
-            cancel=cancel,
-            what=path.name,
-            action="analysing",
-        )
-    except ParseTimeout as exc:
-        raise too_slow(path, exc.timeout_s, "analysing") from None
+    prepared = _in_child(
+        PREPARE,
+        block,
+        variant,
+        symprec,
+        False,
+        path=path,
+        timeout=time_limit_s,
+        cancel=cancel,
+        action="analysing",
+    )
     atoms = len(block.structure)
     notice = (
         f"the space group search was stopped after {time_limit_s:g} s ({atoms:,} atoms): "
         "no space group or Wyckoff positions; give it more time to let it finish"
     )
     return replace(prepared, notices=(*prepared.notices, notice), symmetry_stopped_s=time_limit_s)
+
+
+def _in_child(
+    fn: str,
+    *args: Any,
+    path: Path,
+    timeout: float,
+    cancel: CancelToken | None,
+    action: str,
+) -> Any:
+    """`fn(*args)` in the reader's child process; out of time, the one line that names the
+    file and offers more time."""
+    try:
+        return default_runner().call(
+            fn, *args, timeout=timeout, cancel=cancel, what=path.name, action=action
+        )
+    except ParseTimeout as exc:
+        raise too_slow(path, exc.timeout_s, action) from None

@@ -33,6 +33,7 @@ def _colour_menu_without_pyplot() -> None:
 
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+_colour_menu_without_pyplot()
 
 
 class _PromptViewBox(pg.ViewBox):
@@ -189,7 +190,6 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.view.addItem(self.brush_item)
         self.scale_bar = ScaleBarItem()
         self.scale_bar.setParentItem(self.view)
-        _colour_menu_without_pyplot()
         self.histogram = pg.HistogramLUTItem(image=self.image_item)
         self.ci.addItem(self.histogram, row=0, col=1)
         self.image_shape: tuple[int, int] | None = None
