@@ -78,6 +78,12 @@ _NOT_MATERIALS = frozenset({"sample", "samples", "the", "film", "films", "powder
 _AFFILIATION = re.compile(r"Universit|Institut|Laborator|[Aa]ddress|E-mail|@|Department")
 _AT_BEFORE = re.compile(r"(?:\bat|\bto|\bdown to|T ?=|\bfrom|\bbetween|\bwith)\s*$", re.I)
 _ABOUT_SC = re.compile(r"superconduct|\bSC\b", re.IGNORECASE)
+# a sentence on several samples or compounds at once ("the SC samples present the onset of Tc
+# varying from 2.5 to 4.2 K", "underdoped compounds (Tc ∼ 30-45 K)"): its values are not the
+# paragraph's one current sample's ("crystals", "films" are pieces of one sample and stay)
+_SEVERAL_SAMPLES = re.compile(
+    r"\b(?:samples|compounds|dopings|substitutions|doping levels)\b", re.I
+)
 _NOT_TC = tuple(k for k in PROPERTIES if k.name != "Tc")  # Tc is named by `temperatures`
 
 
@@ -461,7 +467,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             link = "sentence" if link == "after" else link
         elif link == "label":
             pass
-        elif current is not None:
+        elif current is not None and not (prop == "Tc" and _SEVERAL_SAMPLES.search(norm)):
             mat, link = current.mention, "paragraph"
             how = link
             mat_span = (current.offset + mat.start, current.offset + mat.end)
