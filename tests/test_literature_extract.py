@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -431,3 +432,57 @@ def test_values_go_to_the_material_the_sentence_pairs_them_with():
     tcs = _records(compared)
     assert tcs[93].material == "YBa2Cu3O7" and tcs[103].material == "TlBa2CaCu2O7"
     assert (tcs[93].link, tcs[103].link) == ("for", "for")
+
+
+def test_a_list_of_doping_levels_pairs_with_as_many_values_in_order():
+    text = (  # PHC4170033, then PHC4320193
+        "Samples of Y0.4Pr0.6Ba2-xSrxCu3O7 (0.0≤x≤1.0) have been synthesized. The TcR=0 state is "
+        "observed in x = 0.80 and 1.00 samples at around 5 and 14 K, respectively."
+    )
+    tcs = _records(text)
+    assert (tcs[5].material, tcs[14].material) == ("x = 0.80", "1.00")
+    assert tcs[5].material_formula == "Y0.4Pr0.6Ba1.2Sr0.8Cu3O7"
+    assert tcs[14].material_formula == "Y0.4Pr0.6BaSrCu3O7"
+    assert tcs[5].link == tcs[14].link == "respectively"
+    levels = (
+        "Carbon-doped Mg(B1-xCx)2 filaments were reacted. Defining Tc using a 2% screening "
+        "criteria the xi2=0.069 and 0.067 levels have Tc values of 27.5 K and 27.8 K."
+    )
+    tcs = _records(levels)
+    assert (tcs[27.5].material, tcs[27.8].material) == ("xi2=0.069", "0.067")
+    ranged = "La2-xSrxCuO4 was grown. Tc falls from 38 K to 20 K for x = 0.15 to 0.25."
+    (tc,) = _records(ranged).values()  # a range of levels stays whole, as the value's range
+    assert (tc.low, tc.high, tc.material) == (20, 38, "x = 0.15 to 0.25")
+
+
+def test_a_sentence_about_several_samples_keeps_the_paragraphs_sample_off_its_values():
+    text = (  # piva2015combined: the paragraph's sample is one doping of several
+        "Figure 2 shows the resistivity of the x = 0.10 and 0.11 BaFe2-xCuxAs2 crystals. The SC "
+        "samples present the onset of Tc varying from 2.5 to 4.2 K. The zero resistivity of "
+        "this crystal is reached at Tc = 3.1 K."
+    )
+    several, one = _records(text).values()
+    assert (several.low, several.high) == (2.5, 4.2)
+    assert several.material is None and several.link == "none"
+    assert (one.value, one.material, one.link) == (3.1, "BaFe2-xCuxAs2", "paragraph")
+
+
+def _paragraphs(*paragraphs: str) -> Paper:
+    """A synthetic paper with one block per paragraph."""
+    text = "\n\n".join(paragraphs)
+    doc = text_paper(text)
+    blocks, start = [], 0
+    for i, p in enumerate(paragraphs):
+        blocks.append(Block(0, start, start + len(p), Box(0, 100 * i, 600, 100 * i + 90), "results"))
+        start += len(p) + 2
+    return dataclasses.replace(doc, blocks=blocks)
+
+
+def test_a_value_with_no_sample_in_its_paragraph_goes_to_the_papers_one_sample():
+    grown = "We grew Na0.35CoO2·1.3H2O crystals by flux. Na0.35CoO2·1.3H2O is hydrated."
+    value = "It shows zero resistivity at 3.9 K."  # JPS0731131
+    (tc,) = [r for r in extract(_paragraphs(grown, value)).records if r.property == "Tc"]
+    assert (tc.material, tc.link) == ("Na0.35CoO2·1.3H2O", "paper")
+    several = "We grew KOs2O6 and RbOs2O6 crystals by flux. Na0.35CoO2·1.3H2O is hydrated."
+    (tc,) = [r for r in extract(_paragraphs(several, value)).records if r.property == "Tc"]
+    assert (tc.material, tc.link) == (None, "none")  # no one sample is the paper's
