@@ -486,3 +486,35 @@ def test_a_value_with_no_sample_in_its_paragraph_goes_to_the_papers_one_sample()
     several = "We grew KOs2O6 and RbOs2O6 crystals by flux. Na0.35CoO2·1.3H2O is hydrated."
     (tc,) = [r for r in extract(_paragraphs(several, value)).records if r.property == "Tc"]
     assert (tc.material, tc.link) == (None, "none")  # no one sample is the paper's
+
+
+def test_a_material_the_sentence_compares_its_subject_with_does_not_take_the_value():
+    text = (  # hott2013review
+        "The HF superconductor PrOs4Sb12 [226] is potentially of similar interest as UPt3 because "
+        "it represents the second example of multiphase superconductivity [295] with a critical "
+        "temperature Tc = 1.85 K."
+    )
+    assert _records(text)[1.85].material == "PrOs4Sb12"
+    named = (  # hott2013review: the abbreviation in brackets is the compared formula's
+        "The search came in 1994 across strontium ruthenate (Sr2RuO4), a layered perovskite with "
+        'an almost identical crystal structure as the cuprate HTS La2-xSrxCuO4 ("LSCO"), albeit '
+        "only with a Tc ~ 1.5 K [27]."
+    )
+    assert _records(named)[1.5].material == "Sr2RuO4"
+    example = "Superconductors such as MgB2 reach Tc = 39 K."  # "such as" names, not compares
+    assert _records(example)[39].material == "MgB2"
+
+
+def test_a_unit_after_a_bracket_ends_a_sentence():
+    from inference.literature.sentences import split_sentences
+
+    text = (  # P070020503
+        "A power law fit gives a critical temperature Tc = (6.37 ± 0.03) K. Such a linear "
+        "behavior of Hc2 is also observed in Cd2Re2O7 [4, 5]. J. Smith agrees."
+    )
+    spans = [text[a:b] for a, b in split_sentences(text)]
+    assert spans == [
+        "A power law fit gives a critical temperature Tc = (6.37 ± 0.03) K.",
+        "Such a linear behavior of Hc2 is also observed in Cd2Re2O7 [4, 5].",
+        "J. Smith agrees.",
+    ]
