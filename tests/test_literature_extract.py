@@ -434,27 +434,6 @@ def test_values_go_to_the_material_the_sentence_pairs_them_with():
     assert (tcs[93].link, tcs[103].link) == ("for", "for")
 
 
-def test_a_list_of_doping_levels_pairs_with_as_many_values_in_order():
-    text = (  # PHC4170033, then PHC4320193
-        "Samples of Y0.4Pr0.6Ba2-xSrxCu3O7 (0.0≤x≤1.0) have been synthesized. The TcR=0 state is "
-        "observed in x = 0.80 and 1.00 samples at around 5 and 14 K, respectively."
-    )
-    tcs = _records(text)
-    assert (tcs[5].material, tcs[14].material) == ("x = 0.80", "1.00")
-    assert tcs[5].material_formula == "Y0.4Pr0.6Ba1.2Sr0.8Cu3O7"
-    assert tcs[14].material_formula == "Y0.4Pr0.6BaSrCu3O7"
-    assert tcs[5].link == tcs[14].link == "respectively"
-    levels = (
-        "Carbon-doped Mg(B1-xCx)2 filaments were reacted. Defining Tc using a 2% screening "
-        "criteria the xi2=0.069 and 0.067 levels have Tc values of 27.5 K and 27.8 K."
-    )
-    tcs = _records(levels)
-    assert (tcs[27.5].material, tcs[27.8].material) == ("xi2=0.069", "0.067")
-    ranged = "La2-xSrxCuO4 was grown. Tc falls from 38 K to 20 K for x = 0.15 to 0.25."
-    (tc,) = _records(ranged).values()  # a range of levels stays whole, as the value's range
-    assert (tc.low, tc.high, tc.material) == (20, 38, "x = 0.15 to 0.25")
-
-
 def test_a_sentence_about_several_samples_keeps_the_paragraphs_sample_off_its_values():
     text = (  # piva2015combined: the paragraph's sample is one doping of several
         "Figure 2 shows the resistivity of the x = 0.10 and 0.11 BaFe2-xCuxAs2 crystals. The SC "

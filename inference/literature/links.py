@@ -9,7 +9,6 @@ sentence names no sample does the paragraph's current sample take the value.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import TYPE_CHECKING
 
@@ -127,9 +126,6 @@ def respectively(
     k = len(values)
     if k < 2:
         return None
-    levels = _doping_list(text, values, mentions)
-    if levels is not None:
-        return levels
     said = "respectively" in text[values[-1][1] : values[-1][1] + 160]
     if not (said or "respectively" in text[: values[0][0]][-200:]):
         return None
@@ -145,48 +141,6 @@ def respectively(
         if len(distinct) == k:
             return distinct
     return None
-
-
-_LEVEL = re.compile(r"\d+/\d+|\d*\.?\d+")
-_LEVEL_JOIN = re.compile(r"^\s*(?:,\s*(?:and|or)?|and|or)\s*$")
-
-
-def _doping_list(
-    text: str, values: list[tuple[int, int]], mentions: list[MaterialSpan]
-) -> list[MaterialSpan] | None:
-    """ "x = 0.80 and 1.00 samples at around 5 and 14 K, respectively", "the x = 0.069 and
-    0.067 levels have Tc values of 27.5 K and 27.8 K": the sentence's one list of doping
-    levels, as many as the values (joined by "," or "and", not a range), pairs with them in
-    order; each value gets its own level ("x = 0.80", "1.00") and composition."""
-    k = len(values)
-    lists = [m for m in mentions if m.kind == "doping"]
-    if len(lists) != 1:
-        return None
-    m = lists[0]
-    written = text[m.start : m.end]
-    rel = re.search(r"[=∼~≈≃≅]", written)
-    if rel is None:
-        return None
-    numbers = list(_LEVEL.finditer(written, rel.end()))
-    if len(numbers) != k or any(
-        not _LEVEL_JOIN.match(written[a.end() : b.start()])
-        for a, b in zip(numbers, numbers[1:], strict=False)
-    ):
-        return None
-    concrete = m.compositions if len(m.compositions) == k else ("",) * k
-    out = []
-    for i, (n, composition) in enumerate(zip(numbers, concrete, strict=True)):
-        start = m.start if i == 0 else m.start + n.start()
-        out.append(
-            dataclasses.replace(
-                m,
-                start=start,
-                end=m.start + n.end(),
-                name=text[start : m.start + n.end()],
-                compositions=(composition,) if composition else (),
-            )
-        )
-    return out
 
 
 _BRACKET_VALUE = re.compile(r"^\s*\(\s*(?:T\s?c\s*[=≈∼~]\s*)?$")
