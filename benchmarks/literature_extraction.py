@@ -32,10 +32,18 @@ Matching rules (stated with the numbers):
   them ("x = 0.20", "F") count in recall; their number is printed.
 - Tc values: per paper, the set of numbers in gold <rs type="tcValue"> strings against the
   numbers of our Tc records (both ends of a range).
-- Links: per paper, the distinct (gold material span, Tc number) pairs that the TEI joins
-  (a tcValue whose `corresp` names a material) against our (material as written, Tc number)
-  pairs; a pair matches when the numbers are equal and the material occurs in the gold span
-  as above.
+- Links: per paper, the gold links (a tcValue whose `corresp` names a material) against our
+  (material as written, Tc number) pairs; a pair matches a gold link when the numbers are
+  equal and the material occurs in one of the link's spans by the rule for materials above.
+  Each gold link is counted once: spans written alike but for spaces are one material
+  ("Ag 5 Pb 2 O 6", "Ag5Pb2O6"); a tcValue joined to a formula and to spans with no formula
+  (its doping level or descriptor: "BaPb 1-x Bi x O 3" and "x ~ 0.25") is one link, named by
+  any of them; and where the gold text defines an abbreviation ("YBa 2 Cu 3 O 7-δ (YBCO)")
+  the short and the long form name the same material in that paper. Our pairs are likewise
+  one per material as written (spaces ignored) and number, and an abbreviation or name also
+  goes by the formula our record gives for it ("Ru-1212" = RuSr2GdCu2O8). The stricter rule
+  used before (distinct (gold span, number) pairs, our material only as written) is printed
+  too ("links, strict rule").
 - grobid-quantities: numbers inside gold <measure> elements that carry a unit, against our
   quantities found in the same paragraphs (number match within 1e-6).
 - MSPT (an independent check of the sample/precursor roles): formulas we find inside gold
@@ -217,7 +225,9 @@ def _key(text: str) -> str:
 
 
 # "YBa 2 Cu 3 O 7−δ (YBCO)", 'La 2-x Sr x CuO 4 ("LSCO")', "y = 0.06 sample (S1)"
-_DEFINES_SHORT = re.compile(r"^(?P<long>.*\S)\s*\(\s*[\"“]?(?P<short>[^()\s\"“”]{2,15})[\"”]?\s*\)$")
+_DEFINES_SHORT = re.compile(
+    r"^(?P<long>.*\S)\s*\(\s*[\"“]?(?P<short>[^()\s\"“”]{2,15})[\"”]?\s*\)$"
+)
 
 
 @dataclass(frozen=True)

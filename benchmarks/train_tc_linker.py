@@ -140,7 +140,9 @@ def link_scores(papers: list[PaperData], choices: list[list[Candidate | None]]):
             if c is not None:
                 raw |= {(c.written, n, _formula(c)) for n in numbers}
         pred = predicted_links(sorted(raw))
-        tp_p += sum(1 for k, names in pred.items() if any(link_found(names, k[1], g) for g in p.gold))
+        tp_p += sum(
+            1 for k, names in pred.items() if any(link_found(names, k[1], g) for g in p.gold)
+        )
         n_pred += len(pred)
         tp_r += sum(
             1 for g in p.gold if any(link_found(names, k[1], g) for k, names in pred.items())

@@ -452,7 +452,9 @@ def _paragraphs(*paragraphs: str) -> Paper:
     doc = text_paper(text)
     blocks, start = [], 0
     for i, p in enumerate(paragraphs):
-        blocks.append(Block(0, start, start + len(p), Box(0, 100 * i, 600, 100 * i + 90), "results"))
+        blocks.append(
+            Block(0, start, start + len(p), Box(0, 100 * i, 600, 100 * i + 90), "results")
+        )
         start += len(p) + 2
     return dataclasses.replace(doc, blocks=blocks)
 
