@@ -173,6 +173,21 @@ def test_first_click_path_gives_the_click_decoders_masks(model, embedding):
             assert abs(cand.score - float(np.clip(iou_pred[0, cand.index], 0, 1))) < 1e-3
 
 
+def test_a_card_without_the_batch_decoder_answers_with_the_click_decoder(model, embedding):
+    """Checkpoints imported before the batch decoder existed have only the click decoder."""
+    from dataclasses import replace
+
+    files = tuple(f for f in model.card.files if not f.role.startswith("decoder_batch"))
+    older = SamModel(use_cache=False)
+    older._card = replace(model.card, files=files)
+    assert not older.has_first_click_decoder
+    old = older.predict(embedding, [(*PRECIPITATE, 1)])
+    new = model.predict(embedding, [(*PRECIPITATE, 1)])
+    assert older._decoder_batch is None and older._decoder is not None
+    assert [c.index for c in old] == [c.index for c in new]
+    assert all(iou(a.mask, b.mask) >= 0.99 for a, b in zip(old, new, strict=True))
+
+
 # --- (c) embedding cache ----------------------------------------------------------------------
 
 
