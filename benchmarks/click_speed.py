@@ -21,9 +21,7 @@ Variants:
   made once per image, not timed per click), threads that sleep between runs;
 - app, 1 thread: the same with a one-thread session (a session option);
 - click session, before / app: ClickSession.predict, the pane's and `matlens segment`'s path
-  (click policy and local-contrast region included): on the plain decoder with the region
-  grown after decoding / as it is now (first-click path, region grown while decoding);
-  "session, region beside" is the plain decoder with the region grown while decoding.
+  (click policy and local-contrast region included), on the plain decoder / as it is now.
 """
 
 from __future__ import annotations
@@ -75,8 +73,6 @@ def _variants(image: np.ndarray) -> dict[str, _Variant]:
     for model in (app, one):
         model.prepare_clicks(embedding)  # as click_session does while the image is embedded
     before_session = ClickSession(PlainSam(use_cache=False), embedding, pixels=image)
-    before_session.region_beside_decoder = False  # as before issue 18: region after decoding
-    beside_session = ClickSession(PlainSam(use_cache=False), embedding, pixels=image)
     app_session = ClickSession(app, embedding, pixels=image)
     reference, before = "plain decoder (reference)", "plain decoder, no spinning"
     return {
@@ -87,9 +83,6 @@ def _variants(image: np.ndarray) -> dict[str, _Variant]:
             lambda x, y: one.predict(embedding, [(x, y, 1)]), reference, before
         ),
         "click session, before": _Variant(lambda x, y: before_session.predict([(x, y, 1)]), ""),
-        "session, region beside": _Variant(
-            lambda x, y: beside_session.predict([(x, y, 1)]), "click session, before"
-        ),
         "click session, app": _Variant(
             lambda x, y: app_session.predict([(x, y, 1)]), "click session, before"
         ),

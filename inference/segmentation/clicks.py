@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -44,11 +43,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from inference.segmentation.sam import ImageEmbedding, MaskCandidate, SamModel
-
-
-# One thread for the local-contrast region of first clicks (numpy and scipy, ~5 ms of a core),
-# shared by all sessions: a session answers one prompt at a time.
-_REGION_WORKER = ThreadPoolExecutor(1, thread_name_prefix="click-region")
 
 
 @dataclass(eq=False)
@@ -218,8 +212,6 @@ class ClickSession:
     `pixels` (the RGB that was embedded, without `image`: no zoom) lets a first click be
     answered by the local-contrast region too (`click_policy`)."""
 
-    region_beside_decoder = True  # grow a first click's region while the decoder runs
-
     def __init__(
         self,
         model: SamModel,
@@ -347,26 +339,16 @@ class ClickSession:
         local_box = None
         if box is not None:
             local_box = (box[0] - frame.x0, box[1] - frame.y0, box[2] - frame.x0, box[3] - frame.y0)
-        policy_click = first and points[0][2] == 1 and self.policy.select == "policy"
-        # The local-contrast region needs only the pixels: it is grown while the decoder runs
-        # (onnxruntime releases the GIL), not after it.
-        overlap = policy_click and self.region_beside_decoder
-        region = _REGION_WORKER.submit(self._region, points[0]) if overlap else None
-        try:
-            raw = self.model.predict(
-                frame.embedding,
-                frame.local(points),
-                box=local_box,
-                multimask=first,
-                mask_input=None if first else self._previous(frame, points, box),
-            )
-        finally:
-            if region is not None:
-                wait([region])  # never left running into the next prompt
+        raw = self.model.predict(
+            frame.embedding,
+            frame.local(points),
+            box=local_box,
+            multimask=first,
+            mask_input=None if first else self._previous(frame, points, box),
+        )
         choice = None
-        if policy_click:
-            grown = region.result() if region is not None else self._region(points[0])
-            answers, choice = self._first_answers(frame, points[0], raw, grown)
+        if first and points[0][2] == 1 and self.policy.select == "policy":
+            answers, choice = self._first_answers(frame, points[0], raw)
             ordered = [answers[i] for i in choice.order]
         else:
             best = choose_candidate(raw, self.policy) if first else raw[0]
@@ -377,33 +359,23 @@ class ClickSession:
         self.remember(out[0])
         return out
 
-    def _region(self, point: Point) -> tuple[LocalPatch, ContrastRegion | None] | None:
-        """The patch around a first click and the local-contrast region grown in it (None
-        when the policy offers no region or there are no pixels)."""
-        rules = self.policy.clicks
-        if self.pixels is None or not rules.region:
-            return None
-        patch = local_patch(self.pixels, point[0], point[1], rules.region_window)
-        params = ContrastParams(rules.region_window, rules.region_size, rules.region_level)
-        return patch, contrast_region(patch, params)
-
     def _first_answers(
-        self,
-        frame: _Frame,
-        point: Point,
-        raw: list[MaskCandidate],
-        grown: tuple[LocalPatch, ContrastRegion | None] | None,
+        self, frame: _Frame, point: Point, raw: list[MaskCandidate]
     ) -> tuple[list[MaskCandidate | RegionAnswer], ClickChoice]:
-        """SAM's answers to a first click and the local-contrast region (`grown` by
-        `_region`), and the order to show them in (`click_policy`)."""
+        """SAM's answers to a first click and the local-contrast region, and the order to show
+        them in (`click_policy`)."""
         rules = self.policy.clicks
         embedding = frame.embedding
         x, y = point[0] - frame.x0, point[1] - frame.y0
         sam = choose_sam(raw, (x, y), embedding.original_size, embedding.input_size, rules)
         answers: list[MaskCandidate | RegionAnswer] = list(raw)
-        if grown is None or grown[1] is None:
+        if self.pixels is None or not rules.region:
             return answers, sam
-        patch, found = grown
+        patch = local_patch(self.pixels, point[0], point[1], rules.region_window)
+        params = ContrastParams(rules.region_window, rules.region_size, rules.region_level)
+        found = contrast_region(patch, params)
+        if found is None:
+            return answers, sam
         answers.append(
             RegionAnswer(found, (frame.y0, frame.x0), embedding.original_size, embedding.input_size)
         )
