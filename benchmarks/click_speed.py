@@ -46,7 +46,9 @@ if TYPE_CHECKING:
 class PlainSam(SamModel):
     """SamModel as it was before issue 18: every prompt through the click decoder."""
 
-    has_first_click_decoder = False
+    @property
+    def has_first_click_decoder(self) -> bool:
+        return False
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
