@@ -9,6 +9,7 @@ Large images come as `tiling.TiledEmbedding`.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,11 +22,13 @@ from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation.click_policy import ClickChoice, RegionShape, choose_sam, with_region
 from inference.segmentation.geometry import Box, Point, Rect
 from inference.segmentation.local_contrast import (
+    ClickContrast,
     ContrastParams,
     ContrastRegion,
     LocalPatch,
-    contrast_region,
+    click_contrast,
     local_patch,
+    trace_region,
     typicality,
 )
 from inference.segmentation.masks import postprocess
@@ -42,6 +45,7 @@ from inference.segmentation.tiling import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from inference.segmentation.click_policy import ClickPolicy
     from inference.segmentation.sam import ImageEmbedding, MaskCandidate, SamModel
 
 
@@ -70,14 +74,21 @@ REGION_LOGIT = 8.0
 @dataclass(frozen=True, eq=False)
 class RegionAnswer:
     """The local-contrast region as an answer of one frame, with MaskCandidate's interface
-    (frame pixels): it has no predicted IoU (`score` None) and is index -1."""
+    (frame pixels): it has no predicted IoU (`score` None) and is index -1. The region is
+    traced when first used (`found`): one shown last costs nothing until the user tabs to it."""
 
-    found: ContrastRegion
+    patch: LocalPatch
+    contrast: ClickContrast
+    params: ContrastParams
     frame_origin: tuple[int, int]  # (y0, x0) of the frame in the image
     original_size: tuple[int, int]  # the frame's embedding's
     input_size: tuple[int, int]
     score: None = None
     index: int = -1
+
+    @cached_property
+    def found(self) -> ContrastRegion:
+        return trace_region(self.patch, self.contrast, self.params)
 
     def mask_crop(self) -> tuple[np.ndarray, tuple[int, int]]:
         (y0, x0), (fy, fx) = self.found.offset, self.frame_origin
@@ -146,13 +157,13 @@ class RefinedCandidate:
     @property
     def polarity(self) -> str | None:
         """For the local-contrast region: "dark" or "bright" (what was clicked)."""
-        return self.raw.found.polarity if isinstance(self.raw, RegionAnswer) else None
+        return self.raw.contrast.polarity if isinstance(self.raw, RegionAnswer) else None
 
     @property
     def description(self) -> str:
         """What this answer is, in a few words for the user."""
         if isinstance(self.raw, RegionAnswer):
-            return f"traced from the click's local contrast ({self.raw.found.polarity} detail)"
+            return f"traced from the click's local contrast ({self.raw.contrast.polarity} detail)"
         return f"predicted IoU {self.raw.score:.2f}"
 
     @property
@@ -373,15 +384,20 @@ class ClickSession:
             return answers, sam
         patch = local_patch(self.pixels, point[0], point[1], rules.region_window)
         params = ContrastParams(rules.region_window, rules.region_size, rules.region_level)
-        found = contrast_region(patch, params)
-        if found is None:
+        contrast = click_contrast(patch, params)
+        if contrast is None:
             return answers, sam
-        answers.append(
-            RegionAnswer(found, (frame.y0, frame.x0), embedding.original_size, embedding.input_size)
+        region = RegionAnswer(
+            patch,
+            contrast,
+            params,
+            (frame.y0, frame.x0),
+            embedding.original_size,
+            embedding.input_size,
         )
-        shape = RegionShape(found.snr, found.elongation)
-        return answers, with_region(
-            sam, shape, lambda: _typicality(patch, frame, raw[sam.first]), rules
+        answers.append(region)
+        return answers, _with_region(
+            sam, region, lambda: _typicality(patch, frame, raw[sam.first]), rules
         )
 
     def _window_for(self, first: RefinedCandidate) -> _Frame | None:
@@ -422,6 +438,33 @@ def click_session(
     embedding = model.embed(rgb, progress, cancel)
     model.prepare_clicks(embedding)
     return ClickSession(model, embedding, rgb if zoom else None, policy, pixels=rgb)
+
+
+def _with_region(
+    sam: ClickChoice, region: RegionAnswer, typical: Callable[[], float], rules: ClickPolicy
+) -> ClickChoice:
+    """`click_policy.with_region`, with the region traced only where its shape can change the
+    order. The policy is asked with the roundest shape (elongation 1, a disc) and an endless
+    line: when both give the same order (a click too faint for the region to come first, or
+    one the region answers whatever its shape), the shape does not matter. A region shown
+    first is traced now, in the worker, like the mask it replaces."""
+    snr = region.contrast.snr
+    measured: list[float] = []
+
+    def typicality_once() -> float:
+        if not measured:
+            measured.append(typical())
+        return measured[0]
+
+    def order(elongation: float) -> ClickChoice:
+        return with_region(sam, RegionShape(snr, elongation), typicality_once, rules)
+
+    choice = order(1.0)
+    if choice != order(math.inf):
+        choice = order(region.found.elongation)
+    if choice.first == len(sam.order):
+        _ = region.found
+    return choice
 
 
 def _typicality(patch: LocalPatch, frame: _Frame, candidate: MaskCandidate) -> float:
