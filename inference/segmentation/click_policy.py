@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from inference.segmentation.masks import count_components
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
@@ -102,21 +104,17 @@ def shape_of(
     whether the mask holds it is read from the bilinear logit there, as the full-resolution
     mask is made. `valid` (rows, cols) crops away padding (SAM pads the 1024 frame below and
     right of the image)."""
-    from scipy import ndimage as ndi
-
     logits = np.asarray(logits, np.float32)
     if valid is not None:
         logits = logits[: max(1, valid[0]), : max(1, valid[1])]
     mask = logits > 0
     outer = int(np.count_nonzero(logits > -stability_offset))
     stability = int(np.count_nonzero(logits > stability_offset)) / outer if outer else 0.0
-    labels = np.zeros(mask.shape, np.int32)
-    ndi.label(mask, _EIGHT, output=labels)
     return CandidateShape(
         score=float(score),
         stability=float(stability),
         area=float(mask.mean()),
-        pieces=int(labels.max(initial=0)),
+        pieces=count_components(mask, _EIGHT),
         holds_click=bool(_bilinear(logits, click[0] - 0.5, click[1] - 0.5) > 0),
     )
 
