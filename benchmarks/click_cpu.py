@@ -46,6 +46,7 @@ _PARTS = {
     "contrast: patch": (clicks, "local_patch"),
     "contrast: click": (clicks, "click_contrast"),
     "contrast: region": (clicks, "trace_region"),
+    "contrast: region (before)": (clicks, "contrast_region"),
     "contrast: typicality": (clicks, "_typicality"),
 }
 
@@ -57,7 +58,8 @@ class _Timer:
         self.spent: dict[str, float] = defaultdict(float)
         self.on = True
         for name, (owner, attr) in _PARTS.items():
-            setattr(owner, attr, self._wrap(name, getattr(owner, attr)))
+            if hasattr(owner, attr):  # an older checkout may lack a part
+                setattr(owner, attr, self._wrap(name, getattr(owner, attr)))
 
     def _wrap(self, name, function):
         def timed(*args, **kwargs):
