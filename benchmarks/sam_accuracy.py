@@ -381,21 +381,36 @@ def ms(values: list[float]) -> str:
     return f"median {statistics.median(v):.0f} ms, p95 {v[int(0.95 * (len(v) - 1))]:.0f} ms (n={len(v)})"
 
 
-def policy_overhead(model: SamModel, samples: list[Sample]) -> tuple[float, float]:
+def policy_overhead(model: SamModel, samples: list[Sample]) -> dict[str, float]:
     """Median seconds of a first click through the pane's session (no zoom window) under
-    `select="stability"` (SAM's most stable mask) and under DEFAULT (`click_policy` and the
-    local-contrast region), interleaved so both see the same load."""
-    before, now = [], []
-    old = replace(DEFAULT, select="stability")
+    `select="stability"` (SAM's most stable mask), under DEFAULT with SAM's masks cut at 0
+    (`click_policy` and the local-contrast region) and under DEFAULT (large masks cut at -2),
+    interleaved so all see the same load."""
+    policies = {
+        "stability": replace(DEFAULT, select="stability"),
+        "cut at 0": replace(DEFAULT, clicks=replace(DEFAULT.clicks, large_shift=0.0)),
+        "DEFAULT": DEFAULT,
+    }
+    times: dict[str, list[float]] = {name: [] for name in policies}
     for sample in samples:
         embedding = model.embed(sample.rgb)
         for obj in sample.objects[:30]:
-            for policy, times in ((old, before), (DEFAULT, now)):
+            for name, policy in policies.items():
                 session = ClickSession(model, embedding, None, policy, pixels=sample.rgb)
                 start = time.perf_counter()
                 _ = session.predict([(*obj.first_click, 1)])[0].mask
-                times.append(time.perf_counter() - start)
-    return statistics.median(before), statistics.median(now)
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def overhead_line(model: SamModel, samples: list[Sample]) -> str:
+    t = policy_overhead(model, samples)
+    now, before = t["DEFAULT"], t["stability"]
+    return (
+        f"first click as the pane makes it ({cpu_threads()} threads, load "
+        f"{os.getloadavg()[0]:.1f}): {1e3 * now:.0f} ms median; SAM's most stable mask alone "
+        f"{1e3 * before:.0f} ms ({now / before:.2f} x), masks cut at 0 {1e3 * t['cut at 0']:.0f} ms"
+    )
 
 
 def mean(values) -> float:
@@ -422,12 +437,7 @@ def main() -> None:
     print(f"MobileSAM ONNX on {model.device.label}, {cpu_threads()} threads")
     if args.pane:
         pane_table(model, args.datasets, args.splits, args.limit)
-        before, now = policy_overhead(model, load(args.datasets[-1], "val", 1))
-        print(
-            f"\nFirst click, {cpu_threads()} threads, load {os.getloadavg()[0]:.1f}: "
-            f"{1e3 * now:.0f} ms median, {now / before:.2f} x SAM's most stable mask alone "
-            f"({1e3 * before:.0f} ms)"
-        )
+        print("\n" + overhead_line(model, load(args.datasets[-1], "val", 1)))
         return
     rows, timings, ablation = [], Timings(), {}
     for dataset in args.datasets:
@@ -468,15 +478,11 @@ def main() -> None:
         print(f"{'':32s} (flood tolerance {tolerance:g}, chosen on {dataset}/train)")
     print("goal = MatLens - (max(plain SAM, flood) + 0.05): positive where issue 15's goal holds")
 
-    before, now = policy_overhead(model, load(args.datasets[-1], "val", 1))
     print(f"\nTime per click, {cpu_threads()} threads, load average {os.getloadavg()[0]:.1f}:")
     print(f"  MatLens, first click, no zoom:  {ms(timings.first)}")
     print(f"  MatLens, first click, zoomed:   {ms(timings.first_zoomed)} (one encoder run)")
     print(f"  MatLens, corrections:           {ms(timings.later)}")
-    print(
-        f"  first click as the pane makes it: {1e3 * now:.0f} ms median, {now / before:.2f} x "
-        f"SAM's most stable mask alone ({1e3 * before:.0f} ms)"
-    )
+    print("  " + overhead_line(model, load(args.datasets[-1], "val", 1)))
 
     if ablation:
         print("\nAblation: 1-click mIoU / mean NoC@85 / % reached / IoU at the last click")
