@@ -9,7 +9,9 @@ so it shows the behaviour, not the accuracy)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from pathlib import Path
 from typing import cast
 
 import numpy as np
@@ -115,6 +117,8 @@ def test_a_large_precipitate_is_outlined_to_its_edge(qtbot, window, sam_model, t
     assert iou(shown.mask) > own + 0.02 and iou(shown.mask) > 0.94, (iou(shown.mask), own)
     assert 0.95 < shown.mask.sum() / precipitate.sum() < 1.05
     assert "predicted IoU" in pane.clicks.candidate_label.text()
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        window.grab().save(str(Path(shots) / "click_large_precipitate.png"))
 
     qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)
     kept = annotation_set(pane).objects[0]
