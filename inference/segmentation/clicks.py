@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
-from inference.segmentation.click_policy import ClickChoice, RegionShape, choose_sam, with_region
+from inference.segmentation.click_policy import (
+    ClickChoice,
+    ClickPolicy,
+    RegionShape,
+    choose_sam,
+    edge_shift,
+    with_region,
+)
 from inference.segmentation.geometry import Box, Point, Rect
 from inference.segmentation.local_contrast import (
     ClickContrast,
@@ -45,7 +52,6 @@ from inference.segmentation.tiling import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from inference.segmentation.click_policy import ClickPolicy
     from inference.segmentation.sam import ImageEmbedding, MaskCandidate, SamModel
 
 
@@ -379,7 +385,7 @@ class ClickSession:
         embedding = frame.embedding
         x, y = point[0] - frame.x0, point[1] - frame.y0
         sam = choose_sam(raw, (x, y), embedding.original_size, embedding.input_size, rules)
-        answers: list[MaskCandidate | RegionAnswer] = list(raw)
+        answers: list[MaskCandidate | RegionAnswer] = [_with_edge(c, rules) for c in raw]
         if self.pixels is None or not rules.region:
             return answers, sam
         patch = local_patch(self.pixels, point[0], point[1], rules.region_window)
@@ -465,6 +471,15 @@ def _with_region(
     if choice.first == len(sam.order):
         _ = region.found
     return choice
+
+
+def _with_edge(candidate: MaskCandidate, rules: ClickPolicy) -> MaskCandidate:
+    """The candidate cut where `click_policy.edge_shift` says. Its shifted logits are what the
+    user sees, so they are also what a correction feeds back."""
+    shift = edge_shift(candidate.logits_lowres, rules)
+    if not shift:
+        return candidate
+    return replace(candidate, logits_lowres=candidate.logits_lowres + np.float32(shift))
 
 
 def _typicality(patch: LocalPatch, frame: _Frame, candidate: MaskCandidate) -> float:
