@@ -21,7 +21,9 @@ Variants:
   made once per image, not timed per click), threads that sleep between runs;
 - app, 1 thread: the same with a one-thread session (a session option);
 - click session, before / app: ClickSession.predict, the pane's and `matlens segment`'s path
-  (click policy and local-contrast region included), on the plain decoder / as it is now.
+  (click policy and local-contrast region included), on the plain decoder / as it is now; the
+  app's is also compared with the plain decoder (reference): the whole click against the bare
+  decoder, the ratio of issue 18's goal.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def _variants(image: np.ndarray) -> dict[str, _Variant]:
         ),
         "click session, before": _Variant(lambda x, y: before_session.predict([(x, y, 1)]), ""),
         "click session, app": _Variant(
-            lambda x, y: app_session.predict([(x, y, 1)]), "click session, before"
+            lambda x, y: app_session.predict([(x, y, 1)]), "click session, before", reference
         ),
     }
 
