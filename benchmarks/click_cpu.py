@@ -16,7 +16,9 @@ candidate's stability, area and pieces on the 256² map), contrast region (`loca
 
 `--save F` writes every click's answers (order, sources, SAM indices, ambiguity and each
 answer's cropped mask); `--compare F` checks the answers of the code as it is now against them:
-same order and choice, and the lowest mask IoU of the shown answer (1.0 when identical).
+same order and choice, and the lowest mask IoU of the shown answer (1.0 when identical). For a
+before/after, run it with `--save` on an older checkout (PYTHONPATH pointing there; parts that
+checkout lacks are skipped) and with `--compare` on this one.
 """
 
 from __future__ import annotations
