@@ -1,19 +1,27 @@
-"""Click → mask: candidates for a faster first click against the plain exported click decoder,
-in the same run, and whether their masks stay the same (issue 18, goal 2: ≥ 1.5x, IoU ≥ 0.99).
+"""Click → mask: the app's first click against the plain exported click decoder, in the same run,
+and whether the masks stay the same (issue 18, goal 2: ≥ 1.5x, mask IoU ≥ 0.99).
 
-Run by hand: `python benchmarks/click_speed.py [--clicks 40] [--rounds 3]` (~1 min on 2 CPU
+Run by hand: `python benchmarks/click_speed.py [--clicks 40] [--rounds 3]` (~1-2 min on 2 CPU
 cores; needs `make models`). The image is the one of `sam_latency.py` (Super1 spot2_0d_0 tiled
 to 1024²). Each click is timed on every variant back to back (interleaved, so a busy machine
-slows all alike; the order turns from click to click, so that no variant always follows
-the same one): decode, the three candidates, and the best one's mask where it can be true
-(`mask_crop`, what the viewer draws). Printed: p50 and min wall time per variant, each ratio
-with its reference (the plain click decoder as it was: every core, threads spinning between
-runs), and the mask IoU of the variant's candidates against the reference's.
+slows all alike; the order turns from click to click, so that no variant always follows the
+same one): prompt → SAM's three candidates → the best one's mask where it can be true
+(`mask_crop`, what the viewer draws). Printed per round and over all rounds: p50 and min wall
+time per variant, each ratio with its reference, and the lowest mask IoU of the variant's
+candidates against the reference's (each of SAM's three maps; for the click sessions, the
+mask shown first and whether the same answer was chosen).
 
-Variants: session options (1 thread; threads that sleep between runs, the app's since this
-benchmark) and the batch decoder of segment
-everything for one prompt (B = 1), whose per-image products of the embedding with the
-decoder's weights are computed once per image (`decoder_batch_image`, not timed per click).
+Variants:
+- plain decoder (reference): SamModel.predict through the exported click decoder, every core,
+  threads spinning between runs, as before issue 18;
+- plain decoder, no spinning: the same with threads that sleep between runs: the app's click
+  before the first-click path (the "before" of the last column);
+- app: SamModel.predict as it is now: a first click runs through the segment-everything
+  decoder with one prompt (the per-image products of the embedding with the decoder's weights
+  made once per image, not timed per click), threads that sleep between runs;
+- app, 1 thread: the same with a one-thread session (a session option);
+- click session, before / app: ClickSession.predict, the pane's and `matlens segment`'s path
+  (click policy and local-contrast region included), on the plain decoder / as it is now.
 """
 
 from __future__ import annotations
@@ -21,12 +29,26 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sam_latency import test_image
 
 from inference.runtime.sessions import OnnxModel
-from inference.segmentation.sam import MaskCandidate, SamModel, prompt_arrays, raster
+from inference.segmentation.clicks import ClickSession
+from inference.segmentation.sam import SamModel
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class PlainSam(SamModel):
+    """SamModel as it was before issue 18: every prompt through the click decoder."""
+
+    @property
+    def has_first_click_decoder(self) -> bool:
+        return False
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -34,29 +56,43 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return np.count_nonzero(a & b) / union if union else 1.0
 
 
-class _BatchClick:
-    """One click through the batch decoder graph (maps 1-3, as a first click needs)."""
+@dataclass
+class _Variant:
+    predict: Callable[[float, float], list]
+    reference: str  # name of the variant it is compared with ("" for a reference)
+    before: str = ""  # and the app's variant before issue 18's first-click path, if any
+    times: list[list[float]] = field(default_factory=list)  # per round
+    ious: list[float] = field(default_factory=list)
+    same_choice: list[bool] = field(default_factory=list)
 
-    def __init__(self, model: SamModel, embedding, threads: int | None) -> None:
-        self.model, self.embedding = model, embedding
-        self.decoder = OnnxModel(model.card.path("decoder_batch"), threads=threads)
-        image = OnnxModel(model.card.path("decoder_batch_image"))
-        outputs = image.run({"image_embeddings": embedding.features})
-        self.inputs = dict(zip(image.output_names, outputs, strict=True))
-        self.inputs["stability_offset"] = np.ones(1, np.float32)
 
-    def predict(self, x: float, y: float) -> list[MaskCandidate]:
-        coords, labels = prompt_arrays(self.embedding, [(x, y, 1)], None)
-        tiles, iou, _ = self.decoder.run(
-            dict(self.inputs, point_coords=coords, point_labels=labels)
-        )
-        tiles = tiles.reshape(64, 64, 2, 2, 2, 2, 3)
-        mapper = self.model.mapper(self.embedding)
-        out = [
-            MaskCandidate(float(np.clip(iou[0, k], 0, 1)), raster(tiles, k - 1), k, mapper)
-            for k in (1, 2, 3)
-        ]
-        return sorted(out, key=lambda c: -c.score)
+def _variants(image: np.ndarray) -> dict[str, _Variant]:
+    plain = PlainSam(use_cache=False)
+    plain._decoder = OnnxModel(plain.card.path("decoder"), spin=True)
+    embedding = plain.embed(image)
+    no_spin = PlainSam(use_cache=False)
+    app, one = SamModel(use_cache=False), SamModel(use_cache=False, threads=1)
+    for model in (app, one):
+        model.prepare_clicks(embedding)  # as click_session does while the image is embedded
+    before_session = ClickSession(PlainSam(use_cache=False), embedding, pixels=image)
+    app_session = ClickSession(app, embedding, pixels=image)
+    reference, before = "plain decoder (reference)", "plain decoder, no spinning"
+    return {
+        reference: _Variant(lambda x, y: plain.predict(embedding, [(x, y, 1)]), ""),
+        before: _Variant(lambda x, y: no_spin.predict(embedding, [(x, y, 1)]), reference),
+        "app": _Variant(lambda x, y: app.predict(embedding, [(x, y, 1)]), reference, before),
+        "app, 1 thread": _Variant(
+            lambda x, y: one.predict(embedding, [(x, y, 1)]), reference, before
+        ),
+        "click session, before": _Variant(lambda x, y: before_session.predict([(x, y, 1)]), ""),
+        "click session, app": _Variant(
+            lambda x, y: app_session.predict([(x, y, 1)]), "click session, before"
+        ),
+    }
+
+
+def _p50(values: list[float]) -> float:
+    return statistics.median(values) * 1e3
 
 
 def main() -> None:
@@ -66,53 +102,63 @@ def main() -> None:
     args = parser.parse_args()
 
     image = test_image()
-    model = SamModel(use_cache=False)  # the reference: the click decoder as it was
-    model._decoder = OnnxModel(model.card.path("decoder"), spin=True)
-    embedding = model.embed(image)
-    one = SamModel(use_cache=False, threads=1)
-    app = SamModel(use_cache=False)  # the app's: threads that sleep between runs
-    batch, batch_one = _BatchClick(model, embedding, None), _BatchClick(model, embedding, 1)
-    variants = {
-        "plain decoder (before)": lambda x, y: model.predict(embedding, [(x, y, 1)]),
-        "plain decoder, 1 thread": lambda x, y: one.predict(embedding, [(x, y, 1)]),
-        "app: no spinning": lambda x, y: app.predict(embedding, [(x, y, 1)]),
-        "batch decoder, B = 1": batch.predict,
-        "batch decoder, B = 1, 1 thread": batch_one.predict,
-    }
-    reference = next(iter(variants))
-    for fn in variants.values():
-        fn(100.0, 100.0)  # sessions warm
+    variants = _variants(image)
+    for variant in variants.values():
+        variant.predict(100.0, 100.0)  # sessions warm
     rng = np.random.default_rng(1)
-    clicks = rng.uniform(0, image.shape[0] - 1, (args.clicks, 2))
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    ious = {name: [] for name in variants}
     names = list(variants)
-    for _ in range(args.rounds):
+    for r in range(args.rounds):
+        clicks = rng.uniform(0, image.shape[0] - 1, (args.clicks, 2))
+        for variant in variants.values():
+            variant.times.append([])
         for i, (x, y) in enumerate(clicks):
-            masks = {}
+            answers = {}
             for name in names[i % len(names) :] + names[: i % len(names)]:  # no fixed order
-                fn = variants[name]
+                variant = variants[name]
                 start = time.perf_counter()
-                candidates = fn(x, y)
+                candidates = variant.predict(x, y)
                 candidates[0].mask_crop()
-                times[name].append(time.perf_counter() - start)
-                masks[name] = {c.index: c.mask for c in candidates}
-            for name in variants:
-                ious[name] += [_iou(masks[reference][k], m) for k, m in masks[name].items()]
+                variant.times[r].append(time.perf_counter() - start)
+                answers[name] = candidates
+            for name, variant in variants.items():
+                if not variant.reference:
+                    continue
+                mine, theirs = answers[name], answers[variant.reference]
+                if name.startswith("click session"):  # the answer shown first
+                    variant.ious.append(_iou(mine[0].mask, theirs[0].mask))
+                    variant.same_choice.append(mine[0].index == theirs[0].index)
+                    continue
+                by_index = {c.index: c.mask for c in theirs}
+                variant.ious += [_iou(c.mask, by_index[c.index]) for c in mine]
+                variant.same_choice.append([c.index for c in mine] == [c.index for c in theirs])
+        ms = ", ".join(f"{n} {_p50(v.times[r]):.1f}" for n, v in variants.items())
+        print(f"round {r + 1} p50 ms: {ms}", flush=True)
 
-    def p50(values: list[float]) -> float:
-        return statistics.median(values) * 1e3
-
-    n = args.clicks * args.rounds
-    print(f"first click → mask, {n} clicks ({args.rounds} rounds of {args.clicks}), wall ms")
-    print(f"{'variant':32} {'p50':>7} {'min':>7} {'ratio':>6} {'min mask IoU':>13}")
-    for name in variants:
-        ratio = p50(times[reference]) / p50(times[name])
-        print(
-            f"{name:32} {p50(times[name]):7.1f} {min(times[name]) * 1e3:7.1f} {ratio:5.2f}x"
-            f" {min(ious[name]):13.4f}"
-        )
-    print(f"(ratio: p50 of '{reference}' / p50 of the variant, same run; goal ≥ 1.5x)")
+    print(f"\nfirst click → mask, {args.rounds} rounds of {args.clicks} clicks, wall ms")
+    print(
+        f"{'variant':28} {'rounds p50':>20} {'p50':>6} {'min':>6} {'ratio':>6} {'min IoU':>8} same"
+    )
+    for name, variant in variants.items():
+        every = [t for times in variant.times for t in times]
+        per_round = " ".join(f"{_p50(t):5.1f}" for t in variant.times)
+        tail = "     1x"
+        for other in (variant.reference, variant.before):
+            if not other:
+                continue
+            ref = variants[other]
+            ratio = _p50([t for times in ref.times for t in times]) / _p50(every)
+            rounds = [_p50(a) / _p50(b) for a, b in zip(ref.times, variant.times, strict=True)]
+            per = " ".join(f"{x:.2f}x" for x in rounds)
+            if other == variant.reference:
+                tail = (
+                    f" {ratio:5.2f}x {min(variant.ious):8.4f}"
+                    f" {sum(variant.same_choice)}/{len(variant.same_choice)}"
+                    f"  per round {per} vs {other}"
+                )
+            else:
+                tail += f"; {ratio:.2f}x (per round {per}) vs {other}"
+        print(f"{name:28} {per_round:>20} {_p50(every):6.1f} {min(every) * 1e3:6.1f}{tail}")
+    print("(ratio: p50 of the reference / p50 of the variant, same run; goal ≥ 1.5x, IoU ≥ 0.99)")
 
 
 if __name__ == "__main__":

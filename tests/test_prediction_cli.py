@@ -57,6 +57,22 @@ def test_known_experimental_value_comes_before_the_prediction(capsys):
 
 
 @pytest.mark.usefixtures("materials_db")
+def test_a_table_row_known_to_be_wrong_is_shown_corrected_with_what_the_table_said(capsys):
+    """matbench's experimental tables list AlAs as a 0 eV metal; it is a 2.16 eV semiconductor."""
+    _need_composition_models()
+    data = _json(capsys, "AlAs")
+    known = {k["dataset"]: k for k in data["known"]}
+    gap, metal = known["expt_gap"], known["expt_is_metal"]
+    assert gap["value"] == pytest.approx(2.16) and "Madelung" in gap["source"]
+    assert "lists 0 eV, a known error" in gap["note"]
+    assert metal["value"] == 0.0 and "lists a metal" in metal["note"]
+    # a row that is right is shown as the table has it, without a note
+    assert "note" not in next(
+        k for k in _json(capsys, "TiO2")["known"] if k["dataset"] == "expt_gap"
+    )
+
+
+@pytest.mark.usefixtures("materials_db")
 def test_gap_and_metal_models_that_disagree_say_so(capsys):
     """LiFePO4: the band-gap model calls it an insulator, the metal classifier a metal; both
     predictions carry the same one-line note, and agreeing ones (NaCl) carry none."""

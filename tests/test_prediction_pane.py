@@ -129,3 +129,12 @@ def test_bad_search_field_is_one_line(qtbot, pane):
     qtbot.keyClicks(pane.search.all_of, "Ca, Qq")
     qtbot.mouseClick(pane.search.search_button, Qt.MouseButton.LeftButton)
     assert "'Qq' is not a chemical element" in pane.search.summary.text()
+
+
+def test_a_table_row_known_to_be_wrong_is_shown_corrected(qtbot, pane):
+    """AlAs: matbench's experimental tables say a 0 eV metal; the pane shows Madelung's 2.16 eV
+    and says what the table listed."""
+    _predict(qtbot, pane, "AlAs")
+    first = _rows(pane)[0]
+    assert first[1:3] == ["band gap", "2.16"] and "Madelung" in first[6]
+    assert "lists 0 eV, a known error of that table" in first[7]

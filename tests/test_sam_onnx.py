@@ -14,7 +14,7 @@ from conftest import shared
 
 from inference.errors import MatLensError, ModelUnavailable
 from inference.segmentation import _sam_image
-from inference.segmentation.sam import SamModel
+from inference.segmentation.sam import SamModel, raster
 
 IMAGE = ("segmentation", "nasa_micronet", "Super1", "test", "spot2_0d_0.tif")
 ANNOTATION = ("segmentation", "nasa_micronet", "Super1", "test_annot", "spot2_0d_0_mask.tif")
@@ -156,6 +156,36 @@ def test_mask_crop_matches_the_full_mask(model, embedding):
     crop, (y0, x0) = cand.mask_crop()
     assert crop.sum() == cand.mask.sum()
     assert np.array_equal(cand.mask[y0 : y0 + crop.shape[0], x0 : x0 + crop.shape[1]], crop)
+
+
+def test_first_click_path_gives_the_click_decoders_masks(model, embedding):
+    """A first click runs through the segment-everything decoder (per-image products made
+    once); its three candidates are the click decoder's, mask for mask, in the same order."""
+    assert model.has_first_click_decoder
+    for x, y in CLICKS:
+        fast = model.predict(embedding, [(x, y, 1)])
+        tiles, iou_pred = model.decode(embedding, [(x, y, 1)])  # the full click decoder
+        assert [c.index for c in fast] == sorted((1, 2, 3), key=lambda k: -iou_pred[0, k])
+        for cand in fast:
+            full = model.mapper(embedding).mask(raster(tiles, cand.index))
+            assert cand.mask.any() == full.any()
+            assert iou(cand.mask, full) >= 0.99, (x, y, cand.index)
+            assert abs(cand.score - float(np.clip(iou_pred[0, cand.index], 0, 1))) < 1e-3
+
+
+def test_a_card_without_the_batch_decoder_answers_with_the_click_decoder(model, embedding):
+    """Checkpoints imported before the batch decoder existed have only the click decoder."""
+    from dataclasses import replace
+
+    files = tuple(f for f in model.card.files if not f.role.startswith("decoder_batch"))
+    older = SamModel(use_cache=False)
+    older._card = replace(model.card, files=files)
+    assert not older.has_first_click_decoder
+    old = older.predict(embedding, [(*PRECIPITATE, 1)])
+    new = model.predict(embedding, [(*PRECIPITATE, 1)])
+    assert older._decoder_batch is None and older._decoder is not None
+    assert [c.index for c in old] == [c.index for c in new]
+    assert all(iou(a.mask, b.mask) >= 0.99 for a, b in zip(old, new, strict=True))
 
 
 # --- (c) embedding cache ----------------------------------------------------------------------

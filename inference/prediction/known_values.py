@@ -17,6 +17,7 @@ import numpy as np
 
 from inference.prediction.materials_store import DATASET_BY_NAME, composition_key, open_store
 from inference.prediction.polymorphs import polymorphs_of
+from inference.prediction.table_errors import table_error
 
 if TYPE_CHECKING:
     import sqlite3
@@ -45,6 +46,7 @@ class KnownValue:
     method: str  # "experiment" or "DFT, PBE (GGA/GGA+U)"
     dataset: str
     source: str
+    note: str = ""  # e.g. that the table's own row was wrong and what it said
 
     @property
     def text(self) -> str:
@@ -65,6 +67,8 @@ class KnownValue:
             "source": self.source,
             "entries": self.count,
         }
+        if self.note:
+            out["note"] = self.note
         if self.count > 1:
             out.update(min=round(self.low, 6), max=round(self.high, 6))
         return out
@@ -102,6 +106,7 @@ def _fmt(x: float) -> str:
 
 
 def _values(db: sqlite3.Connection, compound_id: int) -> tuple[KnownValue, ...]:
+    (formula,) = db.execute("SELECT formula FROM compounds WHERE id = ?", (compound_id,)).fetchone()
     rows = db.execute(
         "SELECT dataset, value FROM entries WHERE compound_id = ?", (compound_id,)
     ).fetchall()
@@ -112,6 +117,26 @@ def _values(db: sqlite3.Connection, compound_id: int) -> tuple[KnownValue, ...]:
     for dataset in sorted(by_dataset, key=_ORDER.index):
         v = np.array(by_dataset[dataset])
         ds = DATASET_BY_NAME[dataset]
+        wrong = table_error(dataset, formula) if len(v) == 1 else None
+        if wrong is not None and float(v[0]) == wrong.table_value:
+            said = "a metal" if ds.prop == "is_metal" else f"{_fmt(wrong.table_value)} {ds.unit}"
+            out.append(
+                KnownValue(
+                    ds.prop,
+                    ds.label,
+                    wrong.value,
+                    wrong.value,
+                    wrong.value,
+                    1,
+                    ds.unit,
+                    ds.method,
+                    dataset,
+                    wrong.source,
+                    note=f"corrected: the table lists {said}, a known error of that table "
+                    f"({ds.source})",
+                )
+            )
+            continue
         out.append(
             KnownValue(
                 ds.prop,

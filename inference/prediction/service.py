@@ -99,7 +99,8 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
                     v.unit,
                     v.source,
                     kind=f"known: {v.method}",
-                    note="" if v.count == 1 else f"median of {v.count} table rows (polymorphs)",
+                    note=v.note
+                    or ("" if v.count == 1 else f"median of {v.count} table rows (polymorphs)"),
                 )
             )
     progress(0.5, "predicting")

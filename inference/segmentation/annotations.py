@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from scipy import ndimage
 
 from inference.imaging.calibration import Calibration
 
@@ -209,6 +208,8 @@ def objects_from_labels(
     labels: np.ndarray, class_name: str, first_id: int = 1, **fields
 ) -> list[AnnotatedObject]:
     """One object per label value > 0, in label order, cropped without full-size copies."""
+    from scipy import ndimage
+
     objects = []
     for value, found in enumerate(ndimage.find_objects(labels), start=1):
         if found is None:

@@ -30,7 +30,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import ndimage as ndi
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -103,6 +102,8 @@ def shape_of(
     whether the mask holds it is read from the bilinear logit there, as the full-resolution
     mask is made. `valid` (rows, cols) crops away padding (SAM pads the 1024 frame below and
     right of the image)."""
+    from scipy import ndimage as ndi
+
     logits = np.asarray(logits, np.float32)
     if valid is not None:
         logits = logits[: max(1, valid[0]), : max(1, valid[1])]

@@ -420,6 +420,7 @@ def click_session(
         tiles = embed_tiled(model, rgb, progress=progress, cancel=cancel, lazy=lazy)
         return ClickSession(model, tiles, policy=policy, pixels=rgb)
     embedding = model.embed(rgb, progress, cancel)
+    model.prepare_clicks(embedding)
     return ClickSession(model, embedding, rgb if zoom else None, policy, pixels=rgb)
 
 

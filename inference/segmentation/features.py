@@ -23,7 +23,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation._sam_image import LOW_RES, TARGET, as_uint8
@@ -165,6 +164,8 @@ def filter_bank(
     """[h, w, F] float32 classic features of a grey image and their names: the image itself,
     then per scale σ: Gaussian, gradient magnitude, Laplacian of Gaussian (σ²-normalised) and
     local standard deviation (in a Gaussian window)."""
+    from scipy import ndimage as ndi
+
     image = grey.astype(np.float32)
     planes, names = [image], ["filter raw"]
     for sigma in scales:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import ndimage
 
 from inference.errors import MatLensError, UnreadableFile
 from inference.segmentation.annotations import (
@@ -92,6 +91,8 @@ def annotations_from_labels(
 
 def _instances(labels: np.ndarray, class_name: str) -> list[AnnotatedObject]:
     """One object per value, id = value (cropped, no full-size masks)."""
+    from scipy import ndimage
+
     objects = []
     for value, found in enumerate(ndimage.find_objects(labels), start=1):
         if found is not None:

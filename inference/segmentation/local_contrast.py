@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
 
 _EIGHT = np.ones((3, 3), bool)
 
@@ -76,6 +75,8 @@ class LocalPatch:
 
 def local_patch(image: np.ndarray, x: float, y: float, half: int = 96) -> LocalPatch:
     """The grey window of `image` (HxW or HxWxC) around the click (x, y)."""
+    from scipy import ndimage as ndi
+
     window = Window.around(image.shape, x, y, half)
     pixels = np.asarray(image[window.slices], np.float32)
     if pixels.ndim == 3:
@@ -108,6 +109,8 @@ def contrast_region(
 ) -> ContrastRegion | None:
     """The region grown from the click (module docstring), or None where the click has no
     local contrast at all."""
+    from scipy import ndimage as ndi
+
     grey, size = patch.grey, (params.size, params.size)
     r, c = patch.click
     near = (slice(max(r - 1, 0), r + 2), slice(max(c - 1, 0), c + 2))

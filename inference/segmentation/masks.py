@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from inference.segmentation.annotations import CroppedMask
 from inference.segmentation.geometry import Point, Rect
@@ -52,6 +51,8 @@ M = TypeVar("M", bound=Masked)
 def components(mask: np.ndarray, structure: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Connected components of a boolean image: (int32 labels 1..count, count). 4-connected
     unless `structure` says otherwise (`EIGHT` for 8-connected)."""
+    from scipy import ndimage as ndi
+
     labels, count = cast("tuple[np.ndarray, int]", ndi.label(mask, structure))
     return labels, int(count)
 
@@ -134,6 +135,8 @@ def postprocess(
 ) -> np.ndarray:
     """A cleaned copy of a boolean mask (or of a crop of one, with `points` in its frame).
     Parts holding a positive click are always kept; nothing is emptied."""
+    from scipy import ndimage as ndi
+
     mask = np.asarray(mask, bool)
     if not mask.any():
         return mask

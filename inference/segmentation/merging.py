@@ -32,7 +32,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
-from scipy import ndimage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -166,6 +165,8 @@ class _Occupancy:
 
 def _without_specks(mask: np.ndarray, min_px: int) -> np.ndarray:
     """The mask without its 8-connected pieces smaller than `min_px`."""
+    from scipy import ndimage
+
     if min_px <= 1:
         return mask
     pieces, n = cast("tuple[np.ndarray, int]", ndimage.label(mask, structure=_EIGHT))

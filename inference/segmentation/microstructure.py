@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
@@ -125,6 +124,8 @@ def paint(shape: tuple[int, int], masks: Sequence[AutoMask]) -> np.ndarray:
 
 def _grow_into_gaps(owner: np.ndarray, distance: int) -> np.ndarray:
     """Masks grown by up to `distance` px into the uncovered pixels (nearest mask wins)."""
+    from scipy import ndimage as ndi
+
     if distance <= 0 or owner.all() or not owner.any():
         return owner
     found = ndi.distance_transform_edt(owner == 0, return_indices=True)
@@ -303,6 +304,7 @@ def _phase_map(merged, area, mean, params: MapParams) -> tuple[np.ndarray, np.nd
 
 
 def _grain_map(grey, merged, owner_gaps) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import ndimage as ndi
     from skimage.filters import sobel
     from skimage.segmentation import find_boundaries, watershed
 
@@ -319,6 +321,7 @@ def _grain_map(grey, merged, owner_gaps) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _crack_map(grey, merged, mean, params: MapParams) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import ndimage as ndi
     from skimage.morphology import disk, skeletonize
 
     width = max(params.crack_width_px, 1)

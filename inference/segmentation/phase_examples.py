@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from inference.errors import MatLensError
 
@@ -133,6 +132,8 @@ def example_pixels(
     """Click disks, painted pixels and, when `mask_samples` > 0, that many pixels per class
     drawn from its clicks' SAM masks. Random draws are seeded per click and per class name, so
     the answer depends on the examples, not on the order in which they came."""
+    from scipy import ndimage as ndi
+
     gh, gw = features.grid_shape
     s = features.stride
     dy, dx = _disk(radius / s)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
-from scipy import ndimage
 
 from inference.segmentation.annotations import AnnotatedObject
 
@@ -79,6 +78,8 @@ def phase_objects(
     `matlens phases` do. Objects are numbered from `first_id`, class by class, each class's
     regions in raster order of their top-left pixel.
     """
+    from scipy import ndimage
+
     labels = np.asarray(labels)
     if labels.ndim != 2 or labels.dtype.kind not in "ui":
         raise ValueError(f"a phase map is 2-D integers, not {labels.dtype} {labels.shape}")

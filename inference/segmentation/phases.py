@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation.annotations import AnnotatedObject, objects_from_labels
@@ -412,6 +411,8 @@ def to_objects(
     one object per class holding all its pixels, so phase fractions and class edits are one
     object each. `per="region"`: one object per 8-connected region of at least `min_area`
     pixels, for counting and sizing particles. Classes without pixels give no object."""
+    from scipy import ndimage as ndi
+
     objects: list[AnnotatedObject] = []
     eight = np.ones((3, 3), bool)
     for k, name in enumerate(result.classes, start=1):

@@ -3,6 +3,13 @@
 onnxruntime and numpy only. The graphs come from `inference.export.sam`: the encoder takes the
 resized uint8 image (normalising and padding inside), the decoder returns SAM's four low-res
 logit maps, and numpy upscales only the chosen map and only where it can be true.
+
+A first prompt without a mask (SAM's three answers to an ambiguous click) runs through the
+segment-everything decoder (`decoder_batch`) with one prompt: its products of the image
+embedding with the decoder's weights are computed once per image (`decoder_batch_image`, kept
+for the last few embeddings), so a click does about half the multiply-adds of the click
+decoder; the logits agree with the click decoder's to ~1e-4. Later clicks (a mask input) and
+cards without that graph use the click decoder.
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -36,6 +45,8 @@ if TYPE_CHECKING:
 EMBEDDING_SHAPE = (1, 64, 64, 256)  # channels-last, as the decoder reads it
 _CACHE_VERSION = b"matlens-sam-embedding-v1"
 _NO_MASK = np.zeros((1, 1, 4, 4), np.float32)  # a tiny dummy: the graph skips the mask path
+_FIRST_CLICK_ROLES = frozenset({"decoder_batch", "decoder_batch_image"})
+_KEPT_IMAGE_INPUTS = 4  # embeddings whose first-click inputs are kept (~28 MB each)
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +113,13 @@ class SamModel:
         self._card: ModelCard | None = None
         self._encoder: OnnxModel | None = None
         self._decoder: OnnxModel | None = None
+        self._decoder_batch: OnnxModel | None = None
+        self._decoder_batch_image: OnnxModel | None = None
         self._mappers: dict[tuple, MaskMapper] = {}
+        # id(embedding) → (a weak reference to it, its first-click inputs), latest last
+        self._image_inputs: OrderedDict[int, tuple[weakref.ref, dict[str, np.ndarray]]] = (
+            OrderedDict()
+        )
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -116,7 +133,7 @@ class SamModel:
         attr = f"_{role}"
         with self._lock:
             if getattr(self, attr) is None:
-                # The click decoder's threads sleep between runs instead of spinning: on a busy
+                # The click decoders' threads sleep between runs instead of spinning: on a busy
                 # 2-core machine a spinning thread waits for a core while the other spins, and
                 # the p50 of a click grows 1.3-1.9x (`benchmarks/click_speed.py`); the fastest
                 # click stays the same.
@@ -124,7 +141,7 @@ class SamModel:
                     self.card.path(role),
                     prefer_gpu=self._prefer_gpu,
                     threads=self._threads,
-                    spin=role != "decoder",
+                    spin=role not in ("decoder", "decoder_batch"),
                 )
                 setattr(self, attr, model)
                 if role == "decoder":
@@ -224,12 +241,16 @@ class SamModel:
         in original image pixels. `multimask` gives SAM's three answers for an ambiguous
         prompt (one click), else its single answer. `mask_input` is a previous candidate's
         `logits_lowres`, for iterative refinement. Best score first."""
-        tiles, iou = self.decode(embedding, points, box, mask_input)
         mapper = self.mapper(embedding)
-        chosen = (1, 2, 3) if multimask else (0,)
+        if multimask and mask_input is None and self.has_first_click_decoder:
+            tiles, iou = self.decode_first(embedding, points, box)
+            maps = [(k, raster(tiles, k - 1)) for k in (1, 2, 3)]
+        else:
+            tiles, iou = self.decode(embedding, points, box, mask_input)
+            maps = [(k, raster(tiles, k)) for k in ((1, 2, 3) if multimask else (0,))]
         candidates = [
-            MaskCandidate(float(np.clip(iou[0, k], 0.0, 1.0)), raster(tiles, k), k, mapper)
-            for k in chosen
+            MaskCandidate(float(np.clip(iou[0, k], 0.0, 1.0)), logits, k, mapper)
+            for k, logits in maps
         ]
         return sorted(candidates, key=lambda c: -c.score)
 
@@ -242,10 +263,7 @@ class SamModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The decoder's raw output: low-res logits as [64, 64, 2, 2, 2, 2, 4] tiles (see
         `raster`) and the four predicted IoUs [1, 4]."""
-        if embedding.model_id != self.card_id:
-            raise MatLensError(
-                f"This embedding was made by {embedding.model_id}, not {self.card_id}; embed again."
-            )
+        self._check_embedding(embedding)
         coords, labels = prompt_arrays(embedding, points, box)
         if mask_input is not None:
             mask_input = np.asarray(mask_input, np.float32)
@@ -255,6 +273,58 @@ class SamModel:
         decoder = self._session("decoder")
         tiles, iou = decoder.run(self._feeds(embedding.features, coords, labels, mask_input))
         return tiles, iou
+
+    def _check_embedding(self, embedding: ImageEmbedding) -> None:
+        if embedding.model_id != self.card_id:
+            raise MatLensError(
+                f"This embedding was made by {embedding.model_id}, not {self.card_id}; embed again."
+            )
+
+    @property
+    def has_first_click_decoder(self) -> bool:
+        """Whether first prompts can run through the segment-everything decoder (cards imported
+        before it existed have only the click decoder)."""
+        return {f.role for f in self.card.files} >= _FIRST_CLICK_ROLES
+
+    def decode_first(
+        self,
+        embedding: ImageEmbedding,
+        points: Sequence[tuple[float, float, int]] = (),
+        box: tuple[float, float, float, float] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """SAM's multimask answers to a prompt without a mask, from the segment-everything
+        decoder: maps 1-3 as [64, 64, 2, 2, 2, 2, 3] tiles (map k is `raster(tiles, k - 1)`)
+        and the four predicted IoUs [1, 4], as `decode` gives them to ~1e-4."""
+        self._check_embedding(embedding)
+        coords, labels = prompt_arrays(embedding, points, box)
+        feeds = dict(self.first_click_inputs(embedding), point_coords=coords, point_labels=labels)
+        tiles, iou, _ = self._session("decoder_batch").run(feeds)
+        return tiles.reshape(64, 64, 2, 2, 2, 2, 3), iou
+
+    def first_click_inputs(self, embedding: ImageEmbedding) -> dict[str, np.ndarray]:
+        """The segment-everything decoder's per-image inputs for this embedding: computed once
+        (about a tenth of a second), kept for the last few embeddings used."""
+        key = id(embedding)
+        with self._lock:
+            kept = self._image_inputs.get(key)
+            if kept is not None and kept[0]() is embedding:
+                self._image_inputs.move_to_end(key)
+                return kept[1]
+        image = self._session("decoder_batch_image")
+        outputs = image.run({"image_embeddings": embedding.features})
+        inputs = dict(zip(image.output_names, outputs, strict=True))
+        inputs["stability_offset"] = np.ones(1, np.float32)  # the stability output is unused
+        with self._lock:
+            self._image_inputs[key] = (weakref.ref(embedding), inputs)
+            while len(self._image_inputs) > _KEPT_IMAGE_INPUTS:
+                self._image_inputs.popitem(last=False)
+        return inputs
+
+    def prepare_clicks(self, embedding: ImageEmbedding) -> None:
+        """Everything the first click on this embedding needs, made now (in a worker thread) so
+        that the click costs no more than the next ones."""
+        if self.has_first_click_decoder:
+            self.decode_first(embedding, [(0.0, 0.0, 1)])  # also the session's first run
 
     @staticmethod
     def _feeds(features, coords, labels, mask_input) -> dict[str, np.ndarray]:
