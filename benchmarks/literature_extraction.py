@@ -32,10 +32,18 @@ Matching rules (stated with the numbers):
   them ("x = 0.20", "F") count in recall; their number is printed.
 - Tc values: per paper, the set of numbers in gold <rs type="tcValue"> strings against the
   numbers of our Tc records (both ends of a range).
-- Links: per paper, the distinct (gold material span, Tc number) pairs that the TEI joins
-  (a tcValue whose `corresp` names a material) against our (material as written, Tc number)
-  pairs; a pair matches when the numbers are equal and the material occurs in the gold span
-  as above.
+- Links: per paper, the gold links (a tcValue whose `corresp` names a material) against our
+  (material as written, Tc number) pairs; a pair matches a gold link when the numbers are
+  equal and the material occurs in one of the link's spans by the rule for materials above.
+  Each gold link is counted once: spans written alike but for spaces are one material
+  ("Ag 5 Pb 2 O 6", "Ag5Pb2O6"); a tcValue joined to a formula and to spans with no formula
+  (its doping level or descriptor: "BaPb 1-x Bi x O 3" and "x ~ 0.25") is one link, named by
+  any of them; and where the gold text defines an abbreviation ("YBa 2 Cu 3 O 7-δ (YBCO)")
+  the short and the long form name the same material in that paper. Our pairs are likewise
+  one per material as written (spaces ignored) and number, and an abbreviation or name also
+  goes by the formula our record gives for it ("Ru-1212" = RuSr2GdCu2O8). The stricter rule
+  used before (distinct (gold span, number) pairs, our material only as written) is printed
+  too ("links, strict rule").
 - grobid-quantities: numbers inside gold <measure> elements that carry a unit, against our
   quantities found in the same paragraphs (number match within 1e-6).
 - MSPT (an independent check of the sample/precursor roles): formulas we find inside gold
@@ -57,6 +65,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -186,6 +195,7 @@ def gold_supermat(tei: Path) -> dict:
     materials: set[str] = set()
     tcs: set[float] = set()
     links: set[tuple[str, float]] = set()
+    joined: list[tuple[float, list[str]]] = []  # (Tc number, the material spans it is joined to)
     for rs in spans:
         text = _norm("".join(rs.itertext()))
         if rs.get("type") == "material":
@@ -193,13 +203,75 @@ def gold_supermat(tei: Path) -> dict:
         elif rs.get("type") == "tcValue":
             numbers = _numbers(text)
             tcs |= numbers
+            mats = []
             for ref in (rs.get("corresp") or "").split(","):
                 target = ids.get(ref.strip().lstrip("#"))
                 if target is not None and target.get("type") == "material":
-                    mat = _norm("".join(target.itertext()))
-                    links |= {(mat, n) for n in numbers}
+                    mats.append(_norm("".join(target.itertext())))
+            links |= {(mat, n) for mat in mats for n in numbers}
+            joined += [(n, mats) for n in numbers if mats]
     without = sum(1 for m in materials if not find_materials(collapse(m)))
-    return {"materials": materials, "tc": tcs, "links": links, "without_formula": without}
+    return {
+        "materials": materials,
+        "tc": tcs,
+        "links": links,
+        "link_groups": link_groups(joined, materials),
+        "without_formula": without,
+    }
+
+
+def _key(text: str) -> str:
+    return "".join(_norm(text).split())
+
+
+# "YBa 2 Cu 3 O 7−δ (YBCO)", 'La 2-x Sr x CuO 4 ("LSCO")', "y = 0.06 sample (S1)"
+_DEFINES_SHORT = re.compile(
+    r"^(?P<long>.*\S)\s*\(\s*[\"“]?(?P<short>[^()\s\"“”]{2,15})[\"”]?\s*\)$"
+)
+
+
+@dataclass(frozen=True)
+class GoldLink:
+    """One gold material–Tc link: a Tc number and the spans naming its one material."""
+
+    number: float
+    spans: frozenset[str]
+
+
+def link_groups(joined: list[tuple[float, list[str]]], materials: set[str]) -> set[GoldLink]:
+    """The paper's gold links, each counted once.
+
+    - Spans written alike but for spaces are one material ("Ag 5 Pb 2 O 6", "Ag5Pb2O6").
+    - A tcValue joined to a formula and to spans with no formula in them (its doping level or
+      descriptor: "BaPb 1-x Bi x O 3" and "x ~ 0.25") is one link, named by any of them; one
+      joined to several formulas is one link per formula.
+    - Where the gold text defines an abbreviation, "YBa 2 Cu 3 O 7-δ (YBCO)", the short and
+      the long form name the same material in that paper.
+    """
+    aliases: dict[str, set[str]] = {}
+    for m in materials:
+        d = _DEFINES_SHORT.match(m)
+        if d and re.search(r"[A-Z]", d["short"]):
+            long, short = d["long"], d["short"]
+            aliases.setdefault(_key(short), set()).add(long)
+            aliases.setdefault(_key(long), set()).add(short)
+    out: dict[tuple[float, frozenset[str]], GoldLink] = {}
+    for n, mats in joined:
+        unique = list({_key(m): m for m in mats}.values())
+        with_formula = [m for m in unique if find_materials(collapse(m))]
+        others = [m for m in unique if m not in with_formula]
+        groups = [[m, *others] for m in with_formula] if with_formula else [others]
+        for group in groups:
+            names = {_key(m): m for m in group}
+            for m in group:
+                names |= {_key(a): a for a in aliases.get(_key(m), ())}
+            out.setdefault((n, frozenset(names)), GoldLink(n, frozenset(names.values())))
+    return set(out.values())
+
+
+def link_found(names: set[str], number: float, link: GoldLink) -> bool:
+    """Whether an extracted link (the names of its material, a Tc number) is this gold link."""
+    return number == link.number and any(occurs(m, g) for m in names for g in link.spans)
 
 
 def collapse(text: str) -> str:
@@ -241,7 +313,7 @@ def scored_output(paper, result) -> dict:
 
     materials = {written(m.start, m.end) for m in result.materials if m.role == "sample"}
     tc: set[float] = set()
-    links: set[tuple[str, float]] = set()
+    links: set[tuple[str, float, str]] = set()
     for r in result.records:
         if r.property != "Tc":
             continue
@@ -249,13 +321,26 @@ def scored_output(paper, result) -> dict:
         tc |= numbers
         span = r.material_span
         material = written(*span) if span and span[1] > span[0] else (r.material or "")
+        # an abbreviation or a name also stands for the formula the record gives for it
+        kind = getattr(r, "material_kind", "")
+        formula = getattr(r, "material_formula", "") if kind in ("abbreviation", "name") else ""
         if material:
-            links |= {(material, n) for n in numbers}
+            links |= {(material, n, formula) for n in numbers}
     return {
         "materials": sorted(materials - {""}),
         "tc": sorted(tc),
         "links": sorted(links),
     }
+
+
+def predicted_links(links: list) -> dict[tuple[str, float], set[str]]:
+    """Our links per paper, one per (material as written, spaces ignored; Tc number), each
+    with the names its material goes by (as written, and the formula of an abbreviation)."""
+    out: dict[tuple[str, float], set[str]] = {}
+    for material, n, *formula in links:
+        names = out.setdefault((_key(material), n), set())
+        names |= {material, *(f for f in formula if f)}
+    return out
 
 
 def _predict_command(pdfs: list[Path], code: Path | None, out: Path, ner: bool, learned: bool):
@@ -289,7 +374,7 @@ def predict_all(
 
 def score_supermat(papers, predictions: dict[str, dict]) -> dict:
     """Counts per part: materials/tc/links → [tp (precision side), predicted, tp (recall side), gold]."""
-    keys = ("materials", "tc", "links")
+    keys = ("materials", "tc", "links", "links_strict")
     counts = {part: {k: [0, 0, 0, 0] for k in keys} for part in PARTS}
     extra = {part: {"without_formula": 0, "pages": 0, "seconds": 0.0} for part in PARTS}
     rows = []
@@ -300,14 +385,24 @@ def score_supermat(papers, predictions: dict[str, dict]) -> dict:
         right_m = {m for m in p_m if any(occurs(m, g) for g in g_m)}
         found_m = {g for g in g_m if any(occurs(m, g) for m in p_m)}
         p_t, g_t = set(pred["tc"]), gold["tc"]
-        p_l = {(m, n) for m, n in pred["links"]}
-        g_l = gold["links"]
-        right_l = {(m, n) for m, n in p_l if any(n == gn and occurs(m, g) for g, gn in g_l)}
-        found_l = {(g, gn) for g, gn in g_l if any(n == gn and occurs(m, g) for m, n in p_l)}
+        p_l = predicted_links(pred["links"])
+        g_l = gold["link_groups"]
+        right_l = {k for k, names in p_l.items() if any(link_found(names, k[1], g) for g in g_l)}
+        found_l = {g for g in g_l if any(link_found(names, k[1], g) for k, names in p_l.items())}
+        # the stricter rule used before: distinct (gold span, number) pairs, text as written
+        s_l = {(m, n) for m, n, *_ in pred["links"]}
+        s_g = gold["links"]
+        strict = (
+            sum(1 for m, n in s_l if any(n == gn and occurs(m, g) for g, gn in s_g)),
+            len(s_l),
+            sum(1 for g, gn in s_g if any(n == gn and occurs(m, g) for m, n in s_l)),
+            len(s_g),
+        )
         for key, values in (
             ("materials", (len(right_m), len(p_m), len(found_m), len(g_m))),
             ("tc", (len(p_t & g_t), len(p_t), len(p_t & g_t), len(g_t))),
             ("links", (len(right_l), len(p_l), len(found_l), len(g_l))),
+            ("links_strict", strict),
         ):
             acc = counts[part][key]
             for i, v in enumerate(values):
@@ -323,8 +418,8 @@ def score_supermat(papers, predictions: dict[str, dict]) -> dict:
                 sorted(p_m - right_m),
                 sorted(g_t - p_t),
                 sorted(p_t - g_t),
-                sorted(g_l - found_l),
-                sorted(p_l - right_l),
+                sorted((sorted(g.spans), g.number) for g in g_l - found_l),
+                sorted(k for k in p_l if k not in right_l),
             )
         )
     return {"counts": counts, "extra": extra, "rows": rows}
@@ -481,7 +576,12 @@ def mspt_roles(root: Path, split: str = "test") -> dict[str, list[int]]:
 
 
 def _print_supermat(label: str, scored: dict, reference: dict | None) -> None:
-    names = {"materials": "materials", "tc": "Tc values", "links": "material-Tc links"}
+    names = {
+        "materials": "materials",
+        "tc": "Tc values",
+        "links": "material-Tc links",
+        "links_strict": "links, strict rule",
+    }
     for part in PARTS:
         for key, name in names.items():
             acc = scored["counts"][part][key]

@@ -7,7 +7,7 @@ Data: every Tc value MatLens reads in the 46 papers of the tuning part (the fixe
 `literature_extraction.split_supermat_dev`), with its candidate samples
 (`inference.literature.linker`). A (value, candidate) pair is positive when the paper's gold
 TEI links a tcValue with that number to a material span the candidate occurs in (the
-benchmark's matching rule). Model and threshold are chosen by 5-fold cross-validation grouped
+benchmark's matching rule: `literature_extraction.link_found`). Model and threshold are chosen by 5-fold cross-validation grouped
 by paper inside the tuning part, scored with the benchmark's link P/R/F1 (distinct
 (material, Tc) pairs per paper); the report part and the old 4 papers are never read here.
 """
@@ -27,8 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from literature_extraction import (
     REPO,
+    GoldLink,
     gold_supermat,
-    occurs,
+    link_found,
+    predicted_links,
     supermat_papers,
 )
 
@@ -61,8 +63,8 @@ class _Recorder:
 @dataclasses.dataclass
 class PaperData:
     stem: str
-    gold: set[tuple[str, float]]  # gold links (material span, Tc number)
-    fixed: set[tuple[str, float]]  # our links that no query decides (table cells)
+    gold: set[GoldLink]  # gold links (the benchmark's, each counted once)
+    fixed: set[tuple[str, float, str]]  # our links that no query decides (table cells)
     queries: list[tuple[LinkQuery, PaperCounts, set[float]]]  # with the value's numbers
 
 
@@ -89,16 +91,29 @@ def collect(root: Path, part: str = "tune") -> list[PaperData]:
             a, b = r.material_span
             if b > a:
                 written = " ".join(paper.text[a:b].split())
-                fixed |= {(written, n) for n in _record_numbers(r)}
+                formula = r.material_formula if r.material_kind in _ALIASED else ""
+                fixed |= {(written, n, formula) for n in _record_numbers(r)}
         queries = [(q, c, _record_numbers(by_start[q.value[0]])) for q, c in recorder.queries]
-        gold = gold_supermat(tei)["links"]
+        gold = gold_supermat(tei)["link_groups"]
         out.append(PaperData(pdf.stem, gold, fixed, queries))
         print(f"  {pdf.stem}: {len(queries)} Tc values", file=sys.stderr)
     return out
 
 
-def label(c: Candidate, numbers: set[float], gold: set[tuple[str, float]]) -> int:
-    return int(any(n in numbers and occurs(c.written, g) for g, n in gold))
+_ALIASED = ("abbreviation", "name")  # kinds whose formula also names them (the benchmark's rule)
+
+
+def _formula(c: Candidate) -> str:
+    """The formula an abbreviation or name candidate stands for, as its record gives it."""
+    m = c.mention
+    if m.kind not in _ALIASED:
+        return ""
+    return m.compositions[0] if len(m.compositions) == 1 else m.formula
+
+
+def label(c: Candidate, numbers: set[float], gold: set[GoldLink]) -> int:
+    names = {c.written, _formula(c)} - {""}
+    return int(any(link_found(names, n, g) for n in numbers for g in gold))
 
 
 def table(papers: list[PaperData]):
@@ -120,13 +135,18 @@ def link_scores(papers: list[PaperData], choices: list[list[Candidate | None]]):
     """The benchmark's link counts for the given choice per query: (tp_p, pred, tp_r, gold)."""
     tp_p = n_pred = tp_r = n_gold = 0
     for p, chosen in zip(papers, choices, strict=True):
-        pred = set(p.fixed)
+        raw = set(p.fixed)
         for (_, _, numbers), c in zip(p.queries, chosen, strict=True):
             if c is not None:
-                pred |= {(c.written, n) for n in numbers}
-        tp_p += sum(1 for m, n in pred if any(n == gn and occurs(m, g) for g, gn in p.gold))
+                raw |= {(c.written, n, _formula(c)) for n in numbers}
+        pred = predicted_links(sorted(raw))
+        tp_p += sum(
+            1 for k, names in pred.items() if any(link_found(names, k[1], g) for g in p.gold)
+        )
         n_pred += len(pred)
-        tp_r += sum(1 for g, gn in p.gold if any(n == gn and occurs(m, g) for m, n in pred))
+        tp_r += sum(
+            1 for g in p.gold if any(link_found(names, k[1], g) for k, names in pred.items())
+        )
         n_gold += len(p.gold)
     return tp_p, n_pred, tp_r, n_gold
 

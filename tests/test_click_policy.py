@@ -16,8 +16,10 @@ from inference.imaging.display import to_rgb
 from inference.imaging.io import read_micrograph
 from inference.segmentation.click_policy import (
     ClickChoice,
+    ClickPolicy,
     choose,
     choose_sam,
+    edge_shift,
     scattered,
     shape_of,
 )
@@ -97,3 +99,15 @@ def test_a_mask_that_leaves_the_click_out_is_never_first():
     assert alone.ambiguous and "clicked point" in alone.reason
     with pytest.raises(ValueError):
         choose([])
+
+
+def test_only_a_large_mask_is_cut_below_zero():
+    """A precipitate of 150 low-res cells (2 400 px of SAM's 1024² frame) is cut at -2 logits,
+    so its outline moves out to the edge; a speck of 100 cells keeps SAM's own cut."""
+    large = np.full((256, 256), -5.0, np.float32)
+    large[100:110, 100:115] = 5.0
+    small = np.full((256, 256), -5.0, np.float32)
+    small[100:110, 100:110] = 5.0
+    assert edge_shift(large) == 2.0
+    assert edge_shift(small) == 0.0
+    assert edge_shift(large, ClickPolicy(large_shift=0.0)) == 0.0

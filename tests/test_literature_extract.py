@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -431,3 +432,70 @@ def test_values_go_to_the_material_the_sentence_pairs_them_with():
     tcs = _records(compared)
     assert tcs[93].material == "YBa2Cu3O7" and tcs[103].material == "TlBa2CaCu2O7"
     assert (tcs[93].link, tcs[103].link) == ("for", "for")
+
+
+def test_a_sentence_about_several_samples_keeps_the_paragraphs_sample_off_its_values():
+    text = (  # piva2015combined: the paragraph's sample is one doping of several
+        "Figure 2 shows the resistivity of the x = 0.10 and 0.11 BaFe2-xCuxAs2 crystals. The SC "
+        "samples present the onset of Tc varying from 2.5 to 4.2 K. The zero resistivity of "
+        "this crystal is reached at Tc = 3.1 K."
+    )
+    several, one = _records(text).values()
+    assert (several.low, several.high) == (2.5, 4.2)
+    assert several.material is None and several.link == "none"
+    assert (one.value, one.material, one.link) == (3.1, "BaFe2-xCuxAs2", "paragraph")
+
+
+def _paragraphs(*paragraphs: str) -> Paper:
+    """A synthetic paper with one block per paragraph."""
+    text = "\n\n".join(paragraphs)
+    doc = text_paper(text)
+    blocks, start = [], 0
+    for i, p in enumerate(paragraphs):
+        blocks.append(
+            Block(0, start, start + len(p), Box(0, 100 * i, 600, 100 * i + 90), "results")
+        )
+        start += len(p) + 2
+    return dataclasses.replace(doc, blocks=blocks)
+
+
+def test_a_value_with_no_sample_in_its_paragraph_goes_to_the_papers_one_sample():
+    grown = "We grew Na0.35CoO2·1.3H2O crystals by flux. Na0.35CoO2·1.3H2O is hydrated."
+    value = "It shows zero resistivity at 3.9 K."  # JPS0731131
+    (tc,) = [r for r in extract(_paragraphs(grown, value)).records if r.property == "Tc"]
+    assert (tc.material, tc.link) == ("Na0.35CoO2·1.3H2O", "paper")
+    several = "We grew KOs2O6 and RbOs2O6 crystals by flux. Na0.35CoO2·1.3H2O is hydrated."
+    (tc,) = [r for r in extract(_paragraphs(several, value)).records if r.property == "Tc"]
+    assert (tc.material, tc.link) == (None, "none")  # no one sample is the paper's
+
+
+def test_a_material_the_sentence_compares_its_subject_with_does_not_take_the_value():
+    text = (  # hott2013review
+        "The HF superconductor PrOs4Sb12 [226] is potentially of similar interest as UPt3 because "
+        "it represents the second example of multiphase superconductivity [295] with a critical "
+        "temperature Tc = 1.85 K."
+    )
+    assert _records(text)[1.85].material == "PrOs4Sb12"
+    named = (  # hott2013review: the abbreviation in brackets is the compared formula's
+        "The search came in 1994 across strontium ruthenate (Sr2RuO4), a layered perovskite with "
+        'an almost identical crystal structure as the cuprate HTS La2-xSrxCuO4 ("LSCO"), albeit '
+        "only with a Tc ~ 1.5 K [27]."
+    )
+    assert _records(named)[1.5].material == "Sr2RuO4"
+    example = "Superconductors such as MgB2 reach Tc = 39 K."  # "such as" names, not compares
+    assert _records(example)[39].material == "MgB2"
+
+
+def test_a_unit_after_a_bracket_ends_a_sentence():
+    from inference.literature.sentences import split_sentences
+
+    text = (  # P070020503
+        "A power law fit gives a critical temperature Tc = (6.37 ± 0.03) K. Such a linear "
+        "behavior of Hc2 is also observed in Cd2Re2O7 [4, 5]. J. Smith agrees."
+    )
+    spans = [text[a:b] for a, b in split_sentences(text)]
+    assert spans == [
+        "A power law fit gives a critical temperature Tc = (6.37 ± 0.03) K.",
+        "Such a linear behavior of Hc2 is also observed in Cd2Re2O7 [4, 5].",
+        "J. Smith agrees.",
+    ]

@@ -4,8 +4,8 @@ Materials are read with the whole paper in view (`mentions.MentionReader`): form
 abbreviations (the field's and those the paper defines), doping levels, sample codes and
 descriptor phrases, each with the formula it stands for. A temperature becomes a Tc only when
 it is named as one (`temperatures.temperature_role`), and each value goes to the sample its
-sentence says it belongs to (`links.choose`), else to the paragraph's current sample;
-precursors, apparatus, substrates, reference materials and structural units are kept as
+sentence says it belongs to (`links.choose`), else to the paragraph's current sample (not in
+a sentence about several samples), else to the paper's main sample when it has one; precursors, apparatus, substrates, reference materials and structural units are kept as
 mentions but never carry values. Table cells give records too (source="table"), with the row
 label as their material. References and acknowledgements are skipped.
 """
@@ -78,6 +78,12 @@ _NOT_MATERIALS = frozenset({"sample", "samples", "the", "film", "films", "powder
 _AFFILIATION = re.compile(r"Universit|Institut|Laborator|[Aa]ddress|E-mail|@|Department")
 _AT_BEFORE = re.compile(r"(?:\bat|\bto|\bdown to|T ?=|\bfrom|\bbetween|\bwith)\s*$", re.I)
 _ABOUT_SC = re.compile(r"superconduct|\bSC\b", re.IGNORECASE)
+# a sentence on several samples or compounds at once ("the SC samples present the onset of Tc
+# varying from 2.5 to 4.2 K", "underdoped compounds (Tc ∼ 30-45 K)"): its values are not the
+# paragraph's one current sample's ("crystals", "films" are pieces of one sample and stay)
+_SEVERAL_SAMPLES = re.compile(
+    r"\b(?:samples|compounds|dopings|substitutions|doping levels)\b", re.I
+)
 _NOT_TC = tuple(k for k in PROPERTIES if k.name != "Tc")  # Tc is named by `temperatures`
 
 
@@ -261,7 +267,10 @@ def extract(
             carriers = [m for m in samples if m.kind != "descriptor"] or samples
             if carriers:
                 current = _Sample(carriers[-1], s0, here)
-    records = _link(paper, records, queries, occurrences, linker)
+    if isinstance(linker, RuleLinker):
+        records = _paper_sample(records, queries, occurrences)
+    else:  # the learned linker weighs the paper's samples itself
+        records = _link(paper, records, queries, occurrences, linker)
     if paper.tables:
         records = [r for r in records if not _in_table(paper, r.start)] + _table_records(paper)
     progress(1.0, "")
@@ -323,6 +332,45 @@ def _link(
             material_kind=c.mention.kind if c is not None else "",
             material_span=(c.start, c.end) if c is not None else None,
             link=choice.link,
+        )
+    return out
+
+
+# a paper that names one sample in at least this share of its sample mentions is about that
+# sample: a Tc value whose paragraph names no sample goes to it (cross-validated on the halves
+# of the tuning papers: 0.65-0.75 help both halves, below 0.6 reviews and multi-sample papers
+# lose more than single-sample papers gain)
+MAIN_SAMPLE_SHARE = 0.7
+
+
+def _paper_sample(
+    records: list[PropertyRecord],
+    queries: list[tuple[int, LinkQuery]],
+    occurrences: list[Candidate],
+) -> list[PropertyRecord]:
+    """Tc values that neither their sentence nor their paragraph gives a sample go to the
+    paper's main sample, when the paper names one sample far more than all others (its
+    latest mention before the value)."""
+    if not occurrences:
+        return records
+    counts = PaperCounts.of([c.key for c in occurrences], [c.sentence for c in occurrences])
+    top = min(counts.rank, key=counts.rank.__getitem__)
+    if counts.counts[top] < MAIN_SAMPLE_SHARE * len(occurrences):
+        return records
+    mine = [c for c in occurrences if c.key == top]
+    out = list(records)
+    for i, query in queries:
+        if out[i].link != "none":
+            continue
+        prior = [c for c in mine if c.end <= query.value[0]]
+        c = prior[-1] if prior else mine[0]
+        out[i] = dataclasses.replace(
+            out[i],
+            material=c.written,
+            material_formula=_material_formula(c.mention),
+            material_kind=c.mention.kind,
+            material_span=(c.start, c.end),
+            link="paper",
         )
     return out
 
@@ -461,7 +509,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             link = "sentence" if link == "after" else link
         elif link == "label":
             pass
-        elif current is not None:
+        elif current is not None and not (prop == "Tc" and _SEVERAL_SAMPLES.search(norm)):
             mat, link = current.mention, "paragraph"
             how = link
             mat_span = (current.offset + mat.start, current.offset + mat.end)

@@ -59,11 +59,40 @@ def choose(
         if between:
             return between[-1], "subject"
         ahead = [m for m in before if m.end <= k0 and not _CLAUSE_BREAK.search(text[m.end : k0])]
+        ahead = _not_compared(text, ahead)
         if ahead:
             return ahead[-1], "subject"
+    before = _not_compared(text, before)
     if before:
         return before[-1], "sentence"
     return mentions[0], "after"  # only a material named after the value
+
+
+# "of similar interest as UPt3", "similar to that of the tetragonal La-3137", "an identical
+# structure as the cuprate LSCO": a material the sentence compares its subject with ("such as",
+# "as well as" list examples and are not comparisons)
+_COMPARED = re.compile(
+    r"(?:(?<!such )(?<!well )\bas|\bthan|\blike|\bunlike|similar to|compared (?:to|with)|"
+    r"in contrast to|analogous to)\s+(?:(?:that|those) of\s+)?(?:[\w-]+\s+){0,3}$",
+    re.IGNORECASE,
+)
+
+
+def _not_compared(text: str, mentions: list[MaterialSpan]) -> list[MaterialSpan]:
+    """The mentions that are not only a comparison's other side, when some are not; a name in
+    brackets right after a compared formula ("La2-xSrxCuO4 ("LSCO")") is compared too."""
+    kept, previous, compared = [], None, False
+    for m in mentions:
+        named = previous is not None and _NAMES_PREVIOUS.match(text[previous.end : m.start])
+        if not named:
+            compared = bool(_COMPARED.search(text[max(0, m.start - 50) : m.start]))
+        if not compared:
+            kept.append(m)
+        previous = m
+    return kept or mentions
+
+
+_NAMES_PREVIOUS = re.compile(r"^\s*\(\s*[\"“]?$")
 
 
 _LABEL_AFTER = re.compile(
@@ -95,8 +124,10 @@ def respectively(
     if len(run) != len(values):
         return None  # other values in the sentence: pairing by position would be a guess
     k = len(values)
+    if k < 2:
+        return None
     said = "respectively" in text[values[-1][1] : values[-1][1] + 160]
-    if k < 2 or not (said or "respectively" in text[: values[0][0]][-200:]):
+    if not (said or "respectively" in text[: values[0][0]][-200:]):
         return None
     named = [m for m in mentions if m.kind in ("formula", "abbreviation", "element", "code")]
     after = [m for m in named if m.start >= values[-1][1]]

@@ -65,7 +65,8 @@ class PropertyRecord:
     material_kind: str = ""  # formula | abbreviation | name | doping | code | descriptor
     material_span: tuple[int, int] | None = None
     # how the material was chosen: bracket | for | subject | sentence | after | respectively
-    # (inference.literature.links) | paragraph (the paragraph's current sample) | learned (the
+    # (inference.literature.links) | paragraph (the paragraph's current sample) | paper (the
+    # sample a paper is about, where the paragraph names none) | learned (the
     # learned Tc linker chose a sample the rules did not, inference.literature.linker) | table |
     # label (the value names a sample itself) | none (no sample named, or the linker unsure)
     link: str = "sentence"

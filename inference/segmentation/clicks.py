@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
-from inference.segmentation.click_policy import ClickChoice, RegionShape, choose_sam, with_region
+from inference.segmentation.click_policy import (
+    ClickChoice,
+    ClickPolicy,
+    RegionShape,
+    choose_sam,
+    edge_shift,
+    with_region,
+)
 from inference.segmentation.geometry import Box, Point, Rect
 from inference.segmentation.local_contrast import (
     ContrastParams,
@@ -368,7 +375,7 @@ class ClickSession:
         embedding = frame.embedding
         x, y = point[0] - frame.x0, point[1] - frame.y0
         sam = choose_sam(raw, (x, y), embedding.original_size, embedding.input_size, rules)
-        answers: list[MaskCandidate | RegionAnswer] = list(raw)
+        answers: list[MaskCandidate | RegionAnswer] = [_with_edge(c, rules) for c in raw]
         if self.pixels is None or not rules.region:
             return answers, sam
         patch = local_patch(self.pixels, point[0], point[1], rules.region_window)
@@ -422,6 +429,15 @@ def click_session(
     embedding = model.embed(rgb, progress, cancel)
     model.prepare_clicks(embedding)
     return ClickSession(model, embedding, rgb if zoom else None, policy, pixels=rgb)
+
+
+def _with_edge(candidate: MaskCandidate, rules: ClickPolicy) -> MaskCandidate:
+    """The candidate cut where `click_policy.edge_shift` says. Its shifted logits are what the
+    user sees, so they are also what a correction feeds back."""
+    shift = edge_shift(candidate.logits_lowres, rules)
+    if not shift:
+        return candidate
+    return replace(candidate, logits_lowres=candidate.logits_lowres + np.float32(shift))
 
 
 def _typicality(patch: LocalPatch, frame: _Frame, candidate: MaskCandidate) -> float:

@@ -15,6 +15,11 @@ MicroNet (SEM).
   precipitates need.
 - `masks.postprocess` (keep the clicked part, fill holes, drop islands) moved no score by more than
   0.001 and keeping only the clicked part cut EBC1 oxide bands apart, so `DEFAULT` skips it.
+- A second decoder pass on the first click (the shown logits back as `mask_input` with the same
+  click, or the shown mask's bounding box as a box prompt, kept only when it agrees with the first)
+  moved the pane's 1-click IoU by at most +0.002 on train and val and costs a decoder run, so
+  `DEFAULT` makes none (`benchmarks/click_refinements.py`). What helped is `click_policy`'s cut of
+  large masks at -2 logits.
 """
 
 from __future__ import annotations
