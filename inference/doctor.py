@@ -33,10 +33,12 @@ class ModelState:
     licence: str
     source: str
     files: dict[str, str] = field(default_factory=dict)  # file name -> ok / missing / mismatch
+    problem: str = ""  # why the card itself could not be read
 
     @property
     def ok(self) -> bool:
-        return all(v == "ok" for v in self.files.values()) and bool(self.files)
+        # a card may carry its weights itself (the Tc linker's coefficients): no files is fine
+        return not self.problem and all(v == "ok" for v in self.files.values())
 
 
 @dataclass
@@ -77,6 +79,7 @@ def collect() -> DoctorReport:
             c.licence,
             f"{c.source_package} {c.source_version}".strip(),
             {f.name: file_status(f).value for f in c.files},
+            c.description if c.description.startswith("unreadable card") else "",
         )
         for c in load_cards()
     ]
@@ -112,8 +115,12 @@ def render_text(report: DoctorReport) -> str:
         "Models:",
     ]
     for m in report.models:
-        state = "ok" if m.ok else "; ".join(f"{k}: {v}" for k, v in m.files.items() if v != "ok")
-        lines.append(f"  {'✓' if m.ok else '✗'} {m.name} [{m.licence}] — {state or 'no files'}")
+        state = (
+            "ok"
+            if m.ok
+            else m.problem or "; ".join(f"{k}: {v}" for k, v in m.files.items() if v != "ok")
+        )
+        lines.append(f"  {'✓' if m.ok else '✗'} {m.name} [{m.licence}] — {state}")
     if not all(m.ok for m in report.models):
         lines.append("Fix missing models with `make models` or Models ▸ Model manager ▸ Install.")
     lines.append("Packages: " + ", ".join(f"{k} {v}" for k, v in report.packages.items()))

@@ -67,7 +67,9 @@ def test_a_click_on_a_thin_crack_gives_the_crack(qtbot, window, tmp_path):
     kept = annotations.objects[0]
     assert kept.source == "contrast" and kept.score is None
     prompts_json = tmp_path / "prompts.json"
-    prompts_json.write_text(json.dumps({"objects": [{"points": [[x, y, 1]]}]}), encoding="utf-8")
+    # the click as the pane recorded it: the mouse lands on a sub-pixel position of the image
+    clicked = [[px, py, label] for px, py, label in kept.points]
+    prompts_json.write_text(json.dumps({"objects": [{"points": clicked}]}), encoding="utf-8")
     coco_path = tmp_path / "objects.json"
     image = tmp_path / "050317_3_S0440016.tif"
     run = matlens(
@@ -123,7 +125,9 @@ def test_a_large_precipitate_is_outlined_to_its_edge(qtbot, window, sam_model, t
     qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)
     kept = annotation_set(pane).objects[0]
     prompts_json = tmp_path / "prompts.json"
-    prompts_json.write_text(json.dumps({"objects": [{"points": [[x, y, 1]]}]}), encoding="utf-8")
+    # the click as the pane recorded it: the mouse lands on a sub-pixel position of the image
+    clicked = [[px, py, label] for px, py, label in kept.points]
+    prompts_json.write_text(json.dumps({"objects": [{"points": clicked}]}), encoding="utf-8")
     coco_path = tmp_path / "objects.json"
     run = matlens("segment", str(image), "--prompts", str(prompts_json), "--coco", str(coco_path))
     assert run.returncode == 0, run.stderr

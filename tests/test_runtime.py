@@ -170,3 +170,18 @@ def test_gpu_memory_limit_setting(monkeypatch):
     assert _cuda_provider(tf32=False) == (CUDA, {"gpu_mem_limit": str(32 * 2**20), "use_tf32": "0"})
     monkeypatch.delenv("MATLENS_GPU_MEMORY_LIMIT")
     assert _cuda_provider() == CUDA
+
+
+def test_doctor_flags_a_broken_card_and_accepts_one_that_carries_its_weights(tmp_path, monkeypatch):
+    """The Tc linker's coefficients live in its card (no files): doctor says ok, as the bundle's
+    smoke test asks of every shipped model; an unreadable user card is not ok and says why."""
+    from inference import doctor
+
+    monkeypatch.setenv("MATLENS_MODELS", str(tmp_path))
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "broken.json").write_text("{not json")
+    report = doctor.collect()
+    states = {m.id: m for m in report.models}
+    assert states["tc_linker"].ok and not states["tc_linker"].files
+    assert not states["broken"].ok and "unreadable card" in states["broken"].problem
+    assert "✗ broken [?] — unreadable card" in doctor.render_text(report)

@@ -165,8 +165,12 @@ if run "$EXE" predict Fe2O3 --json >"$WORK/predict.json" 2>"$WORK/predict.err" \
 import json, sys
 out = json.load(open(sys.argv[1]))
 assert out["reduced_formula"] == "Fe2O3"
-assert out["formation_energy"] < 0 and out["band_gap"] >= 0, out
-print(f"       formation energy {out['formation_energy']:.2f} eV/atom, band gap {out['band_gap']:.2f} eV")
+predicted = {p["property"]: p["value"] for p in out["predictions"]}
+assert predicted["formation_energy"] < 0 and predicted["band_gap"] >= 0, out
+known = [k for k in out["known"] if k["dataset"] == "expt_gap"]
+assert known and known[0]["value"] > 1.5, out  # the known experimental gap comes first
+print(f"       known gap {known[0]['value']:.2f} eV, predicted formation energy "
+      f"{predicted['formation_energy']:.2f} eV/atom, band gap {predicted['band_gap']:.2f} eV")
 EOF
   ok "predict Fe2O3"
 else
