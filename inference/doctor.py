@@ -10,7 +10,7 @@ from importlib import metadata
 from inference import __version__
 from inference.runtime import offline
 from inference.runtime.paths import models_dir
-from inference.runtime.registry import file_path, file_status, load_cards
+from inference.runtime.registry import file_path, file_status, is_unreadable, load_cards
 from inference.runtime.sessions import device_report, versions
 
 PACKAGES = (
@@ -79,7 +79,7 @@ def collect() -> DoctorReport:
             c.licence,
             f"{c.source_package} {c.source_version}".strip(),
             {f.name: file_status(f).value for f in c.files},
-            c.description if c.description.startswith("unreadable card") else "",
+            c.description if is_unreadable(c) else "",
         )
         for c in load_cards()
     ]

@@ -131,6 +131,13 @@ def load_cards() -> list[ModelCard]:
     return cards
 
 
+UNREADABLE_CARD = "unreadable card"  # how a card that could not be read describes itself
+
+
+def is_unreadable(card: ModelCard) -> bool:
+    return card.description.startswith(UNREADABLE_CARD)
+
+
 def _broken_card(path: Path, exc: Exception) -> ModelCard:
     return ModelCard(
         id=path.stem,
@@ -140,7 +147,7 @@ def _broken_card(path: Path, exc: Exception) -> ModelCard:
         source_package="?",
         source_version="?",
         files=(),
-        description=f"unreadable card: {exc}",
+        description=f"{UNREADABLE_CARD}: {exc}",
         bundled=False,
     )
 

@@ -30,34 +30,29 @@ def fit_regressor(
 ):
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    model = HistGradientBoostingRegressor(
-        loss=loss,
-        max_iter=params.max_iter,
-        learning_rate=params.learning_rate,
-        max_leaf_nodes=params.max_leaf_nodes,
-        min_samples_leaf=params.min_samples_leaf,
-        l2_regularization=params.l2_regularization,
-        max_features=params.max_features,
-        early_stopping=False,  # pyright: ignore[reportArgumentType]
-        random_state=seed,
-    )
+    model = HistGradientBoostingRegressor(loss=loss, **_settings(params, seed))
     return model.fit(x, y)
 
 
 def fit_classifier(x: np.ndarray, y: np.ndarray, params: TreeParams, seed: int):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    model = HistGradientBoostingClassifier(
-        max_iter=params.max_iter,
-        learning_rate=params.learning_rate,
-        max_leaf_nodes=params.max_leaf_nodes,
-        min_samples_leaf=params.min_samples_leaf,
-        l2_regularization=params.l2_regularization,
-        max_features=params.max_features,
-        early_stopping=False,  # pyright: ignore[reportArgumentType]
-        random_state=seed,
-    )
+    model = HistGradientBoostingClassifier(**_settings(params, seed))
     return model.fit(x, y.astype(int))
+
+
+def _settings(params: TreeParams, seed: int) -> dict:
+    """The boosting settings both tree models share."""
+    return {
+        "max_iter": params.max_iter,
+        "learning_rate": params.learning_rate,
+        "max_leaf_nodes": params.max_leaf_nodes,
+        "min_samples_leaf": params.min_samples_leaf,
+        "l2_regularization": params.l2_regularization,
+        "max_features": params.max_features,
+        "early_stopping": False,
+        "random_state": seed,
+    }
 
 
 # ONNX export ------------------------------------------------------------------------------------
