@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 
 import pytest
 
 import inference.cli as cli
-from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
+from tests.prediction_helpers import (  # noqa: F401
+    as_installed_app,
+    materials_db,
+    materials_db_file,
+    shipped_packed_store,
+)
 
 
 def _query(capsys, *argv):
@@ -111,19 +115,6 @@ def test_the_built_store_is_the_one_the_card_names(request):
     assert digest == card.extra["store_sha256"], "rebuild the store and update materials_data.json"
 
 
-def _shipped_packed_store():
-    from inference.prediction.materials_store import packed_source
-    from inference.runtime.registry import FileStatus, file_status
-
-    packed = packed_source()
-    if packed is None or file_status(_store_card().files[0]) is not FileStatus.OK:
-        message = "the packed materials store is not exported (make models)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return packed
-
-
 def test_installed_app_without_crabnet_unpacks_the_shipped_store_once(
     monkeypatch, tmp_path, capsys
 ):
@@ -135,16 +126,9 @@ def test_installed_app_without_crabnet_unpacks_the_shipped_store_once(
     from inference.prediction.known_values import known_values
     from inference.prediction.notation import parse_composition
 
-    packed = _shipped_packed_store()
-    user, bundle, cache = tmp_path / "user-models", tmp_path / "bundle-models", tmp_path / "cache"
-    user.mkdir()
-    bundle.mkdir()
-    (bundle / materials_store.PACKED_FILE).symlink_to(packed)
-    monkeypatch.delenv("MATLENS_MATERIALS_DB", raising=False)
-    monkeypatch.setenv("MATLENS_MODELS", str(user))
-    monkeypatch.setenv("MATLENS_BUNDLED_MODELS", str(bundle))
-    monkeypatch.setenv("MATLENS_CACHE", str(cache))
-    monkeypatch.setattr(materials_store, "source_folder", lambda: None)  # as in the bundle
+    packed = shipped_packed_store()
+    cache = as_installed_app(monkeypatch, tmp_path, packed)
+    user, bundle = tmp_path / "user-models", tmp_path / "bundle-models"
 
     known = known_values(parse_composition("TiO2").fractions)
     assert any(v.dataset == "expt_gap" and v.value == pytest.approx(3.3) for v in known.values)
