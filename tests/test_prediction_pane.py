@@ -167,3 +167,23 @@ def test_a_table_row_known_to_be_wrong_is_shown_corrected(qtbot, pane):
     first = _rows(pane)[0]
     assert first[1:3] == ["band gap", "2.16"] and "Madelung" in first[6]
     assert "lists 0 eV, a known error of that table" in first[7]
+
+
+def test_a_doubtful_table_row_is_shown_without_its_number_and_not_green(qtbot, pane):
+    """Na2SO4: the experimental tables say a 0 eV metal, PBE finds ~5 eV: the pane withholds the
+    number, says why, and does not colour the row as a trusted known value."""
+    from desktop.panes.prediction.pane import KNOWN_COLOUR
+
+    _predict(qtbot, pane, "Na2SO4")
+    rows = _rows(pane)
+    doubtful = [r for r in rows if r[5] == "doubtful: experiment"]
+    assert len(doubtful) == 2 and all(r[2] == "not shown" for r in doubtful)
+    assert "was not measured" in doubtful[0][7]
+    first = rows.index(doubtful[0])
+    assert pane.table.item(first, 2).background().color() != KNOWN_COLOUR
+    dft = next(
+        i for i, r in enumerate(rows) if r[5].startswith("known: DFT") and r[1] == "band gap"
+    )
+    assert float(rows[dft][2]) > 4 and pane.table.item(dft, 2).background().color() == KNOWN_COLOUR
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "doubtful_na2so4.png"))
