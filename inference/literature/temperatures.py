@@ -5,7 +5,9 @@ measurement or of a synthesis step.
 The nearest temperature-naming word before a value decides ("Tm ∼ 132 K" is a magnetic
 transition even in a sentence about Tc), unless a measurement preposition sits right before
 the value and the Tc word is further away ("Tc ... measured at 2 K"). A cue after the value
-also names a Tc ("a sharp drop below 3.4 K due to superconductivity").
+also names a Tc ("a sharp drop below 3.4 K due to superconductivity"). The ends of a Tc's
+change are both Tc values ("Tc increases from 21 K (y = 0) to 60 K", "a maximum of 10.0 K at
+0.56 GPa, and then decreases to 9.5 K").
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from inference.literature.quantities import Quantity
 
 _QUALIFIED = (
-    r"(?:\s?,?\s?(?:onset|on|zero|mid(?:point)?|max|0|R\s?=\s?0|"
+    r"(?:\s?,?\s?(?:onset|on|zero|mid(?:point)?|max|0|[RρS]\s?[=~∼]\s?0|"
     r"\(\s?(?:zero|onset|mid(?:point)?|R\s?=\s?0|ρ\s?=\s?0|0)\s?\)))?"
 )
 TC_SYMBOL = re.compile(
@@ -31,7 +33,7 @@ TC_WORDS = re.compile(
     r"critical temperatures?|(?:superconducting\s+)?transition temperatures?|"
     r"onset(?: temperatures?)?(?: of (?:the )?(?:bulk )?superconductivity)?|"
     r"(?:superconduct\w*|\bSC)(?:\s+(?:transition|phase|state|signal))?"
-    r"(?:\s+(?:in|of)\s+[^,.;()]{1,60}?)?\s+(?:at|below|around|above|of|with|near|up to|"
+    r"(?:\s+(?:in|of)\s+(?:(?!\band\b)[^,.;()]){1,60}?)?\s+(?:at|below|around|above|of|with|near|up to|"
     r"appears? at|sets? in at|occurs? at)|zero[- ]resistan\w*(?:\s+(?:at|below|of))?|"
     r"zero[- ]resistivity(?:\s+(?:at|below|of))?|"
     r"diamagnetic\w*(?:\s+\w+){0,5}?\s+(?:at|below|around)|"
@@ -86,7 +88,8 @@ _MEASURE_STRONG = re.compile(
 )
 _AFTER_CUE = re.compile(
     r"^[^.;]{0,40}?\b(?:due to|indicating|indicates|signall?ing|signals|owing to|because of|"
-    r"showing|marks?|marking|reflecting)\s+(?:the\s+|a\s+)?(?:onset of\s+)?(?:bulk\s+)?"
+    r"showing|marks?|marking|reflecting|suggest(?:s|ing)|evidencing)\s+(?:the\s+|a\s+)?"
+    r"(?:(?:onset|existence|presence|appearance|emergence) of\s+(?:the\s+|a\s+)?)?(?:bulk\s+)?"
     r"superconduct",
     re.IGNORECASE,
 )
@@ -170,7 +173,19 @@ def temperature_role(
     if _CHANGE_BEFORE.search(before) or _COMPARE_AFTER.match(text[q.end : q.end + 20]):
         return TemperatureRole("other")  # "suppressed by 30 K", "7 K below the wire"
     window = max(0, q.start - 150)
-    last_tc = max((s for s in tc_spans if window <= s[0] and s[1] <= q.start + 1), default=None)
+    # a Tc phrase may end in the value's own modifier: "superconducting below | below 5 K"
+    digit = re.search(r"\d", text[q.start : q.end])
+    number_at = q.start + (digit.start() if digit else 0)
+    last_tc = max(
+        (s for s in tc_spans if window <= s[0] < q.start and s[1] <= number_at + 1), default=None
+    )
+    # "The transition temperature, Tc, defined as the cross point ... , is 10.2 K": the verb
+    # joins a Tc subject to its value over a long apposition that holds no other number
+    if last_tc is None and _COPULA_BEFORE.search(before):
+        far = [s for s in tc_spans if q.start - 300 <= s[0] and s[1] <= q.start]
+        if far and not re.search(r"\d", text[far[-1][1] : q.start]):
+            last_tc = far[-1]
+            window = min(window, last_tc[0])
     others = sorted(
         [
             *OTHER_SYMBOL.finditer(text, window, q.start),
@@ -183,12 +198,19 @@ def temperature_role(
         if re.match(r"[∆Δ△]|transition width|width|difference", last_other.group(), re.I):
             return TemperatureRole("width")
         return TemperatureRole("transition")
-    if previous_tc is not None and _continues(text[previous_tc.end : q.start]):
+    if previous_tc is not None and (
+        _continues(text[previous_tc.end : q.start]) or _goes_on(text, previous_tc, q)
+    ):
         return TemperatureRole("Tc", "", last_tc)
     if last_tc is not None:
         distance = q.start - last_tc[1]
         between = text[last_tc[1] : q.start]
-        near = distance <= 25 or not _MEASURE_BEFORE.search(before) or _TC_VERB.match(between)
+        near = (
+            distance <= 25
+            or not _MEASURE_BEFORE.search(before)
+            or _TC_VERB.match(between)
+            or _from_to(text, q)  # "increases Tc with the Sr content from 21 K (y = 0) to 60 K"
+        )
         crowded = len(_TEMPERATURE.findall(between)) >= 2  # other values sit in between
         if ";" not in between and near and not crowded and (q.value_si <= 160 or distance <= 30):
             qualifier = _qualifier(text[max(0, last_tc[0] - 20) : q.start])
@@ -203,6 +225,18 @@ def temperature_role(
 
 
 _TEMPERATURE = re.compile(r"\d\s?m?K\b")
+_COPULA_BEFORE = re.compile(r"\b(?:is|was|are|were)\s*$")
+_FROM_BEFORE = re.compile(r"\bfrom\s*$")
+# "from 21 K (y = 0) to 60 K"
+_FROM_TO = re.compile(r"^\s*(?:\([^()]{0,30}\)\s*)?,?\s*to\s*$")
+_TO_AFTER = re.compile(r"^\s*(?:\([^()]{0,30}\)\s*)?,?\s*to\s*(?:about\s*|[∼~≈]\s*)?\d")
+# "a maximum value of 10.0 K at 0.56 GPa, and then decreases to 9.5 K"
+_TREND = re.compile(
+    r"^\s*(?:(?:at|under)\s+[\d.]+\s*(?:GPa|kbar|T|Oe)\s*)?(?:\([^()]{0,30}\)\s*)?,?\s*"
+    r"(?:and\s+)?(?:then\s+)?(?:\w+ly\s+)?(?:increase[sd]?|decrease[sd]?|drop(?:s|ped)?|falls?|"
+    r"fell|rises?|rose|reach(?:es|ed)?|goes|went)\s+(?:down\s+|up\s+|back\s+)?to\s*$",
+    re.IGNORECASE,
+)
 _LIST_GAP = re.compile(
     r"^[^;.]{0,70}?(?:,|\band\b|\bor\b)[^;.]{0,50}?(?:\bat|\bof|:|=|≈|∼|~|\()?\s*$"
 )
@@ -216,3 +250,17 @@ def _continues(between: str) -> bool:
     if re.search(r"measur|field|pressure|GPa|kG|Oe\b|Tesla|\d\s?-?T\b|\bT\s?=", between, re.I):
         return False
     return bool(_LIST_GAP.match(between))
+
+
+def _goes_on(text: str, previous_tc: Quantity, q: Quantity) -> bool:
+    """The second end of a Tc's change: "Tc increases from 21 K (y = 0) to 60 K", "a
+    maximum of 10.0 K at 0.56 GPa, and then decreases to 9.5 K"."""
+    between = text[previous_tc.end : q.start]
+    if _FROM_TO.match(between):
+        return bool(_FROM_BEFORE.search(text[: previous_tc.start]))
+    return bool(_TREND.match(between))
+
+
+def _from_to(text: str, q: Quantity) -> bool:
+    """The first end of a change "from 21 K (y = 0) to 60 K"."""
+    return bool(_FROM_BEFORE.search(text[: q.start]) and _TO_AFTER.match(text[q.end : q.end + 50]))

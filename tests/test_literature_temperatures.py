@@ -1,0 +1,83 @@
+"""Which temperatures are read as a Tc: short real sentences from the SuperMat tuning papers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference.literature.extract import extract
+from inference.literature.model import Block, Box, Paper
+
+
+def _tcs(text: str) -> set[float]:
+    n = len(text)
+    paper = Paper(
+        path=Path("sentence.pdf"),
+        title="",
+        page_sizes=[(600.0, 800.0)],
+        text=text,
+        char_page=np.zeros(n, np.int32),
+        char_box=np.tile(np.array([[10, 10, 12, 20]], np.float32), (n, 1)),
+        blocks=[Block(0, 0, n, Box(0, 0, 600, 800), "results")],
+    )
+    return {
+        v
+        for r in extract(paper).records
+        if r.property == "Tc"
+        for v in ((r.low, r.high) if r.low is not None else (r.value,))
+    }
+
+
+@pytest.mark.parametrize(
+    ("sentence", "tcs"),
+    [
+        (  # P070184523: the Tc phrase ends in the value's own "below"
+            "A very large diamagnetic phase transition signal was found below 45 mK, which "
+            "suggests the existence of a superconducting (SC) phase.",
+            {45},
+        ),
+        (  # JPS0732912: the second end of a Tc's change under pressure
+            "In remarkable contrast, the Tc of KOs2O6 exhibits a downturn with a maximum value "
+            "of 10.0 K at 0.56 GPa, and then decreases to 9.5 K at 1.20 GPa.",
+            {10.0, 9.5},
+        ),
+        (  # PHC4020152: "Tc ... from A (y = 0) to B"
+            "As for the previous case (table 2), the Ba replacement by Sr in series II also "
+            "increases Tc continuously with the Sr content from 21 K (y = 0) to 60-58 K "
+            "(y = 0.7-1.0).",
+            {21, 58, 60},
+        ),
+        (  # P064144524: "Tc, defined as ... , is 10.2 K" over a long apposition
+            "The superconducting transition temperature, Tc, defined as the cross point between "
+            "the extrapolated line of the steepest part of the ZFC superconducting transition "
+            "curve and zero susceptibility, is 10.2 K.",
+            {10.2},
+        ),
+        (  # PHC4170033: Tc with a thermopower subscript, "Tc S~0"
+            "Thermo-electric power (S), also exhibits TcS~0 state at around 11 K and 16 K, "
+            "respectively for x = 0.8 and 1.00 samples.",
+            {11, 16},
+        ),
+    ],
+)
+def test_a_tc_is_read(sentence, tcs):
+    assert _tcs("Y0.4Pr0.6Ba2-xSrxCu3O7 samples were studied. " + sentence) == tcs
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # L094047001: a second anomaly near Hc2, joined to "superconducting transition" by
+        # "in magnetic fields and"
+        "The first-order nature of the superconducting transition in magnetic fields and a "
+        "second anomaly observed close to Hc2 below 1 K make CeCoIn5 an excellent candidate.",
+        # sun2012re-emerging: "which is" joins a temperature range, and a value sits between
+        "TC starts at the maximum of 33 K at 1.6 GPa, shifts to lower temperatures at "
+        "increasing pressures, and vanishes near 9 GPa in our experimental temperature range, "
+        "which is 300-4 K for our high-pressure resistance measurements.",
+    ],
+)
+def test_other_temperatures_stay_apart(sentence):
+    assert not _tcs(sentence) & {1, 300, 4}
