@@ -176,7 +176,8 @@ def main() -> int:
                 g for g in gold["materials"] if any(bench.occurs(m, g) for m in pred["materials"])
             }
             missed_m = sorted(gold["materials"] - found_m)
-            if not missed_tc and not missed_m:
+            extra_tc = set(pred["tc"]) - gold["tc"]
+            if not missed_tc and not missed_m and not extra_tc:
                 continue
             print(f"=== {pdf.stem}")
             for n in missed_tc:
@@ -185,6 +186,11 @@ def main() -> int:
                     print(f"     gold: {w}")
                 for line in _our_reading(paper, n)[:4]:
                     print(f"     ours: {line}")
+            for n in sorted(set(pred["tc"]) - gold["tc"]):
+                print(f"  EXTRA Tc {n:g}")
+                for line in _our_reading(paper, n)[:3]:
+                    if not line.startswith("[no quantity]"):
+                        print(f"     ours: {line}")
             for link in gold["link_groups"]:
                 if link.number in pred["tc"] and not any(s in found_m for s in link.spans):
                     print(f"  LINK MATERIAL NEVER FOUND {sorted(link.spans)} Tc {link.number:g}")

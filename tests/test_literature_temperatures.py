@@ -81,3 +81,11 @@ def test_a_tc_is_read(sentence, tcs):
 )
 def test_other_temperatures_stay_apart(sentence):
     assert not _tcs(sentence) & {1, 300, 4}
+
+
+def test_a_temperature_range_is_no_tc():
+    sentence = (  # PHC4320193
+        "Superconductivity in MgB2 near 40 K [1] has attracted much interest due to its "
+        "potential for applications in the 20-30 K range."
+    )
+    assert _tcs(sentence) == {40}

@@ -204,8 +204,13 @@ _MILLER = re.compile(r"\(\d{3}\)$")
 _PIECES = re.compile(r"[^-]+")
 
 
+# a citation glued to the formula by the PDF's text layer: "La3Ni2B2N3[304]", "MgB2[1" (of
+# "[1,2]": the run stops at the comma)
+_CITATION = re.compile(r"\[\d{1,3}(?:[-–]\d{1,3})?\]?$")
+
+
 def _trim(token: str) -> str:
-    token = token.rstrip(".,-+")
+    token = _CITATION.sub("", token.rstrip(".,-+")).rstrip(".,-+")
     if token.endswith(")"):
         token = _MILLER.sub("", token)  # "SrTiO3(001)": a crystal face
     while token and token.count("(") < token.count(")") and token.endswith(")"):

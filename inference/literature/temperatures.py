@@ -57,6 +57,7 @@ _TC_VERB = re.compile(
 _CHANGE_BEFORE = re.compile(
     r"(?:\bby|[+±]|\bchange in \w+ (?:was|is)?[^.;]{0,20})\s*$", re.IGNORECASE
 )
+_RANGE_AFTER = re.compile(r"^\s*(?:temperature\s+)?(?:range|region|regime|interval|window)\b")
 _COMPARE_AFTER = re.compile(r"^\s*(?:below|above|higher|lower|less|more)\b(?!\s*(?:T\s?c\b|\d))")
 
 # words naming another temperature: nearer to a value than a Tc word, they win
@@ -172,6 +173,8 @@ def temperature_role(
         return TemperatureRole("measurement")
     if _CHANGE_BEFORE.search(before) or _COMPARE_AFTER.match(text[q.end : q.end + 20]):
         return TemperatureRole("other")  # "suppressed by 30 K", "7 K below the wire"
+    if _RANGE_AFTER.match(text[q.end : q.end + 20]):
+        return TemperatureRole("measurement")  # "applications in the 20-30 K range"
     window = max(0, q.start - 150)
     # a Tc phrase may end in the value's own modifier: "superconducting below | below 5 K"
     digit = re.search(r"\d", text[q.start : q.end])
