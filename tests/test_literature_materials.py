@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inference.literature.materials import find_materials
+from inference.literature.mentions import MentionReader
 
 
 @pytest.mark.parametrize(
@@ -24,3 +25,43 @@ from inference.literature.materials import find_materials
 def test_a_glued_citation_is_not_part_of_the_formula(sentence, written):
     found = [sentence[m.start : m.end] for m in find_materials(sentence) if m.role == "sample"]
     assert found == [written]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "written"),
+    [
+        (  # hott2013review
+            "(BEDT-TTF)2Cu[N(CN)2]Br becomes SC at 11.2 K [314], (BEDT-TTF)2Cu(NCS)2 at 10.4 K.",
+            ["(BEDT-TTF)2Cu[N(CN)2]Br", "(BEDT-TTF)2Cu(NCS)2"],
+        ),
+        (  # hott2013review
+            "Superconductivity was discovered below 0.9 K in the compound (TMTSF)PF6 under a "
+            "hydrostatic pressure of 12 kbar.",
+            ["(TMTSF)PF6"],
+        ),
+        (  # hott2013review: a fulleride is a formula, the fullerene a molecule
+            "The superconductivity in C60 introduced by doping and intercalation of alkali-metal "
+            "atoms, with Tc values up to 33 K, and Rb3C60.",
+            ["C60", "Rb3C60"],
+        ),
+        (  # hott2013review: "ET" alone names the molecule, not a salt
+            'The bis-ethylene-dithia-tetra-thiafulvalene molecule, abbreviated as "BEDT-TTF" '
+            "or (ET).",
+            [],
+        ),
+    ],
+)
+def test_molecular_superconductors_are_materials(sentence, written):
+    assert [sentence[m.start : m.end] for m in find_materials(sentence)] == written
+
+
+def test_an_element_written_out_is_a_sample_where_its_sentence_gives_a_tc():
+    sentences = [  # hott2013review
+        "Meissner continued the search finding in 1930 vanadium (5.3 K) and niobium, the "
+        "element with the highest critical temperature Tc = 9.2 K [6].",
+        "The niobium-doped samples and lanthanum cuprate reach Tc = 9 K.",  # no element sample
+    ]
+    reader = MentionReader(sentences)
+    first = [(sentences[0][m.start : m.end], m.formula) for m in reader.read(0)]
+    assert first == [("vanadium", "V"), ("niobium", "Nb")]
+    assert not [m for m in reader.read(1) if m.kind == "element"]

@@ -1,7 +1,9 @@
 """Material mentions: chemical formulas checked with pymatgen, plus a short list of names.
 
 Doped and variable formulas (Ba1-xKxFe2As2, LaFeAsO1-xHx, O3-δ) are validated after putting a
-small number in place of each variable; the formula is reported as written.
+small number in place of each variable; the formula is reported as written. Molecular
+superconductors, which no element count spells, are read by name: the organic salts of the
+field's donor molecules ("(TMTSF)2PF6", "κ-(BEDT-TTF)2Cu(NCS)2") and the fullerenes ("C60").
 """
 
 from __future__ import annotations
@@ -283,6 +285,28 @@ def _candidates(text: str):
         yield i, text[i:j]
 
 
+# molecular superconductors, which no element count spells: the organic charge-transfer salts
+# of the field's donor molecules ("(TMTSF)2PF6", "κ-(BEDT-TTF)2Cu[N(CN)2]Br") and the
+# fullerenes ("C60"; alkali fullerides such as "Rb3C60" are formulas)
+_DONORS = r"BEDT-TTF|BEDO-TTF|BETS|TMTSF|TMTTF|DMET|MDT-TTF|ET"
+_MOLECULAR = re.compile(
+    rf"(?<![A-Za-z0-9])(?:[αβγδθκλ][′']?-)?\((?:{_DONORS})\)"
+    r"(?:\d+(?:[A-Z][A-Za-z0-9()\[\]]*)?|[A-Z][A-Za-z0-9()\[\]]*)"
+    r"|(?<![A-Za-z0-9])C(?:60|70)(?![0-9])"
+)
+
+
+def _balanced(token: str) -> str:
+    """`token` without a closing bracket it never opened: "(TMTSF)2PF6)" → "(TMTSF)2PF6"."""
+    depth = 0
+    for i, ch in enumerate(token):
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if depth < 0:
+            return token[:i]
+    return token
+
+
 def find_materials(sentence: str) -> list[MaterialSpan]:
     """Formulas and named materials in a sentence, left to right, without overlaps."""
     text = normalise(sentence)
@@ -323,6 +347,12 @@ def find_materials(sentence: str) -> list[MaterialSpan]:
             continue
         name = m.group(1)
         out.append(MaterialSpan(NAMED[name] or name, name, m.start(), m.end(), kind="name"))
+    for m in _MOLECULAR.finditer(text):
+        written = _balanced(m.group())
+        end = m.start() + len(written)
+        if any(o.start < end and m.start() < o.end for o in out):
+            continue
+        out.append(MaterialSpan(written, written, m.start(), end, kind="name", family="molecular"))
     out.sort(key=lambda s: s.start)
     from inference.literature.roles import material_role
 

@@ -94,6 +94,21 @@ _ELEMENT_HINT = re.compile(
 _TC_OF_BRACKETED_ELEMENT = re.compile(r"T\s?c\s?\(\s?" + _ELEMENT_WORD + r"\s?\)")  # "Tc(Al)"
 _TC_OF_ELEMENT = re.compile(r"T\s?c\s+of\s+(?:the\s+|pure\s+|elemental\s+)?" + _ELEMENT_WORD)
 
+# an element written out in a sentence that gives a Tc value: "Tantalum exhibits a slight
+# negative α below Tc = 4.4 K", "niobium, the element with the highest critical temperature
+# Tc = 9.2 K" ("lead" and "tin" are everyday words: they count in brackets only, above); not
+# a dopant or a part of a compound ("niobium-doped", "lanthanum cuprate")
+_SPELLED_ELEMENT = re.compile(
+    r"(?<![A-Za-z0-9-])(?P<el>"
+    + "|".join(
+        rf"{n}|{n.capitalize()}" for n in sorted(ELEMENT_NAMES, key=len) if n not in ("lead", "tin")
+    )
+    + r")(?![A-Za-z0-9-])(?!\s+(?:\w+ides?|oxides?|cuprates?|compounds?|alloys?|atoms?|ions?|"
+    r"sites?|content|substitut\w*|dop\w*|based|layers?|planes?)\b)"
+)
+_GIVES_TC = re.compile(
+    r"(?:T\s?c\b|critical temperature)[^.;]{0,30}?[=≈∼~]?\s*\d+(?:\.\d+)?\s?m?K\b"
+)
 
 # symbols that are units or everyday words far more often than elemental samples
 _NOT_SAMPLE_ELEMENTS = frozenset({"K", "S", "Tc", "H", "O", "C", "N", "B", "P", "I", "U", "Y"})
@@ -319,6 +334,11 @@ class MentionReader:
                 for m in pattern.finditer(text):
                     if _element_symbol(m.group("el")) == m.group("el"):
                         add(m.start(), m.end(), "descriptor", current)
+        if _GIVES_TC.search(text):
+            for m in _SPELLED_ELEMENT.finditer(text):
+                symbol = _element_symbol(m.group("el"))
+                if symbol is not None:
+                    add(m.start("el"), m.end("el"), "element", symbol, m.group("el"))
         if not _ELEMENT_HINT.search(text):
             return found
         for pattern in (
