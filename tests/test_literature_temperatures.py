@@ -89,3 +89,18 @@ def test_a_temperature_range_is_no_tc():
         "potential for applications in the 20-30 K range."
     )
     assert _tcs(sentence) == {40}
+
+
+def test_pairs_of_values_under_one_unit_are_each_read():
+    sentence = (  # MCP0750110
+        "The onset and zero resistance temperatures are (26.5, 6.4), (39.5, 12.6), (47.2, 28.3) "
+        "and (40.0, 16.8)K respectively for x = 0, 0.05, 0.1 and 0.2."
+    )
+    context = (  # its paragraph: a block of mostly numbers would be read as a plot's labels
+        "Figure 2 shows the temperature dependence of resistance for GdSr2Ru1−xCu2+xO8 along "
+        "with that of the stoichiometric sample. All of them exhibit superconductivity with zero "
+        "resistance. "
+    )
+    assert _tcs(context + sentence) == {
+        26.5, 6.4, 39.5, 12.6, 47.2, 28.3, 40.0, 16.8
+    }  # fmt: skip

@@ -1,4 +1,5 @@
-"""Numbers with units in sentences → values normalised with pint (ranges, ±, comparisons, lists).
+"""Numbers with units in sentences → values normalised with pint (ranges, ±, comparisons, lists,
+pairs such as "(26.5, 6.4) and (39.5, 12.6) K").
 
 Text is matched after a same-length normalisation (Unicode minus → "-", the "¼" that some
 publisher fonts emit for "=" → "="), so spans still index the original sentence.
@@ -144,6 +145,11 @@ _LIST = re.compile(
     rf"(?<![A-Za-z0-9.])((?:{_NUM}\s*,\s*)+(?:and\s+)?{_NUM}\s*,?\s*(?:and\s+)?{_NUM})"
     rf"\s*(?P<unit>{_UNIT})(?![A-Za-z0-9])"
 )
+# pairs of values under one unit: "(26.5, 6.4), (39.5, 12.6) and (40.0, 16.8)K"
+_PAIRS = re.compile(
+    rf"(?<![A-Za-z0-9.])(\(\s*{_NUM}\s*,\s*{_NUM}\s*\)(?:\s*(?:,\s*(?:and\s+)?|and\s+)"
+    rf"\(\s*{_NUM}\s*,\s*{_NUM}\s*\))+)\s*(?P<unit>{_UNIT})(?![A-Za-z0-9])"
+)
 _MODIFIERS = {
     "~": "~", "∼": "~", "≈": "~", "≃": "~", "about": "~", "around": "~", "approximately": "~",
     "nearly": "~", "almost": "~", ">": ">", "above": ">", "over": ">", "exceeds": ">",
@@ -233,7 +239,9 @@ def find_quantities(sentence: str) -> list[Quantity]:
     text = normalise(sentence)
     found: list[Quantity] = []
     taken: list[tuple[int, int]] = []
-    for m in _LIST.finditer(text):
+    for m in [*_PAIRS.finditer(text), *_LIST.finditer(text)]:
+        if any(a <= m.start() < b for a, b in taken):
+            continue
         unit = m.group("unit")
         for n in re.finditer(_NUM, m.group(1)):
             v = _number(n.group())
