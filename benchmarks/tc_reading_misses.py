@@ -121,7 +121,7 @@ def _line(label: str, counts: dict) -> str:
             for i, v in enumerate(part_counts[key]):
                 acc[i] += v
         p, r, f = bench._scores(acc)
-        parts.append(f"{key} {p:.2f}/{r:.2f}/{f:.2f} ({acc[2]}/{acc[3]})")
+        parts.append(f"{key} {p:.2f}/{r:.2f}/{f:.2f} ({acc[0]}/{acc[1]}, {acc[2]}/{acc[3]})")
     return f"{label:8s} " + "  ".join(parts)
 
 
