@@ -191,6 +191,9 @@ def main() -> int:
                 for line in _our_reading(paper, n)[:3]:
                     if not line.startswith("[no quantity]"):
                         print(f"     ours: {line}")
+            for (_material, n), names in bench.predicted_links(pred["links"]).items():
+                if not any(bench.occurs(m, g) for m in names for g in gold["materials"]):
+                    print(f"  LINK TO A MATERIAL NOT IN GOLD {sorted(names)} Tc {n:g}")
             for link in gold["link_groups"]:
                 if link.number in pred["tc"] and not any(s in found_m for s in link.spans):
                     print(f"  LINK MATERIAL NEVER FOUND {sorted(link.spans)} Tc {link.number:g}")

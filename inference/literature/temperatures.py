@@ -54,8 +54,11 @@ _TC_VERB = re.compile(
     r"reach(?:es|ed)?|shift(?:s|ed)?|compared (?:with|to)|than)\b[^;]{0,40}$",
     re.IGNORECASE,
 )
+# "suppressed by 30 K", and the list it opens: "by ~ 30K, ~ 40K, and ~ 46K"
 _CHANGE_BEFORE = re.compile(
-    r"(?:\bby|[+±]|\bchange in \w+ (?:was|is)?[^.;]{0,20})\s*$", re.IGNORECASE
+    r"(?:\bby|[+±]|\bchange in \w+ (?:was|is)?[^.;]{0,20})"
+    r"(?:\s*[~∼≈]?\s*\d+(?:\.\d+)?\s?K\s*,\s*(?:and\s+)?)*\s*$",
+    re.IGNORECASE,
 )
 _RANGE_AFTER = re.compile(r"^\s*(?:temperature\s+)?(?:range|region|regime|interval|window)\b")
 _COMPARE_AFTER = re.compile(r"^\s*(?:below|above|higher|lower|less|more)\b(?!\s*(?:T\s?c\b|\d))")
