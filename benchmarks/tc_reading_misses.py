@@ -100,9 +100,9 @@ def _our_reading(paper, number: float) -> list[str]:
         spans = tc_keywords(norm, curie)
         hit = False
         for q in qs:
-            values = {round(q.value, 2)} | (
-                {round(q.low, 2), round(q.high, 2)} if q.low is not None else set()
-            )
+            values = {round(q.value, 2)}
+            if q.low is not None and q.high is not None:
+                values |= {round(q.low, 2), round(q.high, 2)}
             if number in values:
                 role = temperature_role(norm, q, spans)
                 out.append(f"[{q.dimension}/{role.role}] {' '.join(sentence.split())[:260]}")
@@ -113,7 +113,7 @@ def _our_reading(paper, number: float) -> list[str]:
     return out
 
 
-def _line(label: str, counts: dict) -> str:
+def _line(label: str, counts: list[dict]) -> str:
     parts = []
     for key in ("materials", "tc", "links"):
         acc = [0, 0, 0, 0]
