@@ -21,6 +21,8 @@ An extra link of ours is put in the first class that fits:
 - "gold Tc left unlinked" (the gold tags the number as a Tc value but links it to nothing);
 - "same material, other form" (as above, against a gold link of the number);
 - "wrong material (LINK)".
+It also prints, per link rule (bracket, for, subject, sentence, respectively, paragraph,
+paper), how many of our Tc records' (material, number) pairs are right.
 `--list` prints every error with its sentence, our material and link rule, and the gold
 link's spans and paragraph context.
 """
@@ -262,6 +264,23 @@ def classify(stem: str, gold: dict, values: list[GoldValue], records, pred: dict
     return rows
 
 
+def by_rule(records, p_l: dict, g_l, rules: dict[str, list[int]]) -> None:
+    """Adds each text Tc record's (material, number) pairs to its link rule's [right, all]."""
+    for r in records:
+        if r.property != "Tc" or r.source != "text":
+            continue
+        acc = rules.setdefault(r.link if r.material else f"{r.link} (no material)", [0, 0])
+        if not r.material:
+            acc[1] += 1
+            continue
+        numbers = {round(r.low, 2), round(r.high, 2)} if r.low is not None else {round(r.value, 2)}
+        for n in numbers:
+            names = p_l.get((_key(r.material), n))
+            if names is not None:
+                acc[0] += any(link_found(names, n, g) for g in g_l)
+                acc[1] += 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--shared", default=str(REPO.parent / "shared" / "data" / "papers"))
@@ -275,6 +294,7 @@ def main() -> int:
         papers = [(pdf, tei) for pdf, tei in papers if pdf.stem in keep]
     rows = []
     counts = [0, 0, 0, 0]  # right predicted, predicted, found gold, gold
+    rules: dict[str, list[int]] = {}  # link rule -> [right, predicted] (record, number) pairs
     for pdf, tei in papers:
         paper = parse_pdf(pdf)
         result = extract(paper)
@@ -286,16 +306,24 @@ def main() -> int:
         counts[2] += sum(1 for g in g_l if any(link_found(v, k[1], g) for k, v in p_l.items()))
         counts[3] += len(g_l)
         rows += classify(pdf.stem, gold, gold_values(tei), result.records, pred)
+        by_rule(result.records, p_l, g_l, rules)
     p = counts[0] / counts[1] if counts[1] else 0.0
     r = counts[2] / counts[3] if counts[3] else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     label = "tuning part" + (f" half {args.half}" if args.half is not None else "")
     print(f"{label}: {len(papers)} papers, links P {p:.3f} R {r:.3f} F1 {f:.3f} {counts}")
     for error in ("missed", "extra"):
+        coarse = Counter(row["class"].split(" (")[0] for row in rows if row["error"] == error)
         table = Counter(row["class"] for row in rows if row["error"] == error)
         print(f"{error}: {sum(table.values())}")
-        for cls, n in table.most_common():
+        for cls, n in coarse.most_common():
             print(f"  {n:4d}  {cls}")
+            for fine, m in table.most_common():
+                if fine != cls and fine.split(" (")[0] == cls:
+                    print(f"          {m:4d}  {fine}")
+    print("our Tc records by link rule (right/predicted, one per record and number):")
+    for rule, (right, n) in sorted(rules.items(), key=lambda x: -x[1][1]):
+        print(f"  {rule:12s} {right:4d}/{n:<4d} {right / n if n else 0.0:.2f}")
     if args.list:
         for row in sorted(rows, key=lambda x: (x["error"], x["class"], x["paper"])):
             print(json.dumps(row, ensure_ascii=False))
