@@ -65,7 +65,7 @@ from inference.literature.sentences import split_sentences  # noqa: E402
 HALF_SEED = 7
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 _ELEMENT = re.compile(r"[A-Z][a-z]?")
-_SYMBOLS = frozenset(e.symbol for e in Element)
+_SYMBOLS = frozenset(e.symbol for e in Element.__members__.values())
 
 
 def halves(stems: list[str]) -> tuple[list[str], list[str]]:
