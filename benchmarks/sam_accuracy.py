@@ -288,8 +288,11 @@ def forest_scores(samples: list[Sample]) -> dict[str, list[float]]:
 PANE_POLICIES = {  # what the pane shows first for one click (no zoom: the pane embeds once)
     "main before (stability)": replace(DEFAULT, select="stability"),
     "choose_sam only": replace(DEFAULT, clicks=replace(DEFAULT.clicks, region=False)),
-    "+ contrast, cut at 0": replace(DEFAULT, clicks=replace(DEFAULT.clicks, large_shift=0.0)),
-    "MatLens (+ large at -2)": DEFAULT,
+    "+ contrast, cut at 0": replace(
+        DEFAULT, clicks=replace(DEFAULT.clicks, large_shift=0.0, split=None)
+    ),
+    "+ large at -2": replace(DEFAULT, clicks=replace(DEFAULT.clicks, split=None)),
+    "MatLens (+ merged blobs)": DEFAULT,
 }
 
 
@@ -384,11 +387,12 @@ def ms(values: list[float]) -> str:
 def policy_overhead(model: SamModel, samples: list[Sample]) -> dict[str, float]:
     """Median seconds of a first click through the pane's session (no zoom window) under
     `select="stability"` (SAM's most stable mask), under DEFAULT with SAM's masks cut at 0
-    (`click_policy` and the local-contrast region) and under DEFAULT (large masks cut at -2),
-    interleaved so all see the same load."""
+    (`click_policy` and the local-contrast region), without the merged-blob cut and under
+    DEFAULT (large masks cut at -2, merged blobs cut), interleaved so all see the same load."""
     policies = {
         "stability": replace(DEFAULT, select="stability"),
         "cut at 0": replace(DEFAULT, clicks=replace(DEFAULT.clicks, large_shift=0.0)),
+        "no merged blobs": replace(DEFAULT, clicks=replace(DEFAULT.clicks, split=None)),
         "DEFAULT": DEFAULT,
     }
     times: dict[str, list[float]] = {name: [] for name in policies}
@@ -410,6 +414,7 @@ def overhead_line(model: SamModel, samples: list[Sample]) -> str:
         f"first click as the pane makes it ({cpu_threads()} threads, load "
         f"{os.getloadavg()[0]:.1f}): {1e3 * now:.0f} ms median; SAM's most stable mask alone "
         f"{1e3 * before:.0f} ms ({now / before:.2f} x), masks cut at 0 {1e3 * t['cut at 0']:.0f} ms"
+        f", without the merged-blob cut {1e3 * t['no merged blobs']:.0f} ms"
     )
 
 

@@ -71,10 +71,13 @@ def clicked_blob(
     more = max(params.sigma**2 - 1.0, 0.0) ** 0.5  # the patch is already at σ = 1
     smooth = ndi.gaussian_filter(grey, more) if more else grey
     # The clicked object's polarity: its mask against a 3 px ring around it, in the patch.
-    local = np.zeros(patch.grey.shape, bool)
-    local[y0 - w.y0 : y1 - w.y0, x0 - w.x0 : x1 - w.x0] = mask
+    top, left = max(y0 - 3, w.y0), max(x0 - 3, w.x0)
+    bottom, right = min(y1 + 3, w.y1), min(x1 + 3, w.x1)
+    around = patch.grey[top - w.y0 : bottom - w.y0, left - w.x0 : right - w.x0]
+    local = np.zeros(around.shape, bool)
+    local[y0 - top : y1 - top, x0 - left : x1 - left] = mask
     ring = ndi.binary_dilation(local, _EIGHT, iterations=3) & ~local
-    if ring.any() and np.median(patch.grey[local]) > np.median(patch.grey[ring]):
+    if ring.any() and np.median(around[local]) > np.median(around[ring]):
         smooth = -smooth  # a bright object: its blobs are maxima
     seeds, count = ndi.label(h_minima(smooth, params.depth * patch.noise) & mask, _EIGHT)
     if count < 2:
