@@ -49,7 +49,7 @@ from micronet import DATA, DATASETS, iou
 from sam_accuracy import load
 
 from inference.segmentation.clicks import ClickSession, RefinedCandidate
-from inference.segmentation.masks import postprocess
+from inference.segmentation.masks import components, postprocess
 from inference.segmentation.refine import DEFAULT
 from inference.segmentation.sam import SamModel
 
@@ -76,8 +76,8 @@ def snapped(grey: np.ndarray, mask: np.ndarray, click, pad: int = 4) -> np.ndarr
     inner, outer = float(np.median(g[m])), float(np.median(g[ring]))
     level = (inner + outer) / 2
     found = (g < level) if inner < outer else (g > level)
-    found &= ndi.binary_dilation(m, EIGHT, iterations=pad)
-    labels, _ = ndi.label(found, EIGHT)
+    found &= np.asarray(ndi.binary_dilation(m, EIGHT, iterations=pad), bool)
+    labels, _ = components(found, EIGHT)
     k = labels[int(click[1]) - window[0].start, int(click[0]) - window[1].start]
     if not k:
         return mask
@@ -96,7 +96,8 @@ def edge_cut(grey: np.ndarray, mapper, logits: np.ndarray, mask: np.ndarray) -> 
         m = mapper.crop(logits - level, window)
         if not m.any():
             continue
-        outline = (m & ~ndi.binary_erosion(m, EIGHT)) | (ndi.binary_dilation(m, EIGHT) & ~m)
+        inner = np.asarray(ndi.binary_erosion(m, EIGHT), bool)
+        outline = (m & ~inner) | (np.asarray(ndi.binary_dilation(m, EIGHT), bool) & ~m)
         score = float(strength[outline].mean())
         if score > best:
             best, out = score, mask.copy()

@@ -3,7 +3,9 @@
 It is the one click path of MatLens: the Micrographs pane, `matlens segment` and scripts all go
 through `ClickSession.predict`. What is fed back to the decoder is the policy of `refine`; which
 answer to a first click comes first, and whether it is a confident one, is `click_policy`'s,
-choosing among SAM's three masks and the region `local_contrast` grows from the clicked pixel.
+choosing among SAM's three masks and the region `local_contrast` grows from the clicked pixel;
+a small SAM mask shown first that holds several blobs of the grey level is cut to the clicked
+one (`merged_blobs`).
 Large images come as `tiling.TiledEmbedding`.
 """
 

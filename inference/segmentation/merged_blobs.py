@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from inference.segmentation.masks import components
+
 if TYPE_CHECKING:
     from inference.segmentation.local_contrast import LocalPatch
 
@@ -79,7 +81,7 @@ def clicked_blob(
     ring = ndi.binary_dilation(local, _EIGHT, iterations=3) & ~local
     if ring.any() and np.median(around[local]) > np.median(around[ring]):
         smooth = -smooth  # a bright object: its blobs are maxima
-    seeds, count = ndi.label(h_minima(smooth, params.depth * patch.noise) & mask, _EIGHT)
+    seeds, count = components(h_minima(smooth, params.depth * patch.noise) & mask, _EIGHT)
     if count < 2:
         return None
     basins = watershed(smooth, seeds, mask=mask)
