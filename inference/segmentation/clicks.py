@@ -3,9 +3,9 @@
 It is the one click path of MatLens: the Micrographs pane, `matlens segment` and scripts all go
 through `ClickSession.predict`. What is fed back to the decoder is the policy of `refine`; which
 answer to a first click comes first, and whether it is a confident one, is `click_policy`'s,
-choosing among SAM's three masks and the region `local_contrast` grows from the clicked pixel;
-a small SAM mask shown first that holds several blobs of the grey level is cut to the clicked
-one (`merged_blobs`).
+choosing among SAM's three masks and the region `local_contrast` grows from the clicked pixel
+(and, where the policy asks, cutting a small SAM mask that holds several blobs of the grey level
+to the clicked one, `merged_blobs`).
 Large images come as `tiling.TiledEmbedding`.
 """
 
@@ -440,8 +440,8 @@ class ClickSession:
         self, frame: _Frame, point: Point, raw: list[MaskCandidate]
     ) -> tuple[list[MaskCandidate | RegionAnswer | BlobAnswer], ClickChoice]:
         """SAM's answers to a first click and the local-contrast region, and the order to show
-        them in (`click_policy`); a small SAM answer shown first is cut to the clicked blob
-        where it holds several."""
+        them in (`click_policy`); with `split`, a small SAM answer shown first is cut to the
+        clicked blob where it holds several."""
         rules = self.policy.clicks
         embedding = frame.embedding
         x, y = point[0] - frame.x0, point[1] - frame.y0
