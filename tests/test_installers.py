@@ -109,7 +109,7 @@ def test_bundle_ships_every_exported_model_and_checks_it(tmp_path):
         "mobile_sam_decoder.onnx",
         "minilm_l6_v2_lower.onnx",
         "minilm_l6_v2_upper.onnx",
-        "materials-v1.sqlite",  # the Materials-data store: the bundle has no crabnet
+        "materials-v1.sqlite.xz",  # the Materials-data store, packed: the bundle has no crabnet
     } <= names
     problems = cfg.check_models(cfg.model_files(tmp_path))
     assert len(problems) == len(names) and all("missing" in p for p in problems)

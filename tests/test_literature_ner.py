@@ -114,3 +114,38 @@ def test_cancel_stops_tagging_a_long_paper(tagger):
     with pytest.raises(JobCancelled):
         tagger.tag(sentences, progress=progress, cancel=token)
     assert len(seen) == 2 and seen[0] == 0.0 < seen[1] < 1.0
+
+
+def test_search_vectors_of_the_half_size_graphs_match_the_float32_encoder(tagger):
+    """MiniLM's weights ship as float16 (90 → 45 MB of the bundle): the vectors search compares
+    stay those of the float32 encoder, so a library indexed before still ranks the same."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    from inference.errors import MatLensError
+    from inference.export.minilm import load_encoder
+    from inference.literature.embed import Embedder
+    from inference.runtime.registry import get_card
+
+    try:
+        encoder = load_encoder()
+    except MatLensError as exc:
+        pytest.skip(str(exc))
+    card = get_card("minilm")
+    assert card.path("encoder_lower").stat().st_size < 40e6  # was 76 MB as float32
+    texts = [
+        "The superconducting transition temperature of MgB2 is 39 K.",
+        "Pr1.85Ce0.15CuO4-y (PCCO) films were grown on SrTiO3 substrates.",
+        "Grain size of annealed Ti-6Al-4V measured by EBSD.",
+    ]
+    shipped = Embedder()
+    vectors = shipped.embed(texts, by_length=False)
+    with shipped._lock:
+        enc = shipped.tokenizer.encode_batch(texts)
+    ids = torch.tensor([e.ids for e in enc])
+    mask = torch.tensor([e.attention_mask for e in enc])
+    with torch.no_grad():
+        reference = encoder(ids, mask, torch.zeros_like(ids))[0].numpy()
+    cosine = (vectors * reference).sum(axis=1)
+    assert cosine.min() > 0.9999
+    assert np.array_equal(np.argsort(vectors @ vectors.T), np.argsort(reference @ reference.T))

@@ -73,6 +73,45 @@ def test_a_table_row_known_to_be_wrong_is_shown_corrected_with_what_the_table_sa
 
 
 @pytest.mark.usefixtures("materials_db")
+def test_an_experimental_metal_that_dft_calls_a_wide_gap_insulator_is_not_shown_as_known(capsys):
+    """matbench's experimental tables list Na2SO4 as a 0 eV metal while PBE, which underestimates
+    gaps, finds ~5 eV for its polymorphs: the row is marked doubtful, its number withheld."""
+    _need_composition_models()
+    data = _json(capsys, "Na2SO4")
+    known = {k["dataset"]: k for k in data["known"]}
+    for dataset in ("expt_gap", "expt_is_metal"):
+        row = known[dataset]
+        assert row["doubtful"] is True and row["value"] is None, row
+        assert "0 most likely stands for a gap that was not measured" in row["note"]
+    assert known["expt_gap"]["table_value"] == 0.0 and known["expt_is_metal"]["table_value"] == 1
+    assert known["mp_gap"]["value"] > 4 and "doubtful" not in known["mp_gap"]
+    rc = cli.main(["predict", "Na2SO4"])
+    lines = capsys.readouterr().out.splitlines()
+    assert rc == 0
+    assert not any(line.startswith("known: experiment") for line in lines)
+    assert (
+        sum(line.startswith("doubtful: experiment") and "not shown" in line for line in lines) == 2
+    )
+    # a metal that is one (Cu) and an insulator the table has right (TiO2) stay known values
+    for formula in ("Cu", "TiO2"):
+        rows = _json(capsys, formula)["known"]
+        assert not any(k.get("doubtful") for k in rows), formula
+
+
+def test_only_a_pbe_gap_above_a_volt_on_every_polymorph_overrules_an_experimental_zero():
+    from inference.prediction.table_errors import PBE_GAP_FLOOR, contradicted_by_dft
+
+    assert PBE_GAP_FLOOR == 1.0
+    assert contradicted_by_dft("expt_gap", [0.0], [1.4, 2.0]) is not None
+    assert contradicted_by_dft("expt_gap", [0.0], [0.8, 2.0]) is None  # +U can open a gap
+    assert contradicted_by_dft("expt_gap", [0.0, 1.1], [3.0]) is None  # not a metal row
+    assert contradicted_by_dft("expt_is_metal", [1.0], [3.0]) is not None
+    assert contradicted_by_dft("expt_is_metal", [0.0], [3.0]) is None
+    assert contradicted_by_dft("mp_gap", [0.0], [3.0]) is None  # only experimental tables
+    assert contradicted_by_dft("expt_gap", [0.0], []) is None  # nothing to compare with
+
+
+@pytest.mark.usefixtures("materials_db")
 def test_gap_and_metal_models_that_disagree_say_so(capsys):
     """LiFePO4: the band-gap model calls it an insulator, the metal classifier a metal; both
     predictions carry the same one-line note, and agreeing ones (NaCl) carry none."""

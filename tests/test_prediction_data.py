@@ -8,7 +8,12 @@ import json
 import pytest
 
 import inference.cli as cli
-from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
+from tests.prediction_helpers import (  # noqa: F401
+    as_installed_app,
+    materials_db,
+    materials_db_file,
+    shipped_packed_store,
+)
 
 
 def _query(capsys, *argv):
@@ -88,49 +93,62 @@ def test_formulas_are_normalised():
     assert len(expt) == 1 and expt[0].value == pytest.approx(3.3) and expt[0].method == "experiment"
 
 
+def _store_card():
+    from inference.runtime.registry import load_cards
+
+    return next(c for c in load_cards() if c.id == "materials_data")
+
+
 def test_the_built_store_is_the_one_the_card_names(request):
-    """`make models` builds the store the bundle ships; the build is deterministic, so the
-    card's sha256 (checked by `make models` and the bundle recipe) holds for a fresh build."""
+    """`make models` builds the store and packs it for the bundle; the build is deterministic,
+    so the card's digest of the store (and `make models`' check of the packed file) holds."""
     store = request.getfixturevalue("materials_db_file")
     import hashlib
 
-    from inference.prediction.materials_store import STORE_FILE
-    from inference.runtime.registry import load_cards
+    from inference.prediction.materials_store import PACKED_FILE
 
-    card = next(c for c in load_cards() if c.id == "materials_data")
+    card = _store_card()
     (named,) = card.files
-    assert named.name == STORE_FILE and named.location == "models"
+    assert named.name == PACKED_FILE and named.location == "models"
     assert card.exporter == "inference.export.materials_data"
     digest = hashlib.sha256(store.read_bytes()).hexdigest()
-    assert digest == named.sha256, "rebuild the store and update materials_data.json"
+    assert digest == card.extra["store_sha256"], "rebuild the store and update materials_data.json"
 
 
-def test_installed_app_without_crabnet_uses_the_shipped_store(
-    request, monkeypatch, tmp_path, capsys
+def test_installed_app_without_crabnet_unpacks_the_shipped_store_once(
+    monkeypatch, tmp_path, capsys
 ):
-    """The bundle has no crabnet: known values and search come from its read-only store."""
-    store = request.getfixturevalue("materials_db_file")
+    """The bundle has no crabnet and ships the store xz-packed: the first lookup unpacks it into
+    the cache folder (never the bundle, never the user's models), later ones reuse it."""
+    import hashlib
+
     from inference.prediction import materials_store
     from inference.prediction.known_values import known_values
     from inference.prediction.notation import parse_composition
 
+    packed = shipped_packed_store()
+    cache = as_installed_app(monkeypatch, tmp_path, packed)
     user, bundle = tmp_path / "user-models", tmp_path / "bundle-models"
-    user.mkdir()
-    bundle.mkdir()
-    (bundle / materials_store.STORE_FILE).symlink_to(store)
-    monkeypatch.delenv("MATLENS_MATERIALS_DB", raising=False)
-    monkeypatch.setenv("MATLENS_MODELS", str(user))
-    monkeypatch.setenv("MATLENS_BUNDLED_MODELS", str(bundle))
-    monkeypatch.setattr(materials_store, "source_folder", lambda: None)  # as in the bundle
-    before = store.stat().st_mtime_ns
 
     known = known_values(parse_composition("TiO2").fractions)
     assert any(v.dataset == "expt_gap" and v.value == pytest.approx(3.3) for v in known.values)
+    (unpacked,) = (cache / "materials").iterdir()
+    digest = hashlib.sha256(unpacked.read_bytes()).hexdigest()
+    assert digest == _store_card().extra["store_sha256"]
+    before = unpacked.stat().st_mtime_ns
     data = _query(capsys, "--all", "Ca,Ti,O", "--band-gap-min", "2")
     assert "CaTiO3" in {r["formula"] for r in data["rows"]}
-    assert not list(user.iterdir()) and store.stat().st_mtime_ns == before
+    assert unpacked.stat().st_mtime_ns == before and not list(user.glob("materials*"))
 
-    (bundle / materials_store.STORE_FILE).unlink()  # neither has it: one line, not a build
+    unpacked.unlink()  # a damaged pack: one line that says what to do, nothing half-written
+    (bundle / materials_store.PACKED_FILE).unlink()
+    (bundle / materials_store.PACKED_FILE).write_bytes(packed.read_bytes()[: 1 << 20])
+    rc = cli.main(["data", "query", "--all", "Ca,Ti,O"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "damaged" in err and "\n" not in err
+    assert not list((cache / "materials").iterdir())
+
+    (bundle / materials_store.PACKED_FILE).unlink()  # neither has it: one line, not a build
     rc = cli.main(["data", "query", "--all", "Ca,Ti,O"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "crabnet" in err and "\n" not in err

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import csv
+import os
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
+from tests.prediction_helpers import (  # noqa: F401
+    as_installed_app,
+    materials_db,
+    materials_db_file,
+    shipped_packed_store,
+)
 
 
 @pytest.fixture
@@ -124,6 +131,28 @@ def test_materials_data_search_and_send_to_prediction(qtbot, pane, tmp_path):
     assert pane.input.text() == "CaTiO3" and _rows(pane)[0][0] == "CaTiO3"
 
 
+def test_first_search_of_an_installed_app_unpacks_the_shipped_tables(
+    qtbot, pane, monkeypatch, tmp_path
+):
+    """The bundle ships the tables xz-packed: the first Search unpacks them in its job (the bar
+    says so), then the rows come as usual; the window stays responsive."""
+    cache = as_installed_app(monkeypatch, tmp_path, shipped_packed_store())
+    pane.tabs.setCurrentIndex(1)
+    search = pane.search
+    messages: list[str] = []
+    search.slot.changed.connect(lambda: messages.append(search.slot.message))
+    qtbot.keyClicks(search.all_of, "Ca, Ti, O")
+    qtbot.keyClicks(search.minimum["band_gap"], "2")
+    qtbot.mouseClick(search.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: search.table.rowCount() > 0, timeout=60000)
+    formulas = [search.table.item(r, 0).text() for r in range(search.table.rowCount())]
+    assert "CaTiO3" in formulas
+    assert any(m.startswith("unpacking the materials tables") for m in messages)
+    assert len(list((cache / "materials").glob("*.sqlite"))) == 1
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "materials_search_installed.png"))
+
+
 def test_bad_search_field_is_one_line(qtbot, pane):
     pane.tabs.setCurrentIndex(1)
     qtbot.keyClicks(pane.search.all_of, "Ca, Qq")
@@ -138,3 +167,23 @@ def test_a_table_row_known_to_be_wrong_is_shown_corrected(qtbot, pane):
     first = _rows(pane)[0]
     assert first[1:3] == ["band gap", "2.16"] and "Madelung" in first[6]
     assert "lists 0 eV, a known error of that table" in first[7]
+
+
+def test_a_doubtful_table_row_is_shown_without_its_number_and_not_green(qtbot, pane):
+    """Na2SO4: the experimental tables say a 0 eV metal, PBE finds ~5 eV: the pane withholds the
+    number, says why, and does not colour the row as a trusted known value."""
+    from desktop.panes.prediction.pane import KNOWN_COLOUR
+
+    _predict(qtbot, pane, "Na2SO4")
+    rows = _rows(pane)
+    doubtful = [r for r in rows if r[5] == "doubtful: experiment"]
+    assert len(doubtful) == 2 and all(r[2] == "not shown" for r in doubtful)
+    assert "was not measured" in doubtful[0][7]
+    first = rows.index(doubtful[0])
+    assert pane.table.item(first, 2).background().color() != KNOWN_COLOUR
+    dft = next(
+        i for i, r in enumerate(rows) if r[5].startswith("known: DFT") and r[1] == "band gap"
+    )
+    assert float(rows[dft][2]) > 4 and pane.table.item(dft, 2).background().color() == KNOWN_COLOUR
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "doubtful_na2so4.png"))

@@ -12,6 +12,11 @@ inference/export/ner_finetune.py), so it no longer pays for layers it throws awa
 computes every layer of a graph even when only an inner output is asked for). `embedding`
 from lower → upper is bit-identical to the former single graph's.
 
+The weights are stored as float16 and cast to float32 inside the graph (onnxruntime folds the
+casts when a session starts, so it computes in float32 as before): 90 MB → 45 MB on disk, half
+of it the 30 522-word embedding table. Rounding the weights moves `embedding` by a cosine of
+at least 0.99999 against the float32 weights', far below what changes a search ranking.
+
   python -m inference.export.minilm --out DIR [--check]
 """
 
@@ -39,6 +44,7 @@ FILES = {
     "tokenizer": "minilm_l6_v2_tokenizer.json",
 }
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+HALF_MIN_ELEMENTS = 1024  # weights with fewer values (biases, norms) stay float32: no gain
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
@@ -288,6 +294,32 @@ def _to_onnx(model, args, path: Path, *, inputs, outputs, axes) -> None:
             dynamo=False,
             do_constant_folding=True,
         )
+    store_weights_as_float16(path)
+
+
+def store_weights_as_float16(path: Path) -> None:
+    """Store each large float32 initializer of the graph at `path` as float16, read through a
+    Cast to float32, so the file halves and the graph's arithmetic stays float32."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT:
+            continue
+        values = numpy_helper.to_array(init)
+        if values.size < HALF_MIN_ELEMENTS:
+            continue
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(values.astype(np.float16), f"{name}.float16"))
+        casts.append(helper.make_node("Cast", [init.name], [name], to=TensorProto.FLOAT))
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save_model(model, str(path))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 
 from inference.prediction.materials_store import DATASET_BY_NAME, composition_key, open_store
 from inference.prediction.polymorphs import polymorphs_of
-from inference.prediction.table_errors import table_error
+from inference.prediction.table_errors import contradicted_by_dft, table_error
 
 if TYPE_CHECKING:
     import sqlite3
@@ -47,9 +47,12 @@ class KnownValue:
     dataset: str
     source: str
     note: str = ""  # e.g. that the table's own row was wrong and what it said
+    doubtful: bool = False  # the row contradicts DFT (table_errors): its number is not shown
 
     @property
     def text(self) -> str:
+        if self.doubtful:
+            return "not shown"
         if self.prop == "is_metal":
             return "metal" if self.value > 0.5 else "not a metal"
         if self.count == 1:
@@ -60,7 +63,7 @@ class KnownValue:
         out = {
             "property": self.prop,
             "label": self.label,
-            "value": round(self.value, 6),
+            "value": None if self.doubtful else round(self.value, 6),
             "unit": self.unit,
             "method": self.method,
             "dataset": self.dataset,
@@ -69,7 +72,9 @@ class KnownValue:
         }
         if self.note:
             out["note"] = self.note
-        if self.count > 1:
+        if self.doubtful:
+            out.update(doubtful=True, table_value=round(self.value, 6))
+        if self.count > 1 and not self.doubtful:
             out.update(min=round(self.low, 6), max=round(self.high, 6))
         return out
 
@@ -117,6 +122,26 @@ def _values(db: sqlite3.Connection, compound_id: int) -> tuple[KnownValue, ...]:
     for dataset in sorted(by_dataset, key=_ORDER.index):
         v = np.array(by_dataset[dataset])
         ds = DATASET_BY_NAME[dataset]
+        doubt = contradicted_by_dft(dataset, list(v), by_dataset.get("mp_gap", []))
+        if doubt is not None:
+            value = float(v[0])
+            out.append(
+                KnownValue(
+                    ds.prop,
+                    ds.label,
+                    value,
+                    value,
+                    value,
+                    len(v),
+                    ds.unit,
+                    ds.method,
+                    dataset,
+                    ds.source,
+                    note=doubt,
+                    doubtful=True,
+                )
+            )
+            continue
         wrong = table_error(dataset, formula) if len(v) == 1 else None
         if wrong is not None and float(v[0]) == wrong.table_value:
             said = "a metal" if ds.prop == "is_metal" else f"{_fmt(wrong.table_value)} {ds.unit}"

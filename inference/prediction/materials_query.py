@@ -225,8 +225,8 @@ def parse_elements(text: str) -> tuple[str, ...]:
     return _elements(text.replace(",", " ").split())
 
 
-def query_materials(query: MaterialsQuery) -> QueryResult:
-    start = time.perf_counter()
+def query_materials(query: MaterialsQuery, progress=None) -> QueryResult:
+    """The rows matching `query`; `progress` hears of a first-use unpack of the store."""
     all_of, any_of, none_of = (_elements(q) for q in (query.all_of, query.any_of, query.none_of))
     clash = set(all_of) & set(none_of)
     if clash:
@@ -244,7 +244,8 @@ def query_materials(query: MaterialsQuery) -> QueryResult:
     if not datasets:
         raise MatLensError(f"no table is of the kind '{query.method}' (experiment or DFT)")
     ds_marks = ",".join("?" * len(datasets))
-    db = open_store()
+    db = open_store(progress)
+    start = time.perf_counter()  # the search itself, not a first-use unpack
     try:
         # The matching compositions as one compound SELECT (INTERSECT / EXCEPT over the element
         # and property indexes), run inside SQLite: no Python sets, and the GIL stays free for

@@ -3,11 +3,13 @@
 Rows come from the matbench v0.1 tables that crabnet 2.0.8 ships (experimental band gaps and
 metallicity, Materials Project PBE band gaps, formation energies and elastic moduli, steel yield
 strengths): about 270k values over 130k compositions. The store is built at set-up time by
-`make models` (the exporter inference.export.materials_data, card
-resources/models/materials_data.json with its sha256) into the models folder, and shipped
-read-only in the installed bundle's models folder, which has no crabnet; `matlens data build`
-rebuilds it, and a checkout that skipped `make models` builds it on first use.
-`MATLENS_MATERIALS_DB` overrides the path. It is not committed (about 58 MB). Compositions are matched on a normalised key (element
+`make models` (the exporter inference.export.materials_data) into the models folder, together
+with an xz-packed copy (58 MB → 12 MB) that the installed bundle ships instead, since it has no
+crabnet (card resources/models/materials_data.json, with the packed file's sha256). An installed
+MatLens unpacks it on first use (about 1 s) into the cache folder, under a name that holds the
+packed file's digest, so a newer bundle's tables are never shadowed by an older copy.
+`matlens data build` rebuilds it, and a checkout that skipped `make models` builds it on first
+use. `MATLENS_MATERIALS_DB` overrides the path. It is not committed. Compositions are matched on a normalised key (element
 fractions rounded to 4 decimals), so "Ti1O2", "Ti2O4" and "TiO2" are one composition.
 """
 
@@ -26,6 +28,9 @@ from inference.errors import MatLensError
 
 SCHEMA_VERSION = 1
 STORE_FILE = f"materials-v{SCHEMA_VERSION}.sqlite"
+PACKED_FILE = f"{STORE_FILE}.xz"
+# xz level 6 (the default): 58 MB → 11.6 MB, 26 s to pack once at set-up, 0.9 s to unpack.
+PACK_PRESET = 6
 
 
 @dataclass(frozen=True)
@@ -179,15 +184,69 @@ def display_formula(amounts: dict[str, float]) -> str:
     return text + (f" (+{minor} traces)" if minor else "")
 
 
-# the store --------------------------------------------------------------------------------------
+# the store ---------------------------------------------------------------------------------------
 def store_path() -> Path:
-    """The user's models folder first, then the installed bundle's read-only copy."""
+    """The store to open: the override, else one built in the user's models folder (set-up,
+    `matlens data build`), else the unpacked copy of the shipped packed store (it may not be
+    unpacked yet: `open_store` does that), else where a build would go."""
     override = os.environ.get("MATLENS_MATERIALS_DB")
     if override:
         return Path(override)
+    built = build_target()
+    if built.exists():
+        return built
+    packed = packed_source()
+    return unpacked_path(packed) if packed is not None else built
+
+
+def packed_source() -> Path | None:
+    """The xz-packed store: the user's models folder first, then the bundle's read-only copy."""
     from inference.runtime.registry import ModelFile, file_path
 
-    return file_path(ModelFile("store", STORE_FILE, "", "models"))
+    path = file_path(ModelFile("store", PACKED_FILE, "", "models"))
+    return path if path.is_file() else None
+
+
+def unpacked_path(packed: Path) -> Path:
+    from inference.runtime.paths import cache_dir
+    from inference.runtime.registry import sha256_of
+
+    digest = sha256_of(packed)[:16]
+    return cache_dir() / "materials" / f"materials-v{SCHEMA_VERSION}-{digest}.sqlite"
+
+
+def pack_store(store: Path, packed: Path) -> Path:
+    """Write `store` xz-packed to `packed` (atomically; the same store gives the same bytes)."""
+    import lzma
+
+    tmp = packed.with_name(f".{packed.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(lzma.compress(store.read_bytes(), preset=PACK_PRESET))
+    os.replace(tmp, packed)
+    return packed
+
+
+def unpack_store(packed: Path, target: Path, progress=None) -> Path:
+    """Unpack the shipped store into `target` (atomically: a stopped unpack leaves nothing)."""
+    import lzma
+
+    if progress:
+        progress(0.0, "unpacking the materials tables (first use, about 1 s)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with lzma.open(packed) as src, open(tmp, "wb") as dst:
+            for chunk in iter(lambda: src.read(1 << 22), b""):
+                dst.write(chunk)
+    except (lzma.LZMAError, EOFError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise MatLensError(
+            f"the shipped materials tables ({packed}) are damaged: reinstall MatLens, "
+            "or rebuild them with `matlens data build`"
+        ) from exc
+    os.replace(tmp, target)
+    if progress:
+        progress(1.0, "")
+    return target
 
 
 def build_target() -> Path:
@@ -295,11 +354,15 @@ _LOCK = threading.Lock()
 
 
 def open_store(progress=None) -> sqlite3.Connection:
-    """A read-only connection to the store, building it first when it is missing."""
-    path = store_path()
+    """A read-only connection to the store, unpacking or building it first when it is missing."""
     with _LOCK:
+        path = store_path()
         if not path.exists():
-            build_store(path, progress)
+            packed = None if os.environ.get("MATLENS_MATERIALS_DB") else packed_source()
+            if packed is not None:
+                unpack_store(packed, path, progress)
+            else:
+                build_store(path, progress)
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     return db
 

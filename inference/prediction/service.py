@@ -27,7 +27,9 @@ class Row:
     uncertainty: str  # the 90 % interval of a prediction, or the range of several known values
     unit: str
     source: str  # a model's name, or a table's citation
-    kind: str = "prediction"  # "known (experiment)", "known (DFT, PBE …)" or "prediction"
+    # "known: experiment", "known: DFT, PBE …", "doubtful: experiment" (a table row that DFT
+    # contradicts, its number withheld) or "prediction"
+    kind: str = "prediction"
     note: str = ""  # out-of-domain reasons, polymorph counts
 
 
@@ -94,11 +96,11 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
                 Row(
                     item,
                     v.label if v.prop != "is_metal" else "metal or not",
-                    v.text if v.count == 1 or v.prop == "is_metal" else _num(v.value),
-                    "" if v.count == 1 else f"{_num(v.low)} to {_num(v.high)}",
-                    v.unit,
+                    v.text if v.count == 1 or v.prop == "is_metal" or v.doubtful else _num(v.value),
+                    "" if v.count == 1 or v.doubtful else f"{_num(v.low)} to {_num(v.high)}",
+                    "" if v.doubtful else v.unit,
                     v.source,
-                    kind=f"known: {v.method}",
+                    kind=f"{'doubtful' if v.doubtful else 'known'}: {v.method}",
                     note=v.note
                     or ("" if v.count == 1 else f"median of {v.count} table rows (polymorphs)"),
                 )

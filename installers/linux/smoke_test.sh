@@ -160,6 +160,22 @@ EOF
 else
   fail "extract: $(tail -1 "$WORK/extract.err")"
 fi
+
+# 3e. semantic search over the samples folder: MiniLM (float16 weights) runs in the bundle.
+if run "$EXE" search "$SAMPLES" "nuclear magnetic resonance of an iron-based superconductor" \
+  --mode semantic --top 3 --json >"$WORK/search.json" 2>"$WORK/search.err" \
+  && "$PY" - "$WORK/search.json" <<'EOF'; then
+import json, sys
+out = json.load(open(sys.argv[1]))
+assert out["mode"] == "semantic", f"fell back to {out['mode']}: {out['notice']}"
+top = out["results"][0]
+assert top["paper"].endswith("1609.04957.pdf") and top["score"] > 0.3, top
+print(f"       top hit p{top['page']} (score {top['score']:.2f})")
+EOF
+  ok "semantic search of the samples folder"
+else
+  fail "search: $(tail -1 "$WORK/search.err")"
+fi
 if run "$EXE" predict Fe2O3 --json >"$WORK/predict.json" 2>"$WORK/predict.err" \
   && "$PY" - "$WORK/predict.json" <<'EOF'; then
 import json, sys

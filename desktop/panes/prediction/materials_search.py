@@ -238,7 +238,7 @@ class MaterialsSearch(QWidget):
 
 
 def _run_query(query: MaterialsQuery, progress=None) -> QueryResult:
-    return query_materials(query)
+    return query_materials(query, progress)
 
 
 def _number(text: str, label: str) -> float | None:

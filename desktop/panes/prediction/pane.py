@@ -261,7 +261,7 @@ class PredictionPane(Pane):
                 row.note,
             )
             colour = KNOWN_COLOUR if row.kind.startswith("known") else None
-            if row.kind == "prediction" and row.note:  # out of domain, polymorphs
+            if row.kind.startswith("doubtful") or (row.kind == "prediction" and row.note):
                 colour = WARN_COLOUR
             for j, text in enumerate(values):
                 item = QTableWidgetItem(text)
