@@ -11,8 +11,10 @@ viewer draws). Clicks: every annotated object's interior-most point (as `sam_acc
 
 Parts: decoder (`SamModel.decode_first`, SAM's three low-res maps), policy (`choose_sam`: each
 candidate's stability, area and pieces on the 256² map), contrast region (`local_patch`,
-`contrast_region`, the typicality of SAM's first mask), upsampling (the shown answer's
-`mask_crop`), and the rest of `ClickSession.predict`.
+`contrast_region`, the typicality of SAM's first mask), merged blobs (a small SAM answer cut to
+the clicked blob, `merged_blobs`, with its upsampling), upsampling (the shown answer's
+`mask_crop`), and the rest of `ClickSession.predict`. The modules the app imports at start-up
+(`inference.warmup`) are imported first.
 
 `--save F` writes every click's answers (order, sources, SAM indices, ambiguity and each
 answer's cropped mask); `--compare F` checks the answers of the code as it is now against them:
@@ -41,6 +43,7 @@ import inference.segmentation.clicks as clicks
 from inference.segmentation.clicks import ClickSession
 from inference.segmentation.refine import DEFAULT
 from inference.segmentation.sam import SamModel
+from inference.warmup import import_heavy_modules
 
 _PARTS = {
     "decoder": (SamModel, "decode_first"),
@@ -50,6 +53,7 @@ _PARTS = {
     "contrast: region": (clicks, "trace_region"),
     "contrast: region (before)": (clicks, "contrast_region"),
     "contrast: typicality": (clicks, "_typicality"),
+    "merged blobs": (clicks, "_clicked_blob"),
 }
 
 
@@ -117,6 +121,7 @@ def main() -> None:
     if not DATA.is_dir():
         raise SystemExit(f"NASA MicroNet data not found in {DATA}")
     model = SamModel("mobile_sam", threads=1)
+    import_heavy_modules()  # as the window does at start-up: no import inside a click
     timer = _Timer()
     rng = np.random.default_rng(7)
     results: dict[tuple, dict] = {}

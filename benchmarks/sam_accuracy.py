@@ -67,6 +67,7 @@ from inference.imaging.display import to_rgb
 from inference.imaging.io import read_micrograph
 from inference.runtime.sessions import cpu_threads
 from inference.segmentation.clicks import ClickSession
+from inference.segmentation.merged_blobs import BlobSplit
 from inference.segmentation.refine import DEFAULT, RAW, RefinePolicy
 from inference.segmentation.sam import ImageEmbedding, SamModel, image_key
 
@@ -289,6 +290,7 @@ PANE_POLICIES = {  # what the pane shows first for one click (no zoom: the pane 
     "main before (stability)": replace(DEFAULT, select="stability"),
     "choose_sam only": replace(DEFAULT, clicks=replace(DEFAULT.clicks, region=False)),
     "+ contrast, cut at 0": replace(DEFAULT, clicks=replace(DEFAULT.clicks, large_shift=0.0)),
+    "+ merged-blob cut (off)": replace(DEFAULT, clicks=replace(DEFAULT.clicks, split=BlobSplit())),
     "MatLens (+ large at -2)": DEFAULT,
 }
 
@@ -384,11 +386,13 @@ def ms(values: list[float]) -> str:
 def policy_overhead(model: SamModel, samples: list[Sample]) -> dict[str, float]:
     """Median seconds of a first click through the pane's session (no zoom window) under
     `select="stability"` (SAM's most stable mask), under DEFAULT with SAM's masks cut at 0
-    (`click_policy` and the local-contrast region) and under DEFAULT (large masks cut at -2),
-    interleaved so all see the same load."""
+    (`click_policy` and the local-contrast region), under DEFAULT (large masks cut at -2) and
+    with the merged-blob cut (`merged_blobs`, off in DEFAULT), interleaved so all see the same
+    load."""
     policies = {
         "stability": replace(DEFAULT, select="stability"),
         "cut at 0": replace(DEFAULT, clicks=replace(DEFAULT.clicks, large_shift=0.0)),
+        "merged-blob cut": replace(DEFAULT, clicks=replace(DEFAULT.clicks, split=BlobSplit())),
         "DEFAULT": DEFAULT,
     }
     times: dict[str, list[float]] = {name: [] for name in policies}
@@ -410,6 +414,7 @@ def overhead_line(model: SamModel, samples: list[Sample]) -> str:
         f"first click as the pane makes it ({cpu_threads()} threads, load "
         f"{os.getloadavg()[0]:.1f}): {1e3 * now:.0f} ms median; SAM's most stable mask alone "
         f"{1e3 * before:.0f} ms ({now / before:.2f} x), masks cut at 0 {1e3 * t['cut at 0']:.0f} ms"
+        f", with the merged-blob cut {1e3 * t['merged-blob cut']:.0f} ms"
     )
 
 

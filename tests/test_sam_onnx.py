@@ -257,6 +257,25 @@ def test_mask_upscale_matches_dense_bilinear(size):
     assert (dense != ours).sum() <= 2  # float32 against float64 at exactly zero
 
 
+@pytest.mark.parametrize("size", [(512, 512), (300, 700)])
+def test_mask_upscale_matches_sam_reference_postprocess(size):
+    """SamPredictor.postprocess_masks itself (torch, as segment_anything runs it): bilinear to
+    1024 with align_corners=False, the padding cropped, bilinear to the image size. A half-cell
+    shift here would cost a small precipitate most of its IoU."""
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    h, w = size
+    rh, rw = _sam_image.preprocess_shape(h, w)
+    logits = np.random.default_rng(2).normal(0.3, 1.0, (256, 256)).astype(np.float32)
+    up = functional.interpolate(
+        torch.from_numpy(logits)[None, None], (1024, 1024), mode="bilinear", align_corners=False
+    )[..., :rh, :rw]
+    reference = functional.interpolate(up, (h, w), mode="bilinear", align_corners=False)
+    ours = _sam_image.MaskMapper(size, (rh, rw)).mask(logits)
+    assert (reference[0, 0].numpy() > 0).sum() > 1000
+    assert (ours != (reference[0, 0].numpy() > 0)).sum() <= 2  # float32 rounding at zero
+
+
 def test_display_images_of_other_types_are_accepted_or_refused_in_one_line():
     assert _sam_image.as_uint8(np.full((4, 4), 200.4)).dtype == np.uint8
     assert _sam_image.as_uint8(np.ones((4, 4, 4), np.uint8)).shape == (4, 4, 3)

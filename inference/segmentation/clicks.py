@@ -3,7 +3,9 @@
 It is the one click path of MatLens: the Micrographs pane, `matlens segment` and scripts all go
 through `ClickSession.predict`. What is fed back to the decoder is the policy of `refine`; which
 answer to a first click comes first, and whether it is a confident one, is `click_policy`'s,
-choosing among SAM's three masks and the region `local_contrast` grows from the clicked pixel.
+choosing among SAM's three masks and the region `local_contrast` grows from the clicked pixel
+(and, where the policy asks, cutting a small SAM mask that holds several blobs of the grey level
+to the clicked one, `merged_blobs`).
 Large images come as `tiling.TiledEmbedding`.
 """
 
@@ -39,6 +41,7 @@ from inference.segmentation.local_contrast import (
     typicality,
 )
 from inference.segmentation.masks import postprocess
+from inference.segmentation.merged_blobs import clicked_blob
 from inference.segmentation.refine import DEFAULT, RefinePolicy, choose_candidate
 from inference.segmentation.sam import LOW_RES, ImageEmbedding, MaskCandidate, SamModel
 from inference.segmentation.tiling import (
@@ -52,7 +55,7 @@ from inference.segmentation.tiling import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from inference.segmentation.sam import ImageEmbedding, MaskCandidate, SamModel
+    from inference.segmentation.sam import ImageEmbedding, SamModel
 
 
 @dataclass(eq=False)
@@ -121,17 +124,72 @@ class RegionAnswer:
     @cached_property
     def logits_lowres(self) -> np.ndarray:
         """The mask in SAM's 256² low-res frame, as logits for `mask_input`."""
-        crop, (y0, x0) = self.mask_crop()
-        (h, w), (in_h, in_w) = self.original_size, self.input_size
-        rows, cols = np.nonzero(crop)
-        rows, cols = rows + y0, cols + x0
-        inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
-        cell = 1024 / LOW_RES  # input pixels per low-res cell
-        r = ((rows[inside] + 0.5) * in_h / h / cell).astype(int)
-        c = ((cols[inside] + 0.5) * in_w / w / cell).astype(int)
-        logits = np.full((LOW_RES, LOW_RES), -REGION_LOGIT, np.float32)
-        logits[np.minimum(r, LOW_RES - 1), np.minimum(c, LOW_RES - 1)] = REGION_LOGIT
-        return logits
+        crop, offset = self.mask_crop()
+        touched = _cells_touched(crop, offset, self.original_size, self.input_size)
+        return np.where(touched, REGION_LOGIT, -REGION_LOGIT).astype(np.float32)
+
+
+def _cells_touched(
+    crop: np.ndarray,
+    offset: tuple[int, int],
+    original_size: tuple[int, int],
+    input_size: tuple[int, int],
+) -> np.ndarray:
+    """The cells of SAM's 256² low-res map in which a pixel of the mask (a crop at `offset`
+    (y0, x0) in a frame of `original_size`) falls."""
+    (h, w), (in_h, in_w) = original_size, input_size
+    rows, cols = np.nonzero(crop)
+    rows, cols = rows + offset[0], cols + offset[1]
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+    cell = 1024 / LOW_RES  # input pixels per low-res cell
+    r = ((rows[inside] + 0.5) * in_h / h / cell).astype(int)
+    c = ((cols[inside] + 0.5) * in_w / w / cell).astype(int)
+    touched = np.zeros((LOW_RES, LOW_RES), bool)
+    touched[np.minimum(r, LOW_RES - 1), np.minimum(c, LOW_RES - 1)] = True
+    return touched
+
+
+@dataclass(frozen=True, eq=False)
+class BlobAnswer:
+    """One of SAM's answers cut to the blob that holds the click (`merged_blobs`), with
+    MaskCandidate's interface (frame pixels). A correction feeds back SAM's logits with the
+    cells outside the blob turned off."""
+
+    sam: MaskCandidate
+    kept: np.ndarray  # bool crop of SAM's mask
+    offset: tuple[int, int]  # (y0, x0) of the crop in the frame
+    original_size: tuple[int, int]  # the frame's embedding's
+    input_size: tuple[int, int]
+
+    @property
+    def score(self) -> float:
+        return self.sam.score
+
+    @property
+    def index(self) -> int:
+        return self.sam.index
+
+    def mask_crop(self) -> tuple[np.ndarray, tuple[int, int]]:
+        return self.kept, self.offset
+
+    @cached_property
+    def region(self) -> tuple[slice, slice]:
+        """Where the mask can be true, in the frame."""
+        (y0, x0), (h, w) = self.offset, self.kept.shape
+        return slice(y0, y0 + h), slice(x0, x0 + w)
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """Frame-sized boolean mask."""
+        out = np.zeros(self.original_size, bool)
+        out[self.region] = self.kept
+        return out
+
+    @cached_property
+    def logits_lowres(self) -> np.ndarray:
+        touched = _cells_touched(self.kept, self.offset, self.original_size, self.input_size)
+        logits = self.sam.logits_lowres
+        return np.where(touched, logits, np.minimum(logits, -REGION_LOGIT)).astype(np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,7 +199,7 @@ class RefinedCandidate:
     score, index, logits_lowres, mask, mask_crop(). The first answer to a first click says
     whether it is `ambiguous` and why (`reason`, one line for the user)."""
 
-    raw: MaskCandidate | RegionAnswer
+    raw: MaskCandidate | RegionAnswer | BlobAnswer
     points: tuple[Point, ...]  # the prompt it answers, image pixels
     box: Box | None
     image_shape: tuple[int, int]
@@ -170,6 +228,8 @@ class RefinedCandidate:
         """What this answer is, in a few words for the user."""
         if isinstance(self.raw, RegionAnswer):
             return f"traced from the click's local contrast ({self.raw.contrast.polarity} detail)"
+        if isinstance(self.raw, BlobAnswer):
+            return f"predicted IoU {self.raw.score:.2f}, cut to the clicked blob"
         return f"predicted IoU {self.raw.score:.2f}"
 
     @property
@@ -378,33 +438,40 @@ class ClickSession:
 
     def _first_answers(
         self, frame: _Frame, point: Point, raw: list[MaskCandidate]
-    ) -> tuple[list[MaskCandidate | RegionAnswer], ClickChoice]:
+    ) -> tuple[list[MaskCandidate | RegionAnswer | BlobAnswer], ClickChoice]:
         """SAM's answers to a first click and the local-contrast region, and the order to show
-        them in (`click_policy`)."""
+        them in (`click_policy`); with `split`, a small SAM answer shown first is cut to the
+        clicked blob where it holds several."""
         rules = self.policy.clicks
         embedding = frame.embedding
         x, y = point[0] - frame.x0, point[1] - frame.y0
         sam = choose_sam(raw, (x, y), embedding.original_size, embedding.input_size, rules)
-        answers: list[MaskCandidate | RegionAnswer] = [_with_edge(c, rules) for c in raw]
-        if self.pixels is None or not rules.region:
+        answers: list[MaskCandidate | RegionAnswer | BlobAnswer] = [
+            _with_edge(c, rules) for c in raw
+        ]
+        if self.pixels is None or not (rules.region or rules.split):
             return answers, sam
         patch = local_patch(self.pixels, point[0], point[1], rules.region_window)
+        choice = sam
         params = ContrastParams(rules.region_window, rules.region_size, rules.region_level)
-        contrast = click_contrast(patch, params)
-        if contrast is None:
-            return answers, sam
-        region = RegionAnswer(
-            patch,
-            contrast,
-            params,
-            (frame.y0, frame.x0),
-            embedding.original_size,
-            embedding.input_size,
-        )
-        answers.append(region)
-        return answers, _with_region(
-            sam, region, lambda: _typicality(patch, frame, raw[sam.first]), rules
-        )
+        contrast = click_contrast(patch, params) if rules.region else None
+        if contrast is not None:
+            region = RegionAnswer(
+                patch,
+                contrast,
+                params,
+                (frame.y0, frame.x0),
+                embedding.original_size,
+                embedding.input_size,
+            )
+            answers.append(region)
+            choice = _with_region(
+                sam, region, lambda: _typicality(patch, frame, raw[sam.first]), rules
+            )
+        first = answers[choice.first]
+        if rules.split and isinstance(first, MaskCandidate):
+            answers[choice.first] = _clicked_blob(first, patch, frame, rules)
+        return answers, choice
 
     def _window_for(self, first: RefinedCandidate) -> _Frame | None:
         """A zoom window around the first click, embedded, or None where zooming does not pay:
@@ -480,6 +547,22 @@ def _with_edge(candidate: MaskCandidate, rules: ClickPolicy) -> MaskCandidate:
     if not shift:
         return candidate
     return replace(candidate, logits_lowres=candidate.logits_lowres + np.float32(shift))
+
+
+def _clicked_blob(
+    candidate: MaskCandidate, patch: LocalPatch, frame: _Frame, rules: ClickPolicy
+) -> MaskCandidate | BlobAnswer:
+    """A small SAM answer cut to the clicked blob where it holds several (`merged_blobs`),
+    else the answer itself."""
+    split = rules.split
+    if split is None or np.count_nonzero(candidate.logits_lowres > 0) > split.max_cells:
+        return candidate
+    crop, (y0, x0) = candidate.mask_crop()
+    kept = clicked_blob(patch, crop, (y0 + frame.y0, x0 + frame.x0), split)
+    if kept is None:
+        return candidate
+    embedding = frame.embedding
+    return BlobAnswer(candidate, kept, (y0, x0), embedding.original_size, embedding.input_size)
 
 
 def _typicality(patch: LocalPatch, frame: _Frame, candidate: MaskCandidate) -> float:
