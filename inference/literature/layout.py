@@ -58,17 +58,60 @@ def _runs(chars: list[Char]) -> list[list[Char]]:
             rows[-1].append(c)
         else:
             rows.append([c])
-    runs: list[list[Char]] = []
     for row in rows:
         row.sort(key=lambda c: c.x0)
+    runs: list[list[Char]] = []
+    for i, row in enumerate(rows):
         run = [row[0]]
+        scripts: list[Char] | None = None
         for prev, c in zip(row, row[1:], strict=False):
-            if c.x0 - prev.x1 > 1.3 * max(prev.size, c.size):
-                runs.append(run)
-                run = []
+            size = max(prev.size, c.size)
+            if c.x0 - prev.x1 > 1.3 * size:
+                if scripts is None:
+                    scripts = _nearby_rows(rows, i)
+                if not _filled_by_scripts(prev, c, size, scripts):
+                    runs.append(run)
+                    run = []
             run.append(c)
         runs.append(run)
     return runs
+
+
+def _nearby_rows(rows: list[list[Char]], i: int) -> list[Char]:
+    """Characters of the rows whose baseline lies within 0.6 em of row `i` (its scripts)."""
+    band = 0.6 * max(c.size for c in rows[i])
+    base = rows[i][0].baseline
+    out: list[Char] = []
+    for step in (-1, 1):
+        j = i + step
+        while 0 <= j < len(rows) and abs(rows[j][0].baseline - base) <= band:
+            out.extend(rows[j])
+            j += step
+    return out
+
+
+def _filled_by_scripts(prev: Char, nxt: Char, size: float, scripts: list[Char]) -> bool:
+    """Whether smaller characters on a nearby baseline fill the gap between `prev` and `nxt`.
+
+    A long subscript ("Cu0.97Zn0.03" in Sr0.9La0.1Cu0.97Zn0.03O2, "1−x" in Mg(B1−xCx)2) sits a
+    little below the line, on a row of its own, and leaves a gap wider than a word space in the
+    line itself; cutting the line there sends the rest of the formula ("O2", "Cx)2") to a line
+    of its own. The gap is kept when the scripts cover it with no hole wider than half an em.
+    """
+    cover = sorted(
+        (k.x0, k.x1)
+        for k in scripts
+        if k.size < 0.85 * size
+        and abs(k.baseline - prev.baseline) <= 0.6 * size
+        and k.x1 > prev.x1
+        and k.x0 < nxt.x0
+    )
+    end = prev.x1
+    for x0, x1 in cover:
+        if x0 - end > 0.5 * size:
+            return False
+        end = max(end, x1)
+    return bool(cover) and nxt.x0 - end <= 0.5 * size
 
 
 def _median_size(run: list[Char]) -> float:
