@@ -129,3 +129,43 @@ def test_bad_pdfs_through_matlens_extract(tmp_path, make):
     path = make(tmp_path / "broken paper.pdf")
     run = run_matlens("extract", path, "--json", timeout=120)
     assert_clean_outcome(run, path)
+
+
+# Papers of the tuning part of supermat_dev (SuperMat, CC BY 4.0; the split is fixed in
+# benchmarks/literature_extraction.py) whose text layer puts a long subscript on a baseline of
+# its own, leaving a gap in the line wider than a word space.
+
+
+def _dev(name: str, pages: int):
+    from conftest import shared
+
+    return parse_pdf(shared("papers", "supermat_dev", "pdf", name), max_pages=pages, tables=False)
+
+
+def test_a_gap_filled_by_a_subscript_keeps_the_formula_whole():
+    mgb2 = _dev("PHC4320193-CC.pdf", 2)
+    # before: "Mg(B1−x x 2" and, in a paragraph of its own, "C ) from a mixture"
+    assert "synthesized bulk Mg(B1−xCx)2 from a mixture of elemental Mg" in mgb2.text
+    assert "Mg(B1−xCx)2 with x<0.10 has been" in mgb2.text
+    assert "Mg(B1−x x 2" not in mgb2.text
+    ruthenate = _dev("MCP0750110-CC.pdf", 2)
+    # before: "GdSr2Ru1−xCu2+x 8" then "O (x = 0, 0.05, 0.1, 0.2)" as another paragraph
+    assert "GdSr2Ru1−xCu2+xO8 (x = 0, 0.05, 0.1, 0.2" in ruthenate.text
+    assert "Cu2+x 8" not in ruthenate.text
+    cuprate = _dev("P065172501-CC.pdf", 2)
+    assert "and Sr0.9La0.1Cu0.97Zn0.03O2 are a = b" in cuprate.text
+
+
+def test_a_formula_rebuilt_across_a_subscript_gap_highlights_as_one_line():
+    paper = _dev("PHC4320193-CC.pdf", 1)
+    start = paper.text.index("Mg(B1−xCx)2 from a mixture")
+    boxes = paper.boxes(start, start + len("Mg(B1−xCx)2"))
+    # base letters and subscripts are separate pieces, all on one ~11 pt line, left to right
+    assert {page for page, _ in boxes} == {0}
+    top = min(box.top for _, box in boxes)
+    assert max(box.bottom for _, box in boxes) - top < 14
+    lefts = [box.x0 for _, box in boxes]
+    assert lefts == sorted(lefts) and boxes[-1][1].x1 - lefts[0] < 70
+    # the "C" of the formula keeps its own box, right of the subscript "1−x" before it
+    c, x = paper.char_box[start + 7], paper.char_box[start + 6]
+    assert paper.text[start + 6 : start + 8] == "xC" and c[0] >= x[2] - 0.5
