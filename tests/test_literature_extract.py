@@ -499,25 +499,3 @@ def test_a_unit_after_a_bracket_ends_a_sentence():
         "Such a linear behavior of Hc2 is also observed in Cd2Re2O7 [4, 5].",
         "J. Smith agrees.",
     ]
-
-
-def test_respectively_pairs_each_value_with_its_own_doping_level():
-    text = (  # PHC4170033, then PHC4320193
-        "Samples of Y0.4Pr0.6Ba2-xSrxCu3O7 (0.0≤x≤1.0) have been synthesized by a solid-state "
-        "reaction route. The TcR=0 state is observed in x = 0.80 and 1.00 samples at around 5 and 14 K, "
-        "respectively. We have synthesized bulk Mg(B1−xCx)2 from a mixture of elemental Mg, B, "
-        "and the binary compound B4C. Defining Tc using a 2% screening criteria the xi2=0.069 and 0.067 levels "
-        "have Tc values of 27.5 K and 27.8 K respectively."
-    )
-    records = _records(text)
-    assert {v: r.material for v, r in records.items()} == {
-        5: "x = 0.80",
-        14: "1.00",
-        27.5: "xi2=0.069",
-        27.8: "0.067",
-    }
-    assert {r.link for r in records.values()} == {"respectively"}
-    paper_ = text_paper(text)
-    for r in records.values():  # each level highlights its own words
-        start, end = r.material_span
-        assert paper_.text[start:end] == r.material

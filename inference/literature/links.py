@@ -133,9 +133,6 @@ def respectively(
     after = [m for m in named if m.start >= values[-1][1]]
     if len(after) >= k and not _CLAUSE_BREAK.search(text[values[-1][1] : after[k - 1].end]):
         return after[:k]
-    levels = _doping_levels(text, values, mentions, k)
-    if levels is not None:
-        return levels
     before = [m for m in named if m.end <= values[0][0]]
     distinct: list[MaterialSpan] = []
     for m in reversed(before):
@@ -144,46 +141,6 @@ def respectively(
         if len(distinct) == k:
             return distinct
     return None
-
-
-_LEVEL_NUMBER = re.compile(r"\d*\.?\d+")
-_RELATION = re.compile(r"[=∼~≈≃≅]")
-
-
-def _doping_levels(
-    text: str, values: list[tuple[int, int]], mentions: list[MaterialSpan], k: int
-) -> list[MaterialSpan] | None:
-    """ "the x = 0.069 and 0.067 levels have Tc values of 27.5 K and 27.8 K respectively":
-    one doping level per value, when a single list of exactly as many levels as values is the
-    only doping in the sentence (the first level keeps its "x =", as written)."""
-    import dataclasses
-
-    dopings = [m for m in mentions if m.kind == "doping"]
-    if len(dopings) != 1:
-        return None
-    doping = dopings[0]
-    if doping.start >= values[-1][1] and _CLAUSE_BREAK.search(text[values[-1][1] : doping.end]):
-        return None
-    if doping.end <= values[0][0] and _CLAUSE_BREAK.search(text[doping.end : values[0][0]]):
-        return None
-    written = text[doping.start : doping.end]
-    relation = _RELATION.search(written)
-    if relation is None:
-        return None
-    numbers = list(_LEVEL_NUMBER.finditer(written, relation.end()))
-    if len(numbers) != k:
-        return None
-    levels = []
-    for i, number in enumerate(numbers):
-        start = doping.start + (0 if i == 0 else number.start())
-        end = doping.start + number.end()
-        compositions = doping.compositions[i : i + 1] if len(doping.compositions) == k else ()
-        levels.append(
-            dataclasses.replace(
-                doping, name=text[start:end], start=start, end=end, compositions=compositions
-            )
-        )
-    return levels
 
 
 _BRACKET_VALUE = re.compile(r"^\s*\(\s*(?:T\s?c\s*[=≈∼~]\s*)?$")
