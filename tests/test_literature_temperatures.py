@@ -27,6 +27,7 @@ def _tcs(text: str) -> set[float]:
         for r in extract(paper).records
         if r.property == "Tc"
         for v in ((r.low, r.high) if r.low is not None else (r.value,))
+        if v is not None
     }
 
 
