@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from conftest import shared
 
+from inference.literature.model import Block, Box, Paper
+
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Sequence
 
 
 def paper(name: str) -> Path:
@@ -18,6 +22,27 @@ def paper(name: str) -> Path:
     if name == "1609.04957-CC.pdf" and sample.is_file():
         return sample
     return shared("papers", "supermat", "pdf", name)
+
+
+def text_paper(text: str | Sequence[str], section: str = "results") -> Paper:
+    """A one-page paper made of text blocks (one per piece, two newlines apart), as the PDF
+    reader would give it, for rules that need no real PDF."""
+    pieces = [text] if isinstance(text, str) else list(text)
+    whole = "\n\n".join(pieces)
+    blocks, start = [], 0
+    for piece in pieces:
+        blocks.append(Block(0, start, start + len(piece), Box(0, 0, 600, 800), section))
+        start += len(piece) + 2
+    n = len(whole)
+    return Paper(
+        path=Path("synthetic.pdf"),
+        title="",
+        page_sizes=[(600.0, 800.0)],
+        text=whole,
+        char_page=np.zeros(n, np.int32),
+        char_box=np.tile(np.array([[10, 10, 12, 20]], np.float32), (n, 1)),
+        blocks=blocks,
+    )
 
 
 def encrypted_pdf(path: Path) -> Path:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pytest
-from literature_helpers import paper
+from literature_helpers import paper, text_paper
 
 from inference.literature.extract import extract
 from inference.literature.materials import find_materials, is_formula
@@ -16,20 +14,9 @@ from inference.literature.model import Block, Box, Paper
 from inference.literature.quantities import find_quantities
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from inference.literature.schema import PropertyRecord
-
-
-def text_paper(text: str, section: str = "results") -> Paper:
-    n = len(text)
-    return Paper(
-        path=Path("synthetic.pdf"),
-        title="",
-        page_sizes=[(600.0, 800.0)],
-        text=text,
-        char_page=np.zeros(n, np.int32),
-        char_box=np.tile(np.array([[10, 10, 12, 20]], np.float32), (n, 1)),
-        blocks=[Block(0, 0, n, Box(0, 0, 600, 800), section)],
-    )
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
+from literature_helpers import text_paper
 
 from inference.literature.extract import extract
 from inference.literature.materials import find_materials
 from inference.literature.mentions import MentionReader
-from inference.literature.model import Block, Box, Paper
 
 
 @pytest.mark.parametrize(
@@ -75,21 +72,6 @@ def test_an_element_written_out_is_a_sample_where_its_sentence_gives_a_tc():
 def test_a_plot_legend_gives_no_material_and_no_tc():
     sentence = "The penetration depth of RbOs2O6 was measured down to 1.6 K."  # L093157004
     legends = ["RbOs", "6.2T Tc=2.8K 5.0T Tc=3.4K", "~ T -0.8 RuSr"]  # bits of figures
-    text = "\n\n".join([sentence, *legends])
-    blocks, start = [], 0
-    for piece in [sentence, *legends]:
-        blocks.append(Block(0, start, start + len(piece), Box(0, 0, 600, 800), "results"))
-        start += len(piece) + 2
-    n = len(text)
-    paper = Paper(
-        path=Path("legend.pdf"),
-        title="",
-        page_sizes=[(600.0, 800.0)],
-        text=text,
-        char_page=np.zeros(n, np.int32),
-        char_box=np.tile(np.array([[10, 10, 12, 20]], np.float32), (n, 1)),
-        blocks=blocks,
-    )
-    result = extract(paper)
+    result = extract(text_paper([sentence, *legends]))
     assert [m.text for m in result.materials] == ["RbOs2O6"]
     assert not [r for r in result.records if r.property == "Tc"]

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
+from literature_helpers import text_paper
 
 from inference.literature.extract import extract
-from inference.literature.model import Block, Box, Paper
 
 
 def _tcs(text: str) -> set[float]:
-    n = len(text)
-    paper = Paper(
-        path=Path("sentence.pdf"),
-        title="",
-        page_sizes=[(600.0, 800.0)],
-        text=text,
-        char_page=np.zeros(n, np.int32),
-        char_box=np.tile(np.array([[10, 10, 12, 20]], np.float32), (n, 1)),
-        blocks=[Block(0, 0, n, Box(0, 0, 600, 800), "results")],
-    )
     return {
         v
-        for r in extract(paper).records
+        for r in extract(text_paper(text)).records
         if r.property == "Tc"
         for v in ((r.low, r.high) if r.low is not None else (r.value,))
         if v is not None

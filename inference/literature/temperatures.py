@@ -46,12 +46,15 @@ _CHANGE_OF = re.compile(
     r"\b(?:difference|change|shift|suppression|reduction|width|rate)s?\b[^.;]{0,40}$", re.IGNORECASE
 )
 _FIELD_TC = re.compile(r"\s?\(\s?[\d.]+\s?(?:T|Oe|kOe|G|kG|GPa)\s?\)")
+# the verbs of a Tc that moves, shared by "Tc increases from 36 K" and "... then decreases to 9.5 K"
+_MOVES = (
+    r"increase[sd]?|decrease[sd]?|rises?|rose|drop(?:s|ped)?|falls?|fell|reach(?:es|ed)?|goes|went"
+)
 # a Tc word, then a verb, then the value: "Tc increases from 36 K", "was enhanced up to 3.8 K",
 # "is too low as compared with 93 K"
 _TC_VERB = re.compile(
-    r"^[^;]{0,60}?\b(?:increase[sd]?|decrease[sd]?|rises?|rose|drops?|dropped|falls?|fell|"
-    r"changes?|changed|varies|varied|goes|went|reduced|enhanced|suppressed|raised|lowered|"
-    r"reach(?:es|ed)?|shift(?:s|ed)?|compared (?:with|to)|than)\b[^;]{0,40}$",
+    rf"^[^;]{{0,60}}?\b(?:{_MOVES}|changes?|changed|varies|varied|reduced|enhanced|suppressed|"
+    r"raised|lowered|shift(?:s|ed)?|compared (?:with|to)|than)\b[^;]{0,40}$",
     re.IGNORECASE,
 )
 # "suppressed by 30 K", and the list it opens: "by ~ 30K, ~ 40K, and ~ 46K"
@@ -239,8 +242,7 @@ _TO_AFTER = re.compile(r"^\s*(?:\([^()]{0,30}\)\s*)?,?\s*to\s*(?:about\s*|[âˆ¼~â
 # "a maximum value of 10.0 K at 0.56 GPa, and then decreases to 9.5 K"
 _TREND = re.compile(
     r"^\s*(?:(?:at|under)\s+[\d.]+\s*(?:GPa|kbar|T|Oe)\s*)?(?:\([^()]{0,30}\)\s*)?,?\s*"
-    r"(?:and\s+)?(?:then\s+)?(?:\w+ly\s+)?(?:increase[sd]?|decrease[sd]?|drop(?:s|ped)?|falls?|"
-    r"fell|rises?|rose|reach(?:es|ed)?|goes|went)\s+(?:down\s+|up\s+|back\s+)?to\s*$",
+    rf"(?:and\s+)?(?:then\s+)?(?:\w+ly\s+)?(?:{_MOVES})\s+(?:down\s+|up\s+|back\s+)?to\s*$",
     re.IGNORECASE,
 )
 _LIST_GAP = re.compile(
