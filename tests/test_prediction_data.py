@@ -152,3 +152,21 @@ def test_installed_app_without_crabnet_unpacks_the_shipped_store_once(
     rc = cli.main(["data", "query", "--all", "Ca,Ti,O"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "crabnet" in err and "\n" not in err
+
+
+def test_a_cache_that_cannot_take_the_unpacked_tables_is_one_line(monkeypatch, tmp_path, capsys):
+    """Where the tables cannot be unpacked (a file where their folder goes, a full disk) the
+    query says where and how out, in one line; nothing half-written is left."""
+    cache = as_installed_app(monkeypatch, tmp_path, shipped_packed_store())
+    cache.mkdir()
+    (cache / "materials").write_text("not a folder")
+    rc = cli.main(["data", "query", "--all", "Ca,Ti,O"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "\n" not in err
+    assert "cannot unpack the materials tables" in err and "MATLENS_CACHE" in err
+    assert [p.name for p in cache.iterdir()] == ["materials"]
+
+    monkeypatch.setenv("MATLENS_CACHE", str(cache / "materials"))  # the cache itself a file
+    rc = cli.main(["data", "query", "--all", "Ca,Ti,O"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "cannot use the folder" in err and "MATLENS_CACHE" in err

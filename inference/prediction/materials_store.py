@@ -15,6 +15,7 @@ fractions rounded to 4 decimals), so "Ti1O2", "Ti2O4" and "TiO2" are one composi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -231,19 +232,27 @@ def unpack_store(packed: Path, target: Path, progress=None) -> Path:
 
     if progress:
         progress(0.0, "unpacking the materials tables (first use, about 1 s)")
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with lzma.open(packed) as src, open(tmp, "wb") as dst:
             for chunk in iter(lambda: src.read(1 << 22), b""):
                 dst.write(chunk)
+        os.replace(tmp, target)
     except (lzma.LZMAError, EOFError) as exc:
         tmp.unlink(missing_ok=True)
         raise MatLensError(
             f"the shipped materials tables ({packed}) are damaged: reinstall MatLens, "
             "or rebuild them with `matlens data build`"
         ) from exc
-    os.replace(tmp, target)
+    except OSError as exc:  # a full disk, a cache folder that is a file or read-only
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise MatLensError(
+            f"cannot unpack the materials tables (58 MB) into {target.parent}: "
+            f"{exc.strerror or exc}; free some disk space there, or set MATLENS_CACHE to a "
+            "writable folder"
+        ) from exc
     if progress:
         progress(1.0, "")
     return target

@@ -24,7 +24,15 @@ def resources_dir() -> Path:
 
 def _user_dir(env: str, default: Path) -> Path:
     path = Path(os.environ[env]) if os.environ.get(env) else default
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, a read-only disk: say which folder, and how out
+        from inference.errors import MatLensError
+
+        raise MatLensError(
+            f"MatLens cannot use the folder {path} ({exc.strerror or exc}); "
+            f"set {env} to a writable folder"
+        ) from exc
     return path
 
 
