@@ -10,7 +10,7 @@ pooling + L2 norm → `embedding`, `token_states`). Search runs both; the materi
 only the lower one and then its own fine-tuned copies of layers 5-6 (see
 inference/export/ner_finetune.py), so it no longer pays for layers it throws away (onnxruntime
 computes every layer of a graph even when only an inner output is asked for). `embedding`
-from lower → upper is bit-identical to the former single graph's.
+from lower → upper is bit-identical to one graph of the same weights.
 
 The weights are stored as float16 and cast to float32 inside the graph (onnxruntime folds the
 casts when a session starts, so it computes in float32 as before): 90 MB → 45 MB on disk, half

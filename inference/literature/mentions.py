@@ -67,13 +67,15 @@ ELEMENT_NAMES = {
     "lanthanum": "La", "gallium": "Ga", "beryllium": "Be", "zirconium": "Zr",
     "hafnium": "Hf", "uranium": "U", "rhodium": "Rh",
 }  # fmt: skip
-_ELEMENT_WORD = (
-    r"(?P<el>(?:"
-    + "|".join(sorted(ELEMENT_NAMES, key=len, reverse=True))
-    + r")|(?:"
-    + "|".join(n.capitalize() for n in sorted(ELEMENT_NAMES, key=len, reverse=True))
-    + r")|[A-Z][a-z]?)"
-)
+
+
+def _spelled(names) -> str:
+    """Element names as a regex alternation, lower case or capitalised, longest first."""
+    ordered = sorted(names, key=len, reverse=True)
+    return "|".join([*ordered, *(n.capitalize() for n in ordered)])
+
+
+_ELEMENT_WORD = r"(?P<el>" + _spelled(ELEMENT_NAMES) + r"|[A-Z][a-z]?)"
 # an element is a sample where it carries a Tc ("Al (Tc = 1.18 K)", "Tc of lead") or is made
 # into a film; its wires, foils and plates are mostly tools (spark-cutting electrodes, cold
 # plates, shields)
@@ -100,9 +102,7 @@ _TC_OF_ELEMENT = re.compile(r"T\s?c\s+of\s+(?:the\s+|pure\s+|elemental\s+)?" + _
 # a dopant or a part of a compound ("niobium-doped", "lanthanum cuprate")
 _SPELLED_ELEMENT = re.compile(
     r"(?<![A-Za-z0-9-])(?P<el>"
-    + "|".join(
-        rf"{n}|{n.capitalize()}" for n in sorted(ELEMENT_NAMES, key=len) if n not in ("lead", "tin")
-    )
+    + _spelled(n for n in ELEMENT_NAMES if n not in ("lead", "tin"))
     + r")(?![A-Za-z0-9-])(?!\s+(?:\w+ides?|oxides?|cuprates?|compounds?|alloys?|atoms?|ions?|"
     r"sites?|content|substitut\w*|dop\w*|based|layers?|planes?)\b)"
 )

@@ -9,8 +9,9 @@ crabnet (card resources/models/materials_data.json, with the packed file's sha25
 MatLens unpacks it on first use (about 1 s) into the cache folder, under a name that holds the
 packed file's digest, so a newer bundle's tables are never shadowed by an older copy.
 `matlens data build` rebuilds it, and a checkout that skipped `make models` builds it on first
-use. `MATLENS_MATERIALS_DB` overrides the path. It is not committed. Compositions are matched on a normalised key (element
-fractions rounded to 4 decimals), so "Ti1O2", "Ti2O4" and "TiO2" are one composition.
+use. `MATLENS_MATERIALS_DB` overrides the path. It is not committed. Compositions are matched
+on a normalised key (element fractions rounded to 4 decimals), so "Ti1O2", "Ti2O4" and "TiO2"
+are one composition.
 """
 
 from __future__ import annotations
@@ -186,18 +187,21 @@ def display_formula(amounts: dict[str, float]) -> str:
 
 
 # the store ---------------------------------------------------------------------------------------
-def store_path() -> Path:
+@dataclass(frozen=True)
+class _Located:
+    path: Path
+    packed: Path | None = None  # the shipped file `path` is unpacked from, when it is
+
+
+def _locate() -> _Located:
     """The store to open: the override, else one built in the user's models folder (set-up,
     `matlens data build`), else the unpacked copy of the shipped packed store (it may not be
     unpacked yet: `open_store` does that), else where a build would go."""
-    override = os.environ.get("MATLENS_MATERIALS_DB")
-    if override:
-        return Path(override)
-    built = build_target()
-    if built.exists():
-        return built
+    built = build_target()  # the override, when there is one
+    if os.environ.get("MATLENS_MATERIALS_DB") or built.exists():
+        return _Located(built)
     packed = packed_source()
-    return unpacked_path(packed) if packed is not None else built
+    return _Located(unpacked_path(packed), packed) if packed is not None else _Located(built)
 
 
 def packed_source() -> Path | None:
@@ -365,11 +369,11 @@ _LOCK = threading.Lock()
 def open_store(progress=None) -> sqlite3.Connection:
     """A read-only connection to the store, unpacking or building it first when it is missing."""
     with _LOCK:
-        path = store_path()
+        located = _locate()
+        path = located.path
         if not path.exists():
-            packed = None if os.environ.get("MATLENS_MATERIALS_DB") else packed_source()
-            if packed is not None:
-                unpack_store(packed, path, progress)
+            if located.packed is not None:
+                unpack_store(located.packed, path, progress)
             else:
                 build_store(path, progress)
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)

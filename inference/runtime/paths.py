@@ -8,6 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
+from inference.errors import MatLensError
+
 APP_NAME = "MatLens"
 
 
@@ -27,8 +29,6 @@ def _user_dir(env: str, default: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file in the way, a read-only disk: say which folder, and how out
-        from inference.errors import MatLensError
-
         raise MatLensError(
             f"MatLens cannot use the folder {path} ({exc.strerror or exc}); "
             f"set {env} to a writable folder"
