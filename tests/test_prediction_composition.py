@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from inference.prediction.featurize import (
     TREE_BLOCKS,
     default_tables,
     featurize,
+    featurize_many,
     parse_formula,
 )
 from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
@@ -61,6 +64,34 @@ def test_every_card_has_a_human_name_and_calibrated_coverage():
             continue
         coverage = extra["conformal"]["coverage"]
         assert 0.88 <= coverage <= 0.92, (card.id, coverage)  # held-out folds, 90 % intervals
+
+
+def test_formation_energy_model_keeps_its_held_out_accuracy():
+    """Member k never saw crabnet's test fold k: on every 16th composition of each test fold
+    (5070 in all) the shipped ensemble's MAE stays at its 5-fold figure. The MLP-only model
+    before the attention blend scored 0.0902 eV/atom on these rows, the blend 0.0877."""
+    import csv
+
+    from inference.prediction.composition import CompositionModel
+    from inference.prediction.materials_store import source_folder
+
+    folder = source_folder()
+    if folder is None:
+        message = "crabnet's matbench tables are not installed (make run installs crabnet)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    card = next(c for c in composition_cards() if c.id == "comp_mp_e_form")
+    model = CompositionModel(card)
+    errors = []
+    for fold in range(5):
+        with open(folder.parent / "matbench_cv" / "mp_e_form" / f"test{fold}.csv") as fh:
+            rows = list(csv.DictReader(fh))[::16]
+        x = featurize_many([r["formula"] for r in rows], default_tables(), model.features)
+        predicted = model.members(x)[:, fold]
+        errors.append(np.abs(predicted - np.array([float(r["target"]) for r in rows])))
+    mae = float(np.concatenate(errors).mean())
+    assert mae < 0.0890, mae
 
 
 def test_metal_probability_separates_metals_from_insulators():

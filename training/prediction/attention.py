@@ -88,9 +88,7 @@ def _modules():
         def tokens_forward(self, index, frac):
             present = frac > 0
             enc = torch.stack([frac * 4.0, torch.log(frac.clamp_min(1e-4)) / 4.0], dim=-1)
-            tokens = (
-                self.project(self.mat2vec[index]) + self.element(index) + self.fraction(enc)
-            )
+            tokens = self.project(self.mat2vec[index]) + self.element(index) + self.fraction(enc)
             bias = ((~present).to(frac.dtype) * -1e4)[:, None, None, :]
             for block in self.blocks:
                 tokens = block(tokens, bias)
@@ -105,6 +103,11 @@ def _modules():
             return self.tokens_forward(index, frac)
 
     return ElementAttention
+
+
+def attention_net(mat2vec: np.ndarray, cfg: AttentionConfig, ym: float, ys: float):
+    """An untrained attention net whose outputs are scaled by (ym, ys)."""
+    return _modules()(mat2vec, cfg, ym, ys)
 
 
 def top_tokens(x: np.ndarray, n_elements: int = 118) -> tuple[np.ndarray, np.ndarray]:
@@ -122,16 +125,14 @@ def fit_attention(
 
     torch.manual_seed(seed)
     ym, ys = float(y.mean()), float(y.std() + 1e-9)
-    net = _modules()(mat2vec, cfg, ym, ys)
+    net = attention_net(mat2vec, cfg, ym, ys)
     index, frac = top_tokens(x, mat2vec.shape[0])
     it = torch.tensor(index, dtype=torch.long)
     ft = torch.tensor(frac, dtype=torch.float32)
     yt = torch.tensor((y - ym) / ys, dtype=torch.float32)[:, None]
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = (len(x) + cfg.batch - 1) // cfg.batch
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps
-    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps)
     gen = torch.Generator().manual_seed(seed)
     net.train()
     for epoch in range(cfg.epochs):

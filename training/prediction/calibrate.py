@@ -1,6 +1,6 @@
 """Conformal 90 % intervals and the applicability domain, from held-out folds.
 
-    python -m training.prediction.calibrate [--models DIR]
+    python -m training.prediction.calibrate [--models DIR] [--cards comp_mp_e_form,...]
 
 Member k of each shipped ensemble was trained on crabnet's train{k}+val{k} and never saw
 test{k}, so its predictions on test{k} are honest held-out predictions. Their absolute errors
@@ -159,11 +159,19 @@ def calibrate(card: dict, models: Path, tables) -> tuple[dict, list[dict[str, fl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", default="resources/models")
+    parser.add_argument(
+        "--cards",
+        help="recalibrate only these model ids (comma-separated), e.g. after retraining one "
+        "model; the training compositions file is then left as it is (it follows the data)",
+    )
     args = parser.parse_args(argv)
     models = Path(args.models)
     tables = load_tables(models / TABLES_FILE)
     sets = {}
+    only = set(args.cards.split(",")) if args.cards else None
     for path in sorted(models.glob("comp_*.json")):
+        if only is not None and path.stem not in only:
+            continue
         card = json.loads(path.read_text())
         card, rows = calibrate(apply_display(card), models, tables)
         sets[card["id"]] = rows
@@ -180,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             card["extra"]["domain"]["distance_threshold"],
             flush=True,
         )
-    save_training_sets(models / DOMAIN_FILE, tables.symbols, sets)
+    if only is None:
+        save_training_sets(models / DOMAIN_FILE, tables.symbols, sets)
     return 0
 
 

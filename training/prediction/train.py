@@ -19,6 +19,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from inference.prediction.featurize import (
     default_tables,
     featurize_many,
 )
+
+if TYPE_CHECKING:
+    from training.prediction.attention import AttentionConfig
 
 CLIP = 6.0  # standardised features are clipped: one fold gave MAE 28 eV from a 1e4-sigma input
 
@@ -55,6 +59,9 @@ class Task:
     rf_mae: float | None = None
     domain: dict = field(default_factory=dict)  # e.g. {"min_fraction": {"Fe": 0.5}}
     reference: dict = field(default_factory=dict)  # published numbers for classification
+    # attention over the elements (attention.py) blended into each member with this weight
+    attention: AttentionConfig | None = None
+    attention_weight: float = 0.0
 
 
 TASKS = {
@@ -334,22 +341,65 @@ def _member_module():
 
 
 def train_member(task: Task, x: np.ndarray, y: np.ndarray, seed: int):
-    """One ensemble member (a torch module): the mean of `task.seeds` nets."""
+    """One ensemble member (a torch module): the mean of `task.seeds` nets, blended with an
+    attention net when the task has one."""
     import torch
 
     nets = [_train_net(task, x, y, 1000 * k + seed) for k in range(task.seeds)]
     if len(nets) == 1:
-        return nets[0]
+        mean = nets[0]
+    else:
 
-    class Mean(torch.nn.Module):
+        class Mean(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.nets = torch.nn.ModuleList(nets)
+
+            def forward(self, x):
+                return torch.stack([n(x) for n in self.nets]).mean(0)
+
+        mean = Mean().eval()
+    if task.attention is None:
+        return mean
+    attention = _fit_attention_cached(x, y, task.attention, seed)
+    weight = task.attention_weight
+
+    class Blend(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.nets = torch.nn.ModuleList(nets)
+            self.mlps, self.attention = mean, attention
 
         def forward(self, x):
-            return torch.stack([n(x) for n in self.nets]).mean(0)
+            return (1.0 - weight) * self.mlps(x) + weight * self.attention(x)
 
-    return Mean().eval()
+    return Blend().eval()
+
+
+def _fit_attention_cached(x: np.ndarray, y: np.ndarray, cfg: AttentionConfig, seed: int):
+    """An attention net (attention.py), kept on disk under the training cache like `_fit`'s."""
+    import torch
+
+    from training.prediction.attention import attention_net, cache_key, fit_attention
+    from training.prediction.features_cache import cache_folder
+
+    tables = default_tables()
+    path = cache_folder() / "nets" / f"attention_{cache_key(x, y, cfg, seed)}.pt"
+    if path.exists():
+        saved = torch.load(path, weights_only=False)
+        net = attention_net(tables.mat2vec, cfg, saved["ym"], saved["ys"])
+        net.load_state_dict(saved["state"])
+        FIT_SECONDS.append(saved["seconds"])
+        return net.eval()
+    start = time.perf_counter()
+    net = fit_attention(x, y, tables.mat2vec, cfg, seed)
+    seconds = time.perf_counter() - start
+    FIT_SECONDS.append(seconds)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    saved = {"state": net.state_dict(), "ym": net.ym, "ys": net.ys, "seconds": seconds}
+    torch.save(saved, partial)
+    partial.replace(path)
+    return net
 
 
 def _train_net(task: Task, x: np.ndarray, y: np.ndarray, seed: int):
@@ -399,6 +449,29 @@ class Ensemble:
             opset_version=17,
         )
         _weights_to_float16(path)
+
+
+def check_export(module, path: Path, x: np.ndarray, tolerance: float = 1e-5) -> float:
+    """Largest |ONNX - torch| over the rows `x`, torch's weights rounded to float16 as the
+    file stores them; raises when it exceeds `tolerance` (e.g. a TopK or gather that exported
+    wrongly)."""
+    import copy
+
+    import onnxruntime as ort
+    import torch
+
+    rounded = copy.deepcopy(module)
+    with torch.no_grad():
+        for tensor in [*rounded.parameters(), *rounded.buffers()]:
+            if tensor.dtype == torch.float32 and tensor.numel() >= 1024:
+                tensor.copy_(tensor.half().float())
+        expected = rounded(torch.tensor(x, dtype=torch.float32)).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"features": x.astype(np.float32)})[0]
+    worst = float(np.abs(got - expected).max())
+    if not worst <= tolerance:
+        raise RuntimeError(f"{path.name}: ONNX differs from torch by {worst:.2e} > {tolerance}")
+    return worst
 
 
 def _weights_to_float16(path: Path) -> None:
@@ -527,7 +600,10 @@ def run_task(task: Task, tables: ElementTables, out: Path, log) -> dict:
             f"{line} ({time.perf_counter() - start:.0f} s)"
         )
     onnx_name = f"{task.model_id}.onnx"
-    Ensemble(members).export(out / onnx_name, tables.width(task.features))
+    ensemble = Ensemble(members)
+    ensemble.export(out / onnx_name, tables.width(task.features))
+    worst = check_export(ensemble.module, out / onnx_name, x_te[:1000])
+    log(f"{task.name}: ONNX vs torch on 1000 test rows: max |difference| {worst:.1e}")
     result = {
         "task": task.name,
         "fold_mae": fold_mae,
@@ -558,13 +634,21 @@ LABELS = {
 def _describe(task: Task, metrics: dict) -> str:
     sub = f"; trained on a random {task.subsample} rows per fold" if task.subsample else ""
     head = (
-        f"5-member MLP ensemble (one per fold of crabnet's matbench_cv/{task.name} 5-fold "
+        f"5-member {'MLP + attention' if task.attention else 'MLP'} ensemble (one per fold of crabnet's matbench_cv/{task.name} 5-fold "
         f"splits; each trained on train+val, scored on its test fold{sub}). Features: "
         f"{' + '.join(task.features)} (fraction-weighted mat2vec mean, Magpie mean/deviation/"
         "min/max, raw element fractions). "
     )
     if task.seeds > 1:
         head += f"Each member is the mean of {task.seeds} {task.hidden}-wide MLPs (other seeds). "
+    if task.attention is not None:
+        a = task.attention
+        head += (
+            f"Blended into each member with weight {task.attention_weight:g}: a self-attention "
+            f"net over the composition's elements (up to 8 tokens: mat2vec + learned element "
+            f"vector + fraction encoding, {a.layers} layers of width {a.width}, fraction-weighted "
+            "pooling; CrabNet-style). "
+        )
     if task.hurdle:
         head += "Each member: P(gap > 0) classifier gate × regressor trained on non-zero gaps. "
     for el, frac in task.domain.get("min_fraction", {}).items():
@@ -610,6 +694,8 @@ def write_card(metrics: dict, out: Path) -> Path:
         "hurdle": task.hurdle,
         "train_seconds_one_core": metrics["train_seconds"],
     }
+    if task.attention is not None:
+        extra["attention"] = {**asdict(task.attention), "weight": task.attention_weight}
     if task.kind == "classification":
         for key in ("rocauc", "accuracy", "f1"):
             extra[f"fold_{key}"] = [round(v, 5) for v in metrics[f"fold_{key}"]]
