@@ -88,7 +88,8 @@ def _modules():
         def tokens_forward(self, index, frac):
             present = frac > 0
             enc = torch.stack([frac * 4.0, torch.log(frac.clamp_min(1e-4)) / 4.0], dim=-1)
-            tokens = self.project(self.mat2vec[index]) + self.element(index) + self.fraction(enc)
+            table = self.get_buffer("mat2vec")
+            tokens = self.project(table[index]) + self.element(index) + self.fraction(enc)
             bias = ((~present).to(frac.dtype) * -1e4)[:, None, None, :]
             for block in self.blocks:
                 tokens = block(tokens, bias)
@@ -98,7 +99,7 @@ def _modules():
 
         def forward(self, features):
             """The feature vector [N, F] → [N, 1]; its last 118 columns are the fractions."""
-            n_elements = self.mat2vec.shape[0]
+            n_elements = self.get_buffer("mat2vec").shape[0]
             frac, index = torch.topk(features[:, -n_elements:], TOKENS, dim=1)
             return self.tokens_forward(index, frac)
 
