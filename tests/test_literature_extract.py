@@ -486,3 +486,22 @@ def test_a_unit_after_a_bracket_ends_a_sentence():
         "Such a linear behavior of Hc2 is also observed in Cd2Re2O7 [4, 5].",
         "J. Smith agrees.",
     ]
+
+
+def test_a_tc_under_an_applied_field_is_not_the_samples_tc():
+    text = (  # P072174508 (tuning part)
+        "RuSr2GdCu2O8 samples were studied. The normal state resistivity is field independent "
+        "and follows a T 2- dependence below TC, with superconducting Tc(onset) of 56 K in zero "
+        "field decreases slightly to 53 K in 7-T field."
+    )
+    tcs = _records(text)
+    assert tcs[56].material == "RuSr2GdCu2O8"  # zero field: the sample's own Tc
+    assert tcs[53].material is None and tcs[53].link == "field"
+    text = (  # PHC4320193 (tuning part): the field sits between the Tc words and the values
+        "MgB2 fibers reacted at 1200 oC for 48 hours showed an onset of superconductivity in an "
+        "externally applied magnetic field of 14 T at 10.2 K, 14.8 K, and 18.5 K."
+    )
+    assert all(r.material is None for r in _records(text).values())
+    # counter-case: a susceptibility measured in a few oersted still gives the sample's Tc
+    text = "The MgB2 sample shows a diamagnetic Tc = 39 K in a field of 10 Oe."
+    assert _records(text)[39].material == "MgB2"

@@ -507,6 +507,8 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             mat, link = paired[tcs.index(value)], "respectively"
         elif prop == "Tc" and links.labels_a_sample(norm, value):
             mat, link = None, "label"  # "the Tc = 75 K sample": no other name is meant
+        elif prop == "Tc" and links.under_field(norm, value, keyword):
+            mat, link = None, "field"  # "53 K in 7-T field": not the sample's own Tc
         else:
             mat, link = links.choose(norm, value, keyword, samples)
         mat_span = None
@@ -514,7 +516,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
         if mat is not None:
             mat_span = (s0 + mat.start, s0 + mat.end)
             link = "sentence" if link == "after" else link
-        elif link == "label":
+        elif link in ("label", "field"):
             pass
         elif current is not None and not (prop == "Tc" and _SEVERAL_SAMPLES.search(norm)):
             mat, link = current.mention, "paragraph"
@@ -524,7 +526,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             link = "none"
         written = _written(paper, *mat_span) if mat_span else None
         query = None
-        if prop == "Tc" and link != "label":
+        if prop == "Tc" and link not in ("label", "field"):
             query = _query(paper, norm, s0, q, keyword, qualifier, len(tcs), context)
             if mat is not None:
                 rule = _candidate(paper, mat, s0, context.sentence, "sentence")

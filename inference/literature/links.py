@@ -151,3 +151,34 @@ def in_brackets_after(text: str, value: tuple[int, int], mentions: list[Material
     if not re.match(r"\s*[),;]", text[value[1] : value[1] + 3]):
         return False
     return any(m.end <= value[0] and _BRACKET_VALUE.match(text[m.end : value[0]]) for m in mentions)
+
+
+# an applied magnetic field of at least 0.1 T ("7-T", "1 kG", "14 T", "0.1 T"): the Tc read
+# under it is the field's, not the sample's (susceptibility is measured in a few oersted and
+# stays the sample's)
+_FIELD = re.compile(
+    r"(?<![\w.])(?P<n>\d+(?:\.\d+)?)\s?-?\s?(?P<unit>T|Tesla|kOe|kG|Oe|G)(?![\w])(?!\s?c\b)"
+)
+_FIELD_AFTER = re.compile(
+    r"^\s*(?:m?K)?\s*\)?\s*(?:in|at|under)\s+(?:an?\s+|the\s+)?(?:(?:applied|external|"
+    r"externally|magnetic)\s+)*(?:fields?\s+of\s+)?$"
+)
+_TESLA = {"T": 1.0, "Tesla": 1.0, "kOe": 0.1, "kG": 0.1, "Oe": 1e-4, "G": 1e-4}
+
+
+def _strong(field: re.Match) -> bool:
+    return float(field["n"]) * _TESLA[field["unit"]] >= 0.1
+
+
+def under_field(text: str, value: tuple[int, int], keyword: tuple[int, int] | None) -> bool:
+    """ "53 K in 7-T field", "Tc(0.1 T) ∼ 0.7 K", "an onset of superconductivity in a field of
+    14 T at 10.2 K": the value is a Tc under an applied field (0.1 T or more), named right after
+    the value or between the Tc word and the value."""
+    for f in _FIELD.finditer(text, value[1], min(len(text), value[1] + 40)):
+        if _FIELD_AFTER.match(text[value[1] : f.start()]):
+            return _strong(f)
+    if keyword is not None and keyword[1] <= value[0]:
+        gap = text[keyword[0] : value[0]]
+        if ";" not in gap:
+            return any(_strong(f) for f in _FIELD.finditer(gap))
+    return False

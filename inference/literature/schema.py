@@ -68,7 +68,8 @@ class PropertyRecord:
     # (inference.literature.links) | paragraph (the paragraph's current sample) | paper (the
     # sample a paper is about, where the paragraph names none) | learned (the
     # learned Tc linker chose a sample the rules did not, inference.literature.linker) | table |
-    # label (the value names a sample itself) | none (no sample named, or the linker unsure)
+    # label (the value names a sample itself) | field (a Tc under an applied field of 0.1 T or
+    # more: the field's, no sample's) | none (no sample named, or the linker unsure)
     link: str = "sentence"
     section: str = ""
     source: str = "text"  # text | table (read from a table cell: `sentence` names the cell)
