@@ -505,3 +505,19 @@ def test_a_tc_under_an_applied_field_is_not_the_samples_tc():
     # counter-case: a susceptibility measured in a few oersted still gives the sample's Tc
     text = "The MgB2 sample shows a diamagnetic Tc = 39 K in a field of 10 Oe."
     assert _records(text)[39].material == "MgB2"
+
+
+def test_a_sample_named_after_the_value_in_another_clause_does_not_take_it():
+    formula = "Y1-xCaxBa2(Cu1-yZny)3O7-δ thin films were grown by pulsed laser deposition."
+    sentence = (  # P071184510 (tuning part): y = 0.06 is the clause after "whereas"'s sample
+        "But in this sample it is unusual because (i) the PG-like feature is observed in "
+        "resistivity for a heavily overdoped sample (Tc = 12K, whereas Tcmax ~ 27.9K for "
+        "y = 0.06) and (ii) T* does not seem to change with p."
+    )
+    tcs = {r.value: r for r in extract(text_paper([formula, sentence])).records}
+    assert tcs[27.9].material == "y = 0.06"
+    assert tcs[12].material is None
+    # counter-case: named after the value in the same clause, the sample takes it
+    sentence = "Below Tc = 12K the resistivity of the y = 0.06 film drops to zero."
+    tcs = {r.value: r for r in extract(text_paper([formula, sentence])).records}
+    assert tcs[12].material == "y = 0.06"

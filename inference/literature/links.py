@@ -36,8 +36,8 @@ def choose(
 
     `value` and `keyword` (the words naming the property) are offsets in `text`; `mentions`
     are the sentence's samples, left to right. How: "bracket", "for", "subject", "sentence" or
-    "after" (the sentence names a sample only after the value: on the tuning papers that
-    sample is right more often than the paragraph's current one);
+    "after" (the sentence names a sample only after the value, in the value's clause: on the
+    tuning papers that sample is right more often than the paragraph's current one);
     (None, "") when the sentence names no sample.
     """
     if not mentions:
@@ -65,7 +65,10 @@ def choose(
     before = _not_compared(text, before)
     if before:
         return before[-1], "sentence"
-    return mentions[0], "after"  # only a material named after the value
+    first = mentions[0]  # only a material named after the value: its own clause's, if not
+    if _CLAUSE_BREAK.search(text[end : first.start]):  # "Tc = 12K, whereas ... for y = 0.06"
+        return None, ""
+    return first, "after"
 
 
 # "of similar interest as UPt3", "similar to that of the tetragonal La-3137", "an identical
