@@ -521,3 +521,16 @@ def test_a_sample_named_after_the_value_in_another_clause_does_not_take_it():
     sentence = "Below Tc = 12K the resistivity of the y = 0.06 film drops to zero."
     tcs = {r.value: r for r in extract(text_paper([formula, sentence])).records}
     assert tcs[12].material == "y = 0.06"
+
+
+def test_a_material_only_compared_with_does_not_become_the_paragraphs_sample():
+    text = (  # P070020503 (tuning part)
+        "The upper critical field of RbOs2O6 lies below the Pauli-limiting field Hp0 = 1.84 "
+        "T/K×Tc = 11.7 T. This is in sharp contrast to KOs2O6, where the critical field seems "
+        "to exceed the Pauli limit. A power law fit Hc2(T) = Hc2(0)(1 − (T/Tc)n) (dashed line) "
+        "gives an exponent of n = 1.0 ± 0.1 and a critical temperature Tc = (6.37 ± 0.03) K."
+    )
+    assert _records(text)[6.37].material == "RbOs2O6"
+    # counter-case: a sample named as the subject of its own sentence becomes the current one
+    text = text.replace("This is in sharp contrast to KOs2O6, where", "In KOs2O6, by contrast,")
+    assert _records(text)[6.37].material == "KOs2O6"

@@ -272,6 +272,9 @@ def extract(
             history += [dataclasses.replace(c, scope="paragraph") for c in mine]
             last_block += mine
             carriers = [m for m in samples if m.kind != "descriptor"] or samples
+            # a material the sentence only compares its sample with ("in sharp contrast to
+            # KOs2O6, where ...") does not become the paragraph's sample
+            carriers = links.without_compared(sentence, carriers)
             if carriers:
                 current = _Sample(carriers[-1], s0, here)
     if isinstance(linker, RuleLinker):

@@ -76,13 +76,19 @@ def choose(
 # "as well as" list examples and are not comparisons)
 _COMPARED = re.compile(
     r"(?:(?<!such )(?<!well )\bas|\bthan|\blike|\bunlike|similar to|compared (?:to|with)|"
-    r"in contrast to|analogous to)\s+(?:(?:that|those) of\s+)?(?:[\w-]+\s+){0,3}$",
+    r"in (?:sharp |stark )?contrast (?:to|with)|analogous to)\s+(?:(?:that|those) of\s+)?"
+    r"(?:[\w-]+\s+){0,3}$",
     re.IGNORECASE,
 )
 
 
 def _not_compared(text: str, mentions: list[MaterialSpan]) -> list[MaterialSpan]:
-    """The mentions that are not only a comparison's other side, when some are not; a name in
+    """The mentions that are not only a comparison's other side, when some are not."""
+    return without_compared(text, mentions) or mentions
+
+
+def without_compared(text: str, mentions: list[MaterialSpan]) -> list[MaterialSpan]:
+    """The mentions that are not only a comparison's other side (maybe none); a name in
     brackets right after a compared formula ("La2-xSrxCuO4 ("LSCO")") is compared too."""
     kept, previous, compared = [], None, False
     for m in mentions:
@@ -92,7 +98,7 @@ def _not_compared(text: str, mentions: list[MaterialSpan]) -> list[MaterialSpan]
         if not compared:
             kept.append(m)
         previous = m
-    return kept or mentions
+    return kept
 
 
 _NAMES_PREVIOUS = re.compile(r"^\s*\(\s*[\"“]?$")
