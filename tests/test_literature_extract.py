@@ -534,3 +534,25 @@ def test_a_material_only_compared_with_does_not_become_the_paragraphs_sample():
     # counter-case: a sample named as the subject of its own sentence becomes the current one
     text = text.replace("This is in sharp contrast to KOs2O6, where", "In KOs2O6, by contrast,")
     assert _records(text)[6.37].material == "KOs2O6"
+
+
+def test_a_value_for_a_list_of_samples_goes_to_each():
+    text = (  # sun2012re-emerging (tuning part)
+        "The TC of the reemerging superconducting phase reaches 48.0-48.7 K for "
+        "Tl0.6Rb0.4Fe1.67Se2, K0.8Fe1.7Se2 and K0.8Fe1.78Se2, setting a new TC record."
+    )
+    tcs = [r for r in extract(text_paper(text)).records if r.property == "Tc"]
+    assert {(r.low, r.high) for r in tcs} == {(48.0, 48.7)}
+    assert [r.material for r in tcs] == ["Tl0.6Rb0.4Fe1.67Se2", "K0.8Fe1.7Se2", "K0.8Fe1.78Se2"]
+    # counter-cases: "respectively" pairs the list instead; values in brackets keep their own
+    paired = (  # PHC4020152 (tuning part)
+        "Indeed Hg2(Ba0.5Sr0.5)2YCu2O8-δ and Hg2Sr2YCu2O8-δ are superconducting Tc, "
+        "respectively at 32 K and 42 K."
+    )
+    assert all(len([r for r in extract(text_paper(paired)).records if r.value == v]) <= 1
+               for v in (32, 42))  # fmt: skip
+    listed = (  # hott2013review (tuning part)
+        "Meißner found in 1930 titanium (0.4 K), vanadium (5.3 K) and niobium, the element "
+        "with the highest critical temperature Tc = 9.2 K."
+    )
+    assert len([r for r in extract(text_paper(listed)).records if r.value == 9.2]) == 1

@@ -4,8 +4,9 @@ Materials are read with the whole paper in view (`mentions.MentionReader`): form
 abbreviations (the field's and those the paper defines), doping levels, sample codes and
 descriptor phrases, each with the formula it stands for. A temperature becomes a Tc only when
 it is named as one (`temperatures.temperature_role`), and each value goes to the sample its
-sentence says it belongs to (`links.choose`), else to the paragraph's current sample (not in
-a sentence about several samples), else to the paper's main sample when it has one; precursors, apparatus, substrates, reference materials and structural units are kept as
+sentence says it belongs to (`links.choose`; a value for a list of samples, "48.0-48.7 K for
+A, B and C", to each), else to the paragraph's current sample (not in a sentence about several
+samples), else to the paper's main sample when it has one; precursors, apparatus, substrates, reference materials and structural units are kept as
 mentions but never carry values. Table cells give records too (source="table"), with the row
 label as their material. References and acknowledgements are skipped.
 """
@@ -561,6 +562,21 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             section=section,
         )
         out.append((record, query))
+        if mat is not None and link in ("for", "subject"):
+            for other in links.coordinated(norm, mat, value, samples):
+                span = (s0 + other.start, s0 + other.end)
+                out.append(
+                    (
+                        dataclasses.replace(
+                            record,
+                            material=_written(paper, *span),
+                            material_formula=_material_formula(other),
+                            material_kind=other.kind,
+                            material_span=span,
+                        ),
+                        None,
+                    )
+                )
     return out
 
 

@@ -191,3 +191,39 @@ def under_field(text: str, value: tuple[int, int], keyword: tuple[int, int] | No
         if ";" not in gap:
             return any(_strong(f) for f in _FIELD.finditer(gap))
     return False
+
+
+# what joins the samples of one list: ", ", " and ", ", and ", " or " (after a bracket that
+# defines the previous one's placeholders: "RFeAsO (R = La - Gd) and AFe2As2")
+_COORDINATED = re.compile(
+    r"^\s*(?:\(\s*(?:[A-Z][a-z]?|RE|Ln)\s*[=:][^()]*\))?\s*(?:,\s*(?:and|or)?|and|or)\s*$"
+)
+
+
+def coordinated(
+    text: str, chosen: MaterialSpan, value: tuple[int, int], mentions: list[MaterialSpan]
+) -> list[MaterialSpan]:
+    """The other samples of the list the chosen one stands in ("reaches 48.0-48.7 K for
+    Tl0.6Rb0.4Fe1.67Se2, K0.8Fe1.7Se2 and K0.8Fe1.78Se2", "a Tc of 43 K in both A and B"):
+    the value is each one's. Only samples on the chosen one's side of the value."""
+    if "respectively" in text:
+        return []  # a list paired with as many values, not one value for all
+    after = chosen.start >= value[1]
+    side = [m for m in mentions if (m.start >= value[1]) == after and m.end <= len(text)]
+    side = [m for m in side if after or m.end <= value[0]]
+    if chosen not in side:
+        return []
+    i = side.index(chosen)
+    group = [chosen]
+    for j in range(i - 1, -1, -1):  # back from the chosen one
+        if not _COORDINATED.match(text[side[j].end : group[0].start]):
+            break
+        group.insert(0, side[j])
+    for j in range(i + 1, len(side)):  # and on after it
+        if not _COORDINATED.match(text[group[-1].end : side[j].start]):
+            break
+        group.append(side[j])
+    named = {(m.formula, m.name) for m in group}
+    if len(named) < 2 or any(m.kind == "descriptor" for m in group):
+        return []
+    return [m for m in group if m is not chosen]
