@@ -556,3 +556,22 @@ def test_a_value_for_a_list_of_samples_goes_to_each():
         "with the highest critical temperature Tc = 9.2 K."
     )
     assert len([r for r in extract(text_paper(listed)).records if r.value == 9.2]) == 1
+
+
+def test_a_sentence_cut_at_a_column_end_is_read_whole():
+    first = (  # P072174508 (tuning part): the PDF's column ends inside the sentence
+        "RuSr2GdCu2O8 is studied here as a weak-ferromagnetic superconductor with a spontaneous "
+        "vortex state. However, the observed Tc of 56 K is too low as compared"
+    )
+    second = "with 93 K for YBa2Cu3O7 or 103 K for TlBa2CaCu2O7. The depression of Tc is partial."
+    tcs = {
+        r.value: r.material
+        for r in extract(_paragraphs(first, second)).records
+        if r.property == "Tc"
+    }
+    assert tcs[93] == "YBa2Cu3O7" and tcs[103] == "TlBa2CaCu2O7"
+    # counter-case: a block that starts a sentence of its own is not joined to the one before
+    tcs = {
+        r.value for r in extract(_paragraphs(first, "W" + second[1:])).records if r.property == "Tc"
+    }
+    assert 93 not in tcs

@@ -215,6 +215,15 @@ def extract(
         if _plot_text(text[block.start : block.end]):
             continue
         spans = split_sentences(text[block.start : block.end], block.start)
+        if spans and units and _continues(text, units[-1][1], spans[0]):
+            # a sentence the layout cut at a column or page end ("the observed Tc of 56 K is
+            # too low as compared | with 93 K for YBa2Cu3O7"): read as one, and the block goes
+            # on with the paragraph it started in
+            p0, _, _ = units[-1][1][-1]
+            end = spans.pop(0)[1]
+            units[-1][1][-1] = (p0, end, text[p0:end].replace("\n", " "))
+            units[-1][1].extend((s0, s1, text[s0:s1].replace("\n", " ")) for s0, s1 in spans)
+            continue
         units.append((block, [(s0, s1, text[s0:s1].replace("\n", " ")) for s0, s1 in spans]))
     flat = [(s0, sentence) for _, sents in units for s0, _, sentence in sents]
     tagged: dict[int, list] = {}
@@ -286,6 +295,25 @@ def extract(
         records = [r for r in records if not _in_table(paper, r.start)] + _table_records(paper)
     progress(1.0, "")
     return Extraction(paper.path, paper.title, paper.n_pages, records, mentions, steps)
+
+
+_SENTENCE_GOES_ON = re.compile(r"[A-Za-z0-9,]$")
+
+
+def _continues(text: str, previous: list[tuple[int, int, str]], first: tuple[int, int]) -> bool:
+    """Whether a block's first sentence goes on from the previous block's last one: that one
+    stops without a full stop, this one starts in lower case, and only white space is between
+    (a paragraph longer than a few words on both sides: figure labels are left alone)."""
+    if not previous:
+        return False
+    _, p1, last = previous[-1]
+    return (
+        bool(_SENTENCE_GOES_ON.search(last.rstrip()))
+        and text[first[0] : first[0] + 1].islower()
+        and not text[p1 : first[0]].strip()
+        and p1 - previous[0][0] > 150
+        and first[1] - first[0] > 40
+    )
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ _MOVES = (
 # "is too low as compared with 93 K"
 _TC_VERB = re.compile(
     rf"^[^;]{{0,60}}?\b(?:{_MOVES}|changes?|changed|varies|varied|reduced|enhanced|suppressed|"
-    r"raised|lowered|shift(?:s|ed)?|compared (?:with|to)|than)\b[^;]{0,40}$",
+    r"raised|lowered|shift(?:s|ed)?|compared\s+(?:with|to)|than)\b[^;]{0,40}$",
     re.IGNORECASE,
 )
 # "suppressed by 30 K", and the list it opens: "by ~ 30K, ~ 40K, and ~ 46K"
