@@ -575,3 +575,18 @@ def test_a_sentence_cut_at_a_column_end_is_read_whole():
         r.value for r in extract(_paragraphs(first, "W" + second[1:])).records if r.property == "Tc"
     }
     assert 93 not in tcs
+
+
+def test_a_sample_with_its_own_value_in_brackets_is_not_the_subject_of_the_next_value():
+    text = (  # P070214505 (tuning part)
+        "La2-xSrxCuO4 crystals were grown. However for clarity we mainly show data and the "
+        "analysis on three typical samples with x=0.22 (Tc = 27.4K, overdoped), x=0.15 (Tc = "
+        "36.1K, close to optimal doping point) and p=0.069 (Tc ≈ 12K, underdoped, x=0.063 "
+        "originally) as characterized by AC susceptibility."
+    )
+    tcs = _records(text)
+    assert (tcs[27.4].material, tcs[36.1].material) == ("x=0.22", "x=0.15")
+    assert tcs[12].material == "x=0.063"
+    # counter-case: without a value of its own the last sample before the Tc word is its subject
+    text = text.replace(" (Tc = 36.1K, close to optimal doping point)", "")
+    assert _records(text)[12].material == "x=0.15"

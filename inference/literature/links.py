@@ -53,6 +53,9 @@ def choose(
             return m, "bracket"
         if m.start >= end and _FOR_AFTER.match(text[end : m.start]) and m.start - end < 60:
             return m, "for"
+    # a sample with a value of its own in brackets before ours ("x=0.15 (Tc = 36.1K, close to
+    # optimal doping) and p=0.069 (Tc ≈ 12K") is that value's, not the subject of ours
+    before = [m for m in before if not _OWN_VALUE.match(text[m.end : start])]
     if keyword is not None:
         k0, k1 = keyword
         between = [m for m in before if m.start >= k1]
@@ -65,11 +68,16 @@ def choose(
     before = _not_compared(text, before)
     if before:
         return before[-1], "sentence"
-    first = mentions[0]  # only a material named after the value: its own clause's, if not
+    after = [m for m in mentions if m.start >= end]
+    if not after:
+        return None, ""
+    first = after[0]  # only a material named after the value: its own clause's, if not
     if _CLAUSE_BREAK.search(text[end : first.start]):  # "Tc = 12K, whereas ... for y = 0.06"
         return None, ""
     return first, "after"
 
+
+_OWN_VALUE = re.compile(r"\s*\(\s*(?:T\s?c\w*\s*[=≈∼~]\s*)?[\d.]+\s?m?K\b[^()]*\)")
 
 # "of similar interest as UPt3", "similar to that of the tetragonal La-3137", "an identical
 # structure as the cuprate LSCO": a material the sentence compares its subject with ("such as",
@@ -194,9 +202,10 @@ def under_field(text: str, value: tuple[int, int], keyword: tuple[int, int] | No
 
 
 # what joins the samples of one list: ", ", " and ", ", and ", " or " (after a bracket that
-# defines the previous one's placeholders: "RFeAsO (R = La - Gd) and AFe2As2")
+# defines the previous one's placeholders: "RFeAsO (R = La - Gd) and AFe2As2"; not after a
+# value of its own, "x=0.22 (Tc = 27.4K), x=0.15")
 _COORDINATED = re.compile(
-    r"^\s*(?:\(\s*(?:[A-Z][a-z]?|RE|Ln)\s*[=:][^()]*\))?\s*(?:,\s*(?:and|or)?|and|or)\s*$"
+    r"^\s*(?:\(\s*(?!T\s?c\b)(?:[A-Z][a-z]?|RE|Ln)\s*[=:][^()]*\))?\s*(?:,\s*(?:and|or)?|and|or)\s*$"
 )
 
 
