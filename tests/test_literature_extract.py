@@ -361,15 +361,36 @@ def test_doping_levels_expand_into_compositions_linked_to_their_sentence():
         "0.1 and 0.2."
     )
     result = extract(text_paper(text))
-    (doping,) = [m for m in result.materials if m.kind == "doping"]
-    assert doping.text == "x=0, 0.05, 0.1 and 0.2" and doping.formula == "GdSr2Ru1-xCu2+xO8"
-    assert doping.compositions == (
-        "GdSr2RuCu2O8",
-        "GdSr2Ru0.95Cu2.05O8",
-        "GdSr2Ru0.9Cu2.1O8",
-        "GdSr2Ru0.8Cu2.2O8",
+    levels = [m for m in result.materials if m.kind == "doping"]
+    assert [m.text for m in levels] == ["x=0", "0.05", "0.1", "0.2"]  # one mention per level
+    assert all(m.formula == "GdSr2Ru1-xCu2+xO8" for m in levels)
+    assert [m.compositions for m in levels] == [
+        ("GdSr2RuCu2O8",),
+        ("GdSr2Ru0.95Cu2.05O8",),
+        ("GdSr2Ru0.9Cu2.1O8",),
+        ("GdSr2Ru0.8Cu2.2O8",),
+    ]
+    assert all(text[m.start : m.end] == m.text for m in levels)  # spans are the sentence's own
+    (formula,) = [m for m in result.materials if m.kind == "formula"]
+    assert len(formula.compositions) == 4  # the variable formula lists what its sentence defines
+
+
+def test_each_listed_doping_level_is_a_sample_its_tc_can_link_to():
+    text = (  # PHC4170033
+        "Samples of Y0.4Pr0.6Ba2-xSrxCu3O7 (0.0≤x≤1.0) have been synthesized. The TcR=0 state is "
+        "observed in x = 0.80 and 1.00 samples at around 5 and 14 K, respectively."
     )
-    assert text[doping.start : doping.end] == doping.text  # the span is the sentence's own
+    result = extract(text_paper(text))
+    levels = {m.text: m.compositions for m in result.materials if m.kind == "doping"}
+    assert levels["x = 0.80"] == ("Y0.4Pr0.6Ba1.2Sr0.8Cu3O7",)
+    assert levels["1.00"] == ("Y0.4Pr0.6BaSrCu3O7",)
+    tc = _records(text)[14]
+    assert (tc.material, tc.material_formula) == ("1.00", "Y0.4Pr0.6BaSrCu3O7")
+    ranged = "La2-xSrxCuO4 was grown. Tc falls from 38 K to 20 K for x = 0.15 to 0.25."
+    (level,) = [m for m in extract(text_paper(ranged)).materials if m.kind == "doping"]
+    assert level.text == "x = 0.15 to 0.25"  # a range of levels is one mention, not a list
+    (tc,) = _records(ranged).values()
+    assert (tc.low, tc.high, tc.material) == (20, 38, "x = 0.15 to 0.25")
 
 
 def test_tc_is_told_from_other_transition_and_measurement_temperatures():

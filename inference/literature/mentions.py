@@ -283,11 +283,29 @@ class MentionReader:
             ):
                 owner = current
             formula = owner.formula if owner is not None else ""
-            concrete = tuple(
-                c
-                for v in d.values
-                if formula and (c := instantiate(formula, {d.variable: v}, {})) is not None
-            )
+            source = owner.name or owner.formula if owner is not None else ""
+
+            def composition(value: float) -> tuple[str, ...]:
+                c = instantiate(formula, {d.variable: value}, {}) if formula else None
+                return (c,) if c is not None else ()
+
+            if d.pieces:
+                # a list of levels defines as many compositions: one mention each, so that
+                # each value's sentence links it ("x = 0.80 and 1.00 samples at 5 and 14 K")
+                for (start, end), value in zip(d.pieces, d.values, strict=True):
+                    out.append(
+                        MaterialSpan(
+                            formula,
+                            text[start:end],
+                            start,
+                            end,
+                            kind="doping",
+                            compositions=composition(value),
+                            definition=source,
+                        )
+                    )
+                continue
+            concrete = tuple(c for v in d.values for c in composition(v))
             out.append(
                 MaterialSpan(
                     formula,
@@ -296,7 +314,7 @@ class MentionReader:
                     d.end,
                     kind="doping",
                     compositions=concrete,
-                    definition=owner.name or owner.formula if owner is not None else "",
+                    definition=source,
                 )
             )
         return out
