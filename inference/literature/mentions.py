@@ -121,6 +121,12 @@ def _element_symbol(word: str) -> str | None:
     return symbol if symbol in _elements() else None
 
 
+def _composition(formula: str, variable: str, value: float) -> tuple[str, ...]:
+    """The concrete composition a doping level makes of its variable formula, if any."""
+    c = instantiate(formula, {variable: value}, {}) if formula else None
+    return (c,) if c is not None else ()
+
+
 def _overlaps(a: int, b: int, spans) -> bool:
     return any(a < s.end and s.start < b for s in spans)
 
@@ -285,10 +291,6 @@ class MentionReader:
             formula = owner.formula if owner is not None else ""
             source = owner.name or owner.formula if owner is not None else ""
 
-            def composition(value: float) -> tuple[str, ...]:
-                c = instantiate(formula, {d.variable: value}, {}) if formula else None
-                return (c,) if c is not None else ()
-
             if d.pieces:
                 # a list of levels defines as many compositions: one mention each, so that
                 # each value's sentence links it ("x = 0.80 and 1.00 samples at 5 and 14 K")
@@ -300,12 +302,12 @@ class MentionReader:
                             start,
                             end,
                             kind="doping",
-                            compositions=composition(value),
+                            compositions=_composition(formula, d.variable, value),
                             definition=source,
                         )
                     )
                 continue
-            concrete = tuple(c for v in d.values for c in composition(v))
+            concrete = tuple(c for v in d.values for c in _composition(formula, d.variable, v))
             out.append(
                 MaterialSpan(
                     formula,
