@@ -22,11 +22,23 @@ from inference.literature.mentions import MentionReader
             "Spin limiting for this orientation, as has been observed in YBa2Cu3O7−δ.[17]",
             "YBa2Cu3O7−δ",
         ),
+        (  # P071100502: a citation in round brackets
+            "Scans along (0.5,0.5,L) through L = 1, 3 where magnetic peaks are expected also found "
+            "no evidence of static AF order (Figs. 3a and 3b), consistent with the phase diagram "
+            "of Pr1-xLaCexCuO4-δ(18).",
+            "Pr1-xLaCexCuO4-δ",
+        ),
     ],
 )
 def test_a_glued_citation_is_not_part_of_the_formula(sentence, written):
     found = [sentence[m.start : m.end] for m in find_materials(sentence) if m.role == "sample"]
     assert found == [written]
+
+
+def test_a_bracketed_group_of_a_formula_is_no_citation():
+    # a group holds elements; a bare number in brackets after a symbol is a value ("Hc2(0)")
+    found = [m.formula for m in find_materials("Ba(Fe1-xCox)2As2 and (Ba1-xKx)Fe2As2 at Hc2(0)")]
+    assert found == ["Ba(Fe1-xCox)2As2", "(Ba1-xKx)Fe2As2"]
 
 
 @pytest.mark.parametrize(
