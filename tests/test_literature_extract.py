@@ -393,6 +393,28 @@ def test_each_listed_doping_level_is_a_sample_its_tc_can_link_to():
     assert (tc.low, tc.high, tc.material) == (20, 38, "x = 0.15 to 0.25")
 
 
+def test_a_doping_level_expands_the_last_formula_that_keeps_its_variable():
+    text = (  # PHC4020152: a formula with only δ comes between the y formula and "y = ..."
+        "It consists in intimately mixing HgO directly in the right proportion with BaO2, "
+        "SrCuO2, Y2O3, Ca2CuO3 oxides and metallic Cu (Ventron, 99 %) to have the nominal "
+        "Hg2(Ba1−ySry)2(Y0.80Ca0.20)Cu2O7.50 composition, with y = 0 - 0.25 by step of 0.05, "
+        "then 0.40, 0.50, 0.70 and 1.0. For example, in the case of "
+        "Hg2(Ba0.75Sr0.25)2(Y0.80Ca0.20)Cu2O8−δ, to reach an oxygen content of 7.50, we used "
+        "the mixture 2 HgO, 1.5 BaO2, 0.5 SrCuO2, 0.4 Y2O3, 0.1 Ca2CuO3 and 1.4 Cu. Figure 1 "
+        "shows the XRD patterns of y = 0, 0.5 and 1.0 compounds of the series I. Figure 2 shows "
+        "a zoom for y = 0.20 compositions of the series II (x = 0.20)."
+    )
+    result = extract(text_paper(text))
+    levels = {m.text: m for m in result.materials if m.kind == "doping" and m.start > 400}
+    assert [levels[t].compositions for t in ("y = 0", "0.5", "1.0")] == [
+        ("Hg2Ba2(Y0.80Ca0.20)Cu2O7.50",),
+        ("Hg2(Ba0.5Sr0.5)2(Y0.80Ca0.20)Cu2O7.50",),
+        ("Hg2Sr2(Y0.80Ca0.20)Cu2O7.50",),
+    ]
+    assert levels["y = 0"].definition == "Hg2(Ba1-ySry)2(Y0.80Ca0.20)Cu2O7.50"
+    assert "x = 0.20" not in levels  # no formula here keeps x: no doping level of a sample
+
+
 def test_tc_is_told_from_other_transition_and_measurement_temperatures():
     magnetic = (  # MCP0750110
         "Thus, the observation of SC (with a high superconducting transition temperature Tc ∼ 46K) "

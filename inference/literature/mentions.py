@@ -198,7 +198,9 @@ class MentionReader:
             if bound
             else None
         )
-        self.current: MaterialSpan | None = None  # the last variable formula of a sample
+        # per composition variable, the last sample formula that keeps it: a paper on
+        # "Hg2(Ba1-ySry)2YCu2O8-δ" defines "y = 0.5" for it even after naming "Hg2Ba2YCu2O8-δ"
+        self.keeps: dict[str, MaterialSpan] = {}
         self.sample: MaterialSpan | None = None  # the last sample with a formula
 
     def _definition(self, written: str) -> abbr.Definition | None:
@@ -238,8 +240,7 @@ class MentionReader:
                 continue
             if m.kind in ("formula", "abbreviation"):
                 self.sample = m
-                if variables_of(m.formula) or placeholders(m.formula):
-                    self.current = m
+                self.keeps |= dict.fromkeys(variables_of(m.formula), m)
         return out
 
     def _abbreviations(self, text: str, taken: list[MaterialSpan]) -> list[MaterialSpan]:
@@ -281,13 +282,8 @@ class MentionReader:
                 ),
                 None,
             )
-            current = self.current
-            if (
-                owner is None
-                and current is not None
-                and d.variable in variables_of(current.formula)
-            ):
-                owner = current
+            if owner is None:
+                owner = self.keeps.get(d.variable)
             formula = owner.formula if owner is not None else ""
             source = owner.name or owner.formula if owner is not None else ""
 

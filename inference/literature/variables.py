@@ -39,6 +39,9 @@ _VALUE = re.compile(_NUM)
 _LIST_JOIN = re.compile(r"\s*(?:,\s*(?:and|or)?|and|or)\s*")
 
 
+_LONE_ELEMENT = re.compile(r"\(([A-Z][a-z]?)\)(\d*\.?\d*)")
+
+
 @dataclass(frozen=True)
 class Doping:
     """A doping level as written: its variable and values; `start:end` inside the sentence."""
@@ -163,5 +166,6 @@ def instantiate(formula: str, values: dict[str, float], sites: dict[str, str]) -
         if value == "0" and sym not in "()[]":
             continue
         out.append(sym + value)
-    result = "".join(out)
+    # a bracket left around one element keeps no meaning: "Hg2(Ba)2YCu2O8" → "Hg2Ba2YCu2O8"
+    result = _LONE_ELEMENT.sub(r"\1\2", "".join(out))
     return result if changed and result else None
