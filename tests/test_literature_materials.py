@@ -87,3 +87,23 @@ def test_a_plot_legend_gives_no_material_and_no_tc():
     result = extract(text_paper([sentence, *legends]))
     assert [m.text for m in result.materials] == ["RbOs2O6"]
     assert not [r for r in result.records if r.property == "Tc"]
+
+
+def test_a_sample_code_in_brackets_after_its_formula_or_compound_names_that_sample():
+    sentences = [  # P071184510
+        "Anomalous T*(p) of (a) sintered Y0.80Ca0.20Ba2(Cu0.94Zn0.06)3O7-δ (S1), (b) sintered "
+        "Y0.80Ca0.20Ba2(Cu0.945Zn0.055)3O7-δ (S2), and (c) c-axis oriented thin film of "
+        "YBa2(Cu0.93Zn0.07)3O7-δ.",
+        "Interestingly, the field broadening for S1 is insignificant.",
+        "In Fig.2b we have shown the p-independent T* for another heavily disordered compound "
+        "(S3) from the ρ(T) measurements.",
+        "Although the nominal composition for S3 from a different batch was also y = 0.06.",
+        # P069184513: an equation's label is no sample code
+        "which sum to give b + c c a + c c λaeff + λbeff = λa + λb + + λc. (A1) The A1 term.",
+    ]
+    reader = MentionReader(sentences)
+    read = [reader.read(i) for i in range(len(sentences))]
+    (s1,) = [m for m in read[1] if m.name == "S1"]
+    assert (s1.kind, s1.formula) == ("code", "Y0.80Ca0.20Ba2(Cu0.94Zn0.06)3O7-δ")
+    assert [m.name for m in read[3] if m.kind == "code"] == ["S3"]
+    assert not [m for m in read[4] if m.kind == "code"]

@@ -152,8 +152,17 @@ def define(text: str, formulas: list[MaterialSpan]) -> list[abbr.Definition]:
                     abbr.Definition(short, f.formula, family, f"defined in the paper: {long}")
                 )
                 continue
-        if _SAMPLE_CODE.fullmatch(short) and re.search(
-            r"\b(?:samples?|films?|crystals?)\s*$", text[max(0, m.start() - 25) : m.start()]
+        if not _SAMPLE_CODE.fullmatch(short):
+            continue
+        # "the first y = 0.06 sample (S1)", "another heavily disordered compound (S2)", and
+        # right after its formula, "sintered Y0.80Ca0.20Ba2(Cu0.945Zn0.055)3O7-δ (S2)"
+        named = before[-1] if before and text[before[-1].end : m.start()].strip() == "" else None
+        if named is not None and named.kind == "formula":
+            source = f"defined in the paper: {text[named.start : m.end()]}"
+            out.append(abbr.Definition(short, named.formula, "sample code", source))
+        elif re.search(
+            r"\b(?:samples?|films?|crystals?|compounds?)\s*$",
+            text[max(0, m.start() - 25) : m.start()],
         ):
             source = f"defined in the paper: {text[max(0, m.start() - 40) : m.end()].strip()}"
             out.append(abbr.Definition(short, "", "sample code", source))
@@ -254,7 +263,7 @@ class MentionReader:
             d = self._definition(written)
             kind = "code" if d is not None and d.family == "sample code" else "abbreviation"
             formula = d.formula if d is not None else ""
-            if kind == "code" and self.sample is not None:
+            if kind == "code" and not formula and self.sample is not None:
                 formula = self.sample.formula
             span = MaterialSpan(
                 formula,
