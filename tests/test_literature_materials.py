@@ -107,3 +107,17 @@ def test_a_sample_code_in_brackets_after_its_formula_or_compound_names_that_samp
     assert (s1.kind, s1.formula) == ("code", "Y0.80Ca0.20Ba2(Cu0.94Zn0.06)3O7-δ")
     assert [m.name for m in read[3] if m.kind == "code"] == ["S3"]
     assert not [m for m in read[4] if m.kind == "code"]
+
+
+def test_a_formula_and_the_sample_code_after_it_are_one_sample():
+    sentences = [  # EPL0330153
+        "The first film (A1) is of poor quality with respect to the above criteria.",
+        "We show in Fig. 1 and Fig. 2 the normalized transmission of the A1 and B2 films "
+        "respectively.",
+        "Temperature dependence of λ(T) for the YBCO A1 film.",
+    ]
+    reader = MentionReader(sentences)
+    read = [reader.read(i) for i in range(len(sentences))]
+    (film,) = read[2]
+    assert (film.name, film.kind, film.formula) == ("YBCO A1", "code", "YBa2Cu3O7-δ")
+    assert [m.name for m in read[1]] == ["A1", "B2"]  # codes alone stay codes

@@ -127,6 +127,27 @@ def _composition(formula: str, variable: str, value: float) -> tuple[str, ...]:
     return (c,) if c is not None else ()
 
 
+def _with_codes(text: str, mentions: list[MaterialSpan]) -> list[MaterialSpan]:
+    """A formula or abbreviation and the sample code right after it are one sample: "the
+    YBCO A1 film" names film A1 of YBCO."""
+    out: list[MaterialSpan] = []
+    for m in mentions:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and m.kind == "code"
+            and last.kind in ("formula", "abbreviation")
+            and last.role == "sample"
+            and text[last.end : m.start] == " "
+        ):
+            out[-1] = dataclasses.replace(
+                last, name=text[last.start : m.end], end=m.end, kind="code"
+            )
+            continue
+        out.append(m)
+    return out
+
+
 def _overlaps(a: int, b: int, spans) -> bool:
     return any(a < s.end and s.start < b for s in spans)
 
@@ -243,6 +264,7 @@ class MentionReader:
         out += [d for d in dopings if not _overlaps(d.start, d.end, out)]
         out += self._phrases(text, out)
         out.sort(key=lambda s: s.start)
+        out = _with_codes(text, out)
         out = [self._describe(text, m) for m in out]
         for m in out:
             if m.role != "sample" or not m.formula:
