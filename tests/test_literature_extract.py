@@ -415,6 +415,23 @@ def test_a_doping_level_expands_the_last_formula_that_keeps_its_variable():
     assert "x = 0.20" not in levels  # no formula here keeps x: no doping level of a sample
 
 
+def test_levels_of_two_variables_named_together_set_one_composition():
+    text = (  # P071184510
+        "The evolution of ρ(T,p) for the first sample is different compared with other "
+        "Y1-xCaxBa2(Cu1-yZny)3O7-δ compounds. Although the nominal composition for S2 from a "
+        "different batch was also y = 0.06 and x = 0.20, we think the actual Zn concentration "
+        "is a little lower. The y = 0.06 film and the x = 0.10 film differ."
+    )
+    levels = [m for m in extract(text_paper(text)).materials if m.kind == "doping"]
+    assert [(m.text, m.compositions) for m in levels] == [
+        ("y = 0.06", ("Y0.8Ca0.2Ba2(Cu0.94Zn0.06)3O7-δ",)),
+        ("x = 0.20", ("Y0.8Ca0.2Ba2(Cu0.94Zn0.06)3O7-δ",)),
+        # not named together: each level sets its own variable only
+        ("y = 0.06", ("Y1-xCaxBa2(Cu0.94Zn0.06)3O7-δ",)),
+        ("x = 0.10", ("Y0.9Ca0.1Ba2(Cu1-yZny)3O7-δ",)),
+    ]
+
+
 def test_tc_is_told_from_other_transition_and_measurement_temperatures():
     magnetic = (  # MCP0750110
         "Thus, the observation of SC (with a high superconducting transition temperature Tc ∼ 46K) "

@@ -148,6 +148,36 @@ def _with_codes(text: str, mentions: list[MaterialSpan]) -> list[MaterialSpan]:
     return out
 
 
+_AND = re.compile(r"\s*(?:,\s*(?:and\s+)?|and\s+)\s*")
+
+
+def _jointly(
+    text: str, levels: list[MaterialSpan], single: dict[int, tuple[str, float]]
+) -> list[MaterialSpan]:
+    """Levels of different variables of one formula named together ("y = 0.06 and x = 0.20")
+    set one composition: Y0.8Ca0.2Ba2(Cu0.94Zn0.06)3O7-δ, not one per variable."""
+    out = list(levels)
+    run: list[int] = []
+    for i in [*sorted(single), -1]:
+        joined = (
+            run
+            and i >= 0
+            and levels[i].formula == levels[run[-1]].formula
+            and _AND.fullmatch(text[levels[run[-1]].end : levels[i].start])
+        )
+        if joined:
+            run.append(i)
+            continue
+        variables = {single[j][0] for j in run}
+        if len(run) >= 2 and len(variables) == len(run) and levels[run[0]].formula:
+            values = dict(single[j] for j in run)
+            c = instantiate(levels[run[0]].formula, values, {})
+            for j in run:
+                out[j] = dataclasses.replace(levels[j], compositions=(c,) if c else ())
+        run = [i] if i >= 0 else []
+    return out
+
+
 def _overlaps(a: int, b: int, spans) -> bool:
     return any(a < s.end and s.start < b for s in spans)
 
@@ -301,7 +331,8 @@ class MentionReader:
         return found
 
     def _dopings(self, text: str, taken: list[MaterialSpan]) -> list[MaterialSpan]:
-        out = []
+        out: list[MaterialSpan] = []
+        single: dict[int, tuple[str, float]] = {}  # index in out → (variable, its one value)
         for d in find_dopings(text, self.variables):
             if _overlaps(d.start, d.end, taken):
                 continue
@@ -346,7 +377,9 @@ class MentionReader:
                     definition=source,
                 )
             )
-        return out
+            if len(d.values) == 1:
+                single[len(out) - 1] = (d.variable, d.values[0])
+        return _jointly(text, out, single)
 
     def _expand(self, f: MaterialSpan, sites, dopings, text: str) -> MaterialSpan:
         """A variable formula with the compositions its own sentence defines."""
