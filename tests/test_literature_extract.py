@@ -361,15 +361,75 @@ def test_doping_levels_expand_into_compositions_linked_to_their_sentence():
         "0.1 and 0.2."
     )
     result = extract(text_paper(text))
-    (doping,) = [m for m in result.materials if m.kind == "doping"]
-    assert doping.text == "x=0, 0.05, 0.1 and 0.2" and doping.formula == "GdSr2Ru1-xCu2+xO8"
-    assert doping.compositions == (
-        "GdSr2RuCu2O8",
-        "GdSr2Ru0.95Cu2.05O8",
-        "GdSr2Ru0.9Cu2.1O8",
-        "GdSr2Ru0.8Cu2.2O8",
+    levels = [m for m in result.materials if m.kind == "doping"]
+    assert [m.text for m in levels] == ["x=0", "0.05", "0.1", "0.2"]  # one mention per level
+    assert all(m.formula == "GdSr2Ru1-xCu2+xO8" for m in levels)
+    assert [m.compositions for m in levels] == [
+        ("GdSr2RuCu2O8",),
+        ("GdSr2Ru0.95Cu2.05O8",),
+        ("GdSr2Ru0.9Cu2.1O8",),
+        ("GdSr2Ru0.8Cu2.2O8",),
+    ]
+    assert all(text[m.start : m.end] == m.text for m in levels)  # spans are the sentence's own
+    (formula,) = [m for m in result.materials if m.kind == "formula"]
+    assert len(formula.compositions) == 4  # the variable formula lists what its sentence defines
+
+
+def test_each_listed_doping_level_is_a_sample_its_tc_can_link_to():
+    text = (  # PHC4170033
+        "Samples of Y0.4Pr0.6Ba2-xSrxCu3O7 (0.0≤x≤1.0) have been synthesized. The TcR=0 state is "
+        "observed in x = 0.80 and 1.00 samples at around 5 and 14 K, respectively."
     )
-    assert text[doping.start : doping.end] == doping.text  # the span is the sentence's own
+    result = extract(text_paper(text))
+    levels = {m.text: m.compositions for m in result.materials if m.kind == "doping"}
+    assert levels["x = 0.80"] == ("Y0.4Pr0.6Ba1.2Sr0.8Cu3O7",)
+    assert levels["1.00"] == ("Y0.4Pr0.6BaSrCu3O7",)
+    tc = _records(text)[14]
+    assert (tc.material, tc.material_formula) == ("1.00", "Y0.4Pr0.6BaSrCu3O7")
+    ranged = "La2-xSrxCuO4 was grown. Tc falls from 38 K to 20 K for x = 0.15 to 0.25."
+    (level,) = [m for m in extract(text_paper(ranged)).materials if m.kind == "doping"]
+    assert level.text == "x = 0.15 to 0.25"  # a range of levels is one mention, not a list
+    (tc,) = _records(ranged).values()
+    assert (tc.low, tc.high, tc.material) == (20, 38, "x = 0.15 to 0.25")
+
+
+def test_a_doping_level_expands_the_last_formula_that_keeps_its_variable():
+    text = (  # PHC4020152: a formula with only δ comes between the y formula and "y = ..."
+        "It consists in intimately mixing HgO directly in the right proportion with BaO2, "
+        "SrCuO2, Y2O3, Ca2CuO3 oxides and metallic Cu (Ventron, 99 %) to have the nominal "
+        "Hg2(Ba1−ySry)2(Y0.80Ca0.20)Cu2O7.50 composition, with y = 0 - 0.25 by step of 0.05, "
+        "then 0.40, 0.50, 0.70 and 1.0. For example, in the case of "
+        "Hg2(Ba0.75Sr0.25)2(Y0.80Ca0.20)Cu2O8−δ, to reach an oxygen content of 7.50, we used "
+        "the mixture 2 HgO, 1.5 BaO2, 0.5 SrCuO2, 0.4 Y2O3, 0.1 Ca2CuO3 and 1.4 Cu. Figure 1 "
+        "shows the XRD patterns of y = 0, 0.5 and 1.0 compounds of the series I. Figure 2 shows "
+        "a zoom for y = 0.20 compositions of the series II (x = 0.20)."
+    )
+    result = extract(text_paper(text))
+    levels = {m.text: m for m in result.materials if m.kind == "doping" and m.start > 400}
+    assert [levels[t].compositions for t in ("y = 0", "0.5", "1.0")] == [
+        ("Hg2Ba2(Y0.80Ca0.20)Cu2O7.50",),
+        ("Hg2(Ba0.5Sr0.5)2(Y0.80Ca0.20)Cu2O7.50",),
+        ("Hg2Sr2(Y0.80Ca0.20)Cu2O7.50",),
+    ]
+    assert levels["y = 0"].definition == "Hg2(Ba1-ySry)2(Y0.80Ca0.20)Cu2O7.50"
+    assert "x = 0.20" not in levels  # no formula here keeps x: no doping level of a sample
+
+
+def test_levels_of_two_variables_named_together_set_one_composition():
+    text = (  # P071184510
+        "The evolution of ρ(T,p) for the first sample is different compared with other "
+        "Y1-xCaxBa2(Cu1-yZny)3O7-δ compounds. Although the nominal composition for S2 from a "
+        "different batch was also y = 0.06 and x = 0.20, we think the actual Zn concentration "
+        "is a little lower. The y = 0.06 film and the x = 0.10 film differ."
+    )
+    levels = [m for m in extract(text_paper(text)).materials if m.kind == "doping"]
+    assert [(m.text, m.compositions) for m in levels] == [
+        ("y = 0.06", ("Y0.8Ca0.2Ba2(Cu0.94Zn0.06)3O7-δ",)),
+        ("x = 0.20", ("Y0.8Ca0.2Ba2(Cu0.94Zn0.06)3O7-δ",)),
+        # not named together: each level sets its own variable only
+        ("y = 0.06", ("Y1-xCaxBa2(Cu0.94Zn0.06)3O7-δ",)),
+        ("x = 0.10", ("Y0.9Ca0.1Ba2(Cu1-yZny)3O7-δ",)),
+    ]
 
 
 def test_tc_is_told_from_other_transition_and_measurement_temperatures():
