@@ -16,19 +16,26 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation.click_policy import (
+    CandidateShape,
     ClickChoice,
     ClickPolicy,
     RegionShape,
-    choose_sam,
+    choose,
     edge_shift,
+    is_fragment,
+    nests,
+    sam_shapes,
+    scattered,
     with_region,
+    with_whole,
 )
+from inference.segmentation.fragments import MARGIN, outline_contrast
 from inference.segmentation.geometry import Box, Point, Rect
 from inference.segmentation.local_contrast import (
     ClickContrast,
@@ -440,16 +447,18 @@ class ClickSession:
         self, frame: _Frame, point: Point, raw: list[MaskCandidate]
     ) -> tuple[list[MaskCandidate | RegionAnswer | BlobAnswer], ClickChoice]:
         """SAM's answers to a first click and the local-contrast region, and the order to show
-        them in (`click_policy`); with `split`, a small SAM answer shown first is cut to the
-        clicked blob where it holds several."""
+        them in (`click_policy`); a SAM answer shown first that is a fragment of a larger one
+        gives way to it; with `split`, a small SAM answer shown first is cut to the clicked
+        blob where it holds several."""
         rules = self.policy.clicks
         embedding = frame.embedding
         x, y = point[0] - frame.x0, point[1] - frame.y0
-        sam = choose_sam(raw, (x, y), embedding.original_size, embedding.input_size, rules)
+        shapes = sam_shapes(raw, (x, y), embedding.original_size, embedding.input_size, rules)
+        sam = choose(shapes, rules)
         answers: list[MaskCandidate | RegionAnswer | BlobAnswer] = [
             _with_edge(c, rules) for c in raw
         ]
-        if self.pixels is None or not (rules.region or rules.split):
+        if self.pixels is None or not (rules.region or rules.split or rules.fragment_ratio):
             return answers, sam
         patch = local_patch(self.pixels, point[0], point[1], rules.region_window)
         choice = sam
@@ -468,6 +477,13 @@ class ClickSession:
             choice = _with_region(
                 sam, region, lambda: _typicality(patch, frame, raw[sam.first]), rules
             )
+        if rules.fragment_ratio and choice.first < len(raw) and not choice.ambiguous:
+            sam_answers = cast("list[MaskCandidate]", answers[: len(raw)])
+            whole = _whole_object(
+                sam_answers, shapes, choice.first, self.pixels, frame, point, rules
+            )
+            if whole is not None:
+                choice = with_whole(choice, whole)
         first = answers[choice.first]
         if rules.split and isinstance(first, MaskCandidate):
             answers[choice.first] = _clicked_blob(first, patch, frame, rules)
@@ -563,6 +579,50 @@ def _clicked_blob(
         return candidate
     embedding = frame.embedding
     return BlobAnswer(candidate, kept, (y0, x0), embedding.original_size, embedding.input_size)
+
+
+def _whole_object(
+    answers: Sequence[MaskCandidate],
+    shapes: Sequence[CandidateShape],
+    shown: int,
+    pixels: np.ndarray,
+    frame: _Frame,
+    point: Point,
+    rules: ClickPolicy,
+) -> int | None:
+    """The larger SAM answer of which the one `shown` first is a fragment (`click_policy`
+    rule 7), the one whose outline contrast says so most clearly; None if there is none."""
+    small = answers[shown]
+    h, w = frame.embedding.original_size
+    found: tuple[float, int] | None = None
+    for i, large in enumerate(answers):
+        if i == shown or scattered(shapes[i], rules):
+            continue
+        (sr, sc), (lr, lc) = small.region, large.region
+        if sr.stop <= sr.start or lr.stop <= lr.start:
+            continue
+        window = (
+            slice(max(min(sr.start, lr.start) - MARGIN, 0), min(max(sr.stop, lr.stop) + MARGIN, h)),
+            slice(max(min(sc.start, lc.start) - MARGIN, 0), min(max(sc.stop, lc.stop) + MARGIN, w)),
+        )
+        inner = small.mapper.crop(small.logits_lowres, window)
+        outer = large.mapper.crop(large.logits_lowres, window)
+        shared = int(np.count_nonzero(inner & outer))
+        if not nests(int(np.count_nonzero(inner)), int(np.count_nonzero(outer)), shared, rules):
+            continue
+        rows, cols = window
+        y0, x0 = rows.start + frame.y0, cols.start + frame.x0
+        grey = pixels[y0 : y0 + inner.shape[0], x0 : x0 + inner.shape[1]]
+        click = (
+            min(max(int(point[1]) - y0, 0), inner.shape[0] - 1),
+            min(max(int(point[0]) - x0, 0), inner.shape[1] - 1),
+        )
+        contrast = outline_contrast(grey, inner, outer, click)
+        if contrast is None or not is_fragment(contrast, rules):
+            continue
+        if found is None or contrast.ratio < found[0]:
+            found = (contrast.ratio, i)
+    return None if found is None else found[1]
 
 
 def _typicality(patch: LocalPatch, frame: _Frame, candidate: MaskCandidate) -> float:
