@@ -605,12 +605,16 @@ def _whole_object(
             slice(max(min(sr.start, lr.start) - MARGIN, 0), min(max(sr.stop, lr.stop) + MARGIN, h)),
             slice(max(min(sc.start, lc.start) - MARGIN, 0), min(max(sc.stop, lc.stop) + MARGIN, w)),
         )
-        inner = small.mapper.crop(small.logits_lowres, window)
+        rows, cols = window
+        inner = np.zeros((rows.stop - rows.start, cols.stop - cols.start), bool)
+        inner[
+            sr.start - rows.start : sr.stop - rows.start,
+            sc.start - cols.start : sc.stop - cols.start,
+        ] = small.mapper.crop(small.logits_lowres, small.region)
         outer = large.mapper.crop(large.logits_lowres, window)
         shared = int(np.count_nonzero(inner & outer))
         if not nests(int(np.count_nonzero(inner)), int(np.count_nonzero(outer)), shared, rules):
             continue
-        rows, cols = window
         y0, x0 = rows.start + frame.y0, cols.start + frame.x0
         grey = pixels[y0 : y0 + inner.shape[0], x0 : x0 + inner.shape[1]]
         click = (
