@@ -4,8 +4,9 @@ It is the one click path of MatLens: the Micrographs pane, `matlens segment` and
 through `ClickSession.predict`. What is fed back to the decoder is the policy of `refine`; which
 answer to a first click comes first, and whether it is a confident one, is `click_policy`'s,
 choosing among SAM's three masks and the region `local_contrast` grows from the clicked pixel
-(and, where the policy asks, cutting a small SAM mask that holds several blobs of the grey level
-to the clicked one, `merged_blobs`).
+(showing a larger SAM mask first where the image says that the chosen one is a fragment of it,
+`fragments`; and, where the policy asks, cutting a small SAM mask that holds several blobs of
+the grey level to the clicked one, `merged_blobs`).
 Large images come as `tiling.TiledEmbedding`.
 """
 
