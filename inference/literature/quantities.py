@@ -178,13 +178,35 @@ class Quantity:
 
 
 _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+# PDFs set in the Adobe Symbol font may keep its glyphs at U+F020-U+F0FF (the font's own code
+# plus 0xF000): "\uf044Tc" is ΔTc, a transition width, and "\uf06dB" is µB
+_SYMBOL_LETTERS = (
+    "ΑΒΧΔΕΦΓΗΙϑΚΛΜΝΟΠΘΡΣΤΥςΩΞΨΖ",  # A..Z
+    "αβχδεφγηιϕκλμνοπθρστυϖωξψζ",  # a..z
+)
+_SYMBOL_FONT = str.maketrans(
+    {
+        **{0xF041 + i: c for i, c in enumerate(_SYMBOL_LETTERS[0])},
+        **{0xF061 + i: c for i, c in enumerate(_SYMBOL_LETTERS[1])},
+        **{0xF020 + i: chr(0x20 + i) for i in range(0x20)},  # space, digits, brackets, signs
+        0xF02D: "-",
+        0xF07E: "∼",
+        0xF0A3: "≤",
+        0xF0B0: "°",
+        0xF0B1: "±",
+        0xF0B3: "≥",
+        0xF0B4: "×",
+        0xF0BB: "≈",
+    }
+)
 
 
 def normalise(text: str) -> str:
     """Same-length clean-up so regexes see "-", "=" and formula counts ("BaFe₂As₂" reads as
     BaFe2As2); offsets stay valid."""
     return (
-        text.translate(_SUBSCRIPT_DIGITS)
+        text.translate(_SYMBOL_FONT)
+        .translate(_SUBSCRIPT_DIGITS)
         .replace("−", "-")
         .replace("–", "-")
         .replace("‐", "-")

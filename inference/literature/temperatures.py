@@ -177,8 +177,10 @@ def temperature_role(
     before = text[: q.start]
     if _MEASURE_STRONG.search(before):
         return TemperatureRole("measurement")
-    if _RULES & {"A", "B", "C", "D"} and _where_measured(text, q):
+    if _where_measured(text, q):
         return TemperatureRole("measurement")
+    if _SQUARED_BEFORE.search(before):
+        return TemperatureRole("other")  # "T 2 = 16.8 K 2": a squared temperature
     if _CHANGE_BEFORE.search(before) or _COMPARE_AFTER.match(text[q.end : q.end + 20]):
         return TemperatureRole("other")  # "suppressed by 30 K", "7 K below the wire"
     if _RANGE_AFTER.match(text[q.end : q.end + 20]):
@@ -261,41 +263,30 @@ _VALUE_AT = re.compile(
     r"[=≈∼~]\s*[-]?\d[\d.]*\s*(?:\(\d+\)\s*)?(?:[×x]\s*10\s*[-]?\d+\s*)?"
     r"(?!K\b|mK\b)[A-Za-zµΩ%][^\s,;=()]{0,6}(?:\s?[A-Za-zµΩ/][^\s,;=()]{0,6}){0,2}\s+at\s*$"
 )
-# what the quantity measured at the temperature came to: "the diamagnetic signal at 5 K is
-# reduced to 60% of the full Meissner signal", "the resistivity at 300 K is 2 mΩ cm"
-_EVALUATED_AFTER = re.compile(
-    r"^\s*,?\s*(?:is|was|are|were)\s+(?:(?:reduced|decreased|increased|suppressed|enhanced|"
-    r"about|only|still|nearly|almost|approximately|found|estimated|determined)\s+)*"
-    r"(?:to be\s+|to\s+|by\s+)?(?:about\s+|[~∼≈]\s*)?[\d.]+\s*(?:%|(?!K\b)[A-Za-zµΩ])"
-    r"(?![^.;,]{0,25}\b(?:higher|lower|larger|smaller|than|above|below)\b)"
-)
 
 
 def _where_measured(text: str, q: Quantity) -> bool:
-    """The temperature at which another quantity was measured: "the resistivity at 300 K",
-    "Hc1≈750 Oe at 5 K", "the diamagnetic signal at 5 K is reduced to 60%"."""
+    """The temperature at which another quantity was measured: "the resistivity up to 240 K",
+    "Hc1≈750 Oe at 5 K", "measured above Tc, at T ∼ 30 K"."""
     before = text[: q.start]
-    if "A" in _RULES and _VALUE_AT.search(before[-40:]):
-        return True
-    at = re.search(r"\bat\s*$", before)
-    if "C" in _RULES and at and _EVALUATED_AFTER.match(text[q.end : q.end + 60]):
+    if _VALUE_AT.search(before[-40:]):
         return True
     # the quantity's own relation sign belongs to the words before it: "at T ∼ 30 K", unless
     # what happens there is said to be superconductivity ("starts to decrease at T∼38K
     # indicating the onset of superconductivity")
     sign = re.match(r"[=∼~≈]\s*", q.text)
-    if "D" in _RULES and sign and re.search(r"\bat\s+T\s?$", before):
-        if not _AFTER_CUE.match(text[q.end : q.end + 90]):
-            return True
+    if (
+        sign
+        and re.search(r"\bat\s+T\s?$", before)
+        and not _AFTER_CUE.match(text[q.end : q.end + 90])
+    ):
+        return True
     digit = re.search(r"\d", q.text)
     m = _QUANTITY_AT.search(before + (q.text[: digit.start()] if digit else ""))
-    if "B" not in _RULES:
-        return False
     return bool(m) and not _FEATURE_BEFORE.search(before[max(0, m.start() - 30) : m.start()])
 
 
-import os
-_RULES = set(os.environ.get("TCRULES", "ABCD"))
+_SQUARED_BEFORE = re.compile(r"(?<![A-Za-z])T\s?(?:\^\s?)?[2²]\s*[=≈∼~]\s*$")
 _TEMPERATURE = re.compile(r"\d\s?m?K\b")
 _COPULA_BEFORE = re.compile(r"\b(?:is|was|are|were)\s*$")
 _FROM_BEFORE = re.compile(r"\bfrom\s*$")
