@@ -154,3 +154,19 @@ def test_a_width_written_in_the_symbol_font_is_no_tc():
         "65 nm, \uf044Tc = 1.0 K for 100 nm, and \uf044Tc = 6.5 K for the bulk, respectively."
     )
     assert _tcs(text) == {15.0}
+
+
+def test_a_tilde_between_two_numbers_is_a_range():
+    sentence = (  # JPS0710709: "1 ∼ 2 K" is the range 1-2 K, not a Tc of about 2 K
+        "[13] It is reported that Cd2Re2O7 falls into the bulk superconducting state below "
+        "Tc ≃ 1 ∼ 2 K, as confirmed by a large jump of specific heat ∆Cc as well as large "
+        "diamagnetism due to the Meissner effect associated with the occurrence of zero "
+        "resistivity."
+    )
+    assert _tcs(sentence) == {1, 2}
+    width = (  # counter-case, L091087001: a range of widths stays a width
+        "Films with highest and lowest Ce concentrations (x = 0.115 and 0.152) have broader "
+        "transition widths (∆Tc = 2.4 ∼ 3.9 K) than other films, perhaps because Tc is more "
+        "sensitive to x."
+    )
+    assert not _tcs(width)

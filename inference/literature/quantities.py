@@ -137,7 +137,8 @@ _QUANTITY = re.compile(
     rf"(?<![A-Za-z0-9.])(?<![A-Za-z]-)(?P<n1>-?{_NUM})(?P<esd>\(\d{{1,2}}\))?"  # "0.65(3) K"
     rf"(?:\s*(?P<u1>{_UNIT})(?![A-Za-z0-9]))?"
     rf"(?:\s*(?:±|\+/-|\+-)\s*(?P<err>{_NUM}))?(?(open)\s*\))"
-    rf"(?:\s*(?P<sep>-|–|to|and)\s*(?P<n2>{_NUM}))?"
+    # "1 ∼ 2 K": a tilde between two bare numbers is a range, as in Japanese usage "1~2 K"
+    rf"(?:\s*(?P<sep>-|–|to|and|(?<=\d)\s?[∼~](?=\s?\d))\s*(?P<n2>{_NUM}))?"
     rf"\s*(?P<unit>{_UNIT})(?![A-Za-z0-9])(?!-[1-4](?![\d.]))"  # "K-1" is per kelvin
     r"(?!\s?/\s?[A-Za-z%(])"  # "0.9 K/GPa", "10 K/%": a rate, not a value of the unit
 )
