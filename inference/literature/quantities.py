@@ -190,6 +190,9 @@ _SYMBOL_FONT = str.maketrans(
         **{0xF041 + i: c for i, c in enumerate(_SYMBOL_LETTERS[0])},
         **{0xF061 + i: c for i, c in enumerate(_SYMBOL_LETTERS[1])},
         **{0xF020 + i: chr(0x20 + i) for i in range(0x20)},  # space, digits, brackets, signs
+        0xF022: "∀",
+        0xF024: "∃",
+        0xF027: "∋",
         0xF02D: "-",
         0xF07E: "∼",
         0xF0A3: "≤",
