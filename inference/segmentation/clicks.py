@@ -48,7 +48,7 @@ from inference.segmentation.local_contrast import (
     trace_region,
     typicality,
 )
-from inference.segmentation.masks import postprocess
+from inference.segmentation.masks import EIGHT, components, postprocess
 from inference.segmentation.merged_blobs import clicked_blob
 from inference.segmentation.refine import DEFAULT, RefinePolicy, choose_candidate
 from inference.segmentation.sam import LOW_RES, ImageEmbedding, MaskCandidate, SamModel
@@ -159,7 +159,8 @@ def _cells_touched(
 
 @dataclass(frozen=True, eq=False)
 class BlobAnswer:
-    """One of SAM's answers cut to the blob that holds the click (`merged_blobs`), with
+    """One of SAM's answers cut to the part that holds the click (`merged_blobs`, or rule 7's
+    whole object without its stray specks), with
     MaskCandidate's interface (frame pixels). A correction feeds back SAM's logits with the
     cells outside the blob turned off."""
 
@@ -168,6 +169,7 @@ class BlobAnswer:
     offset: tuple[int, int]  # (y0, x0) of the crop in the frame
     original_size: tuple[int, int]  # the frame's embedding's
     input_size: tuple[int, int]
+    note: str = "cut to the clicked blob"  # what the pane says of it after the predicted IoU
 
     @property
     def score(self) -> float:
@@ -237,7 +239,7 @@ class RefinedCandidate:
         if isinstance(self.raw, RegionAnswer):
             return f"traced from the click's local contrast ({self.raw.contrast.polarity} detail)"
         if isinstance(self.raw, BlobAnswer):
-            return f"predicted IoU {self.raw.score:.2f}, cut to the clicked blob"
+            return f"predicted IoU {self.raw.score:.2f}, {self.raw.note}"
         return f"predicted IoU {self.raw.score:.2f}"
 
     @property
@@ -485,6 +487,7 @@ class ClickSession:
             )
             if whole is not None:
                 choice = with_whole(choice, whole)
+                answers[whole] = _clicked_part(sam_answers[whole], frame, point)
         first = answers[choice.first]
         if rules.split and isinstance(first, MaskCandidate):
             answers[choice.first] = _clicked_blob(first, patch, frame, rules)
@@ -580,6 +583,31 @@ def _clicked_blob(
         return candidate
     embedding = frame.embedding
     return BlobAnswer(candidate, kept, (y0, x0), embedding.original_size, embedding.input_size)
+
+
+def _clicked_part(
+    candidate: MaskCandidate, frame: _Frame, point: Point
+) -> MaskCandidate | BlobAnswer:
+    """The whole object rule 7 shows, without the specks SAM's larger mask often carries in
+    the neighbouring objects: its 8-connected part holding the click (the part the rule judged),
+    else the answer itself."""
+    crop, (y0, x0) = candidate.mask_crop()
+    labels, count = components(crop, EIGHT)
+    if count < 2:
+        return candidate
+    row, col = int(point[1]) - frame.y0 - y0, int(point[0]) - frame.x0 - x0
+    if not (0 <= row < crop.shape[0] and 0 <= col < crop.shape[1]) or not labels[row, col]:
+        return candidate
+    embedding = frame.embedding
+    kept = labels == labels[row, col]
+    return BlobAnswer(
+        candidate,
+        kept,
+        (y0, x0),
+        embedding.original_size,
+        embedding.input_size,
+        note="the whole object, not a part of it",
+    )
 
 
 def _whole_object(
