@@ -286,12 +286,14 @@ def forest_scores(samples: list[Sample]) -> dict[str, list[float]]:
     return out
 
 
+_NO_WHOLE = replace(DEFAULT.clicks, fragment_ratio=0.0)  # click_policy without rule 7
 PANE_POLICIES = {  # what the pane shows first for one click (no zoom: the pane embeds once)
     "main before (stability)": replace(DEFAULT, select="stability"),
-    "choose_sam only": replace(DEFAULT, clicks=replace(DEFAULT.clicks, region=False)),
-    "+ contrast, cut at 0": replace(DEFAULT, clicks=replace(DEFAULT.clicks, large_shift=0.0)),
-    "+ merged-blob cut (off)": replace(DEFAULT, clicks=replace(DEFAULT.clicks, split=BlobSplit())),
-    "MatLens (+ large at -2)": DEFAULT,
+    "choose_sam only": replace(DEFAULT, clicks=replace(_NO_WHOLE, region=False)),
+    "+ contrast, cut at 0": replace(DEFAULT, clicks=replace(_NO_WHOLE, large_shift=0.0)),
+    "+ merged-blob cut (off)": replace(DEFAULT, clicks=replace(_NO_WHOLE, split=BlobSplit())),
+    "+ large at -2": replace(DEFAULT, clicks=_NO_WHOLE),
+    "MatLens (+ whole, not part)": DEFAULT,
 }
 
 

@@ -20,9 +20,11 @@ from inference.segmentation.click_policy import (
     choose,
     choose_sam,
     edge_shift,
+    is_fragment,
     scattered,
     shape_of,
 )
+from inference.segmentation.fragments import outline_contrast
 
 EBC1_TOP_COAT = (
     ("segmentation", "nasa_micronet", "EBC1", "test", "040617_2_S127(2)0015.tif"),
@@ -111,3 +113,30 @@ def test_only_a_large_mask_is_cut_below_zero():
     assert edge_shift(large) == 2.0
     assert edge_shift(small) == 0.0
     assert edge_shift(large, ClickPolicy(large_shift=0.0)) == 0.0
+
+
+def test_a_cut_through_one_object_is_a_fragment_a_cut_between_two_is_not():
+    """Rule 7 on a drawn image: two touching dark discs (a precipitate and its neighbour) in a
+    bright matrix, with noise. Half of one disc, cut where the disc goes on, is a fragment of
+    the disc; one disc, cut where it meets its neighbour across a bright line, is not a
+    fragment of the pair."""
+    rng = np.random.default_rng(7)
+    rows, cols = np.mgrid[0:120, 0:200]
+    left = np.hypot(rows - 60, cols - 60) < 40
+    right = np.hypot(rows - 60, cols - 130) < 40
+    line = np.abs(cols - 95) <= 1  # the bright boundary where the two discs meet
+    grey = np.where(left | right, 80.0, 180.0)
+    grey[line] = 180.0
+    grey = np.clip(grey + rng.normal(0, 4, grey.shape), 0, 255).astype(np.uint8)
+    click = (60, 40)  # (row, col) in the left disc
+
+    half = left & (cols < 60)
+    cut = outline_contrast(grey, half, left, click)
+    assert cut is not None and cut.stretch_px >= 60 and cut.ratio < 0.2
+    assert is_fragment(cut)
+
+    pair = left | right  # SAM's larger mask: both discs and the line between them
+    alone = outline_contrast(grey, left & (cols < 94), pair, click)
+    assert alone is not None and alone.stretch_px >= 30 and alone.ratio > 0.6
+    assert not is_fragment(alone)
+    assert not is_fragment(cut, ClickPolicy(fragment_ratio=0.0))  # 0 turns the rule off

@@ -45,3 +45,16 @@ def test_lookup_gives_the_entrys_source_as_the_definition():
     assert definition is not None and definition.formula == "Bi2Sr2CaCu2O8+δ"
     assert definition.source.startswith("used with its formula in supermat_dev/gold_tei/")
     assert "(Bi-2212)" in definition.source
+
+
+def test_cation_codes_with_counts_above_four_are_read():
+    from inference.literature.abbreviations import code_mentions
+
+    text = (  # PHC3910237
+        "The superconducting system La1.5R0.5Ca1Ba2Cu5Oz with R = rare earth (abbreviated as "
+        "La-2125) has been extensively studied by our group. La-2125 has a triple perovskite "
+        "structure similar to that of the tetragonal La2.5R0.5Ca1Ba3Cu7Oz (La-3137)."
+    )
+    assert [code for _, _, code in code_mentions(text)] == ["La-2125", "La-2125", "La-3137"]
+    # a count of five digits, a code no element leads, a bare number: no cation code
+    assert not list(code_mentions("La-21250 and Fig-2125 and 2125 and ref 1234"))

@@ -361,15 +361,75 @@ def test_doping_levels_expand_into_compositions_linked_to_their_sentence():
         "0.1 and 0.2."
     )
     result = extract(text_paper(text))
-    (doping,) = [m for m in result.materials if m.kind == "doping"]
-    assert doping.text == "x=0, 0.05, 0.1 and 0.2" and doping.formula == "GdSr2Ru1-xCu2+xO8"
-    assert doping.compositions == (
-        "GdSr2RuCu2O8",
-        "GdSr2Ru0.95Cu2.05O8",
-        "GdSr2Ru0.9Cu2.1O8",
-        "GdSr2Ru0.8Cu2.2O8",
+    levels = [m for m in result.materials if m.kind == "doping"]
+    assert [m.text for m in levels] == ["x=0", "0.05", "0.1", "0.2"]  # one mention per level
+    assert all(m.formula == "GdSr2Ru1-xCu2+xO8" for m in levels)
+    assert [m.compositions for m in levels] == [
+        ("GdSr2RuCu2O8",),
+        ("GdSr2Ru0.95Cu2.05O8",),
+        ("GdSr2Ru0.9Cu2.1O8",),
+        ("GdSr2Ru0.8Cu2.2O8",),
+    ]
+    assert all(text[m.start : m.end] == m.text for m in levels)  # spans are the sentence's own
+    (formula,) = [m for m in result.materials if m.kind == "formula"]
+    assert len(formula.compositions) == 4  # the variable formula lists what its sentence defines
+
+
+def test_each_listed_doping_level_is_a_sample_its_tc_can_link_to():
+    text = (  # PHC4170033
+        "Samples of Y0.4Pr0.6Ba2-xSrxCu3O7 (0.0≤x≤1.0) have been synthesized. The TcR=0 state is "
+        "observed in x = 0.80 and 1.00 samples at around 5 and 14 K, respectively."
     )
-    assert text[doping.start : doping.end] == doping.text  # the span is the sentence's own
+    result = extract(text_paper(text))
+    levels = {m.text: m.compositions for m in result.materials if m.kind == "doping"}
+    assert levels["x = 0.80"] == ("Y0.4Pr0.6Ba1.2Sr0.8Cu3O7",)
+    assert levels["1.00"] == ("Y0.4Pr0.6BaSrCu3O7",)
+    tc = _records(text)[14]
+    assert (tc.material, tc.material_formula) == ("1.00", "Y0.4Pr0.6BaSrCu3O7")
+    ranged = "La2-xSrxCuO4 was grown. Tc falls from 38 K to 20 K for x = 0.15 to 0.25."
+    (level,) = [m for m in extract(text_paper(ranged)).materials if m.kind == "doping"]
+    assert level.text == "x = 0.15 to 0.25"  # a range of levels is one mention, not a list
+    (tc,) = _records(ranged).values()
+    assert (tc.low, tc.high, tc.material) == (20, 38, "x = 0.15 to 0.25")
+
+
+def test_a_doping_level_expands_the_last_formula_that_keeps_its_variable():
+    text = (  # PHC4020152: a formula with only δ comes between the y formula and "y = ..."
+        "It consists in intimately mixing HgO directly in the right proportion with BaO2, "
+        "SrCuO2, Y2O3, Ca2CuO3 oxides and metallic Cu (Ventron, 99 %) to have the nominal "
+        "Hg2(Ba1−ySry)2(Y0.80Ca0.20)Cu2O7.50 composition, with y = 0 - 0.25 by step of 0.05, "
+        "then 0.40, 0.50, 0.70 and 1.0. For example, in the case of "
+        "Hg2(Ba0.75Sr0.25)2(Y0.80Ca0.20)Cu2O8−δ, to reach an oxygen content of 7.50, we used "
+        "the mixture 2 HgO, 1.5 BaO2, 0.5 SrCuO2, 0.4 Y2O3, 0.1 Ca2CuO3 and 1.4 Cu. Figure 1 "
+        "shows the XRD patterns of y = 0, 0.5 and 1.0 compounds of the series I. Figure 2 shows "
+        "a zoom for y = 0.20 compositions of the series II (x = 0.20)."
+    )
+    result = extract(text_paper(text))
+    levels = {m.text: m for m in result.materials if m.kind == "doping" and m.start > 400}
+    assert [levels[t].compositions for t in ("y = 0", "0.5", "1.0")] == [
+        ("Hg2Ba2(Y0.80Ca0.20)Cu2O7.50",),
+        ("Hg2(Ba0.5Sr0.5)2(Y0.80Ca0.20)Cu2O7.50",),
+        ("Hg2Sr2(Y0.80Ca0.20)Cu2O7.50",),
+    ]
+    assert levels["y = 0"].definition == "Hg2(Ba1-ySry)2(Y0.80Ca0.20)Cu2O7.50"
+    assert "x = 0.20" not in levels  # no formula here keeps x: no doping level of a sample
+
+
+def test_levels_of_two_variables_named_together_set_one_composition():
+    text = (  # P071184510
+        "The evolution of ρ(T,p) for the first sample is different compared with other "
+        "Y1-xCaxBa2(Cu1-yZny)3O7-δ compounds. Although the nominal composition for S2 from a "
+        "different batch was also y = 0.06 and x = 0.20, we think the actual Zn concentration "
+        "is a little lower. The y = 0.06 film and the x = 0.10 film differ."
+    )
+    levels = [m for m in extract(text_paper(text)).materials if m.kind == "doping"]
+    assert [(m.text, m.compositions) for m in levels] == [
+        ("y = 0.06", ("Y0.8Ca0.2Ba2(Cu0.94Zn0.06)3O7-δ",)),
+        ("x = 0.20", ("Y0.8Ca0.2Ba2(Cu0.94Zn0.06)3O7-δ",)),
+        # not named together: each level sets its own variable only
+        ("y = 0.06", ("Y1-xCaxBa2(Cu0.94Zn0.06)3O7-δ",)),
+        ("x = 0.10", ("Y0.9Ca0.1Ba2(Cu1-yZny)3O7-δ",)),
+    ]
 
 
 def test_tc_is_told_from_other_transition_and_measurement_temperatures():
@@ -486,3 +546,107 @@ def test_a_unit_after_a_bracket_ends_a_sentence():
         "Such a linear behavior of Hc2 is also observed in Cd2Re2O7 [4, 5].",
         "J. Smith agrees.",
     ]
+
+
+def test_a_tc_under_an_applied_field_is_not_the_samples_tc():
+    text = (  # P072174508 (tuning part)
+        "RuSr2GdCu2O8 samples were studied. The normal state resistivity is field independent "
+        "and follows a T 2- dependence below TC, with superconducting Tc(onset) of 56 K in zero "
+        "field decreases slightly to 53 K in 7-T field."
+    )
+    tcs = _records(text)
+    assert tcs[56].material == "RuSr2GdCu2O8"  # zero field: the sample's own Tc
+    assert tcs[53].material is None and tcs[53].link == "field"
+    text = (  # PHC4320193 (tuning part): the field sits between the Tc words and the values
+        "MgB2 fibers reacted at 1200 oC for 48 hours showed an onset of superconductivity in an "
+        "externally applied magnetic field of 14 T at 10.2 K, 14.8 K, and 18.5 K."
+    )
+    assert all(r.material is None for r in _records(text).values())
+    # counter-case: a susceptibility measured in a few oersted still gives the sample's Tc
+    text = "The MgB2 sample shows a diamagnetic Tc = 39 K in a field of 10 Oe."
+    assert _records(text)[39].material == "MgB2"
+
+
+def test_a_sample_named_after_the_value_in_another_clause_does_not_take_it():
+    formula = "Y1-xCaxBa2(Cu1-yZny)3O7-δ thin films were grown by pulsed laser deposition."
+    sentence = (  # P071184510 (tuning part): y = 0.06 is the clause after "whereas"'s sample
+        "But in this sample it is unusual because (i) the PG-like feature is observed in "
+        "resistivity for a heavily overdoped sample (Tc = 12K, whereas Tcmax ~ 27.9K for "
+        "y = 0.06) and (ii) T* does not seem to change with p."
+    )
+    tcs = {r.value: r for r in extract(text_paper([formula, sentence])).records}
+    assert tcs[27.9].material == "y = 0.06"
+    assert tcs[12].material is None
+    # counter-case: named after the value in the same clause, the sample takes it
+    sentence = "Below Tc = 12K the resistivity of the y = 0.06 film drops to zero."
+    tcs = {r.value: r for r in extract(text_paper([formula, sentence])).records}
+    assert tcs[12].material == "y = 0.06"
+
+
+def test_a_material_only_compared_with_does_not_become_the_paragraphs_sample():
+    text = (  # P070020503 (tuning part)
+        "The upper critical field of RbOs2O6 lies below the Pauli-limiting field Hp0 = 1.84 "
+        "T/K×Tc = 11.7 T. This is in sharp contrast to KOs2O6, where the critical field seems "
+        "to exceed the Pauli limit. A power law fit Hc2(T) = Hc2(0)(1 − (T/Tc)n) (dashed line) "
+        "gives an exponent of n = 1.0 ± 0.1 and a critical temperature Tc = (6.37 ± 0.03) K."
+    )
+    assert _records(text)[6.37].material == "RbOs2O6"
+    # counter-case: a sample named as the subject of its own sentence becomes the current one
+    text = text.replace("This is in sharp contrast to KOs2O6, where", "In KOs2O6, by contrast,")
+    assert _records(text)[6.37].material == "KOs2O6"
+
+
+def test_a_value_for_a_list_of_samples_goes_to_each():
+    text = (  # sun2012re-emerging (tuning part)
+        "The TC of the reemerging superconducting phase reaches 48.0-48.7 K for "
+        "Tl0.6Rb0.4Fe1.67Se2, K0.8Fe1.7Se2 and K0.8Fe1.78Se2, setting a new TC record."
+    )
+    tcs = [r for r in extract(text_paper(text)).records if r.property == "Tc"]
+    assert {(r.low, r.high) for r in tcs} == {(48.0, 48.7)}
+    assert [r.material for r in tcs] == ["Tl0.6Rb0.4Fe1.67Se2", "K0.8Fe1.7Se2", "K0.8Fe1.78Se2"]
+    # counter-cases: "respectively" pairs the list instead; values in brackets keep their own
+    paired = (  # PHC4020152 (tuning part)
+        "Indeed Hg2(Ba0.5Sr0.5)2YCu2O8-δ and Hg2Sr2YCu2O8-δ are superconducting Tc, "
+        "respectively at 32 K and 42 K."
+    )
+    assert all(len([r for r in extract(text_paper(paired)).records if r.value == v]) <= 1
+               for v in (32, 42))  # fmt: skip
+    listed = (  # hott2013review (tuning part)
+        "Meißner found in 1930 titanium (0.4 K), vanadium (5.3 K) and niobium, the element "
+        "with the highest critical temperature Tc = 9.2 K."
+    )
+    assert len([r for r in extract(text_paper(listed)).records if r.value == 9.2]) == 1
+
+
+def test_a_sentence_cut_at_a_column_end_is_read_whole():
+    first = (  # P072174508 (tuning part): the PDF's column ends inside the sentence
+        "RuSr2GdCu2O8 is studied here as a weak-ferromagnetic superconductor with a spontaneous "
+        "vortex state. However, the observed Tc of 56 K is too low as compared"
+    )
+    second = "with 93 K for YBa2Cu3O7 or 103 K for TlBa2CaCu2O7. The depression of Tc is partial."
+    tcs = {
+        r.value: r.material
+        for r in extract(_paragraphs(first, second)).records
+        if r.property == "Tc"
+    }
+    assert tcs[93] == "YBa2Cu3O7" and tcs[103] == "TlBa2CaCu2O7"
+    # counter-case: a block that starts a sentence of its own is not joined to the one before
+    tcs = {
+        r.value for r in extract(_paragraphs(first, "W" + second[1:])).records if r.property == "Tc"
+    }
+    assert 93 not in tcs
+
+
+def test_a_sample_with_its_own_value_in_brackets_is_not_the_subject_of_the_next_value():
+    text = (  # P070214505 (tuning part)
+        "La2-xSrxCuO4 crystals were grown. However for clarity we mainly show data and the "
+        "analysis on three typical samples with x=0.22 (Tc = 27.4K, overdoped), x=0.15 (Tc = "
+        "36.1K, close to optimal doping point) and p=0.069 (Tc ≈ 12K, underdoped, x=0.063 "
+        "originally) as characterized by AC susceptibility."
+    )
+    tcs = _records(text)
+    assert (tcs[27.4].material, tcs[36.1].material) == ("x=0.22", "x=0.15")
+    assert tcs[12].material == "x=0.063"
+    # counter-case: without a value of its own the last sample before the Tc word is its subject
+    text = text.replace(" (Tc = 36.1K, close to optimal doping point)", "")
+    assert _records(text)[12].material == "x=0.15"

@@ -22,11 +22,23 @@ from inference.literature.mentions import MentionReader
             "Spin limiting for this orientation, as has been observed in YBa2Cu3O7−δ.[17]",
             "YBa2Cu3O7−δ",
         ),
+        (  # P071100502: a citation in round brackets
+            "Scans along (0.5,0.5,L) through L = 1, 3 where magnetic peaks are expected also found "
+            "no evidence of static AF order (Figs. 3a and 3b), consistent with the phase diagram "
+            "of Pr1-xLaCexCuO4-δ(18).",
+            "Pr1-xLaCexCuO4-δ",
+        ),
     ],
 )
 def test_a_glued_citation_is_not_part_of_the_formula(sentence, written):
     found = [sentence[m.start : m.end] for m in find_materials(sentence) if m.role == "sample"]
     assert found == [written]
+
+
+def test_a_bracketed_group_of_a_formula_is_no_citation():
+    # a group holds elements; a bare number in brackets after a symbol is a value ("Hc2(0)")
+    found = [m.formula for m in find_materials("Ba(Fe1-xCox)2As2 and (Ba1-xKx)Fe2As2 at Hc2(0)")]
+    assert found == ["Ba(Fe1-xCox)2As2", "(Ba1-xKx)Fe2As2"]
 
 
 @pytest.mark.parametrize(
@@ -75,3 +87,37 @@ def test_a_plot_legend_gives_no_material_and_no_tc():
     result = extract(text_paper([sentence, *legends]))
     assert [m.text for m in result.materials] == ["RbOs2O6"]
     assert not [r for r in result.records if r.property == "Tc"]
+
+
+def test_a_sample_code_in_brackets_after_its_formula_or_compound_names_that_sample():
+    sentences = [  # P071184510
+        "Anomalous T*(p) of (a) sintered Y0.80Ca0.20Ba2(Cu0.94Zn0.06)3O7-δ (S1), (b) sintered "
+        "Y0.80Ca0.20Ba2(Cu0.945Zn0.055)3O7-δ (S2), and (c) c-axis oriented thin film of "
+        "YBa2(Cu0.93Zn0.07)3O7-δ.",
+        "Interestingly, the field broadening for S1 is insignificant.",
+        "In Fig.2b we have shown the p-independent T* for another heavily disordered compound "
+        "(S3) from the ρ(T) measurements.",
+        "Although the nominal composition for S3 from a different batch was also y = 0.06.",
+        # P069184513: an equation's label is no sample code
+        "which sum to give b + c c a + c c λaeff + λbeff = λa + λb + + λc. (A1) The A1 term.",
+    ]
+    reader = MentionReader(sentences)
+    read = [reader.read(i) for i in range(len(sentences))]
+    (s1,) = [m for m in read[1] if m.name == "S1"]
+    assert (s1.kind, s1.formula) == ("code", "Y0.80Ca0.20Ba2(Cu0.94Zn0.06)3O7-δ")
+    assert [m.name for m in read[3] if m.kind == "code"] == ["S3"]
+    assert not [m for m in read[4] if m.kind == "code"]
+
+
+def test_a_formula_and_the_sample_code_after_it_are_one_sample():
+    sentences = [  # EPL0330153
+        "The first film (A1) is of poor quality with respect to the above criteria.",
+        "We show in Fig. 1 and Fig. 2 the normalized transmission of the A1 and B2 films "
+        "respectively.",
+        "Temperature dependence of λ(T) for the YBCO A1 film.",
+    ]
+    reader = MentionReader(sentences)
+    read = [reader.read(i) for i in range(len(sentences))]
+    (film,) = read[2]
+    assert (film.name, film.kind, film.formula) == ("YBCO A1", "code", "YBa2Cu3O7-δ")
+    assert [m.name for m in read[1]] == ["A1", "B2"]  # codes alone stay codes

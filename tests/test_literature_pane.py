@@ -47,6 +47,10 @@ def test_open_pdf_records_and_jump_to_highlight(qtbot, pane, tmp_path):
     assert abs(centre.x() / pane.view.scale_factor - (box.x0 + box.x1) / 2) < 2
     visible = pane.view.mapToScene(pane.view.viewport().rect()).boundingRect()
     assert visible.contains(centre)
+    # hovering a row says in words how its material was chosen, not an internal code
+    tips = {pane.table.item(i, 0).toolTip().rsplit("material: ", 1)[-1] for i in range(5)}
+    assert "the subject of the sentence" in tips or "the only sample the sentence names" in tips
+    assert not tips & {"subject", "sentence", "bracket", "for", "paragraph"}
     assert pane.errors == []
 
 

@@ -95,3 +95,78 @@ def test_pairs_of_values_under_one_unit_are_each_read():
     assert _tcs(context + sentence) == {
         26.5, 6.4, 39.5, 12.6, 47.2, 28.3, 40.0, 16.8
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sentence", "tcs"),
+    [
+        (  # PHC3410729: another quantity's value holds at 5 K
+            "For a Ba0.63K0.37BiO3 single crystal with Tc≈31 K, Hc1≈750 Oe at 5 K, and "
+            "dimensions 3×3×1 mm3, the temperature and field dependences of magnetic hysteresis "
+            "loops have been measured within 5-25 K in magnetic fields up to 6 Tesla.",
+            {31},
+        ),
+        (  # P070184523: a measured quantity right before the value
+            "Interestingly, a layered compound MgB2, which shows superconductivity at Tc = 39 K "
+            "3, also exhibits T 2 dependence in the resistivity up to 240 K 4,5.",
+            {39},
+        ),
+        (  # L091087001: the running temperature T, however near a Tc word
+            "The adjusted data are normalized to the mutual inductance measured above Tc, at "
+            "T ∼ 30 K, where the film is utterly transparent to the ac field.",
+            set(),
+        ),
+        (  # counter-case, MCP0750110: what starts at T∼38K is said to be superconductivity
+            "The ac χ starts to decrease at T∼38K indicating the onset of superconductivity.",
+            {38},
+        ),
+        (  # counter-case, JPS0731131: a feature of the resistivity (zero) is a Tc
+            "It shows zero resistivity at 3.9 K, which is smaller than the present experimental "
+            "accuracy, 10−3 of the normal resistivity value at 5 K.",
+            {3.9},
+        ),
+        (  # counter-case, MCP0750110
+            "This plot clearly indicates the occurrence of superconductivity in these samples, "
+            "with Tc onset of 26.5K and zero resistance at around 6.4K for the stoichiometric "
+            "composition GdSr2RuCu2O8.",
+            {26.5, 6.4},
+        ),
+    ],
+)
+def test_where_another_quantity_is_measured_is_no_tc(sentence, tcs):
+    assert _tcs(sentence) == tcs
+
+
+def test_a_squared_temperature_is_no_tc():
+    text = (  # PHC4020027: T² in K², and (counter-case) the paper's Tc
+        "As is evident from the plots, we observe a clear onset of superconductivity at "
+        "Tc ~ 4.2 K, consistent with results of previous studies. The superconducting "
+        "transition is reflected by a sharp peak in the specific heat at the same temperature "
+        "as the onset of diamagnetism in M(T) (i.e. T 2 = 16.8 K 2)."
+    )
+    assert _tcs(text) == {4.2}
+
+
+def test_a_width_written_in_the_symbol_font_is_no_tc():
+    text = (  # JPS081113707: the PDF keeps Δ as the Symbol font's "D" (U+F044)
+        "The same onset superconducting transition temperature Tcon of 15.0 K is observed for "
+        "65, 100 nm, and the bulk. The transition widths (\uf044Tc) are \uf044Tc = 4.6 K for "
+        "65 nm, \uf044Tc = 1.0 K for 100 nm, and \uf044Tc = 6.5 K for the bulk, respectively."
+    )
+    assert _tcs(text) == {15.0}
+
+
+def test_a_tilde_between_two_numbers_is_a_range():
+    sentence = (  # JPS0710709: "1 ∼ 2 K" is the range 1-2 K, not a Tc of about 2 K
+        "[13] It is reported that Cd2Re2O7 falls into the bulk superconducting state below "
+        "Tc ≃ 1 ∼ 2 K, as confirmed by a large jump of specific heat ∆Cc as well as large "
+        "diamagnetism due to the Meissner effect associated with the occurrence of zero "
+        "resistivity."
+    )
+    assert _tcs(sentence) == {1, 2}
+    width = (  # counter-case, L091087001: a range of widths stays a width
+        "Films with highest and lowest Ce concentrations (x = 0.115 and 0.152) have broader "
+        "transition widths (∆Tc = 2.4 ∼ 3.9 K) than other films, perhaps because Tc is more "
+        "sensitive to x."
+    )
+    assert not _tcs(width)

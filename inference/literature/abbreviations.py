@@ -238,10 +238,11 @@ _DICTIONARY_RE = _compile(DICTIONARY)
 _BY_KEY = {re.sub(r"[- :]", "", a.short): a for a in DICTIONARY}
 
 # A cation-ratio code the dictionary may not list: "Cu-1212", "La-2125", "(Hg,Pb)-2212",
-# "Pr:123", "Nd-1111". The digits are the counts of the cation sites, all 0-4.
+# "Pr:123", "Nd-1111". The digits are the counts of the cation sites: 0-4 in a three-digit
+# code; a four-digit one may count more ("La-2125", "La-3137": five and seven Cu).
 CODE = re.compile(
     r"(?<![A-Za-z0-9-])((?:\((?:[A-Z][a-z]?,\s?)+[A-Z][a-z]?\)|RE|R|Ln|[A-Z][a-z]?)"
-    r"(?:[-:]\s?|\s?-\s?|)(?:[0-4]{3,4}|12\(n-1\)n|22\(n-1\)n))(?![A-Za-z0-9])"
+    r"(?:[-:]\s?|\s?-\s?|)(?:[0-4]{3}|[1-9][0-9]{3}|12\(n-1\)n|22\(n-1\)n))(?![A-Za-z0-9])"
 )
 
 

@@ -4,8 +4,9 @@ Materials are read with the whole paper in view (`mentions.MentionReader`): form
 abbreviations (the field's and those the paper defines), doping levels, sample codes and
 descriptor phrases, each with the formula it stands for. A temperature becomes a Tc only when
 it is named as one (`temperatures.temperature_role`), and each value goes to the sample its
-sentence says it belongs to (`links.choose`), else to the paragraph's current sample (not in
-a sentence about several samples), else to the paper's main sample when it has one; precursors, apparatus, substrates, reference materials and structural units are kept as
+sentence says it belongs to (`links.choose`; a value for a list of samples, "48.0-48.7 K for
+A, B and C", to each), else to the paragraph's current sample (not in a sentence about several
+samples), else to the paper's main sample when it has one; precursors, apparatus, substrates, reference materials and structural units are kept as
 mentions but never carry values. Table cells give records too (source="table"), with the row
 label as their material. References and acknowledgements are skipped.
 """
@@ -214,6 +215,15 @@ def extract(
         if _plot_text(text[block.start : block.end]):
             continue
         spans = split_sentences(text[block.start : block.end], block.start)
+        if spans and units and _continues(text, units[-1][1], spans[0]):
+            # a sentence the layout cut at a column or page end ("the observed Tc of 56 K is
+            # too low as compared | with 93 K for YBa2Cu3O7"): read as one, and the block goes
+            # on with the paragraph it started in
+            p0, _, _ = units[-1][1][-1]
+            end = spans.pop(0)[1]
+            units[-1][1][-1] = (p0, end, text[p0:end].replace("\n", " "))
+            units[-1][1].extend((s0, s1, text[s0:s1].replace("\n", " ")) for s0, s1 in spans)
+            continue
         units.append((block, [(s0, s1, text[s0:s1].replace("\n", " ")) for s0, s1 in spans]))
     flat = [(s0, sentence) for _, sents in units for s0, _, sentence in sents]
     tagged: dict[int, list] = {}
@@ -272,6 +282,9 @@ def extract(
             history += [dataclasses.replace(c, scope="paragraph") for c in mine]
             last_block += mine
             carriers = [m for m in samples if m.kind != "descriptor"] or samples
+            # a material the sentence only compares its sample with ("in sharp contrast to
+            # KOs2O6, where ...") does not become the paragraph's sample
+            carriers = links.without_compared(sentence, carriers)
             if carriers:
                 current = _Sample(carriers[-1], s0, here)
     if isinstance(linker, RuleLinker):
@@ -282,6 +295,25 @@ def extract(
         records = [r for r in records if not _in_table(paper, r.start)] + _table_records(paper)
     progress(1.0, "")
     return Extraction(paper.path, paper.title, paper.n_pages, records, mentions, steps)
+
+
+_SENTENCE_GOES_ON = re.compile(r"[A-Za-z0-9,]$")
+
+
+def _continues(text: str, previous: list[tuple[int, int, str]], first: tuple[int, int]) -> bool:
+    """Whether a block's first sentence goes on from the previous block's last one: that one
+    stops without a full stop, this one starts in lower case, and only white space is between
+    (a paragraph longer than a few words on both sides: figure labels are left alone)."""
+    if not previous:
+        return False
+    _, p1, last = previous[-1]
+    return (
+        bool(_SENTENCE_GOES_ON.search(last.rstrip()))
+        and text[first[0] : first[0] + 1].islower()
+        and not text[p1 : first[0]].strip()
+        and p1 - previous[0][0] > 150
+        and first[1] - first[0] > 40
+    )
 
 
 @dataclass(frozen=True)
@@ -507,6 +539,8 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             mat, link = paired[tcs.index(value)], "respectively"
         elif prop == "Tc" and links.labels_a_sample(norm, value):
             mat, link = None, "label"  # "the Tc = 75 K sample": no other name is meant
+        elif prop == "Tc" and links.under_field(norm, value, keyword):
+            mat, link = None, "field"  # "53 K in 7-T field": not the sample's own Tc
         else:
             mat, link = links.choose(norm, value, keyword, samples)
         mat_span = None
@@ -514,7 +548,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
         if mat is not None:
             mat_span = (s0 + mat.start, s0 + mat.end)
             link = "sentence" if link == "after" else link
-        elif link == "label":
+        elif link in ("label", "field"):
             pass
         elif current is not None and not (prop == "Tc" and _SEVERAL_SAMPLES.search(norm)):
             mat, link = current.mention, "paragraph"
@@ -524,7 +558,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             link = "none"
         written = _written(paper, *mat_span) if mat_span else None
         query = None
-        if prop == "Tc" and link != "label":
+        if prop == "Tc" and link not in ("label", "field"):
             query = _query(paper, norm, s0, q, keyword, qualifier, len(tcs), context)
             if mat is not None:
                 rule = _candidate(paper, mat, s0, context.sentence, "sentence")
@@ -556,6 +590,21 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             section=section,
         )
         out.append((record, query))
+        if mat is not None and link in ("for", "subject"):
+            for other in links.coordinated(norm, mat, value, samples):
+                span = (s0 + other.start, s0 + other.end)
+                out.append(
+                    (
+                        dataclasses.replace(
+                            record,
+                            material=_written(paper, *span),
+                            material_formula=_material_formula(other),
+                            material_kind=other.kind,
+                            material_span=span,
+                        ),
+                        None,
+                    )
+                )
     return out
 
 

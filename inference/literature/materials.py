@@ -209,10 +209,14 @@ _PIECES = re.compile(r"[^-]+")
 # a citation glued to the formula by the PDF's text layer: "La3Ni2B2N3[304]", "MgB2[1" (of
 # "[1,2]": the run stops at the comma)
 _CITATION = re.compile(r"\[\d{1,3}(?:[-–]\d{1,3})?\]?$")
+# a citation in round brackets glued the same way: "Pr1-xLaCexCuO4-δ(18)"; a group of a
+# formula always holds an element, never a bare number ("(0)" is a value at zero: "Hc2(0)")
+_ROUND_CITATION = re.compile(r"(?<=[A-Za-z0-9δ])\([1-9]\d{0,2}(?:[,–-][1-9]\d{0,2})*\)$")
 
 
 def _trim(token: str) -> str:
     token = _CITATION.sub("", token.rstrip(".,-+")).rstrip(".,-+")
+    token = _ROUND_CITATION.sub("", token)
     if token.endswith(")"):
         token = _MILLER.sub("", token)  # "SrTiO3(001)": a crystal face
     while token and token.count("(") < token.count(")") and token.endswith(")"):

@@ -121,6 +121,63 @@ def _element_symbol(word: str) -> str | None:
     return symbol if symbol in _elements() else None
 
 
+def _composition(formula: str, variable: str, value: float) -> tuple[str, ...]:
+    """The concrete composition a doping level makes of its variable formula, if any."""
+    c = instantiate(formula, {variable: value}, {}) if formula else None
+    return (c,) if c is not None else ()
+
+
+def _with_codes(text: str, mentions: list[MaterialSpan]) -> list[MaterialSpan]:
+    """A formula or abbreviation and the sample code right after it are one sample: "the
+    YBCO A1 film" names film A1 of YBCO."""
+    out: list[MaterialSpan] = []
+    for m in mentions:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and m.kind == "code"
+            and last.kind in ("formula", "abbreviation")
+            and last.role == "sample"
+            and text[last.end : m.start] == " "
+        ):
+            out[-1] = dataclasses.replace(
+                last, name=text[last.start : m.end], end=m.end, kind="code"
+            )
+            continue
+        out.append(m)
+    return out
+
+
+_AND = re.compile(r"\s*(?:,\s*(?:and\s+)?|and\s+)\s*")
+
+
+def _jointly(
+    text: str, levels: list[MaterialSpan], single: dict[int, tuple[str, float]]
+) -> list[MaterialSpan]:
+    """Levels of different variables of one formula named together ("y = 0.06 and x = 0.20")
+    set one composition: Y0.8Ca0.2Ba2(Cu0.94Zn0.06)3O7-δ, not one per variable."""
+    out = list(levels)
+    run: list[int] = []
+    for i in [*sorted(single), -1]:
+        joined = (
+            run
+            and i >= 0
+            and levels[i].formula == levels[run[-1]].formula
+            and _AND.fullmatch(text[levels[run[-1]].end : levels[i].start])
+        )
+        if joined:
+            run.append(i)
+            continue
+        variables = {single[j][0] for j in run}
+        if len(run) >= 2 and len(variables) == len(run) and levels[run[0]].formula:
+            values = dict(single[j] for j in run)
+            c = instantiate(levels[run[0]].formula, values, {})
+            for j in run:
+                out[j] = dataclasses.replace(levels[j], compositions=(c,) if c else ())
+        run = [i] if i >= 0 else []
+    return out
+
+
 def _overlaps(a: int, b: int, spans) -> bool:
     return any(a < s.end and s.start < b for s in spans)
 
@@ -146,8 +203,17 @@ def define(text: str, formulas: list[MaterialSpan]) -> list[abbr.Definition]:
                     abbr.Definition(short, f.formula, family, f"defined in the paper: {long}")
                 )
                 continue
-        if _SAMPLE_CODE.fullmatch(short) and re.search(
-            r"\b(?:samples?|films?|crystals?)\s*$", text[max(0, m.start() - 25) : m.start()]
+        if not _SAMPLE_CODE.fullmatch(short):
+            continue
+        # "the first y = 0.06 sample (S1)", "another heavily disordered compound (S2)", and
+        # right after its formula, "sintered Y0.80Ca0.20Ba2(Cu0.945Zn0.055)3O7-δ (S2)"
+        named = before[-1] if before and text[before[-1].end : m.start()].strip() == "" else None
+        if named is not None and named.kind == "formula":
+            source = f"defined in the paper: {text[named.start : m.end()]}"
+            out.append(abbr.Definition(short, named.formula, "sample code", source))
+        elif re.search(
+            r"\b(?:samples?|films?|crystals?|compounds?)\s*$",
+            text[max(0, m.start() - 25) : m.start()],
         ):
             source = f"defined in the paper: {text[max(0, m.start() - 40) : m.end()].strip()}"
             out.append(abbr.Definition(short, "", "sample code", source))
@@ -192,7 +258,9 @@ class MentionReader:
             if bound
             else None
         )
-        self.current: MaterialSpan | None = None  # the last variable formula of a sample
+        # per composition variable, the last sample formula that keeps it: a paper on
+        # "Hg2(Ba1-ySry)2YCu2O8-δ" defines "y = 0.5" for it even after naming "Hg2Ba2YCu2O8-δ"
+        self.keeps: dict[str, MaterialSpan] = {}
         self.sample: MaterialSpan | None = None  # the last sample with a formula
 
     def _definition(self, written: str) -> abbr.Definition | None:
@@ -226,14 +294,14 @@ class MentionReader:
         out += [d for d in dopings if not _overlaps(d.start, d.end, out)]
         out += self._phrases(text, out)
         out.sort(key=lambda s: s.start)
+        out = _with_codes(text, out)
         out = [self._describe(text, m) for m in out]
         for m in out:
             if m.role != "sample" or not m.formula:
                 continue
             if m.kind in ("formula", "abbreviation"):
                 self.sample = m
-                if variables_of(m.formula) or placeholders(m.formula):
-                    self.current = m
+                self.keeps |= dict.fromkeys(variables_of(m.formula), m)
         return out
 
     def _abbreviations(self, text: str, taken: list[MaterialSpan]) -> list[MaterialSpan]:
@@ -247,7 +315,7 @@ class MentionReader:
             d = self._definition(written)
             kind = "code" if d is not None and d.family == "sample code" else "abbreviation"
             formula = d.formula if d is not None else ""
-            if kind == "code" and self.sample is not None:
+            if kind == "code" and not formula and self.sample is not None:
                 formula = self.sample.formula
             span = MaterialSpan(
                 formula,
@@ -263,7 +331,8 @@ class MentionReader:
         return found
 
     def _dopings(self, text: str, taken: list[MaterialSpan]) -> list[MaterialSpan]:
-        out = []
+        out: list[MaterialSpan] = []
+        single: dict[int, tuple[str, float]] = {}  # index in out → (variable, its one value)
         for d in find_dopings(text, self.variables):
             if _overlaps(d.start, d.end, taken):
                 continue
@@ -275,19 +344,28 @@ class MentionReader:
                 ),
                 None,
             )
-            current = self.current
-            if (
-                owner is None
-                and current is not None
-                and d.variable in variables_of(current.formula)
-            ):
-                owner = current
+            if owner is None:
+                owner = self.keeps.get(d.variable)
             formula = owner.formula if owner is not None else ""
-            concrete = tuple(
-                c
-                for v in d.values
-                if formula and (c := instantiate(formula, {d.variable: v}, {})) is not None
-            )
+            source = owner.name or owner.formula if owner is not None else ""
+
+            if d.pieces:
+                # a list of levels defines as many compositions: one mention each, so that
+                # each value's sentence links it ("x = 0.80 and 1.00 samples at 5 and 14 K")
+                for (start, end), value in zip(d.pieces, d.values, strict=True):
+                    out.append(
+                        MaterialSpan(
+                            formula,
+                            text[start:end],
+                            start,
+                            end,
+                            kind="doping",
+                            compositions=_composition(formula, d.variable, value),
+                            definition=source,
+                        )
+                    )
+                continue
+            concrete = tuple(c for v in d.values for c in _composition(formula, d.variable, v))
             out.append(
                 MaterialSpan(
                     formula,
@@ -296,10 +374,12 @@ class MentionReader:
                     d.end,
                     kind="doping",
                     compositions=concrete,
-                    definition=owner.name or owner.formula if owner is not None else "",
+                    definition=source,
                 )
             )
-        return out
+            if len(d.values) == 1:
+                single[len(out) - 1] = (d.variable, d.values[0])
+        return _jointly(text, out, single)
 
     def _expand(self, f: MaterialSpan, sites, dopings, text: str) -> MaterialSpan:
         """A variable formula with the compositions its own sentence defines."""

@@ -137,7 +137,8 @@ _QUANTITY = re.compile(
     rf"(?<![A-Za-z0-9.])(?<![A-Za-z]-)(?P<n1>-?{_NUM})(?P<esd>\(\d{{1,2}}\))?"  # "0.65(3) K"
     rf"(?:\s*(?P<u1>{_UNIT})(?![A-Za-z0-9]))?"
     rf"(?:\s*(?:±|\+/-|\+-)\s*(?P<err>{_NUM}))?(?(open)\s*\))"
-    rf"(?:\s*(?P<sep>-|–|to|and)\s*(?P<n2>{_NUM}))?"
+    # "1 ∼ 2 K": a tilde between two bare numbers is a range, as in Japanese usage "1~2 K"
+    rf"(?:\s*(?P<sep>-|–|to|and|(?<=\d)\s?[∼~](?=\s?\d))\s*(?P<n2>{_NUM}))?"
     rf"\s*(?P<unit>{_UNIT})(?![A-Za-z0-9])(?!-[1-4](?![\d.]))"  # "K-1" is per kelvin
     r"(?!\s?/\s?[A-Za-z%(])"  # "0.9 K/GPa", "10 K/%": a rate, not a value of the unit
 )
@@ -178,13 +179,38 @@ class Quantity:
 
 
 _SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+# PDFs set in the Adobe Symbol font may keep its glyphs at U+F020-U+F0FF (the font's own code
+# plus 0xF000): "\uf044Tc" is ΔTc, a transition width, and "\uf06dB" is µB
+_SYMBOL_LETTERS = (
+    "ΑΒΧΔΕΦΓΗΙϑΚΛΜΝΟΠΘΡΣΤΥςΩΞΨΖ",  # A..Z
+    "αβχδεφγηιϕκλμνοπθρστυϖωξψζ",  # a..z
+)
+_SYMBOL_FONT = str.maketrans(
+    {
+        **{0xF041 + i: c for i, c in enumerate(_SYMBOL_LETTERS[0])},
+        **{0xF061 + i: c for i, c in enumerate(_SYMBOL_LETTERS[1])},
+        **{0xF020 + i: chr(0x20 + i) for i in range(0x20)},  # space, digits, brackets, signs
+        0xF022: "∀",
+        0xF024: "∃",
+        0xF027: "∋",
+        0xF02D: "-",
+        0xF07E: "∼",
+        0xF0A3: "≤",
+        0xF0B0: "°",
+        0xF0B1: "±",
+        0xF0B3: "≥",
+        0xF0B4: "×",
+        0xF0BB: "≈",
+    }
+)
 
 
 def normalise(text: str) -> str:
     """Same-length clean-up so regexes see "-", "=" and formula counts ("BaFe₂As₂" reads as
     BaFe2As2); offsets stay valid."""
     return (
-        text.translate(_SUBSCRIPT_DIGITS)
+        text.translate(_SYMBOL_FONT)
+        .translate(_SUBSCRIPT_DIGITS)
         .replace("−", "-")
         .replace("–", "-")
         .replace("‐", "-")

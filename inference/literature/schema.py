@@ -68,10 +68,34 @@ class PropertyRecord:
     # (inference.literature.links) | paragraph (the paragraph's current sample) | paper (the
     # sample a paper is about, where the paragraph names none) | learned (the
     # learned Tc linker chose a sample the rules did not, inference.literature.linker) | table |
-    # label (the value names a sample itself) | none (no sample named, or the linker unsure)
+    # label (the value names a sample itself) | field (a Tc under an applied field of 0.1 T or
+    # more: the field's, no sample's) | none (no sample named, or the linker unsure)
     link: str = "sentence"
     section: str = ""
     source: str = "text"  # text | table (read from a table cell: `sentence` names the cell)
+
+
+# What each `PropertyRecord.link` means, in the words the pane shows beside a record.
+LINK_REASONS = {
+    "bracket": "the sample named in the brackets around the value",
+    "for": 'the sample the sentence gives the value "for" or "of"',
+    "subject": "the subject of the sentence",
+    "sentence": "the only sample the sentence names",
+    "after": "the sample named right after the value",
+    "respectively": 'the sample in the same place of a "respectively" list',
+    "paragraph": "the sample the paragraph is about (the sentence names none)",
+    "paper": "the sample the paper is about (neither sentence nor paragraph names one)",
+    "learned": "the learned linker, which chose another sample than the rules",
+    "table": "the table row's sample",
+    "label": 'none: the value is the sample\'s name ("the Tc = 75 K sample")',
+    "field": "none: a Tc in an applied magnetic field is not the sample's Tc",
+    "none": "none: no sample is named near the value",
+}
+
+
+def link_reason(link: str) -> str:
+    """One line saying how a record's material was chosen (the code itself when unknown)."""
+    return LINK_REASONS.get(link, link)
 
 
 @dataclass(frozen=True)

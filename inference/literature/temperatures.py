@@ -54,7 +54,7 @@ _MOVES = (
 # "is too low as compared with 93 K"
 _TC_VERB = re.compile(
     rf"^[^;]{{0,60}}?\b(?:{_MOVES}|changes?|changed|varies|varied|reduced|enhanced|suppressed|"
-    r"raised|lowered|shift(?:s|ed)?|compared (?:with|to)|than)\b[^;]{0,40}$",
+    r"raised|lowered|shift(?:s|ed)?|compared\s+(?:with|to)|than)\b[^;]{0,40}$",
     re.IGNORECASE,
 )
 # "suppressed by 30 K", and the list it opens: "by ~ 30K, ~ 40K, and ~ 46K"
@@ -177,6 +177,10 @@ def temperature_role(
     before = text[: q.start]
     if _MEASURE_STRONG.search(before):
         return TemperatureRole("measurement")
+    if _where_measured(text, q):
+        return TemperatureRole("measurement")
+    if _SQUARED_BEFORE.search(before):
+        return TemperatureRole("other")  # "T 2 = 16.8 K 2": a squared temperature
     if _CHANGE_BEFORE.search(before) or _COMPARE_AFTER.match(text[q.end : q.end + 20]):
         return TemperatureRole("other")  # "suppressed by 30 K", "7 K below the wire"
     if _RANGE_AFTER.match(text[q.end : q.end + 20]):
@@ -233,6 +237,56 @@ def temperature_role(
     return TemperatureRole("other")
 
 
+# quantities measured as a function of temperature: "the resistivity at 300 K" is where the
+# resistivity was measured, not a transition of the sample
+_MEASURED = (
+    r"(?:resistivit(?:y|ies)|resistances?|susceptibilit(?:y|ies)|magneti[sz]ations?|"
+    r"specific heats?|heat capacit(?:y|ies)|thermopower|Seebeck coefficients?|"
+    r"Hall (?:coefficients?|constants?)|penetration depths?|Knight shifts?|relaxation rates?|"
+    r"line ?widths?|spectr(?:um|a)|patterns?|data|curves?|loops?|isotherms?|signals?)"
+)
+_QUANTITY_AT = re.compile(
+    rf"\b{_MEASURED}\s+(?:\([^()]{{0,12}}\)\s*)?(?:(?:was|were|is|are)\s+)?"
+    r"(?:(?:measured|taken|recorded|collected|obtained)\s+)?(?:at|up to|down to|between|from)\s*$",
+    re.IGNORECASE,
+)
+# ... unless the quantity shows a feature there, which is a transition: "a drop in the
+# resistivity at 3.4 K", "zero resistivity at 38 K", "the onset of the diamagnetic signal at"
+_FEATURE_BEFORE = re.compile(
+    r"\b(?:drop|jump|anomal|kink|peak|onset|transition|decrease|fall|zero|upturn|change|"
+    r"deviation|step|hump|minimum|maximum|disappear|vanish|sign|appear|bifurcat|split)",
+    re.IGNORECASE,
+)
+# a value of another quantity, then the temperature it holds at: "Hc1≈750 Oe at 5 K",
+# "Jc = 1.5×10^5 A/cm2 at 5 K" (not a temperature: "Tc = 38 K at 1 GPa" has its value first)
+_VALUE_AT = re.compile(
+    r"[=≈∼~]\s*[-]?\d[\d.]*\s*(?:\(\d+\)\s*)?(?:[×x]\s*10\s*[-]?\d+\s*)?"
+    r"(?!K\b|mK\b)[A-Za-zµΩ%][^\s,;=()]{0,6}(?:\s?[A-Za-zµΩ/][^\s,;=()]{0,6}){0,2}\s+at\s*$"
+)
+
+
+def _where_measured(text: str, q: Quantity) -> bool:
+    """The temperature at which another quantity was measured: "the resistivity up to 240 K",
+    "Hc1≈750 Oe at 5 K", "measured above Tc, at T ∼ 30 K"."""
+    before = text[: q.start]
+    if _VALUE_AT.search(before[-40:]):
+        return True
+    # the quantity's own relation sign belongs to the words before it: "at T ∼ 30 K", unless
+    # what happens there is said to be superconductivity ("starts to decrease at T∼38K
+    # indicating the onset of superconductivity")
+    sign = re.match(r"[=∼~≈]\s*", q.text)
+    if (
+        sign
+        and re.search(r"\bat\s+T\s?$", before)
+        and not _AFTER_CUE.match(text[q.end : q.end + 90])
+    ):
+        return True
+    digit = re.search(r"\d", q.text)
+    m = _QUANTITY_AT.search(before + (q.text[: digit.start()] if digit else ""))
+    return bool(m) and not _FEATURE_BEFORE.search(before[max(0, m.start() - 30) : m.start()])
+
+
+_SQUARED_BEFORE = re.compile(r"(?<![A-Za-z])T\s?(?:\^\s?)?[2²]\s*[=≈∼~]\s*$")
 _TEMPERATURE = re.compile(r"\d\s?m?K\b")
 _COPULA_BEFORE = re.compile(r"\b(?:is|was|are|were)\s*$")
 _FROM_BEFORE = re.compile(r"\bfrom\s*$")

@@ -34,6 +34,12 @@ _COEFF = re.compile(
 
 
 _RELATION_HINT = re.compile(_REL)
+_VALUE = re.compile(_NUM)
+# values joined as a list, not as a range ("0.1, 0.2 and 0.3", not "0.1 to 0.3", "0.1-0.3")
+_LIST_JOIN = re.compile(r"\s*(?:,\s*(?:and|or)?|and|or)\s*")
+
+
+_LONE_ELEMENT = re.compile(r"\(([A-Z][a-z]?)\)(\d*\.?\d*)")
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,9 @@ class Doping:
     text: str
     start: int
     end: int
+    # one (start, end) per value of a list ("x = 0.80 and 1.00": "x = 0.80", "1.00"), the
+    # first from the variable on; empty for a single value, a range or a bound
+    pieces: tuple[tuple[int, int], ...] = ()
 
 
 def _number(text: str) -> float | None:
@@ -74,7 +83,23 @@ def find_dopings(sentence: str, variables: set[str]) -> list[Doping]:
             if piece and (v := _number(piece)) is not None
         )
         text = m.group().rstrip(" ,")
-        out.append(Doping(var, values if exact else (), text, m.start(), m.start() + len(text)))
+        numbers = list(_VALUE.finditer(sentence, m.start("values"), m.end("values")))
+        listed = (
+            exact
+            and len(numbers) == len(values) >= 2
+            and all(
+                _LIST_JOIN.fullmatch(sentence[a.end() : b.start()])
+                for a, b in zip(numbers, numbers[1:], strict=False)
+            )
+        )
+        pieces = (
+            ((m.start(), numbers[0].end()), *((n.start(), n.end()) for n in numbers[1:]))
+            if listed
+            else ()
+        )
+        out.append(
+            Doping(var, values if exact else (), text, m.start(), m.start() + len(text), pieces)
+        )
     return out
 
 
@@ -141,5 +166,6 @@ def instantiate(formula: str, values: dict[str, float], sites: dict[str, str]) -
         if value == "0" and sym not in "()[]":
             continue
         out.append(sym + value)
-    result = "".join(out)
+    # a bracket left around one element keeps no meaning: "Hg2(Ba)2YCu2O8" → "Hg2Ba2YCu2O8"
+    result = _LONE_ELEMENT.sub(r"\1\2", "".join(out))
     return result if changed and result else None

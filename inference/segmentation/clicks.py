@@ -4,8 +4,9 @@ It is the one click path of MatLens: the Micrographs pane, `matlens segment` and
 through `ClickSession.predict`. What is fed back to the decoder is the policy of `refine`; which
 answer to a first click comes first, and whether it is a confident one, is `click_policy`'s,
 choosing among SAM's three masks and the region `local_contrast` grows from the clicked pixel
-(and, where the policy asks, cutting a small SAM mask that holds several blobs of the grey level
-to the clicked one, `merged_blobs`).
+(showing a larger SAM mask first where the image says that the chosen one is a fragment of it,
+`fragments`; and, where the policy asks, cutting a small SAM mask that holds several blobs of
+the grey level to the clicked one, `merged_blobs`).
 Large images come as `tiling.TiledEmbedding`.
 """
 
@@ -16,19 +17,26 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation.click_policy import (
+    CandidateShape,
     ClickChoice,
     ClickPolicy,
     RegionShape,
-    choose_sam,
+    choose,
     edge_shift,
+    is_fragment,
+    nests,
+    sam_shapes,
+    scattered,
     with_region,
+    with_whole,
 )
+from inference.segmentation.fragments import MARGIN, outline_contrast
 from inference.segmentation.geometry import Box, Point, Rect
 from inference.segmentation.local_contrast import (
     ClickContrast,
@@ -40,7 +48,7 @@ from inference.segmentation.local_contrast import (
     trace_region,
     typicality,
 )
-from inference.segmentation.masks import postprocess
+from inference.segmentation.masks import EIGHT, components, postprocess
 from inference.segmentation.merged_blobs import clicked_blob
 from inference.segmentation.refine import DEFAULT, RefinePolicy, choose_candidate
 from inference.segmentation.sam import LOW_RES, ImageEmbedding, MaskCandidate, SamModel
@@ -151,7 +159,8 @@ def _cells_touched(
 
 @dataclass(frozen=True, eq=False)
 class BlobAnswer:
-    """One of SAM's answers cut to the blob that holds the click (`merged_blobs`), with
+    """One of SAM's answers cut to the part that holds the click (`merged_blobs`, or rule 7's
+    whole object without its stray specks), with
     MaskCandidate's interface (frame pixels). A correction feeds back SAM's logits with the
     cells outside the blob turned off."""
 
@@ -160,6 +169,7 @@ class BlobAnswer:
     offset: tuple[int, int]  # (y0, x0) of the crop in the frame
     original_size: tuple[int, int]  # the frame's embedding's
     input_size: tuple[int, int]
+    note: str = "cut to the clicked blob"  # what the pane says of it after the predicted IoU
 
     @property
     def score(self) -> float:
@@ -229,7 +239,7 @@ class RefinedCandidate:
         if isinstance(self.raw, RegionAnswer):
             return f"traced from the click's local contrast ({self.raw.contrast.polarity} detail)"
         if isinstance(self.raw, BlobAnswer):
-            return f"predicted IoU {self.raw.score:.2f}, cut to the clicked blob"
+            return f"predicted IoU {self.raw.score:.2f}, {self.raw.note}"
         return f"predicted IoU {self.raw.score:.2f}"
 
     @property
@@ -440,16 +450,18 @@ class ClickSession:
         self, frame: _Frame, point: Point, raw: list[MaskCandidate]
     ) -> tuple[list[MaskCandidate | RegionAnswer | BlobAnswer], ClickChoice]:
         """SAM's answers to a first click and the local-contrast region, and the order to show
-        them in (`click_policy`); with `split`, a small SAM answer shown first is cut to the
-        clicked blob where it holds several."""
+        them in (`click_policy`); a SAM answer shown first that is a fragment of a larger one
+        gives way to it; with `split`, a small SAM answer shown first is cut to the clicked
+        blob where it holds several."""
         rules = self.policy.clicks
         embedding = frame.embedding
         x, y = point[0] - frame.x0, point[1] - frame.y0
-        sam = choose_sam(raw, (x, y), embedding.original_size, embedding.input_size, rules)
+        shapes = sam_shapes(raw, (x, y), embedding.original_size, embedding.input_size, rules)
+        sam = choose(shapes, rules)
         answers: list[MaskCandidate | RegionAnswer | BlobAnswer] = [
             _with_edge(c, rules) for c in raw
         ]
-        if self.pixels is None or not (rules.region or rules.split):
+        if self.pixels is None or not (rules.region or rules.split or rules.fragment_ratio):
             return answers, sam
         patch = local_patch(self.pixels, point[0], point[1], rules.region_window)
         choice = sam
@@ -468,6 +480,14 @@ class ClickSession:
             choice = _with_region(
                 sam, region, lambda: _typicality(patch, frame, raw[sam.first]), rules
             )
+        if rules.fragment_ratio and choice.first < len(raw) and not choice.ambiguous:
+            sam_answers = cast("list[MaskCandidate]", answers[: len(raw)])
+            whole = _whole_object(
+                sam_answers, shapes, choice.first, self.pixels, frame, point, rules
+            )
+            if whole is not None:
+                choice = with_whole(choice, whole)
+                answers[whole] = _clicked_part(sam_answers[whole], frame, point)
         first = answers[choice.first]
         if rules.split and isinstance(first, MaskCandidate):
             answers[choice.first] = _clicked_blob(first, patch, frame, rules)
@@ -563,6 +583,79 @@ def _clicked_blob(
         return candidate
     embedding = frame.embedding
     return BlobAnswer(candidate, kept, (y0, x0), embedding.original_size, embedding.input_size)
+
+
+def _clicked_part(
+    candidate: MaskCandidate, frame: _Frame, point: Point
+) -> MaskCandidate | BlobAnswer:
+    """The whole object rule 7 shows, without the specks SAM's larger mask often carries in
+    the neighbouring objects: its 8-connected part holding the click (the part the rule judged),
+    else the answer itself."""
+    crop, (y0, x0) = candidate.mask_crop()
+    labels, count = components(crop, EIGHT)
+    if count < 2:
+        return candidate
+    row, col = int(point[1]) - frame.y0 - y0, int(point[0]) - frame.x0 - x0
+    if not (0 <= row < crop.shape[0] and 0 <= col < crop.shape[1]) or not labels[row, col]:
+        return candidate
+    embedding = frame.embedding
+    kept = labels == labels[row, col]
+    return BlobAnswer(
+        candidate,
+        kept,
+        (y0, x0),
+        embedding.original_size,
+        embedding.input_size,
+        note="the whole object, not a part of it",
+    )
+
+
+def _whole_object(
+    answers: Sequence[MaskCandidate],
+    shapes: Sequence[CandidateShape],
+    shown: int,
+    pixels: np.ndarray,
+    frame: _Frame,
+    point: Point,
+    rules: ClickPolicy,
+) -> int | None:
+    """The larger SAM answer of which the one `shown` first is a fragment (`click_policy`
+    rule 7), the one whose outline contrast says so most clearly; None if there is none."""
+    small = answers[shown]
+    h, w = frame.embedding.original_size
+    found: tuple[float, int] | None = None
+    for i, large in enumerate(answers):
+        if i == shown or scattered(shapes[i], rules):
+            continue
+        (sr, sc), (lr, lc) = small.region, large.region
+        if sr.stop <= sr.start or lr.stop <= lr.start:
+            continue
+        window = (
+            slice(max(min(sr.start, lr.start) - MARGIN, 0), min(max(sr.stop, lr.stop) + MARGIN, h)),
+            slice(max(min(sc.start, lc.start) - MARGIN, 0), min(max(sc.stop, lc.stop) + MARGIN, w)),
+        )
+        rows, cols = window
+        inner = np.zeros((rows.stop - rows.start, cols.stop - cols.start), bool)
+        inner[
+            sr.start - rows.start : sr.stop - rows.start,
+            sc.start - cols.start : sc.stop - cols.start,
+        ] = small.mapper.crop(small.logits_lowres, small.region)
+        outer = large.mapper.crop(large.logits_lowres, window)
+        shared = int(np.count_nonzero(inner & outer))
+        if not nests(int(np.count_nonzero(inner)), int(np.count_nonzero(outer)), shared, rules):
+            continue
+        y0, x0 = rows.start + frame.y0, cols.start + frame.x0
+        grey = pixels[y0 : y0 + inner.shape[0], x0 : x0 + inner.shape[1]]
+        click = (
+            min(max(int(point[1]) - y0, 0), inner.shape[0] - 1),
+            min(max(int(point[0]) - x0, 0), inner.shape[1] - 1),
+        )
+        contrast = outline_contrast(grey, inner, outer, click)
+        if contrast is None or not is_fragment(contrast, rules):
+            continue
+        if found is None or contrast.ratio < found[0]:
+            found = (contrast.ratio, i)
+    return None if found is None else found[1]
 
 
 def _typicality(patch: LocalPatch, frame: _Frame, candidate: MaskCandidate) -> float:

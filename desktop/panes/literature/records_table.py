@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from inference.literature.schema import link_reason
+
 if TYPE_CHECKING:
     from inference.literature.extract import PropertyRecord
 
@@ -53,7 +55,7 @@ class RecordsTable(QTableWidget):
                 material = f"{material} (= {r.material_formula})"  # what "PCCO" stands for
             prop = f"{r.property} ({r.qualifier})" if r.qualifier else r.property
             cells = (material, prop, value, r.unit, si, cond, str(r.page))
-            tip = f"{r.sentence}\n\nmaterial chosen by: {r.link}"
+            tip = f"{r.sentence}\n\nmaterial: {link_reason(r.link)}"
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
