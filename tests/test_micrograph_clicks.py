@@ -159,7 +159,10 @@ def test_a_click_on_part_of_a_precipitate_gives_the_whole_precipitate(qtbot, win
     # SAM's most stable mask, shown first without rule 7, is the clicked lobe: IoU 0.48
     assert iou(shown.mask, whole) > 0.9, iou(shown.mask, whole)
     # one piece: not the specks SAM's larger mask also marks in the precipitate below
-    assert ndimage.label(shown.mask, np.ones((3, 3), bool))[1] == 1
+    _pieces, count = cast(
+        "tuple[np.ndarray, int]", ndimage.label(shown.mask, np.ones((3, 3), bool))
+    )
+    assert count == 1
     assert "predicted IoU" in pane.clicks.candidate_label.text()
     if shots := os.environ.get("MATLENS_SHOTS"):
         window.grab().save(str(Path(shots) / "click_whole_precipitate.png"))
