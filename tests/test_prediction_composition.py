@@ -68,8 +68,9 @@ def test_every_card_has_a_human_name_and_calibrated_coverage():
 
 def test_formation_energy_model_keeps_its_held_out_accuracy():
     """Member k never saw crabnet's test fold k: on every 16th composition of each test fold
-    (5054 in all) the shipped ensemble keeps its accuracy. On these rows the attention blend
-    scores 0.0840 eV/atom, the 3-MLP model it replaced 0.0867 (5-fold: 0.0864 vs 0.0898)."""
+    (5054 in all) the shipped ensemble keeps its accuracy. On these rows the blend with two
+    attention nets scores 0.0833 eV/atom, with one 0.0840, the 3-MLP model 0.0867 (5-fold:
+    0.0855, 0.0864, 0.0898)."""
     import csv
 
     from inference.prediction.composition import CompositionModel
@@ -91,7 +92,7 @@ def test_formation_energy_model_keeps_its_held_out_accuracy():
         predicted = model.members(x)[:, fold]
         errors.append(np.abs(predicted - np.array([float(r["target"]) for r in rows])))
     mae = float(np.concatenate(errors).mean())
-    assert mae < 0.0855, mae
+    assert mae < 0.0850, mae
 
 
 def test_metal_probability_separates_metals_from_insulators():
