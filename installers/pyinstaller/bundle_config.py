@@ -145,7 +145,7 @@ LEFT_OUT_FILES = (
     "PySide6/Qt/translations/*",
     # Platform plugins for kiosks and embedded boards (EGLFS, linuxfb, VNC, Vulkan displays,
     # "minimal"), their input drivers and Qt's network plugins. Kept: xcb (X11), wayland,
-    # offscreen (tests, `structure render`), the portal theme, image formats, SVG icons.
+    # offscreen (tests, `structure render`), the portal theme, SVG icons.
     "PySide6/Qt/plugins/egldeviceintegrations/*",
     "PySide6/Qt/plugins/generic/*",
     "PySide6/Qt/plugins/networkinformation/*",
@@ -156,6 +156,16 @@ LEFT_OUT_FILES = (
     "PySide6/Qt/plugins/platforms/libqminimalegl.so",
     "PySide6/Qt/plugins/platforms/libqvkkhrdisplay.so",
     "PySide6/Qt/plugins/platforms/libqvnc.so",
+    # Qt's raster image plugins: MatLens reads images with tifffile, Pillow and rosettasciio
+    # and writes them with Pillow; Qt itself loads only PNG (built into QtGui) and SVG icons.
+    "PySide6/Qt/plugins/imageformats/libqgif.so",
+    "PySide6/Qt/plugins/imageformats/libqicns.so",
+    "PySide6/Qt/plugins/imageformats/libqico.so",
+    "PySide6/Qt/plugins/imageformats/libqjpeg.so",
+    "PySide6/Qt/plugins/imageformats/libqtga.so",
+    "PySide6/Qt/plugins/imageformats/libqtiff.so",
+    "PySide6/Qt/plugins/imageformats/libqwbmp.so",
+    "PySide6/Qt/plugins/imageformats/libqwebp.so",
     # matplotlib is imported (pymatgen's XRD and EOS modules import pyplot) but never draws.
     "matplotlib/mpl-data/fonts/*",
     "matplotlib/mpl-data/sample_data/*",
