@@ -28,10 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.segmentation.local_contrast import _grey
-from inference.segmentation.masks import components
+from inference.segmentation.local_contrast import grey_level
+from inference.segmentation.masks import EIGHT, components
 
-_EIGHT = np.ones((3, 3), bool)
 MARGIN = 8  # px around the masks: the σ = 1 Gaussian and Sobel see the same pixels as on
 # the whole image
 INSIDE_PX = 2  # the stretch is farther than this from the larger mask's outline
@@ -80,7 +79,7 @@ def outline_contrast(
     stretch = (rows[keep], cols[keep])
     if not keep.any() or not large_outline.any():
         return None
-    grey = np.pad(_grey(pixels), _REACH, mode="symmetric")  # scipy's "reflect"
+    grey = np.pad(grey_level(pixels), _REACH, mode="symmetric")  # scipy's "reflect"
     edge_rows, edge_cols = np.nonzero(large_outline)
     edge = float(np.median(_gradient(grey, (edge_rows, edge_cols))))
     if edge <= 0:
@@ -113,6 +112,6 @@ def _outline(mask: np.ndarray) -> np.ndarray:
 
 def _clicked_part(mask: np.ndarray, click: tuple[int, int]) -> np.ndarray:
     """The 8-connected part holding the click (the whole mask where the click misses it)."""
-    labels, _ = components(mask, _EIGHT)
+    labels, _ = components(mask, EIGHT)
     k = labels[click]
     return labels == k if k else mask

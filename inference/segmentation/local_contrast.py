@@ -80,7 +80,7 @@ def local_patch(image: np.ndarray, x: float, y: float, half: int = 96) -> LocalP
     from scipy import ndimage as ndi
 
     window = Window.around(image.shape, x, y, half)
-    grey = ndi.gaussian_filter(_grey(image[window.slices]), 1.0)
+    grey = ndi.gaussian_filter(grey_level(image[window.slices]), 1.0)
     detail = grey - ndi.gaussian_filter(grey, 2.0)
     # Both medians partition their array in place instead of a copy: `detail` is not used
     # again, and the order of its values does not change the spread around its median.
@@ -91,7 +91,7 @@ def local_patch(image: np.ndarray, x: float, y: float, half: int = 96) -> LocalP
     return LocalPatch(grey, window, click, noise)
 
 
-def _grey(pixels: np.ndarray) -> np.ndarray:
+def grey_level(pixels: np.ndarray) -> np.ndarray:
     """The mean of the channels as float32. A grey micrograph stored as RGB (equal channels, the
     usual case) is its first channel: the same numbers (the mean of three equal 8-bit values is
     exact in float32) without averaging three float planes."""
