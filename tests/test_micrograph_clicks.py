@@ -118,7 +118,7 @@ def test_a_large_precipitate_is_outlined_to_its_edge(qtbot, window, sam_model, t
     own = max(iou(c.mask) for c in candidates)
     assert iou(shown.mask) > own + 0.02 and iou(shown.mask) > 0.94, (iou(shown.mask), own)
     assert 0.95 < shown.mask.sum() / precipitate.sum() < 1.05
-    assert "the whole object, not a part of it" in pane.clicks.candidate_label.text()
+    assert "predicted IoU" in pane.clicks.candidate_label.text()
     if shots := os.environ.get("MATLENS_SHOTS"):
         window.grab().save(str(Path(shots) / "click_large_precipitate.png"))
 
@@ -163,7 +163,7 @@ def test_a_click_on_part_of_a_precipitate_gives_the_whole_precipitate(qtbot, win
         "tuple[np.ndarray, int]", ndimage.label(shown.mask, np.ones((3, 3), bool))
     )
     assert count == 1
-    assert "predicted IoU" in pane.clicks.candidate_label.text()
+    assert "the whole object, not a part of it" in pane.clicks.candidate_label.text()
     if shots := os.environ.get("MATLENS_SHOTS"):
         window.grab().save(str(Path(shots) / "click_whole_precipitate.png"))
     qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)  # the lobe is the next answer
