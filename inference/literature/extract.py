@@ -297,6 +297,9 @@ def extract(
     return Extraction(paper.path, paper.title, paper.n_pages, records, mentions, steps)
 
 
+# links that say the value is no sample's to carry: it names its sample itself ("the Tc = 75 K
+# sample") or is read under an applied field; neither falls back to the paragraph's sample
+_NO_SAMPLE_LINKS = ("label", "field")
 _SENTENCE_GOES_ON = re.compile(r"[A-Za-z0-9,]$")
 
 
@@ -548,7 +551,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
         if mat is not None:
             mat_span = (s0 + mat.start, s0 + mat.end)
             link = "sentence" if link == "after" else link
-        elif link in ("label", "field"):
+        elif link in _NO_SAMPLE_LINKS:
             pass
         elif current is not None and not (prop == "Tc" and _SEVERAL_SAMPLES.search(norm)):
             mat, link = current.mention, "paragraph"
@@ -558,7 +561,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             link = "none"
         written = _written(paper, *mat_span) if mat_span else None
         query = None
-        if prop == "Tc" and link not in ("label", "field"):
+        if prop == "Tc" and link not in _NO_SAMPLE_LINKS:
             query = _query(paper, norm, s0, q, keyword, qualifier, len(tcs), context)
             if mat is not None:
                 rule = _candidate(paper, mat, s0, context.sentence, "sentence")

@@ -369,8 +369,8 @@ def _member_module():
 
 
 def train_member(task: Task, x: np.ndarray, y: np.ndarray, seed: int):
-    """One ensemble member (a torch module): the mean of `task.seeds` nets, blended with an
-    attention net when the task has one."""
+    """One ensemble member (a torch module): the mean of `task.seeds` nets, blended with the
+    mean of the task's attention nets when it has some."""
     import torch
 
     nets = [_train_net(task, x, y, 1000 * k + seed) for k in range(task.seeds)]
