@@ -26,7 +26,17 @@ from pathlib import Path
 import numpy as np
 
 from inference.errors import MatLensError
-from inference.export.ner_train import DROP, IGNORE, Gold, Overlap, bio_labels, mspt, sofc
+from inference.export.ner_train import (
+    DROP,
+    IGNORE,
+    Gold,
+    Overlap,
+    bio_labels,
+    mspt,
+    sofc,
+    supermat,
+    supermat_pdf,
+)
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.ner import LABELS, MAX_TOKENS, decode
 
@@ -170,7 +180,8 @@ def span_scores(sentences: list[Sentence], logits: list[np.ndarray]) -> dict[str
 
 
 def dev_score(dev: dict[str, list[Sentence]], model, tap: int) -> tuple[float, dict]:
-    """Mean F1 of SOFC-Exp MAT, SOFC-Exp VAL, MSPT MAT on dev, and the details."""
+    """Mean F1 of SOFC-Exp MAT, SOFC-Exp VAL, MSPT MAT (and SuperMat MAT on held-out tuning
+    papers when `dev` has them) on dev, and the details."""
     sofc_s = span_scores(dev["sofc"], predict(model, dev["sofc"], tap))
     mspt_s = span_scores(dev["mspt"], predict(model, dev["mspt"], tap))
     details = {
@@ -178,6 +189,9 @@ def dev_score(dev: dict[str, list[Sentence]], model, tap: int) -> tuple[float, d
         "sofc_VAL": sofc_s["VAL"].scores(),
         "mspt_MAT": mspt_s["MAT"].scores(),
     }
+    if dev.get("supermat"):
+        held = span_scores(dev["supermat"], predict(model, dev["supermat"], tap))
+        details["supermat_MAT"] = held["MAT"].scores()
     return float(np.mean([d["f1"] for d in details.values()])), details
 
 
@@ -189,10 +203,12 @@ def train(
     lr: float = 1e-4,
     head_lr: float = 1e-3,
     batch: int = 16,
+    keep_epoch: int | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ):
-    """AdamW with linear decay; returns (model at the best dev epoch, its dev score, log)."""
+    """AdamW with linear decay; returns (model at the best dev epoch, or at `keep_epoch`, its
+    dev score, log)."""
     import torch
 
     tap = N_LAYERS - top
@@ -229,7 +245,7 @@ def train(
             flush=True,
         )
         progress(epoch / epochs, f"epoch {epoch}")
-        if score > best_score:
+        if (score > best_score and keep_epoch is None) or epoch == keep_epoch:
             best, best_score = copy.deepcopy(model.state_dict()), score
     if best is not None:  # None only with no epoch at all: the model stays as it started
         model.load_state_dict(best)
@@ -328,6 +344,25 @@ def combinations(root: Path, split: str, tagger) -> dict[str, dict]:
     return {k: v.scores() for k, v in acc.items()}
 
 
+def supermat_papers(root: Path, which: str) -> tuple[list[str], list[str]]:
+    """(trained on, held out) stems of supermat_dev: the benchmark's tuning part ("tune"), or
+    the first of its two seeded halves with the second held out ("half"). The report part is
+    never read here. The split and the halves are imported from the benchmarks, not re-derived.
+    """
+    benchmarks = str(Path(__file__).resolve().parents[2] / "benchmarks")
+    if benchmarks not in sys.path:
+        sys.path.insert(0, benchmarks)
+    from link_errors import halves  # pyright: ignore[reportMissingImports]
+    from literature_extraction import split_supermat_dev  # pyright: ignore[reportMissingImports]
+
+    stems = [p.stem for p in sorted((root / "supermat_dev" / "pdf").glob("*.pdf"))]
+    tune, _report = split_supermat_dev(stems)
+    if which == "half":
+        first, second = halves(tune)
+        return first, second
+    return tune, []
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -342,6 +377,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--supermat",
+        choices=("none", "half", "tune"),
+        default="tune",
+        help="SuperMat tuning papers trained on: none; the first of the tuning part's two "
+        "halves (the second is held out for choosing epochs and mixing); all 46",
+    )
+    parser.add_argument(
+        "--negatives",
+        type=float,
+        default=1.0,
+        help="share of SuperMat training sentences with no material that is kept",
+    )
+    parser.add_argument(
+        "--supermat-text",
+        choices=("tei", "pdf", "both"),
+        default="pdf",
+        help="SuperMat training sentences from the gold TEI text, from the PDFs as MatLens "
+        "reads them (gold material texts marked where they occur), or both",
+    )
+    parser.add_argument("--keep-epoch", type=int, help="keep this epoch, not the best on dev")
     parser.add_argument(
         "--combinations",
         action="store_true",
@@ -372,9 +428,26 @@ def main(argv: list[str] | None = None) -> int:
     }
     train_set = sets["sofc", "train"] + sets["mspt", "train"]
     dev = {"sofc": sets["sofc", "dev"], "mspt": sets["mspt", "dev"]}
+    if args.supermat != "none":
+        trained, held = supermat_papers(root, args.supermat)
+        folder = root / "supermat_dev"
+        gold = []
+        if args.supermat_text in ("tei", "both"):
+            gold += supermat(folder, trained)
+        if args.supermat_text in ("pdf", "both"):
+            gold += supermat_pdf(folder, trained)
+        rng = np.random.default_rng(0)
+        keep = rng.random(len(gold)) < args.negatives
+        gold = [g for g, k in zip(gold, keep, strict=True) if k or any(x[2] for x in g[1])]
+        train_set += featurize(encoder, tok, gold, (tap,))
+        if held:
+            dev["supermat"] = featurize(encoder, tok, supermat(folder, held), (tap,))
+        print(f"SuperMat: {len(trained)} papers trained on, {len(held)} held out")
     test = {"sofc": sets["sofc", "test"], "mspt": sets["mspt", "test"]}
     print(f"{len(train_set)} training sentences, features in {time.perf_counter() - start:.0f} s")
-    model, _, _ = train(train_set, dev, args.top, args.epochs, args.lr, args.head_lr)
+    model, _, _ = train(
+        train_set, dev, args.top, args.epochs, args.lr, args.head_lr, keep_epoch=args.keep_epoch
+    )
     out = Path(args.out)
     tmp = out / ".ner-fp32.onnx"
     export_onnx(model, tmp)

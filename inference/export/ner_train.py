@@ -8,6 +8,7 @@ training itself is `inference/export/ner_finetune.py`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -148,3 +149,132 @@ class Overlap:
         r = self.found / self.gold if self.gold else 0.0
         f = 2 * p * r / (p + r) if p + r else 0.0
         return {"precision": round(p, 3), "recall": round(r, 3), "f1": round(f, 3)}
+
+
+# SuperMat (superconductor papers; annotations CC-BY-4.0, github:lfoppiano/SuperMat; articles
+# CC BY 4.0): the gold TEI holds the paper's text with <rs type="material"> spans, so sentences
+# come straight from the TEI paragraphs (no PDF alignment). SuperMat marks only some numbers
+# (Tc values, pressures), SOFC-Exp marks every value: numbers and the quantities the rules read
+# carry no loss here, as MSPT's do.
+_TEI = "{http://www.tei-c.org/ns/1.0}"
+_TEXT_ELEMENTS = ("title", "p", "ab")
+_DIGIT = re.compile(r"\d")
+
+
+def supermat(root: Path, stems: list[str]) -> list[Gold]:
+    """Sentences of the gold TEI (title, abstract, body paragraphs, captions) of these papers
+    in `root` (a folder with gold_tei/), with MAT spans and no-loss spans over numbers."""
+    import xml.etree.ElementTree as ET
+
+    out: list[Gold] = []
+    for stem in stems:
+        tei = ET.parse(root / "gold_tei" / f"{stem}.superconductors.tei.xml").getroot()
+        for element in tei.iter():
+            if element.tag not in {_TEI + t for t in _TEXT_ELEMENTS}:
+                continue
+            if element.find(f".//{_TEI}licence") is not None or _inside_licence(tei, element):
+                continue
+            text, spans = _tei_text(element)
+            out += _sentences(text, spans)
+    return out
+
+
+def _inside_licence(tei, element) -> bool:
+    return any(element in list(lic.iter()) for lic in tei.iter(f"{_TEI}licence"))
+
+
+def _tei_text(element) -> tuple[str, list[tuple[int, int, str]]]:
+    """An element's text and its <rs> spans (start, end, type); nested <p>s are left to their
+    own turn (a caption or a paragraph inside a paragraph)."""
+    parts: list[str] = []
+    spans: list[tuple[int, int, str]] = []
+    pos = 0
+
+    def add(piece: str | None) -> None:
+        nonlocal pos
+        if piece:
+            parts.append(piece)
+            pos += len(piece)
+
+    add(element.text)
+    for child in element:
+        if child.tag in {_TEI + t for t in _TEXT_ELEMENTS}:
+            add(child.tail)
+            continue
+        start = pos
+        add("".join(child.itertext()))
+        if child.tag == f"{_TEI}rs":
+            spans.append((start, pos, child.get("type") or ""))
+        add(child.tail)
+    return "".join(parts), spans
+
+
+def _sentences(text: str, spans: list[tuple[int, int, str]]) -> list[Gold]:
+    """The paragraph cut into sentences; each keeps the spans wholly inside it."""
+    from inference.literature.quantities import find_quantities
+
+    flat = " ".join(text.split(" "))
+    out: list[Gold] = []
+    for s0, s1 in split_sentences(flat):
+        sentence = flat[s0:s1].replace("\n", " ")
+        mats = [(b - s0, e - s0, "MAT") for b, e, t in spans if t == "material" and s0 <= b < e <= s1]
+        quiet = [(q.start, q.end, None) for q in find_quantities(sentence)]
+        quiet += [(b - s0, e - s0, None) for b, e, t in spans if t in ("tcValue", "pressure") and s0 <= b < e <= s1]
+        quiet += [(m.start(), m.end(), None) for m in re.finditer(r"\S*\d\S*", sentence)]
+        out.append((sentence, mats + quiet))  # MAT first: bio_labels takes the first overlap
+    return out
+
+
+_SAME = str.maketrans({"−": "-", "–": "-", "‐": "-", "⋅": "·", "•": "·", "∙": "·"})
+
+
+def supermat_pdf(root: Path, stems: list[str]) -> list[Gold]:
+    """Sentences of the papers' PDFs as MatLens reads them (page furniture, author lists and
+    captions included, references left out as `extract` does), with MAT where a gold material
+    text of the paper occurs, spaces ignored and not inside a longer word: the scoring's own
+    rule (per paper, distinct material texts), and the text the tagger meets in use."""
+    import xml.etree.ElementTree as ET
+
+    from inference.literature.pdf import parse_pdf
+    from inference.literature.quantities import find_quantities
+    from inference.literature.sections import EXCLUDED
+
+    out: list[Gold] = []
+    for stem in stems:
+        tei = ET.parse(root / "gold_tei" / f"{stem}.superconductors.tei.xml").getroot()
+        names = {
+            "".join("".join(rs.itertext()).translate(_SAME).split())
+            for rs in tei.iter(f"{_TEI}rs")
+            if rs.get("type") == "material"
+        }
+        names = sorted((n for n in names if len(n) >= 2), key=len, reverse=True)
+        paper = parse_pdf(root / "pdf" / f"{stem}.pdf")
+        for block in paper.blocks:
+            if block.section in EXCLUDED or block.heading:
+                continue
+            for s0, s1 in split_sentences(paper.text[block.start : block.end], block.start):
+                sentence = paper.text[s0:s1].replace("\n", " ")
+                mats = _occurrences(sentence, names)
+                quiet = [(q.start, q.end, None) for q in find_quantities(sentence)]
+                quiet += [(m.start(), m.end(), None) for m in re.finditer(r"\S*\d\S*", sentence)]
+                out.append((sentence, [(b, e, "MAT") for b, e in mats] + quiet))
+    return out
+
+
+def _occurrences(sentence: str, names: list[str]) -> list[tuple[int, int]]:
+    """Non-overlapping (start, end) of the names in the sentence, spaces ignored, longest
+    first, not a piece of a longer word ("Cu" not in "CuO")."""
+    keep = [i for i, ch in enumerate(sentence) if not ch.isspace()]
+    squashed = "".join(sentence[i] for i in keep).translate(_SAME)
+    found: list[tuple[int, int]] = []
+    for name in names:
+        pos = squashed.find(name)
+        while pos >= 0:
+            b, e = keep[pos], keep[pos + len(name) - 1] + 1
+            alone = (b == 0 or not sentence[b - 1].isalnum()) and (
+                e == len(sentence) or not sentence[e].isalnum()
+            )
+            if alone and not any(b < y and x < e for x, y in found):
+                found.append((b, e))
+            pos = squashed.find(name, pos + 1)
+    return found
