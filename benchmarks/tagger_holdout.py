@@ -28,24 +28,46 @@ from literature_extraction import (  # noqa: E402
     split_supermat_dev,
 )
 
+import inference.literature.extract as extract_module  # noqa: E402
 import inference.literature.ner as ner  # noqa: E402
 from inference.literature.extract import extract  # noqa: E402
 from inference.literature.pdf import parse_pdf  # noqa: E402
 
 
-def use_head(head: str) -> None:
-    """Make `extract(ner=True)` run the shipped tagger with this head file."""
-    from inference.runtime.sessions import OnnxModel
+class CachedTagger:
+    """The shipped tagger with another head file; tags each paper once for all thresholds."""
 
-    tagger = ner.Tagger()
-    if head != "installed":
-        tagger.head = OnnxModel(Path(head), spin=False)
+    def __init__(self, head: str) -> None:
+        from inference.runtime.sessions import OnnxModel
+
+        self.tagger = ner.Tagger()
+        if head != "installed":
+            self.tagger.head = OnnxModel(Path(head), spin=False)
+        self.cache: dict[tuple[str, ...], list] = {}
+
+    def tag(self, sentences: list[str], **kwargs) -> list:
+        key = tuple(sentences)
+        if key not in self.cache:
+            self.cache = {key: self.tagger.tag(sentences, **kwargs)}
+        return self.cache[key]
+
+
+_TAGGERS: dict[str, CachedTagger] = {}
+
+
+def use_variant(variant: str) -> None:
+    """Make `extract(ner=True)` run the tagger with this head file ("HEAD@MIN_SCORE")."""
+    head, _, min_score = variant.partition("@")
+    tagger = _TAGGERS.setdefault(head, CachedTagger(head))
     ner.tagger = lambda: tagger  # type: ignore[assignment]  # extract imports it per call
+    extract_module.TAGGER_MIN_SCORE = float(min_score or 0.0)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("heads", nargs="+", help="head .onnx files, or 'installed'")
+    parser.add_argument(
+        "heads", nargs="+", help="head .onnx files, or 'installed', each maybe with @MIN_SCORE"
+    )
     parser.add_argument("--shared", default=str(REPO.parent / "shared" / "data" / "papers"))
     parser.add_argument("--papers", choices=("held", "tune"), default="held")
     parser.add_argument("--details", action="store_true", help="materials each tagger adds")
@@ -64,7 +86,7 @@ def main() -> int:
         paper = parse_pdf(pdf)
         for v in variants:
             if v != "rules":
-                use_head(v)
+                use_variant(v)
             started = time.perf_counter()
             result = extract(paper, ner=v != "rules")
             seconds = time.perf_counter() - started
@@ -79,9 +101,14 @@ def main() -> int:
         for key in ("materials", "tc", "links"):
             acc = scored[v]["counts"]["tune"][key]
             p, r, f = _scores(acc)
-            print(f"{Path(v).parent.name or v:14s} {key:9s} P {p:.3f} R {r:.3f} F1 {f:.3f}  {acc}")
+            head, at, min_score = v.partition("@")
+            name = (Path(head).parent.name or head) + at + min_score
+            print(f"{name:18s} {key:9s} P {p:.3f} R {r:.3f} F1 {f:.3f}  {acc}")
     if args.details:
         rules = {row[1]: row for row in scored["rules"]["rows"]}
+        print("== rules")
+        for row in scored["rules"]["rows"]:
+            print(f"  {row[1]}: wrong {row[3]}\n      missed {row[2]}")
         for v in args.heads:
             print(f"== {v}")
             for row in scored[v]["rows"]:

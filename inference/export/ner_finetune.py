@@ -235,7 +235,9 @@ def train(
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss.detach()) * len(x)
+            # a batch whose pieces all carry no loss (SuperMat lines of bare numbers) gives NaN
+            # with zero gradients: it leaves the weights alone and is left out of the log
+            total += float(loss.detach().nan_to_num()) * len(x)
         score, details = dev_score(dev, model, tap)
         seconds = time.perf_counter() - start
         log.append({"epoch": epoch, "loss": total / len(train_set), "dev": details})
@@ -247,6 +249,8 @@ def train(
         progress(epoch / epochs, f"epoch {epoch}")
         if (score > best_score and keep_epoch is None) or epoch == keep_epoch:
             best, best_score = copy.deepcopy(model.state_dict()), score
+        if epoch == keep_epoch:
+            break  # the learning-rate schedule still spans `epochs`, as when it was chosen
     if best is not None:  # None only with no epoch at all: the model stays as it started
         model.load_state_dict(best)
     return model.eval(), best_score, log

@@ -76,6 +76,8 @@ class Extraction:
 
 
 _NOT_MATERIALS = frozenset({"sample", "samples", "the", "film", "films", "powder", "powders"})
+# a tagger span is kept when its word pieces' mean label probability reaches this
+TAGGER_MIN_SCORE = 0.0
 _AFFILIATION = re.compile(r"Universit|Institut|Laborator|[Aa]ddress|E-mail|@|Department")
 _AT_BEFORE = re.compile(r"(?:\bat|\bto|\bdown to|T ?=|\bfrom|\bbetween|\bwith)\s*$", re.I)
 _ABOUT_SC = re.compile(r"superconduct|\bSC\b", re.IGNORECASE)
@@ -486,6 +488,8 @@ def _learned(spans, mats: list[MaterialSpan]) -> list[MaterialSpan]:
     out = []
     for s in spans:
         if s.label != "MAT" or any(m.start < s.end and s.start < m.end for m in mats):
+            continue
+        if s.score < TAGGER_MIN_SCORE:
             continue
         name = s.text.strip(" ,.;:()")
         if len(name) < 3 or not re.search(r"[A-Za-z]{2}", name) or name.lower() in _NOT_MATERIALS:
