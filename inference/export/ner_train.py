@@ -158,7 +158,9 @@ class Overlap:
 # carry no loss here, as MSPT's do.
 _TEI = "{http://www.tei-c.org/ns/1.0}"
 _TEXT_ELEMENTS = ("title", "p", "ab")
-_DIGIT = re.compile(r"\d")
+# a number standing alone ("0.5", "−1", "12"); a word holding digits ("Hc2", "63Cu", "mm3")
+# keeps its O label, or the tagger learns nothing against marking such symbols
+_NUMBER = re.compile(r"(?<![\w.])[-−+±]?\d+(?:[.,]\d+)*(?!\w)")
 
 
 def supermat(root: Path, stems: list[str]) -> list[Gold]:
@@ -220,7 +222,7 @@ def _sentences(text: str, spans: list[tuple[int, int, str]]) -> list[Gold]:
         mats = [(b - s0, e - s0, "MAT") for b, e, t in spans if t == "material" and s0 <= b < e <= s1]
         quiet = [(q.start, q.end, None) for q in find_quantities(sentence)]
         quiet += [(b - s0, e - s0, None) for b, e, t in spans if t in ("tcValue", "pressure") and s0 <= b < e <= s1]
-        quiet += [(m.start(), m.end(), None) for m in re.finditer(r"\S*\d\S*", sentence)]
+        quiet += [(m.start(), m.end(), None) for m in _NUMBER.finditer(sentence)]
         out.append((sentence, mats + quiet))  # MAT first: bio_labels takes the first overlap
     return out
 
@@ -256,7 +258,7 @@ def supermat_pdf(root: Path, stems: list[str]) -> list[Gold]:
                 sentence = paper.text[s0:s1].replace("\n", " ")
                 mats = _occurrences(sentence, names)
                 quiet = [(q.start, q.end, None) for q in find_quantities(sentence)]
-                quiet += [(m.start(), m.end(), None) for m in re.finditer(r"\S*\d\S*", sentence)]
+                quiet += [(m.start(), m.end(), None) for m in _NUMBER.finditer(sentence)]
                 out.append((sentence, [(b, e, "MAT") for b, e in mats] + quiet))
     return out
 
