@@ -53,6 +53,7 @@ class CachedTagger:
 
 
 _TAGGERS: dict[str, CachedTagger] = {}
+_DEFAULT_MIN_SCORE = extract_module.TAGGER_MIN_SCORE
 
 
 def use_variant(variant: str) -> None:
@@ -60,7 +61,7 @@ def use_variant(variant: str) -> None:
     head, _, min_score = variant.partition("@")
     tagger = _TAGGERS.setdefault(head, CachedTagger(head))
     ner.tagger = lambda: tagger  # type: ignore[assignment]  # extract imports it per call
-    extract_module.TAGGER_MIN_SCORE = float(min_score or 0.0)
+    extract_module.TAGGER_MIN_SCORE = float(min_score) if min_score else _DEFAULT_MIN_SCORE
 
 
 def main() -> int:
