@@ -28,14 +28,13 @@ from literature_extraction import (  # noqa: E402
     split_supermat_dev,
 )
 
-import inference.literature.extract as extract_module  # noqa: E402
 import inference.literature.ner as ner  # noqa: E402
 from inference.literature.extract import extract  # noqa: E402
 from inference.literature.pdf import parse_pdf  # noqa: E402
 
 
 class CachedTagger:
-    """The shipped tagger with another head file; tags each paper once for all thresholds."""
+    """The shipped tagger with another head file; tags each paper once."""
 
     def __init__(self, head: str) -> None:
         from inference.runtime.sessions import OnnxModel
@@ -53,22 +52,17 @@ class CachedTagger:
 
 
 _TAGGERS: dict[str, CachedTagger] = {}
-_DEFAULT_MIN_SCORE = extract_module.TAGGER_MIN_SCORE
 
 
-def use_variant(variant: str) -> None:
-    """Make `extract(ner=True)` run the tagger with this head file ("HEAD@MIN_SCORE")."""
-    head, _, min_score = variant.partition("@")
+def use_head(head: str) -> None:
+    """Make `extract(ner=True)` run the tagger with this head file."""
     tagger = _TAGGERS.setdefault(head, CachedTagger(head))
     ner.tagger = lambda: tagger  # type: ignore[assignment]  # extract imports it per call
-    extract_module.TAGGER_MIN_SCORE = float(min_score) if min_score else _DEFAULT_MIN_SCORE
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument(
-        "heads", nargs="+", help="head .onnx files, or 'installed', each maybe with @MIN_SCORE"
-    )
+    parser.add_argument("heads", nargs="+", help="head .onnx files, or 'installed'")
     parser.add_argument("--shared", default=str(REPO.parent / "shared" / "data" / "papers"))
     parser.add_argument("--papers", choices=("held", "tune"), default="held")
     parser.add_argument("--details", action="store_true", help="materials each tagger adds")
@@ -87,7 +81,7 @@ def main() -> int:
         paper = parse_pdf(pdf)
         for v in variants:
             if v != "rules":
-                use_variant(v)
+                use_head(v)
             started = time.perf_counter()
             result = extract(paper, ner=v != "rules")
             seconds = time.perf_counter() - started
@@ -102,8 +96,7 @@ def main() -> int:
         for key in ("materials", "tc", "links"):
             acc = scored[v]["counts"]["tune"][key]
             p, r, f = _scores(acc)
-            head, at, min_score = v.partition("@")
-            name = (Path(head).parent.name or head) + at + min_score
+            name = Path(v).parent.name or v
             print(f"{name:18s} {key:9s} P {p:.3f} R {r:.3f} F1 {f:.3f}  {acc}")
     if args.details:
         rules = {row[1]: row for row in scored["rules"]["rows"]}

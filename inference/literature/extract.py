@@ -30,7 +30,7 @@ from inference.literature.linker import (
     default_linker,
 )
 from inference.literature.materials import MaterialSpan
-from inference.literature.mentions import ELEMENT_NAMES, MentionReader
+from inference.literature.mentions import MentionReader
 from inference.literature.properties import ATMOSPHERE, METHODS, PROPERTIES, method_name
 from inference.literature.quantities import Quantity, find_quantities, normalise
 from inference.literature.schema import MaterialMention, PropertyRecord, SynthesisStep, to_json
@@ -76,13 +76,7 @@ class Extraction:
 
 
 _NOT_MATERIALS = frozenset({"sample", "samples", "the", "film", "films", "powder", "powders"})
-# a tagger span is kept when its word pieces' mean label probability reaches this (chosen on
-# held-out SuperMat tuning papers, benchmarks/tagger_holdout.py: 0.8 and 0.9 keep the recall
-# the tagger adds; 0.9 keeps fewer wrong names)
-TAGGER_MIN_SCORE = 0.9
-# a lone lower-case word the tagger marks is mostly a reagent, a gas or a plain noun; the names
-# it should add are longer ("nickel oxide", "layered cobalt oxide") or elements ("lead")
-_LONE_WORD = re.compile(r"[A-Za-z][a-z-]*")
+# a family the tagger marks as a material ("BiS2-based", "A2B2O7-type") is no sample
 _CLASS_SUFFIX = re.compile(r"-(?:based|type|like)$", re.IGNORECASE)
 _AFFILIATION = re.compile(r"Universit|Institut|Laborator|[Aa]ddress|E-mail|@|Department")
 _AT_BEFORE = re.compile(r"(?:\bat|\bto|\bdown to|T ?=|\bfrom|\bbetween|\bwith)\s*$", re.I)
@@ -495,17 +489,13 @@ def _learned(spans, mats: list[MaterialSpan]) -> list[MaterialSpan]:
     for s in spans:
         if s.label != "MAT" or any(m.start < s.end and s.start < m.end for m in mats):
             continue
-        if s.score < TAGGER_MIN_SCORE:
-            continue
         name = s.text.strip(" ,.;:()")
         if len(name) < 3 or not re.search(r"[A-Za-z]{2}", name) or name.lower() in _NOT_MATERIALS:
             continue
         if any(kind.pattern.fullmatch(name) for kind in PROPERTIES):
             continue  # "Tconset", "Hc2": a property's symbol, not a material
-        if _LONE_WORD.fullmatch(name) and name.lower() not in ELEMENT_NAMES:
-            continue  # "air", "acetone", "Pellets", "compounds": a reagent or a plain noun
         if _CLASS_SUFFIX.search(name):
-            continue  # "BiS2-based", "A2B2O7-type": a family, not a sample
+            continue
         start = s.start + s.text.index(name)  # the span holds the name, not its comma
         out.append(MaterialSpan("", name, start, start + len(name), kind="name"))
     return out
