@@ -61,6 +61,32 @@ def test_names_no_formula_rule_sees(tagger, sentence, expected):
     assert not any(name in rules for name in expected - {"yttria-stabilized zirconia"})
 
 
+@pytest.mark.parametrize(
+    ("sentence", "materials", "not_materials"),
+    [
+        ("Our method has been tested on single crystals of YBCO, BSCCO and PCCO",
+         {"YBCO", "BSCCO", "PCCO"}, set()),
+        ("BSCCO samples where grown using a floating zone process and had Tc ≈ 89.5K 16.",
+         {"BSCCO"}, {"samples", "Tc"}),
+    ],
+)  # fmt: skip
+def test_superconductor_abbreviations_as_supermat_marks_them(
+    tagger, sentence, materials, not_materials
+):
+    """Sentences of a SuperMat tuning paper (APL0774202, CC BY 4.0) as MatLens reads its PDF:
+    the tagger trained with SuperMat's tuning part marks the cuprate abbreviations and not the
+    symbol "Tc" or the word "samples" (the SOFC-Exp/MSPT-only tagger missed BSCCO and PCCO and
+    marked "Tc" and "samples")."""
+    [spans] = tagger.tag([sentence])
+    mats = [s for s in spans if s.label == "MAT"]
+    for name in materials:
+        start = sentence.index(name)
+        assert any(s.start <= start and start + len(name) <= s.end for s in mats), (name, mats)
+    for word in not_materials:
+        start = sentence.index(word)
+        assert not any(s.start < start + len(word) and start < s.end for s in mats), (word, mats)
+
+
 def test_values_with_units_are_tagged(tagger):
     sentence = "The pellets were sintered at 1400 °C for 4 h and showed 4.7 mS cm−1 at 600 °C."
     [spans] = tagger.tag([sentence])
