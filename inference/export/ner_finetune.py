@@ -8,9 +8,17 @@ holds). k = 0 is the frozen encoder with a linear head (the earlier design), kep
 
 Training runs on cached lower-layer states (computed once), so an epoch costs only the top
 layers. The epoch kept is the best on the dev splits (mean F1 of SOFC-Exp MAT, SOFC-Exp VAL and
-MSPT MAT, span overlap).
+MSPT MAT, span overlap; with `--supermat half` also SuperMat MAT on the held-out half of the
+benchmark's tuning part), or the one named by `--keep-epoch`.
 
-  python -m inference.export.ner_finetune --data ../shared/data/papers --out resources/models
+SuperMat sentences come from the tuning part of `benchmarks/literature_extraction.py`'s split
+(never the report part): from the PDFs as MatLens reads them, with the paper's gold material
+texts marked where they occur (`--supermat-text pdf`, the default), or from the gold TEI text.
+The recipe (text source, epoch) was chosen with `--supermat half` and
+`benchmarks/tagger_holdout.py` on the other half; the shipped model is then trained on all 46:
+
+  python -m inference.export.ner_finetune --data ../shared/data/papers --out resources/models \
+      --supermat tune --supermat-text pdf --epochs 6 --keep-epoch 5
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 Corpora: SOFC-Exp (CC-BY; MATERIAL and VALUE spans in sentences marked as describing
 experiments) and MSPT (MIT; Material spans of synthesis procedures; its numbers follow another
-scheme, so value-like word pieces there carry no loss). Both have train/dev/test splits. The
-training itself is `inference/export/ner_finetune.py`.
+scheme, so value-like word pieces there carry no loss). Both have train/dev/test splits.
+SuperMat (CC-BY; superconductor papers with gold TEI): material spans only, and only the
+benchmark's tuning part is read (see `ner_finetune.supermat_papers`). The training itself is
+`inference/export/ner_finetune.py`.
 """
 
 from __future__ import annotations

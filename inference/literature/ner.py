@@ -4,9 +4,9 @@ layers + a BIO head (a small ONNX file).
 MiniLM's `encoder_lower` graph outputs the states entering its top layers (the card's
 `encoder_output`, e.g. `hidden_4`), so the tagger never computes search's own top layers; the
 tagger file holds copies of those top layers fine-tuned by `inference/export/ner_finetune.py`
-on SOFC-Exp (CC-BY) and MSPT (MIT), so no second encoder ships. Its spans complement the
-formula rules (names such as "nickel oxide" or "yttria-stabilised zirconia" that no formula
-pattern sees).
+on SOFC-Exp (CC-BY), MSPT (MIT) and the tuning part of SuperMat's superconductor papers
+(CC-BY), so no second encoder ships. Its spans complement the formula rules (names such as
+"nickel oxide" or "yttria-stabilised zirconia" that no formula pattern sees).
 """
 
 from __future__ import annotations
