@@ -217,13 +217,18 @@ def _sentences(text: str, spans: list[tuple[int, int, str]]) -> list[Gold]:
     """The paragraph cut into sentences; each keeps the spans wholly inside it."""
     from inference.literature.quantities import find_quantities
 
-    flat = " ".join(text.split(" "))
     out: list[Gold] = []
-    for s0, s1 in split_sentences(flat):
-        sentence = flat[s0:s1].replace("\n", " ")
-        mats = [(b - s0, e - s0, "MAT") for b, e, t in spans if t == "material" and s0 <= b < e <= s1]
+    for s0, s1 in split_sentences(text):
+        sentence = text[s0:s1].replace("\n", " ")
+        mats = [
+            (b - s0, e - s0, "MAT") for b, e, t in spans if t == "material" and s0 <= b < e <= s1
+        ]
         quiet = [(q.start, q.end, None) for q in find_quantities(sentence)]
-        quiet += [(b - s0, e - s0, None) for b, e, t in spans if t in ("tcValue", "pressure") and s0 <= b < e <= s1]
+        quiet += [
+            (b - s0, e - s0, None)
+            for b, e, t in spans
+            if t in ("tcValue", "pressure") and s0 <= b < e <= s1
+        ]
         quiet += [(m.start(), m.end(), None) for m in _NUMBER.finditer(sentence)]
         out.append((sentence, mats + quiet))  # MAT first: bio_labels takes the first overlap
     return out
