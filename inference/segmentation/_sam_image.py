@@ -143,12 +143,13 @@ def encoder_input(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(resized)
 
 
-def _bilinear(in_size: int, out_size: int):
+def _bilinear(in_size: int, out_size: int, shift: float = 0.0):
     """torch F.interpolate(mode='bilinear', align_corners=False) along one axis, as a sparse
-    out x in matrix."""
+    out x in matrix; with `shift`, the output moves that many output pixels forward (down or
+    right): output i reads the input where plain interpolation reads output i - shift."""
     from scipy import sparse
 
-    src = np.maximum((np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5, 0.0)
+    src = np.maximum((np.arange(out_size) + 0.5 - shift) * (in_size / out_size) - 0.5, 0.0)
     i0 = np.floor(src).astype(np.int64)
     i1 = np.minimum(i0 + 1, in_size - 1)
     frac = src - i0
@@ -169,8 +170,10 @@ class _AxisMap:
     hi: np.ndarray  # last low-res index used by each output
 
     @classmethod
-    def build(cls, original: int, resized: int) -> _AxisMap:
-        matrix = (_bilinear(resized, original) @ _bilinear(LOW_RES, TARGET)[:resized]).tocsr()
+    def build(cls, original: int, resized: int, shift: float = 0.0) -> _AxisMap:
+        """`shift`: 1024-frame pixels the upscaled logits move forward (`MaskMapper`)."""
+        upscale = _bilinear(LOW_RES, TARGET, shift)[:resized]
+        matrix = (_bilinear(resized, original) @ upscale).tocsr()
         matrix.data[matrix.data <= 0] = 0.0
         matrix.eliminate_zeros()
         matrix.sort_indices()
@@ -186,11 +189,17 @@ class _AxisMap:
 
 
 class MaskMapper:
-    """SamPredictor.postprocess_masks + threshold for one (original, resized) size pair."""
+    """SamPredictor.postprocess_masks + threshold for one (original, resized) size pair.
+    `row_shift` moves the upscaled logits down by that many pixels of the 1024 frame before the
+    crop and the resize to the image: a model whose masks sit above the objects (MobileSAM's,
+    `sam.MASK_ROW_SHIFT`) is corrected where the mask is made; 0 is SAM's postprocess itself."""
 
-    def __init__(self, original_size: tuple[int, int], input_size: tuple[int, int]):
+    def __init__(
+        self, original_size: tuple[int, int], input_size: tuple[int, int], row_shift: float = 0.0
+    ):
         self.original_size = original_size
-        self.rows = _AxisMap.build(original_size[0], input_size[0])
+        self.row_shift = row_shift
+        self.rows = _AxisMap.build(original_size[0], input_size[0], row_shift)
         self.cols = _AxisMap.build(original_size[1], input_size[1])
 
     def region(self, logits: np.ndarray) -> tuple[slice, slice]:
