@@ -214,13 +214,17 @@ class MaskMapper:
 
     def crop(self, logits: np.ndarray, region: tuple[slice, slice]) -> np.ndarray:
         """The thresholded full-resolution mask inside `region`."""
+        return self.upscale(logits, region) > 0.0
+
+    def upscale(self, logits: np.ndarray, region: tuple[slice, slice]) -> np.ndarray:
+        """The full-resolution logits inside `region` (float32; the mask is where > 0)."""
         rs, cs = region
         if rs.stop <= rs.start or cs.stop <= cs.start:
-            return np.zeros((max(rs.stop - rs.start, 0), max(cs.stop - cs.start, 0)), bool)
+            return np.zeros((max(rs.stop - rs.start, 0), max(cs.stop - cs.start, 0)), np.float32)
         # Columns first on the small 256-row map, then rows: the big product comes out in
         # C order, so no full-size transpose is needed.
         wide = np.ascontiguousarray((self.cols.matrix[cs] @ logits.T).T)  # 256 x cols
-        return (self.rows.matrix[rs] @ wide) > 0.0
+        return np.asarray(self.rows.matrix[rs] @ wide)
 
     def mask(self, logits: np.ndarray, region: tuple[slice, slice] | None = None) -> np.ndarray:
         region = self.region(logits) if region is None else region

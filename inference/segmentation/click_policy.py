@@ -33,6 +33,9 @@ clicked pixel's local contrast. The rules here, pure functions of what was measu
    least `fragment_stretch` px), it is a fragment of one object and the larger comes first,
    cut to its 8-connected part holding the click (the part judged: SAM's larger mask often
    carries specks in the neighbouring objects).
+8. The SAM answer shown first, when small (at most `edges.max_px` pixels), is cut at the logit
+   level near 0 whose outline runs over the strongest grey-level gradient (`edge_level`)
+   instead of at 0; rule 7's whole object is cut so before its clicked part is taken.
 
 Thresholds chosen on the NASA MicroNet train splits and checked on val
 (`benchmarks/sam_accuracy.py`).
@@ -46,6 +49,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from inference.segmentation.edge_level import EdgeLevels
 from inference.segmentation.masks import count_components
 
 if TYPE_CHECKING:
@@ -111,6 +115,8 @@ class ClickPolicy:
     nested: float = 0.9  # share of the smaller answer inside the larger
     fragment_ratio: float = 0.4  # 0 turns rule 7 off
     fragment_stretch: int = 5  # px; shorter stretches (a neck, a corner) are not judged
+    # Rule 8 (`edge_level`; EdgeLevels(reach=0) turns it off).
+    edges: EdgeLevels = EdgeLevels()
 
 
 @dataclass(frozen=True)
