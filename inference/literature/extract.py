@@ -378,13 +378,6 @@ def _link(
     return out
 
 
-# a paper that names one sample in at least this share of its sample mentions is about that
-# sample: a Tc value whose paragraph names no sample goes to it (cross-validated on the halves
-# of the tuning papers: 0.65-0.75 help both halves, below 0.6 reviews and multi-sample papers
-# lose more than single-sample papers gain)
-MAIN_SAMPLE_SHARE = 0.7
-
-
 def _paper_sample(
     records: list[PropertyRecord],
     queries: list[tuple[int, LinkQuery]],
@@ -396,8 +389,8 @@ def _paper_sample(
     if not occurrences:
         return records
     counts = PaperCounts.of([c.key for c in occurrences], [c.sentence for c in occurrences])
-    top = min(counts.rank, key=counts.rank.__getitem__)
-    if counts.counts[top] < MAIN_SAMPLE_SHARE * len(occurrences):
+    top = counts.main
+    if top is None:
         return records
     mine = [c for c in occurrences if c.key == top]
     out = list(records)
