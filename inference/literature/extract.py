@@ -334,10 +334,6 @@ def _candidate(paper: Paper, m: MaterialSpan, s0: int, sentence: int, scope: str
     return Candidate(m, s0, sentence, _written(paper, s0 + m.start, s0 + m.end), scope)
 
 
-# the samples a paper names most are candidates for every value (the paper's subject)
-PAPER_CANDIDATES = 3
-
-
 def _link(
     paper: Paper,
     records: list[PropertyRecord],
@@ -349,7 +345,8 @@ def _link(
     if not queries or isinstance(linker, RuleLinker):
         return records
     counts = PaperCounts.of([c.key for c in occurrences], [c.sentence for c in occurrences])
-    top = sorted(counts.rank, key=counts.rank.__getitem__)[:PAPER_CANDIDATES]
+    # the samples a paper names most are candidates for every value (the paper's subject)
+    top = sorted(counts.rank, key=counts.rank.__getitem__)[: _paper_candidates(linker)]
     by_key: dict[str, list[Candidate]] = {}
     for c in occurrences:
         by_key.setdefault(c.key, []).append(c)
@@ -376,6 +373,14 @@ def _link(
             link=choice.link,
         )
     return out
+
+
+def _paper_candidates(linker) -> int:
+    return getattr(linker, "paper_candidates", PAPER_CANDIDATES)
+
+
+# how many of the paper's most named samples join a linker's candidates (one that does not say)
+PAPER_CANDIDATES = 3
 
 
 def _paper_sample(

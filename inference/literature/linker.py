@@ -196,28 +196,7 @@ def features(query: LinkQuery, c: Candidate, paper: PaperCounts) -> dict[str, fl
             f["bracket"] = 1.0
         if _TC_WORD.search(gap):
             f["tc_word_between"] = 1.0
-    if query.rule is None:  # where the rules give up, other cues decide
-        for name in _UNRULED:
-            if name in f:
-                f[f"unruled_{name}"] = f[name]
     return f
-
-
-_UNRULED = (
-    "scope_sentence",
-    "scope_paragraph",
-    "scope_previous",
-    "scope_paper",
-    "sentences_back",
-    "current",
-    "top1",
-    "count_rel",
-    "named_in_front",
-    "paper_main",
-    "nearest_before",
-    "nearest_after",
-    "log_distance",
-)
 
 
 def query_features(query: LinkQuery) -> dict[str, float]:
@@ -268,6 +247,7 @@ class LinearLinker:
     weights: dict[str, float]  # per feature name; features the model never saw weigh 0
     intercept: float
     threshold: float
+    paper_candidates: int = 3  # the paper's most named samples that join every value's candidates
 
     def score(self, query: LinkQuery, c: Candidate, paper: PaperCounts) -> float:
         f = features(query, c, paper)
@@ -297,6 +277,7 @@ class SoftmaxLinker:
     none_weights: dict[str, float]
     none_bias: float
     margin: float
+    paper_candidates: int = 3
 
     def choose(self, query: LinkQuery, paper: PaperCounts) -> LinkChoice:
         none = self.none_bias + sum(
@@ -342,11 +323,13 @@ def default_linker() -> LinearLinker | SoftmaxLinker | RuleLinker:
                 {str(k): float(w) for k, w in extra["none_weights"].items()},
                 float(extra["none_bias"]),
                 float(extra["margin"]),
+                int(extra.get("paper_candidates", 3)),
             )
         return LinearLinker(
             {str(k): float(w) for k, w in extra["weights"].items()},
             float(extra["intercept"]),
             float(extra["threshold"]),
+            int(extra.get("paper_candidates", 3)),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return RuleLinker()
