@@ -7,9 +7,17 @@ Data: every Tc value MatLens reads in the 46 papers of the tuning part (the fixe
 `literature_extraction.split_supermat_dev`), with its candidate samples
 (`inference.literature.linker`). A (value, candidate) pair is positive when the paper's gold
 TEI links a tcValue with that number to a material span the candidate occurs in (the
-benchmark's matching rule: `literature_extraction.link_found`). Model and threshold are chosen by 5-fold cross-validation grouped
-by paper inside the tuning part, scored with the benchmark's link P/R/F1 (distinct
-(material, Tc) pairs per paper); the report part and the old 4 papers are never read here.
+benchmark's matching rule: `literature_extraction.link_found`).
+
+Everything is chosen by 5-fold cross-validation grouped by paper inside the tuning part, scored
+with the benchmark's link P/R/F1 (distinct (material, Tc) pairs per paper, the links no query
+decides, table cells and the other samples of a list, included): the objective (a logistic
+regression per pair, or one softmax over a value's candidates and a "no material" option),
+how many of the paper's most named samples join the candidates, the cues, the L2 strength and
+the cut. The rules' score printed next to it is `matlens extract --linker rules` on the same
+papers (the rules were written looking at them). The report part and the old 4 papers are
+never read here: their scores are added to the card's description by hand from
+`benchmarks/literature_extraction.py --learned`.
 """
 
 from __future__ import annotations
@@ -137,6 +145,11 @@ def _no_rules(name: str) -> bool:
 
 
 FEATURE_SETS = {"old": _old, "new": _new, "no rules": _no_rules}
+FEATURE_SET_NAMES = {
+    "old": "those of the card of revision 23b5210",
+    "new": "the rules' choice as one cue, not one weight per rule",
+    "no rules": "none of the rules' choice",
+}
 
 
 @dataclasses.dataclass
@@ -501,16 +514,20 @@ def _card(model, vc, vq, config, rules, learned, papers, n_pairs) -> dict:
         "description": (
             "Chooses the sample each Tc value belongs to among the sample mentions of its "
             "sentence, of the earlier sentences of its paragraph and of the paragraph before, and "
-            f"the {paper_candidates} sample(s) the paper names most "
-            f"(inference/literature/linker.py); {rule}, else the value keeps no material. "
+            + (
+                "the sample the paper names most "
+                if paper_candidates == 1
+                else f"the {paper_candidates} samples the paper names most "
+            )
+            + f"(inference/literature/linker.py); {rule}, else the value keeps no material. "
             f"Trained on {len(papers)} papers of the tuning part of supermat_dev "
             f"({n_pairs} value-candidate pairs; labels from the gold TEI links). Model "
-            f"({objective}, L2 C={strength}, {feature_set} cues), candidates and cut chosen by "
+            f"({objective}, L2 C={strength}; cues: {FEATURE_SET_NAMES[feature_set]}), candidates "
+            "and cut chosen by "
             "5-fold cross-validation grouped by paper within the tuning part; cross-validated "
             "link scores there (distinct material-Tc pairs per paper): rules (written on those "
-            f"papers) P {rules[0]:.2f} R {rules[1]:.2f} F1 {rules[2]:.2f}, learned "
-            f"P {learned[0]:.2f} R {learned[1]:.2f} F1 {learned[2]:.2f}. Report-part scores: "
-            "`python benchmarks/literature_extraction.py --learned`."
+            f"papers) P {rules[0]:.3f} R {rules[1]:.3f} F1 {rules[2]:.3f}, learned "
+            f"P {learned[0]:.3f} R {learned[1]:.3f} F1 {learned[2]:.3f}."
         ),
         "exporter": "",
         "extra": extra,
