@@ -46,10 +46,10 @@ from literature_extraction import (
 from inference.literature.extract import extract
 from inference.literature.linker import (
     Candidate,
+    LinearLinker,
     LinkChoice,
     LinkQuery,
     PaperCounts,
-    LinearLinker,
     features,
     query_features,
 )
@@ -188,8 +188,14 @@ def table(papers: list[PaperData], paper_candidates: int, feature_set: str = "ne
             query_rows.append({k: v for k, v in q.items() if keep(k)})
             query_paper.append(pi)
             cands.append(mine)
-    return Table(rows, np.array(y), np.array(pair_query, dtype=int), query_rows,
-                 np.array(query_paper, dtype=int), cands)
+    return Table(
+        rows,
+        np.array(y),
+        np.array(pair_query, dtype=int),
+        query_rows,
+        np.array(query_paper, dtype=int),
+        cands,
+    )
 
 
 def link_scores(papers: list[PaperData], choices: list[list[Candidate | None]]):
@@ -282,7 +288,7 @@ class Softmax:
         pos = np.zeros(nq, bool)
         np.logical_or.at(pos, pair_query, y == 1)
         target = np.zeros(len(group), bool)
-        target[cand_rows] = (y[order][rows[~is_none]] == 1)
+        target[cand_rows] = y[order][rows[~is_none]] == 1
         target |= is_none & ~pos[group]
         starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
         penalty = np.ones(a.shape[1])
@@ -349,11 +355,9 @@ def cross_validate(papers, t: Table, objective: str, strength: float, folds):
         xq = vq.fit_transform([r for r, k in zip(t.query_rows, train_q, strict=True) if k])
         remap = -np.ones(len(t.query_rows), dtype=int)
         remap[train_q] = np.arange(int(train_q.sum()))
-        model = MODELS[objective](strength).fit(
-            xc, remap[t.pair_query[train_p]], t.y[train_p], xq
-        )
-        test_q = ~train_q
-        test_p = ~train_p
+        model = MODELS[objective](strength).fit(xc, remap[t.pair_query[train_p]], t.y[train_p], xq)
+        test_q = np.isin(t.query_paper, test_papers)
+        test_p = test_q[t.pair_query]
         tc = vc.transform([r for r, k in zip(t.rows, test_p, strict=True) if k])
         tq = vq.transform([r for r, k in zip(t.query_rows, test_q, strict=True) if k])
         s, n = model.scores(tc, tq, None)
@@ -368,7 +372,7 @@ def paper_folds(n_papers: int):
     return [(idx[a], idx[b]) for a, b in GroupKFold(n_splits=FOLDS).split(idx, idx, idx)]
 
 
-def fit(papers, t: Table, objective: str, strength: float):
+def fit(t: Table, objective: str, strength: float):
     """The model on every tuning paper: (model, candidate vectoriser, option vectoriser)."""
     from sklearn.feature_extraction import DictVectorizer
 
@@ -411,7 +415,9 @@ def main() -> int:
     rules = rules_scores(papers)
     base = prf(rules)
     print(f"tuning part: {len(papers)} papers, {sum(len(p.queries) for p in papers)} Tc values")
-    print(f"rules (written on these papers): links P {base[0]:.3f} R {base[1]:.3f} F1 {base[2]:.3f}")
+    print(
+        f"rules (written on these papers): links P {base[0]:.3f} R {base[1]:.3f} F1 {base[2]:.3f}"
+    )
     out = Path(args.out)
     if out.is_file():
         shipped = prf(shipped_card_scores(papers, json.loads(out.read_text(encoding="utf-8"))))
@@ -454,7 +460,7 @@ def main() -> int:
         f"{rules[0]}/{rules[1]}, found {rules[2]}/{rules[3]})"
     )
     t = table(papers, paper_candidates, feature_set)
-    model, vc, vq = fit(papers, t, objective, strength)
+    model, vc, vq = fit(t, objective, strength)
     card = _card(model, vc, vq, config, base, (p, r, f), papers, len(t.rows))
     out.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {out}")

@@ -196,7 +196,8 @@ def extract(
     are added where the rules found nothing. `linker` chooses each Tc value's sample
     (`inference.literature.linker`): None or "rules" is the rules; "learned" is the shipped
     learned linker (the rules when its card is missing). The rules are the default because
-    the learned linker only ties them in cross-validation on the tuning papers.
+    the learned linker only ties them in cross-validation on the tuning papers and scores a
+    point below them on the report papers.
     """
     if linker is None or linker == "rules":
         linker = RuleLinker()

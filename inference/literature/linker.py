@@ -1,16 +1,20 @@
 """Which sample a Tc value belongs to, chosen among the samples around it.
 
 The syntax rules of `links` pick one sample per value inside its sentence (else the paragraph's
-current sample). A learned linker weighs more: every sample mention of the value's sentence,
-of the earlier sentences of its paragraph, and the samples the paper names most, each scored
-from cues the rules compute (which pattern fired, distance, order, the mention's kind, whether
-it is the paragraph's current sample, how often the paper names it, the section, whether the
-value has a qualifier, ...). The best candidate gets the value when its score passes a
-threshold; else the value keeps no material (a wrong link is worse than none).
+current sample, else the paper's main sample). A learned linker weighs more: every sample
+mention of the value's sentence, of the earlier sentences of its paragraph, and the samples the
+paper names most, each scored from cues (`features`: whether it is the rules' choice and by
+which rule, distance, order, the mention's kind, whether it is the paragraph's current sample,
+how often and how early the paper names it, the section, whether the value has a qualifier,
+...). The best candidate gets the value when it scores high enough; else the value keeps no
+material (a wrong link is worse than none).
 
-The model is a logistic regression whose coefficients ship as a model card
-(`resources/models/tc_linker.json`: training data, licence, scores); without the card the rule
-linker is used.
+The model ships as a model card (`resources/models/tc_linker.json`: training data, licence,
+scores) that carries its coefficients: a logistic regression per (value, candidate) pair with
+a probability threshold (`LinearLinker`), or one softmax over a value's candidates and a "no
+material" option scored from the value's own cues (`SoftmaxLinker`); the card also says how
+many of the paper's most named samples join the candidates. Without the card the rule linker
+is used.
 """
 
 from __future__ import annotations
