@@ -321,7 +321,7 @@ def test_mobile_sam_masks_sit_where_the_upside_down_image_puts_them(model):
         part = labels == k
         if not 100 <= part.sum() <= 5000:
             continue
-        depth = ndimage.distance_transform_edt(part)
+        depth = cast("np.ndarray", ndimage.distance_transform_edt(part))
         y, x = np.unravel_index(int(np.argmax(depth)), part.shape)
         a = next(c for c in model.predict(one, [(x, y, 1)]) if c.index == 1)
         b = next(c for c in model.predict(other, [(x, h - 1 - y, 1)]) if c.index == 1)

@@ -487,9 +487,7 @@ class ClickSession:
             )
         if rules.fragment_ratio and choice.first < len(raw) and not choice.ambiguous:
             sam_answers = cast("list[MaskCandidate]", answers[: len(raw)])
-            whole = _whole_object(
-                sam_answers, shapes, choice.first, self.pixels, frame, point, rules
-            )
+            whole = _whole_object(sam_answers, shapes, choice.first, pixels, frame, point, rules)
             if whole is not None:
                 choice = with_whole(choice, whole)
                 on_edge = _on_edge(sam_answers[whole], pixels, frame, point, rules)

@@ -117,9 +117,12 @@ class SamModel:
         prefer_gpu: bool = True,
         threads: int | None = None,
         use_cache: bool = True,
+        mask_row_shift: float | None = None,
     ) -> None:
         self.card_id = card_id
         self.use_cache = use_cache
+        # None: the card's (`MASK_ROW_SHIFT`); a number (0: SAM's own postprocess) for comparing
+        self.mask_row_shift = mask_row_shift
         self._prefer_gpu, self._threads = prefer_gpu, threads
         self._lock = threading.Lock()
         self._card: ModelCard | None = None
@@ -359,7 +362,9 @@ class SamModel:
         if mapper is None:
             if len(self._mappers) > 8:
                 self._mappers.clear()
-            shift = MASK_ROW_SHIFT.get(self.card_id, 0.0)
+            shift = self.mask_row_shift
+            if shift is None:
+                shift = MASK_ROW_SHIFT.get(self.card_id, 0.0)
             mapper = self._mappers[key] = MaskMapper(*key, row_shift=shift)
         return mapper
 
