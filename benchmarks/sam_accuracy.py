@@ -348,7 +348,8 @@ def pane_table(
     predicted IoU) and the magic wand at the best tolerance of the data set's train split;
     the goal margin of issue 15 and NoC@85 of MatLens and plain MobileSAM. The columns up to
     "+ whole, not part" cut SAM's masks as SamPredictor does; from "+ masks 0.5 px down" on they
-    are moved down half a pixel of the 1024 frame (`sam.MASK_ROW_SHIFT`), as the app does."""
+    are moved down half a pixel of the 1024 frame (`sam.MASK_ROW_SHIFT`), as the app does.
+    Plain MobileSAM is cut as SamPredictor cuts it (not moved)."""
     names = list(PANE_POLICIES)
     unshifted = SamModel(model.card_id, mask_row_shift=0.0)
     head = (
@@ -370,7 +371,7 @@ def pane_table(
                 )
                 for n, p in PANE_POLICIES.items()
             }
-            plain = pane_clicks(model, samples, RAW)
+            plain = pane_clicks(unshifted, samples, RAW)  # MobileSAM as SamPredictor cuts it
             flood = flood_scores(samples, tolerance)
             ours = runs[names[-1]]
             for key in [k for k in ours.first if k != "all"] + ["all"]:
