@@ -22,7 +22,8 @@ Columns, all from the same first click:
   SAM's masks and the local-contrast region, zoom on small objects, mask_input on corrections).
 - pane before: the same first click under `select="stability"` (SAM's most stable mask, what
   the pane showed before `click_policy` was wired into the session).
-- plain MobileSAM: refine.RAW (SAM's best predicted IoU, no zoom, no mask_input).
+- plain MobileSAM: refine.RAW (SAM's best predicted IoU, no zoom, no mask_input), its masks cut
+  as SamPredictor cuts them (not moved down as MatLens moves MobileSAM's, `sam.MASK_ROW_SHIFT`).
 - flood fill: the magic wand (`micronet.flood_fill`) at the tolerance with the best mean IoU on
   the train split of the data set (chosen there, never on val or test).
 - filter forest: the classic recipe (`filter_forest.py`) given two clicks, the object's and one
@@ -462,12 +463,13 @@ def main() -> None:
         print("\n" + overhead_line(model, load(args.datasets[-1], "val", 1)))
         return
     rows, timings, ablation = [], Timings(), {}
+    sam_as_is = SamModel(model.card_id, mask_row_shift=0.0)  # plain MobileSAM: SAM's own cut
     for dataset in args.datasets:
         tolerance = tune_flood(dataset)
         for split in args.splits:
             samples = load(dataset, split, args.limit, args.objects)
             ours = evaluate(model, samples, DEFAULT, encode, timings, before=True)
-            plain = evaluate(model, samples, RAW, encode)
+            plain = evaluate(sam_as_is, samples, RAW, encode)
             flood = flood_scores(samples, tolerance)
             forest = {} if args.no_forest else forest_scores(samples)
             rows.append((dataset, split, tolerance, ours, plain, flood, forest))
