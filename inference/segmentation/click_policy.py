@@ -125,7 +125,10 @@ class ClickPolicy:
     # of 0.25: 0.8856. The median gradient instead of the mean, or only the inner outline, moved
     # Super1 by under 0.001. On val: Super1 0.882 → 0.887 (0.918 → 0.922, 0.802 → 0.809), EBC1
     # 0.3538 → 0.3536 (three crack clicks whose mask misses the crack, IoU < 0.04, move by
-    # 0.002). It costs 0.8 ms per click (median, Super1 val, 2 threads).
+    # 0.002). On test (run once, at the end; nothing chosen there): Super1 0.875 → 0.881
+    # (secondary 0.799 → 0.805, tertiary 0.930 → 0.935), EBC1 0.413 → 0.410 (two crack clicks
+    # whose SAM mask holds part of the crack shrink, 0.40 → 0.33 and 0.35 → 0.33). It costs
+    # 0.7 ms per click (median, Super1 val, 2 threads).
     edges: EdgeLevels = EdgeLevels()
 
 
