@@ -5,7 +5,7 @@ which antialiases when shrinking) bit for bit, including PIL's 22-bit fixed-poin
 embeddings match the torch reference without PIL at run time.
 
 The upscale reproduces SamPredictor's postprocess (bilinear 256 → 1024, crop the padding,
-bilinear to the image size) as one sparse linear map per axis (scipy.sparse: single-threaded,
+bilinear to the image size; `MaskMapper`'s `row_shift` can move the 1024 map down first) as one sparse linear map per axis (scipy.sparse: single-threaded,
 so it does not fight onnxruntime's threads for the cores), and evaluates it only where the mask
 can be true: bilinear weights are non-negative, so an output pixel whose low-res support holds
 no positive logit is false without computing it.
