@@ -12,7 +12,9 @@ viewer draws). Clicks: every annotated object's interior-most point (as `sam_acc
 Parts: decoder (`SamModel.decode_first`, SAM's three low-res maps), policy (`choose_sam`: each
 candidate's stability, area and pieces on the 256² map), contrast region (`local_patch`,
 `contrast_region`, the typicality of SAM's first mask), merged blobs (a small SAM answer cut to
-the clicked blob, `merged_blobs`, with its upsampling), upsampling (the shown answer's
+the clicked blob, `merged_blobs`, with its upsampling), edge level (rule 8: the small answer
+shown first cut where its outline has the strongest gradient, `edge_level`, with its upsampling),
+upsampling (the shown answer's
 `mask_crop`), and the rest of `ClickSession.predict`. The modules the app imports at start-up
 (`inference.warmup`) are imported first.
 
@@ -54,6 +56,7 @@ _PARTS = {
     "contrast: region (before)": (clicks, "contrast_region"),
     "contrast: typicality": (clicks, "_typicality"),
     "merged blobs": (clicks, "_clicked_blob"),
+    "edge level": (clicks, "_on_edge"),
 }
 
 

@@ -184,3 +184,28 @@ def test_a_click_on_part_of_a_precipitate_gives_the_whole_precipitate(qtbot, win
     # SAM's larger mask takes in the neighbour above (IoU 0.33): the smaller one's outline
     # there runs along the edge between the two, so it stays first
     assert iou(shown.mask, alone) > 0.9, iou(shown.mask, alone)
+
+
+def test_a_small_precipitate_is_outlined_on_its_edge(qtbot, window, tmp_path):
+    """`click_policy` rule 8 through the pane: zoomed in on a secondary precipitate of ~150 px
+    (Super1 train), one click outlines it where the grey level changes fastest. SAM's own cut
+    at 0 logits (shown before) lies a pixel outside it on part of its outline: IoU 0.88."""
+    name = "spot6_180d_7"
+    image = shutil.copy(shared(*SUPER1, "train", name + ".tif"), tmp_path / (name + ".tif"))
+    rgba = tifffile.imread(shared(*SUPER1, "train_annot", name + "_mask.tif"), key=0)
+    red = (rgba[..., :3].astype(int) == (255, 0, 0)).all(axis=2)  # secondary precipitates
+    x, y = 465, 194  # its interior-most point
+    labels, _count = cast("tuple[np.ndarray, int]", ndimage.label(red, np.ones((3, 3), bool)))
+    precipitate = labels == labels[y, x]
+    assert labels[y, x] and 100 < precipitate.sum() < 200
+
+    pane = open_image(qtbot, window, image)
+    pane.canvas.view.setRange(xRange=(x - 20, x + 20), yRange=(y - 20, y + 20), padding=0)
+    qtbot.waitUntil(lambda: pane.canvas.view.viewRect().width() < 60, timeout=5000)
+    click(qtbot, pane, x, y)
+    shown = wait_mask(qtbot, pane)
+    iou = np.count_nonzero(shown.mask & precipitate) / np.count_nonzero(shown.mask | precipitate)
+    assert iou > 0.9, iou
+    assert abs(int(shown.mask.sum()) - int(precipitate.sum())) < 0.1 * precipitate.sum()
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        window.grab().save(str(Path(shots) / "click_small_precipitate_on_edge.png"))

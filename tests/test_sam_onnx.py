@@ -47,6 +47,14 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / max((a | b).sum(), 1))
 
 
+def sam_postprocess(candidate, embedding) -> np.ndarray:
+    """The candidate's mask as SamPredictor makes it from the same logits: MatLens moves
+    MobileSAM's masks down half a pixel of the 1024 frame (`sam.MASK_ROW_SHIFT`), the graphs
+    themselves are SAM's."""
+    mapper = _sam_image.MaskMapper(embedding.original_size, embedding.input_size)
+    return mapper.mask(candidate.logits_lowres)
+
+
 # --- (a) ONNX against torch ------------------------------------------------------------------
 
 
@@ -79,7 +87,7 @@ def test_onnx_masks_match_torch_mobile_sam(model, embedding, image):
             )
             assert len(ours) == len(masks)
             for k, cand in enumerate(ours):
-                assert iou(masks[k], cand.mask) >= 0.99, (x, y, multimask, k)
+                assert iou(masks[k], sam_postprocess(cand, embedding)) >= 0.99, (x, y, multimask, k)
                 assert cand.score == pytest.approx(float(np.clip(scores[k], 0, 1)), abs=1e-3)
 
     with torch.no_grad():  # points + box, then the refinement with the previous low-res mask
@@ -95,11 +103,11 @@ def test_onnx_masks_match_torch_mobile_sam(model, embedding, image):
     cand = model.predict(
         embedding, [(225, 144, 1), (100, 100, 0)], box=(150, 80, 300, 200), multimask=False
     )[0]
-    assert iou(masks[0], cand.mask) >= 0.99
+    assert iou(masks[0], sam_postprocess(cand, embedding)) >= 0.99
     again = model.predict(
         embedding, [(225, 144, 1)], multimask=False, mask_input=cand.logits_lowres
     )[0]
-    assert iou(refined[0], again.mask) >= 0.99
+    assert iou(refined[0], sam_postprocess(again, embedding)) >= 0.99
 
     tall = np.ascontiguousarray(image[:, :384])  # not square: the graph pads to 1024² itself
     with torch.no_grad():
@@ -109,7 +117,7 @@ def test_onnx_masks_match_torch_mobile_sam(model, embedding, image):
     assert ours.input_size == (1024, 768)
     assert np.abs(predictor.features.numpy().transpose(0, 2, 3, 1) - ours.features).max() < 1e-4
     cands = sorted(model.predict(ours, [(264, 162, 1)]), key=lambda c: c.index)
-    assert all(iou(m, c.mask) >= 0.99 for m, c in zip(masks, cands, strict=True))
+    assert all(iou(m, sam_postprocess(c, ours)) >= 0.99 for m, c in zip(masks, cands, strict=True))
 
 
 # --- (b) prompts → candidates -----------------------------------------------------------------
@@ -274,6 +282,60 @@ def test_mask_upscale_matches_sam_reference_postprocess(size):
     ours = _sam_image.MaskMapper(size, (rh, rw)).mask(logits)
     assert (reference[0, 0].numpy() > 0).sum() > 1000
     assert (ours != (reference[0, 0].numpy() > 0)).sum() <= 2  # float32 rounding at zero
+
+
+def test_a_row_shift_moves_the_mask_down_in_the_1024_frame():
+    """`row_shift` is in pixels of the 1024 frame: 4 of them are one low-res cell, so the mask
+    is that of the logits moved down one row (away from the top and bottom, where they clamp)."""
+    logits = np.random.default_rng(3).normal(0.3, 1.0, (256, 256)).astype(np.float32)
+    moved = np.concatenate([logits[:1], logits[:-1]])
+    plain = _sam_image.MaskMapper((1024, 1024), (1024, 1024))
+    shifted = _sam_image.MaskMapper((1024, 1024), (1024, 1024), row_shift=4.0)
+    differ = shifted.mask(logits)[8:-8] != plain.mask(moved)[8:-8]
+    assert np.count_nonzero(differ) <= 2  # float32 rounding at zero
+    assert not np.array_equal(shifted.mask(logits), plain.mask(logits))
+
+
+def test_mobile_sam_masks_sit_where_the_upside_down_image_puts_them(model):
+    """MobileSAM's masks sit half a pixel of its 1024 frame above the objects, whatever the
+    image: the mask for a click on the image turned upside down, turned back, lies a whole
+    pixel of the frame below the upright one's (here 512² pixels: half an image pixel).
+    Moved down by `sam.MASK_ROW_SHIFT`, the two agree. A Super1 train image (the shift was
+    chosen on the train splits), its precipitates clicked at their interior-most points."""
+    tifffile = pytest.importorskip("tifffile")
+    super1 = ("segmentation", "nasa_micronet", "Super1")
+    upright = tifffile.imread(shared(*super1, "train", "spot6_180d_7.tif"))[..., :3]
+    rgba = tifffile.imread(shared(*super1, "train_annot", "spot6_180d_7_mask.tif"), key=0)
+    from scipy import ndimage
+
+    annotated = (rgba[..., :3] == (255, 0, 0)).all(axis=2) | (rgba[..., :3] == (0, 0, 255)).all(
+        axis=2
+    )
+    labels, count = cast("tuple[np.ndarray, int]", ndimage.label(annotated, np.ones((3, 3))))
+    flipped = np.ascontiguousarray(upright[::-1])
+    one, other = model.embed(upright), model.embed(flipped)
+    plain = _sam_image.MaskMapper(one.original_size, one.input_size)
+    h = upright.shape[0]
+    moved, unmoved = [], []
+    for k in range(1, count + 1):
+        part = labels == k
+        if not 100 <= part.sum() <= 5000:
+            continue
+        depth = cast("np.ndarray", ndimage.distance_transform_edt(part))
+        y, x = np.unravel_index(int(np.argmax(depth)), part.shape)
+        a = next(c for c in model.predict(one, [(x, y, 1)]) if c.index == 1)
+        b = next(c for c in model.predict(other, [(x, h - 1 - y, 1)]) if c.index == 1)
+        if iou(a.mask, b.mask[::-1]) < 0.6:
+            continue  # not the same object both ways up
+        for masks, out in (
+            ((a.mask, b.mask), moved),
+            ((plain.mask(a.logits_lowres), plain.mask(b.logits_lowres)), unmoved),
+        ):
+            rows_up, rows_down = np.nonzero(masks[0])[0], h - 1 - np.nonzero(masks[1])[0]
+            out.append(rows_down.mean() - rows_up.mean())
+    assert len(moved) >= 15
+    assert abs(float(np.median(moved))) < 0.15, np.median(moved)
+    assert float(np.median(unmoved)) > 0.35, np.median(unmoved)
 
 
 def test_display_images_of_other_types_are_accepted_or_refused_in_one_line():

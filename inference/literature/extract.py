@@ -198,7 +198,8 @@ def extract(
     are added where the rules found nothing. `linker` chooses each Tc value's sample
     (`inference.literature.linker`): None or "rules" is the rules; "learned" is the shipped
     learned linker (the rules when its card is missing). The rules are the default because
-    the learned linker only ties them in cross-validation on the tuning papers.
+    the learned linker only ties them in cross-validation on the tuning papers and scores a
+    point below them on the report papers.
     """
     if linker is None or linker == "rules":
         linker = RuleLinker()
@@ -336,10 +337,6 @@ def _candidate(paper: Paper, m: MaterialSpan, s0: int, sentence: int, scope: str
     return Candidate(m, s0, sentence, _written(paper, s0 + m.start, s0 + m.end), scope)
 
 
-# the samples a paper names most are candidates for every value (the paper's subject)
-PAPER_CANDIDATES = 3
-
-
 def _link(
     paper: Paper,
     records: list[PropertyRecord],
@@ -351,7 +348,8 @@ def _link(
     if not queries or isinstance(linker, RuleLinker):
         return records
     counts = PaperCounts.of([c.key for c in occurrences], [c.sentence for c in occurrences])
-    top = sorted(counts.rank, key=counts.rank.__getitem__)[:PAPER_CANDIDATES]
+    # the samples a paper names most are candidates for every value (the paper's subject)
+    top = sorted(counts.rank, key=counts.rank.__getitem__)[: _paper_candidates(linker)]
     by_key: dict[str, list[Candidate]] = {}
     for c in occurrences:
         by_key.setdefault(c.key, []).append(c)
@@ -380,11 +378,12 @@ def _link(
     return out
 
 
-# a paper that names one sample in at least this share of its sample mentions is about that
-# sample: a Tc value whose paragraph names no sample goes to it (cross-validated on the halves
-# of the tuning papers: 0.65-0.75 help both halves, below 0.6 reviews and multi-sample papers
-# lose more than single-sample papers gain)
-MAIN_SAMPLE_SHARE = 0.7
+def _paper_candidates(linker) -> int:
+    return getattr(linker, "paper_candidates", PAPER_CANDIDATES)
+
+
+# how many of the paper's most named samples join a linker's candidates (one that does not say)
+PAPER_CANDIDATES = 3
 
 
 def _paper_sample(
@@ -398,8 +397,8 @@ def _paper_sample(
     if not occurrences:
         return records
     counts = PaperCounts.of([c.key for c in occurrences], [c.sentence for c in occurrences])
-    top = min(counts.rank, key=counts.rank.__getitem__)
-    if counts.counts[top] < MAIN_SAMPLE_SHARE * len(occurrences):
+    top = counts.main
+    if top is None:
         return records
     mine = [c for c in occurrences if c.key == top]
     out = list(records)

@@ -1,16 +1,20 @@
 """Which sample a Tc value belongs to, chosen among the samples around it.
 
 The syntax rules of `links` pick one sample per value inside its sentence (else the paragraph's
-current sample). A learned linker weighs more: every sample mention of the value's sentence,
-of the earlier sentences of its paragraph, and the samples the paper names most, each scored
-from cues the rules compute (which pattern fired, distance, order, the mention's kind, whether
-it is the paragraph's current sample, how often the paper names it, the section, whether the
-value has a qualifier, ...). The best candidate gets the value when its score passes a
-threshold; else the value keeps no material (a wrong link is worse than none).
+current sample, else the paper's main sample). A learned linker weighs more: every sample
+mention of the value's sentence, of the earlier sentences of its paragraph, and the samples the
+paper names most, each scored from cues (`features`: whether it is the rules' choice and by
+which rule, distance, order, the mention's kind, whether it is the paragraph's current sample,
+how often and how early the paper names it, the section, whether the value has a qualifier,
+...). The best candidate gets the value when it scores high enough; else the value keeps no
+material (a wrong link is worse than none).
 
-The model is a logistic regression whose coefficients ship as a model card
-(`resources/models/tc_linker.json`: training data, licence, scores); without the card the rule
-linker is used.
+The model ships as a model card (`resources/models/tc_linker.json`: training data, licence,
+scores) that carries its coefficients: a logistic regression per (value, candidate) pair with
+a probability threshold (`LinearLinker`), or one softmax over a value's candidates and a "no
+material" option scored from the value's own cues (`SoftmaxLinker`); the card also says how
+many of the paper's most named samples join the candidates. Without the card the rule linker
+is used.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ CARD = "tc_linker.json"
 RULE_LINKS = ("bracket", "for", "subject", "sentence", "after", "respectively", "paragraph")
 KINDS = ("formula", "abbreviation", "doping", "code", "descriptor", "element", "name")
 FRONT_SENTENCES = 4
+# a paper that names one sample in at least this share of its sample mentions is about that
+# sample: a Tc value whose paragraph names no sample goes to it (cross-validated on the halves
+# of the tuning papers: 0.65-0.75 help both halves, below 0.6 reviews and multi-sample papers
+# lose more than single-sample papers gain)
+MAIN_SAMPLE_SHARE = 0.7
 SECTIONS = ("abstract", "introduction", "experimental", "results", "captions", "conclusions")
 _CLAUSE_BREAK = re.compile(r";|\bwhile\b|\bwhereas\b|\bbut\b")
 _TC_WORD = re.compile(r"T\s?c|critical temperature|transition temperature|superconduct", re.I)
@@ -101,6 +110,16 @@ class PaperCounts:
         order = sorted(counts, key=lambda k: (-counts[k], first[k]))
         return cls(dict(counts), {k: i for i, k in enumerate(order)}, first)
 
+    @property
+    def main(self) -> str | None:
+        """The sample the paper is about: the one it names in at least `MAIN_SAMPLE_SHARE` of
+        its sample mentions (None when no sample is named that often)."""
+        if not self.counts:
+            return None
+        top = min(self.rank, key=self.rank.__getitem__)
+        total = sum(self.counts.values())
+        return top if self.counts[top] >= MAIN_SAMPLE_SHARE * total else None
+
 
 @dataclass(frozen=True)
 class LinkChoice:
@@ -151,33 +170,18 @@ def features(query: LinkQuery, c: Candidate, paper: PaperCounts) -> dict[str, fl
     f["share"] = paper.counts.get(c.key, 0) / total if total else 0.0
     if paper.first.get(c.key, 99) < FRONT_SENTENCES:
         f["named_in_front"] = 1.0  # in the title or the abstract's first sentences
-    if query.section in SECTIONS:
-        f[f"section_{query.section}"] = 1.0
-    if query.qualifier:
-        f["qualified"] = 1.0
-    if query.modifier in (">", "<", ">=", "<="):
-        f["bound"] = 1.0
-    elif query.modifier == "~":
-        f["approximate"] = 1.0
-    elif query.modifier == "range":
-        f["range"] = 1.0
-    if query.uncertain:
-        f["uncertain"] = 1.0
-    s0, s1 = v0 - query.offset, v1 - query.offset
-    if _CONDITION.search(query.text[s1 : s1 + 40]) or _CONDITION.search(
-        query.text[max(0, s0 - 40) : s0]
-    ):
-        f["condition"] = 1.0
-    if _CITATION_AFTER.match(query.text[s1 : s1 + 12]):
-        f["citation"] = 1.0
-    if _REPORTED.search(query.text):
-        f["reported"] = 1.0
-    if not any(x.scope == "sentence" for x in query.candidates):
-        f["no_sentence_sample"] = 1.0
-    if "respectively" in query.text:
-        f["respectively"] = 1.0
-    if query.n_values > 1:
-        f["several_values"] = 1.0
+    if paper.first.get(c.key, 99) == 0:
+        f["in_title"] = 1.0
+    most = max(paper.counts.values(), default=0)
+    f["count_rel"] = paper.counts.get(c.key, 0) / most if most else 0.0
+    main = paper.main
+    if main == c.key:
+        f["paper_main"] = 1.0
+    if query.rule is not None and query.rule.key == c.key:
+        f["rule_key"] = 1.0  # the rules' material, maybe named at another place
+    if (query.rule.key if query.rule is not None else main) == c.key:
+        f["rules_choice"] = 1.0  # what `matlens extract --linker rules` gives the value
+    f |= query_features(query)
     if _variable(c.mention.formula):
         f["variable"] = 1.0
     if c.mention.compositions:
@@ -199,6 +203,46 @@ def features(query: LinkQuery, c: Candidate, paper: PaperCounts) -> dict[str, fl
     return f
 
 
+def query_features(query: LinkQuery) -> dict[str, float]:
+    """The cues of the value itself, alike for all its candidates; absent keys count 0."""
+    f: dict[str, float] = {}
+    if query.rule is None:
+        f["no_rule"] = 1.0
+    else:
+        f[f"rule_link_{query.rule_link}"] = 1.0
+    if query.section in SECTIONS:
+        f[f"section_{query.section}"] = 1.0
+    if query.qualifier:
+        f["qualified"] = 1.0
+    if query.modifier in (">", "<", ">=", "<="):
+        f["bound"] = 1.0
+    elif query.modifier == "~":
+        f["approximate"] = 1.0
+    elif query.modifier == "range":
+        f["range"] = 1.0
+    if query.uncertain:
+        f["uncertain"] = 1.0
+    v0, v1 = query.value
+    s0, s1 = v0 - query.offset, v1 - query.offset
+    if _CONDITION.search(query.text[s1 : s1 + 40]) or _CONDITION.search(
+        query.text[max(0, s0 - 40) : s0]
+    ):
+        f["condition"] = 1.0
+    if _CITATION_AFTER.match(query.text[s1 : s1 + 12]):
+        f["citation"] = 1.0
+    if _REPORTED.search(query.text):
+        f["reported"] = 1.0
+    if not any(x.scope == "sentence" for x in query.candidates):
+        f["no_sentence_sample"] = 1.0
+    if "respectively" in query.text:
+        f["respectively"] = 1.0
+    if query.n_values > 1:
+        f["several_values"] = 1.0
+    if query.keyword is None:
+        f["no_keyword"] = 1.0
+    return f
+
+
 @dataclass(frozen=True)
 class LinearLinker:
     """Logistic regression over `features`; a value links to its best candidate above
@@ -207,6 +251,7 @@ class LinearLinker:
     weights: dict[str, float]  # per feature name; features the model never saw weigh 0
     intercept: float
     threshold: float
+    paper_candidates: int = 3  # the paper's most named samples that join every value's candidates
 
     def score(self, query: LinkQuery, c: Candidate, paper: PaperCounts) -> float:
         f = features(query, c, paper)
@@ -225,6 +270,40 @@ class LinearLinker:
         return LinkChoice(best, query.rule_link if same else "learned", best_p)
 
 
+@dataclass(frozen=True)
+class SoftmaxLinker:
+    """One softmax over a value's candidates and a "no material" option: each candidate
+    scores `weights` · `features`, the option scores `none_bias` + `none_weights` ·
+    `query_features`. The best candidate gets the value when it outscores the option by
+    `margin` (in logits); else the value keeps no material."""
+
+    weights: dict[str, float]
+    none_weights: dict[str, float]
+    none_bias: float
+    margin: float
+    paper_candidates: int = 3
+
+    def choose(self, query: LinkQuery, paper: PaperCounts) -> LinkChoice:
+        none = self.none_bias + sum(
+            self.none_weights.get(n, 0.0) * v for n, v in query_features(query).items()
+        )
+        scores = [
+            sum(self.weights.get(n, 0.0) * v for n, v in features(query, c, paper).items())
+            for c in query.candidates
+        ]
+        top = max([none, *scores])
+        total = math.exp(none - top) + sum(math.exp(z - top) for z in scores)
+        if not scores:
+            return LinkChoice(None, "none", 0.0)
+        i = max(range(len(scores)), key=scores.__getitem__)
+        p = math.exp(scores[i] - top) / total
+        if scores[i] - none < self.margin:
+            return LinkChoice(None, "none", p)
+        best = query.candidates[i]
+        same = query.rule is not None and query.rule.key == best.key
+        return LinkChoice(best, query.rule_link if same else "learned", p)
+
+
 class RuleLinker:
     """The syntax rules' choice (`links.choose`, else the paragraph's current sample)."""
 
@@ -235,17 +314,26 @@ class RuleLinker:
 
 
 @functools.lru_cache(maxsize=1)
-def default_linker() -> LinearLinker | RuleLinker:
+def default_linker() -> LinearLinker | SoftmaxLinker | RuleLinker:
     """The shipped learned linker, or the rules when its card is missing or unreadable."""
     from inference.runtime.paths import resources_dir
 
     path = resources_dir() / "models" / CARD
     try:
         extra = json.loads(path.read_text(encoding="utf-8"))["extra"]
+        if extra.get("objective") == "softmax":
+            return SoftmaxLinker(
+                {str(k): float(w) for k, w in extra["weights"].items()},
+                {str(k): float(w) for k, w in extra["none_weights"].items()},
+                float(extra["none_bias"]),
+                float(extra["margin"]),
+                int(extra.get("paper_candidates", 3)),
+            )
         return LinearLinker(
             {str(k): float(w) for k, w in extra["weights"].items()},
             float(extra["intercept"]),
             float(extra["threshold"]),
+            int(extra.get("paper_candidates", 3)),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return RuleLinker()

@@ -5,7 +5,7 @@ which antialiases when shrinking) bit for bit, including PIL's 22-bit fixed-poin
 embeddings match the torch reference without PIL at run time.
 
 The upscale reproduces SamPredictor's postprocess (bilinear 256 → 1024, crop the padding,
-bilinear to the image size) as one sparse linear map per axis (scipy.sparse: single-threaded,
+bilinear to the image size; `MaskMapper`'s `row_shift` can move the 1024 map down first) as one sparse linear map per axis (scipy.sparse: single-threaded,
 so it does not fight onnxruntime's threads for the cores), and evaluates it only where the mask
 can be true: bilinear weights are non-negative, so an output pixel whose low-res support holds
 no positive logit is false without computing it.
@@ -143,12 +143,13 @@ def encoder_input(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(resized)
 
 
-def _bilinear(in_size: int, out_size: int):
+def _bilinear(in_size: int, out_size: int, shift: float = 0.0):
     """torch F.interpolate(mode='bilinear', align_corners=False) along one axis, as a sparse
-    out x in matrix."""
+    out x in matrix; with `shift`, the output moves that many output pixels forward (down or
+    right): output i reads the input where plain interpolation reads output i - shift."""
     from scipy import sparse
 
-    src = np.maximum((np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5, 0.0)
+    src = np.maximum((np.arange(out_size) + 0.5 - shift) * (in_size / out_size) - 0.5, 0.0)
     i0 = np.floor(src).astype(np.int64)
     i1 = np.minimum(i0 + 1, in_size - 1)
     frac = src - i0
@@ -169,8 +170,10 @@ class _AxisMap:
     hi: np.ndarray  # last low-res index used by each output
 
     @classmethod
-    def build(cls, original: int, resized: int) -> _AxisMap:
-        matrix = (_bilinear(resized, original) @ _bilinear(LOW_RES, TARGET)[:resized]).tocsr()
+    def build(cls, original: int, resized: int, shift: float = 0.0) -> _AxisMap:
+        """`shift`: 1024-frame pixels the upscaled logits move forward (`MaskMapper`)."""
+        upscale = _bilinear(LOW_RES, TARGET, shift)[:resized]
+        matrix = (_bilinear(resized, original) @ upscale).tocsr()
         matrix.data[matrix.data <= 0] = 0.0
         matrix.eliminate_zeros()
         matrix.sort_indices()
@@ -186,11 +189,17 @@ class _AxisMap:
 
 
 class MaskMapper:
-    """SamPredictor.postprocess_masks + threshold for one (original, resized) size pair."""
+    """SamPredictor.postprocess_masks + threshold for one (original, resized) size pair.
+    `row_shift` moves the upscaled logits down by that many pixels of the 1024 frame before the
+    crop and the resize to the image: a model whose masks sit above the objects (MobileSAM's,
+    `sam.MASK_ROW_SHIFT`) is corrected where the mask is made; 0 is SAM's postprocess itself."""
 
-    def __init__(self, original_size: tuple[int, int], input_size: tuple[int, int]):
+    def __init__(
+        self, original_size: tuple[int, int], input_size: tuple[int, int], row_shift: float = 0.0
+    ):
         self.original_size = original_size
-        self.rows = _AxisMap.build(original_size[0], input_size[0])
+        self.row_shift = row_shift
+        self.rows = _AxisMap.build(original_size[0], input_size[0], row_shift)
         self.cols = _AxisMap.build(original_size[1], input_size[1])
 
     def region(self, logits: np.ndarray) -> tuple[slice, slice]:
@@ -205,13 +214,17 @@ class MaskMapper:
 
     def crop(self, logits: np.ndarray, region: tuple[slice, slice]) -> np.ndarray:
         """The thresholded full-resolution mask inside `region`."""
+        return self.upscale(logits, region) > 0.0
+
+    def upscale(self, logits: np.ndarray, region: tuple[slice, slice]) -> np.ndarray:
+        """The full-resolution logits inside `region` (float32; the mask is where > 0)."""
         rs, cs = region
         if rs.stop <= rs.start or cs.stop <= cs.start:
-            return np.zeros((max(rs.stop - rs.start, 0), max(cs.stop - cs.start, 0)), bool)
+            return np.zeros((max(rs.stop - rs.start, 0), max(cs.stop - cs.start, 0)), np.float32)
         # Columns first on the small 256-row map, then rows: the big product comes out in
         # C order, so no full-size transpose is needed.
         wide = np.ascontiguousarray((self.cols.matrix[cs] @ logits.T).T)  # 256 x cols
-        return (self.rows.matrix[rs] @ wide) > 0.0
+        return np.asarray(self.rows.matrix[rs] @ wide)
 
     def mask(self, logits: np.ndarray, region: tuple[slice, slice] | None = None) -> np.ndarray:
         region = self.region(logits) if region is None else region

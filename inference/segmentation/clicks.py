@@ -36,6 +36,8 @@ from inference.segmentation.click_policy import (
     with_region,
     with_whole,
 )
+from inference.segmentation.edge_level import MARGIN as EDGE_MARGIN
+from inference.segmentation.edge_level import edge_level
 from inference.segmentation.fragments import MARGIN, outline_contrast
 from inference.segmentation.geometry import Box, Point, Rect
 from inference.segmentation.local_contrast import (
@@ -461,9 +463,12 @@ class ClickSession:
         answers: list[MaskCandidate | RegionAnswer | BlobAnswer] = [
             _with_edge(c, rules) for c in raw
         ]
-        if self.pixels is None or not (rules.region or rules.split or rules.fragment_ratio):
+        pixels = self.pixels
+        if pixels is None or not (
+            rules.region or rules.split or rules.fragment_ratio or rules.edges.reach
+        ):
             return answers, sam
-        patch = local_patch(self.pixels, point[0], point[1], rules.region_window)
+        patch = local_patch(pixels, point[0], point[1], rules.region_window)
         choice = sam
         params = ContrastParams(rules.region_window, rules.region_size, rules.region_level)
         contrast = click_contrast(patch, params) if rules.region else None
@@ -482,13 +487,14 @@ class ClickSession:
             )
         if rules.fragment_ratio and choice.first < len(raw) and not choice.ambiguous:
             sam_answers = cast("list[MaskCandidate]", answers[: len(raw)])
-            whole = _whole_object(
-                sam_answers, shapes, choice.first, self.pixels, frame, point, rules
-            )
+            whole = _whole_object(sam_answers, shapes, choice.first, pixels, frame, point, rules)
             if whole is not None:
                 choice = with_whole(choice, whole)
-                answers[whole] = _clicked_part(sam_answers[whole], frame, point)
+                on_edge = _on_edge(sam_answers[whole], pixels, frame, point, rules)
+                answers[whole] = _clicked_part(on_edge, frame, point)
         first = answers[choice.first]
+        if isinstance(first, MaskCandidate):
+            first = answers[choice.first] = _on_edge(first, pixels, frame, point, rules)
         if rules.split and isinstance(first, MaskCandidate):
             answers[choice.first] = _clicked_blob(first, patch, frame, rules)
         return answers, choice
@@ -564,6 +570,38 @@ def _with_edge(candidate: MaskCandidate, rules: ClickPolicy) -> MaskCandidate:
     """The candidate cut where `click_policy.edge_shift` says. Its shifted logits are what the
     user sees, so they are also what a correction feeds back."""
     shift = edge_shift(candidate.logits_lowres, rules)
+    if not shift:
+        return candidate
+    return replace(candidate, logits_lowres=candidate.logits_lowres + np.float32(shift))
+
+
+def _on_edge(
+    candidate: MaskCandidate, pixels: np.ndarray, frame: _Frame, point: Point, rules: ClickPolicy
+) -> MaskCandidate:
+    """The candidate cut at the level `edge_level` finds (click_policy rule 8), as logits added
+    to its low-res map like rule 5's: what the user sees is what a correction feeds back."""
+    params = rules.edges
+    if params.reach <= 0:
+        return candidate
+    embedding = frame.embedding
+    (h, w), (in_h, in_w) = embedding.original_size, embedding.input_size
+    cells = int(np.count_nonzero(candidate.logits_lowres > 0))
+    pixels_per_cell = (1024 / LOW_RES) ** 2 * (h / in_h) * (w / in_w)
+    if cells * pixels_per_cell > 2 * params.max_px:  # clearly too large: upscale nothing
+        return candidate
+    rows, cols = candidate.mapper.region(candidate.logits_lowres + np.float32(params.reach))
+    if rows.stop <= rows.start:
+        return candidate
+    r0, r1 = max(rows.start - EDGE_MARGIN, 0), min(rows.stop + EDGE_MARGIN, h)
+    c0, c1 = max(cols.start - EDGE_MARGIN, 0), min(cols.stop + EDGE_MARGIN, w)
+    logits = candidate.mapper.upscale(candidate.logits_lowres, (slice(r0, r1), slice(c0, c1)))
+    y0, x0 = frame.y0 + r0, frame.x0 + c0
+    grey = pixels[y0 : y0 + logits.shape[0], x0 : x0 + logits.shape[1]]
+    click = (
+        min(max(int(point[1]) - y0, 0), logits.shape[0] - 1),
+        min(max(int(point[0]) - x0, 0), logits.shape[1] - 1),
+    )
+    shift = edge_level(logits, grey, click, params)
     if not shift:
         return candidate
     return replace(candidate, logits_lowres=candidate.logits_lowres + np.float32(shift))
