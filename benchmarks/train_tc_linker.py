@@ -45,6 +45,7 @@ from literature_extraction import (
 
 from inference.literature.extract import extract
 from inference.literature.linker import (
+    PAPER_CANDIDATES,
     Candidate,
     LinearLinker,
     LinkChoice,
@@ -385,7 +386,7 @@ def fit(t: Table, objective: str, strength: float):
 def shipped_card_scores(papers, card: dict):
     """The link counts of a card as `matlens extract --linker learned` would give them."""
     extra = card["extra"]
-    k = int(extra.get("paper_candidates", 3))
+    k = int(extra.get("paper_candidates", PAPER_CANDIDATES))
     linker = LinearLinker(extra["weights"], extra["intercept"], extra["threshold"], k)
     choices = []
     for p in papers:

@@ -397,12 +397,6 @@ def main(argv: list[str] | None = None) -> int:
         "halves (the second is held out for choosing epochs and mixing); all 46",
     )
     parser.add_argument(
-        "--negatives",
-        type=float,
-        default=1.0,
-        help="share of SuperMat training sentences with no material that is kept",
-    )
-    parser.add_argument(
         "--supermat-text",
         choices=("tei", "pdf", "both"),
         default="pdf",
@@ -448,9 +442,6 @@ def main(argv: list[str] | None = None) -> int:
             gold += supermat(folder, trained)
         if args.supermat_text in ("pdf", "both"):
             gold += supermat_pdf(folder, trained)
-        rng = np.random.default_rng(0)
-        keep = rng.random(len(gold)) < args.negatives
-        gold = [g for g, k in zip(gold, keep, strict=True) if k or any(x[2] for x in g[1])]
         train_set += featurize(encoder, tok, gold, (tap,))
         if held:
             dev["supermat"] = featurize(encoder, tok, supermat(folder, held), (tap,))

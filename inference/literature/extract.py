@@ -24,9 +24,11 @@ from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature import links
 from inference.literature.linker import (
     Candidate,
+    LinearLinker,
     LinkQuery,
     PaperCounts,
     RuleLinker,
+    SoftmaxLinker,
     default_linker,
 )
 from inference.literature.materials import MaterialSpan
@@ -342,14 +344,14 @@ def _link(
     records: list[PropertyRecord],
     queries: list[tuple[int, LinkQuery]],
     occurrences: list[Candidate],
-    linker,
+    linker: LinearLinker | SoftmaxLinker | RuleLinker,
 ) -> list[PropertyRecord]:
     """Each Tc record's material as the linker chooses it among its query's candidates."""
     if not queries or isinstance(linker, RuleLinker):
         return records
     counts = PaperCounts.of([c.key for c in occurrences], [c.sentence for c in occurrences])
     # the samples a paper names most are candidates for every value (the paper's subject)
-    top = sorted(counts.rank, key=counts.rank.__getitem__)[: _paper_candidates(linker)]
+    top = sorted(counts.rank, key=counts.rank.__getitem__)[: linker.paper_candidates]
     by_key: dict[str, list[Candidate]] = {}
     for c in occurrences:
         by_key.setdefault(c.key, []).append(c)
@@ -376,14 +378,6 @@ def _link(
             link=choice.link,
         )
     return out
-
-
-def _paper_candidates(linker) -> int:
-    return getattr(linker, "paper_candidates", PAPER_CANDIDATES)
-
-
-# how many of the paper's most named samples join a linker's candidates (one that does not say)
-PAPER_CANDIDATES = 3
 
 
 def _paper_sample(

@@ -34,6 +34,9 @@ CARD = "tc_linker.json"
 RULE_LINKS = ("bracket", "for", "subject", "sentence", "after", "respectively", "paragraph")
 KINDS = ("formula", "abbreviation", "doping", "code", "descriptor", "element", "name")
 FRONT_SENTENCES = 4
+# how many of the paper's most named samples join every value's candidates (a card that says
+# nothing; the samples a paper names most are its subject)
+PAPER_CANDIDATES = 3
 # a paper that names one sample in at least this share of its sample mentions is about that
 # sample: a Tc value whose paragraph names no sample goes to it (cross-validated on the halves
 # of the tuning papers: 0.65-0.75 help both halves, below 0.6 reviews and multi-sample papers
@@ -251,7 +254,7 @@ class LinearLinker:
     weights: dict[str, float]  # per feature name; features the model never saw weigh 0
     intercept: float
     threshold: float
-    paper_candidates: int = 3  # the paper's most named samples that join every value's candidates
+    paper_candidates: int = PAPER_CANDIDATES
 
     def score(self, query: LinkQuery, c: Candidate, paper: PaperCounts) -> float:
         f = features(query, c, paper)
@@ -281,7 +284,7 @@ class SoftmaxLinker:
     none_weights: dict[str, float]
     none_bias: float
     margin: float
-    paper_candidates: int = 3
+    paper_candidates: int = PAPER_CANDIDATES
 
     def choose(self, query: LinkQuery, paper: PaperCounts) -> LinkChoice:
         none = self.none_bias + sum(
@@ -327,13 +330,13 @@ def default_linker() -> LinearLinker | SoftmaxLinker | RuleLinker:
                 {str(k): float(w) for k, w in extra["none_weights"].items()},
                 float(extra["none_bias"]),
                 float(extra["margin"]),
-                int(extra.get("paper_candidates", 3)),
+                int(extra.get("paper_candidates", PAPER_CANDIDATES)),
             )
         return LinearLinker(
             {str(k): float(w) for k, w in extra["weights"].items()},
             float(extra["intercept"]),
             float(extra["threshold"]),
-            int(extra.get("paper_candidates", 3)),
+            int(extra.get("paper_candidates", PAPER_CANDIDATES)),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return RuleLinker()
