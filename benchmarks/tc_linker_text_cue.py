@@ -32,7 +32,8 @@ Result at revision of this file (tuning part, 46 papers, 392 Tc values):
     no rule cues + text cues                F1 0.760   vs no rule cues +0.015 [-0.042, +0.053]
 The text model alone ranks pairs worse than the linker's cues (AUC 0.786 against 0.856 on the
 same pairs). Among values with two or more scored candidates, where the two disagree the
-linker is right 17 times and the text model 4. Most of the linker's errors are not a choice
+linker is right 17 times and the text model 4; a text model that always picked a right window
+candidate where the linker links a value would lift F1 only to 0.852. Most of the linker's errors are not a choice
 among the candidates: the value has no right candidate at all (the gold links it to a
 descriptor MatLens does not read as a sample, or to nothing), and a value-level text model
 ("does this value have a right candidate") scored AUC 0.55-0.59 against the linker's own top
