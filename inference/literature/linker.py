@@ -113,10 +113,11 @@ class PaperCounts:
         order = sorted(counts, key=lambda k: (-counts[k], first[k]))
         return cls(dict(counts), {k: i for i, k in enumerate(order)}, first)
 
-    @property
+    @functools.cached_property
     def main(self) -> str | None:
         """The sample the paper is about: the one it names in at least `MAIN_SAMPLE_SHARE` of
-        its sample mentions (None when no sample is named that often)."""
+        its sample mentions (None when no sample is named that often). Cached: the learned
+        linker asks for it once per candidate of every value."""
         if not self.counts:
             return None
         top = min(self.rank, key=self.rank.__getitem__)
