@@ -32,7 +32,7 @@ def register(sub) -> None:
     p.add_argument("--kind", choices=KINDS, default="phase", help="what the map shows")
     p.add_argument("--points-per-side", type=int, default=None, metavar="N", help="N x N grid")
     p.add_argument("--model", default="mobile_sam", help="model id (see `matlens models list`)")
-    p.add_argument("--frame", type=int, default=0, help="frame of a stack")
+    p.add_argument("--frame", type=int, default=0, help="frame of a stack, 0 = the first")
     p.add_argument("--json", action="store_true", help="print counts, areas and fractions")
     p.set_defaults(handler=run)
 

@@ -40,7 +40,7 @@ def register(sub) -> None:
     p.add_argument("--csv", required=True, help="one row per object")
     p.add_argument("--summary", metavar="SUMMARY.csv", help="one row for the image")
     p.add_argument("--report", metavar="REPORT.html", help="one-page HTML report")
-    p.add_argument("--frame", type=int, default=0, help="frame of a stack")
+    p.add_argument("--frame", type=int, default=0, help="frame of a stack, 0 = the first")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=run)
 

@@ -52,7 +52,7 @@ def register(sub) -> None:
         help="COCO JSON: one annotation per object in prompt order (ids 1..N, uncompressed RLE), "
         "overlaps kept",
     )
-    p.add_argument("--frame", type=int, default=0, help="frame of a stack")
+    p.add_argument("--frame", type=int, default=0, help="frame of a stack, 0 = the first")
     p.add_argument("--model", default="mobile_sam", help="model id (see `matlens models list`)")
     p.add_argument("--json", action="store_true", help="print area and score per object as JSON")
     p.set_defaults(handler=run)
