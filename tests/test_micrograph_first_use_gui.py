@@ -1,0 +1,130 @@
+"""What a new user trips over in the Micrographs pane, on files MatLens was not tuned on.
+
+Vendor files opened through the window: what the Image box says must be what the file says (a
+scale that was not used, for reciprocal space, pixels not square or no unit, is named there),
+stacks are counted the same way in the frame box and the Image box, and every extension the
+reader takes opens through File ▸ Open. On a NASA MicroNet test image: accepting the same
+precipitate twice is said, since it is then counted twice. Real files (rosettasciio's and
+atomap's test data, MicroNet), real model, real window, real widgets.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import cast
+
+import numpy as np
+import pytest
+import tifffile
+from conftest import shared
+from PySide6.QtCore import Qt
+from scipy import ndimage
+from skimage import measure as skmeasure
+
+from desktop.panes.micrograph.pane import MicrographPane
+
+ROSETTA = ("microscope_formats", "rosettasciio")
+
+
+@pytest.fixture
+def window(main_window, mobile_sam_exported):
+    return main_window
+
+
+def open_copy(qtbot, window, tmp_path, *parts: str) -> MicrographPane:
+    """File ▸ Open on a copy (an edit's sidecar must not land in the shared data)."""
+    path = shutil.copy(shared(*parts), tmp_path / parts[-1])
+    pane = window.panes[0]
+    assert isinstance(pane, MicrographPane)
+    assert window.open_path(path), window.banner.error_text
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.path == path, timeout=30000)
+    return pane
+
+
+def image_box(pane: MicrographPane) -> str:
+    return f"{pane.info_label.text()} {pane.calibration_bar.label.text()}"
+
+
+def test_a_stack_with_pixels_not_square_says_so_and_counts_frames_from_one(qtbot, window, tmp_path):
+    pane = open_copy(
+        qtbot, window, tmp_path, *ROSETTA, "tiff", "test_loading_image_saved_with_DM_stack.tif"
+    )
+    text = image_box(pane)
+    assert "frame 1 of 2" in text
+    assert "pixels are not square (0.16867 µm wide, 1.6867 µm high)" in text
+    assert "uncalibrated (pixels)" in text
+    spin = pane.frame_spin
+    assert spin.isVisible() and spin.text() == "Frame 1 of 2"
+
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "2")
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.micrograph.frame == 1)
+    assert "frame 2 of 2" in image_box(pane) and spin.text() == "Frame 2 of 2"
+
+
+def test_a_diffraction_pattern_says_why_it_reads_in_pixels(qtbot, window, tmp_path):
+    pane = open_copy(
+        qtbot, window, tmp_path, *ROSETTA, "digitalmicrograph", "2D", "test_diffraction_pattern.dm3"
+    )
+    text = image_box(pane)
+    assert "uncalibrated (pixels)" in text
+    assert "reciprocal space (0.17443 1/nm per pixel): not used" in text
+
+
+def test_a_hyperspy_hdf5_file_opens_through_the_window(qtbot, window, tmp_path):
+    pane = open_copy(
+        qtbot, window, tmp_path, "microscope_formats", "atomap", "test_ADF_cropped.hdf5"
+    )
+    assert not window.banner.error_text
+    assert pane.loaded is not None and pane.loaded.micrograph.shape == (400, 380)
+    text = image_box(pane)
+    assert "380 × 400 px, float16" in text
+    assert "0.0093263 per pixel with no unit in the file: not used" in text
+
+
+def precipitate_points(mask_path) -> list[tuple[int, int]]:
+    """The interior-most pixel of each annotated (red) precipitate, largest first."""
+    rgba = tifffile.imread(mask_path)
+    red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
+    labels = skmeasure.label(red)
+    points = []
+    for region in sorted(skmeasure.regionprops(labels), key=lambda r: -r.area):
+        depth = cast("np.ndarray", ndimage.distance_transform_edt(labels == region.label))
+        y, x = np.unravel_index(np.argmax(depth), depth.shape)
+        points.append((int(x), int(y)))
+    return points
+
+
+def click_and_accept(qtbot, pane: MicrographPane, x: int, y: int) -> None:
+    prompts = pane.state.workbench.prompts
+    assert prompts is not None
+    before = prompts.current
+    pos = pane.canvas.scene_pos_of(x + 0.5, y + 0.5)
+    qtbot.mouseClick(pane.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(
+        lambda: (
+            prompts.current is not None
+            and prompts.current is not before
+            and not pane.clicks.decode_slot.busy
+        ),
+        timeout=20000,
+    )
+    qtbot.mouseClick(pane.clicks.accept_button, Qt.MouseButton.LeftButton)
+
+
+def test_accepting_the_same_precipitate_twice_is_said(qtbot, window, tmp_path):
+    super1 = ("segmentation", "nasa_micronet", "Super1")
+    pane = open_copy(qtbot, window, tmp_path, *super1, "test", "spot2_0d_4.tif")
+    qtbot.waitUntil(lambda: pane.ready, timeout=60000)
+    first, second = precipitate_points(shared(*super1, "test_annot", "spot2_0d_4_mask.tif"))[:2]
+    status = window.statusBar()
+
+    click_and_accept(qtbot, pane, *first)
+    click_and_accept(qtbot, pane, *second)
+    assert "counted again" not in status.currentMessage()
+    click_and_accept(qtbot, pane, *first)
+    assert pane.objects_panel.tree.topLevelItemCount() == 3
+    message = status.currentMessage()
+    assert message.startswith("#3 lies ") and "inside other precipitate objects" in message
+    assert "counted again (Ctrl+Z takes it back)" in message
