@@ -2,10 +2,11 @@
 
 Vendor files opened through the window: what the Image box says must be what the file says (a
 scale that was not used, for reciprocal space, pixels not square or no unit, is named there),
-stacks are counted the same way in the frame box and the Image box, and every extension the
-reader takes opens through File ▸ Open. On a NASA MicroNet test image: accepting the same
-precipitate twice is said, since it is then counted twice. Real files (rosettasciio's and
-atomap's test data, MicroNet), real model, real window, real widgets.
+the other signals of a multi-detector file are named, stacks are counted the same way in the
+frame box and the Image box, and every extension the reader takes opens through File ▸ Open.
+On a NASA MicroNet test image: accepting the same precipitate twice is said, since it is then
+counted twice. Real files (rosettasciio's and atomap's test data, MicroNet), real model, real
+window, real widgets.
 """
 
 from __future__ import annotations
@@ -81,6 +82,14 @@ def test_a_hyperspy_hdf5_file_opens_through_the_window(qtbot, window, tmp_path):
     text = image_box(pane)
     assert "380 × 400 px, float16" in text
     assert "0.0093263 per pixel with no unit in the file: not used" in text
+
+
+def test_a_velox_file_with_several_detectors_names_those_not_opened(qtbot, window, tmp_path):
+    pane = open_copy(qtbot, window, tmp_path, *ROSETTA, "emd", "fei_example_dpc_titles.emd")
+    assert pane.loaded is not None and pane.loaded.micrograph.title == "B-D"
+    text = image_box(pane)
+    assert "also in the file, not opened: DPC (image); iDPC (image); DF4-C (image)" in text
+    assert "99.62 pm/px (from the metadata: EMD)" in text
 
 
 def precipitate_points(mask_path) -> list[tuple[int, int]]:

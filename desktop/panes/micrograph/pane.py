@@ -43,7 +43,6 @@ from desktop.panes.micrograph.measurements import MeasurementsPanel
 from desktop.panes.micrograph.modes import BRUSH, ERASER, EXAMPLES, PROMPT
 from desktop.panes.micrograph.objects_panel import ObjectsPanel, selection_outline
 from desktop.panes.micrograph.state import MicrographState
-from inference.imaging.calibration import CALIBRATION_NOTE
 from inference.imaging.io import SUPPORTED_EXTENSIONS
 from inference.runtime.registry import FileStatus, card_status, load_cards
 from inference.segmentation.overlay import crop_rgba, objects_rgba
@@ -244,11 +243,11 @@ class MicrographPane(Pane):
         self.frame_spin.setVisible(m.n_frames > 1)
         self.frame_spin.blockSignals(False)
         frames = f", frame {m.frame + 1} of {m.n_frames}" if m.n_frames > 1 else ""
-        # Why the file's own scale was not used (reciprocal space, pixels not square...): a
-        # diffraction pattern or a stretched scan must not read "uncalibrated" without a reason.
-        note = m.metadata.get(CALIBRATION_NOTE, "")
-        note_line = (
-            f"<br><span style='color:{NOTE_COLOUR}'>{html.escape(note)}</span>" if note else ""
+        # Why the file's own scale was not used (reciprocal space, pixels not square...) and
+        # which other signals it holds: a diffraction pattern must not read "uncalibrated"
+        # without a reason, nor a Velox file open its first detector without a word.
+        note_line = "".join(
+            f"<br><span style='color:{NOTE_COLOUR}'>{html.escape(n)}</span>" for n in m.notes
         )
         self.info_label.setText(  # the calibration is on the line below (calibration_bar)
             f"<b>{html.escape(loaded.path.name)}</b><br>"
