@@ -1,9 +1,10 @@
 """What a new user trips over in the Micrographs pane, on files MatLens was not tuned on.
 
 Vendor files opened through the window: what the Image box says must be what the file says (a
-scale that was not used, for reciprocal space, pixels not square or no unit, is named there),
-the other signals of a multi-detector file are named, stacks are counted the same way in the
-frame box and the Image box, and every extension the reader takes opens through File ▸ Open.
+scale that was not used, for reciprocal space, pixels not square or no unit, is named there, and
+so are an FEI data bar and the signals of a multi-detector file that were not opened), stacks
+are counted the same way in the frame box and the Image box, and every extension the reader
+takes opens through File ▸ Open.
 On a NASA MicroNet test image: accepting the same precipitate twice is said, since it is then
 counted twice. Real files (rosettasciio's and atomap's test data, MicroNet), real model, real
 window, real widgets.
@@ -12,6 +13,7 @@ window, real widgets.
 from __future__ import annotations
 
 import shutil
+import zipfile
 from typing import cast
 
 import numpy as np
@@ -90,6 +92,18 @@ def test_a_velox_file_with_several_detectors_names_those_not_opened(qtbot, windo
     text = image_box(pane)
     assert "also in the file, not opened: DPC (image); iDPC (image); DF4-C (image)" in text
     assert "99.62 pm/px (from the metadata: EMD)" in text
+
+
+def test_an_fei_image_names_its_data_bar(qtbot, window, tmp_path):
+    """29 of its 471 rows are the data bar: area fractions count them, so the box says so."""
+    with zipfile.ZipFile(shared(*ROSETTA, "tiff", "tiff_FEI_Helios.zip")) as archive:
+        path = archive.extract("FEI-Helios-Ebeam-8bits.tif", tmp_path)
+    pane = window.panes[0]
+    assert window.open_path(path)
+    qtbot.waitUntil(lambda: pane.loaded is not None and str(pane.loaded.path) == path)
+    text = image_box(pane)
+    assert "the bottom 29 rows are the microscope's data bar, not specimen" in text
+    assert "3.372 µm/px (from the metadata: FEI tags (PixelWidth))" in text
 
 
 def precipitate_points(mask_path) -> list[tuple[int, int]]:

@@ -37,6 +37,8 @@ SQUARE_TOLERANCE = 0.01
 # The Micrograph.metadata key of the one line that says why the file's own scale was not
 # used (reciprocal space, pixels not square, a print resolution): the pane shows it.
 CALIBRATION_NOTE = "calibration"
+# The key of the line saying which rows are the microscope's data bar (FEI writes its height).
+DATA_BAR_NOTE = "data bar"
 
 
 def square(width: float, height: float) -> bool:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.imaging.calibration import CALIBRATION_NOTE, Calibration
+from inference.imaging.calibration import CALIBRATION_NOTE, DATA_BAR_NOTE, Calibration
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,11 +59,11 @@ class Micrograph:
     @property
     def notes(self) -> tuple[str, ...]:
         """What a person must know before measuring, one line each: why the file's own scale
-        was not used, and the other signals in the file (a Velox EMD holds HAADF, DF, iDPC...),
-        of which only this one is open."""
-        notes = []
-        if self.metadata.get(CALIBRATION_NOTE):
-            notes.append(self.metadata[CALIBRATION_NOTE])
+        was not used, the rows of a data bar, and the other signals in the file (a Velox EMD
+        holds HAADF, DF, iDPC...), of which only this one is open."""
+        notes = [
+            self.metadata[k] for k in (CALIBRATION_NOTE, DATA_BAR_NOTE) if self.metadata.get(k)
+        ]
         if self.metadata.get("other signals"):
             line = f"also in the file, not opened: {self.metadata['other signals']}"
             notes.append(line if len(line) <= _MAX_NOTE else line[: _MAX_NOTE - 1] + "…")

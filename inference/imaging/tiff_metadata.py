@@ -16,6 +16,7 @@ import tifffile
 
 from inference.imaging.calibration import (
     CALIBRATION_NOTE,
+    DATA_BAR_NOTE,
     Calibration,
     normalise_unit,
     not_square_note,
@@ -103,7 +104,10 @@ def _fei(md: dict, width: int) -> TiffInfo:
     _put(meta, "user text", user.get("UserText"))
     bar = _positive(md.get("PrivateFei", {}).get("DatabarHeight"))
     if bar:
-        meta["data bar height"] = f"{bar:.0f} px (bottom rows)"
+        meta[DATA_BAR_NOTE] = (
+            f"the bottom {bar:.0f} rows are the microscope's data bar, not specimen: Segment "
+            "everything finds objects in it and area fractions count its area"
+        )
     return TiffInfo(calibration, meta, "FEI")
 
 

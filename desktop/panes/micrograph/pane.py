@@ -247,7 +247,8 @@ class MicrographPane(Pane):
         # which other signals it holds: a diffraction pattern must not read "uncalibrated"
         # without a reason, nor a Velox file open its first detector without a word.
         note_line = "".join(
-            f"<br><span style='color:{NOTE_COLOUR}'>{html.escape(n)}</span>" for n in m.notes
+            f"<br><span style='color:{NOTE_COLOUR}'>{html.escape(n, quote=False)}</span>"
+            for n in m.notes
         )
         self.info_label.setText(  # the calibration is on the line below (calibration_bar)
             f"<b>{html.escape(loaded.path.name)}</b><br>"
