@@ -40,9 +40,9 @@ def run(args) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() in (".tif", ".tiff"):
-        import tifffile
+        from inference.segmentation.export import write_raster
 
-        tifffile.imwrite(out, result.labels)
+        write_raster(out, result.labels, micrograph.calibration)  # with the pixel size, for Fiji
     else:
         iio.imwrite(out, result.labels)
     cal = micrograph.calibration

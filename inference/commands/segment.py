@@ -168,7 +168,8 @@ def _write(results, image, args) -> dict[str, str]:
         labels = first_claim_labels(image.shape, results)
         if not args.prompts:  # one object: a 0/255 mask
             labels = (labels > 0).astype(np.uint8) * np.uint8(255)
-        written["out"] = str(write_raster(out, labels))
+        # a TIFF carries the pixel size, as the pane's label export does, so Fiji measures in µm
+        written["out"] = str(write_raster(out, labels, image.micrograph.calibration))
     return written
 
 
