@@ -122,22 +122,57 @@ def _property_for(q: Quantity, sentence: str, kinds) -> tuple[str, tuple[int, in
     return (best[1], best[2]) if best else None
 
 
-def _conditions(qs: list[Quantity], used: set[int], q: Quantity, prop: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for i, other in enumerate(qs):
-        if other is q or i in used:
+def _condition_dimensions(prop: str) -> tuple[str, ...]:
+    """The dimensions of a sentence's other values that can be conditions of a `prop` value
+    (a strength is itself a pressure, a Tc a temperature, a critical field a field)."""
+    dims = []
+    if prop not in ("yield_strength", "tensile_strength", "hardness"):
+        dims.append("pressure")
+    if prop != "Tc":
+        dims.append("temperature")
+    if prop != "critical_field":
+        dims.append("field")
+    return tuple(dims)
+
+
+def _condition_text(q: Quantity) -> str:
+    """A condition as written, with its unit: in "at 600 and 700 °C" the 600 is written bare."""
+    if q.unit in normalise(q.text):
+        return q.text
+    return f"{q.text} {q.unit}"
+
+
+def _alternate(values: list[Quantity], conditions: list[Quantity]) -> bool:
+    """Values and conditions take turns in the sentence ("5.3 K at 50 GPa, and 7.9 K at
+    70.8 GPa"; "at 600 °C ... 0.2 S/cm, at 700 °C ... 0.3 S/cm")."""
+    kinds = [
+        kind
+        for _, kind in sorted([(q.start, 0) for q in values] + [(q.start, 1) for q in conditions])
+    ]
+    return all(a != b for a, b in zip(kinds, kinds[1:], strict=False))
+
+
+def _conditions(
+    qs: list[Quantity], used: set[int], values: list[tuple[Quantity, str]], sentence: str
+) -> dict[int, dict[str, str]]:
+    """The conditions of each value of a sentence (keyed by the value's index in `values`):
+    the sentence's other temperatures, pressures and fields. When it gives as many of one kind
+    as it gives values that take it, and pairs them ("respectively", or each value next to its
+    own), the i-th value gets the i-th condition ("9.6 T and 10.8 T at 43.5 GPa and 52.0 GPa,
+    respectively"); otherwise every value gets the first one written."""
+    out: dict[int, list[tuple[int, str, str]]] = {i: [] for i in range(len(values))}
+    for dim in ("pressure", "temperature", "field"):
+        conditions = [o for i, o in enumerate(qs) if i not in used and o.dimension == dim]
+        if not conditions:
             continue
-        if other.dimension == "pressure" and prop not in (
-            "yield_strength",
-            "tensile_strength",
-            "hardness",
-        ):
-            out.setdefault("pressure", other.text)
-        elif other.dimension == "temperature" and prop != "Tc":
-            out.setdefault("temperature", other.text)
-        elif other.dimension == "field" and prop != "critical_field":
-            out.setdefault("field", other.text)
-    return out
+        takers = [i for i, (_, prop) in enumerate(values) if dim in _condition_dimensions(prop)]
+        paired = len(takers) == len(conditions) >= 2 and (
+            "respectively" in sentence or _alternate([values[i][0] for i in takers], conditions)
+        )
+        for k, i in enumerate(takers):
+            chosen = conditions[k] if paired else conditions[0]
+            out[i].append((chosen.start, dim, _condition_text(chosen)))
+    return {i: {dim: text for _, dim, text in sorted(found)} for i, found in out.items()}
 
 
 _NUMERIC = re.compile(r"^[-−+*()\[\].,\d]+$")
@@ -527,6 +562,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
         if found:
             assigned.append((q, found[0], found[1], ""))
     used = {i for i, q in enumerate(qs) if any(q is a[0] for a in assigned)}
+    conditions = _conditions(qs, used, [(q, prop) for q, prop, _, _ in assigned], norm)
     tcs = [(q.start, q.end) for q, prop, _, _ in assigned if prop == "Tc"]
     paired = links.respectively(norm, tcs, samples) if tcs else None
     if len(tcs) >= 2:
@@ -534,7 +570,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
         if ordered is not None:
             it = iter(ordered)
             assigned = [(q, p, k, next(it) if p == "Tc" else ql) for q, p, k, ql in assigned]
-    for q, prop, keyword, qualifier in assigned:
+    for index, (q, prop, keyword, qualifier) in enumerate(assigned):
         value = (q.start, q.end)
         if paired is not None and value in tcs:
             mat, link = paired[tcs.index(value)], "respectively"
@@ -582,7 +618,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             high=q.high,
             uncertainty=q.uncertainty,
             modifier=q.modifier,
-            conditions=_conditions(qs, used, q, prop),
+            conditions=conditions[index],
             qualifier=qualifier,
             material_formula=_material_formula(mat) if mat is not None else "",
             material_kind=mat.kind if mat is not None else "",
