@@ -191,3 +191,15 @@ def test_reference_names_the_list_only_as_a_heading_of_its_own():
 
     assert heading_section("Reference") == heading_section("References") == "references"
     assert heading_section("Reference electrode") is None
+
+
+def test_a_titles_short_last_line_is_part_of_the_title(qapp, tmp_path):
+    """A SOFC-Exp paper typeset with its title over three lines, the last one "Cells": before,
+    the pane and the search hits called it "… Intermediate-Temperature Solid Oxide Fuel"."""
+    from literature_helpers import sofc_exp_pdf
+
+    pdf = sofc_exp_pdf("PMC6427619", tmp_path / "PMC6427619.pdf")
+    assert parse_pdf(pdf, max_pages=1, tables=False).title == (
+        "Yb-Doped BaCeO3 and Its Composite Electrolyte for Intermediate-Temperature Solid Oxide "
+        "Fuel Cells"
+    )

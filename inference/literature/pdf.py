@@ -221,15 +221,25 @@ def _paragraphs(lines: list[Line]) -> list[list[Line]]:
 
 
 def _title(lines: list[Line], height: float) -> str:
-    top_half = [
-        ln
-        for ln in lines
-        if ln.top < 0.5 * height and len(ln.text) > 8 and not _in_margin(ln, height)
-    ]
-    if not top_half:
+    top_half = sorted(
+        (ln for ln in lines if ln.top < 0.5 * height and not _in_margin(ln, height)),
+        key=lambda ln: ln.top,
+    )
+    long_lines = [ln for ln in top_half if len(ln.text) > 8]
+    if not long_lines:
         return ""
-    biggest = max(ln.size for ln in top_half)
-    return " ".join(ln.text for ln in top_half if ln.size > 0.92 * biggest)[:300]
+    biggest = max(ln.size for ln in long_lines)
+    chosen = [ln for ln in long_lines if ln.size > 0.92 * biggest]
+    # The title's last line may be one short word ("… Solid Oxide Fuel" / "Cells"): a line of
+    # the title's size right under a title line belongs to it.
+    for ln in top_half:
+        if (
+            len(ln.text) <= 8
+            and 0.92 * biggest < ln.size < 1.08 * biggest
+            and any(0 < ln.top - c.top < 1.6 * biggest for c in chosen)
+        ):
+            chosen.append(ln)
+    return " ".join(ln.text for ln in top_half if any(ln is c for c in chosen))[:300]
 
 
 def parse_pdf(
