@@ -197,3 +197,27 @@ def test_indexing_a_folder_shows_each_paper_and_cancel_keeps_the_finished_ones(
     _idle(qtbot, pane)
     indexed_now = 3 - len(kept)
     assert pane.statuses[-1] == f"Library: 3 papers, {indexed_now} indexed now"
+
+
+def test_a_scan_opened_after_a_paper_leaves_the_papers_header_and_records(
+    qtbot, main_window, tmp_path
+):
+    """Open a fuel-cell paper, then a scanned PDF: one line in the banner, and the header over
+    the records still names the paper they come from (before, it said "scan.pdf: no text layer"
+    over that paper's records)."""
+    from literature_helpers import image_only_pdf, sofc_exp_pdf
+
+    pane = next(p for p in main_window.panes if p.title == "Literature")
+    pdf = sofc_exp_pdf("PMC6427619", tmp_path / "PMC6427619.pdf")
+    assert main_window.open_path(pdf)
+    qtbot.waitUntil(lambda: pane.paper is not None and not pane.busy, timeout=60000)
+    header, rows = pane.summary_label.text(), pane.table.rowCount()
+    assert "Yb-Doped BaCeO3" in header and rows > 0
+
+    assert main_window.open_path(image_only_pdf(tmp_path / "scan.pdf"))
+    qtbot.waitUntil(lambda: "scan.pdf" in main_window.banner.text, timeout=30000)
+    _idle(qtbot, pane)
+    assert main_window.banner.text.count("\n") == 0 and "OCR" in main_window.banner.text
+    assert pane.paper.path == pdf and pane.table.rowCount() == rows
+    assert pane.summary_label.text() == header
+    assert main_window.windowTitle().startswith(pdf.name)

@@ -264,7 +264,10 @@ class LiteraturePane(Pane):
         ]
 
     def _failed(self, report: ErrorReport) -> None:
-        self.summary_label.setText(report.message)
+        # The header names the paper whose records are shown: a file that failed to open
+        # leaves that paper in place, so its name stays (the banner says what failed).
+        if self.paper is None:
+            self.summary_label.setText(report.message)
         self.report_error(report)
 
     def _cancelled(self) -> None:
