@@ -704,3 +704,17 @@ def test_a_temperature_in_celsius_ends_a_sentence():
     text = "The pellets were sintered at 1300 °C. Their conductivity is 0.1 S/cm at 600 °C."
     (record,) = extract(text_paper(text)).records
     assert record.conditions == {"temperature": "600 °C"}
+
+
+def test_a_power_density_is_not_the_materials_density(qapp, tmp_path):
+    """SOFC-Exp PMC6247067 typeset as a PDF: "The maximum power density of the cell … increased
+    by 44.5 and 29.8% at 600 and 500 °C" gave two `density` records of 44.5 % and 29.8 %."""
+    from literature_helpers import sofc_exp_pdf
+
+    from inference.literature.extract import extract_pdf
+
+    pdf = sofc_exp_pdf("PMC6247067", tmp_path / "PMC6247067.pdf")
+    records = extract_pdf(pdf).extraction.records
+    assert records and not [r for r in records if r.property == "density"]
+    (relative,) = extract(text_paper("The relative density of the pellets was 96%.")).records
+    assert (relative.property, relative.value, relative.unit) == ("density", 96, "%")
