@@ -221,3 +221,19 @@ def test_a_scan_opened_after_a_paper_leaves_the_papers_header_and_records(
     assert pane.paper.path == pdf and pane.table.rowCount() == rows
     assert pane.summary_label.text() == header
     assert main_window.windowTitle().startswith(pdf.name)
+
+
+def test_the_si_column_shows_a_range_as_a_range_and_keeps_a_bound(qtbot, pane):
+    """1903.06952: "hexagonal boron nitride (20-35nm in thickness)" showed SI 2.75e-08 m, a
+    value the paper never states (the midpoint); "~7 K" showed a bare 7 K."""
+    from conftest import shared
+
+    _open(qtbot, pane, shared("papers", "grobid_quantities", "pdf", "1903.06952.pdf"))
+    cells = [
+        [pane.table.item(row, col).text() for col in range(pane.table.columnCount())]
+        for row in range(pane.table.rowCount())
+    ]
+    by_value = {(c[1], c[2]): c[4] for c in cells}
+    assert by_value["thickness", "20-35nm"] == "2e-08–3.5e-08 m"
+    assert by_value["Tc", "~7 K"] == "~ 7 K"
+    assert by_value["thickness", "300"] == "3e-07 m"
