@@ -237,3 +237,28 @@ def test_the_si_column_shows_a_range_as_a_range_and_keeps_a_bound(qtbot, pane):
     assert by_value["thickness", "20-35nm"] == "2e-08–3.5e-08 m"
     assert by_value["Tc", "~7 K"] == "~ 7 K"
     assert by_value["thickness", "300"] == "3e-07 m"
+
+
+def test_a_long_read_names_its_paper_and_cancel_keeps_the_paper_shown(qtbot, main_window, tmp_path):
+    """Open a fuel-cell paper, then a 150-page PDF: the bar names that PDF at every step (before,
+    it said only "reading page 20 of 152"); Cancel stops it and the first paper stays."""
+    from literature_helpers import many_pages_pdf, sofc_exp_pdf
+    from PySide6.QtCore import Qt
+
+    pane = next(p for p in main_window.panes if p.title == "Literature")
+    first = sofc_exp_pdf("PMC6427619", tmp_path / "PMC6427619.pdf")
+    assert main_window.open_path(first)
+    qtbot.waitUntil(lambda: pane.paper is not None and not pane.busy, timeout=60000)
+    rows = pane.table.rowCount()
+    long = many_pages_pdf(sofc_exp_pdf("PMC6445146", tmp_path / "b.pdf"), tmp_path / "long.pdf", 8)
+    seen: list[str] = []
+    pane.open_slot.changed.connect(lambda: seen.append(pane.job_bar.text))
+    assert main_window.open_path(long)
+    qtbot.waitUntil(lambda: any("reading page 5 of" in t for t in seen), timeout=60000)
+    assert any(t.startswith("long.pdf: reading page 5 of ") for t in seen)
+    qtbot.mouseClick(pane.job_bar.cancel_button, Qt.MouseButton.LeftButton)
+    _idle(qtbot, pane, timeout=30000)
+    assert all(t.startswith(("Reading long.pdf", "long.pdf")) for t in seen if t)
+    assert main_window.statusBar().currentMessage() == "Cancelled"
+    assert pane.paper.path == first and pane.table.rowCount() == rows
+    assert main_window.windowTitle().startswith(first.name) and main_window.banner.text == ""

@@ -76,7 +76,11 @@ def _open_paper(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> OpenedPaper:
-    read = extract_pdf(path, ner=ner, progress=progress, cancel=cancel)
+    def named(fraction: float, message: str = "") -> None:
+        # the bar names the paper at every step ("X.pdf: reading page 3 of 12"), as indexing does
+        progress(fraction, f"{path.name}: {message}" if message else path.name)
+
+    read = extract_pdf(path, ner=ner, progress=named, cancel=cancel)
     return OpenedPaper(path, read.paper, read.extraction, page, focus)
 
 
