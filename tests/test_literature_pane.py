@@ -262,3 +262,42 @@ def test_a_long_read_names_its_paper_and_cancel_keeps_the_paper_shown(qtbot, mai
     assert main_window.statusBar().currentMessage() == "Cancelled"
     assert pane.paper.path == first and pane.table.rowCount() == rows
     assert main_window.windowTitle().startswith(first.name) and main_window.banner.text == ""
+
+
+def test_a_library_marks_the_papers_it_could_not_read(qtbot, pane, tmp_path):
+    """A folder with a fuel-cell paper, a scan and an encrypted PDF: all three are listed, the two
+    unreadable ones say so and why (before, the status said "2 unreadable" and the list looked
+    the same for all three); clicking one is a one-line error, the paper shown stays."""
+    from literature_helpers import encrypted_pdf, image_only_pdf, sofc_exp_pdf
+    from PySide6.QtCore import Qt
+
+    library = tmp_path / "lib"
+    library.mkdir()
+    sofc_exp_pdf("PMC6427619", library / "PMC6427619.pdf")
+    image_only_pdf(library / "scan.pdf")
+    encrypted_pdf(library / "locked.pdf")
+    pane.open_path(library)
+    qtbot.waitUntil(lambda: pane.library_list.count() == 3, timeout=120000)
+    _idle(qtbot, pane)
+    items = {pane.library_list.item(i).text(): pane.library_list.item(i) for i in range(3)}
+    assert set(items) == {"PMC6427619.pdf", "scan.pdf (unreadable)", "locked.pdf (unreadable)"}
+    assert "no text layer" in items["scan.pdf (unreadable)"].toolTip()
+    assert "encrypted" in items["locked.pdf (unreadable)"].toolTip()
+    assert items["PMC6427619.pdf"].toolTip() == ""
+    assert pane.statuses[-1].startswith("Library: 3 papers, 1 indexed now, 2 unreadable")
+
+    def click(text):
+        rect = pane.library_list.visualItemRect(items[text])
+        qtbot.mouseClick(pane.library_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        click("PMC6427619.pdf")
+    _idle(qtbot, pane)
+    header = pane.summary_label.text()
+    click("scan.pdf (unreadable)")
+    qtbot.waitUntil(lambda: bool(pane.errors), timeout=30000)
+    _idle(qtbot, pane)
+    assert pane.errors == [
+        "scan.pdf: no text layer (a scanned or image-only PDF); run OCR on it first"
+    ]
+    assert pane.paper.path.name == "PMC6427619.pdf" and pane.summary_label.text() == header

@@ -365,8 +365,12 @@ class LiteraturePane(Pane):
         self.search_slot.discard()  # hits from another library would open the wrong files
         self.library_list.clear()
         for pdf in self.library.pdfs():
-            item = QListWidgetItem(pdf.name)
+            reason = report.failed.get(str(pdf.relative_to(self.library.root)))
+            item = QListWidgetItem(f"{pdf.name} (unreadable)" if reason else pdf.name)
             item.setData(Qt.ItemDataRole.UserRole, str(pdf))
+            if reason:  # listed, so the folder's contents are all there, but not searched
+                item.setToolTip(f"Not searched: {reason}")
+                item.setForeground(self.palette().color(self.palette().ColorRole.PlaceholderText))
             self.library_list.addItem(item)
         failed = f", {len(report.failed)} unreadable" if report.failed else ""
         notice = f" ({self.library.notice})" if self.library.notice else ""
