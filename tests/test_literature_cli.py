@@ -171,3 +171,20 @@ def test_search_names_the_papers_it_could_not_read(capsys, tmp_path):
         "first",
         "not searched: scan.pdf: no text layer (a scanned or image-only PDF); run OCR on it first",
     ]
+
+
+def test_a_folder_batch_names_an_unreadable_paper_once(capsys, tmp_path):
+    """`matlens extract FOLDER --out` printed "failed: scan.pdf: scan.pdf: no text layer …"."""
+    from literature_helpers import image_only_pdf
+
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    shutil.copy(paper("Suzuki_etal_2015-CC.pdf"), folder)
+    image_only_pdf(folder / "scan.pdf")
+    code, out, _ = run(capsys, "extract", folder, "--out", tmp_path / "out")
+    assert code == 1  # one paper failed
+    failed = [line.strip() for line in out.splitlines() if line.strip().startswith("failed:")]
+    assert failed == [
+        "failed: scan.pdf: no text layer (a scanned or image-only PDF); run OCR on it first"
+    ]
+    assert (tmp_path / "out" / "records.json").is_file()
