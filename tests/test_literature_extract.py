@@ -718,3 +718,21 @@ def test_a_power_density_is_not_the_materials_density(qapp, tmp_path):
     assert records and not [r for r in records if r.property == "density"]
     (relative,) = extract(text_paper("The relative density of the pellets was 96%.")).records
     assert (relative.property, relative.value, relative.unit) == ("density", 96, "%")
+
+
+def test_a_paper_that_never_speaks_of_superconductivity_has_no_tc(qapp, tmp_path):
+    """SOFC-Exp PMC5700654 typeset as a PDF: "The NiO was reduced at an onset temperature of
+    around 203 °C, and the peak temperatures were 260 and 351 °C" gave NiO three Tc records
+    (and BZCYN three from a water desorption peak's onset)."""
+    from literature_helpers import sofc_exp_pdf
+
+    from inference.literature.extract import extract_pdf
+
+    pdf = sofc_exp_pdf("PMC5700654", tmp_path / "PMC5700654.pdf")
+    records = extract_pdf(pdf).extraction.records
+    assert records and not [r for r in records if r.property == "Tc"]
+    # one sentence that speaks of superconductivity or writes "Tc" is enough
+    text = "The NiO was reduced at an onset temperature of around 203 °C."
+    assert not extract(text_paper(text)).records
+    records = extract(text_paper([text, "Superconductivity sets in at 9.2 K in Nb."])).records
+    assert ("Tc", 9.2) in {(r.property, r.value) for r in records}

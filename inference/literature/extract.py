@@ -39,7 +39,12 @@ from inference.literature.schema import MaterialMention, PropertyRecord, Synthes
 from inference.literature.sections import EXCLUDED
 from inference.literature.sentences import split_sentences
 from inference.literature.tables import table_values
-from inference.literature.temperatures import qualifiers_in_order, tc_keywords, temperature_role
+from inference.literature.temperatures import (
+    TC_SYMBOL,
+    qualifiers_in_order,
+    tc_keywords,
+    temperature_role,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -83,6 +88,7 @@ _CLASS_SUFFIX = re.compile(r"-(?:based|type|like)$", re.IGNORECASE)
 _AFFILIATION = re.compile(r"Universit|Institut|Laborator|[Aa]ddress|E-mail|@|Department")
 _AT_BEFORE = re.compile(r"(?:\bat|\bto|\bdown to|T ?=|\bfrom|\bbetween|\bwith)\s*$", re.I)
 _ABOUT_SC = re.compile(r"superconduct|\bSC\b", re.IGNORECASE)
+_SUPERCONDUCTIVITY = re.compile(r"superconduct|zero[- ]resist", re.IGNORECASE)
 # a sentence on several samples or compounds at once ("the SC samples present the onset of Tc
 # varying from 2.5 to 4.2 K", "underdoped compounds (Tc ∼ 30-45 K)"): its values are not the
 # paragraph's one current sample's ("crystals", "films" are pieces of one sample and stay)
@@ -278,6 +284,7 @@ def extract(
         tagged = {s0: spans for (s0, _), spans in zip(flat, results, strict=True)}
     reader = MentionReader([sentence for _, sentence in flat])
     curie = bool(re.search(r"Curie", text))  # then "TC" is a Curie point, not a Tc
+    superconducting = any(_about_superconductivity(sentence) for _, sentence in flat)
     start = 0.8 if ner else 0.0  # the tagger is most of the work when it runs
     n = max(1, len(units))
     index = 0
@@ -311,7 +318,7 @@ def extract(
             if qs:
                 context = _Context(here, mine, history, current, block.section)
                 for record, query in _sentence_records(
-                    paper, sentence, s0, samples, qs, context, curie
+                    paper, sentence, s0, samples, qs, context, curie, superconducting
                 ):
                     if query is not None:
                         queries.append((len(records), query))
@@ -534,8 +541,21 @@ def _material_formula(m: MaterialSpan) -> str:
     return m.compositions[0] if len(m.compositions) == 1 else m.formula
 
 
-def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie):
-    """The sentence's records, each with its link query when it is a Tc value."""
+def _about_superconductivity(sentence: str) -> bool:
+    """A Tc is a superconductor's: a paper that speaks neither of superconductivity nor of zero
+    resistance and never writes "Tc" has none (a fuel cell's "onset temperature of reduction",
+    a phase's "transition temperature" are not). "TC" does not count: a thermocouple, a Curie
+    point."""
+    if _SUPERCONDUCTIVITY.search(sentence):
+        return True
+    return any(m.group("c") != "C" for m in TC_SYMBOL.finditer(normalise(sentence)))
+
+
+def _sentence_records(
+    paper, sentence, s0, samples, qs, context: _Context, curie, superconducting=True
+):
+    """The sentence's records, each with its link query when it is a Tc value (a paper that
+    is not `superconducting` has no Tc values)."""
     current, section = context.current, context.section
     norm = normalise(sentence)
     kinds = [(k, [(m.start(), m.end()) for m in k.pattern.finditer(norm)]) for k in _NOT_TC]
@@ -547,6 +567,8 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
     about_sc = bool(tc_spans) or bool(_ABOUT_SC.search(norm))
     for q in qs:
         if q.dimension == "temperature":
+            if not superconducting:
+                continue  # no Tc, and a temperature is no other property's value
             role = temperature_role(norm, q, tc_spans, previous_tc)
             if (
                 role.role in ("other", "measurement")
