@@ -203,3 +203,13 @@ def test_a_titles_short_last_line_is_part_of_the_title(qapp, tmp_path):
         "Yb-Doped BaCeO3 and Its Composite Electrolyte for Intermediate-Temperature Solid Oxide "
         "Fuel Cells"
     )
+
+
+def test_symbol_font_glyphs_are_read_as_their_characters():
+    """1903.07791 sets the minus of "Sb1−x" in the Symbol font at its private code U+F02D: the
+    pane's header, the records' sentences and search hits showed an empty box there."""
+    from conftest import shared
+
+    pdf = parse_pdf(shared("papers", "grobid_quantities", "pdf", "1903.07791.pdf"), tables=False)
+    assert "NdO0.8F0.2Sb1-xBixSe2 (x = 0.3 and 0.7)" in pdf.title
+    assert not [c for c in pdf.text if 0xF000 <= ord(c) <= 0xF0FF]

@@ -18,6 +18,7 @@ from inference.errors import UnreadableFile
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.layout import Char, Line, build_lines
 from inference.literature.model import Block, Box, Paper
+from inference.literature.quantities import SYMBOL_FONT
 from inference.literature.sections import heading_section, looks_like_reference_list
 
 _HYPHENS = "-\u2010\u00ad"
@@ -84,6 +85,11 @@ def _page_chars(page) -> list[Char]:
                 top.value,
             )
         ch = "\ufffd" if 0xD800 <= code <= 0xDFFF or code >= 0x110000 else chr(code)
+        # a Symbol-font glyph kept at its private code ("\uf02d" for the minus of "Sb1−x"):
+        # its Unicode character, so titles, sentences and search hits show no empty box
+        ch = ch.translate(SYMBOL_FONT)
+        if ch.isspace():
+            continue
         chars.append(
             Char(
                 ch,
