@@ -736,3 +736,17 @@ def test_a_paper_that_never_speaks_of_superconductivity_has_no_tc(qapp, tmp_path
     assert not extract(text_paper(text)).records
     records = extract(text_paper([text, "Superconductivity sets in at 9.2 K in Nb."])).records
     assert ("Tc", 9.2) in {(r.property, r.value) for r in records}
+
+
+def test_an_acronyms_plural_is_not_a_formula(qapp, tmp_path):
+    """SOFC-Exp PMC6164086 typeset as a PDF: "SOFCs" (solid oxide fuel cells) was read as the
+    formula S-O-F-Cs, a sample, and took "its sufficient O2− conductivity, ~0.1 S cm−1"."""
+    from literature_helpers import sofc_exp_pdf
+
+    from inference.literature.extract import extract_pdf
+
+    pdf = sofc_exp_pdf("PMC6164086", tmp_path / "PMC6164086.pdf")
+    extraction = extract_pdf(pdf).extraction
+    assert "SOFCs" not in {m.text for m in extraction.materials}
+    assert "SOFCs" not in {r.material for r in extraction.records}
+    assert not is_formula("PCFCs") and is_formula("BAs")  # boron arsenide is one
