@@ -301,3 +301,5 @@ def test_a_library_marks_the_papers_it_could_not_read(qtbot, pane, tmp_path):
         "scan.pdf: no text layer (a scanned or image-only PDF); run OCR on it first"
     ]
     assert pane.paper.path.name == "PMC6427619.pdf" and pane.summary_label.text() == header
+    # the list points at the paper shown, not at the file that failed
+    assert [i.text() for i in pane.library_list.selectedItems()] == ["PMC6427619.pdf"]

@@ -272,7 +272,19 @@ class LiteraturePane(Pane):
         # leaves that paper in place, so its name stays (the banner says what failed).
         if self.paper is None:
             self.summary_label.setText(report.message)
+        else:  # nor does the library list point at the file that failed
+            self._select_in_library(self.paper.path)
         self.report_error(report)
+
+    def _select_in_library(self, path: Path) -> None:
+        """Select the library's entry for the paper shown (none when it is not in the list)."""
+        self.library_list.blockSignals(True)
+        self.library_list.clearSelection()
+        for i in range(self.library_list.count()):
+            item = self.library_list.item(i)
+            if Path(item.data(Qt.ItemDataRole.UserRole)) == Path(path):
+                self.library_list.setCurrentItem(item)
+        self.library_list.blockSignals(False)
 
     def _cancelled(self) -> None:
         self.context.show_status("Cancelled")
@@ -346,6 +358,7 @@ class LiteraturePane(Pane):
             f"{len(ex.synthesis)} synthesis steps · {len(paper.tables)} tables"
         )
         self._set_paper_actions(True)
+        self._select_in_library(opened.path)
         self.file_opened.emit(opened.path)
         self.show_page(opened.page)
 
