@@ -98,6 +98,17 @@ def test_fei_helios_pixel_size_matches_its_metadata(unpacked, name):
     assert m.shape == (471, 512) and not m.is_rgb
 
 
+def test_an_fei_scan_with_pixels_not_square_is_left_uncalibrated(unpacked, tmp_path):
+    """The Helios image with its PixelHeight doubled (a scan stretched 2:1)."""
+    data = fei(unpacked, "FEI-Helios-Ebeam-8bits.tif").read_bytes()
+    assert data.count(b"PixelHeight=3.3724e-006") == 2  # [Scan] and [EScan]
+    stretched = tmp_path / "stretched.tif"
+    stretched.write_bytes(data.replace(b"PixelHeight=3.3724e-006", b"PixelHeight=6.7448e-006"))
+    m = read_micrograph(stretched)
+    assert not m.calibration.calibrated
+    assert "(3.3724 µm wide, 6.7448 µm high)" in m.metadata["calibration"]
+
+
 def test_fei_navcam_uses_the_ir_beam_field_width(unpacked):
     m = read_micrograph(fei(unpacked, "FEI-Helios-navcam.tif"))
     assert m.calibration.unit == "µm"

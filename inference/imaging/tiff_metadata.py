@@ -67,8 +67,12 @@ def _fei(md: dict, width: int) -> TiffInfo:
     beam = md[beams[0]] if beams else {}
     calibration = Calibration()
     scan = md.get("Scan") or md.get("EScan") or md.get("IScan") or {}
-    pixel = _positive(scan.get("PixelWidth"))
-    if pixel:
+    pixel, height = _positive(scan.get("PixelWidth")), _positive(scan.get("PixelHeight"))
+    if pixel and height and not square(pixel, height):
+        shown = Calibration.from_metres(pixel, "")  # in µm or nm, whichever reads better
+        scale = shown.pixel_size / pixel
+        meta[CALIBRATION_NOTE] = not_square_note(shown.pixel_size, height * scale, shown.unit)
+    elif pixel:
         calibration = Calibration.from_metres(pixel, "FEI tags (PixelWidth)")
     else:
         columns = _positive(md.get("Image", {}).get("ResolutionX")) or width
