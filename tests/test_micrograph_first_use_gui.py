@@ -151,3 +151,27 @@ def test_accepting_the_same_precipitate_twice_is_said(qtbot, window, tmp_path):
     message = status.currentMessage()
     assert message.startswith("#3 lies ") and "inside other precipitate objects" in message
     assert "counted again (Ctrl+Z takes it back)" in message
+
+
+def test_annotations_saved_under_the_old_dm_reading_reopen_with_the_mended_scale(
+    qtbot, window, tmp_path
+):
+    """Before the DM reader was mended this stack read 1.6867 µm/px (its pixel height) and the
+    sidecar kept that copy of the metadata; reopened, the file's reading now wins and says so."""
+    from inference.imaging.calibration import Calibration
+    from inference.segmentation import sidecar
+    from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
+    from inference.segmentation.workflows import load_image
+
+    name = "test_loading_image_saved_with_DM_stack.tif"
+    path = shutil.copy(shared(*ROSETTA, "tiff", name), tmp_path / name)
+    fresh = load_image(path, 0)
+    old = AnnotationSet(fresh.shape, fresh.annotations.image, Calibration(1.6867, "µm", "DM tags"))
+    old.add(AnnotatedObject(1, old.classes[0].name, np.ones((4, 4), bool), (2, 2)))
+    sidecar.save(old, sidecar.sidecar_path(fresh.sidecar_key))
+
+    pane = open_copy(qtbot, window, tmp_path, *ROSETTA, "tiff", name)
+    assert "uncalibrated (pixels)" in image_box(pane)
+    assert pane.loaded is not None and len(pane.loaded.annotations) == 1
+    assert "1.687 µm/px, DM tags" in window.banner.error_text
+    assert "the file's is used" in window.banner.error_text
