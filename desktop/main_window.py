@@ -159,27 +159,44 @@ class MainWindow(QMainWindow):
             self.undo_group.setActiveStack(pane.undo_stack)
 
     def pane_for(self, path: Path) -> Pane | None:
+        """The pane whose formats the name belongs to, else the one that reads by content."""
         current = self.current_pane()
         if current and current.can_open(path):
             return current
-        return next((p for p in self.panes if p.can_open(path)), None)
+        by_name = next((p for p in self.panes if p.can_open(path)), None)
+        return by_name or next((p for p in self.panes if p.reads_by_content), None)
 
     # opening files ----------------------------------------------------------------------------
     def open_path(self, path: Path | str) -> bool:
-        """Route a file to the pane for its type; unknown types get a one-line message."""
+        """Route a file to the pane for its type. A name no pane claims (no extension, a renamed
+        TIFF) goes to the pane that reads by content, whose open job sniffs the first bytes off
+        this thread and refuses a file that is no image in one line. True: a pane is opening it
+        (its job may still refuse it, in the banner)."""
         path = Path(path)
         if not path.exists():
             self.show_message(f"File not found: {path}")
             return False
         pane = self.pane_for(path)
         if pane is None:
-            known = sorted({e for p in self.panes for e in p.extensions})
-            hint = f" (MatLens opens {', '.join(known)})" if known else ""
-            self.show_message(f"MatLens cannot open '{path.suffix or path.name}' files{hint}.")
+            self.show_message(self._refusal(path))
             return False
         self.tabs.setCurrentWidget(pane)
-        pane.open_path(path)
+        if pane.can_open(path):
+            pane.open_path(path)
+        else:
+            pane.open_by_content(path, self._refusal(path))
         return True
+
+    def _refusal(self, path: Path) -> str:
+        """The one line for a file no pane opens, naming what MatLens does open."""
+        known = sorted({e for p in self.panes for e in p.extensions})
+        hint = f" (MatLens opens {', '.join(known)})" if known else ""
+        if path.suffix:
+            return f"MatLens cannot open '{path.suffix}' files{hint}."
+        return (
+            f"MatLens cannot open '{path.name}': it has no extension and is no image MatLens "
+            f"reads{hint}."
+        )
 
     def _file_opened(self, path: Path) -> None:
         # A file opened fine: an error about an earlier one no longer applies.

@@ -19,6 +19,10 @@ class UnreadableFile(MatLensError):  # noqa: N818 - a public name the whole app 
     """A file could not be opened or parsed."""
 
 
+class UnsupportedFormat(UnreadableFile):
+    """Neither the file's first bytes nor its extension name a format the reader knows."""
+
+
 class JobCancelled(Exception):  # noqa: N818 - a cancel is not an error
     """Raised inside a long job when the user pressed Cancel."""
 

@@ -6,6 +6,7 @@ import html
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -35,9 +36,10 @@ def test_unknown_file_type_gets_a_one_line_message(qtbot, tmp_path):
     window = _window(qtbot)
     odd = tmp_path / "notes.xyz123"
     odd.write_text("hello")
-    assert window.open_path(odd) is False
-    assert "cannot open '.xyz123' files" in window.banner.text
+    window.open_path(odd)  # its first bytes are read in the Micrographs pane's open job
+    qtbot.waitUntil(lambda: "cannot open '.xyz123' files" in window.banner.text, timeout=10000)
     assert "\n" not in window.banner.text
+    assert ".cif" in window.banner.text and ".tif" in window.banner.text
     assert window.open_path(tmp_path / "gone.tif") is False
     assert "File not found" in window.banner.text
 
@@ -56,7 +58,67 @@ def test_drop_of_unknown_file_explains_instead_of_failing(qtbot, tmp_path):
         Qt.KeyboardModifier.NoModifier,
     )
     window.dropEvent(event)
-    assert "cannot open '.weird' files" in window.banner.text
+    qtbot.waitUntil(lambda: "cannot open '.weird' files" in window.banner.text, timeout=10000)
+
+
+def _drop(window, path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dragEnterEvent(event)
+    window.dropEvent(event)
+
+
+def test_a_tiff_without_extension_opens_as_in_the_cli(qtbot, tmp_path, shared_data, monkeypatch):
+    """`matlens segment noext` reads a TIFF by its first bytes; the window opens it too, reading
+    those bytes in the open job, never on the GUI thread."""
+    import shutil
+    import threading
+
+    from desktop.panes.micrograph.pane import MicrographPane
+    from inference.imaging import formats
+
+    source = shared_data("microscope_formats", "rosettasciio", "tiff")
+    source = source / "test_loading_image_saved_with_imageJ.tif"
+    noext = Path(shutil.copy(source, tmp_path / "imagej_scan"))
+    sniffed_on: list[bool] = []
+    family = formats.family
+
+    def sniff(path):
+        sniffed_on.append(threading.current_thread() is threading.main_thread())
+        return family(path)
+
+    monkeypatch.setattr(formats, "family", sniff)
+    window = _window(qtbot)
+    window.tabs.setCurrentIndex(window.tabs.count() - 1)  # not the Micrographs tab
+    assert window.open_path(noext) is True
+    pane = window.current_pane()
+    assert isinstance(pane, MicrographPane)
+    qtbot.waitUntil(lambda: pane.loaded is not None, timeout=30000)
+    loaded = pane.loaded
+    assert loaded is not None and loaded.path == noext
+    assert loaded.micrograph.shape == (68, 68)
+    assert loaded.micrograph.calibration.unit == "µm"
+    assert abs(loaded.micrograph.calibration.pixel_size - 0.168675) < 1e-5
+    assert window.windowTitle().startswith("imagej_scan")
+    assert sniffed_on and not any(sniffed_on)
+
+    # dropped onto the window: the same, and a file that is no image is one line, the image stays
+    dropped = Path(shutil.copy(source, tmp_path / "dropped_scan"))
+    _drop(window, dropped)
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.path == dropped, timeout=30000)
+    notes = tmp_path / "README"
+    notes.write_text("calibration: 0.17 um per pixel\n")
+    _drop(window, notes)
+    qtbot.waitUntil(lambda: "cannot open 'README'" in window.banner.text, timeout=10000)
+    assert "no extension" in window.banner.text and "\n" not in window.banner.text
+    assert pane.loaded is not None and pane.loaded.path == dropped
 
 
 def test_recent_files_survive_a_restart(qtbot, tmp_path):

@@ -52,6 +52,10 @@ class Pane(QWidget):
     title = "Pane"
     extensions: frozenset[str] = frozenset()
     file_filter = ""  # e.g. "Micrographs (*.tif *.png)"
+    # True for the pane whose reader tells a format by the file's first bytes (in its open job):
+    # the window hands it a file whose name no pane claims (a TIFF saved without extension),
+    # as the CLI reads it, and that job says in one line when the file is no image.
+    reads_by_content = False
 
     file_opened = Signal(Path)  # the main window adds it to recent files
 
@@ -65,6 +69,11 @@ class Pane(QWidget):
         return Path(path).suffix.lower() in cls.extensions
 
     def open_path(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def open_by_content(self, path: Path, refusal: str) -> None:
+        """Open a file whose name no pane claims (only a `reads_by_content` pane gets one);
+        `refusal` is the window's line for when the file turns out to be none this pane reads."""
         raise NotImplementedError
 
     def report_error(self, report: ErrorReport) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from inference.errors import UnreadableFile
+from inference.errors import UnreadableFile, UnsupportedFormat
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -55,10 +55,10 @@ _STRONG = (
 _WEAK = ((b"BM", PLAIN), (b"\x00\x00\x00\x03", DM), (b"\x00\x00\x00\x04", DM))
 
 
-def unsupported(path: Path) -> UnreadableFile:
+def unsupported(path: Path) -> UnsupportedFormat:
     suffix = f"'{path.suffix}'" if path.suffix else "(no extension)"
     names = ", ".join(FORMAT_NAMES)
-    return UnreadableFile(f"unsupported format {suffix} (MatLens reads {names}): {path.name}")
+    return UnsupportedFormat(f"unsupported format {suffix} (MatLens reads {names}): {path.name}")
 
 
 def format_name(path: Path) -> str:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inference.errors import JobCancelled, MatLensError, UnreadableFile
+from inference.errors import JobCancelled, MatLensError, UnreadableFile, UnsupportedFormat
 from inference.imaging import formats, io_dm, io_emd, io_plain, io_rsciio, io_tiff
 from inference.imaging.formats import FILE_DIALOG_FILTER, SUPPORTED_EXTENSIONS
 from inference.imaging.micrograph import Micrograph
@@ -57,8 +57,8 @@ def _readable(path: Path) -> Iterator[None]:
     name = path.name
     try:
         yield
-    except JobCancelled:
-        raise
+    except (JobCancelled, UnsupportedFormat):
+        raise  # an unsupported format's line names the file; callers tell it from a broken file
     except MatLensError as exc:
         raise UnreadableFile(_one_line(str(exc), name)) from exc
     except FileNotFoundError as exc:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 import numpy as np
 
-from inference.errors import MatLensError
+from inference.errors import MatLensError, UnsupportedFormat
 from inference.imaging.display import to_display, to_rgb
 from inference.imaging.io import read_micrograph
 from inference.jobs import CancelToken, ProgressCallback, no_progress
@@ -86,12 +86,20 @@ def load_image(
     cancel: CancelToken | None = None,
     *,
     saved: bool = True,
+    refusal: str = "",
 ) -> LoadedImage:
     """Read a frame and make its screen and model images. `saved` also opens its sidecar (the
-    pane); without it (CLI, batch) the annotations start empty and no sidecar is touched."""
+    pane); without it (CLI, batch) the annotations start empty and no sidecar is touched.
+    `refusal`, when given, is the line raised instead of the reader's when neither the file's
+    first bytes nor its name are an image format (the window's, naming every format it opens)."""
     path = Path(path)
     progress(0.05, f"reading {path.name}")
-    micrograph = read_micrograph(path, frame=frame, cancel=cancel)
+    try:
+        micrograph = read_micrograph(path, frame=frame, cancel=cancel)
+    except UnsupportedFormat as exc:
+        if not refusal:
+            raise
+        raise UnsupportedFormat(refusal) from exc
     if cancel is not None:
         cancel.raise_if_cancelled()
     progress(0.5, "adjusting contrast")

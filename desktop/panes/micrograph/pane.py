@@ -69,6 +69,7 @@ MODES = (("Click", PROMPT, "P"), ("Brush", BRUSH, "B"), ("Eraser", ERASER, "E"))
 class MicrographPane(Pane):
     title = "Micrographs"
     extensions = frozenset(SUPPORTED_EXTENSIONS)
+    reads_by_content = True  # the reader tells TIFF, PNG, DM... by the first bytes
     file_filter = "Micrographs (" + " ".join(f"*{e}" for e in sorted(SUPPORTED_EXTENSIONS)) + ")"
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
@@ -326,6 +327,9 @@ class MicrographPane(Pane):
 
     def open_path(self, path: Path, frame: int = 0) -> None:
         self.state.open_path(path, frame)
+
+    def open_by_content(self, path: Path, refusal: str) -> None:
+        self.state.open_path(path, refusal=refusal)
 
     def _frame_changed(self) -> None:
         loaded = self.loaded

@@ -132,11 +132,14 @@ class MicrographState(QObject):
         return True
 
     # --- opening and the click session -------------------------------------------------------------
-    def open_path(self, path: Path, frame: int = 0) -> None:
+    def open_path(self, path: Path, frame: int = 0, *, refusal: str = "") -> None:
+        """Read the image in the load job (sniffing its format there, off the GUI thread);
+        `refusal` replaces the reader's line when the file is no image (see load_image)."""
         self.load_slot.submit(
             load_image,
             Path(path),
             frame,
+            refusal=refusal,
             label=f"Opening {Path(path).name}…",
             on_result=self._loaded,
             on_error=self.report_error,
