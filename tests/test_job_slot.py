@@ -107,6 +107,43 @@ def test_cancel_reports_cancelled_and_the_bar_hides(qtbot):
     qtbot.waitUntil(lambda: bar.text == "" and not bar.cancel_button.isVisible(), timeout=5000)
 
 
+def test_a_step_without_progress_shows_busy_then_the_percentage_again(qtbot):
+    """An encoder runs as one call after `progress(0.1, ...)`: the bar turns busy instead of
+    sitting at 10 % for minutes, keeps the step's words and Cancel, and shows the percentage
+    again at the next report."""
+    from PySide6.QtCore import Qt
+
+    bar = JobBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    slot = JobSlot(JobRunner())
+    bar.watch(slot)
+    encoded, decoded = threading.Event(), threading.Event()
+    cancels = []
+
+    def embed(progress, cancel):
+        progress(0.1, "computing the SAM embedding (CPU)")
+        _wait_for(encoded, None, cancel)  # one long call, no progress
+        progress(0.6, "tiling")
+        return _wait_for(decoded, "done", cancel)
+
+    slot.submit(embed, label="Preparing the image…", on_cancelled=lambda: cancels.append(1))
+    qtbot.waitUntil(lambda: bar.text == "computing the SAM embedding (CPU)", timeout=5000)
+    assert not bar.busy and bar.progress.value() == 10  # a fresh step shows its percentage
+    qtbot.waitUntil(lambda: bar.busy, timeout=5000)
+    assert bar.progress.minimum() == bar.progress.maximum() == 0  # Qt's indeterminate bar
+    assert bar.text == "computing the SAM embedding (CPU)" and bar.cancel_button.isVisible()
+
+    encoded.set()
+    qtbot.waitUntil(lambda: bar.text == "tiling", timeout=5000)
+    assert not bar.busy and bar.progress.maximum() == 100 and bar.progress.value() == 60
+    qtbot.waitUntil(lambda: bar.busy, timeout=5000)
+    qtbot.mouseClick(bar.cancel_button, Qt.MouseButton.LeftButton)  # Cancel still stops it
+    qtbot.waitUntil(lambda: cancels == [1], timeout=5000)
+    qtbot.waitUntil(lambda: bar.text == "" and not bar.busy, timeout=5000)
+    assert not bar.progress.isVisible() and not bar.cancel_button.isVisible()
+
+
 def test_errors_arrive_once_for_the_latest_request(qtbot):
     slot = JobSlot(JobRunner())
     errors = []
