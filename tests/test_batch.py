@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -74,6 +75,10 @@ def test_calibration_rules():
     fallback = CalibrationRule("metadata", 0.5, "µm")
     assert fallback.resolve(Calibration()) == Calibration(0.5, "µm", "recipe")
     assert fallback.resolve(from_file) == from_file
+    # a scale refused (pixels not square, reciprocal space): no fallback square pixel; fixed wins
+    assert not fallback.resolve(Calibration(), scale_refused=True).calibrated
+    fixed = CalibrationRule("fixed", 0.5, "um")
+    assert fixed.resolve(Calibration(), scale_refused=True).pixel_size == 0.5
     assert CalibrationRule("fixed", 0.5, "um").resolve(from_file).pixel_size == 0.5
     assert not CalibrationRule("none").resolve(from_file).calibrated
 
@@ -278,3 +283,46 @@ def test_a_recipe_error_stops_the_batch_before_any_image(folder, tmp_path):
     recipe = phase_recipe(parameters={"phases": {"colour": "red"}})
     with pytest.raises(MatLensError, match="recipe parameter colour is not a 'phases' setting"):
         run_batch(recipe, folder, tmp_path / "out")
+
+
+def test_the_fallback_pixel_size_is_not_given_to_pixels_that_are_not_square(tmp_path, capsys):
+    """ "Metadata, else 0.05 µm": a file with no scale gets 0.05 µm, a file with its own gets its
+    own, and the DM stack whose pixels are 0.16867 µm wide and 1.6867 µm high stays in pixels
+    (a square 0.05 µm pixel would be wrong for it), with the reason in the report and in
+    summary.csv."""
+    import shutil
+
+    tiffs = ("microscope_formats", "rosettasciio", "tiff")
+    src = tmp_path / "in"
+    src.mkdir()
+    stack = shutil.copy(shared(*tiffs, "test_loading_image_saved_with_DM_stack.tif"), src)
+    shutil.copy(shared(*tiffs, "test_loading_image_saved_with_imageJ.tif"), src)
+    iio.imwrite(src / "no_scale.png", tifffile.imread(SAMPLE)[:68, :68])  # as large: one recipe
+    recipe = phase_recipe(
+        examples=(
+            {"class": "tertiary", "points": [[6, 6], [12, 12], [18, 18]]},
+            {"class": "gamma", "points": [[50, 50], [56, 56], [62, 62]]},
+        ),
+        calibration=CalibrationRule("metadata", 0.05, "um"),
+    )
+    recipe_path = save_recipe(recipe, tmp_path / "recipe.json")
+    out = tmp_path / "out"
+    code = cli.main(["batch", str(recipe_path), str(src), str(out), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    report = json.loads(captured.out)
+    assert report["failures"] == [] and len(report["done"]) == 3
+
+    rows = {r["image"]: r for r in read_csv(out / "summary.csv")}
+    dm = rows["test_loading_image_saved_with_DM_stack.tif"]
+    assert dm["pixel_size_µm"] == "" and dm["calibration"] == "none (pixels not square)"
+    assert rows["no_scale.png"]["pixel_size_µm"] == "0.05"
+    assert rows["no_scale.png"]["calibration"] == "recipe"
+    imagej = rows["test_loading_image_saved_with_imageJ.tif"]
+    assert float(imagej["pixel_size_µm"]) == pytest.approx(0.168675, rel=1e-4)
+    objects = read_csv(out / "test_loading_image_saved_with_DM_stack.csv")
+    assert objects and "area_px" in objects[0] and "area_µm²" not in objects[0]
+
+    (note,) = [n for n in report["notes"] if n.startswith(f"{Path(stack).name}:")]
+    assert "0.16867 µm wide, 1.6867 µm high" in note and "0.05 µm" in note and "not used" in note
+    assert not any("no_scale.png" in n or "imageJ" in n for n in report["notes"])

@@ -107,6 +107,7 @@ def test_an_fei_scan_with_pixels_not_square_is_left_uncalibrated(unpacked, tmp_p
     m = read_micrograph(stretched)
     assert not m.calibration.calibrated
     assert "(3.3724 µm wide, 6.7448 µm high)" in m.metadata["calibration"]
+    assert m.metadata["scale refused"] == "pixels not square"  # no batch fallback for it
 
 
 def test_fei_navcam_uses_the_ir_beam_field_width(unpacked):
@@ -350,6 +351,7 @@ def test_dm_diffraction_pattern_is_not_given_a_length_calibration():
     m = read_micrograph(rsciio_file("digitalmicrograph", "2D", "test_diffraction_pattern.dm3"))
     assert not m.calibration.calibrated
     assert "reciprocal" in m.metadata["calibration"]
+    assert m.metadata["scale refused"] == "reciprocal space"  # no batch fallback for it
 
 
 # ---- EMD and the other rosettasciio formats ------------------------------------------------

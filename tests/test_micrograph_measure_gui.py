@@ -347,6 +347,43 @@ def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, 
     assert ("a.tif", "done before") in [r[:2] for r in view.rows()]
 
 
+def test_the_batch_dialog_says_why_an_image_kept_its_pixels(qtbot, pane, tmp_path):
+    """ "Each file's metadata, else 0.05 µm/px" over the DM stack whose pixels are 0.16867 µm
+    wide and 1.6867 µm high: it stays in pixels and the dialog says why under its summary;
+    the file with no scale gets 0.05 µm."""
+    pytest.importorskip("inference.segmentation.automatic", reason="segment everything not built")
+    try:
+        require("mobile_sam")
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+    from conftest import shared
+
+    folder = tmp_path / "micrographs"
+    folder.mkdir()
+    stack = "test_loading_image_saved_with_DM_stack.tif"
+    shutil.copy(shared("microscope_formats", "rosettasciio", "tiff", stack), folder)
+    shutil.copy(SAMPLE, folder / "no_scale.tif")
+    pane.auto_panel.points_spin.setValue(8)
+    pane.state.set_calibration(Calibration.from_scale_bar(100, 5, "µm"))
+    dialog = pane.measure_panel.open_batch()
+    combo = dialog.calibration_combo
+    combo.setCurrentIndex(combo.findText("Each file's metadata, else 0.05 µm/px"))
+    assert combo.currentIndex() >= 0
+    dialog.input_edit.setText(str(folder))
+    dialog.output_edit.setText(str(tmp_path / "measured"))
+    assert not dialog.notes_label.isVisible()
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=180000)
+    summary = dialog.summary_label.text()
+    assert "2 done" in summary and "\n" not in summary
+    assert dialog.notes_label.isVisible()
+    (note,) = dialog.notes_label.text().splitlines()
+    assert note.startswith(f"Note: {stack}: pixels are not square (0.16867 µm wide, 1.6867 µm")
+    assert "fallback (0.05 µm)" in note and "not used" in note
+    rows = (tmp_path / "measured" / "summary.csv").read_text(encoding="utf-8-sig")
+    assert "none (pixels not square)" in rows
+
+
 def test_the_batch_dialog_says_in_one_line_when_no_cluster_answers(qtbot, pane, tmp_path):
     folder = tmp_path / "micrographs"
     folder.mkdir()

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from inference.segmentation.recipe import Recipe
     from inference.segmentation.sam import SamModel
 
-VERSION = 1  # of what a task writes; a change redoes every image
+# Of what a task writes; a change redoes every image. 2: an image whose file scale was refused
+# (pixels not square, reciprocal space) no longer takes the recipe's fallback pixel size.
+VERSION = 2
 
 
 def sam_model_id(recipe: Recipe) -> str:
@@ -74,11 +76,11 @@ class Micrographs:
             return cached_model(model_id, lambda: _load_sam(recipe.model))
 
         segment = segmenter(recipe, model)
-        row = process_image(
+        processed = process_image(
             recipe, Path(item.source), staging, item.name, segment, progress, cancel
         )
         files = tuple(f"{item.name}{s}" for s in (".csv", ".labels.png", ".overlay.png"))
-        return ItemOutput(files, {"row": row})
+        return ItemOutput(files, {"row": processed.row, "notes": list(processed.notes)})
 
     def merge(
         self,
@@ -101,7 +103,10 @@ class Micrographs:
         failures_csv = Path(out_dir) / "failures.csv"
         with replacing(failures_csv) as tmp:
             write_table([["file", "reason"], *([f.file, f.reason] for f in failures)], tmp)
-        return MergeResult((str(summary), str(failures_csv)))
+        notes = tuple(
+            note for item in items if item.name in done for note in done[item.name].get("notes", [])
+        )
+        return MergeResult((str(summary), str(failures_csv)), notes)
 
 
 def _file_stamp(path: Path) -> str:

@@ -41,6 +41,20 @@ CALIBRATION_NOTE = "calibration"
 DATA_BAR_NOTE = "data bar"
 
 
+# The Micrograph.metadata key set when the file has a scale that is no square pixel's real size;
+# its value says why (NOT_SQUARE, RECIPROCAL). No one pixel size is right for such an image, so
+# a batch recipe's fallback for files without a scale must not be given to it. A file with no
+# usable scale at all (none, a print resolution, no unit) has no such key.
+SCALE_REFUSED = "scale refused"
+NOT_SQUARE = "pixels not square"
+RECIPROCAL = "reciprocal space"
+
+
+def refused_scale(note: str, why: str) -> dict[str, str]:
+    """The metadata lines of a file whose own scale is not used: the note shown and why."""
+    return {CALIBRATION_NOTE: note, SCALE_REFUSED: why}
+
+
 def square(width: float, height: float) -> bool:
     """Do a pixel's width and height agree within SQUARE_TOLERANCE?"""
     return abs(height - width) <= SQUARE_TOLERANCE * width

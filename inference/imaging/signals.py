@@ -18,9 +18,12 @@ from inference.errors import UnreadableFile
 from inference.imaging._pixels import as_image, check_frame, detached
 from inference.imaging.calibration import (
     CALIBRATION_NOTE,
+    NOT_SQUARE,
+    RECIPROCAL,
     Calibration,
     normalise_unit,
     not_square_note,
+    refused_scale,
     square,
 )
 from inference.imaging.micrograph import Micrograph
@@ -108,11 +111,12 @@ def _calibration(x: dict, y: dict, source: str, meta: dict[str, str]) -> Calibra
     if not Calibration.known_unit(units):
         compact = units.replace(" ", "")
         if compact.startswith("1/"):
-            meta[CALIBRATION_NOTE] = f"reciprocal space ({scale:.5g} {compact} per pixel): not used"
+            note = f"reciprocal space ({scale:.5g} {compact} per pixel): not used"
+            meta.update(refused_scale(note, RECIPROCAL))
         return Calibration()
     y_scale = y.get("scale")
     if isinstance(y_scale, (int, float)) and not square(scale, float(y_scale)):
-        meta[CALIBRATION_NOTE] = not_square_note(scale, float(y_scale), units)
+        meta.update(refused_scale(not_square_note(scale, float(y_scale), units), NOT_SQUARE))
         return Calibration()
     return Calibration(scale, units, source).tidy()
 

@@ -17,9 +17,12 @@ import tifffile
 from inference.imaging.calibration import (
     CALIBRATION_NOTE,
     DATA_BAR_NOTE,
+    NOT_SQUARE,
+    RECIPROCAL,
     Calibration,
     normalise_unit,
     not_square_note,
+    refused_scale,
     square,
 )
 
@@ -71,7 +74,8 @@ def _fei(md: dict, width: int) -> TiffInfo:
     if pixel and height and not square(pixel, height):
         shown = Calibration.from_metres(pixel, "")  # in µm or nm, whichever reads better
         scale = shown.pixel_size / pixel
-        meta[CALIBRATION_NOTE] = not_square_note(shown.pixel_size, height * scale, shown.unit)
+        note = not_square_note(shown.pixel_size, height * scale, shown.unit)
+        meta.update(refused_scale(note, NOT_SQUARE))
     elif pixel:
         calibration = Calibration.from_metres(pixel, "FEI tags (PixelWidth)")
     else:
@@ -204,7 +208,8 @@ def _jeol_sightx(description: str, x_resolution: float | None, unit_m: float) ->
     if mode == "MAG" and mag and x_resolution:
         calibration = Calibration.from_metres(unit_m / x_resolution / mag, "JEOL SightX tags")
     elif mode == "DIFF":
-        meta[CALIBRATION_NOTE] = "diffraction pattern (reciprocal space): left uncalibrated"
+        note = "diffraction pattern (reciprocal space): left uncalibrated"
+        meta.update(refused_scale(note, RECIPROCAL))
     return TiffInfo(calibration, meta, "JEOL SightX")
 
 
@@ -220,7 +225,7 @@ def _dm_tags(tags: tifffile.TiffTags) -> TiffInfo | None:
     y_scale = _positive(tags.valueof(65010))
     if y_scale and not square(scale, y_scale):
         note = not_square_note(scale, y_scale, unit)
-        return TiffInfo(Calibration(), {CALIBRATION_NOTE: note}, "Gatan DigitalMicrograph")
+        return TiffInfo(Calibration(), refused_scale(note, NOT_SQUARE), "Gatan DigitalMicrograph")
     calibration = Calibration(scale, unit, "DM tags").tidy()
     return TiffInfo(calibration, {}, "Gatan DigitalMicrograph")
 
@@ -243,7 +248,8 @@ def _imagej(md: dict, x_resolution: float | None, y_resolution: float | None) ->
     if x_resolution and Calibration.known_unit(unit):
         width = 1.0 / x_resolution
         if y_resolution and not square(width, 1.0 / y_resolution):
-            meta[CALIBRATION_NOTE] = not_square_note(width, 1.0 / y_resolution, unit)
+            note = not_square_note(width, 1.0 / y_resolution, unit)
+            meta.update(refused_scale(note, NOT_SQUARE))
             return TiffInfo(Calibration(), meta, "ImageJ")
         return TiffInfo(Calibration(width, unit, "ImageJ").tidy(), meta, "ImageJ")
     return TiffInfo(Calibration(), meta, "ImageJ")

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.errors import JobCancelled, MatLensError, ModelUnavailable, describe
+from inference.imaging.calibration import CALIBRATION_NOTE, SCALE_REFUSED
 from inference.imaging.io import is_supported
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation.annotations import AnnotatedObject, AnnotationSet, ImageIdentity
@@ -295,7 +296,7 @@ def _process(
     cancel: CancelToken | None,
 ) -> None:
     """Segment, measure and write one image; the marker goes last."""
-    row = process_image(recipe, path, out_dir, name, run, progress, cancel)
+    row = process_image(recipe, path, out_dir, name, run, progress, cancel).row
     stat = path.stat()
     marker = {
         "recipe": digest,
@@ -307,6 +308,12 @@ def _process(
     _write_json(out_dir / MARKERS / f"{name}.json", marker)
 
 
+@dataclass(frozen=True)
+class ProcessedImage:
+    row: dict[str, object]  # its summary.csv row
+    notes: tuple[str, ...] = ()  # lines for the batch report (why it was left in pixels)
+
+
 def process_image(
     recipe: Recipe,
     path: Path,
@@ -315,13 +322,24 @@ def process_image(
     run: Segmenter,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
-) -> dict[str, object]:
+) -> ProcessedImage:
     """Segment, measure and write one image's `<name>.csv`, `.labels.png` and `.overlay.png`
-    into `out_dir`; returns its summary.csv row. `run` is `segmenter(recipe, model)`."""
+    into `out_dir`; returns its summary.csv row and report notes. `run` is
+    `segmenter(recipe, model)`."""
     from inference.segmentation.report import overlay_image, png_bytes
 
     image = load_image(path, cancel=cancel, saved=False)
-    calibration = recipe.calibration.resolve(image.micrograph.calibration)
+    refused = image.micrograph.metadata.get(SCALE_REFUSED, "")
+    rule = recipe.calibration
+    calibration = rule.resolve(image.micrograph.calibration, scale_refused=bool(refused))
+    notes: list[str] = []
+    if refused and not calibration.calibrated:
+        note = image.micrograph.metadata.get(CALIBRATION_NOTE, refused)
+        fallback = rule.fixed if rule.rule == "metadata" else None
+        if fallback is not None:
+            size = f"{fallback.pixel_size:g} {fallback.unit}"
+            note += f"; the recipe's fallback ({size}) is for files without a scale: not used"
+        notes.append(f"{path.name}: {note}")
     if calibration.calibrated:
         calibration = calibration.to(recipe.unit)
     objects = run(image, progress_part(progress, 0.05, 0.8), cancel)
@@ -344,7 +362,10 @@ def process_image(
     (out_dir / f"{name}.overlay.png").write_bytes(
         png_bytes(overlay_image(image.rgb, annotations), max_side=None)
     )
-    return summary_row(measured.summary)
+    row = summary_row(measured.summary)
+    if refused and not calibration.calibrated:
+        row["calibration"] = f"none ({refused})"  # why this row is in px, in summary.csv too
+    return ProcessedImage(row, tuple(notes))
 
 
 def _outputs(out_dir: Path, name: str) -> list[Path]:

@@ -79,13 +79,20 @@ class CalibrationRule:
             return None
         return Calibration(float(self.pixel_size), str(self.unit), "recipe")
 
-    def resolve(self, from_file: Calibration) -> Calibration:
-        """The calibration to use for an image whose metadata gave `from_file`."""
+    def resolve(self, from_file: Calibration, *, scale_refused: bool = False) -> Calibration:
+        """The calibration to use for an image whose metadata gave `from_file`.
+
+        `scale_refused`: the file has a scale that was not used (pixels not square, reciprocal
+        space; `calibration.SCALE_REFUSED`). The "metadata" rule's fallback is for files
+        without a scale: given to such an image it would be a wrong square pixel, so the image
+        stays in pixels. "fixed" is the user's word for every image and still wins."""
         if self.rule == "none":
             return Calibration()
-        if self.rule == "fixed" or not from_file.calibrated:
+        if self.rule == "fixed":
             return self.fixed or Calibration()
-        return from_file
+        if from_file.calibrated:
+            return from_file
+        return Calibration() if scale_refused else self.fixed or Calibration()
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"rule": self.rule}

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -44,6 +45,8 @@ from inference.segmentation.recipe import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from desktop.panes.micrograph.state import MicrographState
     from inference.batch import BatchReport
     from inference.segmentation.workbench import Mode
@@ -152,6 +155,12 @@ class BatchDialog(QDialog):
         self.progress = BatchProgressView(self)
         self.summary_label = QLabel("", self)
         self.summary_label.setWordWrap(True)
+        # The report's notes, one line each: e.g. an image left in pixels since its own scale
+        # was refused (pixels not square) and the recipe's fallback would be a wrong square pixel.
+        self.notes_label = QLabel("", self)
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes_label.hide()
         self.start_button = QPushButton("Start", self)
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
@@ -171,6 +180,7 @@ class BatchDialog(QDialog):
         layout.addWidget(self.where_box)
         layout.addWidget(self.progress, 1)
         layout.addWidget(self.summary_label)
+        layout.addWidget(self.notes_label)
         layout.addLayout(buttons)
         self.resize(640, 640)
 
@@ -332,6 +342,7 @@ class BatchDialog(QDialog):
             self._show_error(str(exc))
             return False
         self._show_error("")
+        self._show_notes(())
         self.report = None
         self._run += 1
         on_progress, on_item = self.relay.callbacks(self._run)
@@ -376,7 +387,12 @@ class BatchDialog(QDialog):
             self.progress.figures_label.setText(self.progress.last.message)
         self.summary_label.setStyleSheet(FAILED_STYLE if report.failures else "")
         self.summary_label.setText(report.message)
+        self._show_notes(report.notes)
         self.state.show_status(f"Batch: {report.message}")
+
+    def _show_notes(self, notes: Sequence[str]) -> None:
+        self.notes_label.setText("\n".join(f"Note: {n}" for n in notes))
+        self.notes_label.setVisible(bool(notes))
 
     def _cancelled(self) -> None:
         self.summary_label.setStyleSheet("")
