@@ -106,6 +106,37 @@ def test_an_fei_image_names_its_data_bar(qtbot, window, tmp_path):
     assert "3.372 µm/px (from the metadata: FEI tags (PixelWidth))" in text
 
 
+def test_the_scale_bar_sits_above_an_fei_data_bar(qtbot, window, tmp_path):
+    """The canvas bar was drawn over the data bar's bottom rows (its HV, mag and own bar): it
+    rises above the data bar while that shows, and goes back to the corner when zoomed away."""
+    from PySide6.QtCore import QPointF
+
+    with zipfile.ZipFile(shared(*ROSETTA, "tiff", "tiff_FEI_Helios.zip")) as archive:
+        path = archive.extract("FEI-Helios-Ebeam-8bits.tif", tmp_path)
+    pane = window.panes[0]
+    assert window.open_path(path)
+    qtbot.waitUntil(lambda: pane.loaded is not None and str(pane.loaded.path) == path)
+    canvas, micrograph = pane.canvas, pane.loaded.micrograph
+    assert micrograph.data_bar_rows == 29
+    view, bar = canvas.view, canvas.scale_bar
+
+    def data_bar_top() -> float:
+        return view.mapViewToScene(QPointF(0, micrograph.shape[0] - 29)).y()
+
+    qtbot.waitUntil(lambda: view.viewRect().height() > micrograph.shape[0], timeout=5000)
+    assert bar.label == "200 µm"
+    assert bar.bar.sceneBoundingRect().bottom() < data_bar_top()
+    assert bar.text.sceneBoundingRect().top() > view.sceneBoundingRect().top()
+
+    view.setRange(xRange=(250, 512), yRange=(380, 471), padding=0)  # zoomed on the data bar
+    qtbot.wait(50)
+    assert bar.isVisible() and bar.bar.sceneBoundingRect().bottom() < data_bar_top()
+    view.setRange(xRange=(0, 300), yRange=(0, 200), padding=0)  # the data bar out of sight
+    qtbot.wait(50)
+    corner = view.sceneBoundingRect().bottom() - bar.bar.sceneBoundingRect().bottom()
+    assert 0 < corner < 20  # back in the view's corner
+
+
 def precipitate_points(mask_path) -> list[tuple[int, int]]:
     """The interior-most pixel of each annotated (red) precipitate, largest first."""
     rgba = tifffile.imread(mask_path)

@@ -39,6 +39,8 @@ SQUARE_TOLERANCE = 0.01
 CALIBRATION_NOTE = "calibration"
 # The key of the line saying which rows are the microscope's data bar (FEI writes its height).
 DATA_BAR_NOTE = "data bar"
+# The key of the data bar's height in rows (the bottom rows of the image), as a whole number.
+DATA_BAR_ROWS = "data bar rows"
 
 
 # The Micrograph.metadata key set when the file has a scale that is no square pixel's real size;

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.imaging.calibration import CALIBRATION_NOTE, DATA_BAR_NOTE, Calibration
+from inference.imaging.calibration import (
+    CALIBRATION_NOTE,
+    DATA_BAR_NOTE,
+    DATA_BAR_ROWS,
+    Calibration,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,6 +73,15 @@ class Micrograph:
             line = f"also in the file, not opened: {self.metadata['other signals']}"
             notes.append(line if len(line) <= _MAX_NOTE else line[: _MAX_NOTE - 1] + "…")
         return tuple(notes)
+
+    @property
+    def data_bar_rows(self) -> int:
+        """How many bottom rows are the microscope's data bar (FEI/Thermo), else 0."""
+        try:
+            rows = int(self.metadata.get(DATA_BAR_ROWS, "0"))
+        except ValueError:
+            return 0
+        return rows if 0 < rows < self.shape[0] else 0
 
     def with_calibration(self, calibration: Calibration) -> Micrograph:
         """The same image with a new calibration (e.g. one drawn over the scale bar)."""

@@ -17,6 +17,7 @@ import tifffile
 from inference.imaging.calibration import (
     CALIBRATION_NOTE,
     DATA_BAR_NOTE,
+    DATA_BAR_ROWS,
     NOT_SQUARE,
     RECIPROCAL,
     Calibration,
@@ -112,6 +113,7 @@ def _fei(md: dict, width: int) -> TiffInfo:
     _put(meta, "user text", user.get("UserText"))
     bar = _positive(md.get("PrivateFei", {}).get("DatabarHeight"))
     if bar:
+        meta[DATA_BAR_ROWS] = f"{bar:.0f}"
         meta[DATA_BAR_NOTE] = (
             f"the bottom {bar:.0f} rows are the microscope's data bar, not specimen: Segment "
             "everything finds objects in it and area fractions count its area"

@@ -107,16 +107,30 @@ class _PromptViewBox(pg.ViewBox):
             canvas.box_drawn.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
 
 
+BAR_WIDTH = 5  # screen pixels
+CORNER_GAP = -16  # from the view's bottom-right corner to the bar's right end and top
+DATA_BAR_GAP = 8  # between the bar and the data bar under it
+TEXT_ROOM = 40  # the bar never rises so high that its length leaves the view
+
+
 class ScaleBarItem(pg.ScaleBar):
     """A round length (1, 2 or 5 × 10^k, the rule of the exported pictures' bar:
     `scale_bar.choose_scale_bar`) near a fifth of the width shown, in the view's bottom-right
-    corner; chosen again as the view zooms. Hidden while the image is uncalibrated."""
+    corner; chosen again as the view zooms. Hidden while the image is uncalibrated. Over an
+    FEI/Thermo image it sits above the microscope's data bar (its own scale bar and text there)
+    whenever the data bar shows in the view."""
 
     def __init__(self) -> None:
         super().__init__(
-            size=1.0, width=5, brush="w", pen=pg.mkPen("k", width=1), suffix="", offset=(-16, -16)
+            size=1.0,
+            width=BAR_WIDTH,
+            brush="w",
+            pen=pg.mkPen("k", width=1),
+            suffix="",
+            offset=(CORNER_GAP, CORNER_GAP),
         )
         self.calibration = Calibration()
+        self.data_bar_top: int | None = None  # the image row where the data bar starts
         self.text.setColor("w")
         self.text.fill = pg.mkBrush(0, 0, 0, 170)
         self.setZValue(30)
@@ -124,6 +138,10 @@ class ScaleBarItem(pg.ScaleBar):
 
     def set_calibration(self, calibration: Calibration) -> None:
         self.calibration = calibration
+        self.updateBar()
+
+    def set_data_bar(self, top_row: int | None) -> None:
+        self.data_bar_top = top_row
         self.updateBar()
 
     @property
@@ -142,6 +160,16 @@ class ScaleBarItem(pg.ScaleBar):
         self.size = bar.length_px
         self.text.setText(bar.label)
         super().updateBar()
+        self.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(CORNER_GAP, self._lift(view)))
+
+    def _lift(self, view: pg.ViewBox) -> float:
+        """The bar's offset from the view's bottom edge: above the data bar when it shows."""
+        if self.data_bar_top is None:
+            return CORNER_GAP
+        height = view.boundingRect().height()
+        top = view.mapFromView(QPointF(0, self.data_bar_top)).y()  # the data bar's top edge
+        above = top - height - BAR_WIDTH - DATA_BAR_GAP
+        return max(min(CORNER_GAP, above), TEXT_ROOM - height)
 
 
 class MicrographCanvas(pg.GraphicsLayoutWidget):
@@ -190,6 +218,7 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.view.addItem(self.brush_item)
         self.scale_bar = ScaleBarItem()
         self.scale_bar.setParentItem(self.view)
+        self.view.sigResized.connect(self.scale_bar.updateBar)  # the data bar moves on screen
         self.histogram = pg.HistogramLUTItem(image=self.image_item)
         self.ci.addItem(self.histogram, row=0, col=1)
         self.image_shape: tuple[int, int] | None = None
@@ -210,6 +239,11 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
     def set_calibration(self, calibration: Calibration) -> None:
         """The image's pixel size, for the scale bar."""
         self.scale_bar.set_calibration(calibration)
+
+    def set_data_bar(self, rows: int) -> None:
+        """The image's bottom `rows` are a microscope's data bar: the scale bar stays above."""
+        shape = self.image_shape
+        self.scale_bar.set_data_bar(shape[0] - rows if rows and shape else None)
 
     def set_objects_overlay(self, rgba: np.ndarray | None) -> None:
         if rgba is None:

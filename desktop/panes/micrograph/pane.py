@@ -236,6 +236,7 @@ class MicrographPane(Pane):
     def _image_opened(self, loaded: LoadedImage) -> None:
         self.canvas.set_image(loaded.display)
         m = loaded.micrograph
+        self.canvas.set_data_bar(m.data_bar_rows)
         self.frame_spin.blockSignals(True)
         # Counted from 1, as the Image box says it ("frame 1 of 2") and as Fiji counts slices.
         self.frame_spin.setRange(1, max(m.n_frames, 1))
