@@ -246,3 +246,20 @@ def test_bad_input_is_one_line_exit_2(capsys, arg, words):
     rc = cli.main(["predict", arg, "--json"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith("matlens: ") and "\n" not in err and words in err
+
+
+def test_a_disordered_structure_is_told_what_does_work(shared_data):
+    """MgAl2O4 spinel with Mg/Al mixed sites (AMCSD 9002107): CHGNet cannot take it. The line
+    used to send the person to order it "in the Structures pane", which cannot; it names the
+    formula the composition models take, and that formula gives known values and predictions."""
+    _need_chgnet()
+    path = shared_data("structures", "cod_tools_cifs", "AMCSD", "duplicate_atom_labels")
+    run = run_matlens("predict", path / "9002107.cif", "--json", timeout=180)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "Structures pane" not in run.stderr
+    assert "predict from its formula (MgAl2O4) with the composition models" in run.stderr
+    _need_composition_models()
+    run = run_matlens("predict", "MgAl2O4", "--json", timeout=180)
+    assert run.returncode == 0, run.stderr
+    record = json.loads(run.stdout)
+    assert record["known"] and {p["property"] for p in record["predictions"]} >= {"band_gap"}
