@@ -263,3 +263,15 @@ def test_a_disordered_structure_is_told_what_does_work(shared_data):
     assert run.returncode == 0, run.stderr
     record = json.loads(run.stdout)
     assert record["known"] and {p["property"] for p in record["predictions"]} >= {"band_gap"}
+
+
+@pytest.mark.usefixtures("materials_db")
+def test_a_contradicted_metal_call_has_no_number_in_json(capsys):
+    """CoF2 (PBE 3.07 eV): the JSON keeps the model's number apart and says why it is doubtful."""
+    _need_composition_models()
+    data = _json(capsys, "CoF2")
+    gap = next(p for p in data["predictions"] if p["property"] == "band_gap")
+    assert gap["value"] is None and gap["model_value"] < 0.1 and "interval_90" not in gap
+    assert "DFT (PBE), which underestimates band gaps, finds 3.07 eV" in gap["doubtful"]
+    salt = _json(capsys, "NaCl")
+    assert all("doubtful" not in p for p in salt["predictions"])

@@ -187,3 +187,28 @@ def test_a_doubtful_table_row_is_shown_without_its_number_and_not_green(qtbot, p
     assert float(rows[dft][2]) > 4 and pane.table.item(dft, 2).background().color() == KNOWN_COLOUR
     if shots := os.environ.get("MATLENS_SHOTS"):
         pane.grab().save(str(Path(shots) / "doubtful_na2so4.png"))
+
+
+def test_a_metal_call_that_dft_contradicts_is_doubtful_not_zero_to_zero(qtbot, pane):
+    """NiSO4: the band-gap model says a metal, "0 eV, 90 % interval 0 to 0", and the classifier
+    P(metal) 0.73, while PBE, which underestimates gaps, finds 3.26 eV. Both predictions are
+    shown as doubtful, without the number, and say why; an insulator the models get right
+    (NaCl) and a metal (Cu) are untouched."""
+    from desktop.panes.prediction.pane import KNOWN_COLOUR, WARN_COLOUR
+
+    _predict(qtbot, pane, "NiSO4")
+    rows = _rows(pane)
+    doubtful = {r[1]: (i, r) for i, r in enumerate(rows) if r[5] == "doubtful: prediction"}
+    assert set(doubtful) == {"band gap", "probability of being a metal"}, rows
+    for i, row in doubtful.values():
+        assert row[2] == "not shown" and row[3] == ""
+        assert "DFT (PBE), which underestimates band gaps, finds 3.26 eV" in row[7]
+        assert pane.table.item(i, 2).background().color() == WARN_COLOUR
+        assert pane.table.item(i, 2).background().color() != KNOWN_COLOUR
+    assert "0 to 0" not in " ".join(" ".join(r) for r in rows)
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "doubtful_metal_call_niso4.png"))
+
+    for formula in ("NaCl", "Cu"):
+        _predict(qtbot, pane, formula)
+        assert not any(r[5].startswith("doubtful") for r in _rows(pane)), formula

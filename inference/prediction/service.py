@@ -74,7 +74,7 @@ def _num(x: float) -> str:
 
 
 def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) -> PredictionReport:
-    from inference.prediction.composition import predict_fractions
+    from inference.prediction.composition import PbeGaps, predict_fractions
     from inference.prediction.known_values import known_values
     from inference.prediction.notation import parse_composition
 
@@ -106,25 +106,32 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
                 )
             )
     progress(0.5, "predicting")
-    result = predict_fractions([(parsed.text, parsed.reduced_formula, parsed.fractions)])[0]
+    pbe = next((v for v in known.values if v.dataset == "mp_gap"), None) if known else None
+    gaps = PbeGaps(pbe.low, pbe.count) if pbe is not None else None
+    result = predict_fractions(
+        [(parsed.text, parsed.reduced_formula, parsed.fractions)], pbe_gaps=[gaps]
+    )[0]
     record["predictions"] = [p.to_json() for p in result.predictions]
     if result.skipped:
         record["not_applicable"] = result.skipped
-    for note in dict.fromkeys(p.note for p in result.predictions if p.note):
-        report.warnings.append(note)  # said once, above the table, as well as per row
+    said = [p.doubtful.replace("doubtful, not shown: ", "") for p in result.predictions]
+    for note in dict.fromkeys([*(p.note for p in result.predictions), *said]):
+        if note:
+            report.warnings.append(note)  # said once, above the table, as well as per row
     for p in result.predictions:
         value = f"{p.value:.3f}" if p.unit == "probability" else _num(p.value)
         report.rows.append(
             Row(
                 item,
                 p.label,
-                value,
-                interval_text(p.low, p.high),
-                p.unit,
+                "not shown" if p.doubtful else value,
+                "" if p.doubtful else interval_text(p.low, p.high),
+                "" if p.doubtful else p.unit,
                 p.model,
-                kind="prediction",
+                kind="doubtful: prediction" if p.doubtful else "prediction",
                 note="; ".join(
                     ([f"out of domain: {'; '.join(p.domain.reasons)}"] if p.domain.reasons else [])
+                    + ([p.doubtful] if p.doubtful else [])
                     + ([p.note] if p.note else [])
                 ),
             )
