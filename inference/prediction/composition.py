@@ -236,8 +236,9 @@ def predict_fractions(
                 prediction = _polymorph_aware(prediction, reduced, polymorphs_of(fractions))
             preds.append(prediction)
         preds = _flag_disagreement(preds, metal_cutoff)
-        if pbe_gaps is not None and pbe_gaps[i] is not None:
-            preds = _doubt_contradicted_metal_calls(preds, pbe_gaps[i], metal_cutoff)
+        gaps = pbe_gaps[i] if pbe_gaps is not None else None
+        if gaps is not None:
+            preds = _doubt_contradicted_metal_calls(preds, gaps, metal_cutoff)
         results.append(CompositionResult(text, reduced, preds, skipped))
     return results
 
