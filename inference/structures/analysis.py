@@ -198,7 +198,9 @@ def _symmetry(structure: Structure, symprec: float, angle_tolerance: float) -> _
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sga = _analyzer(structure, symprec, angle_tolerance)
-            dataset = sga.get_symmetry_dataset()
+            dataset = _in_the_files_setting(
+                sga.get_symmetry_dataset(), getattr(sga, "_cell", None), symprec, angle_tolerance
+            )
         orbits = [int(i) for i in dataset.equivalent_atoms]
         return _Symmetry(
             str(dataset.international),
@@ -210,6 +212,45 @@ def _symmetry(structure: Structure, symprec: float, angle_tolerance: float) -> _
         )
     except Exception:  # noqa: BLE001 - spglib gives up on some structures
         return None
+
+
+def _in_the_files_setting(dataset, cell, symprec: float, angle_tolerance: float):
+    """spglib's dataset in the standard setting the file's cell already is in, if any.
+
+    spglib standardises to its default setting of the group (for Fd-3m origin choice 1) and
+    there picks any origin the group's normaliser makes equivalent, so its Wyckoff letters can
+    be a textbook's swapped: spinel written in origin choice 2, Mg at (1/8, 1/8, 1/8), came out
+    8b, not 8a. When another setting of the same group takes the cell as it is (no change of
+    axes, no origin shift), that setting's letters are the ones the literature uses."""
+    from inference.structures.space_groups import hall_numbers
+
+    if cell is None or not _same_axes(dataset) or _no_shift(dataset):
+        return dataset
+    import spglib
+
+    for hall in hall_numbers(int(dataset.number)):
+        if hall == dataset.hall_number:
+            continue
+        other = spglib.get_symmetry_dataset(
+            cell, symprec=symprec, angle_tolerance=angle_tolerance, hall_number=hall
+        )
+        if (
+            other is not None
+            and other.number == dataset.number
+            and _same_axes(other)
+            and _no_shift(other)
+        ):
+            return other
+    return dataset
+
+
+def _same_axes(dataset) -> bool:
+    return bool(np.allclose(np.asarray(dataset.transformation_matrix), np.eye(3), atol=1e-6))
+
+
+def _no_shift(dataset) -> bool:
+    shift = np.asarray(dataset.origin_shift, dtype=float) % 1.0
+    return bool(np.all(np.minimum(shift, 1.0 - shift) < 1e-4))
 
 
 def _wyckoff_symbols(structure: Structure, dataset, orbits: list[int]) -> list[str]:

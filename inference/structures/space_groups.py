@@ -75,6 +75,21 @@ def _one_setting(settings: list[tuple[int, int, str]]) -> int | None:
     return None
 
 
+@cache
+def hall_numbers(number: int) -> tuple[int, ...]:
+    """spglib's settings (Hall numbers) of space group `number`, in its order."""
+    import spglib
+
+    found = []
+    for hall in range(1, HALL_SETTINGS + 1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            kind = spglib.get_spacegroup_type(hall)
+        if kind is not None and kind.number == number:
+            found.append(hall)
+    return tuple(found)
+
+
 def find_setting(symbol: str) -> SpaceGroupSetting | None:
     """The one setting a Hermann-Mauguin symbol names, with its operations; None when it names
     none or several (the file must then list its operations)."""
