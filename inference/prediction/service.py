@@ -199,7 +199,12 @@ def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
         if eos:
             from inference.prediction.eos import equation_of_state
 
-            curve = equation_of_state(structure, potential, cancel=cancel)
+            curve = equation_of_state(
+                structure,
+                potential,
+                cancel=cancel,
+                progress=lambda done, text: progress(done, f"E(V): {text}"),
+            )
             record["eos"] = curve.to_json()
             report.eos_curves[name] = {
                 **curve.to_json(),
