@@ -74,7 +74,9 @@ def equation_of_state(
         progress(0.0, f"0/{points} volumes")
         results = potential.predict(
             cells,
-            progress=lambda done, _text: progress(done, f"{round(done * points)}/{points} volumes"),
+            progress=lambda done, _text="": progress(
+                done, f"{round(done * points)}/{points} volumes"
+            ),
             cancel=cancel,
         )
         energies = [r.energy_per_atom for r in results]

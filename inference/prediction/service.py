@@ -203,7 +203,7 @@ def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
                 structure,
                 potential,
                 cancel=cancel,
-                progress=lambda done, text: progress(done, f"E(V): {text}"),
+                progress=lambda done, text="": progress(done, f"E(V): {text}"),
             )
             record["eos"] = curve.to_json()
             report.eos_curves[name] = {
