@@ -101,3 +101,40 @@ def many_pages_pdf(source: Path, path: Path, copies: int) -> Path:
         dst.import_pages(src)
     dst.save(str(path))
     return path
+
+
+def sofc_exp_pdf(name: str, path: Path) -> Path:
+    """A SOFC-Exp paper (CC-BY text, one sentence a line, no PDF shipped) typeset as a journal
+    PDF would hold it: its title in large type, paragraphs of five sentences, the reference list
+    under "References". Needs a QGuiApplication (the qapp fixture)."""
+    import html
+
+    root = shared("papers", "sofc_exp")
+    titles = {
+        row.split("\t")[5]: row.split("\t")[0]
+        for row in (root / "SOFC-Exp-Metadata.csv").read_text(encoding="utf-8").splitlines()
+        if row.count("\t") > 5
+    }
+    lines = (root / "texts" / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+    references = lines.pop() if len(lines[-1]) > 1500 else ""  # the list, run together
+    parts = [f"<h2>{html.escape(titles[name])}</h2>"]
+    parts += [f"<p>{html.escape(' '.join(lines[i : i + 5]))}</p>" for i in range(0, len(lines), 5)]
+    if references:
+        parts += ["<h3>References</h3>", f"<p>{html.escape(references)}</p>"]
+    return typeset_pdf("".join(parts), path)
+
+
+def typeset_pdf(body_html: str, path: Path) -> Path:
+    """HTML typeset by Qt into an A4 PDF with a real text layer (embedded fonts)."""
+    from PySide6.QtCore import QMarginsF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+
+    doc = QTextDocument()
+    doc.setDefaultStyleSheet("p { font-size: 10pt; }")
+    doc.setHtml(body_html)
+    writer = QPdfWriter(str(path))
+    writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+    writer.setPageMargins(QMarginsF(20, 20, 20, 20), QPageLayout.Unit.Millimeter)
+    doc.print_(writer)
+    del writer  # the file is complete once the writer is gone
+    return path

@@ -153,3 +153,38 @@ def test_batch_records_csv_has_the_single_paper_csvs_cells(capsys, tmp_path, sha
     assert batch == single
     spans = [r["material_span"] for r in single if r["material_span"]]
     assert spans and all(re.fullmatch(r"\d+; \d+", s) for s in spans)
+
+
+def test_search_names_the_papers_it_could_not_read(capsys, tmp_path):
+    """Text output said nothing of the PDFs left out (only --json listed them under "failed")."""
+    from literature_helpers import encrypted_pdf, image_only_pdf
+
+    library = tmp_path / "library"
+    library.mkdir()
+    shutil.copy(paper("1903.04321-CC.pdf"), library)
+    image_only_pdf(library / "scan.pdf")
+    encrypted_pdf(library / "locked.pdf")
+    code, out, err = run(capsys, "search", library, "PdTe2", "--mode", "keyword")
+    assert code == 0 and "1903.04321-CC.pdf p" in out
+    assert err.splitlines() == [
+        "not searched: locked.pdf: the PDF is encrypted with a password; save an unlocked copy "
+        "first",
+        "not searched: scan.pdf: no text layer (a scanned or image-only PDF); run OCR on it first",
+    ]
+
+
+def test_a_folder_batch_names_an_unreadable_paper_once(capsys, tmp_path):
+    """`matlens extract FOLDER --out` printed "failed: scan.pdf: scan.pdf: no text layer …"."""
+    from literature_helpers import image_only_pdf
+
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    shutil.copy(paper("Suzuki_etal_2015-CC.pdf"), folder)
+    image_only_pdf(folder / "scan.pdf")
+    code, out, _ = run(capsys, "extract", folder, "--out", tmp_path / "out")
+    assert code == 1  # one paper failed
+    failed = [line.strip() for line in out.splitlines() if line.strip().startswith("failed:")]
+    assert failed == [
+        "failed: scan.pdf: no text layer (a scanned or image-only PDF); run OCR on it first"
+    ]
+    assert (tmp_path / "out" / "records.json").is_file()

@@ -650,3 +650,103 @@ def test_a_sample_with_its_own_value_in_brackets_is_not_the_subject_of_the_next_
     # counter-case: without a value of its own the last sample before the Tc word is its subject
     text = text.replace(" (Tc = 36.1K, close to optimal doping point)", "")
     assert _records(text)[12].material == "x=0.15"
+
+
+def test_each_value_of_a_pair_keeps_its_own_condition_written_with_its_unit():
+    """1903.07791 (grobid-quantities, a paper no rule was written on): before, both values took
+    the sentence's first pressure, written without its unit ("43.5"), so 10.8 T read as
+    measured at 43.5 GPa."""
+    from conftest import shared
+
+    from inference.literature.extract import extract_pdf
+
+    pdf = shared("papers", "grobid_quantities", "pdf", "1903.07791.pdf")
+    records = extract_pdf(pdf).extraction.records
+    hc2 = {
+        r.value: r.conditions
+        for r in records
+        if r.property == "critical_field" and r.sentence.startswith("The Hc2(0) of x = 0.7")
+    }
+    assert hc2 == {9.6: {"pressure": "43.5 GPa"}, 10.8: {"pressure": "52.0 GPa"}}
+    tc = {  # "… Tconset = 5.3 K was observed at 50 GPa, and reached 7.9 K at 70.8 GPa."
+        r.value: r.conditions
+        for r in records
+        if r.property == "Tc" and r.sentence.startswith("In Sb-rich composition")
+    }
+    assert tc == {5.3: {"pressure": "50 GPa"}, 7.9: {"pressure": "70.8 GPa"}}
+
+
+def test_conditions_not_paired_by_the_sentence_stay_the_first_one_written():
+    text = (
+        "The conductivity of the YSZ pellets is 0.1 S/cm and 0.3 S/cm after sintering at "
+        "1400 °C for 2 h and annealing at 800 °C. The conductivity of GDC reaches 4.7 and "
+        "4.9 mS cm−1 at 600 and 700 °C and 4.9 and 5.4 mS cm−1 in wet air, respectively."
+    )
+    records = extract(text_paper(text)).records
+    assert [r.conditions for r in records[:2]] == [{"temperature": "1400 °C"}] * 2
+    # four values, two temperatures: not paired, but the bare "600" is given its unit
+    assert [r.conditions for r in records[2:]] == [{"temperature": "600 °C"}] * 4
+
+
+def test_a_temperature_in_celsius_ends_a_sentence():
+    """ "°C." is not an initial ("J. Smith"): the SOFC-Exp sentence below is two, and before,
+    the second sentence's values took the first one's sintering temperature as their condition."""
+    from conftest import shared
+
+    from inference.literature.sentences import split_sentences
+
+    text = shared("papers", "sofc_exp", "texts", "PMC4663492.txt").read_text(encoding="utf-8")
+    line = next(ln for ln in text.splitlines() if "sintering at 1300 °C. The cell" in ln)
+    spans = [line[a:b] for a, b in split_sentences(line)]
+    i = next(i for i, s in enumerate(spans) if "sintering at 1300" in s)
+    assert spans[i].endswith("by aerosol process and sintering at 1300 °C.")
+    assert spans[i + 1] == "The cell-performance tests were performed at 600 °C."
+    text = "The pellets were sintered at 1300 °C. Their conductivity is 0.1 S/cm at 600 °C."
+    (record,) = extract(text_paper(text)).records
+    assert record.conditions == {"temperature": "600 °C"}
+
+
+def test_a_power_density_is_not_the_materials_density(qapp, tmp_path):
+    """SOFC-Exp PMC6247067 typeset as a PDF: "The maximum power density of the cell … increased
+    by 44.5 and 29.8% at 600 and 500 °C" gave two `density` records of 44.5 % and 29.8 %."""
+    from literature_helpers import sofc_exp_pdf
+
+    from inference.literature.extract import extract_pdf
+
+    pdf = sofc_exp_pdf("PMC6247067", tmp_path / "PMC6247067.pdf")
+    records = extract_pdf(pdf).extraction.records
+    assert records and not [r for r in records if r.property == "density"]
+    (relative,) = extract(text_paper("The relative density of the pellets was 96%.")).records
+    assert (relative.property, relative.value, relative.unit) == ("density", 96, "%")
+
+
+def test_a_paper_that_never_speaks_of_superconductivity_has_no_tc(qapp, tmp_path):
+    """SOFC-Exp PMC5700654 typeset as a PDF: "The NiO was reduced at an onset temperature of
+    around 203 °C, and the peak temperatures were 260 and 351 °C" gave NiO three Tc records
+    (and BZCYN three from a water desorption peak's onset)."""
+    from literature_helpers import sofc_exp_pdf
+
+    from inference.literature.extract import extract_pdf
+
+    pdf = sofc_exp_pdf("PMC5700654", tmp_path / "PMC5700654.pdf")
+    records = extract_pdf(pdf).extraction.records
+    assert records and not [r for r in records if r.property == "Tc"]
+    # one sentence that speaks of superconductivity or writes "Tc" is enough
+    text = "The NiO was reduced at an onset temperature of around 203 °C."
+    assert not extract(text_paper(text)).records
+    records = extract(text_paper([text, "Superconductivity sets in at 9.2 K in Nb."])).records
+    assert ("Tc", 9.2) in {(r.property, r.value) for r in records}
+
+
+def test_an_acronyms_plural_is_not_a_formula(qapp, tmp_path):
+    """SOFC-Exp PMC6164086 typeset as a PDF: "SOFCs" (solid oxide fuel cells) was read as the
+    formula S-O-F-Cs, a sample, and took "its sufficient O2− conductivity, ~0.1 S cm−1"."""
+    from literature_helpers import sofc_exp_pdf
+
+    from inference.literature.extract import extract_pdf
+
+    pdf = sofc_exp_pdf("PMC6164086", tmp_path / "PMC6164086.pdf")
+    extraction = extract_pdf(pdf).extraction
+    assert "SOFCs" not in {m.text for m in extraction.materials}
+    assert "SOFCs" not in {r.material for r in extraction.records}
+    assert not is_formula("PCFCs") and is_formula("BAs")  # boron arsenide is one

@@ -46,3 +46,26 @@ def test_worker_processes_index_the_same_passages_and_vectors(tmp_path):
     )
     assert index_workers(6, cores=2) == 1 and index_workers(6, cores=16) == 6
     assert index_workers(3, cores=16) == 3
+
+
+def test_an_index_built_by_the_earlier_reader_is_rebuilt(tmp_path):
+    """Passages read before the reference list headed "Reference" was left out (index version
+    1) would keep answering with cited titles: such an index is read again, not reused."""
+    import json
+
+    from inference.literature.search import Library
+
+    root = tmp_path / "papers"
+    root.mkdir()
+    shutil.copy(shared("papers", "grobid_quantities", "pdf", "1903.06952.pdf"), root)
+    index = tmp_path / "index"
+    assert Library(root, index_dir=index).update(embed=False).added == ["1903.06952.pdf"]
+    meta = index / "index.json"
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    data["version"] = 1
+    data["papers"]["1903.06952.pdf"]["passages"][0]["text"] = "6 Yankowitz, M. et al. Tuning"
+    meta.write_text(json.dumps(data), encoding="utf-8")
+    library = Library(root, index_dir=index)
+    assert library.update(embed=False).added == ["1903.06952.pdf"]
+    texts = [p["text"] for p in library._entries["1903.06952.pdf"]["passages"]]
+    assert texts and not any("Yankowitz" in t for t in texts)

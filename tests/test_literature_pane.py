@@ -197,3 +197,109 @@ def test_indexing_a_folder_shows_each_paper_and_cancel_keeps_the_finished_ones(
     _idle(qtbot, pane)
     indexed_now = 3 - len(kept)
     assert pane.statuses[-1] == f"Library: 3 papers, {indexed_now} indexed now"
+
+
+def test_a_scan_opened_after_a_paper_leaves_the_papers_header_and_records(
+    qtbot, main_window, tmp_path
+):
+    """Open a fuel-cell paper, then a scanned PDF: one line in the banner, and the header over
+    the records still names the paper they come from (before, it said "scan.pdf: no text layer"
+    over that paper's records)."""
+    from literature_helpers import image_only_pdf, sofc_exp_pdf
+
+    pane = next(p for p in main_window.panes if p.title == "Literature")
+    pdf = sofc_exp_pdf("PMC6427619", tmp_path / "PMC6427619.pdf")
+    assert main_window.open_path(pdf)
+    qtbot.waitUntil(lambda: pane.paper is not None and not pane.busy, timeout=60000)
+    header, rows = pane.summary_label.text(), pane.table.rowCount()
+    assert "Yb-Doped BaCeO3" in header and rows > 0
+
+    assert main_window.open_path(image_only_pdf(tmp_path / "scan.pdf"))
+    qtbot.waitUntil(lambda: "scan.pdf" in main_window.banner.text, timeout=30000)
+    _idle(qtbot, pane)
+    assert main_window.banner.text.count("\n") == 0 and "OCR" in main_window.banner.text
+    assert pane.paper.path == pdf and pane.table.rowCount() == rows
+    assert pane.summary_label.text() == header
+    assert main_window.windowTitle().startswith(pdf.name)
+
+
+def test_the_si_column_shows_a_range_as_a_range_and_keeps_a_bound(qtbot, pane):
+    """1903.06952: "hexagonal boron nitride (20-35nm in thickness)" showed SI 2.75e-08 m, a
+    value the paper never states (the midpoint); "~7 K" showed a bare 7 K."""
+    from conftest import shared
+
+    _open(qtbot, pane, shared("papers", "grobid_quantities", "pdf", "1903.06952.pdf"))
+    cells = [
+        [pane.table.item(row, col).text() for col in range(pane.table.columnCount())]
+        for row in range(pane.table.rowCount())
+    ]
+    by_value = {(c[1], c[2]): c[4] for c in cells}
+    assert by_value["thickness", "20-35nm"] == "2e-08–3.5e-08 m"
+    assert by_value["Tc", "~7 K"] == "~ 7 K"
+    assert by_value["thickness", "300"] == "3e-07 m"
+
+
+def test_a_long_read_names_its_paper_and_cancel_keeps_the_paper_shown(qtbot, main_window, tmp_path):
+    """Open a fuel-cell paper, then a 150-page PDF: the bar names that PDF at every step (before,
+    it said only "reading page 20 of 152"); Cancel stops it and the first paper stays."""
+    from literature_helpers import many_pages_pdf, sofc_exp_pdf
+    from PySide6.QtCore import Qt
+
+    pane = next(p for p in main_window.panes if p.title == "Literature")
+    first = sofc_exp_pdf("PMC6427619", tmp_path / "PMC6427619.pdf")
+    assert main_window.open_path(first)
+    qtbot.waitUntil(lambda: pane.paper is not None and not pane.busy, timeout=60000)
+    rows = pane.table.rowCount()
+    long = many_pages_pdf(sofc_exp_pdf("PMC6445146", tmp_path / "b.pdf"), tmp_path / "long.pdf", 8)
+    seen: list[str] = []
+    pane.open_slot.changed.connect(lambda: seen.append(pane.job_bar.text))
+    assert main_window.open_path(long)
+    qtbot.waitUntil(lambda: any("reading page 5 of" in t for t in seen), timeout=60000)
+    assert any(t.startswith("long.pdf: reading page 5 of ") for t in seen)
+    qtbot.mouseClick(pane.job_bar.cancel_button, Qt.MouseButton.LeftButton)
+    _idle(qtbot, pane, timeout=30000)
+    assert all(t.startswith(("Reading long.pdf", "long.pdf")) for t in seen if t)
+    assert main_window.statusBar().currentMessage() == "Cancelled"
+    assert pane.paper.path == first and pane.table.rowCount() == rows
+    assert main_window.windowTitle().startswith(first.name) and main_window.banner.text == ""
+
+
+def test_a_library_marks_the_papers_it_could_not_read(qtbot, pane, tmp_path):
+    """A folder with a fuel-cell paper, a scan and an encrypted PDF: all three are listed, the two
+    unreadable ones say so and why (before, the status said "2 unreadable" and the list looked
+    the same for all three); clicking one is a one-line error, the paper shown stays."""
+    from literature_helpers import encrypted_pdf, image_only_pdf, sofc_exp_pdf
+    from PySide6.QtCore import Qt
+
+    library = tmp_path / "lib"
+    library.mkdir()
+    sofc_exp_pdf("PMC6427619", library / "PMC6427619.pdf")
+    image_only_pdf(library / "scan.pdf")
+    encrypted_pdf(library / "locked.pdf")
+    pane.open_path(library)
+    qtbot.waitUntil(lambda: pane.library_list.count() == 3, timeout=120000)
+    _idle(qtbot, pane)
+    items = {pane.library_list.item(i).text(): pane.library_list.item(i) for i in range(3)}
+    assert set(items) == {"PMC6427619.pdf", "scan.pdf (unreadable)", "locked.pdf (unreadable)"}
+    assert "no text layer" in items["scan.pdf (unreadable)"].toolTip()
+    assert "encrypted" in items["locked.pdf (unreadable)"].toolTip()
+    assert items["PMC6427619.pdf"].toolTip() == ""
+    assert pane.statuses[-1].startswith("Library: 3 papers, 1 indexed now, 2 unreadable")
+
+    def click(text):
+        rect = pane.library_list.visualItemRect(items[text])
+        qtbot.mouseClick(pane.library_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        click("PMC6427619.pdf")
+    _idle(qtbot, pane)
+    header = pane.summary_label.text()
+    click("scan.pdf (unreadable)")
+    qtbot.waitUntil(lambda: bool(pane.errors), timeout=30000)
+    _idle(qtbot, pane)
+    assert pane.errors == [
+        "scan.pdf: no text layer (a scanned or image-only PDF); run OCR on it first"
+    ]
+    assert pane.paper.path.name == "PMC6427619.pdf" and pane.summary_label.text() == header
+    # the list points at the paper shown, not at the file that failed
+    assert [i.text() for i in pane.library_list.selectedItems()] == ["PMC6427619.pdf"]

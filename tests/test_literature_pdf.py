@@ -169,3 +169,47 @@ def test_a_formula_rebuilt_across_a_subscript_gap_highlights_as_one_line():
     # the "C" of the formula keeps its own box, right of the subscript "1−x" before it
     c, x = paper.char_box[start + 7], paper.char_box[start + 6]
     assert paper.text[start + 6 : start + 8] == "xC" and c[0] >= x[2] - 0.5
+
+
+def test_a_reference_list_headed_reference_is_not_searched():
+    """1903.06952 (arXiv) heads its list "Reference": before, its entries were indexed and
+    "superconductivity in twisted bilayer graphene" found a cited title of another paper first."""
+    from conftest import shared
+
+    from inference.literature.search import passages_of
+
+    pdf = shared("papers", "grobid_quantities", "pdf", "1903.06952.pdf")
+    passages = passages_of(parse_pdf(pdf, tables=False), pdf.name)
+    assert not any("Yankowitz" in p.text or "Phys. Rev. Lett." in p.text for p in passages)
+    assert any("twisted double bilayer graphene" in p.text for p in passages)
+    # the Methods printed after the list are still searched
+    assert any(p.section == "experimental" and "exfoliated" in p.text for p in passages)
+
+
+def test_reference_names_the_list_only_as_a_heading_of_its_own():
+    from inference.literature.sections import heading_section
+
+    assert heading_section("Reference") == heading_section("References") == "references"
+    assert heading_section("Reference electrode") is None
+
+
+def test_a_titles_short_last_line_is_part_of_the_title(qapp, tmp_path):
+    """A SOFC-Exp paper typeset with its title over three lines, the last one "Cells": before,
+    the pane and the search hits called it "… Intermediate-Temperature Solid Oxide Fuel"."""
+    from literature_helpers import sofc_exp_pdf
+
+    pdf = sofc_exp_pdf("PMC6427619", tmp_path / "PMC6427619.pdf")
+    assert parse_pdf(pdf, max_pages=1, tables=False).title == (
+        "Yb-Doped BaCeO3 and Its Composite Electrolyte for Intermediate-Temperature Solid Oxide "
+        "Fuel Cells"
+    )
+
+
+def test_symbol_font_glyphs_are_read_as_their_characters():
+    """1903.07791 sets the minus of "Sb1−x" in the Symbol font at its private code U+F02D: the
+    pane's header, the records' sentences and search hits showed an empty box there."""
+    from conftest import shared
+
+    pdf = parse_pdf(shared("papers", "grobid_quantities", "pdf", "1903.07791.pdf"), tables=False)
+    assert "NdO0.8F0.2Sb1-xBixSe2 (x = 0.3 and 0.7)" in pdf.title
+    assert not [c for c in pdf.text if 0xF000 <= ord(c) <= 0xF0FF]

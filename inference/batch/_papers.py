@@ -23,7 +23,10 @@ from inference.errors import MatLensError, ModelUnavailable
 if TYPE_CHECKING:
     from inference.jobs import CancelToken, ProgressCallback
 
-VERSION = 1
+# Part of the settings digest: a folder's papers done by an older extraction are read again.
+# 2: conditions paired per value with units, no Tc outside superconductivity papers, no power
+# density as density, reference lists headed "Reference" left out.
+VERSION = 2
 INDEX = ".matlens-batch/index"
 
 

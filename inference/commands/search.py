@@ -53,6 +53,8 @@ def run(args) -> int:
         return 0
     if library.notice:
         print(f"note: {library.notice}", file=sys.stderr)
+    for reason in report.failed.values():  # each names its file: "scan.pdf: no text layer …"
+        print(f"not searched: {reason}", file=sys.stderr)
     for h in hits:
         print(f"{h.score:6.3f}  {Path(h.paper).name} p{h.page}: {h.text[:160]}")
     return 0

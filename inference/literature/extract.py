@@ -39,7 +39,12 @@ from inference.literature.schema import MaterialMention, PropertyRecord, Synthes
 from inference.literature.sections import EXCLUDED
 from inference.literature.sentences import split_sentences
 from inference.literature.tables import table_values
-from inference.literature.temperatures import qualifiers_in_order, tc_keywords, temperature_role
+from inference.literature.temperatures import (
+    TC_SYMBOL,
+    qualifiers_in_order,
+    tc_keywords,
+    temperature_role,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -83,6 +88,7 @@ _CLASS_SUFFIX = re.compile(r"-(?:based|type|like)$", re.IGNORECASE)
 _AFFILIATION = re.compile(r"Universit|Institut|Laborator|[Aa]ddress|E-mail|@|Department")
 _AT_BEFORE = re.compile(r"(?:\bat|\bto|\bdown to|T ?=|\bfrom|\bbetween|\bwith)\s*$", re.I)
 _ABOUT_SC = re.compile(r"superconduct|\bSC\b", re.IGNORECASE)
+_SUPERCONDUCTIVITY = re.compile(r"superconduct|zero[- ]resist", re.IGNORECASE)
 # a sentence on several samples or compounds at once ("the SC samples present the onset of Tc
 # varying from 2.5 to 4.2 K", "underdoped compounds (Tc ∼ 30-45 K)"): its values are not the
 # paragraph's one current sample's ("crystals", "films" are pieces of one sample and stay)
@@ -122,22 +128,57 @@ def _property_for(q: Quantity, sentence: str, kinds) -> tuple[str, tuple[int, in
     return (best[1], best[2]) if best else None
 
 
-def _conditions(qs: list[Quantity], used: set[int], q: Quantity, prop: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for i, other in enumerate(qs):
-        if other is q or i in used:
+def _condition_dimensions(prop: str) -> tuple[str, ...]:
+    """The dimensions of a sentence's other values that can be conditions of a `prop` value
+    (a strength is itself a pressure, a Tc a temperature, a critical field a field)."""
+    dims = []
+    if prop not in ("yield_strength", "tensile_strength", "hardness"):
+        dims.append("pressure")
+    if prop != "Tc":
+        dims.append("temperature")
+    if prop != "critical_field":
+        dims.append("field")
+    return tuple(dims)
+
+
+def _condition_text(q: Quantity) -> str:
+    """A condition as written, with its unit: in "at 600 and 700 °C" the 600 is written bare."""
+    if q.unit in normalise(q.text):
+        return q.text
+    return f"{q.text} {q.unit}"
+
+
+def _alternate(values: list[Quantity], conditions: list[Quantity]) -> bool:
+    """Values and conditions take turns in the sentence ("5.3 K at 50 GPa, and 7.9 K at
+    70.8 GPa"; "at 600 °C ... 0.2 S/cm, at 700 °C ... 0.3 S/cm")."""
+    kinds = [
+        kind
+        for _, kind in sorted([(q.start, 0) for q in values] + [(q.start, 1) for q in conditions])
+    ]
+    return all(a != b for a, b in zip(kinds, kinds[1:], strict=False))
+
+
+def _conditions(
+    qs: list[Quantity], used: set[int], values: list[tuple[Quantity, str]], sentence: str
+) -> dict[int, dict[str, str]]:
+    """The conditions of each value of a sentence (keyed by the value's index in `values`):
+    the sentence's other temperatures, pressures and fields. When it gives as many of one kind
+    as it gives values that take it, and pairs them ("respectively", or each value next to its
+    own), the i-th value gets the i-th condition ("9.6 T and 10.8 T at 43.5 GPa and 52.0 GPa,
+    respectively"); otherwise every value gets the first one written."""
+    out: dict[int, list[tuple[int, str, str]]] = {i: [] for i in range(len(values))}
+    for dim in ("pressure", "temperature", "field"):
+        conditions = [o for i, o in enumerate(qs) if i not in used and o.dimension == dim]
+        if not conditions:
             continue
-        if other.dimension == "pressure" and prop not in (
-            "yield_strength",
-            "tensile_strength",
-            "hardness",
-        ):
-            out.setdefault("pressure", other.text)
-        elif other.dimension == "temperature" and prop != "Tc":
-            out.setdefault("temperature", other.text)
-        elif other.dimension == "field" and prop != "critical_field":
-            out.setdefault("field", other.text)
-    return out
+        takers = [i for i, (_, prop) in enumerate(values) if dim in _condition_dimensions(prop)]
+        paired = len(takers) == len(conditions) >= 2 and (
+            "respectively" in sentence or _alternate([values[i][0] for i in takers], conditions)
+        )
+        for k, i in enumerate(takers):
+            chosen = conditions[k] if paired else conditions[0]
+            out[i].append((chosen.start, dim, _condition_text(chosen)))
+    return {i: {dim: text for _, dim, text in sorted(found)} for i, found in out.items()}
 
 
 _NUMERIC = re.compile(r"^[-−+*()\[\].,\d]+$")
@@ -243,6 +284,7 @@ def extract(
         tagged = {s0: spans for (s0, _), spans in zip(flat, results, strict=True)}
     reader = MentionReader([sentence for _, sentence in flat])
     curie = bool(re.search(r"Curie", text))  # then "TC" is a Curie point, not a Tc
+    superconducting = any(_about_superconductivity(sentence) for _, sentence in flat)
     start = 0.8 if ner else 0.0  # the tagger is most of the work when it runs
     n = max(1, len(units))
     index = 0
@@ -276,7 +318,7 @@ def extract(
             if qs:
                 context = _Context(here, mine, history, current, block.section)
                 for record, query in _sentence_records(
-                    paper, sentence, s0, samples, qs, context, curie
+                    paper, sentence, s0, samples, qs, context, curie, superconducting
                 ):
                     if query is not None:
                         queries.append((len(records), query))
@@ -499,8 +541,21 @@ def _material_formula(m: MaterialSpan) -> str:
     return m.compositions[0] if len(m.compositions) == 1 else m.formula
 
 
-def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie):
-    """The sentence's records, each with its link query when it is a Tc value."""
+def _about_superconductivity(sentence: str) -> bool:
+    """A Tc is a superconductor's: a paper that speaks neither of superconductivity nor of zero
+    resistance and never writes "Tc" has none (a fuel cell's "onset temperature of reduction",
+    a phase's "transition temperature" are not). "TC" does not count: a thermocouple, a Curie
+    point."""
+    if _SUPERCONDUCTIVITY.search(sentence):
+        return True
+    return any(m.group("c") != "C" for m in TC_SYMBOL.finditer(normalise(sentence)))
+
+
+def _sentence_records(
+    paper, sentence, s0, samples, qs, context: _Context, curie, superconducting=True
+):
+    """The sentence's records, each with its link query when it is a Tc value (a paper that
+    is not `superconducting` has no Tc values)."""
     current, section = context.current, context.section
     norm = normalise(sentence)
     kinds = [(k, [(m.start(), m.end()) for m in k.pattern.finditer(norm)]) for k in _NOT_TC]
@@ -512,6 +567,8 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
     about_sc = bool(tc_spans) or bool(_ABOUT_SC.search(norm))
     for q in qs:
         if q.dimension == "temperature":
+            if not superconducting:
+                continue  # no Tc, and a temperature is no other property's value
             role = temperature_role(norm, q, tc_spans, previous_tc)
             if (
                 role.role in ("other", "measurement")
@@ -527,6 +584,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
         if found:
             assigned.append((q, found[0], found[1], ""))
     used = {i for i, q in enumerate(qs) if any(q is a[0] for a in assigned)}
+    conditions = _conditions(qs, used, [(q, prop) for q, prop, _, _ in assigned], norm)
     tcs = [(q.start, q.end) for q, prop, _, _ in assigned if prop == "Tc"]
     paired = links.respectively(norm, tcs, samples) if tcs else None
     if len(tcs) >= 2:
@@ -534,7 +592,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
         if ordered is not None:
             it = iter(ordered)
             assigned = [(q, p, k, next(it) if p == "Tc" else ql) for q, p, k, ql in assigned]
-    for q, prop, keyword, qualifier in assigned:
+    for index, (q, prop, keyword, qualifier) in enumerate(assigned):
         value = (q.start, q.end)
         if paired is not None and value in tcs:
             mat, link = paired[tcs.index(value)], "respectively"
@@ -582,7 +640,7 @@ def _sentence_records(paper, sentence, s0, samples, qs, context: _Context, curie
             high=q.high,
             uncertainty=q.uncertainty,
             modifier=q.modifier,
-            conditions=_conditions(qs, used, q, prop),
+            conditions=conditions[index],
             qualifier=qualifier,
             material_formula=_material_formula(mat) if mat is not None else "",
             material_kind=mat.kind if mat is not None else "",

@@ -129,6 +129,8 @@ def is_formula(token: str) -> bool:
     """
     if len(token) < 2 or not any(ch.islower() or ch.isdigit() for ch in token):
         return False  # "SC", "NMR": all capitals and no digits are acronyms
+    if re.fullmatch(r"[A-Z]{3,}s", token):
+        return False  # and so are their plurals: "SOFCs" is no S-O-F-Cs ("BAs" stays)
     if _NOT_COMPOUND.search(token) or _OXIDATION_STATE.search(token):
         return False
     hydrate = _HYDRATE.search(token)

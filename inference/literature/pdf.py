@@ -18,6 +18,7 @@ from inference.errors import UnreadableFile
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.layout import Char, Line, build_lines
 from inference.literature.model import Block, Box, Paper
+from inference.literature.quantities import SYMBOL_FONT
 from inference.literature.sections import heading_section, looks_like_reference_list
 
 _HYPHENS = "-\u2010\u00ad"
@@ -84,6 +85,11 @@ def _page_chars(page) -> list[Char]:
                 top.value,
             )
         ch = "\ufffd" if 0xD800 <= code <= 0xDFFF or code >= 0x110000 else chr(code)
+        # a Symbol-font glyph kept at its private code ("\uf02d" for the minus of "Sb1−x"):
+        # its Unicode character, so titles, sentences and search hits show no empty box
+        ch = ch.translate(SYMBOL_FONT)
+        if ch.isspace():
+            continue
         chars.append(
             Char(
                 ch,
@@ -221,15 +227,25 @@ def _paragraphs(lines: list[Line]) -> list[list[Line]]:
 
 
 def _title(lines: list[Line], height: float) -> str:
-    top_half = [
-        ln
-        for ln in lines
-        if ln.top < 0.5 * height and len(ln.text) > 8 and not _in_margin(ln, height)
-    ]
-    if not top_half:
+    top_half = sorted(
+        (ln for ln in lines if ln.top < 0.5 * height and not _in_margin(ln, height)),
+        key=lambda ln: ln.top,
+    )
+    long_lines = [ln for ln in top_half if len(ln.text) > 8]
+    if not long_lines:
         return ""
-    biggest = max(ln.size for ln in top_half)
-    return " ".join(ln.text for ln in top_half if ln.size > 0.92 * biggest)[:300]
+    biggest = max(ln.size for ln in long_lines)
+    chosen = [ln for ln in long_lines if ln.size > 0.92 * biggest]
+    # The title's last line may be one short word ("… Solid Oxide Fuel" / "Cells"): a line of
+    # the title's size right under a title line belongs to it.
+    for ln in top_half:
+        if (
+            len(ln.text) <= 8
+            and 0.92 * biggest < ln.size < 1.08 * biggest
+            and any(0 < ln.top - c.top < 1.6 * biggest for c in chosen)
+        ):
+            chosen.append(ln)
+    return " ".join(ln.text for ln in top_half if any(ln is c for c in chosen))[:300]
 
 
 def parse_pdf(

@@ -40,7 +40,14 @@ PROPERTIES: tuple[PropertyKind, ...] = (
     _kind("hardness", r"(?:micro|nano|vickers )?hardness", "pressure"),
     _kind("conductivity", r"conductivit(?:y|ies)", "conductivity"),
     _kind("capacity", r"capacit(?:y|ies)", "capacity"),
-    _kind("density", r"(?<!current )densit(?:y|ies)", "density", "fraction"),
+    # a power, energy, current, carrier or charge density is another quantity: "the power
+    # density increased by 44.5%" says nothing of how dense the material is
+    _kind(
+        "density",
+        r"(?<!current )(?<!power )(?<!energy )(?<!carrier )(?<!charge )densit(?:y|ies)",
+        "density",
+        "fraction",
+    ),
     _kind(
         "lattice_parameter",
         r"lattice (?:parameters?|constants?)|(?<![A-Za-z])[abc] ?=",

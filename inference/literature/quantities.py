@@ -205,6 +205,9 @@ _SYMBOL_FONT = str.maketrans(
 )
 
 
+SYMBOL_FONT = _SYMBOL_FONT  # str.translate table: Symbol-font private glyphs → Unicode
+
+
 def normalise(text: str) -> str:
     """Same-length clean-up so regexes see "-", "=" and formula counts ("BaFe₂As₂" reads as
     BaFe2As2); offsets stay valid."""

@@ -75,6 +75,26 @@ class PropertyRecord:
     source: str = "text"  # text | table (read from a table cell: `sentence` names the cell)
 
 
+_COMPARISONS = {"~": "~", ">": ">", "<": "<", ">=": "≥", "<=": "≤"}
+
+
+def shown_si(record: PropertyRecord) -> str:
+    """The record's value in SI units as a person should read it: a range as its two ends
+    ("20-35 nm" is "2e-08–3.5e-08 m", not its midpoint 2.75e-08 m, which `value_si` holds),
+    a bound or an estimate with its sign ("up to 450 °C" is "≤ 723.15 K")."""
+    si = f"{record.value_si:.6g} {record.unit_si}".strip()
+    if record.modifier == "range" and record.low is not None and record.high is not None:
+        from inference.literature.quantities import to_si
+
+        try:
+            low, high = (to_si(v, record.unit)[0] for v in (record.low, record.high))
+        except KeyError:  # a unit only a table header writes: no range to show in SI
+            return si
+        return f"{low:.6g}–{high:.6g} {record.unit_si}".strip()
+    sign = _COMPARISONS.get(record.modifier)
+    return f"{sign} {si}" if sign else si
+
+
 # What each `PropertyRecord.link` means, in the words the pane shows beside a record.
 LINK_REASONS = {
     "bracket": "the sample named in the brackets around the value",

@@ -36,7 +36,9 @@ if TYPE_CHECKING:
         Iterator[tuple[int, Any]],
     ]
 
-INDEX_VERSION = 1
+# 2: a reference list headed "Reference" is left out, Symbol-font glyphs are read as their
+# characters and titles keep a short last line; an index of version 1 is rebuilt once
+INDEX_VERSION = 2
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*[A-Za-z0-9]|\d+(?:\.\d+)?|[A-Za-z]")
 
 

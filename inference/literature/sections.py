@@ -35,6 +35,9 @@ _KEYWORDS = (
     ("appendix", "appendix"),
     ("supplementary", "appendix"),
 )
+# Headings that name a section only when they stand alone ("Reference" over an arXiv reference
+# list; "Reference electrode" is not one).
+_ALONE = {"reference": "references"}
 EXCLUDED = frozenset({"references", "acknowledgements"})
 _REFERENCE_START = re.compile(r"^\s*(?:\[1\]|1\.)\s+\S")
 _YEAR = re.compile(r"\(?(?:19|20)\d\d\)?")
@@ -48,6 +51,8 @@ def heading_section(line: str) -> str | None:
     if not (text.isupper() or text[0].isupper()):
         return None
     low = text.lower()
+    if low in _ALONE:
+        return _ALONE[low]
     for word, section in _KEYWORDS:
         if low == word or low.startswith(word + " ") or low.startswith(word + ":"):
             return section

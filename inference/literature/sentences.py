@@ -23,8 +23,10 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
         if word and word.group(1).lower().rstrip(".") in _ABBREV:
             continue
         initial = word and len(word.group(1)) == 1 and word.group(1).isupper()
-        if initial and not re.search(r"[\d)]\s?$", text[: m.start() - 1]):
-            continue  # an initial: "J. Smith" (but "at 39 K. The", "(6.37 ± 0.03) K. Such" end one)
+        if initial and not re.search(r"[\d)°]\s?$", text[: m.start() - 1]):
+            # an initial: "J. Smith" (but "at 39 K. The", "(6.37 ± 0.03) K. Such" and
+            # "sintered at 800 °C. The" end one)
+            continue
         if end - start > 3:
             spans.append((offset + start, offset + end))
             start = end

@@ -76,7 +76,11 @@ def _open_paper(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> OpenedPaper:
-    read = extract_pdf(path, ner=ner, progress=progress, cancel=cancel)
+    def named(fraction: float, message: str = "") -> None:
+        # the bar names the paper at every step ("X.pdf: reading page 3 of 12"), as indexing does
+        progress(fraction, f"{path.name}: {message}" if message else path.name)
+
+    read = extract_pdf(path, ner=ner, progress=named, cancel=cancel)
     return OpenedPaper(path, read.paper, read.extraction, page, focus)
 
 
@@ -264,8 +268,23 @@ class LiteraturePane(Pane):
         ]
 
     def _failed(self, report: ErrorReport) -> None:
-        self.summary_label.setText(report.message)
+        # The header names the paper whose records are shown: a file that failed to open
+        # leaves that paper in place, so its name stays (the banner says what failed).
+        if self.paper is None:
+            self.summary_label.setText(report.message)
+        else:  # nor does the library list point at the file that failed
+            self._select_in_library(self.paper.path)
         self.report_error(report)
+
+    def _select_in_library(self, path: Path) -> None:
+        """Select the library's entry for the paper shown (none when it is not in the list)."""
+        self.library_list.blockSignals(True)
+        self.library_list.clearSelection()
+        for i in range(self.library_list.count()):
+            item = self.library_list.item(i)
+            if Path(item.data(Qt.ItemDataRole.UserRole)) == Path(path):
+                self.library_list.setCurrentItem(item)
+        self.library_list.blockSignals(False)
 
     def _cancelled(self) -> None:
         self.context.show_status("Cancelled")
@@ -339,6 +358,7 @@ class LiteraturePane(Pane):
             f"{len(ex.synthesis)} synthesis steps · {len(paper.tables)} tables"
         )
         self._set_paper_actions(True)
+        self._select_in_library(opened.path)
         self.file_opened.emit(opened.path)
         self.show_page(opened.page)
 
@@ -358,8 +378,12 @@ class LiteraturePane(Pane):
         self.search_slot.discard()  # hits from another library would open the wrong files
         self.library_list.clear()
         for pdf in self.library.pdfs():
-            item = QListWidgetItem(pdf.name)
+            reason = report.failed.get(str(pdf.relative_to(self.library.root)))
+            item = QListWidgetItem(f"{pdf.name} (unreadable)" if reason else pdf.name)
             item.setData(Qt.ItemDataRole.UserRole, str(pdf))
+            if reason:  # listed, so the folder's contents are all there, but not searched
+                item.setToolTip(f"Not searched: {reason}")
+                item.setForeground(self.palette().color(self.palette().ColorRole.PlaceholderText))
             self.library_list.addItem(item)
         failed = f", {len(report.failed)} unreadable" if report.failed else ""
         notice = f" ({self.library.notice})" if self.library.notice else ""

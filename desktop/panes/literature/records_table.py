@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from inference.literature.schema import link_reason
+from inference.literature.schema import link_reason, shown_si
 
 if TYPE_CHECKING:
     from inference.literature.extract import PropertyRecord
@@ -48,7 +48,7 @@ class RecordsTable(QTableWidget):
             value = r.text if r.modifier != "=" else _fmt(r.value)
             if r.uncertainty is not None and r.modifier == "=":
                 value = f"{_fmt(r.value)} ± {_fmt(r.uncertainty)}"
-            si = f"{_fmt(r.value_si)} {r.unit_si}".strip()
+            si = shown_si(r)
             cond = "; ".join(f"{k} {v}" for k, v in r.conditions.items())
             material = r.material or "?"
             if r.material_kind in ("abbreviation", "doping", "code") and r.material_formula:
