@@ -185,15 +185,37 @@ def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
             rel = do_relax(structure, potential, cancel=cancel, progress=progress)
             record["relax"] = rel.to_json()
             report.relax_traces[name] = rel.energies
-            report.rows.append(
-                Row(
-                    name,
-                    "relaxed energy",
-                    f"{rel.final.energy_per_atom:.5f}",
-                    "",
-                    "eV/atom",
-                    f"CHGNet, {rel.steps} FIRE steps",
-                )
+            # The relaxed cell is what a person compares with a measured lattice constant.
+            lattice = rel.structure.lattice  # pyright: ignore[reportAttributeAccessIssue]
+            how = f"CHGNet, {rel.steps} FIRE steps"
+            report.rows.extend(
+                [
+                    Row(
+                        name,
+                        "relaxed energy",
+                        f"{rel.final.energy_per_atom:.5f}",
+                        "",
+                        "eV/atom",
+                        how,
+                    ),
+                    Row(
+                        name,
+                        "relaxed a, b, c",
+                        ", ".join(f"{x:.4f}" for x in lattice.abc),
+                        "",
+                        "Å",
+                        how,
+                        note="the file's cell after relaxation",
+                    ),
+                    Row(
+                        name,
+                        "relaxed volume",
+                        f"{lattice.volume / len(rel.structure):.4f}",  # pyright: ignore[reportArgumentType]
+                        "",
+                        "Å³/atom",
+                        how,
+                    ),
+                ]
             )
             structure = rel.structure
         if eos:
