@@ -116,8 +116,13 @@ def _symbol(species) -> str:
 
 
 def site_label(structure: Structure, index: int) -> str:
-    label = getattr(structure[index], "label", None)
-    return str(label) if label else species_text(structure[index])
+    """The file's label, but for a site two elements share its occupancies ('Al0.909Mg0.091'):
+    pymatgen keeps only one of the file's labels for it ('Mg' for a site 91 % Al)."""
+    site = structure[index]
+    label = getattr(site, "label", None)
+    if not label or len(site.species) > 1:
+        return species_text(site)
+    return str(label)
 
 
 def analyze(
