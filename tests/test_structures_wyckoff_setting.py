@@ -1,4 +1,5 @@
-"""Wyckoff letters in the setting the file uses, as the literature names the sites.
+"""Site names as the literature gives them: Wyckoff letters in the setting the file uses, and
+a site two elements share named by its occupancies, not by one of their labels.
 
 spglib standardises to its default setting (for Fd-3m, origin choice 1) and there picks any of
 the origins the group's normaliser makes equivalent. For spinel, written in origin choice 2 as
