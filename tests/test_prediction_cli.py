@@ -275,3 +275,24 @@ def test_a_contradicted_metal_call_has_no_number_in_json(capsys):
     assert "DFT (PBE), which underestimates band gaps, finds 3.07 eV" in gap["doubtful"]
     salt = _json(capsys, "NaCl")
     assert all("doubtful" not in p for p in salt["predictions"])
+
+
+def test_block_picks_the_structure_of_a_multi_block_cif(tmp_path, shared_data):
+    _need_chgnet()
+    cifs = shared_data("structures", "cod_tools_cifs")
+    both = tmp_path / "two.cif"
+    both.write_text(
+        (cifs / "1000125-cell-diff.cif").read_text()
+        + "\n"
+        + (cifs / "1011060-graphite-atom-label.cif").read_text()
+    )
+    first = run_matlens("predict", both, "--json", timeout=180)
+    assert first.returncode == 0 and json.loads(first.stdout)["formula"] == "KAlF4"
+    assert "the first ('1000125') was used" in first.stderr
+    second = run_matlens("predict", both, "--block", "2", "--json", timeout=180)
+    assert second.returncode == 0, second.stderr
+    record = json.loads(second.stdout)
+    assert record["formula"] == "C" and record["file"] == "two.cif [1011060]"
+    bad = run_matlens("predict", both, "--block", "graphene", timeout=180)
+    assert bad.returncode == 2 and "no block 'graphene'" in bad.stderr
+    assert bad.stderr.count("\n") == 1

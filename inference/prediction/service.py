@@ -48,16 +48,20 @@ class PredictionReport:
 def run_prediction(
     text: str,
     *,
+    block: str | None = None,
     relax: bool = False,
     eos: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> PredictionReport:
-    """Predict for whatever `text` names; per-file errors in a batch become error records."""
+    """Predict for whatever `text` names; per-file errors in a batch become error records.
+    `block` picks one structure (a CIF data block's name or number) of a single file."""
     what = classify(text)
     if what.kind == "formula":
         return _formula(what, progress)
-    return _structures(what, relax=relax, eos=eos, progress=progress, cancel=cancel)
+    if block is not None and len(what.paths) != 1:
+        raise MatLensError("a block can be chosen only for one structure file")
+    return _structures(what, block=block, relax=relax, eos=eos, progress=progress, cancel=cancel)
 
 
 def interval_text(low: float | None, high: float | None) -> str:
@@ -141,7 +145,7 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
     return report
 
 
-def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
+def _structures(what, *, block=None, relax, eos, progress, cancel) -> PredictionReport:
     from inference.prediction.graph import check_structure
     from inference.prediction.potential import check_memory, get_potential, memory_warning
 
@@ -150,12 +154,13 @@ def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
     for k, path in enumerate(what.paths):
         progress(0.2 * k / len(what.paths), f"reading {path.name}")
         try:
-            read = read_structure(path, cancel=cancel)
+            read = read_structure(path, cancel=cancel, block=block)
+            name = f"{path.name} [{read.block}]" if read.block else path.name
             check_memory(read.structure)  # a huge cell is refused before its graph is built
             check_structure(read.structure)  # e.g. an "Xx" atom, before any model runs
             structures.append(read.structure)
-            names.append(path.name)
-            notices[path.name] = list(read.notices)
+            names.append(name)
+            notices[name] = list(read.notices)
         except Exception as exc:  # a bad file in a batch is one error line
             if type(exc).__name__ == "JobCancelled":
                 raise
