@@ -400,9 +400,9 @@ def test_open_for_image_loads_and_flags_a_changed_image(tmp_path):
     s.add(square(1, 0, 0, 5))
     sidecar.save(s, sidecar.sidecar_path(image))
 
-    same = sidecar.open_for_image(image, s.image, (64, 64), Calibration())
+    same = sidecar.open_for_image(image, s.image, (64, 64), CAL)
     assert same.notice is None and len(same.annotations) == 1
-    assert same.annotations.calibration == CAL  # the saved calibration wins
+    assert same.annotations.calibration == CAL
 
     changed = sidecar.open_for_image(image, ImageIdentity("steel.tif", "b" * 64), (64, 64))
     assert "changed" in (changed.notice or "") and len(changed.annotations) == 1
@@ -439,3 +439,23 @@ def test_a_copy_is_a_snapshot():
     s.add_class("twin")
     assert len(snap) == 1 and snap.next_id() == 2 and len(snap.classes) == len(DEFAULT_CLASSES)
     assert snap.get(1) is s.get(1)
+
+
+def test_a_scale_drawn_by_hand_beats_the_metadata_but_a_copy_of_old_metadata_does_not(tmp_path):
+    """A sidecar keeps the calibration in use when it was saved. Drawn by hand, it wins over
+    the file's metadata; copied from the metadata, it gives way when the metadata now reads
+    otherwise (a reader mended since), and the user is told. The objects stay either way."""
+    image = tmp_path / "steel.tif"
+    metadata_now = Calibration(0.16867, "µm", "DM tags")
+    for saved, expect, told in (
+        (Calibration(0.5, "µm", "manual"), Calibration(0.5, "µm", "manual"), False),
+        (Calibration(1.6867, "µm", "DM tags"), metadata_now, True),
+        (Calibration(), metadata_now, True),  # saved before the file's scale could be read
+        (metadata_now, metadata_now, False),
+    ):
+        s = AnnotationSet((64, 64), ImageIdentity("steel.tif", "a" * 64), saved)
+        s.add(square(1, 0, 0, 5))
+        sidecar.save(s, sidecar.sidecar_path(image))
+        opened = sidecar.open_for_image(image, s.image, (64, 64), metadata_now)
+        assert opened.annotations.calibration == expect and len(opened.annotations) == 1
+        assert ("metadata says now (0.1687 µm/px, DM tags)" in (opened.notice or "")) is told

@@ -161,3 +161,32 @@ def test_bad_image_is_one_line(tmp_path):
     empty.write_bytes(b"")
     res = matlens("segment", str(empty), "--point", "1,1", "--out", str(tmp_path / "m.png"))
     assert res.returncode == 2 and res.stderr.startswith("matlens: empty file")
+
+
+def imagej_pixel_size(path) -> tuple[float, str]:
+    """(pixel size, unit) as Fiji reads a label TIFF: 1 / XResolution in the ImageJ unit."""
+    with tifffile.TiffFile(path) as tif:
+        page = cast("tifffile.TiffPage", tif.pages[0])
+        numerator, denominator = page.tags["XResolution"].value
+        unit = (tif.imagej_metadata or {}).get("unit", "")
+    return denominator / numerator, unit
+
+
+def test_label_tiffs_from_the_cli_carry_the_pixel_size_as_the_panes_export_does(
+    tmp_path, shared_data
+):
+    """A DM STEM image of 0.2485 nm pixels: Fiji must measure its label TIFFs in nm."""
+    image = str(
+        shared_data("microscope_formats", "rosettasciio", "digitalmicrograph", "2D")
+        / "test_STEM_image.dm3"
+    )
+    prompts = tmp_path / "p.json"
+    prompts.write_text(json.dumps({"objects": [{"points": [[34, 34, 1]]}]}))
+    clicked, found = tmp_path / "clicked.tif", tmp_path / "found.tif"
+    res = matlens("segment", image, "--prompts", str(prompts), "--out", str(clicked))
+    assert res.returncode == 0, res.stderr
+    res = matlens("auto", image, "--points-per-side", "2", "--out", str(found))
+    assert res.returncode == 0, res.stderr
+    for path in (clicked, found):
+        size, unit = imagej_pixel_size(path)
+        assert unit == "nm" and size == pytest.approx(0.248538, rel=1e-5)

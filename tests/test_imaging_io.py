@@ -98,6 +98,17 @@ def test_fei_helios_pixel_size_matches_its_metadata(unpacked, name):
     assert m.shape == (471, 512) and not m.is_rgb
 
 
+def test_an_fei_scan_with_pixels_not_square_is_left_uncalibrated(unpacked, tmp_path):
+    """The Helios image with its PixelHeight doubled (a scan stretched 2:1)."""
+    data = fei(unpacked, "FEI-Helios-Ebeam-8bits.tif").read_bytes()
+    assert data.count(b"PixelHeight=3.3724e-006") == 2  # [Scan] and [EScan]
+    stretched = tmp_path / "stretched.tif"
+    stretched.write_bytes(data.replace(b"PixelHeight=3.3724e-006", b"PixelHeight=6.7448e-006"))
+    m = read_micrograph(stretched)
+    assert not m.calibration.calibrated
+    assert "(3.3724 µm wide, 6.7448 µm high)" in m.metadata["calibration"]
+
+
 def test_fei_navcam_uses_the_ir_beam_field_width(unpacked):
     m = read_micrograph(fei(unpacked, "FEI-Helios-navcam.tif"))
     assert m.calibration.unit == "µm"
@@ -177,6 +188,43 @@ def test_tiff_saved_by_digitalmicrograph_keeps_its_scale():
     assert m.data.dtype == np.int32
 
 
+def test_a_dm_saved_stack_with_pixels_not_square_is_left_uncalibrated_and_says_why():
+    """Its pixels are 0.16867 µm wide and 1.6867 µm high (rosettasciio's width and height
+    axes): one pixel size would make every area 10× wrong, so none is given, and the note
+    names both sides the way rosettasciio reads them (x = width from tag 65009)."""
+    from rsciio.tiff import file_reader
+
+    path = rsciio_file("tiff", "test_loading_image_saved_with_DM_stack.tif")
+    axes = {ax["name"]: ax for ax in file_reader(str(path))[0]["axes"]}
+    width, height = axes["width"]["scale"], axes["height"]["scale"]
+    assert height == pytest.approx(10 * width, rel=1e-3)
+    for frame in (0, 1):
+        m = read_micrograph(path, frame)
+        assert not m.calibration.calibrated
+        note = m.metadata["calibration"]
+        assert "not square" in note
+        assert f"{width:.5g} µm wide" in note and f"{height:.5g} µm high" in note
+
+
+def test_an_imagej_tiff_with_pixels_not_square_is_left_uncalibrated(tmp_path):
+    path = tmp_path / "stretched.tif"
+    tifffile.imwrite(
+        path, np.zeros((8, 8), np.uint8), imagej=True, resolution=(10, 5), metadata={"unit": "um"}
+    )
+    m = read_micrograph(path)
+    assert not m.calibration.calibrated
+    assert "0.1 µm wide, 0.2 µm high" in m.metadata["calibration"]
+    square = tmp_path / "square.tif"
+    tifffile.imwrite(
+        square,
+        np.zeros((8, 8), np.uint8),
+        imagej=True,
+        resolution=(10, 10),
+        metadata={"unit": "um"},
+    )
+    assert read_micrograph(square).calibration.pixel_size == pytest.approx(0.1)
+
+
 def test_olympus_sis_reads_the_raw_image_not_the_preview():
     m = read_micrograph(rsciio_file("tiff", "olympus_SIS.tif"))
     assert m.data.dtype == np.uint16 and m.data.ndim == 2
@@ -196,7 +244,7 @@ def test_a_72_dpi_tag_is_not_a_calibration(tmp_path):
     tifffile.imwrite(path, np.zeros((8, 8), np.uint8), resolution=(72, 72), resolutionunit=2)
     m = read_micrograph(path)
     assert not m.calibration.calibrated
-    assert "ignored" in m.metadata["resolution tag"]
+    assert "ignored" in m.metadata["calibration"]
 
 
 def test_a_physical_resolution_tag_is_a_calibration(tmp_path):
@@ -361,6 +409,25 @@ def test_tia_spectrum_is_refused():
 def test_hyperspy_file_with_microns():
     m = read_micrograph(shared("microscope_formats", "atomap", "example_detector_image.hspy"))
     assert m.calibration.unit == "nm" and m.calibration.pixel_size == pytest.approx(31.036, 1e-4)
+
+
+@pytest.mark.parametrize("name", ["test_ADF_cropped.hdf5", "test_ABF_cropped.hdf5"])
+def test_hyperspy_hdf5_opens_and_its_scale_without_a_unit_is_named_not_used(name):
+    """HyperSpy wrote .hdf5 before .hspy (atomap's data still is): the window and Batch take it
+    by its extension. Its axes have a scale (0.0093) but no unit, which is not a length."""
+    path = shared("microscope_formats", "atomap", name)
+    assert is_supported(path)
+    m = read_micrograph(path)
+    assert m.shape == (400, 380) and m.data.dtype == np.float16
+    assert not m.calibration.calibrated
+    assert m.metadata["calibration"] == "0.0093263 per pixel with no unit in the file: not used"
+
+
+def test_an_hdf5_file_of_another_kind_is_refused_in_one_line():
+    path = shared("microscope_formats", "kikuchipy_ebsd", "kikuchipy_h5ebsd", "patterns.h5")
+    assert unreadable(path) == (
+        "HDF5 file holds neither a HyperSpy signal nor EMD (Velox, Berkeley) data: patterns.h5"
+    )
 
 
 def test_every_shared_microscope_file_opens_or_says_why_in_one_line():

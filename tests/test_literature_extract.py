@@ -750,3 +750,16 @@ def test_an_acronyms_plural_is_not_a_formula(qapp, tmp_path):
     assert "SOFCs" not in {m.text for m in extraction.materials}
     assert "SOFCs" not in {r.material for r in extraction.records}
     assert not is_formula("PCFCs") and is_formula("BAs")  # boron arsenide is one
+
+
+def test_a_wavelength_is_no_property_of_the_sample():
+    """SOFC-Exp PMC6427619: "where λ is the X-ray wavelength of Cu-Kα radiation (λ = 0.15405 nm)"
+    gave KCl a crystallite size of 0.15405 nm, the nearest announcing word being DXRD's."""
+    text = (
+        "The average crystallite size (DXRD) can be calculated from: DXRD = 0.89λ/bcos θ where λ "
+        "is the X-ray wavelength of Cu-Kα radiation (λ = 0.15405 nm). The crystallite size of "
+        "BaCeO3 is 45.9 nm. Lattice parameters were refined from data at a neutron wavelength "
+        "of 1.594 Å; the lattice parameter of BaCeO3 is a = 4.38 Å."
+    )
+    values = sorted((r.property, r.value) for r in extract(text_paper(text)).records)
+    assert values == [("grain_size", 45.9), ("lattice_parameter", 4.38)]

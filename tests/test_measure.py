@@ -14,6 +14,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import tifffile
+from conftest import shared
 from scipy import ndimage
 from skimage.measure import label
 
@@ -301,3 +302,24 @@ def test_measure_cli_size_mismatch_and_missing_files(capsys, tmp_path):
     iio.imwrite(rgb, np.zeros((512, 512, 3), np.uint8))
     code, _, err = cli_run(capsys, "measure", SAMPLE, rgb, "--csv", tmp_path / "o.csv")
     assert code == 2 and "not a label image" in err
+
+
+def test_measure_cli_says_what_the_image_box_says_before_its_numbers(capsys, tmp_path):
+    """A DM-saved stack whose pixels are 10x taller than wide reads px, and says why; once
+    --pixel-size gives a size, that reason is moot and goes."""
+    image = shared(
+        "microscope_formats", "rosettasciio", "tiff", "test_loading_image_saved_with_DM_stack.tif"
+    )
+    labels = tmp_path / "labels.png"
+    blob = np.zeros((68, 68), np.uint16)
+    blob[20:30, 20:40] = 1
+    iio.imwrite(labels, blob)
+    code, out, _ = cli_run(capsys, "measure", image, labels, "--csv", tmp_path / "o.csv")
+    assert code == 0
+    assert "1 objects, uncalibrated" in out
+    assert "  note: pixels are not square (0.16867 µm wide, 1.6867 µm high)" in out
+    code, out, _ = cli_run(
+        capsys, "measure", image, labels, "--csv", tmp_path / "o.csv", "--json",
+        "--pixel-size", "0.5", "um",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["image_notes"] == []

@@ -65,6 +65,8 @@ def test_quantities_percentages_and_column_names():
         (0.001, "µm", 512, 100, "nm", "100 nm"),  # 0.1 µm reads 100 nm
         (2.5, "nm", 1024, 500, "nm", "500 nm"),
         (0.3, "mm", 2000, 100, "mm", "100 mm"),
+        (17.7516, "pm", 512, 1, "nm", "1 nm"),  # multi_signal.dm3's STEM: not "1,000 pm"
+        (31.0365, "nm", 512, 2, "µm", "2 µm"),  # atomap's detector image: not "2,000 nm"
     ],
 )
 def test_the_scale_bar_is_a_round_length_near_a_fifth_of_the_width(

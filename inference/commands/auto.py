@@ -12,10 +12,14 @@ pixel size).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.errors import MatLensError
+
+if TYPE_CHECKING:
+    from inference.imaging.calibration import Calibration
 
 MAX_LABEL = 65535
 
@@ -32,16 +36,17 @@ def register(sub) -> None:
     p.add_argument("--kind", choices=KINDS, default="phase", help="what the map shows")
     p.add_argument("--points-per-side", type=int, default=None, metavar="N", help="N x N grid")
     p.add_argument("--model", default="mobile_sam", help="model id (see `matlens models list`)")
-    p.add_argument("--frame", type=int, default=0, help="frame of a stack")
+    p.add_argument("--frame", type=int, default=0, help="frame of a stack, 0 = the first")
     p.add_argument("--json", action="store_true", help="print counts, areas and fractions")
     p.set_defaults(handler=run)
 
 
-def write_image(path: Path, image: np.ndarray) -> None:
+def write_image(path: Path, image: np.ndarray, calibration: Calibration) -> None:
+    """PNG, or an ImageJ TIFF that carries the pixel size (as the pane's label export)."""
     from inference.segmentation.export import write_raster
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_raster(path, image)
+    write_raster(path, image, calibration)
 
 
 def _uint16(labels: np.ndarray, what: str) -> np.ndarray:
@@ -66,6 +71,7 @@ def run(args) -> int:
         params = AutoParams(points_per_side=args.points_per_side)
     params.check()
     image = load_image(Path(args.image), args.frame, saved=False)
+    calibration = image.micrograph.calibration
     model = SamModel(args.model)
     if args.map:
         built = microstructure_map(
@@ -73,14 +79,14 @@ def run(args) -> int:
         )
         masks, labels, binary = built.masks.masks, built.map.labels, built.map.binary
         if args.map == "binary":
-            write_image(out, binary.astype(np.uint8) * np.uint8(255))
+            write_image(out, binary.astype(np.uint8) * np.uint8(255), calibration)
         else:
-            write_image(out, _uint16(labels, "map regions"))
+            write_image(out, _uint16(labels, "map regions"), calibration)
     else:
         masks = auto_masks(model, image.rgb, params).masks
         labels = paint(image.shape, masks)
         binary = labels > 0
-        write_image(out, _uint16(labels, "masks"))
+        write_image(out, _uint16(labels, "masks"), calibration)
     summary = _summary(image.micrograph, out, masks, labels, binary, args)
     if args.json:
         print_json(summary)

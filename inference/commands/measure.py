@@ -40,7 +40,7 @@ def register(sub) -> None:
     p.add_argument("--csv", required=True, help="one row per object")
     p.add_argument("--summary", metavar="SUMMARY.csv", help="one row for the image")
     p.add_argument("--report", metavar="REPORT.html", help="one-page HTML report")
-    p.add_argument("--frame", type=int, default=0, help="frame of a stack")
+    p.add_argument("--frame", type=int, default=0, help="frame of a stack, 0 = the first")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=run)
 
@@ -61,6 +61,7 @@ def parse_pixel_size(value: str, unit: str):
 
 def run(args) -> int:
     from inference.cli import print_json
+    from inference.imaging.calibration import CALIBRATION_NOTE
     from inference.imaging.io import read_micrograph
     from inference.segmentation.annotations import ImageIdentity
     from inference.segmentation.export import write_csv
@@ -76,6 +77,10 @@ def run(args) -> int:
         raise MatLensError(
             f"{Path(args.labels).name} is {w}×{h} px but {Path(args.image).name} is {iw}×{ih} px"
         )
+    # What the Image box says before measuring (data bar, signals not opened, and why the
+    # file's scale was not used: moot once --pixel-size gives one).
+    dropped = micrograph.metadata.get(CALIBRATION_NOTE) if calibration else None
+    notes = [n for n in micrograph.notes if n != dropped]
     calibration = calibration or micrograph.calibration
     names = [n.strip() for n in args.classes.split(",")] if args.classes else None
     annotations = annotations_from_labels(
@@ -97,16 +102,18 @@ def run(args) -> int:
         path = write_report(annotations, to_rgb(micrograph), args.report, summary, measurements)
         written["report"] = str(path)
     if args.json:
-        print_json({**summary.to_dict(), "written": written})
+        print_json({**summary.to_dict(), "image_notes": notes, "written": written})
     else:
-        _print_text(summary, written)
+        _print_text(summary, notes, written)
     return 0
 
 
-def _print_text(summary, written: dict[str, str]) -> None:
+def _print_text(summary, notes: list[str], written: dict[str, str]) -> None:
     a, cal = summary.area_unit, summary.calibration
     scale = f"{cal.pixel_size:g} {cal.unit}/px ({cal.source})" if cal.calibrated else "uncalibrated"
     print(f"{summary.image}: {summary.object_count} objects, {scale}")
+    for note in notes:
+        print(f"  note: {note}")
     for c in summary.classes:
         s = c.summary
         print(

@@ -19,7 +19,7 @@ def register(sub) -> None:
         help='{"examples": [{"class": "matrix", "points": [[x, y], ...]}, ...]}',
     )
     p.add_argument("--out", required=True, help="label image (PNG or TIFF): value k+1 = class k")
-    p.add_argument("--frame", type=int, default=0, help="frame of a stack")
+    p.add_argument("--frame", type=int, default=0, help="frame of a stack, 0 = the first")
     p.add_argument("--model", default="mobile_sam", help="model id (see `matlens models list`)")
     p.add_argument("--json", action="store_true", help="print each class's pixel fraction as JSON")
     p.set_defaults(handler=run)
@@ -40,9 +40,9 @@ def run(args) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() in (".tif", ".tiff"):
-        import tifffile
+        from inference.segmentation.export import write_raster
 
-        tifffile.imwrite(out, result.labels)
+        write_raster(out, result.labels, micrograph.calibration)  # with the pixel size, for Fiji
     else:
         iio.imwrite(out, result.labels)
     cal = micrograph.calibration

@@ -52,7 +52,7 @@ def register(sub) -> None:
         help="COCO JSON: one annotation per object in prompt order (ids 1..N, uncompressed RLE), "
         "overlaps kept",
     )
-    p.add_argument("--frame", type=int, default=0, help="frame of a stack")
+    p.add_argument("--frame", type=int, default=0, help="frame of a stack, 0 = the first")
     p.add_argument("--model", default="mobile_sam", help="model id (see `matlens models list`)")
     p.add_argument("--json", action="store_true", help="print area and score per object as JSON")
     p.set_defaults(handler=run)
@@ -168,7 +168,8 @@ def _write(results, image, args) -> dict[str, str]:
         labels = first_claim_labels(image.shape, results)
         if not args.prompts:  # one object: a 0/255 mask
             labels = (labels > 0).astype(np.uint8) * np.uint8(255)
-        written["out"] = str(write_raster(out, labels))
+        # a TIFF carries the pixel size, as the pane's label export does, so Fiji measures in µm
+        written["out"] = str(write_raster(out, labels, image.micrograph.calibration))
     return written
 
 

@@ -30,6 +30,29 @@ def normalise_unit(unit: str) -> str:
     }.get(u, u)
 
 
+# Pixels whose height differs from their width by more than this are not square: one pixel
+# size would make every area and every length that is not horizontal wrong.
+SQUARE_TOLERANCE = 0.01
+
+# The Micrograph.metadata key of the one line that says why the file's own scale was not
+# used (reciprocal space, pixels not square, a print resolution): the pane shows it.
+CALIBRATION_NOTE = "calibration"
+# The key of the line saying which rows are the microscope's data bar (FEI writes its height).
+DATA_BAR_NOTE = "data bar"
+
+
+def square(width: float, height: float) -> bool:
+    """Do a pixel's width and height agree within SQUARE_TOLERANCE?"""
+    return abs(height - width) <= SQUARE_TOLERANCE * width
+
+
+def not_square_note(width: float, height: float, unit: str) -> str:
+    return (
+        f"pixels are not square ({width:.5g} {unit} wide, {height:.5g} {unit} high): "
+        "left uncalibrated, since areas and diameters need square pixels"
+    )
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Size of one pixel. Without metadata or a drawn scale, `unit` is "px" and `pixel_size` is 1."""

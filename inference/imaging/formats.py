@@ -29,6 +29,7 @@ _EXTENSIONS: dict[str, tuple[str, str]] = {
     ".dm4": (DM, "DM4"),
     ".emd": (HDF5, "EMD"),
     ".hspy": (HDF5, "HyperSpy"),
+    ".hdf5": (HDF5, "HyperSpy"),  # HyperSpy's extension before 1.6, still in atomap's data
     ".mrc": (RSCIIO, "MRC"),
     ".emi": (RSCIIO, "TIA"),
     ".ser": (RSCIIO, "TIA"),

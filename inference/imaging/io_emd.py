@@ -55,7 +55,9 @@ def _signals(h5file, path: Path) -> tuple[list[dict], str]:
             reader = EMD_NCEM()
             reader.read_file(h5file, lazy=False)
         return reader.dictionaries, "Berkeley"
-    raise UnreadableFile(f"HDF5 file is not an EMD file (neither Velox nor Berkeley): {path.name}")
+    raise UnreadableFile(
+        f"HDF5 file holds neither a HyperSpy signal nor EMD (Velox, Berkeley) data: {path.name}"
+    )
 
 
 def _is_detector_image(signal: dict) -> bool:

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.imaging.calibration import Calibration
+from inference.imaging.calibration import CALIBRATION_NOTE, DATA_BAR_NOTE, Calibration
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+_MAX_NOTE = 160  # a Velox file can list a dozen detectors: the Image box shows the start
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +55,19 @@ class Micrograph:
     @property
     def is_complex(self) -> bool:
         return np.iscomplexobj(self.data)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What a person must know before measuring, one line each: why the file's own scale
+        was not used, the rows of a data bar, and the other signals in the file (a Velox EMD
+        holds HAADF, DF, iDPC...), of which only this one is open."""
+        notes = [
+            self.metadata[k] for k in (CALIBRATION_NOTE, DATA_BAR_NOTE) if self.metadata.get(k)
+        ]
+        if self.metadata.get("other signals"):
+            line = f"also in the file, not opened: {self.metadata['other signals']}"
+            notes.append(line if len(line) <= _MAX_NOTE else line[: _MAX_NOTE - 1] + "…")
+        return tuple(notes)
 
     def with_calibration(self, calibration: Calibration) -> Micrograph:
         """The same image with a new calibration (e.g. one drawn over the scale bar)."""

@@ -16,7 +16,13 @@ import numpy as np
 
 from inference.errors import UnreadableFile
 from inference.imaging._pixels import as_image, check_frame, detached
-from inference.imaging.calibration import Calibration, normalise_unit
+from inference.imaging.calibration import (
+    CALIBRATION_NOTE,
+    Calibration,
+    normalise_unit,
+    not_square_note,
+    square,
+)
 from inference.imaging.micrograph import Micrograph
 
 if TYPE_CHECKING:
@@ -93,16 +99,21 @@ def _calibration(x: dict, y: dict, source: str, meta: dict[str, str]) -> Calibra
         scale = float(x.get("scale", 1.0))
     except (TypeError, ValueError):
         return Calibration()
-    if not (math.isfinite(scale) and scale > 0) or not units or units in ("[]", "<undefined>"):
+    if not (math.isfinite(scale) and scale > 0):
+        return Calibration()
+    if not units or units in ("[]", "<undefined>"):
+        if scale != 1.0:  # a scale without a unit: nm? Å? Nobody can tell, so it is not used
+            meta[CALIBRATION_NOTE] = f"{scale:.5g} per pixel with no unit in the file: not used"
         return Calibration()
     if not Calibration.known_unit(units):
         compact = units.replace(" ", "")
         if compact.startswith("1/"):
-            meta["calibration"] = f"reciprocal space ({scale:.5g} {compact} per pixel): not used"
+            meta[CALIBRATION_NOTE] = f"reciprocal space ({scale:.5g} {compact} per pixel): not used"
         return Calibration()
     y_scale = y.get("scale")
-    if isinstance(y_scale, (int, float)) and abs(float(y_scale) - scale) > 0.01 * scale:
-        meta["pixel height"] = f"{float(y_scale):.5g} {units} (pixels are not square; width used)"
+    if isinstance(y_scale, (int, float)) and not square(scale, float(y_scale)):
+        meta[CALIBRATION_NOTE] = not_square_note(scale, float(y_scale), units)
+        return Calibration()
     return Calibration(scale, units, source).tidy()
 
 

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 import tifffile
 
-from inference.imaging.calibration import Calibration, normalise_unit
+from inference.imaging.calibration import (
+    CALIBRATION_NOTE,
+    DATA_BAR_NOTE,
+    Calibration,
+    normalise_unit,
+    not_square_note,
+    square,
+)
 
 # A resolution tag that implies a pixel larger than this is a screen/print setting.
 _MAX_PHYSICAL_PIXEL_M = 10e-6
@@ -60,8 +67,12 @@ def _fei(md: dict, width: int) -> TiffInfo:
     beam = md[beams[0]] if beams else {}
     calibration = Calibration()
     scan = md.get("Scan") or md.get("EScan") or md.get("IScan") or {}
-    pixel = _positive(scan.get("PixelWidth"))
-    if pixel:
+    pixel, height = _positive(scan.get("PixelWidth")), _positive(scan.get("PixelHeight"))
+    if pixel and height and not square(pixel, height):
+        shown = Calibration.from_metres(pixel, "")  # in µm or nm, whichever reads better
+        scale = shown.pixel_size / pixel
+        meta[CALIBRATION_NOTE] = not_square_note(shown.pixel_size, height * scale, shown.unit)
+    elif pixel:
         calibration = Calibration.from_metres(pixel, "FEI tags (PixelWidth)")
     else:
         columns = _positive(md.get("Image", {}).get("ResolutionX")) or width
@@ -97,7 +108,10 @@ def _fei(md: dict, width: int) -> TiffInfo:
     _put(meta, "user text", user.get("UserText"))
     bar = _positive(md.get("PrivateFei", {}).get("DatabarHeight"))
     if bar:
-        meta["data bar height"] = f"{bar:.0f} px (bottom rows)"
+        meta[DATA_BAR_NOTE] = (
+            f"the bottom {bar:.0f} rows are the microscope's data bar, not specimen: Segment "
+            "everything finds objects in it and area fractions count its area"
+        )
     return TiffInfo(calibration, meta, "FEI")
 
 
@@ -190,23 +204,25 @@ def _jeol_sightx(description: str, x_resolution: float | None, unit_m: float) ->
     if mode == "MAG" and mag and x_resolution:
         calibration = Calibration.from_metres(unit_m / x_resolution / mag, "JEOL SightX tags")
     elif mode == "DIFF":
-        meta["calibration"] = "diffraction pattern (reciprocal space): left uncalibrated"
+        meta[CALIBRATION_NOTE] = "diffraction pattern (reciprocal space): left uncalibrated"
     return TiffInfo(calibration, meta, "JEOL SightX")
 
 
 def _dm_tags(tags: tifffile.TiffTags) -> TiffInfo | None:
-    """Gatan DigitalMicrograph writes its x scale and unit into private tags 65010/65004."""
-    if 65010 not in tags or 65004 not in tags:
+    """Gatan DigitalMicrograph writes units, origins and scales of x, y, z (width, height,
+    frames) into private tags 65003-65005, 65006-65008 and 65009-65011 (rosettasciio reads
+    them so: a stack's 65011 is its time step, in the unit of 65005)."""
+    if 65009 not in tags or 65003 not in tags:
         return None
-    scale, unit = _positive(tags[65010].value), normalise_unit(str(tags[65004].value))
+    scale, unit = _positive(tags[65009].value), normalise_unit(str(tags[65003].value))
     if not scale or not Calibration.known_unit(unit):
         return None
-    meta: dict[str, str] = {}
-    y_scale = _positive(tags.valueof(65009))
-    if y_scale and abs(y_scale - scale) > 0.01 * scale:
-        meta["pixel height"] = f"{y_scale:.5g} {unit} (pixels are not square; width used)"
+    y_scale = _positive(tags.valueof(65010))
+    if y_scale and not square(scale, y_scale):
+        note = not_square_note(scale, y_scale, unit)
+        return TiffInfo(Calibration(), {CALIBRATION_NOTE: note}, "Gatan DigitalMicrograph")
     calibration = Calibration(scale, unit, "DM tags").tidy()
-    return TiffInfo(calibration, meta, "Gatan DigitalMicrograph")
+    return TiffInfo(calibration, {}, "Gatan DigitalMicrograph")
 
 
 # ---- ImageJ and the standard resolution tags --------------------------------------------
@@ -221,12 +237,15 @@ def _rational(tags: tifffile.TiffTags, code: int) -> float | None:
     return _positive(value)
 
 
-def _imagej(md: dict, x_resolution: float | None) -> TiffInfo:
+def _imagej(md: dict, x_resolution: float | None, y_resolution: float | None) -> TiffInfo:
     unit = normalise_unit(str(md.get("unit", "")).replace("\\u00B5", "µ").replace("\\u00b5", "µ"))
     meta = {"ImageJ unit": unit} if unit else {}
     if x_resolution and Calibration.known_unit(unit):
-        calibration = Calibration(1.0 / x_resolution, unit, "ImageJ").tidy()
-        return TiffInfo(calibration, meta, "ImageJ")
+        width = 1.0 / x_resolution
+        if y_resolution and not square(width, 1.0 / y_resolution):
+            meta[CALIBRATION_NOTE] = not_square_note(width, 1.0 / y_resolution, unit)
+            return TiffInfo(Calibration(), meta, "ImageJ")
+        return TiffInfo(Calibration(width, unit, "ImageJ").tidy(), meta, "ImageJ")
     return TiffInfo(Calibration(), meta, "ImageJ")
 
 
@@ -239,7 +258,7 @@ def _resolution_tags(tags: tifffile.TiffTags, x_resolution: float | None) -> Tif
         return TiffInfo(Calibration.from_metres(metres, "TIFF resolution tags"), {}, "")
     per = "inch" if unit_m == 0.0254 else "cm"
     note = f"{x_resolution:g} pixels per {per} (a print setting, not a calibration: ignored)"
-    return TiffInfo(Calibration(), {"resolution tag": note}, "")
+    return TiffInfo(Calibration(), {CALIBRATION_NOTE: note}, "")
 
 
 # ---- entry point --------------------------------------------------------------------------
@@ -265,8 +284,8 @@ def read_tiff_info(tif: tifffile.TiffFile, page: tifffile.TiffPage) -> TiffInfo:
         if (dm := _dm_tags(tags)) is not None:
             return dm
         if tif.is_imagej and tif.imagej_metadata is not None:
-            return _imagej(tif.imagej_metadata, x_resolution)
+            return _imagej(tif.imagej_metadata, x_resolution, _rational(tags, 283))
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, ET.ParseError) as exc:
         note = f"vendor tags unreadable ({type(exc).__name__}): left uncalibrated"
-        return TiffInfo(Calibration(), {"calibration": note}, "")
+        return TiffInfo(Calibration(), {CALIBRATION_NOTE: note}, "")
     return _resolution_tags(tags, x_resolution)

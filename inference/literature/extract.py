@@ -108,8 +108,17 @@ class _Sample:
     sentence: int = 0
 
 
+# A length written as a wavelength ("Cu-Kα radiation (λ = 0.15405 nm)", "a neutron wavelength of
+# 1.594 Å") is the instrument's, not a property of the sample that a nearby word announces.
+_WAVELENGTH_BEFORE = re.compile(r"(?:λ|wavelength)(?:\s+(?:of|is|was))?\s*[=:≈~]?\s*$")
+
+
 def _property_for(q: Quantity, sentence: str, kinds) -> tuple[str, tuple[int, int]] | None:
     """The property a value belongs to: the nearest announcing word before it (or just after)."""
+    if q.dimension == "length" and _WAVELENGTH_BEFORE.search(
+        sentence[max(0, q.start - 40) : q.start]
+    ):
+        return None
     best: tuple[int, str, tuple[int, int]] | None = None
     for kind, spans in kinds:
         if q.dimension not in kind.dimensions:

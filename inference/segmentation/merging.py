@@ -116,6 +116,21 @@ def merge_objects(
     return MergeResult(tuple(added), removed, dropped, clipped, policy, duplicate_fraction)
 
 
+def duplicate_note(annotations: AnnotationSet, obj: AnnotatedObject) -> str | None:
+    """One line when a clicked object (not merged: the person chose it) is mostly, by the
+    automatic tools' `DUPLICATE_FRACTION`, pixels that other objects of its class already hold:
+    the same precipitate accepted twice is counted twice."""
+    others = [o for o in annotations.objects if o.id != obj.id]
+    covered = _Occupancy(others, across_classes=False).covered(obj)
+    share = np.count_nonzero(covered) / max(obj.area, 1) if covered is not None else 0.0
+    if share < DUPLICATE_FRACTION:
+        return None
+    return (
+        f"#{obj.id} lies {share:.0%} inside other {obj.class_name} objects: it is counted "
+        "again (Ctrl+Z takes it back)"
+    )
+
+
 def apply_merge(annotations: AnnotationSet, result: MergeResult) -> None:
     """Carry out a merge on the set (the pane does the same through its undo stack)."""
     for obj in result.removed:

@@ -2,8 +2,9 @@
 
 The bar's length is a round value (1, 2 or 5 × 10^k of a length unit) close to a fifth of the
 picture's width, written with the same number formatting as the tables. A value below 1 moves to
-the next smaller unit (0.5 µm reads "500 nm"). Uncalibrated pictures get no bar: a bar in pixels
-would say nothing that the picture does not.
+the next smaller unit (0.5 µm reads "500 nm"), one of 1000 or more to the next larger (2000 nm
+reads "2 µm"). Uncalibrated pictures get no bar: a bar in pixels would say nothing that the
+picture does not.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from inference.imaging.calibration import Calibration
 
 _SMALLER = {"m": "mm", "cm": "mm", "mm": "µm", "µm": "nm", "nm": "pm", "Å": "pm"}
+_LARGER = {"pm": "nm", "Å": "nm", "nm": "µm", "µm": "mm", "mm": "m"}
 _STEPS = (1, 2, 5)
 
 
@@ -49,6 +51,10 @@ def choose_scale_bar(
         finer = cal.to(_SMALLER[cal.unit])
         length *= finer.pixel_size / cal.pixel_size
         cal = finer
+    while length >= 1000 and cal.unit in _LARGER:  # a TEM image in pm: "1 nm", not "1,000 pm"
+        coarser = cal.to(_LARGER[cal.unit])
+        length *= coarser.pixel_size / cal.pixel_size
+        cal = coarser
     length = float(f"{length:.6g}")  # 0.1 µm * 1000 = 100.00000000000001 nm
     return ScaleBar(length, cal.unit, length / cal.pixel_size)
 

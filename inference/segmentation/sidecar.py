@@ -372,8 +372,11 @@ def open_for_image(
 ) -> Opened:
     """Load the image's sidecar, or start empty; a corrupt or mismatched one is set aside.
 
-    The calibration stored in the sidecar wins over `calibration` (from metadata): the user
-    may have drawn it by hand. In a read-only folder a bad sidecar cannot be renamed: it is left
+    A calibration the user chose (drawn over the scale bar, a batch recipe's or the command
+    line's size) stored in the sidecar wins over `calibration` (from metadata). One the sidecar
+    only copied from the file's metadata does not: when the metadata now reads otherwise (a
+    reader mended since, as DM-saved TIFFs whose height was taken for the pixel width), the
+    file's reading is used and the notice says so. In a read-only folder a bad sidecar cannot be renamed: it is left
     untouched and the next candidate (the user-folder copy, where edits then go) is tried.
     Temp files that a killed save left behind are removed first.
     """
@@ -394,8 +397,28 @@ def open_for_image(
                 f"{image.file_name} changed since its annotations were saved; check them"
             )
             found.image = image
+        if calibration is not None and _metadata_changed(found.calibration, calibration):
+            notices.append(
+                f"the scale saved with these annotations ({_scale(found.calibration)}) is not "
+                f"what the file's metadata says now ({_scale(calibration)}); the file's is used"
+            )
+            found.calibration = calibration
         return Opened(found, "; ".join(notices) or None)
     return Opened(empty, "; ".join(notices) or None)
+
+
+# Calibration sources a person chose; every other source is a copy of the file's metadata.
+USER_CALIBRATION_SOURCES = frozenset({"manual", "recipe", "command line"})
+
+
+def _metadata_changed(saved: Calibration, metadata: Calibration) -> bool:
+    return saved.source not in USER_CALIBRATION_SOURCES and saved != metadata
+
+
+def _scale(calibration: Calibration) -> str:
+    if not calibration.calibrated:
+        return "uncalibrated"
+    return f"{calibration.pixel_size:.4g} {calibration.unit}/px, {calibration.source}"
 
 
 def _candidates(image_path: str | Path) -> list[Path]:

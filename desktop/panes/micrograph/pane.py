@@ -8,6 +8,7 @@ sidecar file, in a worker.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,6 +62,7 @@ EXPORTS: dict[ExportKind, tuple[str, str, str]] = {  # menu text, file filter, d
     "rois": ("ImageJ/Fiji ROI set…", "ImageJ ROI zip (*.zip)", "_rois.zip"),
     "csv": ("Measurements CSV…", "CSV (*.csv)", "_objects.csv"),
 }
+NOTE_COLOUR = "#a04000"  # a calibration note: readable on light and dark panels
 MODES = (("Click", PROMPT, "P"), ("Brush", BRUSH, "B"), ("Eraser", ERASER, "E"))
 
 
@@ -234,13 +236,23 @@ class MicrographPane(Pane):
         self.canvas.set_image(loaded.display)
         m = loaded.micrograph
         self.frame_spin.blockSignals(True)
-        self.frame_spin.setRange(0, max(m.n_frames - 1, 0))
-        self.frame_spin.setValue(m.frame)
+        # Counted from 1, as the Image box says it ("frame 1 of 2") and as Fiji counts slices.
+        self.frame_spin.setRange(1, max(m.n_frames, 1))
+        self.frame_spin.setSuffix(f" of {m.n_frames}")
+        self.frame_spin.setValue(m.frame + 1)
         self.frame_spin.setVisible(m.n_frames > 1)
         self.frame_spin.blockSignals(False)
         frames = f", frame {m.frame + 1} of {m.n_frames}" if m.n_frames > 1 else ""
+        # Why the file's own scale was not used (reciprocal space, pixels not square...) and
+        # which other signals it holds: a diffraction pattern must not read "uncalibrated"
+        # without a reason, nor a Velox file open its first detector without a word.
+        note_line = "".join(
+            f"<br><span style='color:{NOTE_COLOUR}'>{html.escape(n, quote=False)}</span>"
+            for n in m.notes
+        )
         self.info_label.setText(  # the calibration is on the line below (calibration_bar)
-            f"<b>{loaded.path.name}</b><br>{m.shape[1]} × {m.shape[0]} px, {m.data.dtype}{frames}"
+            f"<b>{html.escape(loaded.path.name)}</b><br>"
+            f"{m.shape[1]} × {m.shape[0]} px, {m.data.dtype}{frames}{note_line}"
         )
         self._draw_objects()
         self._draw_scale_bar()
@@ -317,8 +329,9 @@ class MicrographPane(Pane):
 
     def _frame_changed(self) -> None:
         loaded = self.loaded
-        if loaded is not None and self.frame_spin.value() != loaded.micrograph.frame:
-            self.open_path(loaded.path, self.frame_spin.value())
+        frame = self.frame_spin.value() - 1
+        if loaded is not None and frame != loaded.micrograph.frame:
+            self.open_path(loaded.path, frame)
 
     def _ask_export(self, kind: ExportKind) -> None:
         loaded, annotations = self.loaded, self.annotations

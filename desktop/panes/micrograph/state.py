@@ -27,6 +27,7 @@ from desktop.panes.micrograph.commands import (
 )
 from desktop.panes.micrograph.modes import EXAMPLES, PROMPT
 from desktop.workers import JobSlot
+from inference.segmentation.merging import duplicate_note
 from inference.segmentation.workbench import DEFAULT_CLASS, MicrographWorkbench, renamed, shown
 from inference.segmentation.workflows import (
     EXPORT_KINDS,
@@ -261,6 +262,10 @@ class MicrographState(QObject):
             return False
         self.push(AddObjects(self.workbench, [obj], f"Add {obj.class_name} #{obj.id}"))
         self.workbench.clear_prompts()
+        annotations = self.workbench.annotations
+        note = duplicate_note(annotations, obj) if annotations is not None else None
+        if note:
+            self.show_status(note)
         return True
 
     def delete_selected(self) -> None:

@@ -1,0 +1,177 @@
+"""What a new user trips over in the Micrographs pane, on files MatLens was not tuned on.
+
+Vendor files opened through the window: what the Image box says must be what the file says (a
+scale that was not used, for reciprocal space, pixels not square or no unit, is named there, and
+so are an FEI data bar and the signals of a multi-detector file that were not opened), stacks
+are counted the same way in the frame box and the Image box, and every extension the reader
+takes opens through File ▸ Open.
+On a NASA MicroNet test image: accepting the same precipitate twice is said, since it is then
+counted twice. Real files (rosettasciio's and atomap's test data, MicroNet), real model, real
+window, real widgets.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from typing import cast
+
+import numpy as np
+import pytest
+import tifffile
+from conftest import shared
+from PySide6.QtCore import Qt
+from scipy import ndimage
+from skimage import measure as skmeasure
+
+from desktop.panes.micrograph.pane import MicrographPane
+
+ROSETTA = ("microscope_formats", "rosettasciio")
+
+
+@pytest.fixture
+def window(main_window, mobile_sam_exported):
+    return main_window
+
+
+def open_copy(qtbot, window, tmp_path, *parts: str) -> MicrographPane:
+    """File ▸ Open on a copy (an edit's sidecar must not land in the shared data)."""
+    path = shutil.copy(shared(*parts), tmp_path / parts[-1])
+    pane = window.panes[0]
+    assert isinstance(pane, MicrographPane)
+    assert window.open_path(path), window.banner.error_text
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.path == path, timeout=30000)
+    return pane
+
+
+def image_box(pane: MicrographPane) -> str:
+    return f"{pane.info_label.text()} {pane.calibration_bar.label.text()}"
+
+
+def test_a_stack_with_pixels_not_square_says_so_and_counts_frames_from_one(qtbot, window, tmp_path):
+    pane = open_copy(
+        qtbot, window, tmp_path, *ROSETTA, "tiff", "test_loading_image_saved_with_DM_stack.tif"
+    )
+    text = image_box(pane)
+    assert "frame 1 of 2" in text
+    assert "pixels are not square (0.16867 µm wide, 1.6867 µm high)" in text
+    assert "uncalibrated (pixels)" in text
+    spin = pane.frame_spin
+    assert spin.isVisible() and spin.text() == "Frame 1 of 2"
+
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "2")
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.micrograph.frame == 1)
+    assert "frame 2 of 2" in image_box(pane) and spin.text() == "Frame 2 of 2"
+
+
+def test_a_diffraction_pattern_says_why_it_reads_in_pixels(qtbot, window, tmp_path):
+    pane = open_copy(
+        qtbot, window, tmp_path, *ROSETTA, "digitalmicrograph", "2D", "test_diffraction_pattern.dm3"
+    )
+    text = image_box(pane)
+    assert "uncalibrated (pixels)" in text
+    assert "reciprocal space (0.17443 1/nm per pixel): not used" in text
+
+
+def test_a_hyperspy_hdf5_file_opens_through_the_window(qtbot, window, tmp_path):
+    pane = open_copy(
+        qtbot, window, tmp_path, "microscope_formats", "atomap", "test_ADF_cropped.hdf5"
+    )
+    assert not window.banner.error_text
+    assert pane.loaded is not None and pane.loaded.micrograph.shape == (400, 380)
+    text = image_box(pane)
+    assert "380 × 400 px, float16" in text
+    assert "0.0093263 per pixel with no unit in the file: not used" in text
+
+
+def test_a_velox_file_with_several_detectors_names_those_not_opened(qtbot, window, tmp_path):
+    pane = open_copy(qtbot, window, tmp_path, *ROSETTA, "emd", "fei_example_dpc_titles.emd")
+    assert pane.loaded is not None and pane.loaded.micrograph.title == "B-D"
+    text = image_box(pane)
+    assert "also in the file, not opened: DPC (image); iDPC (image); DF4-C (image)" in text
+    assert "99.62 pm/px (from the metadata: EMD)" in text
+
+
+def test_an_fei_image_names_its_data_bar(qtbot, window, tmp_path):
+    """29 of its 471 rows are the data bar: area fractions count them, so the box says so."""
+    with zipfile.ZipFile(shared(*ROSETTA, "tiff", "tiff_FEI_Helios.zip")) as archive:
+        path = archive.extract("FEI-Helios-Ebeam-8bits.tif", tmp_path)
+    pane = window.panes[0]
+    assert window.open_path(path)
+    qtbot.waitUntil(lambda: pane.loaded is not None and str(pane.loaded.path) == path)
+    text = image_box(pane)
+    assert "the bottom 29 rows are the microscope's data bar, not specimen" in text
+    assert "3.372 µm/px (from the metadata: FEI tags (PixelWidth))" in text
+
+
+def precipitate_points(mask_path) -> list[tuple[int, int]]:
+    """The interior-most pixel of each annotated (red) precipitate, largest first."""
+    rgba = tifffile.imread(mask_path)
+    red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
+    labels = skmeasure.label(red)
+    points = []
+    for region in sorted(skmeasure.regionprops(labels), key=lambda r: -r.area):
+        depth = cast("np.ndarray", ndimage.distance_transform_edt(labels == region.label))
+        y, x = np.unravel_index(np.argmax(depth), depth.shape)
+        points.append((int(x), int(y)))
+    return points
+
+
+def click_and_accept(qtbot, pane: MicrographPane, x: int, y: int) -> None:
+    prompts = pane.state.workbench.prompts
+    assert prompts is not None
+    before = prompts.current
+    pos = pane.canvas.scene_pos_of(x + 0.5, y + 0.5)
+    qtbot.mouseClick(pane.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(
+        lambda: (
+            prompts.current is not None
+            and prompts.current is not before
+            and not pane.clicks.decode_slot.busy
+        ),
+        timeout=20000,
+    )
+    qtbot.mouseClick(pane.clicks.accept_button, Qt.MouseButton.LeftButton)
+
+
+def test_accepting_the_same_precipitate_twice_is_said(qtbot, window, tmp_path):
+    super1 = ("segmentation", "nasa_micronet", "Super1")
+    pane = open_copy(qtbot, window, tmp_path, *super1, "test", "spot2_0d_4.tif")
+    qtbot.waitUntil(lambda: pane.ready, timeout=60000)
+    first, second = precipitate_points(shared(*super1, "test_annot", "spot2_0d_4_mask.tif"))[:2]
+    status = window.statusBar()
+
+    click_and_accept(qtbot, pane, *first)
+    click_and_accept(qtbot, pane, *second)
+    assert "counted again" not in status.currentMessage()
+    click_and_accept(qtbot, pane, *first)
+    assert pane.objects_panel.tree.topLevelItemCount() == 3
+    message = status.currentMessage()
+    assert message.startswith("#3 lies ") and "inside other precipitate objects" in message
+    assert "counted again (Ctrl+Z takes it back)" in message
+
+
+def test_annotations_saved_under_the_old_dm_reading_reopen_with_the_mended_scale(
+    qtbot, window, tmp_path
+):
+    """Before the DM reader was mended this stack read 1.6867 µm/px (its pixel height) and the
+    sidecar kept that copy of the metadata; reopened, the file's reading now wins and says so."""
+    from inference.imaging.calibration import Calibration
+    from inference.segmentation import sidecar
+    from inference.segmentation.annotations import AnnotatedObject, AnnotationSet
+    from inference.segmentation.workflows import load_image
+
+    name = "test_loading_image_saved_with_DM_stack.tif"
+    path = shutil.copy(shared(*ROSETTA, "tiff", name), tmp_path / name)
+    fresh = load_image(path, 0)
+    old = AnnotationSet(fresh.shape, fresh.annotations.image, Calibration(1.6867, "µm", "DM tags"))
+    old.add(AnnotatedObject(1, old.classes[0].name, np.ones((4, 4), bool), (2, 2)))
+    sidecar.save(old, sidecar.sidecar_path(fresh.sidecar_key))
+
+    pane = open_copy(qtbot, window, tmp_path, *ROSETTA, "tiff", name)
+    assert "uncalibrated (pixels)" in image_box(pane)
+    assert pane.loaded is not None and len(pane.loaded.annotations) == 1
+    assert "1.687 µm/px, DM tags" in window.banner.error_text
+    assert "the file's is used" in window.banner.error_text
