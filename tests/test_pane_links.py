@@ -98,9 +98,11 @@ def test_predict_the_block_shown_not_the_first_one(qtbot, main_window, tmp_path)
     assert structures.block_combo.count() == 2
     structures.block_combo.setCurrentIndex(1)  # as a person picks it in the list
     qtbot.waitUntil(
-        lambda: structures.prepared is not None
-        and structures.prepared.info.reduced_formula == "C"
-        and not structures.busy,
+        lambda: (
+            structures.prepared is not None
+            and structures.prepared.info.reduced_formula == "C"
+            and not structures.busy
+        ),
         timeout=60000,
     )
 
