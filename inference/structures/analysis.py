@@ -116,13 +116,15 @@ def _symbol(species) -> str:
 
 
 def site_label(structure: Structure, index: int) -> str:
-    """The file's label, but for a site two elements share its occupancies ('Al0.909Mg0.091'):
-    pymatgen keeps only one of the file's labels for it ('Mg' for a site 91 % Al)."""
+    """The file's label ('O2'); for a site elements share, their symbols, the most abundant
+    first ('Al/Mg'): pymatgen keeps only one of the file's labels for it ('Mg' for a site
+    91 % Al). The occupancies are the species text's ('Al0.909Mg0.091')."""
     site = structure[index]
+    if len(site.species) > 1:
+        ranked = sorted(site.species.items(), key=lambda item: -item[1])
+        return "/".join(_symbol(species) for species, _ in ranked)
     label = getattr(site, "label", None)
-    if not label or len(site.species) > 1:
-        return species_text(site)
-    return str(label)
+    return str(label) if label else species_text(site)
 
 
 def analyze(
