@@ -69,7 +69,7 @@ def test_predict_the_structure_open_in_structures(qtbot, main_window):
         prediction.table.item(r, 1).text(): prediction.table.item(r, 2).text()
         for r in range(prediction.table.rowCount())
     }
-    assert -9.0 < float(rows["energy"]) < -8.0  # CHGNet: about -8.42 eV/atom for SrTiO3
+    assert -9.0 < float(rows["total energy"]) < -8.0  # CHGNet: about -8.42 eV/atom for SrTiO3
     assert "SrTiO3.cif" in prediction.input.text()
 
 

@@ -274,7 +274,17 @@ def _rows(report: PredictionReport, name: str, res) -> None:
     pressure = -float(np.trace(res.stress)) / 3
     report.rows.extend(
         [
-            Row(name, "energy", f"{res.energy_per_atom:.5f}", "", "eV/atom", "CHGNet 0.3.0"),
+            Row(
+                name,
+                "total energy",
+                f"{res.energy_per_atom:.5f}",
+                "",
+                "eV/atom",
+                "CHGNet 0.3.0",
+                # about -8.4 eV/atom for SrTiO3: a person reading "energy" beside the composition
+                # models' rows could take it for a formation energy (about -3.5 eV/atom there)
+                note="the structure's DFT-like (PBE) total energy, not a formation energy",
+            ),
             Row(name, "max force", f"{res.max_force:.4f}", "", "eV/Å", "CHGNet 0.3.0"),
             Row(name, "pressure", f"{pressure:.3f}", "", "GPa", "CHGNet 0.3.0"),
             Row(
