@@ -127,6 +127,34 @@ def site_label(structure: Structure, index: int) -> str:
     return str(label) if label else species_text(site)
 
 
+# Along a lattice vector, the widest slab without atoms. Bulk crystals stay under ~5 Å (a van
+# der Waals gap is 3-4 Å); slab and 2D-layer cells carry 10-30 Å of vacuum (JARVIS 2D cells
+# 12-30 Å).
+VACUUM_GAP = 8.0  # Å
+
+
+@dataclass(frozen=True)
+class VacuumGap:
+    axis: str  # "a", "b" or "c"
+    width: float  # Å, across the planes of that axis
+
+
+def vacuum_gap(structure: Structure) -> VacuumGap | None:
+    """The widest gap between atomic planes along a, b or c, when it is vacuum (≥ VACUUM_GAP)."""
+    import numpy as np
+
+    if len(structure) == 0:
+        return None
+    spacings = structure.lattice.reciprocal_lattice_crystallographic.abc  # 1 / d per axis
+    best: VacuumGap | None = None
+    for i, axis in enumerate("abc"):
+        f = np.sort(np.mod(structure.frac_coords[:, i], 1.0))
+        widest = float(np.diff(np.concatenate([f, [f[0] + 1.0]])).max()) / spacings[i]
+        if widest >= VACUUM_GAP and (best is None or widest > best.width):
+            best = VacuumGap(axis, widest)
+    return best
+
+
 def analyze(
     structure: Structure,
     symprec: float = DEFAULT_SYMPREC,
@@ -149,6 +177,14 @@ def analyze(
             float(a), float(b), float(c), float(alpha), float(beta), float(gamma), float(lat.volume)
         )
         density = float(structure.density)
+        vacuum = vacuum_gap(structure)
+        if vacuum is not None:
+            notices.append(
+                f"no density: the cell holds {vacuum.width:.1f} Å of vacuum along "
+                f"{vacuum.axis} (a slab or 2D layer), so the cell's {density:.2f} g/cm³ is not "
+                "the material's"
+            )
+            density = None
         if symmetry:
             found = _symmetry(structure, symprec, angle_tolerance)
             if found is None:
