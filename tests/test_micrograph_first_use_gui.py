@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+from pathlib import Path
 from typing import cast
 
 import numpy as np
@@ -196,7 +197,7 @@ def test_annotations_saved_under_the_old_dm_reading_reopen_with_the_mended_scale
 
     name = "test_loading_image_saved_with_DM_stack.tif"
     path = shutil.copy(shared(*ROSETTA, "tiff", name), tmp_path / name)
-    fresh = load_image(path, 0)
+    fresh = load_image(Path(path), 0)
     old = AnnotationSet(fresh.shape, fresh.annotations.image, Calibration(1.6867, "µm", "DM tags"))
     old.add(AnnotatedObject(1, old.classes[0].name, np.ones((4, 4), bool), (2, 2)))
     sidecar.save(old, sidecar.sidecar_path(fresh.sidecar_key))
