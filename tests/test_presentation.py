@@ -146,3 +146,30 @@ def test_the_report_shows_used_classes_plain_numbers_and_a_scale_bar(tmp_path):
     assert "600 × 600 px · 0.05 µm per pixel" in html
     picture = embedded_png(html)
     assert white_bar_length(picture) == 100  # 5 µm at 0.05 µm per pixel
+
+
+def test_the_report_picture_keeps_its_scale_bar_off_an_fei_data_bar(tmp_path, capsys):
+    """`matlens measure --report` on a Helios image: its bottom 29 rows are the microscope's
+    data bar (its own 500 µm bar, HV, mag); the report's bar goes in the corner above them."""
+    import zipfile
+
+    from conftest import shared
+
+    from inference import cli
+    from inference.imaging.display import to_rgb
+    from inference.imaging.io import read_micrograph
+
+    zipped = shared("microscope_formats", "rosettasciio", "tiff", "tiff_FEI_Helios.zip")
+    with zipfile.ZipFile(zipped) as archive:
+        image = archive.extract("FEI-Helios-Ebeam-8bits.tif", tmp_path)
+    labels = np.zeros((471, 512), np.uint16)
+    labels[100:140, 100:140] = 1
+    iio.imwrite(tmp_path / "labels.png", labels)
+    report = tmp_path / "report.html"
+    args = ["measure", image, str(tmp_path / "labels.png"), "--csv", str(tmp_path / "o.csv")]
+    assert cli.main([*args, "--report", str(report)]) == 0, capsys.readouterr().err
+    picture = embedded_png(report.read_text(encoding="utf-8"))
+    rgb = to_rgb(read_micrograph(image))
+    assert picture.shape == rgb.shape
+    np.testing.assert_array_equal(picture[-29:], rgb[-29:])  # the data bar as the file has it
+    assert white_bar_length(picture[:-29]) > 0  # 3.372 µm/px: the report's bar, above it

@@ -99,7 +99,14 @@ def run(args) -> int:
         from inference.imaging.display import to_rgb
         from inference.segmentation.report import write_report
 
-        path = write_report(annotations, to_rgb(micrograph), args.report, summary, measurements)
+        path = write_report(
+            annotations,
+            to_rgb(micrograph),
+            args.report,
+            summary,
+            measurements,
+            data_bar_rows=micrograph.data_bar_rows,
+        )
         written["report"] = str(path)
     if args.json:
         print_json({**summary.to_dict(), "image_notes": notes, "written": written})

@@ -360,7 +360,10 @@ def process_image(
     write_csv(annotations, out_dir / f"{name}.csv", measurements=measured.measurements)
     write_label_image(annotations, out_dir / f"{name}.labels.png")
     (out_dir / f"{name}.overlay.png").write_bytes(
-        png_bytes(overlay_image(image.rgb, annotations), max_side=None)
+        png_bytes(
+            overlay_image(image.rgb, annotations, data_bar_rows=image.micrograph.data_bar_rows),
+            max_side=None,
+        )
     )
     row = summary_row(measured.summary)
     if refused and not calibration.calibrated:

@@ -47,6 +47,7 @@ def overlay_image(
     alpha: float = 0.4,
     step: int = 1,
     scale_bar: bool = True,
+    data_bar_rows: int = 0,
 ) -> np.ndarray:
     """The micrograph with each visible object tinted in its class colour and outlined at full
     colour, and a scale bar when the image is calibrated.
@@ -54,7 +55,8 @@ def overlay_image(
     `rgb` is the displayed image (H×W×3 uint8, or H×W grey). With `step` > 1 the picture is
     every step-th pixel of the image (a preview for the report), drawn from the objects' crops,
     so no image-sized mask or float image is ever made. Where objects overlap the later one is
-    drawn on top, as in the label image.
+    drawn on top, as in the label image. The scale bar sits above the bottom `data_bar_rows`
+    (an FEI/Thermo data bar, `Micrograph.data_bar_rows`).
     """
     rgb = np.asarray(rgb)
     if rgb.shape[:2] != annotations.shape:
@@ -84,5 +86,6 @@ def overlay_image(
         under[outline(sub)] = colour.astype(np.uint8)
     if scale_bar and annotations.calibration.calibrated:
         cal = annotations.calibration
-        out = draw_scale_bar(out, type(cal)(cal.pixel_size * step, cal.unit, cal.source))
+        shown = type(cal)(cal.pixel_size * step, cal.unit, cal.source)
+        out = draw_scale_bar(out, shown, -(-data_bar_rows // step))
     return out

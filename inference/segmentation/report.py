@@ -97,6 +97,7 @@ def render_report(
     title: str | None = None,
     bins: int = 20,
     scale: Scale = "linear",
+    data_bar_rows: int = 0,
 ) -> str:
     """The report as one HTML string (see `write_report`)."""
     if measurements is None:
@@ -106,7 +107,8 @@ def render_report(
         summary = summarise_image(annotations, measurements)
     colours = {c.name: c.colour for c in annotations.classes}
     step = report_step(annotations.shape)
-    picture = png_bytes(overlay_image(rgb, annotations, step=step), max_side=None)
+    overlay = overlay_image(rgb, annotations, step=step, data_bar_rows=data_bar_rows)
+    picture = png_bytes(overlay, max_side=None)
     picture = base64.b64encode(picture).decode("ascii")
     title = title or f"Measurements of {summary.image}"
     parts = [
@@ -147,10 +149,12 @@ def write_report(
     title: str | None = None,
     bins: int = 20,
     scale: Scale = "linear",
+    data_bar_rows: int = 0,
 ) -> Path:
-    """Write the one-page HTML report (UTF-8); returns its path."""
+    """Write the one-page HTML report (UTF-8); returns its path. `data_bar_rows`: the picture's
+    scale bar sits above a microscope's data bar of that many bottom rows."""
     path = Path(path)
-    text = render_report(annotations, rgb, summary, measurements, title, bins, scale)
+    text = render_report(annotations, rgb, summary, measurements, title, bins, scale, data_bar_rows)
     path.write_text(text, encoding="utf-8")
     return path
 

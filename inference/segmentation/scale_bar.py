@@ -59,15 +59,17 @@ def choose_scale_bar(
     return ScaleBar(length, cal.unit, length / cal.pixel_size)
 
 
-def draw_scale_bar(rgb: np.ndarray, calibration: Calibration) -> np.ndarray:
+def draw_scale_bar(rgb: np.ndarray, calibration: Calibration, data_bar_rows: int = 0) -> np.ndarray:
     """Draw a bar and its length in the bottom-right corner of `rgb` (H×W×3 uint8, writable,
     whose pixels `calibration` describes), white on a black box, in place; returns `rgb`.
     Only the corner is touched, so a 16000 px picture costs no second image. Uncalibrated
-    pictures are left as they are."""
+    pictures are left as they are. The bottom `data_bar_rows` (a microscope's data bar, with
+    its own bar and text) are left alone: the corner is the one above them, when it fits."""
     bar = choose_scale_bar(calibration, rgb.shape[1])
     if bar is None:
         return rgb
-    height, width = rgb.shape[:2]
+    full_height, width = rgb.shape[:2]
+    height = full_height - data_bar_rows if 0 < data_bar_rows < full_height // 2 else full_height
     zoom = max(1, round(min(height, width) / 250))  # text about 1/25 of the picture high
     text = np.kron(_text_mask(bar.label), np.ones((zoom, zoom), dtype=bool))
     margin, thick = 4 * zoom, 3 * zoom

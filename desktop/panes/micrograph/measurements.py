@@ -417,6 +417,7 @@ class MeasurementsPanel(QWidget):
             path,
             bins=self.bins_spin.value(),
             scale=self.scale,
+            data_bar_rows=image.micrograph.data_bar_rows,
             label=f"Writing {path.name}…",
             cancellable=False,
             on_result=lambda p: self.state.show_status(f"Report written: {p}"),
