@@ -95,9 +95,21 @@ def test_a_tiff_without_extension_opens_as_in_the_cli(qtbot, tmp_path, shared_da
         return family(path)
 
     monkeypatch.setattr(formats, "family", sniff)
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QFileDialog
+
     window = _window(qtbot)
     window.tabs.setCurrentIndex(window.tabs.count() - 1)  # not the Micrographs tab
-    assert window.open_path(noext) is True
+    asked: list[str] = []
+
+    def choose(_parent, _title, _folder, filters):
+        asked.append(filters)
+        return str(noext), "All files (*)"
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", choose)
+    open_action = next(a for a in window.findChildren(QAction) if a.text() == "&Open…")
+    open_action.trigger()  # File ▸ Open…, "All files (*)" chosen
+    assert asked and asked[0].endswith("All files (*)")
     pane = window.current_pane()
     assert isinstance(pane, MicrographPane)
     qtbot.waitUntil(lambda: pane.loaded is not None, timeout=30000)
