@@ -173,7 +173,7 @@ def test_the_bar_follows_the_equation_of_state(potential, shared_data):
 
     seen: list[tuple[float, str]] = []
     path = shared_data("structures", "alignn_poscar", "POSCAR-JVASP-1996.vasp")
-    report = run_prediction(str(path), eos=True, progress=lambda f, m: seen.append((f, m)))
+    report = run_prediction(str(path), eos=True, progress=lambda f, m="": seen.append((f, m)))
     assert any(r.quantity == "bulk modulus" for r in report.rows)
     eos = [(f, m) for f, m in seen if m.startswith("E(V): ")]
     assert eos and eos[-1] == (1.0, "E(V): 9/9 volumes"), seen
