@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from inference.runtime.exporting import run_export
-from inference.runtime.registry import FileStatus, card_status, load_cards
+from inference.runtime.registry import FileStatus, card_state, card_status, load_cards
 
 if TYPE_CHECKING:
     from desktop.workers import JobRunner, Worker
@@ -86,11 +86,10 @@ class ModelManager(QDialog):
         cards = load_cards()
         self.table.setRowCount(len(cards))
         for row, card in enumerate(cards):
-            status = card_status(card) if card.files else FileStatus.MISSING
             values = (
                 card.name,
                 card.task,
-                status.value,
+                card_state(card),
                 card.licence,
                 f"{card.source_package} {card.source_version}".strip(),
             )
