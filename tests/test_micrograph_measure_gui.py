@@ -347,6 +347,49 @@ def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, 
     assert ("a.tif", "done before") in [r[:2] for r in view.rows()]
 
 
+def test_cancel_in_the_batch_dialog_stops_and_a_new_start_redoes_nothing_done(
+    qtbot, pane, tmp_path
+):
+    """Cancel after the first image: the figures stop (no rate or time left any more), the
+    images finished keep their outputs, and Start again measures only the rest."""
+    pytest.importorskip("inference.segmentation.automatic", reason="segment everything not built")
+    try:
+        require("mobile_sam")
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+    folder = tmp_path / "micrographs"
+    folder.mkdir()
+    names = [f"{k}.tif" for k in "abcde"]
+    for name in names:
+        shutil.copy(SAMPLE, folder / name)
+    out = tmp_path / "measured"
+    pane.auto_panel.points_spin.setValue(8)  # a coarse grid keeps the test short
+    dialog = pane.measure_panel.open_batch()
+    dialog.input_edit.setText(str(folder))
+    dialog.output_edit.setText(str(out))
+    view = dialog.progress
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(view.rows()) >= 1, timeout=120000)
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60000)
+    assert dialog.summary_label.text().startswith("Cancelled. Start again to resume")
+    figures = view.figures_label.text()
+    assert figures.endswith(" · cancelled") and "left" not in figures and "/s" not in figures
+    first = [r[0] for r in view.rows() if r[1] == "done"]
+    assert first and len(first) < len(names)
+    assert figures.startswith(f"{len(first)}/{len(names)} done")
+    for name in first:
+        assert (out / name.replace(".tif", ".csv")).is_file()
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)  # resumes
+    qtbot.waitUntil(lambda: not dialog.running, timeout=180000)
+    assert sorted(dialog.report.skipped) == sorted(first)
+    assert sorted(dialog.report.done) == sorted(set(names) - set(first))
+    assert all(view.state_of(name) == "done before" for name in first)
+    assert view.figures_label.text().startswith(f"{len(names)}/{len(names)} done")
+
+
 def test_the_batch_dialog_says_in_one_line_when_no_cluster_answers(qtbot, pane, tmp_path):
     folder = tmp_path / "micrographs"
     folder.mkdir()
