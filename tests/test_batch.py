@@ -214,7 +214,12 @@ def test_batch_cancels_resumes_and_skips_a_bad_file(folder, tmp_path, sam_model)
         else:
             assert row["tertiary_mean_diameter_µm"] == ""
         assert iio.imread(out / f"{stem}.overlay.png").shape == (256, 256, 3)
-        labels = iio.imread(out / f"{stem}.labels.png")
+        # the label image is an ImageJ TIFF in the recipe's calibration, as Fiji reads it
+        with tifffile.TiffFile(out / f"{stem}.labels.tif") as tif:
+            labels = tif.asarray()
+            numerator, denominator = tif.pages[0].tags["XResolution"].value  # type: ignore[union-attr]
+            assert (tif.imagej_metadata or {}).get("unit") == "um"
+        assert denominator / numerator == pytest.approx(0.05)
         assert labels.dtype == np.uint16 and labels.max() == len(objects)
         assert np.count_nonzero(labels) == sum(int(o["area_px"]) for o in objects)
 

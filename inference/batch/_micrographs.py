@@ -1,5 +1,5 @@
 """Micrographs: a recipe over a folder (`matlens batch`). Per image `<name>.csv`,
-`<name>.overlay.png` and `<name>.labels.png`; `summary.csv` (one row per image, in file order),
+`<name>.overlay.png` and `<name>.labels.tif` (calibrated as the image); `summary.csv` (one row per image, in file order),
 `failures.csv` and `recipe.json`, as `inference.segmentation.batch` writes them."""
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class Micrographs:
     def process(
         self, item: Item, staging: Path, progress: ProgressCallback, cancel: CancelToken | None
     ) -> ItemOutput:
-        from inference.segmentation.batch import process_image, segmenter
+        from inference.segmentation.batch import OUTPUT_SUFFIXES, process_image, segmenter
 
         recipe = self.recipe
         model_id = sam_model_id(recipe)
@@ -77,7 +77,7 @@ class Micrographs:
         row = process_image(
             recipe, Path(item.source), staging, item.name, segment, progress, cancel
         )
-        files = tuple(f"{item.name}{s}" for s in (".csv", ".labels.png", ".overlay.png"))
+        files = tuple(f"{item.name}{s}" for s in OUTPUT_SUFFIXES)
         return ItemOutput(files, {"row": row})
 
     def merge(

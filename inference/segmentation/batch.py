@@ -5,7 +5,8 @@ Output folder layout::
 
     OUT/<name>.csv            one row per object (as the GUI's CSV export)
     OUT/<name>.overlay.png    the image with the objects in their class colours
-    OUT/<name>.labels.png     uint16 label image (each object's id, 1..N, as the exports)
+    OUT/<name>.labels.tif     uint16 label image (each object's id, 1..N, as the exports), an
+                              ImageJ TIFF with the image's pixel size and unit when calibrated
     OUT/summary.csv           one row per image done with this recipe (`summary.summary_row`)
     OUT/failures.csv          file, reason: the images of the last run that failed
     OUT/recipe.json           the recipe used
@@ -59,6 +60,8 @@ from inference.segmentation.workflows import (
 MARKERS = ".matlens-batch"
 SUMMARY = "summary.csv"
 FAILURES = "failures.csv"
+
+OUTPUT_SUFFIXES = (".csv", ".labels.tif", ".overlay.png")  # written per image
 
 
 @dataclass(frozen=True)
@@ -316,7 +319,7 @@ def process_image(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> dict[str, object]:
-    """Segment, measure and write one image's `<name>.csv`, `.labels.png` and `.overlay.png`
+    """Segment, measure and write one image's `<name>.csv`, `.labels.tif` and `.overlay.png`
     into `out_dir`; returns its summary.csv row. `run` is `segmenter(recipe, model)`."""
     from inference.segmentation.report import overlay_image, png_bytes
 
@@ -340,7 +343,8 @@ def process_image(
     )
     progress(0.95, "writing")
     write_csv(annotations, out_dir / f"{name}.csv", measurements=measured.measurements)
-    write_label_image(annotations, out_dir / f"{name}.labels.png")
+    # a TIFF, as the pane's Export and the CLI write it: a PNG would drop the pixel size
+    write_label_image(annotations, out_dir / f"{name}.labels.tif")
     (out_dir / f"{name}.overlay.png").write_bytes(
         png_bytes(overlay_image(image.rgb, annotations), max_side=None)
     )
@@ -348,7 +352,7 @@ def process_image(
 
 
 def _outputs(out_dir: Path, name: str) -> list[Path]:
-    return [out_dir / f"{name}{s}" for s in (".csv", ".labels.png", ".overlay.png")]
+    return [out_dir / f"{name}{s}" for s in OUTPUT_SUFFIXES]
 
 
 def _marker(out_dir: Path, name: str) -> dict | None:
