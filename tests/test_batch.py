@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import imageio.v3 as iio
 import numpy as np
@@ -253,6 +254,23 @@ def test_batch_cli_reports_failures_and_bad_recipes(tmp_path, capsys):
     code = cli.main(["batch", str(tmp_path / "none.json"), str(src), str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "recipe not found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_folder_without_micrographs_is_one_line_naming_its_subfolders(tmp_path, capsys):
+    """A lab folder whose images sit in per-sample subfolders: the batch reads one folder, so it
+    says there is nothing to measure and where the images may be, instead of "0 items ... 0 done;
+    results in summary.csv" with exit 0 and an empty summary."""
+    src = tmp_path / "campaign"
+    (src / "sample_A").mkdir(parents=True)
+    shutil.copy(SAMPLE, src / "sample_A" / "a.tif")
+    (src / "notes.txt").write_text("furnace log", encoding="utf-8")
+    recipe = save_recipe(auto_recipe(), tmp_path / "recipe.json")
+    out = tmp_path / "out"
+    code = cli.main(["batch", str(recipe), str(src), str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"no micrographs in {src}" in err and "run the batch on sample_A/" in err
+    assert not out.exists()  # nothing written for a run that had nothing to do
 
 
 def test_output_folder_must_differ_from_the_input(tmp_path):

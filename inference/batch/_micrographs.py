@@ -49,7 +49,10 @@ class Micrographs:
     def items(self) -> list[Item]:
         from inference.segmentation.batch import list_images, output_names
 
-        images = list_images(Path(self.input_dir))
+        folder = Path(self.input_dir)
+        images = list_images(folder)
+        if not images:  # as `extract` and `predict` say of a folder with nothing to do
+            raise MatLensError(f"no micrographs in {folder}{_subfolders_hint(folder)}")
         names = output_names(images)
         return [Item(names[p], p.name, str(p.resolve()), _file_stamp(p)) for p in images]
 
@@ -102,6 +105,16 @@ class Micrographs:
         with replacing(failures_csv) as tmp:
             write_table([["file", "reason"], *([f.file, f.reason] for f in failures)], tmp)
         return MergeResult((str(summary), str(failures_csv)))
+
+
+def _subfolders_hint(folder: Path) -> str:
+    """The batch reads one folder: name the subfolders, where the images may be."""
+    subfolders = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name[:1] != ".")
+    if not subfolders:
+        return ""
+    shown = ", ".join(f"{name}/" for name in subfolders[:3])
+    more = f" and {len(subfolders) - 3} more" if len(subfolders) > 3 else ""
+    return f" (subfolders are not read: run the batch on {shown}{more})"
 
 
 def _file_stamp(path: Path) -> str:
