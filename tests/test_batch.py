@@ -251,6 +251,12 @@ def test_batch_cli_reports_failures_and_bad_recipes(tmp_path, capsys):
     report = json.loads(out.out)
     assert report["done"] == [] and report["failures"][0]["file"] == "broken.tif"
     assert (tmp_path / "out" / "recipe.json").is_file()
+    # a TIFF cut short: its reason starts with its name, which the text report gives once
+    (src / "cut.tif").write_bytes(SAMPLE.read_bytes()[:3000])
+    code = cli.main(["batch", str(recipe), str(src), str(tmp_path / "out")])
+    failed = [x for x in capsys.readouterr().out.splitlines() if x.startswith("  failed: cut")]
+    assert code == 1 and failed == [failed[0]] and failed[0].count("cut.tif") == 1, failed
+    assert failed[0].startswith("  failed: cut.tif is a damaged TIFF file")
     code = cli.main(["batch", str(tmp_path / "none.json"), str(src), str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "recipe not found" in err and len(err.strip().splitlines()) == 1
