@@ -27,6 +27,7 @@ from scipy import ndimage
 from skimage import measure as skmeasure
 
 from desktop.panes.micrograph.pane import MicrographPane
+from inference.segmentation.workflows import SamModels
 
 ROSETTA = ("microscope_formats", "rosettasciio")
 
@@ -194,6 +195,10 @@ def test_a_damaged_model_file_is_said_and_a_click_says_why_nothing_comes(
     decoder.unlink()
     decoder.write_bytes((real / "mobile_sam_decoder.onnx").read_bytes()[:100_000])
     monkeypatch.setenv("MATLENS_MODELS", str(models))
+    # as at the start of the app: no SAM session that an earlier test opened from the good files
+    monkeypatch.setattr(
+        cast("MicrographPane", window.panes[0]).state.workbench, "models", SamModels()
+    )
 
     super1 = ("segmentation", "nasa_micronet", "Super1")
     pane = open_copy(qtbot, window, tmp_path, *super1, "test", "spot2_0d_4.tif")
