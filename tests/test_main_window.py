@@ -147,6 +147,9 @@ def test_model_manager_states_agree_with_the_doctor(qtbot, tmp_path, monkeypatch
     assert shown["broken"] == "unreadable card"
     tc_linker = next(m.name for m in doctor.collect().models if m.id == "tc_linker")
     assert shown[tc_linker] == "ok"
+    # every column in sight: the long licences wrap instead of pushing Source off the side
+    qtbot.waitExposed(dialog)
+    assert dialog.table.horizontalScrollBar().maximum() == 0
     assert cli_main(["models", "list"]) == 0  # the CLI's list agrees too
     listed = dict(line.split()[:2] for line in capsys.readouterr().out.splitlines())
     assert listed["tc_linker"] == "ok" and listed["broken"] == "unreadable"
