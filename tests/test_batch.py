@@ -116,6 +116,15 @@ def test_missing_and_broken_recipe_files(tmp_path):
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(UnreadableFile, match="not valid JSON"):
         load_recipe(tmp_path / "bad.json")
+    # another file chosen by mistake: a NORDIF settings file (Latin-1 text), renamed .json
+    latin = tmp_path / "settings.json"
+    shutil.copy(shared("microscope_formats", "kikuchipy_ebsd", "nordif", "Setting.txt"), latin)
+    with pytest.raises(UnreadableFile, match="settings.json is not a MatLens recipe: not UTF-8"):
+        load_recipe(latin)
+    one_string = {"format": "matlens-recipe", "version": 1, "mode": "map", "classes": "abc"}
+    (tmp_path / "string.json").write_text(json.dumps(one_string), encoding="utf-8")
+    with pytest.raises(UnreadableFile, match='"classes" is a list of class names'):
+        load_recipe(tmp_path / "string.json")
 
 
 def test_output_names_stay_unique(tmp_path):
