@@ -287,6 +287,15 @@ def test_a_folder_without_micrographs_is_one_line_naming_its_subfolders(tmp_path
     assert f"no micrographs in {src}" in err and "run the batch on sample_A/" in err
     assert not out.exists()  # nothing written for a run that had nothing to do
 
+    # an image given for the input folder, a file for the output folder: each says so
+    image = src / "sample_A" / "a.tif"
+    assert cli.main(["batch", str(recipe), str(image), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"matlens: {image} is a file: the batch takes the folder that holds the images\n"
+    assert cli.main(["batch", str(recipe), str(src / "sample_A"), str(src / "notes.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"matlens: {src / 'notes.txt'} is a file: choose a folder for the outputs\n"
+
 
 def test_output_folder_must_differ_from_the_input(tmp_path):
     with pytest.raises(MatLensError, match="other than the input"):

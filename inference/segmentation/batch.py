@@ -179,6 +179,8 @@ def _phase_segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter
 # --- the batch ----------------------------------------------------------------------------------
 def list_images(folder: Path) -> list[Path]:
     """Micrographs directly in `folder` (not in subfolders), by name; hidden files left out."""
+    if folder.is_file():
+        raise MatLensError(f"{folder} is a file: the batch takes the folder that holds the images")
     if not folder.is_dir():
         raise MatLensError(f"input folder not found: {folder}")
     return sorted(
