@@ -259,11 +259,18 @@ def test_batch_cli_reports_failures_and_bad_recipes(tmp_path, capsys):
     assert code == 1, out.err  # some images failed
     report = json.loads(out.out)
     assert report["done"] == [] and report["failures"][0]["file"] == "broken.tif"
+    assert report["notes"] == []  # nothing else in the folder
     assert (tmp_path / "out" / "recipe.json").is_file()
-    # a TIFF cut short: its reason starts with its name, which the text report gives once
+    # a TIFF cut short: its reason starts with its name, which the text report gives once;
+    # a subfolder and a text file are not measured, and the report says so
     (src / "cut.tif").write_bytes(SAMPLE.read_bytes()[:3000])
+    (src / "day2").mkdir()
+    (src / "notes.txt").write_text("furnace log", encoding="utf-8")
     code = cli.main(["batch", str(recipe), str(src), str(tmp_path / "out")])
-    failed = [x for x in capsys.readouterr().out.splitlines() if x.startswith("  failed: cut")]
+    lines = capsys.readouterr().out.splitlines()
+    assert "  note: subfolders not read (the batch reads one folder): day2/" in lines
+    assert "  note: files not in a micrograph format, left out: notes.txt" in lines
+    failed = [x for x in lines if x.startswith("  failed: cut")]
     assert code == 1 and failed == [failed[0]] and failed[0].count("cut.tif") == 1, failed
     assert failed[0].startswith("  failed: cut.tif is a damaged TIFF file")
     code = cli.main(["batch", str(tmp_path / "none.json"), str(src), str(tmp_path / "o")])

@@ -362,7 +362,9 @@ def test_cancel_in_the_batch_dialog_stops_and_a_new_start_redoes_nothing_done(
     names = [f"{k}.tif" for k in "abcde"]
     for name in names:
         shutil.copy(SAMPLE, folder / name)
-    out = tmp_path / "measured"
+    (folder / "older").mkdir()  # not read, and said so
+    (folder / "notes.txt").write_text("furnace log", encoding="utf-8")
+    out = folder / "measured"  # inside the input folder: not named as a subfolder left out
     pane.auto_panel.points_spin.setValue(8)  # a coarse grid keeps the test short
     dialog = pane.measure_panel.open_batch()
     dialog.input_edit.setText(str(folder))
@@ -388,6 +390,10 @@ def test_cancel_in_the_batch_dialog_stops_and_a_new_start_redoes_nothing_done(
     assert sorted(dialog.report.done) == sorted(set(names) - set(first))
     assert all(view.state_of(name) == "done before" for name in first)
     assert view.figures_label.text().startswith(f"{len(names)}/{len(names)} done")
+    summary = dialog.summary_label.text()
+    assert "subfolders not read (the batch reads one folder): older/ ·" in summary
+    assert summary.endswith("files not in a micrograph format, left out: notes.txt")
+    assert "measured/" not in summary
 
 
 def test_the_batch_dialog_says_in_one_line_when_no_cluster_answers(qtbot, pane, tmp_path):

@@ -104,7 +104,32 @@ class Micrographs:
         failures_csv = Path(out_dir) / "failures.csv"
         with replacing(failures_csv) as tmp:
             write_table([["file", "reason"], *([f.file, f.reason] for f in failures)], tmp)
-        return MergeResult((str(summary), str(failures_csv)))
+        notes = _left_out(Path(self.input_dir), Path(out_dir))
+        return MergeResult((str(summary), str(failures_csv)), notes)
+
+
+def _names(paths: list[Path], suffix: str = "") -> str:
+    shown = ", ".join(f"{p.name}{suffix}" for p in paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+def _left_out(folder: Path, out_dir: Path) -> tuple[str, ...]:
+    """What the folder holds that was not measured, so that it is not missed silently."""
+    from inference.imaging.io import is_supported
+
+    try:
+        entries = sorted(p for p in folder.iterdir() if p.name[:1] != ".")
+        out = out_dir.resolve()
+        subfolders = [p for p in entries if p.is_dir() and p.resolve() != out]
+        others = [p for p in entries if p.is_file() and not is_supported(p)]
+    except OSError:  # the folder went away during the run: the items say what happened
+        return ()
+    notes = []
+    if subfolders:
+        notes.append(f"subfolders not read (the batch reads one folder): {_names(subfolders, '/')}")
+    if others:
+        notes.append(f"files not in a micrograph format, left out: {_names(others)}")
+    return tuple(notes)
 
 
 def _subfolders_hint(folder: Path) -> str:

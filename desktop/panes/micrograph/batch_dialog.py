@@ -375,7 +375,8 @@ class BatchDialog(QDialog):
         if self.progress.last is not None:
             self.progress.figures_label.setText(self.progress.last.message)
         self.summary_label.setStyleSheet(FAILED_STYLE if report.failures else "")
-        self.summary_label.setText(report.message)
+        # files of the folder that were not measured (subfolders, other formats) are noted
+        self.summary_label.setText(" · ".join([report.message, *report.notes]))
         self.state.show_status(f"Batch: {report.message}")
 
     def _cancelled(self) -> None:
