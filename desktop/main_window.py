@@ -134,8 +134,8 @@ class MainWindow(QMainWindow):
             formula_signal = getattr(pane, "predict_formula_requested", None)
             if structure_signal is not None:
                 structure_signal.connect(
-                    lambda path, target=prediction: self._predict_in(
-                        target, target.predict_structure_file, path
+                    lambda path, block, target=prediction: self._predict_in(
+                        target, lambda p: target.predict_structure_file(p, block or None), path
                     )
                 )
             if formula_signal is not None:

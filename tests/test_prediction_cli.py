@@ -246,3 +246,53 @@ def test_bad_input_is_one_line_exit_2(capsys, arg, words):
     rc = cli.main(["predict", arg, "--json"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and err.startswith("matlens: ") and "\n" not in err and words in err
+
+
+def test_a_disordered_structure_is_told_what_does_work(shared_data):
+    """MgAl2O4 spinel with Mg/Al mixed sites (AMCSD 9002107): CHGNet cannot take it. The line
+    used to send the person to order it "in the Structures pane", which cannot; it names the
+    formula the composition models take, and that formula gives known values and predictions."""
+    _need_chgnet()
+    path = shared_data("structures", "cod_tools_cifs", "AMCSD", "duplicate_atom_labels")
+    run = run_matlens("predict", path / "9002107.cif", "--json", timeout=180)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "Structures pane" not in run.stderr
+    assert "predict from its formula (MgAl2O4) with the composition models" in run.stderr
+    _need_composition_models()
+    run = run_matlens("predict", "MgAl2O4", "--json", timeout=180)
+    assert run.returncode == 0, run.stderr
+    record = json.loads(run.stdout)
+    assert record["known"] and {p["property"] for p in record["predictions"]} >= {"band_gap"}
+
+
+@pytest.mark.usefixtures("materials_db")
+def test_a_contradicted_metal_call_has_no_number_in_json(capsys):
+    """CoF2 (PBE 3.07 eV): the JSON keeps the model's number apart and says why it is doubtful."""
+    _need_composition_models()
+    data = _json(capsys, "CoF2")
+    gap = next(p for p in data["predictions"] if p["property"] == "band_gap")
+    assert gap["value"] is None and gap["model_value"] < 0.1 and "interval_90" not in gap
+    assert "DFT (PBE), which underestimates band gaps, finds 3.07 eV" in gap["doubtful"]
+    salt = _json(capsys, "NaCl")
+    assert all("doubtful" not in p for p in salt["predictions"])
+
+
+def test_block_picks_the_structure_of_a_multi_block_cif(tmp_path, shared_data):
+    _need_chgnet()
+    cifs = shared_data("structures", "cod_tools_cifs")
+    both = tmp_path / "two.cif"
+    both.write_text(
+        (cifs / "1000125-cell-diff.cif").read_text()
+        + "\n"
+        + (cifs / "1011060-graphite-atom-label.cif").read_text()
+    )
+    first = run_matlens("predict", both, "--json", timeout=180)
+    assert first.returncode == 0 and json.loads(first.stdout)["formula"] == "KAlF4"
+    assert "the first ('1000125') was used" in first.stderr
+    second = run_matlens("predict", both, "--block", "2", "--json", timeout=180)
+    assert second.returncode == 0, second.stderr
+    record = json.loads(second.stdout)
+    assert record["formula"] == "C" and record["file"] == "two.cif [1011060]"
+    bad = run_matlens("predict", both, "--block", "graphene", timeout=180)
+    assert bad.returncode == 2 and "no block 'graphene'" in bad.stderr
+    assert bad.stderr.count("\n") == 1

@@ -164,3 +164,18 @@ def test_memory_warning_for_huge_cells():
     big = Structure(Lattice.cubic(3.0), ["Cu"], [[0, 0, 0]]) * (14, 14, 14)
     assert "memory" in memory_warning(big)
     assert memory_warning(silicon()) == ""
+
+
+def test_the_bar_follows_the_equation_of_state(potential, shared_data):
+    """E(V) predicts nine cells after the first prediction: the job bar (fed by these messages)
+    said "1/1 structures" at 100 % the whole time, a frozen bar on a large cell."""
+    from inference.prediction.service import run_prediction
+
+    seen: list[tuple[float, str]] = []
+    path = shared_data("structures", "alignn_poscar", "POSCAR-JVASP-1996.vasp")
+    report = run_prediction(str(path), eos=True, progress=lambda f, m: seen.append((f, m)))
+    assert any(r.quantity == "bulk modulus" for r in report.rows)
+    eos = [(f, m) for f, m in seen if m.startswith("E(V): ")]
+    assert eos and eos[-1] == (1.0, "E(V): 9/9 volumes"), seen
+    first = next(i for i, (_, m) in enumerate(seen) if m.startswith("E(V): "))
+    assert all(m.startswith("E(V): ") for _, m in seen[first:]), seen[first:]

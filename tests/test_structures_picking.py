@@ -20,6 +20,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from inference.runtime.paths import samples_dir
+from inference.structures.picking import describe_atom
 
 pytest.importorskip("vtkmodules.vtkRenderingOpenGL2")
 
@@ -119,3 +120,27 @@ def test_the_same_clicks_with_the_other_renderer():
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "1 passed" in run.stdout
+
+
+def test_a_picked_atom_on_a_cell_edge_has_no_minus_zero():
+    """Atoms drawn on the cell's edges (LaB6's La, KAlF4's Al, graphite's C in COD files) read
+    "at (-0.0000, 1.0000, -0.0000)" when picked: rounding noise of the inverse cell."""
+    from conftest import shared
+
+    from inference.structures.analysis import analyze
+    from inference.structures.bonds import find_bonds
+    from inference.structures.model import ReadOptions
+    from inference.structures.reader import read_structures
+    from inference.structures.scene import build_scene
+
+    names = ("1000055-unrecognised-spacegroup.cif", "1000125-cell-diff.cif")
+    names += ("1011060-graphite-atom-label.cif",)
+    for name in names:
+        path = shared("structures", "cod_tools_cifs", name)
+        structure = read_structures(path, ReadOptions(timeout_s=0)).blocks[0].structure
+        scene = build_scene(structure, find_bonds(structure), None, True)
+        texts = [
+            describe_atom(scene, analyze(structure), i).text() for i in range(len(scene.atoms))
+        ]
+        assert not [t for t in texts if "-0.0000" in t], name
+        assert any("(0.0000, " in t or " 0.0000)" in t for t in texts), name

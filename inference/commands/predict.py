@@ -25,6 +25,9 @@ def register(sub) -> None:
         help="structure file, folder of structures, formula (Fe2O3), alloy (Ti-6Al-4V, "
         "'Fe-18Cr-8Ni at%%') or alloy name (AISI 304)",
     )
+    p.add_argument(
+        "--block", help="the structure of a multi-block CIF to use (name or 1-based number)"
+    )
     p.add_argument("--relax", action="store_true", help="relax positions and cell first")
     p.add_argument("--eos", action="store_true", help="E(V) curve and bulk modulus")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -43,7 +46,7 @@ def run(args) -> int:
     from inference.prediction.service import run_prediction
 
     what = classify(args.target)
-    report = run_prediction(args.target, relax=args.relax, eos=args.eos)
+    report = run_prediction(args.target, block=args.block, relax=args.relax, eos=args.eos)
     for w in report.warnings:
         print(f"matlens: warning: {w}", file=sys.stderr)
     batch = what.kind == "structures" and len(what.paths) > 1

@@ -187,7 +187,8 @@ def _text(record: dict, info, name: str, several: bool) -> str:
         lines.append(f"  a, b, c        {lat.a:.4f}, {lat.b:.4f}, {lat.c:.4f} Å")
         lines.append(f"  α, β, γ        {lat.alpha:.3f}, {lat.beta:.3f}, {lat.gamma:.3f}°")
         lines.append(f"  volume         {lat.volume:.3f} Å³")
-        lines.append(f"  density        {info.density:.4f} g/cm³")
+        if info.density is not None:
+            lines.append(f"  density        {info.density:.4f} g/cm³")
     elif info.point_group:
         lines.append(f"  point group    {info.point_group} (molecule)")
     lines.append(f"  sites          {info.nsites}")

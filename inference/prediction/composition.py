@@ -20,6 +20,7 @@ from inference.errors import MatLensError
 from inference.prediction.domain import DOMAIN_FILE, DomainCheck, check_domain, load_training_set
 from inference.prediction.featurize import BASE_BLOCKS, default_tables, featurize
 from inference.prediction.polymorphs import GAP_PROPERTIES, Polymorph, ambiguity_note, polymorphs_of
+from inference.prediction.table_errors import metal_call_contradicted_by_dft
 from inference.runtime.registry import ModelCard, load_cards
 
 
@@ -36,19 +37,23 @@ class PropertyPrediction:
     spread: float  # standard deviation across ensemble members, in `unit`
     domain: DomainCheck = field(default_factory=lambda: DomainCheck(True, (), None))
     note: str = ""  # e.g. polymorphs the model cannot tell apart (inference.prediction.polymorphs)
+    # Why the prediction is not to be believed (DFT contradicts it): its number is not shown
+    doubtful: str = ""
 
     def to_json(self) -> dict:
         out = {
             "property": self.prop,
             "label": self.label,
-            "value": round(self.value, 6),
+            "value": None if self.doubtful else round(self.value, 6),
             "unit": self.unit,
             "model": self.model,
             "model_id": self.model_id,
             "ensemble_spread": round(self.spread, 6),
             "domain": self.domain.to_json(),
         }
-        if self.low is not None and self.high is not None:
+        if self.doubtful:
+            out.update(model_value=round(self.value, 6), doubtful=self.doubtful)
+        elif self.low is not None and self.high is not None:
             out["interval_90"] = [round(self.low, 6), round(self.high, 6)]
         if self.note:
             out["note"] = self.note
@@ -186,10 +191,22 @@ def model_names() -> dict[str, str]:
     return {m.card.id: m.name for m in _models()}
 
 
+@dataclass(frozen=True)
+class PbeGaps:
+    """The Materials Project PBE gaps of a composition's polymorphs, from the shipped tables."""
+
+    lowest: float
+    polymorphs: int
+
+
 def predict_fractions(
-    compositions: list[tuple[str, str, dict[str, float]]], props: list[str] | None = None
+    compositions: list[tuple[str, str, dict[str, float]]],
+    props: list[str] | None = None,
+    pbe_gaps: list[PbeGaps | None] | None = None,
 ) -> list[CompositionResult]:
-    """Every composition model on each (text, reduced formula, atomic fractions)."""
+    """Every composition model on each (text, reduced formula, atomic fractions). With each
+    composition's PBE gaps (`pbe_gaps`, from its known values), a metal call they contradict
+    is marked doubtful."""
     tables = default_tables()
     everything = _models()
     models = [m for m in everything if props is None or m.prop in props]
@@ -219,8 +236,29 @@ def predict_fractions(
                 prediction = _polymorph_aware(prediction, reduced, polymorphs_of(fractions))
             preds.append(prediction)
         preds = _flag_disagreement(preds, metal_cutoff)
+        gaps = pbe_gaps[i] if pbe_gaps is not None else None
+        if gaps is not None:
+            preds = _doubt_contradicted_metal_calls(preds, gaps, metal_cutoff)
         results.append(CompositionResult(text, reduced, preds, skipped))
     return results
+
+
+def _doubt_contradicted_metal_calls(
+    preds: list[PropertyPrediction], gaps: PbeGaps, metal_cutoff: float
+) -> list[PropertyPrediction]:
+    """A metal call (a gap under the cutoff, or P(metal) > 0.5) where PBE finds a clear gap for
+    every polymorph is doubtful: the gap model's calibrated interval for metal calls is 0 to 0,
+    a certainty the tables contradict."""
+    why = metal_call_contradicted_by_dft(gaps.lowest, gaps.polymorphs)
+    if why is None:
+        return preds
+    return [
+        dataclasses.replace(p, doubtful=why)
+        if (p.prop == "band_gap" and p.value < metal_cutoff)
+        or (p.prop == "is_metal" and p.value > 0.5)
+        else p
+        for p in preds
+    ]
 
 
 def _flag_disagreement(

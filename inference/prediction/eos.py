@@ -69,9 +69,16 @@ def equation_of_state(
         for i, cell in enumerate(cells):
             res = relax(cell, potential, relax_cell=False, steps=100, cancel=cancel)
             energies.append(res.final.energy_per_atom)
-            progress((i + 1) / points, f"volume {i + 1}/{points}")
+            progress((i + 1) / points, f"{i + 1}/{points} volumes")
     else:
-        results = potential.predict(cells, progress=progress, cancel=cancel)
+        progress(0.0, f"0/{points} volumes")
+        results = potential.predict(
+            cells,
+            progress=lambda done, _text="": progress(
+                done, f"{round(done * points)}/{points} volumes"
+            ),
+            cancel=cancel,
+        )
         energies = [r.energy_per_atom for r in results]
     volumes = np.array([c.volume / n for c in cells])
     energies = np.array(energies)

@@ -45,9 +45,12 @@ def check_structure(structure) -> None:
     if not hasattr(structure, "lattice"):
         raise MatLensError("CHGNet needs a periodic crystal (this is a molecule with no cell)")
     if not structure.is_ordered:
+        # No pane of MatLens orders a structure; its formula does go to the composition models.
+        formula = structure.composition.reduced_formula
         raise MatLensError(
-            "CHGNet needs an ordered structure (this one has partial occupancies); "
-            "order it first, e.g. in the Structures pane"
+            "CHGNet needs an ordered structure (this one has partial occupancies): order it in "
+            f"a supercell first, or predict from its formula ({formula}) with the composition "
+            "models"
         )
     # A CIF symbol such as "Xx" becomes a dummy species whose Z is not an element's: it would
     # index CHGNet's embedding out of range, so every species is checked before any model runs.

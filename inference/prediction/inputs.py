@@ -77,10 +77,14 @@ def fixed_formula(text: str) -> str | None:
 class ReadStructure:
     structure: Structure
     notices: tuple[str, ...]  # what the Structures pane would say about the file
+    block: str = ""  # the data block asked for by name or number ("": the first was taken)
 
 
-def read_structure(path: Path, cancel: CancelToken | None = None) -> ReadStructure:
-    """The first periodic structure of a file, read as the Structures pane reads it.
+def read_structure(
+    path: Path, cancel: CancelToken | None = None, block: str | None = None
+) -> ReadStructure:
+    """The structure named `block` (a data block's name or number), else the first periodic
+    one, of a file, read as the Structures pane reads it.
 
     `inference.structures.io.load_structures` parses in a child process with a time limit and
     is tolerant of common CIF faults (each fix becomes a notice), so the pane and `predict`
@@ -89,17 +93,26 @@ def read_structure(path: Path, cancel: CancelToken | None = None) -> ReadStructu
     from inference.structures.io import load_structures
 
     loaded = load_structures(path, cancel=cancel)
+    if block is not None:
+        chosen = loaded.block(block)
+        if not chosen.periodic:
+            raise UnreadableFile(
+                f"{path.name} [{chosen.name}] is a molecule with no cell; CHGNet needs a periodic "
+                "crystal"
+            )
+        notices = [*loaded.notices, *chosen.notices]
+        return ReadStructure(chosen.structure, tuple(notices), chosen.name)
     periodic = [b for b in loaded.blocks if b.periodic]
     if not periodic:
         raise UnreadableFile(
             f"{path.name} holds a molecule with no cell; CHGNet needs a periodic crystal"
         )
-    block = periodic[0]
-    notices = [*loaded.notices, *block.notices]
+    block_read = periodic[0]
+    notices = [*loaded.notices, *block_read.notices]
     if len(loaded.blocks) > 1:
         notices.append(
-            f"the file has {len(loaded.blocks)} structures; the first ('{block.name}') was used"
+            f"the file has {len(loaded.blocks)} structures; the first ('{block_read.name}') was used"
         )
-    if len(block.structure) == 0:
+    if len(block_read.structure) == 0:
         raise UnreadableFile(f"{path.name} has no atoms")
-    return ReadStructure(block.structure, tuple(notices))
+    return ReadStructure(block_read.structure, tuple(notices))

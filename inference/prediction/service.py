@@ -48,16 +48,20 @@ class PredictionReport:
 def run_prediction(
     text: str,
     *,
+    block: str | None = None,
     relax: bool = False,
     eos: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> PredictionReport:
-    """Predict for whatever `text` names; per-file errors in a batch become error records."""
+    """Predict for whatever `text` names; per-file errors in a batch become error records.
+    `block` picks one structure (a CIF data block's name or number) of a single file."""
     what = classify(text)
     if what.kind == "formula":
         return _formula(what, progress)
-    return _structures(what, relax=relax, eos=eos, progress=progress, cancel=cancel)
+    if block is not None and len(what.paths) != 1:
+        raise MatLensError("a block can be chosen only for one structure file")
+    return _structures(what, block=block, relax=relax, eos=eos, progress=progress, cancel=cancel)
 
 
 def interval_text(low: float | None, high: float | None) -> str:
@@ -74,7 +78,7 @@ def _num(x: float) -> str:
 
 
 def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) -> PredictionReport:
-    from inference.prediction.composition import predict_fractions
+    from inference.prediction.composition import PbeGaps, predict_fractions
     from inference.prediction.known_values import known_values
     from inference.prediction.notation import parse_composition
 
@@ -106,25 +110,32 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
                 )
             )
     progress(0.5, "predicting")
-    result = predict_fractions([(parsed.text, parsed.reduced_formula, parsed.fractions)])[0]
+    pbe = next((v for v in known.values if v.dataset == "mp_gap"), None) if known else None
+    gaps = PbeGaps(pbe.low, pbe.count) if pbe is not None else None
+    result = predict_fractions(
+        [(parsed.text, parsed.reduced_formula, parsed.fractions)], pbe_gaps=[gaps]
+    )[0]
     record["predictions"] = [p.to_json() for p in result.predictions]
     if result.skipped:
         record["not_applicable"] = result.skipped
-    for note in dict.fromkeys(p.note for p in result.predictions if p.note):
-        report.warnings.append(note)  # said once, above the table, as well as per row
+    said = [p.doubtful.replace("doubtful, not shown: ", "") for p in result.predictions]
+    for note in dict.fromkeys([*(p.note for p in result.predictions), *said]):
+        if note:
+            report.warnings.append(note)  # said once, above the table, as well as per row
     for p in result.predictions:
         value = f"{p.value:.3f}" if p.unit == "probability" else _num(p.value)
         report.rows.append(
             Row(
                 item,
                 p.label,
-                value,
-                interval_text(p.low, p.high),
-                p.unit,
+                "not shown" if p.doubtful else value,
+                "" if p.doubtful else interval_text(p.low, p.high),
+                "" if p.doubtful else p.unit,
                 p.model,
-                kind="prediction",
+                kind="doubtful: prediction" if p.doubtful else "prediction",
                 note="; ".join(
                     ([f"out of domain: {'; '.join(p.domain.reasons)}"] if p.domain.reasons else [])
+                    + ([p.doubtful] if p.doubtful else [])
                     + ([p.note] if p.note else [])
                 ),
             )
@@ -134,7 +145,7 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
     return report
 
 
-def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
+def _structures(what, *, block=None, relax, eos, progress, cancel) -> PredictionReport:
     from inference.prediction.graph import check_structure
     from inference.prediction.potential import check_memory, get_potential, memory_warning
 
@@ -143,12 +154,13 @@ def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
     for k, path in enumerate(what.paths):
         progress(0.2 * k / len(what.paths), f"reading {path.name}")
         try:
-            read = read_structure(path, cancel=cancel)
+            read = read_structure(path, cancel=cancel, block=block)
+            name = f"{path.name} [{read.block}]" if read.block else path.name
             check_memory(read.structure)  # a huge cell is refused before its graph is built
             check_structure(read.structure)  # e.g. an "Xx" atom, before any model runs
             structures.append(read.structure)
-            names.append(path.name)
-            notices[path.name] = list(read.notices)
+            names.append(name)
+            notices[name] = list(read.notices)
         except Exception as exc:  # a bad file in a batch is one error line
             if type(exc).__name__ == "JobCancelled":
                 raise
@@ -178,21 +190,48 @@ def _structures(what, *, relax, eos, progress, cancel) -> PredictionReport:
             rel = do_relax(structure, potential, cancel=cancel, progress=progress)
             record["relax"] = rel.to_json()
             report.relax_traces[name] = rel.energies
-            report.rows.append(
-                Row(
-                    name,
-                    "relaxed energy",
-                    f"{rel.final.energy_per_atom:.5f}",
-                    "",
-                    "eV/atom",
-                    f"CHGNet, {rel.steps} FIRE steps",
-                )
+            # The relaxed cell is what a person compares with a measured lattice constant.
+            lattice = rel.structure.lattice  # pyright: ignore[reportAttributeAccessIssue]
+            how = f"CHGNet, {rel.steps} FIRE steps"
+            report.rows.extend(
+                [
+                    Row(
+                        name,
+                        "relaxed energy",
+                        f"{rel.final.energy_per_atom:.5f}",
+                        "",
+                        "eV/atom",
+                        how,
+                    ),
+                    Row(
+                        name,
+                        "relaxed a, b, c",
+                        ", ".join(f"{x:.4f}" for x in lattice.abc),
+                        "",
+                        "Å",
+                        how,
+                        note="the file's cell after relaxation",
+                    ),
+                    Row(
+                        name,
+                        "relaxed volume",
+                        f"{lattice.volume / len(rel.structure):.4f}",  # pyright: ignore[reportArgumentType]
+                        "",
+                        "Å³/atom",
+                        how,
+                    ),
+                ]
             )
             structure = rel.structure
         if eos:
             from inference.prediction.eos import equation_of_state
 
-            curve = equation_of_state(structure, potential, cancel=cancel)
+            curve = equation_of_state(
+                structure,
+                potential,
+                cancel=cancel,
+                progress=lambda done, text="": progress(done, f"E(V): {text}"),
+            )
             record["eos"] = curve.to_json()
             report.eos_curves[name] = {
                 **curve.to_json(),
@@ -235,7 +274,17 @@ def _rows(report: PredictionReport, name: str, res) -> None:
     pressure = -float(np.trace(res.stress)) / 3
     report.rows.extend(
         [
-            Row(name, "energy", f"{res.energy_per_atom:.5f}", "", "eV/atom", "CHGNet 0.3.0"),
+            Row(
+                name,
+                "total energy",
+                f"{res.energy_per_atom:.5f}",
+                "",
+                "eV/atom",
+                "CHGNet 0.3.0",
+                # about -8.4 eV/atom for SrTiO3: a person reading "energy" beside the composition
+                # models' rows could take it for a formation energy (about -3.5 eV/atom there)
+                note="the structure's DFT-like (PBE) total energy, not a formation energy",
+            ),
             Row(name, "max force", f"{res.max_force:.4f}", "", "eV/Å", "CHGNet 0.3.0"),
             Row(name, "pressure", f"{pressure:.3f}", "", "GPa", "CHGNet 0.3.0"),
             Row(

@@ -12,7 +12,10 @@ the same composition: an experimental "0 eV" or "metal" is doubtful where PBE, w
 underestimates band gaps (typically by 30-50 %), finds a gap above `PBE_GAP_FLOOR` for every
 polymorph. In matbench's experimental tables that flags 28 compositions (Na2SO4, P2O5, NdGaO3,
 RbF3, ...), all insulators: the 0 there most likely stands for a gap that was not measured. Such
-a row is shown as doubtful, without its number.
+a row is shown as doubtful, without its number. The same check applies to the composition
+models' metal calls: a "0 eV" gap prediction (whose calibrated interval for metal calls is 0 to
+0) or P(metal) > 0.5 where PBE finds such a gap for every polymorph (NiSO4, CoF2, FeF3, V2O5:
+23 of the 2135 compounds of pymatgen's experimental formation-enthalpy list) is doubtful too.
 """
 
 from __future__ import annotations
@@ -61,6 +64,22 @@ def contradicted_by_dft(dataset: str, values: list[float], pbe_gaps: list[float]
     return (
         f"doubtful, not shown: the table lists {said}, but DFT (PBE), which underestimates band "
         f"gaps, finds {found}; the 0 most likely stands for a gap that was not measured"
+    )
+
+
+def metal_call_contradicted_by_dft(lowest_pbe_gap: float | None, polymorphs: int) -> str | None:
+    """Why a model's "metal" call is doubtful, or None: PBE finds a gap above `PBE_GAP_FLOOR`
+    for every one of the composition's `polymorphs` (the lowest is `lowest_pbe_gap`)."""
+    if lowest_pbe_gap is None or polymorphs < 1 or lowest_pbe_gap <= PBE_GAP_FLOOR:
+        return None
+    found = (
+        f"{lowest_pbe_gap:.2f} eV or more for each of its {polymorphs} polymorphs"
+        if polymorphs > 1
+        else f"{lowest_pbe_gap:.2f} eV"
+    )
+    return (
+        "doubtful, not shown: the model calls it a metal, but DFT (PBE), which underestimates "
+        f"band gaps, finds {found}"
     )
 
 

@@ -116,8 +116,43 @@ def _symbol(species) -> str:
 
 
 def site_label(structure: Structure, index: int) -> str:
-    label = getattr(structure[index], "label", None)
-    return str(label) if label else species_text(structure[index])
+    """The file's label ('O2'); for a site elements share, their symbols, the most abundant
+    first ('Al/Mg'): pymatgen keeps only one of the file's labels for it ('Mg' for a site
+    91 % Al). The occupancies are the species text's ('Al0.909Mg0.091')."""
+    site = structure[index]
+    if len(site.species) > 1:
+        ranked = sorted(site.species.items(), key=lambda item: -item[1])
+        return "/".join(_symbol(species) for species, _ in ranked)
+    label = getattr(site, "label", None)
+    return str(label) if label else species_text(site)
+
+
+# Along a lattice vector, the widest slab without atoms. Bulk crystals stay under ~5 Å (a van
+# der Waals gap is 3-4 Å); slab and 2D-layer cells carry 10-30 Å of vacuum (JARVIS 2D cells
+# 12-30 Å).
+VACUUM_GAP = 8.0  # Å
+
+
+@dataclass(frozen=True)
+class VacuumGap:
+    axis: str  # "a", "b" or "c"
+    width: float  # Å, across the planes of that axis
+
+
+def vacuum_gap(structure: Structure) -> VacuumGap | None:
+    """The widest gap between atomic planes along a, b or c, when it is vacuum (≥ VACUUM_GAP)."""
+    import numpy as np
+
+    if len(structure) == 0:
+        return None
+    spacings = structure.lattice.reciprocal_lattice_crystallographic.abc  # 1 / d per axis
+    best: VacuumGap | None = None
+    for i, axis in enumerate("abc"):
+        f = np.sort(np.mod(structure.frac_coords[:, i], 1.0))
+        widest = float(np.diff(np.concatenate([f, [f[0] + 1.0]])).max()) / spacings[i]
+        if widest >= VACUUM_GAP and (best is None or widest > best.width):
+            best = VacuumGap(axis, widest)
+    return best
 
 
 def analyze(
@@ -142,6 +177,14 @@ def analyze(
             float(a), float(b), float(c), float(alpha), float(beta), float(gamma), float(lat.volume)
         )
         density = float(structure.density)
+        vacuum = vacuum_gap(structure)
+        if vacuum is not None:
+            notices.append(
+                f"no density: the cell holds {vacuum.width:.1f} Å of vacuum along "
+                f"{vacuum.axis} (a slab or 2D layer), so the cell's {density:.2f} g/cm³ is not "
+                "the material's"
+            )
+            density = None
         if symmetry:
             found = _symmetry(structure, symprec, angle_tolerance)
             if found is None:
@@ -198,7 +241,9 @@ def _symmetry(structure: Structure, symprec: float, angle_tolerance: float) -> _
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sga = _analyzer(structure, symprec, angle_tolerance)
-            dataset = sga.get_symmetry_dataset()
+            dataset = _in_the_files_setting(
+                sga.get_symmetry_dataset(), getattr(sga, "_cell", None), symprec, angle_tolerance
+            )
         orbits = [int(i) for i in dataset.equivalent_atoms]
         return _Symmetry(
             str(dataset.international),
@@ -210,6 +255,45 @@ def _symmetry(structure: Structure, symprec: float, angle_tolerance: float) -> _
         )
     except Exception:  # noqa: BLE001 - spglib gives up on some structures
         return None
+
+
+def _in_the_files_setting(dataset, cell, symprec: float, angle_tolerance: float):
+    """spglib's dataset in the standard setting the file's cell already is in, if any.
+
+    spglib standardises to its default setting of the group (for Fd-3m origin choice 1) and
+    there picks any origin the group's normaliser makes equivalent, so its Wyckoff letters can
+    be a textbook's swapped: spinel written in origin choice 2, Mg at (1/8, 1/8, 1/8), came out
+    8b, not 8a. When another setting of the same group takes the cell as it is (no change of
+    axes, no origin shift), that setting's letters are the ones the literature uses."""
+    from inference.structures.space_groups import hall_numbers
+
+    if cell is None or not _same_axes(dataset) or _no_shift(dataset):
+        return dataset
+    import spglib
+
+    for hall in hall_numbers(int(dataset.number)):
+        if hall == dataset.hall_number:
+            continue
+        other = spglib.get_symmetry_dataset(
+            cell, symprec=symprec, angle_tolerance=angle_tolerance, hall_number=hall
+        )
+        if (
+            other is not None
+            and other.number == dataset.number
+            and _same_axes(other)
+            and _no_shift(other)
+        ):
+            return other
+    return dataset
+
+
+def _same_axes(dataset) -> bool:
+    return bool(np.allclose(np.asarray(dataset.transformation_matrix), np.eye(3), atol=1e-6))
+
+
+def _no_shift(dataset) -> bool:
+    shift = np.asarray(dataset.origin_shift, dtype=float) % 1.0
+    return bool(np.all(np.minimum(shift, 1.0 - shift) < 1e-4))
 
 
 def _wyckoff_symbols(structure: Structure, dataset, orbits: list[int]) -> list[str]:

@@ -2,10 +2,13 @@
 
 pymatgen's CifParser does the crystallography. Around it this module (1) fills in the CIF
 "unknown" values it trips over where the CIF standard gives a default (an occupancy of '?' is 1),
-(2) checks each block for a cell and atom sites first, so a bad block gets a plain reason instead
-of a KeyError, and (3) retries a block whose atoms overlap with occupancy scaling, with a notice.
-It relies on two private CifParser members (`_get_structure`, `_sanitize_data`), checked against
-the pymatgen version pinned in pyproject.toml.
+and the symmetry operations of a space-group symbol its tables do not spell ("P2_1/n",
+"P m 3 m"; see `space_groups`), (2) checks each block for a cell and atom sites first, so a bad
+block gets a plain reason instead of a KeyError, and a modulated (superspace) block, which it
+would read as P1, is skipped with a reason, (3) retries a block whose atoms overlap with
+occupancy scaling, with a notice, and (4) says when the file's formula disagrees with the atoms
+read. It relies on two private CifParser members (`_get_structure`, `_sanitize_data`), checked
+against the pymatgen version pinned in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from monty.io import zopen
+from pymatgen.core import Composition
 from pymatgen.io.cif import CifBlock, CifParser
 
 from inference.errors import UnreadableFile
 from inference.structures.capacity import too_many_atoms
 from inference.structures.model import ReadOptions, SkippedBlock, StructureBlock
+from inference.structures.space_groups import find_setting
 from inference.structures.validate import check_cell_parameters, check_structure
 
 if TYPE_CHECKING:
@@ -34,17 +39,42 @@ CELL_KEYS = tuple(f"_cell_length_{x}" for x in "abc") + tuple(
 )
 _GREEK = {"alpha": "α", "beta": "β", "gamma": "γ"}
 
+P1_NOTICE = "no space group or symmetry operations: read as P1"
+# Where pymatgen looks for symmetry operations and for a space-group symbol, in its order.
+SYMOP_KEYS = (
+    "_symmetry_equiv_pos_as_xyz",
+    "_symmetry_equiv_pos_as_xyz_",
+    "_space_group_symop_operation_xyz",
+    "_space_group_symop_operation_xyz_",
+)
+SYMBOL_KEYS = (
+    "_symmetry_space_group_name_H-M",
+    "_symmetry_space_group_name_H_M",
+    "_symmetry_space_group_name_H-M_",
+    "_symmetry_space_group_name_H_M_",
+    "_space_group_name_H-M_alt",
+    "_space_group_name_H-M_alt_",
+    "_symmetry_space_group_name_h-m",
+    "_symmetry_space_group_name_h-m_",
+)
+NUMBER_KEYS = (
+    "_space_group_IT_number",
+    "_space_group_IT_number_",
+    "_symmetry_Int_Tables_number",
+    "_symmetry_Int_Tables_number_",
+)
+FORMULA_KEYS = ("_chemical_formula_sum", "_chemical_formula_structural")
+# An element's share of the atoms may differ this much before the formula is said not to match
+# (occupancies and formulas are rounded in files).
+FORMULA_TOLERANCE = 0.01
+
 # pymatgen's warnings, reworded for people; the rest (rounded coordinates...) is noise here.
 _NOTICES = (
-    (re.compile(r"Defaulting to P1", re.I), "no space group or symmetry operations: read as P1"),
+    (re.compile(r"Defaulting to P1", re.I), P1_NOTICE),
     (re.compile(r"implicit hydrogens", re.I), "some hydrogen atoms are implicit (not in the file)"),
     (
         re.compile(r"occupancies .* sum to > 1", re.I),
         "occupancies slightly above 1 were scaled to 1",
-    ),
-    (
-        re.compile(r"(?:stoichiometr|composition).*(?:not match|differ)", re.I),
-        "the formula in the file does not match its atoms",
     ),
     (re.compile(r"incommensurate", re.I), "incommensurate magnetic structure: read its basic cell"),
 )
@@ -56,7 +86,45 @@ class _TolerantCifParser(CifParser):
     def _sanitize_data(self, data: CifBlock) -> CifBlock:
         fixes = self.__dict__.setdefault("matlens_fixes", {})
         fixes[data.header] = _fill_defaults(data)
-        return super()._sanitize_data(data)
+        data = super()._sanitize_data(data)
+        fixes[data.header].extend(self._fill_symmetry_operations(data))
+        return data
+
+    def _fill_symmetry_operations(self, data: CifBlock) -> list[str]:
+        """A block with a space-group symbol but no operations, whose symbol pymatgen cannot
+        read, gets the operations of the setting the symbol names; returns notices."""
+        if any(data.data.get(k) for k in SYMOP_KEYS) or _modulation(data):
+            return []
+        symbol = next(
+            (v for k in SYMBOL_KEYS if isinstance(v := data.data.get(k), str) and v.strip()), ""
+        )
+        if symbol.strip() in ("", *UNKNOWN) or not self._defaults_to_p1(data, NUMBER_KEYS):
+            return []  # pymatgen reads the symbol itself
+        setting = find_setting(symbol)
+        number = _number(data.data.get(next((k for k in NUMBER_KEYS if k in data.data), "")))
+        if setting is not None and number in (None, setting.number):
+            data.data["_space_group_symop_operation_xyz"] = list(setting.operations)
+            return [f"space group '{symbol}' read as {setting.full_symbol} (No. {setting.number})"]
+        if not self._defaults_to_p1(data, ()):
+            return []  # pymatgen goes by the space-group number instead
+        return [
+            f"the space group '{symbol}' in the file is not one MatLens can read and the file "
+            "lists no symmetry operations: read as P1, so symmetry copies of its atoms are missing"
+        ]
+
+    def _defaults_to_p1(self, data: CifBlock, without: tuple[str, ...]) -> bool:
+        """Whether pymatgen finds no symmetry for the block (leaving out the keys `without`)."""
+        trial = CifBlock({k: v for k, v in data.data.items() if k not in without}, [], "trial")
+        kept = len(self.warnings)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                self.get_symops(trial)
+            except Exception:  # noqa: BLE001 - a broken symbol is no symmetry found
+                return True
+            finally:
+                del self.warnings[kept:]
+        return any("Defaulting to P1" in str(w.message) for w in caught)
 
 
 def _column(data: CifBlock, key: str) -> list[str] | None:
@@ -144,7 +212,10 @@ def read_cif(path: Path, options: ReadOptions) -> tuple[list[StructureBlock], li
         except UnreadableFile as exc:
             skipped.append(SkippedBlock(name, str(exc)))
             continue
-        notices = tuple(dict.fromkeys([*file_notices, *fixes, *block.notices]))
+        found = block.notices
+        if any("read as P1" in fix for fix in fixes):  # said more precisely by the fix
+            found = tuple(n for n in found if n != P1_NOTICE)
+        notices = tuple(dict.fromkeys([*file_notices, *fixes, *found]))
         blocks.append(StructureBlock(block.name, block.structure, notices))
     if not blocks_in_file:
         raise UnreadableFile(f"{path.name}: no data blocks in this CIF")
@@ -191,6 +262,9 @@ NO_STRUCTURE = "no crystal structure in this block (no cell and no atom sites)"
 def _read_block(parser: CifParser, name: str, data: CifBlock, options: ReadOptions):
     if not any(k in data.data for k in CELL_KEYS) and not _has_sites(data):
         raise UnreadableFile(NO_STRUCTURE)
+    modulated = _modulation(data)
+    if modulated:
+        raise UnreadableFile(modulated)
     _check_cell(parser, data)
     _check_sites(data)
     _check_size(parser, data, name)
@@ -222,7 +296,69 @@ def _read_block(parser: CifParser, name: str, data: CifBlock, options: ReadOptio
     duplicates = _duplicate_labels(data)
     if duplicates:
         notices.append(f"duplicate atom labels in the file: {', '.join(duplicates)}")
+    mismatch = _formula_mismatch(data, structure)
+    if mismatch:
+        notices.append(mismatch)
     return StructureBlock(name, structure, tuple(dict.fromkeys(notices)))
+
+
+def _modulation(data: CifBlock) -> str:
+    """Why a block of a modulated structure cannot be drawn ('' for an ordinary block). Its
+    atoms sit where modulation functions put them, from 4-6D superspace operations; read as
+    3D, the basic cell keeps one copy of each atom (P1). Magnetic CIFs are left to pymatgen."""
+    dimension = _number(data.data.get("_cell_modulation_dimension"))
+    superspace = [
+        k for k in data.data if k.startswith(("_space_group_ssg", "_space_group_symop_ssg"))
+    ]
+    if not (dimension or superspace) or any(k.startswith("_space_group_magn") for k in data.data):
+        return ""
+    name = data.data.get("_space_group_ssg_name")
+    group = f" (superspace group {_greek(name.strip())})" if isinstance(name, str) else ""
+    return (
+        f"a modulated structure{group}: its atoms need the modulation functions, which "
+        "MatLens does not apply; open a 3D approximant (a supercell block) instead"
+    )
+
+
+def _greek(text: str) -> str:
+    """CIF's markup for Greek letters (\\a is α) as the letters."""
+    return re.sub(r"\\([abgd])", lambda m: "αβγδ"["abgd".index(m.group(1))], text)
+
+
+def _formula_mismatch(data: CifBlock, structure) -> str:
+    """A notice when the block's stated formula has other elements or proportions than the
+    atoms read (symmetry copies missing, a wrong symbol, a formula typed wrong); '' when they
+    agree. Hydrogen is left out: X-ray structures often list no hydrogen atoms."""
+    stated = next((v for k in FORMULA_KEYS if isinstance(v := data.data.get(k), str)), "")
+    if stated.strip() in ("", *UNKNOWN):
+        return ""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wanted = Composition(stated).remove_charges()
+            read = structure.composition.remove_charges()
+    except Exception:  # noqa: BLE001 - a formula pymatgen cannot parse is no evidence
+        return ""
+    wanted_fractions = _fractions_without_hydrogen(wanted)
+    read_fractions = _fractions_without_hydrogen(read)
+    elements = set(wanted_fractions) | set(read_fractions)
+    if not wanted_fractions or all(
+        abs(wanted_fractions.get(e, 0) - read_fractions.get(e, 0)) <= FORMULA_TOLERANCE
+        for e in elements
+    ):
+        return ""
+    return (
+        f"the file's formula ({wanted.reduced_formula}) does not match its atoms "
+        f"({read.reduced_formula})"
+    )
+
+
+def _fractions_without_hydrogen(composition: Composition) -> dict[str, float]:
+    amounts = {str(e): float(n) for e, n in composition.element_composition.items()}
+    amounts.pop("H", None)
+    amounts.pop("D", None)
+    total = sum(amounts.values())
+    return {e: n / total for e, n in amounts.items()} if total > 0 else {}
 
 
 def _retry_scaled(parser: CifParser, data: CifBlock):

@@ -47,12 +47,14 @@ class AtomPick:
     wyckoff: str
 
     def text(self) -> str:
-        x, y, z = self.frac
+        x, y, z = (_four_places(v) for v in self.frac)
         where = f", Wyckoff {self.wyckoff}" if self.wyckoff else ""
-        return (
-            f"{self.element} — site {self.label} (#{self.site + 1}{where}) "
-            f"at ({x:.4f}, {y:.4f}, {z:.4f})"
-        )
+        return f"{self.element} — site {self.label} (#{self.site + 1}{where}) at ({x}, {y}, {z})"
+
+
+def _four_places(value: float) -> str:
+    """'0.0000' for the -1e-17 the inverse cell leaves on a cell edge, never '-0.0000'."""
+    return f"{round(value, 4) + 0.0:.4f}"
 
 
 def describe_atom(scene: Scene, info: StructureInfo | None, index: int) -> AtomPick:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import os
 
 _BOX_PADDING = 8.0  # Å of empty space around a molecule, more than any bond cutoff
+# pymatgen's warning when a POSCAR names no elements and it makes names up
+_FALSE_NAMES = "Elements in POSCAR cannot be determined"
 
 
 def read_structures(
@@ -123,11 +125,18 @@ def _checked(path: Path, block: StructureBlock) -> StructureBlock:
 
 def _read_periodic(path: Path, fmt: str) -> StructureBlock:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             structure = Structure.from_file(str(path))
     except Exception as exc:  # pymatgen raises anything on a broken file
         raise _fail(path, fmt, exc) from exc
+    if any(_FALSE_NAMES in str(w.message) for w in caught):
+        # pymatgen then names the atoms H, He, Li, ... in order: a made-up compound
+        raise UnreadableFile(
+            f"{path.name}: the file does not name its elements (a VASP 4 POSCAR with no element "
+            "line and no POTCAR beside it); add a line with the element symbols above the atom "
+            "counts, as VASP 5 writes it"
+        )
     if len(structure) == 0:
         raise UnreadableFile(f"{path.name}: the file has no atoms")
     return _checked(path, StructureBlock(path.name, structure))

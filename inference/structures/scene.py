@@ -127,10 +127,9 @@ class Scene:
         return self.site_labels[int(self.atoms.site[index])]
 
     def atom_name(self, index: int) -> str:
-        """The file's label ('O2'), or the occupancies of a mixed site ('Cu0.75Au0.25'): two
-        elements sharing a site also share one label in pymatgen, which would mislead."""
-        species = self.site_species[int(self.atoms.site[index])]
-        return self.atom_species(index) if len(species) > 1 else self.atom_label(index)
+        """The site's name as the info table gives it: the file's label ('O2'), or for a site
+        elements share their symbols ('Cu/Au'; `analysis.site_label`)."""
+        return self.atom_label(index)
 
     def atom_species(self, index: int) -> str:
         species = self.site_species[int(self.atoms.site[index])]

@@ -55,6 +55,8 @@ class PredictionPane(Pane):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.report: PredictionReport | None = None
+        # (path text, block) handed over by Structures; it holds while the field shows that path
+        self._block: tuple[str, str] | None = None
         self.predict_slot = JobSlot(context.jobs, parent=self)
         self.search_slot = JobSlot(context.jobs, parent=self)
         self.export_slot = JobSlot(context.jobs, parent=self)
@@ -165,8 +167,10 @@ class PredictionPane(Pane):
         self.file_opened.emit(Path(path))
         self.predict()
 
-    def predict_structure_file(self, path: Path) -> None:
-        """Entry point for other panes (Structures ▸ Predict properties)."""
+    def predict_structure_file(self, path: Path, block: str | None = None) -> None:
+        """Entry point for other panes (Structures ▸ Predict properties): the file, and the
+        block shown there (a CIF can hold several structures)."""
+        self._block = (str(path), block) if block else None
         self.open_path(path)
 
     def predict_formula(self, formula: str) -> None:
@@ -190,9 +194,11 @@ class PredictionPane(Pane):
         """Predict for the text in the field; the latest request wins (JobSlot)."""
         text = self.input.text()
         self.message.setText("")
+        block = self._block[1] if self._block and self._block[0] == text else None
         self.predict_slot.submit(
             run_prediction,
             text,
+            block=block,
             relax=self.relax_box.isChecked(),
             eos=self.eos_box.isChecked(),
             label=f"Predicting {text.strip()[:40]}",

@@ -104,7 +104,7 @@ class InfoPanel(QWidget):
             f["abc"].setText(f"{lat.a:.4f}, {lat.b:.4f}, {lat.c:.4f} Å")
             f["angles"].setText(f"{lat.alpha:.3f}, {lat.beta:.3f}, {lat.gamma:.3f}°")
             f["volume"].setText(f"{lat.volume:.3f} Å³")
-            f["density"].setText(f"{info.density:.4f} g/cm³")
+            f["density"].setText(f"{info.density:.4f} g/cm³" if info.density is not None else "—")
         else:
             for key in ("abc", "angles", "volume", "density"):
                 f[key].setText("—")

@@ -44,7 +44,8 @@ class StructurePane(Pane):
     title = "Structures"
     extensions = frozenset({".cif", ".mcif", ".vasp", ".xyz", ".xsf", ".cssr", ".res", ".gjf"})
     file_filter = FILE_DIALOG_FILTER
-    predict_requested = Signal(Path)  # the main window hands it to the Prediction pane
+    # the file and the block shown: the main window hands them to the Prediction pane
+    predict_requested = Signal(Path, str)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -157,7 +158,8 @@ class StructurePane(Pane):
         if self.file is None:
             self.context.show_error("Open a structure first.")
             return
-        self.predict_requested.emit(Path(self.file.path))
+        block = self.file.blocks[max(0, self.block_combo.currentIndex())]
+        self.predict_requested.emit(Path(self.file.path), block.name)
 
     @property
     def _slots(self) -> list[JobSlot]:
