@@ -122,7 +122,10 @@ def render_text(report: DoctorReport) -> str:
         )
         lines.append(f"  {'✓' if m.ok else '✗'} {m.name} [{m.licence}] — {state}")
     if not all(m.ok for m in report.models):
-        lines.append("Fix missing models with `make models` or Models ▸ Model manager ▸ Install.")
+        lines.append(
+            "Fix missing or damaged models with `make models` (it exports them again) or "
+            "Models ▸ Model manager ▸ Install missing models."
+        )
     lines.append("Packages: " + ", ".join(f"{k} {v}" for k, v in report.packages.items()))
     return "\n".join(lines)
 

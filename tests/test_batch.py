@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -120,6 +121,15 @@ def test_missing_and_broken_recipe_files(tmp_path):
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(UnreadableFile, match="not valid JSON"):
         load_recipe(tmp_path / "bad.json")
+    # another file chosen by mistake: a NORDIF settings file (Latin-1 text), renamed .json
+    latin = tmp_path / "settings.json"
+    shutil.copy(shared("microscope_formats", "kikuchipy_ebsd", "nordif", "Setting.txt"), latin)
+    with pytest.raises(UnreadableFile, match="settings.json is not a MatLens recipe: not UTF-8"):
+        load_recipe(latin)
+    one_string = {"format": "matlens-recipe", "version": 1, "mode": "map", "classes": "abc"}
+    (tmp_path / "string.json").write_text(json.dumps(one_string), encoding="utf-8")
+    with pytest.raises(UnreadableFile, match='"classes" is a list of class names'):
+        load_recipe(tmp_path / "string.json")
 
 
 def test_output_names_stay_unique(tmp_path):
@@ -219,7 +229,12 @@ def test_batch_cancels_resumes_and_skips_a_bad_file(folder, tmp_path, sam_model)
         else:
             assert row["tertiary_mean_diameter_µm"] == ""
         assert iio.imread(out / f"{stem}.overlay.png").shape == (256, 256, 3)
-        labels = iio.imread(out / f"{stem}.labels.png")
+        # the label image is an ImageJ TIFF in the recipe's calibration, as Fiji reads it
+        with tifffile.TiffFile(out / f"{stem}.labels.tif") as tif:
+            labels = tif.asarray()
+            numerator, denominator = tif.pages[0].tags["XResolution"].value  # type: ignore[union-attr]
+            assert (tif.imagej_metadata or {}).get("unit") == "um"
+        assert denominator / numerator == pytest.approx(0.05)
         assert labels.dtype == np.uint16 and labels.max() == len(objects)
         assert np.count_nonzero(labels) == sum(int(o["area_px"]) for o in objects)
 
@@ -249,10 +264,49 @@ def test_batch_cli_reports_failures_and_bad_recipes(tmp_path, capsys):
     assert code == 1, out.err  # some images failed
     report = json.loads(out.out)
     assert report["done"] == [] and report["failures"][0]["file"] == "broken.tif"
+    assert report["notes"] == []  # nothing else in the folder
     assert (tmp_path / "out" / "recipe.json").is_file()
+    # a TIFF cut short: its reason starts with its name, which the text report gives once;
+    # a subfolder and a text file are not measured, and the report says so
+    (src / "cut.tif").write_bytes(SAMPLE.read_bytes()[:3000])
+    (src / "day2").mkdir()
+    (src / "notes.txt").write_text("furnace log", encoding="utf-8")
+    code = cli.main(["batch", str(recipe), str(src), str(tmp_path / "out")])
+    lines = capsys.readouterr().out.splitlines()
+    assert "  note: subfolders not read (the batch reads one folder): day2/" in lines
+    assert "  note: files not in a micrograph format, left out: notes.txt" in lines
+    failed = [x for x in lines if x.startswith("  failed: cut")]
+    assert code == 1 and failed == [failed[0]] and failed[0].count("cut.tif") == 1, failed
+    assert failed[0].startswith("  failed: cut.tif is a damaged TIFF file")
     code = cli.main(["batch", str(tmp_path / "none.json"), str(src), str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "recipe not found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_folder_without_micrographs_is_one_line_naming_its_subfolders(tmp_path, capsys):
+    """A lab folder whose images sit in per-sample subfolders: the batch reads one folder, so it
+    says there is nothing to measure and where the images may be, instead of "0 items ... 0 done;
+    results in summary.csv" with exit 0 and an empty summary."""
+    src = tmp_path / "campaign"
+    (src / "sample_A").mkdir(parents=True)
+    shutil.copy(SAMPLE, src / "sample_A" / "a.tif")
+    (src / "notes.txt").write_text("furnace log", encoding="utf-8")
+    recipe = save_recipe(auto_recipe(), tmp_path / "recipe.json")
+    out = tmp_path / "out"
+    code = cli.main(["batch", str(recipe), str(src), str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert f"no micrographs in {src}" in err and "run the batch on sample_A/" in err
+    assert not out.exists()  # nothing written for a run that had nothing to do
+
+    # an image given for the input folder, a file for the output folder: each says so
+    image = src / "sample_A" / "a.tif"
+    assert cli.main(["batch", str(recipe), str(image), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"matlens: {image} is a file: the batch takes the folder that holds the images\n"
+    assert cli.main(["batch", str(recipe), str(src / "sample_A"), str(src / "notes.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"matlens: {src / 'notes.txt'} is a file: choose a folder for the outputs\n"
 
 
 def test_output_folder_must_differ_from_the_input(tmp_path):

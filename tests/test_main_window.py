@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMenu
 
 from desktop.crash import CrashHandler
 from desktop.main_window import MainWindow
@@ -189,6 +190,48 @@ def test_model_manager_shows_models_and_device(qtbot):
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == len(load_cards())
     assert window.device.label in dialog.device_label.text()
+
+
+def test_model_manager_states_agree_with_the_doctor(qtbot, tmp_path, monkeypatch, capsys):
+    """Models ▸ Model manager… says of each model what `matlens doctor` and `models list` say:
+    the Tc linker (its coefficients are in its card, no files) is ok, not "missing", and a card
+    that cannot be read says so instead of "missing"."""
+    from desktop.dialogs.models import ModelManager
+    from inference import doctor
+    from inference.cli import main as cli_main
+
+    monkeypatch.setenv("MATLENS_MODELS", str(tmp_path))  # no exported files: cheap to check
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards" / "broken.json").write_text("{not json", encoding="utf-8")
+    window = _window(qtbot)
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Models")
+    assert isinstance(menu, QMenu)
+    next(a for a in menu.actions() if a.text() == "Model &manager…").trigger()
+    dialog = window.findChild(ModelManager)
+    assert dialog is not None and dialog.isVisible()
+    cells = [
+        (dialog.table.item(row, 0), dialog.table.item(row, 2))
+        for row in range(dialog.table.rowCount())
+    ]
+    shown = {name.text(): state.text() for name, state in cells if name and state}
+    assert len(shown) == dialog.table.rowCount()
+    verdicts = {
+        m.name: "ok"
+        if m.ok
+        else m.problem.split(":")[0] or next(v for v in m.files.values() if v != "ok")
+        for m in doctor.collect().models
+    }
+    assert shown == verdicts
+    assert shown["broken"] == "unreadable card"
+    tc_linker = next(m.name for m in doctor.collect().models if m.id == "tc_linker")
+    assert shown[tc_linker] == "ok"
+    # every column in sight: the long licences wrap instead of pushing Source off the side
+    qtbot.waitExposed(dialog)
+    assert dialog.table.horizontalScrollBar().maximum() == 0
+    assert cli_main(["models", "list"]) == 0  # the CLI's list agrees too
+    listed = dict(line.split()[:2] for line in capsys.readouterr().out.splitlines())
+    assert listed["tc_linker"] == "ok" and listed["broken"] == "unreadable"
+    dialog.close()
 
 
 def test_running_app_never_imports_torch_or_transformers(tmp_path):

@@ -12,6 +12,7 @@ window, real widgets.
 
 from __future__ import annotations
 
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -26,6 +27,7 @@ from scipy import ndimage
 from skimage import measure as skmeasure
 
 from desktop.panes.micrograph.pane import MicrographPane
+from inference.segmentation.workflows import SamModels
 
 ROSETTA = ("microscope_formats", "rosettasciio")
 
@@ -207,3 +209,37 @@ def test_annotations_saved_under_the_old_dm_reading_reopen_with_the_mended_scale
     assert pane.loaded is not None and len(pane.loaded.annotations) == 1
     assert "1.687 µm/px, DM tags" in window.banner.error_text
     assert "the file's is used" in window.banner.error_text
+
+
+def test_a_damaged_model_file_is_said_and_a_click_says_why_nothing_comes(
+    qtbot, window, tmp_path, monkeypatch
+):
+    """A models folder whose SAM decoder was cut short (a copy: the real one stays as it is):
+    the banner names the file and the fix in one line, and a click made once the banner is
+    gone says that clicks are off and why, not "Preparing the image…" for ever."""
+    real = Path(os.environ["MATLENS_MODELS"])
+    models = tmp_path / "models"
+    models.mkdir()
+    for item in real.iterdir():
+        (models / item.name).symlink_to(item)
+    decoder = models / "mobile_sam_decoder.onnx"
+    decoder.unlink()
+    decoder.write_bytes((real / "mobile_sam_decoder.onnx").read_bytes()[:100_000])
+    monkeypatch.setenv("MATLENS_MODELS", str(models))
+    # as at the start of the app: no SAM session that an earlier test opened from the good files
+    monkeypatch.setattr(
+        cast("MicrographPane", window.panes[0]).state.workbench, "models", SamModels()
+    )
+
+    super1 = ("segmentation", "nasa_micronet", "Super1")
+    pane = open_copy(qtbot, window, tmp_path, *super1, "test", "spot2_0d_4.tif")
+    qtbot.waitUntil(lambda: bool(window.banner.error_text), timeout=60000)
+    line = window.banner.error_text
+    assert "mobile_sam_decoder.onnx is damaged" in line and "make models" in line
+    assert "\n" not in line and "Traceback" not in line
+    window.banner.clear_error()  # the banner goes after a while; the click must still say why
+    pos = pane.canvas.scene_pos_of(200.5, 200.5)
+    qtbot.mouseClick(pane.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    hint = pane.clicks.candidate_label.text()
+    assert hint.startswith("Clicks are off: ") and "mobile_sam_decoder.onnx is damaged" in hint
+    assert not pane.ready

@@ -384,6 +384,55 @@ def test_the_batch_dialog_says_why_an_image_kept_its_pixels(qtbot, pane, tmp_pat
     assert "none (pixels not square)" in rows
 
 
+def test_cancel_in_the_batch_dialog_stops_and_a_new_start_redoes_nothing_done(
+    qtbot, pane, tmp_path
+):
+    """Cancel after the first image: the figures stop (no rate or time left any more), the
+    images finished keep their outputs, and Start again measures only the rest."""
+    pytest.importorskip("inference.segmentation.automatic", reason="segment everything not built")
+    try:
+        require("mobile_sam")
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+    folder = tmp_path / "micrographs"
+    folder.mkdir()
+    names = [f"{k}.tif" for k in "abcde"]
+    for name in names:
+        shutil.copy(SAMPLE, folder / name)
+    (folder / "older").mkdir()  # not read, and said so
+    (folder / "notes.txt").write_text("furnace log", encoding="utf-8")
+    out = folder / "measured"  # inside the input folder: not named as a subfolder left out
+    pane.auto_panel.points_spin.setValue(8)  # a coarse grid keeps the test short
+    dialog = pane.measure_panel.open_batch()
+    dialog.input_edit.setText(str(folder))
+    dialog.output_edit.setText(str(out))
+    view = dialog.progress
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(view.rows()) >= 1, timeout=120000)
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60000)
+    assert dialog.summary_label.text().startswith("Cancelled. Start again to resume")
+    figures = view.figures_label.text()
+    assert figures.endswith(" · cancelled") and "left" not in figures and "/s" not in figures
+    first = [r[0] for r in view.rows() if r[1] == "done"]
+    assert first and len(first) < len(names)
+    assert figures.startswith(f"{len(first)}/{len(names)} done")
+    for name in first:
+        assert (out / name.replace(".tif", ".csv")).is_file()
+
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)  # resumes
+    qtbot.waitUntil(lambda: not dialog.running, timeout=180000)
+    assert sorted(dialog.report.skipped) == sorted(first)
+    assert sorted(dialog.report.done) == sorted(set(names) - set(first))
+    assert all(view.state_of(name) == "done before" for name in first)
+    assert view.figures_label.text().startswith(f"{len(names)}/{len(names)} done")
+    assert dialog.notes_label.text().splitlines() == [
+        "Note: subfolders not read (the batch reads one folder): older/",
+        "Note: files not in a micrograph format, left out: notes.txt",
+    ]  # the output folder inside the input folder is not named
+
+
 def test_the_batch_dialog_says_in_one_line_when_no_cluster_answers(qtbot, pane, tmp_path):
     folder = tmp_path / "micrographs"
     folder.mkdir()

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from inference.runtime.exporting import run_export
-from inference.runtime.registry import FileStatus, card_status, load_cards
+from inference.runtime.registry import FileStatus, card_state, card_status, load_cards
 
 if TYPE_CHECKING:
     from desktop.workers import JobRunner, Worker
@@ -40,7 +40,7 @@ class ModelManager(QDialog):
     def __init__(self, jobs: JobRunner, device: DeviceReport | None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Model manager")
-        self.resize(760, 420)
+        self.resize(960, 480)
         self.jobs = jobs
         self.worker: Worker | None = None
 
@@ -48,8 +48,14 @@ class ModelManager(QDialog):
         self.device_label = QLabel(f"<b>Compute device:</b> {device_text}", self)
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # names and licences run to a sentence ("MIT (trained here on crabnet 2.0.8's copies of
+        # ...)"): those two columns share the width left and wrap, so none is pushed out of sight
+        for column in ("Model", "Licence"):
+            header.setSectionResizeMode(COLUMNS.index(column), QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        self.table.setWordWrap(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
 
@@ -86,16 +92,18 @@ class ModelManager(QDialog):
         cards = load_cards()
         self.table.setRowCount(len(cards))
         for row, card in enumerate(cards):
-            status = card_status(card) if card.files else FileStatus.MISSING
             values = (
                 card.name,
                 card.task,
-                status.value,
+                card_state(card),
                 card.licence,
                 f"{card.source_package} {card.source_version}".strip(),
             )
             for col, value in enumerate(values):
-                self.table.setItem(row, col, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                self.table.setItem(row, col, item)
+        self.table.resizeRowsToContents()
         missing = any(card_status(c) is not FileStatus.OK for c in cards if c.bundled)
         self.install_button.setEnabled(missing and self.worker is None)
 

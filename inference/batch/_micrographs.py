@@ -1,5 +1,5 @@
 """Micrographs: a recipe over a folder (`matlens batch`). Per image `<name>.csv`,
-`<name>.overlay.png` and `<name>.labels.png`; `summary.csv` (one row per image, in file order),
+`<name>.overlay.png` and `<name>.labels.tif` (calibrated as the image); `summary.csv` (one row per image, in file order),
 `failures.csv` and `recipe.json`, as `inference.segmentation.batch` writes them."""
 
 from __future__ import annotations
@@ -51,7 +51,10 @@ class Micrographs:
     def items(self) -> list[Item]:
         from inference.segmentation.batch import list_images, output_names
 
-        images = list_images(Path(self.input_dir))
+        folder = Path(self.input_dir)
+        images = list_images(folder)
+        if not images:  # as `extract` and `predict` say of a folder with nothing to do
+            raise MatLensError(f"no micrographs in {folder}{_subfolders_hint(folder)}")
         names = output_names(images)
         return [Item(names[p], p.name, str(p.resolve()), _file_stamp(p)) for p in images]
 
@@ -67,7 +70,7 @@ class Micrographs:
     def process(
         self, item: Item, staging: Path, progress: ProgressCallback, cancel: CancelToken | None
     ) -> ItemOutput:
-        from inference.segmentation.batch import process_image, segmenter
+        from inference.segmentation.batch import OUTPUT_SUFFIXES, process_image, segmenter
 
         recipe = self.recipe
         model_id = sam_model_id(recipe)
@@ -79,7 +82,7 @@ class Micrographs:
         processed = process_image(
             recipe, Path(item.source), staging, item.name, segment, progress, cancel
         )
-        files = tuple(f"{item.name}{s}" for s in (".csv", ".labels.png", ".overlay.png"))
+        files = tuple(f"{item.name}{s}" for s in OUTPUT_SUFFIXES)
         return ItemOutput(files, {"row": processed.row, "notes": list(processed.notes)})
 
     def merge(
@@ -106,7 +109,42 @@ class Micrographs:
         notes = tuple(
             note for item in items if item.name in done for note in done[item.name].get("notes", [])
         )
+        notes += _left_out(Path(self.input_dir), Path(out_dir))
         return MergeResult((str(summary), str(failures_csv)), notes)
+
+
+def _names(paths: list[Path], suffix: str = "") -> str:
+    shown = ", ".join(f"{p.name}{suffix}" for p in paths[:3])
+    return shown + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+def _left_out(folder: Path, out_dir: Path) -> tuple[str, ...]:
+    """What the folder holds that was not measured, so that it is not missed silently."""
+    from inference.imaging.io import is_supported
+
+    try:
+        entries = sorted(p for p in folder.iterdir() if p.name[:1] != ".")
+        out = out_dir.resolve()
+        subfolders = [p for p in entries if p.is_dir() and p.resolve() != out]
+        others = [p for p in entries if p.is_file() and not is_supported(p)]
+    except OSError:  # the folder went away during the run: the items say what happened
+        return ()
+    notes = []
+    if subfolders:
+        notes.append(f"subfolders not read (the batch reads one folder): {_names(subfolders, '/')}")
+    if others:
+        notes.append(f"files not in a micrograph format, left out: {_names(others)}")
+    return tuple(notes)
+
+
+def _subfolders_hint(folder: Path) -> str:
+    """The batch reads one folder: name the subfolders, where the images may be."""
+    subfolders = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name[:1] != ".")
+    if not subfolders:
+        return ""
+    shown = ", ".join(f"{name}/" for name in subfolders[:3])
+    more = f" and {len(subfolders) - 3} more" if len(subfolders) > 3 else ""
+    return f" (subfolders are not read: run the batch on {shown}{more})"
 
 
 def _file_stamp(path: Path) -> str:

@@ -190,10 +190,14 @@ class BatchProgress:
         return left / self.rate if self.rate > 0 else None
 
     @property
+    def counts(self) -> str:
+        """Items done and failed, without the rate and the time left (a run that stopped)."""
+        done = f"{self.done + self.skipped}/{self.total} done"
+        return f"{done} · {self.failed} failed" if self.failed else done
+
+    @property
     def message(self) -> str:
-        parts = [f"{self.done + self.skipped}/{self.total} done"]
-        if self.failed:
-            parts.append(f"{self.failed} failed")
+        parts = [self.counts]
         if self.rate:
             parts.append(
                 f"{self.rate:.2f} items/s" if self.rate < 10 else f"{self.rate:.0f} items/s"

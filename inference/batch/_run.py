@@ -54,6 +54,8 @@ def run_workload(
     items = workload.items()
     if len({i.name for i in items}) != len(items):
         raise MatLensError("two items would write the same outputs")  # a workload bug
+    if out_dir.is_file():
+        raise MatLensError(f"{out_dir} is a file: choose a folder for the outputs")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -103,8 +103,9 @@ def print_report(report: BatchReport) -> None:
             f"  retried: {retry.file} (done on try {retry.tries}; the earlier tries' workers died)"
         )
     for failure in report.failures:
-        # most reasons name their file already ("scan.pdf: no text layer …"): not twice
-        said = failure.reason.startswith(f"{Path(failure.file).name}:")
+        # most reasons name their file already ("scan.pdf: no text layer …", "cut.tif is a
+        # damaged TIFF file …"): not twice
+        said = failure.reason.startswith(Path(failure.file).name)
         print(f"  failed: {failure.reason if said else f'{failure.file}: {failure.reason}'}")
 
 

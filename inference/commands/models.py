@@ -27,7 +27,7 @@ def register(sub) -> None:
 
 def run_list(args) -> int:
     from inference.cli import print_json
-    from inference.runtime.registry import card_status, file_path, load_cards
+    from inference.runtime.registry import card_state, file_path, load_cards
 
     rows = []
     for c in load_cards():
@@ -38,7 +38,7 @@ def run_list(args) -> int:
                 "task": c.task,
                 "licence": c.licence,
                 "source": f"{c.source_package} {c.source_version}".strip(),
-                "status": card_status(c).value,
+                "status": card_state(c),
                 "bundled": c.bundled,
                 "files": [str(file_path(f)) for f in c.files],
             }

@@ -138,6 +138,15 @@ def is_unreadable(card: ModelCard) -> bool:
     return card.description.startswith(UNREADABLE_CARD)
 
 
+def card_state(card: ModelCard) -> str:
+    """What the model manager and `matlens models list` show of a card, as `matlens doctor`
+    judges it: "ok", "missing", "checksum mismatch" or "unreadable card". A card without files
+    (the Tc linker keeps its coefficients in the card) is ok unless it could not be read."""
+    if is_unreadable(card):
+        return UNREADABLE_CARD
+    return card_status(card).value
+
+
 def _broken_card(path: Path, exc: Exception) -> ModelCard:
     return ModelCard(
         id=path.stem,

@@ -5,7 +5,8 @@ Output folder layout::
 
     OUT/<name>.csv            one row per object (as the GUI's CSV export)
     OUT/<name>.overlay.png    the image with the objects in their class colours
-    OUT/<name>.labels.png     uint16 label image (each object's id, 1..N, as the exports)
+    OUT/<name>.labels.tif     uint16 label image (each object's id, 1..N, as the exports), an
+                              ImageJ TIFF with the image's pixel size and unit when calibrated
     OUT/summary.csv           one row per image done with this recipe (`summary.summary_row`)
     OUT/failures.csv          file, reason: the images of the last run that failed
     OUT/recipe.json           the recipe used
@@ -60,6 +61,8 @@ from inference.segmentation.workflows import (
 MARKERS = ".matlens-batch"
 SUMMARY = "summary.csv"
 FAILURES = "failures.csv"
+
+OUTPUT_SUFFIXES = (".csv", ".labels.tif", ".overlay.png")  # written per image
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,8 @@ def _phase_segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter
 # --- the batch ----------------------------------------------------------------------------------
 def list_images(folder: Path) -> list[Path]:
     """Micrographs directly in `folder` (not in subfolders), by name; hidden files left out."""
+    if folder.is_file():
+        raise MatLensError(f"{folder} is a file: the batch takes the folder that holds the images")
     if not folder.is_dir():
         raise MatLensError(f"input folder not found: {folder}")
     return sorted(
@@ -323,7 +328,7 @@ def process_image(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> ProcessedImage:
-    """Segment, measure and write one image's `<name>.csv`, `.labels.png` and `.overlay.png`
+    """Segment, measure and write one image's `<name>.csv`, `.labels.tif` and `.overlay.png`
     into `out_dir`; returns its summary.csv row and report notes. `run` is
     `segmenter(recipe, model)`."""
     from inference.segmentation.report import overlay_image, png_bytes
@@ -358,7 +363,8 @@ def process_image(
     )
     progress(0.95, "writing")
     write_csv(annotations, out_dir / f"{name}.csv", measurements=measured.measurements)
-    write_label_image(annotations, out_dir / f"{name}.labels.png")
+    # a TIFF, as the pane's Export and the CLI write it: a PNG would drop the pixel size
+    write_label_image(annotations, out_dir / f"{name}.labels.tif")
     (out_dir / f"{name}.overlay.png").write_bytes(
         png_bytes(
             overlay_image(image.rgb, annotations, data_bar_rows=image.micrograph.data_bar_rows),
@@ -372,7 +378,7 @@ def process_image(
 
 
 def _outputs(out_dir: Path, name: str) -> list[Path]:
-    return [out_dir / f"{name}{s}" for s in (".csv", ".labels.png", ".overlay.png")]
+    return [out_dir / f"{name}{s}" for s in OUTPUT_SUFFIXES]
 
 
 def _marker(out_dir: Path, name: str) -> dict | None:

@@ -188,6 +188,8 @@ def recipe_from_dict(data: dict) -> Recipe:
         raise MatLensError("the recipe has no valid version number")
     if version > VERSION:
         raise MatLensError(f"this recipe was saved by a newer MatLens (version {version})")
+    if isinstance(data.get("classes"), str):  # "classes": "abc" would be classes a, b and c
+        raise MatLensError('"classes" is a list of class names, not one string')
     try:
         classes = [
             ObjectClass(str(c["name"]), cast("RGB", tuple(int(v) for v in c["colour"])))
@@ -225,6 +227,10 @@ def load_recipe(path: str | Path) -> Recipe:
         raise UnreadableFile(f"recipe not found: {path}") from None
     except json.JSONDecodeError as exc:
         raise UnreadableFile(f"recipe {path.name} is not valid JSON (line {exc.lineno})") from None
+    except UnicodeDecodeError:  # another file chosen by mistake (a text in Latin-1, an image)
+        raise UnreadableFile(
+            f"recipe {path.name} is not a MatLens recipe: not UTF-8 JSON text"
+        ) from None
     except MatLensError as exc:
         raise UnreadableFile(f"recipe {path.name}: {exc}") from None
     except OSError as exc:

@@ -395,6 +395,10 @@ class BatchDialog(QDialog):
         self.notes_label.setVisible(bool(notes))
 
     def _cancelled(self) -> None:
+        # the figures of the last update still had a rate and a time left: a run that stopped
+        # has neither
+        last = self.progress.last
+        self.progress.figures_label.setText(f"{last.counts} · cancelled" if last else "Cancelled")
         self.summary_label.setStyleSheet("")
         self.summary_label.setText(
             "Cancelled. Start again to resume: images already done are skipped."

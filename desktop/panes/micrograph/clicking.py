@@ -106,7 +106,12 @@ class CurrentObjectBox(QGroupBox):
         if prompts is None or prompts.empty:
             return
         if clicks is None:
-            self.candidate_label.setText("Preparing the image… your clicks will apply when ready.")
+            off = self.state.clicks_off
+            self.candidate_label.setText(
+                f"Clicks are off: {off}"
+                if off
+                else "Preparing the image… your clicks will apply when ready."
+            )
             return
         self.decode_slot.submit(
             decode_prompt,

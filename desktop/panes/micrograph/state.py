@@ -86,6 +86,9 @@ class MicrographState(QObject):
         }
         self._saver: SidecarSaver | None = None
         self._save_slot: JobSlot | None = None
+        # why the image has no click session (the model could not be loaded, ...), so that a
+        # click says so after the banner is gone instead of waiting for a session never coming
+        self.clicks_off = ""
         self._leaving: list[tuple[SidecarSaver, JobSlot]] = []  # images with saves running
         events = self.workbench.events
         events.image.connect(self.image_opened.emit)
@@ -165,16 +168,21 @@ class MicrographState(QObject):
         image = self.workbench.image
         if image is None:
             return
+        self.clicks_off = ""
         self.embed_slot.submit(
             embed_for_clicks,
             self.workbench.model,
             image.rgb,
             label="Preparing the image for segmentation…",
             on_result=self._embedded,
-            on_error=self.report_error,
+            on_error=self._embedding_failed,
             on_cancelled=lambda: self.show_status("Embedding cancelled: clicks are off"),
             name="image embedding",
         )
+
+    def _embedding_failed(self, report: ErrorReport) -> None:
+        self.clicks_off = report.message
+        self.report_error(report)
 
     def _embedded(self, clicks) -> None:
         self.workbench.set_clicks(clicks)
