@@ -138,3 +138,17 @@ def typeset_pdf(body_html: str, path: Path) -> Path:
     doc.print_(writer)
     del writer  # the file is complete once the writer is gone
     return path
+
+
+def precise_values_pdf(path: Path) -> Path:
+    """A one-page paper whose values carry trailing zeros a float drops ("7.0 K", "3.30 eV",
+    "20.50 ± 0.03 K", and a table's "7.10"). Needs a QGuiApplication (the qapp fixture)."""
+    return typeset_pdf(
+        "<h2>Superconductivity in NbSe2 films</h2><p>The NbSe2 films become superconducting at "
+        "Tc = 7.0 K. The band gap of ZnO is 3.30 eV. The bulk NbN crystal has "
+        "Tc = 20.50 ± 0.03 K.</p>"
+        "<p>Table 1. Transition temperatures of the films.</p>"
+        "<table border='1' cellpadding='4'><tr><th>Sample</th><th>Tc (K)</th></tr>"
+        "<tr><td>NbSe2</td><td>7.10</td></tr><tr><td>TaS2</td><td>0.80</td></tr></table>",
+        path,
+    )

@@ -188,3 +188,20 @@ def test_a_folder_batch_names_an_unreadable_paper_once(capsys, tmp_path):
         "failed: scan.pdf: no text layer (a scanned or image-only PDF); run OCR on it first"
     ]
     assert (tmp_path / "out" / "records.json").is_file()
+
+
+def test_extract_shows_each_value_with_the_digits_and_unit_the_paper_writes(capsys, qapp, tmp_path):
+    """A table cell holds its number alone ("0.80"; the unit is in the header), so the text
+    output printed "0.80" with no kelvin; the JSON keeps the number (0.8) and the text as written.
+    The title line said "(1 pages)"."""
+    from literature_helpers import precise_values_pdf
+
+    pdf = precise_values_pdf(tmp_path / "precise.pdf")
+    code, out, _ = run(capsys, "extract", pdf)
+    assert code == 0
+    lines = out.splitlines()
+    values = [line.split(None, 3)[3].strip() for line in lines[2:]]
+    assert values == ["7.0 K", "3.30 eV", "20.50 ± 0.03 K", "7.10 K", "0.80 K"]
+    code, out, _ = run(capsys, "extract", pdf, "--json")
+    cell = next(r for r in json.loads(out)["records"] if r["material"] == "TaS2")
+    assert (cell["value"], cell["text"]) == (0.8, "0.80")

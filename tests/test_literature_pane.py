@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 from literature_helpers import paper
@@ -303,3 +305,21 @@ def test_a_library_marks_the_papers_it_could_not_read(qtbot, pane, tmp_path):
     assert pane.paper.path.name == "PMC6427619.pdf" and pane.summary_label.text() == header
     # the list points at the paper shown, not at the file that failed
     assert [i.text() for i in pane.library_list.selectedItems()] == ["PMC6427619.pdf"]
+
+
+def test_the_value_column_keeps_the_digits_the_paper_writes(qtbot, pane, tmp_path):
+    """A new-user audit: "7.0 K" showed as 7 and a table's "0.80" as 0.8, dropping the
+    significant figures a scientist reads."""
+    from literature_helpers import precise_values_pdf
+
+    _open(qtbot, pane, precise_values_pdf(tmp_path / "precise.pdf"))
+    shown = {
+        (pane.table.item(row, 0).text(), pane.table.item(row, 2).text())
+        for row in range(pane.table.rowCount())
+    }
+    assert {("NbSe2", "7.0"), ("ZnO", "3.30"), ("NbN", "20.50 ± 0.03")} <= shown
+    assert {("NbSe2", "7.10"), ("TaS2", "0.80")} <= shown  # read from the table's cells
+    si = {pane.table.item(row, 2).text(): pane.table.item(row, 4).text() for row in range(5)}
+    assert si["3.30"] == "5.28718e-19 J"  # the SI column keeps its own formatting
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "literature_precise_values.png"))

@@ -49,6 +49,7 @@ def run(args) -> int:
     from inference.cli import print_json
     from inference.literature.export import write_csv
     from inference.literature.extract import extract_pdf
+    from inference.literature.schema import shown_quantity
 
     result = extract_pdf(Path(args.paper), ner=args.ner, linker=args.linker).extraction
     if args.property:
@@ -71,7 +72,8 @@ def run(args) -> int:
         material = _shown(r.material or "?", r.material_formula, r.material_kind)
         prop = f"{r.property} ({r.qualifier})" if r.qualifier else r.property
         print(
-            f"p{r.page:<3} {material:24s} {prop:18s} {r.text}" + (f"  [{cond}]" if cond else ""),
+            f"p{r.page:<3} {material:24s} {prop:18s} {shown_quantity(r)}"
+            + (f"  [{cond}]" if cond else ""),
             file=sys.stdout,
         )
     return 0

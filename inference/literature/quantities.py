@@ -243,6 +243,12 @@ def _number(text: str) -> float:
     return value * 10 ** int(m.group(2)) if m.group(2) else value
 
 
+# A number as written ("1.0", "2.5 × 10-3", after `normalise`) and its value, for showing a
+# record's value with the paper's own digits (`schema.shown_value`).
+NUMBER = re.compile(rf"(?<![A-Za-z0-9.]){_NUM}")
+parse_number = _number
+
+
 def unit_dimension(unit: str) -> str | None:
     """The dimension of a unit as written in a table header ("S cm−1" → "conductivity")."""
     key = " ".join(normalise(unit).replace("·", " ").replace("⋅", " ").split())

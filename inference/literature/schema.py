@@ -8,6 +8,8 @@ a CSV file's header is `csv_columns(PropertyRecord)`.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +95,49 @@ def shown_si(record: PropertyRecord) -> str:
         return f"{low:.6g}–{high:.6g} {record.unit_si}".strip()
     sign = _COMPARISONS.get(record.modifier)
     return f"{sign} {si}" if sign else si
+
+
+def shown_value(record: PropertyRecord) -> str:
+    """The record's value as the paper writes it, so its significant figures survive ("1.0",
+    "20.50 ± 0.03", "0.65(3)"; `value` holds 1.0, which prints as "1"). A bound, estimate or
+    range is the whole written quantity ("up to 48 K"). Where the written number cannot be
+    found again (a cell the value was read from in another form), the value itself."""
+    if record.modifier != "=":
+        return record.text
+    from inference.literature.quantities import NUMBER, normalise, parse_number
+
+    plain = normalise(record.text)
+    numbers = [(m.start(), m.end(), parse_number(m.group())) for m in NUMBER.finditer(plain)]
+    value, rest = f"{record.value:.6g}", 0  # rest: where the numbers after the value begin
+    for i, (start, end, number) in enumerate(numbers):
+        signed = start > 0 and plain[start - 1] == "-"  # "−0.5 V"
+        if _same(-number if signed else number, record.value):
+            value, rest = record.text[start - signed : end], i + 1
+            break
+    if record.uncertainty is None:
+        return value
+    esd = re.match(r"\(\d{1,2}\)", plain[numbers[rest - 1][1] :]) if rest else None
+    if esd:  # "0.65(3)": the uncertainty in the last digits, as crystallographers write it
+        return value + esd.group()
+    # the digits alone: the "-" of "+/- 0.03" is no sign
+    spread = next(
+        (record.text[s:e] for s, e, n in numbers[rest:] if _same(n, record.uncertainty)),
+        f"{record.uncertainty:.6g}",
+    )
+    return f"{value} ± {spread}"
+
+
+def shown_quantity(record: PropertyRecord) -> str:
+    """The value as written with its unit ("1.0 eV"); a table cell writes its number alone (the
+    unit is in the column's header), so the unit is added where the written text lacks it."""
+    value = shown_value(record)
+    if record.unit and not value.rstrip(" )").endswith(record.unit):
+        return f"{value} {record.unit}"
+    return value
+
+
+def _same(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9)
 
 
 # What each `PropertyRecord.link` means, in the words the pane shows beside a record.

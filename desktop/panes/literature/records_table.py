@@ -7,16 +7,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from inference.literature.schema import link_reason, shown_si
+from inference.literature.schema import link_reason, shown_si, shown_value
 
 if TYPE_CHECKING:
     from inference.literature.extract import PropertyRecord
 
 COLUMNS = ("Material", "Property", "Value", "Unit", "SI", "Conditions", "Page")
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.6g}"
 
 
 class RecordsTable(QTableWidget):
@@ -45,9 +41,7 @@ class RecordsTable(QTableWidget):
         self.records = list(records)
         self.setRowCount(len(self.records))
         for row, r in enumerate(self.records):
-            value = r.text if r.modifier != "=" else _fmt(r.value)
-            if r.uncertainty is not None and r.modifier == "=":
-                value = f"{_fmt(r.value)} ± {_fmt(r.uncertainty)}"
+            value = shown_value(r)  # "1.0" as written, not "1": the paper's significant figures
             si = shown_si(r)
             cond = "; ".join(f"{k} {v}" for k, v in r.conditions.items())
             material = r.material or "?"
