@@ -200,6 +200,7 @@ def test_extract_shows_each_value_with_the_digits_and_unit_the_paper_writes(caps
     code, out, _ = run(capsys, "extract", pdf)
     assert code == 0
     lines = out.splitlines()
+    assert lines[0] == "Superconductivity in NbSe2 films (1 page)"
     values = [line.split(None, 3)[3].strip() for line in lines[2:]]
     assert values == ["7.0 K", "3.30 eV", "20.50 ± 0.03 K", "7.10 K", "0.80 K"]
     code, out, _ = run(capsys, "extract", pdf, "--json")

@@ -323,3 +323,22 @@ def test_the_value_column_keeps_the_digits_the_paper_writes(qtbot, pane, tmp_pat
     assert si["3.30"] == "5.28718e-19 J"  # the SI column keeps its own formatting
     if shots := os.environ.get("MATLENS_SHOTS"):
         pane.grab().save(str(Path(shots) / "literature_precise_values.png"))
+
+
+def test_counts_in_the_header_and_status_take_their_number(qtbot, pane, tmp_path):
+    """A new-user audit: a one-page paper's header said "1 pages · ... · 1 tables", and a folder
+    of one paper "Library: 1 papers"."""
+    from literature_helpers import precise_values_pdf
+
+    library = tmp_path / "lib"
+    library.mkdir()
+    pdf = precise_values_pdf(library / "precise.pdf")
+    _open(qtbot, pane, pdf)
+    header = pane.summary_label.text().split("<br>")[1]
+    assert header == "1 page · 5 values · 4 materials · 0 synthesis steps · 1 table"
+    pane.open_path(library)
+    qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=60000)
+    _idle(qtbot, pane)
+    assert pane.statuses[-1].startswith("Library: 1 paper, 1 indexed now")
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "literature_one_page_header.png"))

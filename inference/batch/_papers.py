@@ -19,6 +19,7 @@ from inference.batch._cache import cached_model
 from inference.batch._model import Item, ItemFailure, ItemOutput, MergeResult
 from inference.batch._store import replacing
 from inference.errors import MatLensError, ModelUnavailable
+from inference.wording import counted
 
 if TYPE_CHECKING:
     from inference.jobs import CancelToken, ProgressCallback
@@ -188,5 +189,5 @@ class Papers:
                 item.label, [size, mtime_ns], index["title"], passages, vectors, save=False
             )
         library.save_index()
-        notes.add(f"search index of {len(papers)} papers updated ({library.index_dir})")
+        notes.add(f"search index of {counted(len(papers), 'paper')} updated ({library.index_dir})")
         return MergeResult((str(merged), str(table), str(failures_csv)), tuple(sorted(notes)))

@@ -50,6 +50,7 @@ def run(args) -> int:
     from inference.literature.export import write_csv
     from inference.literature.extract import extract_pdf
     from inference.literature.schema import shown_quantity
+    from inference.wording import counted
 
     result = extract_pdf(Path(args.paper), ner=args.ner, linker=args.linker).extraction
     if args.property:
@@ -62,7 +63,7 @@ def run(args) -> int:
     if args.json:
         print_json(result.to_json())
         return 0
-    print(f"{result.title or Path(args.paper).name} ({result.n_pages} pages)")
+    print(f"{result.title or Path(args.paper).name} ({counted(result.n_pages, 'page')})")
     names = sorted(
         {_shown(m.text, m.formula, m.kind) for m in result.materials if m.role == "sample"}
     )

@@ -22,6 +22,7 @@ from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.sentences import split_sentences
 from inference.runtime.paths import cache_dir
+from inference.wording import counted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -292,14 +293,15 @@ class Library:
         """Papers on worker processes; progress moves as each paper comes back."""
         count = len(todo)
         workers = min(workers, count)
-        progress(0.0, f"starting {workers} worker processes to index {count} papers")
+        processes = counted(workers, "worker process", "worker processes")
+        progress(0.0, f"starting {processes} to index {counted(count, 'paper')}")
         calls = [(str(path), rel, stamp, embed) for rel, path, stamp in todo]
         finished = on_workers(index_paper, calls, workers, cancel)
         for done, (index, indexed) in enumerate(finished, start=1):
             rel, path, stamp = todo[index]
             if isinstance(indexed, BaseException):
                 indexed = IndexedPaper(rel, stamp, error=f"{path.name}: {indexed}")
-            progress(done / count, f"indexed {path.name} ({done} of {count} papers)")
+            progress(done / count, f"indexed {path.name} ({done} of {counted(count, 'paper')})")
             yield indexed
 
     def add_paper(

@@ -40,6 +40,7 @@ from inference.literature.extract import Extraction, PropertyRecord, extract_pdf
 from inference.literature.ner import installed as tagger_installed
 from inference.literature.render import render_page
 from inference.prediction.inputs import fixed_formula
+from inference.wording import counted
 
 if TYPE_CHECKING:
     from inference.errors import ErrorReport
@@ -353,9 +354,10 @@ class LiteraturePane(Pane):
         self._apply_filters()
         formulas = sorted({m.name or m.formula for m in ex.materials if m.role == "sample"})
         self.summary_label.setText(
-            f"<b>{paper.title or opened.path.name}</b><br>{paper.n_pages} pages · "
-            f"{len(ex.records)} values · {len(formulas)} materials · "
-            f"{len(ex.synthesis)} synthesis steps · {len(paper.tables)} tables"
+            f"<b>{paper.title or opened.path.name}</b><br>{counted(paper.n_pages, 'page')} · "
+            f"{counted(len(ex.records), 'value')} · {counted(len(formulas), 'material')} · "
+            f"{counted(len(ex.synthesis), 'synthesis step')} · "
+            f"{counted(len(paper.tables), 'table')}"
         )
         self._set_paper_actions(True)
         self._select_in_library(opened.path)
@@ -388,7 +390,8 @@ class LiteraturePane(Pane):
         failed = f", {len(report.failed)} unreadable" if report.failed else ""
         notice = f" ({self.library.notice})" if self.library.notice else ""
         self.context.show_status(
-            f"Library: {self.library_list.count()} papers, {len(report.added) + len(report.updated)} "
+            f"Library: {counted(self.library_list.count(), 'paper')}, "
+            f"{len(report.added) + len(report.updated)} "
             f"indexed now{failed}{notice}"
         )
 
@@ -569,7 +572,7 @@ class LiteraturePane(Pane):
             item.setToolTip(hit.text)
             self.results_list.addItem(item)
         mode = self.library.last_mode if self.library is not None else "library"
-        self.context.show_status(f"{len(hits)} passages ({mode} search)")
+        self.context.show_status(f"{counted(len(hits), 'passage')} ({mode} search)")
 
     def _open_result(self, item: QListWidgetItem) -> None:
         hit = item.data(Qt.ItemDataRole.UserRole)
