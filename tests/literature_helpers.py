@@ -152,3 +152,21 @@ def precise_values_pdf(path: Path) -> Path:
         "<tr><td>NbSe2</td><td>7.10</td></tr><tr><td>TaS2</td><td>0.80</td></tr></table>",
         path,
     )
+
+
+def page_break_pdf(path: Path) -> Path:
+    """Two pages whose paragraph runs from one to the next, its word "multi-layered" split by
+    a hyphen at the page break. Needs a QGuiApplication (the qapp fixture)."""
+    filler = (
+        "The perovskite films were grown by pulsed laser deposition on SrTiO3 substrates. "
+        "Their thickness was measured by X-ray reflectivity. "
+    )
+    return typeset_pdf(
+        "<h2>Growth of layered oxide films</h2>"
+        f"<p>{filler * 3}</p>"
+        "<p style='page-break-after: always'>Electron microscopy of the annealed film "
+        "shows an ordered, multi-</p>"
+        "<p>layered stacking of the perovskite blocks along the growth direction. "
+        f"{filler}</p>",
+        path,
+    )

@@ -206,3 +206,23 @@ def test_extract_shows_each_value_with_the_digits_and_unit_the_paper_writes(caps
     code, out, _ = run(capsys, "extract", pdf, "--json")
     cell = next(r for r in json.loads(out)["records"] if r["material"] == "TaS2")
     assert (cell["value"], cell["text"]) == (0.8, "0.80")
+
+
+def test_search_reads_a_sentence_a_page_break_cuts_as_one_passage(capsys, qapp, tmp_path):
+    """A new-user audit: "... an ordered, multi-" at the foot of page 1 and "layered stacking ..."
+    on page 2 were two passages, the hyphen kept; the sentence is one passage on page 1."""
+    from literature_helpers import page_break_pdf
+
+    library = tmp_path / "library"
+    library.mkdir()
+    page_break_pdf(library / "break.pdf")
+    code, out, _ = run(capsys, "search", library, "multilayered stacking", "--json")
+    assert code == 0
+    hits = json.loads(out)["results"]
+    top = hits[0]
+    assert top["page"] == 1
+    assert top["text"].startswith(
+        "Electron microscopy of the annealed film shows an ordered, multilayered stacking of "
+        "the perovskite blocks along the growth direction."
+    )
+    assert not any("multi-" in h["text"] or h["text"].startswith("layered") for h in hits)

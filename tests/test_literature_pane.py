@@ -342,3 +342,36 @@ def test_counts_in_the_header_and_status_take_their_number(qtbot, pane, tmp_path
     assert pane.statuses[-1].startswith("Library: 1 paper, 1 indexed now")
     if shots := os.environ.get("MATLENS_SHOTS"):
         pane.grab().save(str(Path(shots) / "literature_one_page_header.png"))
+
+
+def test_a_click_on_a_hit_shows_the_sentence_a_page_break_cuts(qtbot, pane, tmp_path):
+    """The sentence "... an ordered, multi-" / "layered stacking ..." runs from page 1 to 2: the
+    hit is the whole sentence, and a click on it opens page 1 with the passage marked."""
+    from literature_helpers import page_break_pdf
+    from PySide6.QtCore import Qt
+
+    library = tmp_path / "lib"
+    library.mkdir()
+    page_break_pdf(library / "break.pdf")
+    pane.open_path(library)
+    qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=60000)
+    _idle(qtbot, pane)
+    pane.search_edit.setText("multilayered stacking")
+    qtbot.mouseClick(pane.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.results_list.count() > 0, timeout=30000)
+    _idle(qtbot, pane)
+    first = pane.results_list.item(0)
+    assert first.text().startswith("break.pdf · p1\n")
+    assert "an ordered, multilayered stacking of the perovskite blocks" in first.text()
+    rect = pane.results_list.visualItemRect(first)
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        qtbot.mouseClick(pane.results_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: pane.view.selected_item is not None and not pane.busy, timeout=30000)
+    assert pane.view.page == 0
+    # the mark ends on the sentence's line at the foot of page 1, not on the page number below
+    at = pane.paper.text.index("ordered, multi-")
+    (page, line), *_ = pane.paper.boxes(at, at + 15)
+    marked = pane.view.selected_item.rect()
+    assert page == 0 and abs(marked.top() / pane.view.scale_factor - line.top) < 2
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "literature_hit_across_page_break.png"))

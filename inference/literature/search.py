@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 # 2: a reference list headed "Reference" is left out, Symbol-font glyphs are read as their
 # characters and titles keep a short last line; an index of version 1 is rebuilt once
-INDEX_VERSION = 2
+# 3: a paragraph a page break cuts is one passage (and its word split by a hyphen one word)
+INDEX_VERSION = 3
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*[A-Za-z0-9]|\d+(?:\.\d+)?|[A-Za-z]")
 
 
@@ -85,29 +86,89 @@ def tokens(text: str) -> list[str]:
 
 
 def passages_of(paper, rel: str) -> list[Passage]:
-    """~3-sentence passages of a paper's body (references and headings left out)."""
-    from inference.literature.sections import EXCLUDED
-
+    """~3-sentence passages of a paper's body (references and headings left out). A paragraph
+    a page break cuts ("... a well-organized, multi-" / "layered film ..." on the next page)
+    is read as one, so its sentence is one passage on the page where it begins."""
     out: list[Passage] = []
-    for block in paper.blocks:
-        if block.section in EXCLUDED or block.heading or block.end - block.start < 40:
-            continue
-        spans = split_sentences(paper.text[block.start : block.end], block.start)
+    for parts in _paragraphs(paper):
+        text, origin = _joined(paper, parts)
         group: list[tuple[int, int]] = []
-        for span in spans:
+        for span in split_sentences(text):
             group.append(span)
             if group[-1][1] - group[0][0] > 450 or len(group) == 3:
-                out.append(_passage(paper, rel, group, block.section))
+                out.append(_passage(paper, rel, text, origin, group, parts[0].section))
                 group = []
         if group:
-            out.append(_passage(paper, rel, group, block.section))
+            out.append(_passage(paper, rel, text, origin, group, parts[0].section))
     return out
 
 
-def _passage(paper, rel, group, section) -> Passage:
-    start, end = group[0][0], group[-1][1]
-    text = " ".join(paper.text[start:end].split())
-    return Passage(rel, paper.title, paper.page_of(start) + 1, start, end, text, section)
+_MIN_BODY = 40  # characters: shorter blocks are page numbers, running heads, labels
+
+
+def _paragraphs(paper) -> list[list]:
+    """The body blocks to search, each with the blocks on the following pages that continue
+    it: a page's last body block whose text stops mid-sentence (no full stop, or a hyphen)
+    and the next page's first body block, starting in lower case."""
+    from inference.literature.sections import EXCLUDED
+
+    body = [b for b in paper.blocks if b.section not in EXCLUDED and not b.heading]
+    out: list[list] = []
+    for block in body:
+        text = paper.text[block.start : block.end]
+        continued = out and _continues(paper, out[-1][-1], block)
+        if continued:
+            out[-1].append(block)
+        elif len(text) >= _MIN_BODY:
+            out.append([block])
+    return out
+
+
+def _continues(paper, before, block) -> bool:
+    """Whether `block` carries on the paragraph that `before` ends at the bottom of a page.
+    `before` is the last part kept, so no other long body block lies between the two: it is
+    its page's last, and `block` the next page's first (short running heads skipped)."""
+    if block.page != before.page + 1 or not paper.text[block.start : block.start + 1].islower():
+        return False
+    ending = paper.text[before.start : before.end].rstrip()
+    return bool(ending) and ending[-1] not in ".!?:"  # no full stop: the sentence goes on
+
+
+def _joined(paper, parts) -> tuple[str, list[int]]:
+    """The text of a paragraph's parts as one, the hyphen that split a word at the page break
+    dropped as the reader drops one at a line end; `origin[i]` is the offset in `Paper.text`
+    of character i (and one past the last)."""
+    text, origin = "", []
+    for k, block in enumerate(parts):
+        piece = paper.text[block.start : block.end]
+        offsets = list(range(block.start, block.end))
+        if k:
+            if len(text) > 2 and text[-1] == "-" and text[-2].islower():
+                text, origin = text[:-1], origin[:-1]
+            else:
+                text, origin = text + " ", [*origin, origin[-1] + 1]
+        text, origin = text + piece, origin + offsets
+    return text, [*origin, parts[-1].end]
+
+
+def passage_spans(paper, start: int, end: int) -> list[tuple[int, int]]:
+    """The pieces of `Paper.text` a passage from `start` to `end` is read from: one, or one
+    per page where a page break cuts its paragraph (the page number and running head between
+    them are no part of it, and are not marked)."""
+    spans = [
+        (max(start, block.start), min(end, block.end))
+        for parts in _paragraphs(paper)
+        for block in parts
+        if block.start < end and start < block.end
+    ]
+    return spans or [(start, end)]
+
+
+def _passage(paper, rel, text, origin, group, section) -> Passage:
+    (first, _), (_, last) = group[0], group[-1]
+    start, end = origin[first], origin[last - 1] + 1
+    shown = " ".join(text[first:last].split())
+    return Passage(rel, paper.title, paper.page_of(start) + 1, start, end, shown, section)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from inference.literature.export import write_csv, write_json
 from inference.literature.extract import Extraction, PropertyRecord, extract_pdf
 from inference.literature.ner import installed as tagger_installed
 from inference.literature.render import render_page
+from inference.literature.search import passage_spans
 from inference.prediction.inputs import fixed_formula
 from inference.wording import counted
 
@@ -425,9 +426,10 @@ class LiteraturePane(Pane):
         if self._pending_focus and self._pending_focus[0] == index:
             _, start, end = self._pending_focus
             self._pending_focus = None
-            for page, box in self.paper.boxes(start, end):
-                if page == index:
-                    self.view.add_highlight(box, "passage", selected=True)
+            for piece in passage_spans(self.paper, start, end):
+                for page, box in self.paper.boxes(*piece):
+                    if page == index:
+                        self.view.add_highlight(box, "passage", selected=True)
         if self.view.selected_item is not None:
             self.view.centerOn(self.view.selected_item)
 
