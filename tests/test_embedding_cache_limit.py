@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -81,6 +82,11 @@ def test_processes_pruning_at_once_leave_no_error_and_spare_links(tmp_path, work
     precious.mkdir()
     (precious / "data.npy").write_bytes(b"y" * 100_000)
     (root.parent / "elsewhere").symlink_to(precious, target_is_directory=True)
+    dead = root / ".000.4242.1.tmp"  # a write whose process died two hours ago
+    dead.write_bytes(b"z" * 1000)
+    os.utime(dead, (time.time() - 7200, time.time() - 7200))
+    live = root / ".001.4243.1.tmp"  # a write going on now
+    live.write_bytes(b"z" * 1000)
     errors: list[BaseException] = []
 
     def prune():
@@ -97,3 +103,4 @@ def test_processes_pruning_at_once_leave_no_error_and_spare_links(tmp_path, work
     assert not errors
     assert _total(root) + 1000 <= 50_000
     assert (precious / "data.npy").exists()
+    assert not dead.exists() and live.exists()

@@ -4,20 +4,22 @@ Every image SAM embeds leaves ~4 MB under `<cache>/embeddings/<model>/`; a batch
 images would leave ~40 GB. Before a new file is written, the oldest-used `.npy` files go until
 the new one fits under the cap (`MATLENS_CACHE_LIMIT`, e.g. `500M`; 2 GB by default). A file's
 modification time is its last use: a cache hit touches it. Only `.npy` files inside the
-embeddings folder are ever removed (symbolic links are not followed), and a file another
-MatLens process removed first is simply skipped.
+embeddings folder are ever removed (symbolic links are not followed), with the half-written
+files of processes that died, and a file another MatLens process removed first is skipped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from inference.runtime.sizes import size_from_environment
 
 DEFAULT_CACHE_LIMIT = 2 * 2**30
+STALE_TEMP_S = 3600  # a half-written file this old was left by a process that died
 
 
 def cache_limit() -> int:
@@ -34,11 +36,14 @@ class CachedFile:
 
 
 def cached_files(root: Path) -> list[CachedFile]:
-    """The `.npy` files under `root`, oldest-used first; links and vanished files are skipped."""
+    """The `.npy` files under `root`, oldest-used first, after the temporary files of writes
+    that died more than an hour ago; links and vanished files are skipped."""
     found: list[CachedFile] = []
+    now = time.time()
     for folder, _dirs, names in os.walk(root):  # does not descend into linked folders
         for name in names:
-            if not name.endswith(".npy"):
+            temporary = name.startswith(".") and name.endswith(".tmp")
+            if not (name.endswith(".npy") or temporary):
                 continue
             path = Path(folder) / name
             try:
@@ -46,6 +51,11 @@ def cached_files(root: Path) -> list[CachedFile]:
             except OSError:  # removed by another process meanwhile
                 continue
             if path.is_symlink():
+                continue
+            if temporary:
+                if now - info.st_mtime < STALE_TEMP_S:
+                    continue  # another process is writing it
+                found.append(CachedFile(path, info.st_size, 0.0))
                 continue
             found.append(CachedFile(path, info.st_size, info.st_mtime))
     found.sort(key=lambda f: f.last_used)
