@@ -175,18 +175,18 @@ def imagej_pixel_size(path) -> tuple[float, str]:
 def test_label_tiffs_from_the_cli_carry_the_pixel_size_as_the_panes_export_does(
     tmp_path, shared_data
 ):
-    """A DM STEM image of 0.2485 nm pixels: Fiji must measure its label TIFFs in nm."""
-    image = str(
-        shared_data("microscope_formats", "rosettasciio", "digitalmicrograph", "2D")
-        / "test_STEM_image.dm3"
-    )
+    """A DM STEM image of 0.2485 nm pixels (clicked) and a TIA TEM image of 5.26 nm pixels (found
+    by segment everything, which refuses the 68 px DM3): Fiji must measure both in nm."""
+    formats = shared_data("microscope_formats", "rosettasciio")
+    image = str(formats / "digitalmicrograph" / "2D" / "test_STEM_image.dm3")
+    larger = str(formats / "tia" / "new" / "128x128-TEM_search.emi")
     prompts = tmp_path / "p.json"
     prompts.write_text(json.dumps({"objects": [{"points": [[34, 34, 1]]}]}))
     clicked, found = tmp_path / "clicked.tif", tmp_path / "found.tif"
     res = matlens("segment", image, "--prompts", str(prompts), "--out", str(clicked))
     assert res.returncode == 0, res.stderr
-    res = matlens("auto", image, "--points-per-side", "2", "--out", str(found))
+    res = matlens("auto", larger, "--points-per-side", "2", "--out", str(found))
     assert res.returncode == 0, res.stderr
-    for path in (clicked, found):
+    for path, pixel in ((clicked, 0.248538), (found, 5.261214)):
         size, unit = imagej_pixel_size(path)
-        assert unit == "nm" and size == pytest.approx(0.248538, rel=1e-5)
+        assert unit == "nm" and size == pytest.approx(pixel, rel=1e-5)

@@ -10,25 +10,20 @@ servers, and for tests.
 from __future__ import annotations
 
 import math
-import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from inference.errors import UnreadableFile
+from inference.runtime.sizes import size_from_environment
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
-_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-
 
 def _limit_from_environment() -> int | None:
-    text = os.environ.get("MATLENS_MEMORY_LIMIT", "").strip().upper().removesuffix("B")
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)I?", text)
-    return int(float(match.group(1)) * _UNITS[match.group(2)]) if match else None
+    return size_from_environment("MATLENS_MEMORY_LIMIT")
 
 
 def _cgroup_room() -> int | None:

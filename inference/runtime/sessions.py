@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
+from inference.runtime.sizes import size_from_environment
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -174,16 +176,8 @@ def gpu_memory_limit() -> int | None:
     """Bytes of GPU memory one session may take (MATLENS_GPU_MEMORY_LIMIT, e.g. 4G or 512M):
     leaves room for others on a shared GPU; past it a model falls back to the CPU and says so
     (benchmarks/gpu_check.sh sets a tiny one to check that fallback). None: no limit."""
-    text = os.environ.get("MATLENS_GPU_MEMORY_LIMIT", "").strip().upper().removesuffix("B")
-    if not text:
-        return None
-    scale = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(text[-1:], 1)
-    number = text[:-1] if text[-1:] in "KMGT" else text
-    try:
-        limit = int(float(number) * scale)
-    except ValueError:
-        return None
-    return limit if limit > 0 else None
+    limit = size_from_environment("MATLENS_GPU_MEMORY_LIMIT")
+    return limit or None
 
 
 def _cuda_provider(tf32: bool = True):

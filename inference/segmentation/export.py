@@ -103,6 +103,12 @@ def _write_tiff(path: Path, image: np.ndarray, calibration: Calibration | None) 
     tifffile.imwrite(path, image, compression="zlib", **extra)
 
 
+def label_image_suffix(calibration: Calibration | None) -> str:
+    """The file type to suggest for a label image: TIFF when the image is calibrated (it
+    carries the pixel size, which a PNG would drop), PNG otherwise."""
+    return ".tif" if calibration is not None and calibration.calibrated else ".png"
+
+
 def write_label_image(annotations: AnnotationSet, path: str | Path) -> Path:
     """Label image, each object's pixels set to its id (16-bit, or 32-bit TIFF above 65535).
 

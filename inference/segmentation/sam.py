@@ -27,6 +27,7 @@ import numpy as np
 
 from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
+from inference.runtime.cache_limit import make_room, mark_used
 from inference.runtime.paths import cache_dir
 from inference.runtime.registry import ModelCard, require
 from inference.runtime.sessions import DeviceReport, OnnxModel
@@ -230,12 +231,17 @@ class SamModel:
             return None
         if features.shape != EMBEDDING_SHAPE or features.dtype != np.float32:
             return None
+        mark_used(path)  # the cap removes the least recently used embeddings first
         return features
 
     @staticmethod
     def _write_cache(path: Path, features: np.ndarray) -> None:
-        """Write to a private name, then rename: readers never see half a file."""
+        """Write to a private name, then rename: readers never see half a file. Older
+        embeddings go first when the cache would grow past its cap (MATLENS_CACHE_LIMIT)."""
         try:
+            embeddings = path.parent.parent  # <cache>/embeddings/<model>/<key>.npy
+            if not make_room(embeddings, incoming=features.nbytes + 128):
+                return  # a cap smaller than one embedding: nothing is cached
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
             with tmp.open("wb") as fh:

@@ -32,6 +32,7 @@ from inference.segmentation.annotations import (
 )
 from inference.segmentation.automatic import AutoParams, segment_everything, to_objects
 from inference.segmentation.clicks import ClickSession, click_session
+from inference.segmentation.domain import check_automatic_domain
 from inference.segmentation.everything import segment_everything_tiled, segment_image
 from inference.segmentation.merging import MergeResult, Policy, merge_objects
 from inference.segmentation.microstructure import (
@@ -235,7 +236,9 @@ def auto_masks(
     cancel: CancelToken | None = None,
 ) -> AutoMasks:
     """Segment everything: every object SAM finds from a grid of points, tiled above
-    `tiling.TILE_ABOVE` px, reusing the click session's embedding or tiles when given."""
+    `tiling.TILE_ABOVE` px, reusing the click session's embedding or tiles when given.
+    An image under `domain.MIN_SIDE` px on its short side is refused (`OutsideModelDomain`)."""
+    check_automatic_domain(rgb.shape)
     params = params or AutoParams()
     params.check()
     clicks = _clicks_for(clicks, model, rgb)

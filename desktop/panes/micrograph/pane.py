@@ -45,6 +45,7 @@ from desktop.panes.micrograph.objects_panel import ObjectsPanel, selection_outli
 from desktop.panes.micrograph.state import MicrographState
 from inference.imaging.io import SUPPORTED_EXTENSIONS
 from inference.runtime.registry import FileStatus, card_status, load_cards
+from inference.segmentation.export import label_image_suffix
 from inference.segmentation.overlay import crop_rgba, objects_rgba
 
 if TYPE_CHECKING:
@@ -52,10 +53,10 @@ if TYPE_CHECKING:
     from inference.segmentation.workflows import ExportKind, LoadedImage
 
 EXPORTS: dict[ExportKind, tuple[str, str, str]] = {  # menu text, file filter, default suffix
-    "labels": (
+    "labels": (  # .tif or .png, by the calibration (`export.label_image_suffix`)
         "Label image (16-bit PNG or TIFF)…",
-        "Label image (*.png *.tif *.tiff)",
-        "_labels.png",
+        "Label image (*.tif *.tiff *.png)",
+        "_labels",
     ),
     "masks": ("Per-class binary masks…", "", ""),
     "coco": ("COCO JSON…", "COCO JSON (*.json)", "_coco.json"),
@@ -352,6 +353,8 @@ class MicrographPane(Pane):
                 self.state.export(kind, Path(folder))
             return
         text, filt, suffix = EXPORTS[kind]
+        if kind == "labels":  # a calibrated image's labels as TIFF, which keeps the pixel size
+            suffix += label_image_suffix(annotations.calibration)
         path, _ = QFileDialog.getSaveFileName(self, text.rstrip("…"), f"{stem}{suffix}", filt)
         if path:
             self.state.export(kind, Path(path))
