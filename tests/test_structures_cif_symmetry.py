@@ -121,17 +121,11 @@ def test_symbols_that_name_several_settings_are_not_guessed():
 def test_the_window_shows_the_stated_space_group_and_skips_modulated_blocks(qtbot):
     """Opened as a person opens a file (File ▸ Open routes through the window's open_path)."""
     pytest.importorskip("vtkmodules.vtkRenderingOpenGL2")
-    from test_structures_pane import _vtk_can_render
+    from test_structures_pane import structure_window
 
-    reason = _vtk_can_render()
-    if reason:
-        pytest.skip(f"VTK cannot render in this environment: {reason}")
-    from desktop.main_window import MainWindow
     from desktop.panes.structure.pane import StructurePane
 
-    window = MainWindow(pane_classes=[StructurePane], warm_up=False)
-    qtbot.addWidget(window)
-    window.show()
+    window = structure_window(qtbot)
     pane = window.panes[0]
     assert isinstance(pane, StructurePane)
     try:

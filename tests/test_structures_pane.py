@@ -29,6 +29,22 @@ def _vtk_can_render() -> str | None:
     return None
 
 
+def structure_window(qtbot):
+    """A shown main window with the Structures pane alone, as a person opens files in it
+    (File ▸ Open routes through `open_path`); skips where VTK cannot draw."""
+    reason = _vtk_can_render()
+    if reason:
+        pytest.skip(f"VTK cannot render in this environment: {reason}")
+    from desktop.main_window import MainWindow
+    from desktop.panes.structure.pane import StructurePane
+
+    window = MainWindow(pane_classes=[StructurePane], warm_up=False)
+    qtbot.addWidget(window)
+    window.show()
+    assert isinstance(window.panes[0], StructurePane)
+    return window
+
+
 @pytest.fixture
 def pane(open_pane):
     reason = _vtk_can_render()

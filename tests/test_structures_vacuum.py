@@ -45,17 +45,11 @@ def test_cli_info_says_it_and_json_gives_no_density():
 
 def test_the_window_shows_no_density_for_a_2d_cell(qtbot):
     pytest.importorskip("vtkmodules.vtkRenderingOpenGL2")
-    from test_structures_pane import _vtk_can_render
+    from test_structures_pane import structure_window
 
-    reason = _vtk_can_render()
-    if reason:
-        pytest.skip(f"VTK cannot render in this environment: {reason}")
-    from desktop.main_window import MainWindow
     from desktop.panes.structure.pane import StructurePane
 
-    window = MainWindow(pane_classes=[StructurePane], warm_up=False)
-    qtbot.addWidget(window)
-    window.show()
+    window = structure_window(qtbot)
     pane = window.panes[0]
     assert isinstance(pane, StructurePane)
     try:
