@@ -49,16 +49,7 @@ def test_drop_of_unknown_file_explains_instead_of_failing(qtbot, tmp_path):
     window = _window(qtbot)
     odd = tmp_path / "data.weird"
     odd.write_text("x")
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(odd))])
-    event = QDropEvent(
-        QPoint(10, 10),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    window.dropEvent(event)
+    _drop(window, odd)
     qtbot.waitUntil(lambda: "cannot open '.weird' files" in window.banner.text, timeout=10000)
 
 
