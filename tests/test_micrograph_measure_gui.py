@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import socket
 import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -348,9 +349,10 @@ def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, 
 
 
 def test_the_batch_dialog_says_why_an_image_kept_its_pixels(qtbot, pane, tmp_path):
-    """ "Each file's metadata, else 0.05 µm/px" over the DM stack whose pixels are 0.16867 µm
-    wide and 1.6867 µm high: it stays in pixels and the dialog says why under its summary;
-    the file with no scale gets 0.05 µm."""
+    """ "Each file's metadata, else 0.05 µm/px" over a Helios scan stretched 2:1 (the real FEI
+    file with its PixelHeight doubled: 3.3724 µm wide, 6.7448 µm high; the DM stack of the CLI
+    test is 68 px, under segment everything's 96 px floor): it stays in pixels and the dialog
+    says why under its summary; the file with no scale gets 0.05 µm."""
     pytest.importorskip("inference.segmentation.automatic", reason="segment everything not built")
     try:
         require("mobile_sam")
@@ -360,8 +362,15 @@ def test_the_batch_dialog_says_why_an_image_kept_its_pixels(qtbot, pane, tmp_pat
 
     folder = tmp_path / "micrographs"
     folder.mkdir()
-    stack = "test_loading_image_saved_with_DM_stack.tif"
-    shutil.copy(shared("microscope_formats", "rosettasciio", "tiff", stack), folder)
+    stack = "stretched.tif"
+    with zipfile.ZipFile(
+        shared("microscope_formats", "rosettasciio", "tiff", "tiff_FEI_Helios.zip")
+    ) as z:
+        data = z.read("FEI-Helios-Ebeam-8bits.tif")
+    assert data.count(b"PixelHeight=3.3724e-006") == 2  # [Scan] and [EScan]
+    (folder / stack).write_bytes(
+        data.replace(b"PixelHeight=3.3724e-006", b"PixelHeight=6.7448e-006")
+    )
     shutil.copy(SAMPLE, folder / "no_scale.tif")
     pane.auto_panel.points_spin.setValue(8)
     pane.state.set_calibration(Calibration.from_scale_bar(100, 5, "µm"))
@@ -378,7 +387,7 @@ def test_the_batch_dialog_says_why_an_image_kept_its_pixels(qtbot, pane, tmp_pat
     assert "2 done" in summary and "\n" not in summary
     assert dialog.notes_label.isVisible()
     (note,) = dialog.notes_label.text().splitlines()
-    assert note.startswith(f"Note: {stack}: pixels are not square (0.16867 µm wide, 1.6867 µm")
+    assert note.startswith(f"Note: {stack}: pixels are not square (3.3724 µm wide, 6.7448 µm")
     assert "fallback (0.05 µm)" in note and "not used" in note
     rows = (tmp_path / "measured" / "summary.csv").read_text(encoding="utf-8-sig")
     assert "none (pixels not square)" in rows
