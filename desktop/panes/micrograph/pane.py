@@ -45,7 +45,6 @@ from desktop.panes.micrograph.objects_panel import ObjectsPanel, selection_outli
 from desktop.panes.micrograph.state import MicrographState
 from inference.imaging.io import SUPPORTED_EXTENSIONS
 from inference.runtime.registry import FileStatus, card_status, load_cards
-from inference.segmentation.export import label_image_suffix
 from inference.segmentation.overlay import crop_rgba, objects_rgba
 
 if TYPE_CHECKING:
@@ -354,6 +353,9 @@ class MicrographPane(Pane):
             return
         text, filt, suffix = EXPORTS[kind]
         if kind == "labels":  # a calibrated image's labels as TIFF, which keeps the pixel size
+            # imported here: export.py loads scikit-image, which must wait for the first paint
+            from inference.segmentation.export import label_image_suffix
+
             suffix += label_image_suffix(annotations.calibration)
         path, _ = QFileDialog.getSaveFileName(self, text.rstrip("…"), f"{stem}{suffix}", filt)
         if path:
