@@ -139,12 +139,10 @@ def _left_out(folder: Path, out_dir: Path) -> tuple[str, ...]:
 
 def _subfolders_hint(folder: Path) -> str:
     """The batch reads one folder: name the subfolders, where the images may be."""
-    subfolders = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name[:1] != ".")
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and p.name[:1] != ".")
     if not subfolders:
         return ""
-    shown = ", ".join(f"{name}/" for name in subfolders[:3])
-    more = f" and {len(subfolders) - 3} more" if len(subfolders) > 3 else ""
-    return f" (subfolders are not read: run the batch on {shown}{more})"
+    return f" (subfolders are not read: run the batch on {_names(subfolders, '/')})"
 
 
 def _file_stamp(path: Path) -> str:

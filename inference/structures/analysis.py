@@ -141,8 +141,6 @@ class VacuumGap:
 
 def vacuum_gap(structure: Structure) -> VacuumGap | None:
     """The widest gap between atomic planes along a, b or c, when it is vacuum (≥ VACUUM_GAP)."""
-    import numpy as np
-
     if len(structure) == 0:
         return None
     spacings = structure.lattice.reciprocal_lattice_crystallographic.abc  # 1 / d per axis

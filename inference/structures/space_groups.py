@@ -16,6 +16,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 _MONOCLINIC = range(3, 16)
 HALL_SETTINGS = 530
@@ -43,17 +44,25 @@ def _old_cubic(key: str) -> str:
 
 
 @cache
-def _settings_by_key() -> dict[str, int | None]:
-    """Symbol key → the one Hall setting it names (None: it names several)."""
+def _hall_types() -> tuple[tuple[int, Any], ...]:
+    """spglib's space-group type of each of its 530 Hall settings, read once."""
     import spglib
 
-    found: dict[str, list[tuple[int, int, str]]] = {}
+    found = []
     for hall in range(1, HALL_SETTINGS + 1):
         with warnings.catch_warnings():  # spglib 2.x warns of its error handling on each call
             warnings.simplefilter("ignore", DeprecationWarning)
             kind = spglib.get_spacegroup_type(hall)
-        if kind is None:
-            continue
+        if kind is not None:
+            found.append((hall, kind))
+    return tuple(found)
+
+
+@cache
+def _settings_by_key() -> dict[str, int | None]:
+    """Symbol key → the one Hall setting it names (None: it names several)."""
+    found: dict[str, list[tuple[int, int, str]]] = {}
+    for hall, kind in _hall_types():
         # spglib's short symbol names the setting ("Pbnm"), but for a monoclinic group it is
         # the standard one's ("P2_1/c" for P 1 21/n 1 too): the full symbol without its "1"
         # axes is that setting's short symbol.
@@ -75,19 +84,9 @@ def _one_setting(settings: list[tuple[int, int, str]]) -> int | None:
     return None
 
 
-@cache
 def hall_numbers(number: int) -> tuple[int, ...]:
     """spglib's settings (Hall numbers) of space group `number`, in its order."""
-    import spglib
-
-    found = []
-    for hall in range(1, HALL_SETTINGS + 1):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            kind = spglib.get_spacegroup_type(hall)
-        if kind is not None and kind.number == number:
-            found.append(hall)
-    return tuple(found)
+    return tuple(hall for hall, kind in _hall_types() if kind.number == number)
 
 
 def find_setting(symbol: str) -> SpaceGroupSetting | None:
