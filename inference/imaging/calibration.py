@@ -62,11 +62,13 @@ def square(width: float, height: float) -> bool:
     return abs(height - width) <= SQUARE_TOLERANCE * width
 
 
-def not_square_note(width: float, height: float, unit: str) -> str:
-    return (
+def not_square(width: float, height: float, unit: str) -> dict[str, str]:
+    """The metadata lines of a file whose pixels are not square: the note shown and why."""
+    note = (
         f"pixels are not square ({width:.5g} {unit} wide, {height:.5g} {unit} high): "
         "left uncalibrated, since areas and diameters need square pixels"
     )
+    return refused_scale(note, NOT_SQUARE)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,10 @@ from inference.errors import UnreadableFile
 from inference.imaging._pixels import as_image, check_frame, detached
 from inference.imaging.calibration import (
     CALIBRATION_NOTE,
-    NOT_SQUARE,
     RECIPROCAL,
     Calibration,
     normalise_unit,
-    not_square_note,
+    not_square,
     refused_scale,
     square,
 )
@@ -116,7 +115,7 @@ def _calibration(x: dict, y: dict, source: str, meta: dict[str, str]) -> Calibra
         return Calibration()
     y_scale = y.get("scale")
     if isinstance(y_scale, (int, float)) and not square(scale, float(y_scale)):
-        meta.update(refused_scale(not_square_note(scale, float(y_scale), units), NOT_SQUARE))
+        meta.update(not_square(scale, float(y_scale), units))
         return Calibration()
     return Calibration(scale, units, source).tidy()
 

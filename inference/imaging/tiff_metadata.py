@@ -18,11 +18,10 @@ from inference.imaging.calibration import (
     CALIBRATION_NOTE,
     DATA_BAR_NOTE,
     DATA_BAR_ROWS,
-    NOT_SQUARE,
     RECIPROCAL,
     Calibration,
     normalise_unit,
-    not_square_note,
+    not_square,
     refused_scale,
     square,
 )
@@ -75,8 +74,7 @@ def _fei(md: dict, width: int) -> TiffInfo:
     if pixel and height and not square(pixel, height):
         shown = Calibration.from_metres(pixel, "")  # in µm or nm, whichever reads better
         scale = shown.pixel_size / pixel
-        note = not_square_note(shown.pixel_size, height * scale, shown.unit)
-        meta.update(refused_scale(note, NOT_SQUARE))
+        meta.update(not_square(shown.pixel_size, height * scale, shown.unit))
     elif pixel:
         calibration = Calibration.from_metres(pixel, "FEI tags (PixelWidth)")
     else:
@@ -226,8 +224,7 @@ def _dm_tags(tags: tifffile.TiffTags) -> TiffInfo | None:
         return None
     y_scale = _positive(tags.valueof(65010))
     if y_scale and not square(scale, y_scale):
-        note = not_square_note(scale, y_scale, unit)
-        return TiffInfo(Calibration(), refused_scale(note, NOT_SQUARE), "Gatan DigitalMicrograph")
+        return TiffInfo(Calibration(), not_square(scale, y_scale, unit), "Gatan DigitalMicrograph")
     calibration = Calibration(scale, unit, "DM tags").tidy()
     return TiffInfo(calibration, {}, "Gatan DigitalMicrograph")
 
@@ -250,8 +247,7 @@ def _imagej(md: dict, x_resolution: float | None, y_resolution: float | None) ->
     if x_resolution and Calibration.known_unit(unit):
         width = 1.0 / x_resolution
         if y_resolution and not square(width, 1.0 / y_resolution):
-            note = not_square_note(width, 1.0 / y_resolution, unit)
-            meta.update(refused_scale(note, NOT_SQUARE))
+            meta.update(not_square(width, 1.0 / y_resolution, unit))
             return TiffInfo(Calibration(), meta, "ImageJ")
         return TiffInfo(Calibration(width, unit, "ImageJ").tidy(), meta, "ImageJ")
     return TiffInfo(Calibration(), meta, "ImageJ")
