@@ -17,10 +17,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktop.panes.micrograph.pane import MicrographPane
-from inference.errors import ModelUnavailable
 from inference.imaging.calibration import Calibration
 from inference.runtime.paths import samples_dir
-from inference.runtime.registry import require
 from inference.segmentation import sidecar
 
 SAMPLE = samples_dir() / "superalloy_precipitates.tif"
@@ -300,12 +298,10 @@ def test_the_batch_recipe_comes_from_the_pane_and_saves_and_loads(qtbot, pane, t
     assert line.startswith("Batch stopped: input folder not found") and "\n" not in line
 
 
-def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, pane, tmp_path):
+def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(
+    qtbot, pane, tmp_path, mobile_sam_exported
+):
     pytest.importorskip("inference.segmentation.automatic", reason="segment everything not built")
-    try:
-        require("mobile_sam")
-    except ModelUnavailable as exc:
-        pytest.skip(str(exc))
     folder = tmp_path / "micrographs"
     folder.mkdir()
     for name in ("a.tif", "b.tif"):
@@ -348,16 +344,14 @@ def test_the_batch_dialog_measures_a_folder_lists_a_bad_file_and_resumes(qtbot, 
     assert ("a.tif", "done before") in [r[:2] for r in view.rows()]
 
 
-def test_the_batch_dialog_says_why_an_image_kept_its_pixels(qtbot, pane, tmp_path):
+def test_the_batch_dialog_says_why_an_image_kept_its_pixels(
+    qtbot, pane, tmp_path, mobile_sam_exported
+):
     """ "Each file's metadata, else 0.05 µm/px" over a Helios scan stretched 2:1 (the real FEI
     file with its PixelHeight doubled: 3.3724 µm wide, 6.7448 µm high; the DM stack of the CLI
     test is 68 px, under segment everything's 96 px floor): it stays in pixels and the dialog
     says why under its summary; the file with no scale gets 0.05 µm."""
     pytest.importorskip("inference.segmentation.automatic", reason="segment everything not built")
-    try:
-        require("mobile_sam")
-    except ModelUnavailable as exc:
-        pytest.skip(str(exc))
     from conftest import shared
 
     folder = tmp_path / "micrographs"
@@ -394,15 +388,11 @@ def test_the_batch_dialog_says_why_an_image_kept_its_pixels(qtbot, pane, tmp_pat
 
 
 def test_cancel_in_the_batch_dialog_stops_and_a_new_start_redoes_nothing_done(
-    qtbot, pane, tmp_path
+    qtbot, pane, tmp_path, mobile_sam_exported
 ):
     """Cancel after the first image: the figures stop (no rate or time left any more), the
     images finished keep their outputs, and Start again measures only the rest."""
     pytest.importorskip("inference.segmentation.automatic", reason="segment everything not built")
-    try:
-        require("mobile_sam")
-    except ModelUnavailable as exc:
-        pytest.skip(str(exc))
     folder = tmp_path / "micrographs"
     folder.mkdir()
     names = [f"{k}.tif" for k in "abcde"]
