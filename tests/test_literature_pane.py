@@ -319,10 +319,40 @@ def test_the_value_column_keeps_the_digits_the_paper_writes(qtbot, pane, tmp_pat
     }
     assert {("NbSe2", "7.0"), ("ZnO", "3.30"), ("NbN", "20.50 ± 0.03")} <= shown
     assert {("NbSe2", "7.10"), ("TaS2", "0.80")} <= shown  # read from the table's cells
-    si = {pane.table.item(row, 2).text(): pane.table.item(row, 4).text() for row in range(5)}
-    assert si["3.30"] == "5.28718e-19 J"  # the SI column keeps its own formatting
+    normal = {pane.table.item(row, 2).text(): pane.table.item(row, 4).text() for row in range(5)}
+    # the Normalised column: a band gap in eV as the field writes it (it said "5.28718e-19 J"),
+    # with its own formatting
+    assert pane.table.horizontalHeaderItem(4).text() == "Normalised"
+    assert normal["3.30"] == "3.3 eV"
     if shots := os.environ.get("MATLENS_SHOTS"):
         pane.grab().save(str(Path(shots) / "literature_precise_values.png"))
+
+
+def test_an_activation_energy_is_shown_in_ev_not_joules(qtbot, pane, tmp_path):
+    """SOFC-Exp PMC4673446 typeset as a PDF: "the activation energy of PBFM in H2 was 1.02 eV,
+    lower than 1.31 eV in air" showed 1.63422e-19 J in the SI column. The Normalised column
+    gives eV, the unit the field writes; Value and Unit keep what the paper wrote."""
+    from literature_helpers import sofc_exp_pdf
+
+    _open(qtbot, pane, sofc_exp_pdf("PMC4673446", tmp_path / "PMC4673446.pdf"))
+    header = [pane.table.horizontalHeaderItem(c).text() for c in range(pane.table.columnCount())]
+    value, unit, normal = (header.index(c) for c in ("Value", "Unit", "Normalised"))
+    rows = {
+        pane.table.item(row, value).text(): (
+            pane.table.item(row, unit).text(),
+            pane.table.item(row, normal).text(),
+        )
+        for row in range(pane.table.rowCount())
+        if pane.table.records[row].property == "activation_energy"
+    }
+    assert rows["1.02"] == ("eV", "1.02 eV")
+    assert rows["lower than 1.31 eV"] == ("eV", "< 1.31 eV")
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        row = next(i for i, r in enumerate(pane.table.records) if r.text == "1.02 eV")
+        pane.table.selectRow(row)
+        pane.table.scrollToItem(pane.table.item(row, normal))  # the column a user looks at
+        _idle(qtbot, pane)
+        pane.grab().save(str(Path(shots) / "literature_activation_energy_ev.png"))
 
 
 def test_counts_in_the_header_and_status_take_their_number(qtbot, pane, tmp_path):
