@@ -13,6 +13,7 @@ Large images come as `tiling.TiledEmbedding`.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -299,7 +300,10 @@ class ClickSession:
     image's embedding answers instead.
 
     `pixels` (the RGB that was embedded, without `image`: no zoom) lets a first click be
-    answered by the local-contrast region too (`click_policy`)."""
+    answered by the local-contrast region too (`click_policy`).
+
+    `answer_ahead` works out a first click's answer while the pointer rests on a point, from
+    another thread; the click there then gets it at once. A lock keeps one prompt at a time."""
 
     def __init__(
         self,
@@ -322,6 +326,9 @@ class ClickSession:
         self._zooms: OrderedDict[Point, _Frame | None] = OrderedDict()
         self._tile_frames: OrderedDict[int, _Frame] = OrderedDict()
         self._memory = memory
+        # first clicks answered ahead, by point: the last few places the pointer rested on
+        self._ahead: OrderedDict[Point, list[RefinedCandidate]] = OrderedDict()
+        self._lock = threading.RLock()
 
     @property
     def embedding(self) -> ImageEmbedding:
@@ -338,13 +345,48 @@ class ClickSession:
         """Candidates for the prompt (points and/or box, image pixels), the one to show first.
         `zoom=False` answers from the whole-image embedding only (never runs the encoder)."""
         points = tuple((float(x), float(y), int(label)) for x, y, label in points)
+        with self._lock:
+            ahead = (
+                self._ahead.get(points[0]) if zoom and box is None and len(points) == 1 else None
+            )
+            if ahead is not None:
+                self.remember(ahead[0])
+                return ahead
+            return self._answer(points, box, zoom)
+
+    def answer_ahead(self, x: float, y: float) -> list[RefinedCandidate] | None:
+        """What `predict` will answer to a first left click at (x, y), worked out now (the
+        pointer rests there) and kept for the click; the same candidates, since a first click's
+        answer depends on nothing the session learns from other prompts. None where working
+        it out would run the encoder (a zoom window, a tile not embedded yet): hovering must
+        not cost seconds."""
+        point = (float(x), float(y), 1)
+        with self._lock:
+            if point in self._ahead:
+                return self._ahead[point]
+            if self.image is not None and self.policy.zoom_below > 0:
+                return None
+            tiles = self.tiles
+            if tiles is not None and not tiles.holds(tiles.layout.tile_at(x, y)):
+                return None
+            answers = self._answer((point,), None, zoom=True, keep=False)
+            self._ahead[point] = answers
+            while len(self._ahead) > 4:  # ~1 MB each: the logits of three masks
+                self._ahead.popitem(last=False)
+            return answers
+
+    def _answer(
+        self, points: tuple[Point, ...], box: Box | None, zoom: bool, keep: bool = True
+    ) -> list[RefinedCandidate]:
+        """`predict`'s answer; `keep=False` leaves the shown masks unremembered (an answer
+        worked out ahead is remembered only when the click comes)."""
         if self.tiles is not None and zoom:
-            return self._predict_tiled(self.tiles, points, box)
+            return self._predict_tiled(self.tiles, points, box, keep)
         can_zoom = self.image is not None and self.policy.zoom_below > 0
         if not (zoom and can_zoom and box is None and points and points[0][2] == 1):
-            return self._predict(self.full, points, box)
+            return self._predict(self.full, points, box, keep)
         if points[0] not in self._zooms:
-            first_pass = self._predict(self.full, points[:1], None)
+            first_pass = self._predict(self.full, points[:1], None, keep)
             self._zooms[points[0]] = self._window_for(first_pass[0])
             while len(self._zooms) > 8:
                 self._zooms.popitem(last=False)  # 4 MB each
@@ -353,12 +395,16 @@ class ClickSession:
         self._zooms.move_to_end(points[0])
         window = self._zooms[points[0]]
         if window is not None and window.contains(points):
-            return self._predict(window, points, None)
-        return self._predict(self.full, points, None)
+            return self._predict(window, points, None, keep)
+        return self._predict(self.full, points, None, keep)
 
     def remember(self, candidate: RefinedCandidate) -> None:
         """The user shows another candidate (Tab): the next click refines that one. Candidates
         from another session (an earlier image) are ignored."""
+        with self._lock:
+            self._remember(candidate)
+
+    def _remember(self, candidate: RefinedCandidate) -> None:
         frame = candidate.frame
         known = frame is self.full or frame in self._zooms.values()
         if not (known or frame in self._tile_frames.values()):
@@ -371,7 +417,7 @@ class ClickSession:
             shown.popitem(last=False)
 
     def _predict_tiled(
-        self, tiles: TiledEmbedding, points: tuple[Point, ...], box: Box | None
+        self, tiles: TiledEmbedding, points: tuple[Point, ...], box: Box | None, keep: bool
     ) -> list[RefinedCandidate]:
         """A tiled image's prompt: in the tile most central to the box or first click while the
         prompt fits in it and the first mask stays clear of its inner edges, else the whole."""
@@ -379,12 +425,12 @@ class ClickSession:
         if box is not None or not points or points[0][2] != 1:
             tile = layout.tile_for(_prompt_rect(points, box)) if box is not None else None
             frame = self._tile_frame(tiles, tile) if tile is not None else self.full
-            return self._predict(frame if frame.contains(points) else self.full, points, box)
+            return self._predict(frame if frame.contains(points) else self.full, points, box, keep)
         first = points[0]
         if first not in self._zooms:
             tile = layout.tile_at(first[0], first[1])
             frame = self._tile_frame(tiles, tile)
-            first_pass = self._predict(frame, points[:1], None)
+            first_pass = self._predict(frame, points[:1], None, keep)
             rows, cols = first_pass[0].raw.region  # where the mask can be true: no upscale
             y0, x0 = tile.y0 + rows.start, tile.x0 + cols.start
             rect = Rect(x0, y0, x0 + cols.stop - cols.start, y0 + rows.stop - rows.start)
@@ -397,8 +443,8 @@ class ClickSession:
         self._zooms.move_to_end(first)
         window = self._zooms[first]
         if window is not None and window.contains(points):
-            return self._predict(window, points, None)
-        return self._predict(self.full, points, None)
+            return self._predict(window, points, None, keep)
+        return self._predict(self.full, points, None, keep)
 
     def _tile_frame(self, tiles: TiledEmbedding, tile: Tile) -> _Frame:
         """The tile's frame, kept for the last few tiles used (4 MB of float32 each)."""
@@ -422,7 +468,7 @@ class ClickSession:
         return None
 
     def _predict(
-        self, frame: _Frame, points: tuple[Point, ...], box: Box | None
+        self, frame: _Frame, points: tuple[Point, ...], box: Box | None, keep: bool = True
     ) -> list[RefinedCandidate]:
         first = len(points) == 1 and box is None
         local_box = None
@@ -445,7 +491,8 @@ class ClickSession:
         out = [RefinedCandidate(c, points, box, self.shape, self.policy, frame) for c in ordered]
         if choice is not None and choice.ambiguous:
             out[0] = replace(out[0], ambiguous=True, reason=choice.reason)
-        self.remember(out[0])
+        if keep:
+            self._remember(out[0])
         return out
 
     def _first_answers(

@@ -19,6 +19,7 @@ from inference.segmentation.annotations import (
     ImageIdentity,
 )
 from inference.segmentation.labels import classes_for
+from inference.segmentation.overlay import outline
 from inference.segmentation.prompts import PromptRequest, PromptState
 
 if TYPE_CHECKING:
@@ -40,6 +41,28 @@ def decode_prompt(
     if shown is not None:
         clicks.remember(shown)
     return tuple(clicks.predict(points, box=box))
+
+
+@dataclass(frozen=True)
+class ClickAhead:
+    """What a first left click at (x, y) will show, worked out while the pointer rests there:
+    the outline of the mask shown first, a boolean crop at `offset` (y0, x0)."""
+
+    x: float
+    y: float
+    outline: np.ndarray
+    offset: tuple[int, int]
+
+
+def answer_ahead(clicks: ClickSession, x: float, y: float) -> ClickAhead | None:
+    """The answer to a first left click at (x, y), worked out before the click (the pane calls
+    it when the pointer rests) so that the click shows it at once; None where that would run the
+    encoder. The click itself still goes through `decode_prompt`, which finds the answer kept."""
+    answers = clicks.answer_ahead(x, y)
+    if not answers:
+        return None
+    crop, offset = answers[0].mask_crop()
+    return ClickAhead(x, y, outline(crop), offset)
 
 
 @dataclass(frozen=True)
