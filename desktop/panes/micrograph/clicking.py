@@ -214,6 +214,8 @@ class CurrentObjectBox(QGroupBox):
             self.state.workbench.set_candidates(candidates)
 
     def _ready(self, ready: bool) -> None:
+        if not ready:  # another image or model: an answer worked out ahead is of the last one
+            self._forget_ahead()
         if ready:
             self.request_prediction()  # clicks made while the image was being prepared
 
