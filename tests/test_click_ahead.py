@@ -18,7 +18,7 @@ from desktop.settings import app_settings
 from inference.imaging.display import to_rgb
 from inference.segmentation.clicks import ClickSession, click_session
 from inference.segmentation.overlay import outline
-from inference.segmentation.prompted import answer_ahead
+from inference.segmentation.prompted import answer_ahead, decode_prompt
 
 IMAGE = ("segmentation", "nasa_micronet", "Super1", "test", "spot2_0d_0.tif")
 
@@ -51,6 +51,40 @@ def test_a_click_worked_out_ahead_gives_the_masks_a_plain_click_gives(sam_model)
     # the places rested on but never clicked left nothing behind that changes it.
     follow = [(x, y, 1), (min(x + 25.0, w - 1), y, 0)]
     assert _same(ahead.predict(follow), plain.predict(follow))
+
+
+def test_a_later_click_worked_out_ahead_builds_on_the_mask_on_screen(sam_model):
+    """A second click refines the mask shown: worked out ahead, it gives what the plain click
+    gives, and when the user shows another candidate (Tab) after it was worked out, the click
+    is answered afresh from that candidate, not from the one the answer ahead built on."""
+    rgb = to_rgb(tifffile.imread(shared(*IMAGE)))
+    embedding = sam_model.embed(rgb)
+    sam_model.prepare_clicks(embedding)
+    ahead = ClickSession(sam_model, embedding, pixels=rgb)
+    plain = ClickSession(sam_model, embedding, pixels=rgb)
+    first = [(200.0, 260.0, 1)]
+    shown_ahead, shown_plain = ahead.predict(first)[0], plain.predict(first)[0]
+    second = (230.0, 280.0)
+    assert answer_ahead(ahead, *second, first, None, shown_ahead) is not None
+    kept = ahead.answer_ahead(*second, first)  # the answer kept (no new decode)
+    assert kept is not None
+    clicked = decode_prompt(ahead, [*first, (*second, 1)], None, shown_ahead)
+    assert clicked[0] is kept[0]  # the click was answered by what was worked out
+    assert _same(clicked, decode_prompt(plain, [*first, (*second, 1)], None, shown_plain))
+
+    # Tab after the answer was worked out: the second click refines the candidate shown now.
+    ahead, plain = (
+        ClickSession(sam_model, embedding, pixels=rgb),
+        ClickSession(sam_model, embedding, pixels=rgb),
+    )
+    answers_ahead, answers_plain = ahead.predict(first), plain.predict(first)
+    assert answer_ahead(ahead, *second, first, None, answers_ahead[0]) is not None
+    two = [*first, (*second, 1)]
+    after_tab = decode_prompt(ahead, two, None, answers_ahead[1])
+    assert _same(after_tab, decode_prompt(plain, two, None, answers_plain[1]))
+    fresh = ClickSession(sam_model, embedding, pixels=rgb)
+    on_first = decode_prompt(fresh, two, None, fresh.predict(first)[0])
+    assert not _same(after_tab, on_first)  # the candidate shown made a difference here
 
 
 def test_a_tile_not_embedded_yet_is_not_embedded_for_a_resting_pointer(sam_model):
@@ -98,12 +132,24 @@ def test_resting_the_pointer_outlines_what_the_click_then_takes(qtbot, window, m
 
     # While an object is being made, a resting pointer outlines nothing: the next click
     # refines the mask shown, which is not what a first click there would take.
-    qtbot.mouseMove(viewport, canvas.scene_pos_of(x + 40.5, y + 30.5))
+    second = canvas.scene_pos_of(x + 40.5, y + 30.5)
+    qtbot.mouseMove(viewport, second)
     qtbot.wait(300)
     assert canvas.ahead_item.image is None
+    # That click was worked out ahead all the same: clicked, it refines the mask as a click
+    # answered afresh does.
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, second)
+    refined = wait_mask(qtbot, pane, shown)
+    clicks = pane.state.workbench.clicks
+    assert clicks is not None
+    fresh = ClickSession(clicks.model, clicks.embedding, pixels=clicks.pixels)
+    points = list(prompts(pane).points)
+    assert len(points) == 2
+    expected = decode_prompt(fresh, points, None, fresh.predict(points[:1])[0])
+    assert np.array_equal(refined.mask, expected[0].mask)
+    qtbot.mouseClick(pane.clicks.clear_button, Qt.MouseButton.LeftButton)
 
     # Moving on to another pixel hides an outline shown before.
-    qtbot.mouseClick(pane.clicks.clear_button, Qt.MouseButton.LeftButton)
     qtbot.mouseMove(viewport, canvas.scene_pos_of(x + 80.5, y + 60.5))
     qtbot.waitUntil(lambda: canvas.ahead_item.image is not None, timeout=10000)
     qtbot.mouseMove(viewport, canvas.scene_pos_of(x + 180.5, y + 160.5))

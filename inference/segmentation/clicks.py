@@ -288,6 +288,21 @@ class RefinedCandidate:
         return out
 
 
+_Prompt = tuple[tuple[Point, ...], "Box | None"]
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """A click answered ahead, and the count of remembered-mask changes it holds for (None: a
+    first click, whose answer holds for good)."""
+
+    answers: list[RefinedCandidate]
+    shown_changes: int | None
+
+    def valid_at(self, shown_changes: int) -> bool:
+        return self.shown_changes is None or self.shown_changes == shown_changes
+
+
 class ClickSession:
     """One image's prompts → candidates, best first. It remembers the mask shown for each
     prompt, so the next click refines it and undo finds the earlier answer again; and it keeps
@@ -302,8 +317,9 @@ class ClickSession:
     `pixels` (the RGB that was embedded, without `image`: no zoom) lets a first click be
     answered by the local-contrast region too (`click_policy`).
 
-    `answer_ahead` works out a first click's answer while the pointer rests on a point, from
-    another thread; the click there then gets it at once. A lock keeps one prompt at a time."""
+    `answer_ahead` works out the answer to a left click while the pointer rests on a point,
+    from another thread; the click there then gets it at once. A lock keeps one prompt at a
+    time."""
 
     def __init__(
         self,
@@ -326,8 +342,9 @@ class ClickSession:
         self._zooms: OrderedDict[Point, _Frame | None] = OrderedDict()
         self._tile_frames: OrderedDict[int, _Frame] = OrderedDict()
         self._memory = memory
-        # first clicks answered ahead, by point: the last few places the pointer rested on
-        self._ahead: OrderedDict[Point, list[RefinedCandidate]] = OrderedDict()
+        # clicks answered ahead, by prompt: the last few places the pointer rested on
+        self._ahead: OrderedDict[_Prompt, _Ahead] = OrderedDict()
+        self._shown_changes = 0  # counts changes to the masks remembered (`remember`)
         self._lock = threading.RLock()
 
     @property
@@ -346,31 +363,42 @@ class ClickSession:
         `zoom=False` answers from the whole-image embedding only (never runs the encoder)."""
         points = tuple((float(x), float(y), int(label)) for x, y, label in points)
         with self._lock:
-            ahead = (
-                self._ahead.get(points[0]) if zoom and box is None and len(points) == 1 else None
-            )
-            if ahead is not None:
-                self.remember(ahead[0])
-                return ahead
+            ahead = self._ahead.get((points, box)) if zoom else None
+            if ahead is not None and ahead.valid_at(self._shown_changes):
+                self._remember(ahead.answers[0])
+                return ahead.answers
             return self._answer(points, box, zoom)
 
-    def answer_ahead(self, x: float, y: float) -> list[RefinedCandidate] | None:
-        """What `predict` will answer to a first left click at (x, y), worked out now (the
-        pointer rests there) and kept for the click; the same candidates, since a first click's
-        answer depends on nothing the session learns from other prompts. None where working
-        it out would run the encoder (a zoom window, a tile not embedded yet): hovering must
-        not cost seconds."""
-        point = (float(x), float(y), 1)
+    def answer_ahead(
+        self, x: float, y: float, points: Sequence[Point] = (), box: Box | None = None
+    ) -> list[RefinedCandidate] | None:
+        """What `predict` will answer when a left click at (x, y) is added to the prompt
+        (`points`, `box`: none for a first click), worked out now (the pointer rests there) and
+        kept for the click. The answers are the ones the click would get: a first click's
+        depends on nothing the session learns from other prompts, and a later click's is kept
+        only until the masks remembered change (another answer shown, another prompt decoded).
+        None where working it out would run the encoder (a zoom window, a tile not embedded
+        yet): a resting pointer must not cost seconds."""
+        prompt = (
+            tuple((float(px), float(py), int(label)) for px, py, label in points)
+            + ((float(x), float(y), 1),),
+            box,
+        )
+        first = len(prompt[0]) == 1 and box is None
         with self._lock:
-            if point in self._ahead:
-                return self._ahead[point]
+            kept = self._ahead.get(prompt)
+            if kept is not None and kept.valid_at(self._shown_changes):
+                return kept.answers
             if self.image is not None and self.policy.zoom_below > 0:
                 return None
             tiles = self.tiles
-            if tiles is not None and not tiles.holds(tiles.layout.tile_at(x, y)):
+            if tiles is not None and not (
+                tiles.holds(tiles.layout.tile_at(x, y)) if first else tiles.encode_tile is None
+            ):
                 return None
-            answers = self._answer((point,), None, zoom=True, keep=False)
-            self._ahead[point] = answers
+            answers = self._answer(prompt[0], box, zoom=True, keep=False)
+            self._ahead[prompt] = _Ahead(answers, None if first else self._shown_changes)
+            self._ahead.move_to_end(prompt)
             while len(self._ahead) > 4:  # ~1 MB each: the logits of three masks
                 self._ahead.popitem(last=False)
             return answers
@@ -411,7 +439,9 @@ class ClickSession:
             return
         shown = candidate.frame.shown
         key = (candidate.points, candidate.box)
-        shown[key] = candidate.logits_lowres
+        if shown.get(key) is not candidate.logits_lowres:
+            shown[key] = candidate.logits_lowres
+            self._shown_changes += 1  # a later click answered ahead is out of date
         shown.move_to_end(key)
         while len(shown) > self._memory:
             shown.popitem(last=False)

@@ -45,24 +45,37 @@ def decode_prompt(
 
 @dataclass(frozen=True)
 class ClickAhead:
-    """What a first left click at (x, y) will show, worked out while the pointer rests there:
-    the outline of the mask shown first, a boolean crop at `offset` (y0, x0)."""
+    """What a left click at (x, y) will show, worked out while the pointer rests there: the
+    outline of the mask shown first, a boolean crop at `offset` (y0, x0). `first`: the click
+    would start an object (the pane outlines only those: a later click's mask refines the one
+    on screen, and a right click would take another)."""
 
     x: float
     y: float
+    first: bool
     outline: np.ndarray
     offset: tuple[int, int]
 
 
-def answer_ahead(clicks: ClickSession, x: float, y: float) -> ClickAhead | None:
-    """The answer to a first left click at (x, y), worked out before the click (the pane calls
-    it when the pointer rests) so that the click shows it at once; None where that would run the
+def answer_ahead(
+    clicks: ClickSession,
+    x: float,
+    y: float,
+    points: Sequence[Point] = (),
+    box: Box | None = None,
+    shown: RefinedCandidate | None = None,
+) -> ClickAhead | None:
+    """The answer to a left click at (x, y) added to the prompt (`points`, `box`; `shown` the
+    candidate on screen, as for `decode_prompt`), worked out before the click (the pane calls it
+    when the pointer rests) so that the click shows it at once; None where that would run the
     encoder. The click itself still goes through `decode_prompt`, which finds the answer kept."""
-    answers = clicks.answer_ahead(x, y)
+    if shown is not None:
+        clicks.remember(shown)  # as the click's decode_prompt will: the answer builds on it
+    answers = clicks.answer_ahead(x, y, points, box)
     if not answers:
         return None
     crop, offset = answers[0].mask_crop()
-    return ClickAhead(x, y, outline(crop), offset)
+    return ClickAhead(x, y, not points and box is None, outline(crop), offset)
 
 
 @dataclass(frozen=True)

@@ -130,13 +130,22 @@ class CurrentObjectBox(QGroupBox):
     def _work_ahead(self) -> None:
         workbench, pointer = self.state.workbench, self._pointer
         clicks, prompts = workbench.clicks, workbench.prompts
-        if pointer is None or clicks is None or (prompts is not None and not prompts.empty):
+        if pointer is None or clicks is None or prompts is None:
             return
         h, w = clicks.shape
         if not (0 <= pointer[0] < w and 0 <= pointer[1] < h):
             return
+        if not prompts.empty and prompts.current is None:
+            return  # the last prompt is still being decoded: the next builds on its answer
         self.ahead_slot.submit(
-            answer_ahead, clicks, *pointer, on_result=self._worked_ahead, name="click ahead"
+            answer_ahead,
+            clicks,
+            *pointer,
+            tuple(prompts.points),
+            prompts.box,
+            workbench.candidate,
+            on_result=self._worked_ahead,
+            name="click ahead",
         )
 
     def _worked_ahead(self, ahead: ClickAhead | None) -> None:
@@ -144,7 +153,7 @@ class CurrentObjectBox(QGroupBox):
         here = (
             self._pointer is not None and ahead is not None and (ahead.x, ahead.y) == self._pointer
         )
-        if ahead is None or not here or (prompts is not None and not prompts.empty):
+        if ahead is None or not ahead.first or not here or prompts is None or not prompts.empty:
             return
         if self.outline_check.isChecked():  # else the answer is only kept for the click
             self.ahead_shown.emit(crop_rgba(ahead.outline, AHEAD_COLOUR), ahead.offset)
