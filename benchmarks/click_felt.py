@@ -6,18 +6,19 @@ where the pointer rests, against the plain exported decoder in the same run (iss
 Run by hand: `QT_QPA_PLATFORM=offscreen python benchmarks/click_felt.py [--clicks 30]` (~1 min
 on 2 CPU cores; needs `make models`). The real main window opens the image of `sam_latency.py`
 (Super1 spot2_0d_0 tiled to 1024²). For each click QTest moves the pointer next to the point and
-onto it, lets it rest R ms (events processed), presses, holds the button H ms and releases;
-then Clear. The same points go through each variant, the order turning from click to click:
+onto it, lets it rest R ms (events processed), presses, holds the button H ms and releases. The same points go through each variant, the order turning from click to click:
 
 - plain decoder (reference): SamModel.predict through the exported click decoder, threads
   spinning, and the mask crop: `click_speed.py`'s reference, on the pane's embedding;
-- pane, no work ahead: the window's click with the answers worked out ahead forgotten before
-  the click (the pane as it was before), so the decoder runs after the release;
+- pane, no work ahead: the window's click with nothing worked out ahead (the pane as it was
+  before), so the decoder runs after the release;
 - pane: the window as it is.
 
-R (the rest before pressing) and H (the press held) are the user's; a person's click holds the
-button for about 0.1 s. Printed per (R, H): p50 and p90 per variant, the ratios to the
-reference, and whether the pane's mask equals the no-ahead mask (IoU, same answer).
+Each object gets a first click and a later one near it (the later one refines the mask shown;
+the plain decoder's later click gets the first answer's logits as its mask input). R (the rest
+before pressing) and H (the press held) are the user's; a person's click holds the button for
+about 0.1 s. Printed per (R, H) and click: p50 and p90 per variant and the ratios to the
+reference; and whether the pane's masks equal the masks without work ahead (IoU, same answer).
 """
 
 from __future__ import annotations
@@ -93,74 +94,94 @@ def main() -> None:
     shown_at: list[float] = []
     pane.state.candidates_changed.connect(lambda: shown_at.append(time.perf_counter()))
 
-    def pane_click(x: float, y: float, rest: float, hold: float, ahead: bool):
+    def one_click(x: float, y: float, rest: float, hold: float, ahead: bool):
+        """Move onto (x, y), rest, press, hold, release: seconds to the mask, and the mask."""
+        pane.clicks.work_ahead = ahead  # off: the pane as it was before
         pos = pane.canvas.scene_pos_of(x, y)
         QTest.mouseMove(viewport, pos - QPoint(12, 7))
         pump(0.02)
         QTest.mouseMove(viewport, pos)
         pump(rest)
-        if not ahead:
-            clicks._ahead.clear()  # the pane before: nothing worked out ahead
         QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
         pump(hold)
-        if not ahead:
-            clicks._ahead.clear()
+        before = pane.state.workbench.candidate
         shown_at.clear()
         start = time.perf_counter()
         QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
-        until(lambda: bool(shown_at) and pane.state.workbench.candidate is not None)
-        elapsed = shown_at[-1] - start
+        until(lambda: bool(shown_at) and pane.state.workbench.candidate not in (None, before))
         candidate = pane.state.workbench.candidate
         assert candidate is not None
-        mask = candidate.mask
+        return shown_at[-1] - start, candidate
+
+    def pane_object(first: tuple[float, float], later: tuple[float, float], rest, hold, ahead):
+        """A first click and a later one on the same object, then Clear."""
+        t1, c1 = one_click(*first, rest, hold, ahead)
+        t2, c2 = one_click(*later, rest, hold, ahead)
         QTest.mouseClick(pane.clicks.clear_button, Qt.MouseButton.LeftButton)
         QTest.mouseMove(viewport, QPoint(2, 2))  # away, so the next rest starts afresh
         pump(0.03)
-        return elapsed, mask, candidate.index
+        return (t1, t2), (c1, c2)
 
-    def plain_click(x: float, y: float):
+    def plain_object(first: tuple[float, float], later: tuple[float, float]):
         start = time.perf_counter()
-        candidates = plain.predict(embedding, [(x, y, 1)])
-        candidates[0].mask_crop()
-        return time.perf_counter() - start
+        answers = plain.predict(embedding, [(*first, 1)])
+        answers[0].mask_crop()
+        t1 = time.perf_counter() - start
+        start = time.perf_counter()
+        refined = plain.predict(
+            embedding,
+            [(*first, 1), (*later, 1)],
+            multimask=False,
+            mask_input=answers[0].logits_lowres,
+        )
+        refined[0].mask_crop()
+        return t1, time.perf_counter() - start
 
     for _ in range(3):  # sessions warm
-        plain_click(100.0, 100.0)
-        pane_click(100.0, 100.0, 0.05, 0.0, True)
+        plain_object((100.0, 100.0), (110.0, 104.0))
+        pane_object((100.0, 100.0), (110.0, 104.0), 0.05, 0.0, True)
 
     rng = np.random.default_rng(1)
-    settings = [(0.0, 0.0), (0.05, 0.0), (0.15, 0.0), (0.15, 0.1)]
-    print(f"click → mask shown, {args.clicks} clicks per setting, wall ms (1024² image)")
-    print(f"{'rest R, hold H':16} {'variant':22} {'p50':>7} {'p90':>7} {'ratio':>7}  masks")
+    settings = [(0.0, 0.0), (0.0, 0.1), (0.05, 0.0), (0.15, 0.1)]
+    names = ["plain decoder", "pane, no work ahead", "pane"]
+    print(f"click → mask shown, {args.clicks} objects per setting, wall ms (1024² image)")
+    print(f"{'rest R, hold H':16} {'click':6} {'variant':20} {'p50':>6} {'p90':>6} {'ratio':>6}")
     for rest, hold in settings:
-        points = rng.uniform(20, image.shape[0] - 20, (args.clicks, 2))
-        times: dict[str, list[float]] = {"plain decoder": [], "pane, no work ahead": [], "pane": []}
+        firsts = rng.uniform(20, image.shape[0] - 40, (args.clicks, 2))
+        laters = firsts + rng.uniform(-15, 15, (args.clicks, 2))
+        times = {(n, k): [] for n in names for k in (0, 1)}
         ious, same = [], 0
-        for i, (x, y) in enumerate(points):
-            order = ["plain decoder", "pane, no work ahead", "pane"]
-            order = order[i % 3 :] + order[: i % 3]
-            masks = {}
-            for name in order:
+        for i, (first, later) in enumerate(
+            zip(map(tuple, firsts), map(tuple, laters), strict=True)
+        ):
+            answers = {}
+            for name in names[i % 3 :] + names[: i % 3]:
                 if name == "plain decoder":
-                    times[name].append(plain_click(x, y))
-                    continue
-                elapsed, mask, index = pane_click(x, y, rest, hold, name == "pane")
-                times[name].append(elapsed)
-                masks[name] = (mask, index)
-            (a, ia), (b, ib) = masks["pane"], masks["pane, no work ahead"]
-            union = np.count_nonzero(a | b)
-            ious.append(np.count_nonzero(a & b) / union if union else 1.0)
-            same += ia == ib
-        reference = statistics.median(times["plain decoder"])
+                    pair = plain_object(first, later)
+                else:
+                    pair, answers[name] = pane_object(first, later, rest, hold, name == "pane")
+                for k in (0, 1):
+                    times[name, k].append(pair[k])
+            for mine, theirs in zip(answers["pane"], answers["pane, no work ahead"], strict=True):
+                a, b = mine.mask, theirs.mask
+                union = np.count_nonzero(a | b)
+                ious.append(np.count_nonzero(a & b) / union if union else 1.0)
+                same += mine.index == theirs.index
         label = f"R {rest * 1e3:3.0f}, H {hold * 1e3:3.0f} ms"
-        for name, values in times.items():
-            ratio = reference / statistics.median(values)
-            tail = f"  min IoU {min(ious):.4f}, same {same}/{len(ious)}" if name == "pane" else ""
-            print(
-                f"{label:16} {name:22} {_ms(values):7.1f} {_ms(values, 0.9):7.1f} "
-                f"{ratio:6.2f}x{tail}",
-                flush=True,
-            )
+        for k, kind in enumerate(("first", "later")):
+            reference = statistics.median(times["plain decoder", k])
+            for name in names:
+                values = times[name, k]
+                ratio = reference / statistics.median(values)
+                print(
+                    f"{label:16} {kind:6} {name:20} {_ms(values):6.1f} {_ms(values, 0.9):6.1f}"
+                    f" {ratio:5.2f}x",
+                    flush=True,
+                )
+        print(
+            f"{label:16} masks of the pane against the pane without work ahead: min IoU"
+            f" {min(ious):.4f}, same answer {same}/{len(ious)}"
+        )
     print("(ratio: p50 of the plain decoder / p50 of the variant, same run; goal ≥ 1.5x)")
     window.close()
 

@@ -36,6 +36,14 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 _colour_menu_without_pyplot()
 
 
+class _Marks(pg.ScatterPlotItem):
+    """Point marks that let clicks through: a click on a mark is a prompt (or a stroke) there,
+    not a click on the mark, which pyqtgraph's scatter would otherwise take and drop."""
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
+        ev.ignore()
+
+
 class _PromptViewBox(pg.ViewBox):
     """A ViewBox that reports clicks and modifier-drags instead of panning on them."""
 
@@ -202,12 +210,12 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.preview_item.setZValue(1.5)
         self.view.addItem(self.preview_item)
         self.preview_item.setOpacity(0.5)
-        self.examples_item = pg.ScatterPlotItem(pxMode=True)
+        self.examples_item = _Marks(pxMode=True)
         self.examples_item.setZValue(9)
         self.view.addItem(self.examples_item)
         self.objects_item.setOpacity(0.45)
         self.candidate_item.setOpacity(0.55)
-        self.points_item = pg.ScatterPlotItem(pxMode=True)
+        self.points_item = _Marks(pxMode=True)
         self.points_item.setZValue(10)
         self.view.addItem(self.points_item)
         self.box_item = QGraphicsRectItem()

@@ -54,6 +54,7 @@ class CurrentObjectBox(QGroupBox):
         self.decode_slot = state.new_slot(queue_latest=True)
         self.ahead_slot = state.new_slot(queue_latest=True)
         self._pointer: tuple[float, float] | None = None  # where the pointer rests, image px
+        self.work_ahead = True  # off: every click waits for the decoder (benchmarks compare)
         self._rest = QTimer(self)
         self._rest.setSingleShot(True)
         self._rest.setInterval(REST_MS)
@@ -130,7 +131,7 @@ class CurrentObjectBox(QGroupBox):
     def _work_ahead(self) -> None:
         workbench, pointer = self.state.workbench, self._pointer
         clicks, prompts = workbench.clicks, workbench.prompts
-        if pointer is None or clicks is None or prompts is None:
+        if pointer is None or clicks is None or prompts is None or not self.work_ahead:
             return
         h, w = clicks.shape
         if not (0 <= pointer[0] < w and 0 <= pointer[1] < h):
