@@ -5,7 +5,8 @@ for impostor spheres and works the same offscreen. They are caught as Qt mouse e
 widget, not as VTK observers: the trackball style grabs VTK's event focus on a press, so an
 interactor observer never hears the release (picking did nothing under a real mouse). Heavy scenes hide bonds and polyhedra while
 rotating (level of detail), anti-aliasing (FXAA) is off while the view moves, and the pies of
-partly occupied sites turn to the camera afterwards.
+partly occupied sites turn to the camera afterwards. Before every frame, labels go to the atoms
+in sight only (`inference.structures.visibility`).
 """
 
 from __future__ import annotations
