@@ -91,6 +91,13 @@ def test_labels_of_hidden_atoms_are_not_drawn_and_show_once_turned_to_the_front(
     assert drawn.get(back) == scene.atom_name(back)
     assert front not in drawn
 
+    # Labels turned off, the view turned back, labels on again: they follow the new view.
+    qtbot.mouseClick(pane.labels_check, Qt.MouseButton.LeftButton)
+    pane.view_along((1, 0, 0))
+    qtbot.mouseClick(pane.labels_check, Qt.MouseButton.LeftButton)
+    drawn = _drawn_labels(view)
+    assert front in drawn and back not in drawn
+
 
 @pytest.mark.parametrize("parallel", [True, False])
 def test_atoms_in_sight_are_those_a_ray_through_their_centre_hits_first(parallel):

@@ -41,11 +41,11 @@ def atoms_in_sight(
     if len(among) == 0 or len(positions) == 0:
         return among[:0]
     origins, directions, keys, key_radius, can_hide = _sight_lines(positions, radii, eye, among)
-    from scipy.spatial import cKDTree
+    from scipy.spatial import KDTree
 
     # Each atom's possible occluders: spheres whose projection (a disc in the picture) could
     # cover its centre; the exact ray–sphere test below decides.
-    nearby = cKDTree(keys).query_ball_point(keys[among], key_radius)
+    nearby = KDTree(keys).query_ball_point(keys[among], key_radius)
     counts = np.fromiter((len(n) for n in nearby), np.int64, len(among))
     which = np.repeat(np.arange(len(among)), counts)  # position in `among`
     other = np.fromiter((j for n in nearby for j in n), np.int64, int(counts.sum()))

@@ -224,7 +224,6 @@ class SceneProps:
         self.labels: vtkActor2D | None = None
         self._label_texts: dict[int, str] = {}  # atom index -> its label, for every labelled atom
         self._labels_seen_from: Eye | None = None
-        self.labelled = np.zeros(0, np.int64)  # the atoms whose labels are drawn now
         self.notices: list[str] = []
         self._wedge_poly: vtkPolyData | None = None
         self._wedge_groups: list = []
@@ -368,23 +367,23 @@ class SceneProps:
                 self.notices.append(f"labels are shown for up to {MAX_LABELS:,} atoms")
                 return
             self._label_texts = {int(i): _label_text(self.scene, int(i)) for i in shown}
-            self.labelled = shown
             texts = list(self._label_texts.values())
             self.labels = label_actor(atoms.positions[shown], texts, shown)
-            self._labels_seen_from = None
+        self._labels_seen_from = None  # hidden labels were not kept up with the camera
         self.labels.SetVisibility(True)
 
     def label_atoms_in_sight(self, eye: Eye) -> None:
         """Label only the atoms seen from `eye` (`inference.structures.visibility`): a label of
         an atom behind another would sit on the front atom. Called before every render; the
         work is done only when the camera has moved."""
-        if self.labels is None or eye == self._labels_seen_from:
+        if self.labels is None or not self.labels.GetVisibility():
+            return
+        if eye == self._labels_seen_from:
             return
         self._labels_seen_from = eye
         atoms = self.scene.atoms
         candidates = np.fromiter(self._label_texts, np.int64, len(self._label_texts))
         seen = atoms_in_sight(atoms.positions, atoms.radii, eye, among=candidates)
-        self.labelled = seen
         texts = [self._label_texts[int(i)] for i in seen]
         mapper = cast("vtkLabeledDataMapper", self.labels.GetMapper())  # from label_actor()
         mapper.SetInputData(label_points(atoms.positions[seen], texts, seen))
