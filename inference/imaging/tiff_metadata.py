@@ -112,9 +112,10 @@ def _fei(md: dict, width: int) -> TiffInfo:
     bar = _positive(md.get("PrivateFei", {}).get("DatabarHeight"))
     if bar:
         meta[DATA_BAR_ROWS] = f"{bar:.0f}"
+        # MatLens leaves these rows out by itself (`inference.segmentation.data_bar`).
         meta[DATA_BAR_NOTE] = (
-            f"the bottom {bar:.0f} rows are the microscope's data bar, not specimen: Segment "
-            "everything finds objects in it and area fractions count its area"
+            f"Data bar: bottom {bar:.0f} rows, left out of automatic segmentation and area "
+            "fractions"
         )
     return TiffInfo(calibration, meta, "FEI")
 

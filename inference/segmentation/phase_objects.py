@@ -5,7 +5,8 @@ Regions smaller than `min_area_px` (default 10 px) are specks of the classifier,
 particles: they are dropped. A recipe saves this setting as `parameters.measure.min_area`.
 
 The phase fraction is a property of the map, not of the kept objects, so `PhaseObjects`
-carries both: `fractions()` counts every pixel of the map (exact), `kept_fractions()` counts the
+carries both: `fractions()` counts every classified pixel of the map (exact; label 0, such as a
+microscope's data bar, is no phase and not counted), `kept_fractions()` counts the
 pixels of the kept objects, and the two differ by exactly the dropped specks'
 area (`dropped_pixels`). Regions are 8-connected, as everywhere in MatLens.
 
@@ -40,18 +41,19 @@ class PhaseObjects:
     kept_pixels: tuple[int, ...]  # ... in the kept objects
     regions: tuple[int, ...]  # connected regions of each class
     dropped_regions: tuple[int, ...]  # ... smaller than min_area_px
-    total_pixels: int
+    total_pixels: int  # classified pixels (label > 0): the specimen area
     min_area_px: int
 
     def fractions(self) -> dict[str, float]:
-        """The phase fractions of the map (every pixel counted): the numbers to report."""
-        return {c: n / self.total_pixels for c, n in zip(self.classes, self.pixels, strict=True)}
+        """The phase fractions of the map (every classified pixel counted): the numbers to
+        report."""
+        total = max(self.total_pixels, 1)
+        return {c: n / total for c, n in zip(self.classes, self.pixels, strict=True)}
 
     def kept_fractions(self) -> dict[str, float]:
         """The fractions the kept objects cover (the specks left out)."""
-        return {
-            c: n / self.total_pixels for c, n in zip(self.classes, self.kept_pixels, strict=True)
-        }
+        total = max(self.total_pixels, 1)
+        return {c: n / total for c, n in zip(self.classes, self.kept_pixels, strict=True)}
 
     def dropped_pixels(self, class_name: str) -> int:
         k = self.classes.index(class_name)
@@ -117,6 +119,6 @@ def phase_objects(
         kept_pixels=tuple(kept),
         regions=tuple(regions),
         dropped_regions=tuple(dropped),
-        total_pixels=int(labels.size),
+        total_pixels=int(np.count_nonzero(labels)),
         min_area_px=min_area_px,
     )
