@@ -17,6 +17,7 @@ import os
 import shutil
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import imageio.v3 as iio
 import numpy as np
@@ -30,6 +31,9 @@ from PySide6.QtTest import QTest
 from desktop.panes.micrograph.pane import MicrographPane
 from inference.runtime.paths import samples_dir
 from inference.segmentation.numbers import format_percent
+
+if TYPE_CHECKING:
+    from inference.segmentation.annotations import AnnotationSet
 
 HELIOS = ("microscope_formats", "rosettasciio", "tiff", "tiff_FEI_Helios.zip")
 BAR_ROWS = 29  # PrivateFei.DatabarHeight of the file
@@ -97,6 +101,12 @@ def drag(pane, start, end, steps: int = 10) -> None:
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p1)
 
 
+def annotations_of(pane: MicrographPane) -> AnnotationSet:
+    annotations = pane.annotations
+    assert annotations is not None
+    return annotations
+
+
 def measured_fraction(qtbot, pane, class_name: str, n_objects: int) -> str:
     """The Measure tab's area fraction of a class, once it has measured `n_objects`."""
     panel = pane.measure_panel
@@ -112,11 +122,8 @@ def measured_fraction(qtbot, pane, class_name: str, n_objects: int) -> str:
     return panel.cell(1, class_name)  # the "Area fraction" column
 
 
-def test_segment_everything_in_the_window_finds_nothing_in_the_data_bar(
-    qtbot, window, fei_image
-):
+def test_segment_everything_in_the_window_finds_nothing_in_the_data_bar(qtbot, window, fei_image):
     pane = open_in_window(qtbot, window, fei_image)
-    assert NOTE in pane.info_label.text()  # where the box warned before, one line
     panel = pane.auto_panel
     pane.clicks.class_combo.setCurrentText("precipitate")
     panel.tabs.setCurrentIndex(0)
@@ -127,11 +134,12 @@ def test_segment_everything_in_the_window_finds_nothing_in_the_data_bar(
         timeout=120000,
     )
     assert not window.banner.error_text
-    objects = pane.annotations.objects
+    objects = annotations_of(pane).objects
     assert len(objects) >= 10, "the superalloy holds dozens of precipitates"
-    labels = pane.annotations.label_image()
+    labels = annotations_of(pane).label_image()
     assert labels.shape == (HEIGHT, WIDTH)  # exports stay image-sized
     assert not labels[SPECIMEN:].any(), "an automatic object lies in the data bar"
+    assert NOTE in pane.info_label.text()  # where the box warned before, one line
     text = measured_fraction(qtbot, pane, "precipitate", len(objects))
     fraction = specimen_fraction(labels > 0)
     assert text == format_percent(fraction)
@@ -146,8 +154,8 @@ def test_segment_everything_in_the_window_finds_nothing_in_the_data_bar(
     pane.objects_panel.tree.clearSelection()
     drag(pane, (60, HEIGHT - 12), (120, HEIGHT - 12))
     pane.state.set_mode("prompt")
-    assert len(pane.annotations.objects) == len(objects) + 1
-    painted = pane.annotations.objects[-1]
+    assert len(annotations_of(pane).objects) == len(objects) + 1
+    painted = annotations_of(pane).objects[-1]
     assert painted.offset[0] >= SPECIMEN
     assert measured_fraction(qtbot, pane, "precipitate", len(objects) + 1) == text
     assert pane.measure_panel.cell(0, "precipitate") == str(len(objects) + 1)
@@ -165,6 +173,7 @@ def test_phases_by_example_give_the_data_bar_no_phase(qtbot, window, fei_image):
             click(qtbot, pane, x, y)
     qtbot.waitUntil(lambda: panel.phase_result is not None, timeout=120000)
     result = panel.phase_result
+    assert result is not None
     assert result.labels.shape == (HEIGHT, WIDTH)
     assert not result.labels[SPECIMEN:].any(), "the data bar was given a phase"
     assert result.labels[:SPECIMEN].all(), "every specimen pixel has a phase"
@@ -174,11 +183,11 @@ def test_phases_by_example_give_the_data_bar_no_phase(qtbot, window, fei_image):
     for name, share in zip(result.classes, shares, strict=True):
         assert f"{name} {share:.1%}" in preview
     qtbot.mouseClick(panel.apply_phases_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: len(pane.annotations) > 0, timeout=30000)
-    assert not pane.annotations.label_image()[SPECIMEN:].any()
-    classes = pane.annotations.class_image()
-    k = 1 + [c.name for c in pane.annotations.classes].index("precipitate")
-    text = measured_fraction(qtbot, pane, "precipitate", len(pane.annotations))
+    qtbot.waitUntil(lambda: len(annotations_of(pane)) > 0, timeout=30000)
+    assert not annotations_of(pane).label_image()[SPECIMEN:].any()
+    classes = annotations_of(pane).class_image()
+    k = 1 + [c.name for c in annotations_of(pane).classes].index("precipitate")
+    text = measured_fraction(qtbot, pane, "precipitate", len(annotations_of(pane)))
     assert text == format_percent(specimen_fraction(classes == k))
 
 
@@ -217,12 +226,22 @@ def test_matlens_auto_and_measure_leave_the_data_bar_out(fei_image, tmp_path):
     assert f"note: {NOTE}" in text.stdout
 
 
+def test_the_map_is_built_above_the_data_bar_and_written_image_sized(fei_image, tmp_path):
+    out = tmp_path / "map.tif"
+    args = ("auto", fei_image, "--out", out, "--map", "binary", "--kind", "phase", "--json")
+    run = run_matlens(*args, timeout=300)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    binary = tifffile.imread(out)
+    assert binary.shape == (HEIGHT, WIDTH) and binary[:SPECIMEN].any()
+    assert not binary[SPECIMEN:].any()
+    assert report["area_fraction"] == pytest.approx(specimen_fraction(binary > 0), abs=1e-6)
+
+
 def test_matlens_phases_gives_the_data_bar_no_phase(fei_image, tmp_path):
     examples = tmp_path / "examples.json"
     examples.write_text(
-        json.dumps(
-            {"examples": [{"class": n, "points": p} for n, p in EXAMPLES.items()]}
-        ),
+        json.dumps({"examples": [{"class": n, "points": p} for n, p in EXAMPLES.items()]}),
         encoding="utf-8",
     )
     out = tmp_path / "phases.png"

@@ -358,7 +358,9 @@ def process_image(
         notes.append(f"{path.name}: {note}")
     if calibration.calibrated:
         calibration = calibration.to(recipe.unit)
-    data_bar = image.micrograph.metadata.get(DATA_BAR_NOTE) if image.micrograph.data_bar_rows else ""
+    data_bar = (
+        image.micrograph.metadata.get(DATA_BAR_NOTE) if image.micrograph.data_bar_rows else ""
+    )
     if data_bar:
         notes.append(f"{path.name}: {data_bar}")
     objects = run(image, progress_part(progress, 0.05, 0.8), cancel)

@@ -5,10 +5,10 @@ Regions smaller than `min_area_px` (default 10 px) are specks of the classifier,
 particles: they are dropped. A recipe saves this setting as `parameters.measure.min_area`.
 
 The phase fraction is a property of the map, not of the kept objects, so `PhaseObjects`
-carries both: `fractions()` counts every classified pixel of the map (exact; label 0, such as a
-microscope's data bar, is no phase and not counted), `kept_fractions()` counts the
+carries both: `fractions()` counts every pixel of the map (exact), `kept_fractions()` counts the
 pixels of the kept objects, and the two differ by exactly the dropped specks'
-area (`dropped_pixels`). Regions are 8-connected, as everywhere in MatLens.
+area (`dropped_pixels`). Regions are 8-connected, as everywhere in MatLens. Both are over the
+map's field: the whole map, or the specimen rows above a microscope's data bar (`field_rows`).
 
 Memory: one class at a time is labelled (a bool mask and an int32 label image of the map's size,
 5 bytes a pixel), and each region becomes a cropped object.
@@ -41,19 +41,18 @@ class PhaseObjects:
     kept_pixels: tuple[int, ...]  # ... in the kept objects
     regions: tuple[int, ...]  # connected regions of each class
     dropped_regions: tuple[int, ...]  # ... smaller than min_area_px
-    total_pixels: int  # classified pixels (label > 0): the specimen area
+    total_pixels: int  # the field's pixels: the map's, or the specimen's above a data bar
     min_area_px: int
 
     def fractions(self) -> dict[str, float]:
-        """The phase fractions of the map (every classified pixel counted): the numbers to
-        report."""
-        total = max(self.total_pixels, 1)
-        return {c: n / total for c, n in zip(self.classes, self.pixels, strict=True)}
+        """The phase fractions of the map (every pixel counted): the numbers to report."""
+        return {c: n / self.total_pixels for c, n in zip(self.classes, self.pixels, strict=True)}
 
     def kept_fractions(self) -> dict[str, float]:
         """The fractions the kept objects cover (the specks left out)."""
-        total = max(self.total_pixels, 1)
-        return {c: n / total for c, n in zip(self.classes, self.kept_pixels, strict=True)}
+        return {
+            c: n / self.total_pixels for c, n in zip(self.classes, self.kept_pixels, strict=True)
+        }
 
     def dropped_pixels(self, class_name: str) -> int:
         k = self.classes.index(class_name)
@@ -73,12 +72,14 @@ def phase_objects(
     min_area_px: int = MIN_REGION_PX,
     first_id: int = 1,
     source: str = "phases",
+    field_rows: int | None = None,
 ) -> PhaseObjects:
     """One object per 8-connected region of each class of a phase map.
 
     `labels` holds k + 1 for `classes[k]` (0 = unclassified), as `PhaseResult.labels` and
     `matlens phases` do. Objects are numbered from `first_id`, class by class, each class's
-    regions in raster order of their top-left pixel.
+    regions in raster order of their top-left pixel. `field_rows`: the fractions are over the
+    map's top rows only (the specimen above a data bar, which has no phase); all rows by default.
     """
     from scipy import ndimage
 
@@ -119,6 +120,6 @@ def phase_objects(
         kept_pixels=tuple(kept),
         regions=tuple(regions),
         dropped_regions=tuple(dropped),
-        total_pixels=int(np.count_nonzero(labels)),
+        total_pixels=int(labels.shape[1] * (labels.shape[0] if field_rows is None else field_rows)),
         min_area_px=min_area_px,
     )

@@ -512,7 +512,8 @@ def phases_into(
     snapshot of the annotations across classes: every pixel has one phase, and an object
     the user made keeps its pixels. The annotations' data bar gets no phase."""
     result = without_data_bar(result, annotations.data_bar_rows)
-    made = phase_objects(result.labels, result.classes, min_area_px)
+    rows = annotations.specimen_rows
+    made = phase_objects(result.labels, result.classes, min_area_px, field_rows=rows)
     if cancel is not None:
         cancel.raise_if_cancelled()
     return FoundObjects(made, merge_found(annotations, made.objects, policy, across_classes=True))
