@@ -141,6 +141,7 @@ def test_segment_everything_in_the_window_finds_nothing_in_the_data_bar(qtbot, w
     assert not labels[SPECIMEN:].any(), "an automatic object lies in the data bar"
     assert NOTE in pane.info_label.text()  # where the box warned before, one line
     text = measured_fraction(qtbot, pane, "precipitate", len(objects))
+    assert NOTE in pane.measure_panel.extras_label.text()  # and under the fractions
     fraction = specimen_fraction(labels > 0)
     assert text == format_percent(fraction)
     assert text != format_percent(np.count_nonzero(labels) / labels.size)  # not over the bar
@@ -182,6 +183,8 @@ def test_phases_by_example_give_the_data_bar_no_phase(qtbot, window, fei_image):
     preview = panel.phases_label.text()
     for name, share in zip(result.classes, shares, strict=True):
         assert f"{name} {share:.1%}" in preview
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        window.grab().save(str(Path(shots) / "phases_preview_fei_data_bar.png"))
     qtbot.mouseClick(panel.apply_phases_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(annotations_of(pane)) > 0, timeout=30000)
     assert not annotations_of(pane).label_image()[SPECIMEN:].any()

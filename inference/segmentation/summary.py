@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
+from inference.imaging.calibration import data_bar_note
 from inference.segmentation.export import write_table
 from inference.segmentation.grain_size import GrainSize, grain_size
 from inference.segmentation.measure import (
@@ -169,6 +170,9 @@ def summarise_image(
     notes: list[str] = []
     if not cal.calibrated:
         notes.append("Uncalibrated: lengths in px, areas in px²")
+    data_bar_rows = annotations.shape[0] - annotations.specimen_rows
+    if data_bar_rows:  # the report and the Measure tab say what the fractions are over
+        notes.append(data_bar_note(data_bar_rows))
     grains = None
     if counts.get(grain_class, 0) > 0:
         field = grain_labels(annotations, grain_class)[: annotations.specimen_rows]
@@ -188,7 +192,7 @@ def summarise_image(
         grain_size=grains,
         cracks=cracks,
         notes=tuple(dict.fromkeys(notes)),
-        data_bar_rows=annotations.shape[0] - annotations.specimen_rows,
+        data_bar_rows=data_bar_rows,
     )
 
 
