@@ -73,6 +73,7 @@ bench: models
 	$(BIN)/python benchmarks/library_indexing.py
 	$(BIN)/python benchmarks/sam_latency.py
 	$(BIN)/python benchmarks/click_speed.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/click_felt.py
 	$(BIN)/python benchmarks/auto_segment.py --runs 3 --compare-loop 32
 	$(BIN)/python benchmarks/phase_fraction.py
 	$(BIN)/python benchmarks/phases_by_example.py --rounds

@@ -10,7 +10,7 @@ from importlib import metadata
 from inference import __version__
 from inference.runtime import offline
 from inference.runtime.paths import models_dir
-from inference.runtime.registry import file_path, file_status, is_unreadable, load_cards
+from inference.runtime.registry import damage, file_path, file_status, is_unreadable, load_cards
 from inference.runtime.sessions import device_report, versions
 
 PACKAGES = (
@@ -34,6 +34,7 @@ class ModelState:
     source: str
     files: dict[str, str] = field(default_factory=dict)  # file name -> ok / missing / mismatch
     problem: str = ""  # why the card itself could not be read
+    damage: str = ""  # one line: what cannot be loaded and the fix ("" when nothing is damaged)
 
     @property
     def ok(self) -> bool:
@@ -54,6 +55,11 @@ class DoctorReport:
     offline_notes: list[str]
     models_dir: str
     models: list[ModelState]
+
+    @property
+    def damaged(self) -> list[str]:
+        """One line per model that is installed but cannot be loaded, each with its fix."""
+        return [m.damage for m in self.models if m.damage]
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -80,6 +86,7 @@ def collect() -> DoctorReport:
             f"{c.source_package} {c.source_version}".strip(),
             {f.name: file_status(f).value for f in c.files},
             c.description if is_unreadable(c) else "",
+            damage(c),
         )
         for c in load_cards()
     ]
@@ -121,10 +128,10 @@ def render_text(report: DoctorReport) -> str:
             else m.problem or "; ".join(f"{k}: {v}" for k, v in m.files.items() if v != "ok")
         )
         lines.append(f"  {'✓' if m.ok else '✗'} {m.name} [{m.licence}] — {state}")
-    if not all(m.ok for m in report.models):
+    if any(not m.ok and not m.damage for m in report.models):
         lines.append(
-            "Fix missing or damaged models with `make models` (it exports them again) or "
-            "Models ▸ Model manager ▸ Install missing models."
+            "Missing models are needed only by the features that use them: install them with "
+            "`make models` or Models ▸ Model manager ▸ Install missing models."
         )
     lines.append("Packages: " + ", ".join(f"{k} {v}" for k, v in report.packages.items()))
     return "\n".join(lines)

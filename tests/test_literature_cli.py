@@ -31,7 +31,8 @@ def test_extract_json(capsys):
     assert code == 0
     data = json.loads(out)
     record = next(r for r in data["records"] if r["property"] == "Tc" and r["value"] == 8.6)
-    assert {"material", "property", "value", "unit", "value_si", "page", "sentence"} <= set(record)
+    fields = {"material", "property", "value", "unit", "value_normalised", "page", "sentence"}
+    assert fields <= set(record)
     assert record["material"] == "EuFBiS2" and record["unit"] == "K" and record["page"] >= 1
     first = next(m for m in data["materials"] if m["text"] == "EuFBiS2" and m["page"] == 1)
     assert (first["formula"], first["kind"], first["role"]) == ("EuFBiS2", "formula", "sample")
@@ -226,3 +227,24 @@ def test_search_reads_a_sentence_a_page_break_cuts_as_one_passage(capsys, qapp, 
         "the perovskite blocks along the growth direction."
     )
     assert not any("multi-" in h["text"] or h["text"].startswith("layered") for h in hits)
+
+
+def test_extract_gives_activation_energies_in_the_units_the_field_writes(qapp, tmp_path):
+    """Two SOFC-Exp papers typeset as PDFs, through `matlens extract --json` as a user runs it:
+    "the activation energy of PBFM in H2 was 1.02 eV" (PMC4673446) had value_si 1.634e-19 J, and
+    "Ea = 50.8 kJ mol–1" (PMC4663492) 50800 J/mol. The normalised value is in eV and kJ/mol;
+    what the paper wrote stays as it was."""
+    from cli_harness import run_matlens
+    from literature_helpers import sofc_exp_pdf
+
+    found, shown = {}, ("value", "unit", "value_normalised", "unit_normalised")
+    for name in ("PMC4673446", "PMC4663492"):
+        pdf = sofc_exp_pdf(name, tmp_path / f"{name}.pdf")
+        run = run_matlens("extract", pdf, "--json")
+        assert run.returncode == 0, run.stderr
+        for r in json.loads(run.stdout)["records"]:
+            if r["property"] == "activation_energy":
+                found[r["text"]] = tuple(r[k] for k in shown)
+    assert found["1.02 eV"] == (1.02, "eV", pytest.approx(1.02), "eV")
+    assert found["lower than 1.31 eV"] == (1.31, "eV", pytest.approx(1.31), "eV")
+    assert found["50.8 kJ mol–1"] == (50.8, "kJ mol-1", pytest.approx(50.8), "kJ/mol")

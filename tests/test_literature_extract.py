@@ -42,18 +42,24 @@ def test_named_materials():
 
 def test_quantities_ranges_uncertainty_comparisons_lists():
     (q,) = find_quantities("Tc exceeds 45K")
-    assert (q.value, q.unit, q.modifier, q.value_si) == (45, "K", ">", 45)
+    assert (q.value, q.unit, q.modifier, q.value_normalised) == (45, "K", ">", 45)
     (r,) = find_quantities("from 1.7 K to 2.4 K")
     assert (r.low, r.high, r.modifier) == (1.7, 2.4, "range")
     (u,) = find_quantities("a = 3.95 ± 0.02 Å")
-    assert u.uncertainty == 0.02 and u.value_si == pytest.approx(3.95e-10)
+    assert u.uncertainty == 0.02 and u.value_normalised == pytest.approx(3.95e-10)
     assert [q.value for q in find_quantities("Tc = 1.7, 2.4, and 3 K")] == [1.7, 2.4, 3]
     (c,) = find_quantities("sintered at 1100 °C")
-    assert c.value_si == pytest.approx(1373.15)
+    assert c.value_normalised == pytest.approx(1373.15)
     (s,) = find_quantities("σ = 1.2 × 10−3 S cm−1")
-    assert s.value == pytest.approx(1.2e-3) and s.value_si == pytest.approx(0.12)
+    # each kind in the unit its field writes, not SI: S/cm, mAh/g, eV, kJ/mol
+    assert s.value == pytest.approx(1.2e-3) and s.value_normalised == pytest.approx(1.2e-3)
+    assert s.unit_normalised == "S/cm"
     (m,) = find_quantities("180 mAh g−1")
-    assert m.value_si == pytest.approx(648000)
+    assert (m.value_normalised, m.unit_normalised) == (pytest.approx(180), "mAh/g")
+    (g,) = find_quantities("a band gap of 45 meV")
+    assert (g.value_normalised, g.unit_normalised) == (pytest.approx(0.045), "eV")
+    (a,) = find_quantities("Ea = 0.5 kJ mol−1")
+    assert (a.value_normalised, a.unit_normalised) == (pytest.approx(0.5), "kJ/mol")
 
 
 def test_properties_link_to_their_material_and_keep_conditions():
@@ -67,7 +73,7 @@ def test_properties_link_to_their_material_and_keep_conditions():
     assert by[("Tc", 30)].material == "Ba1-xKxFe2As2" and by[("Tc", 30)].modifier == ">"
     assert by[("Tc", 26)].material == "LaFeAsO1-xFx"
     assert by[("Tc", 26)].conditions == {"pressure": "3 GPa"}
-    assert by[("yield_strength", 450)].value_si == pytest.approx(4.5e8)
+    assert by[("yield_strength", 450)].value_normalised == pytest.approx(4.5e8)
     assert by[("band_gap", 3.2)].material == "TiO2"
     (step,) = result.synthesis
     assert (step.method, step.temperature, step.time, step.atmosphere, step.material) == (
@@ -217,14 +223,15 @@ def test_table_cells_become_records(tmp_path):
     result = extract(paper_)
     by = {(r.material, r.property): r for r in result.records if r.link == "table"}
     tc = by[("LaOBiS2", "Tc")]
-    assert (tc.value, tc.unit, tc.value_si, tc.page, tc.link) == (10.6, "K", 10.6, 1, "table")
+    assert (tc.value, tc.unit, tc.value_normalised, tc.page) == (10.6, "K", 10.6, 1)
+    assert tc.link == "table"
     assert paper_.text[tc.start : tc.end] == "10.6" and "Tc (K)" in tc.sentence
     assert tc.material_span is not None and paper_.text[slice(*tc.material_span)] == "LaOBiS2"
     gap = by[("EuFBiS2", "band_gap")]
     assert gap.value == 0.45 and gap.uncertainty == 0.02
-    assert gap.value_si == pytest.approx(0.45 * 1.602176634e-19)
+    assert (gap.value_normalised, gap.unit_normalised) == (pytest.approx(0.45), "eV")
     sigma = by[("EuFBiS2", "conductivity")]
-    assert sigma.value_si == pytest.approx(0.12)  # 1.2e-3 S/cm in S/m
+    assert (sigma.value_normalised, sigma.unit_normalised) == (pytest.approx(1.2e-3), "S/cm")
     a = by[("EuFBiS2", "lattice_parameter")]
     assert a.value == pytest.approx(4.0512) and a.uncertainty == pytest.approx(0.0003)
     # a row label that names no material: the value goes to the paper, the label is kept
@@ -247,7 +254,7 @@ def test_transposed_table_is_read_down_the_side():
     )
     values = {(v.material, v.property): v.quantity for v in table_values(table)}
     assert set(values) == {("LiFePO4", "capacity"), ("LiCoO2", "capacity")}
-    assert values[("LiCoO2", "capacity")].value_si == pytest.approx(140 * 3.6e3)  # C/kg
+    assert values[("LiCoO2", "capacity")].value_normalised == pytest.approx(140)  # mAh/g
 
 
 def rules_only_table_pdf(path: Path) -> Path:

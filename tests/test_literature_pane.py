@@ -225,7 +225,7 @@ def test_a_scan_opened_after_a_paper_leaves_the_papers_header_and_records(
     assert main_window.windowTitle().startswith(pdf.name)
 
 
-def test_the_si_column_shows_a_range_as_a_range_and_keeps_a_bound(qtbot, pane):
+def test_the_normalised_column_shows_a_range_as_a_range_and_keeps_a_bound(qtbot, pane):
     """1903.06952: "hexagonal boron nitride (20-35nm in thickness)" showed SI 2.75e-08 m, a
     value the paper never states (the midpoint); "~7 K" showed a bare 7 K."""
     from conftest import shared
@@ -319,10 +319,40 @@ def test_the_value_column_keeps_the_digits_the_paper_writes(qtbot, pane, tmp_pat
     }
     assert {("NbSe2", "7.0"), ("ZnO", "3.30"), ("NbN", "20.50 ± 0.03")} <= shown
     assert {("NbSe2", "7.10"), ("TaS2", "0.80")} <= shown  # read from the table's cells
-    si = {pane.table.item(row, 2).text(): pane.table.item(row, 4).text() for row in range(5)}
-    assert si["3.30"] == "5.28718e-19 J"  # the SI column keeps its own formatting
+    normal = {pane.table.item(row, 2).text(): pane.table.item(row, 4).text() for row in range(5)}
+    # the Normalised column: a band gap in eV as the field writes it (it said "5.28718e-19 J"),
+    # with its own formatting
+    assert pane.table.horizontalHeaderItem(4).text() == "Normalised"
+    assert normal["3.30"] == "3.3 eV"
     if shots := os.environ.get("MATLENS_SHOTS"):
         pane.grab().save(str(Path(shots) / "literature_precise_values.png"))
+
+
+def test_an_activation_energy_is_shown_in_ev_not_joules(qtbot, pane, tmp_path):
+    """SOFC-Exp PMC4673446 typeset as a PDF: "the activation energy of PBFM in H2 was 1.02 eV,
+    lower than 1.31 eV in air" showed 1.63422e-19 J in the SI column. The Normalised column
+    gives eV, the unit the field writes; Value and Unit keep what the paper wrote."""
+    from literature_helpers import sofc_exp_pdf
+
+    _open(qtbot, pane, sofc_exp_pdf("PMC4673446", tmp_path / "PMC4673446.pdf"))
+    header = [pane.table.horizontalHeaderItem(c).text() for c in range(pane.table.columnCount())]
+    value, unit, normal = (header.index(c) for c in ("Value", "Unit", "Normalised"))
+    rows = {
+        pane.table.item(row, value).text(): (
+            pane.table.item(row, unit).text(),
+            pane.table.item(row, normal).text(),
+        )
+        for row in range(pane.table.rowCount())
+        if pane.table.records[row].property == "activation_energy"
+    }
+    assert rows["1.02"] == ("eV", "1.02 eV")
+    assert rows["lower than 1.31 eV"] == ("eV", "< 1.31 eV")
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        row = next(i for i, r in enumerate(pane.table.records) if r.text == "1.02 eV")
+        pane.table.selectRow(row)
+        pane.table.scrollToItem(pane.table.item(row, normal))  # the column a user looks at
+        _idle(qtbot, pane)
+        pane.grab().save(str(Path(shots) / "literature_activation_energy_ev.png"))
 
 
 def test_counts_in_the_header_and_status_take_their_number(qtbot, pane, tmp_path):
@@ -375,3 +405,69 @@ def test_a_click_on_a_hit_shows_the_sentence_a_page_break_cuts(qtbot, pane, tmp_
     assert page == 0 and abs(marked.top() / pane.view.scale_factor - line.top) < 2
     if shots := os.environ.get("MATLENS_SHOTS"):
         pane.grab().save(str(Path(shots) / "literature_hit_across_page_break.png"))
+
+
+def _passage_marks(pane) -> list:
+    """The passage rectangles on the page shown, top to bottom, in PDF points."""
+    from PySide6.QtWidgets import QGraphicsRectItem
+
+    from desktop.panes.literature.page_view import COLOURS
+
+    scale = pane.view.scale_factor
+    rects = [
+        item.rect()
+        for item in pane.view.scene().items()
+        if isinstance(item, QGraphicsRectItem) and item.brush().color() == COLOURS["passage"]
+    ]
+    return sorted((r.top() + 1) / scale for r in rects)  # add_highlight pads by 1 px
+
+
+def test_a_hit_a_page_break_cuts_is_marked_on_both_pages(qtbot, pane, tmp_path):
+    """1903.04321 (SuperMat): the passage "... a consequent decrease in the electronic" / "mean
+    free path (l) leading to a decreased ξ ..." runs from page 3 to page 4. A click on the hit
+    opened page 3 with its part marked, and page 4 showed the rest unmarked."""
+    from PySide6.QtCore import Qt
+
+    from inference.literature.search import passage_spans
+
+    library = tmp_path / "lib"
+    library.mkdir()
+    shutil.copy(paper("1903.04321-CC.pdf"), library)
+    pane.open_path(library)
+    qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=60000)
+    _idle(qtbot, pane)
+    pane.search_edit.setText("decrease in the electronic mean free path leading to a decreased ξ")
+    qtbot.mouseClick(pane.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.results_list.count() > 0, timeout=30000)
+    _idle(qtbot, pane)
+    first = pane.results_list.item(0)
+    assert "electronic mean free path (l) leading to a decreased ξ" in first.toolTip()
+    rect = pane.results_list.visualItemRect(first)
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        qtbot.mouseClick(pane.results_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: pane.view.selected_item is not None and not pane.busy, timeout=30000)
+    hit = first.data(Qt.ItemDataRole.UserRole)
+    pieces = passage_spans(pane.paper, hit.start, hit.end)
+    lines = [(p, box.top) for piece in pieces for p, box in pane.paper.boxes(*piece)]
+    pages = sorted({p for p, _ in lines})
+    assert pages == [2, 3] and pane.view.page == 2  # the view goes to the page it begins on
+
+    def marked_as_written(page):
+        tops = [top for p, top in lines if p == page]
+        marks = _passage_marks(pane)
+        return len(marks) == len(tops) and all(
+            abs(m - t) < 1 for m, t in zip(marks, sorted(tops), strict=True)
+        )
+
+    assert marked_as_written(2)
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "literature_passage_across_pages_3.png"))
+    qtbot.mouseClick(pane.next_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.view.page == 3 and not pane.busy, timeout=30000)
+    assert marked_as_written(3)  # the rest of the passage, where page 4 begins
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "literature_passage_across_pages_4.png"))
+    # choosing a record ends the search hit's marks
+    _click_row(qtbot, pane, 0)
+    qtbot.waitUntil(lambda: not pane.busy, timeout=30000)
+    assert pane.passage is None and _passage_marks(pane) == []

@@ -116,6 +116,20 @@ def iou(a, b):
     return (a & b).sum() / max((a | b).sum(), 1)
 
 
+def test_a_click_on_a_point_mark_adds_a_point_there(qtbot, window, sample):
+    """A second click on (or within a few pixels of) the first point's mark, as a person
+    makes when a click fell short of the edge: a point there. pyqtgraph's scatter took such a
+    click for itself and dropped it, so the object got no second point."""
+    pane = open_image(qtbot, window, sample)
+    pane.clicks.work_ahead = False  # every click decoded after it is made
+    click(qtbot, pane, 292, 290)
+    first = wait_mask(qtbot, pane)
+    click(qtbot, pane, 293, 291)  # on the mark (16 px wide on screen)
+    wait_mask(qtbot, pane, first)
+    assert len(prompts(pane).points) == 2
+    assert len(pane.canvas.points_item.points()) == 2
+
+
 def test_click_segments_a_precipitate_and_enter_accepts_it(qtbot, window, sample, precipitates):
     pane = open_image(qtbot, window, sample)
     target = precipitates[0]

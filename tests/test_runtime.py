@@ -210,4 +210,6 @@ def test_doctor_names_a_damaged_model_file_and_the_fix(tmp_path, monkeypatch, mo
         line.startswith("  ✗ MobileSAM") and "mobile_sam_decoder.onnx: checksum mismatch" in line
         for line in lines
     )
-    assert "Fix missing or damaged models with `make models`" in "\n".join(lines)
+    # the fix: one line per damaged model, which `matlens doctor` prints on stderr (exit 1)
+    assert report.damaged == [sam.damage]
+    assert f"decoder file {decoder} is damaged" in sam.damage and "make models" in sam.damage

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 # Part of the settings digest: a folder's papers done by an older extraction are read again.
 # 2: conditions paired per value with units, no Tc outside superconductivity papers, no power
-# density as density, reference lists headed "Reference" left out.
-VERSION = 2
+# density as density, reference lists headed "Reference" left out. 3: `value_si`/`unit_si`
+# became `value_normalised`/`unit_normalised` (energies in eV, not J; NORMAL_UNITS).
+VERSION = 3
 INDEX = ".matlens-batch/index"
 
 

@@ -1,6 +1,9 @@
-"""`matlens doctor [--json]`."""
+"""`matlens doctor [--json]`: exit 1 when an installed model is damaged (one line each on stderr,
+with its fix), as other checks exit 1 when one failed; a missing model is only listed."""
 
 from __future__ import annotations
+
+import sys
 
 
 def register(sub) -> None:
@@ -18,4 +21,6 @@ def run(args) -> int:
         print_json(report.to_json())
     else:
         print(render_text(report))
-    return 0
+    for line in report.damaged:
+        print(f"matlens: {line}", file=sys.stderr)
+    return 1 if report.damaged else 0

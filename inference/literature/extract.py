@@ -506,8 +506,8 @@ def _table_records(paper: Paper) -> list[PropertyRecord]:
                     property=v.property,
                     value=q.value,
                     unit=q.unit,
-                    value_si=q.value_si,
-                    unit_si=q.unit_si,
+                    value_normalised=q.value_normalised,
+                    unit_normalised=q.unit_normalised,
                     page=v.page + 1,
                     sentence=f"{v.label} | {v.header}: {v.cell}",
                     start=span[0],
@@ -638,8 +638,8 @@ def _sentence_records(
             property=prop,
             value=q.value,
             unit=q.unit,
-            value_si=q.value_si,
-            unit_si=q.unit_si,
+            value_normalised=q.value_normalised,
+            unit_normalised=q.unit_normalised,
             page=paper.page_of(s0 + q.start) + 1,
             sentence=sentence,
             start=s0 + q.start,
@@ -713,7 +713,7 @@ def _synthesis(paper, sentence, s0, mats, qs, last_material) -> list[SynthesisSt
     method = METHODS.search(sentence)
     if not method:
         return []
-    temps = [q for q in qs if q.dimension == "temperature" and q.value_si > 320]
+    temps = [q for q in qs if q.dimension == "temperature" and q.value_normalised > 320]
     times = [q for q in qs if q.dimension == "time"]
     if not temps and not times:
         return []

@@ -88,40 +88,45 @@ _UNITS: dict[str, tuple[str, str]] = {
     "at.%": ("percent", "fraction"),
     "mol%": ("percent", "fraction"),
 }
-SI_UNITS = {
+# The one unit each kind of quantity is normalised to, so values from different papers compare:
+# the unit the field writes where that is not SI (a band gap in eV, not 7.2e-20 J; an activation
+# energy in kJ/mol; a capacity in mAh/g; SOFC conductivity, power and current density and area
+# specific resistance per cm and cm2), SI otherwise (K, Pa, m, s, T, V, Ω). What the paper
+# wrote stays in `value`/`unit`/`text`.
+NORMAL_UNITS = {
     "temperature": "kelvin",
-    "energy": "joule",
-    "molar_energy": "joule/mol",
+    "energy": "eV",
+    "molar_energy": "kJ/mol",
     "pressure": "pascal",
-    "conductivity": "siemens/meter",
-    "capacity": "coulomb/kilogram",
-    "density": "kilogram/meter**3",
+    "conductivity": "S/cm",
+    "capacity": "mA*h/g",
+    "density": "g/cm**3",
     "length": "meter",
     "time": "second",
     "field": "tesla",
     "fraction": "dimensionless",
     "voltage": "volt",
-    "power_density": "watt/meter**2",
-    "current_density": "ampere/meter**2",
-    "area_resistance": "ohm*meter**2",
+    "power_density": "W/cm**2",
+    "current_density": "A/cm**2",
+    "area_resistance": "ohm*cm**2",
     "resistance": "ohm",
 }
-SI_SYMBOLS = {
+NORMAL_SYMBOLS = {
     "temperature": "K",
-    "energy": "J",
-    "molar_energy": "J/mol",
+    "energy": "eV",
+    "molar_energy": "kJ/mol",
     "pressure": "Pa",
-    "conductivity": "S/m",
-    "capacity": "C/kg",
-    "density": "kg/m3",
+    "conductivity": "S/cm",
+    "capacity": "mAh/g",
+    "density": "g/cm3",
     "length": "m",
     "time": "s",
     "field": "T",
     "fraction": "",
     "voltage": "V",
-    "power_density": "W/m2",
-    "current_density": "A/m2",
-    "area_resistance": "Ω·m2",
+    "power_density": "W/cm2",
+    "current_density": "A/cm2",
+    "area_resistance": "Ω·cm2",
     "resistance": "Ω",
 }
 
@@ -162,13 +167,14 @@ _MODIFIERS = {
 
 @dataclass(frozen=True)
 class Quantity:
-    """A measured value as written (value/low/high in `unit`) and in SI (`value_si`)."""
+    """A measured value as written (value/low/high in `unit`) and in its kind's normal unit
+    (`value_normalised` in `unit_normalised`, NORMAL_UNITS)."""
 
     value: float
     unit: str
     dimension: str
-    value_si: float
-    unit_si: str
+    value_normalised: float
+    unit_normalised: str
     low: float | None = None
     high: float | None = None
     uncertainty: float | None = None
@@ -256,14 +262,14 @@ def unit_dimension(unit: str) -> str | None:
     return found[1] if found else None
 
 
-def to_si(value: float, unit: str) -> tuple[float, str, str]:
-    """(value in SI, SI symbol, dimension) for a unit surface form."""
+def to_normalised(value: float, unit: str) -> tuple[float, str, str]:
+    """(value in the dimension's normal unit, its symbol, dimension) for a unit surface form."""
     expr, dim = _UNITS[unit]
     if dim == "fraction":
         return value / 100.0, "", dim
     ureg = registry()
-    q = ureg.Quantity(value, expr).to(SI_UNITS[dim])
-    return float(q.magnitude), SI_SYMBOLS[dim], dim
+    q = ureg.Quantity(value, expr).to(NORMAL_UNITS[dim])
+    return float(q.magnitude), NORMAL_SYMBOLS[dim], dim
 
 
 _SET_BEFORE = re.compile(r"(?<![A-Za-z])[xyzδ]\s*=\s*$")
@@ -280,9 +286,9 @@ def find_quantities(sentence: str) -> list[Quantity]:
         unit = m.group("unit")
         for n in re.finditer(_NUM, m.group(1)):
             v = _number(n.group())
-            si, sym, dim = to_si(v, unit)
+            normal, sym, dim = to_normalised(v, unit)
             s, e = m.start(1) + n.start(), m.start(1) + n.end()
-            found.append(Quantity(v, unit, dim, si, sym, start=s, end=e, text=sentence[s:e]))
+            found.append(Quantity(v, unit, dim, normal, sym, start=s, end=e, text=sentence[s:e]))
         taken.append((m.start(), m.end()))
     for m in _QUANTITY.finditer(text):
         if any(a <= m.start() < b for a, b in taken):
@@ -296,9 +302,9 @@ def find_quantities(sentence: str) -> list[Quantity]:
         value = v1
         if m.group("n2") and not m.group("u1") and _SET_BEFORE.search(text[: m.start("n1")]):
             v1 = _number(m.group("n2"))  # "x = 0 to 48 K": the 0 sets x, only 48 K is a value
-            si, sym, dim = to_si(v1, unit)
+            normal, sym, dim = to_normalised(v1, unit)
             s, e = m.start("n2"), m.end()
-            found.append(Quantity(v1, unit, dim, si, sym, start=s, end=e, text=sentence[s:e]))
+            found.append(Quantity(v1, unit, dim, normal, sym, start=s, end=e, text=sentence[s:e]))
             continue
         if m.group("n2") and (m.group("sep") != "and" or m.group("from")):
             v2 = _number(m.group("n2"))
@@ -307,20 +313,24 @@ def find_quantities(sentence: str) -> list[Quantity]:
         elif m.group("n2"):  # "5 and 6 K" without "between": a list of two
             v2 = _number(m.group("n2"))
             for v, grp in ((v1, "n1"), (v2, "n2")):
-                si, sym, dim = to_si(v, unit)
+                normal, sym, dim = to_normalised(v, unit)
                 s, e = m.start(grp), m.end(grp)
-                found.append(Quantity(v, unit, dim, si, sym, start=s, end=e, text=sentence[s:e]))
+                found.append(
+                    Quantity(v, unit, dim, normal, sym, start=s, end=e, text=sentence[s:e])
+                )
             continue
         if m.group("err"):
             err = _number(m.group("err"))
         elif m.group("esd"):  # "0.65(3)": 3 in the last digit shown
             decimals = len(m.group("n1").partition(".")[2])
             err = int(m.group("esd")[1:-1]) * 10.0**-decimals
-        si, sym, dim = to_si(value, unit)
+        normal, sym, dim = to_normalised(value, unit)
         s = m.start("mod") if m.group("mod") else m.start("open" if m.group("open") else "n1")
         e = m.end()
         found.append(
-            Quantity(value, unit, dim, si, sym, low, high, err, mod, s, e, sentence[s:e].strip())
+            Quantity(
+                value, unit, dim, normal, sym, low, high, err, mod, s, e, sentence[s:e].strip()
+            )
         )
     found.sort(key=lambda q: q.start)
     return found

@@ -50,8 +50,8 @@ class PropertyRecord:
     property: str
     value: float
     unit: str
-    value_si: float
-    unit_si: str
+    value_normalised: float
+    unit_normalised: str
     page: int  # 1-based
     sentence: str
     start: int  # span of the value in Paper.text
@@ -80,21 +80,22 @@ class PropertyRecord:
 _COMPARISONS = {"~": "~", ">": ">", "<": "<", ">=": "≥", "<=": "≤"}
 
 
-def shown_si(record: PropertyRecord) -> str:
-    """The record's value in SI units as a person should read it: a range as its two ends
-    ("20-35 nm" is "2e-08–3.5e-08 m", not its midpoint 2.75e-08 m, which `value_si` holds),
-    a bound or an estimate with its sign ("up to 450 °C" is "≤ 723.15 K")."""
-    si = f"{record.value_si:.6g} {record.unit_si}".strip()
+def shown_normalised(record: PropertyRecord) -> str:
+    """The record's value in its kind's normal unit (eV for a band gap, K for a temperature,
+    quantities.NORMAL_UNITS) as a person should read it: a range as its two ends ("20-35 nm" is
+    "2e-08–3.5e-08 m", not its midpoint 2.75e-08 m, which `value_normalised` holds), a bound
+    or an estimate with its sign ("up to 450 °C" is "≤ 723.15 K")."""
+    normal = f"{record.value_normalised:.6g} {record.unit_normalised}".strip()
     if record.modifier == "range" and record.low is not None and record.high is not None:
-        from inference.literature.quantities import to_si
+        from inference.literature.quantities import to_normalised
 
         try:
-            low, high = (to_si(v, record.unit)[0] for v in (record.low, record.high))
-        except KeyError:  # a unit only a table header writes: no range to show in SI
-            return si
-        return f"{low:.6g}–{high:.6g} {record.unit_si}".strip()
+            low, high = (to_normalised(v, record.unit)[0] for v in (record.low, record.high))
+        except KeyError:  # a unit only a table header writes: no range to show in it
+            return normal
+        return f"{low:.6g}–{high:.6g} {record.unit_normalised}".strip()
     sign = _COMPARISONS.get(record.modifier)
-    return f"{sign} {si}" if sign else si
+    return f"{sign} {normal}" if sign else normal
 
 
 def shown_value(record: PropertyRecord) -> str:

@@ -225,12 +225,17 @@ def temperature_role(
             or _from_to(text, q)  # "increases Tc with the Sr content from 21 K (y = 0) to 60 K"
         )
         crowded = len(_TEMPERATURE.findall(between)) >= 2  # other values sit in between
-        if ";" not in between and near and not crowded and (q.value_si <= 160 or distance <= 30):
+        if (
+            ";" not in between
+            and near
+            and not crowded
+            and (q.value_normalised <= 160 or distance <= 30)
+        ):
             qualifier = _qualifier(text[max(0, last_tc[0] - 20) : q.start])
             return TemperatureRole("Tc", qualifier, last_tc)
     if _AFTER_CUE.match(text[q.end : q.end + 90]):
         return TemperatureRole("Tc", _qualifier(text[q.end : q.end + 90]))
-    if _SYNTHESIS.search(text) and (q.unit != "K" or q.value_si > 350):
+    if _SYNTHESIS.search(text) and (q.unit != "K" or q.value_normalised > 350):
         return TemperatureRole("synthesis")
     if _MEASURE_BEFORE.search(before):
         return TemperatureRole("measurement")

@@ -178,6 +178,45 @@ def save_user_card(card: ModelCard) -> Path:
     return path
 
 
+def repair_hint(card: ModelCard, f: ModelFile | None = None) -> str:
+    """How a person gets a missing or damaged file of `card` back (or a card that cannot be read)."""
+    if not card.bundled:
+        return "import the checkpoint again in Models ▸ Model manager"
+    if f is not None and f.location == "resources":
+        # shipped inside the app (committed in a source checkout): no exporter makes it
+        return f"install MatLens again (in a source checkout: git checkout -- resources/models/{f.name})"
+    shipped = bundled_models_dir()
+    if f is not None and shipped is not None and file_path(f) == models_dir() / f.name:
+        copy = shipped / f.name
+        if copy.is_file() and (not f.sha256 or sha256_of(copy) == f.sha256):
+            return f"delete {file_path(f)}, so MatLens uses the intact copy it ships"
+    if shipped is not None:  # an installed app cannot export (no torch)
+        return "install MatLens again (the installed app ships its models ready-made)"
+    return "run `make models`, or open Models ▸ Model manager and press Install missing models"
+
+
+def damage(card: ModelCard) -> str:
+    """One line naming what of `card` cannot be loaded and the fix, or "" when nothing is damaged.
+
+    Damaged means present but unusable: a file whose checksum differs from its card (cut short,
+    overwritten), or a card that cannot be read. A missing file is not damage: models are
+    optional until a feature asks for one, and `require` then says how to install it."""
+    if is_unreadable(card):
+        path = user_cards_dir() / f"{card.id}.json"
+        why = card.description.removeprefix(f"{UNREADABLE_CARD}: ")
+        return (
+            f"{card.name}: its card {path} cannot be read ({why}); "
+            f"delete it or {repair_hint(card)}."
+        )
+    for f in card.files:
+        if file_status(f) is FileStatus.CORRUPT:
+            return (
+                f"{card.name}: {f.role} file {file_path(f)} is damaged (checksum mismatch); "
+                f"{repair_hint(card, f)}."
+            )
+    return ""
+
+
 def require(model_id: str) -> ModelCard:
     """The card of a model whose files are all present and intact, or a one-line error naming the fix."""
     card = get_card(model_id)
@@ -185,11 +224,8 @@ def require(model_id: str) -> ModelCard:
         status = file_status(f)
         if status is FileStatus.OK:
             continue
-        fix = (
-            "run `make models`, or open Models ▸ Model manager and press Install"
-            if card.bundled
-            else ("import the checkpoint again in Models ▸ Model manager")
-        )
         state = "missing" if status is FileStatus.MISSING else "damaged (checksum mismatch)"
-        raise ModelUnavailable(f"{card.name}: {f.role} file {f.name} is {state}; {fix}.")
+        raise ModelUnavailable(
+            f"{card.name}: {f.role} file {f.name} is {state}; {repair_hint(card, f)}."
+        )
     return card

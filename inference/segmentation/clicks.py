@@ -13,6 +13,7 @@ Large images come as `tiling.TiledEmbedding`.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -287,6 +288,21 @@ class RefinedCandidate:
         return out
 
 
+_Prompt = tuple[tuple[Point, ...], "Box | None"]
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """A click answered ahead, and the count of remembered-mask changes it holds for (None: a
+    first click, whose answer holds for good)."""
+
+    answers: list[RefinedCandidate]
+    shown_changes: int | None
+
+    def valid_at(self, shown_changes: int) -> bool:
+        return self.shown_changes is None or self.shown_changes == shown_changes
+
+
 class ClickSession:
     """One image's prompts → candidates, best first. It remembers the mask shown for each
     prompt, so the next click refines it and undo finds the earlier answer again; and it keeps
@@ -299,7 +315,11 @@ class ClickSession:
     image's embedding answers instead.
 
     `pixels` (the RGB that was embedded, without `image`: no zoom) lets a first click be
-    answered by the local-contrast region too (`click_policy`)."""
+    answered by the local-contrast region too (`click_policy`).
+
+    `answer_ahead` works out the answer to a left click while the pointer rests on a point,
+    from another thread; the click there then gets it at once. A lock keeps one prompt at a
+    time."""
 
     def __init__(
         self,
@@ -322,6 +342,10 @@ class ClickSession:
         self._zooms: OrderedDict[Point, _Frame | None] = OrderedDict()
         self._tile_frames: OrderedDict[int, _Frame] = OrderedDict()
         self._memory = memory
+        # clicks answered ahead, by prompt: the last few places the pointer rested on
+        self._ahead: OrderedDict[_Prompt, _Ahead] = OrderedDict()
+        self._shown_changes = 0  # counts changes to the masks remembered (`remember`)
+        self._lock = threading.RLock()
 
     @property
     def embedding(self) -> ImageEmbedding:
@@ -338,13 +362,59 @@ class ClickSession:
         """Candidates for the prompt (points and/or box, image pixels), the one to show first.
         `zoom=False` answers from the whole-image embedding only (never runs the encoder)."""
         points = tuple((float(x), float(y), int(label)) for x, y, label in points)
+        with self._lock:
+            ahead = self._ahead.get((points, box)) if zoom else None
+            if ahead is not None and ahead.valid_at(self._shown_changes):
+                self._remember(ahead.answers[0])
+                return ahead.answers
+            return self._answer(points, box, zoom)
+
+    def answer_ahead(
+        self, x: float, y: float, points: Sequence[Point] = (), box: Box | None = None
+    ) -> list[RefinedCandidate] | None:
+        """What `predict` will answer when a left click at (x, y) is added to the prompt
+        (`points`, `box`: none for a first click), worked out now (the pointer rests there) and
+        kept for the click. The answers are the ones the click would get: a first click's
+        depends on nothing the session learns from other prompts, and a later click's is kept
+        only until the masks remembered change (another answer shown, another prompt decoded).
+        None where working it out would run the encoder (a zoom window, a tile not embedded
+        yet): a resting pointer must not cost seconds."""
+        prompt = (
+            tuple((float(px), float(py), int(label)) for px, py, label in points)
+            + ((float(x), float(y), 1),),
+            box,
+        )
+        first = len(prompt[0]) == 1 and box is None
+        with self._lock:
+            kept = self._ahead.get(prompt)
+            if kept is not None and kept.valid_at(self._shown_changes):
+                return kept.answers
+            if self.image is not None and self.policy.zoom_below > 0:
+                return None
+            tiles = self.tiles
+            if tiles is not None and not (
+                tiles.holds(tiles.layout.tile_at(x, y)) if first else tiles.encode_tile is None
+            ):
+                return None
+            answers = self._answer(prompt[0], box, zoom=True, keep=False)
+            self._ahead[prompt] = _Ahead(answers, None if first else self._shown_changes)
+            self._ahead.move_to_end(prompt)
+            while len(self._ahead) > 4:  # ~1 MB each: the logits of three masks
+                self._ahead.popitem(last=False)
+            return answers
+
+    def _answer(
+        self, points: tuple[Point, ...], box: Box | None, zoom: bool, keep: bool = True
+    ) -> list[RefinedCandidate]:
+        """`predict`'s answer; `keep=False` leaves the shown masks unremembered (an answer
+        worked out ahead is remembered only when the click comes)."""
         if self.tiles is not None and zoom:
-            return self._predict_tiled(self.tiles, points, box)
+            return self._predict_tiled(self.tiles, points, box, keep)
         can_zoom = self.image is not None and self.policy.zoom_below > 0
         if not (zoom and can_zoom and box is None and points and points[0][2] == 1):
-            return self._predict(self.full, points, box)
+            return self._predict(self.full, points, box, keep)
         if points[0] not in self._zooms:
-            first_pass = self._predict(self.full, points[:1], None)
+            first_pass = self._predict(self.full, points[:1], None, keep)
             self._zooms[points[0]] = self._window_for(first_pass[0])
             while len(self._zooms) > 8:
                 self._zooms.popitem(last=False)  # 4 MB each
@@ -353,25 +423,31 @@ class ClickSession:
         self._zooms.move_to_end(points[0])
         window = self._zooms[points[0]]
         if window is not None and window.contains(points):
-            return self._predict(window, points, None)
-        return self._predict(self.full, points, None)
+            return self._predict(window, points, None, keep)
+        return self._predict(self.full, points, None, keep)
 
     def remember(self, candidate: RefinedCandidate) -> None:
         """The user shows another candidate (Tab): the next click refines that one. Candidates
         from another session (an earlier image) are ignored."""
+        with self._lock:
+            self._remember(candidate)
+
+    def _remember(self, candidate: RefinedCandidate) -> None:
         frame = candidate.frame
         known = frame is self.full or frame in self._zooms.values()
         if not (known or frame in self._tile_frames.values()):
             return
         shown = candidate.frame.shown
         key = (candidate.points, candidate.box)
-        shown[key] = candidate.logits_lowres
+        if shown.get(key) is not candidate.logits_lowres:
+            shown[key] = candidate.logits_lowres
+            self._shown_changes += 1  # a later click answered ahead is out of date
         shown.move_to_end(key)
         while len(shown) > self._memory:
             shown.popitem(last=False)
 
     def _predict_tiled(
-        self, tiles: TiledEmbedding, points: tuple[Point, ...], box: Box | None
+        self, tiles: TiledEmbedding, points: tuple[Point, ...], box: Box | None, keep: bool
     ) -> list[RefinedCandidate]:
         """A tiled image's prompt: in the tile most central to the box or first click while the
         prompt fits in it and the first mask stays clear of its inner edges, else the whole."""
@@ -379,12 +455,12 @@ class ClickSession:
         if box is not None or not points or points[0][2] != 1:
             tile = layout.tile_for(_prompt_rect(points, box)) if box is not None else None
             frame = self._tile_frame(tiles, tile) if tile is not None else self.full
-            return self._predict(frame if frame.contains(points) else self.full, points, box)
+            return self._predict(frame if frame.contains(points) else self.full, points, box, keep)
         first = points[0]
         if first not in self._zooms:
             tile = layout.tile_at(first[0], first[1])
             frame = self._tile_frame(tiles, tile)
-            first_pass = self._predict(frame, points[:1], None)
+            first_pass = self._predict(frame, points[:1], None, keep)
             rows, cols = first_pass[0].raw.region  # where the mask can be true: no upscale
             y0, x0 = tile.y0 + rows.start, tile.x0 + cols.start
             rect = Rect(x0, y0, x0 + cols.stop - cols.start, y0 + rows.stop - rows.start)
@@ -397,8 +473,8 @@ class ClickSession:
         self._zooms.move_to_end(first)
         window = self._zooms[first]
         if window is not None and window.contains(points):
-            return self._predict(window, points, None)
-        return self._predict(self.full, points, None)
+            return self._predict(window, points, None, keep)
+        return self._predict(self.full, points, None, keep)
 
     def _tile_frame(self, tiles: TiledEmbedding, tile: Tile) -> _Frame:
         """The tile's frame, kept for the last few tiles used (4 MB of float32 each)."""
@@ -422,7 +498,7 @@ class ClickSession:
         return None
 
     def _predict(
-        self, frame: _Frame, points: tuple[Point, ...], box: Box | None
+        self, frame: _Frame, points: tuple[Point, ...], box: Box | None, keep: bool = True
     ) -> list[RefinedCandidate]:
         first = len(points) == 1 and box is None
         local_box = None
@@ -445,7 +521,8 @@ class ClickSession:
         out = [RefinedCandidate(c, points, box, self.shape, self.policy, frame) for c in ordered]
         if choice is not None and choice.ambiguous:
             out[0] = replace(out[0], ambiguous=True, reason=choice.reason)
-        self.remember(out[0])
+        if keep:
+            self._remember(out[0])
         return out
 
     def _first_answers(

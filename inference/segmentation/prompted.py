@@ -19,6 +19,7 @@ from inference.segmentation.annotations import (
     ImageIdentity,
 )
 from inference.segmentation.labels import classes_for
+from inference.segmentation.overlay import outline
 from inference.segmentation.prompts import PromptRequest, PromptState
 
 if TYPE_CHECKING:
@@ -40,6 +41,41 @@ def decode_prompt(
     if shown is not None:
         clicks.remember(shown)
     return tuple(clicks.predict(points, box=box))
+
+
+@dataclass(frozen=True)
+class ClickAhead:
+    """What a left click at (x, y) will show, worked out while the pointer rests there: the
+    outline of the mask shown first, a boolean crop at `offset` (y0, x0). `first`: the click
+    would start an object (the pane outlines only those: a later click's mask refines the one
+    on screen, and a right click would take another)."""
+
+    x: float
+    y: float
+    first: bool
+    outline: np.ndarray
+    offset: tuple[int, int]
+
+
+def answer_ahead(
+    clicks: ClickSession,
+    x: float,
+    y: float,
+    points: Sequence[Point] = (),
+    box: Box | None = None,
+    shown: RefinedCandidate | None = None,
+) -> ClickAhead | None:
+    """The answer to a left click at (x, y) added to the prompt (`points`, `box`; `shown` the
+    candidate on screen, as for `decode_prompt`), worked out before the click (the pane calls it
+    when the pointer rests) so that the click shows it at once; None where that would run the
+    encoder. The click itself still goes through `decode_prompt`, which finds the answer kept."""
+    if shown is not None:
+        clicks.remember(shown)  # as the click's decode_prompt will: the answer builds on it
+    answers = clicks.answer_ahead(x, y, points, box)
+    if not answers:
+        return None
+    crop, offset = answers[0].mask_crop()
+    return ClickAhead(x, y, not points and box is None, outline(crop), offset)
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,11 @@ class TiledEmbedding:
         """How many tiles hold an embedding now."""
         return sum(t is not None for t in self._tiles) + len(self._lazy)
 
+    def holds(self, tile: Tile | int) -> bool:
+        """Whether the tile's embedding is here already (`embedding` would not run the encoder)."""
+        index = tile if isinstance(tile, int) else tile.index
+        return self._tiles[index] is not None or index in self._lazy
+
     def embedding(self, tile: Tile | int) -> ImageEmbedding:
         """Tile `tile`'s embedding as the decoder takes it (float32, tile coordinates)."""
         index = tile if isinstance(tile, int) else tile.index

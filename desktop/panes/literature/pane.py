@@ -60,7 +60,7 @@ class OpenedPaper:
     paper: Paper
     extraction: Extraction
     page: int
-    focus: tuple[int, int] | None  # a passage (start, end) to highlight on `page`
+    focus: tuple[int, int] | None  # a passage (start, end) to mark; `page` is where it begins
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,9 @@ class LiteraturePane(Pane):
         self.extraction: Extraction | None = None
         self.library: Library | None = None
         self.selected: PropertyRecord | None = None
-        # (page, start, end): a passage to highlight once that page is drawn
-        self._pending_focus: tuple[int, int, int] | None = None
+        # (start, end) in the paper's text: the search hit shown, marked on every page it spans
+        # (a paragraph a page break cuts is one passage) until a record is chosen
+        self.passage: tuple[int, int] | None = None
         runner = context.jobs
         self.open_slot = JobSlot(runner, parent=self)
         self.render_slot = JobSlot(runner, parent=self)
@@ -344,7 +345,7 @@ class LiteraturePane(Pane):
         self.render_slot.discard()  # a page of the previous paper is of no use now
         self.paper, self.extraction = opened.paper, opened.extraction
         self.selected = None
-        self._pending_focus = (opened.page, *opened.focus) if opened.focus else None
+        self.passage = opened.focus
         self.sentence_label.clear()
         self.view.clear_page()
         self._update_predict_button()
@@ -423,13 +424,6 @@ class LiteraturePane(Pane):
         self.view.show_image(index, image, RENDER_SCALE)
         self.view.fit_width()
         self._draw_highlights()
-        if self._pending_focus and self._pending_focus[0] == index:
-            _, start, end = self._pending_focus
-            self._pending_focus = None
-            for piece in passage_spans(self.paper, start, end):
-                for page, box in self.paper.boxes(*piece):
-                    if page == index:
-                        self.view.add_highlight(box, "passage", selected=True)
         if self.view.selected_item is not None:
             self.view.centerOn(self.view.selected_item)
 
@@ -452,10 +446,16 @@ class LiteraturePane(Pane):
                 for p, box in self.paper.boxes(*r.material_span):
                     if p == page:
                         self.view.add_highlight(box, "material", False)
+        if self.passage is not None:  # drawn last: the view centres on its last line here
+            for piece in passage_spans(self.paper, *self.passage):
+                for p, box in self.paper.boxes(*piece):
+                    if p == page:
+                        self.view.add_highlight(box, "passage", selected=True)
 
     def focus_record(self, record: PropertyRecord) -> None:
         """Jump to the record's page and centre its highlight."""
         self.selected = record
+        self.passage = None  # the person has moved on from the search hit
         self.sentence_label.setText(record.sentence)
         self._update_predict_button()
         if self.view.page == record.page - 1:
@@ -582,7 +582,7 @@ class LiteraturePane(Pane):
             return
         path = self.library.root / hit.paper
         if self.paper is not None and self.paper.path == path:
-            self._pending_focus = (hit.page - 1, hit.start, hit.end)
-            self.show_page(hit.page - 1)
+            self.passage = (hit.start, hit.end)
+            self.show_page(hit.page - 1)  # the page the passage begins on
         else:
             self.open_paper(path, hit.page - 1, (hit.start, hit.end))

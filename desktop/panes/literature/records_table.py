@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from inference.literature.schema import link_reason, shown_si, shown_value
+from inference.literature.schema import link_reason, shown_normalised, shown_value
 
 if TYPE_CHECKING:
     from inference.literature.extract import PropertyRecord
 
-COLUMNS = ("Material", "Property", "Value", "Unit", "SI", "Conditions", "Page")
+COLUMNS = ("Material", "Property", "Value", "Unit", "Normalised", "Conditions", "Page")
 
 
 class RecordsTable(QTableWidget):
@@ -42,13 +42,13 @@ class RecordsTable(QTableWidget):
         self.setRowCount(len(self.records))
         for row, r in enumerate(self.records):
             value = shown_value(r)  # "1.0" as written, not "1": the paper's significant figures
-            si = shown_si(r)
+            normal = shown_normalised(r)  # eV for a band gap, K for a temperature
             cond = "; ".join(f"{k} {v}" for k, v in r.conditions.items())
             material = r.material or "?"
             if r.material_kind in ("abbreviation", "doping", "code") and r.material_formula:
                 material = f"{material} (= {r.material_formula})"  # what "PCCO" stands for
             prop = f"{r.property} ({r.qualifier})" if r.qualifier else r.property
-            cells = (material, prop, value, r.unit, si, cond, str(r.page))
+            cells = (material, prop, value, r.unit, normal, cond, str(r.page))
             tip = f"{r.sentence}\n\nmaterial: {link_reason(r.link)}"
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)

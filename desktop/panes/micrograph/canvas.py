@@ -36,6 +36,14 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 _colour_menu_without_pyplot()
 
 
+class _Marks(pg.ScatterPlotItem):
+    """Point marks that let clicks through: a click on a mark is a prompt (or a stroke) there,
+    not a click on the mark, which pyqtgraph's scatter would otherwise take and drop."""
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
+        ev.ignore()
+
+
 class _PromptViewBox(pg.ViewBox):
     """A ViewBox that reports clicks and modifier-drags instead of panning on them."""
 
@@ -177,6 +185,8 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
     box_drawn = Signal(tuple)  # (x0, y0, x1, y1)
     brush_stroke = Signal(list, bool)  # [(x, y), ...], erase
     line_dragged = Signal(float, float, float, float, bool)  # x0, y0, x1, y1, finished
+    pointer_moved = Signal(float, float)  # x, y in image pixels, no button held (prompt mode)
+    pointer_left = Signal()  # left the view, a button went down, or another mode
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -192,16 +202,20 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         for z, item in enumerate(layers):
             item.setZValue(z)
             self.view.addItem(item)
+        # the outline of what a click where the pointer rests will take (worked out ahead)
+        self.ahead_item = pg.ImageItem()
+        self.ahead_item.setZValue(2.5)
+        self.view.addItem(self.ahead_item)
         self.preview_item = pg.ImageItem()  # a live result not yet accepted (phases)
         self.preview_item.setZValue(1.5)
         self.view.addItem(self.preview_item)
         self.preview_item.setOpacity(0.5)
-        self.examples_item = pg.ScatterPlotItem(pxMode=True)
+        self.examples_item = _Marks(pxMode=True)
         self.examples_item.setZValue(9)
         self.view.addItem(self.examples_item)
         self.objects_item.setOpacity(0.45)
         self.candidate_item.setOpacity(0.55)
-        self.points_item = pg.ScatterPlotItem(pxMode=True)
+        self.points_item = _Marks(pxMode=True)
         self.points_item.setZValue(10)
         self.view.addItem(self.points_item)
         self.box_item = QGraphicsRectItem()
@@ -223,6 +237,31 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.ci.addItem(self.histogram, row=0, col=1)
         self.image_shape: tuple[int, int] | None = None
 
+    # the pointer, for the click worked out ahead ---------------------------------------------------
+    # Read from the widget's own events: pyqtgraph's hover events drop moves closer than 10 ms
+    # apart, so the place the pointer came to rest on was often not reported.
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().mouseMoveEvent(ev)
+        if ev.buttons() != Qt.MouseButton.NoButton:
+            self.pointer_left.emit()  # a drag: panning, a box or a stroke
+            return
+        self._pointer_at(ev.position())
+
+    def wheelEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().wheelEvent(ev)
+        self._pointer_at(ev.position())  # the zoom put another pixel under the pointer
+
+    def leaveEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().leaveEvent(ev)
+        self.pointer_left.emit()
+
+    def _pointer_at(self, position: QPointF) -> None:
+        if self.mode != PROMPT:
+            return
+        # The same mapping as a click's: the integer viewport point to the scene, then the image
+        pos = self.view.mapSceneToView(self.mapToScene(position.toPoint()))
+        self.pointer_moved.emit(pos.x(), pos.y())
+
     # image and overlays ---------------------------------------------------------------------------
     def set_image(self, display: np.ndarray) -> None:
         """Show a display image (uint8, HxW or HxWx3) and fit it in the view."""
@@ -232,6 +271,7 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         self.candidate_item.clear()
         self.selection_item.clear()
         self.preview_item.clear()
+        self.ahead_item.clear()
         self.examples_item.setData([])
         self.clear_prompts()
         self.view.autoRange(padding=0.02)
@@ -254,6 +294,12 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
     def set_candidate(self, rgba_crop: np.ndarray | None, offset: tuple[int, int] = (0, 0)) -> None:
         """Show the current candidate mask; only its bounding box is uploaded (fast clicks)."""
         _place_crop(self.candidate_item, rgba_crop, offset)
+
+    def set_click_ahead(
+        self, rgba_crop: np.ndarray | None, offset: tuple[int, int] = (0, 0)
+    ) -> None:
+        """Outline what a click where the pointer rests will take, or hide it (None)."""
+        _place_crop(self.ahead_item, rgba_crop, offset)
 
     def set_selection(self, rgba_crop: np.ndarray | None, offset: tuple[int, int] = (0, 0)) -> None:
         """Outline the selected objects (a crop around them, like the candidate)."""

@@ -1,15 +1,22 @@
 """The object being made: clicks and boxes go to SAM, its candidates come back, Enter accepts.
 
 The "Current object" box of the side panel. Each prompt is decoded in a worker through
-`workflows.decode_prompt` (the click path the CLI's `segment` takes too); the decoder slot
+`prompted.decode_prompt` (the click path the CLI's `segment` takes too); the decoder slot
 queues the newest prompt only, so fast clicks are merged into the next answer.
+
+Before the first click of an object, where the pointer rests the answer to a click there is
+worked out ahead (`prompted.answer_ahead`, in its own slot) and its outline shown, as in SAM's
+own demo: the click then shows its mask without waiting for the decoder.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QGroupBox,
     QHBoxLayout,
@@ -21,21 +28,44 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.settings import app_settings
 from inference.errors import MatLensError
-from inference.segmentation.prompted import decode_prompt
+from inference.segmentation.overlay import crop_rgba
+from inference.segmentation.prompted import answer_ahead, decode_prompt
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from desktop.panes.micrograph.state import MicrographState
-    from inference.segmentation.geometry import Box
+    from inference.segmentation.clicks import ClickSession, RefinedCandidate
+    from inference.segmentation.geometry import Box, Point
 
 HINT = "Left click: object · Right/Shift click: background · Ctrl+drag: box"
+# The pointer counts as resting after this long without a move: moving pointers send events
+# every 8-16 ms, and a person's pause before pressing the button is longer than this.
+REST_MS = 25
+AHEAD_COLOUR = (255, 255, 255)
+# No outline for an answer whose box is larger than this (pixels): it is the whole image or
+# most of it, whose outline tells little, and its RGBA would cost 4 bytes a pixel per rest.
+OUTLINE_MAX_PIXELS = 4096 * 4096
+OUTLINE_KEY = "micrographs/outline_under_pointer"
 
 
 class CurrentObjectBox(QGroupBox):
+    # the outline of what a click where the pointer rests takes (RGBA crop, (y0, x0)), or None
+    ahead_shown = Signal(object, object)
+
     def __init__(self, state: MicrographState, parent: QWidget | None = None) -> None:
         super().__init__("Current object", parent)
         self.state = state
         self.decode_slot = state.new_slot(queue_latest=True)
+        self.ahead_slot = state.new_slot(queue_latest=True)
+        self._pointer: tuple[float, float] | None = None  # where the pointer rests, image px
+        self.work_ahead = True  # off: every click waits for the decoder (benchmarks compare)
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(REST_MS)
+        self._rest.timeout.connect(self._work_ahead)
         self.class_combo = QComboBox(self)
         self.class_combo.setToolTip("Class given to the next accepted object")
         self.class_combo.currentTextChanged.connect(state.set_current_class)
@@ -45,6 +75,13 @@ class CurrentObjectBox(QGroupBox):
         add_class.clicked.connect(self._ask_new_class)
         self.candidate_label = QLabel(HINT, self)
         self.candidate_label.setWordWrap(True)
+        self.outline_check = QCheckBox("Outline what a click takes where the pointer rests", self)
+        self.outline_check.setToolTip(
+            "Before the first click of an object, MatLens works out the mask a left click where\n"
+            "the pointer rests would take and outlines it; the click then shows it at once."
+        )
+        self.outline_check.setChecked(bool(app_settings().value(OUTLINE_KEY, True, type=bool)))
+        self.outline_check.toggled.connect(self._outline_toggled)
         self.next_button = QPushButton("Next mask (Tab)", self)
         self.next_button.clicked.connect(self.next_candidate)
         self.accept_button = QPushButton("Accept (Enter)", self)
@@ -61,18 +98,80 @@ class CurrentObjectBox(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.candidate_label)
+        layout.addWidget(self.outline_check)
         layout.addLayout(buttons)
         state.image_opened.connect(lambda _: self._fill_classes())
         state.image_opened.connect(lambda _: self._show_candidate())  # no answer of the last image
+        state.image_opened.connect(lambda _: self._forget_ahead())
+        state.mode_changed.connect(lambda _: self.pointer_left())
         state.classes_changed.connect(self._fill_classes)
         state.current_class_changed.connect(self.class_combo.setCurrentText)
         state.candidates_changed.connect(self._show_candidate)
         state.ready_changed.connect(self._ready)
 
+    # the click worked out ahead ------------------------------------------------------------------
+    def pointer_moved(self, x: float, y: float) -> None:
+        """The pointer is over (x, y): once it rests, work out what a first click there takes."""
+        if self._pointer is not None and (int(x), int(y)) != tuple(map(int, self._pointer)):
+            self._hide_ahead()
+        self._pointer = (x, y)
+        self._rest.start()
+
+    def pointer_left(self) -> None:
+        """Left the image, pressed a button or changed mode: nothing to outline. A job already
+        running is left to finish (the click just made may be the one it works out)."""
+        self._pointer = None
+        self._rest.stop()
+        self._hide_ahead()
+
+    def _outline_toggled(self, shown: bool) -> None:
+        settings = app_settings()
+        settings.setValue(OUTLINE_KEY, shown)
+        settings.sync()
+        if not shown:
+            self._hide_ahead()
+
+    def _forget_ahead(self) -> None:
+        self.ahead_slot.discard()
+        self.pointer_left()
+
+    def _work_ahead(self) -> None:
+        workbench, pointer = self.state.workbench, self._pointer
+        clicks, prompts = workbench.clicks, workbench.prompts
+        if pointer is None or clicks is None or prompts is None or not self.work_ahead:
+            return
+        h, w = clicks.shape
+        if not (0 <= pointer[0] < w and 0 <= pointer[1] < h):
+            return
+        if not prompts.empty and prompts.current is None:
+            return  # the last prompt is still being decoded: the next builds on its answer
+        self.ahead_slot.submit(
+            _answer_and_outline,
+            clicks,
+            *pointer,
+            tuple(prompts.points),
+            prompts.box,
+            workbench.candidate,
+            on_result=self._worked_ahead,
+            name="click ahead",
+        )
+
+    def _worked_ahead(self, outline: _Outline | None) -> None:
+        prompts = self.state.workbench.prompts
+        if outline is None or (outline.x, outline.y) != self._pointer:
+            return  # nothing to outline, or the pointer moved on
+        if prompts is None or not prompts.empty or not self.outline_check.isChecked():
+            return  # an object is being made, or outlines are off: the answer is only kept
+        self.ahead_shown.emit(outline.rgba, outline.offset)
+
+    def _hide_ahead(self) -> None:
+        self.ahead_shown.emit(None, (0, 0))
+
     # prompts ---------------------------------------------------------------------------------------
     def add_point(self, x: float, y: float, label: int) -> None:
         if not self.state.has_image():
             return
+        self._hide_ahead()
         try:
             self.state.workbench.add_point(x, y, label)
         except MatLensError as exc:
@@ -130,6 +229,8 @@ class CurrentObjectBox(QGroupBox):
             self.state.workbench.set_candidates(candidates)
 
     def _ready(self, ready: bool) -> None:
+        if not ready:  # another image or model: an answer worked out ahead is of the last one
+            self._forget_ahead()
         if ready:
             self.request_prediction()  # clicks made while the image was being prepared
 
@@ -179,3 +280,29 @@ class CurrentObjectBox(QGroupBox):
         name, ok = QInputDialog.getText(self, "New class", "Class name:")
         if ok:
             self.state.add_class(name)
+
+
+@dataclass(frozen=True)
+class _Outline:
+    """The outline of a first click's answer worked out ahead at (x, y): RGBA at (y0, x0)."""
+
+    x: float
+    y: float
+    rgba: np.ndarray
+    offset: tuple[int, int]
+
+
+def _answer_and_outline(
+    clicks: ClickSession,
+    x: float,
+    y: float,
+    points: tuple[Point, ...],
+    box: Box | None,
+    shown: RefinedCandidate | None,
+) -> _Outline | None:
+    """The ahead slot's job: work the click's answer out (kept in `clicks` for the click) and,
+    for a first click, make its outline's RGBA here in the worker, not on the GUI thread."""
+    ahead = answer_ahead(clicks, x, y, points, box, shown)
+    if ahead is None or not ahead.first or ahead.outline.size > OUTLINE_MAX_PIXELS:
+        return None
+    return _Outline(x, y, crop_rgba(ahead.outline, AHEAD_COLOUR), ahead.offset)

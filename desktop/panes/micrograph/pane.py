@@ -214,6 +214,9 @@ class MicrographPane(Pane):
     def _wire(self) -> None:
         state, canvas = self.state, self.canvas
         canvas.clicked.connect(self.clicks.add_point)
+        canvas.pointer_moved.connect(self.clicks.pointer_moved)
+        canvas.pointer_left.connect(self.clicks.pointer_left)
+        self.clicks.ahead_shown.connect(canvas.set_click_ahead)
         canvas.box_drawn.connect(self._box_drawn)
         canvas.brush_stroke.connect(self.apply_stroke)
         state.image_opened.connect(self._image_opened)

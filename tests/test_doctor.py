@@ -1,0 +1,92 @@
+"""`matlens doctor` as a lab user runs it: a damaged model fails the check (exit 1, one line each
+naming the file and the fix); a healthy set-up, or one that only lacks a model, passes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cli_harness import run_matlens
+
+CHGNET = "chgnet_0.3.0_efsm.onnx"  # 3.9 MB: the smallest exported ONNX graph
+
+
+def _models_like_the_real_ones(folder: Path) -> Path:
+    """A models folder of links to the exported models (the real ones are never touched)."""
+    from inference.runtime.registry import FileStatus, file_status, get_card
+
+    real = Path(os.environ["MATLENS_MODELS"])
+    if file_status(get_card("chgnet").files[0]) is not FileStatus.OK:
+        pytest.skip("CHGNet is not exported: run `make models`")
+    folder.mkdir()
+    for item in real.iterdir():
+        (folder / item.name).symlink_to(item)
+    return folder
+
+
+def _cut_short(models: Path, source: Path) -> Path:
+    """Put in `models` a copy of the real CHGNet file cut to half its size (a link is replaced)."""
+    target = models / CHGNET
+    target.unlink(missing_ok=True)
+    shutil.copyfile(source / CHGNET, target)
+    with target.open("r+b") as fh:
+        fh.truncate(target.stat().st_size // 2)
+    return target
+
+
+def test_a_cut_short_model_fails_the_doctor_with_one_line_naming_the_file_and_the_fix(tmp_path):
+    real = Path(os.environ["MATLENS_MODELS"])
+    models = _models_like_the_real_ones(tmp_path / "models")
+    damaged = _cut_short(models, real)
+
+    run = run_matlens("doctor", env={"MATLENS_MODELS": str(models)})
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert lines == [
+        f"matlens: CHGNet 0.3.0 (energy, forces, stress, magmoms): model file {damaged} is "
+        "damaged (checksum mismatch); run `make models`, or open Models ▸ Model manager and "
+        "press Install missing models."
+    ]
+    assert "✗ CHGNet 0.3.0" in run.stdout  # the report itself is still printed in full
+
+    as_json = run_matlens("doctor", "--json", env={"MATLENS_MODELS": str(models)})
+    assert as_json.returncode == 1 and as_json.stderr.strip().splitlines() == lines
+    assert "damaged" in as_json.stdout  # the JSON names it too, for scripts
+
+
+def test_a_healthy_setup_passes_and_a_missing_model_is_not_damage(tmp_path):
+    models = _models_like_the_real_ones(tmp_path / "models")
+    healthy = run_matlens("doctor", env={"MATLENS_MODELS": str(models)})
+    assert healthy.returncode == 0, healthy.stderr
+    assert "matlens: " not in healthy.stderr  # no damaged model named
+
+    (models / CHGNET).unlink()  # not exported (yet): listed, not a failed check
+    missing = run_matlens("doctor", env={"MATLENS_MODELS": str(models)})
+    assert missing.returncode == 0, missing.stderr
+    assert f"{CHGNET}: missing" in missing.stdout
+    assert "Install missing models" in missing.stdout
+
+
+def test_in_an_installed_app_the_fix_is_to_delete_the_damaged_copy(tmp_path):
+    """The installed app cannot export models: when the user's folder holds a damaged copy of a
+    file the app ships intact, the fix is to delete that copy, not `make models`."""
+    real = Path(os.environ["MATLENS_MODELS"])
+    shipped = _models_like_the_real_ones(tmp_path / "shipped")
+    user = tmp_path / "user"
+    user.mkdir()
+    damaged = _cut_short(user, real)
+
+    env = {"MATLENS_MODELS": str(user), "MATLENS_BUNDLED_MODELS": str(shipped)}
+    run = run_matlens("doctor", env=env)
+    assert run.returncode == 1, run.stderr
+    [line] = run.stderr.strip().splitlines()
+    assert line.endswith(f"{damaged}, so MatLens uses the intact copy it ships.")
+    assert f"delete {damaged}" in line
+
+    damaged.unlink()  # what the line says to do
+    fixed = run_matlens("doctor", env=env)
+    assert fixed.returncode == 0, fixed.stderr
