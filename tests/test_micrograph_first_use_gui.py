@@ -98,14 +98,15 @@ def test_a_velox_file_with_several_detectors_names_those_not_opened(qtbot, windo
 
 
 def test_an_fei_image_names_its_data_bar(qtbot, window, tmp_path):
-    """29 of its 471 rows are the data bar: area fractions count them, so the box says so."""
+    """29 of its 471 rows are the data bar: MatLens leaves them out, and the box says so."""
     with zipfile.ZipFile(shared(*ROSETTA, "tiff", "tiff_FEI_Helios.zip")) as archive:
         path = archive.extract("FEI-Helios-Ebeam-8bits.tif", tmp_path)
     pane = window.panes[0]
     assert window.open_path(path)
     qtbot.waitUntil(lambda: pane.loaded is not None and str(pane.loaded.path) == path)
     text = image_box(pane)
-    assert "the bottom 29 rows are the microscope's data bar, not specimen" in text
+    line = "Data bar: bottom 29 rows, left out of automatic segmentation and area fractions"
+    assert line in text
     assert "3.372 µm/px (from the metadata: FEI tags (PixelWidth))" in text
 
 

@@ -380,8 +380,12 @@ def test_the_batch_dialog_says_why_an_image_kept_its_pixels(
     summary = dialog.summary_label.text()
     assert "2 done" in summary and "\n" not in summary
     assert dialog.notes_label.isVisible()
-    (note,) = dialog.notes_label.text().splitlines()
+    note, data_bar = dialog.notes_label.text().splitlines()
     assert note.startswith(f"Note: {stack}: pixels are not square (3.3724 µm wide, 6.7448 µm")
+    assert data_bar == (
+        f"Note: {stack}: Data bar: bottom 29 rows, left out of automatic segmentation and area "
+        "fractions"
+    )
     assert "fallback (0.05 µm)" in note and "not used" in note
     rows = (tmp_path / "measured" / "summary.csv").read_text(encoding="utf-8-sig")
     assert "none (pixels not square)" in rows

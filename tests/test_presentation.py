@@ -150,7 +150,8 @@ def test_the_report_shows_used_classes_plain_numbers_and_a_scale_bar(tmp_path):
 
 def test_the_report_picture_keeps_its_scale_bar_off_an_fei_data_bar(tmp_path, capsys):
     """`matlens measure --report` on a Helios image: its bottom 29 rows are the microscope's
-    data bar (its own 500 µm bar, HV, mag); the report's bar goes in the corner above them."""
+    data bar (its own 500 µm bar, HV, mag); the report's bar goes in the corner above them, and
+    the report says its fractions leave the data bar out."""
     import zipfile
 
     from conftest import shared
@@ -168,7 +169,11 @@ def test_the_report_picture_keeps_its_scale_bar_off_an_fei_data_bar(tmp_path, ca
     report = tmp_path / "report.html"
     args = ["measure", image, str(tmp_path / "labels.png"), "--csv", str(tmp_path / "o.csv")]
     assert cli.main([*args, "--report", str(report)]) == 0, capsys.readouterr().err
-    picture = embedded_png(report.read_text(encoding="utf-8"))
+    html = report.read_text(encoding="utf-8")
+    line = "Data bar: bottom 29 rows, left out of automatic segmentation and area fractions"
+    assert f"<li>{line}</li>" in html
+    assert "0.707 %" in html  # 1,600 px of the 442 × 512 specimen (0.663 % of the frame)
+    picture = embedded_png(html)
     rgb = to_rgb(read_micrograph(image))
     assert picture.shape == rgb.shape
     np.testing.assert_array_equal(picture[-29:], rgb[-29:])  # the data bar as the file has it

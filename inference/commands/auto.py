@@ -6,7 +6,9 @@ automatic mask (1 = best predicted IoU; a mask inside a larger one keeps its pix
 --map, the masks become a microstructure map of --kind: `labels` writes one value per particle,
 grain or crack (0 = matrix or boundary), `binary` a 0/255 mask of the phase, the grain boundaries
 or the cracks. --json prints counts, areas and area fractions (calibrated when IMAGE says its
-pixel size).
+pixel size). A microscope's data bar (FEI/Thermo) is left out: no mask lies in it, area
+fractions are over the rows above it, and a `note:` line (`image_notes` in --json) says so; the
+label image keeps the image's size.
 """
 
 from __future__ import annotations
@@ -72,10 +74,11 @@ def run(args) -> int:
     params.check()
     image = load_image(Path(args.image), args.frame, saved=False)
     calibration = image.micrograph.calibration
+    bar = image.micrograph.data_bar_rows
     model = SamModel(args.model)
     if args.map:
         built = microstructure_map(
-            model, image.rgb, image.display, params, MapParams(kind=args.kind)
+            model, image.rgb, image.display, params, MapParams(kind=args.kind), data_bar_rows=bar
         )
         masks, labels, binary = built.masks.masks, built.map.labels, built.map.binary
         if args.map == "binary":
@@ -83,7 +86,7 @@ def run(args) -> int:
         else:
             write_image(out, _uint16(labels, "map regions"), calibration)
     else:
-        masks = auto_masks(model, image.rgb, params).masks
+        masks = auto_masks(model, image.rgb, params, data_bar_rows=bar).masks
         labels = paint(image.shape, masks)
         binary = labels > 0
         write_image(out, _uint16(labels, "masks"), calibration)
@@ -91,6 +94,8 @@ def run(args) -> int:
     if args.json:
         print_json(summary)
     else:
+        for note in summary["image_notes"]:
+            print(f"note: {note}")
         what = f"{args.kind} map" if args.map else "masks"
         print(
             f"{summary['count']} objects ({what}), area fraction {summary['area_fraction']:.4f}; "
@@ -100,6 +105,9 @@ def run(args) -> int:
 
 
 def _summary(micrograph, out: Path, masks, labels, binary, args) -> dict:
+    """The numbers of the run; the area fraction is over the specimen (above a data bar)."""
+    from inference.segmentation.data_bar import specimen
+
     cal = micrograph.calibration
     areas = np.bincount(labels.ravel())[1:]
     areas = areas[areas > 0]
@@ -111,7 +119,9 @@ def _summary(micrograph, out: Path, masks, labels, binary, args) -> dict:
         "map": args.kind if args.map else None,
         "masks": len(masks),
         "count": int(areas.size),
-        "area_fraction": round(float(binary.mean()), 6),
+        "area_fraction": round(float(specimen(binary, micrograph.data_bar_rows).mean()), 6),
+        "data_bar_rows": micrograph.data_bar_rows,
+        "image_notes": list(micrograph.notes),
         "pixel_size": cal.pixel_size if cal.calibrated else None,
         "unit": cal.unit,
         "area_unit": cal.area_unit,

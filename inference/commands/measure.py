@@ -5,6 +5,8 @@ LABELS is a label image of IMAGE's size: 0 is background and each value one obje
 `matlens segment --prompts` writes), or, with --classes A,B,..., value k is the k-th class
 (what `matlens phases` writes). The calibration comes from --pixel-size, else from IMAGE's
 metadata; without either, every length is in pixels and the grain size G is not given.
+A microscope's data bar (FEI/Thermo, named in a `note:` line) is left out of the image area:
+area fractions and densities are over the rows above it.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def run(args) -> int:
         class_name=args.class_name,
         class_names=names,
     )
+    annotations.data_bar_rows = micrograph.data_bar_rows
     measured = measure_image(annotations)
     measurements, summary = measured.measurements, measured.summary
     written = {"csv": str(write_csv(annotations, args.csv, measurements=measurements))}

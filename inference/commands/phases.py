@@ -1,7 +1,9 @@
 """`matlens phases IMAGE --examples EX.json --out LABELS.png [--json]`: phase segmentation by
 example. EX.json is {"examples": [{"class": "matrix", "points": [[x, y], ...]}, ...]} with
 points in image pixels (x to the right, y down); pixel value k+1 in LABELS.png is the k-th
-class, in order of first appearance in the file.
+class, in order of first appearance in the file. A microscope's data bar (FEI/Thermo) gets no
+phase (value 0) and the fractions are over the rows above it; a `note:` line (`image_notes` in
+--json) says so.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def run(args) -> int:
     examples = read_examples(Path(args.examples))  # bad files fail before the model loads
     image = load_image(Path(args.image), args.frame, saved=False)
     micrograph = image.micrograph
-    result = segment_phases(SamModel(args.model), image.rgb, examples)
+    bar = micrograph.data_bar_rows
+    result = segment_phases(SamModel(args.model), image.rgb, examples, data_bar_rows=bar)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() in (".tif", ".tiff"):
@@ -55,6 +58,8 @@ def run(args) -> int:
                 "out": str(out),
                 "width": int(result.labels.shape[1]),
                 "height": int(result.labels.shape[0]),
+                "data_bar_rows": bar,
+                "image_notes": list(micrograph.notes),
                 "classes": [
                     {
                         "value": k,
@@ -69,6 +74,8 @@ def run(args) -> int:
             }
         )
     else:
+        for note in micrograph.notes:
+            print(f"note: {note}")
         for k, name in enumerate(result.classes, start=1):
             print(f"{k} {name}: {100 * fractions[name]:.2f} % ({counts[name]} px)")
         print(f"wrote {out}")

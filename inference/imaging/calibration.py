@@ -43,6 +43,12 @@ DATA_BAR_NOTE = "data bar"
 DATA_BAR_ROWS = "data bar rows"
 
 
+def data_bar_note(rows: int) -> str:
+    """The one line the Image box, `matlens` and the report say about a data bar of `rows`:
+    MatLens leaves those rows out by itself (`inference.segmentation.data_bar`)."""
+    return f"Data bar: bottom {rows} rows, left out of automatic segmentation and area fractions"
+
+
 # The Micrograph.metadata key set when the file has a scale that is no square pixel's real size;
 # its value says why (NOT_SQUARE, RECIPROCAL). No one pixel size is right for such an image, so
 # a batch recipe's fallback for files without a scale must not be given to it. A file with no

@@ -20,6 +20,7 @@ from inference.imaging.calibration import (
     DATA_BAR_ROWS,
     RECIPROCAL,
     Calibration,
+    data_bar_note,
     normalise_unit,
     not_square,
     refused_scale,
@@ -112,10 +113,7 @@ def _fei(md: dict, width: int) -> TiffInfo:
     bar = _positive(md.get("PrivateFei", {}).get("DatabarHeight"))
     if bar:
         meta[DATA_BAR_ROWS] = f"{bar:.0f}"
-        meta[DATA_BAR_NOTE] = (
-            f"the bottom {bar:.0f} rows are the microscope's data bar, not specimen: Segment "
-            "everything finds objects in it and area fractions count its area"
-        )
+        meta[DATA_BAR_NOTE] = data_bar_note(round(bar))
     return TiffInfo(calibration, meta, "FEI")
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from inference.imaging.calibration import Calibration
+from inference.segmentation.data_bar import specimen_rows
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
@@ -232,10 +233,15 @@ class AnnotationSet:
         objects: Iterable[AnnotatedObject] = (),
         next_id: int = 1,
         phase_examples: Iterable[SavedExample] = (),
+        *,
+        data_bar_rows: int = 0,
     ) -> None:
         self.shape = (int(shape[0]), int(shape[1]))
         self.image = image
         self.calibration = calibration or Calibration()
+        # The image's bottom rows that are a microscope's data bar (`Micrograph.data_bar_rows`):
+        # a property of the image, like its shape, so it is not saved with the annotations.
+        self.data_bar_rows = int(data_bar_rows)
         self.classes = list(classes)
         self._objects: list[AnnotatedObject] = []
         self._next_id = int(next_id)
@@ -254,7 +260,9 @@ class AnnotationSet:
 
         Cheap: objects are immutable, so only the lists are copied.
         """
-        twin = AnnotationSet(self.shape, self.image, self.calibration, self.classes)
+        twin = AnnotationSet(
+            self.shape, self.image, self.calibration, self.classes, data_bar_rows=self.data_bar_rows
+        )
         twin._objects = list(self._objects)
         twin._next_id = self._next_id
         twin.phase_examples = self.phase_examples
@@ -268,6 +276,12 @@ class AnnotationSet:
 
     def __len__(self) -> int:
         return len(self._objects)
+
+    @property
+    def specimen_rows(self) -> int:
+        """The rows above the data bar (all rows without one): the area that area fractions,
+        number densities and the grain size are measured over."""
+        return specimen_rows(self.shape[0], self.data_bar_rows)
 
     def __iter__(self) -> Iterator[AnnotatedObject]:
         return iter(tuple(self._objects))

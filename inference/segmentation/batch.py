@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.errors import JobCancelled, MatLensError, ModelUnavailable, describe
-from inference.imaging.calibration import CALIBRATION_NOTE, SCALE_REFUSED
+from inference.imaging.calibration import CALIBRATION_NOTE, DATA_BAR_NOTE, SCALE_REFUSED
 from inference.imaging.io import is_supported
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.segmentation.annotations import AnnotatedObject, AnnotationSet, ImageIdentity
@@ -131,7 +131,14 @@ def segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter:
     if recipe.mode == "auto":
 
         def run_auto(image: LoadedImage, progress: ProgressCallback, cancel: CancelToken | None):
-            found = auto_masks(model(), image.rgb, auto, progress=progress, cancel=cancel)
+            found = auto_masks(
+                model(),
+                image.rgb,
+                auto,
+                progress=progress,
+                cancel=cancel,
+                data_bar_rows=image.micrograph.data_bar_rows,
+            )
             return found.objects(first_class)
 
         return run_auto
@@ -148,6 +155,7 @@ def segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter:
                 map_params,
                 progress=progress,
                 cancel=cancel,
+                data_bar_rows=image.micrograph.data_bar_rows,
             )
             return built.objects(first_class)
 
@@ -171,7 +179,10 @@ def _phase_segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter
         ) from None
 
     def run_phases(image: LoadedImage, progress: ProgressCallback, cancel: CancelToken | None):
-        result = segment_phases(model(), image.rgb, examples, params, progress, cancel)
+        bar = image.micrograph.data_bar_rows
+        result = segment_phases(
+            model(), image.rgb, examples, params, progress, cancel, data_bar_rows=bar
+        )
         return list(phase_objects(result.labels, result.classes, min_area).objects)
 
     return run_phases
@@ -347,12 +358,22 @@ def process_image(
         notes.append(f"{path.name}: {note}")
     if calibration.calibrated:
         calibration = calibration.to(recipe.unit)
+    data_bar = (
+        image.micrograph.metadata.get(DATA_BAR_NOTE) if image.micrograph.data_bar_rows else ""
+    )
+    if data_bar:
+        notes.append(f"{path.name}: {data_bar}")
     objects = run(image, progress_part(progress, 0.05, 0.8), cancel)
     known = {c.name for c in recipe.classes}
     extra = [o.class_name for o in objects if o.class_name not in known]
     classes = [*recipe.classes, *classes_for(extra)]
     annotations = AnnotationSet(
-        image.shape, ImageIdentity(path.name, ""), calibration, classes, objects
+        image.shape,
+        ImageIdentity(path.name, ""),
+        calibration,
+        classes,
+        objects,
+        data_bar_rows=image.micrograph.data_bar_rows,
     )
     progress(0.87, "measuring")
     measure_params = recipe.params("measure")

@@ -5,6 +5,10 @@ Conventions:
   overlap the one on top counts (the overlap rule in `annotations`), and fractions add up to <= 1.
   Objects added through `merging` never overlap within a class, so a class's area fraction is
   the sum of its objects' areas over the image area.
+- The image area is the specimen's: the rows above a microscope's data bar
+  (`AnnotationSet.specimen_rows`). Area fractions count only the pixels above the bar and
+  number densities divide by the specimen's area; an object painted into the bar is measured
+  and counted as drawn. An object that reaches the bar touches the border (the bar cuts it).
 - `id` is the object's id, the value of its pixels in the exported label image.
 - centroid_x / centroid_y are in pixels (column, row of the pixel centre), whatever the
   calibration, so they can be found in the image.
@@ -17,7 +21,7 @@ Conventions:
 - skeleton_length (crack length) is measured only for the classes named in `length_classes`
   (cracks by default; skeletons of compact objects mean little), None elsewhere; see `cracks`.
 - number_density counts every object of the class, border-touching ones included, per unit²
-  of the whole image.
+  of the specimen (the whole image without a data bar).
 - Memory: objects are measured on their crops; the summary paints one uint8 class image and
   counts it in row blocks, so a 16000 × 16000 image needs about 0.3 GB beyond its objects.
 """
@@ -72,8 +76,8 @@ class ClassSummary:
     count: int
     area_px: int  # pixels of this class after the overlap rule
     area: float
-    area_fraction: float  # phase fraction of the whole image
-    number_density: float  # objects per calibrated unit² of image
+    area_fraction: float  # phase fraction of the specimen (the image above a data bar)
+    number_density: float  # objects per calibrated unit² of specimen
     unit: str
 
 
@@ -83,7 +87,9 @@ def measure_object(
     shape: tuple[int, int],
     with_length: bool = False,
 ) -> ObjectMeasurement:
-    """Works on the cropped mask, so it costs the object's size, not the image's."""
+    """Works on the cropped mask, so it costs the object's size, not the image's. `shape` is
+    the specimen's (height, width): an object reaching its bottom row or below touches the
+    border."""
     props = regionprops(obj.mask.astype(np.uint8))[0]
     y0, x0 = obj.offset
     cy, cx = props.centroid
@@ -104,7 +110,7 @@ def measure_object(
         if major > 0
         else math.nan,  # a single pixel points nowhere
         score=obj.score,
-        touches_border=x_0 == 0 or y_0 == 0 or x_1 == shape[1] or y_1 == shape[0],
+        touches_border=x_0 == 0 or y_0 == 0 or x_1 >= shape[1] or y_1 >= shape[0],
         skeleton_length=calibration.length(skeleton_length_px(obj.mask)) if with_length else None,
     )
 
@@ -117,7 +123,7 @@ def measure(
         measure_object(
             obj,
             annotations.calibration,
-            annotations.shape,
+            (annotations.specimen_rows, annotations.shape[1]),
             with_length=obj.class_name in length_classes,
         )
         for obj in annotations.objects
@@ -125,10 +131,11 @@ def measure(
 
 
 def summarise(annotations: AnnotationSet) -> list[ClassSummary]:
-    """One row per class, in the set's class order (classes without objects included)."""
+    """One row per class, in the set's class order (classes without objects included); areas
+    and fractions over the specimen (the rows above a data bar)."""
     cal = annotations.calibration
     pixels = class_pixel_counts(annotations)
-    total_px = annotations.shape[0] * annotations.shape[1]
+    total_px = annotations.specimen_rows * annotations.shape[1]
     image_area = cal.area(float(total_px))
     summaries = []
     for k, cls in enumerate(annotations.classes, start=1):
@@ -151,9 +158,10 @@ _ROWS_PER_BLOCK = 1024
 
 
 def class_pixel_counts(annotations: AnnotationSet) -> np.ndarray:
-    """Pixels of each class after the overlap rule: index k is the k-th class (1-based), 0 the
-    background. Counted in row blocks, since bincount of a whole image widens it to int64."""
-    classes = annotations.class_image()
+    """Pixels of each class after the overlap rule, in the specimen (above a data bar): index k
+    is the k-th class (1-based), 0 the background. Counted in row blocks, since bincount of a
+    whole image widens it to int64."""
+    classes = annotations.class_image()[: annotations.specimen_rows]
     counts = np.zeros(len(annotations.classes) + 1, dtype=np.int64)
     for start in range(0, classes.shape[0], _ROWS_PER_BLOCK):
         block = classes[start : start + _ROWS_PER_BLOCK].ravel()

@@ -7,7 +7,8 @@ particles: they are dropped. A recipe saves this setting as `parameters.measure.
 The phase fraction is a property of the map, not of the kept objects, so `PhaseObjects`
 carries both: `fractions()` counts every pixel of the map (exact), `kept_fractions()` counts the
 pixels of the kept objects, and the two differ by exactly the dropped specks'
-area (`dropped_pixels`). Regions are 8-connected, as everywhere in MatLens.
+area (`dropped_pixels`). Regions are 8-connected, as everywhere in MatLens. Both are over the
+map's field: the whole map, or the specimen rows above a microscope's data bar (`field_rows`).
 
 Memory: one class at a time is labelled (a bool mask and an int32 label image of the map's size,
 5 bytes a pixel), and each region becomes a cropped object.
@@ -40,7 +41,7 @@ class PhaseObjects:
     kept_pixels: tuple[int, ...]  # ... in the kept objects
     regions: tuple[int, ...]  # connected regions of each class
     dropped_regions: tuple[int, ...]  # ... smaller than min_area_px
-    total_pixels: int
+    total_pixels: int  # the field's pixels: the map's, or the specimen's above a data bar
     min_area_px: int
 
     def fractions(self) -> dict[str, float]:
@@ -71,12 +72,14 @@ def phase_objects(
     min_area_px: int = MIN_REGION_PX,
     first_id: int = 1,
     source: str = "phases",
+    field_rows: int | None = None,
 ) -> PhaseObjects:
     """One object per 8-connected region of each class of a phase map.
 
     `labels` holds k + 1 for `classes[k]` (0 = unclassified), as `PhaseResult.labels` and
     `matlens phases` do. Objects are numbered from `first_id`, class by class, each class's
-    regions in raster order of their top-left pixel.
+    regions in raster order of their top-left pixel. `field_rows`: the fractions are over the
+    map's top rows only (the specimen above a data bar, which has no phase); all rows by default.
     """
     from scipy import ndimage
 
@@ -117,6 +120,6 @@ def phase_objects(
         kept_pixels=tuple(kept),
         regions=tuple(regions),
         dropped_regions=tuple(dropped),
-        total_pixels=int(labels.size),
+        total_pixels=int(labels.shape[1] * (labels.shape[0] if field_rows is None else field_rows)),
         min_area_px=min_area_px,
     )

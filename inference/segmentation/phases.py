@@ -114,7 +114,8 @@ class PhaseParams:
 
 @dataclass(frozen=True, eq=False)
 class PhaseResult:
-    """labels: uint8 image, value k+1 is `classes[k]` (every pixel is classified, so no 0).
+    """labels: uint8 image, value k+1 is `classes[k]`; every pixel is classified, except a
+    microscope's data bar, which `workflows.without_data_bar` sets to 0 (no phase).
     probability: float32 image, the winning class's probability (low where it hesitates)."""
 
     labels: np.ndarray
@@ -124,9 +125,10 @@ class PhaseResult:
     scores: tuple[tuple[str, float], ...] = ()  # cross-validated score of each candidate
 
     def fractions(self) -> dict[str, float]:
-        """Area fraction of each class, in class order."""
+        """Area fraction of each class, in class order, over the classified pixels: the
+        specimen, when a data bar was left out."""
         counts = np.bincount(self.labels.ravel(), minlength=len(self.classes) + 1)
-        total = max(int(self.labels.size), 1)
+        total = max(int(self.labels.size - counts[0]), 1)
         return {name: int(counts[k + 1]) / total for k, name in enumerate(self.classes)}
 
 

@@ -8,6 +8,8 @@ Conventions:
 - Grain size (ASTM E112, see `grain_size`) is computed for the class named `grain_class`
   when it has objects; crack length for `crack_class`. Both are None otherwise.
 - Uncalibrated images give every length and area in pixels ("px", "px²") and no G.
+- The field is the specimen: the rows above a microscope's data bar (`data_bar`). Fractions,
+  densities, crack length per area and the grain size's test area and lines are over it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
+from inference.imaging.calibration import data_bar_note
 from inference.segmentation.export import write_table
 from inference.segmentation.grain_size import GrainSize, grain_size
 from inference.segmentation.measure import (
@@ -84,6 +87,12 @@ class MeasurementSummary:
     grain_size: GrainSize | None
     cracks: CrackStats | None
     notes: tuple[str, ...] = ()
+    data_bar_rows: int = 0  # bottom rows left out of the field (a microscope's data bar)
+
+    @property
+    def specimen_rows(self) -> int:
+        """The rows the fractions and densities are over: those above the data bar."""
+        return self.shape[0] - self.data_bar_rows
 
     @property
     def unit(self) -> str:
@@ -161,14 +170,18 @@ def summarise_image(
     notes: list[str] = []
     if not cal.calibrated:
         notes.append("Uncalibrated: lengths in px, areas in px²")
+    data_bar_rows = annotations.shape[0] - annotations.specimen_rows
+    if data_bar_rows:  # the report and the Measure tab say what the fractions are over
+        notes.append(data_bar_note(data_bar_rows))
     grains = None
     if counts.get(grain_class, 0) > 0:
-        grains = grain_size(grain_labels(annotations, grain_class), cal)
+        field = grain_labels(annotations, grain_class)[: annotations.specimen_rows]
+        grains = grain_size(field, cal)
         notes.extend(grains.notes)
     cracks = None
     if counts.get(crack_class, 0) > 0:
         unit = cal.unit if cal.calibrated else "px"
-        image_area = cal.area(float(annotations.shape[0] * annotations.shape[1]))
+        image_area = cal.area(float(annotations.specimen_rows * annotations.shape[1]))
         cracks = crack_stats(measurements, crack_class, image_area, unit)
     return MeasurementSummary(
         image=annotations.image.file_name,
@@ -179,6 +192,7 @@ def summarise_image(
         grain_size=grains,
         cracks=cracks,
         notes=tuple(dict.fromkeys(notes)),
+        data_bar_rows=data_bar_rows,
     )
 
 
@@ -195,6 +209,8 @@ def summary_row(summary: MeasurementSummary) -> dict[str, object]:
         "calibration": cal.source if cal.calibrated else "none",
         "objects": summary.object_count,
     }
+    if summary.data_bar_rows:  # the fractions' field is the specimen above it
+        row["data_bar_rows"] = summary.data_bar_rows
     for c in summary.classes:
         s, z = c.summary, c.sizes
         row[f"{s.class_name}_count"] = s.count

@@ -13,6 +13,7 @@ imported inside the functions that need them, so opening the window does not wai
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from inference.segmentation.annotations import (
 )
 from inference.segmentation.automatic import AutoParams, segment_everything, to_objects
 from inference.segmentation.clicks import ClickSession, click_session
+from inference.segmentation.data_bar import clear_data_bar, specimen, to_image_height
 from inference.segmentation.domain import check_automatic_domain
 from inference.segmentation.everything import segment_everything_tiled, segment_image
 from inference.segmentation.merging import MergeResult, Policy, merge_objects
@@ -91,6 +93,8 @@ def load_image(
 ) -> LoadedImage:
     """Read a frame and make its screen and model images. `saved` also opens its sidecar (the
     pane); without it (CLI, batch) the annotations start empty and no sidecar is touched.
+    The annotations know the image's data bar (`Micrograph.data_bar_rows`), which measuring
+    leaves out of the image area.
     `refusal`, when given, is the line raised instead of the reader's when neither the file's
     first bytes nor its name are an image format (the window's, naming every format it opens)."""
     path = Path(path)
@@ -117,6 +121,7 @@ def load_image(
         identity = ImageIdentity(name, "")
         annotations = AnnotationSet(micrograph.shape, identity, micrograph.calibration)
         notice = None
+    annotations.data_bar_rows = micrograph.data_bar_rows
     progress(1.0, "")
     return LoadedImage(micrograph, display, rgb, annotations, notice, path, key)
 
@@ -234,10 +239,16 @@ def auto_masks(
     clicks: ClickSession | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    *,
+    data_bar_rows: int = 0,
 ) -> AutoMasks:
     """Segment everything: every object SAM finds from a grid of points, tiled above
     `tiling.TILE_ABOVE` px, reusing the click session's embedding or tiles when given.
+    The bottom `data_bar_rows` (a microscope's data bar) are left out: SAM segments the rows
+    above them (`data_bar.specimen`; the click session, made for the whole image, is then not
+    reused), so every mask lies in the specimen, in image coordinates.
     An image under `domain.MIN_SIDE` px on its short side is refused (`OutsideModelDomain`)."""
+    rgb = specimen(rgb, data_bar_rows)
     check_automatic_domain(rgb.shape)
     params = params or AutoParams()
     params.check()
@@ -280,15 +291,27 @@ def microstructure_map(
     clicks: ClickSession | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    *,
+    data_bar_rows: int = 0,
 ) -> MapResult:
     """The microstructure map of an image: segment everything (or `reuse` masks made with the
-    same settings), then close, merge and classify the regions (`microstructure.build_map`)."""
+    same settings), then close, merge and classify the regions (`microstructure.build_map`).
+    The map is built on the rows above a data bar of `data_bar_rows` and padded back to the
+    image's height (no region in the bar)."""
     auto, params = auto or AutoParams(), params or MapParams()
     params.check()
     if reuse is None or reuse.params != auto:
-        reuse = auto_masks(model, rgb, auto, clicks, progress_part(progress, 0.0, 0.9), cancel)
+        part = progress_part(progress, 0.0, 0.9)
+        reuse = auto_masks(model, rgb, auto, clicks, part, cancel, data_bar_rows=data_bar_rows)
     progress(0.9, "merging regions into the map")
-    built = build_map(display, reuse.masks, params, progress_part(progress, 0.9, 0.1), cancel)
+    above = specimen(display, data_bar_rows)
+    built = build_map(above, reuse.masks, params, progress_part(progress, 0.9, 0.1), cancel)
+    height = display.shape[0]
+    built = dataclasses.replace(
+        built,
+        labels=to_image_height(built.labels, height),
+        binary=to_image_height(built.binary, height),
+    )
     return MapResult(reuse, built)
 
 
@@ -328,10 +351,14 @@ def preview_phases(
     colours: Mapping[str, tuple[int, int, int]],
     params: PhaseParams | None = None,
     cancel: CancelToken | None = None,
+    *,
+    data_bar_rows: int = 0,
 ) -> PhasePreview:
     """The live step after each new example: classify every pixel and colour the map (built
-    here, not on the GUI thread: an image-sized look-up)."""
+    here, not on the GUI thread: an image-sized look-up). A data bar of `data_bar_rows` gets
+    no phase (`without_data_bar`)."""
     result = classify(features, examples, params or PhaseParams(), cancel=cancel)
+    result = without_data_bar(result, data_bar_rows)
     lut = np.zeros((len(result.classes) + 1, 4), np.uint8)
     for k, name in enumerate(result.classes, start=1):
         lut[k] = (*colours.get(name, (255, 255, 255)), 255)
@@ -345,9 +372,27 @@ def segment_phases(
     params: PhaseParams | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    *,
+    data_bar_rows: int = 0,
 ) -> PhaseResult:
-    """Features and classification at once, for the CLI and batch."""
-    return _segment_phases(model, rgb, examples, params or PhaseParams(), progress, cancel)
+    """Features and classification at once, for the CLI and batch; a data bar of
+    `data_bar_rows` gets no phase (`without_data_bar`)."""
+    result = _segment_phases(model, rgb, examples, params or PhaseParams(), progress, cancel)
+    return without_data_bar(result, data_bar_rows)
+
+
+def without_data_bar(result: PhaseResult, data_bar_rows: int) -> PhaseResult:
+    """The phase map with label 0 (no phase) in a microscope's data bar of `data_bar_rows`, so
+    its fractions and objects are the specimen's. The whole image is classified first (the
+    pane reuses its embedding); the bar's pixels are then left out."""
+    if not data_bar_rows:
+        return result
+    probability = result.probability
+    return dataclasses.replace(
+        result,
+        labels=clear_data_bar(result.labels, data_bar_rows),
+        probability=None if probability is None else clear_data_bar(probability, data_bar_rows),
+    )
 
 
 # --- automatic results joining the annotations ------------------------------------------------
@@ -415,9 +460,11 @@ def everything_into(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> FoundObjects[AutoMasks]:
-    """Segment everything (`auto_masks`), its masks as objects of `class_name` merged into a
-    snapshot of the annotations."""
-    masks = auto_masks(model, rgb, params, clicks, progress_part(progress, 0.0, 0.95), cancel)
+    """Segment everything (`auto_masks`) above the annotations' data bar, its masks as objects of
+    `class_name` merged into a snapshot of the annotations."""
+    part = progress_part(progress, 0.0, 0.95)
+    rows = annotations.data_bar_rows
+    masks = auto_masks(model, rgb, params, clicks, part, cancel, data_bar_rows=rows)
     progress(0.95, "leaving out objects already there")
     return FoundObjects(masks, merge_found(annotations, masks.objects(class_name), policy))
 
@@ -436,10 +483,19 @@ def map_into(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> FoundObjects[MapResult]:
-    """The microstructure map (`microstructure_map`), its particles, grains or cracks merged
-    into a snapshot of the annotations."""
+    """The microstructure map (`microstructure_map`) above the annotations' data bar, its
+    particles, grains or cracks merged into a snapshot of the annotations."""
     result = microstructure_map(
-        model, rgb, display, auto, params, reuse, clicks, progress_part(progress, 0.0, 0.95), cancel
+        model,
+        rgb,
+        display,
+        auto,
+        params,
+        reuse,
+        clicks,
+        progress_part(progress, 0.0, 0.95),
+        cancel,
+        data_bar_rows=annotations.data_bar_rows,
     )
     progress(0.95, "leaving out objects already there")
     return FoundObjects(result, merge_found(annotations, result.objects(first_class), policy))
@@ -454,8 +510,10 @@ def phases_into(
 ) -> FoundObjects[PhaseObjects]:
     """A phase map as objects, one per connected region (`phase_objects`), merged into a
     snapshot of the annotations across classes: every pixel has one phase, and an object
-    the user made keeps its pixels."""
-    made = phase_objects(result.labels, result.classes, min_area_px)
+    the user made keeps its pixels. The annotations' data bar gets no phase."""
+    result = without_data_bar(result, annotations.data_bar_rows)
+    rows = annotations.specimen_rows
+    made = phase_objects(result.labels, result.classes, min_area_px, field_rows=rows)
     if cancel is not None:
         cancel.raise_if_cancelled()
     return FoundObjects(made, merge_found(annotations, made.objects, policy, across_classes=True))

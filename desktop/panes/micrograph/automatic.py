@@ -357,11 +357,13 @@ class AutomaticPanel(QWidget):
             n = len(workbench.examples)
             self.phases_label.setText(f"{n} class(es) with examples: paint at least two classes.")
             return
+        image = workbench.image
         self.classify_slot.submit(
             preview_phases,
             workbench.features,
             workbench.phase_examples(),
             workbench.class_colours(),
+            data_bar_rows=image.micrograph.data_bar_rows if image is not None else 0,
             on_result=self._classified,
             on_error=self.state.report_error,
             name="classify phases",

@@ -11,6 +11,7 @@ own demo: the click then shows its mask without waiting for the decoder.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
@@ -30,17 +31,23 @@ from PySide6.QtWidgets import (
 from desktop.settings import app_settings
 from inference.errors import MatLensError
 from inference.segmentation.overlay import crop_rgba
-from inference.segmentation.prompted import ClickAhead, answer_ahead, decode_prompt
+from inference.segmentation.prompted import answer_ahead, decode_prompt
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from desktop.panes.micrograph.state import MicrographState
-    from inference.segmentation.geometry import Box
+    from inference.segmentation.clicks import ClickSession, RefinedCandidate
+    from inference.segmentation.geometry import Box, Point
 
 HINT = "Left click: object · Right/Shift click: background · Ctrl+drag: box"
 # The pointer counts as resting after this long without a move: moving pointers send events
 # every 8-16 ms, and a person's pause before pressing the button is longer than this.
 REST_MS = 25
 AHEAD_COLOUR = (255, 255, 255)
+# No outline for an answer whose box is larger than this (pixels): it is the whole image or
+# most of it, whose outline tells little, and its RGBA would cost 4 bytes a pixel per rest.
+OUTLINE_MAX_PIXELS = 4096 * 4096
 OUTLINE_KEY = "micrographs/outline_under_pointer"
 
 
@@ -139,7 +146,7 @@ class CurrentObjectBox(QGroupBox):
         if not prompts.empty and prompts.current is None:
             return  # the last prompt is still being decoded: the next builds on its answer
         self.ahead_slot.submit(
-            answer_ahead,
+            _answer_and_outline,
             clicks,
             *pointer,
             tuple(prompts.points),
@@ -149,15 +156,13 @@ class CurrentObjectBox(QGroupBox):
             name="click ahead",
         )
 
-    def _worked_ahead(self, ahead: ClickAhead | None) -> None:
+    def _worked_ahead(self, outline: _Outline | None) -> None:
         prompts = self.state.workbench.prompts
-        here = (
-            self._pointer is not None and ahead is not None and (ahead.x, ahead.y) == self._pointer
-        )
-        if ahead is None or not ahead.first or not here or prompts is None or not prompts.empty:
-            return
-        if self.outline_check.isChecked():  # else the answer is only kept for the click
-            self.ahead_shown.emit(crop_rgba(ahead.outline, AHEAD_COLOUR), ahead.offset)
+        if outline is None or (outline.x, outline.y) != self._pointer:
+            return  # nothing to outline, or the pointer moved on
+        if prompts is None or not prompts.empty or not self.outline_check.isChecked():
+            return  # an object is being made, or outlines are off: the answer is only kept
+        self.ahead_shown.emit(outline.rgba, outline.offset)
 
     def _hide_ahead(self) -> None:
         self.ahead_shown.emit(None, (0, 0))
@@ -275,3 +280,29 @@ class CurrentObjectBox(QGroupBox):
         name, ok = QInputDialog.getText(self, "New class", "Class name:")
         if ok:
             self.state.add_class(name)
+
+
+@dataclass(frozen=True)
+class _Outline:
+    """The outline of a first click's answer worked out ahead at (x, y): RGBA at (y0, x0)."""
+
+    x: float
+    y: float
+    rgba: np.ndarray
+    offset: tuple[int, int]
+
+
+def _answer_and_outline(
+    clicks: ClickSession,
+    x: float,
+    y: float,
+    points: tuple[Point, ...],
+    box: Box | None,
+    shown: RefinedCandidate | None,
+) -> _Outline | None:
+    """The ahead slot's job: work the click's answer out (kept in `clicks` for the click) and,
+    for a first click, make its outline's RGBA here in the worker, not on the GUI thread."""
+    ahead = answer_ahead(clicks, x, y, points, box, shown)
+    if ahead is None or not ahead.first or ahead.outline.size > OUTLINE_MAX_PIXELS:
+        return None
+    return _Outline(x, y, crop_rgba(ahead.outline, AHEAD_COLOUR), ahead.offset)

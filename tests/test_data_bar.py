@@ -1,0 +1,292 @@
+"""A microscope's data bar is not specimen: Segment everything, phases by example, the Measure
+tab, `matlens auto|phases|measure` and the batch leave it out, and say so in one line.
+
+The file is the real FEI Helios TIFF of rosettasciio's tests (its tags, its 29-row data bar with
+HV, mag and its own scale bar) with the bundled superalloy micrograph written into its 442
+specimen rows: the test file's own specimen is blank (all zero), which would leave the data bar
+as the only thing to find. Every number is checked against one computed here from the label
+image, over the specimen rows (the rows above the bar) only. Real MobileSAM, real window, real
+`matlens` processes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import tifffile
+from cli_harness import run_matlens
+from conftest import shared
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from desktop.panes.micrograph.pane import MicrographPane
+from inference.runtime.paths import samples_dir
+from inference.segmentation.numbers import format_percent
+
+if TYPE_CHECKING:
+    from inference.segmentation.annotations import AnnotationSet
+
+HELIOS = ("microscope_formats", "rosettasciio", "tiff", "tiff_FEI_Helios.zip")
+BAR_ROWS = 29  # PrivateFei.DatabarHeight of the file
+HEIGHT, WIDTH = 471, 512
+SPECIMEN = HEIGHT - BAR_ROWS
+NOTE = "Data bar: bottom 29 rows, left out of automatic segmentation and area fractions"
+# In the specimen rows of the superalloy micrograph: the γ' precipitates (dark) and the matrix.
+EXAMPLES = {
+    "precipitate": [(100, 60), (330, 230), (250, 330)],
+    "matrix": [(40, 110), (215, 150), (150, 380)],
+}
+
+
+@pytest.fixture
+def fei_image(tmp_path) -> Path:
+    """The Helios file with a real specimen above its data bar (its bytes rewritten in place,
+    so every tag stays as the microscope wrote it)."""
+    with zipfile.ZipFile(shared(*HELIOS)) as archive:
+        source = archive.extract("FEI-Helios-Ebeam-8bits.tif", tmp_path / "zip")
+    path = tmp_path / "helios_superalloy.tif"
+    shutil.copy(source, path)
+    grey = tifffile.imread(samples_dir() / "superalloy_precipitates.tif").mean(axis=2)
+    pixels = tifffile.memmap(path, mode="r+")
+    assert pixels.shape == (HEIGHT, WIDTH) and pixels[SPECIMEN:].any()  # the data bar's text
+    pixels[:SPECIMEN] = grey[:SPECIMEN, :WIDTH].astype(np.uint8)
+    pixels.flush()
+    del pixels
+    return path
+
+
+def specimen_fraction(mask: np.ndarray) -> float:
+    """The share of the specimen rows that `mask` covers: what an honest fraction is."""
+    return float(np.count_nonzero(mask[:SPECIMEN])) / (SPECIMEN * WIDTH)
+
+
+# --- the window -------------------------------------------------------------------------------
+@pytest.fixture
+def window(main_window, mobile_sam_exported):
+    return main_window
+
+
+def open_in_window(qtbot, window, path: Path) -> MicrographPane:
+    pane = window.panes[0]
+    assert isinstance(pane, MicrographPane)
+    assert window.open_path(path), window.banner.error_text
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.path == path, timeout=30000)
+    qtbot.waitUntil(lambda: pane.ready, timeout=60000)
+    qtbot.waitUntil(lambda: pane.canvas.view.viewRect().width() > 10, timeout=5000)
+    return pane
+
+
+def click(qtbot, pane, x: float, y: float) -> None:
+    pos = pane.canvas.scene_pos_of(x + 0.5, y + 0.5)
+    qtbot.mouseClick(
+        pane.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos
+    )
+
+
+def drag(pane, start, end, steps: int = 10) -> None:
+    viewport = pane.canvas.viewport()
+    p0, p1 = pane.canvas.scene_pos_of(*start), pane.canvas.scene_pos_of(*end)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p0)
+    for k in range(1, steps + 1):
+        QTest.mouseMove(viewport, p0 + (p1 - p0) * (k / steps))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p1)
+
+
+def annotations_of(pane: MicrographPane) -> AnnotationSet:
+    annotations = pane.annotations
+    assert annotations is not None
+    return annotations
+
+
+def measured_fraction(qtbot, pane, class_name: str, n_objects: int) -> str:
+    """The Measure tab's area fraction of a class, once it has measured `n_objects`."""
+    panel = pane.measure_panel
+    pane.side_tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(
+        lambda: (
+            not panel.busy
+            and panel.result is not None
+            and len(panel.result.measurements) == n_objects
+        ),
+        timeout=30000,
+    )
+    return panel.cell(1, class_name)  # the "Area fraction" column
+
+
+def test_segment_everything_in_the_window_finds_nothing_in_the_data_bar(qtbot, window, fei_image):
+    pane = open_in_window(qtbot, window, fei_image)
+    panel = pane.auto_panel
+    pane.clicks.class_combo.setCurrentText("precipitate")
+    panel.tabs.setCurrentIndex(0)
+    before = pane.undo_stack.count()
+    qtbot.mouseClick(panel.everything_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: pane.undo_stack.count() > before or bool(window.banner.error_text),
+        timeout=120000,
+    )
+    assert not window.banner.error_text
+    objects = annotations_of(pane).objects
+    assert len(objects) >= 10, "the superalloy holds dozens of precipitates"
+    labels = annotations_of(pane).label_image()
+    assert labels.shape == (HEIGHT, WIDTH)  # exports stay image-sized
+    assert not labels[SPECIMEN:].any(), "an automatic object lies in the data bar"
+    assert NOTE in pane.info_label.text()  # where the box warned before, one line
+    text = measured_fraction(qtbot, pane, "precipitate", len(objects))
+    assert NOTE in pane.measure_panel.extras_label.text()  # and under the fractions
+    fraction = specimen_fraction(labels > 0)
+    assert text == format_percent(fraction)
+    assert text != format_percent(np.count_nonzero(labels) / labels.size)  # not over the bar
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        window.grab().save(str(Path(shots) / "segment_everything_fei_data_bar.png"))
+
+    # A person may still paint in the data bar: the object is kept and counted as drawn, but
+    # none of its pixels count in the area fraction (its field is the specimen).
+    pane.state.set_mode("brush")
+    pane.canvas.brush_radius = 4
+    pane.objects_panel.tree.clearSelection()
+    drag(pane, (60, HEIGHT - 12), (120, HEIGHT - 12))
+    pane.state.set_mode("prompt")
+    assert len(annotations_of(pane).objects) == len(objects) + 1
+    painted = annotations_of(pane).objects[-1]
+    assert painted.offset[0] >= SPECIMEN
+    assert measured_fraction(qtbot, pane, "precipitate", len(objects) + 1) == text
+    assert pane.measure_panel.cell(0, "precipitate") == str(len(objects) + 1)
+
+
+def test_phases_by_example_give_the_data_bar_no_phase(qtbot, window, fei_image):
+    pane = open_in_window(qtbot, window, fei_image)
+    panel = pane.auto_panel
+    panel.tabs.setCurrentIndex(2)
+    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
+    assert pane.canvas.mode == "examples"
+    for name, points in EXAMPLES.items():
+        pane.clicks.class_combo.setCurrentText(name)
+        for x, y in points:
+            click(qtbot, pane, x, y)
+    qtbot.waitUntil(lambda: panel.phase_result is not None, timeout=120000)
+    result = panel.phase_result
+    assert result is not None
+    assert result.labels.shape == (HEIGHT, WIDTH)
+    assert not result.labels[SPECIMEN:].any(), "the data bar was given a phase"
+    assert result.labels[:SPECIMEN].all(), "every specimen pixel has a phase"
+    shares = [specimen_fraction(result.labels == k) for k in (1, 2)]
+    assert sum(shares) == pytest.approx(1.0)
+    preview = panel.phases_label.text()
+    for name, share in zip(result.classes, shares, strict=True):
+        assert f"{name} {share:.1%}" in preview
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        window.grab().save(str(Path(shots) / "phases_preview_fei_data_bar.png"))
+    qtbot.mouseClick(panel.apply_phases_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(annotations_of(pane)) > 0, timeout=30000)
+    assert not annotations_of(pane).label_image()[SPECIMEN:].any()
+    classes = annotations_of(pane).class_image()
+    k = 1 + [c.name for c in annotations_of(pane).classes].index("precipitate")
+    text = measured_fraction(qtbot, pane, "precipitate", len(annotations_of(pane)))
+    assert text == format_percent(specimen_fraction(classes == k))
+
+
+# --- the command line and the batch -------------------------------------------------------------
+def test_matlens_auto_and_measure_leave_the_data_bar_out(fei_image, tmp_path):
+    out = tmp_path / "auto.tif"
+    run = run_matlens("auto", fei_image, "--out", out, "--json", timeout=300)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    labels = tifffile.imread(out)
+    assert labels.shape == (HEIGHT, WIDTH)
+    assert report["count"] >= 10 and not labels[SPECIMEN:].any()
+    assert report["area_fraction"] == pytest.approx(specimen_fraction(labels > 0), abs=1e-6)
+    assert report["image_notes"] == [NOTE]
+
+    # measure, with one object a person drew across the top of the data bar (value top + 1)
+    drawn = labels.astype(np.uint16)
+    top = int(drawn.max())
+    drawn[SPECIMEN - 3 : SPECIMEN + 8, 200:260] = top + 1
+    path = tmp_path / "drawn.tif"
+    tifffile.imwrite(path, drawn)
+    csv_path = tmp_path / "objects.csv"
+    run = run_matlens("measure", fei_image, path, "--csv", csv_path, "--json", timeout=120)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["image_notes"] == [NOTE]
+    (row,) = [c["summary"] for c in summary["classes"] if c["summary"]["count"]]
+    assert row["count"] == top + 1  # the drawn object counts as drawn
+    assert row["area_fraction"] == pytest.approx(specimen_fraction(drawn > 0), rel=1e-9)
+    assert summary["data_bar_rows"] == BAR_ROWS
+    with open(csv_path, encoding="utf-8-sig", newline="") as f:
+        rows = {int(r["id"]): r for r in csv.DictReader(f)}
+    assert rows[top + 1]["touches_border"] == "1"  # the bar cuts it: not in mean sizes
+    assert int(rows[top + 1]["area_px"]) == 11 * 60  # measured as drawn, bar rows included
+    text = run_matlens("measure", fei_image, path, "--csv", csv_path, timeout=120)
+    assert f"note: {NOTE}" in text.stdout
+
+
+def test_the_map_is_built_above_the_data_bar_and_written_image_sized(fei_image, tmp_path):
+    out = tmp_path / "map.tif"
+    args = ("auto", fei_image, "--out", out, "--map", "binary", "--kind", "phase", "--json")
+    run = run_matlens(*args, timeout=300)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    binary = tifffile.imread(out)
+    assert binary.shape == (HEIGHT, WIDTH) and binary[:SPECIMEN].any()
+    assert not binary[SPECIMEN:].any()
+    assert report["area_fraction"] == pytest.approx(specimen_fraction(binary > 0), abs=1e-6)
+
+
+def test_matlens_phases_gives_the_data_bar_no_phase(fei_image, tmp_path):
+    examples = tmp_path / "examples.json"
+    examples.write_text(
+        json.dumps({"examples": [{"class": n, "points": p} for n, p in EXAMPLES.items()]}),
+        encoding="utf-8",
+    )
+    out = tmp_path / "phases.png"
+    run = run_matlens("phases", fei_image, "--examples", examples, "--out", out, "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    labels = iio.imread(out)
+    assert labels.shape == (HEIGHT, WIDTH)
+    assert not labels[SPECIMEN:].any() and labels[:SPECIMEN].all()
+    for entry in report["classes"]:
+        share = specimen_fraction(labels == entry["value"])
+        assert entry["fraction"] == pytest.approx(share, abs=1e-6)
+    assert report["image_notes"] == [NOTE]
+
+
+def test_a_batch_leaves_the_data_bar_out_and_says_so(fei_image, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.move(fei_image, folder / fei_image.name)
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(
+        json.dumps(
+            {
+                "format": "matlens-recipe",
+                "version": 1,
+                "mode": "auto",
+                "classes": ["precipitate"],
+                "parameters": {"auto": {"points_per_side": 8}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    run = run_matlens("batch", recipe, folder, out, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert f"{fei_image.name}: {NOTE}" in run.stdout
+    labels = tifffile.imread(out / f"{fei_image.stem}.labels.tif")
+    assert labels.shape == (HEIGHT, WIDTH) and labels.any()
+    assert not labels[SPECIMEN:].any()
+    with open(out / "summary.csv", encoding="utf-8-sig", newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert float(row["precipitate_area_fraction"]) == pytest.approx(
+        specimen_fraction(labels > 0), rel=1e-6
+    )
+    assert row["data_bar_rows"] == str(BAR_ROWS)
