@@ -296,3 +296,51 @@ def test_block_picks_the_structure_of_a_multi_block_cif(tmp_path, shared_data):
     bad = run_matlens("predict", both, "--block", "graphene", timeout=180)
     assert bad.returncode == 2 and "no block 'graphene'" in bad.stderr
     assert bad.stderr.count("\n") == 1
+
+
+@pytest.mark.usefixtures("materials_db")
+def test_a_prediction_whose_interval_misses_the_known_value_says_trust_the_known_value():
+    """SiC: the formation-energy model gives +0.44 eV/atom (90 % interval 0.28 to 0.61) under
+    the table's -0.20 (median of 28 polymorphs). `matlens predict` shows the known value, marks
+    the prediction doubtful without its number and says in one line to trust the known value;
+    NaCl, whose known -2.05 lies inside the interval, keeps its number and says nothing."""
+    _need_composition_models()
+    run = run_matlens("predict", "SiC", timeout=180)
+    assert run.returncode == 0, run.stderr
+    row = next(line for line in run.stdout.splitlines() if "formation energy (DFT" in line)
+    assert row.startswith("doubtful: prediction") and "not shown" in row, row
+    assert "the known formation energy, -0.205 eV/atom, lies outside this model's 90 % " in row
+    assert row.endswith("trust the known value)"), row
+    assert "0.444" not in run.stdout
+    known = next(
+        line for line in run.stdout.splitlines() if "known" in line and "formation" in line
+    )
+    assert run.stdout.index(known) < run.stdout.index(row)  # the known value comes first
+
+    data = json.loads(run_matlens("predict", "SiC", "--json", timeout=180).stdout)
+    energy = next(p for p in data["predictions"] if p["property"] == "formation_energy")
+    assert energy["value"] is None and "interval_90" not in energy
+    assert energy["model_value"] == pytest.approx(0.44, abs=0.05)
+    assert energy["doubtful"].endswith("trust the known value")
+    others = [p for p in data["predictions"] if p["property"] != "formation_energy"]
+    assert others and not any("doubtful" in p for p in others)  # moduli agree with the table
+
+    salt = run_matlens("predict", "NaCl", "--json", timeout=180)
+    record = json.loads(salt.stdout)
+    known_energy = next(k for k in record["known"] if k["dataset"] == "mp_e_form")
+    energy = next(p for p in record["predictions"] if p["property"] == "formation_energy")
+    low, high = energy["interval_90"]
+    assert low <= known_energy["value"] <= high and "doubtful" not in energy
+    assert "trust the known value" not in salt.stdout + salt.stderr
+
+
+def test_known_disagreement_compares_with_the_table_the_model_learnt():
+    from inference.prediction.known_disagreement import outside_interval, trained_on
+
+    assert trained_on("crabnet 2.0.8 data/matbench_cv/mp_e_form folds 0-4") == "mp_e_form"
+    assert trained_on("crabnet 2.0.8 data/matbench_cv/elasticity_log10(K_VRH) folds 0-4") == (
+        "elasticity_log10(K_VRH)"
+    )
+    assert trained_on("") is None
+    assert outside_interval(-0.2, 0.28, 0.61) and not outside_interval(0.28, 0.28, 0.61)
+    assert not outside_interval(5.0, None, None)  # no interval (P(metal)): nothing to miss

@@ -243,3 +243,32 @@ def test_relax_first_shows_the_relaxed_cell_next_to_experiment(qtbot, pane, tmp_
     assert a == pytest.approx(measured, rel=0.015)
     assert float(rows["relaxed volume"][2]) == pytest.approx(a**3 / 8, rel=1e-3)
     assert rows["relaxed volume"][4] == "Å³/atom"
+
+
+def test_a_prediction_whose_interval_misses_the_known_value_says_trust_the_known_value(qtbot, pane):
+    """SiC: typed and predicted with the real button. The known formation energy (-0.205, a
+    median over polymorphs) is shown first; the model's +0.44 (interval 0.28 to 0.61) is not
+    shown, the row is not coloured like one that agrees and says to trust the known value.
+    NaCl, whose known value lies inside the interval, keeps its number and no such line."""
+    from desktop.panes.prediction.pane import KNOWN_COLOUR, WARN_COLOUR
+
+    _predict(qtbot, pane, "SiC")
+    rows = _rows(pane)
+    i, row = next((i, r) for i, r in enumerate(rows) if r[1] == "formation energy (DFT, PBE)")
+    known = next(k for k, r in enumerate(rows) if r[1] == "formation energy")
+    assert rows[known][2] == "-0.205" and rows[known][5].startswith("known") and known < i
+    assert row[5] == "doubtful: prediction" and row[2] == "not shown" and row[3] == "", row
+    assert "lies outside this model's 90 % interval (0.28 to 0.607 eV/atom)" in row[7]
+    assert row[7].endswith("trust the known value") and "\n" not in row[7]
+    assert pane.table.item(i, 2).background().color() == WARN_COLOUR != KNOWN_COLOUR
+    agreeing = next(r for r in rows if r[1] == "bulk modulus (VRH, DFT)")
+    assert agreeing[5] == "prediction" and "trust the known value" not in agreeing[7]
+    assert "trust the known value" in pane.message.text()  # also said above the table
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "prediction_sic_outside_interval.png"))
+
+    _predict(qtbot, pane, "NaCl")
+    rows = _rows(pane)
+    energy = next(r for r in rows if r[1] == "formation energy (DFT, PBE)")
+    assert energy[5] == "prediction" and float(energy[2]) < -1.5
+    assert "trust the known value" not in " ".join(" ".join(r) for r in rows)

@@ -113,7 +113,9 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
     pbe = next((v for v in known.values if v.dataset == "mp_gap"), None) if known else None
     gaps = PbeGaps(pbe.low, pbe.count) if pbe is not None else None
     result = predict_fractions(
-        [(parsed.text, parsed.reduced_formula, parsed.fractions)], pbe_gaps=[gaps]
+        [(parsed.text, parsed.reduced_formula, parsed.fractions)],
+        pbe_gaps=[gaps],
+        known=[known.values if known is not None else None],
     )[0]
     record["predictions"] = [p.to_json() for p in result.predictions]
     if result.skipped:

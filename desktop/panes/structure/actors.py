@@ -11,7 +11,7 @@ Beyond 60,000 bonds, bonds become lines. Partly occupied sites are drawn as colo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
@@ -23,6 +23,7 @@ from vtkmodules.vtkRenderingOpenGL2 import vtkOpenGLSphereMapper, vtkOpenGLStick
 
 from desktop.panes.structure.meshes import feature_edges, replicate, wedge_template
 from inference.structures.elements import color as element_color
+from inference.structures.visibility import Eye, atoms_in_sight
 
 if TYPE_CHECKING:
     from inference.structures.scene import Scene
@@ -182,15 +183,20 @@ def mesh_actor(
     return actor
 
 
-def label_actor(points: np.ndarray, texts: list[str]) -> vtkActor2D:
-    poly = point_cloud(points)
+def label_points(points: np.ndarray, texts: list[str], atoms: np.ndarray) -> vtkPolyData:
+    """The labels' input: a point per label with its text and the index of its atom."""
+    poly = point_cloud(points, atom=np.asarray(atoms, np.int64))
     strings = vtkStringArray()
     strings.SetName("label")
     for text in texts:
         strings.InsertNextValue(text)
     poly.GetPointData().AddArray(strings)
+    return poly
+
+
+def label_actor(points: np.ndarray, texts: list[str], atoms: np.ndarray) -> vtkActor2D:
     mapper = vtkLabeledDataMapper()
-    mapper.SetInputData(poly)
+    mapper.SetInputData(label_points(points, texts, atoms))
     mapper.SetLabelModeToLabelFieldData()
     mapper.SetFieldDataName("label")
     text = mapper.GetLabelTextProperty()
@@ -216,6 +222,8 @@ class SceneProps:
         self.cell: vtkActor | None = None
         self.polyhedra: list[vtkActor] = []
         self.labels: vtkActor2D | None = None
+        self._label_texts: dict[int, str] = {}  # atom index -> its label, for every labelled atom
+        self._labels_seen_from: Eye | None = None
         self.notices: list[str] = []
         self._wedge_poly: vtkPolyData | None = None
         self._wedge_groups: list = []
@@ -358,17 +366,33 @@ class SceneProps:
             if len(shown) > MAX_LABELS:
                 self.notices.append(f"labels are shown for up to {MAX_LABELS:,} atoms")
                 return
-            texts = [_label_text(self.scene, int(i)) for i in shown]
-            self.labels = label_actor(atoms.positions[shown], texts)
+            self._label_texts = {int(i): _label_text(self.scene, int(i)) for i in shown}
+            texts = list(self._label_texts.values())
+            self.labels = label_actor(atoms.positions[shown], texts, shown)
+        self._labels_seen_from = None  # hidden labels were not kept up with the camera
         self.labels.SetVisibility(True)
+
+    def label_atoms_in_sight(self, eye: Eye) -> None:
+        """Label only the atoms seen from `eye` (`inference.structures.visibility`): a label of
+        an atom behind another would sit on the front atom. Called before every render; the
+        work is done only when the camera has moved."""
+        if self.labels is None or not self.labels.GetVisibility():
+            return
+        if eye == self._labels_seen_from:
+            return
+        self._labels_seen_from = eye
+        atoms = self.scene.atoms
+        candidates = np.fromiter(self._label_texts, np.int64, len(self._label_texts))
+        seen = atoms_in_sight(atoms.positions, atoms.radii, eye, among=candidates)
+        texts = [self._label_texts[int(i)] for i in seen]
+        mapper = cast("vtkLabeledDataMapper", self.labels.GetMapper())  # from label_actor()
+        mapper.SetInputData(label_points(atoms.positions[seen], texts, seen))
 
     def scale_labels(self, factor: float) -> None:
         """Grow the label font for a picture rendered at `factor` times the window size."""
         if self.labels is not None:
-            mapper = self.labels.GetMapper()  # the vtkLabeledDataMapper of label_actor()
-            mapper.GetLabelTextProperty().SetFontSize(  # pyright: ignore[reportAttributeAccessIssue]
-                round(LABEL_SIZE * factor)
-            )
+            mapper = cast("vtkLabeledDataMapper", self.labels.GetMapper())  # from label_actor()
+            mapper.GetLabelTextProperty().SetFontSize(round(LABEL_SIZE * factor))
 
     def set_detail(self, full: bool) -> None:
         """Hide bonds and polyhedra while a heavy scene rotates (level of detail)."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from inference.structures.views import along
+from inference.structures.visibility import Eye
 
 if TYPE_CHECKING:
     from vtkmodules.vtkRenderingCore import vtkRenderer
@@ -68,6 +69,14 @@ def place_camera(
     camera.SetFocalPoint(*center)  # ResetCamera centres on the bounds; keep the cell centred
     _fit(renderer, scene, margin)
     renderer.ResetCameraClippingRange()
+
+
+def eye_of(renderer: vtkRenderer) -> Eye:
+    """Where the renderer's camera is and looks: what decides which atoms are in sight."""
+    camera = renderer.GetActiveCamera()
+    x, y, z = (float(v) for v in camera.GetPosition())
+    fx, fy, fz = (float(v) for v in camera.GetFocalPoint())
+    return Eye((x, y, z), (fx - x, fy - y, fz - z), bool(camera.GetParallelProjection()))
 
 
 def _fit(renderer: vtkRenderer, scene: Scene, margin: float) -> None:

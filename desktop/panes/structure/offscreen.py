@@ -76,7 +76,7 @@ def render_request(request: RenderRequest) -> Path:
     from vtkmodules.vtkRenderingCore import vtkRenderer, vtkRenderWindow
 
     from desktop.panes.structure.actors import SceneProps
-    from desktop.panes.structure.camera import place_camera, setup_renderer, setup_window
+    from desktop.panes.structure.camera import eye_of, place_camera, setup_renderer, setup_window
 
     out = Path(request.out)
     if out.parent and not out.parent.exists():
@@ -94,6 +94,7 @@ def render_request(request: RenderRequest) -> Path:
     place_camera(renderer, request.scene, request.view, request.projection)
     camera = renderer.GetActiveCamera()
     props.face_wedges(np.subtract(camera.GetPosition(), camera.GetFocalPoint()))
+    props.label_atoms_in_sight(eye_of(renderer))
     try:
         window.Render()
         return write_png(window, out)

@@ -5,7 +5,8 @@ for impostor spheres and works the same offscreen. They are caught as Qt mouse e
 widget, not as VTK observers: the trackball style grabs VTK's event focus on a press, so an
 interactor observer never hears the release (picking did nothing under a real mouse). Heavy scenes hide bonds and polyhedra while
 rotating (level of detail), anti-aliasing (FXAA) is off while the view moves, and the pies of
-partly occupied sites turn to the camera afterwards.
+partly occupied sites turn to the camera afterwards. Before every frame, labels go to the atoms
+in sight only (`inference.structures.visibility`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from vtkmodules.vtkRenderingCore import vtkRenderer  # noqa: E402
 
 from desktop.panes.structure.actors import SceneProps, highlight_props  # noqa: E402
 from desktop.panes.structure.camera import (  # noqa: E402
+    eye_of,
     place_camera,
     setup_renderer,
     setup_window,
@@ -69,6 +71,8 @@ class StructureView(QWidget):
         # The style announces rotations itself (the interactor does not): level of detail.
         self.trackball.AddObserver(vtkCommand.StartInteractionEvent, self._on_start_interaction)
         self.trackball.AddObserver(vtkCommand.EndInteractionEvent, self._on_end_interaction)
+        # Before every frame (a turn, a zoom, a new direction): label only the atoms in sight.
+        self.renderer.AddObserver(vtkCommand.StartEvent, self._label_atoms_in_sight)
         self.vtk_widget.installEventFilter(self)
         self.interactor.Initialize()
         app = QApplication.instance()
@@ -213,6 +217,10 @@ class StructureView(QWidget):
             self.props.set_detail(True)
             self._face_wedges()
             self.redraw()
+
+    def _label_atoms_in_sight(self, *_args) -> None:
+        if self.props is not None:
+            self.props.label_atoms_in_sight(eye_of(self.renderer))
 
     def _face_wedges(self) -> None:
         if self.props is not None and self.props.has_wedges:
