@@ -24,6 +24,7 @@ from inference.segmentation.annotations import (
     paint,
     paint_stroke,
 )
+from inference.segmentation.overlay import crop_rgba, objects_rgba
 
 MASK = ("segmentation", "nasa_micronet", "Super1", "test_annot", "spot2_0d_0_mask.tif")
 CAL = Calibration(0.05, "µm", "test")
@@ -459,3 +460,19 @@ def test_a_scale_drawn_by_hand_beats_the_metadata_but_a_copy_of_old_metadata_doe
         opened = sidecar.open_for_image(image, s.image, (64, 64), metadata_now)
         assert opened.annotations.calibration == expect and len(opened.annotations) == 1
         assert ("metadata says now (0.1687 µm/px, DM tags)" in (opened.notice or "")) is told
+
+
+def test_the_overlays_the_pane_draws_have_each_object_in_its_class_colour(annotated):
+    """The objects overlay and a candidate's crop, as the canvas uploads them (one uint32 per
+    pixel inside): every pixel of a visible object in its class colour, the rest transparent."""
+    rgba = objects_rgba(annotated, alpha=200)
+    classes = annotated.class_image(visible_only=True)
+    for index, cls in enumerate(annotated.classes, start=1):
+        inside = rgba[classes == index]
+        assert (inside == (*cls.colour, 200)).all(), cls.name
+    assert not rgba[classes == 0].any()
+    red, _ = ground_truth()
+    crop = red[100:300, 50:420]
+    shown = crop_rgba(crop, (255, 0, 255), 140)
+    assert shown.shape == (*crop.shape, 4)
+    assert (shown[crop] == (255, 0, 255, 140)).all() and not shown[~crop].any()

