@@ -12,6 +12,8 @@ import pytest
 from tests.cli_harness import run_matlens
 from tests.prediction_helpers import materials_db, materials_db_file  # noqa: F401
 
+pytestmark = pytest.mark.usefixtures("materials_db")  # set before `batch` runs the CLI
+
 FORMULAS = ["SiC", "NaCl", "CoF2", "Ti-6Al-4V"]
 
 
@@ -23,7 +25,7 @@ def _need_composition_models():
 
 
 @pytest.fixture
-def batch(tmp_path, materials_db):
+def batch(tmp_path):
     """The four compositions and a bad one, predicted as a batch (one real process)."""
     _need_composition_models()
     table = tmp_path / "screen.csv"
@@ -36,23 +38,25 @@ def batch(tmp_path, materials_db):
 
 def test_a_batch_withholds_what_the_known_values_contradict(batch):
     table = pd.read_csv(batch / "predictions.csv")
-    carbide = table[table["item"] == "SiC"]
-    known = carbide[carbide["kind"].str.startswith("known")]
-    energy = carbide[carbide["quantity"] == "formation energy (DFT, PBE)"].iloc[0]
+    carbide = table.loc[table["item"] == "SiC"]
+    known = carbide.loc[carbide["kind"].str.startswith("known")]
+    energy = carbide.loc[carbide["quantity"] == "formation energy (DFT, PBE)"].iloc[0]
     assert known.index.max() < energy.name  # the known values come first
     # the value column also holds "not a metal": pandas reads it as text
-    assert known[known["quantity"] == "formation energy"]["value"].tolist() == ["-0.205"]
+    assert known.loc[known["quantity"] == "formation energy", "value"].tolist() == ["-0.205"]
     assert energy["kind"] == "doubtful: prediction" and pd.isna(energy["value"])
     assert pd.isna(energy["interval_90_or_range"]) and pd.isna(energy["unit"])
     assert energy["note"].endswith("trust the known value")
     assert "-0.205 eV/atom, lies outside this model's 90 % interval" in energy["note"]
 
-    salt = table[(table["item"] == "NaCl") & (table["kind"] == "prediction")]
-    salt_energy = salt[salt["quantity"] == "formation energy (DFT, PBE)"].iloc[0]
-    assert float(salt_energy["value"]) == pytest.approx(-2.06, abs=0.05) and pd.isna(salt_energy["note"])
+    salt = table.loc[(table["item"] == "NaCl") & (table["kind"] == "prediction")]
+    salt_energy = salt.loc[salt["quantity"] == "formation energy (DFT, PBE)"].iloc[0]
+    assert float(salt_energy["value"]) == pytest.approx(-2.06, abs=0.05) and pd.isna(
+        salt_energy["note"]
+    )
 
-    fluoride = table[(table["item"] == "CoF2") & (table["kind"] == "doubtful: prediction")]
-    gap = fluoride[fluoride["quantity"] == "band gap"].iloc[0]
+    fluoride = table.loc[(table["item"] == "CoF2") & (table["kind"] == "doubtful: prediction")]
+    gap = fluoride.loc[fluoride["quantity"] == "band gap"].iloc[0]
     assert pd.isna(gap["value"])
     assert "DFT (PBE), which underestimates band gaps, finds 3.07 eV" in gap["note"]
 
@@ -74,7 +78,7 @@ def test_batch_and_single_formula_agree_row_by_row(batch):
             for line in single.stdout.splitlines()
             if line.startswith(("known", "doubtful", "prediction"))
         ]
-        rows = table[table["item"] == formula].to_dict("records")
+        rows = table.loc[table["item"] == formula].to_dict(orient="records")
         assert len(rows) == len(lines) > 0, formula
         for row, line in zip(rows, lines, strict=True):
             shown = row["value"] or "not shown"  # the CSV leaves a withheld number empty

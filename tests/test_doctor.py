@@ -119,13 +119,17 @@ def test_the_model_manager_names_the_fix_in_the_doctors_words(qtbot, tmp_path, m
     assert dialog.damage_label.isVisible()
     assert dialog.damage_label.text() == said.removeprefix("matlens: ")
     assert "run `make models`, or open Models ▸ Model manager" in dialog.damage_label.text()
-    row = next(
-        r
-        for r in range(dialog.table.rowCount())
-        if dialog.table.item(r, 0).text() == "CHGNet 0.3.0 (energy, forces, stress, magmoms)"
-    )
+    cells = {
+        (row, col): item.text() if (item := dialog.table.item(row, col)) else ""
+        for row in range(dialog.table.rowCount())
+        for col in range(len(COLUMNS))
+    }
+    row = next(r for (r, c), text in cells.items() if c == 0 and text.startswith("CHGNet"))
     status = dialog.table.item(row, COLUMNS.index("Status"))
-    assert status.text() == "checksum mismatch" and status.toolTip() == dialog.damage_label.text()
+    assert status is not None and status.text() == "checksum mismatch"
+    assert status.toolTip() == dialog.damage_label.text()  # the same line, on the cell
+    healthy = [t for (r, c), t in cells.items() if c == COLUMNS.index("Status") and r != row]
+    assert "checksum mismatch" not in healthy  # only the cut-short model is named
     assert dialog.install_button.isEnabled()  # the button the line names
     if shots := os.environ.get("MATLENS_SHOTS"):
         dialog.grab().save(str(Path(shots) / "model_manager_damaged_chgnet.png"))
