@@ -33,6 +33,8 @@ def batch(tmp_path):
     out = tmp_path / "out"
     run = run_matlens("predict", table, "--out", out, timeout=300)
     assert run.returncode == 0, run.stderr
+    said = run.stdout + run.stderr
+    assert "predictions withheld as doubtful: a known value or DFT contradicts them" in said
     return out
 
 

@@ -225,10 +225,16 @@ class Predictions:
             writer.writerow(["file", "reason"])
             writer.writerows([f.file, f.reason] for f in failures)
             writer.writerows(bad_rows)
-        notes = ()
+        notes: list[str] = []
         if bad_rows:
-            notes = (f"{len(bad_rows)} compositions could not be predicted (see failures.csv)",)
-        return MergeResult((str(merged), str(table), str(failures_csv)), notes)
+            notes.append(f"{len(bad_rows)} compositions could not be predicted (see failures.csv)")
+        withheld = sum(1 for r in rows if r[CSV_COLUMNS.index("kind")] == "doubtful: prediction")
+        if withheld:
+            notes.append(
+                f"{withheld} predictions withheld as doubtful: a known value or DFT contradicts "
+                "them (predictions.csv: an empty value, the note says why)"
+            )
+        return MergeResult((str(merged), str(table), str(failures_csv)), tuple(notes))
 
 
 def _unique_stems(paths: list[Path]) -> dict[Path, str]:
