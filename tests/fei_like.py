@@ -33,7 +33,7 @@ def write_fei_like(helios_zip: Path, path: Path, specimen: np.ndarray, bar_rows:
     with zipfile.ZipFile(helios_zip) as archive:
         data = archive.read(HELIOS_MEMBER)
     with tifffile.TiffFile(io.BytesIO(data)) as tif:
-        page = tif.pages[0]
+        page = tif.pages.first
         tag = page.tags[FEI_TAG]
         text = data[tag.valueoffset : tag.valueoffset + tag.count].decode("latin-1")
         pixels = page.asarray()
