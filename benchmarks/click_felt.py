@@ -14,8 +14,9 @@ onto it, lets it rest R ms (events processed), presses, holds the button H ms an
   before), so the decoder runs after the release;
 - pane: the window as it is.
 
-Each object gets a first click and a later one near it (the later one refines the mask shown;
-the plain decoder's later click gets the first answer's logits as its mask input). R (the rest
+Each object gets a first click, a later left click near it and a later right click (background;
+the later ones refine the mask shown, and the plain decoder's later clicks get the answer before
+as their mask input). R (the rest
 before pressing) and H (the press held) are the user's; a person's click holds the button for
 about 0.1 s. Printed per (R, H) and click: p50 and p90 per variant and the ratios to the
 reference; and whether the pane's masks equal the masks without work ahead (IoU, same answer).
@@ -94,81 +95,83 @@ def main() -> None:
     shown_at: list[float] = []
     pane.state.candidates_changed.connect(lambda: shown_at.append(time.perf_counter()))
 
-    def one_click(x: float, y: float, rest: float, hold: float, ahead: bool):
+    def one_click(x: float, y: float, rest: float, hold: float, ahead: bool, right: bool = False):
         """Move onto (x, y), rest, press, hold, release: seconds to the mask, and the mask."""
         pane.clicks.work_ahead = ahead  # off: the pane as it was before
+        button = Qt.MouseButton.RightButton if right else Qt.MouseButton.LeftButton
         pos = pane.canvas.scene_pos_of(x, y)
         QTest.mouseMove(viewport, pos - QPoint(12, 7))
         pump(0.02)
         QTest.mouseMove(viewport, pos)
         pump(rest)
-        QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+        QTest.mousePress(viewport, button, Qt.KeyboardModifier.NoModifier, pos)
         pump(hold)
         before = pane.state.workbench.candidate
         shown_at.clear()
         start = time.perf_counter()
-        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+        QTest.mouseRelease(viewport, button, Qt.KeyboardModifier.NoModifier, pos)
         until(lambda: bool(shown_at) and pane.state.workbench.candidate not in (None, before))
         candidate = pane.state.workbench.candidate
         assert candidate is not None
         return shown_at[-1] - start, candidate
 
-    def pane_object(first: tuple[float, float], later: tuple[float, float], rest, hold, ahead):
-        """A first click and a later one on the same object, then Clear."""
-        t1, c1 = one_click(*first, rest, hold, ahead)
-        t2, c2 = one_click(*later, rest, hold, ahead)
+    def pane_object(clicks_made: list[tuple[float, float, int]], rest, hold, ahead):
+        """The clicks of one object (x, y, label: 1 left, 0 right), then Clear."""
+        answers = [one_click(x, y, rest, hold, ahead, not label) for x, y, label in clicks_made]
         QTest.mouseClick(pane.clicks.clear_button, Qt.MouseButton.LeftButton)
         QTest.mouseMove(viewport, QPoint(2, 2))  # away, so the next rest starts afresh
         pump(0.03)
-        return (t1, t2), (c1, c2)
+        return [t for t, _ in answers], [c for _, c in answers]
 
-    def plain_object(first: tuple[float, float], later: tuple[float, float]):
-        start = time.perf_counter()
-        answers = plain.predict(embedding, [(*first, 1)])
-        answers[0].mask_crop()
-        t1 = time.perf_counter() - start
-        start = time.perf_counter()
-        refined = plain.predict(
-            embedding,
-            [(*first, 1), (*later, 1)],
-            multimask=False,
-            mask_input=answers[0].logits_lowres,
-        )
-        refined[0].mask_crop()
-        return t1, time.perf_counter() - start
+    def plain_object(clicks_made: list[tuple[float, float, int]]):
+        """The plain decoder's answers to the same clicks, each later one with the mask input
+        of the answer before it, as the pane feeds it back; seconds per click."""
+        times, previous = [], None
+        for n in range(1, len(clicks_made) + 1):
+            start = time.perf_counter()
+            answers = plain.predict(
+                embedding, clicks_made[:n], multimask=n == 1, mask_input=previous
+            )
+            answers[0].mask_crop()
+            times.append(time.perf_counter() - start)
+            previous = answers[0].logits_lowres
+        return times
 
+    warm = [(100.0, 100.0, 1), (110.0, 104.0, 1), (95.0, 108.0, 0)]
     for _ in range(3):  # sessions warm
-        plain_object((100.0, 100.0), (110.0, 104.0))
-        pane_object((100.0, 100.0), (110.0, 104.0), 0.05, 0.0, True)
+        plain_object(warm)
+        pane_object(warm, 0.05, 0.0, True)
 
     rng = np.random.default_rng(1)
     settings = [(0.0, 0.0), (0.0, 0.1), (0.05, 0.0), (0.15, 0.1)]
     names = ["plain decoder", "pane, no work ahead", "pane"]
+    kinds = ("first", "later", "right")  # a first click, a later left one, a later right one
     print(f"click → mask shown, {args.clicks} objects per setting, wall ms (1024² image)")
     print(f"{'rest R, hold H':16} {'click':6} {'variant':20} {'p50':>6} {'p90':>6} {'ratio':>6}")
     for rest, hold in settings:
-        firsts = rng.uniform(20, image.shape[0] - 40, (args.clicks, 2))
+        firsts = rng.uniform(40, image.shape[0] - 40, (args.clicks, 2))
         laters = firsts + rng.uniform(-15, 15, (args.clicks, 2))
-        times = {(n, k): [] for n in names for k in (0, 1)}
+        rights = firsts + rng.uniform(-30, 30, (args.clicks, 2))
+        times = {(n, k): [] for n in names for k in range(len(kinds))}
         ious, same = [], 0
-        for i, (first, later) in enumerate(
-            zip(map(tuple, firsts), map(tuple, laters), strict=True)
-        ):
+        for i in range(args.clicks):
+            made = [(*firsts[i], 1), (*laters[i], 1), (*rights[i], 0)]
+            made = [(float(x), float(y), label) for x, y, label in made]
             answers = {}
             for name in names[i % 3 :] + names[: i % 3]:
                 if name == "plain decoder":
-                    pair = plain_object(first, later)
+                    spent = plain_object(made)
                 else:
-                    pair, answers[name] = pane_object(first, later, rest, hold, name == "pane")
-                for k in (0, 1):
-                    times[name, k].append(pair[k])
+                    spent, answers[name] = pane_object(made, rest, hold, name == "pane")
+                for k, t in enumerate(spent):
+                    times[name, k].append(t)
             for mine, theirs in zip(answers["pane"], answers["pane, no work ahead"], strict=True):
                 a, b = mine.mask, theirs.mask
                 union = np.count_nonzero(a | b)
                 ious.append(np.count_nonzero(a & b) / union if union else 1.0)
                 same += mine.index == theirs.index
         label = f"R {rest * 1e3:3.0f}, H {hold * 1e3:3.0f} ms"
-        for k, kind in enumerate(("first", "later")):
+        for k, kind in enumerate(kinds):
             reference = statistics.median(times["plain decoder", k])
             for name in names:
                 values = times[name, k]

@@ -72,6 +72,16 @@ def test_a_later_click_worked_out_ahead_builds_on_the_mask_on_screen(sam_model):
     assert clicked[0] is kept[0]  # the click was answered by what was worked out
     assert _same(clicked, decode_prompt(plain, [*first, (*second, 1)], None, shown_plain))
 
+    # A right click worked out ahead (background) is kept beside the left one.
+    third, two_points = (260.0, 300.0), [*first, (*second, 1)]
+    assert answer_ahead(ahead, *third, two_points, None, clicked[0], label=0) is not None
+    kept_right = ahead.answer_ahead(*third, two_points, None, label=0)
+    assert kept_right is not None
+    right = decode_prompt(ahead, [*two_points, (*third, 0)], None, clicked[0])
+    assert right[0] is kept_right[0]
+    plain_two = decode_prompt(plain, two_points, None, None)
+    assert _same(right, decode_prompt(plain, [*two_points, (*third, 0)], None, plain_two[0]))
+
     # Tab after the answer was worked out: the second click refines the candidate shown now.
     ahead, plain = (
         ClickSession(sam_model, embedding, pixels=rgb),
@@ -147,6 +157,16 @@ def test_resting_the_pointer_outlines_what_the_click_then_takes(qtbot, window, m
     assert len(points) == 2
     expected = decode_prompt(fresh, points, None, fresh.predict(points[:1])[0])
     assert np.array_equal(refined.mask, expected[0].mask)
+    # and a right click (background) there after a rest, as a fresh decode gives it
+    third = canvas.scene_pos_of(x + 20.5, y - 25.5)
+    qtbot.mouseMove(viewport, third)
+    qtbot.wait(300)
+    qtbot.mouseClick(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, third)
+    cut = wait_mask(qtbot, pane, refined)
+    points = list(prompts(pane).points)
+    assert len(points) == 3 and points[2][2] == 0
+    expected = decode_prompt(fresh, points, None, expected[0])
+    assert np.array_equal(cut.mask, expected[0].mask)
     qtbot.mouseClick(pane.clicks.clear_button, Qt.MouseButton.LeftButton)
 
     # Moving on to another pixel hides an outline shown before.

@@ -28,6 +28,7 @@ from conftest import shared
 from fei_like import write_fei_like
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from test_micrograph_measure_gui import wait_measured
 
 from desktop.panes.micrograph.pane import MicrographPane
 from inference.runtime.paths import samples_dir
@@ -128,14 +129,7 @@ def measured_fraction(qtbot, pane, class_name: str, n_objects: int) -> str:
     """The Measure tab's area fraction of a class, once it has measured `n_objects`."""
     panel = pane.measure_panel
     pane.side_tabs.setCurrentWidget(panel)
-    qtbot.waitUntil(
-        lambda: (
-            not panel.busy
-            and panel.result is not None
-            and len(panel.result.measurements) == n_objects
-        ),
-        timeout=30000,
-    )
+    wait_measured(qtbot, panel, n_objects, timeout=30000)
     return panel.cell(1, class_name)  # the "Area fraction" column
 
 

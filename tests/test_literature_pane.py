@@ -24,6 +24,26 @@ def _idle(qtbot, pane, timeout=60000):
     qtbot.waitUntil(lambda: not pane.busy, timeout=timeout)
 
 
+def _first_hit_clicked(qtbot, pane, library, query):
+    """The library folder opened, `query` searched with the real button and its first hit
+    clicked, as a person does; the hit's list item once its paper is shown."""
+    from PySide6.QtCore import Qt
+
+    pane.open_path(library)
+    qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=60000)
+    _idle(qtbot, pane)
+    pane.search_edit.setText(query)
+    qtbot.mouseClick(pane.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.results_list.count() > 0, timeout=30000)
+    _idle(qtbot, pane)
+    first = pane.results_list.item(0)
+    rect = pane.results_list.visualItemRect(first)
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        qtbot.mouseClick(pane.results_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: pane.view.selected_item is not None and not pane.busy, timeout=30000)
+    return first
+
+
 def _open(qtbot, pane, path):
     with qtbot.waitSignal(pane.file_opened, timeout=60000):
         pane.open_path(path)
@@ -378,25 +398,13 @@ def test_a_click_on_a_hit_shows_the_sentence_a_page_break_cuts(qtbot, pane, tmp_
     """The sentence "... an ordered, multi-" / "layered stacking ..." runs from page 1 to 2: the
     hit is the whole sentence, and a click on it opens page 1 with the passage marked."""
     from literature_helpers import page_break_pdf
-    from PySide6.QtCore import Qt
 
     library = tmp_path / "lib"
     library.mkdir()
     page_break_pdf(library / "break.pdf")
-    pane.open_path(library)
-    qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=60000)
-    _idle(qtbot, pane)
-    pane.search_edit.setText("multilayered stacking")
-    qtbot.mouseClick(pane.search_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: pane.results_list.count() > 0, timeout=30000)
-    _idle(qtbot, pane)
-    first = pane.results_list.item(0)
+    first = _first_hit_clicked(qtbot, pane, library, "multilayered stacking")
     assert first.text().startswith("break.pdf · p1\n")
     assert "an ordered, multilayered stacking of the perovskite blocks" in first.text()
-    rect = pane.results_list.visualItemRect(first)
-    with qtbot.waitSignal(pane.file_opened, timeout=60000):
-        qtbot.mouseClick(pane.results_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.waitUntil(lambda: pane.view.selected_item is not None and not pane.busy, timeout=30000)
     assert pane.view.page == 0
     # the mark ends on the sentence's line at the foot of page 1, not on the page number below
     at = pane.paper.text.index("ordered, multi-")
@@ -433,19 +441,9 @@ def test_a_hit_a_page_break_cuts_is_marked_on_both_pages(qtbot, pane, tmp_path):
     library = tmp_path / "lib"
     library.mkdir()
     shutil.copy(paper("1903.04321-CC.pdf"), library)
-    pane.open_path(library)
-    qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=60000)
-    _idle(qtbot, pane)
-    pane.search_edit.setText("decrease in the electronic mean free path leading to a decreased ξ")
-    qtbot.mouseClick(pane.search_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: pane.results_list.count() > 0, timeout=30000)
-    _idle(qtbot, pane)
-    first = pane.results_list.item(0)
+    query = "decrease in the electronic mean free path leading to a decreased ξ"
+    first = _first_hit_clicked(qtbot, pane, library, query)
     assert "electronic mean free path (l) leading to a decreased ξ" in first.toolTip()
-    rect = pane.results_list.visualItemRect(first)
-    with qtbot.waitSignal(pane.file_opened, timeout=60000):
-        qtbot.mouseClick(pane.results_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.waitUntil(lambda: pane.view.selected_item is not None and not pane.busy, timeout=30000)
     hit = first.data(Qt.ItemDataRole.UserRole)
     pieces = passage_spans(pane.paper, hit.start, hit.end)
     lines = [(p, box.top) for piece in pieces for p, box in pane.paper.boxes(*piece)]

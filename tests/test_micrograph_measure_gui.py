@@ -83,14 +83,14 @@ def show_measure_tab(qtbot, pane):
     return panel
 
 
-def wait_measured(qtbot, panel, n_objects):
+def wait_measured(qtbot, panel, n_objects, timeout=10000):
     qtbot.waitUntil(
         lambda: (
             not panel.busy
             and panel.result is not None
             and len(panel.result.measurements) == n_objects
         ),
-        timeout=10000,
+        timeout=timeout,
     )
 
 

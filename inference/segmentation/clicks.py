@@ -317,7 +317,7 @@ class ClickSession:
     `pixels` (the RGB that was embedded, without `image`: no zoom) lets a first click be
     answered by the local-contrast region too (`click_policy`).
 
-    `answer_ahead` works out the answer to a left click while the pointer rests on a point,
+    `answer_ahead` works out the answer to a click while the pointer rests on a point,
     from another thread; the click there then gets it at once. A lock keeps one prompt at a
     time."""
 
@@ -342,9 +342,11 @@ class ClickSession:
         self._zooms: OrderedDict[Point, _Frame | None] = OrderedDict()
         self._tile_frames: OrderedDict[int, _Frame] = OrderedDict()
         self._memory = memory
-        # clicks answered ahead, by prompt: the last few places the pointer rested on
+        # clicks answered ahead, by prompt: the last few places the pointer rested on (a later
+        # click both ways: left and right)
         self._ahead: OrderedDict[_Prompt, _Ahead] = OrderedDict()
         self._shown_changes = 0  # counts changes to the masks remembered (`remember`)
+        self._clicks_waiting = 0  # `predict` calls waiting for the lock or running
         self._lock = threading.RLock()
 
     @property
@@ -362,26 +364,37 @@ class ClickSession:
         """Candidates for the prompt (points and/or box, image pixels), the one to show first.
         `zoom=False` answers from the whole-image embedding only (never runs the encoder)."""
         points = tuple((float(x), float(y), int(label)) for x, y, label in points)
-        with self._lock:
-            ahead = self._ahead.get((points, box)) if zoom else None
-            if ahead is not None and ahead.valid_at(self._shown_changes):
-                self._remember(ahead.answers[0])
-                return ahead.answers
-            return self._answer(points, box, zoom)
+        self._clicks_waiting += 1  # work ahead not yet begun gives way (`answer_ahead`)
+        try:
+            with self._lock:
+                ahead = self._ahead.get((points, box)) if zoom else None
+                if ahead is not None and ahead.valid_at(self._shown_changes):
+                    self._remember(ahead.answers[0])
+                    return ahead.answers
+                return self._answer(points, box, zoom)
+        finally:
+            self._clicks_waiting -= 1
 
     def answer_ahead(
-        self, x: float, y: float, points: Sequence[Point] = (), box: Box | None = None
+        self,
+        x: float,
+        y: float,
+        points: Sequence[Point] = (),
+        box: Box | None = None,
+        label: int = 1,
     ) -> list[RefinedCandidate] | None:
-        """What `predict` will answer when a left click at (x, y) is added to the prompt
-        (`points`, `box`: none for a first click), worked out now (the pointer rests there) and
+        """What `predict` will answer when a click at (x, y) (`label` 1: left, 0: right) is
+        added to the prompt (`points`, `box`: none for a first click), worked out now (the
+        pointer rests there) and
         kept for the click. The answers are the ones the click would get: a first click's
         depends on nothing the session learns from other prompts, and a later click's is kept
         only until the masks remembered change (another answer shown, another prompt decoded).
         None where working it out would run the encoder (a zoom window, a tile not embedded
-        yet): a resting pointer must not cost seconds."""
+        yet): a resting pointer must not cost seconds; and None when a click is waiting, so
+        that it waits for one decode at most."""
         prompt = (
             tuple((float(px), float(py), int(label)) for px, py, label in points)
-            + ((float(x), float(y), 1),),
+            + ((float(x), float(y), int(label)),),
             box,
         )
         first = len(prompt[0]) == 1 and box is None
@@ -389,6 +402,10 @@ class ClickSession:
             kept = self._ahead.get(prompt)
             if kept is not None and kept.valid_at(self._shown_changes):
                 return kept.answers
+            if (
+                self._clicks_waiting
+            ):  # a click made meanwhile comes first: no decode for it to wait on
+                return None
             if self.image is not None and self.policy.zoom_below > 0:
                 return None
             tiles = self.tiles
@@ -399,7 +416,7 @@ class ClickSession:
             answers = self._answer(prompt[0], box, zoom=True, keep=False)
             self._ahead[prompt] = _Ahead(answers, None if first else self._shown_changes)
             self._ahead.move_to_end(prompt)
-            while len(self._ahead) > 4:  # ~1 MB each: the logits of three masks
+            while len(self._ahead) > 6:  # ~1 MB each: the logits of three masks
                 self._ahead.popitem(last=False)
             return answers
 

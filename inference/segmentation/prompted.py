@@ -45,7 +45,7 @@ def decode_prompt(
 
 @dataclass(frozen=True)
 class ClickAhead:
-    """What a left click at (x, y) will show, worked out while the pointer rests there: the
+    """What a click at (x, y) will show, worked out while the pointer rests there: the
     outline of the mask shown first, a boolean crop at `offset` (y0, x0). `first`: the click
     would start an object (the pane outlines only those: a later click's mask refines the one
     on screen, and a right click would take another)."""
@@ -64,14 +64,16 @@ def answer_ahead(
     points: Sequence[Point] = (),
     box: Box | None = None,
     shown: RefinedCandidate | None = None,
+    label: int = 1,
 ) -> ClickAhead | None:
-    """The answer to a left click at (x, y) added to the prompt (`points`, `box`; `shown` the
-    candidate on screen, as for `decode_prompt`), worked out before the click (the pane calls it
-    when the pointer rests) so that the click shows it at once; None where that would run the
-    encoder. The click itself still goes through `decode_prompt`, which finds the answer kept."""
+    """The answer to a click at (x, y) (`label` 1: left, 0: right) added to the prompt
+    (`points`, `box`; `shown` the candidate on screen, as for `decode_prompt`), worked out before
+    the click (the pane calls it when the pointer rests) so that the click shows it at once;
+    None where that would run the encoder. The click itself still goes through
+    `decode_prompt`, which finds the answer kept."""
     if shown is not None:
         clicks.remember(shown)  # as the click's decode_prompt will: the answer builds on it
-    answers = clicks.answer_ahead(x, y, points, box)
+    answers = clicks.answer_ahead(x, y, points, box, label)
     if not answers:
         return None
     crop, offset = answers[0].mask_crop()

@@ -300,9 +300,12 @@ def _answer_and_outline(
     box: Box | None,
     shown: RefinedCandidate | None,
 ) -> _Outline | None:
-    """The ahead slot's job: work the click's answer out (kept in `clicks` for the click) and,
-    for a first click, make its outline's RGBA here in the worker, not on the GUI thread."""
+    """The ahead slot's job: work the click's answer out (kept in `clicks` for the click; for a
+    later click both a left and a right one) and, for a first click, make its outline's RGBA
+    here in the worker, not on the GUI thread."""
     ahead = answer_ahead(clicks, x, y, points, box, shown)
+    if ahead is not None and not ahead.first:  # refining: a right click is as likely
+        answer_ahead(clicks, x, y, points, box, shown, label=0)
     if ahead is None or not ahead.first or ahead.outline.size > OUTLINE_MAX_PIXELS:
         return None
     return _Outline(x, y, crop_rgba(ahead.outline, AHEAD_COLOUR), ahead.offset)
