@@ -25,12 +25,14 @@ import pytest
 import tifffile
 from cli_harness import run_matlens
 from conftest import shared
+from fei_like import write_fei_like
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from test_micrograph_measure_gui import wait_measured
 
 from desktop.panes.micrograph.pane import MicrographPane
 from inference.runtime.paths import samples_dir
+from inference.segmentation.domain import MIN_SIDE
 from inference.segmentation.numbers import format_percent
 
 if TYPE_CHECKING:
@@ -41,6 +43,9 @@ BAR_ROWS = 29  # PrivateFei.DatabarHeight of the file
 HEIGHT, WIDTH = 471, 512
 SPECIMEN = HEIGHT - BAR_ROWS
 NOTE = "Data bar: bottom 29 rows, left out of automatic segmentation and area fractions"
+# Examples a person paints into the data bar (its text and scale bar): never trained on.
+IN_THE_BAR = [(120, 455), (300, 460)]
+LEFT_OUT = "Examples in the data bar are left out of training"
 # In the specimen rows of the superalloy micrograph: the γ' precipitates (dark) and the matrix.
 EXAMPLES = {
     "precipitate": [(100, 60), (330, 230), (250, 330)],
@@ -63,6 +68,18 @@ def fei_image(tmp_path) -> Path:
     pixels.flush()
     del pixels
     return path
+
+
+@pytest.fixture
+def short_fei_image(tmp_path) -> Path:
+    """An FEI-like file (the Helios tags) 512 px wide whose specimen is 80 rows above a 29-row
+    data bar: 109 rows in all, tall enough for SAM, its specimen not."""
+    grey = tifffile.imread(samples_dir() / "superalloy_precipitates.tif").mean(axis=2)
+    path = tmp_path / "short_fei.tif"
+    return write_fei_like(shared(*HELIOS), path, grey[:80, :WIDTH].astype(np.uint8), BAR_ROWS)
+
+
+SHORT = f"The specimen is {WIDTH} × 80 px above the data bar"
 
 
 def specimen_fraction(mask: np.ndarray) -> float:
@@ -188,7 +205,102 @@ def test_phases_by_example_give_the_data_bar_no_phase(qtbot, window, fei_image):
     assert text == format_percent(specimen_fraction(classes == k))
 
 
+def test_segment_everything_names_the_data_bar_when_the_specimen_is_too_short(
+    qtbot, window, short_fei_image
+):
+    pane = open_in_window(qtbot, window, short_fei_image)
+    assert pane.loaded is not None and pane.loaded.shape == (80 + BAR_ROWS, WIDTH)
+    window.banner.hide()
+    before = len(annotations_of(pane))
+    qtbot.mouseClick(pane.auto_panel.everything_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(window.banner.text), timeout=60000)
+    text = window.banner.text
+    assert SHORT in text and f"{MIN_SIDE} px" in text and "\n" not in text, text
+    assert len(annotations_of(pane)) == before
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        qtbot.wait(100)
+        window.grab().save(str(Path(shots) / "short_specimen_above_data_bar.png"))
+
+
+def test_examples_painted_in_the_data_bar_are_not_trained_on(qtbot, window, fei_image):
+    pane = open_in_window(qtbot, window, fei_image)
+    panel = pane.auto_panel
+    panel.tabs.setCurrentIndex(2)
+    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
+    for name, points in EXAMPLES.items():
+        pane.clicks.class_combo.setCurrentText(name)
+        for x, y in points:
+            click(qtbot, pane, x, y)
+    qtbot.waitUntil(lambda: panel.phase_result is not None, timeout=120000)
+    qtbot.waitUntil(lambda: not panel.classify_slot.busy, timeout=60000)
+    before = panel.phase_result
+    assert before is not None and LEFT_OUT not in panel.phases_label.text()
+
+    # a stroke of "precipitate" across the data bar's text
+    pane.clicks.class_combo.setCurrentText("precipitate")
+    pane.canvas.brush_radius = 3
+    drag(pane, (60, HEIGHT - 14), (260, HEIGHT - 14))
+    painted = [p for p in pane.state.workbench.examples["precipitate"] if p[1] >= SPECIMEN]
+    assert painted, "the stroke made no examples in the bar"
+    qtbot.waitUntil(lambda: panel.phase_result is not before, timeout=120000)
+    qtbot.waitUntil(lambda: not panel.classify_slot.busy, timeout=60000)
+    after = panel.phase_result
+    assert after is not None
+    np.testing.assert_array_equal(after.labels, before.labels)  # trained as without the stroke
+    lines = panel.phases_label.text().splitlines()
+    assert lines[-1] == f"{LEFT_OUT} ({len(painted)} points).", lines
+    assert len(pane.state.workbench.examples["precipitate"]) > len(EXAMPLES["precipitate"])
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        window.grab().save(str(Path(shots) / "phases_examples_in_data_bar.png"))
+
+
 # --- the command line and the batch -------------------------------------------------------------
+def test_matlens_auto_names_the_data_bar_when_the_specimen_is_too_short(short_fei_image, tmp_path):
+    out = tmp_path / "labels.tif"
+    run = run_matlens("auto", short_fei_image, "--out", out, "--json")
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and SHORT in lines[0] and f"{MIN_SIDE} px" in lines[0], lines
+    assert "Traceback" not in run.stderr and run.stdout == "" and not out.exists()
+
+
+def _examples_file(path: Path, extra: dict[str, list[tuple[int, int]]]) -> Path:
+    examples = [{"class": n, "points": p + extra.get(n, [])} for n, p in EXAMPLES.items()]
+    path.write_text(json.dumps({"examples": examples}), encoding="utf-8")
+    return path
+
+
+def test_matlens_phases_does_not_train_on_examples_in_the_data_bar(fei_image, tmp_path):
+    plain, barred = tmp_path / "plain.png", tmp_path / "barred.png"
+    examples = _examples_file(tmp_path / "plain.json", {})
+    run = run_matlens("phases", fei_image, "--examples", examples, "--out", plain, "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["example_notes"] == []
+    examples = _examples_file(tmp_path / "barred.json", {"precipitate": IN_THE_BAR})
+    run = run_matlens("phases", fei_image, "--examples", examples, "--out", barred)
+    assert run.returncode == 0, run.stderr
+    assert f"note: {LEFT_OUT} (2 points)." in run.stdout.splitlines()
+    np.testing.assert_array_equal(iio.imread(barred), iio.imread(plain))
+
+    # a class shown only in the bar has nothing to learn from: one line, exit 2
+    only = tmp_path / "only.json"
+    only.write_text(
+        json.dumps(
+            {
+                "examples": [
+                    {"class": "matrix", "points": EXAMPLES["matrix"]},
+                    {"class": "text", "points": IN_THE_BAR},
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    run = run_matlens("phases", fei_image, "--examples", only, "--out", tmp_path / "only.png")
+    assert run.returncode == 2, run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert "Every example of 'text' lies in the data bar" in line, line
+
+
 def test_matlens_auto_and_measure_leave_the_data_bar_out(fei_image, tmp_path):
     out = tmp_path / "auto.tif"
     run = run_matlens("auto", fei_image, "--out", out, "--json", timeout=300)

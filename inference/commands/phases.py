@@ -3,7 +3,8 @@ example. EX.json is {"examples": [{"class": "matrix", "points": [[x, y], ...]}, 
 points in image pixels (x to the right, y down); pixel value k+1 in LABELS.png is the k-th
 class, in order of first appearance in the file. A microscope's data bar (FEI/Thermo) gets no
 phase (value 0) and the fractions are over the rows above it; a `note:` line (`image_notes` in
---json) says so.
+--json) says so. Example points in the data bar are not trained on; a `note:` line
+(`example_notes` in --json) says how many were left out.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def run(args) -> int:
                 "height": int(result.labels.shape[0]),
                 "data_bar_rows": bar,
                 "image_notes": list(micrograph.notes),
+                "example_notes": [result.examples_note] if result.examples_note else [],
                 "classes": [
                     {
                         "value": k,
@@ -74,8 +76,9 @@ def run(args) -> int:
             }
         )
     else:
-        for note in micrograph.notes:
-            print(f"note: {note}")
+        for note in (*micrograph.notes, result.examples_note):
+            if note:
+                print(f"note: {note}")
         for k, name in enumerate(result.classes, start=1):
             print(f"{k} {name}: {100 * fractions[name]:.2f} % ({counts[name]} px)")
         print(f"wrote {out}")

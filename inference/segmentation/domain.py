@@ -21,14 +21,21 @@ class OutsideModelDomain(MatLensError):  # noqa: N818 - named for what a user is
     """The image is too small for SAM's automatic segmentation to mean anything."""
 
 
-def check_automatic_domain(shape: tuple[int, ...]) -> None:
-    """Refuse, in one line, an image whose short side is below `MIN_SIDE` px."""
+def check_automatic_domain(shape: tuple[int, ...], data_bar_rows: int = 0) -> None:
+    """Refuse, in one line, an image whose short side is below `MIN_SIDE` px. `shape` is what
+    SAM would see: with a microscope's data bar of `data_bar_rows` left out, the rows above it,
+    and the line says so (the file itself is taller)."""
     height, width = int(shape[0]), int(shape[1])
     if min(height, width) >= MIN_SIDE:
         return
     upscale = SAM_SIDE / max(height, width, 1)
+    what = (
+        f"The specimen is {width} × {height} px above the data bar"
+        if data_bar_rows > 0
+        else f"This image is {width} × {height} px"
+    )
     raise OutsideModelDomain(
-        f"This image is {width} × {height} px: automatic segmentation needs {MIN_SIDE} px on "
+        f"{what}: automatic segmentation needs {MIN_SIDE} px on "
         f"the short side (SAM would upscale it {upscale:.0f}×), out of the model's domain; "
         "nothing measured"
     )

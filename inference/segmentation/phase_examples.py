@@ -4,7 +4,8 @@ A click is the disk of `radius` px around it, and it also grows into SAM's small
 (one decoder call, cached on the features per click): a click on a precipitate teaches the whole
 precipitate, not 13 pixels of it. A mask is dropped when it covers more than half the image or
 reaches another class's example (SAM then took several phases for one object). Painted strokes
-are used as they are.
+are used as they are. Examples in a microscope's data bar are not specimen: `above_data_bar`
+leaves them out of training (the user's examples themselves are kept) and says so in one line.
 """
 
 from __future__ import annotations
@@ -47,6 +48,54 @@ class ClassExamples:
     name: str
     points: tuple[tuple[float, float], ...]
     masks: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingExamples:
+    """The examples a classifier trains on, and one line about those left out (a data bar's),
+    "" when none was."""
+
+    examples: tuple[PhaseExample, ...]
+    note: str = ""
+
+
+def above_data_bar(
+    examples: Sequence[PhaseExample], specimen_rows: int, image_rows: int
+) -> TrainingExamples:
+    """The examples without their points and painted pixels at or below row `specimen_rows`,
+    where a microscope's data bar starts (`image_rows` when there is none: all are kept).
+    A class whose every example lies in the bar is refused in one line: it has nothing to learn
+    from, and dropping it would silently change the classes of the map."""
+    if specimen_rows >= image_rows:
+        return TrainingExamples(tuple(examples))
+    kept: list[PhaseExample] = []
+    points_out = pixels_out = 0
+    for ex in examples:
+        points = tuple(p for p in ex.points if float(p[1]) < specimen_rows)
+        points_out += len(ex.points) - len(points)
+        mask = ex.mask
+        if mask is not None:
+            mask = np.asarray(mask, bool)
+            pixels_out += int(np.count_nonzero(mask[specimen_rows:]))
+            mask = mask.copy()
+            mask[specimen_rows:] = False
+        kept.append(PhaseExample(ex.class_name, points, mask))
+    for name in dict.fromkeys(str(ex.class_name).strip() for ex in examples):
+        given = [ex for ex in examples if str(ex.class_name).strip() == name]
+        left = [ex for ex in kept if str(ex.class_name).strip() == name]
+        had = any(ex.points or (ex.mask is not None and np.any(ex.mask)) for ex in given)
+        has = any(ex.points or (ex.mask is not None and ex.mask.any()) for ex in left)
+        if had and not has:
+            raise MatLensError(
+                f"Every example of '{name}' lies in the data bar, which is not specimen: "
+                "click or paint some above it."
+            )
+    if not points_out and not pixels_out:
+        return TrainingExamples(tuple(examples))
+    parts = [f"{points_out} point{'s' * (points_out != 1)}"] if points_out else []
+    parts += [f"{pixels_out} painted px"] if pixels_out else []
+    note = f"Examples in the data bar are left out of training ({', '.join(parts)})."
+    return TrainingExamples(tuple(kept), note)
 
 
 def merge_examples(examples: Sequence[PhaseExample], shape: tuple[int, int]) -> list[ClassExamples]:

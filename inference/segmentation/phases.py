@@ -123,6 +123,7 @@ class PhaseResult:
     probability: np.ndarray | None = None
     pipeline: str = ""  # the `Pipeline.name` that made it
     scores: tuple[tuple[str, float], ...] = ()  # cross-validated score of each candidate
+    examples_note: str = ""  # one line about examples left out of training (a data bar's)
 
     def fractions(self) -> dict[str, float]:
         """Area fraction of each class, in class order, over the classified pixels: the

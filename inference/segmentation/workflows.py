@@ -33,7 +33,12 @@ from inference.segmentation.annotations import (
 )
 from inference.segmentation.automatic import AutoParams, segment_everything, to_objects
 from inference.segmentation.clicks import ClickSession, click_session
-from inference.segmentation.data_bar import clear_data_bar, specimen, to_image_height
+from inference.segmentation.data_bar import (
+    clear_data_bar,
+    specimen,
+    specimen_rows,
+    to_image_height,
+)
 from inference.segmentation.domain import check_automatic_domain
 from inference.segmentation.everything import segment_everything_tiled, segment_image
 from inference.segmentation.merging import MergeResult, Policy, merge_objects
@@ -43,6 +48,7 @@ from inference.segmentation.microstructure import (
     build_map,
     map_objects,
 )
+from inference.segmentation.phase_examples import TrainingExamples, above_data_bar
 from inference.segmentation.phase_objects import MIN_REGION_PX, PhaseObjects, phase_objects
 from inference.segmentation.phases import PhaseExample, PhaseParams, PhaseResult, classify
 from inference.segmentation.phases import segment_phases as _segment_phases
@@ -247,9 +253,11 @@ def auto_masks(
     The bottom `data_bar_rows` (a microscope's data bar) are left out: SAM segments the rows
     above them (`data_bar.specimen`; the click session, made for the whole image, is then not
     reused), so every mask lies in the specimen, in image coordinates.
-    An image under `domain.MIN_SIDE` px on its short side is refused (`OutsideModelDomain`)."""
-    rgb = specimen(rgb, data_bar_rows)
-    check_automatic_domain(rgb.shape)
+    An image (a specimen, above its data bar) under `domain.MIN_SIDE` px on its short side is
+    refused (`OutsideModelDomain`), in a line that names the data bar when one was left out."""
+    above = specimen(rgb, data_bar_rows)
+    check_automatic_domain(above.shape, rgb.shape[0] - above.shape[0])
+    rgb = above
     params = params or AutoParams()
     params.check()
     clicks = _clicks_for(clicks, model, rgb)
@@ -356,9 +364,13 @@ def preview_phases(
 ) -> PhasePreview:
     """The live step after each new example: classify every pixel and colour the map (built
     here, not on the GUI thread: an image-sized look-up). A data bar of `data_bar_rows` gets
-    no phase (`without_data_bar`)."""
-    result = classify(features, examples, params or PhaseParams(), cancel=cancel)
-    result = without_data_bar(result, data_bar_rows)
+    no phase (`without_data_bar`), and examples in it are not trained on (`training_examples`;
+    `PhaseResult.examples_note` says so)."""
+    training = training_examples(examples, features.image_shape[0], data_bar_rows)
+    result = classify(features, training.examples, params or PhaseParams(), cancel=cancel)
+    result = dataclasses.replace(
+        without_data_bar(result, data_bar_rows), examples_note=training.note
+    )
     lut = np.zeros((len(result.classes) + 1, 4), np.uint8)
     for k, name in enumerate(result.classes, start=1):
         lut[k] = (*colours.get(name, (255, 255, 255)), 255)
@@ -376,9 +388,19 @@ def segment_phases(
     data_bar_rows: int = 0,
 ) -> PhaseResult:
     """Features and classification at once, for the CLI and batch; a data bar of
-    `data_bar_rows` gets no phase (`without_data_bar`)."""
-    result = _segment_phases(model, rgb, examples, params or PhaseParams(), progress, cancel)
-    return without_data_bar(result, data_bar_rows)
+    `data_bar_rows` gets no phase (`without_data_bar`) and its examples are not trained on."""
+    training = training_examples(examples, rgb.shape[0], data_bar_rows)
+    params = params or PhaseParams()
+    result = _segment_phases(model, rgb, training.examples, params, progress, cancel)
+    return dataclasses.replace(without_data_bar(result, data_bar_rows), examples_note=training.note)
+
+
+def training_examples(
+    examples: Sequence[PhaseExample], height: int, data_bar_rows: int
+) -> TrainingExamples:
+    """The examples phases by example trains on: those above a data bar of `data_bar_rows` (a
+    bar is not specimen, so its pixels teach no phase), with one line when any were left out."""
+    return above_data_bar(examples, specimen_rows(height, data_bar_rows), int(height))
 
 
 def without_data_bar(result: PhaseResult, data_bar_rows: int) -> PhaseResult:

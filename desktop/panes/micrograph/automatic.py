@@ -371,7 +371,9 @@ class AutomaticPanel(QWidget):
 
     def _classified(self, preview: PhasePreview) -> None:
         self.state.workbench.set_phase_preview(preview)
-        self.phases_label.setText(f"Preview: {preview.fractions_text()}. Apply to keep it.")
+        text = f"Preview: {preview.fractions_text()}. Apply to keep it."
+        note = preview.result.examples_note
+        self.phases_label.setText(f"{text}\n{note}" if note else text)
 
     def clear_examples(self) -> None:
         self.classify_slot.discard()
