@@ -233,19 +233,23 @@ def test_a_scheduler_and_two_worker_processes(
     rows = json.loads((tmp_path / "csv-there" / "predictions.json").read_text("utf-8"))
     assert [r["row"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
     assert [r["row"] for r in rows if "error" in r] == [4, 6]  # Xx3Q and a blank cell
-    assert {r["formula"] for r in rows if "error" not in r} == {
+    assert {r["input"] for r in rows if "error" not in r} == {
         "Fe2O3", "SiC", "NaCl", "GaAs", "TiO2",
     }  # fmt: skip
     failures = read_csv(tmp_path / "csv-there" / "failures.csv")
     assert [f["file"] for f in failures] == ["row 4: Xx3Q", "row 6: (blank)"]
     # the table gives the same 90 % interval as the JSON (and the single-prediction table)
     table = read_csv(tmp_path / "csv-there" / "predictions.csv")
-    salt = next(r for r in rows if r.get("formula") == "NaCl")
+    salt = next(r for r in rows if r.get("input") == "NaCl")
     gap = next(p for p in salt["predictions"] if p["property"] == "band_gap")
-    line = next(t for t in table if t["item"] == "NaCl" and t["quantity"] == gap["label"])
-    low, high = (float(v) for v in line["interval_90"].split(" to "))
+    line = next(
+        t
+        for t in table
+        if t["item"] == "NaCl" and t["quantity"] == gap["label"] and t["kind"] == "prediction"
+    )
+    low, high = (float(v) for v in line["interval_90_or_range"].split(" to "))
     assert (low, high) == pytest.approx(gap["interval_90"], rel=0.005, abs=0.01)
-    assert not any("±" in t["interval_90"] for t in table)
+    assert not any("±" in t["interval_90_or_range"] for t in table)
 
 
 # --- faults ---------------------------------------------------------------------------------------

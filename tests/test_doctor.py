@@ -90,3 +90,47 @@ def test_in_an_installed_app_the_fix_is_to_delete_the_damaged_copy(tmp_path):
     damaged.unlink()  # what the line says to do
     fixed = run_matlens("doctor", env=env)
     assert fixed.returncode == 0, fixed.stderr
+
+
+def test_the_model_manager_names_the_fix_in_the_doctors_words(qtbot, tmp_path, monkeypatch):
+    """Models ▸ Model manager… with a cut-short CHGNet: under the table, the line `matlens
+    doctor` prints for it (the file and the fix), also on the Status cell's tooltip."""
+    from PySide6.QtWidgets import QMenu
+
+    from desktop.dialogs.models import COLUMNS, ModelManager
+    from desktop.main_window import MainWindow
+
+    real = Path(os.environ["MATLENS_MODELS"])
+    models = _models_like_the_real_ones(tmp_path / "models")
+    _cut_short(models, real)
+    doctor = run_matlens("doctor", env={"MATLENS_MODELS": str(models)})
+    [said] = doctor.stderr.strip().splitlines()
+
+    monkeypatch.setenv("MATLENS_MODELS", str(models))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Models")
+    assert isinstance(menu, QMenu)
+    next(a for a in menu.actions() if a.text() == "Model &manager…").trigger()
+    dialog = window.findChild(ModelManager)
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    assert dialog.damage_label.isVisible()
+    assert dialog.damage_label.text() == said.removeprefix("matlens: ")
+    assert "run `make models`, or open Models ▸ Model manager" in dialog.damage_label.text()
+    cells = {
+        (row, col): item.text() if (item := dialog.table.item(row, col)) else ""
+        for row in range(dialog.table.rowCount())
+        for col in range(len(COLUMNS))
+    }
+    row = next(r for (r, c), text in cells.items() if c == 0 and text.startswith("CHGNet"))
+    status = dialog.table.item(row, COLUMNS.index("Status"))
+    assert status is not None and status.text() == "checksum mismatch"
+    assert status.toolTip() == dialog.damage_label.text()  # the same line, on the cell
+    healthy = [t for (r, c), t in cells.items() if c == COLUMNS.index("Status") and r != row]
+    assert "checksum mismatch" not in healthy  # only the cut-short model is named
+    assert dialog.install_button.isEnabled()  # the button the line names
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        dialog.grab().save(str(Path(shots) / "model_manager_damaged_chgnet.png"))
+    dialog.close()

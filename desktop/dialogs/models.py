@@ -1,11 +1,14 @@
-"""Model manager: installed models, their status, the device, and importing a SAM checkpoint."""
+"""Model manager: installed models, their status, the device, and importing a SAM checkpoint.
+
+A damaged model (a file whose checksum differs from its card, a card that cannot be read) is
+named under the table in the line `matlens doctor` prints for it, which says how to fix it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,7 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from inference.runtime.exporting import run_export
-from inference.runtime.registry import FileStatus, card_state, card_status, load_cards
+from inference.runtime.registry import (
+    UNREADABLE_CARD,
+    FileStatus,
+    card_state,
+    card_status,
+    damage,
+    load_cards,
+)
 
 if TYPE_CHECKING:
     from desktop.workers import JobRunner, Worker
@@ -58,6 +68,12 @@ class ModelManager(QDialog):
         self.table.setWordWrap(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        # one line per damaged model, with its fix: the words of `matlens doctor`
+        self.damage_label = QLabel("", self)
+        self.damage_label.setTextFormat(Qt.TextFormat.PlainText)  # paths, not markup
+        self.damage_label.setWordWrap(True)
+        self.damage_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.damage_label.setStyleSheet("color: #a00")
 
         self.install_button = QPushButton("Install missing models", self)
         self.install_button.clicked.connect(self.install_missing)
@@ -82,6 +98,7 @@ class ModelManager(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.device_label)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.damage_label)
         layout.addLayout(job_row)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
@@ -91,19 +108,27 @@ class ModelManager(QDialog):
     def refresh(self) -> None:
         cards = load_cards()
         self.table.setRowCount(len(cards))
+        fixes = []
         for row, card in enumerate(cards):
+            state = card_state(card)
+            # checksums again only for the damaged few, to name the file and the fix
+            fix = damage(card) if state in (FileStatus.CORRUPT.value, UNREADABLE_CARD) else ""
+            if fix:
+                fixes.append(fix)
             values = (
                 card.name,
                 card.task,
-                card_state(card),
+                state,
                 card.licence,
                 f"{card.source_package} {card.source_version}".strip(),
             )
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setToolTip(value)
+                item.setToolTip(fix if fix and col == COLUMNS.index("Status") else value)
                 self.table.setItem(row, col, item)
         self.table.resizeRowsToContents()
+        self.damage_label.setText("\n".join(fixes))
+        self.damage_label.setVisible(bool(fixes))
         missing = any(card_status(c) is not FileStatus.OK for c in cards if c.bundled)
         self.install_button.setEnabled(missing and self.worker is None)
 

@@ -4,11 +4,14 @@ A folder of structures: each file is one item (CHGNet, optionally relaxed and wi
 record in `predictions/<name>.json`. A CSV of compositions: each slice of `rows_per_item` rows
 is one item (the composition models take a few milliseconds per formula, so one task per row
 would cost more in hand-offs than in work). The composition is the column named formula,
-composition, compound or material, else the first column. The merge writes
-`predictions.json` (the records in input order; a bad file or formula is
-`{"file" | "row", "error"}` in its place), `predictions.csv` (item, quantity, value,
-interval_90, unit, model; the interval as "low to high", as the single-prediction table shows
-it) and `failures.csv`.
+composition, compound or material, else the first column. Each composition goes through
+`predict_compositions`, the function behind `matlens predict FORMULA` and the Prediction pane:
+its known table values first, then the predictions, one whose 90 % interval misses the known
+value (or a metal call DFT contradicts) withheld with its one-line note. The merge writes
+`predictions.json` (the records in input order, each as `matlens predict FORMULA --json` gives
+it plus its `row`; a bad file or formula is `{"file" | "row", "error"}` in its place),
+`predictions.csv` (the pane's export columns: item, quantity, value, interval_90_or_range,
+unit, kind, source, note; the value cell empty where it is withheld) and `failures.csv`.
 """
 
 from __future__ import annotations
@@ -23,15 +26,15 @@ from typing import TYPE_CHECKING, Any
 from inference.batch._cache import cached_model
 from inference.batch._model import Item, ItemFailure, ItemOutput, MergeResult
 from inference.batch._store import replacing
-from inference.errors import MatLensError, UnreadableFile, describe
+from inference.errors import MatLensError, UnreadableFile
+from inference.prediction.service import CSV_COLUMNS
 
 if TYPE_CHECKING:
     from inference.jobs import CancelToken, ProgressCallback
 
-VERSION = 1
+VERSION = 2  # 2: known values first, doubtful predictions withheld, kind and note columns
 ROWS_PER_ITEM = 500
 FORMULA_COLUMNS = ("formula", "composition", "compound", "material")
-CSV_HEADER = ["item", "quantity", "value", "interval_90", "unit", "model"]
 
 
 def is_table(path: str | Path) -> bool:
@@ -144,7 +147,11 @@ class Predictions:
         self, item: Item, staging: Path, progress: ProgressCallback, cancel: CancelToken | None
     ) -> ItemOutput:
         compositions = bool(item.payload)
-        data = self._compositions(item) if compositions else self._structure(item, progress, cancel)
+        data = (
+            self._compositions(item, progress, cancel)
+            if compositions
+            else self._structure(item, progress, cancel)
+        )
         out = f"predictions/{item.name}.json"
         (staging / "predictions").mkdir()
         (staging / out).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -152,7 +159,7 @@ class Predictions:
         return ItemOutput((out,), {"records": len(data["records"]), "errors": errors})
 
     def _structure(self, item: Item, progress, cancel) -> dict[str, Any]:
-        from inference.prediction.service import run_prediction
+        from inference.prediction.service import csv_cells, run_prediction
 
         cached_model("chgnet", _potential)
         report = run_prediction(
@@ -160,46 +167,22 @@ class Predictions:
         )
         return {
             "records": report.records,
-            "rows": [_row(r) for r in report.rows],
+            "rows": [csv_cells(r) for r in report.rows],
             "warnings": report.warnings,
         }
 
-    def _compositions(self, item: Item) -> dict[str, Any]:
-        from inference.prediction.service import interval_text
+    def _compositions(self, item: Item, progress, cancel) -> dict[str, Any]:
+        from inference.prediction.service import csv_cells, predict_compositions
 
-        predict = cached_model("composition", _composition_models)
+        cached_model("composition", _composition_models)
         first = int(item.name.split("-")[1])
-        formulas = list(item.payload)
-        results: list[Any] = []
-        try:
-            results = predict(formulas)
-        except MatLensError:  # a bad formula: predict them one by one to find it
-            for text in formulas:
-                if not text:
-                    results.append("blank composition")
-                    continue
-                try:
-                    results.append(predict([text])[0])
-                except Exception as exc:  # noqa: BLE001 - a bad row is one error record
-                    results.append(describe(exc).message)
-        records, rows = [], []
-        for i, (text, result) in enumerate(zip(formulas, results, strict=True)):
-            if isinstance(result, str):
-                records.append({"row": first + i, "formula": text, "error": result})
-                continue
-            records.append({"row": first + i, **result.to_json()})
-            for p in result.predictions:
-                rows.append(
-                    [
-                        result.formula,
-                        p.label,
-                        f"{p.value:.3f}",
-                        interval_text(p.low, p.high),
-                        p.unit,
-                        p.model_id,
-                    ]
-                )
-        return {"records": records, "rows": rows, "warnings": []}
+        reports = predict_compositions(list(item.payload), progress=progress, cancel=cancel)
+        records, rows, warnings = [], [], []
+        for i, report in enumerate(reports):
+            records.append({"row": first + i, **report.records[0]})
+            rows.extend(csv_cells(r) for r in report.rows)
+            warnings.extend(f"row {first + i}: {w}" for w in report.warnings)
+        return {"records": records, "rows": rows, "warnings": warnings}
 
     def merge(
         self,
@@ -234,7 +217,7 @@ class Predictions:
         table = out_dir / "predictions.csv"
         with replacing(table) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(CSV_HEADER)
+            writer.writerow(CSV_COLUMNS)
             writer.writerows(rows)
         failures_csv = out_dir / "failures.csv"
         with replacing(failures_csv) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
@@ -242,14 +225,16 @@ class Predictions:
             writer.writerow(["file", "reason"])
             writer.writerows([f.file, f.reason] for f in failures)
             writer.writerows(bad_rows)
-        notes = ()
+        notes: list[str] = []
         if bad_rows:
-            notes = (f"{len(bad_rows)} compositions could not be predicted (see failures.csv)",)
-        return MergeResult((str(merged), str(table), str(failures_csv)), notes)
-
-
-def _row(r) -> list[str]:
-    return [r.item, r.quantity, r.value, r.uncertainty, r.unit, r.source]
+            notes.append(f"{len(bad_rows)} compositions could not be predicted (see failures.csv)")
+        withheld = sum(1 for r in rows if r[CSV_COLUMNS.index("kind")] == "doubtful: prediction")
+        if withheld:
+            notes.append(
+                f"{withheld} predictions withheld as doubtful: a known value or DFT contradicts "
+                "them (predictions.csv: an empty value, the note says why)"
+            )
+        return MergeResult((str(merged), str(table), str(failures_csv)), tuple(notes))
 
 
 def _unique_stems(paths: list[Path]) -> dict[Path, str]:

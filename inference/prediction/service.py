@@ -78,55 +78,120 @@ def _num(x: float) -> str:
 
 
 def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) -> PredictionReport:
-    from inference.prediction.composition import PbeGaps, predict_fractions
-    from inference.prediction.known_values import known_values
     from inference.prediction.notation import parse_composition
 
     parsed = parse_composition(what.formula)  # one line for bad text, before any model
-    report = PredictionReport(device="CPU (composition models)", conversion=parsed.conversion)
-    record: dict = parsed.to_json()
+    return _composition_reports([parsed], nearest=True, progress=progress)[0]
+
+
+def predict_compositions(
+    texts: list[str],
+    *,
+    nearest: bool = False,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> list[PredictionReport]:
+    """`run_prediction`'s report for each formula, alloy or alloy name, in order: known values
+    first, then the predictions, those a known value contradicts withheld with one line. The
+    composition models run once over all of them. A text that is not a composition gives a
+    report with no rows whose one record is `{"input", "formula", "error"}`. The nearest known
+    compositions (about 0.35 s a formula, against the whole table) only with `nearest`."""
+    from inference.prediction.notation import parse_composition
+
+    parsed: list = []
+    errors: dict[int, str] = {}
+    for i, text in enumerate(texts):
+        try:
+            if not text.strip():
+                raise MatLensError("blank composition")
+            parsed.append(parse_composition(text))
+        except Exception as exc:  # noqa: BLE001 - a bad row is one error record
+            errors[i] = describe(exc).message
+    good = iter(
+        _composition_reports(parsed, nearest=nearest, progress=progress, cancel=cancel)
+        if parsed
+        else []
+    )
+    return [
+        PredictionReport(records=[{"input": text, "formula": text, "error": errors[i]}])
+        if i in errors
+        else next(good)
+        for i, text in enumerate(texts)
+    ]
+
+
+def _composition_reports(
+    parsed: list, *, nearest: bool, progress: ProgressCallback, cancel: CancelToken | None = None
+) -> list[PredictionReport]:
+    from inference.prediction.composition import PbeGaps, predict_fractions
+    from inference.prediction.known_values import known_values_of
+
+    reports = [
+        PredictionReport(device="CPU (composition models)", conversion=p.conversion) for p in parsed
+    ]
     progress(0.1, "looking up known values")
     try:
-        known = known_values(parsed.fractions)
+        knowns = known_values_of(
+            [p.fractions for p in parsed], n_nearest=5 if nearest else 0, cancel=cancel
+        )
     except MatLensError as exc:  # the tables are built at set-up time; without them, say so
-        known = None
-        report.warnings.append(f"known values unavailable: {exc}")
-    item = parsed.text  # what the person typed (the JSON also has the reduced formula)
-    if known is not None:
-        record.update(known.to_json())
-        report.nearest = record["nearest_known"]
-        for v in known.values:
-            report.rows.append(
-                Row(
-                    item,
-                    v.label if v.prop != "is_metal" else "metal or not",
-                    v.text if v.count == 1 or v.prop == "is_metal" or v.doubtful else _num(v.value),
-                    "" if v.count == 1 or v.doubtful else f"{_num(v.low)} to {_num(v.high)}",
-                    "" if v.doubtful else v.unit,
-                    v.source,
-                    kind=f"{'doubtful' if v.doubtful else 'known'}: {v.method}",
-                    note=v.note
-                    or ("" if v.count == 1 else f"median of {v.count} table rows (polymorphs)"),
-                )
-            )
+        knowns = [None] * len(parsed)
+        for report in reports:
+            report.warnings.append(f"known values unavailable: {exc}")
     progress(0.5, "predicting")
-    pbe = next((v for v in known.values if v.dataset == "mp_gap"), None) if known else None
-    gaps = PbeGaps(pbe.low, pbe.count) if pbe is not None else None
-    result = predict_fractions(
-        [(parsed.text, parsed.reduced_formula, parsed.fractions)],
-        pbe_gaps=[gaps],
-        known=[known.values if known is not None else None],
-    )[0]
-    record["predictions"] = [p.to_json() for p in result.predictions]
-    if result.skipped:
-        record["not_applicable"] = result.skipped
-    said = [p.doubtful.replace("doubtful, not shown: ", "") for p in result.predictions]
-    for note in dict.fromkeys([*(p.note for p in result.predictions), *said]):
-        if note:
-            report.warnings.append(note)  # said once, above the table, as well as per row
-    for p in result.predictions:
+    gaps = []
+    for known in knowns:
+        pbe = next((v for v in known.values if v.dataset == "mp_gap"), None) if known else None
+        gaps.append(PbeGaps(pbe.low, pbe.count) if pbe is not None else None)
+    results = predict_fractions(
+        [(p.text, p.reduced_formula, p.fractions) for p in parsed],
+        pbe_gaps=gaps,
+        known=[k.values if k is not None else None for k in knowns],
+    )
+    for report, p, known, result in zip(reports, parsed, knowns, results, strict=True):
+        record: dict = p.to_json()
+        item = p.text  # what the person typed (the JSON also has the reduced formula)
+        if known is not None:
+            record.update(known.to_json())
+            if nearest:
+                report.nearest = record["nearest_known"]
+            else:
+                del record["nearest_known"]
+            report.rows.extend(_known_rows(item, known.values))
+        record["predictions"] = [x.to_json() for x in result.predictions]
+        if result.skipped:
+            record["not_applicable"] = result.skipped
+        said = [x.doubtful.replace("doubtful, not shown: ", "") for x in result.predictions]
+        for note in dict.fromkeys([*(x.note for x in result.predictions), *said]):
+            if note:
+                report.warnings.append(note)  # said once, above the table, as well as per row
+        report.rows.extend(_prediction_rows(item, result.predictions))
+        report.records.append(record)
+    progress(1.0, "")
+    return reports
+
+
+def _known_rows(item: str, values) -> list[Row]:
+    return [
+        Row(
+            item,
+            v.label if v.prop != "is_metal" else "metal or not",
+            v.text if v.count == 1 or v.prop == "is_metal" or v.doubtful else _num(v.value),
+            "" if v.count == 1 or v.doubtful else f"{_num(v.low)} to {_num(v.high)}",
+            "" if v.doubtful else v.unit,
+            v.source,
+            kind=f"{'doubtful' if v.doubtful else 'known'}: {v.method}",
+            note=v.note or ("" if v.count == 1 else f"median of {v.count} table rows (polymorphs)"),
+        )
+        for v in values
+    ]
+
+
+def _prediction_rows(item: str, predictions) -> list[Row]:
+    rows = []
+    for p in predictions:
         value = f"{p.value:.3f}" if p.unit == "probability" else _num(p.value)
-        report.rows.append(
+        rows.append(
             Row(
                 item,
                 p.label,
@@ -142,9 +207,7 @@ def _formula(what: PredictionInput, progress: ProgressCallback = no_progress) ->
                 ),
             )
         )
-    report.records.append(record)
-    progress(1.0, "")
-    return report
+    return rows
 
 
 def _structures(what, *, block=None, relax, eos, progress, cancel) -> PredictionReport:
@@ -308,6 +371,13 @@ CSV_COLUMNS = [
 ]
 
 
+def csv_cells(r: Row) -> list[str]:
+    """One row as both CSVs (the pane's export and a batch's predictions.csv) write it: the
+    value cell is empty where the number is withheld (the kind says doubtful, the note why)."""
+    value = "" if r.kind.startswith("doubtful") else r.value
+    return [r.item, r.quantity, value, r.uncertainty, r.unit, r.kind, r.source, r.note]
+
+
 def rows_to_csv(rows: list[Row], path: Path) -> None:
     """UTF-8 with BOM (Excel shows μB and Å); units in their own column."""
     import csv
@@ -315,7 +385,4 @@ def rows_to_csv(rows: list[Row], path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
-        for r in rows:
-            writer.writerow(
-                [r.item, r.quantity, r.value, r.uncertainty, r.unit, r.kind, r.source, r.note]
-            )
+        writer.writerows(csv_cells(r) for r in rows)
