@@ -21,11 +21,12 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenu
 
-REPO = Path(__file__).resolve().parents[1]
+P = TypeVar("P")
 _MAIN_THREAD = threading.main_thread().ident
 _EVENTS = ("open", "os.listdir", "os.scandir")
 
@@ -93,11 +94,8 @@ def allowed(found: MainThreadIO) -> bool:
     # reads them to fill its SAM model list and the Literature pane to enable "Tag materials" when
     # they are built (and again after Models ▸ Model manager changes the models): the window needs
     # them to paint, and reading them takes well under a millisecond each.
-    if found.mode in ("", "r") and (
-        (path.suffix == ".json" and path.parent in _card_folders()) or path in _card_folders()
-    ):
-        return True
-    return False
+    cards = path.suffix == ".json" and path.parent in _card_folders()
+    return found.mode in ("", "r") and (cards or path in _card_folders())
 
 
 class Audit:
@@ -126,8 +124,13 @@ class Audit:
 
 
 def test_the_gui_thread_opens_no_data_or_model_file(qtbot, micrograph_sample):
+    from desktop.dialogs.about import AboutDialog
     from desktop.dialogs.models import ModelManager
     from desktop.main_window import MainWindow
+    from desktop.panes.literature.pane import LiteraturePane
+    from desktop.panes.micrograph.pane import MicrographPane
+    from desktop.panes.prediction.pane import PredictionPane
+    from desktop.panes.structure.pane import StructurePane
     from inference.runtime import registry
     from inference.runtime.paths import samples_dir
 
@@ -144,9 +147,11 @@ def test_the_gui_thread_opens_no_data_or_model_file(qtbot, micrograph_sample):
             window.show()
             qtbot.waitExposed(window)
             qtbot.waitUntil(lambda: window.device is not None, timeout=30000)
-        panes = {p.title: p for p in window.panes}
 
-        micrographs = panes["Micrographs"]
+        def pane(kind: type[P]) -> P:
+            return next(p for p in window.panes if isinstance(p, kind))
+
+        micrographs = pane(MicrographPane)
         with audit.step("open the micrograph"):
             window.open_path(micrograph_sample)
             qtbot.waitUntil(lambda: micrographs.ready, timeout=60000)
@@ -155,6 +160,7 @@ def test_the_gui_thread_opens_no_data_or_model_file(qtbot, micrograph_sample):
 
         with audit.step("click an object and accept it"):
             prompts = micrographs.state.workbench.prompts
+            assert prompts is not None
             pos = micrographs.canvas.scene_pos_of(292.5, 290.5)
             qtbot.mouseClick(micrographs.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
             qtbot.waitUntil(
@@ -166,7 +172,7 @@ def test_the_gui_thread_opens_no_data_or_model_file(qtbot, micrograph_sample):
             qtbot.waitUntil(lambda: annotations is not None and len(annotations) == 1)
             qtbot.waitUntil(lambda: not window.jobs.busy, timeout=30000)
 
-        structures = panes["Structures"]
+        structures = pane(StructurePane)
         with audit.step("open a CIF in Structures"):
             with qtbot.waitSignal(structures.file_opened, timeout=60000):
                 window.open_path(samples_dir() / "NaCl.cif")
@@ -174,14 +180,14 @@ def test_the_gui_thread_opens_no_data_or_model_file(qtbot, micrograph_sample):
                 lambda: structures.scene is not None and not structures.busy, timeout=60000
             )
 
-        literature = panes["Literature"]
+        literature = pane(LiteraturePane)
         with audit.step("open the sample PDF in Literature"):
             window.open_path(samples_dir() / "LaFeAsO1-xHx_NMR_1609.04957.pdf")
             qtbot.waitUntil(
                 lambda: literature.paper is not None and not literature.busy, timeout=60000
             )
 
-        prediction = panes["Prediction"]
+        prediction = pane(PredictionPane)
         with audit.step("predict a formula"):
             window.tabs.setCurrentWidget(prediction)
             qtbot.keyClicks(prediction.input, "TiO2")
@@ -190,6 +196,15 @@ def test_the_gui_thread_opens_no_data_or_model_file(qtbot, micrograph_sample):
             qtbot.waitUntil(lambda: not prediction.predict_slot.busy, timeout=60000)
 
         registry._hash_cache.clear()  # the checksums are read afresh, as when the app starts
+        with audit.step("open Help ▸ About"):
+            menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+            assert isinstance(menu, QMenu)
+            next(a for a in menu.actions() if a.text().startswith("&About")).trigger()
+            about = window.findChild(AboutDialog)
+            assert about is not None
+            qtbot.waitExposed(about)
+            about.close()
+
         with audit.step("open Models ▸ Model manager"):
             menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Models")
             assert isinstance(menu, QMenu)
