@@ -115,7 +115,11 @@ def test_the_model_manager_names_the_fix_in_the_doctors_words(qtbot, tmp_path, m
     next(a for a in menu.actions() if a.text() == "Model &manager…").trigger()
     dialog = window.findChild(ModelManager)
     assert dialog is not None
+    # the dialog opens at once and says it is checking: the checksums are read in a job
+    assert dialog.checking and dialog.check_bar.text == "Checking the models' files…"
+    assert not dialog.damage_label.isVisible() and not dialog.install_button.isEnabled()
     qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=60000)
     assert dialog.damage_label.isVisible()
     assert dialog.damage_label.text() == said.removeprefix("matlens: ")
     assert "run `make models`, or open Models ▸ Model manager" in dialog.damage_label.text()

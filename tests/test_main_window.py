@@ -179,6 +179,7 @@ def test_model_manager_shows_models_and_device(qtbot):
     assert window.device is not None
     dialog = ModelManager(window.jobs, window.device, window)
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=60000)  # checksums are read in a job
     assert dialog.table.rowCount() == len(load_cards())
     assert window.device.label in dialog.device_label.text()
 
@@ -200,6 +201,7 @@ def test_model_manager_states_agree_with_the_doctor(qtbot, tmp_path, monkeypatch
     next(a for a in menu.actions() if a.text() == "Model &manager…").trigger()
     dialog = window.findChild(ModelManager)
     assert dialog is not None and dialog.isVisible()
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=60000)  # checksums are read in a job
     cells = [
         (dialog.table.item(row, 0), dialog.table.item(row, 2))
         for row in range(dialog.table.rowCount())

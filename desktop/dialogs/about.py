@@ -7,7 +7,13 @@ import html
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from inference import __version__
-from inference.runtime.registry import card_status, load_cards
+from inference.runtime.registry import ModelCard, files_present, load_cards
+
+
+def _presence(card: ModelCard) -> str:
+    # presence only: checksums read every model file (hundreds of MB), which the GUI thread
+    # must not; Models ▸ Model manager checks them in a job and names a damaged file
+    return "installed" if files_present(card) else "missing"
 
 
 def about_html() -> str:
@@ -15,7 +21,7 @@ def about_html() -> str:
         "".join(
             f"<tr><td>{html.escape(c.name)}</td><td>{html.escape(c.licence)}</td>"
             f"<td>{html.escape(c.source_package)} {html.escape(c.source_version)}</td>"
-            f"<td>{card_status(c).value}</td></tr>"
+            f"<td>{_presence(c)}</td></tr>"
             for c in load_cards()
             if c.bundled
         )

@@ -1,7 +1,10 @@
 """Model manager: installed models, their status, the device, and importing a SAM checkpoint.
 
 A damaged model (a file whose checksum differs from its card, a card that cannot be read) is
-named under the table in the line `matlens doctor` prints for it, which says how to fix it."""
+named under the table in the line `matlens doctor` prints for it, which says how to fix it.
+
+The states come from a job (`check_models` reads every model file for its checksum, hundreds of
+MB): the dialog opens at once and says "checking…" until they arrive."""
 
 from __future__ import annotations
 
@@ -26,15 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.job_bar import JobBar
+from desktop.workers import JobSlot
 from inference.runtime.exporting import run_export
-from inference.runtime.registry import (
-    UNREADABLE_CARD,
-    FileStatus,
-    card_state,
-    card_status,
-    damage,
-    load_cards,
-)
+from inference.runtime.model_check import ModelsCheck, check_models
 
 if TYPE_CHECKING:
     from desktop.workers import JobRunner, Worker
@@ -42,6 +40,7 @@ if TYPE_CHECKING:
     from inference.runtime.sessions import DeviceReport
 
 COLUMNS = ("Model", "Task", "Status", "Licence", "Source")
+CHECKING = "checking…"  # the Status cells while the check runs
 
 
 class ModelManager(QDialog):
@@ -53,6 +52,8 @@ class ModelManager(QDialog):
         self.resize(960, 480)
         self.jobs = jobs
         self.worker: Worker | None = None
+        self.check_slot = JobSlot(jobs, parent=self)
+        self.checked: ModelsCheck | None = None  # the latest check's answer
 
         device_text = device.label if device else "checking…"
         self.device_label = QLabel(f"<b>Compute device:</b> {device_text}", self)
@@ -82,6 +83,8 @@ class ModelManager(QDialog):
         self.cancel_button = QPushButton("Cancel", self)
         self.cancel_button.clicked.connect(self.cancel_job)
         self.progress = QProgressBar(self)
+        self.check_bar = JobBar(self)
+        self.check_bar.watch(self.check_slot)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
         close = QPushButton("Close", self)
@@ -99,38 +102,59 @@ class ModelManager(QDialog):
         layout.addWidget(self.device_label)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.damage_label)
+        layout.addWidget(self.check_bar)
         layout.addLayout(job_row)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
         self._set_busy(False)
         self.refresh()
 
+    @property
+    def checking(self) -> bool:
+        return self.check_slot.busy
+
     def refresh(self) -> None:
-        cards = load_cards()
-        self.table.setRowCount(len(cards))
-        fixes = []
-        for row, card in enumerate(cards):
-            state = card_state(card)
-            # checksums again only for the damaged few, to name the file and the fix
-            fix = damage(card) if state in (FileStatus.CORRUPT.value, UNREADABLE_CARD) else ""
-            if fix:
-                fixes.append(fix)
+        """Check every model in a job; until the answer comes the Status cells say "checking…"."""
+        status = COLUMNS.index("Status")
+        for row in range(self.table.rowCount()):
+            self.table.setItem(row, status, QTableWidgetItem(CHECKING))
+        self.damage_label.hide()
+        self.install_button.setEnabled(False)
+        self.check_slot.submit(
+            check_models,
+            label="Checking the models' files…",
+            cancellable=False,
+            on_result=self._show_models,
+            on_error=self._on_error,
+            name="model check",
+        )
+
+    def _show_models(self, checked: ModelsCheck) -> None:
+        self.checked = checked
+        self.table.setRowCount(len(checked.models))
+        for row, model in enumerate(checked.models):
+            card = model.card
             values = (
                 card.name,
                 card.task,
-                state,
+                model.state,
                 card.licence,
                 f"{card.source_package} {card.source_version}".strip(),
             )
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setToolTip(fix if fix and col == COLUMNS.index("Status") else value)
+                is_status = col == COLUMNS.index("Status")
+                item.setToolTip(model.fix if model.fix and is_status else value)
                 self.table.setItem(row, col, item)
         self.table.resizeRowsToContents()
+        fixes = checked.fixes
         self.damage_label.setText("\n".join(fixes))
         self.damage_label.setVisible(bool(fixes))
-        missing = any(card_status(c) is not FileStatus.OK for c in cards if c.bundled)
-        self.install_button.setEnabled(missing and self.worker is None)
+        self.install_button.setEnabled(checked.bundled_missing and self.worker is None)
+
+    def done(self, result: int) -> None:
+        self.check_slot.discard()  # a check still running has nobody to show its answer to
+        super().done(result)
 
     def _set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inference.jobs import CancelToken, ProgressCallback, no_progress
-from inference.runtime.registry import file_path, get_card, require
+from inference.runtime.registry import files_present, get_card, require
 
 LABELS = ("O", "B-MAT", "I-MAT", "B-VAL", "I-VAL")
 MODEL_ID = "materials_ner"
@@ -124,7 +124,7 @@ def installed() -> bool:
         cards = [get_card("minilm"), get_card(MODEL_ID)]
     except Exception:  # noqa: BLE001 - an unknown or broken card means: not installed
         return False
-    return all(file_path(f).is_file() for card in cards for f in card.files)
+    return all(files_present(card) for card in cards)
 
 
 @functools.lru_cache(maxsize=1)

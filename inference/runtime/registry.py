@@ -113,6 +113,12 @@ def card_status(card: ModelCard) -> FileStatus:
     return FileStatus.OK
 
 
+def files_present(card: ModelCard) -> bool:
+    """Whether every file of `card` is there: a stat each, no checksum, so a window may ask it
+    while it paints. Damage is found by `card_status` in a job, and by `require` before use."""
+    return all(file_path(f).is_file() for f in card.files)
+
+
 def user_cards_dir() -> Path:
     path = models_dir() / "cards"
     path.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ from desktop.panes.micrograph.modes import BRUSH, ERASER, EXAMPLES, PROMPT
 from desktop.panes.micrograph.objects_panel import ObjectsPanel, selection_outline
 from desktop.panes.micrograph.state import MicrographState
 from inference.imaging.io import SUPPORTED_EXTENSIONS
-from inference.runtime.registry import FileStatus, card_status, load_cards
+from inference.runtime.registry import files_present, load_cards
 from inference.segmentation.overlay import crop_rgba, objects_rgba
 
 if TYPE_CHECKING:
@@ -314,7 +314,9 @@ class MicrographPane(Pane):
         self.model_combo.clear()
         for card in load_cards():
             if card.task == "segmentation/sam":
-                ok = card_status(card) is FileStatus.OK
+                # presence only: checksums read every model file (an imported ViT-H is 2.5 GB),
+                # which the GUI thread must not; a damaged file is named when the model loads
+                ok = files_present(card)
                 self.model_combo.addItem(card.name + ("" if ok else " (not installed)"), card.id)
         index = self.model_combo.findData(current) if current else 0
         self.model_combo.setCurrentIndex(max(index, 0))
