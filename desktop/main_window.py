@@ -45,6 +45,8 @@ class _FallbackNotices(QObject):
 
 
 class MainWindow(QMainWindow):
+    device_found = Signal(object)  # the DeviceReport, once the probe has answered
+
     def __init__(
         self, pane_classes: list[type[Pane]] | None = None, *, warm_up: bool = True
     ) -> None:
@@ -254,6 +256,7 @@ class MainWindow(QMainWindow):
 
     def _set_device(self, report: DeviceReport) -> None:
         self.device = report
+        self.device_found.emit(report)
         self.device_label.setText(report.label)
         self.device_label.setToolTip(
             "Models run on the GPU." if report.is_gpu else f"Models run on the CPU: {report.reason}"
@@ -340,6 +343,7 @@ class MainWindow(QMainWindow):
 
         dialog = ModelManager(self.jobs, self.device, self)
         dialog.models_changed.connect(self._models_changed)
+        self.device_found.connect(dialog.set_device)  # opened before the probe answered
         dialog.open()
 
     def _models_changed(self) -> None:

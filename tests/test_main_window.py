@@ -184,6 +184,24 @@ def test_model_manager_shows_models_and_device(qtbot):
     assert window.device.label in dialog.device_label.text()
 
 
+def test_model_manager_opened_at_start_names_the_device_once_found(qtbot):
+    """Opened before the window has found its device (the probe runs after the first paint),
+    the Model manager said "Compute device: checking…" for as long as it stayed open."""
+    from desktop.dialogs.models import ModelManager
+
+    window = _window(qtbot)
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Models")
+    assert isinstance(menu, QMenu)
+    next(a for a in menu.actions() if a.text() == "Model &manager…").trigger()
+    dialog = window.findChild(ModelManager)
+    assert dialog is not None
+    assert window.device is None and "checking…" in dialog.device_label.text()
+    qtbot.waitUntil(lambda: window.device is not None, timeout=10000)
+    assert window.device is not None
+    assert f"Compute device:</b> {window.device.label}" in dialog.device_label.text()
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=60000)
+
+
 def test_model_manager_states_agree_with_the_doctor(qtbot, tmp_path, monkeypatch, capsys):
     """Models ▸ Model manager… says of each model what `matlens doctor` and `models list` say:
     the Tc linker (its coefficients are in its card, no files) is ok, not "missing", and a card

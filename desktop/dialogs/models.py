@@ -55,8 +55,8 @@ class ModelManager(QDialog):
         self.check_slot = JobSlot(jobs, parent=self)
         self.checked: ModelsCheck | None = None  # the latest check's answer
 
-        device_text = device.label if device else "checking…"
-        self.device_label = QLabel(f"<b>Compute device:</b> {device_text}", self)
+        self.device_label = QLabel(self)
+        self.set_device(device)
         self.table = QTableWidget(0, len(COLUMNS), self)
         self.table.setHorizontalHeaderLabels(COLUMNS)
         header = self.table.horizontalHeader()
@@ -108,6 +108,12 @@ class ModelManager(QDialog):
         layout.addLayout(buttons)
         self._set_busy(False)
         self.refresh()
+
+    def set_device(self, device: DeviceReport | None) -> None:
+        """The device that runs the models; "checking…" until the window has found it (the
+        window tells the dialog when it does, so it never stays "checking…")."""
+        text = device.label if device else "checking…"
+        self.device_label.setText(f"<b>Compute device:</b> {text}")
 
     @property
     def checking(self) -> bool:
