@@ -46,10 +46,13 @@ def test_random_vit_b_checkpoint_imports_through_the_model_manager(qtbot, tmp_pa
     jobs = JobRunner()
     dialog = ModelManager(jobs, None)
     qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=60_000)  # the files are checked in a job
     rows_before = dialog.table.rowCount()
+    assert rows_before > 0
     dialog.import_checkpoint(ckpt, "vit_b", "Lab SAM B")
     qtbot.waitUntil(lambda: dialog.worker is None, timeout=300_000)
     assert "Imported Lab SAM B" in dialog.status.text(), dialog.status.text()
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=60_000)
     assert dialog.table.rowCount() == rows_before + 1
 
     listed = json.loads(matlens("models", "list", "--json").stdout)
