@@ -4,12 +4,12 @@ naming the file and the fix); a healthy set-up, or one that only lacks a model, 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.cli_harness import run_matlens
+from tests.model_folders import cut_short, linked_models
 
 CHGNET = "chgnet_0.3.0_efsm.onnx"  # 3.9 MB: the smallest exported ONNX graph
 
@@ -18,23 +18,15 @@ def _models_like_the_real_ones(folder: Path) -> Path:
     """A models folder of links to the exported models (the real ones are never touched)."""
     from inference.runtime.registry import FileStatus, file_status, get_card
 
-    real = Path(os.environ["MATLENS_MODELS"])
     if file_status(get_card("chgnet").files[0]) is not FileStatus.OK:
         pytest.skip("CHGNet is not exported: run `make models`")
-    folder.mkdir()
-    for item in real.iterdir():
-        (folder / item.name).symlink_to(item)
-    return folder
+    return linked_models(folder)
 
 
 def _cut_short(models: Path, source: Path) -> Path:
     """Put in `models` a copy of the real CHGNet file cut to half its size (a link is replaced)."""
-    target = models / CHGNET
-    target.unlink(missing_ok=True)
-    shutil.copyfile(source / CHGNET, target)
-    with target.open("r+b") as fh:
-        fh.truncate(target.stat().st_size // 2)
-    return target
+    assert source == Path(os.environ["MATLENS_MODELS"])  # the copy is of the real file
+    return cut_short(models, CHGNET)
 
 
 def test_a_cut_short_model_fails_the_doctor_with_one_line_naming_the_file_and_the_fix(tmp_path):

@@ -12,7 +12,6 @@ window, real widgets.
 
 from __future__ import annotations
 
-import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import pytest
 import tifffile
 from conftest import shared
+from model_folders import cut_short, linked_models
 from PySide6.QtCore import Qt
 from scipy import ndimage
 from skimage import measure as skmeasure
@@ -218,14 +218,8 @@ def test_a_damaged_model_file_is_said_and_a_click_says_why_nothing_comes(
     """A models folder whose SAM decoder was cut short (a copy: the real one stays as it is):
     the banner names the file and the fix in one line, and a click made once the banner is
     gone says that clicks are off and why, not "Preparing the image…" for ever."""
-    real = Path(os.environ["MATLENS_MODELS"])
-    models = tmp_path / "models"
-    models.mkdir()
-    for item in real.iterdir():
-        (models / item.name).symlink_to(item)
-    decoder = models / "mobile_sam_decoder.onnx"
-    decoder.unlink()
-    decoder.write_bytes((real / "mobile_sam_decoder.onnx").read_bytes()[:100_000])
+    models = linked_models(tmp_path / "models")
+    cut_short(models, "mobile_sam_decoder.onnx", 100_000)
     monkeypatch.setenv("MATLENS_MODELS", str(models))
     # as at the start of the app: no SAM session that an earlier test opened from the good files
     monkeypatch.setattr(

@@ -190,18 +190,13 @@ def test_doctor_flags_a_broken_card_and_accepts_one_that_carries_its_weights(tmp
 def test_doctor_names_a_damaged_model_file_and_the_fix(tmp_path, monkeypatch, mobile_sam_exported):
     """A models folder whose SAM decoder was cut short (a copy of the real folder): the doctor
     marks that model, names the file and says how to fix it; the other models stay ok."""
-    import os
-    from pathlib import Path
+    from model_folders import cut_short, linked_models
 
     from inference import doctor
 
-    real = Path(os.environ["MATLENS_MODELS"])
-    for item in real.iterdir():
-        (tmp_path / item.name).symlink_to(item)
-    decoder = tmp_path / "mobile_sam_decoder.onnx"
-    decoder.unlink()
-    decoder.write_bytes((real / "mobile_sam_decoder.onnx").read_bytes()[:100_000])
-    monkeypatch.setenv("MATLENS_MODELS", str(tmp_path))
+    models = linked_models(tmp_path / "models")
+    decoder = cut_short(models, "mobile_sam_decoder.onnx", 100_000)
+    monkeypatch.setenv("MATLENS_MODELS", str(models))
     report = doctor.collect()
     sam = next(m for m in report.models if m.id == "mobile_sam")
     assert not sam.ok and sam.files["mobile_sam_decoder.onnx"] == "checksum mismatch"

@@ -121,16 +121,10 @@ def test_symbols_that_name_several_settings_are_not_guessed():
 def test_the_window_shows_the_stated_space_group_and_skips_modulated_blocks(qtbot):
     """Opened as a person opens a file (File ▸ Open routes through the window's open_path)."""
     pytest.importorskip("vtkmodules.vtkRenderingOpenGL2")
-    from test_structures_pane import structure_window
+    from test_structures_pane import structure_file_opened
 
-    from desktop.panes.structure.pane import StructurePane
-
-    window = structure_window(qtbot)
-    pane = window.panes[0]
-    assert isinstance(pane, StructurePane)
-    try:
-        assert window.open_path(_cif("1000055-unrecognised-spacegroup.cif"))
-        qtbot.waitUntil(lambda: pane.scene is not None and not pane.busy, timeout=60000)
+    lab6 = _cif("1000055-unrecognised-spacegroup.cif")
+    with structure_file_opened(qtbot, lab6) as (window, pane):
         fields = pane.info.fields
         assert fields["formula"].text() == "LaB6"
         assert fields["spacegroup"].text() == "Pm-3m (No. 221)"
@@ -147,5 +141,3 @@ def test_the_window_shows_the_stated_space_group_and_skips_modulated_blocks(qtbo
         assert pane.info.fields["reduced"].text() == "Cr2P2O7"
         assert any("skipped: a modulated structure" in m for m in messages), messages
         assert not window.banner.error_text
-    finally:
-        window.close()

@@ -4,6 +4,7 @@ offscreen when there is no display; see conftest)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -43,6 +44,23 @@ def structure_window(qtbot):
     window.show()
     assert isinstance(window.panes[0], StructurePane)
     return window
+
+
+@contextlib.contextmanager
+def structure_file_opened(qtbot, path):
+    """`structure_window` with `path` opened and drawn: (window, pane); the window is closed
+    afterwards, whatever the test asserted."""
+    from desktop.panes.structure.pane import StructurePane
+
+    window = structure_window(qtbot)
+    pane = window.panes[0]
+    assert isinstance(pane, StructurePane)
+    try:
+        assert window.open_path(path)
+        qtbot.waitUntil(lambda: pane.scene is not None and not pane.busy, timeout=60000)
+        yield window, pane
+    finally:
+        window.close()
 
 
 @pytest.fixture

@@ -45,16 +45,9 @@ def test_cli_info_says_it_and_json_gives_no_density():
 
 def test_the_window_shows_no_density_for_a_2d_cell(qtbot):
     pytest.importorskip("vtkmodules.vtkRenderingOpenGL2")
-    from test_structures_pane import structure_window
+    from test_structures_pane import structure_file_opened
 
-    from desktop.panes.structure.pane import StructurePane
-
-    window = structure_window(qtbot)
-    pane = window.panes[0]
-    assert isinstance(pane, StructurePane)
-    try:
-        assert window.open_path(_poscar("28397"))
-        qtbot.waitUntil(lambda: pane.scene is not None and not pane.busy, timeout=60000)
+    with structure_file_opened(qtbot, _poscar("28397")) as (window, pane):
         assert pane.info.fields["density"].text() == "—"
         assert "19.9 Å of vacuum along c" in pane.info.notices.text()
         assert window.open_path(_poscar("1372"))
@@ -62,5 +55,3 @@ def test_the_window_shows_no_density_for_a_2d_cell(qtbot):
             lambda: pane.info.fields["density"].text().endswith("g/cm³") and not pane.busy,
             timeout=60000,
         )
-    finally:
-        window.close()
