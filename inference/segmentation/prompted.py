@@ -7,6 +7,7 @@ same clicks give the same masks in the pane and on the command line.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,16 +46,21 @@ def decode_prompt(
 
 @dataclass(frozen=True)
 class ClickAhead:
-    """What a click at (x, y) will show, worked out while the pointer rests there: the
-    outline of the mask shown first, a boolean crop at `offset` (y0, x0). `first`: the click
-    would start an object (the pane outlines only those: a later click's mask refines the one
-    on screen, and a right click would take another)."""
+    """What a click at (x, y) will show, worked out while the pointer rests there: the mask
+    shown first, a boolean crop at `offset` (y0, x0). `first`: the click would start an object
+    (the pane outlines only those: a later click's mask refines the one on screen, and a right
+    click would take another)."""
 
     x: float
     y: float
     first: bool
-    outline: np.ndarray
+    mask: np.ndarray
     offset: tuple[int, int]
+
+    @cached_property
+    def outline(self) -> np.ndarray:
+        """The mask's boundary pixels, same crop (made only when it is to be drawn)."""
+        return outline(self.mask)
 
 
 def answer_ahead(
@@ -77,7 +83,7 @@ def answer_ahead(
     if not answers:
         return None
     crop, offset = answers[0].mask_crop()
-    return ClickAhead(x, y, not points and box is None, outline(crop), offset)
+    return ClickAhead(x, y, not points and box is None, crop, offset)
 
 
 @dataclass(frozen=True)

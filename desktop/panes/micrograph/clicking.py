@@ -306,6 +306,6 @@ def _answer_and_outline(
     ahead = answer_ahead(clicks, x, y, points, box, shown)
     if ahead is not None and not ahead.first:  # refining: a right click is as likely
         answer_ahead(clicks, x, y, points, box, shown, label=0)
-    if ahead is None or not ahead.first or ahead.outline.size > OUTLINE_MAX_PIXELS:
+    if ahead is None or not ahead.first or ahead.mask.size > OUTLINE_MAX_PIXELS:
         return None
     return _Outline(x, y, crop_rgba(ahead.outline, AHEAD_COLOUR), ahead.offset)
