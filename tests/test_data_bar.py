@@ -29,9 +29,11 @@ from fei_like import write_fei_like
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from test_micrograph_measure_gui import wait_measured
+from test_micrograph_pane import wait_mask
 
 from desktop.panes.micrograph.pane import MicrographPane
 from inference.runtime.paths import samples_dir
+from inference.segmentation.clicks import ClickSession
 from inference.segmentation.domain import MIN_SIDE
 from inference.segmentation.numbers import format_percent
 
@@ -254,6 +256,41 @@ def test_examples_painted_in_the_data_bar_are_not_trained_on(qtbot, window, fei_
         window.grab().save(str(Path(shots) / "phases_examples_in_data_bar.png"))
 
 
+# A precipitate 4 rows above the data bar that SAM runs into the bar: its whole-image mask holds
+# more bar pixels than specimen ones.
+NEAR_THE_BAR = (35, SPECIMEN - 4)
+
+
+def test_a_click_just_above_the_data_bar_gives_a_mask_without_the_bar(
+    qtbot, window, fei_image, tmp_path
+):
+    pane = open_in_window(qtbot, window, fei_image)
+    click(qtbot, pane, *NEAR_THE_BAR)
+    shown = wait_mask(qtbot, pane)
+    clicks = pane.state.workbench.clicks
+    assert clicks is not None
+    # the same click on a session that does not know the bar: what SAM gives (and gave before)
+    unaware = ClickSession(clicks.model, clicks.embedding, pixels=clicks.pixels)
+    sam_mask = unaware.predict(shown.points)[0].mask
+    assert np.count_nonzero(sam_mask[SPECIMEN:]) > np.count_nonzero(sam_mask[:SPECIMEN])
+    assert not shown.mask[SPECIMEN:].any(), "the mask on screen runs into the data bar"
+    np.testing.assert_array_equal(shown.mask[:SPECIMEN], sam_mask[:SPECIMEN])
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        window.grab().save(str(Path(shots) / "click_above_data_bar.png"))
+
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)
+    (kept,) = annotations_of(pane).objects
+    assert not annotations_of(pane).label_image()[SPECIMEN:].any()
+    assert kept.area == np.count_nonzero(shown.mask)
+
+    # `matlens segment` gives the same mask for the same click
+    x, y, _ = kept.points[0]
+    out = tmp_path / "mask.png"
+    run = run_matlens("segment", fei_image, "--point", f"{x},{y}", "--out", out, timeout=120)
+    assert run.returncode == 0, run.stderr
+    np.testing.assert_array_equal(iio.imread(out) > 0, kept.full_mask((HEIGHT, WIDTH)))
+
+
 # --- the command line and the batch -------------------------------------------------------------
 def test_matlens_auto_names_the_data_bar_when_the_specimen_is_too_short(short_fei_image, tmp_path):
     out = tmp_path / "labels.tif"
@@ -396,3 +433,30 @@ def test_a_batch_leaves_the_data_bar_out_and_says_so(fei_image, tmp_path):
         specimen_fraction(labels > 0), rel=1e-6
     )
     assert row["data_bar_rows"] == str(BAR_ROWS)
+
+
+def test_a_phases_batch_says_when_examples_in_the_data_bar_were_left_out(fei_image, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.move(fei_image, folder / fei_image.name)
+    examples = [{"class": n, "points": p} for n, p in EXAMPLES.items()]
+    examples[0]["points"] = examples[0]["points"] + IN_THE_BAR  # "precipitate"
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(
+        json.dumps(
+            {
+                "format": "matlens-recipe",
+                "version": 1,
+                "mode": "phases",
+                "classes": list(EXAMPLES),
+                "examples": examples,
+                "parameters": {"phases": {"trees": 8, "sam_examples": False}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    run = run_matlens("batch", recipe, folder, tmp_path / "out", timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert f"{fei_image.name}: {LEFT_OUT} (2 points)." in run.stdout, run.stdout
+    labels = tifffile.imread(tmp_path / "out" / f"{fei_image.stem}.labels.tif")
+    assert labels.any() and not labels[SPECIMEN:].any()

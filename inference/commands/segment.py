@@ -136,7 +136,10 @@ def run(args) -> int:
     check_prompts(image.shape, prompts)  # one line before the model loads
     from inference.segmentation.sam import SamModel
 
-    clicks = embed_for_clicks(SamModel(args.model), image.rgb, tiles_on_demand=True)
+    bar = image.micrograph.data_bar_rows
+    clicks = embed_for_clicks(
+        SamModel(args.model), image.rgb, tiles_on_demand=True, data_bar_rows=bar
+    )
     results = segment_prompts(clicks, prompts)
     written = _write(results, image, args)
     summary = _summary(results, image, written)

@@ -101,7 +101,16 @@ class BatchReport:
 
 
 # --- segmentation by mode -----------------------------------------------------------------------
-Segmenter = Callable[[LoadedImage, ProgressCallback, CancelToken | None], list[AnnotatedObject]]
+@dataclass(frozen=True)
+class Segmented:
+    """One image's objects by a recipe's mode, and a line for each thing it left out (examples
+    in the image's data bar, which phases by example does not train on)."""
+
+    objects: tuple[AnnotatedObject, ...]
+    notes: tuple[str, ...] = ()
+
+
+Segmenter = Callable[[LoadedImage, ProgressCallback, CancelToken | None], Segmented]
 
 
 def _params(cls, values: dict, component: str):
@@ -139,7 +148,7 @@ def segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter:
                 cancel=cancel,
                 data_bar_rows=image.micrograph.data_bar_rows,
             )
-            return found.objects(first_class)
+            return Segmented(tuple(found.objects(first_class)))
 
         return run_auto
     if recipe.mode == "map":
@@ -157,7 +166,7 @@ def segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter:
                 cancel=cancel,
                 data_bar_rows=image.micrograph.data_bar_rows,
             )
-            return built.objects(first_class)
+            return Segmented(tuple(built.objects(first_class)))
 
         return run_map
     raise MatLensError(f"unknown mode '{recipe.mode}'")
@@ -183,7 +192,9 @@ def _phase_segmenter(recipe: Recipe, model: Callable[[], SamModel]) -> Segmenter
         result = segment_phases(
             model(), image.rgb, examples, params, progress, cancel, data_bar_rows=bar
         )
-        return list(phase_objects(result.labels, result.classes, min_area).objects)
+        objects = phase_objects(result.labels, result.classes, min_area).objects
+        notes = (result.examples_note,) if result.examples_note else ()
+        return Segmented(tuple(objects), notes)
 
     return run_phases
 
@@ -363,7 +374,9 @@ def process_image(
     )
     if data_bar:
         notes.append(f"{path.name}: {data_bar}")
-    objects = run(image, progress_part(progress, 0.05, 0.8), cancel)
+    segmented = run(image, progress_part(progress, 0.05, 0.8), cancel)
+    objects = list(segmented.objects)
+    notes.extend(f"{path.name}: {note}" for note in segmented.notes)
     known = {c.name for c in recipe.classes}
     extra = [o.class_name for o in objects if o.class_name not in known]
     classes = [*recipe.classes, *classes_for(extra)]

@@ -37,6 +37,7 @@ from inference.segmentation.click_policy import (
     with_region,
     with_whole,
 )
+from inference.segmentation.data_bar import specimen_rows
 from inference.segmentation.edge_level import MARGIN as EDGE_MARGIN
 from inference.segmentation.edge_level import edge_level
 from inference.segmentation.fragments import MARGIN, outline_contrast
@@ -220,6 +221,8 @@ class RefinedCandidate:
     frame: _Frame = field(repr=False)
     ambiguous: bool = False
     reason: str = ""
+    # rows above a microscope's data bar (`data_bar.specimen_rows`); None: no bar
+    specimen_rows: int | None = None
 
     @property
     def score(self) -> float | None:
@@ -271,7 +274,23 @@ class RefinedCandidate:
                 fill_holes_px=p.fill_holes_px,
                 min_island_px=p.min_island_px,
             )
+        cut = self._data_bar_cut(y0, crop.shape[0])
+        if cut is not None:
+            crop = crop.copy()
+            crop[max(cut - y0, 0) :] = False
         return crop, (y0, x0)
+
+    def _data_bar_cut(self, y0: int, rows: int) -> int | None:
+        """The first row of a data bar that the mask (rows y0 onwards) loses, else None. SAM
+        sees the bar as part of the picture and often runs an object above it into the bar,
+        whose pixels are not specimen. A prompt that points into the bar itself (a positive
+        click there, a box that starts in it) is the person's choice and is kept whole."""
+        limit = self.specimen_rows
+        if limit is None or y0 + rows <= limit:
+            return None
+        if any(label == 1 and y >= limit for _, y, label in self.points):
+            return None
+        return limit if self.box is None or self.box[1] < limit else None
 
     def mask_crop(self) -> tuple[np.ndarray, tuple[int, int]]:
         """The mask where it can be true and its (y0, x0) in the image: cheap to draw."""
@@ -280,7 +299,7 @@ class RefinedCandidate:
     @cached_property
     def mask(self) -> np.ndarray:
         """The image-sized boolean mask."""
-        if not self.zoomed and not self.policy.cleans:
+        if not self.zoomed and not self.policy.cleans and self.specimen_rows is None:
             return self.raw.mask
         crop, (y0, x0) = self._crop
         out = np.zeros(self.image_shape, bool)
@@ -330,6 +349,7 @@ class ClickSession:
         encode: Callable[[np.ndarray], ImageEmbedding] | None = None,
         memory: int = 64,
         pixels: np.ndarray | None = None,
+        data_bar_rows: int = 0,
     ) -> None:
         self.model, self.policy, self.image = model, policy, image
         # what the local-contrast region is grown on (no zoom needs it): default `image`
@@ -339,6 +359,10 @@ class ClickSession:
         if isinstance(embedding, TiledEmbedding):
             self.tiles, embedding = embedding, embedding.whole
         self.full = _Frame(embedding)
+        # a microscope's data bar: masks of prompts above it leave its rows out (`_data_bar_cut`)
+        height = embedding.original_size[0]
+        rows = specimen_rows(height, data_bar_rows)
+        self.specimen_rows: int | None = rows if rows < height else None
         self._zooms: OrderedDict[Point, _Frame | None] = OrderedDict()
         self._tile_frames: OrderedDict[int, _Frame] = OrderedDict()
         self._memory = memory
@@ -535,7 +559,12 @@ class ClickSession:
         else:
             best = choose_candidate(raw, self.policy) if first else raw[0]
             ordered = [best] + [c for c in raw if c is not best]  # the rest by predicted IoU
-        out = [RefinedCandidate(c, points, box, self.shape, self.policy, frame) for c in ordered]
+        out = [
+            RefinedCandidate(
+                c, points, box, self.shape, self.policy, frame, specimen_rows=self.specimen_rows
+            )
+            for c in ordered
+        ]
         if choice is not None and choice.ambiguous:
             out[0] = replace(out[0], ambiguous=True, reason=choice.reason)
         if keep:
@@ -620,17 +649,20 @@ def click_session(
     threshold: int = TILE_ABOVE,
     zoom: bool = False,
     lazy: bool = False,
+    data_bar_rows: int = 0,
 ) -> ClickSession:
     """A ClickSession for an image of any size: in tiles above `threshold`, else on the whole
     image as before (`zoom` passes the image so small objects get a zoom window, +0.6 s).
-    `lazy` embeds each tile when a prompt first needs it instead of all of them now."""
+    `lazy` embeds each tile when a prompt first needs it instead of all of them now.
+    `data_bar_rows`: a microscope's data bar, which masks of prompts above it leave out."""
     policy = policy or DEFAULT
     if needs_tiling(rgb.shape, threshold):
         tiles = embed_tiled(model, rgb, progress=progress, cancel=cancel, lazy=lazy)
-        return ClickSession(model, tiles, policy=policy, pixels=rgb)
+        return ClickSession(model, tiles, policy=policy, pixels=rgb, data_bar_rows=data_bar_rows)
     embedding = model.embed(rgb, progress, cancel)
     model.prepare_clicks(embedding)
-    return ClickSession(model, embedding, rgb if zoom else None, policy, pixels=rgb)
+    image = rgb if zoom else None
+    return ClickSession(model, embedding, image, policy, pixels=rgb, data_bar_rows=data_bar_rows)
 
 
 def _with_region(

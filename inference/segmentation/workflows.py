@@ -208,12 +208,21 @@ def embed_for_clicks(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     tiles_on_demand: bool = False,
+    data_bar_rows: int = 0,
 ) -> ClickSession:
     """The click session of an image: one embedding, or native-resolution tiles above
     `tiling.TILE_ABOVE` px. Zoom windows are left out so every click stays live (~20 ms).
     `tiles_on_demand` embeds a tile when a prompt first needs it (the CLI's few prompts);
-    the pane embeds them all up front so that no click waits."""
-    return click_session(model, rgb, progress=progress, cancel=cancel, lazy=tiles_on_demand)
+    the pane embeds them all up front so that no click waits. The masks of prompts above a
+    data bar of `data_bar_rows` leave its rows out (SAM runs objects near it into it)."""
+    return click_session(
+        model,
+        rgb,
+        progress=progress,
+        cancel=cancel,
+        lazy=tiles_on_demand,
+        data_bar_rows=data_bar_rows,
+    )
 
 
 # --- segment everything and the microstructure map --------------------------------------------

@@ -178,6 +178,7 @@ class MicrographState(QObject):
             on_error=self._embedding_failed,
             on_cancelled=lambda: self.show_status("Embedding cancelled: clicks are off"),
             name="image embedding",
+            data_bar_rows=image.micrograph.data_bar_rows,
         )
 
     def _embedding_failed(self, report: ErrorReport) -> None:
