@@ -430,7 +430,9 @@ def score_supermat(papers, predictions: dict[str, dict]) -> dict:
     return {"counts": counts, "extra": extra, "rows": rows, "paper_links": paper_links}
 
 
-def paper_interval(papers: list[tuple[int, int, int, int]], draws: int = 2000) -> tuple[float, float]:
+def paper_interval(
+    papers: list[tuple[int, int, int, int]], draws: int = 2000
+) -> tuple[float, float]:
     """95% interval of a part's link F1 when its papers are drawn again with replacement: the
     papers, not the links, are the independent units (one review can hold 40% of a part's links)."""
     rng = random.Random(0)
