@@ -141,6 +141,39 @@ def test_the_scale_bar_sits_above_an_fei_data_bar(qtbot, window, tmp_path):
     assert 0 < corner < 20  # back in the view's corner
 
 
+@pytest.mark.parametrize("side", [24, 200])
+def test_the_scale_bar_stays_on_an_image_narrower_than_the_view(qtbot, window, tmp_path, side):
+    """A square image in the wide canvas has black margins beside it: the bar was placed in the
+    view's corner and ran past the image's right edge into them (by 22 screen px at 24 px)."""
+    from PySide6.QtCore import QPointF
+
+    from inference.runtime.paths import samples_dir
+
+    grey = tifffile.imread(samples_dir() / "superalloy_precipitates.tif").mean(axis=2)
+    path = tmp_path / f"square{side}.tif"
+    tifffile.imwrite(
+        path,
+        grey[:side, :side].astype(np.uint8),
+        imagej=True,
+        resolution=(1 / 0.05, 1 / 0.05),  # 0.05 µm a pixel
+        metadata={"unit": "um"},
+    )
+    pane = window.panes[0]
+    assert window.open_path(path)
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.path == path, timeout=30000)
+    view, bar = pane.canvas.view, pane.canvas.scale_bar
+    qtbot.waitUntil(lambda: view.viewRect().width() > side, timeout=5000)
+    qtbot.wait(50)
+    image_right = view.mapViewToScene(QPointF(side, side)).x()
+    image_bottom = view.mapViewToScene(QPointF(side, side)).y()
+    assert image_right < view.sceneBoundingRect().right() - 30  # margins beside the image
+    assert bar.isVisible()
+    drawn = bar.bar.sceneBoundingRect()
+    assert drawn.right() < image_right and drawn.bottom() < image_bottom
+    assert bar.text.sceneBoundingRect().right() < image_right
+    assert 0.1 * side <= bar.size <= 0.2 * side  # about a fifth of the image, not of the view
+
+
 def precipitate_points(mask_path) -> list[tuple[int, int]]:
     """The interior-most pixel of each annotated (red) precipitate, largest first."""
     rgba = tifffile.imread(mask_path)

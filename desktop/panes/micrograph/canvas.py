@@ -116,17 +116,19 @@ class _PromptViewBox(pg.ViewBox):
 
 
 BAR_WIDTH = 5  # screen pixels
-CORNER_GAP = -16  # from the view's bottom-right corner to the bar's right end and top
+CORNER_GAP = -16  # from the image's bottom-right corner on screen to the bar's right end and top
 DATA_BAR_GAP = 8  # between the bar and the data bar under it
 TEXT_ROOM = 40  # the bar never rises so high that its length leaves the view
 
 
 class ScaleBarItem(pg.ScaleBar):
     """A round length (1, 2 or 5 × 10^k, the rule of the exported pictures' bar:
-    `scale_bar.choose_scale_bar`) near a fifth of the width shown, in the view's bottom-right
-    corner; chosen again as the view zooms. Hidden while the image is uncalibrated. Over an
-    FEI/Thermo image it sits above the microscope's data bar (its own scale bar and text there)
-    whenever the data bar shows in the view."""
+    `scale_bar.choose_scale_bar`) near a fifth of the image's width shown, in the bottom-right
+    corner of the image where it shows (not of the view: an image narrower than the view has
+    black margins beside it, and the bar ran past the image's edge into them); chosen again as
+    the view zooms. Hidden while the image is uncalibrated or out of sight. Over an FEI/Thermo
+    image it sits above the microscope's data bar (its own scale bar and text there) whenever
+    the data bar shows in the view."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -139,6 +141,7 @@ class ScaleBarItem(pg.ScaleBar):
         )
         self.calibration = Calibration()
         self.data_bar_top: int | None = None  # the image row where the data bar starts
+        self.image_shape: tuple[int, int] | None = None  # (rows, columns) of the image shown
         self.text.setColor("w")
         self.text.fill = pg.mkBrush(0, 0, 0, 170)
         self.setZValue(30)
@@ -152,6 +155,10 @@ class ScaleBarItem(pg.ScaleBar):
         self.data_bar_top = top_row
         self.updateBar()
 
+    def set_image_shape(self, shape: tuple[int, int]) -> None:
+        self.image_shape = shape
+        self.updateBar()
+
     @property
     def label(self) -> str:
         """The length written above the bar ("" when hidden)."""
@@ -161,23 +168,35 @@ class ScaleBarItem(pg.ScaleBar):
         view = self.parentItem()
         if not isinstance(view, pg.ViewBox):
             return
-        bar = choose_scale_bar(self.calibration, int(view.viewRect().width()))
+        shown = view.viewRect()
+        if self.image_shape is not None:
+            rows, columns = self.image_shape
+            shown = shown.intersected(QRectF(0, 0, columns, rows))
+        bar = None
+        if shown.width() > 0 and shown.height() > 0:
+            bar = choose_scale_bar(self.calibration, int(shown.width()))
         self.setVisible(bar is not None)
         if bar is None:
             return
         self.size = bar.length_px
         self.text.setText(bar.label)
         super().updateBar()
-        self.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(CORNER_GAP, self._lift(view)))
+        # the image's bottom-right corner on screen, as an offset from the view's
+        a, b = view.mapFromView(shown.topLeft()), view.mapFromView(shown.bottomRight())
+        box = view.boundingRect()
+        right = min(max(a.x(), b.x()) - box.width(), 0.0)
+        bottom = min(max(a.y(), b.y()) - box.height(), 0.0)
+        offset = (right + CORNER_GAP, self._lift(view, bottom + CORNER_GAP))
+        self.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=offset)
 
-    def _lift(self, view: pg.ViewBox) -> float:
-        """The bar's offset from the view's bottom edge: above the data bar when it shows."""
-        if self.data_bar_top is None:
-            return CORNER_GAP
+    def _lift(self, view: pg.ViewBox, corner: float) -> float:
+        """The bar's offset from the view's bottom edge: `corner` (the image's bottom-right
+        corner), or above the data bar when it shows."""
         height = view.boundingRect().height()
-        top = view.mapFromView(QPointF(0, self.data_bar_top)).y()  # the data bar's top edge
-        above = top - height - BAR_WIDTH - DATA_BAR_GAP
-        return max(min(CORNER_GAP, above), TEXT_ROOM - height)
+        if self.data_bar_top is not None:
+            top = view.mapFromView(QPointF(0, self.data_bar_top)).y()  # the data bar's top edge
+            corner = min(corner, top - height - BAR_WIDTH - DATA_BAR_GAP)
+        return max(corner, TEXT_ROOM - height)
 
 
 class MicrographCanvas(pg.GraphicsLayoutWidget):
@@ -267,6 +286,7 @@ class MicrographCanvas(pg.GraphicsLayoutWidget):
         """Show a display image (uint8, HxW or HxWx3) and fit it in the view."""
         self.image_item.setImage(display, autoLevels=False, levels=(0, 255))
         self.image_shape = display.shape[:2]
+        self.scale_bar.set_image_shape(self.image_shape)
         self.objects_item.clear()
         self.candidate_item.clear()
         self.selection_item.clear()
