@@ -12,6 +12,7 @@ image, over the specimen rows (the rows above the bar) only. Real MobileSAM, rea
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -289,6 +290,21 @@ def test_a_click_just_above_the_data_bar_gives_a_mask_without_the_bar(
     run = run_matlens("segment", fei_image, "--point", f"{x},{y}", "--out", out, timeout=120)
     assert run.returncode == 0, run.stderr
     np.testing.assert_array_equal(iio.imread(out) > 0, kept.full_mask((HEIGHT, WIDTH)))
+
+
+def test_enter_on_an_empty_mask_adds_nothing_and_says_so(qtbot, window, fei_image):
+    """A mask cut at the data bar can be left with no pixels; Enter then raised (an object with
+    no pixels) instead of saying that there is nothing to accept."""
+    pane = open_in_window(qtbot, window, fei_image)
+    click(qtbot, pane, 200, 200)
+    shown = wait_mask(qtbot, pane)
+    # the same answer as if the whole picture were data bar: the cut leaves it no pixels
+    emptied = dataclasses.replace(shown, points=(), specimen_rows=0)
+    assert not emptied.mask.any()
+    pane.state.workbench.set_candidates([emptied])
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)
+    assert len(annotations_of(pane)) == 0
+    assert "the mask on screen is empty" in window.statusBar().currentMessage()
 
 
 # --- the command line and the batch -------------------------------------------------------------

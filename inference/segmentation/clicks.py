@@ -284,13 +284,14 @@ class RefinedCandidate:
         """The first row of a data bar that the mask (rows y0 onwards) loses, else None. SAM
         sees the bar as part of the picture and often runs an object above it into the bar,
         whose pixels are not specimen. A prompt that points into the bar itself (a positive
-        click there, a box that starts in it) is the person's choice and is kept whole."""
+        click there, a box centred in it) is the person's choice and is kept whole."""
         limit = self.specimen_rows
         if limit is None or y0 + rows <= limit:
             return None
         if any(label == 1 and y >= limit for _, y, label in self.points):
             return None
-        return limit if self.box is None or self.box[1] < limit else None
+        box = self.box
+        return limit if box is None or (box[1] + box[3]) / 2 < limit else None
 
     def mask_crop(self) -> tuple[np.ndarray, tuple[int, int]]:
         """The mask where it can be true and its (y0, x0) in the image: cheap to draw."""

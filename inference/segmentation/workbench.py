@@ -208,11 +208,14 @@ class MicrographWorkbench:
         return self.prompts.current if self.prompts is not None else None
 
     def candidate_object(self, class_name: str) -> AnnotatedObject | None:
-        """The candidate on screen as a new object of `class_name` (what Enter adds)."""
+        """The candidate on screen as a new object of `class_name` (what Enter adds); None
+        when there is none, or when its mask is empty (an object with no pixels would count)."""
         cand, annotations, prompts = self.candidate, self.annotations, self.prompts
         if cand is None or annotations is None or prompts is None:
             return None
         crop, offset = cand.mask_crop()  # not the full mask: 64 MB at 8192²
+        if not crop.any():
+            return None
         return AnnotatedObject(
             annotations.next_id(),
             class_name,

@@ -270,7 +270,12 @@ class MicrographState(QObject):
         """The candidate on screen becomes an object of the current class."""
         obj = self.workbench.candidate_object(self.current_class)
         if obj is None:
-            self.show_status("Nothing to accept: click on an object first.")
+            empty = self.workbench.candidate is not None
+            self.show_status(
+                "Nothing to accept: the mask on screen is empty; click on the object itself."
+                if empty
+                else "Nothing to accept: click on an object first."
+            )
             return False
         self.push(AddObjects(self.workbench, [obj], f"Add {obj.class_name} #{obj.id}"))
         self.workbench.clear_prompts()
