@@ -26,10 +26,12 @@ def _need_composition_models():
 
 @pytest.fixture
 def batch(tmp_path):
-    """The four compositions and a bad one, predicted as a batch (one real process)."""
+    """The four compositions and two bad ones, predicted as a batch (one real process): a text
+    that is no formula, and a formula with an element past the models' descriptors (Cf), which
+    failed the whole batch before."""
     _need_composition_models()
     table = tmp_path / "screen.csv"
-    table.write_text("formula,note\n" + "".join(f'"{f}",x\n' for f in [*FORMULAS, "Xx3Q"]))
+    table.write_text("formula,note\n" + "".join(f'"{f}",x\n' for f in [*FORMULAS, "Xx3Q", "PuCf3"]))
     out = tmp_path / "out"
     run = run_matlens("predict", table, "--out", out, timeout=300)
     assert run.returncode == 0, run.stderr
@@ -64,9 +66,11 @@ def test_a_batch_withholds_what_the_known_values_contradict(batch):
 
     assert set(table["item"]) == set(FORMULAS)  # the bad row is in failures.csv only
     failures = pd.read_csv(batch / "failures.csv")
-    assert failures["file"].tolist() == ["row 5: Xx3Q"]
+    assert failures["file"].tolist() == ["row 5: Xx3Q", "row 6: PuCf3"]
+    assert "no descriptors for element Cf" in failures["reason"].iloc[1]
     records = json.loads((batch / "predictions.json").read_text("utf-8"))
-    assert [r["row"] for r in records] == [1, 2, 3, 4, 5] and "error" in records[-1]
+    assert [r["row"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert "error" in records[-1] and "error" in records[-2]
 
 
 def test_batch_and_single_formula_agree_row_by_row(batch):

@@ -98,13 +98,9 @@ def parse_formula(text: str) -> dict[str, float]:
     return {str(el): float(f) for el, f in comp.fractional_composition.get_el_amt_dict().items()}
 
 
-def featurize(
-    fractions: dict[str, float], tables: ElementTables, blocks: tuple[str, ...] = BASE_BLOCKS
-) -> np.ndarray:
-    """The feature vector of one composition (raises for elements without descriptors)."""
-    unknown = set(blocks) - set(ALL_BLOCKS)
-    if unknown:
-        raise ValueError(f"unknown feature blocks {sorted(unknown)}; known: {ALL_BLOCKS}")
+def covered_rows(fractions: dict[str, float], tables: ElementTables) -> list[int]:
+    """Each element's row in the descriptor tables; one line for an element they do not cover
+    (past Bk), so that a batch can refuse that composition alone."""
     idx = []
     for el in fractions:
         i = tables.index.get(el)
@@ -113,6 +109,17 @@ def featurize(
                 f"no descriptors for element {el}; the composition models cover H–Bk"
             )
         idx.append(i)
+    return idx
+
+
+def featurize(
+    fractions: dict[str, float], tables: ElementTables, blocks: tuple[str, ...] = BASE_BLOCKS
+) -> np.ndarray:
+    """The feature vector of one composition (raises for elements without descriptors)."""
+    unknown = set(blocks) - set(ALL_BLOCKS)
+    if unknown:
+        raise ValueError(f"unknown feature blocks {sorted(unknown)}; known: {ALL_BLOCKS}")
+    idx = covered_rows(fractions, tables)
     w = np.array(list(fractions.values()), dtype=np.float64)
     w = w / w.sum()
     m2v = tables.mat2vec[idx].astype(np.float64)

@@ -96,6 +96,7 @@ def predict_compositions(
     composition models run once over all of them. A text that is not a composition gives a
     report with no rows whose one record is `{"input", "formula", "error"}`. The nearest known
     compositions (about 0.35 s a formula, against the whole table) only with `nearest`."""
+    from inference.prediction.featurize import covered_rows, default_tables
     from inference.prediction.notation import parse_composition
 
     parsed: list = []
@@ -104,7 +105,9 @@ def predict_compositions(
         try:
             if not text.strip():
                 raise MatLensError("blank composition")
-            parsed.append(parse_composition(text))
+            composition = parse_composition(text)
+            covered_rows(composition.fractions, default_tables())  # else the whole run fails
+            parsed.append(composition)
         except Exception as exc:  # noqa: BLE001 - a bad row is one error record
             errors[i] = describe(exc).message
     good = iter(
