@@ -230,6 +230,11 @@ def test_tree_features_extend_the_network_features_and_skip_missing_properties()
         ("Og", "Og"),
         ("Fe1e400O", "scientific notation"),
         ("Fe-2", "not an amount and an element"),
+        # a doping variable was read as an alloy's parts ("'La2' is not an amount and an element")
+        ("La2-xSrxCuO4", "holds a variable amount (x)"),
+        ("YBa2Cu3O7-δ", "holds a variable amount (δ)"),
+        ("NaxCoO2", "holds a variable amount (x)"),
+        ("TiO2 (rutile)", "write the formula alone (TiO2)"),
     ],
 )
 def test_bad_formulas_one_line(text, words):
@@ -246,6 +251,10 @@ def test_bad_formulas_one_line(text, words):
         ("Ni-50Ti at%", {"Ni": 0.5, "Ti": 0.5}),
         ("Al 6061", {"Al": 0.978, "Mg": 0.011}),
         ("Ti1O2", {"Ti": 1 / 3, "O": 2 / 3}),
+        # hydrates and adducts written with a dot (pymatgen refused "·")
+        ("CuSO4·5H2O", {"Cu": 1 / 21, "H": 10 / 21, "O": 9 / 21}),
+        ("NiO·ZrO2", {"Ni": 0.2, "Zr": 0.2, "O": 0.6}),
+        ("Dy2O3", {"Dy": 0.4, "O": 0.6}),  # Dy's y is an element's letter, not a variable
     ],
 )
 def test_alloy_notation_to_atomic_fractions(text, fractions):
@@ -262,3 +271,14 @@ def test_steels_model_only_for_steels():
     steel, carbide = (_by_prop(r) for r in predict_formulas(["Fe0.7Cr0.18Ni0.1C0.02", "SiC"]))
     assert 200 < steel["yield_strength"].value < 3000  # MPa
     assert "yield_strength" not in carbide
+
+
+def test_capital_letters_read_as_elements_say_so():
+    """ "YBCO" parses as one atom each of Y, B, C and O: a prediction for that, not for
+    YBa2Cu3O7, unless the person is told how it was read."""
+    from inference.prediction.notation import parse_composition
+
+    parsed = parse_composition("YBCO")
+    assert parsed.fractions == {"Y": 0.25, "B": 0.25, "C": 0.25, "O": 0.25}
+    assert "YBCO read as one atom each of Y, B, C, O" in parsed.conversion
+    assert parse_composition("Fe2O3").conversion == ""

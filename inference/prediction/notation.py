@@ -26,6 +26,11 @@ _UNIT = re.compile(
     r"\s*[(\[]?\s*(wt|at|mass|mol|atomic|weight)\s*\.?\s*(%|pct|percent)\s*[)\]]?\s*$", re.I
 )
 _ALLOY_PART = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)?\s*([A-Z][a-z]?)\s*$")
+# a doping variable as an amount: "La2-xSrxCuO4", "YBa2Cu3O7-δ", "Bi2Sr2CaCu2O8+y" (never an
+# element: those are capitalised)
+_VARIABLE = re.compile(r"(?:[\d)]\s*[-+]\s*|(?<=[a-z\d)]))([xyzδ])(?![a-z])")
+# a formula followed by a phase name in brackets: "TiO2 (rutile)", "C (diamond)"
+_PHASE_NAME = re.compile(r"^(\S+)\s*[(\[]\s*([a-zα-ω][a-zα-ω' -]*)\s*[)\]]$")
 
 
 @dataclass(frozen=True)
@@ -69,9 +74,35 @@ def parse_composition(text: str) -> ParsedComposition:
         parts.update(alloy.weight_percent)
         fractions = _weight_to_atomic(parts)
         return _alloy_result(text, fractions, "named alloy", parts, alloy.name, alloy.source)
+    variable = _VARIABLE.search(text)
+    if variable:
+        raise MatLensError(
+            f"'{_short(text)}' holds a variable amount ({variable.group(1)}): write the "
+            "composition with numbers (La2-xSrxCuO4 with x = 0.15 is La1.85Sr0.15CuO4)"
+        )
+    named = _PHASE_NAME.match(text)
+    if named and _FORMULA_OK.match(named.group(1)):
+        raise MatLensError(
+            f"'{_short(text)}': write the formula alone ({named.group(1)}); the composition "
+            "models cannot tell polymorphs apart (a structure file in the Structures pane can)"
+        )
     if "-" in text.strip("-") or _UNIT.search(text):
         return _alloy_notation(text)
-    return _formula(text)
+    return _formula(_adduct(text))
+
+
+def _adduct(text: str) -> str:
+    """An adduct or hydrate written with a dot ("CuSO4·5H2O", "NiO·ZrO2", also * or •) as one
+    formula pymatgen reads: "CuSO4(H2O)5"."""
+    first, *rest = re.split(r"\s*[·•*]\s*", text)
+    if not rest:
+        return text
+    parts = [first]
+    for part in rest:
+        m = re.match(r"^(\d+(?:\.\d+)?|\.\d+)?\s*(.+)$", part)
+        count, body = (m.group(1), m.group(2)) if m else (None, part)
+        parts.append(f"({body}){count or ''}")
+    return "".join(parts)
 
 
 # formulas ---------------------------------------------------------------------------------------
@@ -101,8 +132,15 @@ def _formula(text: str) -> ParsedComposition:
         raise MatLensError(f"'{_short(text)}' has no atoms, or an amount that is not a number")
     total = sum(amounts.values())
     fractions = {el: a / total for el, a in amounts.items()}
+    conversion = ""
+    if re.fullmatch(r"[A-Z]{3,}", text):  # "YBCO", "BSCF": read as Y, B, C, O, not YBa2Cu3O7
+        letters = ", ".join(text)
+        conversion = (
+            f"{text} read as one atom each of {letters}; if it abbreviates a material, "
+            "type the material's formula instead"
+        )
     return ParsedComposition(
-        text, fractions, comp.formula.replace(" ", ""), _reduced(comp), "formula"
+        text, fractions, comp.formula.replace(" ", ""), _reduced(comp), "formula", conversion
     )
 
 
