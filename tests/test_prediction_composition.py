@@ -235,6 +235,7 @@ def test_tree_features_extend_the_network_features_and_skip_missing_properties()
         ("YBa2Cu3O7-δ", "holds a variable amount (δ)"),
         ("NaxCoO2", "holds a variable amount (x)"),
         ("TiO2 (rutile)", "write the formula alone (TiO2)"),
+        ("Waspaloy", "not a valid formula"),  # a word, not a formula with a variable y
     ],
 )
 def test_bad_formulas_one_line(text, words):

@@ -74,7 +74,8 @@ def parse_composition(text: str) -> ParsedComposition:
         parts.update(alloy.weight_percent)
         fractions = _weight_to_atomic(parts)
         return _alloy_result(text, fractions, "named alloy", parts, alloy.name, alloy.source)
-    variable = _VARIABLE.search(text)
+    # a formula, not a word ("Waspaloy"): no element symbol has three small letters
+    variable = None if re.search(r"[a-z]{3,}", text) else _VARIABLE.search(text)
     if variable:
         raise MatLensError(
             f"'{_short(text)}' holds a variable amount ({variable.group(1)}): write the "
