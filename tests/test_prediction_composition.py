@@ -281,5 +281,6 @@ def test_capital_letters_read_as_elements_say_so():
 
     parsed = parse_composition("YBCO")
     assert parsed.fractions == {"Y": 0.25, "B": 0.25, "C": 0.25, "O": 0.25}
-    assert "YBCO read as one atom each of Y, B, C, O" in parsed.conversion
+    assert "YBCO read as the formula Y1 B1 C1 O1" in parsed.conversion
+    assert "BSCCO read as the formula B1 C2 S1 O1" in parse_composition("BSCCO").conversion
     assert parse_composition("Fe2O3").conversion == ""

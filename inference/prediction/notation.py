@@ -134,10 +134,9 @@ def _formula(text: str) -> ParsedComposition:
     total = sum(amounts.values())
     fractions = {el: a / total for el, a in amounts.items()}
     conversion = ""
-    if re.fullmatch(r"[A-Z]{3,}", text):  # "YBCO", "BSCF": read as Y, B, C, O, not YBa2Cu3O7
-        letters = ", ".join(text)
+    if re.fullmatch(r"[A-Z]{3,}", text):  # "YBCO", "BSCCO": elements, not YBa2Cu3O7
         conversion = (
-            f"{text} read as one atom each of {letters}; if it abbreviates a material, "
+            f"{text} read as the formula {comp.formula}; if it abbreviates a material, "
             "type the material's formula instead"
         )
     return ParsedComposition(
