@@ -174,6 +174,27 @@ def test_the_scale_bar_stays_on_an_image_narrower_than_the_view(qtbot, window, t
     assert 0.1 * side <= bar.size <= 0.2 * side  # about a fifth of the image, not of the view
 
 
+def test_a_second_image_is_not_called_ready_while_it_is_prepared(qtbot, window, tmp_path):
+    """The status bar kept the first image's "Ready: click on an object" while the second was
+    still being embedded (clicks then waited without a word of why)."""
+    from inference.runtime.paths import samples_dir
+
+    pane = window.panes[0]
+    first = Path(shutil.copy(samples_dir() / "superalloy_precipitates.tif", tmp_path / "a.tif"))
+    second = tmp_path / "b.tif"  # other pixels: no embedding cached on disk for them
+    tifffile.imwrite(second, np.ascontiguousarray(tifffile.imread(first)[::-1]))
+    status = window.statusBar()
+    assert window.open_path(first)
+    qtbot.waitUntil(lambda: pane.ready, timeout=60000)
+    assert status.currentMessage().startswith("Ready: click on an object")
+    assert window.open_path(second)
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.path == second, timeout=30000)
+    assert not pane.ready  # embedding the 512² image takes some 0.4 s
+    assert status.currentMessage() == "Preparing the image for segmentation…"
+    qtbot.waitUntil(lambda: pane.ready, timeout=60000)
+    assert status.currentMessage().startswith("Ready: click on an object")
+
+
 def precipitate_points(mask_path) -> list[tuple[int, int]]:
     """The interior-most pixel of each annotated (red) precipitate, largest first."""
     rgba = tifffile.imread(mask_path)

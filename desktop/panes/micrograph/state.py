@@ -169,6 +169,8 @@ class MicrographState(QObject):
         if image is None:
             return
         self.clicks_off = ""
+        # not the last image's "Ready: click on an object" while this one is prepared
+        self.show_status("Preparing the image for segmentation…")
         self.embed_slot.submit(
             embed_for_clicks,
             self.workbench.model,
