@@ -257,7 +257,7 @@ def test_examples_painted_in_the_data_bar_are_not_trained_on(qtbot, window, fei_
         window.grab().save(str(Path(shots) / "phases_examples_in_data_bar.png"))
 
 
-# A precipitate 4 rows above the data bar that SAM runs into the bar: its whole-image mask holds
+# A point on the matrix 4 rows above the data bar whose whole-image mask SAM runs into the bar:
 # more bar pixels than specimen ones.
 NEAR_THE_BAR = (35, SPECIMEN - 4)
 
