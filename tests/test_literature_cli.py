@@ -248,3 +248,41 @@ def test_extract_gives_activation_energies_in_the_units_the_field_writes(qapp, t
     assert found["1.02 eV"] == (1.02, "eV", pytest.approx(1.02), "eV")
     assert found["lower than 1.31 eV"] == (1.31, "eV", pytest.approx(1.31), "eV")
     assert found["50.8 kJ mol–1"] == (50.8, "kJ mol-1", pytest.approx(50.8), "kJ/mol")
+
+
+def test_search_of_an_empty_folder_or_with_no_query_is_one_line(capsys, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = run(capsys, "search", empty, "superconductivity")
+    assert code == 2 and out == "" and err.count("\n") == 1  # it printed nothing, exit 0
+    assert "no PDF paper there could be read" in err
+    code, out, err = run(capsys, "search", empty, "  ")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "give a query" in err
+
+
+def test_a_search_without_a_match_says_so(capsys, tmp_path):
+    library = tmp_path / "library"
+    library.mkdir()
+    shutil.copy(paper("1609.04957-CC.pdf"), library)
+    code, out, err = run(capsys, "search", library, "zzzqqqxxx", "--mode", "keyword")
+    assert code == 0 and out == ""
+    assert "no passage of the 1 paper matches 'zzzqqqxxx'" in err
+
+
+def test_a_reference_list_with_no_heading_is_not_searched(capsys, tmp_path):
+    """The sample letter's reference list has no heading over it: a search for
+    "superconductivity" answered first with a cited title ("I. I. Mazin, Superconductivity gets
+    an iron boost, Nature 464, 183 (2010).")."""
+    from inference.runtime.paths import samples_dir
+
+    library = tmp_path / "library"
+    library.mkdir()
+    shutil.copy(samples_dir() / "LaFeAsO1-xHx_NMR_1609.04957.pdf", library)
+    code, out, _ = run(
+        capsys, "search", library, "superconductivity", "--json", "--mode", "keyword"
+    )
+    assert code == 0
+    texts = [hit["text"] for hit in json.loads(out)["results"]]
+    assert texts, "the paper's own passages are searched"
+    assert not [t for t in texts if re.search(r"\d+, \d+ \((?:19|20)\d\d\)", t)], texts
+    assert any("In conclusion, we have observed in LaFeAsO" in t for t in texts)

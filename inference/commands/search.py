@@ -32,12 +32,13 @@ def run(args) -> int:
 
     from inference.batch import papers_on_workers
     from inference.cli import print_json
+    from inference.errors import MatLensError
     from inference.literature.search import Library
 
     if args.workers < 0:
-        from inference.errors import MatLensError
-
         raise MatLensError("--workers must be 0 (as many as pay here) or more")
+    if not args.query.strip():
+        raise MatLensError('give a query: a few words, e.g. "sintering temperature of LLZO"')
     library = Library(Path(args.library))
     report = library.update(workers=args.workers or None, on_workers=papers_on_workers)
     hits = library.search(args.query, top=args.top, mode=args.mode)
@@ -55,6 +56,13 @@ def run(args) -> int:
         print(f"note: {library.notice}", file=sys.stderr)
     for reason in report.failed.values():  # each names its file: "scan.pdf: no text layer …"
         print(f"not searched: {reason}", file=sys.stderr)
+    if not library.n_papers:
+        raise MatLensError(
+            f"{args.library}: no PDF paper there could be read, so none was searched"
+        )
     for h in hits:
         print(f"{h.score:6.3f}  {Path(h.paper).name} p{h.page}: {h.text[:160]}")
+    if not hits:
+        papers = f"{library.n_papers} paper" + ("s" if library.n_papers != 1 else "")
+        print(f"no passage of the {papers} matches '{args.query}'", file=sys.stderr)
     return 0

@@ -19,7 +19,12 @@ from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.layout import Char, Line, build_lines
 from inference.literature.model import Block, Box, Paper
 from inference.literature.quantities import SYMBOL_FONT
-from inference.literature.sections import heading_section, looks_like_reference_list
+from inference.literature.sections import (
+    EXCLUDED,
+    heading_section,
+    looks_like_reference_entry,
+    looks_like_reference_list,
+)
 
 _HYPHENS = "-\u2010\u00ad"
 _DIGITS = re.compile(r"\d+")
@@ -306,7 +311,15 @@ def parse_pdf(
                 section = "references"
             if opened == "abstract":
                 abstract_page = i
-            builder.block(group, i, section, heading=bool(opened))
+            block_section = section
+            if (
+                not opened
+                and section not in EXCLUDED
+                and i >= n // 2
+                and looks_like_reference_entry(" ".join(ln.text for ln in group))
+            ):
+                block_section = "references"  # an entry of a list with no heading over it
+            builder.block(group, i, block_section, heading=bool(opened))
     found = []
     if tables:
         progress(0.92, "looking for tables")

@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 # 2: a reference list headed "Reference" is left out, Symbol-font glyphs are read as their
 # characters and titles keep a short last line; an index of version 1 is rebuilt once
 # 3: a paragraph a page break cuts is one passage (and its word split by a hyphen one word)
-INDEX_VERSION = 3
+# 4: reference entries of a list with no heading over it (a letter's) are left out
+INDEX_VERSION = 4
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9.\-]*[A-Za-z0-9]|\d+(?:\.\d+)?|[A-Za-z]")
 
 
@@ -407,6 +408,11 @@ class Library:
     # search -------------------------------------------------------------------------------
     def _all(self) -> list[Passage]:
         return [Passage(**p) for e in self._entries.values() for p in e["passages"]]
+
+    @property
+    def n_papers(self) -> int:
+        """The papers in the index (those that could be read)."""
+        return len(self._entries)
 
     def search(self, query: str, top: int = 10, mode: str = "hybrid") -> list[Hit]:
         passages = self._all()

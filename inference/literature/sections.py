@@ -59,6 +59,21 @@ def heading_section(line: str) -> str | None:
     return None
 
 
+# a reference entry without a heading over its list (a letter's references): a journal's
+# "volume, page (year)" ("Phys. Rev. B 85, 094501 (2012).", "communications, 3, 943 (2012).")
+# or a list of authors by their initials ("N. Fujiwara, S. Tsutsumi, S. Iimura, ...")
+_CITATION = re.compile(r"\b\d{1,4},\s*[A-Z]?\d{1,7}\s*\((?:18|19|20)\d\d\)")
+_AUTHORS = re.compile(r"^(?:(?:[A-Z]\.\s?-?){1,3}\s?[A-Z][\w'¨-]+,\s+){2}")
+
+
+def looks_like_reference_entry(block_text: str) -> bool:
+    """A block that is one entry of a reference list (or the start of one), by its form."""
+    text = block_text.strip()
+    if len(text) > 400:
+        return False
+    return bool(_CITATION.search(text) or _AUTHORS.match(text))
+
+
 def looks_like_reference_list(block_text: str) -> bool:
     """A block that starts a numbered reference list ('[1] A. Author, ... (2015).')."""
     return bool(_REFERENCE_START.match(block_text)) and bool(_YEAR.search(block_text[:400]))
