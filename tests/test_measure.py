@@ -302,6 +302,13 @@ def test_measure_cli_size_mismatch_and_missing_files(capsys, tmp_path):
     iio.imwrite(rgb, np.zeros((512, 512, 3), np.uint8))
     code, _, err = cli_run(capsys, "measure", SAMPLE, rgb, "--csv", tmp_path / "o.csv")
     assert code == 2 and "not a label image" in err
+    # negative labels were taken for background: 0 objects measured without a word
+    signed = tmp_path / "signed.tif"
+    tifffile.imwrite(signed, np.full((512, 512), -1, np.int16))
+    code, out, err = cli_run(capsys, "measure", SAMPLE, signed, "--csv", tmp_path / "s.csv")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "signed.tif has negative values (down to -1)" in err
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_measure_cli_says_what_the_image_box_says_before_its_numbers(capsys, tmp_path):

@@ -48,6 +48,12 @@ def read_label_image(path: str | Path) -> np.ndarray:
             f"{path.name} is not a label image (one channel of integers, 0 = background); "
             f"it is {labels.dtype} with shape {labels.shape}"
         )
+    if labels.dtype.kind == "i" and labels.size and int(labels.min()) < 0:
+        # negative values were taken for background: a count of 0 objects without a word
+        raise UnreadableFile(
+            f"{path.name} has negative values (down to {int(labels.min())}): a label image "
+            "holds 0 for the background and 1, 2, … for the objects"
+        )
     return labels
 
 
