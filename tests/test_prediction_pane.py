@@ -89,6 +89,9 @@ def test_letters_read_as_elements_and_variable_formulas_are_said_in_the_pane(qtb
     _predict(qtbot, pane, "La2-xSrxCuO4")
     assert "holds a variable amount (x)" in pane.message.text()
     assert pane.table.rowCount() == 0
+    _predict(qtbot, pane, "CuSO4·5H2O")  # a hydrate is read, and named as it was typed
+    assert pane.table.rowCount() > 0
+    assert {r[0] for r in _rows(pane)} == {"CuSO4·5H2O"}
 
 
 def test_steel_out_of_range_is_marked(qtbot, pane):

@@ -89,7 +89,7 @@ def parse_composition(text: str) -> ParsedComposition:
         )
     if "-" in text.strip("-") or _UNIT.search(text):
         return _alloy_notation(text)
-    return _formula(_adduct(text))
+    return _formula(text)
 
 
 def _adduct(text: str) -> str:
@@ -122,7 +122,7 @@ def _formula(text: str) -> ParsedComposition:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pymatgen's notes on noble gases' electronegativity
-            comp = Composition(text)
+            comp = Composition(_adduct(text))  # what was typed stays the item's name
             _ = comp.reduced_formula
     except (ValueError, KeyError, AttributeError, IndexError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
