@@ -71,6 +71,47 @@ def test_predict_the_structure_open_in_structures(qtbot, main_window):
     }
     assert -9.0 < float(rows["total energy"]) < -8.0  # CHGNet: about -8.42 eV/atom for SrTiO3
     assert "SrTiO3.cif" in prediction.input.text()
+    # The structure's composition gets what typing SrTiO3 gets: its known values come first
+    # (a person reads the table's number before any model's), then CHGNet's, then the
+    # composition models' band gap, each saying it is the composition's.
+    table = [
+        [prediction.table.item(r, c).text() for c in range(prediction.table.columnCount())]
+        for r in range(prediction.table.rowCount())
+    ]
+    kinds = [row[5] for row in table]
+    energy = next(i for i, row in enumerate(table) if row[1] == "total energy")
+    known = [i for i, k in enumerate(kinds) if k.startswith("known")]
+    assert known and max(known) < energy, kinds
+    assert all("composition's value (SrTiO3)" in table[i][7] for i in known)
+    gap = next(row for row in table if row[1] == "band gap" and row[5] == "prediction")
+    assert 2.0 < float(gap[2]) < 4.5 and gap[6].endswith("from the composition SrTiO3 alone")
+    assert table.index(gap) > energy and gap[0] == table[energy][0]  # the same item
+
+
+def test_predict_a_structure_with_partly_occupied_sites(qtbot, main_window):
+    """Cu3Au with Cu and Au sharing every site (the shipped sample): CHGNet cannot take it. The
+    pane used to show only a red line; it now shows the composition's known values and
+    predictions, and says in one line why there is no CHGNet row."""
+    from inference.runtime.paths import samples_dir
+
+    structures, prediction = _pane(main_window, "Structures"), _pane(main_window, "Prediction")
+    main_window.tabs.setCurrentWidget(structures)
+    with qtbot.waitSignal(structures.file_opened, timeout=60000):
+        structures.open_path(samples_dir() / "CuAu_disordered.cif")
+    qtbot.waitUntil(lambda: not structures.busy, timeout=60000)
+
+    qtbot.mouseClick(structures.toolbar.predict_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: prediction.table.rowCount() > 0, timeout=60000)
+    table = [
+        [prediction.table.item(r, c).text() for c in range(prediction.table.columnCount())]
+        for r in range(prediction.table.rowCount())
+    ]
+    assert {row[0] for row in table} == {"CuAu_disordered.cif [Cu3Au]"}  # file [block]
+    assert table[0][5].startswith("known") and "(Cu3Au)" in table[0][7]
+    assert "total energy" not in {row[1] for row in table}
+    assert any(row[1] == "band gap" and row[5] == "prediction" for row in table)
+    assert "CHGNet needs an ordered structure" in prediction.message.text()
+    assert "#b00020" not in prediction.message.text()  # a note, not a failure
 
 
 def test_predict_the_block_shown_not_the_first_one(qtbot, main_window, tmp_path):

@@ -1,6 +1,8 @@
 """`matlens predict FILE_OR_FOLDER_OR_FORMULA [--relax] [--eos] [--json]`.
 
-A structure gives CHGNet's energy_per_atom, forces, stress and magmoms; a folder gives a JSON
+A structure gives its composition's known values, CHGNet's energy_per_atom, forces, stress and
+magmoms, then the composition models' predictions for its composition (JSON: "composition"); a
+structure with partly occupied sites gets the composition's rows alone; a folder gives a JSON
 list. A formula ("TiO2"), an alloy in wt% or at% ("Ti-6Al-4V", "Ni-50Ti at%") or an alloy name
 ("AISI 304") gives, in this order: the conversion to atomic fractions, the known values of that
 composition in the shipped tables (with their source), the nearest known compositions, and the

@@ -6,7 +6,7 @@ worker and the CLI calls it directly. Results are JSON-ready dicts plus rows for
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from inference.errors import MatLensError, describe
@@ -219,16 +219,20 @@ def _structures(what, *, block=None, relax, eos, progress, cancel) -> Prediction
 
     structures, names, notices = [], [], {}
     errors = []
+    disordered = []  # (name, structure): CHGNet cannot take them; their composition can go
     for k, path in enumerate(what.paths):
         progress(0.2 * k / len(what.paths), f"reading {path.name}")
         try:
             read = read_structure(path, cancel=cancel, block=block)
             name = f"{path.name} [{read.block}]" if read.block else path.name
+            notices[name] = list(read.notices)
+            if hasattr(read.structure, "lattice") and not read.structure.is_ordered:
+                disordered.append((name, read.structure))
+                continue
             check_memory(read.structure)  # a huge cell is refused before its graph is built
             check_structure(read.structure)  # e.g. an "Xx" atom, before any model runs
             structures.append(read.structure)
             names.append(name)
-            notices[name] = list(read.notices)
         except Exception as exc:  # a bad file in a batch is one error line
             if type(exc).__name__ == "JobCancelled":
                 raise
@@ -236,9 +240,15 @@ def _structures(what, *, block=None, relax, eos, progress, cancel) -> Prediction
                 if isinstance(exc, MatLensError) and not str(exc).startswith(path.name):
                     raise type(exc)(f"{path.name}: {exc}") from None
                 raise
+            notices.pop(path.name, None)
             errors.append({"file": path.name, "error": describe(exc).message})
-    potential = get_potential()
-    report = PredictionReport(device=potential.device.label)
+    by_composition = _compositions_of(disordered, cancel=cancel) if disordered else {}
+    if len(what.paths) == 1 and disordered and isinstance(by_composition[disordered[0][0]], str):
+        raise MatLensError(f"{disordered[0][0]}: {_DISORDERED}; {by_composition[disordered[0][0]]}")
+    potential = get_potential() if structures else None
+    report = PredictionReport(
+        device=potential.device.label if potential else "CPU (composition models)"
+    )
     report.records.extend(errors)
     for name, items in notices.items():
         report.warnings.extend(f"{name}: {n}" for n in items)
@@ -246,12 +256,42 @@ def _structures(what, *, block=None, relax, eos, progress, cancel) -> Prediction
         warning = memory_warning(s)
         if warning:
             report.warnings.append(f"{name}: {warning}")
-    good, results = _predict_each(potential, structures, names, report, progress, cancel)
+    good, results = (
+        _predict_each(potential, structures, names, report, progress, cancel)
+        if potential
+        else ([], [])
+    )
+    by_composition |= _compositions_of(good, cancel=cancel)
+    only_one = len(good) + len(disordered) == 1
+    for name, _ in disordered:
+        composition = by_composition[name]
+        if isinstance(composition, str):
+            report.records.append({"file": name, "error": f"{_DISORDERED}; {composition}"})
+            continue
+        report.warnings.append(f"{name}: {_DISORDERED}; the rows are its composition's")
+        report.records.append({"file": name, "composition": composition.records[0]})
+        report.warnings.extend(f"{name}: {w}" for w in composition.warnings)
+        if only_one:
+            report.nearest = composition.nearest
+        known, predicted = _composition_rows(name, composition)
+        report.rows.extend(known + predicted)
     for (name, structure), res in zip(good, results, strict=True):
+        assert potential is not None  # only CHGNet's results are in `good`
         record = {"file": name, **res.to_json(), "device": report.device}
         if notices.get(name):
             record["notices"] = notices[name]
+        composition = by_composition.get(name)
+        if isinstance(composition, str):
+            report.warnings.append(f"{name}: no composition-model rows: {composition}")
+        elif composition is not None:
+            record["composition"] = composition.records[0]
+            report.warnings.extend(f"{name}: {w}" for w in composition.warnings)
+            if only_one:
+                report.nearest = composition.nearest
+        known, predicted = _composition_rows(name, composition)
+        report.rows.extend(known)  # known values come before any model's number
         _rows(report, name, res)
+        report.rows.extend(predicted)
         if relax:
             from inference.prediction.relax import relax as do_relax
 
@@ -313,6 +353,70 @@ def _structures(what, *, block=None, relax, eos, progress, cancel) -> Prediction
             )
         report.records.append(record)
     return report
+
+
+# CHGNet's graph needs one element per site; a structure with partly occupied sites still has
+# a composition, which the tables and the composition models take.
+_DISORDERED = "no CHGNet rows: CHGNet needs an ordered structure (this one has partial occupancies)"
+
+
+def _compositions_of(
+    named: list, *, cancel: CancelToken | None
+) -> dict[str, PredictionReport | str]:
+    """For each (name, structure), the report a person gets by typing its composition: the
+    tables' known values and the composition models' predictions; for a composition the
+    models cannot featurise (an element past Bk), the reason in one line instead."""
+    from inference.prediction.featurize import covered_rows, default_tables
+    from inference.prediction.notation import ParsedComposition
+
+    parsed, kept, out = [], [], {}
+    for name, structure in named:
+        composition = structure.composition  # fractional where sites are partly occupied
+        # rounded as a CIF's occupancies are written, so that the fractions are the typed
+        # formula's to the last bit (8.000000000000002 Mg moved a band gap by 0.01 eV)
+        amounts = {el: round(a, 6) for el, a in composition.get_el_amt_dict().items()}
+        total = sum(amounts.values())
+        fractions = {el: a / total for el, a in amounts.items()}
+        try:
+            covered_rows(fractions, default_tables())
+        except MatLensError as exc:
+            out[name] = str(exc)
+            continue
+        reduced = composition.reduced_formula
+        parsed.append(ParsedComposition(reduced, fractions, reduced, reduced, "structure"))
+        kept.append(name)
+    if not parsed:
+        return out
+    try:
+        reports = _composition_reports(
+            parsed, nearest=len(named) == 1, progress=no_progress, cancel=cancel
+        )
+    except Exception as exc:  # e.g. a composition model's file missing: CHGNet's rows still go
+        if type(exc).__name__ == "JobCancelled":
+            raise
+        return out | dict.fromkeys(kept, describe(exc).message)
+    return out | dict(zip(kept, reports, strict=True))
+
+
+def _composition_rows(
+    name: str, composition: PredictionReport | str | None
+) -> tuple[list[Row], list[Row]]:
+    """A structure's composition rows, named after its file: (known values, predictions).
+    They say they come from the composition: the tables hold no structures, and the
+    composition models cannot tell this structure from another polymorph. (A prediction says
+    so in its source, since a note on a prediction marks it as out of domain.)"""
+    if not isinstance(composition, PredictionReport):
+        return [], []
+    formula = composition.records[0]["reduced_formula"]
+    known, predicted = [], []
+    for row in composition.rows:
+        if row.kind.endswith("prediction"):
+            source = f"{row.source}, from the composition {formula} alone"
+            predicted.append(replace(row, item=name, source=source))
+        else:
+            said = f"the composition's value ({formula}), any polymorph"
+            known.append(replace(row, item=name, note=f"{said}; {row.note}" if row.note else said))
+    return known, predicted
 
 
 def _predict_each(potential, structures, names, report, progress, cancel):
