@@ -85,7 +85,8 @@ def parse_composition(text: str) -> ParsedComposition:
     if named and _FORMULA_OK.match(named.group(1)):
         raise MatLensError(
             f"'{_short(text)}': write the formula alone ({named.group(1)}); the composition "
-            "models cannot tell polymorphs apart (a structure file in the Structures pane can)"
+            "models cannot tell polymorphs apart (CHGNet compares their energies from structure "
+            "files)"
         )
     if "-" in text.strip("-") or _UNIT.search(text):
         return _alloy_notation(text)
