@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 
 import inference
@@ -65,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("matlens: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader stopped reading (`matlens search … | head`): nothing went wrong here. What
+        # is left in stdout's buffer goes nowhere, as for any command a pipe closes on (141).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback
         print(f"matlens: {describe(exc).message}", file=sys.stderr)
         return 2

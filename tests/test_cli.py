@@ -79,3 +79,22 @@ def test_the_window_paints_before_any_heavy_library_loads():
     assert gui.returncode == 0, gui.stderr
     heavy = [line for line in gui.stdout.splitlines() if line.startswith("heavy_before_paint")]
     assert heavy == ["heavy_before_paint none"], gui.stdout
+
+
+def test_output_piped_into_a_reader_that_stops_is_not_an_error():
+    """`matlens data query --all O | head -1`: the reader closes the pipe after one line, with
+    thousands of rows still to write. The command said "matlens: Unexpected error
+    (BrokenPipeError): [Errno 32] Broken pipe" and exited 2."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "desktop.launcher", "data", "query", "--all", "O"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline()  # the first line, as `head -1` reads it
+    child.stdout.close()
+    err = child.stderr.read()
+    child.wait(timeout=120)
+    assert "Error" not in err and "Traceback" not in err, err
+    assert child.returncode in (0, 141)
