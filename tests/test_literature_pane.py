@@ -76,6 +76,23 @@ def test_open_pdf_records_and_jump_to_highlight(qtbot, pane, tmp_path):
     assert pane.errors == []
 
 
+def test_holding_the_down_arrow_in_the_records_ends_on_the_last_ones_page(qtbot, pane):
+    """Each row asks for its page to be drawn; held down, the arrow asked for many at once and
+    two drew inside PDFium together, which is not thread-safe (the app died, SIGSEGV, on a
+    300-page paper). Pages are now drawn one at a time, the latest request last."""
+    from PySide6.QtCore import Qt
+
+    _open(qtbot, pane, paper("Suzuki_etal_2015-CC.pdf"))
+    rect = pane.table.visualItemRect(pane.table.item(0, 1))
+    qtbot.mouseClick(pane.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    for _ in range(pane.table.rowCount()):
+        qtbot.keyClick(pane.table, Qt.Key.Key_Down)
+    last = pane.table.records[pane.table.rowCount() - 1]
+    assert pane.selected is last
+    qtbot.waitUntil(lambda: not pane.busy and pane.view.page == last.page - 1, timeout=30000)
+    assert pane.view.selected_item is not None and pane.errors == []
+
+
 def test_filters_and_export(qtbot, pane, tmp_path):
     _open(qtbot, pane, paper("Suzuki_etal_2015-CC.pdf"))
     pane.property_filter.setCurrentText("critical_field")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -27,6 +28,11 @@ from inference.literature.sections import (
 )
 
 _HYPHENS = "-\u2010\u00ad"
+# PDFium is not thread-safe: two threads inside it at once (a page drawn for the viewer while
+# another paper is parsed, or two pages drawn) corrupt its heap and kill the process. Every
+# call into it holds this lock, taken per page so that a page can be drawn between two pages of
+# a long parse.
+PDFIUM_LOCK = threading.RLock()
 _DIGITS = re.compile(r"\d+")
 
 
@@ -44,7 +50,8 @@ def open_document(path: Path):
     if b"%PDF" not in head:
         raise UnreadableFile(f"{path.name}: not a PDF file")
     try:
-        return pdfium.PdfDocument(str(path))
+        with PDFIUM_LOCK:
+            return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         text = str(exc).lower()
         if "password" in text:
@@ -58,55 +65,57 @@ def _page_chars(page) -> list[Char]:
     import pypdfium2.raw as raw
 
     textpage = page.get_textpage()
-    height = page.get_height()
-    n = textpage.count_chars()
-    x, y = ctypes.c_double(), ctypes.c_double()
-    left, right, bottom, top = (ctypes.c_double() for _ in range(4))
-    raw_tp = textpage.raw
-    matrix = raw.FS_MATRIX()
-    chars: list[Char] = []
-    for i in range(n):
-        code = raw.FPDFText_GetUnicode(raw_tp, i)
-        if code == 2:  # pdfium's code for a hyphen at the end of a line
-            code = 0x2D
-        if code <= 32 or code == 0xFFFE or raw.FPDFText_IsGenerated(raw_tp, i):
-            continue
-        raw.FPDFText_GetMatrix(raw_tp, i, matrix)
-        if abs(matrix.b) > 0.01 * abs(matrix.a) + 1e-6:  # rotated text: arXiv stamp, axes
-            continue
-        size = (
-            raw.FPDFText_GetFontSize(raw_tp, i)
-            * abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
-        )
-        raw.FPDFText_GetCharOrigin(raw_tp, i, x, y)
-        rect = raw.FS_RECTF()
-        raw.FPDFText_GetLooseCharBox(raw_tp, i, rect)
-        if rect.top - rect.bottom <= 0.5:
-            raw.FPDFText_GetCharBox(raw_tp, i, left, right, bottom, top)
-            rect.left, rect.right, rect.bottom, rect.top = (
-                left.value,
-                right.value,
-                bottom.value,
-                top.value,
+    try:
+        height = page.get_height()
+        n = textpage.count_chars()
+        x, y = ctypes.c_double(), ctypes.c_double()
+        left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+        raw_tp = textpage.raw
+        matrix = raw.FS_MATRIX()
+        chars: list[Char] = []
+        for i in range(n):
+            code = raw.FPDFText_GetUnicode(raw_tp, i)
+            if code == 2:  # pdfium's code for a hyphen at the end of a line
+                code = 0x2D
+            if code <= 32 or code == 0xFFFE or raw.FPDFText_IsGenerated(raw_tp, i):
+                continue
+            raw.FPDFText_GetMatrix(raw_tp, i, matrix)
+            if abs(matrix.b) > 0.01 * abs(matrix.a) + 1e-6:  # rotated text: arXiv stamp, axes
+                continue
+            size = (
+                raw.FPDFText_GetFontSize(raw_tp, i)
+                * abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
             )
-        ch = "\ufffd" if 0xD800 <= code <= 0xDFFF or code >= 0x110000 else chr(code)
-        # a Symbol-font glyph kept at its private code ("\uf02d" for the minus of "Sb1−x"):
-        # its Unicode character, so titles, sentences and search hits show no empty box
-        ch = ch.translate(SYMBOL_FONT)
-        if ch.isspace():
-            continue
-        chars.append(
-            Char(
-                ch,
-                rect.left,
-                height - rect.top,
-                rect.right,
-                height - rect.bottom,
-                height - y.value,
-                size or (rect.top - rect.bottom),
+            raw.FPDFText_GetCharOrigin(raw_tp, i, x, y)
+            rect = raw.FS_RECTF()
+            raw.FPDFText_GetLooseCharBox(raw_tp, i, rect)
+            if rect.top - rect.bottom <= 0.5:
+                raw.FPDFText_GetCharBox(raw_tp, i, left, right, bottom, top)
+                rect.left, rect.right, rect.bottom, rect.top = (
+                    left.value,
+                    right.value,
+                    bottom.value,
+                    top.value,
+                )
+            ch = "\ufffd" if 0xD800 <= code <= 0xDFFF or code >= 0x110000 else chr(code)
+            # a Symbol-font glyph kept at its private code ("\uf02d" for the minus of "Sb1−x"):
+            # its Unicode character, so titles, sentences and search hits show no empty box
+            ch = ch.translate(SYMBOL_FONT)
+            if ch.isspace():
+                continue
+            chars.append(
+                Char(
+                    ch,
+                    rect.left,
+                    height - rect.top,
+                    rect.right,
+                    height - rect.bottom,
+                    height - y.value,
+                    size or (rect.top - rect.bottom),
+                )
             )
-        )
-    textpage.close()
+    finally:
+        textpage.close()  # here, under the lock, not by the garbage collector
     return chars
 
 
@@ -265,7 +274,8 @@ def parse_pdf(
     path = Path(path)
     doc = open_document(path)
     try:
-        n = len(doc)
+        with PDFIUM_LOCK:
+            n = len(doc)
         if n == 0:
             raise UnreadableFile(f"{path.name}: the PDF has no pages")
         n = min(n, max_pages) if max_pages else n
@@ -275,16 +285,18 @@ def parse_pdf(
             if cancel:
                 cancel.raise_if_cancelled()
             progress(0.9 * i / n, f"reading page {i + 1} of {n}")
-            page = doc[i]
-            w, h = page.get_size()
+            with PDFIUM_LOCK:
+                page = doc[i]
+                w, h = page.get_size()
+                try:
+                    chars = _page_chars(page)
+                finally:
+                    page.close()
             sizes.append((w, h))
-            try:
-                chars = _page_chars(page)
-            finally:
-                page.close()
             pages.append(build_lines(chars, w))
     finally:
-        doc.close()
+        with PDFIUM_LOCK:
+            doc.close()
     if sum(len(p) for p in pages) == 0:
         raise UnreadableFile(
             f"{path.name}: no text layer (a scanned or image-only PDF); run OCR on it first"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inference.literature.pdf import open_document
+from inference.literature.pdf import PDFIUM_LOCK, open_document
 
 if TYPE_CHECKING:
     from inference.jobs import CancelToken
@@ -18,18 +18,21 @@ def render_page(
 ) -> np.ndarray:
     """RGB uint8 image of page `index` (0-based) at `scale` pixels per PDF point."""
     doc = open_document(Path(path))
-    try:
-        if cancel:
-            cancel.raise_if_cancelled()
-        page = doc[index]
+    with PDFIUM_LOCK:  # PDFium is not thread-safe (see `PDFIUM_LOCK`)
         try:
-            # pypdfium2 declares `scale: int`, but it takes any float (pixels per PDF point).
-            bitmap = page.render(scale=scale)  # pyright: ignore[reportArgumentType]
-            image = np.ascontiguousarray(bitmap.to_numpy()[..., :3])
+            if cancel:
+                cancel.raise_if_cancelled()
+            page = doc[index]
+            try:
+                # pypdfium2 declares `scale: int`, but it takes any float (pixels per PDF point).
+                bitmap = page.render(scale=scale)  # pyright: ignore[reportArgumentType]
+                image = np.array(bitmap.to_numpy()[..., :3])  # a copy: the bitmap is freed now
+                mode = bitmap.mode
+                bitmap.close()  # here, not by the garbage collector outside the lock
+            finally:
+                page.close()
         finally:
-            page.close()
-    finally:
-        doc.close()
-    if bitmap.mode in ("BGRA", "BGRX", "BGR"):
+            doc.close()
+    if mode in ("BGRA", "BGRX", "BGR"):
         image = np.ascontiguousarray(image[..., ::-1])
     return image

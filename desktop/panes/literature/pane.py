@@ -125,7 +125,8 @@ class LiteraturePane(Pane):
         self.passage: tuple[int, int] | None = None
         runner = context.jobs
         self.open_slot = JobSlot(runner, parent=self)
-        self.render_slot = JobSlot(runner, parent=self)
+        # one page drawn at a time: holding an arrow key asks for many, only the last is drawn
+        self.render_slot = JobSlot(runner, queue_latest=True, parent=self)
         self.index_slot = JobSlot(runner, parent=self)
         self.search_slot = JobSlot(runner, parent=self)
         self.export_slots = {kind: JobSlot(runner, parent=self) for kind in ("csv", "json")}
