@@ -170,3 +170,28 @@ def page_break_pdf(path: Path) -> Path:
         f"{filler}</p>",
         path,
     )
+
+
+def turned_pdf(source: Path, path: Path, *, content_turns: int = 0, rotate: int = 0) -> Path:
+    """`source` with each page's content drawn turned `content_turns` quarter turns
+    counter-clockwise (a landscape page's table set on its side) and the page's /Rotate set to
+    `rotate` degrees (what a viewer's "rotate and save" writes)."""
+    import pypdfium2 as pdfium
+
+    src = pdfium.PdfDocument(str(source))
+    dst = pdfium.PdfDocument.new()
+    for index in range(len(src)):
+        width, height = src[index].get_size()
+        if content_turns % 2:
+            content = src.page_as_xobject(index, dst).as_pageobject()
+            # a quarter turn counter-clockwise about the origin, then back onto the page
+            content.set_matrix(pdfium.PdfMatrix(0, 1, -1, 0, height, 0))
+            page = dst.new_page(height, width)
+            page.insert_obj(content)
+            page.gen_content()
+        else:
+            dst.import_pages(src, [index])
+            page = dst[index]
+        page.set_rotation(rotate)
+    dst.save(str(path))
+    return path

@@ -82,9 +82,18 @@ class Paper:
         for page, (x0, top, x1, bottom) in zip(pages.tolist(), boxes.tolist(), strict=True):
             if x0 != x0:  # NaN: an added space
                 continue
-            same_line = cur is not None and page == cur_page and abs(top - cur[1]) < 4
-            if cur is not None and same_line and x0 >= cur[0] - 2:
-                cur = [cur[0], min(cur[1], top), max(cur[2], x1), max(cur[3], bottom)]
+            same_line = (
+                cur is not None
+                and page == cur_page
+                and (
+                    # one line, read to the right, or to the left on a page shown upside down
+                    (abs(top - cur[1]) < 4 and (x0 >= cur[0] - 2 or x1 <= cur[2] + 2))
+                    # a line that runs down or up the page as shown (turned by its /Rotate)
+                    or (abs(x0 - cur[0]) < 4 and abs(x1 - cur[2]) < 4)
+                )
+            )
+            if cur is not None and same_line:
+                cur = [min(cur[0], x0), min(cur[1], top), max(cur[2], x1), max(cur[3], bottom)]
                 continue
             if cur is not None:
                 out.append((cur_page, Box(*cur)))

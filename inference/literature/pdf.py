@@ -8,6 +8,7 @@ one-line `UnreadableFile` message.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import re
 import threading
 from collections import Counter
@@ -61,18 +62,75 @@ def open_document(path: Path):
         raise UnreadableFile(f"{path.name}: the PDF is damaged and cannot be read") from None
 
 
-def _page_chars(page) -> list[Char]:
+@dataclasses.dataclass(frozen=True)
+class PageFrame:
+    """Where a page's text is laid out and where it is shown.
+
+    Text is read in the frame in which most of its characters stand upright: the PDF's own
+    (top-down) page space turned `turns` clockwise quarter turns (a landscape table drawn on
+    its side and shown upright by the page's /Rotate). The page is shown turned by its
+    /Rotate, `display_turns` further quarter turns from the reading frame."""
+
+    size: tuple[float, float]  # width, height of the reading frame, in points
+    display_turns: int  # clockwise quarter turns from the reading frame to the page as shown
+
+    @property
+    def display_size(self) -> tuple[float, float]:
+        w, h = self.size
+        return (h, w) if self.display_turns % 2 else (w, h)
+
+    def to_display(self, boxes: np.ndarray) -> np.ndarray:
+        """(N, 4) boxes x0, top, x1, bottom in the reading frame → the page as shown."""
+        w, h = self.size
+        out = np.array(boxes, dtype=np.float64)
+        for _ in range(self.display_turns % 4):
+            x0, top, x1, bottom = out.T
+            out = np.stack([h - bottom, x0, h - top, x1], axis=1)
+            w, h = h, w
+        return out
+
+
+def _turned(u: float, v: float, size: tuple[float, float], turns: int) -> tuple[float, float]:
+    """A point of a top-down frame of `size` after the frame is turned clockwise `turns`
+    quarter turns."""
+    w, h = size
+    for _ in range(turns % 4):
+        u, v = h - v, u
+        w, h = h, w
+    return u, v
+
+
+def _upright_turns(a: float, b: float) -> int | None:
+    """Clockwise quarter turns of the page that make a character whose text matrix starts
+    (a, b) stand upright; None for a slanted one. The direction of writing is (a, -b) in the
+    top-down frame; a clockwise turn of the frame takes (du, dv) to (-dv, du)."""
+    du, dv = a, -b
+    for turns in range(4):
+        if du > 0 and abs(dv) <= 0.01 * du + 1e-6:
+            return turns
+        du, dv = -dv, du
+    return None
+
+
+def _page_chars(page) -> tuple[list[Char], PageFrame]:
+    """The page's characters in its reading frame (`PageFrame`), in reading order's units."""
     import pypdfium2.raw as raw
 
+    left_edge, bottom_edge, right_edge, top_edge = page.get_cropbox()
+    space = (right_edge - left_edge, top_edge - bottom_edge)  # the PDF's page space, unturned
     textpage = page.get_textpage()
+    # Characters upright on the page (nearly all) become `Char`s at once; those standing
+    # upright only in a turned frame wait, by their turns, as (character, box, origin, size)
+    # in the unturned top-down page space, in case most of the page reads that way.
+    upright: list[Char] = []
+    turned: dict[int, list[tuple[str, tuple[float, float, float, float], float, float, float]]]
+    turned = {1: [], 2: [], 3: []}
     try:
-        height = page.get_height()
         n = textpage.count_chars()
         x, y = ctypes.c_double(), ctypes.c_double()
         left, right, bottom, top = (ctypes.c_double() for _ in range(4))
         raw_tp = textpage.raw
         matrix = raw.FS_MATRIX()
-        chars: list[Char] = []
         for i in range(n):
             code = raw.FPDFText_GetUnicode(raw_tp, i)
             if code == 2:  # pdfium's code for a hyphen at the end of a line
@@ -80,16 +138,18 @@ def _page_chars(page) -> list[Char]:
             if code <= 32 or code == 0xFFFE or raw.FPDFText_IsGenerated(raw_tp, i):
                 continue
             raw.FPDFText_GetMatrix(raw_tp, i, matrix)
-            if abs(matrix.b) > 0.01 * abs(matrix.a) + 1e-6:  # rotated text: arXiv stamp, axes
+            a, b = matrix.a, matrix.b
+            # upright on the page, as nearly all text is (the test of `_upright_turns`, inline)
+            turns = 0 if a > 0 and abs(b) <= 0.01 * a + 1e-6 else _upright_turns(a, b)
+            if turns is None:  # slanted text
                 continue
-            size = (
-                raw.FPDFText_GetFontSize(raw_tp, i)
-                * abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
-            )
+            size = raw.FPDFText_GetFontSize(raw_tp, i) * abs(a * matrix.d - b * matrix.c) ** 0.5
             raw.FPDFText_GetCharOrigin(raw_tp, i, x, y)
             rect = raw.FS_RECTF()
             raw.FPDFText_GetLooseCharBox(raw_tp, i, rect)
-            if rect.top - rect.bottom <= 0.5:
+            # a loose box with no height across the line (some fonts): the tight one
+            across = rect.top - rect.bottom if turns % 2 == 0 else rect.right - rect.left
+            if abs(across) <= 0.5:
                 raw.FPDFText_GetCharBox(raw_tp, i, left, right, bottom, top)
                 rect.left, rect.right, rect.bottom, rect.top = (
                     left.value,
@@ -103,20 +163,30 @@ def _page_chars(page) -> list[Char]:
             ch = ch.translate(SYMBOL_FONT)
             if ch.isspace():
                 continue
-            chars.append(
-                Char(
-                    ch,
-                    rect.left,
-                    height - rect.top,
-                    rect.right,
-                    height - rect.bottom,
-                    height - y.value,
-                    size or (rect.top - rect.bottom),
-                )
-            )
+            x0, y0 = rect.left - left_edge, top_edge - rect.top
+            x1, y1 = rect.right - left_edge, top_edge - rect.bottom
+            if turns == 0:
+                upright.append(Char(ch, x0, y0, x1, y1, top_edge - y.value, size or (y1 - y0)))
+            else:
+                origin = (x.value - left_edge, top_edge - y.value)
+                turned[turns].append((ch, (x0, y0, x1, y1), *origin, size))
     finally:
         textpage.close()  # here, under the lock, not by the garbage collector
-    return chars
+    # The frame most characters stand upright in; the others (an arXiv stamp up the margin,
+    # a plot's axis title) are left out, as slanted ones are.
+    reading = max(turned, key=lambda k: len(turned[k]))
+    if len(turned[reading]) <= len(upright):
+        chars, reading = upright, 0
+    else:
+        chars = []
+        for ch, (x0, y0, x1, y1), ox, oy, font_size in turned[reading]:
+            (x0, y0), (x1, y1) = _turned(x0, y0, space, reading), _turned(x1, y1, space, reading)
+            x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+            baseline = _turned(ox, oy, space, reading)[1]
+            chars.append(Char(ch, x0, y0, x1, y1, baseline, font_size or (y1 - y0)))
+    size = (space[1], space[0]) if reading % 2 else space
+    shown = page.get_rotation() // 90  # /Rotate: clockwise quarter turns of the page space
+    return chars, PageFrame(size, (shown - reading) % 4)
 
 
 def _margin_key(line: Line) -> str:
@@ -196,20 +266,36 @@ class _Builder:
         self.boxes.pop()
         self.length -= 1
 
-    def paper(self, path: Path, title: str, sizes, tables) -> Paper:
+    def paper(self, path: Path, title: str, frames: list[PageFrame], tables) -> Paper:
+        """The paper, its boxes where each page is shown (the viewer draws the page turned
+        by its /Rotate, and the table reader's boxes are in that frame too)."""
         text = "".join(self.parts)
         nan = (np.nan, np.nan, np.nan, np.nan)
-        boxes = np.array([b if b is not None else nan for b in self.boxes], dtype=np.float32)
+        boxes = np.array([b if b is not None else nan for b in self.boxes], dtype=np.float64)
+        boxes = boxes.reshape(-1, 4)
+        pages = np.array(self.pages, dtype=np.int32)
+        blocks = self.blocks
+        for index, frame in enumerate(frames):
+            if frame.display_turns:
+                on_page = pages == index
+                boxes[on_page] = frame.to_display(boxes[on_page])
+                blocks = [_block_shown(b, frame) if b.page == index else b for b in blocks]
         return Paper(
             path=path,
             title=title,
-            page_sizes=sizes,
+            page_sizes=[f.display_size for f in frames],
             text=text,
-            char_page=np.array(self.pages, dtype=np.int32),
-            char_box=boxes.reshape(-1, 4),
-            blocks=self.blocks,
+            char_page=pages,
+            char_box=boxes.astype(np.float32),
+            blocks=blocks,
             tables=tables,
         )
+
+
+def _block_shown(block: Block, frame: PageFrame) -> Block:
+    b = block.box
+    x0, top, x1, bottom = frame.to_display(np.array([[b.x0, b.top, b.x1, b.bottom]]))[0]
+    return dataclasses.replace(block, box=Box(float(x0), float(top), float(x1), float(bottom)))
 
 
 def _paragraphs(lines: list[Line]) -> list[list[Line]]:
@@ -280,20 +366,21 @@ def parse_pdf(
             raise UnreadableFile(f"{path.name}: the PDF has no pages")
         n = min(n, max_pages) if max_pages else n
         pages: list[list[Line]] = []
-        sizes: list[tuple[float, float]] = []
+        sizes: list[tuple[float, float]] = []  # of each page's reading frame
+        frames: list[PageFrame] = []
         for i in range(n):
             if cancel:
                 cancel.raise_if_cancelled()
             progress(0.9 * i / n, f"reading page {i + 1} of {n}")
             with PDFIUM_LOCK:
                 page = doc[i]
-                w, h = page.get_size()
                 try:
-                    chars = _page_chars(page)
+                    chars, frame = _page_chars(page)
                 finally:
                     page.close()
-            sizes.append((w, h))
-            pages.append(build_lines(chars, w))
+            frames.append(frame)
+            sizes.append(frame.size)
+            pages.append(build_lines(chars, frame.size[0]))
     finally:
         with PDFIUM_LOCK:
             doc.close()
@@ -337,7 +424,7 @@ def parse_pdf(
         progress(0.92, "looking for tables")
         found = _tables(path, builder, n, cancel)
     progress(1.0, "")
-    return builder.paper(path, title, sizes, found)
+    return builder.paper(path, title, frames, found)
 
 
 _TABLE_CAPTION = re.compile(r"\bTABLE\s+[IVX\d]+", re.IGNORECASE)
