@@ -286,3 +286,22 @@ def test_a_reference_list_with_no_heading_is_not_searched(capsys, tmp_path):
     assert texts, "the paper's own passages are searched"
     assert not [t for t in texts if re.search(r"\d+, \d+ \((?:19|20)\d\d\)", t)], texts
     assert any("In conclusion, we have observed in LaFeAsO" in t for t in texts)
+
+
+@pytest.mark.parametrize("top", ["0", "-3"])
+def test_a_search_asked_for_no_or_minus_passages_is_one_line(capsys, tmp_path, top):
+    """`--top -3` listed every passage but the last three, `--top 0` said that none matched."""
+    library = tmp_path / "lib"
+    library.mkdir()
+    shutil.copy(paper("Suzuki_etal_2015-CC.pdf"), library)
+    code, out, err = run(capsys, "search", library, "superconductivity", "--top", top)
+    assert code == 2 and out == ""
+    assert err.strip() == f"matlens: --top is how many passages to list: 1 or more, not {top}"
+
+
+def test_one_paper_with_a_folders_options_is_one_line(capsys, tmp_path):
+    """`matlens extract paper.pdf --out DIR` wrote nothing to DIR and said nothing (exit 0)."""
+    code, out, err = run(capsys, "extract", paper("Suzuki_etal_2015-CC.pdf"), "--out", tmp_path)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--out, --workers and --scheduler are for a folder of papers" in err
+    assert not any(tmp_path.iterdir())

@@ -46,6 +46,13 @@ def run(args) -> int:
         from inference.batch.cli import extract_folder
 
         return extract_folder(args)
+    if args.out or args.workers or args.scheduler:  # they were ignored, and nothing written
+        from inference.errors import MatLensError
+
+        raise MatLensError(
+            "--out, --workers and --scheduler are for a folder of papers; for one paper "
+            "use --json or --csv OUT.csv"
+        )
     from inference.cli import print_json
     from inference.literature.export import write_csv
     from inference.literature.extract import extract_pdf

@@ -37,6 +37,8 @@ def run(args) -> int:
 
     if args.workers < 0:
         raise MatLensError("--workers must be 0 (as many as pay here) or more")
+    if args.top < 1:  # "--top -3" listed all hits but the last 3; "--top 0" said none matched
+        raise MatLensError(f"--top is how many passages to list: 1 or more, not {args.top}")
     if not args.query.strip():
         raise MatLensError('give a query: a few words, e.g. "sintering temperature of LLZO"')
     library = Library(Path(args.library))
