@@ -486,3 +486,38 @@ def test_a_hit_a_page_break_cuts_is_marked_on_both_pages(qtbot, pane, tmp_path):
     _click_row(qtbot, pane, 0)
     qtbot.waitUntil(lambda: not pane.busy, timeout=30000)
     assert pane.passage is None and _passage_marks(pane) == []
+
+
+def test_opening_another_folder_clears_the_last_ones_search_results(qtbot, pane, tmp_path):
+    """Folders A and B each hold a different paper named a.pdf. A's results stayed listed
+    after B was opened, and a click on one opened B's a.pdf with A's passage highlighted."""
+    from PySide6.QtCore import Qt
+
+    for folder, name in (("A", "1903.04321-CC.pdf"), ("B", "Suzuki_etal_2015-CC.pdf")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(paper(name), tmp_path / folder / "a.pdf")
+    pane.open_path(tmp_path / "A")
+    qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=60000)
+    _idle(qtbot, pane)
+    pane.search_edit.setText("tunneling spectroscopy")
+    qtbot.mouseClick(pane.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.results_list.count() > 0, timeout=30000)
+    pane.open_path(tmp_path / "B")
+    qtbot.waitUntil(lambda: pane.library is not None and pane.library.root == tmp_path / "B")
+    _idle(qtbot, pane)
+    assert pane.results_list.count() == 0
+
+
+def test_a_search_of_a_folder_with_no_readable_paper_says_so(qtbot, pane, tmp_path):
+    """It said "0 passages ( search)"."""
+    from PySide6.QtCore import Qt
+
+    (tmp_path / "scans").mkdir()
+    (tmp_path / "scans" / "empty.pdf").write_bytes(b"")
+    pane.open_path(tmp_path / "scans")
+    qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=60000)
+    _idle(qtbot, pane)
+    pane.search_edit.setText("superconductivity")
+    qtbot.mouseClick(pane.search_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "searched" in pane.statuses[-1], timeout=30000)
+    assert pane.statuses[-1] == "No paper in this folder could be read, so none was searched."

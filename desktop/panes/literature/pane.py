@@ -381,6 +381,7 @@ class LiteraturePane(Pane):
     def _library_ready(self, indexed: IndexedLibrary) -> None:
         self.library, report = indexed.library, indexed.report
         self.search_slot.discard()  # hits from another library would open the wrong files
+        self.results_list.clear()  # and so would those already listed (a.pdf in both folders)
         self.library_list.clear()
         for pdf in self.library.pdfs():
             reason = report.failed.get(str(pdf.relative_to(self.library.root)))
@@ -574,8 +575,17 @@ class LiteraturePane(Pane):
             item.setData(Qt.ItemDataRole.UserRole, hit)
             item.setToolTip(hit.text)
             self.results_list.addItem(item)
-        mode = self.library.last_mode if self.library is not None else "library"
-        self.context.show_status(f"{counted(len(hits), 'passage')} ({mode} search)")
+        library = self.library
+        if hits or library is None:
+            mode = library.last_mode if library is not None else "library"
+            self.context.show_status(f"{counted(len(hits), 'passage')} ({mode} search)")
+        elif not library.n_papers:  # it said "0 passages ( search)"
+            self.context.show_status("No paper in this folder could be read, so none was searched.")
+        else:
+            query = self.search_edit.text().strip()
+            self.context.show_status(
+                f"No passage of the {counted(library.n_papers, 'paper')} matches '{query}'."
+            )
 
     def _open_result(self, item: QListWidgetItem) -> None:
         hit = item.data(Qt.ItemDataRole.UserRole)
