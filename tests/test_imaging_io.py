@@ -256,6 +256,37 @@ def test_a_physical_resolution_tag_is_a_calibration(tmp_path):
     assert m.calibration.to("µm").pixel_size == pytest.approx(0.5)
 
 
+def test_resolution_tags_with_pixels_not_square_are_not_a_calibration(tmp_path):
+    """Pixels 50 nm wide and 100 nm high in the plain TIFF tags: the X tag alone was taken,
+    and a 10 × 10 px square measured 250 000 nm² (it is 500 000 nm²)."""
+    path = tmp_path / "stretched.tif"
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint8), resolution=(2e5, 1e5), resolutionunit=3)
+    m = read_micrograph(path)
+    assert not m.calibration.calibrated
+    assert "pixels are not square (50 nm wide, 100 nm high)" in m.metadata["calibration"]
+
+
+def test_a_signal_whose_axes_have_different_units_is_not_taken_as_square():
+    """x 1 nm a pixel and y 1 µm a pixel (as rosettasciio gives a file's axes): the numbers
+    alone were compared, and the pixels taken for 1 nm squares."""
+    from inference.imaging.signals import to_micrograph
+
+    def axis(name: str, size: int, units: str) -> dict:
+        return {"name": name, "size": size, "scale": 1.0, "offset": 0.0, "units": units}
+
+    signal = {
+        "data": np.zeros((20, 30), np.uint8),
+        "axes": [axis("y", 20, "µm"), axis("x", 30, "nm")],
+        "metadata": {"General": {"title": "HAADF"}, "Signal": {"signal_type": ""}},
+    }
+    m = to_micrograph([signal], Path("stretched.emd"), 0, "EMD", "EMD axes")
+    assert not m.calibration.calibrated
+    assert "pixels are not square (1 nm wide, 1000 nm high)" in m.metadata["calibration"]
+    signal["axes"] = [axis("y", 20, "µm"), axis("x", 30, "µm")]
+    square = to_micrograph([signal], Path("square.emd"), 0, "EMD", "EMD axes")
+    assert square.calibration.to("µm").pixel_size == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("group", ["EBC1", "Super1"])
 def test_nasa_micronet_rgb_tiffs(group):
     folder = shared("segmentation", "nasa_micronet", group, "test")
@@ -805,3 +836,15 @@ def test_a_header_claiming_ten_gigapixels_is_refused_before_decoding(tmp_path):
         tracemalloc.stop()
     assert message.startswith("liar.png is 100,000 × 100,000 pixels") or "not a PNG" in message
     assert peak < 100_000_000
+
+
+def test_rosettasciio_log_lines_stay_out_of_the_commands_output(tmp_path):
+    """A TIA file without an acquisition date: rosettasciio printed a coloured "WARNING |
+    RosettaSciIO | AcquireDate not found …" on stdout (where `--json` output goes) before
+    MatLens's one line."""
+    from cli_harness import run_matlens
+
+    emi = shared("microscope_formats", "rosettasciio", "tia", "old", "no_AcquireDate.emi")
+    run = run_matlens("segment", emi, "--point", "5,5", "--out", tmp_path / "mask.png")
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == "matlens: no_AcquireDate.emi is a spectrum, not an image\n"

@@ -119,15 +119,17 @@ def run(args) -> int:
 
 
 def _print_text(summary, notes: list[str], written: dict[str, str]) -> None:
+    from inference.wording import counted
+
     a, cal = summary.area_unit, summary.calibration
     scale = f"{cal.pixel_size:g} {cal.unit}/px ({cal.source})" if cal.calibrated else "uncalibrated"
-    print(f"{summary.image}: {summary.object_count} objects, {scale}")
+    print(f"{summary.image}: {counted(summary.object_count, 'object')}, {scale}")
     for note in notes:
         print(f"  note: {note}")
     for c in summary.classes:
         s = c.summary
         print(
-            f"  {s.class_name}: {s.count} objects, area fraction {s.area_fraction:.4f}, "
+            f"  {s.class_name}: {counted(s.count, 'object')}, area fraction {s.area_fraction:.4f}, "
             f"{s.number_density:.4g} per {a}"
         )
     g = summary.grain_size

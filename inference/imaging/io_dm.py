@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 def _load(path: Path) -> list[dict]:
     from rsciio.digitalmicrograph import file_reader  # imports dask: 0.3 s, so only when needed
 
+    signals.quiet_rsciio()
+
     try:
         return file_reader(str(path), lazy=True)
     except (struct.error, EOFError) as exc:  # the tag tree ends before it should

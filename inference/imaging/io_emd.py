@@ -31,6 +31,8 @@ def _h5py():
 def _velox_images_reader():
     from rsciio.emd._emd_velox import FeiEMDReader
 
+    signals.quiet_rsciio()
+
     class _ImagesOnly(FeiEMDReader):
         def _read_data(self, select_type):  # images only, never the spectrum image
             self.load_images, self.load_SI, self.load_single_spectrum = True, False, False
@@ -42,6 +44,8 @@ def _velox_images_reader():
 def _signals(h5file, path: Path) -> tuple[list[dict], str]:
     from rsciio.emd._api import is_EMD_NCEM, is_EMD_Velox
     from rsciio.emd._emd_ncem import EMD_NCEM
+
+    signals.quiet_rsciio()
 
     if is_EMD_Velox(h5file):
         reader = _velox_images_reader()

@@ -54,12 +54,16 @@ def check_mrc_header(path: Path) -> None:
 def _mrc(path: Path) -> list[dict]:
     from rsciio.mrc import file_reader
 
+    signals.quiet_rsciio()
+
     check_mrc_header(path)
     return file_reader(str(path), lazy=True)
 
 
 def _tia(path: Path) -> list[dict]:
     from rsciio.tia import file_reader
+
+    signals.quiet_rsciio()
 
     return file_reader(str(path), lazy=True)
 
@@ -68,6 +72,8 @@ def _with_hspy(path: Path, use):
     try:
         import h5py
         from rsciio.hspy._api import HyperspyReader
+
+        signals.quiet_rsciio()
     except ImportError as exc:
         raise UnreadableFile("reading HyperSpy files needs the 'h5py' package") from exc
     try:

@@ -37,6 +37,19 @@ _ENERGY_UNITS = {"ev", "kev", "mev", "1/cm", "cm-1", "cm^-1", "1 / cm"}
 _SPECTRAL_NAMES = ("energy", "wavelength", "raman", "wavenumber")
 
 
+def quiet_rsciio() -> None:
+    """Called after rosettasciio is imported: on import it sends its log, in colour, to stdout,
+    where a warning about a file's metadata ("AcquireDate not found") came before MatLens's own
+    line and before the JSON of `--json`. MatLens says what matters about a file in its notes;
+    rosettasciio's errors still reach stderr through Python's last-resort handler."""
+    import logging
+
+    logger = logging.getLogger("rsciio")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    logger.setLevel(logging.ERROR)
+
+
 def _axes(signal: Signal) -> list[dict]:
     """One axis dict per data dimension, size-1 axes dropped (EMD writes some)."""
     shape = tuple(signal["data"].shape)
@@ -114,9 +127,14 @@ def _calibration(x: dict, y: dict, source: str, meta: dict[str, str]) -> Calibra
             meta.update(refused_scale(note, RECIPROCAL))
         return Calibration()
     y_scale = y.get("scale")
-    if isinstance(y_scale, (int, float)) and not square(scale, float(y_scale)):
-        meta.update(not_square(scale, float(y_scale), units))
-        return Calibration()
+    if isinstance(y_scale, (int, float)):
+        y_height = float(y_scale)
+        y_units = normalise_unit(str(y.get("units") or ""))
+        if y_units != units and Calibration.known_unit(y_units):  # 1 nm wide, 1 µm high
+            y_height = Calibration(y_height, y_units).to(units).pixel_size
+        if not square(scale, y_height):
+            meta.update(not_square(scale, y_height, units))
+            return Calibration()
     return Calibration(scale, units, source).tidy()
 
 

@@ -257,6 +257,12 @@ def _resolution_tags(tags: tifffile.TiffTags, x_resolution: float | None) -> Tif
         return TiffInfo()
     metres = unit_m / x_resolution
     if metres < _MAX_PHYSICAL_PIXEL_M:
+        y_resolution = _rational(tags, 283)
+        if y_resolution and not square(metres, unit_m / y_resolution):
+            nm = 1e9
+            return TiffInfo(
+                Calibration(), not_square(metres * nm, unit_m / y_resolution * nm, "nm")
+            )
         return TiffInfo(Calibration.from_metres(metres, "TIFF resolution tags"), {}, "")
     per = "inch" if unit_m == 0.0254 else "cm"
     note = f"{x_resolution:g} pixels per {per} (a print setting, not a calibration: ignored)"
