@@ -323,7 +323,7 @@ def test_measure_cli_says_what_the_image_box_says_before_its_numbers(capsys, tmp
     iio.imwrite(labels, blob)
     code, out, _ = cli_run(capsys, "measure", image, labels, "--csv", tmp_path / "o.csv")
     assert code == 0
-    assert "1 objects, uncalibrated" in out
+    assert "1 object, uncalibrated" in out
     assert "  note: pixels are not square (0.16867 µm wide, 1.6867 µm high)" in out
     code, out, _ = cli_run(
         capsys, "measure", image, labels, "--csv", tmp_path / "o.csv", "--json",

@@ -44,6 +44,6 @@ def test_measure_a_one_pixel_image(tmp_path):
         "--csv", csv, "--report", tmp_path / "one.html",
     )  # fmt: skip
     assert_clean_outcome(run, labels)
-    assert run.returncode == 0 and "1 objects" in run.stdout
+    assert run.returncode == 0 and "1 object," in run.stdout
     rows = csv.read_text(encoding="utf-8-sig").splitlines()
     assert len(rows) == 2 and rows[1].startswith("1,grain,1,1,0,0,")
