@@ -69,6 +69,36 @@ def test_a_stack_with_pixels_not_square_says_so_and_counts_frames_from_one(qtbot
     assert "frame 2 of 2" in image_box(pane) and spin.text() == "Frame 2 of 2"
 
 
+def test_the_frame_boxs_arrow_and_enter_load_the_frame(qtbot, window, tmp_path):
+    """A click on the box's up arrow showed "Frame 2 of 2" over frame 1 (the frame loaded only
+    when the box lost focus); Enter typed in the box went to the pane's Enter (accept the
+    mask), which said "Nothing to accept"."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionSpinBox
+
+    pane = open_copy(
+        qtbot, window, tmp_path, *ROSETTA, "tiff", "test_loading_image_saved_with_imageJ_stack.tif"
+    )
+    window.activateWindow()
+    spin = pane.frame_spin
+    assert spin.isVisible() and spin.text() == "Frame 1 of 2"
+    option = QStyleOptionSpinBox()
+    spin.initStyleOption(option)
+    up = spin.style().subControlRect(
+        QStyle.ComplexControl.CC_SpinBox, option, QStyle.SubControl.SC_SpinBoxUp, spin
+    )
+    qtbot.mouseClick(spin, Qt.MouseButton.LeftButton, pos=up.center())
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.micrograph.frame == 1)
+    assert "frame 2 of 2" in image_box(pane) and spin.text() == "Frame 2 of 2"
+
+    spin.setFocus()
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "1")
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.micrograph.frame == 0)
+    assert "frame 1 of 2" in image_box(pane)
+    assert "Nothing to accept" not in window.statusBar().currentMessage()
+
+
 def test_a_diffraction_pattern_says_why_it_reads_in_pixels(qtbot, window, tmp_path):
     pane = open_copy(
         qtbot, window, tmp_path, *ROSETTA, "digitalmicrograph", "2D", "test_diffraction_pattern.dm3"

@@ -107,7 +107,10 @@ class MicrographPane(Pane):
         self.frame_spin = QSpinBox(self)
         self.frame_spin.setPrefix("Frame ")
         self.frame_spin.setVisible(False)
-        self.frame_spin.editingFinished.connect(self._frame_changed)
+        # The arrows, a number typed then Enter, or leaving the box load that frame (it only
+        # loaded on leaving the box: the arrows changed the number but not the image).
+        self.frame_spin.setKeyboardTracking(False)
+        self.frame_spin.valueChanged.connect(self._frame_changed)
         self.model_combo = QComboBox(self)
         self.model_combo.setToolTip("Segment-Anything model used for clicks")
         self.refresh_models()
@@ -155,8 +158,8 @@ class MicrographPane(Pane):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         for key, slot in (
-            (Qt.Key.Key_Return, self.clicks.accept),
-            (Qt.Key.Key_Enter, self.clicks.accept),
+            (Qt.Key.Key_Return, self._enter),
+            (Qt.Key.Key_Enter, self._enter),
             (Qt.Key.Key_Tab, self.clicks.next_candidate),
             (Qt.Key.Key_N, self.clicks.next_candidate),
             (Qt.Key.Key_Escape, self.clicks.clear),
@@ -336,6 +339,15 @@ class MicrographPane(Pane):
 
     def open_by_content(self, path: Path, refusal: str) -> None:
         self.state.open_path(path, refusal=refusal)
+
+    def _enter(self) -> None:
+        """Enter accepts the mask on screen; in the frame box it loads the frame typed (the
+        pane's shortcut took the key from the box, which said "Nothing to accept")."""
+        if self.frame_spin.hasFocus():
+            self.frame_spin.interpretText()
+            self._frame_changed()
+            return
+        self.clicks.accept()
 
     def _frame_changed(self) -> None:
         loaded = self.loaded
