@@ -135,3 +135,74 @@ def test_xrd_and_export_actions(tmp_path, capsys):
     )
     assert args.handler(args) == 0
     assert (tmp_path / "POSCAR").read_text().split("\n")[6].split() == ["1", "1"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--symprec", "-1"),
+        ("--symprec", "nan"),
+        ("--occupancy-tolerance", "-1"),
+        ("--timeout", "-5"),
+    ],
+)
+@pytest.mark.parametrize("action", ["info", "export"])
+def test_an_impossible_tolerance_or_time_limit_is_one_line(tmp_path, action, option, value):
+    """`export --symprec -1` killed the process (SIGSEGV, exit 139, nothing said); `info
+    --symprec nan` blamed the file ("crashed a library … the cell or coordinates in the file
+    are probably broken"); a negative time limit meant none, and an occupancy tolerance of -1
+    added a false "atoms overlap" note."""
+    out = ["--out", str(tmp_path / "out.cif")] if action == "export" else []
+    run = matlens("structure", action, samples_dir() / "NaCl.cif", option, value, *out)
+    assert run.returncode == 2 and run.stdout == "", run.stderr
+    assert run.stderr.startswith(f"matlens: argument {option}: '{value}': expected")
+    assert run.stderr.count("\n") == 1 and not (tmp_path / "out.cif").exists()
+
+
+def test_an_export_never_writes_over_the_file_it_read(tmp_path):
+    """`export si.cif --out si.cif` replaced the person's CIF (its comments and uncertainties)
+    with the regenerated one."""
+    cif = tmp_path / "NaCl.cif"
+    cif.write_bytes((samples_dir() / "NaCl.cif").read_bytes())
+    before = cif.read_bytes()
+    run = matlens("structure", "export", cif, "--out", cif)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1
+    assert "NaCl.cif is the file the structure was read from" in run.stderr
+    assert cif.read_bytes() == before
+
+
+def test_a_cif_with_its_space_group_says_it_holds_the_conventional_cell(tmp_path):
+    """With --cell primitive (2 atoms of NaCl), the CIF with its space group held the 8-atom
+    conventional cell without a word; a P1 CIF and a POSCAR hold the cell chosen."""
+    from pymatgen.core import Structure
+
+    sample = samples_dir() / "NaCl.cif"
+    run = matlens("structure", "export", sample, "--cell", "primitive", "--out", tmp_path / "s.cif")
+    assert run.returncode == 0, run.stderr
+    assert "written as the conventional cell, 8 atoms" in run.stdout
+    assert "the cell chosen has 2" in run.stdout
+    assert len(Structure.from_file(tmp_path / "s.cif")) == 8
+    for name, fmt in (("p1.cif", "cif-p1"), ("POSCAR", "poscar")):
+        out = tmp_path / name
+        run = matlens(
+            "structure", "export", sample, "--cell", "primitive", "--format", fmt, "--out", out
+        )
+        assert run.returncode == 0 and "conventional" not in run.stdout, run.stdout
+        assert len(Structure.from_file(out)) == 2
+    run = matlens("structure", "export", sample, "--out", tmp_path / "c.cif")
+    assert run.returncode == 0 and "conventional" not in run.stdout  # the cell as read: 8
+
+
+def test_a_picture_too_large_to_open_is_refused_before_it_is_drawn(tmp_path):
+    """`render --size 20000x20000` took 4.5 GB and wrote a PNG that PIL refuses to open."""
+    run = matlens(
+        "structure",
+        "render",
+        samples_dir() / "NaCl.cif",
+        "--out",
+        tmp_path / "v.png",
+        "--size",
+        "20000x20000",
+    )
+    assert run.returncode == 2 and "at most 8192 pixels a side" in run.stderr
+    assert not (tmp_path / "v.png").exists()

@@ -275,3 +275,21 @@ def test_first_open_after_start_up_uses_the_prewarmed_reader(qtbot, monkeypatch)
     assert scene is not None and len(scene.atoms) == 27
     assert not window.banner.error_text
     window.close()
+
+
+def test_an_export_onto_the_open_file_is_refused_and_the_file_kept(qtbot, pane, tmp_path):
+    """Saving "CIF with space group" over the CIF that is open replaced it (its comments and
+    uncertainties) with the regenerated file, without a word."""
+    cif = tmp_path / "NaCl.cif"
+    cif.write_bytes((SAMPLES / "NaCl.cif").read_bytes())
+    before = cif.read_bytes()
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        pane.open_path(cif)
+    _wait_idle(qtbot, pane)
+    pane.export("cif-symmetrized", cif)
+    qtbot.waitUntil(lambda: bool(pane.errors), timeout=60000)
+    assert pane.errors == [
+        "NaCl.cif is the file the structure was read from: save the export under another "
+        "name (it would replace the file with less than it holds)"
+    ]
+    assert cif.read_bytes() == before

@@ -11,6 +11,7 @@ block unless `--block NAME` (or a 1-based number) says otherwise.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,20 +71,49 @@ def _common(p) -> None:
     p.add_argument("file")
     p.add_argument("--block", help="data block name or 1-based number (multi-block CIF)")
     p.add_argument("--cell", default="as-read", choices=["as-read", "primitive", "conventional"])
-    p.add_argument("--symprec", type=float, default=0.01, help="symmetry tolerance in Å")
+    p.add_argument(
+        "--symprec",
+        type=_number("a tolerance in Å above 0, at most 1", low=0.0, high=1.0),
+        default=0.01,
+        help="symmetry tolerance in Å",
+    )
     p.add_argument(
         "--occupancy-tolerance",
-        type=float,
+        type=_number(
+            "1 or more (occupancies summing up to it are scaled to 1)", low=1.0, low_allowed=True
+        ),
         default=1.05,
         help="scale site occupancies up to this sum to 1",
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=_number("seconds above 0", low=0.0),
         default=30.0,
         help="seconds that reading, and then the symmetry search, may each take "
         "(default 30; a cell of many thousand atoms can need 300 or more)",
     )
+
+
+def _number(expected: str, low: float, high: float = math.inf, *, low_allowed: bool = False):
+    """An option's number, refused in one line unless finite and between `low` (itself only
+    where `low_allowed`) and `high`: spglib given a tolerance of -1 or nan killed the process
+    (SIGSEGV), and a negative time limit meant none."""
+    import argparse
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        above = value >= low if low_allowed else value > low
+        if not (math.isfinite(value) and above and value <= high):
+            raise argparse.ArgumentTypeError(f"'{text}': expected {expected}")
+        return value
+
+    return parse
+
+
+MAX_RENDER_SIDE = 8192  # a print at 600 dpi across 35 cm
 
 
 # loading ---------------------------------------------------------------------------------------
@@ -204,6 +234,8 @@ def run_render(args) -> int:
 
     supercell = _ints(args.supercell, "--supercell", 3)
     size = _ints(args.size, "--size", 2)
+    if max(size) > MAX_RENDER_SIDE:  # 20000x20000 took 4.5 GB and a PNG PIL will not open
+        raise MatLensError(f"bad --size '{args.size}': at most {MAX_RENDER_SIDE} pixels a side")
     view = None
     if args.view:
         view = AXES.get(args.view.lower()) or parse_uvw(args.view)
@@ -281,7 +313,7 @@ def run_export(args) -> int:
     fmt: ExportFormat = args.format or _format_for(out)
     block = _load(args).block(args.block)
     structure, _ = _structure(args, block)
-    saved = export_structure(structure, out, fmt, symprec=args.symprec)
+    saved = export_structure(structure, out, fmt, symprec=args.symprec, read_from=Path(args.file))
     print(f"wrote {saved.path}" + (f" ({saved.notice})" if saved.notice else ""))
     return 0
 

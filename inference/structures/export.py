@@ -33,9 +33,17 @@ def export_structure(
     path: str | Path,
     fmt: ExportFormat,
     symprec: float = DEFAULT_SYMPREC,
+    read_from: Path | None = None,
 ) -> SavedFile:
-    """Write the file; says where, and what the person should know (symmetry not found...)."""
+    """Write the file; says where, and what the person should know (symmetry not found...).
+    `read_from`, the file the structure came from, is never written over: the export holds
+    less than it (its comments, uncertainties, other data blocks)."""
     path = Path(path)
+    if read_from is not None and _same_file(path, Path(read_from)):
+        raise MatLensError(
+            f"{path.name} is the file the structure was read from: save the export under "
+            "another name (it would replace the file with less than it holds)"
+        )
     notice = None
     if fmt in ("cif-symmetrized", "cif-p1"):
         text, notice = _cif(structure, fmt == "cif-symmetrized", symprec)
@@ -52,16 +60,33 @@ def export_structure(
     return SavedFile(path, notice)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
 def _cif(structure: Structure, symmetrized: bool, symprec: float) -> tuple[str, str | None]:
     from pymatgen.io.cif import CifWriter
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if symmetrized:
             try:
-                return str(CifWriter(structure, symprec=symprec)), None
+                # A CIF with its space group holds the standard conventional cell.
+                refined = SpacegroupAnalyzer(structure, symprec).get_refined_structure()
+                text = str(CifWriter(refined, symprec=symprec, refine_struct=False))
             except Exception:  # noqa: BLE001 - spglib can fail; P1 is always possible
                 return str(CifWriter(structure)), "no space group found: written in P1"
+            if len(refined) == len(structure):
+                return text, None
+            return text, (  # a primitive cell chosen came out as 8 atoms, without a word
+                f"written as the conventional cell, {len(refined)} atoms, which a CIF with its "
+                f"space group holds; the cell chosen has {len(structure)}: for that cell "
+                "export CIF in P1 or POSCAR"
+            )
         return str(CifWriter(structure)), None
 
 

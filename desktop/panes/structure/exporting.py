@@ -46,6 +46,7 @@ class ExportSource:
     pattern: XrdPattern | None
     view: StructureView | None
     tolerance: float  # the symmetry tolerance the Info tab shows
+    path: Path | None = None  # the open file, which an export never writes over
 
 
 class StructureExports(QObject):
@@ -102,6 +103,7 @@ class StructureExports(QObject):
             path,
             fmt,
             source.tolerance,
+            source.path,
             **self._callbacks(path),
         )
 

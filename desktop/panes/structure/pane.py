@@ -387,6 +387,7 @@ class StructurePane(Pane):
             pattern=self.pattern,
             view=self.view,
             tolerance=self.info.tolerance,
+            path=Path(self.file.path) if self.file else None,
         )
 
     def export(self, kind: str, path: Path) -> None:
