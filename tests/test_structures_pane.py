@@ -293,3 +293,24 @@ def test_an_export_onto_the_open_file_is_refused_and_the_file_kept(qtbot, pane, 
         "name (it would replace the file with less than it holds)"
     ]
     assert cif.read_bytes() == before
+
+
+def test_a_bad_file_opened_while_a_good_one_is_prepared_leaves_the_good_one_shown(
+    qtbot, pane, tmp_path
+):
+    """NaCl read, and a broken CIF opened before NaCl's symmetry and bonds were found: the
+    broken one got its line, and NaCl stayed named in the title but was never drawn, its
+    exports answering "Open a structure first"."""
+    broken = tmp_path / "broken.cif"
+    broken.write_text("data_x\n_cell_length_a 5\nthis is not a CIF\n")
+    with qtbot.waitSignal(pane.file_opened, timeout=60000):
+        pane.open_path(SAMPLES / "NaCl.cif")
+    pane.open_path(broken)
+    qtbot.waitUntil(lambda: bool(pane.errors), timeout=60000)
+    qtbot.waitUntil(lambda: not pane.busy and pane.prepared is not None, timeout=60000)
+    assert len(pane.errors) == 1 and "broken.cif" in pane.errors[0]
+    assert pane.file is not None and pane.file.path.name == "NaCl.cif"
+    assert pane.prepared.info.reduced_formula == "NaCl" and pane.scene is not None
+    pane.export("poscar", tmp_path / "NaCl.vasp")
+    qtbot.waitUntil(lambda: (tmp_path / "NaCl.vasp").exists(), timeout=30000)
+    assert len(pane.errors) == 1

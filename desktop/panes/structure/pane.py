@@ -51,6 +51,7 @@ class StructurePane(Pane):
         super().__init__(context, parent)
         self.file: StructureFile | None = None
         self.prepared: PreparedStructure | None = None
+        self._interrupted = False  # work on the file shown was stopped for a read not done yet
         self.scene: Scene | None = None
         self.pattern: XrdPattern | None = None
         self.options = SceneOptions()
@@ -151,6 +152,7 @@ class StructurePane(Pane):
         self.status_row.more_time_requested.connect(self.try_with_more_time)
         self.reading.read_started.connect(self._read_started)
         self.reading.loaded.connect(self._loaded)
+        self.reading.read_failed.connect(self._read_failed)
         self.reading.prepared.connect(self._prepared)
         self.reading.more_time_offered.connect(self.status_row.offer_more_time)
 
@@ -194,12 +196,25 @@ class StructurePane(Pane):
         self.reading.try_with_more_time()
 
     def _read_started(self) -> None:
-        # The work on the structure shown so far is of no use now: stop it.
+        # The work on the structure shown so far is of no use now: stop it (the reader's child
+        # is wanted for the new file). If the new file cannot be read, it is done again.
+        self._interrupted = (
+            self.prepared is None or self.scene_slot.busy or self.xrd_slot.busy
+        ) and self.file is not None
         self.scene_slot.discard()
         self.xrd_slot.discard()
 
+    def _read_failed(self) -> None:
+        """The file shown stays: what was stopped for the new one is done again (a bad file
+        opened while a good one was being prepared left the good one undrawn, its exports
+        answering "Open a structure first")."""
+        if self._interrupted:
+            self._interrupted = False
+            self._prepare_current()
+
     def _loaded(self, loaded: StructureFile) -> None:
         self.file = loaded
+        self._interrupted = False
         # The old drawing stays until the new one is ready, but nothing of it can be exported.
         self.prepared, self.pattern = None, None
         self.xrd.clear()

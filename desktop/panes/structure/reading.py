@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 class StructureReading(QObject):
     read_started = Signal()  # the work on the structure shown so far is of no use now
     loaded = Signal(object)  # StructureFile
+    read_failed = Signal()  # the file was not read (an error, out of time or cancelled)
     prepared = Signal(object)  # PreparedStructure
     more_time_offered = Signal(object)  # minutes the next try may take; None: nothing offered
 
@@ -55,15 +56,24 @@ class StructureReading(QObject):
             self.time_limit_s,
             label=f"Reading {path.name}",
             on_result=lambda result: self._read_done(path, result),
-            on_error=self.context.show_error,
-            on_cancelled=lambda: self.context.show_status(f"Stopped reading {path.name}"),
+            on_error=self._read_error,
+            on_cancelled=lambda: self._read_stopped(path),
             name="structure read",
         )
+
+    def _read_error(self, report) -> None:
+        self.context.show_error(report)
+        self.read_failed.emit()
+
+    def _read_stopped(self, path: Path) -> None:
+        self.context.show_status(f"Stopped reading {path.name}")
+        self.read_failed.emit()
 
     def _read_done(self, path: Path, result: StructureFile | OutOfTime) -> None:
         if isinstance(result, OutOfTime):
             self.context.show_error(result.message)
             self._offer_more_time(lambda: self.read(path))
+            self.read_failed.emit()
             return
         self.loaded.emit(result)
 
