@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self.panes.append(pane)
         self.tabs.addTab(pane, pane.title)
         self.undo_group.addStack(pane.undo_stack)
-        pane.file_opened.connect(self._file_opened)
+        pane.file_opened.connect(lambda path, title=pane.title: self._file_opened(path, title))
         if len(self.panes) == 1:
             self.undo_group.setActiveStack(pane.undo_stack)
 
@@ -200,10 +200,10 @@ class MainWindow(QMainWindow):
             f"reads{hint}."
         )
 
-    def _file_opened(self, path: Path) -> None:
+    def _file_opened(self, path: Path, pane: str = "") -> None:
         # A file opened fine: an error about an earlier one no longer applies.
         self.clear_error()
-        self.recent.add(path)
+        self.recent.add(path, pane)
         self._refresh_recent()
         self.setWindowTitle(f"{Path(path).name} — MatLens")
 
@@ -317,11 +317,21 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         paths = self.recent.paths()
         for path in paths:
-            self._action(self.recent_menu, str(path), lambda _=False, p=path: self.open_path(p))
+            self._action(self.recent_menu, str(path), lambda _=False, p=path: self._reopen(p))
         if paths:
             self.recent_menu.addSeparator()
             self._action(self.recent_menu, "Clear list", self._clear_recent)
         self.recent_menu.setEnabled(bool(paths))
+
+    def _reopen(self, path: Path) -> None:
+        """A recent file goes back to the pane that opened it, else it is routed by its name."""
+        title = self.recent.pane_of(path)
+        pane = next((p for p in self.panes if p.title == title), None)
+        if pane is None or not Path(path).exists():
+            self.open_path(path)
+            return
+        self.tabs.setCurrentWidget(pane)
+        pane.open_path(Path(path))
 
     def _clear_recent(self) -> None:
         self.recent.clear()

@@ -307,3 +307,26 @@ def test_a_model_leaving_the_gpu_is_told_in_the_window(qtbot):
     )
     assert window.banner.text.startswith("The GPU ran out of memory running probe.onnx")
     window.close()
+
+
+def test_a_recent_file_goes_back_to_the_pane_that_opened_it(qtbot, tmp_path):
+    """A pymatgen JSON is opened with the Structures pane's own Open button (the window does
+    not route .json by name: other panes write JSON). From File ▸ Open Recent it went to
+    Micrographs: "MatLens cannot open '.json' files"."""
+    from pymatgen.core import Structure
+
+    from inference.runtime.paths import samples_dir
+
+    path = tmp_path / "NaCl.json"
+    Structure.from_file(samples_dir() / "NaCl.cif").to(filename=str(path))
+    window = _window(qtbot)
+    structures = next(p for p in window.panes if p.title == "Structures")
+    with qtbot.waitSignal(structures.file_opened, timeout=60000):
+        structures.open_path(path)
+    again = _window(qtbot)  # the list lives on in the settings
+    action = next(a for a in again.recent_menu.actions() if a.text() == str(path.resolve()))
+    structures = next(p for p in again.panes if p.title == "Structures")
+    with qtbot.waitSignal(structures.file_opened, timeout=60000):
+        action.trigger()  # what a click on the menu entry does
+    assert again.tabs.currentWidget() is structures
+    assert not again.banner.error_text
