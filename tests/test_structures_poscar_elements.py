@@ -57,3 +57,27 @@ def test_cli_info_and_predict_refuse_it_with_exit_2(tmp_path):
         assert run.returncode == 2, (command, run.stdout, run.stderr)
         assert run.stderr.count("\n") == 1 and "does not name its elements" in run.stderr
         assert "Li" not in run.stdout and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("symbols", "counts", "said"),
+    [
+        # read as Ti2Cu2 without a word: the last two elements and their atoms dropped
+        ("Ti Cu Si As", "2 2", "line 6 names 4 element(s) (Ti Cu Si As) but line 7 gives 2"),
+        # called "cut short"
+        ("Ti Cu", "2 2 2 2", "line 6 names 2 element(s) (Ti Cu) but line 7 gives 4"),
+    ],
+)
+def test_an_element_line_and_count_line_that_do_not_pair_up_are_one_line(
+    tmp_path, symbols, counts, said
+):
+    lines = shared("structures", "alignn_poscar", "POSCAR-JVASP-90856.vasp").read_text()
+    lines = lines.splitlines()
+    lines[5], lines[6] = symbols, counts
+    path = tmp_path / "POSCAR"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UnreadableFile) as refused:
+        read_structures(path, NO_LIMIT)
+    assert (
+        str(refused.value) == f"POSCAR: {said} atom count(s) ({counts}): give one count per element"
+    )

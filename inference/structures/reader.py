@@ -59,6 +59,7 @@ def read_structures(
         return StructureFile(path, fmt, tuple(_read_molecules(path, fmt, options)))
     if fmt == "POSCAR":
         _check_poscar_scale(path)
+        _check_poscar_counts(path)
     return StructureFile(path, fmt, (_read_periodic(path, fmt),))
 
 
@@ -86,6 +87,27 @@ def _check_poscar_scale(path: Path) -> None:
         raise UnreadableFile(
             f"{path.name}: the scale factor on line 2 is {' '.join(fields)}: it must not be zero "
             "(1.0 keeps the cell as written; a negative number gives the cell volume)"
+        )
+
+
+def _check_poscar_counts(path: Path) -> None:
+    """A VASP 5 POSCAR's element line (6) and count line (7) must pair up, as VASP requires:
+    "Si O" over "2" was read as Si2 without a word, and "Si" over "1 1" was called cut short."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            lines = [handle.readline() for _ in range(7)]
+    except OSError:
+        return  # the reader says why
+    symbols, counts = lines[5].split(), lines[6].split()
+    if not symbols or not all(t[:1].isalpha() for t in symbols):
+        return  # VASP 4: line 6 holds the counts
+    if not counts or not all(t.isdigit() for t in counts):
+        return  # pymatgen says which line is wrong
+    if len(symbols) != len(counts):
+        raise UnreadableFile(
+            f"{path.name}: line 6 names {len(symbols)} element(s) ({' '.join(symbols)}) but "
+            f"line 7 gives {len(counts)} atom count(s) ({' '.join(counts)}): give one count "
+            "per element"
         )
 
 
