@@ -170,3 +170,36 @@ def test_a_tilde_between_two_numbers_is_a_range():
         "sensitive to x."
     )
     assert not _tcs(width)
+
+
+def test_a_paper_on_magnets_that_names_tc_a_curie_point_has_no_superconducting_tc():
+    """A magnet paper (no word of superconductivity) wrote "a Curie temperature Tc = 370 K"
+    and later "Tc = 858 K": both were given as a superconductor's Tc."""
+    assert not _tcs(
+        [
+            "La0.7Sr0.3MnO3 is a ferromagnet with a Curie temperature Tc = 370 K.",
+            "Fe3O4 shows the Verwey transition at TV = 120 K and Tc = 858 K.",
+        ]
+    )
+    # a superconductor paper that also names a ferromagnet's Curie point keeps its own Tc
+    assert _tcs(
+        "RuSr2GdCu2O8 orders ferromagnetically at a Curie temperature Tc = 132 K and becomes "
+        "superconducting at 45 K."
+    ) == {45}
+
+
+def test_a_temperature_below_absolute_zero_is_no_tc():
+    """ "Tc = -5 K" was read as a Tc."""
+    assert _tcs("MgB2 becomes superconducting at Tc = 39 K. Tc = -5 K is a misprint.") == {39}
+
+
+def test_a_tc_restated_in_brackets_in_another_unit_is_one_value():
+    """ "250 K (−23 °C)" gave two Tc records for one value."""
+    records = [
+        r
+        for r in extract(
+            text_paper("Under 170 GPa, LaH10 is superconducting with Tc = 250 K (−23 °C).")
+        ).records
+        if r.property == "Tc"
+    ]
+    assert [(r.value, r.unit) for r in records] == [(250, "K")]

@@ -41,6 +41,7 @@ from inference.literature.sentences import split_sentences
 from inference.literature.tables import table_values
 from inference.literature.temperatures import (
     TC_SYMBOL,
+    curie_named,
     qualifiers_in_order,
     tc_keywords,
     temperature_role,
@@ -293,7 +294,7 @@ def extract(
         tagged = {s0: spans for (s0, _), spans in zip(flat, results, strict=True)}
     reader = MentionReader([sentence for _, sentence in flat])
     curie = bool(re.search(r"Curie", text))  # then "TC" is a Curie point, not a Tc
-    superconducting = any(_about_superconductivity(sentence) for _, sentence in flat)
+    superconducting = _about_superconductivity([sentence for _, sentence in flat])
     start = 0.8 if ner else 0.0  # the tagger is most of the work when it runs
     n = max(1, len(units))
     index = 0
@@ -550,14 +551,43 @@ def _material_formula(m: MaterialSpan) -> str:
     return m.compositions[0] if len(m.compositions) == 1 else m.formula
 
 
-def _about_superconductivity(sentence: str) -> bool:
+def _about_superconductivity(sentences: list[str]) -> bool:
     """A Tc is a superconductor's: a paper that speaks neither of superconductivity nor of zero
     resistance and never writes "Tc" has none (a fuel cell's "onset temperature of reduction",
     a phase's "transition temperature" are not). "TC" does not count: a thermocouple, a Curie
-    point."""
-    if _SUPERCONDUCTIVITY.search(sentence):
+    point; nor does "Tc" in a paper that names it a Curie point and never speaks of
+    superconductivity (a magnet's "Curie temperature Tc = 370 K", then "Tc = 858 K")."""
+    if any(_SUPERCONDUCTIVITY.search(sentence) for sentence in sentences):
         return True
-    return any(m.group("c") != "C" for m in TC_SYMBOL.finditer(normalise(sentence)))
+    symbols = [
+        (text, m)
+        for text in map(normalise, sentences)
+        for m in TC_SYMBOL.finditer(text)
+        if m.group("c") != "C"
+    ]
+    return bool(symbols) and not any(curie_named(text, m.start()) for text, m in symbols)
+
+
+_RESTATED_BETWEEN = re.compile(r"\s*[(\[]\s*(?:i\.e\.,?\s*|≈\s*|~\s*|about\s+)?")
+
+
+def _not_restated(qs: list[Quantity], sentence: str) -> list[Quantity]:
+    """The values, less one that restates the value before it in brackets in another unit:
+    "250 K (−23 °C)" is one Tc, not two."""
+    kept: list[Quantity] = []
+    for q in qs:
+        last = kept[-1] if kept else None
+        if (
+            last is not None
+            and last.unit_normalised == q.unit_normalised
+            and last.unit != q.unit
+            and _RESTATED_BETWEEN.fullmatch(sentence[last.end : q.start])
+            and abs(last.value_normalised - q.value_normalised)
+            <= 0.01 * abs(last.value_normalised) + 0.6  # "−23 °C" for 250 K is 250.15 K
+        ):
+            continue
+        kept.append(q)
+    return kept
 
 
 def _sentence_records(
@@ -574,7 +604,7 @@ def _sentence_records(
     assigned: list[tuple[Quantity, str, tuple[int, int] | None, str]] = []
     previous_tc: Quantity | None = None
     about_sc = bool(tc_spans) or bool(_ABOUT_SC.search(norm))
-    for q in qs:
+    for q in _not_restated(qs, sentence):
         if q.dimension == "temperature":
             if not superconducting:
                 continue  # no Tc, and a temperature is no other property's value

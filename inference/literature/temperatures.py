@@ -46,6 +46,8 @@ _CHANGE_OF = re.compile(
     r"\b(?:difference|change|shift|suppression|reduction|width|rate)s?\b[^.;]{0,40}$", re.IGNORECASE
 )
 _FIELD_TC = re.compile(r"\s?\(\s?[\d.]+\s?(?:T|Oe|kOe|G|kG|GPa)\s?\)")
+# a symbol the sentence names a Curie point: "a Curie temperature Tc = 370 K", "(Curie point, Tc)"
+_CURIE_NAMED = re.compile(r"\bCurie\s+(?:temperature|point)s?\s*[,(]?\s*(?:of\s+)?$", re.IGNORECASE)
 # the verbs of a Tc that moves, shared by "Tc increases from 36 K" and "... then decreases to 9.5 K"
 _MOVES = (
     r"increase[sd]?|decrease[sd]?|rises?|rose|drop(?:s|ped)?|falls?|fell|reach(?:es|ed)?|goes|went"
@@ -140,12 +142,19 @@ def _qualifier(words: str) -> str:
     return ""
 
 
+def curie_named(text: str, start: int) -> bool:
+    """Is the Tc symbol at `start` named a Curie point right before it?"""
+    return bool(_CURIE_NAMED.search(text[max(0, start - 30) : start]))
+
+
 def tc_keywords(text: str, curie: bool) -> list[tuple[int, int]]:
     """Spans naming a Tc; "TC" counts only in a paper that never speaks of a Curie point; a
     Tc under a field ("Tc(0.1 T)") and a negated one ("not superconducting above") do not."""
     spans = []
     for m in TC_SYMBOL.finditer(text):
         if m.group("c") == "C" and curie:
+            continue
+        if curie_named(text, m.start()):
             continue
         if _FIELD_TC.match(text, m.end()) or _CHANGE_OF.search(
             text[max(0, m.start() - 60) : m.start()]
@@ -171,6 +180,8 @@ def temperature_role(
     """The role of temperature `q` in (normalised) sentence `text` with its Tc words;
     `previous_tc` is the sentence's last value already read as a Tc (lists continue it)."""
     if q.dimension != "temperature":
+        return TemperatureRole("other")
+    if q.value_normalised < 0:  # below absolute zero: a change ("ΔTc = −2 K") or a misprint
         return TemperatureRole("other")
     if re.match(r"\s?/", text[q.end : q.end + 3]):
         return TemperatureRole("rate")
