@@ -105,6 +105,10 @@ def test_calibration_rules():
             "unknown length unit 'furlong'",
         ),
         ({"version": 1, "mode": "phases", "classes": ["a"]}, "needs examples"),
+        (  # a recipe edited by hand: "params" ran every image with the default settings
+            {"version": 1, "mode": "auto", "classes": ["a"], "params": {"auto": {}}},
+            "unknown key 'params' \\(a recipe has calibration, classes, examples",
+        ),
     ],
 )
 def test_bad_recipes_are_one_line(tmp_path, data, message):

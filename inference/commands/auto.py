@@ -2,7 +2,8 @@
 [--points-per-side N] [--model ID] [--json]`
 
 Segment everything in IMAGE. Without --map, LABELS.png is a 16-bit label image with one value per
-automatic mask (1 = best predicted IoU; a mask inside a larger one keeps its pixels). With
+object, the objects the Micrographs pane's Segment everything adds to an image with none: a mask
+that mostly repeats another is left out, and where two overlap the first keeps the pixels. With
 --map, the masks become a microstructure map of --kind: `labels` writes one value per particle,
 grain or crack (0 = matrix or boundary), `binary` a 0/255 mask of the phase, the grain boundaries
 or the cracks. --json prints counts, areas and area fractions (calibrated when IMAGE says its
@@ -61,9 +62,10 @@ def _uint16(labels: np.ndarray, what: str) -> np.ndarray:
 def run(args) -> int:
     from inference.cli import print_json
     from inference.segmentation.automatic import AutoParams
-    from inference.segmentation.microstructure import MapParams, paint
+    from inference.segmentation.merging import apply_merge
+    from inference.segmentation.microstructure import MapParams
     from inference.segmentation.sam import SamModel
-    from inference.segmentation.workflows import auto_masks, load_image, microstructure_map
+    from inference.segmentation.workflows import everything_into, load_image, microstructure_map
 
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".tif", ".tiff"):
@@ -86,10 +88,14 @@ def run(args) -> int:
         else:
             write_image(out, _uint16(labels, "map regions"), calibration)
     else:
-        masks = auto_masks(model, image.rgb, params, data_bar_rows=bar).masks
-        labels = paint(image.shape, masks)
+        # the pane's Segment everything, to the object: duplicates left out, overlaps trimmed
+        image.annotations.add_class("object")
+        found = everything_into(image.annotations, "object", model, image.rgb, params)
+        apply_merge(image.annotations, found.merged.merge)
+        masks = found.made.masks
+        labels = image.annotations.label_image()
         binary = labels > 0
-        write_image(out, _uint16(labels, "masks"), calibration)
+        write_image(out, _uint16(labels, "objects"), calibration)
     summary = _summary(image.micrograph, out, masks, labels, binary, args)
     if args.json:
         print_json(summary)

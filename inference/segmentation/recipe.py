@@ -180,6 +180,23 @@ class Recipe:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_KEYS = frozenset(
+    {
+        "format",
+        "version",
+        "name",
+        "model",
+        "mode",
+        "parameters",
+        "classes",
+        "calibration",
+        "unit",
+        "examples",
+        "reference_image",
+    }
+)
+
+
 def recipe_from_dict(data: dict) -> Recipe:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise MatLensError(f'not a MatLens recipe (expected "format": "{FORMAT}")')
@@ -188,6 +205,12 @@ def recipe_from_dict(data: dict) -> Recipe:
         raise MatLensError("the recipe has no valid version number")
     if version > VERSION:
         raise MatLensError(f"this recipe was saved by a newer MatLens (version {version})")
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:  # "params" for "parameters" ran every image with the default settings
+        raise MatLensError(
+            f"unknown key {', '.join(repr(k) for k in unknown)} (a recipe has "
+            f"{', '.join(sorted(_KEYS))})"
+        )
     if isinstance(data.get("classes"), str):  # "classes": "abc" would be classes a, b and c
         raise MatLensError('"classes" is a list of class names, not one string')
     try:
