@@ -8,7 +8,7 @@ from literature_helpers import text_paper
 from inference.literature.extract import extract
 
 
-def _tcs(text: str) -> set[float]:
+def _tcs(text: str | list[str]) -> set[float]:
     return {
         v
         for r in extract(text_paper(text)).records
