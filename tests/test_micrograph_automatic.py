@@ -197,3 +197,63 @@ def test_phases_by_example_previews_live_and_applies_as_classes(
     assert pane.canvas.mode != "examples"
     pane.undo_stack.undo()
     assert len(pane.annotations) == 0
+
+
+def test_phases_applied_again_after_a_corrected_example_update_the_objects(
+    qtbot, open_pane, shared_data, tmp_path, mobile_sam_exported
+):
+    """Apply as objects, one more example where the map was wrong, Apply again: the panel said
+    "Applied as 78 objects" and the status bar "all 78 objects were already there", and the
+    objects (and the Measure tab's fractions) stayed those of the first map."""
+    image = Path(shutil.copy(shared_data(*SUPER1, "test", "spot2_0d_0.tif"), tmp_path))
+    rgba = tifffile.imread(shared_data(*SUPER1, "test_annot", "spot2_0d_0_mask.tif"))
+    red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
+    pane = open_pane(MicrographPane, size=(1300, 850))
+    pane.open_path(image)
+    qtbot.waitUntil(lambda: pane.ready, timeout=60000)
+    qtbot.waitUntil(lambda: pane.canvas.view.viewRect().width() > 10, timeout=5000)
+    panel = pane.auto_panel
+    panel.tabs.setCurrentIndex(2)
+    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
+    rng = np.random.default_rng(1)
+    for name, where in (("precipitate", red), ("matrix", ~red)):
+        ys, xs = np.nonzero(ndimage.binary_erosion(where, iterations=2))
+        pane.clicks.class_combo.setCurrentText(name)
+        for i in rng.choice(len(xs), 2, replace=False):
+            click(qtbot, pane, int(xs[i]), int(ys[i]))
+    qtbot.waitUntil(lambda: panel.phase_result is not None, timeout=120000)
+    first_map = panel.phase_result
+    qtbot.mouseClick(panel.apply_phases_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(pane.annotations) > 0, timeout=30000)
+
+    def precipitate_pixels() -> int:
+        return sum(o.area for o in pane.annotations.objects if o.class_name == "precipitate")
+
+    first = precipitate_pixels()
+    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)  # paint again
+    predicted = first_map.labels == 1 + first_map.classes.index("precipitate")
+    wrong = np.argwhere(ndimage.binary_erosion(predicted & ~red, iterations=2))
+    if not len(wrong):  # nothing called precipitate wrongly: correct a missed one instead
+        wrong = np.argwhere(ndimage.binary_erosion(~predicted & red, iterations=2))
+        pane.clicks.class_combo.setCurrentText("precipitate")
+    y, x = wrong[len(wrong) // 2]
+    click(qtbot, pane, int(x), int(y))
+    qtbot.waitUntil(
+        lambda: panel.phase_result is not None and panel.phase_result is not first_map,
+        timeout=60000,
+    )
+    second_map = panel.phase_result
+    corrected = int((second_map.labels == 1 + second_map.classes.index("precipitate")).sum())
+    qtbot.mouseClick(panel.apply_phases_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: precipitate_pixels() != first, timeout=30000)
+    # the objects are the corrected map's: no pixel of the first map's objects is left over
+    objects = pane.annotations.objects
+    assert {o.source for o in objects} == {"phases"}
+    held = np.zeros(pane.annotations.shape, int)
+    for o in objects:
+        held += o.full_mask(pane.annotations.shape)
+    assert held.max() == 1
+    assert abs(precipitate_pixels() - corrected) <= 0.02 * corrected  # specks under the min
+    assert panel.phases_label.text().startswith("Applied as")
+    pane.undo_stack.undo()  # one step back: the first map's objects again
+    assert precipitate_pixels() == first

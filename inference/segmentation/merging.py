@@ -78,10 +78,13 @@ def merge_objects(
     min_piece_px: int = MIN_PIECE_PX,
     across_classes: bool = False,
     first_id: int | None = None,
+    supersedes: str = "",
 ) -> MergeResult:
     """The objects to add (and, for "replace", to remove) so that `new_objects` join
     `annotations` under the rule in the module docstring. Ids and the new objects' own ids are
-    ignored: the added objects are numbered from `first_id` (default: the set's next id)."""
+    ignored: the added objects are numbered from `first_id` (default: the set's next id).
+    `supersedes`: a tool's source ("phases") whose earlier objects the new ones replace under
+    either policy, a new result of the same tool (from corrected examples) being its update."""
     if policy not in POLICIES:
         raise ValueError(f"merge policy is 'keep' or 'replace', not '{policy}'")
     if not 0 < duplicate_fraction <= 1:
@@ -89,7 +92,12 @@ def merge_objects(
     new = list(new_objects)
     new_classes = {o.class_name for o in new}
     existing = annotations.objects
-    removed = tuple(o for o in existing if policy == "replace" and o.class_name in new_classes)
+    removed = tuple(
+        o
+        for o in existing
+        if (policy == "replace" and o.class_name in new_classes)
+        or (supersedes and o.source == supersedes)
+    )
     gone = {id(o) for o in removed}
     taken = _Occupancy([o for o in existing if id(o) not in gone], across_classes)
     next_id = annotations.next_id() if first_id is None else int(first_id)

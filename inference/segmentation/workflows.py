@@ -442,6 +442,7 @@ class Merged:
     across_classes: bool
     basis: tuple[AnnotatedObject, ...]  # the snapshot's objects
     basis_next_id: int
+    supersedes: str = ""  # the source whose objects the found ones replace
 
     def holds_for(self, annotations: AnnotationSet) -> bool:
         objects = annotations.objects
@@ -457,11 +458,17 @@ def merge_found(
     found: Sequence[AnnotatedObject],
     policy: Policy = "keep",
     across_classes: bool = False,
+    supersedes: str = "",
 ) -> Merged:
     """Merge `found` into a snapshot (`AnnotationSet.copy()`) under the one rule of
-    `merging`: each pixel in at most one object of a class (of any class: `across_classes`)."""
-    merge = merge_objects(annotations, found, policy, across_classes=across_classes)
-    return Merged(merge, tuple(found), across_classes, annotations.objects, annotations.next_id())
+    `merging`: each pixel in at most one object of a class (of any class: `across_classes`);
+    the objects of source `supersedes` are replaced (`merging.merge_objects`)."""
+    merge = merge_objects(
+        annotations, found, policy, across_classes=across_classes, supersedes=supersedes
+    )
+    return Merged(
+        merge, tuple(found), across_classes, annotations.objects, annotations.next_id(), supersedes
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -475,9 +482,8 @@ class FoundObjects(Generic[Made]):
     def merged_again(self, annotations: AnnotationSet) -> FoundObjects[Made]:
         """The same objects merged into a newer snapshot (the user edited meanwhile)."""
         m = self.merged
-        return FoundObjects(
-            self.made, merge_found(annotations, m.found, m.merge.policy, m.across_classes)
-        )
+        again = merge_found(annotations, m.found, m.merge.policy, m.across_classes, m.supersedes)
+        return FoundObjects(self.made, again)
 
 
 def everything_into(
@@ -547,7 +553,13 @@ def phases_into(
     made = phase_objects(result.labels, result.classes, min_area_px, field_rows=rows)
     if cancel is not None:
         cancel.raise_if_cancelled()
-    return FoundObjects(made, merge_found(annotations, made.objects, policy, across_classes=True))
+    # Phases applied again after the examples were corrected are the map's update: they
+    # replace the phase objects applied before (kept, every new region overlapped them, and
+    # "Applied as 78 objects" changed nothing); objects made otherwise keep their pixels.
+    merged = merge_found(
+        annotations, made.objects, policy, across_classes=True, supersedes="phases"
+    )
+    return FoundObjects(made, merged)
 
 
 # --- measuring and files ----------------------------------------------------------------------

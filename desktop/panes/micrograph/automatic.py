@@ -405,15 +405,19 @@ class AutomaticPanel(QWidget):
         state, made = self.state, found.made
         state.undo_stack.beginMacro("Phases by example")
         state.ensure_classes(made.classes)
-        state.apply_merge(found.merged.merge, f"Phases ({len(made.objects)} regions)")
+        merge = found.merged.merge
+        changed = state.apply_merge(merge, f"Phases ({len(made.objects)} regions)")
         state.keep_phase_examples()
         state.undo_stack.endMacro()
         self.examples_button.setChecked(False)
         self.classify_slot.discard()
         state.workbench.set_phase_preview(None)  # the objects show it now
+        # what was added, not what was found: the status bar's line and this one agree
         self.phases_label.setText(
-            f"Applied as {format_number(len(made.objects))} objects; the examples are kept: "
+            f"Applied as {format_number(len(merge.added))} objects; the examples are kept: "
             "paint more to update the map."
+            if changed
+            else "Nothing applied: the objects there already hold these phases."
         )
         self.phases_label.setToolTip(applied_text(made))
 
