@@ -257,3 +257,33 @@ def test_phases_applied_again_after_a_corrected_example_update_the_objects(
     assert panel.phases_label.text().startswith("Applied as")
     pane.undo_stack.undo()  # one step back: the first map's objects again
     assert precipitate_pixels() == first
+
+
+def test_painted_examples_come_back_with_their_image(
+    qtbot, open_pane, tmp_path, mobile_sam_exported
+):
+    """Examples of two classes painted, not applied, then another image opened and the first
+    one again: the examples were gone (only "Apply as objects" kept them)."""
+    first = Path(shutil.copy(SAMPLE, tmp_path / "first.tif"))
+    second = Path(shutil.copy(SAMPLE, tmp_path / "second.tif"))
+    pane = open_pane(MicrographPane, size=(1300, 850))
+    pane.open_path(first)
+    qtbot.waitUntil(lambda: pane.ready, timeout=60000)
+    qtbot.waitUntil(lambda: pane.canvas.view.viewRect().width() > 10, timeout=5000)
+    panel = pane.auto_panel
+    panel.tabs.setCurrentIndex(2)
+    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
+    for name, points in (("precipitate", [(100, 100), (300, 200)]), ("matrix", [(50, 400)])):
+        pane.clicks.class_combo.setCurrentText(name)
+        for x, y in points:
+            click(qtbot, pane, x, y)
+    painted = {n: len(p) for n, p in pane.state.workbench.examples.items()}
+    assert painted == {"precipitate": 2, "matrix": 1}
+    for path in (second, first):
+        pane.open_path(path)
+        qtbot.waitUntil(
+            lambda p=path: pane.ready and pane.loaded is not None and pane.loaded.path == p,
+            timeout=60000,
+        )
+    assert {n: len(p) for n, p in pane.state.workbench.examples.items()} == painted
+    assert panel.phases_label.text().startswith("Examples of 2 classes saved with this image")

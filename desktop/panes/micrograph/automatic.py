@@ -377,8 +377,7 @@ class AutomaticPanel(QWidget):
 
     def clear_examples(self) -> None:
         self.classify_slot.discard()
-        if self.state.workbench.image is not None:
-            self.state.workbench.clear_examples()
+        self.state.clear_examples()
         self.phases_label.setText("Examples cleared.")
 
     def apply_phases(self) -> None:

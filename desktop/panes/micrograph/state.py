@@ -355,15 +355,32 @@ class MicrographState(QObject):
     def paint_examples(self, path: list, erase: bool, radius: float) -> None:
         if self.workbench.annotations is not None:
             self.workbench.paint_examples(self.current_class, path, erase, radius)
+            self._keep_examples()
+
+    def clear_examples(self) -> None:
+        if self.workbench.annotations is not None:
+            self.workbench.clear_examples()
+            self._keep_examples()
+
+    def _keep_examples(self) -> None:
+        """Examples are the person's work: saved with the image as they are painted (not an
+        undo step of their own), so opening another image does not lose them (they were kept
+        only by "Apply as objects")."""
+        self.workbench.keep_phase_examples(self.workbench.examples_to_keep())
+        self._save()
 
     # --- saving and exporting ---------------------------------------------------------------------
     def _after_edit(self, _index: int) -> None:
         """Every edit is saved at once, in a worker; saves queue, each writes the newest state."""
         if not shiboken6.isValid(self.undo_stack):
             return  # the pane is closing: its stack clears itself as it goes
+        if self.undo_stack.count():  # clearing the stack for a new image is not an edit
+            self._save()
+
+    def _save(self) -> None:
         annotations, saver, slot = self.workbench.annotations, self._saver, self._save_slot
-        if not self.undo_stack.count() or annotations is None or saver is None or slot is None:
-            return  # clearing the stack for a new image is not an edit
+        if annotations is None or saver is None or slot is None:
+            return
         saver.snapshot(annotations)
         slot.submit(
             saver.save_latest,
