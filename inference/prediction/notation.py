@@ -58,9 +58,12 @@ class ParsedComposition:
         return out
 
 
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")  # "TiO₂" pasted from a paper
+
+
 def parse_composition(text: str) -> ParsedComposition:
     """A formula, an alloy in wt%/at% notation or an alloy name → atomic fractions."""
-    text = " ".join(str(text).split())
+    text = " ".join(str(text).translate(_SUBSCRIPTS).split())
     if not text:
         raise MatLensError("type a formula (e.g. Fe2O3), an alloy (Ti-6Al-4V) or an alloy name")
     if len(text) > MAX_LENGTH:
@@ -93,9 +96,15 @@ def parse_composition(text: str) -> ParsedComposition:
     return _formula(text)
 
 
+# the full stop of a hydrate typed without "·": "CuSO4.5H2O" (pymatgen read "4.5" as one amount:
+# Cu1H2S1O5.5, a metal), "Na0.3CoO2.1.3H2O"
+_HYDRATE_STOP = re.compile(r"(?<=[A-Za-z\d)\]])\.(?=\s*\d*(?:\.\d+)?\s*H2O\b)")
+
+
 def _adduct(text: str) -> str:
-    """An adduct or hydrate written with a dot ("CuSO4·5H2O", "NiO·ZrO2", also * or •) as one
-    formula pymatgen reads: "CuSO4(H2O)5"."""
+    """An adduct or hydrate written with a dot ("CuSO4·5H2O", "NiO·ZrO2", also * or •, or a
+    full stop before water: "CuSO4.5H2O") as one formula pymatgen reads: "CuSO4(H2O)5"."""
+    text = _HYDRATE_STOP.sub("·", text, count=1)
     first, *rest = re.split(r"\s*[·•*]\s*", text)
     if not rest:
         return text
@@ -120,6 +129,17 @@ def _formula(text: str) -> ParsedComposition:
         raise MatLensError(
             f"'{_short(text)}' is not a chemical formula (e.g. Fe2O3, Al0.5CoCrFeNi, Ti-6Al-4V)"
         )
+    if not re.search(r"[A-Z]", text):  # "tio2": pymatgen said "tio2 is an invalid formula!"
+        raise MatLensError(
+            f"'{_short(text)}' is not a chemical formula: element symbols begin with a capital "
+            "letter (TiO2, not tio2)"
+        )
+    zero = _ZERO_AMOUNT.search(text)
+    if zero:  # "Fe0O": pymatgen drops the element, and pure O was predicted under that name
+        raise MatLensError(
+            f"'{_short(text)}' gives {zero.group(1)} an amount of 0: leave the element out, or "
+            "give its amount"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pymatgen's notes on noble gases' electronegativity
@@ -140,9 +160,35 @@ def _formula(text: str) -> ParsedComposition:
             f"{text} read as the formula {comp.formula}; if it abbreviates a material, "
             "type the material's formula instead"
         )
+    elif alloy := _alloy_written_as_formula(text):
+        conversion = (
+            f"{text} read as a formula, atoms in the ratio {comp.formula}; for the alloy in "
+            f"wt%, type {alloy}"
+        )
     return ParsedComposition(
         text, fractions, comp.formula.replace(" ", ""), _reduced(comp), "formula", conversion
     )
+
+
+_ZERO_AMOUNT = re.compile(r"([A-Z][a-z]?)0(?![.\d])")
+# "Ti6Al4V", "Fe18Cr8Ni": a base element, then two or more amounts each before an element
+_ALLOY_AS_FORMULA = re.compile(r"([A-Z][a-z]?)((?:\d+(?:\.\d+)?[A-Z][a-z]?){2,})")
+
+
+def _alloy_written_as_formula(text: str) -> str:
+    """The alloy notation a formula looks like ("Ti-6Al-4V" for "Ti6Al4V"), or ""."""
+    from pymatgen.core import Element
+
+    m = _ALLOY_AS_FORMULA.fullmatch(text)
+    if not m:
+        return ""
+    symbols = re.findall(r"[A-Z][a-z]?", text)
+    if not all(Element.is_valid_symbol(e) and Element(e).is_metal for e in symbols):
+        return ""  # "Ba2Cu3O" is a compound's formula
+    parts = re.findall(r"\d+(?:\.\d+)?[A-Z][a-z]?", m.group(2))
+    if sum(float(re.match(r"[\d.]+", p).group()) for p in parts) >= 50:  # type: ignore[union-attr]
+        return ""  # not a base metal with a few percent of others
+    return "-".join([m.group(1), *parts])
 
 
 def _reduced(comp) -> str:
