@@ -99,3 +99,22 @@ def test_batch_and_single_formula_agree_row_by_row(batch):
         ]] == [(p["property"], p["value"] is None, p.get("doubtful")) for p in record[
             "predictions"
         ]]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("table", "items"),
+    [
+        # the sample names "B" and "C" were predicted as boron and carbon
+        ("Sample,Chemical Formula,Note\nA,TiO2,x\nB,NaCl,y\nC,MgO,z\n", ["MgO", "NaCl", "TiO2"]),
+        # no header, an alloy first: Ti-6Al-4V was taken for the header and lost without a word
+        ("Ti-6Al-4V\nAISI 304\nNaCl\n", ["AISI 304", "NaCl", "Ti-6Al-4V"]),
+        # Excel's semicolons, with its byte-order mark and quotes: every row failed
+        ('\ufeffformula;note\n"TiO2";"a"\nNaCl;b\n', ["NaCl", "TiO2"]),
+    ],
+)
+def test_tables_as_people_write_them_give_their_compositions(tmp_path, table, items):
+    from inference.batch._predictions import read_formulas
+
+    path = tmp_path / "screen.csv"
+    path.write_text(table, encoding="utf-8")
+    assert sorted(read_formulas(path)) == items

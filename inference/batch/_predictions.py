@@ -49,24 +49,40 @@ def read_formulas(path: Path) -> list[str]:
         raise UnreadableFile(f"{path.name} is not a UTF-8 text table") from None
     except FileNotFoundError:
         raise UnreadableFile(f"File not found: {path}") from None
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    lines = text.splitlines()
+    rows = list(csv.reader(lines, delimiter=_delimiter(path, lines)))
     while rows and not any(c.strip() for c in rows[-1]):
         rows.pop()
     if not rows:
         raise MatLensError(f"{path.name} has no rows")
     header = [c.strip().lower() for c in rows[0]]
     column = next((header.index(c) for c in FORMULA_COLUMNS if c in header), None)
+    if column is None:  # "Chemical Formula", "Composition (at%)": a column that says so
+        column = next(
+            (i for i, h in enumerate(header) if any(c in h for c in FORMULA_COLUMNS)), None
+        )
     if column is None:
-        from inference.prediction.inputs import fixed_formula
+        from inference.prediction.notation import parse_composition
 
         column = 0
-        if fixed_formula(rows[0][0] if rows[0] else "") is not None:
-            rows.insert(0, [])  # no header: the first row is a composition too
+        try:  # no header: the first row is a composition too (an alloy as well: "Ti-6Al-4V")
+            parse_composition(rows[0][0] if rows[0] else "")
+            rows.insert(0, [])
+        except MatLensError:
+            pass
     data = rows[1:]
     if not data:
         raise MatLensError(f"{path.name} has a header but no compositions")
     return [(r[column].strip() if column < len(r) else "") for r in data]
+
+
+def _delimiter(path: Path, lines: list[str]) -> str:
+    """Tab for a .tsv; else what the header row is split by: a comma, or the semicolon that
+    Excel writes where the decimal mark is a comma (every row failed as 'TiO2;"a"')."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    first = next((line for line in lines if line.strip()), "")
+    return ";" if first.count(";") > first.count(",") else ","
 
 
 def _composition_models():
