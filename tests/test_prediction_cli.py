@@ -349,3 +349,34 @@ def test_known_disagreement_compares_with_the_table_the_model_learnt():
     assert trained_on("") is None
     assert outside_interval(-0.2, 0.28, 0.61) and not outside_interval(0.28, 0.28, 0.61)
     assert not outside_interval(5.0, None, None)  # no interval (P(metal)): nothing to miss
+
+
+def test_chgnets_moments_are_called_what_they_are(tmp_path):
+    """CHGNet gives each atom's moment size: their sum was shown as "total magmom" (7.5 μB for
+    a NiO cell, an antiferromagnet whose net moment is 0)."""
+    _need_chgnet()
+    from pymatgen.core import Lattice, Structure
+
+    nio = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(4.17), ["Ni", "O"], [[0, 0, 0], [0.5, 0.5, 0.5]]
+    )
+    path = tmp_path / "NiO.cif"
+    nio.to(filename=str(path))
+    run = run_matlens("predict", path, timeout=180)
+    assert run.returncode == 0, run.stderr
+    assert "total magmom" not in run.stdout
+    line = next(x for x in run.stdout.splitlines() if "magnetic moments, summed sizes" in x)
+    assert "not the net moment" in line
+
+
+def test_a_folders_rows_name_their_file(tmp_path):
+    """`matlens predict FOLDER` printed every structure's rows without its name."""
+    _need_chgnet()
+    from inference.runtime.paths import samples_dir
+
+    for name in ("NaCl.cif", "SrTiO3.cif"):
+        (tmp_path / name).write_bytes((samples_dir() / name).read_bytes())
+    run = run_matlens("predict", tmp_path, timeout=300)
+    assert run.returncode == 0, run.stderr
+    energies = [x for x in run.stdout.splitlines() if "total energy" in x]
+    assert [x.split(":")[0] for x in energies] == ["NaCl.cif", "SrTiO3.cif"]

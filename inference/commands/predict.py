@@ -61,10 +61,13 @@ def run(args) -> int:
     for record in report.records:
         if "error" in record:
             print(f"{record['file']}: error: {record['error']}")
+    items = {r.item for r in report.rows}
     for r in report.rows:
         extra = f" [{r.uncertainty}]" if r.uncertainty else ""
         note = f"  ({r.note})" if r.note else ""
-        print(f"{r.kind:32s} {r.quantity:30s} {r.value}{extra} {r.unit}  {r.source}{note}")
+        # a folder's rows name their file (the rows of several structures looked alike)
+        item = f"{r.item}: " if len(items) > 1 else ""
+        print(f"{item}{r.kind:32s} {r.quantity:30s} {r.value}{extra} {r.unit}  {r.source}{note}")
     if report.nearest:
         near = ", ".join(f"{n['formula']} ({n['distance']:.2f})" for n in report.nearest)
         print(f"nearest known compositions (L1 distance of atomic fractions): {near}")

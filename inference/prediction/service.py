@@ -460,7 +460,15 @@ def _rows(report: PredictionReport, name: str, res) -> None:
             Row(name, "max force", f"{res.max_force:.4f}", "", "eV/Å", "CHGNet 0.3.0"),
             Row(name, "pressure", f"{pressure:.3f}", "", "GPa", "CHGNet 0.3.0"),
             Row(
-                name, "total magmom", f"{float(np.sum(res.magmoms)):.3f}", "", "μB", "CHGNet 0.3.0"
+                name,
+                "magnetic moments, summed sizes",
+                f"{float(np.sum(np.abs(res.magmoms))):.3f}",
+                "",
+                "μB",
+                "CHGNet 0.3.0",
+                # CHGNet predicts each atom's moment size, not its direction: the sum was shown
+                # as "total magmom", 7.5 μB for an antiferromagnet whose net moment is 0
+                note="CHGNet gives each atom's moment size, not its direction: not the net moment",
             ),
         ]
     )
