@@ -286,7 +286,19 @@ class MainWindow(QMainWindow):
         undo = self.undo_group.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.undo_group.createRedoAction(self, "&Redo")
-        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        # Ctrl+Y (Windows) and Ctrl+Shift+Z (Fiji, ilastik, the README) both redo: the platform's
+        # standard key alone is Ctrl+Y on Windows and Linux desktops, Ctrl+Shift+Z did nothing
+        redo.setShortcuts(
+            list(
+                dict.fromkeys(
+                    [
+                        *QKeySequence.keyBindings(QKeySequence.StandardKey.Redo),
+                        QKeySequence("Ctrl+Shift+Z"),
+                        QKeySequence("Ctrl+Y"),
+                    ]
+                )
+            )
+        )
         edit.addActions([undo, redo])
         self.undo_action, self.redo_action = undo, redo
 

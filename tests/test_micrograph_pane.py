@@ -151,6 +151,15 @@ def test_click_segments_a_precipitate_and_enter_accepts_it(qtbot, window, sample
     assert tree.topLevelItemCount() == 0
     window.redo_action.trigger()
     assert tree.topLevelItemCount() == 1
+    # the keys: Ctrl+Z, and both redo keys (Ctrl+Shift+Z, which the README promises, did
+    # nothing: the platform's standard redo key alone was bound)
+    window.activateWindow()
+    ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+    for redo in (ctrl | shift, ctrl):
+        qtbot.keyClick(pane.canvas, Qt.Key.Key_Z, ctrl)
+        assert tree.topLevelItemCount() == 0
+        qtbot.keyClick(pane.canvas, Qt.Key.Key_Z if redo != ctrl else Qt.Key.Key_Y, redo)
+        assert tree.topLevelItemCount() == 1
 
 
 def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipitates):
