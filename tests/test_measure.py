@@ -330,3 +330,46 @@ def test_measure_cli_says_what_the_image_box_says_before_its_numbers(capsys, tmp
         "--pixel-size", "0.5", "um",
     )  # fmt: skip
     assert code == 0 and json.loads(out)["image_notes"] == []
+
+
+def test_matlens_measure_uses_the_scale_the_pane_measures_with(tmp_path):
+    """A scale set by hand in the Micrographs pane (saved in the image's sidecar) or carried by
+    the pane's label-image export (an ImageJ TIFF) was left out: "4 objects, uncalibrated",
+    areas in px² where the pane showed µm²."""
+    from cli_harness import run_matlens
+
+    from inference.imaging.calibration import Calibration
+    from inference.imaging.io import read_micrograph
+    from inference.runtime.paths import samples_dir
+    from inference.segmentation.annotations import AnnotationSet, ImageIdentity
+    from inference.segmentation.export import write_raster
+    from inference.segmentation.workflows import save_annotations
+
+    image = tmp_path / "plain.png"  # a file with no scale of its own
+    image_data = read_micrograph(samples_dir() / "superalloy_precipitates.tif").data
+    iio.imwrite(image, image_data[..., 0] if image_data.ndim == 3 else image_data)
+    labels = np.zeros(image_data.shape[:2], np.uint16)
+    labels[10:30, 10:30] = 1  # 400 px
+    plain_labels = tmp_path / "labels.png"
+    iio.imwrite(plain_labels, labels)
+    scale = Calibration(0.05, "µm", "manual")
+
+    # the label export carries the scale: 400 px of 0.05 µm are 1 µm²
+    carried = tmp_path / "labels.tif"
+    write_raster(carried, labels, scale)
+    run = run_matlens("measure", image, carried, "--csv", tmp_path / "a.csv", "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert "calibration carried by labels.tif: 50 nm/px" in data["image_notes"]
+    summary = data["classes"][0]["summary"]
+    assert summary["area"] * (1e-3 if summary["unit"] == "nm" else 1) ** 2 == pytest.approx(1.0)
+
+    # a scale set in the pane (its sidecar) is the one the pane measured with
+    pane = AnnotationSet(image_data.shape[:2], ImageIdentity.of_file(image), scale)
+    save_annotations(pane, image)
+    run = run_matlens("measure", image, plain_labels, "--csv", tmp_path / "b.csv", "--json")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert "calibration set in the Micrographs pane: 0.05 µm/px" in data["image_notes"]
+    summary = data["classes"][0]["summary"]
+    assert (summary["area"], summary["unit"]) == (pytest.approx(1.0), "µm")

@@ -61,6 +61,38 @@ def parse_pixel_size(value: str, unit: str):
     return Calibration(size, normalise_unit(unit), "command line")
 
 
+def _pane_calibration(image: Path, frame: int, micrograph, labels: str):
+    """The scale the Micrographs pane measures this image with: one set there (its sidecar),
+    else the file's own, else the one the pane's label-image export carries (an ImageJ TIFF);
+    with a line saying where it came from when not the file's. A calibration set by hand in the
+    pane was left out, and its objects measured in px²."""
+    from inference.errors import UnreadableFile
+    from inference.imaging.io import read_micrograph
+    from inference.segmentation import sidecar
+    from inference.segmentation.workflows import sidecar_key
+
+    saved = sidecar.sidecar_path(sidecar_key(image, frame, micrograph.n_frames))
+    if saved.exists():
+        try:
+            cal = sidecar.load(saved, expect_shape=micrograph.shape).calibration
+        except UnreadableFile:
+            cal = None
+        if cal is not None and cal.calibrated and cal != micrograph.calibration:
+            return cal, f"calibration set in the Micrographs pane: {cal.pixel_size:g} {cal.unit}/px"
+    if micrograph.calibration.calibrated:
+        return micrograph.calibration, ""
+    try:
+        carried = read_micrograph(Path(labels)).calibration
+    except Exception:  # noqa: BLE001 - a label image the reader cannot calibrate carries none
+        return micrograph.calibration, ""
+    if carried.calibrated:
+        said = (
+            f"calibration carried by {Path(labels).name}: {carried.pixel_size:g} {carried.unit}/px"
+        )
+        return carried, said
+    return micrograph.calibration, ""
+
+
 def run(args) -> int:
     from inference.cli import print_json
     from inference.imaging.calibration import CALIBRATION_NOTE
@@ -83,7 +115,9 @@ def run(args) -> int:
     # file's scale was not used: moot once --pixel-size gives one).
     dropped = micrograph.metadata.get(CALIBRATION_NOTE) if calibration else None
     notes = [n for n in micrograph.notes if n != dropped]
-    calibration = calibration or micrograph.calibration
+    if calibration is None:
+        calibration, said = _pane_calibration(Path(args.image), args.frame, micrograph, args.labels)
+        notes += [said] if said else []
     names = [n.strip() for n in args.classes.split(",")] if args.classes else None
     annotations = annotations_from_labels(
         labels,
