@@ -80,7 +80,8 @@ def run_query(args) -> int:
         f"({result.seconds * 1000:.0f} ms); showing {len(result.rows)}"
     )
     for r in result.rows:
-        print(f"{r.formula:24s} {r.prop:18s} {r.value:10.4g} {r.unit:8s} {r.method}")
+        note = f"  ({r.note})" if r.note else ""
+        print(f"{r.formula:24s} {r.prop:18s} {r.shown:>10s} {r.unit:8s} {r.method}{note}")
     return 0
 
 

@@ -52,17 +52,26 @@ class MaterialRow:
     method: str  # "experiment" or "DFT, PBE (GGA/GGA+U)"
     dataset: str
     source: str
+    # what Prediction says of the same row: corrected (a known error of the table), or doubtful
+    # (DFT contradicts it), then its number is not shown (`value` None in JSON and CSV)
+    note: str = ""
+    doubtful: bool = False
+
+    @property
+    def shown(self) -> str:
+        return "not shown" if self.doubtful else f"{self.value:.4g}"
 
     def to_json(self) -> dict:
         return {
             "formula": self.formula,
             "table_formula": self.table_formula,
             "property": self.prop,
-            "value": round(self.value, 6),
+            "value": None if self.doubtful else round(self.value, 6),
             "unit": self.unit,
             "method": self.method,
             "dataset": self.dataset,
             "source": self.source,
+            "note": self.note,
         }
 
 
@@ -276,7 +285,8 @@ def query_materials(query: MaterialsQuery, progress=None) -> QueryResult:
             )
             id_params.extend(none_of)
         sql = (
-            "SELECT c.formula, e.formula, e.property, e.value, e.dataset FROM entries e "
+            "SELECT c.formula, e.formula, e.property, e.value, e.dataset, e.compound_id "
+            "FROM entries e "
             f"JOIN compounds c ON c.id = e.compound_id WHERE e.dataset IN ({ds_marks})"
         )
         params: list[object] = [*datasets]
@@ -288,7 +298,7 @@ def query_materials(query: MaterialsQuery, progress=None) -> QueryResult:
             params += entry_params
         total, compounds = db.execute(
             sql.replace(
-                "c.formula, e.formula, e.property, e.value, e.dataset",
+                "c.formula, e.formula, e.property, e.value, e.dataset, e.compound_id",
                 "COUNT(*), COUNT(DISTINCT e.compound_id)",
             ),
             params,
@@ -297,15 +307,67 @@ def query_materials(query: MaterialsQuery, progress=None) -> QueryResult:
             sql + " ORDER BY c.n_elements, c.formula, e.property, e.dataset, e.value LIMIT ?",
             [*params, max(0, int(query.limit))],
         ).fetchall()
+        pbe_gaps = _pbe_gaps(db, {r[5] for r in found_rows if r[4] in EXPERIMENT_TABLES})
     finally:
         db.close()
     rows = []
-    for formula, table_formula, prop, value, dataset in found_rows:
+    for formula, table_formula, prop, value, dataset, compound in found_rows:
         ds = DATASET_BY_NAME[dataset]
-        rows.append(
-            MaterialRow(formula, table_formula, prop, value, ds.unit, ds.method, dataset, ds.source)
+        row = MaterialRow(
+            formula, table_formula, prop, value, ds.unit, ds.method, dataset, ds.source
         )
+        row = _as_prediction_shows(row, pbe_gaps.get(compound, []))
+        lo, hi = query.ranges.get(prop, (None, None))
+        outside = (
+            row.doubtful
+            or (lo is not None and row.value < lo)
+            or (hi is not None and row.value > hi)
+        )
+        if (lo is not None or hi is not None) and outside:
+            total -= 1  # its corrected value is not what was asked for (AlAs: 0 eV was 2.16)
+            continue
+        rows.append(row)
+    if len(rows) == total:  # every row is here: count what is left after the corrections
+        compounds = len({r.formula for r in rows})
     return QueryResult(tuple(rows), total, compounds, time.perf_counter() - start)
+
+
+EXPERIMENT_TABLES = ("expt_gap", "expt_is_metal")
+
+
+def _pbe_gaps(db, compounds: set[int]) -> dict[int, list[float]]:
+    out: dict[int, list[float]] = {}
+    if not compounds:
+        return out
+    marks = ",".join("?" * len(compounds))
+    for compound, value in db.execute(
+        f"SELECT compound_id, value FROM entries WHERE dataset = 'mp_gap' "
+        f"AND compound_id IN ({marks})",
+        list(compounds),
+    ):
+        out.setdefault(compound, []).append(value)
+    return out
+
+
+def _as_prediction_shows(row: MaterialRow, pbe_gaps: list[float]) -> MaterialRow:
+    """The row as the Prediction tab shows the same table value: corrected where the table is
+    known to be wrong, withheld where DFT contradicts it (the search listed AlAs as a metal
+    with a 0 eV gap from experiment, which Predict shows corrected to 2.16 eV)."""
+    from dataclasses import replace
+
+    from inference.prediction.table_errors import contradicted_by_dft, table_error
+
+    if row.dataset not in EXPERIMENT_TABLES:
+        return row
+    doubt = contradicted_by_dft(row.dataset, [row.value], pbe_gaps)
+    if doubt is not None:
+        return replace(row, note=doubt, doubtful=True)
+    wrong = table_error(row.dataset, row.formula)
+    if wrong is not None and row.value == wrong.table_value:
+        said = "a metal" if row.prop == "is_metal" else f"{wrong.table_value:g} {row.unit}"
+        note = f"corrected: the table lists {said}, a known error of that table ({row.source})"
+        return replace(row, value=wrong.value, source=wrong.source, note=note)
+    return row
 
 
 def _range_condition(alias: str, prop: str, lo, hi) -> tuple[str, list]:
@@ -329,6 +391,7 @@ CSV_COLUMNS = [
     "method",
     "dataset",
     "source",
+    "note",
 ]
 
 

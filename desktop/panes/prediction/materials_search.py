@@ -46,7 +46,7 @@ RANGES = {
     "shear_modulus": "Shear modulus",
     "yield_strength": "Yield strength",
 }
-COLUMNS = ["Formula", "Property", "Value", "Unit", "Method", "Table", "Source"]
+COLUMNS = ["Formula", "Property", "Value", "Unit", "Method", "Table", "Source", "Note"]
 LABELS = {
     "band_gap": "band gap",
     "formation_energy": "formation energy",
@@ -195,11 +195,12 @@ class MaterialsSearch(QWidget):
             cells = [
                 r.formula,
                 LABELS.get(r.prop, r.prop),
-                f"{r.value:.4g}",
+                r.shown,
                 r.unit,
                 r.method,
                 r.dataset,
                 r.source,
+                r.note,
             ]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
