@@ -244,3 +244,38 @@ def test_a_crash_in_the_child_is_one_line_and_the_next_call_works():
         assert runner.call(pow, 2, 5, timeout=60) == 32
     finally:
         runner.close()
+
+
+def test_a_magnetic_cifs_moments_are_kept_or_said_to_be_left_out(tmp_path):
+    """Every export dropped the moments of a magnetic CIF without a word."""
+    from pymatgen.io.cif import CifWriter
+
+    from inference.structures.export import export_structure
+
+    iron = Structure(
+        Lattice.cubic(2.87),
+        ["Fe", "Fe"],
+        [[0, 0, 0], [0.5, 0.5, 0.5]],
+        site_properties={"magmom": [[0, 0, 2.2], [0, 0, -2.2]]},
+    )
+    CifWriter(iron, write_magmoms=True).write_file(tmp_path / "fe.mcif")
+    structure = read_structures(tmp_path / "fe.mcif", NO_LIMIT).blocks[0].structure
+    saved = export_structure(structure, tmp_path / "p1.cif", "cif-p1")
+    assert saved.notice is None
+    again = read_structures(tmp_path / "p1.cif", NO_LIMIT).blocks[0].structure
+    assert [list(m) for m in again.site_properties["magmom"]] == [[0, 0, 2.2], [0, 0, -2.2]]
+    for name, fmt in (("s.cif", "cif-symmetrized"), ("POSCAR", "poscar"), ("f.xyz", "xyz")):
+        notice = export_structure(structure, tmp_path / name, fmt).notice or ""
+        assert "the magnetic moments are not written: export CIF in P1 to keep them" in notice
+
+
+def test_a_cif_saved_with_a_byte_order_mark_keeps_its_block_name(tmp_path):
+    """Notepad's UTF-8 BOM gave "the file has no data_ heading" and lost the block name."""
+    from inference.runtime.paths import samples_dir
+
+    text = (samples_dir() / "NaCl.cif").read_text(encoding="utf-8")
+    text = text[text.index("data_") :]  # the heading first, as most programs write it
+    cif = tmp_path / "bom.cif"
+    cif.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    read = read_structures(cif, NO_LIMIT)
+    assert read.blocks[0].name == "NaCl" and not read.notices

@@ -189,7 +189,7 @@ def _fill_symmetry_angles(data: CifBlock) -> list[str]:
 
 def read_text(path: Path) -> str:
     """CIF text; gz/bz2 are fine, bytes that are not UTF-8 become replacement characters."""
-    with zopen(str(path), mode="rt", encoding="utf-8", errors="replace") as handle:
+    with zopen(str(path), mode="rt", encoding="utf-8-sig", errors="replace") as handle:
         return handle.read()
 
 

@@ -45,7 +45,10 @@ def export_structure(
             "another name (it would replace the file with less than it holds)"
         )
     notice = None
-    if fmt in ("cif-symmetrized", "cif-p1"):
+    moments = "magmom" in structure.site_properties  # a magnetic CIF's
+    if fmt == "cif-p1" and moments:
+        text = _magnetic_cif(structure)
+    elif fmt in ("cif-symmetrized", "cif-p1"):
         text, notice = _cif(structure, fmt == "cif-symmetrized", symprec)
     elif fmt == "poscar":
         text = _poscar(structure)
@@ -53,6 +56,9 @@ def export_structure(
         text = extended_xyz(structure)
     else:
         raise MatLensError(f"unknown export format '{fmt}'")
+    if moments and fmt != "cif-p1":  # they were dropped without a word
+        dropped = "the magnetic moments are not written: export CIF in P1 to keep them"
+        notice = f"{notice}; {dropped}" if notice else dropped
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -88,6 +94,15 @@ def _cif(structure: Structure, symmetrized: bool, symprec: float) -> tuple[str, 
                 "export CIF in P1 or POSCAR"
             )
         return str(CifWriter(structure)), None
+
+
+def _magnetic_cif(structure: Structure) -> str:
+    """A P1 magnetic CIF (each atom's moment, as the file read held them)."""
+    from pymatgen.io.cif import CifWriter
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return str(CifWriter(structure, write_magmoms=True))
 
 
 def _poscar(structure: Structure) -> str:
