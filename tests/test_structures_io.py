@@ -250,7 +250,7 @@ def test_a_magnetic_cifs_moments_are_kept_or_said_to_be_left_out(tmp_path):
     """Every export dropped the moments of a magnetic CIF without a word."""
     from pymatgen.io.cif import CifWriter
 
-    from inference.structures.export import export_structure
+    from inference.structures.export import ExportFormat, export_structure
 
     iron = Structure(
         Lattice.cubic(2.87),
@@ -264,7 +264,12 @@ def test_a_magnetic_cifs_moments_are_kept_or_said_to_be_left_out(tmp_path):
     assert saved.notice is None
     again = read_structures(tmp_path / "p1.cif", NO_LIMIT).blocks[0].structure
     assert [list(m) for m in again.site_properties["magmom"]] == [[0, 0, 2.2], [0, 0, -2.2]]
-    for name, fmt in (("s.cif", "cif-symmetrized"), ("POSCAR", "poscar"), ("f.xyz", "xyz")):
+    formats: tuple[tuple[str, ExportFormat], ...] = (
+        ("s.cif", "cif-symmetrized"),
+        ("POSCAR", "poscar"),
+        ("f.xyz", "xyz"),
+    )
+    for name, fmt in formats:
         notice = export_structure(structure, tmp_path / name, fmt).notice or ""
         assert "the magnetic moments are not written: export CIF in P1 to keep them" in notice
 
