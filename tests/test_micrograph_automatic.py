@@ -151,9 +151,9 @@ def test_phase_map_matches_the_annotated_precipitates(qtbot, pane, shared_data):
     assert len(pane.annotations) == 0
 
 
-def test_phases_by_example_previews_live_and_applies_as_classes(
-    qtbot, open_pane, shared_data, tmp_path, mobile_sam_exported
-):
+def _super1_painting_examples(qtbot, open_pane, shared_data, tmp_path):
+    """A MicroNet Super1 test image open in the pane, the Phases tab painting examples; with its
+    annotated precipitates (red) and the other annotated phase (blue)."""
     image = Path(shutil.copy(shared_data(*SUPER1, "test", "spot2_0d_0.tif"), tmp_path))
     rgba = tifffile.imread(shared_data(*SUPER1, "test_annot", "spot2_0d_0_mask.tif"))
     red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
@@ -162,9 +162,16 @@ def test_phases_by_example_previews_live_and_applies_as_classes(
     pane.open_path(image)
     qtbot.waitUntil(lambda: pane.ready, timeout=60000)
     qtbot.waitUntil(lambda: pane.canvas.view.viewRect().width() > 10, timeout=5000)
+    pane.auto_panel.tabs.setCurrentIndex(2)
+    qtbot.mouseClick(pane.auto_panel.examples_button, Qt.MouseButton.LeftButton)
+    return pane, red, blue
+
+
+def test_phases_by_example_previews_live_and_applies_as_classes(
+    qtbot, open_pane, shared_data, tmp_path, mobile_sam_exported
+):
+    pane, red, blue = _super1_painting_examples(qtbot, open_pane, shared_data, tmp_path)
     panel = pane.auto_panel
-    panel.tabs.setCurrentIndex(2)
-    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
     assert pane.canvas.mode == "examples"
     # clicks on the image in examples mode: 3 examples of each class
     rng = np.random.default_rng(1)
@@ -205,16 +212,8 @@ def test_phases_applied_again_after_a_corrected_example_update_the_objects(
     """Apply as objects, one more example where the map was wrong, Apply again: the panel said
     "Applied as 78 objects" and the status bar "all 78 objects were already there", and the
     objects (and the Measure tab's fractions) stayed those of the first map."""
-    image = Path(shutil.copy(shared_data(*SUPER1, "test", "spot2_0d_0.tif"), tmp_path))
-    rgba = tifffile.imread(shared_data(*SUPER1, "test_annot", "spot2_0d_0_mask.tif"))
-    red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
-    pane = open_pane(MicrographPane, size=(1300, 850))
-    pane.open_path(image)
-    qtbot.waitUntil(lambda: pane.ready, timeout=60000)
-    qtbot.waitUntil(lambda: pane.canvas.view.viewRect().width() > 10, timeout=5000)
+    pane, red, _ = _super1_painting_examples(qtbot, open_pane, shared_data, tmp_path)
     panel = pane.auto_panel
-    panel.tabs.setCurrentIndex(2)
-    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
     rng = np.random.default_rng(1)
     for name, where in (("precipitate", red), ("matrix", ~red)):
         ys, xs = np.nonzero(ndimage.binary_erosion(where, iterations=2))

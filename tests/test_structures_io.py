@@ -107,7 +107,8 @@ print("pandas" in sys.modules)
     assert lines[3] == "False", "reading structures imported pandas"
 
 
-def test_magnetic_cif_keeps_moments(tmp_path):
+def _iron_mcif(tmp_path):
+    """A magnetic CIF of bcc iron, its two moments opposite."""
     from pymatgen.io.cif import CifWriter
 
     iron = Structure(
@@ -117,7 +118,11 @@ def test_magnetic_cif_keeps_moments(tmp_path):
         site_properties={"magmom": [[0, 0, 2.2], [0, 0, -2.2]]},
     )
     CifWriter(iron, write_magmoms=True).write_file(tmp_path / "fe.mcif")
-    block = read_structures(tmp_path / "fe.mcif", NO_LIMIT).blocks[0]
+    return tmp_path / "fe.mcif"
+
+
+def test_magnetic_cif_keeps_moments(tmp_path):
+    block = read_structures(_iron_mcif(tmp_path), NO_LIMIT).blocks[0]
     moments = [list(m) for m in block.structure.site_properties["magmom"]]
     assert moments == [[0, 0, 2.2], [0, 0, -2.2]]
 
@@ -248,18 +253,9 @@ def test_a_crash_in_the_child_is_one_line_and_the_next_call_works():
 
 def test_a_magnetic_cifs_moments_are_kept_or_said_to_be_left_out(tmp_path):
     """Every export dropped the moments of a magnetic CIF without a word."""
-    from pymatgen.io.cif import CifWriter
-
     from inference.structures.export import ExportFormat, export_structure
 
-    iron = Structure(
-        Lattice.cubic(2.87),
-        ["Fe", "Fe"],
-        [[0, 0, 0], [0.5, 0.5, 0.5]],
-        site_properties={"magmom": [[0, 0, 2.2], [0, 0, -2.2]]},
-    )
-    CifWriter(iron, write_magmoms=True).write_file(tmp_path / "fe.mcif")
-    structure = read_structures(tmp_path / "fe.mcif", NO_LIMIT).blocks[0].structure
+    structure = read_structures(_iron_mcif(tmp_path), NO_LIMIT).blocks[0].structure
     saved = export_structure(structure, tmp_path / "p1.cif", "cif-p1")
     assert saved.notice is None
     again = read_structures(tmp_path / "p1.cif", NO_LIMIT).blocks[0].structure
