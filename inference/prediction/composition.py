@@ -244,6 +244,8 @@ def predict_fractions(
                 skipped.append(why_not)
                 continue
             prediction = m.prediction(members[i], fractions)
+            if m.prop == "yield_strength":
+                prediction = dataclasses.replace(prediction, note=STEEL_PROCESSING)
             if m.prop in GAP_PROPERTIES:
                 prediction = _polymorph_aware(prediction, reduced, polymorphs_of(fractions))
             preds.append(prediction)
@@ -255,6 +257,16 @@ def predict_fractions(
             preds = _doubt_what_known_values_contradict(preds, known[i] or (), models)
         results.append(CompositionResult(text, reduced, preds, skipped))
     return results
+
+
+# The steels model knows a composition, not how the steel was made: its training table holds
+# high-strength (maraging and similar) steels as they were processed there, so a 304-type
+# composition got 1230 MPa, "in domain", where annealed 304 yields about 250 MPa.
+STEEL_PROCESSING = (
+    "the yield strength of a high-strength steel of this composition, processed as the "
+    "training steels were (matbench steels: maraging and similar); the same composition "
+    "annealed yields far less"
+)
 
 
 def _doubt_contradicted_metal_calls(
