@@ -222,6 +222,7 @@ def _structures(what, *, block=None, relax, eos, progress, cancel) -> Prediction
     disordered = []  # (name, structure): CHGNet cannot take them; their composition can go
     for k, path in enumerate(what.paths):
         progress(0.2 * k / len(what.paths), f"reading {path.name}")
+        name = path.name
         try:
             read = read_structure(path, cancel=cancel, block=block)
             name = f"{path.name} [{read.block}]" if read.block else path.name
@@ -240,11 +241,8 @@ def _structures(what, *, block=None, relax, eos, progress, cancel) -> Prediction
                 if isinstance(exc, MatLensError) and not str(exc).startswith(path.name):
                     raise type(exc)(f"{path.name}: {exc}") from None
                 raise
-            notices.pop(path.name, None)
+            notices.pop(name, None)
             errors.append({"file": path.name, "error": describe(exc).message})
-    by_composition = _compositions_of(disordered, cancel=cancel) if disordered else {}
-    if len(what.paths) == 1 and disordered and isinstance(by_composition[disordered[0][0]], str):
-        raise MatLensError(f"{disordered[0][0]}: {_DISORDERED}; {by_composition[disordered[0][0]]}")
     potential = get_potential() if structures else None
     report = PredictionReport(
         device=potential.device.label if potential else "CPU (composition models)"
@@ -261,18 +259,17 @@ def _structures(what, *, block=None, relax, eos, progress, cancel) -> Prediction
         if potential
         else ([], [])
     )
-    by_composition |= _compositions_of(good, cancel=cancel)
+    by_composition = _compositions_of([*disordered, *good], cancel=cancel)
     only_one = len(good) + len(disordered) == 1
     for name, _ in disordered:
         composition = by_composition[name]
         if isinstance(composition, str):
+            if len(what.paths) == 1:
+                raise MatLensError(f"{name}: {_DISORDERED}; {composition}")
             report.records.append({"file": name, "error": f"{_DISORDERED}; {composition}"})
             continue
         report.warnings.append(f"{name}: {_DISORDERED}; the rows are its composition's")
-        report.records.append({"file": name, "composition": composition.records[0]})
-        report.warnings.extend(f"{name}: {w}" for w in composition.warnings)
-        if only_one:
-            report.nearest = composition.nearest
+        report.records.append(_with_composition(report, {"file": name}, composition, only_one))
         known, predicted = _composition_rows(name, composition)
         report.rows.extend(known + predicted)
     for (name, structure), res in zip(good, results, strict=True):
@@ -284,10 +281,7 @@ def _structures(what, *, block=None, relax, eos, progress, cancel) -> Prediction
         if isinstance(composition, str):
             report.warnings.append(f"{name}: no composition-model rows: {composition}")
         elif composition is not None:
-            record["composition"] = composition.records[0]
-            report.warnings.extend(f"{name}: {w}" for w in composition.warnings)
-            if only_one:
-                report.nearest = composition.nearest
+            record = _with_composition(report, record, composition, only_one)
         known, predicted = _composition_rows(name, composition)
         report.rows.extend(known)  # known values come before any model's number
         _rows(report, name, res)
@@ -358,6 +352,18 @@ def _structures(what, *, block=None, relax, eos, progress, cancel) -> Prediction
 # CHGNet's graph needs one element per site; a structure with partly occupied sites still has
 # a composition, which the tables and the composition models take.
 _DISORDERED = "no CHGNet rows: CHGNet needs an ordered structure (this one has partial occupancies)"
+
+
+def _with_composition(
+    report: PredictionReport, record: dict, composition: PredictionReport, only_one: bool
+) -> dict:
+    """A structure's record with its composition's, whose notes join the report's (named
+    after the file) and whose nearest known compositions are the report's for one file."""
+    name = record["file"]
+    report.warnings.extend(f"{name}: {w}" for w in composition.warnings)
+    if only_one:
+        report.nearest = composition.nearest
+    return {**record, "composition": composition.records[0]}
 
 
 def _compositions_of(
