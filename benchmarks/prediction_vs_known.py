@@ -6,7 +6,8 @@ On the 2135 compounds of pymatgen's experimental formation-enthalpy list (a list
 shipped with pymatgen; the tables and models did not choose it), each prediction with an
 interval is paired with the known value of the table its model was trained on, as the
 Prediction pane and `matlens predict` show them. Prints, per table: the pairs, the pairs whose
-shown known value (one row, a polymorph median or a cited correction) lies outside the
+shown known value (one row, the lowest formation energy or median of several polymorphs,
+or a cited correction) lies outside the
 interval, which `predict` now marks doubtful, and for comparison the pairs whose whole range
 of polymorph values lies outside it. Takes about two minutes on two cores.
 """

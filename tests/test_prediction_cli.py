@@ -304,9 +304,40 @@ def test_block_picks_the_structure_of_a_multi_block_cif(tmp_path, shared_data):
 
 
 @pytest.mark.usefixtures("materials_db")
+def test_the_known_formation_energy_of_a_composition_is_its_most_stable_polymorphs():
+    """Si, an element, has formation energy 0 by definition; Materials Project lists 33 Si
+    structures from 0 to +0.54 eV/atom, and their median (+0.18) was shown as Si's. The known
+    value is the lowest row, said to be the most stable of the polymorphs, with the range; the
+    model's +0.29 (interval 0.13 to 0.45), which misses 0, is withheld. The band gap of several
+    rows stays their median, said so."""
+    _need_composition_models()
+    run = run_matlens("predict", "Si", timeout=180)
+    assert run.returncode == 0, run.stderr
+    known = next(
+        line for line in run.stdout.splitlines() if line.startswith("known") and "formation" in line
+    )
+    assert " 0 [0 to 0.541] eV/atom" in known, known
+    assert known.endswith("(lowest of 33 polymorphs: the most stable)"), known
+    gap = next(
+        line for line in run.stdout.splitlines() if line.startswith("known") and "band gap" in line
+    )
+    assert gap.endswith("(median of 14 polymorphs)"), gap
+    record = json.loads(run_matlens("predict", "Si", "--json", timeout=180).stdout)
+    energy = next(k for k in record["known"] if k["dataset"] == "mp_e_form")
+    assert (
+        energy["value"] == 0 and energy["value_of_entries"] == "lowest" and energy["entries"] == 33
+    )
+    predicted = next(p for p in record["predictions"] if p["property"] == "formation_energy")
+    assert (
+        predicted["value"] is None
+        and "the known formation energy, 0 eV/atom" in predicted["doubtful"]
+    )
+
+
+@pytest.mark.usefixtures("materials_db")
 def test_a_prediction_whose_interval_misses_the_known_value_says_trust_the_known_value():
     """SiC: the formation-energy model gives +0.44 eV/atom (90 % interval 0.28 to 0.61) under
-    the table's -0.20 (median of 28 polymorphs). `matlens predict` shows the known value, marks
+    the table's -0.20 (the lowest of 28 polymorphs). `matlens predict` shows the known value, marks
     the prediction doubtful without its number and says in one line to trust the known value;
     NaCl, whose known -2.05 lies inside the interval, keeps its number and says nothing."""
     _need_composition_models()

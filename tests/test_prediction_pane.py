@@ -257,8 +257,8 @@ def test_relax_first_shows_the_relaxed_cell_next_to_experiment(qtbot, pane, tmp_
 
 
 def test_a_prediction_whose_interval_misses_the_known_value_says_trust_the_known_value(qtbot, pane):
-    """SiC: typed and predicted with the real button. The known formation energy (-0.205, a
-    median over polymorphs) is shown first; the model's +0.44 (interval 0.28 to 0.61) is not
+    """SiC: typed and predicted with the real button. The known formation energy (-0.205, the
+    lowest of its polymorphs) is shown first; the model's +0.44 (interval 0.28 to 0.61) is not
     shown, the row is not coloured like one that agrees and says to trust the known value.
     NaCl, whose known value lies inside the interval, keeps its number and no such line."""
     from desktop.panes.prediction.pane import KNOWN_COLOUR, WARN_COLOUR

@@ -184,7 +184,7 @@ def _known_rows(item: str, values) -> list[Row]:
             "" if v.doubtful else v.unit,
             v.source,
             kind=f"{'doubtful' if v.doubtful else 'known'}: {v.method}",
-            note=v.note or ("" if v.count == 1 else f"median of {v.count} table rows (polymorphs)"),
+            note=v.note or v.summary_text,
         )
         for v in values
     ]
