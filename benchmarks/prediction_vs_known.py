@@ -24,7 +24,7 @@ def main() -> None:
     import pymatgen.analysis.compatibility as compatibility
 
     from inference.prediction.composition import composition_cards, predict_fractions
-    from inference.prediction.known_disagreement import outside_interval, trained_on
+    from inference.prediction.known_disagreement import compared_values, missed_value, trained_on
     from inference.prediction.known_values import known_values
     from inference.prediction.notation import parse_composition
 
@@ -41,18 +41,19 @@ def main() -> None:
     pairs, marked, median_outside, range_outside = (collections.Counter() for _ in range(4))
     examples = []
     for values, result in zip(known, results, strict=True):
-        by_dataset = {v.dataset: v for v in values if not v.doubtful}
         for p in result.predictions:
-            v = by_dataset.get(dataset_of.get(p.model_id) or "")
-            if v is None or p.low is None or p.high is None or v.unit != p.unit:
+            shown = compared_values(values, dataset_of.get(p.model_id) or "")
+            shown = [v for v in shown if v.unit == p.unit]
+            if not shown or p.low is None or p.high is None:
                 continue
-            pairs[v.dataset] += 1
-            if outside_interval(v.value, p.low, p.high):
-                median_outside[v.dataset] += 1
-            if v.high < p.low or v.low > p.high:
-                range_outside[v.dataset] += 1
+            table = shown[0].dataset
+            pairs[table] += 1
+            if missed_value(shown, p.unit, p.low, p.high) is not None:
+                median_outside[table] += 1
+            if max(v.high for v in shown) < p.low or min(v.low for v in shown) > p.high:
+                range_outside[table] += 1
             if p.doubtful.startswith("doubtful, not shown: the known"):
-                marked[v.dataset] += 1
+                marked[table] += 1
                 if len(examples) < 8:
                     examples.append(f"{result.formula} {p.label}: {p.doubtful}")
 
@@ -64,9 +65,10 @@ def main() -> None:
             f"{range_outside[name]:10d}"
         )
     total = sum(pairs.values())
-    dft = total - pairs["expt_gap"]
+    measured = ("expt_gap", "handbook_gaps")
+    dft = total - sum(pairs[d] for d in measured)
     for title, count in (("all tables", total), ("DFT tables only", dft)):
-        keep = (lambda d: True) if count == total else (lambda d: d != "expt_gap")
+        keep = (lambda d: True) if count == total else (lambda d: d not in measured)
         m = sum(v for d, v in marked.items() if keep(d))
         r = sum(v for d, v in range_outside.items() if keep(d))
         print(

@@ -256,6 +256,21 @@ def test_relax_first_shows_the_relaxed_cell_next_to_experiment(qtbot, pane, tmp_
     assert rows["relaxed volume"][4] == "Å³/atom"
 
 
+def test_a_measured_gap_comes_first_where_the_experimental_table_has_none(qtbot, pane):
+    """ZnO, typed and predicted with the real button: the experimental table has no row for it;
+    the first row is its measured gap (3.37 eV, wurtzite, room temperature, Madelung), then the
+    PBE gap saying PBE underestimates gaps, then the prediction."""
+    _predict(qtbot, pane, "ZnO")
+    rows = _rows(pane)
+    assert rows[0][:5] == ["ZnO", "band gap (wurtzite)", "3.37", "", "eV"], rows[0]
+    assert rows[0][5] == "known: experiment (handbook)" and "Madelung" in rows[0][6]
+    assert rows[0][7] == "room temperature"
+    pbe = next(r for r in rows if r[1] == "band gap" and "PBE" in r[5])
+    assert pbe[7].endswith("PBE underestimates band gaps")
+    if shots := os.environ.get("MATLENS_SHOTS"):
+        pane.grab().save(str(Path(shots) / "prediction_zno_measured_gap.png"))
+
+
 def test_a_prediction_whose_interval_misses_the_known_value_says_trust_the_known_value(qtbot, pane):
     """SiC: typed and predicted with the real button. The known formation energy (-0.205, the
     lowest of its polymorphs) is shown first; the model's +0.44 (interval 0.28 to 0.61) is not

@@ -21,8 +21,9 @@ from inference.errors import MatLensError
 from inference.prediction.domain import DOMAIN_FILE, DomainCheck, check_domain, load_training_set
 from inference.prediction.featurize import BASE_BLOCKS, default_tables, featurize
 from inference.prediction.known_disagreement import (
+    compared_values,
     contradicted_by_known,
-    outside_interval,
+    missed_value,
     trained_on,
 )
 from inference.prediction.polymorphs import GAP_PROPERTIES, Polymorph, ambiguity_note, polymorphs_of
@@ -295,18 +296,11 @@ def _doubt_what_known_values_contradict(
     """A prediction whose 90 % interval misses the known value of the table its model was
     trained on is doubtful (SiC's formation energy: +0.44 predicted, -0.20 known)."""
     dataset_of = {m.card.id: m.dataset for m in models}
-    by_dataset = {v.dataset: v for v in known if not v.doubtful}
     out = []
     for p in preds:
-        v = by_dataset.get(dataset_of.get(p.model_id) or "")
-        if (
-            v is not None
-            and not p.doubtful
-            and v.unit == p.unit
-            and p.low is not None
-            and p.high is not None
-            and outside_interval(v.value, p.low, p.high)
-        ):
+        dataset = dataset_of.get(p.model_id) or ""
+        v = missed_value(compared_values(known, dataset), p.unit, p.low, p.high)
+        if v is not None and not p.doubtful and p.low is not None and p.high is not None:
             p = dataclasses.replace(
                 p, doubtful=contradicted_by_known(v.label, v.value, v.unit, p.low, p.high)
             )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from inference.prediction import handbook_gaps
 from inference.prediction.materials_store import DATASET_BY_NAME, composition_key, open_store
 from inference.prediction.polymorphs import polymorphs_of
 from inference.prediction.table_errors import contradicted_by_dft, table_error
@@ -226,7 +227,11 @@ def known_values_of(
                 hit = db.execute(
                     "SELECT id, formula FROM compounds WHERE key = ?", (key,)
                 ).fetchone()
-                values = _polymorph_values(fractions) + (_values(db, hit[0]) if hit else ())
+                values = (
+                    _handbook_values(fractions)
+                    + _polymorph_values(fractions)
+                    + (_values(db, hit[0]) if hit else ())
+                )
                 formula = hit[1] if hit else ""
                 nearest = (
                     _nearest(db, fractions, exclude=hit[0] if hit else None, n=n_nearest)
@@ -237,6 +242,27 @@ def known_values_of(
     finally:
         db.close()
     return [seen[composition_key(fractions)] for fractions in compositions]
+
+
+def _handbook_values(fractions: dict[str, float]) -> tuple[KnownValue, ...]:
+    """Room-temperature handbook gaps, first: for these compositions the experimental table has
+    no row (`handbook_gaps`)."""
+    return tuple(
+        KnownValue(
+            "band_gap",
+            f"band gap ({g.structure})" if g.structure else "band gap",
+            g.gap,
+            g.gap,
+            g.gap,
+            1,
+            "eV",
+            handbook_gaps.METHOD,
+            handbook_gaps.DATASET,
+            g.source,
+            note=handbook_gaps.NOTE,
+        )
+        for g in handbook_gaps.handbook_gaps_of(fractions)
+    )
 
 
 def _polymorph_values(fractions: dict[str, float]) -> tuple[KnownValue, ...]:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from inference.errors import ErrorReport
 
 COLUMNS = ["Item", "Quantity", "Value", "90 % interval / range", "Unit", "Kind", "Source", "Note"]
+SOURCE_WIDTH = 260  # px
 KNOWN_COLOUR = QColor("#e8f5e9")  # known values: a pale green a person learns to trust
 WARN_COLOUR = QColor("#fff3cd")  # out of domain
 
@@ -114,6 +115,12 @@ class PredictionPane(Pane):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # The sources are long citations and pushed the notes (what a value is: "lowest of 33
+        # polymorphs", "PBE underestimates band gaps") out of sight; a source shows its start,
+        # its tooltip the whole, and the notes take the rest of the width.
+        source = COLUMNS.index("Source")
+        header.setSectionResizeMode(source, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(source, SOURCE_WIDTH)
         header.setStretchLastSection(True)
 
         self.relax_plot = pg.PlotWidget(title="Relaxation")
