@@ -273,6 +273,26 @@ def test_measure_cli_reads_class_maps(capsys, tmp_path, shared_data):
 
 
 @pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        ("oxide,,crack", "--classes: class 2 (value 2) has no name"),
+        ("oxide,oxide", "'oxide' names both value 1 and value 2; give each class its own name"),
+    ],
+)
+def test_measure_cli_refuses_a_class_without_its_own_name(
+    capsys, tmp_path, shared_data, names, message
+):
+    """An empty name left a class nameless in the CSV; a repeated one merged two classes (the
+    oxide count and fraction became oxide's plus crack's). Both are one line, exit 2, no CSV."""
+    gt = shared_data(*EBC1, "test_annot", EBC1_NAME)
+    image = shared_data(*EBC1, "test", EBC1_NAME)
+    out = tmp_path / "o.csv"
+    code, _, err = cli_run(capsys, "measure", image, gt, "--classes", names, "--csv", out)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--pixel-size", "0.05", "furlong"], "unknown length unit 'furlong'"),

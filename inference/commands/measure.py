@@ -118,7 +118,7 @@ def run(args) -> int:
     if calibration is None:
         calibration, said = _pane_calibration(Path(args.image), args.frame, micrograph, args.labels)
         notes += [said] if said else []
-    names = [n.strip() for n in args.classes.split(",")] if args.classes else None
+    names = _class_names(args.classes) if args.classes else None
     annotations = annotations_from_labels(
         labels,
         ImageIdentity.of_file(args.image),
@@ -186,3 +186,18 @@ def _print_text(summary, notes: list[str], written: dict[str, str]) -> None:
 def _g(value: float | None) -> str:
     """G to two decimals; "–" when there was nothing to count (no boundary crossed)."""
     return "–" if value is None else f"{value:.2f}"
+
+
+def _class_names(text: str) -> list[str]:
+    """--classes "matrix,pore": value k is the k-th name. An empty or repeated name is refused:
+    the first left a class unnamed in the CSV, the second merged two classes into one."""
+    names = [n.strip() for n in text.split(",")]
+    for k, name in enumerate(names, start=1):
+        if not name:
+            raise MatLensError(f"--classes: class {k} (value {k}) has no name")
+        if names.index(name) < k - 1:
+            raise MatLensError(
+                f"--classes: '{name}' names both value {names.index(name) + 1} and value {k}; "
+                "give each class its own name"
+            )
+    return names
