@@ -193,6 +193,38 @@ def test_a_cif_with_its_space_group_says_it_holds_the_conventional_cell(tmp_path
     assert run.returncode == 0 and "conventional" not in run.stdout  # the cell as read: 8
 
 
+def test_a_supercell_is_exported_where_the_format_can_hold_it(tmp_path):
+    """`export --supercell 2,2,1`, as the pane writes the supercell it shows: P1 CIF, POSCAR and
+    XYZ hold the 2x2x1 supercell (32 atoms of NaCl, twice the a and b lengths); a CIF with its
+    space group holds one cell and says so; a molecule has no supercell."""
+    from pymatgen.core import Structure
+
+    sample = samples_dir() / "NaCl.cif"
+    for name in ("sc_P1.cif", "POSCAR", "sc.xyz"):
+        out = tmp_path / name
+        fmt = ["--format", "cif-p1"] if name.endswith(".cif") else []
+        run = matlens("structure", "export", sample, "--supercell", "2,2,1", "--out", out, *fmt)
+        assert run.returncode == 0, run.stderr
+        assert "(the 2×2×1 supercell shown, 32 atoms)" in run.stdout, run.stdout
+        if name != "sc.xyz":
+            written = Structure.from_file(out)
+            assert len(written) == 32 and written.composition.reduced_formula == "NaCl"
+            assert written.lattice.abc == pytest.approx((2 * 5.64, 2 * 5.64, 5.64), abs=0.02)
+    assert (tmp_path / "sc.xyz").read_text().splitlines()[0] == "32"
+    run = matlens(
+        "structure", "export", sample, "--supercell", "2,2,1", "--out", tmp_path / "s.cif"
+    )
+    assert run.returncode == 0 and "one cell, not the 2×2×1 supercell shown" in run.stdout
+    assert len(Structure.from_file(tmp_path / "s.cif")) == 8
+    water = tmp_path / "water.xyz"
+    water.write_text("3\nwater\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n")
+    run = matlens("structure", "export", water, "--supercell", "2,1,1", "--out", tmp_path / "w.xyz")
+    assert (
+        run.returncode == 2
+        and "water.xyz is a molecule (no cell): it has no supercell" in run.stderr
+    )
+
+
 def test_a_picture_too_large_to_open_is_refused_before_it_is_drawn(tmp_path):
     """`render --size 20000x20000` took 4.5 GB and wrote a PNG that PIL refuses to open."""
     run = matlens(

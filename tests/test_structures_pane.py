@@ -96,6 +96,8 @@ def _png_pixels(path):
 
 
 def test_open_style_supercell_pick_export(qtbot, pane, tmp_path):
+    from pymatgen.io.vasp import Poscar
+
     _open(qtbot, pane, "NaCl.cif")
     info = pane.prepared.info
     assert info.spacegroup_symbol == "Fm-3m" and info.spacegroup_number == 225
@@ -115,6 +117,10 @@ def test_open_style_supercell_pick_export(qtbot, pane, tmp_path):
     pane.set_supercell((2, 2, 2))
     _wait_idle(qtbot, pane)
     assert len(pane.scene.atoms) == 125  # (2·2+1)³ fcc-on-rocksalt points
+    # The supercell shown is what a POSCAR export holds (it held one 8-atom cell).
+    pane.export("poscar", tmp_path / "supercell.vasp")
+    _wait_idle(qtbot, pane)
+    assert len(Poscar.from_file(tmp_path / "supercell.vasp").structure) == 64
 
     # Picking: a real click on the atom nearest the middle of the view hits an atom ...
     view = pane.view

@@ -4,6 +4,7 @@
     matlens structure render FILE --out VIEW.png [--supercell 2,2,2] [--style polyhedral]
     matlens structure xrd FILE --out PEAKS.csv [--radiation CuKa | --wavelength 1.5406]
     matlens structure export FILE --out OUT.cif [--format cif-symmetrized|cif-p1|poscar|xyz]
+                             [--supercell 2,2,2]
 
 A CIF with several data blocks gives a JSON list for `info`; the other actions take the first
 block unless `--block NAME` (or a 1-based number) says otherwise.
@@ -59,6 +60,12 @@ def register(sub) -> None:
     export = actions.add_parser("export", help="write CIF (symmetrised or P1), POSCAR or XYZ")
     _common(export)
     export.add_argument("--out", required=True)
+    export.add_argument(
+        "--supercell",
+        default="1,1,1",
+        metavar="A,B,C",
+        help="write this supercell (CIF in P1, POSCAR, XYZ), as the pane writes the one shown",
+    )
     export.add_argument(
         "--format",
         choices=["cif-symmetrized", "cif-p1", "poscar", "xyz"],
@@ -311,9 +318,14 @@ def run_export(args) -> int:
 
     out = Path(args.out)
     fmt: ExportFormat = args.format or _format_for(out)
+    a, b, c = _ints(args.supercell, "--supercell", 3)
     block = _load(args).block(args.block)
+    if not block.periodic and (a, b, c) != (1, 1, 1):
+        raise MatLensError(f"{Path(args.file).name} is a molecule (no cell): it has no supercell")
     structure, _ = _structure(args, block)
-    saved = export_structure(structure, out, fmt, symprec=args.symprec, read_from=Path(args.file))
+    saved = export_structure(
+        structure, out, fmt, symprec=args.symprec, read_from=Path(args.file), repeats=(a, b, c)
+    )
     print(f"wrote {saved.path}" + (f" ({saved.notice})" if saved.notice else ""))
     return 0
 

@@ -34,16 +34,37 @@ def export_structure(
     fmt: ExportFormat,
     symprec: float = DEFAULT_SYMPREC,
     read_from: Path | None = None,
+    repeats: tuple[int, int, int] = (1, 1, 1),
 ) -> SavedFile:
     """Write the file; says where, and what the person should know (symmetry not found...).
     `read_from`, the file the structure came from, is never written over: the export holds
-    less than it (its comments, uncertainties, other data blocks)."""
+    less than it (its comments, uncertainties, other data blocks). `repeats`, the supercell
+    shown, is what P1 CIF, POSCAR and XYZ hold (a supercell is what one exports one for, to
+    start a calculation); a CIF with its space group holds one cell and says so."""
     path = Path(path)
     if read_from is not None and _same_file(path, Path(read_from)):
         raise MatLensError(
             f"{path.name} is the file the structure was read from: save the export under "
             "another name (it would replace the file with less than it holds)"
         )
+    shown = "×".join(str(r) for r in repeats)
+    supercell = None
+    if tuple(repeats) != (1, 1, 1):
+        if fmt == "cif-symmetrized":
+            supercell = (
+                f"one cell, not the {shown} supercell shown, which a CIF with its space group "
+                "cannot hold: export CIF in P1, POSCAR or XYZ for the supercell"
+            )
+        else:
+            structure = structure * tuple(repeats)
+            supercell = f"the {shown} supercell shown, {len(structure)} atoms"
+    notice = _written(path, structure, fmt, symprec)
+    notice = "; ".join(n for n in (supercell, notice) if n) or None
+    return SavedFile(path, notice)
+
+
+def _written(path: Path, structure: Structure, fmt: ExportFormat, symprec: float) -> str | None:
+    """Write `structure` to `path` as `fmt`; what the person should know, or None."""
     notice = None
     moments = "magmom" in structure.site_properties  # a magnetic CIF's
     if fmt == "cif-p1" and moments:
@@ -63,7 +84,7 @@ def export_structure(
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise MatLensError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return SavedFile(path, notice)
+    return notice
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -47,6 +47,7 @@ class ExportSource:
     view: StructureView | None
     tolerance: float  # the symmetry tolerance the Info tab shows
     path: Path | None = None  # the open file, which an export never writes over
+    supercell: tuple[int, int, int] = (1, 1, 1)  # the repeats shown, which an export writes
 
 
 class StructureExports(QObject):
@@ -104,6 +105,7 @@ class StructureExports(QObject):
             fmt,
             source.tolerance,
             source.path,
+            source.supercell,
             **self._callbacks(path),
         )
 

@@ -403,6 +403,9 @@ class StructurePane(Pane):
             view=self.view,
             tolerance=self.info.tolerance,
             path=Path(self.file.path) if self.file else None,
+            supercell=self.options.supercell
+            if self.prepared is not None and self.prepared.periodic
+            else (1, 1, 1),
         )
 
     def export(self, kind: str, path: Path) -> None:
