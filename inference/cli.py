@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().print_help()
         return 0
     try:
+        _refuse_writing_over_what_it_reads(args)
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print("matlens: interrupted", file=sys.stderr)
@@ -74,6 +75,29 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback
         print(f"matlens: {describe(exc).message}", file=sys.stderr)
         return 2
+
+
+def _refuse_writing_over_what_it_reads(args: argparse.Namespace) -> None:
+    """A subcommand names the options it reads (`reads`) and writes (`writes`): no output may
+    be one of its inputs, nor another of its outputs (`measure --csv m.csv --report m.csv`)."""
+    from pathlib import Path
+
+    from inference.errors import MatLensError
+    from inference.runtime.write_guard import refuse_writing_over, same_file
+
+    reads = [getattr(args, name, None) for name in getattr(args, "reads", ())]
+    written: dict[str, Path] = {}
+    for name in getattr(args, "writes", ()):
+        out = getattr(args, name, None)
+        if not out:
+            continue
+        refuse_writing_over(out, reads, f"--{name}")
+        for other, path in written.items():
+            if same_file(Path(out), path):
+                raise MatLensError(
+                    f"--{other} and --{name} are both {path.name}: give each its own file"
+                )
+        written[name] = Path(out)
 
 
 if __name__ == "__main__":

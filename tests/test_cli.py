@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 
 def matlens(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -98,3 +101,84 @@ def test_output_piped_into_a_reader_that_stops_is_not_an_error():
     child.wait(timeout=120)
     assert "Error" not in err and "Traceback" not in err, err
     assert child.returncode in (0, 141)
+
+
+def _case_files(folder):
+    """Copies of a micrograph, a CIF and a PDF, as a person's own files."""
+    import shutil
+
+    from inference.runtime.paths import samples_dir
+
+    samples = samples_dir()
+    image = Path(shutil.copy(samples / "superalloy_precipitates.tif", folder / "image.tif"))
+    cif = Path(shutil.copy(samples / "NaCl.cif", folder / "NaCl.cif"))
+    pdf = Path(shutil.copy(next(samples.glob("*.pdf")), folder / "paper.pdf"))
+    (folder / "ex.json").write_text('{"examples": []}')
+    return image, cif, pdf
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["segment", "{image}", "--point", "10,10", "--out", "{image}"], "--out image.tif"),
+        (["segment", "{image}", "--point", "10,10", "--coco", "{image}"], "--coco image.tif"),
+        (["auto", "{image}", "--out", "{image}"], "--out image.tif"),
+        (
+            ["phases", "{image}", "--examples", "{folder}/ex.json", "--out", "{image}"],
+            "--out image.tif",
+        ),
+        (
+            ["measure", "{image}", "{image}", "--csv", "m.csv", "--report", "{image}"],
+            "--report image.tif",
+        ),
+        (["measure", "{image}", "{image}", "--csv", "{image}"], "--csv image.tif"),
+        (
+            ["structure", "xrd", "{cif}", "--out", "{folder}/../{folder_name}/NaCl.cif"],
+            "--out NaCl.cif",
+        ),
+        (["structure", "render", "{cif}", "--out", "{cif}"], "--out NaCl.cif"),
+        (["extract", "{pdf}", "--csv", "{pdf}"], "--csv paper.pdf"),
+    ],
+)
+def test_an_output_never_replaces_the_file_the_command_reads(
+    capsys, tmp_path, monkeypatch, args, said
+):
+    """`segment X.tif --out X.tif` wrote a 741-byte mask over the micrograph, `measure --report`
+    replaced it with HTML, `xrd --out` the CIF with peaks and `extract --csv` the PDF with CSV,
+    each with exit 0. Now: one line, exit 2, the file as it was."""
+    from inference.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    image, cif, pdf = _case_files(tmp_path)
+    before = {p: p.read_bytes() for p in (image, cif, pdf)}
+    names = {
+        "image": image,
+        "cif": cif,
+        "pdf": pdf,
+        "folder": tmp_path,
+        "folder_name": tmp_path.name,
+    }
+    code = main([a.format(**names) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{said} is the input file itself: write to another file" in err, err
+    assert all(p.read_bytes() == data for p, data in before.items())
+
+
+def test_two_outputs_of_one_command_may_not_be_one_file(capsys, tmp_path):
+    from inference.cli import main
+
+    image, _, _ = _case_files(tmp_path)
+    code = main(
+        [
+            "measure",
+            str(image),
+            str(image),
+            "--csv",
+            str(tmp_path / "m.csv"),
+            "--report",
+            str(tmp_path / "m.csv"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "--csv and --report are both m.csv: give each its own file" in err

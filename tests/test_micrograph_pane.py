@@ -307,6 +307,27 @@ def test_exports_are_readable_by_other_tools(qtbot, window, sample, precipitates
     assert labels.dtype == np.uint16 and set(np.unique(labels)) == {0, 1, 2, 3}
 
 
+def test_an_export_onto_the_open_micrograph_is_refused_and_the_image_kept(
+    qtbot, window, sample, precipitates
+):
+    """A label export written onto the open micrograph replaced it (786 kB by 956 bytes) and
+    said "Exported". Now one line says why not, and the image and its object stay."""
+    before = sample.read_bytes()
+    pane = open_image(qtbot, window, sample)
+    click(qtbot, pane, *interior_point(precipitates[0]))
+    wait_mask(qtbot, pane)
+    accept(qtbot, pane)
+    for kind in ("labels", "csv"):
+        window.banner.hide()
+        pane.state.export(kind, sample)
+        qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
+        text = window.banner.text
+        assert "is the input file itself: write to another file" in text and "\n" not in text
+    window.jobs.wait(10000)
+    assert sample.read_bytes() == before
+    assert len(annotation_set(pane)) == 1
+
+
 def test_a_bad_file_gets_one_line_and_the_work_is_kept(
     qtbot, window, sample, precipitates, tmp_path
 ):

@@ -41,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("--model", default="mobile_sam", help="model id (see `matlens models list`)")
     p.add_argument("--frame", type=int, default=0, help="frame of a stack, 0 = the first")
     p.add_argument("--json", action="store_true", help="print counts, areas and fractions")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, reads=("image",), writes=("out",))
 
 
 def write_image(path: Path, image: np.ndarray, calibration: Calibration) -> None:

@@ -38,7 +38,7 @@ def register(sub) -> None:
     )
     p.add_argument("--out", metavar="OUT_DIR", help="for a folder: where the results go")
     add_where_options(p)
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, reads=("paper",), writes=("csv",))
 
 
 def run(args) -> int:

@@ -44,7 +44,7 @@ def register(sub) -> None:
     p.add_argument("--report", metavar="REPORT.html", help="one-page HTML report")
     p.add_argument("--frame", type=int, default=0, help="frame of a stack, 0 = the first")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, reads=("image", "labels"), writes=("csv", "summary", "report"))
 
 
 def parse_pixel_size(value: str, unit: str):

@@ -47,7 +47,7 @@ def register(sub) -> None:
     render.add_argument("--perspective", action="store_true", help="default: orthographic")
     render.add_argument("--labels", action="store_true", help="label the atoms")
     render.add_argument("--hide", default="", metavar="EL,EL", help="elements not to draw")
-    render.set_defaults(handler=run_render)
+    render.set_defaults(handler=run_render, reads=("file",), writes=("out",))
 
     xrd = actions.add_parser("xrd", help="powder XRD peaks as CSV (or JSON)")
     _common(xrd)
@@ -55,7 +55,7 @@ def register(sub) -> None:
     xrd.add_argument("--radiation", default="CuKa", help="CuKa, MoKa, CoKa, CuKa1...")
     xrd.add_argument("--wavelength", type=float, metavar="Å", help="custom wavelength")
     xrd.add_argument("--range", default="5,90", metavar="MIN,MAX", help="2θ range in degrees")
-    xrd.set_defaults(handler=run_xrd)
+    xrd.set_defaults(handler=run_xrd, reads=("file",), writes=("out",))
 
     export = actions.add_parser("export", help="write CIF (symmetrised or P1), POSCAR or XYZ")
     _common(export)

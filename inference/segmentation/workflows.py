@@ -593,10 +593,18 @@ def measure_image(
 
 
 def export_annotations(
-    annotations: AnnotationSet, kind: ExportKind, path: Path, image_name: str
+    annotations: AnnotationSet,
+    kind: ExportKind,
+    path: Path,
+    image_name: str,
+    read_from: Path | None = None,
 ) -> Path:
-    """Write a snapshot in one of `EXPORT_KINDS` (for "masks", `path` is a folder)."""
+    """Write a snapshot in one of `EXPORT_KINDS` (for "masks", `path` is a folder); never over
+    `read_from`, the micrograph annotated (a label export replaced it, 786 kB by 956 bytes)."""
+    from inference.runtime.write_guard import refuse_writing_over
     from inference.segmentation import export
+
+    refuse_writing_over(path, [read_from])
 
     if kind == "labels":
         return export.write_label_image(annotations, path)

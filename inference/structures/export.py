@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from inference.errors import MatLensError
+from inference.runtime.write_guard import same_file
 from inference.structures.analysis import DEFAULT_SYMPREC, compact_formula
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def export_structure(
     shown, is what P1 CIF, POSCAR and XYZ hold (a supercell is what one exports one for, to
     start a calculation); a CIF with its space group holds one cell and says so."""
     path = Path(path)
-    if read_from is not None and _same_file(path, Path(read_from)):
+    if read_from is not None and same_file(path, Path(read_from)):
         raise MatLensError(
             f"{path.name} is the file the structure was read from: save the export under "
             "another name (it would replace the file with less than it holds)"
@@ -85,13 +86,6 @@ def _written(path: Path, structure: Structure, fmt: ExportFormat, symprec: float
     except OSError as exc:
         raise MatLensError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return notice
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and a.samefile(b))
-    except OSError:
-        return False
 
 
 def _cif(structure: Structure, symmetrized: bool, symprec: float) -> tuple[str, str | None]:

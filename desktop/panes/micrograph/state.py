@@ -410,6 +410,7 @@ class MicrographState(QObject):
             kind,
             Path(path),
             image.path.name,
+            image.path,
             label=f"Exporting {Path(path).name}…",
             cancellable=False,
             on_result=lambda written: self.show_status(f"Exported {written}"),
