@@ -305,7 +305,10 @@ class MainWindow(QMainWindow):
         view = bar.addMenu("&View")
         for i, pane in enumerate(self.panes):
             self._action(
-                view, pane.title, lambda p=pane: self.tabs.setCurrentWidget(p), f"Ctrl+{i + 1}"
+                view,
+                pane.title,
+                lambda _=False, p=pane: self.tabs.setCurrentWidget(p),
+                f"Ctrl+{i + 1}",
             )
         view.addSeparator()
         self._action(view, "Full screen", self._toggle_full_screen, "F11")

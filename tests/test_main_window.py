@@ -33,6 +33,24 @@ def test_menus_and_device_label(qtbot):
     assert window.undo_action.text().replace("&", "") == "Undo"
 
 
+def test_view_menu_and_ctrl_number_show_each_pane(qtbot):
+    """View ▸ Structures and Ctrl+2 stayed on the tab shown and raised a TypeError (the
+    action's checked flag took the pane's place), which the crash dialog then reported."""
+    from PySide6.QtTest import QTest
+
+    window = _window(qtbot)
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    for i, pane in enumerate(window.panes):
+        QTest.keyClick(window, Qt.Key(Qt.Key.Key_1.value + i), Qt.KeyboardModifier.ControlModifier)
+        assert window.tabs.currentWidget() is pane, pane.title
+    window.tabs.setCurrentIndex(0)
+    titled = {a.text(): a for a in view.actions()}
+    titled[window.panes[-1].title].trigger()
+    assert window.tabs.currentWidget() is window.panes[-1]
+
+
 def test_unknown_file_type_gets_a_one_line_message(qtbot, tmp_path):
     window = _window(qtbot)
     odd = tmp_path / "notes.xyz123"
