@@ -225,6 +225,27 @@ def test_a_supercell_is_exported_where_the_format_can_hold_it(tmp_path):
     )
 
 
+def test_a_supercell_too_large_to_draw_is_refused_before_memory_is_taken(tmp_path):
+    """`render --supercell 1000,1000,1000` built a 24 GB grid before counting its atoms and
+    the kernel killed the process (and others on the machine). Under a 3 GB address-space
+    cap it is refused in one line, exit 2."""
+    import resource
+
+    def capped():
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    run = subprocess.run(
+        [sys.executable, "-m", "desktop.launcher", "structure", "render",
+         str(samples_dir() / "NaCl.cif"), "--out", str(tmp_path / "big.png"),
+         "--supercell", "1000,1000,1000"],
+        capture_output=True, text=True, timeout=120, cwd=REPO, preexec_fn=capped,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )  # fmt: skip
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "a 1000×1000×1000 supercell has 8,000,000,000 atoms; MatLens draws at most" in run.stderr
+    assert not (tmp_path / "big.png").exists()
+
+
 def test_a_picture_too_large_to_open_is_refused_before_it_is_drawn(tmp_path):
     """`render --size 20000x20000` took 4.5 GB and wrote a PNG that PIL refuses to open."""
     run = matlens(

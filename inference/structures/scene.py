@@ -8,6 +8,7 @@ neighbour's (site, cell) key among the drawn atoms.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -214,15 +215,17 @@ def _copies(frac: np.ndarray, options: SceneOptions, periodic: bool):
         return np.arange(n_sites, dtype=np.int32), np.zeros((n_sites, 3), np.int32)
     reps = np.asarray(options.supercell, int)
     extra = 1 if options.boundary_images else 0
-    grid = np.stack(
-        np.meshgrid(*[np.arange(r + extra) for r in reps], indexing="ij"), axis=-1
-    ).reshape(-1, 3)
-    estimate = n_sites * int(np.prod(reps))
+    # Counted before any array is made: the grid of a 1000×1000×1000 supercell alone took
+    # 24 GB, and the process was killed before this refusal was reached.
+    estimate = n_sites * math.prod(int(r) for r in reps)
     if estimate > options.max_atoms:
         raise MatLensError(
             f"a {'×'.join(map(str, reps))} supercell has {estimate:,} atoms; "
             f"MatLens draws at most {options.max_atoms:,}"
         )
+    grid = np.stack(
+        np.meshgrid(*[np.arange(r + extra) for r in reps], indexing="ij"), axis=-1
+    ).reshape(-1, 3)
     site = np.repeat(np.arange(n_sites, dtype=np.int32), len(grid))
     cell = np.tile(grid, (n_sites, 1)).astype(np.int32)
     if extra:
