@@ -182,3 +182,33 @@ def test_two_outputs_of_one_command_may_not_be_one_file(capsys, tmp_path):
     )
     err = capsys.readouterr().err
     assert code == 2 and "--csv and --report are both m.csv: give each its own file" in err
+
+
+def test_a_run_started_with_stderr_closed_finishes(tmp_path):
+    """`matlens extract FOLDER --out OUT 2>&-` (a scheduler's job with stderr closed) ended at
+    the first progress line: AttributeError, exit 2, nothing written."""
+    import os
+    import shutil
+
+    from inference.runtime.paths import samples_dir
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    shutil.copy(next(samples_dir().glob("*.pdf")), papers)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "desktop.launcher",
+            "extract",
+            str(papers),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: os.close(2),
+    )
+    assert run.returncode == 0, run.stdout
+    assert "1 done" in run.stdout and (tmp_path / "out" / "records.json").exists()

@@ -224,10 +224,29 @@ def test_folder_batch_reports_bad_files(capsys, shared_data, tmp_path):
     for name in ("POSCAR-JVASP-1996.vasp", "POSCAR-JVASP-10.vasp"):
         shutil.copy(shared_data("structures", "alignn_poscar", name), tmp_path / name)
     (tmp_path / "broken.cif").write_text("data_x\n_cell_length_a oops\n")
-    data = _json(capsys, str(tmp_path))
+    rc = cli.main(["predict", str(tmp_path), "--json"])
+    data = json.loads(capsys.readouterr().out)
     assert len(data) == 3
     errors = [d for d in data if "error" in d]
     assert len(errors) == 1 and errors[0]["file"] == "broken.cif"
+    # A file that could not be predicted is exit 1, as in `batch` and `predict FOLDER --out`
+    # (it was 0, so a script went on as if all were done), with or without --json.
+    assert rc == 1
+    assert cli.main(["predict", str(tmp_path)]) == 1
+    assert "broken.cif: error:" in capsys.readouterr().out
+
+
+def test_relax_or_eos_asked_for_a_formula_says_a_formula_gets_composition_models_only(capsys):
+    """`predict NaCl --eos` printed the composition models' rows, exit 0, without a word that
+    no E(V) was run."""
+    assert cli.main(["predict", "NaCl", "--eos", "--relax"]) == 0
+    out = capsys.readouterr()
+    said = (
+        "matlens: warning: a relaxation and E(V) need a structure (a CIF or POSCAR file): "
+        "a formula gets the composition models only"
+    )
+    assert said in out.err
+    assert "formation energy" in out.out
 
 
 @pytest.mark.parametrize(

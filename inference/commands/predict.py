@@ -52,9 +52,11 @@ def run(args) -> int:
     for w in report.warnings:
         print(f"matlens: warning: {w}", file=sys.stderr)
     batch = what.kind == "structures" and len(what.paths) > 1
+    # As `batch` and a folder with --out: a file that could not be predicted is exit 1.
+    failed = 1 if any("error" in record for record in report.records) else 0
     if args.json:
         print_json(report.records if batch else report.records[0])
-        return 0
+        return failed
     print(f"device: {report.device}")
     if report.conversion:
         print(f"composition: {report.conversion}")
@@ -71,4 +73,4 @@ def run(args) -> int:
     if report.nearest:
         near = ", ".join(f"{n['formula']} ({n['distance']:.2f})" for n in report.nearest)
         print(f"nearest known compositions (L1 distance of atomic fractions): {near}")
-    return 0
+    return failed

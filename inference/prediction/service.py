@@ -58,7 +58,15 @@ def run_prediction(
     `block` picks one structure (a CIF data block's name or number) of a single file."""
     what = classify(text)
     if what.kind == "formula":
-        return _formula(what, progress)
+        report = _formula(what, progress)
+        asked = [name for name, on in (("a relaxation", relax), ("E(V)", eos)) if on]
+        if asked:  # the composition models ran; the person must not think these did
+            report.warnings.insert(
+                0,
+                f"{' and '.join(asked)} need{'s' if len(asked) == 1 else ''} a structure "
+                "(a CIF or POSCAR file): a formula gets the composition models only",
+            )
+        return report
     if block is not None and len(what.paths) != 1:
         raise MatLensError("a block can be chosen only for one structure file")
     return _structures(what, block=block, relax=relax, eos=eos, progress=progress, cancel=cancel)
