@@ -41,7 +41,7 @@ def test_view_menu_and_ctrl_number_show_each_pane(qtbot):
     window = _window(qtbot)
     with qtbot.waitActive(window):
         window.activateWindow()
-    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    view = next(m for m in window.menuBar().findChildren(QMenu) if m.title() == "&View")
     for i, pane in enumerate(window.panes):
         QTest.keyClick(window, Qt.Key(Qt.Key.Key_1.value + i), Qt.KeyboardModifier.ControlModifier)
         assert window.tabs.currentWidget() is pane, pane.title
