@@ -71,6 +71,40 @@ def test_drop_of_unknown_file_explains_instead_of_failing(qtbot, tmp_path):
     qtbot.waitUntil(lambda: "cannot open '.weird' files" in window.banner.text, timeout=10000)
 
 
+def test_a_dropped_folder_without_papers_leaves_the_open_library(qtbot, tmp_path):
+    """A folder of micrographs dropped on the window went to the Literature pane as a library
+    of 0 papers and replaced the one open there. Now one line points to Batch…, and the open
+    library stays; an empty folder says what a library is."""
+    import shutil
+
+    from desktop.panes.literature.pane import LiteraturePane
+    from inference.runtime.paths import samples_dir
+
+    window = _window(qtbot)
+    pane = next(p for p in window.panes if isinstance(p, LiteraturePane))
+    papers, images, empty = (tmp_path / n for n in ("papers", "images", "empty"))
+    for folder in (papers, images, empty):
+        folder.mkdir()
+    shutil.copy(next(samples_dir().glob("*.pdf")), papers)
+    for name in ("a.tif", "b.tif"):
+        shutil.copy(samples_dir() / "superalloy_precipitates.tif", images / name)
+    _drop(window, papers)
+    qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=120000)
+    _drop(window, images)
+    said = "images holds no PDF papers but 2 images: to run the Micrographs pane's settings"
+    qtbot.waitUntil(lambda: said in window.banner.text, timeout=30000)
+    assert "Batch…" in window.banner.text and "\n" not in window.banner.text
+    _drop(window, empty)
+    qtbot.waitUntil(
+        lambda: (
+            "empty holds no PDF papers: a library is a folder of PDF files" in window.banner.text
+        ),
+        timeout=30000,
+    )
+    assert pane.library is not None and pane.library.root == papers
+    assert pane.library_list.count() == 1
+
+
 def _drop(window, path):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])

@@ -34,6 +34,7 @@ from desktop.panes.base import AppContext, Pane
 from desktop.panes.literature.page_view import PageView
 from desktop.panes.literature.records_table import RecordsTable
 from desktop.workers import JobSlot
+from inference.errors import MatLensError
 from inference.jobs import CancelToken, ProgressCallback, no_progress
 from inference.literature.export import write_csv, write_json
 from inference.literature.extract import Extraction, PropertyRecord, extract_pdf
@@ -93,11 +94,27 @@ def _index_library(
     from inference.literature.search import Library
 
     library = Library(root)
+    if not library.pdfs():  # refused before the open library is replaced by an empty one
+        raise MatLensError(_no_papers(root))
     # Worker processes where they pay (several cores); the bar moves paper by paper.
     report = library.update(
         workers=None, on_workers=papers_on_workers, progress=progress, cancel=cancel
     )
     return IndexedLibrary(library, report)
+
+
+def _no_papers(root: Path) -> str:
+    """The line for a folder without PDFs; a folder of micrographs (dropped on the window, it
+    came here) is pointed to the Micrographs pane's Batch…."""
+    from inference.imaging.formats import SUPPORTED_EXTENSIONS
+
+    images = sum(1 for p in root.iterdir() if p.suffix.lower() in SUPPORTED_EXTENSIONS)
+    if images:
+        return (
+            f"{root.name} holds no PDF papers but {counted(images, 'image')}: to run the "
+            "Micrographs pane's settings over a folder of images, use its Measure tab's Batch…"
+        )
+    return f"{root.name} holds no PDF papers: a library is a folder of PDF files"
 
 
 def _write_records(extraction: Extraction, records: list[PropertyRecord], path: Path) -> Path:
