@@ -227,9 +227,25 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()  # accepted so the drop can explain why it is refused
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        """Each dropped file to its pane; a pane holds one file, so of several for one pane the
+        first opens and the others are named (the last one opened, the rest went unsaid)."""
+        opened: dict[Pane, Path] = {}
+        left: dict[Pane, list[str]] = {}
         for url in event.mimeData().urls():
-            if url.isLocalFile():
-                self.open_path(url.toLocalFile())
+            if not url.isLocalFile():
+                continue
+            path = Path(url.toLocalFile())
+            pane = self.pane_for(path) if path.exists() else None
+            if pane is not None and pane in opened:
+                left.setdefault(pane, []).append(path.name)
+            elif self.open_path(path) and pane is not None:
+                opened[pane] = path
+        for pane, names in left.items():
+            self.banner.show_message(
+                f"{pane.title} shows one file at a time: {opened[pane].name} is open; not "
+                f"opened: {', '.join(names)}",
+                "info",
+            )
         event.acceptProposedAction()
 
     # messages ---------------------------------------------------------------------------------
@@ -342,7 +358,11 @@ class MainWindow(QMainWindow):
         """A recent file goes back to the pane that opened it, else it is routed by its name."""
         title = self.recent.pane_of(path)
         pane = next((p for p in self.panes if p.title == title), None)
-        if pane is None or not Path(path).exists():
+        if not Path(path).exists():  # moved or deleted: said, and gone from the list
+            self.show_message(f"File not found: {path} (removed from Open Recent)")
+            self._refresh_recent()
+            return
+        if pane is None:
             self.open_path(path)
             return
         self.tabs.setCurrentWidget(pane)

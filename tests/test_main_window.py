@@ -193,6 +193,50 @@ def test_recent_files_survive_a_restart(qtbot, tmp_path):
     ]
 
 
+def test_a_recent_file_moved_away_is_said_and_leaves_the_list(qtbot, tmp_path):
+    """Open Recent ▸ a file moved since said "File not found" and stayed listed."""
+    window = _window(qtbot)
+    a, b = tmp_path / "a.tif", tmp_path / "b.tif"
+    a.write_bytes(b"1")
+    b.write_bytes(b"2")
+    window._file_opened(b)
+    window._file_opened(a)
+    a.rename(tmp_path / "moved.tif")
+    entry = next(x for x in window.recent_menu.actions() if x.text() == str(a.resolve()))
+    entry.trigger()
+    assert window.banner.text == f"File not found: {a.resolve()} (removed from Open Recent)"
+    assert [x.text() for x in window.recent_menu.actions()][0] == str(b.resolve())
+    assert str(a.resolve()) not in [x.text() for x in window.recent_menu.actions()]
+
+
+def test_several_images_dropped_open_the_first_and_name_the_others(qtbot, tmp_path):
+    """Two micrographs dropped at once: the last opened and the first went unsaid. The pane
+    holds one image: the first opens and a line names the one not opened."""
+    import shutil
+
+    from desktop.panes.micrograph.pane import MicrographPane
+    from inference.runtime.paths import samples_dir
+
+    window = _window(qtbot)
+    pane = next(p for p in window.panes if isinstance(p, MicrographPane))
+    first, second = tmp_path / "first.tif", tmp_path / "second.tif"
+    for path in (first, second):
+        shutil.copy(samples_dir() / "superalloy_precipitates.tif", path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(first)), QUrl.fromLocalFile(str(second))])
+    event = QDropEvent(
+        QPoint(10, 10), Qt.DropAction.CopyAction, mime,
+        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    window.dragEnterEvent(event)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: pane.loaded is not None, timeout=30000)
+    assert pane.loaded is not None and pane.loaded.path == first
+    assert window.banner.text == (
+        "Micrographs shows one file at a time: first.tif is open; not opened: second.tif"
+    )
+
+
 def test_crash_handler_logs_and_keeps_running(qtbot):
     window = _window(qtbot)
     handler = CrashHandler()
