@@ -85,11 +85,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _refuse_writing_over_what_it_reads(args: argparse.Namespace) -> None:
     """A subcommand names the options it reads (`reads`) and writes (`writes`): no output may
-    be one of its inputs, nor another of its outputs (`measure --csv m.csv --report m.csv`)."""
+    be one of its inputs, nor another of its outputs (`measure --csv m.csv --report m.csv`),
+    and each goes into a folder that exists."""
     from pathlib import Path
 
     from inference.errors import MatLensError
-    from inference.runtime.write_guard import refuse_writing_over, same_file
+    from inference.runtime.write_guard import (
+        refuse_missing_folder,
+        refuse_writing_over,
+        same_file,
+    )
 
     reads = [getattr(args, name, None) for name in getattr(args, "reads", ())]
     written: dict[str, Path] = {}
@@ -98,6 +103,7 @@ def _refuse_writing_over_what_it_reads(args: argparse.Namespace) -> None:
         if not out:
             continue
         refuse_writing_over(out, reads, f"--{name}")
+        refuse_missing_folder(out, f"--{name}")
         for other, path in written.items():
             if same_file(Path(out), path):
                 raise MatLensError(

@@ -212,3 +212,54 @@ def test_a_run_started_with_stderr_closed_finishes(tmp_path):
     )
     assert run.returncode == 0, run.stdout
     assert "1 done" in run.stdout and (tmp_path / "out" / "records.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["measure", "{image}", "{image}", "--csv", "nodir/m.csv"],
+            "--csv nodir/m.csv: folder not found: nodir (make it first)",
+        ),
+        (
+            ["data", "query", "--all", "Si", "--csv", "nodir/x.csv"],
+            "--csv nodir/x.csv: folder not found: nodir",
+        ),
+        (
+            ["segment", "{image}", "--point", "10,10", "--out", "NaCl.cif/x.png"],
+            "--out NaCl.cif/x.png: NaCl.cif is a file, not a folder",
+        ),
+    ],
+)
+def test_an_output_into_a_missing_folder_names_the_folder(
+    capsys, tmp_path, monkeypatch, args, said
+):
+    """`measure --csv nodir/m.csv` said "File not found: nodir/m.csv", as if the file to be made
+    were wanted; `segment --out` made the folders without a word; a file in the folder's place
+    gave "Unexpected error (FileExistsError)"."""
+    from inference.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    image, _, _ = _case_files(tmp_path)
+    code = main([a.format(image=image) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and said in err, err
+    assert not (tmp_path / "nodir").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--band-gap-min", "nan"], "argument --band-gap-min: 'nan' is not a finite number"),
+        (["--formation-energy-max", "inf"], "'inf' is not a finite number"),
+        (["--limit", "0"], "argument --limit: 0: at least 1 row"),
+    ],
+)
+def test_data_query_refuses_numbers_that_match_nothing_or_everything(capsys, args, said):
+    """`data query --band-gap-min nan` and `--limit 0` showed 0 rows, exit 0."""
+    from inference.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["data", "query", "--all", "Si", *args])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and said in err and err.count("\n") == 1, err

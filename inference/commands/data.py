@@ -9,6 +9,8 @@ has a value in every given range; each matching value is one row with its unit a
 
 from __future__ import annotations
 
+import argparse
+import math
 import sys
 
 from inference.prediction.materials_query import PROPERTIES
@@ -22,6 +24,28 @@ _FLAGS = {
 }
 
 
+def _finite(text: str) -> float:
+    """A range bound: "nan" matched nothing and "inf" everything, both without a word."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
+    return value
+
+
+def _at_least_one(text: str) -> int:
+    """--limit: 0 and -1 showed 0 rows, exit 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: at least 1 row")
+    return value
+
+
 def register(sub) -> None:
     p = sub.add_parser("data", help="search the shipped materials tables (offline)")
     actions = p.add_subparsers(dest="action", required=True)
@@ -31,15 +55,15 @@ def register(sub) -> None:
     q.add_argument("--none", default="", help="none of these elements")
     for prop, flag in _FLAGS.items():
         unit = PROPERTIES[prop]
-        q.add_argument(f"--{flag}-min", type=float, help=f"lowest {prop} ({unit})")
-        q.add_argument(f"--{flag}-max", type=float, help=f"highest {prop} ({unit})")
+        q.add_argument(f"--{flag}-min", type=_finite, help=f"lowest {prop} ({unit})")
+        q.add_argument(f"--{flag}-max", type=_finite, help=f"highest {prop} ({unit})")
     q.add_argument(
         "--method", choices=["experiment", "DFT"], help="only experimental or only DFT tables"
     )
-    q.add_argument("--limit", type=int, default=2000, help="rows shown (default 2000)")
+    q.add_argument("--limit", type=_at_least_one, default=2000, help="rows shown (default 2000)")
     q.add_argument("--csv", help="also write every shown row to this CSV file")
     q.add_argument("--json", action="store_true", help="machine-readable output")
-    q.set_defaults(handler=run_query)
+    q.set_defaults(handler=run_query, writes=("csv",))
     b = actions.add_parser("build", help="build the store from crabnet's tables (set-up time)")
     b.set_defaults(handler=run_build)
 

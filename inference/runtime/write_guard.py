@@ -35,3 +35,15 @@ def refuse_writing_over(
             raise MatLensError(
                 f"{name} is the input file itself: write to another file (it would be replaced)"
             )
+
+
+def refuse_missing_folder(out: str | Path, what: str = "") -> None:
+    """Refuse, in one line, an output whose folder is missing or is a file: "File not found:
+    nodir/m.csv" named the file to be made as if it were wanted, and a file in the folder's
+    place gave a Python error."""
+    folder = Path(out).parent
+    name = f"{what} {out}" if what else str(out)
+    if folder.is_file():
+        raise MatLensError(f"{name}: {folder} is a file, not a folder")
+    if not folder.is_dir():
+        raise MatLensError(f"{name}: folder not found: {folder} (make it first)")
