@@ -22,6 +22,10 @@ one summary column never mixes µm and nm. Mode parameters are passed by name to
 parameter dataclass, so the GUI saves exactly the fields it shows. The recipe hash (`digest`)
 covers everything but the name: the batch redoes an image when the recipe changed.
 
+Every value is checked when a recipe is made, from a file or from the pane (types, ranges,
+finiteness, distinct class names; `Recipe.__post_init__`): a bad one is one line naming it,
+before any image runs.
+
 `measure.min_area` (px, default `phase_objects.MIN_REGION_PX`) is the smallest region of a
 phase map kept as an object (`Recipe.min_region_px`).
 
@@ -33,8 +37,10 @@ model with a feature basis shared across images, which it does not do yet.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -53,6 +59,243 @@ Mode = Literal["auto", "map", "phases"]
 Rule = Literal["metadata", "fixed", "none"]
 
 
+# --- what each field may hold -------------------------------------------------------------------
+# Every value of a recipe is checked when it is made (loaded from a file or taken from the pane),
+# so a bad one is one line naming it before any image runs, the same in `matlens batch` and in
+# the Batch dialog, instead of a Python error for every image.
+
+
+def _shown(value: object) -> str:
+    """A value as the recipe file writes it: "text" quoted, null, true, Infinity, NaN."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_number(value: object, low: float | None = None, *, open_low: bool = False) -> bool:
+    """A finite int or float (not true/false) at least `low` (above it when `open_low`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return False
+    return low is None or (value > low if open_low else value >= low)
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """What one saved parameter must be: `kind` "int" (a whole number), "number" (finite),
+    "bool" or "text", in `low`..`high` or one of `choices` (for text, `prefixes`: text starting
+    with one of them, or empty)."""
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+    nonempty: bool = False
+
+    def allows(self, value: object) -> bool:
+        if self.kind == "bool":
+            return isinstance(value, bool)
+        if self.kind == "text":
+            if not isinstance(value, str) or (self.nonempty and not value.strip()):
+                return False
+            if self.choices:
+                return value in self.choices
+            return not self.prefixes or not value or value.startswith(self.prefixes)
+        if self.kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            return False
+        if not _is_number(value, self.low):
+            return False
+        return self.high is None or cast("float", value) <= self.high
+
+    @property
+    def text(self) -> str:
+        """What the value must be, for the line that refuses it."""
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "text":
+            if self.choices:
+                return "one of " + ", ".join(f'"{c}"' for c in self.choices)
+            if self.prefixes:
+                starts = " or ".join(f'"{p}"' for p in self.prefixes)
+                return f'"" (every feature) or a feature name start: {starts}'
+            return "non-empty text" if self.nonempty else "text"
+        what = "a whole number" if self.kind == "int" else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{what} from {self.low:g} to {self.high:g}"
+        if self.low is not None:
+            return f"{what}, {self.low:g} or more"
+        return what
+
+
+def _whole(low: float, high: float | None = None) -> _Setting:
+    return _Setting("int", low, high)
+
+
+def _number(low: float, high: float | None = None) -> _Setting:
+    return _Setting("number", low, high)
+
+
+_FRACTION = _number(0, 1)
+_BYTE = _whole(0, 255)  # a colour channel
+
+# Ranges of the settings that have one; the others are checked for their kind (that of their
+# default) only. The "measure" settings are read by the batch itself (`Recipe.min_region_px`,
+# `batch.process_image`), not by a parameter class.
+_RANGES: dict[str, dict[str, _Setting]] = {
+    "auto": {
+        "points_per_side": _whole(1, 256),
+        "points_per_batch": _whole(1),
+        "pred_iou_thresh": _FRACTION,
+        "stability_thresh": _FRACTION,
+        "nms_iou_thresh": _FRACTION,
+        "min_area_px": _whole(0),
+        "stability_offset": _number(0),
+        "max_area_fraction": _FRACTION,
+        "cover_stability": _FRACTION,
+        "cover_area_fraction": _FRACTION,
+        "blob_threshold": _number(0),
+        "max_object_prompts": _whole(0),
+    },
+    "map": {
+        "intensity_delta": _number(0),
+        "min_region_px": _whole(0),
+        "gap_px": _whole(0),
+        "crack_width_px": _whole(0),
+        "crack_min_length_px": _whole(0),
+        "crack_contrast": _number(0),
+        "phase": _Setting("text", choices=("auto", "dark", "bright")),
+    },
+    "phases": {
+        "radius": _number(0),
+        "mask_samples": _whole(0),
+        "trees": _whole(1),
+        "seed": _whole(0, 2**32 - 1),  # a random-forest seed
+        "cv_trees": _whole(1),
+        "features": _Setting("text", prefixes=("sam", "filter")),
+    },
+    "measure": {
+        "grain_class": _Setting("text", nonempty=True),
+        "crack_class": _Setting("text", nonempty=True),
+        "min_area": _whole(0),
+    },
+}
+
+
+def _settings(component: str) -> dict[str, _Setting] | None:
+    """The settings of a parameters component by name, or None for an unknown component."""
+    from inference.segmentation.automatic import AutoParams
+    from inference.segmentation.microstructure import KINDS, MERGE_RULES, MapParams
+    from inference.segmentation.phases import PhaseParams
+
+    classes: dict[str, Any] = {"auto": AutoParams, "map": MapParams, "phases": PhaseParams}
+    ranges = dict(_RANGES.get(component, {}))
+    if component == "map":
+        ranges.update(
+            kind=_Setting("text", choices=KINDS), merge=_Setting("text", choices=MERGE_RULES)
+        )
+    if component == "measure":
+        return ranges
+    if component not in classes:
+        return None
+    kinds = {bool: "bool", int: "int", float: "number", str: "text"}
+    out = {}
+    for f in dataclasses.fields(classes[component]):
+        kind = kinds.get(type(f.default))
+        if f.name in ranges:
+            out[f.name] = ranges[f.name]
+        elif kind is not None:
+            out[f.name] = _Setting(kind)
+        else:  # a kind the recipe's JSON has no check for: left to the parameter class
+            out[f.name] = _Setting("any")
+    return out
+
+
+def _check_parameters(parameters: object) -> None:
+    """Each component an object of its own settings, each setting of its kind and range."""
+    if not isinstance(parameters, dict):
+        raise MatLensError(
+            f'"parameters" must be an object of component: settings, not {_shown(parameters)}'
+        )
+    components = ("auto", "map", "phases", "measure")
+    for key, values in parameters.items():
+        settings = _settings(key) if isinstance(key, str) else None
+        if settings is None:
+            raise MatLensError(
+                f"unknown parameters {key!r} (a recipe has parameters for {', '.join(components)})"
+            )
+        if not isinstance(values, dict):
+            raise MatLensError(
+                f"parameters.{key} must be an object of setting: value, not {_shown(values)}"
+            )
+        unknown = sorted(set(values) - set(settings))
+        if unknown:
+            raise MatLensError(
+                f"unknown setting {', '.join(repr(k) for k in unknown)} in parameters.{key} "
+                f"(its settings are {', '.join(sorted(settings))})"
+            )
+        for name, value in values.items():
+            rule = settings[name]
+            if rule.kind != "any" and not rule.allows(value):
+                raise MatLensError(
+                    f"parameters.{key}.{name} must be {rule.text}, not {_shown(value)}"
+                )
+
+
+def _check_classes(classes: tuple[ObjectClass, ...]) -> None:
+    seen: set[str] = set()
+    for i, c in enumerate(classes, start=1):
+        name = c.name
+        if not isinstance(name, str) or not name.strip() or name in seen:
+            again = " again" if isinstance(name, str) and name in seen else ""
+            raise MatLensError(
+                f"class names must be distinct, non-empty text: class {i} is {_shown(name)}{again}"
+            )
+        seen.add(name)
+        colour = c.colour
+        if not (
+            isinstance(colour, tuple | list)
+            and len(colour) == 3
+            and all(_BYTE.allows(v) for v in colour)
+        ):
+            raise MatLensError(
+                f"the colour of class {i} ({name}) must be [red, green, blue], each a whole "
+                f"number from 0 to 255, not {_shown(colour)}"
+            )
+
+
+_EXAMPLE = '[{"class": name, "points": [[x, y], ...]}, ...]'
+
+
+def _check_examples(examples: tuple[Any, ...], mode: str) -> None:
+    """Phase examples: a class name and its points, each [x, y] pixels (0 or more)."""
+    for i, example in enumerate(examples, start=1):
+        if not isinstance(example, dict) or set(example) != {"class", "points"}:
+            raise MatLensError(f'"examples" must be {_EXAMPLE}: example {i} is {_shown(example)}')
+        name, points = example["class"], example["points"]
+        if not isinstance(name, str) or not name.strip():
+            raise MatLensError(
+                f"example {i} needs a class name (non-empty text), not {_shown(name)}"
+            )
+        if not isinstance(points, list | tuple) or not points:
+            raise MatLensError(
+                f"the points of example {i} ({name}) must be [[x, y], ...], not {_shown(points)}"
+            )
+        for point in points:
+            if not (
+                isinstance(point, list | tuple)
+                and len(point) == 2
+                and all(_is_number(v, 0) for v in point)
+            ):
+                raise MatLensError(
+                    f"a point of example {i} ({name}) must be [x, y], pixels 0 or more, "
+                    f"not {_shown(point)}"
+                )
+    if mode == "phases" and len({e["class"].strip() for e in examples}) < 2:
+        raise MatLensError("a phases recipe needs examples of at least two classes")
+
+
 @dataclass(frozen=True)
 class CalibrationRule:
     """Where each image's pixel size comes from; `pixel_size`/`unit` are the fixed value or,
@@ -65,10 +308,19 @@ class CalibrationRule:
     def __post_init__(self) -> None:
         if self.rule not in RULES:
             raise MatLensError(f"unknown calibration rule '{self.rule}' ({', '.join(RULES)})")
+        if self.pixel_size is not None and not _is_number(self.pixel_size, low=0, open_low=True):
+            raise MatLensError(
+                "calibration.pixel_size must be a positive, finite number, "
+                f"not {_shown(self.pixel_size)}"
+            )
         given = self.pixel_size is not None or self.unit is not None
         if self.rule == "fixed" or (self.rule == "metadata" and given):
-            if not (isinstance(self.pixel_size, int | float) and self.pixel_size > 0):
+            if self.pixel_size is None:
                 raise MatLensError("a fixed calibration needs a positive pixel_size")
+            if not isinstance(self.unit, str):
+                raise MatLensError(
+                    f"calibration.unit must be a length unit (nm, µm, mm), not {_shown(self.unit)}"
+                )
             if not Calibration.known_unit(str(self.unit)):
                 raise MatLensError(f"unknown length unit '{self.unit}' in the calibration")
             object.__setattr__(self, "unit", normalise_unit(str(self.unit)))
@@ -130,14 +382,23 @@ class Recipe:
             raise MatLensError(f"unknown mode '{self.mode}' (use {', '.join(MODES)})")
         if not self.classes:
             raise MatLensError("a recipe needs at least one class")
-        if not Calibration.known_unit(self.unit):
-            raise MatLensError(f"unknown length unit '{self.unit}' for the batch tables")
+        if not isinstance(self.unit, str) or not Calibration.known_unit(self.unit):
+            shown = f"'{self.unit}'" if isinstance(self.unit, str) else _shown(self.unit)
+            raise MatLensError(f"unknown length unit {shown} for the batch tables")
         object.__setattr__(self, "unit", normalise_unit(self.unit))
-        for key, value in self.parameters.items():
-            if not isinstance(value, dict):
-                raise MatLensError(f"recipe parameters '{key}' must be an object of name: value")
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise MatLensError(f'"model" must be a model name, not {_shown(self.model)}')
+        if not isinstance(self.name, str):
+            raise MatLensError(f'"name" must be text, not {_shown(self.name)}')
+        if self.reference_image is not None and not isinstance(self.reference_image, str):
+            raise MatLensError(
+                f'"reference_image" must be a file path, not {_shown(self.reference_image)}'
+            )
+        _check_classes(self.classes)
+        _check_parameters(self.parameters)
         if self.mode == "phases" and not self.examples:
             raise MatLensError("a phases recipe needs examples (points per class)")
+        _check_examples(self.examples, self.mode)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -198,10 +459,13 @@ _KEYS = frozenset(
 
 
 def recipe_from_dict(data: dict) -> Recipe:
+    """A recipe from its JSON form; MatLensError (one line naming the field) when any value is
+    not what it must be. The values themselves are checked by `Recipe` and `CalibrationRule`,
+    here only the shape of the JSON."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise MatLensError(f'not a MatLens recipe (expected "format": "{FORMAT}")')
     version = data.get("version")
-    if not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise MatLensError("the recipe has no valid version number")
     if version > VERSION:
         raise MatLensError(f"this recipe was saved by a newer MatLens (version {version})")
@@ -211,33 +475,68 @@ def recipe_from_dict(data: dict) -> Recipe:
             f"unknown key {', '.join(repr(k) for k in unknown)} (a recipe has "
             f"{', '.join(sorted(_KEYS))})"
         )
+
+    def given(key: str, default: Any) -> Any:  # null is the same as left out
+        value = data.get(key)
+        return default if value is None else value
+
     if isinstance(data.get("classes"), str):  # "classes": "abc" would be classes a, b and c
         raise MatLensError('"classes" is a list of class names, not one string')
+    entries = given("classes", [])
+    if not isinstance(entries, list):
+        raise MatLensError(f'"classes" is a list of class names, not {_shown(entries)}')
+    cal = given("calibration", {"rule": "metadata"})
+    if not isinstance(cal, dict):
+        raise MatLensError(
+            f'"calibration" must be an object such as {{"rule": "metadata"}}, not {_shown(cal)}'
+        )
+    extra = sorted(set(cal) - {"rule", "pixel_size", "unit"})
+    if extra:
+        raise MatLensError(
+            f"unknown key {', '.join(repr(k) for k in extra)} in the calibration "
+            "(it has rule, pixel_size, unit)"
+        )
+    examples = given("examples", [])
+    if not isinstance(examples, list):
+        raise MatLensError(f'"examples" must be {_EXAMPLE}, not {_shown(examples)}')
     try:
-        classes = [
-            ObjectClass(str(c["name"]), cast("RGB", tuple(int(v) for v in c["colour"])))
-            if isinstance(c, dict) and "colour" in c
-            else classes_for([str(c["name"] if isinstance(c, dict) else c)])[0]
-            for c in data.get("classes") or []
-        ]
-        cal: dict[str, Any] = data.get("calibration") or {"rule": "metadata"}
         return Recipe(
             mode=data.get("mode", ""),
-            classes=tuple(classes),
-            model=str(data.get("model", "mobile_sam")),
-            parameters=dict(data.get("parameters") or {}),
+            classes=tuple(_class_from_json(i, c) for i, c in enumerate(entries, start=1)),
+            model=given("model", "mobile_sam"),
+            parameters=given("parameters", {}),
             calibration=CalibrationRule(
-                cast("Rule", str(cal.get("rule", "metadata"))),
-                cal.get("pixel_size"),
-                cal.get("unit"),
+                cal.get("rule", "metadata"), cal.get("pixel_size"), cal.get("unit")
             ),
-            unit=str(data.get("unit", "µm")),
-            examples=tuple(data.get("examples") or ()),
+            unit=given("unit", "µm"),
+            examples=tuple(examples),
             reference_image=data.get("reference_image"),
-            name=str(data.get("name", "")),
+            name=given("name", ""),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise MatLensError(f"the recipe is malformed: {exc}") from exc
+
+
+def _class_from_json(i: int, entry: object) -> ObjectClass:
+    """A class of the recipe: its name, or {"name": name, "colour": [r, g, b]}."""
+    if isinstance(entry, dict):
+        extra = sorted(set(entry) - {"name", "colour"})
+        if extra:
+            raise MatLensError(
+                f"unknown key {', '.join(repr(k) for k in extra)} in class {i} "
+                "(a class has name, colour)"
+            )
+        name = entry.get("name")
+    else:
+        name = entry
+    if not isinstance(name, str) or not name.strip():
+        raise MatLensError(
+            f"class names must be distinct, non-empty text: class {i} is {_shown(name)}"
+        )
+    if isinstance(entry, dict) and "colour" in entry:
+        colour = entry["colour"]
+        return ObjectClass(name, cast("RGB", tuple(colour) if isinstance(colour, list) else colour))
+    return classes_for([name])[0]
 
 
 def load_recipe(path: str | Path) -> Recipe:
