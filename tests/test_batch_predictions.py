@@ -34,8 +34,10 @@ def batch(tmp_path):
     table.write_text("formula,note\n" + "".join(f'"{f}",x\n' for f in [*FORMULAS, "Xx3Q", "PuCf3"]))
     out = tmp_path / "out"
     run = run_matlens("predict", table, "--out", out, timeout=300)
-    assert run.returncode == 0, run.stderr
+    # Two rows could not be predicted: exit 1, as a folder with a failed file (it was 0).
+    assert run.returncode == 1, run.stderr
     said = run.stdout + run.stderr
+    assert "2 compositions could not be predicted (see failures.csv)" in said
     assert "predictions withheld as doubtful: a known value or DFT contradicts them" in said
     return out
 

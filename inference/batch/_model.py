@@ -59,6 +59,7 @@ class MergeResult:
 
     outputs: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    failed_parts: int = 0  # rows inside an item that failed (a CSV's bad compositions)
 
 
 class Workload(Protocol):
@@ -234,6 +235,9 @@ class BatchReport:
     notes: tuple[str, ...]
     seconds: float
     models_loaded: dict[str, dict[str, int]] = field(default_factory=dict)  # worker: model: n
+    # Rows inside items that failed (3 bad compositions of a CSV, which is one item): not ok,
+    # as a failed item is not (the run of such a CSV said exit 0).
+    failed_parts: int = 0
 
     @property
     def left(self) -> int:
@@ -241,7 +245,7 @@ class BatchReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failures and not self.left
+        return not self.failures and not self.left and not self.failed_parts
 
     @property
     def message(self) -> str:

@@ -250,7 +250,9 @@ class Predictions:
                 f"{withheld} predictions withheld as doubtful: a known value or DFT contradicts "
                 "them (predictions.csv: an empty value, the note says why)"
             )
-        return MergeResult((str(merged), str(table), str(failures_csv)), tuple(notes))
+        return MergeResult(
+            (str(merged), str(table), str(failures_csv)), tuple(notes), failed_parts=len(bad_rows)
+        )
 
 
 def _unique_stems(paths: list[Path]) -> dict[Path, str]:

@@ -132,6 +132,7 @@ def run_workload(
         notes=merged.notes,
         seconds=time.perf_counter() - started,
         models_loaded=tally.models,
+        failed_parts=merged.failed_parts,
     )
 
 
