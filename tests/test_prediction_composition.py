@@ -235,7 +235,11 @@ def test_tree_features_extend_the_network_features_and_skip_missing_properties()
         ("YBa2Cu3O7-δ", "holds a variable amount (δ)"),
         ("NaxCoO2", "holds a variable amount (x)"),
         ("TiO2 (rutile)", "write the formula alone (TiO2)"),
-        ("Waspaloy", "not a valid formula"),  # a word, not a formula with a variable y
+        # an alloy's name the table lacks says so ("Waspaloy" was "not a valid formula",
+        # "AISI 9999" "A is not a chemical element"), naming the alloys it knows
+        ("Waspaloy", "'Waspaloy' is not an alloy MatLens knows (it knows AISI 304, AISI 316"),
+        ("AISI 9999", "'AISI 9999' is not an alloy MatLens knows"),
+        ("Inconel 999", "type the composition in weight percent, e.g. Fe-18Cr-8Ni"),
         # pure O was predicted under the name "Fe0O" (pymatgen drops a zero amount)
         ("Fe0O", "gives Fe an amount of 0"),
         (

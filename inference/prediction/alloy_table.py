@@ -7,6 +7,7 @@ for a prediction, not a heat's certificate: MatLens says so next to every conver
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 ASM_1 = (
@@ -92,7 +93,7 @@ ALLOYS: tuple[NamedAlloy, ...] = (
     ),
     NamedAlloy(
         "Ti-6Al-4V (Grade 5)",
-        ("Grade 5", "Ti64", "Ti 6-4", "TC4"),
+        ("Grade 5", "Ti Grade 5", "Ti64", "Ti 6-4", "TC4"),
         "Ti",
         {"Al": 6.0, "V": 4.0, "Fe": 0.15, "O": 0.1},
         ASTM_B265,
@@ -119,3 +120,24 @@ _INDEX.update({_key("Al " + n): a for a in ALLOYS for n in a.aliases if n[:1].is
 def find_alloy(text: str) -> NamedAlloy | None:
     """The alloy a name refers to ("AISI 304", "304", "Al 6061", "AA7075"), or None."""
     return _INDEX.get(_key(text))
+
+
+# Words that start an alloy's designation, not a formula ("AISI 9999" was read as the element
+# A, then refused as "A is not a chemical element").
+_DESIGNATION = re.compile(
+    r"^(AISI|SAE|UNS|SS|AA|ASTM|DIN|EN|JIS|Inconel|Incoloy|Hastelloy|Monel|Nimonic|Stellite|"
+    r"Waspaloy|Haynes|Rene|René|Ti\s*Grade|Grade|Alloy)(?=[\s\d-]|$)",
+    re.IGNORECASE,
+)
+
+
+def unknown_designation(text: str) -> str | None:
+    """The one line for an alloy designation not in the table ("AISI 9999"), or None when the
+    text does not look like one."""
+    if not _DESIGNATION.match(text.strip()):
+        return None
+    known = ", ".join(a.name for a in ALLOYS)
+    return (
+        f"'{text.strip()}' is not an alloy MatLens knows (it knows {known}): type the "
+        "composition in weight percent, e.g. Fe-18Cr-8Ni"
+    )

@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 
 from inference.errors import MatLensError
-from inference.prediction.alloy_table import find_alloy
+from inference.prediction.alloy_table import find_alloy, unknown_designation
 
 MAX_LENGTH = 200  # the longest steel in the training data is 123 characters
 _FORMULA_OK = re.compile(r"^[A-Za-z0-9().\[\]{}\s·*]+$")
@@ -91,9 +91,17 @@ def parse_composition(text: str) -> ParsedComposition:
             "models cannot tell polymorphs apart (CHGNet compares their energies from structure "
             "files)"
         )
-    if "-" in text.strip("-") or _UNIT.search(text):
-        return _alloy_notation(text)
-    return _formula(text)
+    try:
+        if "-" in text.strip("-") or _UNIT.search(text):
+            return _alloy_notation(text)
+        return _formula(text)
+    except MatLensError:
+        # not read as a formula: an alloy's designation the table lacks says so ("AISI 9999"
+        # was refused as "A is not a chemical element")
+        unknown = unknown_designation(text)
+        if unknown is None:
+            raise
+        raise MatLensError(unknown) from None
 
 
 # the full stop of a hydrate typed without "·": "CuSO4.5H2O" (pymatgen read "4.5" as one amount:
