@@ -256,6 +256,27 @@ def test_relax_first_shows_the_relaxed_cell_next_to_experiment(qtbot, pane, tmp_
     assert rows["relaxed volume"][4] == "Å³/atom"
 
 
+def test_a_cancelled_prediction_says_whose_results_the_table_still_shows(qtbot, pane, shared_data):
+    """NaCl predicted, then a POSCAR's relaxation cancelled with the job bar's Cancel: the
+    field named the POSCAR while the rows were NaCl's, without a word."""
+    from PySide6.QtTest import QTest
+
+    _predict(qtbot, pane, "NaCl")
+    poscar = shared_data("structures", "alignn_poscar", "POSCAR-JVASP-1996.vasp")
+    pane.input.clear()
+    qtbot.keyClicks(pane.input, str(poscar))
+    QTest.mouseClick(pane.relax_box, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(pane.eos_box, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(pane.predict_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.job_bar.cancel_button.isVisible(), timeout=30000)
+    QTest.mouseClick(pane.job_bar.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not pane.predict_slot.busy, timeout=60000)
+    assert {r[0] for r in _rows(pane)} == {"NaCl"}
+    assert pane.message.text() == (
+        f"Prediction of {str(poscar)[:60]} cancelled; the table still shows NaCl"
+    )
+
+
 def test_a_measured_gap_comes_first_where_the_experimental_table_has_none(qtbot, pane):
     """ZnO, typed and predicted with the real button: the experimental table has no row for it;
     the first row is its measured gap (3.37 eV, wurtzite, room temperature, Madelung), then the

@@ -211,9 +211,19 @@ class PredictionPane(Pane):
             label=f"Predicting {text.strip()[:40]}",
             on_result=self._show,
             on_error=self._failed,
-            on_cancelled=lambda: self._status("Prediction cancelled"),
+            on_cancelled=lambda: self._cancelled(text),
             name="prediction",
         )
+
+    def _cancelled(self, text: str) -> None:
+        """The table keeps the last results, and says whose they are: the field names the input
+        cancelled, and the rows looked like its results."""
+        shown = self.report.rows[0].item if self.report is not None and self.report.rows else ""
+        said = f"Prediction of {text.strip()[:60]} cancelled"
+        if shown:
+            said += f"; the table still shows {shown}"
+        self.message.setText(said)
+        self._status(said)
 
     def _status(self, text: str) -> None:
         show = self.context.show_status
