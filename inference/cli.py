@@ -34,6 +34,9 @@ SUBCOMMANDS = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage otherwise)
+        if message.endswith("expected one argument"):
+            # `--point -5,-5`: argparse takes a value starting with "-" for an option
+            message += " (a value starting with '-' is written with '=': --point=-5,-5)"
         print(f"matlens: {message} (see `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(2)
 

@@ -51,6 +51,17 @@ def test_bad_usage_is_one_line_exit_2():
         assert "Traceback" not in out.stderr
 
 
+def test_a_negative_value_after_an_option_says_to_write_it_with_an_equals_sign(capsys):
+    """`segment IMG --point -5,-5` said only "argument --point: expected one argument"."""
+    from inference.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["segment", "image.tif", "--point", "-5,-5", "--out", "x.png"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1
+    assert "a value starting with '-' is written with '=': --point=-5,-5" in err
+
+
 def test_installed_matlens_command_routes_files_to_the_window_and_subcommands_to_the_cli():
     import shutil
     from pathlib import Path
