@@ -27,6 +27,11 @@ PHASES = f'{HEAD}, "mode": "phases", "classes": ["gamma", "tertiary"]'
 # (the recipe as a person wrote it, the line that refuses it); NaN and Infinity are written as
 # Python's json (and so MatLens) reads them
 BAD_RECIPES = {
+    # an unknown model failed each image after a progress bar had started
+    "unknown_model": (
+        f'{{{HEAD}, "mode": "auto", "classes": ["a"], "model": "nosuch"}}',
+        "Unknown model 'nosuch'. See Models ▸ Model manager or `matlens models list`.",
+    ),
     "duplicate_classes": (
         f'{{{HEAD}, "mode": "auto", "classes": ["a", "a"]}}',
         'class names must be distinct, non-empty text: class 2 is "a" again',

@@ -47,6 +47,7 @@ from typing import Any, Literal, cast
 
 from inference.errors import MatLensError, UnreadableFile
 from inference.imaging.calibration import Calibration, normalise_unit
+from inference.runtime.registry import get_card
 from inference.segmentation.annotations import RGB, ObjectClass
 from inference.segmentation.labels import classes_for
 
@@ -544,7 +545,10 @@ def load_recipe(path: str | Path) -> Recipe:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
-        return recipe_from_dict(data)
+        recipe = recipe_from_dict(data)
+        if recipe.model:  # an unknown model failed each image, after a progress bar
+            get_card(recipe.model)
+        return recipe
     except FileNotFoundError:
         raise UnreadableFile(f"recipe not found: {path}") from None
     except json.JSONDecodeError as exc:
