@@ -3,6 +3,13 @@
 The function gets `progress(fraction, message)` and `cancel` (a CancelToken) keyword arguments and
 returns its result. The GUI hears about it only through signals, delivered on its own thread.
 
+Two pools, so that a click never waits behind a batch: long jobs (those a job bar shows with
+Cancel: a batch, indexing a library, Segment everything, opening a file) run in a pool of their
+own, and every other job (a click's mask, autosave, exports, a page to draw) in Qt's global pool. Each has as many
+threads as cores, so long jobs run no more in parallel than before; short ones never queue behind
+them, nor behind short jobs that turned out long: with every short thread taken, a short job gets
+one more for its run.
+
 Panes never start workers directly: each purpose (open a file, decode a mask, render a page) owns
 one `JobSlot`, which keeps at most one live job, cancels or queues behind the one before, and
 drops every result that is no longer the latest. A `JobBar` (desktop.job_bar) shows the slots'
@@ -13,19 +20,39 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
 from inference.errors import ErrorReport, JobCancelled, describe
 from inference.jobs import CancelToken
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
 log = logging.getLogger(__name__)
+
+_long_pool: QThreadPool | None = None
+
+
+def long_job_pool() -> QThreadPool:
+    """The pool of long jobs, one per process as the global pool is (made on first use)."""
+    global _long_pool  # one per process, like QThreadPool.globalInstance()
+    if _long_pool is None:
+        _long_pool = QThreadPool()
+        _long_pool.setObjectName("long jobs")
+        _long_pool.setMaxThreadCount(max(1, QThread.idealThreadCount()))
+    return _long_pool
+
+
+def wait_for(workers: Iterable[Worker], msecs: int) -> bool:
+    """Block until each of `workers` has finished, `msecs` at most in all; True if they did."""
+    deadline = time.monotonic() + msecs / 1000
+    return all(worker.wait(max(0.0, deadline - time.monotonic()) * 1000) for worker in workers)
 
 
 class WorkerSignals(QObject):
@@ -46,6 +73,8 @@ class Worker(QRunnable):
         self.name = name or getattr(fn, "__name__", "job")
         self.token = CancelToken()
         self.signals = WorkerSignals()
+        self._ended = threading.Event()  # set once `finished` is emitted, on the pool thread
+        self.extra_thread_of: QThreadPool | None = None  # the pool that lent it a thread more
         params = inspect.signature(fn).parameters
         self._wants_progress = "progress" in params
         self._wants_cancel = "cancel" in params
@@ -56,6 +85,15 @@ class Worker(QRunnable):
     @property
     def is_cancelled(self) -> bool:
         return self.token.cancelled
+
+    @property
+    def ended(self) -> bool:
+        """The job has run and said `finished` (its slots may not have heard it yet)."""
+        return self._ended.is_set()
+
+    def wait(self, msecs: float = 30000) -> bool:
+        """Block until this job has ended (queued or running now), `msecs` at most."""
+        return self._ended.wait(msecs / 1000)
 
     def _report_progress(self, fraction: float, message: str = "") -> None:
         self.signals.progress.emit(max(0.0, min(1.0, float(fraction))), message)
@@ -80,17 +118,28 @@ class Worker(QRunnable):
             else:
                 self.signals.result.emit(result)
         finally:
+            if self.extra_thread_of is not None:
+                self.extra_thread_of.reserveThread()  # the thread lent is the pool's again
             self.signals.finished.emit()
+            self._ended.set()
 
 
 class JobRunner(QObject):
-    """Starts workers and keeps them alive until they finish (one per owner, e.g. a pane)."""
+    """Starts workers and keeps them alive until they finish (one per owner, e.g. a pane).
+
+    `long=True` jobs go to `long_pool`, the others to `pool` (see the module's docstring)."""
 
     busy_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        pool: QThreadPool | None = None,
+        long_pool: QThreadPool | None = None,
+    ) -> None:
         super().__init__(parent)
         self.pool = pool or QThreadPool.globalInstance()
+        self.long_pool = long_pool or long_job_pool()
         self._active: dict[QObject, Worker] = {}  # keyed by the worker's signals object
 
     def start(
@@ -103,6 +152,7 @@ class JobRunner(QObject):
         on_cancelled: Callable[[], None] | None = None,
         on_finished: Callable[[], None] | None = None,
         name: str = "",
+        long: bool = False,
         **kwargs,
     ) -> Worker:
         worker = Worker(fn, *args, name=name, **kwargs)
@@ -120,6 +170,15 @@ class JobRunner(QObject):
         sig.finished.connect(self._done)
         self._active[sig] = worker
         self.busy_changed.emit(True)
+        if long:
+            self.long_pool.start(worker)
+            return worker
+        if self.pool.activeThreadCount() >= self.pool.maxThreadCount():
+            # Every short thread is taken, by jobs that turned out long (the start-up warm-ups, a
+            # slow measure): this one gets a thread more for its run instead of queuing (Qt's
+            # releaseThread without reserveThread), given back when it ends.
+            self.pool.releaseThread()
+            worker.extra_thread_of = self.pool
         self.pool.start(worker)
         return worker
 
@@ -137,8 +196,9 @@ class JobRunner(QObject):
             worker.cancel()
 
     def wait(self, msecs: int = 30000) -> bool:
-        """Block until every job has finished (used at shutdown and in tests)."""
-        return self.pool.waitForDone(msecs)
+        """Block until every job this runner started has finished (shutdown and tests); other
+        runners' jobs in the same pools are not waited for."""
+        return wait_for(list(self._active.values()), msecs)
 
 
 @dataclass(frozen=True)
@@ -166,6 +226,10 @@ class JobSlot(QObject):
       dropped, so a slow answer for paper A can never land after paper B was opened.
 
     `label` non-empty makes the job visible in a JobBar with progress; `cancellable` offers Cancel.
+    A job with both (the bar shows it with Cancel: it may take a while, such as a batch, indexing
+    a library or Segment everything) runs in the runner's pool of long jobs; every other job (no
+    label: a click's mask, autosave; or no Cancel: an export, a page to draw) in the pool of
+    short ones, which long jobs never hold.
     """
 
     changed = Signal()  # busy, label, progress or cancellable changed: job bars redraw
@@ -184,6 +248,7 @@ class JobSlot(QObject):
         self._worker: Worker | None = None
         self._worker_ticket = -1
         self._pending: _Request | None = None
+        self._started: list[Worker] = []  # this slot's jobs, the stale ones too, till they end
         self.label = ""
         self.message = ""
         self.fraction = 0.0
@@ -237,8 +302,15 @@ class JobSlot(QObject):
         return self._worker is not None and bool(self.label)
 
     def wait(self, msecs: int = 30000) -> bool:
-        """Block until the pool is idle (shutdown and tests)."""
-        return self._runner.wait(msecs)
+        """Block until every job this slot started has ended (shutdown and tests); other jobs
+        in the pool, a batch say, are not waited for. A request queued behind the running job
+        starts on the GUI thread afterwards: it is not waited for."""
+        return wait_for(self._started, msecs)
+
+    @staticmethod
+    def wait_all(slots: Iterable[JobSlot], msecs: int = 30000) -> bool:
+        """`wait` for each of `slots`, `msecs` at most in all."""
+        return wait_for([worker for slot in slots for worker in slot._started], msecs)
 
     # running -----------------------------------------------------------------------------------
     def _start(self, request: _Request) -> None:
@@ -265,9 +337,11 @@ class JobSlot(QObject):
             on_cancelled=lambda: deliver(request.on_cancelled),
             on_finished=lambda: self._finished(started[0]),
             name=request.name or request.label,
+            long=bool(request.label) and request.cancellable,
             **request.kwargs,
         )
         started.append(worker)
+        self._started = [w for w in self._started if not w.ended] + [worker]
         self._worker, self._worker_ticket = worker, ticket
         self.label, self.message = request.label, request.label
         self.fraction, self.cancellable = 0.0, request.cancellable
@@ -283,7 +357,11 @@ class JobSlot(QObject):
         self.changed.emit()
 
     def _finished(self, worker: Worker) -> None:
-        if not shiboken6.isValid(self) or worker is not self._worker:
+        if not shiboken6.isValid(self):
+            return
+        if worker in self._started:  # not held on to: its arguments may be a whole image
+            self._started.remove(worker)
+        if worker is not self._worker:
             return  # a job cancelled for a newer one; the newer one owns the slot
         self._worker = None
         pending, self._pending = self._pending, None

@@ -422,7 +422,8 @@ class MicrographState(QObject):
         """Stop the image's jobs; write every edit not on disk yet, in workers, and wait for
         them (at most SAVE_WAIT_MS): nothing the user made is lost, and the GUI thread writes
         nothing. A save queued in a slot would not start while this waits, so each image with
-        unsaved edits gets a final save of its own."""
+        unsaved edits gets a final save of its own. Only those saves are waited for, not a
+        batch or another pane's job (they are short jobs: no long job holds their threads)."""
         for slot in self._discard_on_open:
             slot.discard()
         self._keep_saving()
@@ -432,8 +433,7 @@ class MicrographState(QObject):
                 final = self.lasting_slot()
                 final.submit(saver.save_latest, name="final save")
                 finals.append(final)
-        if finals:
-            finals[0].wait(SAVE_WAIT_MS)  # the pool: every final save
+        JobSlot.wait_all(finals, SAVE_WAIT_MS)
 
 
 def _cut_off(slots: list[JobSlot], discard: list[JobSlot], *_args) -> None:
