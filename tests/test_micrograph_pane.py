@@ -371,6 +371,13 @@ def test_a_big_16_bit_image_opens_while_the_window_stays_responsive(qtbot, windo
     timer.stop()
     assert not pane.ready
     assert len(ticks) > 5, "the event loop kept running while the image loaded"
+    # A click after the Cancel prepares the image again and says so (it said "Preparing the
+    # image… your clicks will apply when ready" while nothing ran, for ever).
+    click(qtbot, pane, 4000, 4000)
+    assert pane.clicks.candidate_label.text().startswith("Preparing the image again")
+    qtbot.waitUntil(lambda: bar.progress.isVisible(), timeout=10000)
+    qtbot.mouseClick(bar.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not bar.progress.isVisible(), timeout=60000)
 
 
 def test_switching_images_right_after_edits_keeps_them(qtbot, window, sample, precipitates):

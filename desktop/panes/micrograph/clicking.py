@@ -206,9 +206,15 @@ class CurrentObjectBox(QGroupBox):
             return
         if clicks is None:
             off = self.state.clicks_off
+            again = not off and self.state.preparation_cancelled and not self.state.embed_slot.busy
+            if again:  # cancelled before: this click asks for it, and waits for it
+                self.state.embed()
             self.candidate_label.setText(
                 f"Clicks are off: {off}"
                 if off
+                else "Preparing the image again (it was cancelled)… your clicks will apply when "
+                "ready."
+                if again
                 else "Preparing the image… your clicks will apply when ready."
             )
             return

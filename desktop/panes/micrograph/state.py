@@ -89,6 +89,8 @@ class MicrographState(QObject):
         # why the image has no click session (the model could not be loaded, ...), so that a
         # click says so after the banner is gone instead of waiting for a session never coming
         self.clicks_off = ""
+        # its preparation was cancelled: the next click prepares it again (nothing would else)
+        self.preparation_cancelled = False
         self._leaving: list[tuple[SidecarSaver, JobSlot]] = []  # images with saves running
         events = self.workbench.events
         events.image.connect(self.image_opened.emit)
@@ -169,6 +171,7 @@ class MicrographState(QObject):
         if image is None:
             return
         self.clicks_off = ""
+        self.preparation_cancelled = False
         # not the last image's "Ready: click on an object" while this one is prepared
         self.show_status("Preparing the image for segmentation…")
         self.embed_slot.submit(
@@ -178,10 +181,14 @@ class MicrographState(QObject):
             label="Preparing the image for segmentation…",
             on_result=self._embedded,
             on_error=self._embedding_failed,
-            on_cancelled=lambda: self.show_status("Embedding cancelled: clicks are off"),
+            on_cancelled=self._embedding_cancelled,
             name="image embedding",
             data_bar_rows=image.micrograph.data_bar_rows,
         )
+
+    def _embedding_cancelled(self) -> None:
+        self.preparation_cancelled = True
+        self.show_status("Preparing the image cancelled: a click on it starts it again")
 
     def _embedding_failed(self, report: ErrorReport) -> None:
         self.clicks_off = report.message
