@@ -3,12 +3,13 @@
 The function gets `progress(fraction, message)` and `cancel` (a CancelToken) keyword arguments and
 returns its result. The GUI hears about it only through signals, delivered on its own thread.
 
-Two pools, so that a click never waits behind a batch: long jobs (those a job bar shows with
-Cancel: a batch, indexing a library, Segment everything, opening a file) run in a pool of their
-own, and every other job (a click's mask, autosave, exports, a page to draw) in Qt's global pool. Each has as many
-threads as cores, so long jobs run no more in parallel than before; short ones never queue behind
-them, nor behind short jobs that turned out long: with every short thread taken, a short job gets
-one more for its run.
+Two pools, so that a click never waits behind a batch: background work, which runs for minutes
+while the person goes on (a batch, indexing a library, Segment everything: slots made with
+`background=True`), has a pool of its own, as many threads as cores; every other job (a click's
+mask, autosave, opening a file, an export, a page to draw) runs in Qt's global pool, and never
+queues: with every thread there taken (by the start-up warm-ups, a long read), it gets one more
+for its run. So background work runs no more in parallel than before, and what the person waits
+for starts at once.
 
 Panes never start workers directly: each purpose (open a file, decode a mask, render a page) owns
 one `JobSlot`, which keeps at most one live job, cancels or queues behind the one before, and
@@ -226,10 +227,8 @@ class JobSlot(QObject):
       dropped, so a slow answer for paper A can never land after paper B was opened.
 
     `label` non-empty makes the job visible in a JobBar with progress; `cancellable` offers Cancel.
-    A job with both (the bar shows it with Cancel: it may take a while, such as a batch, indexing
-    a library or Segment everything) runs in the runner's pool of long jobs; every other job (no
-    label: a click's mask, autosave; or no Cancel: an export, a page to draw) in the pool of
-    short ones, which long jobs never hold.
+    A `background` slot's jobs (a batch, indexing, Segment everything) run in the runner's pool
+    of long jobs; every other slot's in the short pool, which they never hold (module docstring).
     """
 
     changed = Signal()  # busy, label, progress or cancellable changed: job bars redraw
@@ -239,11 +238,13 @@ class JobSlot(QObject):
         runner: JobRunner,
         *,
         queue_latest: bool = False,
+        background: bool = False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent if parent is not None else runner)
         self._runner = runner
         self._queue_latest = queue_latest
+        self._background = background
         self._ticket = 0  # the request whose answers are still wanted
         self._worker: Worker | None = None
         self._worker_ticket = -1
@@ -337,7 +338,7 @@ class JobSlot(QObject):
             on_cancelled=lambda: deliver(request.on_cancelled),
             on_finished=lambda: self._finished(started[0]),
             name=request.name or request.label,
-            long=bool(request.label) and request.cancellable,
+            long=self._background,
             **request.kwargs,
         )
         started.append(worker)

@@ -144,7 +144,7 @@ class LiteraturePane(Pane):
         self.open_slot = JobSlot(runner, parent=self)
         # one page drawn at a time: holding an arrow key asks for many, only the last is drawn
         self.render_slot = JobSlot(runner, queue_latest=True, parent=self)
-        self.index_slot = JobSlot(runner, parent=self)
+        self.index_slot = JobSlot(runner, background=True, parent=self)
         self.search_slot = JobSlot(runner, parent=self)
         self.export_slots = {kind: JobSlot(runner, parent=self) for kind in ("csv", "json")}
         self._build()

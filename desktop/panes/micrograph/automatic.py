@@ -86,7 +86,7 @@ class AutomaticPanel(QWidget):
     def __init__(self, state: MicrographState, job_bar: JobBar, parent: QWidget | None = None):
         super().__init__(parent)
         self.state = state
-        self.everything_slot = state.new_slot()
+        self.everything_slot = state.new_slot(background=True)
         self.map_slot = state.new_slot()
         self.features_slot = state.new_slot()
         self.classify_slot = state.new_slot(queue_latest=True)

@@ -94,7 +94,8 @@ class BatchDialog(QDialog):
         self.state = state
         self.base: Recipe | None = None  # model, parameters, classes, examples (pane or file)
         self.report: BatchReport | None = None
-        self.slot = state.lasting_slot()  # not the image's: another image does not stop it
+        # not the image's: another image does not stop it
+        self.slot = state.lasting_slot(background=True)
         self.recipe_slot = state.lasting_slot()  # recipe files are read and written in a worker
         self.slot.changed.connect(lambda: self._set_running(self.slot.busy))
         self.relay = BatchRelay(self)

@@ -109,16 +109,17 @@ class MicrographState(QObject):
     def image(self) -> LoadedImage | None:
         return self.workbench.image
 
-    def new_slot(self, queue_latest: bool = False) -> JobSlot:
+    def new_slot(self, queue_latest: bool = False, background: bool = False) -> JobSlot:
         """A job slot for this image's work: opening another image discards it."""
-        slot = self.lasting_slot(queue_latest)
+        slot = self.lasting_slot(queue_latest, background)
         self._discard_on_open.append(slot)
         return slot
 
-    def lasting_slot(self, queue_latest: bool = False) -> JobSlot:
+    def lasting_slot(self, queue_latest: bool = False, background: bool = False) -> JobSlot:
         """A job slot that outlives the pane (a child of the job runner), so a job that ends
-        after the pane is gone finds it; the pane's end cuts it off from the widgets."""
-        slot = JobSlot(self.context.jobs, queue_latest=queue_latest)
+        after the pane is gone finds it; the pane's end cuts it off from the widgets.
+        `background`: work that runs for minutes (JobSlot)."""
+        slot = JobSlot(self.context.jobs, queue_latest=queue_latest, background=background)
         self._all_slots.append(slot)
         return slot
 
