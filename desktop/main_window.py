@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(pane, pane.title)
         self.undo_group.addStack(pane.undo_stack)
         pane.file_opened.connect(lambda path, title=pane.title: self._file_opened(path, title))
+        pane.undo_first_changed.connect(self._refresh_undo)
         if len(self.panes) == 1:
             self.undo_group.setActiveStack(pane.undo_stack)
 
@@ -159,6 +160,7 @@ class MainWindow(QMainWindow):
         pane = self.current_pane()
         if pane is not None:  # the welcome page has no undo stack: the last pane's stays
             self.undo_group.setActiveStack(pane.undo_stack)
+        self._refresh_undo()
 
     def pane_for(self, path: Path) -> Pane | None:
         """The pane whose formats the name belongs to, else the one that reads by content."""
@@ -299,8 +301,14 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         edit = bar.addMenu("&Edit")
-        undo = self.undo_group.createUndoAction(self, "&Undo")
+        # Not the group's own action: a pane may have something to take back first (the last
+        # point of an object being made), and Ctrl+Z then removed the object accepted before.
+        undo = QAction("&Undo", self)
         undo.setShortcut(QKeySequence.StandardKey.Undo)
+        undo.triggered.connect(self._undo)
+        self.undo_group.undoTextChanged.connect(lambda _text: self._refresh_undo())
+        self.undo_group.canUndoChanged.connect(lambda _can: self._refresh_undo())
+        self.undo_group.activeStackChanged.connect(lambda _stack: self._refresh_undo())
         redo = self.undo_group.createRedoAction(self, "&Redo")
         # Ctrl+Y (Windows) and Ctrl+Shift+Z (Fiji, ilastik, the README) both redo: the platform's
         # standard key alone is Ctrl+Y on Windows and Linux desktops, Ctrl+Shift+Z did nothing
@@ -317,6 +325,7 @@ class MainWindow(QMainWindow):
         )
         edit.addActions([undo, redo])
         self.undo_action, self.redo_action = undo, redo
+        self._refresh_undo()
 
         view = bar.addMenu("&View")
         for i, pane in enumerate(self.panes):
@@ -371,6 +380,23 @@ class MainWindow(QMainWindow):
     def _clear_recent(self) -> None:
         self.recent.clear()
         self._refresh_recent()
+
+    def _undo(self) -> None:
+        pane = self.current_pane()
+        if pane is not None and pane.undo_first_text():
+            pane.undo_first()
+        else:
+            self.undo_group.undo()
+
+    def _refresh_undo(self) -> None:
+        action = getattr(self, "undo_action", None)
+        if action is None:
+            return
+        pane = self.current_pane()
+        first = pane.undo_first_text() if pane is not None else ""
+        what = first or self.undo_group.undoText()
+        action.setText(f"&Undo {what}".strip())
+        action.setEnabled(bool(first) or self.undo_group.canUndo())
 
     def _toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()

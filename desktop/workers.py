@@ -298,6 +298,11 @@ class JobSlot(QObject):
         return self._worker is not None
 
     @property
+    def queued(self) -> bool:
+        """A newer request waits for the running job to end (queue_latest)."""
+        return self._pending is not None
+
+    @property
     def visible(self) -> bool:
         """Busy with a labelled job (a job bar shows it)."""
         return self._worker is not None and bool(self.label)

@@ -162,6 +162,28 @@ def test_click_segments_a_precipitate_and_enter_accepts_it(qtbot, window, sample
         assert tree.topLevelItemCount() == 1
 
 
+def test_ctrl_z_while_an_object_is_made_takes_back_its_last_point(
+    qtbot, window, sample, precipitates
+):
+    """One object accepted, a second clicked (its mask on screen): Ctrl+Z removed the accepted
+    object and left the new point and mask. It takes back the new point now, as Backspace does,
+    and Edit ▸ Undo says so; the next Ctrl+Z is the undo stack's."""
+    pane = open_image(qtbot, window, sample)
+    click(qtbot, pane, *interior_point(precipitates[0]))
+    wait_mask(qtbot, pane)
+    accept(qtbot, pane)
+    click(qtbot, pane, *interior_point(precipitates[1]))
+    wait_mask(qtbot, pane)
+    assert window.undo_action.text() == "&Undo last point" and window.undo_action.isEnabled()
+    window.activateWindow()
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Z, ctrl)
+    assert prompts(pane).empty and len(annotation_set(pane)) == 1
+    assert window.undo_action.text().startswith("&Undo Add precipitate")
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Z, ctrl)
+    assert len(annotation_set(pane)) == 0
+
+
 def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipitates):
     pane = open_image(qtbot, window, sample)
     x, y = interior_point(precipitates[0])
@@ -191,6 +213,39 @@ def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipita
     assert len(prompts(pane).candidates) == 1  # several prompts: SAM gives one mask
     assert fixed.mask[y, x] and not fixed.mask[ny, nx]
     assert fixed.mask.sum() < spill.sum()
+
+
+def test_enter_right_after_a_correcting_click_accepts_the_corrected_mask(
+    qtbot, window, sample, precipitates
+):
+    """Tab to the mask that spills into the matrix, right-click the spill and press Enter at
+    once: the object accepted was the uncorrected mask on screen, with the background point
+    among its prompts, and the correction was thrown away. Enter now waits for the mask of the
+    last click and accepts that one."""
+    pane = open_image(qtbot, window, sample)
+    pane.clicks.work_ahead = False  # the pointer did not rest before the click
+    x, y = interior_point(precipitates[0])
+    click(qtbot, pane, x, y)
+    wait_mask(qtbot, pane)
+    n = len(prompts(pane).candidates)
+    largest = max(range(n), key=lambda i: prompts(pane).candidates[i].mask.sum())
+    while prompts(pane).selected != largest:
+        qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
+    spill = wait_mask(qtbot, pane).mask
+    ys, xs = np.nonzero(
+        spill & np.logical_not(ndimage.binary_dilation(precipitates[0], iterations=3))
+    )
+    far = np.argmax((xs - x) ** 2 + (ys - y) ** 2)
+    nx, ny = int(xs[far]), int(ys[far])
+    click(qtbot, pane, nx, ny, Qt.MouseButton.RightButton)
+    assert pane.clicks.decode_slot.busy  # the correction is being worked out ...
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)  # ... when Enter comes
+    qtbot.waitUntil(lambda: len(annotation_set(pane)) == 1, timeout=10000)
+    obj = annotation_set(pane).objects[0]
+    mask = obj.full_mask(annotation_set(pane).shape)
+    assert mask[y, x] and not mask[ny, nx], "the background point lies inside the object"
+    assert obj.area < spill.sum() and obj.points[-1][2] == 0
+    assert prompts(pane).empty  # accepted once, the prompts cleared for the next object
 
 
 def test_a_box_alone_segments_the_object(qtbot, window, sample, precipitates):

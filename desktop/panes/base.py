@@ -58,6 +58,8 @@ class Pane(QWidget):
     reads_by_content = False
 
     file_opened = Signal(Path)  # the main window adds it to recent files
+    # what Undo would take back before the undo stack changed (`undo_first_text`)
+    undo_first_changed = Signal()
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,6 +80,14 @@ class Pane(QWidget):
 
     def report_error(self, report: ErrorReport) -> None:
         self.context.show_error(report)
+
+    def undo_first_text(self) -> str:
+        """What Edit ▸ Undo takes back before the undo stack ("last point" of an object being
+        made), or "" when it is the stack's turn."""
+        return ""
+
+    def undo_first(self) -> None:
+        """Take back what `undo_first_text` names."""
 
     def warm_up(self) -> None:
         """Start, in the background, what makes the pane's first use fast (a child process,

@@ -59,6 +59,7 @@ class CurrentObjectBox(QGroupBox):
         super().__init__("Current object", parent)
         self.state = state
         self.decode_slot = state.new_slot(queue_latest=True)
+        self._accept_when_answered = False  # Enter came while a click's mask was worked out
         self.ahead_slot = state.new_slot(queue_latest=True)
         self._pointer: tuple[float, float] | None = None  # where the pointer rests, image px
         self.work_ahead = True  # off: every click waits for the decoder (benchmarks compare)
@@ -108,6 +109,9 @@ class CurrentObjectBox(QGroupBox):
         state.current_class_changed.connect(self.class_combo.setCurrentText)
         state.candidates_changed.connect(self._show_candidate)
         state.ready_changed.connect(self._ready)
+        # an Enter waiting for a mask is for the object being made: not for the next one
+        state.image_opened.connect(lambda _: self._drop_waiting_accept())
+        state.prompts_changed.connect(self._drop_waiting_accept_if_cleared)
 
     # the click worked out ahead ------------------------------------------------------------------
     def pointer_moved(self, x: float, y: float) -> None:
@@ -225,7 +229,7 @@ class CurrentObjectBox(QGroupBox):
             prompts.box,
             workbench.candidate,
             on_result=self._predicted,
-            on_error=self.state.report_error,
+            on_error=self._decode_failed,
             name="decode mask",
         )
 
@@ -233,6 +237,21 @@ class CurrentObjectBox(QGroupBox):
         prompts = self.state.workbench.prompts
         if prompts is not None and not prompts.empty:
             self.state.workbench.set_candidates(candidates)
+            if self._accept_when_answered and not self.decode_slot.queued:
+                self._accept_when_answered = False
+                self.state.accept_candidate()  # the answer to the last prompt: Enter's
+
+    def _drop_waiting_accept(self) -> None:
+        self._accept_when_answered = False
+
+    def _drop_waiting_accept_if_cleared(self) -> None:
+        prompts = self.state.workbench.prompts
+        if prompts is None or prompts.empty:
+            self._accept_when_answered = False
+
+    def _decode_failed(self, report) -> None:
+        self._accept_when_answered = False  # nothing came of the last click to accept
+        self.state.report_error(report)
 
     def _ready(self, ready: bool) -> None:
         if not ready:  # another image or model: an answer worked out ahead is of the last one
@@ -259,10 +278,18 @@ class CurrentObjectBox(QGroupBox):
         self.state.workbench.next_candidate()
 
     def clear(self) -> None:
+        self._accept_when_answered = False
         self.decode_slot.discard()
         self.state.workbench.clear_prompts()
 
     def accept(self) -> None:
+        """Accept the mask of the prompts given. While the last click's mask is still being
+        worked out, the one on screen is the click before's: Enter pressed then accepted it with
+        the new point among its prompts; it now waits for the answer."""
+        if self.decode_slot.busy:
+            self._accept_when_answered = True
+            self.state.show_status("Accepting as soon as the mask of your last click is ready…")
+            return
         if self.state.accept_candidate():
             self.decode_slot.discard()
 

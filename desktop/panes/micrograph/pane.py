@@ -224,6 +224,7 @@ class MicrographPane(Pane):
         canvas.brush_stroke.connect(self.apply_stroke)
         state.image_opened.connect(self._image_opened)
         state.prompts_changed.connect(self._draw_prompts)
+        state.prompts_changed.connect(self.undo_first_changed.emit)
         state.candidates_changed.connect(self._draw_candidate)
         state.objects_changed.connect(self._draw_objects)
         state.selection_changed.connect(self._draw_selection)
@@ -339,6 +340,21 @@ class MicrographPane(Pane):
 
     def open_by_content(self, path: Path, refusal: str) -> None:
         self.state.open_path(path, refusal=refusal)
+
+    def undo_first_text(self) -> str:
+        """While an object is being made, Undo takes back its last point (as Backspace does),
+        not the object accepted before it."""
+        prompts = self.state.workbench.prompts
+        if prompts is None or prompts.empty:
+            return ""
+        return "last point" if prompts.points else "box"
+
+    def undo_first(self) -> None:
+        prompts = self.state.workbench.prompts
+        if prompts is not None and prompts.points:
+            self.clicks.undo_last_point()
+        else:  # a box alone
+            self.clicks.clear()
 
     def _enter(self) -> None:
         """Enter accepts the mask on screen; in the frame box it loads the frame typed (the
