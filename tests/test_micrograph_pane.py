@@ -184,6 +184,45 @@ def test_ctrl_z_while_an_object_is_made_takes_back_its_last_point(
     assert len(annotation_set(pane)) == 0
 
 
+def test_painted_examples_and_their_clear_are_undo_steps(qtbot, window, sample, precipitates):
+    """Two objects accepted, then examples painted: Ctrl+Z removed object 2 and left the
+    examples; Clear wiped them, on disk too, and Ctrl+Z could not bring them back. Each stroke
+    and Clear are undo steps now, saved as they go."""
+    pane = open_image(qtbot, window, sample)
+    for target in precipitates[:2]:
+        click(qtbot, pane, *interior_point(target))
+        wait_mask(qtbot, pane)
+        accept(qtbot, pane)
+    panel = pane.auto_panel
+    panel.tabs.setCurrentIndex(2)
+    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
+    for name, points in (("precipitate", [(100, 100), (300, 200)]), ("matrix", [(50, 400)])):
+        pane.clicks.class_combo.setCurrentText(name)
+        for x, y in points:
+            click(qtbot, pane, x, y)
+    examples = pane.state.workbench.examples
+    counts = lambda: {n: len(p) for n, p in pane.state.workbench.examples.items()}  # noqa: E731
+    assert counts() == {"precipitate": 2, "matrix": 1} and examples
+    window.activateWindow()
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Z, ctrl)  # the last stroke, not object 2
+    assert counts() == {"precipitate": 2} and len(annotation_set(pane)) == 2
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Y, ctrl)
+    assert counts() == {"precipitate": 2, "matrix": 1}
+    qtbot.mouseClick(panel.clear_examples_button, Qt.MouseButton.LeftButton)
+    assert counts() == {}
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Z, ctrl)  # Clear taken back
+    assert counts() == {"precipitate": 2, "matrix": 1} and len(annotation_set(pane)) == 2
+    side = sample.with_name(sample.name + ".matlens.json")
+    qtbot.waitUntil(
+        lambda: (
+            {e.class_name: len(e.points) for e in sidecar.load(side).phase_examples}
+            == {"precipitate": 2, "matrix": 1}
+        ),
+        timeout=10000,
+    )
+
+
 def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipitates):
     pane = open_image(qtbot, window, sample)
     x, y = interior_point(precipitates[0])

@@ -369,9 +369,14 @@ class MicrographWorkbench:
         self.events.examples.emit()
 
     def clear_examples(self) -> None:
-        self.examples = {}
+        self.set_examples({})
+
+    def set_examples(self, examples: dict[str, list[tuple[float, float]]]) -> None:
+        """Put back examples as they were (undo, redo); none left: no preview either."""
+        self.examples = {k: list(v) for k, v in examples.items() if v}
         self.events.examples.emit()
-        self.set_phase_preview(None)
+        if not self.examples:
+            self.set_phase_preview(None)
 
     def phase_examples(self) -> list[PhaseExample]:
         return [PhaseExample(name, tuple(pts)) for name, pts in self.examples.items()]

@@ -71,6 +71,37 @@ class KeepPhaseExamples(QUndoCommand):
         self.workbench.keep_phase_examples(self.before)
 
 
+class ChangeExamples(QUndoCommand):
+    """A stroke of phase examples, or Clear: an undo step like any edit (Ctrl+Z after painting
+    removed the object accepted before, and Clear could not be taken back). The examples are
+    saved with the annotations as they change."""
+
+    def __init__(
+        self,
+        workbench: MicrographWorkbench,
+        before: dict[str, list[tuple[float, float]]],
+        after: dict[str, list[tuple[float, float]]],
+        text: str,
+    ) -> None:
+        super().__init__(text)
+        self.workbench = workbench
+        self.before, self.after = before, after
+        self._done = True  # pushed after the stroke was painted: the first redo only saves
+
+    def _show(self, examples: dict[str, list[tuple[float, float]]]) -> None:
+        self.workbench.set_examples(examples)
+
+    def redo(self) -> None:
+        if not self._done:
+            self._show(self.after)
+        self._done = False
+        self.workbench.keep_phase_examples(self.workbench.examples_to_keep())
+
+    def undo(self) -> None:
+        self._show(self.before)
+        self.workbench.keep_phase_examples(self.workbench.examples_to_keep())
+
+
 class RemoveObject(QUndoCommand):
     def __init__(self, workbench: MicrographWorkbench, obj_id: int) -> None:
         super().__init__(f"Delete #{obj_id}")

@@ -19,6 +19,7 @@ from PySide6.QtCore import SIGNAL, QObject, Signal
 from desktop.panes.micrograph.commands import (
     AddClass,
     AddObjects,
+    ChangeExamples,
     KeepPhaseExamples,
     MergeObjects,
     RemoveObject,
@@ -361,21 +362,27 @@ class MicrographState(QObject):
             self.push(ReplaceObject(self.workbench, edit.obj, text))
 
     def paint_examples(self, path: list, erase: bool, radius: float) -> None:
-        if self.workbench.annotations is not None:
-            self.workbench.paint_examples(self.current_class, path, erase, radius)
-            self._keep_examples()
+        """A stroke of examples of the current class (or the eraser's): one undo step, saved
+        with the image at once (the examples are the person's work: opening another image
+        does not lose them)."""
+        if self.workbench.annotations is None:
+            return
+        before = self._examples_now()
+        self.workbench.paint_examples(self.current_class, path, erase, radius)
+        after = self._examples_now()
+        if after != before:
+            text = "Erase examples" if erase else f"Examples of {self.current_class}"
+            self.push(ChangeExamples(self.workbench, before, after, text))
 
     def clear_examples(self) -> None:
-        if self.workbench.annotations is not None:
-            self.workbench.clear_examples()
-            self._keep_examples()
+        if self.workbench.annotations is None or not self.workbench.examples:
+            return
+        before = self._examples_now()
+        self.workbench.clear_examples()
+        self.push(ChangeExamples(self.workbench, before, {}, "Clear examples"))
 
-    def _keep_examples(self) -> None:
-        """Examples are the person's work: saved with the image as they are painted (not an
-        undo step of their own), so opening another image does not lose them (they were kept
-        only by "Apply as objects")."""
-        self.workbench.keep_phase_examples(self.workbench.examples_to_keep())
-        self._save()
+    def _examples_now(self) -> dict[str, list[tuple[float, float]]]:
+        return {k: list(v) for k, v in self.workbench.examples.items()}
 
     # --- saving and exporting ---------------------------------------------------------------------
     def _after_edit(self, _index: int) -> None:
