@@ -223,6 +223,24 @@ def test_painted_examples_and_their_clear_are_undo_steps(qtbot, window, sample, 
     )
 
 
+def test_esc_leaves_the_scale_line_and_empty_selections_say_so(qtbot, window, sample):
+    """Calibrate… then Esc stayed in the scale-line mode (only a tool button got one out);
+    Delete and Set class with nothing selected did nothing without a word."""
+    from desktop.panes.micrograph.modes import CALIBRATE, PROMPT
+
+    pane = open_image(qtbot, window, sample)
+    qtbot.mouseClick(pane.calibration_bar.calibrate_button, Qt.MouseButton.LeftButton)
+    assert pane.state.mode == CALIBRATE
+    qtbot.keyClick(pane.canvas, Qt.Key.Key_Escape)
+    assert pane.state.mode == PROMPT
+    assert window.statusBar().currentMessage() == "Scale line cancelled: click mode."
+    for button in (pane.objects_panel.delete_button, pane.objects_panel.reclass_button):
+        window.statusBar().clearMessage()
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        said = window.statusBar().currentMessage()
+        assert said == "Nothing selected: choose objects in the list first."
+
+
 def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipitates):
     pane = open_image(qtbot, window, sample)
     x, y = interior_point(precipitates[0])

@@ -40,7 +40,7 @@ from desktop.panes.micrograph.calibration import CalibrationBar
 from desktop.panes.micrograph.canvas import MicrographCanvas
 from desktop.panes.micrograph.clicking import CurrentObjectBox
 from desktop.panes.micrograph.measurements import MeasurementsPanel
-from desktop.panes.micrograph.modes import BRUSH, ERASER, EXAMPLES, PROMPT
+from desktop.panes.micrograph.modes import BRUSH, CALIBRATE, ERASER, EXAMPLES, PROMPT
 from desktop.panes.micrograph.objects_panel import ObjectsPanel, selection_outline
 from desktop.panes.micrograph.state import MicrographState
 from inference.imaging.io import SUPPORTED_EXTENSIONS
@@ -162,7 +162,7 @@ class MicrographPane(Pane):
             (Qt.Key.Key_Enter, self._enter),
             (Qt.Key.Key_Tab, self.clicks.next_candidate),
             (Qt.Key.Key_N, self.clicks.next_candidate),
-            (Qt.Key.Key_Escape, self.clicks.clear),
+            (Qt.Key.Key_Escape, self._escape),
             (Qt.Key.Key_Delete, self.state.delete_selected),
             (Qt.Key.Key_Backspace, self.clicks.undo_last_point),
         ):
@@ -340,6 +340,15 @@ class MicrographPane(Pane):
 
     def open_by_content(self, path: Path, refusal: str) -> None:
         self.state.open_path(path, refusal=refusal)
+
+    def _escape(self) -> None:
+        """Esc clears the prompts; drawing a scale line, it leaves that mode (it stayed there,
+        and only a tool button or key got one out)."""
+        if self.state.mode == CALIBRATE:
+            self.state.set_mode(PROMPT)
+            self.state.show_status("Scale line cancelled: click mode.")
+            return
+        self.clicks.clear()
 
     def undo_first_text(self) -> str:
         """While an object is being made, Undo takes back its last point (as Backspace does),

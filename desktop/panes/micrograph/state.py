@@ -298,6 +298,8 @@ class MicrographState(QObject):
 
     def delete_selected(self) -> None:
         ids = [o.id for o in self.selected_objects()]
+        if not ids:  # the button or key did nothing without a word
+            self.show_status("Nothing selected: choose objects in the list first.")
         if ids:
             self.undo_stack.beginMacro(f"Delete {len(ids)} object(s)")
             for obj_id in ids:
@@ -306,6 +308,8 @@ class MicrographState(QObject):
 
     def reclass_selected(self) -> None:
         objects, name = self.selected_objects(), self.current_class
+        if not objects:
+            self.show_status("Nothing selected: choose objects in the list first.")
         if objects:
             self.undo_stack.beginMacro(f"Set class {name}")
             for obj in objects:
