@@ -124,7 +124,7 @@ def test_a_drawn_scale_bar_calibrates_the_list_panel_and_csv_and_undo_restores_p
     assert cal.unit == "µm" and cal.source == "manual"
     assert line_px == pytest.approx(200, abs=2)
     assert cal.pixel_size == pytest.approx(10 / line_px)
-    assert "µm/px (drawn by hand)" in pane.calibration_bar.label.text()
+    assert "µm/px (set by hand)" in pane.calibration_bar.label.text()
     assert pane.objects_panel.tree.topLevelItem(0).text(2).endswith("µm²")
     qtbot.waitUntil(lambda: "Mean area (µm²)" in row_labels(panel), timeout=10000)
     area_um2 = float(panel.cell(AREA, "precipitate").replace(",", ""))
@@ -162,6 +162,33 @@ def test_a_bad_length_is_refused_in_one_line_and_the_dialog_stays(qtbot, pane):
     assert pane.canvas.mode == "prompt"  # back to clicking once calibrated
 
 
+def test_a_typed_pixel_size_calibrates_and_an_ambiguous_comma_is_asked_about(qtbot, pane):
+    """There was no way to type a pixel size (only to draw a line), and "1,000" typed for a
+    length was read as 1.0. Pixel size… takes it; "1,000" is asked about; undo restores px."""
+    paint_objects(pane, [(60, 60)])
+    qtbot.mouseClick(pane.calibration_bar.pixel_size_button, Qt.MouseButton.LeftButton)
+    tool = pane.calibration_bar.tool
+    qtbot.waitUntil(lambda: tool.dialog is not None and tool.dialog.isVisible(), timeout=5000)
+    dialog = tool.dialog
+    assert dialog.windowTitle() == "Set the pixel size"
+    qtbot.keyClicks(dialog.length_edit, "1,000")
+    dialog.unit_combo.setCurrentText("nm")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and not pane.annotations.calibration.calibrated
+    assert dialog.error_label.text() == (
+        "'1,000': 1000 or 1.000? Type it without the comma, or with a decimal point."
+    )
+    dialog.length_edit.setText("2,5")  # a decimal comma
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    cal = pane.annotations.calibration
+    assert (cal.pixel_size, cal.unit, cal.source) == (2.5, "nm", "manual")
+    assert pane.calibration_bar.label.text() == "Calibration: 2.5 nm/px (set by hand)"
+    assert pane.objects_panel.tree.topLevelItem(0).text(2).endswith("nm²")
+    pane.undo_stack.undo()
+    assert not pane.annotations.calibration.calibrated
+
+
 def test_the_calibration_comes_back_with_the_image_and_reset_returns_to_metadata(
     qtbot, pane, sample
 ):
@@ -180,7 +207,7 @@ def test_the_calibration_comes_back_with_the_image_and_reset_returns_to_metadata
     cal = pane.annotations.calibration
     assert (cal.unit, cal.source) == ("mm", "manual")
     assert cal.pixel_size == pytest.approx(pixel_size)
-    assert "mm/px (drawn by hand)" in pane.calibration_bar.label.text()
+    assert "mm/px (set by hand)" in pane.calibration_bar.label.text()
 
     assert pane.calibration_bar.reset_button.isEnabled()
     qtbot.mouseClick(pane.calibration_bar.reset_button, Qt.MouseButton.LeftButton)

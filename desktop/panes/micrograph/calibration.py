@@ -1,13 +1,15 @@
-"""Calibration in the Micrographs pane: shown beside the image, drawn over the scale bar by hand.
+"""Calibration in the Micrographs pane: shown beside the image, set by hand.
 
-The user drags a line over the scale bar (the canvas's CALIBRATE mode), types its length and
-unit, and the pixel size becomes part of the annotations through an undoable command, so the
-sidecar autosave keeps it and every measurement uses it. "Reset" goes back to the metadata.
+The user drags a line over the scale bar (the canvas's CALIBRATE mode) and types its length and
+unit, or types the pixel size itself (Pixel size…, as Fiji's Set Scale takes a known distance),
+and the pixel size becomes part of the annotations through an undoable command, so the sidecar
+autosave keeps it and every measurement uses it. "Reset" goes back to the metadata.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
@@ -43,31 +45,43 @@ def calibration_text(calibration: Calibration) -> str:
     if not calibration.calibrated:
         return "uncalibrated (pixels)"
     origin = (
-        "drawn by hand"
+        "set by hand"
         if calibration.source == "manual"
         else f"from the metadata: {calibration.source}"
     )
     return f"{calibration.pixel_size:.4g} {calibration.unit}/px ({origin})"
 
 
-def parse_length(text: str) -> float:
-    """The typed scale-bar length; a decimal comma is accepted, anything else is one line."""
+def parse_length(text: str, what: str = "the scale bar's length") -> float:
+    """A typed length; a decimal comma is accepted, anything else is one line. "1,000" is
+    refused: a thousands separator (1000) or a decimal comma (1.0)? It was read as 1.0."""
+    text = text.strip()
+    if re.fullmatch(r"\d{1,3},\d{3}", text):
+        raise MatLensError(
+            f"'{text}': {text.replace(',', '')} or {text.replace(',', '.')}? Type it without the "
+            "comma, or with a decimal point."
+        )
     try:
-        value = float(text.strip().replace(",", "."))
+        value = float(text.replace(",", "."))
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise MatLensError(f"Type the scale bar's length as a positive number, not '{text}'.")
+        raise MatLensError(f"Type {what} as a positive number, not '{text}'.")
     return value
 
 
 class CalibrationDialog(QDialog):
-    """Asks for the length of the line just drawn; refuses bad input in one line, stays open."""
+    """Asks for the length of the line just drawn, or (`line_px` None) for the size of one
+    pixel; refuses bad input in one line, stays open."""
 
-    def __init__(self, line_px: float, unit: str = "µm", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, line_px: float | None, unit: str = "µm", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Calibrate from the scale bar")
-        self.line_px = float(line_px)
+        typed = line_px is None
+        self.setWindowTitle("Set the pixel size" if typed else "Calibrate from the scale bar")
+        self.line_px = 1.0 if line_px is None else float(line_px)
+        self.what = "the size of one pixel" if typed else "the scale bar's length"
         self.length_edit = QLineEdit(self)
         self.length_edit.setPlaceholderText("e.g. 10")
         self.unit_combo = QComboBox(self)
@@ -84,11 +98,12 @@ class CalibrationDialog(QDialog):
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
 
         row = QHBoxLayout()
-        row.addWidget(QLabel("Length of the scale bar:", self))
+        row.addWidget(QLabel("Size of one pixel:" if typed else "Length of the scale bar:", self))
         row.addWidget(self.length_edit, 1)
         row.addWidget(self.unit_combo)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"The line you drew is {self.line_px:.1f} px long.", self))
+        if not typed:
+            layout.addWidget(QLabel(f"The line you drew is {self.line_px:.1f} px long.", self))
         layout.addLayout(row)
         layout.addWidget(self.error_label)
         layout.addWidget(buttons)
@@ -97,7 +112,7 @@ class CalibrationDialog(QDialog):
 
     def accept(self) -> None:
         try:
-            length = parse_length(self.length_edit.text())
+            length = parse_length(self.length_edit.text(), self.what)
             calibration = Calibration.from_scale_bar(
                 self.line_px, length, self.unit_combo.currentText()
             )
@@ -188,8 +203,9 @@ class CalibrationTool(QObject):
             return
         self.ask_length(length)
 
-    def ask_length(self, line_px: float) -> CalibrationDialog | None:
-        """Open the dialog (window-modal, not blocking) for a line of `line_px` pixels."""
+    def ask_length(self, line_px: float | None) -> CalibrationDialog | None:
+        """Open the dialog (window-modal, not blocking) for a line of `line_px` pixels, or
+        (None) for the pixel size itself."""
         annotations = self.state.workbench.annotations
         if annotations is None:
             return None
@@ -233,12 +249,16 @@ class CalibrationBar(QWidget):
             "Drag a line over the scale bar, then type its length and unit"
         )
         self.calibrate_button.clicked.connect(self.tool.start)
+        self.pixel_size_button = QPushButton("Pixel size…", self)
+        self.pixel_size_button.setToolTip("Type the size of one pixel (from the microscope)")
+        self.pixel_size_button.clicked.connect(lambda: self.tool.ask_length(None))
         self.reset_button = QPushButton("Reset", self)
         self.reset_button.setToolTip("Back to the pixel size in the file's metadata")
         self.reset_button.clicked.connect(self.tool.reset)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.calibrate_button)
+        row.addWidget(self.pixel_size_button)
         row.addWidget(self.reset_button)
         row.addStretch(1)
         layout = QVBoxLayout(self)
@@ -252,6 +272,7 @@ class CalibrationBar(QWidget):
     def refresh(self, *_args) -> None:
         image = self.state.workbench.image
         self.calibrate_button.setEnabled(image is not None)
+        self.pixel_size_button.setEnabled(image is not None)
         self.reset_button.setEnabled(
             image is not None and image.annotations.calibration != image.micrograph.calibration
         )
