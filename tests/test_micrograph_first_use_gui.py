@@ -69,6 +69,50 @@ def test_a_stack_with_pixels_not_square_says_so_and_counts_frames_from_one(qtbot
     assert "frame 2 of 2" in image_box(pane) and spin.text() == "Frame 2 of 2"
 
 
+def test_a_scale_set_on_one_frame_of_a_stack_holds_for_its_other_frames(
+    qtbot, window, tmp_path, capsys
+):
+    """Frame 1 of an uncalibrated stack given a pixel size, then frame 2 shown: it read
+    "uncalibrated (pixels)" and measured px² (each frame keeps its own sidecar). Frames share a
+    magnification, as Fiji keeps one scale per stack: frame 2 takes it and says so, and
+    `matlens measure --frame 1` measures with it too."""
+    import imageio.v3 as iio
+
+    from inference.cli import main
+
+    pane = open_copy(
+        qtbot, window, tmp_path, *ROSETTA, "tiff", "test_loading_image_saved_with_DM_stack.tif"
+    )
+    qtbot.mouseClick(pane.calibration_bar.pixel_size_button, Qt.MouseButton.LeftButton)
+    tool = pane.calibration_bar.tool
+    qtbot.waitUntil(lambda: tool.dialog is not None and tool.dialog.isVisible(), timeout=5000)
+    qtbot.keyClicks(tool.dialog.length_edit, "0.2")
+    tool.dialog.unit_combo.setCurrentText("µm")
+    qtbot.mouseClick(tool.dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert "0.2 µm/px (set by hand)" in image_box(pane)
+    stack = pane.loaded.path if pane.loaded is not None else None
+    assert stack is not None
+    qtbot.waitUntil(lambda: stack.with_name(stack.name + ".frame0.matlens.json").exists())
+    spin = pane.frame_spin
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "2")
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: pane.loaded is not None and pane.loaded.micrograph.frame == 1)
+    assert "Calibration: 0.2 µm/px (set by hand)" in image_box(pane)
+    assert "the scale set on frame 1 of this stack is used (0.2 µm/px)" in window.banner.text
+
+    labels = tmp_path / "labels.png"
+    blob = np.zeros((68, 68), np.uint16)
+    blob[20:30, 20:40] = 1
+    iio.imwrite(labels, blob)
+    code = main(
+        ["measure", str(stack), str(labels), "--frame", "1", "--csv", str(tmp_path / "o.csv")]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "calibration set in the Micrographs pane: the scale set on frame 1" in out
+    assert out.splitlines()[0].endswith("1 object, 0.2 µm/px (manual)"), out
+
+
 def test_the_frame_boxs_arrow_and_enter_load_the_frame(qtbot, window, tmp_path):
     """A click on the box's up arrow showed "Frame 2 of 2" over frame 1 (the frame loaded only
     when the box lost focus); Enter typed in the box went to the pane's Enter (accept the

@@ -69,7 +69,7 @@ def _pane_calibration(image: Path, frame: int, micrograph, labels: str):
     from inference.errors import UnreadableFile
     from inference.imaging.io import read_micrograph
     from inference.segmentation import sidecar
-    from inference.segmentation.workflows import sidecar_key
+    from inference.segmentation.workflows import scale_of_other_frames, sidecar_key
 
     saved = sidecar.sidecar_path(sidecar_key(image, frame, micrograph.n_frames))
     if saved.exists():
@@ -79,6 +79,10 @@ def _pane_calibration(image: Path, frame: int, micrograph, labels: str):
             cal = None
         if cal is not None and cal.calibrated and cal != micrograph.calibration:
             return cal, f"calibration set in the Micrographs pane: {cal.pixel_size:g} {cal.unit}/px"
+    if micrograph.n_frames > 1:  # a stack's frames share the scale set on one of them
+        shared = scale_of_other_frames(image, frame, micrograph.n_frames)
+        if shared is not None:
+            return shared[0], f"calibration set in the Micrographs pane: {shared[1]}"
     if micrograph.calibration.calibrated:
         return micrograph.calibration, ""
     try:

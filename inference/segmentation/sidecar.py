@@ -415,6 +415,24 @@ def _metadata_changed(saved: Calibration, metadata: Calibration) -> bool:
     return saved.source not in USER_CALIBRATION_SOURCES and saved != metadata
 
 
+def chosen_scale(image_path: str | Path) -> tuple[Calibration, int] | None:
+    """The scale a person chose (`USER_CALIBRATION_SOURCES`) saved in an image's sidecar, with
+    the sidecar's time (ns), or None; only that part of the file is read (no mask is decoded),
+    and an unreadable sidecar counts as none."""
+    for path in _candidates(image_path):
+        try:
+            cal = json.loads(path.read_text(encoding="utf-8")).get("calibration") or {}
+            calibration = Calibration(
+                float(cal["pixel_size"]), str(cal["unit"]), str(cal.get("source", ""))
+            )
+            mtime = path.stat().st_mtime_ns
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if calibration.source in USER_CALIBRATION_SOURCES and calibration.pixel_size > 0:
+            return calibration, mtime
+    return None
+
+
 def _scale(calibration: Calibration) -> str:
     if not calibration.calibrated:
         return "uncalibrated"

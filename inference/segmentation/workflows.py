@@ -58,6 +58,7 @@ from inference.segmentation.tiling import progress_part
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from inference.imaging.calibration import Calibration
     from inference.imaging.micrograph import Micrograph
     from inference.segmentation.features import PhaseFeatures
     from inference.segmentation.masks import AutoMask
@@ -123,6 +124,8 @@ def load_image(
         identity = ImageIdentity.of_pixels(name, micrograph.data)
         opened = sidecar.open_for_image(key, identity, micrograph.shape, micrograph.calibration)
         annotations, notice = opened.annotations, opened.notice
+        if micrograph.n_frames > 1:
+            notice = _stack_scale(annotations, path, frame, micrograph.n_frames, notice)
     else:
         identity = ImageIdentity(name, "")
         annotations = AnnotationSet(micrograph.shape, identity, micrograph.calibration)
@@ -130,6 +133,40 @@ def load_image(
     annotations.data_bar_rows = micrograph.data_bar_rows
     progress(1.0, "")
     return LoadedImage(micrograph, display, rgb, annotations, notice, path, key)
+
+
+def _stack_scale(
+    annotations: AnnotationSet, path: Path, frame: int, n_frames: int, notice: str | None
+) -> str | None:
+    """A frame with no scale of its own chosen takes the one last set by hand on another frame
+    of the stack: frames share a magnification, as Fiji keeps one scale per stack (frame 2 read
+    px after frame 1 was calibrated). Returns the notice, with a line saying so."""
+    if annotations.calibration.source in sidecar.USER_CALIBRATION_SOURCES:
+        return notice
+    shared = scale_of_other_frames(path, frame, n_frames)
+    if shared is None:
+        return notice
+    annotations.calibration, said = shared
+    return f"{notice}; {said}" if notice else said
+
+
+def scale_of_other_frames(path: Path, frame: int, n_frames: int) -> tuple[Calibration, str] | None:
+    """The scale last set by hand on another frame of a stack, with the line that says so; the
+    pane and `matlens measure --frame` use it for a frame with no scale chosen of its own."""
+    chosen = [
+        (found[1], other, found[0])
+        for other in range(n_frames)
+        if other != frame
+        and (found := sidecar.chosen_scale(sidecar_key(path, other, n_frames))) is not None
+    ]
+    if not chosen:
+        return None
+    _, other, calibration = max(chosen, key=lambda c: c[0])
+    said = (
+        f"the scale set on frame {other + 1} of this stack is used "
+        f"({calibration.pixel_size:.4g} {calibration.unit}/px): its frames share one"
+    )
+    return calibration, said
 
 
 def sidecar_key(path: Path, frame: int, n_frames: int) -> Path:
