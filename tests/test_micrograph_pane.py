@@ -241,6 +241,57 @@ def test_esc_leaves_the_scale_line_and_empty_selections_say_so(qtbot, window, sa
         assert said == "Nothing selected: choose objects in the list first."
 
 
+def test_a_class_can_be_renamed_with_its_objects_and_an_unused_one_removed(
+    qtbot, window, sample, precipitates
+):
+    """A mistyped class name stayed for good (classes could only be added). Rename class…
+    renames it with its objects (one undo step, saved); Remove class takes a class nothing
+    uses and refuses one with objects in a line."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    pane = open_image(qtbot, window, sample)
+    box = pane.clicks
+
+    def answer(text: str) -> None:
+        def type_it() -> None:
+            dialog = QApplication.activeModalWidget()
+            assert isinstance(dialog, QInputDialog)
+            dialog.setTextValue(text)
+            dialog.accept()
+
+        QTimer.singleShot(200, type_it)
+
+    answer("precipitat")  # the typo
+    add = next(b for b in box.findChildren(type(box.class_menu_button)) if b.text() == "+")
+    qtbot.mouseClick(add, Qt.MouseButton.LeftButton)
+    assert box.class_combo.currentText() == "precipitat"
+    click(qtbot, pane, *interior_point(precipitates[0]))
+    wait_mask(qtbot, pane)
+    accept(qtbot, pane)
+    assert annotation_set(pane).objects[0].class_name == "precipitat"
+
+    answer("carbide")
+    box.rename_class_action.trigger()
+    names = [c.name for c in annotation_set(pane).classes]
+    assert "carbide" in names and "precipitat" not in names
+    assert annotation_set(pane).objects[0].class_name == "carbide"
+    assert box.class_combo.currentText() == "carbide"
+    assert top_item(pane.objects_panel.tree, 0).text(1) == "carbide"
+    side = sample.with_name(sample.name + ".matlens.json")
+    qtbot.waitUntil(lambda: sidecar.load(side).objects[0].class_name == "carbide", timeout=10000)
+
+    box.remove_class_action.trigger()  # carbide has an object
+    assert "Class carbide has 1 object(s): give them another class first." in window.banner.text
+    box.class_combo.setCurrentText("matrix")
+    box.remove_class_action.trigger()
+    assert "matrix" not in [c.name for c in annotation_set(pane).classes]
+    window.undo_action.trigger()  # the removal
+    window.undo_action.trigger()  # the rename
+    assert annotation_set(pane).objects[0].class_name == "precipitat"
+    assert "matrix" in [c.name for c in annotation_set(pane).classes]
+
+
 def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipitates):
     pane = open_image(qtbot, window, sample)
     x, y = interior_point(precipitates[0])

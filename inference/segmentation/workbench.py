@@ -276,12 +276,15 @@ class MicrographWorkbench:
         self.events.objects.emit()
         return old
 
-    def add_class(self, name: str, existing: ObjectClass | None = None) -> ObjectClass:
+    def add_class(
+        self, name: str, existing: ObjectClass | None = None, index: int | None = None
+    ) -> ObjectClass:
         """A new class (one line when the name is empty or taken); `existing` puts a removed
-        class back (redo)."""
+        class back (redo), at `index` when given."""
         annotations = self._annotations()
         if existing is not None:
-            annotations.classes.append(existing)
+            where = len(annotations.classes) if index is None else index
+            annotations.classes.insert(where, existing)
             cls = existing
         else:
             name = name.strip()
@@ -296,6 +299,27 @@ class MicrographWorkbench:
     def remove_class(self, cls: ObjectClass) -> None:
         self._annotations().classes.remove(cls)
         self.events.classes.emit()
+
+    def rename_class(self, old: str, new: str) -> None:
+        """Give class `old` the name `new`: its objects, colour, place in the list and phase
+        examples go with it (a mistyped name stayed in the sidecar for good)."""
+        annotations = self._annotations()
+        new = new.strip()
+        if not new or any(c.name == new for c in annotations.classes):
+            raise MatLensError(f"A class needs a new, non-empty name ('{new}' is taken or empty).")
+        index = next(i for i, c in enumerate(annotations.classes) if c.name == old)
+        annotations.classes[index] = ObjectClass(new, annotations.classes[index].colour)
+        for obj in list(annotations.objects):
+            if obj.class_name == old:
+                annotations.replace(renamed(obj, new))
+        annotations.set_phase_examples(
+            SavedExample(new if e.class_name == old else e.class_name, e.points)
+            for e in annotations.phase_examples
+        )
+        self.examples = {new if k == old else k: v for k, v in self.examples.items()}
+        self.events.classes.emit()
+        self.events.objects.emit()
+        self.events.examples.emit()
 
     def set_calibration(self, calibration: Calibration) -> Calibration:
         """Returns the calibration before, for undo."""

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QMenu,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -74,6 +75,17 @@ class CurrentObjectBox(QGroupBox):
         add_class.setText("+")
         add_class.setToolTip("Add a class")
         add_class.clicked.connect(self._ask_new_class)
+        # a mistyped class name stayed for good: rename it, or remove a class nothing uses
+        self.class_menu_button = QToolButton(self)
+        self.class_menu_button.setText("…")
+        self.class_menu_button.setToolTip("Rename or remove the chosen class")
+        self.class_menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        class_menu = QMenu(self.class_menu_button)
+        self.rename_class_action = class_menu.addAction("Rename class…", self._ask_class_name)
+        self.remove_class_action = class_menu.addAction(
+            "Remove class", lambda: self.state.remove_class(self.class_combo.currentText())
+        )
+        self.class_menu_button.setMenu(class_menu)
         self.candidate_label = QLabel(HINT, self)
         self.candidate_label.setWordWrap(True)
         self.outline_check = QCheckBox("Outline what a click takes where the pointer rests", self)
@@ -93,6 +105,7 @@ class CurrentObjectBox(QGroupBox):
         row.addWidget(QLabel("Class:", self))
         row.addWidget(self.class_combo, 1)
         row.addWidget(add_class)
+        row.addWidget(self.class_menu_button)
         buttons = QHBoxLayout()
         for b in (self.next_button, self.accept_button, self.clear_button):
             buttons.addWidget(b)
@@ -306,6 +319,14 @@ class CurrentObjectBox(QGroupBox):
         self.class_combo.setCurrentText(keep)
         if self.class_combo.currentText() != keep:  # the class is gone (undo): take the shown one
             self.state.set_current_class(self.class_combo.currentText())
+
+    def _ask_class_name(self) -> None:
+        old = self.class_combo.currentText()
+        if self.state.workbench.annotations is None or not old:
+            return
+        name, ok = QInputDialog.getText(self, "Rename class", f"New name of class {old}:", text=old)
+        if ok:
+            self.state.rename_class(old, name)
 
     def _ask_new_class(self) -> None:
         if self.state.workbench.annotations is None:

@@ -152,6 +152,36 @@ class AddClass(QUndoCommand):
             self.workbench.remove_class(self.cls)
 
 
+class RenameClass(QUndoCommand):
+    """A class renamed, its objects and examples with it; undo gives the old name back."""
+
+    def __init__(self, workbench: MicrographWorkbench, old: str, new: str) -> None:
+        super().__init__(f"Rename class {old} to {new}")
+        self.workbench = workbench
+        self.old, self.new = old, new
+
+    def redo(self) -> None:
+        self.workbench.rename_class(self.old, self.new)
+
+    def undo(self) -> None:
+        self.workbench.rename_class(self.new, self.old)
+
+
+class RemoveClass(QUndoCommand):
+    """A class no object uses removed; undo puts it back where it was."""
+
+    def __init__(self, workbench: MicrographWorkbench, cls: ObjectClass, index: int) -> None:
+        super().__init__(f"Remove class {cls.name}")
+        self.workbench = workbench
+        self.cls, self.index = cls, index
+
+    def redo(self) -> None:
+        self.workbench.remove_class(self.cls)
+
+    def undo(self) -> None:
+        self.workbench.add_class(self.cls.name, self.cls, self.index)
+
+
 class SetCalibration(QUndoCommand):
     """Swap the annotations' calibration; undo restores the previous one exactly."""
 

@@ -22,7 +22,9 @@ from desktop.panes.micrograph.commands import (
     ChangeExamples,
     KeepPhaseExamples,
     MergeObjects,
+    RemoveClass,
     RemoveObject,
+    RenameClass,
     ReplaceObject,
     SetCalibration,
 )
@@ -333,6 +335,41 @@ class MicrographState(QObject):
             return False
         self.push(AddClass(self.workbench, name))
         self.set_current_class(name)
+        return True
+
+    def rename_class(self, old: str, new: str) -> bool:
+        """Rename a class (its objects and examples follow, one undo step); one line when the
+        new name is empty or taken."""
+        annotations = self.workbench.annotations
+        new = new.strip()
+        if annotations is None or new == old:
+            return False
+        if not new or any(c.name == new for c in annotations.classes):
+            self.report_error(f"A class needs a new, non-empty name ('{new}' is taken or empty).")
+            return False
+        if self.current_class == old:  # first: the class list redrawn keeps it chosen
+            self.current_class = new
+        self.push(RenameClass(self.workbench, old, new))
+        self.current_class_changed.emit(self.current_class)
+        return True
+
+    def remove_class(self, name: str) -> bool:
+        """Remove a class no object and no example uses (one undo step); else one line why."""
+        annotations = self.workbench.annotations
+        if annotations is None:
+            return False
+        used = sum(1 for o in annotations.objects if o.class_name == name)
+        if used or name in self.workbench.examples:
+            what = f"{used} object(s)" if used else "phase examples"
+            self.report_error(f"Class {name} has {what}: give them another class first.")
+            return False
+        if len(annotations.classes) == 1:
+            self.report_error("The last class stays: objects need one.")
+            return False
+        index = next(i for i, c in enumerate(annotations.classes) if c.name == name)
+        self.push(RemoveClass(self.workbench, annotations.classes[index], index))
+        if self.current_class == name:
+            self.set_current_class(annotations.classes[0].name)
         return True
 
     def ensure_classes(self, names: Sequence[str]) -> None:
