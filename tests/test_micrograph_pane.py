@@ -112,6 +112,21 @@ def accept(qtbot, pane):
     qtbot.mouseClick(pane.clicks.accept_button, Qt.MouseButton.LeftButton)
 
 
+def right_click_the_spill(qtbot, pane, target, x, y):
+    """Tab to the largest candidate of the click at (x, y) (it spills into the matrix) and
+    right-click its pixel farthest from `target`: (the spilling mask, that pixel)."""
+    n = len(prompts(pane).candidates)
+    largest = max(range(n), key=lambda i: prompts(pane).candidates[i].mask.sum())
+    while prompts(pane).selected != largest:
+        qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
+    spill = wait_mask(qtbot, pane).mask
+    ys, xs = np.nonzero(spill & np.logical_not(ndimage.binary_dilation(target, iterations=3)))
+    far = np.argmax((xs - x) ** 2 + (ys - y) ** 2)
+    nx, ny = int(xs[far]), int(ys[far])
+    click(qtbot, pane, nx, ny, Qt.MouseButton.RightButton)
+    return spill, (nx, ny)
+
+
 def iou(a, b):
     return (a & b).sum() / max((a | b).sum(), 1)
 
@@ -306,16 +321,7 @@ def test_negative_click_and_tab_change_the_mask(qtbot, window, sample, precipita
     assert prompts(pane).selected == 1 and f"Mask 2 of {n}" in pane.clicks.candidate_label.text()
 
     # the user tabs to the largest candidate (it spills into the matrix) and removes the spill
-    largest = max(range(n), key=lambda i: prompts(pane).candidates[i].mask.sum())
-    while prompts(pane).selected != largest:
-        qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
-    spill = wait_mask(qtbot, pane).mask
-    ys, xs = np.nonzero(
-        spill & np.logical_not(ndimage.binary_dilation(precipitates[0], iterations=3))
-    )
-    far = np.argmax((xs - x) ** 2 + (ys - y) ** 2)
-    nx, ny = int(xs[far]), int(ys[far])
-    click(qtbot, pane, nx, ny, Qt.MouseButton.RightButton)
+    spill, (nx, ny) = right_click_the_spill(qtbot, pane, precipitates[0], x, y)
     fixed = wait_mask(qtbot, pane, before=prompts(pane).current)
     assert prompts(pane).points[-1][2] == 0
     assert len(prompts(pane).candidates) == 1  # several prompts: SAM gives one mask
@@ -335,17 +341,7 @@ def test_enter_right_after_a_correcting_click_accepts_the_corrected_mask(
     x, y = interior_point(precipitates[0])
     click(qtbot, pane, x, y)
     wait_mask(qtbot, pane)
-    n = len(prompts(pane).candidates)
-    largest = max(range(n), key=lambda i: prompts(pane).candidates[i].mask.sum())
-    while prompts(pane).selected != largest:
-        qtbot.keyClick(pane.canvas, Qt.Key.Key_Tab)
-    spill = wait_mask(qtbot, pane).mask
-    ys, xs = np.nonzero(
-        spill & np.logical_not(ndimage.binary_dilation(precipitates[0], iterations=3))
-    )
-    far = np.argmax((xs - x) ** 2 + (ys - y) ** 2)
-    nx, ny = int(xs[far]), int(ys[far])
-    click(qtbot, pane, nx, ny, Qt.MouseButton.RightButton)
+    spill, (nx, ny) = right_click_the_spill(qtbot, pane, precipitates[0], x, y)
     assert pane.clicks.decode_slot.busy  # the correction is being worked out ...
     qtbot.keyClick(pane.canvas, Qt.Key.Key_Return)  # ... when Enter comes
     qtbot.waitUntil(lambda: len(annotation_set(pane)) == 1, timeout=10000)

@@ -18,9 +18,8 @@ import time
 from typing import TYPE_CHECKING
 
 import pytest
-import tifffile
+import test_micrograph_pane as micrograph
 from PySide6.QtCore import QThread
-from skimage import measure as skmeasure
 from test_micrograph_pane import accept, click, interior_point, open_image, wait_mask
 
 from desktop.panes.micrograph.state import SAVE_WAIT_MS
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
     from inference.jobs import CancelToken
 
-GT = ("segmentation", "nasa_micronet", "Super1", "test_annot", "spot2_0d_0_mask.tif")
 LONG_S = 60.0  # a long job's length when nobody cancels it: far beyond any wait below
 
 
@@ -69,6 +67,19 @@ class LongJobs:
             slot.cancel()
         for slot in self.slots:
             assert slot.wait(10000), "a long job did not stop"
+
+
+# the Micrographs pane tests' fixtures: the window with MobileSAM, Super1's precipitates
+window, precipitates = micrograph.window, micrograph.precipitates
+
+
+def _hold_every_core(window, long_jobs: list[LongJobs]) -> tuple[int, LongJobs]:
+    """As many long jobs in the window's runner as there are cores, running."""
+    n = _cores()
+    held = LongJobs(window.jobs, n)
+    long_jobs.append(held)
+    held.wait_running(n)
+    return n, held
 
 
 @pytest.fixture
@@ -175,20 +186,6 @@ def test_wait_all_shares_one_time_limit(qtbot):
 # --- the window, as a microscopist uses it ----------------------------------------------------
 
 
-@pytest.fixture
-def precipitates(shared_data):
-    rgba = tifffile.imread(shared_data(*GT))
-    red = (rgba[..., 0] == 255) & (rgba[..., 1] == 0) & (rgba[..., 2] == 0)
-    labels = skmeasure.label(red)
-    regions = sorted(skmeasure.regionprops(labels), key=lambda r: -r.area)
-    return [labels == r.label for r in regions[:2]]
-
-
-@pytest.fixture
-def window(main_window, mobile_sam_exported):
-    return main_window
-
-
 def _saved(path) -> int:
     return len(sidecar.load(path)) if path.exists() else 0
 
@@ -200,10 +197,7 @@ def test_a_click_is_answered_and_saved_while_long_jobs_hold_every_core(
     (the audit: indexing and Segment everything on two cores; the mask took 34 s)."""
     pane = open_image(qtbot, window, micrograph_sample)
     side = micrograph_sample.with_name(micrograph_sample.name + ".matlens.json")
-    n = _cores()
-    held = LongJobs(window.jobs, n)
-    long_jobs.append(held)
-    held.wait_running(n)
+    n, held = _hold_every_core(window, long_jobs)
     started = time.monotonic()
     click(qtbot, pane, *interior_point(precipitates[0]))
     wait_mask(qtbot, pane)
@@ -224,10 +218,7 @@ def test_closing_with_an_unsaved_edit_while_long_jobs_run_is_quick_and_keeps_it(
     writes the edit, waits for that alone, and cancels the rest."""
     pane = open_image(qtbot, window, micrograph_sample)
     side = micrograph_sample.with_name(micrograph_sample.name + ".matlens.json")
-    n = _cores()
-    held = LongJobs(window.jobs, n)
-    long_jobs.append(held)
-    held.wait_running(n)
+    n, held = _hold_every_core(window, long_jobs)
     pane.state.set_mode("brush")
     pane.apply_stroke([(20, 20), (40, 24)], erase=False)
     pane.apply_stroke([(60, 60), (90, 70)], erase=False)  # two edits: one may be on its way
@@ -249,10 +240,7 @@ def test_closing_with_nothing_unsaved_while_long_jobs_run_is_quick(
     pane.state.set_mode("brush")
     pane.apply_stroke([(20, 20), (40, 24)], erase=False)
     qtbot.waitUntil(lambda: _saved(side) == 1, timeout=10000)
-    n = _cores()
-    held = LongJobs(window.jobs, n)
-    long_jobs.append(held)
-    held.wait_running(n)
+    n, held = _hold_every_core(window, long_jobs)
     started = time.monotonic()
     window.close()
     closed_in = time.monotonic() - started

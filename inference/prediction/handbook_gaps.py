@@ -63,10 +63,6 @@ HANDBOOK_GAPS: dict[str, tuple[HandbookGap, ...]] = {
 
 def handbook_gaps_of(fractions: dict[str, float]) -> tuple[HandbookGap, ...]:
     """The handbook gaps of a composition (matched on atomic fractions), or ()."""
-    from inference.prediction.materials_store import composition_key, formula_amounts
+    from inference.prediction.materials_store import by_composition
 
-    key = composition_key(fractions)
-    for formula, gaps in HANDBOOK_GAPS.items():
-        if composition_key(formula_amounts(formula)) == key:
-            return gaps
-    return ()
+    return by_composition(HANDBOOK_GAPS, fractions)

@@ -25,8 +25,14 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from inference.errors import MatLensError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 STORE_FILE = f"materials-v{SCHEMA_VERSION}.sqlite"
@@ -143,6 +149,18 @@ def composition_key(fractions: dict[str, float]) -> str:
     """The normalised key of a composition: "O:0.6667 Ti:0.3333"."""
     total = sum(fractions.values())
     return " ".join(f"{el}:{a / total:.4f}" for el, a in sorted(fractions.items()))
+
+
+def by_composition(
+    table: Mapping[str, tuple[T, ...]], fractions: dict[str, float]
+) -> tuple[T, ...]:
+    """The entry of a table keyed by reduced formula ("SiC") whose composition is `fractions`
+    (matched on atomic fractions, so "Si1C1" finds it), or ()."""
+    key = composition_key(fractions)
+    for formula, entry in table.items():
+        if composition_key(formula_amounts(formula)) == key:
+            return entry
+    return ()
 
 
 @functools.cache

@@ -39,13 +39,9 @@ GAP_PROPERTIES = ("band_gap", "is_metal")  # the predictions the polymorphs make
 
 def polymorphs_of(fractions: dict[str, float]) -> tuple[Polymorph, ...]:
     """The listed polymorphs of a composition (matched on atomic fractions), or ()."""
-    from inference.prediction.materials_store import composition_key, formula_amounts
+    from inference.prediction.materials_store import by_composition
 
-    key = composition_key(fractions)
-    for formula, polymorphs in POLYMORPHS.items():
-        if composition_key(formula_amounts(formula)) == key:
-            return polymorphs
-    return ()
+    return by_composition(POLYMORPHS, fractions)
 
 
 def ambiguity_note(formula: str, polymorphs: tuple[Polymorph, ...]) -> str:
