@@ -91,13 +91,16 @@ def test_a_dropped_folder_without_papers_leaves_the_open_library(qtbot, tmp_path
     _drop(window, papers)
     qtbot.waitUntil(lambda: pane.library_list.count() == 1, timeout=120000)
     _drop(window, images)
-    said = "images holds no PDF papers but 2 images: to run the Micrographs pane's settings"
+    said = (
+        "The folder images holds no PDF papers but 2 images: to run the Micrographs pane's settings"
+    )
     qtbot.waitUntil(lambda: said in window.banner.text, timeout=30000)
     assert "Batch…" in window.banner.text and "\n" not in window.banner.text
     _drop(window, empty)
     qtbot.waitUntil(
         lambda: (
-            "empty holds no PDF papers: a library is a folder of PDF files" in window.banner.text
+            "The folder empty holds no PDF papers: a library is a folder of PDF files"
+            in window.banner.text
         ),
         timeout=30000,
     )

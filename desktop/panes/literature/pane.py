@@ -111,10 +111,10 @@ def _no_papers(root: Path) -> str:
     images = sum(1 for p in root.iterdir() if p.suffix.lower() in SUPPORTED_EXTENSIONS)
     if images:
         return (
-            f"{root.name} holds no PDF papers but {counted(images, 'image')}: to run the "
+            f"The folder {root.name} holds no PDF papers but {counted(images, 'image')}: to run the "
             "Micrographs pane's settings over a folder of images, use its Measure tab's Batch…"
         )
-    return f"{root.name} holds no PDF papers: a library is a folder of PDF files"
+    return f"The folder {root.name} holds no PDF papers: a library is a folder of PDF files"
 
 
 def _write_records(extraction: Extraction, records: list[PropertyRecord], path: Path) -> Path:
