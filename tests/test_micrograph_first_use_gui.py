@@ -86,9 +86,11 @@ def test_a_scale_set_on_one_frame_of_a_stack_holds_for_its_other_frames(
     qtbot.mouseClick(pane.calibration_bar.pixel_size_button, Qt.MouseButton.LeftButton)
     tool = pane.calibration_bar.tool
     qtbot.waitUntil(lambda: tool.dialog is not None and tool.dialog.isVisible(), timeout=5000)
-    qtbot.keyClicks(tool.dialog.length_edit, "0.2")
-    tool.dialog.unit_combo.setCurrentText("µm")
-    qtbot.mouseClick(tool.dialog.ok_button, Qt.MouseButton.LeftButton)
+    dialog = tool.dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.length_edit, "0.2")
+    dialog.unit_combo.setCurrentText("µm")
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert "0.2 µm/px (set by hand)" in image_box(pane)
     stack = pane.loaded.path if pane.loaded is not None else None
     assert stack is not None
