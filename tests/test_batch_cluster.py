@@ -228,7 +228,9 @@ def test_a_scheduler_and_two_worker_processes(
         tmp_path / "csv-there",
         Where.cluster(cluster.address),
     )
-    assert report.items == 3 and report.ok  # rows 1-3, 4-6, 7
+    # rows 1-3, 4-6, 7 all done; two of their rows could not be predicted: not ok (exit 1)
+    assert report.items == 3 and len(report.done) == 3 and report.failed_parts == 2
+    assert not report.ok
     assert_same_results(tmp_path / "csv-here", tmp_path / "csv-there")
     rows = json.loads((tmp_path / "csv-there" / "predictions.json").read_text("utf-8"))
     assert [r["row"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
