@@ -66,23 +66,12 @@ def _pane_calibration(image: Path, frame: int, micrograph, labels: str):
     else the file's own, else the one the pane's label-image export carries (an ImageJ TIFF);
     with a line saying where it came from when not the file's. A calibration set by hand in the
     pane was left out, and its objects measured in px²."""
-    from inference.errors import UnreadableFile
     from inference.imaging.io import read_micrograph
-    from inference.segmentation import sidecar
-    from inference.segmentation.workflows import scale_of_other_frames, sidecar_key
+    from inference.segmentation.workflows import scale_chosen_in_pane
 
-    saved = sidecar.sidecar_path(sidecar_key(image, frame, micrograph.n_frames))
-    if saved.exists():
-        try:
-            cal = sidecar.load(saved, expect_shape=micrograph.shape).calibration
-        except UnreadableFile:
-            cal = None
-        if cal is not None and cal.calibrated and cal != micrograph.calibration:
-            return cal, f"calibration set in the Micrographs pane: {cal.pixel_size:g} {cal.unit}/px"
-    if micrograph.n_frames > 1:  # a stack's frames share the scale set on one of them
-        shared = scale_of_other_frames(image, frame, micrograph.n_frames)
-        if shared is not None:
-            return shared[0], f"calibration set in the Micrographs pane: {shared[1]}"
+    chosen = scale_chosen_in_pane(image, frame, micrograph.n_frames)
+    if chosen is not None:
+        return chosen[0], f"calibration set in the Micrographs pane: {chosen[1]}"
     if micrograph.calibration.calibrated:
         return micrograph.calibration, ""
     try:

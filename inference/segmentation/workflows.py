@@ -150,6 +150,17 @@ def _stack_scale(
     return f"{notice}; {said}" if notice else said
 
 
+def scale_chosen_in_pane(path: Path, frame: int, n_frames: int) -> tuple[Calibration, str] | None:
+    """The scale the Micrographs pane measures a frame with when a person chose it (drawn,
+    typed, a recipe's): the frame's own, else, in a stack, another frame's; with where it came
+    from in words. `matlens measure` reads it so (only the scale, no mask decoded)."""
+    own = sidecar.chosen_scale(sidecar_key(path, frame, n_frames))
+    if own is not None:
+        calibration = own[0]
+        return calibration, f"{calibration.pixel_size:g} {calibration.unit}/px"
+    return scale_of_other_frames(path, frame, n_frames) if n_frames > 1 else None
+
+
 def scale_of_other_frames(path: Path, frame: int, n_frames: int) -> tuple[Calibration, str] | None:
     """The scale last set by hand on another frame of a stack, with the line that says so; the
     pane and `matlens measure --frame` use it for a frame with no scale chosen of its own."""
