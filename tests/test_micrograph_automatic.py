@@ -34,6 +34,19 @@ def click(qtbot, pane, x, y, button=Qt.MouseButton.LeftButton):
     qtbot.mouseClick(pane.canvas.viewport(), button, Qt.KeyboardModifier.NoModifier, pos)
 
 
+def paint_two_classes(qtbot, pane, click):
+    """Phases tab ▸ Paint examples, then clicks: 2 examples of precipitate, 1 of matrix (with
+    `click`, the caller's click at image coordinates); the automatic panel."""
+    panel = pane.auto_panel
+    panel.tabs.setCurrentIndex(2)
+    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
+    for name, points in (("precipitate", [(100, 100), (300, 200)]), ("matrix", [(50, 400)])):
+        pane.clicks.class_combo.setCurrentText(name)
+        for x, y in points:
+            click(qtbot, pane, x, y)
+    return panel
+
+
 def run_and_wait(qtbot, pane, button) -> None:
     before = pane.undo_stack.count()
     panel = pane.auto_panel
@@ -269,13 +282,7 @@ def test_painted_examples_come_back_with_their_image(
     pane.open_path(first)
     qtbot.waitUntil(lambda: pane.ready, timeout=60000)
     qtbot.waitUntil(lambda: pane.canvas.view.viewRect().width() > 10, timeout=5000)
-    panel = pane.auto_panel
-    panel.tabs.setCurrentIndex(2)
-    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
-    for name, points in (("precipitate", [(100, 100), (300, 200)]), ("matrix", [(50, 400)])):
-        pane.clicks.class_combo.setCurrentText(name)
-        for x, y in points:
-            click(qtbot, pane, x, y)
+    panel = paint_two_classes(qtbot, pane, click)
     painted = {n: len(p) for n, p in pane.state.workbench.examples.items()}
     assert painted == {"precipitate": 2, "matrix": 1}
     for path in (second, first):

@@ -18,6 +18,7 @@ import tifffile
 from PySide6.QtCore import Qt, QTimer
 from scipy import ndimage
 from skimage import measure as skmeasure
+from test_micrograph_automatic import paint_two_classes
 
 from desktop.main_window import MainWindow
 from desktop.panes.micrograph.pane import MicrographPane
@@ -208,13 +209,7 @@ def test_painted_examples_and_their_clear_are_undo_steps(qtbot, window, sample, 
         click(qtbot, pane, *interior_point(target))
         wait_mask(qtbot, pane)
         accept(qtbot, pane)
-    panel = pane.auto_panel
-    panel.tabs.setCurrentIndex(2)
-    qtbot.mouseClick(panel.examples_button, Qt.MouseButton.LeftButton)
-    for name, points in (("precipitate", [(100, 100), (300, 200)]), ("matrix", [(50, 400)])):
-        pane.clicks.class_combo.setCurrentText(name)
-        for x, y in points:
-            click(qtbot, pane, x, y)
+    panel = paint_two_classes(qtbot, pane, click)
     examples = pane.state.workbench.examples
     counts = lambda: {n: len(p) for n, p in pane.state.workbench.examples.items()}  # noqa: E731
     assert counts() == {"precipitate": 2, "matrix": 1} and examples
